@@ -1,0 +1,309 @@
+"""Input checks and their messages, in one place.
+
+Every public entry point of bayesmix validates its input here, so a user gets the same
+kind of message everywhere: the argument, the offending value, and what to do about it.
+"""
+
+from __future__ import annotations
+
+import numbers
+from collections.abc import Iterable
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+COVARIANCE_TYPES = ("full", "tied", "diag", "spherical")
+
+
+def _short(value: Any, limit: int = 60) -> str:
+    """Return a short ``repr`` of ``value`` for an error message."""
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _is_dataframe(X: Any) -> bool:
+    return isinstance(X, pd.DataFrame)
+
+
+def _feature_names(X: Any) -> np.ndarray | None:
+    """Column names of a DataFrame as an object array of strings, else ``None``."""
+    if not _is_dataframe(X):
+        return None
+    columns = list(X.columns)
+    if not all(isinstance(c, str) for c in columns):
+        return None
+    return np.asarray(columns, dtype=object)
+
+
+def _check_dataframe_dtypes(X: pd.DataFrame, name: str) -> None:
+    bad = [c for c in X.columns if not pd.api.types.is_numeric_dtype(X[c].dtype)
+           or pd.api.types.is_bool_dtype(X[c].dtype)]
+    if bad:
+        column = bad[0]
+        raise ValueError(
+            f"{name} column {column!r} has dtype {X[column].dtype}; bayesmix needs numeric "
+            f"columns. Select the numeric ones with {name}.select_dtypes('number') or "
+            f"encode {column!r} as numbers first."
+        )
+
+
+def check_array(
+    X: Any,
+    *,
+    name: str = "X",
+    min_samples: int = 1,
+    n_features: int | None = None,
+    feature_names: np.ndarray | None = None,
+) -> np.ndarray:
+    """Validate a data matrix and return it as a C-contiguous float64 array.
+
+    Parameters
+    ----------
+    X : array-like or pandas.DataFrame of shape (n_samples, n_features)
+        The data. A DataFrame must have numeric columns only.
+    name : str, default="X"
+        The argument's name, used in messages.
+    min_samples : int, default=1
+        The fewest rows accepted.
+    n_features : int, optional
+        The number of columns required (the number seen in ``fit``).
+    feature_names : ndarray of str, optional
+        The column names seen in ``fit``; a DataFrame must then have the same.
+
+    Returns
+    -------
+    ndarray of shape (n_samples, n_features), dtype float64
+
+    Raises
+    ------
+    ValueError
+        For a 1-D or 3-D input, complex or non-numeric values, NaN or infinity, too few
+        rows, or a number of features (or feature names) that differs from ``fit``.
+
+    Examples
+    --------
+    >>> from bayesmix._validation import check_array
+    >>> check_array([[1, 2], [3, 4]]).dtype
+    dtype('float64')
+    >>> check_array([1.0, 2.0])
+    Traceback (most recent call last):
+    ...
+    ValueError: X must be 2-D (n_samples, n_features), got a 1-D array of shape (2,). ...
+    """
+    if X is None:
+        raise ValueError(f"{name} is None; pass an array-like of shape (n_samples, n_features).")
+    if _is_dataframe(X):
+        _check_dataframe_dtypes(X, name)
+        if feature_names is not None:
+            names = _feature_names(X)
+            if names is not None and (
+                len(names) != len(feature_names) or np.any(names != feature_names)
+            ):
+                raise ValueError(
+                    f"{name} has columns {list(names)}, but the model was fitted on "
+                    f"{list(feature_names)}. The feature names should match those that were "
+                    f"passed during fit: select and order the columns as in fit."
+                )
+        values = X.to_numpy()
+    elif hasattr(X, "__array__") or isinstance(X, (list, tuple)):
+        values = np.asarray(X)
+    else:
+        raise ValueError(
+            f"{name} must be an array-like of shape (n_samples, n_features), got "
+            f"{type(X).__name__} {_short(X)}."
+        )
+
+    if values.ndim == 1:
+        raise ValueError(
+            f"{name} must be 2-D (n_samples, n_features), got a 1-D array of shape "
+            f"{values.shape}. Reshape your data: {name}.reshape(-1, 1) if it holds a single "
+            f"feature, or {name}.reshape(1, -1) if it holds a single sample."
+        )
+    if values.ndim != 2:
+        raise ValueError(
+            f"{name} must be 2-D (n_samples, n_features), got an array of shape "
+            f"{values.shape}. Reshape it to two dimensions."
+        )
+    if np.iscomplexobj(values):
+        raise ValueError(f"Complex data not supported: {name} has dtype {values.dtype}.")
+    if values.dtype.kind not in "biuf":
+        try:
+            values = values.astype(np.float64)
+        except (TypeError, ValueError) as exc:
+            raise ValueError(
+                f"{name} must hold numbers, got dtype {values.dtype} ({exc}). Convert "
+                f"the data to numbers first; the argument must be a string or a real number, "
+                f"not text."
+            ) from None
+    if values.dtype.kind == "b":
+        raise ValueError(
+            f"{name} has boolean dtype; a Gaussian mixture needs real-valued data. Convert "
+            f"it explicitly with {name}.astype(float) if that is what you mean."
+        )
+    values = np.ascontiguousarray(values, dtype=np.float64)
+
+    n_samples, n_cols = values.shape
+    if n_samples < max(min_samples, 1):
+        raise ValueError(
+            f"{name} has {n_samples} sample(s) (shape {values.shape}), but at least "
+            f"{max(min_samples, 1)} are needed. Pass more rows."
+        )
+    if n_cols == 0:
+        raise ValueError(
+            f"{name} has 0 features (shape {values.shape}); at least one column is needed."
+        )
+    if not np.isfinite(values).all():
+        bad = ~np.isfinite(values)
+        row, col = np.argwhere(bad)[0]
+        label = repr(X.columns[col]) if _is_dataframe(X) else str(col)
+        kind = "NaN" if np.isnan(values[row, col]) else "infinity"
+        raise ValueError(
+            f"Input {name} contains NaN or inf: {int(bad.sum())} non-finite value(s), the "
+            f"first ({kind}) at row {row}, column {label}. Drop or impute those rows before "
+            f"calling bayesmix (for a DataFrame: {name}.dropna())."
+        )
+    if n_features is not None and n_cols != n_features:
+        raise ValueError(
+            f"{name} has {n_cols} features, but the model was fitted with {n_features} "
+            f"features. Pass data with the same {n_features} columns as in fit."
+        )
+    return values
+
+
+def check_sample_weight(sample_weight: Any, n_samples: int) -> np.ndarray:
+    """Validate ``sample_weight``: finite, non-negative, one per row, not all zero.
+
+    Examples
+    --------
+    >>> from bayesmix._validation import check_sample_weight
+    >>> check_sample_weight(None, 3)
+    array([1., 1., 1.])
+    """
+    if sample_weight is None:
+        return np.ones(n_samples)
+    weights = np.asarray(sample_weight)
+    if weights.dtype.kind not in "biuf":
+        raise ValueError(
+            f"sample_weight must hold numbers, got dtype {weights.dtype}. Pass one "
+            f"non-negative number per row of X."
+        )
+    weights = weights.astype(np.float64)
+    if weights.ndim != 1 or weights.shape[0] != n_samples:
+        raise ValueError(
+            f"sample_weight has shape {weights.shape}, but X has {n_samples} rows. Pass a "
+            f"1-D array of length {n_samples}, one weight per row."
+        )
+    if not np.isfinite(weights).all():
+        raise ValueError("sample_weight contains NaN or infinity; every weight must be finite.")
+    if (weights < 0).any():
+        index = int(np.flatnonzero(weights < 0)[0])
+        raise ValueError(
+            f"sample_weight must be non-negative, got {weights[index]!r} at row {index}. "
+            f"Use 0 to leave a row out."
+        )
+    if weights.sum() <= 0:
+        raise ValueError("sample_weight sums to 0; at least one row must have a positive weight.")
+    return weights
+
+
+def check_covariance_type(covariance_type: Any, name: str = "covariance_type") -> str:
+    """Validate a covariance structure name.
+
+    Examples
+    --------
+    >>> from bayesmix._validation import check_covariance_type
+    >>> check_covariance_type("tied")
+    'tied'
+    """
+    if covariance_type not in COVARIANCE_TYPES:
+        raise ValueError(
+            f"{name} must be one of {', '.join(map(repr, COVARIANCE_TYPES))}, got "
+            f"{_short(covariance_type)}."
+        )
+    return covariance_type
+
+
+def check_int(
+    value: Any, name: str, *, min_value: int | None = None, max_value: int | None = None
+) -> int:
+    """Validate an integer parameter within bounds.
+
+    Examples
+    --------
+    >>> from bayesmix._validation import check_int
+    >>> check_int(3, "n_components", min_value=1)
+    3
+    """
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise ValueError(f"{name} must be an integer, got {_short(value)} ({type(value).__name__}).")
+    if min_value is not None and value < min_value:
+        raise ValueError(f"{name} must be >= {min_value}, got {value}.")
+    if max_value is not None and value > max_value:
+        raise ValueError(f"{name} must be <= {max_value}, got {value}.")
+    return int(value)
+
+
+def check_real(
+    value: Any,
+    name: str,
+    *,
+    min_value: float | None = None,
+    strictly_positive: bool = False,
+) -> float:
+    """Validate a finite real parameter.
+
+    Examples
+    --------
+    >>> from bayesmix._validation import check_real
+    >>> check_real(1e-6, "reg_covar", min_value=0.0)
+    1e-06
+    """
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not np.isfinite(value):
+        raise ValueError(f"{name} must be a finite real number, got {_short(value)}.")
+    if strictly_positive and value <= 0:
+        raise ValueError(f"{name} must be > 0, got {value!r}.")
+    if min_value is not None and value < min_value:
+        raise ValueError(f"{name} must be >= {min_value}, got {value!r}.")
+    return float(value)
+
+
+def check_option(value: Any, name: str, options: Iterable[str]) -> str:
+    """Validate that ``value`` is one of ``options``.
+
+    Examples
+    --------
+    >>> from bayesmix._validation import check_option
+    >>> check_option("kmeans", "init_params", ("kmeans", "random"))
+    'kmeans'
+    """
+    options = tuple(options)
+    if value not in options:
+        raise ValueError(
+            f"{name} must be one of {', '.join(map(repr, options))}, got {_short(value)}."
+        )
+    return value
+
+
+def check_shape(value: Any, name: str, shape: tuple[int, ...], meaning: str) -> np.ndarray:
+    """Return ``value`` as a finite float64 array of exactly ``shape``.
+
+    ``meaning`` describes the expected layout, e.g. ``"(n_components, n_features)"``.
+
+    Examples
+    --------
+    >>> from bayesmix._validation import check_shape
+    >>> check_shape([[0.0, 1.0]], "means_init", (1, 2), "(n_components, n_features)").shape
+    (1, 2)
+    """
+    array = np.asarray(value)
+    if array.dtype.kind not in "biuf":
+        raise ValueError(f"{name} must hold real numbers, got dtype {array.dtype}.")
+    array = np.array(array, dtype=np.float64)
+    if array.shape != shape:
+        raise ValueError(
+            f"{name} has shape {array.shape}, but {shape} {meaning} is expected here."
+        )
+    if not np.isfinite(array).all():
+        raise ValueError(f"{name} contains NaN or infinity; every entry must be finite.")
+    return array

@@ -1,0 +1,226 @@
+"""Pure NumPy density kernels for Gaussian mixtures.
+
+These functions are shared by the EM fitter, by scoring and by posterior
+post-processing: one implementation of the Gaussian log density for every structure.
+They work through the Cholesky factors of the precision matrices (see
+:mod:`bayesmix.covariance`), are vectorised over components, and walk over the rows of
+``X`` in chunks so that temporary arrays stay small (cache-sized) and memory stays
+bounded whatever the number of rows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import numpy as np
+from scipy.special import logsumexp
+
+from bayesmix.covariance import log_det_cholesky
+
+__all__ = [
+    "log_gaussian_prob",
+    "weighted_log_prob",
+    "log_mixture_density",
+    "responsibilities",
+    "row_chunks",
+]
+
+_LOG_2PI = np.log(2.0 * np.pi)
+#: Target number of float64 elements in the largest per-chunk temporary (about 2 MiB).
+_CHUNK_ELEMENTS = 1 << 18
+
+
+def row_chunks(n_samples: int, row_width: int) -> Iterator[slice]:
+    """Slices over ``n_samples`` rows with about ``2**18`` temporary elements each.
+
+    ``row_width`` is the number of temporary elements a kernel creates per row; a chunk
+    holds at least 64 rows.
+
+    Examples
+    --------
+    >>> from bayesmix.density import row_chunks
+    >>> [(s.start, s.stop) for s in row_chunks(10, row_width=1 << 17)]
+    [(0, 10)]
+    """
+    step = max(64, _CHUNK_ELEMENTS // max(int(row_width), 1))
+    for start in range(0, n_samples, step):
+        yield slice(start, min(start + step, n_samples))
+
+
+def _squared_mahalanobis(
+    X: np.ndarray, means: np.ndarray, precisions_cholesky: np.ndarray, covariance_type: str
+) -> np.ndarray:
+    """Squared Mahalanobis distance of each row of ``X`` to each mean, shape (N, K).
+
+    One chunk's worth of work: no chunking here.
+    """
+    n_components, n_features = means.shape
+    if covariance_type == "full":
+        # All components in one matrix product: X @ [U_1 | U_2 | ... | U_K].
+        factors = precisions_cholesky.transpose(1, 0, 2).reshape(n_features, -1)
+        shifts = np.einsum("kd,kde->ke", means, precisions_cholesky).reshape(-1)
+        projected = X @ factors
+        projected -= shifts
+        projected = projected.reshape(X.shape[0], n_components, n_features)
+        return np.einsum("nkd,nkd->nk", projected, projected)
+    if covariance_type == "tied":
+        projected = X @ precisions_cholesky
+        shifts = means @ precisions_cholesky
+        diff = projected[:, np.newaxis, :] - shifts
+        return np.einsum("nkd,nkd->nk", diff, diff)
+    if covariance_type == "diag":
+        precisions = precisions_cholesky**2
+        return (
+            np.sum(means**2 * precisions, axis=1)
+            - 2.0 * (X @ (means * precisions).T)
+            + (X * X) @ precisions.T
+        )
+    precisions = precisions_cholesky**2
+    return (
+        np.sum(means**2, axis=1) * precisions
+        - 2.0 * (X @ means.T) * precisions
+        + np.outer(np.einsum("nd,nd->n", X, X), precisions)
+    )
+
+
+def _log_gaussian_prob_chunk(
+    X: np.ndarray,
+    means: np.ndarray,
+    precisions_cholesky: np.ndarray,
+    covariance_type: str,
+    log_det: np.ndarray,
+) -> np.ndarray:
+    maha = _squared_mahalanobis(X, means, precisions_cholesky, covariance_type)
+    maha *= -0.5
+    maha += log_det - 0.5 * means.shape[1] * _LOG_2PI
+    return maha
+
+
+def _row_width(n_components: int, n_features: int) -> int:
+    return n_components * (n_features + 2)
+
+
+def log_gaussian_prob(
+    X: np.ndarray, means: np.ndarray, precisions_cholesky: np.ndarray, covariance_type: str
+) -> np.ndarray:
+    """Log density of each row of ``X`` under each Gaussian component.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_samples, n_features)
+    means : ndarray of shape (n_components, n_features)
+    precisions_cholesky : ndarray
+        Cholesky factors of the precisions, in the stored shape of ``covariance_type``
+        (see :func:`bayesmix.covariance.precision_cholesky`).
+    covariance_type : {"full", "tied", "diag", "spherical"}
+
+    Returns
+    -------
+    ndarray of shape (n_samples, n_components)
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from bayesmix.density import log_gaussian_prob
+    >>> X = np.zeros((1, 2))
+    >>> log_gaussian_prob(X, np.zeros((1, 2)), np.ones((1, 2)), "diag")  # -log(2 pi)
+    array([[-1.83787707]])
+    """
+    X = np.asarray(X, dtype=np.float64)
+    means = np.asarray(means, dtype=np.float64)
+    log_det = log_det_cholesky(precisions_cholesky, covariance_type, means.shape[1])
+    out = np.empty((X.shape[0], means.shape[0]))
+    for rows in row_chunks(X.shape[0], _row_width(*means.shape)):
+        out[rows] = _log_gaussian_prob_chunk(
+            X[rows], means, precisions_cholesky, covariance_type, log_det
+        )
+    return out
+
+
+def weighted_log_prob(
+    X: np.ndarray,
+    weights: np.ndarray,
+    means: np.ndarray,
+    precisions_cholesky: np.ndarray,
+    covariance_type: str,
+) -> np.ndarray:
+    """``log(weight_k) + log N(x_n | mean_k, cov_k)`` for every row and component.
+
+    Returns
+    -------
+    ndarray of shape (n_samples, n_components)
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from bayesmix.density import weighted_log_prob
+    >>> weighted_log_prob(np.zeros((1, 1)), np.array([1.0]), np.zeros((1, 1)),
+    ...                   np.array([1.0]), "spherical")
+    array([[-0.91893853]])
+    """
+    with np.errstate(divide="ignore"):
+        log_weights = np.log(np.asarray(weights, dtype=np.float64))
+    out = log_gaussian_prob(X, means, precisions_cholesky, covariance_type)
+    out += log_weights
+    return out
+
+
+def log_mixture_density(
+    X: np.ndarray,
+    weights: np.ndarray,
+    means: np.ndarray,
+    precisions_cholesky: np.ndarray,
+    covariance_type: str,
+) -> np.ndarray:
+    """Log density of the mixture at each row of ``X`` (log-sum-exp over components).
+
+    Returns
+    -------
+    ndarray of shape (n_samples,)
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from bayesmix.density import log_mixture_density
+    >>> X = np.array([[0.0], [3.0]])
+    >>> weights, means = np.array([0.5, 0.5]), np.array([[0.0], [3.0]])
+    >>> log_mixture_density(X, weights, means, np.ones(2), "spherical").round(4)
+    array([-1.601, -1.601])
+    """
+    X = np.asarray(X, dtype=np.float64)
+    out = np.empty(X.shape[0])
+    for rows in row_chunks(X.shape[0], _row_width(*np.shape(means))):
+        out[rows] = logsumexp(
+            weighted_log_prob(X[rows], weights, means, precisions_cholesky, covariance_type),
+            axis=1,
+        )
+    return out
+
+
+def responsibilities(
+    X: np.ndarray,
+    weights: np.ndarray,
+    means: np.ndarray,
+    precisions_cholesky: np.ndarray,
+    covariance_type: str,
+) -> np.ndarray:
+    """Posterior probability of each component for each row (the E step).
+
+    Returns
+    -------
+    ndarray of shape (n_samples, n_components), rows summing to one.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from bayesmix.density import responsibilities
+    >>> X = np.array([[0.0], [1.5], [3.0]])
+    >>> weights, means = np.array([0.5, 0.5]), np.array([[0.0], [3.0]])
+    >>> responsibilities(X, weights, means, np.ones(2), "spherical").round(3)
+    array([[0.989, 0.011],
+           [0.5  , 0.5  ],
+           [0.011, 0.989]])
+    """
+    log_prob = weighted_log_prob(X, weights, means, precisions_cholesky, covariance_type)
+    log_prob -= logsumexp(log_prob, axis=1, keepdims=True)
+    return np.exp(log_prob, out=log_prob)

@@ -1,0 +1,208 @@
+"""The one :class:`arviz.InferenceData` layout shared by EM fits and posteriors.
+
+Every fit in bayesmix, an EM point estimate or a posterior sample, is stored the same
+way, so the same code scores, plots and saves either:
+
+==================  ==============================================================
+group               variables (dims)
+==================  ==============================================================
+``posterior``       ``weights (chain, draw, component)``,
+                    ``means (chain, draw, component, feature)``,
+                    ``covariances (chain, draw, component, feature, feature_bis)``
+                    (always full matrices), plus structure-specific raw parameters
+``log_likelihood``  ``x (chain, draw, obs)``: pointwise log mixture density
+``observed_data``   ``x (obs, feature)`` with the user's column names as coords
+``sample_stats``    sampler diagnostics, or the EM convergence history
+==================  ==============================================================
+
+An EM fit is a point-mass posterior with one chain and one draw.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import arviz as az
+import numpy as np
+import xarray as xr
+
+from bayesmix.covariance import precision_cholesky
+from bayesmix.density import log_mixture_density
+
+__all__ = ["build_inference_data", "log_likelihood_draws", "default_feature_names"]
+
+#: Dims of the parameters shared by every fit.
+PARAMETER_DIMS = {
+    "weights": ("component",),
+    "means": ("component", "feature"),
+    "covariances": ("component", "feature", "feature_bis"),
+}
+
+
+def default_feature_names(n_features: int) -> list[str]:
+    """Names given to the columns of an array without names: ``x0, x1, ...``.
+
+    Examples
+    --------
+    >>> from bayesmix.results import default_feature_names
+    >>> default_feature_names(3)
+    ['x0', 'x1', 'x2']
+    """
+    return [f"x{j}" for j in range(n_features)]
+
+
+def log_likelihood_draws(
+    X: np.ndarray, weights: np.ndarray, means: np.ndarray, covariances: np.ndarray
+) -> np.ndarray:
+    """Log mixture density of every row of ``X`` under every draw.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_obs, n_features)
+    weights : ndarray of shape (n_chains, n_draws, n_components)
+    means : ndarray of shape (n_chains, n_draws, n_components, n_features)
+    covariances : ndarray of shape (n_chains, n_draws, n_components, n_features, n_features)
+
+    Returns
+    -------
+    ndarray of shape (n_chains, n_draws, n_obs)
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from bayesmix.results import log_likelihood_draws
+    >>> X = np.zeros((2, 1))
+    >>> ll = log_likelihood_draws(X, np.ones((1, 1, 1)), np.zeros((1, 1, 1, 1)),
+    ...                               np.ones((1, 1, 1, 1, 1)))
+    >>> ll.shape, round(float(ll[0, 0, 0]), 4)
+    ((1, 1, 2), -0.9189)
+    """
+    n_chains, n_draws = np.shape(weights)[:2]
+    factors = precision_cholesky(covariances, "full")
+    out = np.empty((n_chains, n_draws, X.shape[0]))
+    for chain in range(n_chains):
+        for draw in range(n_draws):
+            out[chain, draw] = log_mixture_density(
+                X, weights[chain, draw], means[chain, draw], factors[chain, draw], "full"
+            )
+    return out
+
+
+def _dataset(
+    variables: Mapping[str, tuple[np.ndarray, Sequence[str]]], coords: Mapping[str, Any]
+) -> xr.Dataset:
+    data_vars = {}
+    for name, (values, dims) in variables.items():
+        dims = tuple(dims)
+        used = {d: coords[d] for d in dims if d in coords}
+        data_vars[name] = xr.DataArray(np.asarray(values), dims=dims, coords=used)
+    return xr.Dataset(data_vars)
+
+
+def build_inference_data(
+    *,
+    X: np.ndarray,
+    weights: np.ndarray,
+    means: np.ndarray,
+    covariances: np.ndarray,
+    covariance_type: str,
+    inference_method: str,
+    feature_names: Sequence[str] | None = None,
+    log_likelihood: np.ndarray | None = None,
+    raw_parameters: Mapping[str, tuple[np.ndarray, Sequence[str]]] | None = None,
+    sample_stats: Mapping[str, tuple[np.ndarray, Sequence[str]]] | None = None,
+    extra_coords: Mapping[str, Any] | None = None,
+    attrs: Mapping[str, Any] | None = None,
+) -> az.InferenceData:
+    """Assemble the bayesmix :class:`arviz.InferenceData` for a fit.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_obs, n_features)
+        The data the model was fitted to (stored as ``observed_data``).
+    weights, means, covariances : ndarray
+        Per-draw parameters with leading ``(chain, draw)`` dims; covariances as full
+        matrices ``(chain, draw, component, feature, feature_bis)``.
+    covariance_type : str
+        The structure that was fitted.
+    inference_method : str
+        ``"em"``, ``"nuts"``, ``"advi"``, ...
+    feature_names : sequence of str, optional
+        Column names, used as ``feature`` coords (``x0, x1, ...`` when omitted).
+    log_likelihood : ndarray of shape (chain, draw, obs), optional
+        Pointwise log-likelihood; computed with :mod:`bayesmix.density` when omitted.
+    raw_parameters : mapping, optional
+        Structure-specific parameters for the posterior, ``name -> (values, dims)``
+        where ``dims`` include ``chain`` and ``draw``.
+    sample_stats : mapping, optional
+        ``name -> (values, dims)`` with leading ``chain, draw`` dims.
+    extra_coords : mapping, optional
+        Coordinates for dims used by ``raw_parameters`` or ``sample_stats``.
+    attrs : mapping, optional
+        Extra attributes stored on every group.
+
+    Returns
+    -------
+    arviz.InferenceData
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from bayesmix.results import build_inference_data
+    >>> X = np.array([[0.0, 1.0], [1.0, 0.0], [2.0, 2.0]])
+    >>> idata = build_inference_data(
+    ...     X=X, weights=np.ones((1, 1, 1)), means=X.mean(0)[None, None, None],
+    ...     covariances=np.eye(2)[None, None, None], covariance_type="full",
+    ...     inference_method="em", feature_names=["a", "b"])
+    >>> dict(idata.posterior["means"].sizes)
+    {'chain': 1, 'draw': 1, 'component': 1, 'feature': 2}
+    >>> idata.log_likelihood["x"].dims
+    ('chain', 'draw', 'obs')
+    """
+    from bayesmix import __version__
+
+    X = np.asarray(X, dtype=np.float64)
+    weights = np.asarray(weights, dtype=np.float64)
+    means = np.asarray(means, dtype=np.float64)
+    covariances = np.asarray(covariances, dtype=np.float64)
+    n_chains, n_draws, n_components = weights.shape
+    n_obs, n_features = X.shape
+    names = list(feature_names) if feature_names is not None else default_feature_names(
+        n_features)
+    coords = {
+        "chain": np.arange(n_chains),
+        "draw": np.arange(n_draws),
+        "component": np.arange(n_components),
+        "feature": names,
+        "feature_bis": names,
+        "obs": np.arange(n_obs),
+        **(extra_coords or {}),
+    }
+    if log_likelihood is None:
+        log_likelihood = log_likelihood_draws(X, weights, means, covariances)
+
+    lead = ("chain", "draw")
+    posterior_vars = {
+        "weights": (weights, lead + PARAMETER_DIMS["weights"]),
+        "means": (means, lead + PARAMETER_DIMS["means"]),
+        "covariances": (covariances, lead + PARAMETER_DIMS["covariances"]),
+        **(raw_parameters or {}),
+    }
+    group_attrs = {
+        "inference_method": inference_method,
+        "covariance_type": covariance_type,
+        "n_components": int(n_components),
+        "bayesmix_version": __version__,
+        **(attrs or {}),
+    }
+    groups = {
+        "posterior": _dataset(posterior_vars, coords),
+        "log_likelihood": _dataset({"x": (log_likelihood, lead + ("obs",))}, coords),
+        "observed_data": _dataset({"x": (X, ("obs", "feature"))}, coords),
+    }
+    if sample_stats:
+        groups["sample_stats"] = _dataset(sample_stats, coords)
+    for dataset in groups.values():
+        dataset.attrs.update(group_attrs)
+    return az.InferenceData(**groups)
