@@ -1,2 +1,24 @@
-"""bayesmix."""
+"""bayesmix: Gaussian mixture models two ways, side by side.
+
+A fast maximum-likelihood EM fitter (:class:`GaussianMixtureEM`, scikit-learn
+compatible) and a Bayesian PyMC model, scored on one scale.
+"""
+
 __version__ = "0.1.0.dev0"
+
+from bayesmix.em import GaussianMixtureEM
+from bayesmix.exceptions import (
+    BayesmixWarning,
+    ConvergenceWarning,
+    DegenerateComponentWarning,
+    NotFittedError,
+)
+
+__all__ = [
+    "BayesmixWarning",
+    "ConvergenceWarning",
+    "DegenerateComponentWarning",
+    "GaussianMixtureEM",
+    "NotFittedError",
+    "__version__",
+]

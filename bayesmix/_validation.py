@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from sklearn.utils.validation import _check_feature_names
 
 COVARIANCE_TYPES = ("full", "tied", "diag", "spherical")
 
@@ -24,16 +25,6 @@ def _short(value: Any, limit: int = 60) -> str:
 
 def _is_dataframe(X: Any) -> bool:
     return isinstance(X, pd.DataFrame)
-
-
-def _feature_names(X: Any) -> np.ndarray | None:
-    """Column names of a DataFrame as an object array of strings, else ``None``."""
-    if not _is_dataframe(X):
-        return None
-    columns = list(X.columns)
-    if not all(isinstance(c, str) for c in columns):
-        return None
-    return np.asarray(columns, dtype=object)
 
 
 def _check_dataframe_dtypes(X: pd.DataFrame, name: str) -> None:
@@ -54,7 +45,6 @@ def check_array(
     name: str = "X",
     min_samples: int = 1,
     n_features: int | None = None,
-    feature_names: np.ndarray | None = None,
 ) -> np.ndarray:
     """Validate a data matrix and return it as a C-contiguous float64 array.
 
@@ -68,8 +58,6 @@ def check_array(
         The fewest rows accepted.
     n_features : int, optional
         The number of columns required (the number seen in ``fit``).
-    feature_names : ndarray of str, optional
-        The column names seen in ``fit``; a DataFrame must then have the same.
 
     Returns
     -------
@@ -79,7 +67,7 @@ def check_array(
     ------
     ValueError
         For a 1-D or 3-D input, complex or non-numeric values, NaN or infinity, too few
-        rows, or a number of features (or feature names) that differs from ``fit``.
+        rows, or a number of features that differs from ``fit``.
 
     Examples
     --------
@@ -95,16 +83,6 @@ def check_array(
         raise ValueError(f"{name} is None; pass an array-like of shape (n_samples, n_features).")
     if _is_dataframe(X):
         _check_dataframe_dtypes(X, name)
-        if feature_names is not None:
-            names = _feature_names(X)
-            if names is not None and (
-                len(names) != len(feature_names) or np.any(names != feature_names)
-            ):
-                raise ValueError(
-                    f"{name} has columns {list(names)}, but the model was fitted on "
-                    f"{list(feature_names)}. The feature names should match those that were "
-                    f"passed during fit: select and order the columns as in fit."
-                )
         values = X.to_numpy()
     elif hasattr(X, "__array__") or isinstance(X, (list, tuple)):
         values = np.asarray(X)
@@ -168,6 +146,33 @@ def check_array(
             f"{name} has {n_cols} features, but the model was fitted with {n_features} "
             f"features. Pass data with the same {n_features} columns as in fit."
         )
+    return values
+
+
+def validate_data(estimator: Any, X: Any, *, reset: bool, min_samples: int = 1) -> np.ndarray:
+    """Validate ``X`` for an estimator's ``fit`` (``reset=True``) or prediction methods.
+
+    Checks the data with :func:`check_array`; in ``fit`` records ``n_features_in_`` and,
+    for a DataFrame with string column names, ``feature_names_in_``; afterwards checks the
+    number of features and the column names against those seen in ``fit``, with
+    scikit-learn's own feature-name rules.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from sklearn.base import BaseEstimator
+    >>> from bayesmix._validation import validate_data
+    >>> est = BaseEstimator()
+    >>> validate_data(est, pd.DataFrame({"a": [1.0, 2.0]}), reset=True).shape
+    (2, 1)
+    >>> est.feature_names_in_
+    array(['a'], dtype=object)
+    """
+    _check_feature_names(estimator, X, reset=reset)
+    n_features = None if reset else estimator.n_features_in_
+    values = check_array(X, name="X", min_samples=min_samples, n_features=n_features)
+    if reset:
+        estimator.n_features_in_ = values.shape[1]
     return values
 
 

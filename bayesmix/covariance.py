@@ -85,11 +85,6 @@ def n_parameters(n_components: int, n_features: int, covariance_type: str) -> in
     return int(K - 1 + K * D + covariance_params)
 
 
-def _as_matrices(values: np.ndarray, covariance_type: str) -> np.ndarray:
-    """Full-structure values as a (K, D, D) stack; tied as a stack of one."""
-    return values[np.newaxis] if covariance_type == "tied" else values
-
-
 def precision_cholesky(covariances: np.ndarray, covariance_type: str) -> np.ndarray:
     """Cholesky factors of the precision matrices from covariances.
 
@@ -186,16 +181,12 @@ def covariances_from_precisions(precisions: np.ndarray, covariance_type: str) ->
     precisions = np.asarray(precisions, dtype=np.float64)
     if covariance_type in ("diag", "spherical"):
         return 1.0 / precisions
-    matrices = _as_matrices(precisions, covariance_type)
-    covariances = np.empty_like(matrices)
-    for k, matrix in enumerate(matrices):
-        chol = linalg.cholesky(matrix, lower=True)
-        covariances[k] = linalg.cho_solve((chol, True), np.eye(matrix.shape[0]))
-    return covariances[0] if covariance_type == "tied" else covariances
+    return precisions_from_cholesky(precision_cholesky(precisions, covariance_type),
+                                    covariance_type)
 
 
 def cholesky_from_precisions(precisions: np.ndarray, covariance_type: str) -> np.ndarray:
-    """Cholesky factors (upper, ``P = U @ U.T``) of precision matrices.
+    """Upper Cholesky factors ``U`` of precision matrices, ``P = U @ U.T``.
 
     Examples
     --------
@@ -203,13 +194,17 @@ def cholesky_from_precisions(precisions: np.ndarray, covariance_type: str) -> np
     >>> from bayesmix.covariance import cholesky_from_precisions
     >>> cholesky_from_precisions(np.array([4.0]), "spherical")
     array([2.])
+    >>> U = cholesky_from_precisions(np.array([[2.0, 1.0], [1.0, 2.0]]), "tied")
+    >>> bool(np.allclose(U @ U.T, [[2.0, 1.0], [1.0, 2.0]])), bool(U[1, 0] == 0.0)
+    (True, True)
     """
     precisions = np.asarray(precisions, dtype=np.float64)
     if covariance_type in ("diag", "spherical"):
         return np.sqrt(precisions)
-    matrices = _as_matrices(precisions, covariance_type)
-    factors = np.stack([linalg.cholesky(matrix, lower=True) for matrix in matrices])
-    return factors[0] if covariance_type == "tied" else factors
+    # Reversing rows and columns turns the lower factor of the flipped matrix into the
+    # upper factor of the original one.
+    flipped = np.flip(precisions, axis=(-2, -1))
+    return np.flip(np.linalg.cholesky(flipped), axis=(-2, -1))
 
 
 def log_det_cholesky(
