@@ -16,7 +16,10 @@ n_components x n_features`` is ever materialised.
 
 from __future__ import annotations
 
+import os
 import warnings
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,6 +27,7 @@ import numpy as np
 from scipy.special import logsumexp
 from sklearn.base import BaseEstimator, DensityMixin
 from sklearn.utils import check_random_state
+from threadpoolctl import threadpool_limits
 from sklearn.utils.validation import check_is_fitted
 
 from bayesmix._validation import (
@@ -57,6 +61,8 @@ _COUNT_FLOOR = 10 * np.finfo(np.float64).eps
 #: An unregularised variance below this fraction of the data's own variance in the same
 #: direction counts as collapsed even when ``reg_covar`` is zero.
 _COLLAPSE_RTOL = 1e-10
+#: Below this many rows per thread, the E step runs in the calling thread.
+_MIN_ROWS_PER_THREAD = 20_000
 
 
 @dataclass
@@ -105,6 +111,80 @@ def _finish(stats: _SufficientStatistics, covariance_type: str) -> _SufficientSt
     return stats
 
 
+def _e_step_block_range(
+    X: np.ndarray,
+    sample_weight: np.ndarray,
+    rows: slice,
+    log_weights: np.ndarray,
+    means: np.ndarray,
+    precisions_cholesky: np.ndarray,
+    log_det: np.ndarray,
+    covariance_type: str,
+) -> _SufficientStatistics:
+    """E step over ``X[rows]``, block by block, folded into sufficient statistics."""
+    n_components, n_features = means.shape
+    stats = _empty_statistics(n_components, n_features, covariance_type)
+    for block_rows in row_chunks(rows.stop - rows.start, _row_width(n_components, n_features)):
+        block_rows = slice(rows.start + block_rows.start, rows.start + block_rows.stop)
+        block, block_weight = X[block_rows], sample_weight[block_rows]
+        resp = _log_gaussian_prob_chunk(block, means, precisions_cholesky, covariance_type,
+                                        log_det)
+        resp += log_weights
+        # Normalise in place: resp <- exp(log p - max) / sum, log p(x) = log(sum) + max.
+        row_max = resp.max(axis=1, keepdims=True)
+        resp -= row_max
+        np.exp(resp, out=resp)
+        row_sum = resp.sum(axis=1, keepdims=True)
+        resp /= row_sum
+        stats.log_likelihood += block_weight @ (np.log(row_sum[:, 0]) + row_max[:, 0])
+        resp *= block_weight[:, np.newaxis]
+        _add_block(stats, block, resp, covariance_type)
+    return stats
+
+
+def _sum_statistics(parts: list[_SufficientStatistics]) -> _SufficientStatistics:
+    total = parts[0]
+    for part in parts[1:]:
+        total.log_likelihood += part.log_likelihood
+        total.counts += part.counts
+        total.sums += part.sums
+        if total.second_moments is not None:
+            total.second_moments += part.second_moments
+    return total
+
+
+class _RowThreads:
+    """Runs a function over contiguous row ranges of ``X``, one range per thread.
+
+    NumPy's element-wise loops and BLAS release the GIL, so threads give real
+    parallelism; BLAS is held to one thread meanwhile, to avoid oversubscription. With
+    fewer than ``_MIN_ROWS_PER_THREAD`` rows per thread, everything runs in the caller.
+    """
+
+    def __init__(self, n_samples: int) -> None:
+        available = (len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
+                     else os.cpu_count() or 1)
+        self.n_threads = max(1, min(available, n_samples // _MIN_ROWS_PER_THREAD))
+        self._stack = ExitStack()
+
+    def __enter__(self) -> _RowThreads:
+        if self.n_threads > 1:
+            self._executor = self._stack.enter_context(ThreadPoolExecutor(self.n_threads))
+            self._stack.enter_context(threadpool_limits(1, user_api="blas"))
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self._stack.close()
+
+    def map(self, function, n_samples: int) -> list:
+        """``[function(rows) for rows in ranges]``, the ranges covering ``0..n_samples``."""
+        bounds = np.linspace(0, n_samples, self.n_threads + 1).astype(int)
+        ranges = [slice(lo, hi) for lo, hi in zip(bounds[:-1], bounds[1:])]
+        if self.n_threads == 1:
+            return [function(ranges[0])]
+        return list(self._executor.map(function, ranges))
+
+
 def _e_step_statistics(
     X: np.ndarray,
     sample_weight: np.ndarray,
@@ -112,25 +192,18 @@ def _e_step_statistics(
     means: np.ndarray,
     precisions_cholesky: np.ndarray,
     covariance_type: str,
+    threads: _RowThreads,
 ) -> _SufficientStatistics:
     """One streaming pass: responsibilities and the statistics of the next M step."""
-    n_components, n_features = means.shape
+    n_features = means.shape[1]
     log_det = log_det_cholesky(precisions_cholesky, covariance_type, n_features)
     with np.errstate(divide="ignore"):
         log_weights = np.log(weights)
-    stats = _empty_statistics(n_components, n_features, covariance_type)
-    for rows in row_chunks(X.shape[0], _row_width(n_components, n_features)):
-        block, block_weight = X[rows], sample_weight[rows]
-        resp = _log_gaussian_prob_chunk(block, means, precisions_cholesky, covariance_type,
-                                        log_det)
-        resp += log_weights
-        log_norm = logsumexp(resp, axis=1)
-        stats.log_likelihood += block_weight @ log_norm
-        resp -= log_norm[:, np.newaxis]
-        np.exp(resp, out=resp)
-        resp *= block_weight[:, np.newaxis]
-        _add_block(stats, block, resp, covariance_type)
-    return _finish(stats, covariance_type)
+    parts = threads.map(
+        lambda rows: _e_step_block_range(X, sample_weight, rows, log_weights, means,
+                                         precisions_cholesky, log_det, covariance_type),
+        X.shape[0])
+    return _finish(_sum_statistics(parts), covariance_type)
 
 
 def _statistics_from_responsibilities(X: np.ndarray, resp: np.ndarray, covariance_type: str
@@ -413,24 +486,13 @@ class GaussianMixtureEM(DensityMixin, BaseEstimator):
         if "means" in given:
             given["means"] = given["means"] - shift
 
-        do_init = not (self.warm_start and hasattr(self, "converged_"))
-        n_init = self.n_init if do_init else 1
+        warm = self.warm_start and hasattr(self, "converged_")
+        n_init = 1 if warm else self.n_init
         seeds = check_random_state(self.random_state).randint(np.iinfo(np.int32).max,
                                                               size=n_init)
-        best = None
-        for init, seed in enumerate(seeds):
-            if do_init:
-                params = self._initial_parameters(X_centred, sample_weight, given,
-                                                  np.random.RandomState(seed),
-                                                  total_second_moment)
-            else:
-                params = (self.weights_, self.means_ - shift, self.covariances_,
-                          self.precisions_cholesky_)
-            start = -np.inf if do_init else self.lower_bound_
-            run = self._run_em(X_centred, sample_weight, params, total_second_moment, init,
-                               start)
-            if best is None or run["lower_bound"] > best["lower_bound"]:
-                best = run
+        with _RowThreads(n_samples) as threads:
+            best = self._fit_restarts(X_centred, sample_weight, given, seeds, warm, shift,
+                                      total_second_moment, threads)
 
         if not best["converged"] and self.max_iter > 0:
             warnings.warn(
@@ -459,6 +521,26 @@ class GaussianMixtureEM(DensityMixin, BaseEstimator):
         self.degenerate_components_ = self._find_degenerate(counts, data_covariance)
         return labels
 
+    def _fit_restarts(self, X, sample_weight, given, seeds, warm, shift, total_second_moment,
+                      threads) -> dict:
+        """Run EM from every initialisation (or the warm start); return the best run."""
+        best = None
+        for init, seed in enumerate(seeds):
+            if warm:
+                params = (self.weights_, self.means_ - shift, self.covariances_,
+                          self.precisions_cholesky_)
+                start = self.lower_bound_
+            else:
+                params = self._initial_parameters(X, sample_weight, given,
+                                                  np.random.RandomState(seed),
+                                                  total_second_moment)
+                start = -np.inf
+            run = self._run_em(X, sample_weight, params, total_second_moment, init, start,
+                               threads)
+            if best is None or run["lower_bound"] > best["lower_bound"]:
+                best = run
+        return best
+
     def _initial_parameters(self, X, sample_weight, given, random_state, total_second_moment):
         """Weights, means, covariances and precision factors to start one EM run from."""
         if {"weights", "means", "precisions_cholesky"} <= given.keys():
@@ -483,7 +565,8 @@ class GaussianMixtureEM(DensityMixin, BaseEstimator):
             factors = precision_cholesky(covariances, self.covariance_type)
         return weights, means, covariances, factors
 
-    def _run_em(self, X, sample_weight, params, total_second_moment, init, lower_bound):
+    def _run_em(self, X, sample_weight, params, total_second_moment, init, lower_bound,
+                threads):
         """Iterate EM from ``params``; return the final state and its history."""
         weights, means, covariances, factors = params
         total_weight = sample_weight.sum()
@@ -494,7 +577,7 @@ class GaussianMixtureEM(DensityMixin, BaseEstimator):
         for n_iter in range(1, self.max_iter + 1):
             previous = lower_bound
             stats = _e_step_statistics(X, sample_weight, weights, means, factors,
-                                       self.covariance_type)
+                                       self.covariance_type, threads)
             weights, means, covariances = _m_step(stats, total_second_moment,
                                                   self.covariance_type, self.reg_covar)
             factors = precision_cholesky(covariances, self.covariance_type)
