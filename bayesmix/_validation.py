@@ -45,6 +45,7 @@ def check_array(
     name: str = "X",
     min_samples: int = 1,
     n_features: int | None = None,
+    owner: str = "the model",
 ) -> np.ndarray:
     """Validate a data matrix and return it as a C-contiguous float64 array.
 
@@ -58,6 +59,8 @@ def check_array(
         The fewest rows accepted.
     n_features : int, optional
         The number of columns required (the number seen in ``fit``).
+    owner : str, default="the model"
+        Who expects ``n_features`` columns, used in messages.
 
     Returns
     -------
@@ -66,8 +69,10 @@ def check_array(
     Raises
     ------
     ValueError
-        For a 1-D or 3-D input, complex or non-numeric values, NaN or infinity, too few
+        For a 1-D or 3-D input, complex, boolean or text values, NaN or infinity, too few
         rows, or a number of features that differs from ``fit``.
+    TypeError
+        For values that are not numbers at all (e.g. dicts in an object array).
 
     Examples
     --------
@@ -109,7 +114,7 @@ def check_array(
         try:
             values = values.astype(np.float64)
         except (TypeError, ValueError) as exc:
-            raise ValueError(
+            raise type(exc)(
                 f"{name} must hold numbers, got dtype {values.dtype} ({exc}). Convert "
                 f"the data to numbers first; the argument must be a string or a real number, "
                 f"not text."
@@ -124,12 +129,13 @@ def check_array(
     n_samples, n_cols = values.shape
     if n_samples < max(min_samples, 1):
         raise ValueError(
-            f"{name} has {n_samples} sample(s) (shape {values.shape}), but at least "
-            f"{max(min_samples, 1)} are needed. Pass more rows."
+            f"{name} has {n_samples} sample(s) (shape={values.shape}) while a minimum of "
+            f"{max(min_samples, 1)} is required. Pass more rows."
         )
     if n_cols == 0:
         raise ValueError(
-            f"{name} has 0 features (shape {values.shape}); at least one column is needed."
+            f"{name} has 0 feature(s) (shape={values.shape}) while a minimum of 1 is "
+            f"required. Pass at least one column."
         )
     if not np.isfinite(values).all():
         bad = ~np.isfinite(values)
@@ -143,8 +149,8 @@ def check_array(
         )
     if n_features is not None and n_cols != n_features:
         raise ValueError(
-            f"{name} has {n_cols} features, but the model was fitted with {n_features} "
-            f"features. Pass data with the same {n_features} columns as in fit."
+            f"{name} has {n_cols} features, but {owner} is expecting {n_features} features "
+            f"as input, the number seen in fit. Pass data with the same columns as in fit."
         )
     return values
 
@@ -170,7 +176,8 @@ def validate_data(estimator: Any, X: Any, *, reset: bool, min_samples: int = 1) 
     """
     _check_feature_names(estimator, X, reset=reset)
     n_features = None if reset else estimator.n_features_in_
-    values = check_array(X, name="X", min_samples=min_samples, n_features=n_features)
+    values = check_array(X, name="X", min_samples=min_samples, n_features=n_features,
+                         owner=type(estimator).__name__)
     if reset:
         estimator.n_features_in_ = values.shape[1]
     return values
@@ -204,11 +211,13 @@ def check_sample_weight(sample_weight: Any, n_samples: int) -> np.ndarray:
     if (weights < 0).any():
         index = int(np.flatnonzero(weights < 0)[0])
         raise ValueError(
-            f"sample_weight must be non-negative, got {weights[index]!r} at row {index}. "
+            f"sample_weight must be non-negative, got {weights[index]:g} at row {index}. "
             f"Use 0 to leave a row out."
         )
     if weights.sum() <= 0:
-        raise ValueError("sample_weight sums to 0; at least one row must have a positive weight.")
+        raise ValueError(
+            "sample_weight is zero for every row; at least one row must have a positive weight."
+        )
     return weights
 
 
@@ -267,9 +276,9 @@ def check_real(
     if isinstance(value, bool) or not isinstance(value, numbers.Real) or not np.isfinite(value):
         raise ValueError(f"{name} must be a finite real number, got {_short(value)}.")
     if strictly_positive and value <= 0:
-        raise ValueError(f"{name} must be > 0, got {value!r}.")
+        raise ValueError(f"{name} must be > 0, got {float(value)!r}.")
     if min_value is not None and value < min_value:
-        raise ValueError(f"{name} must be >= {min_value}, got {value!r}.")
+        raise ValueError(f"{name} must be >= {min_value}, got {float(value)!r}.")
     return float(value)
 
 

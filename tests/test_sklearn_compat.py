@@ -1,0 +1,24 @@
+"""scikit-learn's own estimator checks, run on GaussianMixtureEM."""
+
+from sklearn.utils.estimator_checks import parametrize_with_checks
+
+from bayesmix import GaussianMixtureEM
+
+EXPECTED_FAILED_CHECKS = {
+    # EM itself treats an integer weight exactly as repeated rows from the same initial
+    # parameters (tests/test_em.py::test_integer_sample_weight_equals_repeated_rows), but
+    # the k-means initialisation seeds differently on weighted and on repeated rows, so the
+    # same clusters can come out under permuted component labels.
+    "check_sample_weight_equivalence_on_dense_data": (
+        "k-means initialisation differs between weighted and repeated rows; components "
+        "may be permuted"
+    ),
+}
+
+
+@parametrize_with_checks(
+    [GaussianMixtureEM(n_components=2, max_iter=20, random_state=0)],
+    expected_failed_checks=lambda estimator: EXPECTED_FAILED_CHECKS,
+)
+def test_sklearn_compatible_estimator(estimator, check):
+    check(estimator)
