@@ -4,8 +4,9 @@ These functions are shared by the EM fitter, by scoring and by posterior
 post-processing: one implementation of the Gaussian log density for every structure.
 They work through the Cholesky factors of the precision matrices (see
 :mod:`bayesmix.covariance`), are vectorised over components, and walk over the rows of
-``X`` in chunks so that temporary arrays stay small (cache-sized) and memory stays
-bounded whatever the number of rows.
+``X`` in cache-sized blocks, so that temporaries stay small whatever the number of rows
+(the outputs have one value per row and component), spread over the cores in contiguous
+row ranges (:mod:`bayesmix._parallel`).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from collections.abc import Iterator
 import numpy as np
 from scipy.special import logsumexp
 
+from bayesmix._parallel import RowThreads
 from bayesmix.covariance import log_det_cholesky
 
 __all__ = [
@@ -130,10 +132,15 @@ def log_gaussian_prob(
     means = np.asarray(means, dtype=np.float64)
     log_det = log_det_cholesky(precisions_cholesky, covariance_type, means.shape[1])
     out = np.empty((X.shape[0], means.shape[0]))
-    for rows in row_chunks(X.shape[0], _row_width(*means.shape)):
-        out[rows] = _log_gaussian_prob_chunk(
-            X[rows], means, precisions_cholesky, covariance_type, log_det
-        )
+
+    def fill(rows: slice) -> None:
+        for block in row_chunks(rows.stop - rows.start, _row_width(*means.shape)):
+            block = slice(rows.start + block.start, rows.start + block.stop)
+            out[block] = _log_gaussian_prob_chunk(X[block], means, precisions_cholesky,
+                                                  covariance_type, log_det)
+
+    with RowThreads(X.shape[0]) as threads:
+        threads.map(fill, X.shape[0])
     return out
 
 
@@ -187,14 +194,8 @@ def log_mixture_density(
     >>> log_mixture_density(X, weights, means, np.ones(2), "spherical").round(4)
     array([-1.601, -1.601])
     """
-    X = np.asarray(X, dtype=np.float64)
-    out = np.empty(X.shape[0])
-    for rows in row_chunks(X.shape[0], _row_width(*np.shape(means))):
-        out[rows] = logsumexp(
-            weighted_log_prob(X[rows], weights, means, precisions_cholesky, covariance_type),
-            axis=1,
-        )
-    return out
+    return logsumexp(weighted_log_prob(X, weights, means, precisions_cholesky,
+                                       covariance_type), axis=1)
 
 
 def responsibilities(

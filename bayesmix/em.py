@@ -16,10 +16,7 @@ n_components x n_features`` is ever materialised.
 
 from __future__ import annotations
 
-import os
 import warnings
-from concurrent.futures import ThreadPoolExecutor
-from contextlib import ExitStack
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,9 +24,9 @@ import numpy as np
 from scipy.special import logsumexp
 from sklearn.base import BaseEstimator, DensityMixin
 from sklearn.utils import check_random_state
-from threadpoolctl import threadpool_limits
 from sklearn.utils.validation import check_is_fitted
 
+from bayesmix._parallel import RowThreads
 from bayesmix._validation import (
     check_covariance_type,
     check_int,
@@ -61,8 +58,6 @@ _COUNT_FLOOR = 10 * np.finfo(np.float64).eps
 #: An unregularised variance below this fraction of the data's own variance in the same
 #: direction counts as collapsed even when ``reg_covar`` is zero.
 _COLLAPSE_RTOL = 1e-10
-#: Below this many rows per thread, the E step runs in the calling thread.
-_MIN_ROWS_PER_THREAD = 20_000
 
 
 @dataclass
@@ -153,38 +148,6 @@ def _sum_statistics(parts: list[_SufficientStatistics]) -> _SufficientStatistics
     return total
 
 
-class _RowThreads:
-    """Runs a function over contiguous row ranges of ``X``, one range per thread.
-
-    NumPy's element-wise loops and BLAS release the GIL, so threads give real
-    parallelism; BLAS is held to one thread meanwhile, to avoid oversubscription. With
-    fewer than ``_MIN_ROWS_PER_THREAD`` rows per thread, everything runs in the caller.
-    """
-
-    def __init__(self, n_samples: int) -> None:
-        available = (len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
-                     else os.cpu_count() or 1)
-        self.n_threads = max(1, min(available, n_samples // _MIN_ROWS_PER_THREAD))
-        self._stack = ExitStack()
-
-    def __enter__(self) -> _RowThreads:
-        if self.n_threads > 1:
-            self._executor = self._stack.enter_context(ThreadPoolExecutor(self.n_threads))
-            self._stack.enter_context(threadpool_limits(1, user_api="blas"))
-        return self
-
-    def __exit__(self, *exc_info) -> None:
-        self._stack.close()
-
-    def map(self, function, n_samples: int) -> list:
-        """``[function(rows) for rows in ranges]``, the ranges covering ``0..n_samples``."""
-        bounds = np.linspace(0, n_samples, self.n_threads + 1).astype(int)
-        ranges = [slice(lo, hi) for lo, hi in zip(bounds[:-1], bounds[1:])]
-        if self.n_threads == 1:
-            return [function(ranges[0])]
-        return list(self._executor.map(function, ranges))
-
-
 def _e_step_statistics(
     X: np.ndarray,
     sample_weight: np.ndarray,
@@ -192,7 +155,7 @@ def _e_step_statistics(
     means: np.ndarray,
     precisions_cholesky: np.ndarray,
     covariance_type: str,
-    threads: _RowThreads,
+    threads: RowThreads,
 ) -> _SufficientStatistics:
     """One streaming pass: responsibilities and the statistics of the next M step."""
     n_features = means.shape[1]
@@ -490,7 +453,7 @@ class GaussianMixtureEM(DensityMixin, BaseEstimator):
         n_init = 1 if warm else self.n_init
         seeds = check_random_state(self.random_state).randint(np.iinfo(np.int32).max,
                                                               size=n_init)
-        with _RowThreads(n_samples) as threads:
+        with RowThreads(n_samples) as threads:
             best = self._fit_restarts(X_centred, sample_weight, given, seeds, warm, shift,
                                       total_second_moment, threads)
 

@@ -226,7 +226,7 @@ def test_large_input_uses_threads_and_matches_serial(monkeypatch):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         threaded.fit(X)
-        monkeypatch.setattr("bayesmix.em._MIN_ROWS_PER_THREAD", 10**9)
+        monkeypatch.setattr("bayesmix._parallel.MIN_ROWS_PER_THREAD", 10**9)
         serial = GaussianMixtureEM(2, max_iter=5, tol=0, random_state=0).fit(X)
     np.testing.assert_allclose(threaded.lower_bound_history_, serial.lower_bound_history_,
                                rtol=1e-12)
