@@ -713,7 +713,7 @@ class GaussianMixtureEM(DensityMixin, BaseEstimator):
         2314.36
         """
         n_rows = np.shape(X)[0]
-        return -2.0 * self.score(X) * n_rows + self._n_parameters() * np.log(n_rows)
+        return float(-2.0 * self.score(X) * n_rows + self._n_parameters() * np.log(n_rows))
 
     def aic(self, X: Any) -> float:
         """Akaike information criterion (lower is better): ``-2 log L + 2 p``.
@@ -726,7 +726,7 @@ class GaussianMixtureEM(DensityMixin, BaseEstimator):
         >>> round(em.aic(X), 2)
         2274.69
         """
-        return -2.0 * self.score(X) * np.shape(X)[0] + 2 * self._n_parameters()
+        return float(-2.0 * self.score(X) * np.shape(X)[0] + 2 * self._n_parameters())
 
     def icl(self, X: Any) -> float:
         """Integrated completed likelihood (mclust's ICL in BIC's sign; lower is better).
@@ -746,8 +746,8 @@ class GaussianMixtureEM(DensityMixin, BaseEstimator):
         log_norm = logsumexp(log_prob, axis=1)
         entropy = -np.sum(log_prob.max(axis=1) - log_norm)
         n_rows = log_prob.shape[0]
-        return (-2.0 * log_norm.sum() + self._n_parameters() * np.log(n_rows)
-                + 2.0 * entropy)
+        return float(-2.0 * log_norm.sum() + self._n_parameters() * np.log(n_rows)
+                     + 2.0 * entropy)
 
     # ------------------------------------------------------------------ export
     def to_inference_data(self, X: Any = None):
@@ -766,7 +766,7 @@ class GaussianMixtureEM(DensityMixin, BaseEstimator):
         >>> idata = em.to_inference_data()
         >>> dict(idata.posterior["covariances"].sizes)
         {'chain': 1, 'draw': 1, 'component': 2, 'feature': 2, 'feature_bis': 2}
-        >>> list(idata.posterior.feature.values)
+        >>> idata.posterior.feature.values.tolist()
         ['eruptions', 'waiting']
         """
         from bayesmix.results import build_inference_data
