@@ -1,0 +1,344 @@
+"""Shared scoring: EM fits and posteriors compared on one scale.
+
+Every function takes a fitted estimator (:class:`~bayesmix.GaussianMixtureEM`,
+:class:`~bayesmix.GaussianMixtureBayes`) or the :class:`arviz.InferenceData` it produces
+(the layout of :mod:`bayesmix.results`), so the same code scores a maximum-likelihood
+point estimate and a posterior sample:
+
+- :func:`pointwise_log_likelihood` and :func:`lppd` (log pointwise predictive density,
+  held out when given new data) apply to both;
+- :func:`bic`, :func:`aic` and :func:`icl` are maximum-likelihood criteria; for a
+  posterior they are evaluated at the posterior mean, a *plug-in* value;
+- :func:`waic` and :func:`loo` need posterior draws and refuse a point-mass EM fit.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import arviz as az
+import numpy as np
+import xarray as xr
+from scipy.special import logsumexp
+
+from bayesmix._validation import check_array
+from bayesmix.covariance import n_parameters, precision_cholesky
+from bayesmix.density import weighted_log_prob
+from bayesmix.exceptions import BayesmixWarning
+from bayesmix.results import log_likelihood_draws
+
+__all__ = [
+    "ParetoKWarning",
+    "PredictiveDensity",
+    "aic",
+    "bic",
+    "icl",
+    "inference_data",
+    "lppd",
+    "loo",
+    "pointwise_log_likelihood",
+    "waic",
+]
+
+#: Pareto k above which a point's PSIS-LOO estimate is unreliable (Vehtari et al. 2024).
+PARETO_K_THRESHOLD = 0.7
+
+
+class ParetoKWarning(BayesmixWarning):
+    """Some observations have Pareto k above 0.7: their LOO estimates are unreliable."""
+
+
+def inference_data(model: Any) -> az.InferenceData:
+    """The bayesmix :class:`arviz.InferenceData` of a fitted estimator (or itself).
+
+    Examples
+    --------
+    >>> from bayesmix import GaussianMixtureEM, load_old_faithful
+    >>> from bayesmix.scoring import inference_data
+    >>> em = GaussianMixtureEM(2, random_state=0).fit(load_old_faithful())
+    >>> inference_data(em).posterior.attrs["inference_method"]
+    'em'
+    """
+    if isinstance(model, az.InferenceData):
+        idata = model
+    elif hasattr(model, "idata_"):
+        idata = model.idata_
+    elif hasattr(model, "to_inference_data") and hasattr(model, "weights_"):
+        idata = model.to_inference_data()
+    else:
+        raise ValueError(
+            f"model must be a fitted GaussianMixtureEM or GaussianMixtureBayes, or an "
+            f"arviz.InferenceData made by bayesmix; got {type(model).__name__}. Fit the "
+            f"estimator first."
+        )
+    if "posterior" not in idata.groups() or "weights" not in idata.posterior:
+        raise ValueError(
+            "This InferenceData was not made by bayesmix: it has no posterior 'weights'. "
+            "Pass a bayesmix estimator or its idata_ / to_inference_data()."
+        )
+    return idata
+
+
+def _is_point_mass(idata: az.InferenceData) -> bool:
+    sizes = idata.posterior.sizes
+    return sizes["chain"] * sizes["draw"] == 1
+
+
+def _observed(idata: az.InferenceData, X: Any) -> np.ndarray:
+    observed = idata.observed_data["x"]
+    if X is None:
+        return observed.values
+    return check_array(X, n_features=observed.sizes["feature"])
+
+
+def pointwise_log_likelihood(model: Any, X: Any = None) -> xr.DataArray:
+    """Log mixture density of every row under every draw, ``(chain, draw, obs)``.
+
+    Parameters
+    ----------
+    model : fitted estimator or InferenceData
+    X : array-like of shape (n_obs, n_features), optional
+        New data; the stored ``log_likelihood`` of the training data when omitted. The
+        computation walks over rows in blocks, so memory stays bounded for large ``X``.
+
+    Returns
+    -------
+    xarray.DataArray with dims ``(chain, draw, obs)`` (one chain and draw for EM).
+
+    Examples
+    --------
+    >>> from bayesmix import GaussianMixtureEM, load_old_faithful
+    >>> from bayesmix.scoring import pointwise_log_likelihood
+    >>> X = load_old_faithful()
+    >>> em = GaussianMixtureEM(2, random_state=0).fit(X)
+    >>> pointwise_log_likelihood(em, X.iloc[:5]).sizes
+    Frozen({'chain': 1, 'draw': 1, 'obs': 5})
+    """
+    idata = inference_data(model)
+    if X is None:
+        return idata.log_likelihood["x"]
+    X = _observed(idata, X)
+    post = idata.posterior
+    values = log_likelihood_draws(X, post["weights"].values, post["means"].values,
+                                  post["covariances"].values)
+    return xr.DataArray(values, dims=("chain", "draw", "obs"),
+                        coords={"chain": post.chain.values, "draw": post.draw.values,
+                                "obs": np.arange(X.shape[0])})
+
+
+@dataclass(frozen=True)
+class PredictiveDensity:
+    """A log predictive density: total over observations, its standard error, pointwise.
+
+    Attributes
+    ----------
+    elpd : float
+        Sum over observations of the log predictive density.
+    se : float
+        Standard error of the sum, ``sqrt(n * var(pointwise))``.
+    pointwise : xarray.DataArray
+        Per observation, dim ``obs``.
+    """
+
+    elpd: float
+    se: float
+    pointwise: xr.DataArray
+
+    def __repr__(self) -> str:
+        return (f"PredictiveDensity(elpd={self.elpd:.2f}, se={self.se:.2f}, "
+                f"n_obs={self.pointwise.sizes['obs']})")
+
+
+def lppd(model: Any, X: Any = None) -> PredictiveDensity:
+    """Log pointwise predictive density: log-mean-exp of the likelihood over draws.
+
+    On the training data this is the in-sample ``lppd`` of WAIC; on new data ``X`` it is
+    the held-out log predictive density, comparable between an EM fit (a single draw)
+    and a posterior.
+
+    Examples
+    --------
+    >>> from bayesmix import GaussianMixtureEM, load_old_faithful
+    >>> from bayesmix.scoring import lppd
+    >>> X = load_old_faithful()
+    >>> em = GaussianMixtureEM(3, covariance_type="tied", n_init=5, random_state=0).fit(X)
+    >>> result = lppd(em, X)
+    >>> round(result.elpd, 1), result.pointwise.sizes["obs"]
+    (-1126.3, 272)
+    """
+    log_lik = pointwise_log_likelihood(model, X)
+    n_draws = log_lik.sizes["chain"] * log_lik.sizes["draw"]
+    pointwise = xr.DataArray(
+        logsumexp(log_lik.values.reshape(n_draws, -1), axis=0) - np.log(n_draws),
+        dims=("obs",), coords={"obs": log_lik.obs.values})
+    n_obs = pointwise.sizes["obs"]
+    se = float(np.sqrt(n_obs * np.var(pointwise.values, ddof=1))) if n_obs > 1 else np.nan
+    return PredictiveDensity(float(pointwise.sum()), se, pointwise)
+
+
+def _point_estimate(idata: az.InferenceData) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Weights, means and full covariances: the EM point, or the posterior mean."""
+    post = idata.posterior
+    return tuple(post[name].mean(("chain", "draw")).values
+                 for name in ("weights", "means", "covariances"))
+
+
+def _point_log_prob(idata: az.InferenceData, X: np.ndarray) -> np.ndarray:
+    weights, means, covariances = _point_estimate(idata)
+    return weighted_log_prob(X, weights, means, precision_cholesky(covariances, "full"), "full")
+
+
+def _n_parameters(idata: az.InferenceData) -> int:
+    post = idata.posterior
+    return n_parameters(post.sizes["component"], post.sizes["feature"],
+                        post.attrs["covariance_type"])
+
+
+def _criteria(model: Any, X: Any) -> dict[str, float]:
+    idata = inference_data(model)
+    X = _observed(idata, X)
+    log_prob = _point_log_prob(idata, X)
+    log_norm = logsumexp(log_prob, axis=1)
+    log_lik = float(log_norm.sum())
+    p, n = _n_parameters(idata), X.shape[0]
+    entropy = float(-np.sum(log_prob.max(axis=1) - log_norm))
+    bic_value = -2.0 * log_lik + p * np.log(n)
+    return {"log_likelihood": log_lik, "n_parameters": p, "bic": bic_value,
+            "aic": -2.0 * log_lik + 2.0 * p, "icl": bic_value + 2.0 * entropy}
+
+
+def bic(model: Any, X: Any = None) -> float:
+    """Bayesian information criterion, ``-2 log L + p log n`` (lower is better).
+
+    At the EM estimate, or at the posterior mean for a posterior (a plug-in value).
+
+    Examples
+    --------
+    >>> from bayesmix import GaussianMixtureEM, load_old_faithful
+    >>> from bayesmix.scoring import bic
+    >>> X = load_old_faithful()
+    >>> em = GaussianMixtureEM(3, covariance_type="tied", n_init=5, random_state=0).fit(X)
+    >>> bool(abs(bic(em) - em.bic(X)) < 1e-8)
+    True
+    """
+    return _criteria(model, X)["bic"]
+
+
+def aic(model: Any, X: Any = None) -> float:
+    """Akaike information criterion, ``-2 log L + 2 p`` (plug-in for a posterior).
+
+    Examples
+    --------
+    >>> from bayesmix import GaussianMixtureEM, load_old_faithful
+    >>> from bayesmix.scoring import aic
+    >>> X = load_old_faithful()
+    >>> em = GaussianMixtureEM(2, random_state=0).fit(X)
+    >>> bool(abs(aic(em) - em.aic(X)) < 1e-8)
+    True
+    """
+    return _criteria(model, X)["aic"]
+
+
+def icl(model: Any, X: Any = None) -> float:
+    """Integrated completed likelihood in BIC's sign (plug-in for a posterior).
+
+    Examples
+    --------
+    >>> from bayesmix import GaussianMixtureEM, load_old_faithful
+    >>> from bayesmix.scoring import icl
+    >>> X = load_old_faithful()
+    >>> em = GaussianMixtureEM(2, random_state=0).fit(X)
+    >>> bool(abs(icl(em) - em.icl(X)) < 1e-8)
+    True
+    """
+    return _criteria(model, X)["icl"]
+
+
+def _require_draws(idata: az.InferenceData, criterion: str) -> None:
+    if _is_point_mass(idata):
+        raise ValueError(
+            f"{criterion} needs posterior draws, but this is a point-mass fit "
+            f"(inference_method={idata.posterior.attrs.get('inference_method')!r}, 1 chain "
+            f"x 1 draw), for which it is undefined. Use bic/aic/icl or a held-out lppd for "
+            f"EM fits, or fit GaussianMixtureBayes."
+        )
+
+
+def waic(model: Any, **kwargs: Any) -> az.ELPDData:
+    """Widely applicable information criterion (ArviZ), on the log scale.
+
+    Raises
+    ------
+    ValueError
+        For a point-mass EM fit.
+
+    Examples
+    --------
+    >>> from bayesmix import GaussianMixtureEM, load_old_faithful
+    >>> from bayesmix.scoring import waic
+    >>> waic(GaussianMixtureEM(2, random_state=0).fit(load_old_faithful()))
+    Traceback (most recent call last):
+    ...
+    ValueError: WAIC needs posterior draws, but this is a point-mass fit ...
+    """
+    idata = inference_data(model)
+    _require_draws(idata, "WAIC")
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="For one or more samples the posterior")
+        return az.waic(idata, var_name="x", **kwargs)
+
+
+def loo(model: Any, **kwargs: Any) -> az.ELPDData:
+    """PSIS leave-one-out cross-validation (ArviZ), with Pareto-k diagnostics.
+
+    Warns
+    -----
+    ParetoKWarning
+        Naming how many observations have Pareto k above 0.7.
+
+    Raises
+    ------
+    ValueError
+        For a point-mass EM fit.
+
+    Examples
+    --------
+    >>> from bayesmix import GaussianMixtureEM, load_old_faithful
+    >>> from bayesmix.scoring import loo
+    >>> loo(GaussianMixtureEM(2, random_state=0).fit(load_old_faithful()))
+    Traceback (most recent call last):
+    ...
+    ValueError: LOO needs posterior draws, but this is a point-mass fit ...
+    """
+    idata = inference_data(model)
+    _require_draws(idata, "LOO")
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="Estimated shape parameter of Pareto")
+        result = az.loo(idata, var_name="x", pointwise=True, **kwargs)
+    n_bad = int((result.pareto_k.values > PARETO_K_THRESHOLD).sum())
+    if n_bad:
+        warnings.warn(
+            f"{n_bad} of {result.pareto_k.size} observations have Pareto k > "
+            f"{PARETO_K_THRESHOLD}: their PSIS-LOO estimates are unreliable. Draw more "
+            f"samples, or compare models on held-out data with lppd(model, X_test).",
+            ParetoKWarning,
+            stacklevel=2,
+        )
+    return result
+
+
+def criteria_table_row(model: Any, X: Any = None) -> Mapping[str, float]:
+    """``log_likelihood``, ``n_parameters``, ``bic``, ``aic``, ``icl`` in one pass.
+
+    Examples
+    --------
+    >>> from bayesmix import GaussianMixtureEM, load_old_faithful
+    >>> from bayesmix.scoring import criteria_table_row
+    >>> row = criteria_table_row(GaussianMixtureEM(2, random_state=0).fit(load_old_faithful()))
+    >>> sorted(row)
+    ['aic', 'bic', 'icl', 'log_likelihood', 'n_parameters']
+    """
+    return _criteria(model, X)
