@@ -6,6 +6,7 @@ compatible) and a Bayesian PyMC model, scored on one scale.
 
 __version__ = "0.1.0.dev0"
 
+from bayesmix.comparison import compare
 from bayesmix.datasets import load_low_dim_gauss_mix, load_old_faithful, make_mixture
 from bayesmix.em import GaussianMixtureEM
 from bayesmix.exceptions import (
@@ -22,6 +23,7 @@ __all__ = [
     "GaussianMixtureEM",
     "NotFittedError",
     "__version__",
+    "compare",
     "load_low_dim_gauss_mix",
     "load_old_faithful",
     "make_mixture",

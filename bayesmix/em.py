@@ -16,6 +16,7 @@ n_components x n_features`` is ever materialised.
 
 from __future__ import annotations
 
+import time
 import warnings
 from dataclasses import dataclass
 from typing import Any
@@ -292,6 +293,8 @@ class GaussianMixtureEM(DensityMixin, BaseEstimator):
         Mean log-likelihood per sample at every iteration of the best initialisation.
     degenerate_components_ : list of int
         Components whose covariance collapsed or that hold too few points (see Notes).
+    fit_time_ : float
+        Wall time of the last ``fit``, in seconds.
     n_features_in_ : int
     feature_names_in_ : ndarray of str
         Column names, when fitted on a DataFrame with string column names.
@@ -423,6 +426,7 @@ class GaussianMixtureEM(DensityMixin, BaseEstimator):
         >>> GaussianMixtureEM(2, random_state=0).fit_predict(X)
         array([0, 0, 0, 1, 1, 1])
         """
+        start_time = time.perf_counter()
         check_int(self.n_components, "n_components", min_value=1)
         X = validate_data(self, X, reset=True, min_samples=2)
         n_samples, n_features = X.shape
@@ -483,6 +487,7 @@ class GaussianMixtureEM(DensityMixin, BaseEstimator):
         data_covariance = np.atleast_2d(np.cov(X_centred, rowvar=False, aweights=sample_weight,
                                                bias=True))
         self.degenerate_components_ = self._find_degenerate(counts, data_covariance)
+        self.fit_time_ = time.perf_counter() - start_time
         return labels
 
     def _fit_restarts(self, X, sample_weight, given, seeds, warm, shift, total_second_moment,
@@ -796,7 +801,7 @@ class GaussianMixtureEM(DensityMixin, BaseEstimator):
             inference_method="em", feature_names=None if names is None else list(names),
             log_likelihood=log_likelihood[point], raw_parameters=raw, sample_stats=stats,
             extra_coords={"iteration": np.arange(1, len(history) + 1)},
-            attrs={"reg_covar": float(self.reg_covar),
+            attrs={"reg_covar": float(self.reg_covar), "fit_time": self.fit_time_,
                    "degenerate_components": list(self.degenerate_components_)},
         )
 

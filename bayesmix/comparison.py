@@ -1,0 +1,196 @@
+"""``compare``: one table for EM fits and posteriors, side by side.
+
+Each row is a named model; each column a score from :mod:`bayesmix.scoring` or a
+diagnostic. A score that does not apply to a model (WAIC of a point-mass EM fit, R-hat of
+a single chain) is ``NaN``, and the table's footnotes say why: never a made-up number.
+"""
+
+from __future__ import annotations
+
+import html
+import warnings
+from collections.abc import Mapping
+from typing import Any
+
+import arviz as az
+import numpy as np
+import pandas as pd
+from sklearn.metrics import adjusted_rand_score
+
+from bayesmix.scoring import (
+    _is_point_mass,
+    _point_log_prob,
+    criteria_table_row,
+    inference_data,
+    lppd,
+    loo,
+    waic,
+)
+
+__all__ = ["Comparison", "compare"]
+
+COLUMNS = [
+    "method", "n_components", "covariance_type", "n_parameters", "p_waic", "p_loo",
+    "log_likelihood", "bic", "aic", "icl", "elpd_waic", "se_waic", "elpd_loo", "se_loo",
+    "d_loo", "dse_loo", "lpd_test", "se_lpd_test", "d_lpd_test", "dse_lpd_test", "ari",
+    "fit_time", "converged", "divergences", "max_rhat", "min_ess_bulk", "max_pareto_k",
+]
+
+FOOTNOTES = {
+    "plug-in": "log_likelihood, bic, aic and icl of a posterior are evaluated at the "
+               "posterior mean (plug-in values); p_waic and p_loo are its effective numbers "
+               "of parameters.",
+    "point-mass": "p_waic, p_loo, elpd_waic, elpd_loo and max_pareto_k need posterior draws: "
+                  "NaN for point-mass EM fits.",
+    "differences": "d_* is the difference to the best model of that column (0 for the best) "
+                   "and dse_* the standard error of the paired difference, as az.compare.",
+    "diagnostics": "divergences, max_rhat and min_ess_bulk are NUTS diagnostics (NaN for EM "
+                   "and VI); converged is EM's or VI's convergence flag (NaN for NUTS).",
+}
+
+
+class Comparison:
+    """The result of :func:`compare`: a DataFrame with footnotes.
+
+    Attributes
+    ----------
+    table : pandas.DataFrame
+        One row per model, columns as listed in :data:`COLUMNS`.
+    footnotes : dict of str
+        Why some entries are NaN or plug-in values.
+    """
+
+    def __init__(self, table: pd.DataFrame, footnotes: Mapping[str, str]) -> None:
+        self.table = table
+        self.footnotes = dict(footnotes)
+
+    def __getitem__(self, key: Any) -> Any:
+        return self.table[key]
+
+    def __repr__(self) -> str:
+        with pd.option_context("display.width", 200, "display.max_columns", None,
+                               "display.float_format", "{:.4g}".format):
+            text = self.table.to_string()
+        notes = "\n".join(f"[{key}] {note}" for key, note in self.footnotes.items())
+        return f"{text}\n\n{notes}"
+
+    def _repr_html_(self) -> str:
+        notes = "".join(f"<li><b>{html.escape(key)}</b>: {html.escape(note)}</li>"
+                        for key, note in self.footnotes.items())
+        table = self.table.to_html(float_format="{:.4g}".format, na_rep="NaN")
+        return f"{table}<ul>{notes}</ul>"
+
+
+def _diagnostics(model: Any, idata: az.InferenceData) -> dict[str, float]:
+    method = idata.posterior.attrs.get("inference_method")
+    row = {"fit_time": float(idata.posterior.attrs.get("fit_time", np.nan)),
+           "converged": np.nan, "divergences": np.nan, "max_rhat": np.nan,
+           "min_ess_bulk": np.nan}
+    if method == "nuts":
+        stats = getattr(model, "diagnostics_", None)
+        if stats is None:
+            from bayesmix.bayes.inference import check_sampler_diagnostics
+
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                stats = check_sampler_diagnostics(idata)
+        row.update(divergences=stats["n_divergences"], max_rhat=stats["max_rhat"],
+                   min_ess_bulk=stats["min_ess_bulk"])
+    elif method == "em":
+        row["converged"] = float(bool(idata.sample_stats["converged"].values.all()))
+    elif "converged" in idata.posterior.attrs:
+        row["converged"] = float(idata.posterior.attrs["converged"])
+    return row
+
+
+def _row(model: Any, X_test: Any, y_true: Any) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A model's row of the table, and its pointwise values for the differences."""
+    idata = inference_data(model)
+    attrs = idata.posterior.attrs
+    row = {"method": attrs.get("inference_method"), "n_components": attrs.get("n_components"),
+           "covariance_type": attrs.get("covariance_type"), **criteria_table_row(idata)}
+    pointwise = {}
+    if not _is_point_mass(idata):
+        waic_result, loo_result = waic(idata), loo(idata)
+        row.update(p_waic=waic_result.p_waic, elpd_waic=waic_result.elpd_waic,
+                   se_waic=waic_result.se, p_loo=loo_result.p_loo,
+                   elpd_loo=loo_result.elpd_loo, se_loo=loo_result.se,
+                   max_pareto_k=float(loo_result.pareto_k.max()))
+        pointwise["loo"] = loo_result.loo_i.values
+    if X_test is not None:
+        held_out = lppd(idata, X_test)
+        row.update(lpd_test=held_out.elpd, se_lpd_test=held_out.se)
+        pointwise["lpd_test"] = held_out.pointwise.values
+        if y_true is not None:
+            labels = (model.predict(X_test) if hasattr(model, "predict")
+                      else _point_log_prob(idata, np.asarray(X_test, float)).argmax(axis=1))
+            row["ari"] = adjusted_rand_score(np.asarray(y_true), labels)
+    row.update(_diagnostics(model, idata))
+    return row, pointwise
+
+
+def _differences(table: pd.DataFrame, pointwise: Mapping[str, Mapping[str, np.ndarray]],
+                 column: str, key: str) -> None:
+    """Fill ``d_<key>`` and ``dse_<key>`` relative to the best (highest) ``column``."""
+    scored = [name for name in table.index if key in pointwise[name]]
+    if not scored:
+        return
+    best = table.loc[scored, column].idxmax()
+    for name in scored:
+        diff = pointwise[best][key] - pointwise[name][key]
+        table.loc[name, f"d_{key}"] = float(diff.sum())
+        table.loc[name, f"dse_{key}"] = float(np.sqrt(diff.size * np.var(diff, ddof=1)))
+
+
+def compare(models: Mapping[str, Any], X_test: Any = None, y_true: Any = None) -> Comparison:
+    """Compare fitted models (EM, NUTS, ADVI, ... in any mix) in one table.
+
+    Parameters
+    ----------
+    models : mapping of str to fitted estimator or InferenceData
+        Names become the table's index.
+    X_test : array-like of shape (n_test, n_features), optional
+        Held-out data: adds the held-out log predictive density ``lpd_test`` with its
+        standard error, and differences to the best model.
+    y_true : array-like of shape (n_test,), optional
+        True labels of ``X_test``: adds the adjusted Rand index of the predictions.
+
+    Returns
+    -------
+    Comparison
+        ``.table`` is a :class:`pandas.DataFrame` with one row per model; NaN where a
+        score does not apply, explained in ``.footnotes``.
+
+    Examples
+    --------
+    >>> from bayesmix import GaussianMixtureEM, compare, load_old_faithful
+    >>> X = load_old_faithful()
+    >>> fits = {f"EM K={k}": GaussianMixtureEM(k, covariance_type="tied", n_init=3,
+    ...                                        random_state=0).fit(X) for k in (2, 3)}
+    >>> table = compare(fits, X_test=X).table
+    >>> table[["n_components", "bic", "d_lpd_test"]].round(1)
+            n_components     bic  d_lpd_test
+    EM K=2             2  2325.2        13.8
+    EM K=3             3  2314.4         0.0
+    """
+    if not isinstance(models, Mapping) or not models:
+        raise ValueError(
+            f"models must be a non-empty mapping of names to fitted models, e.g. "
+            f"{{'EM': em, 'NUTS': bayes}}; got {type(models).__name__}."
+        )
+    if y_true is not None and X_test is None:
+        raise ValueError("y_true labels X_test: pass X_test together with y_true.")
+    if y_true is not None and len(y_true) != len(X_test):
+        raise ValueError(
+            f"y_true has {len(y_true)} labels but X_test has {len(X_test)} rows; pass one "
+            f"label per row of X_test."
+        )
+    rows, pointwise = {}, {}
+    for name, model in models.items():
+        rows[name], pointwise[name] = _row(model, X_test, y_true)
+    table = pd.DataFrame.from_dict(rows, orient="index").reindex(columns=COLUMNS)
+    _differences(table, pointwise, "elpd_loo", "loo")
+    _differences(table, pointwise, "lpd_test", "lpd_test")
+    table = table.astype({c: float for c in COLUMNS if c not in
+                          ("method", "n_components", "covariance_type", "n_parameters")})
+    return Comparison(table, FOOTNOTES)
