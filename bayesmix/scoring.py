@@ -43,12 +43,12 @@ __all__ = [
     "waic",
 ]
 
-#: Pareto k above which a point's PSIS-LOO estimate is unreliable (Vehtari et al. 2024).
-PARETO_K_THRESHOLD = 0.7
-
-
 class ParetoKWarning(BayesmixWarning):
-    """Some observations have Pareto k above 0.7: their LOO estimates are unreliable."""
+    """Some observations have a Pareto k above the reliability threshold of PSIS-LOO.
+
+    The threshold is ArviZ's ``good_k``: ``min(1 - 1 / log10(S), 0.7)`` for ``S`` draws
+    (Vehtari et al., 2024).
+    """
 
 
 def inference_data(model: Any) -> az.InferenceData:
@@ -297,7 +297,8 @@ def loo(model: Any, **kwargs: Any) -> az.ELPDData:
     Warns
     -----
     ParetoKWarning
-        Naming how many observations have Pareto k above 0.7.
+        Naming how many observations have a Pareto k above ArviZ's ``good_k`` (0.7 for
+        2,200 draws or more).
 
     Raises
     ------
@@ -318,11 +319,11 @@ def loo(model: Any, **kwargs: Any) -> az.ELPDData:
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="Estimated shape parameter of Pareto")
         result = az.loo(idata, var_name="x", pointwise=True, **kwargs)
-    n_bad = int((result.pareto_k.values > PARETO_K_THRESHOLD).sum())
+    n_bad = int((result.pareto_k.values > result.good_k).sum())
     if n_bad:
         warnings.warn(
             f"{n_bad} of {result.pareto_k.size} observations have Pareto k > "
-            f"{PARETO_K_THRESHOLD}: their PSIS-LOO estimates are unreliable. Draw more "
+            f"{result.good_k:.2f}: their PSIS-LOO estimates are unreliable. Draw more "
             f"samples, or compare models on held-out data with lppd(model, X_test).",
             ParetoKWarning,
             stacklevel=2,
