@@ -1,0 +1,192 @@
+"""Tests of bayesmix.selection.select_em: BIC/ICL grids over K and covariance structure."""
+
+import warnings
+
+import numpy as np
+import pytest
+
+from bayesmix import GaussianMixtureEM
+from bayesmix._validation import COVARIANCE_TYPES
+from bayesmix.covariance import n_parameters
+from bayesmix.datasets import make_mixture
+from bayesmix.exceptions import ConvergenceWarning, DegenerateComponentWarning
+from bayesmix.selection import TABLE_COLUMNS, EMSelection, select_em
+
+#: mclust (R) on Old Faithful: BIC chooses EEE (bayesmix "tied") with 3 components,
+#: log-likelihood -1126.361 (Fraley, Raftery et al., mclust 6 output for ``faithful``).
+MCLUST_EEE3_LOGLIK = -1126.361
+
+
+@pytest.fixture(scope="module")
+def faithful_selection(old_faithful):
+    """The full Old Faithful grid, K = 1..9 by the four structures (about 10 s)."""
+    return select_em(old_faithful, n_components=range(1, 10), random_state=0)
+
+
+@pytest.fixture(scope="module")
+def simulated():
+    """Four well separated diag components in 2-D."""
+    return make_mixture(400, n_components=4, n_features=2, covariance_type="diag",
+                        random_state=2)
+
+
+@pytest.fixture(scope="module")
+def simulated_selection(simulated):
+    return select_em(simulated.X, n_components=range(1, 7), random_state=0)
+
+
+@pytest.fixture(scope="module")
+def duplicated():
+    """Two clusters where 30 rows share one value of feature 1: a diag component can
+    collapse onto them, and its inflated likelihood wins a naive BIC comparison."""
+    X, _, _ = make_mixture(300, n_components=2, covariance_type="diag", random_state=0)
+    X = X.copy()
+    X[:30, 1] = X[0, 1]
+    return X
+
+
+@pytest.fixture(scope="module")
+def duplicated_selection(duplicated):
+    return select_em(duplicated, n_components=range(1, 5), covariance_types=["diag"],
+                     random_state=0)
+
+
+def test_old_faithful_chooses_mclust_eee_3(faithful_selection):
+    assert faithful_selection.best_params_ == {"n_components": 3, "covariance_type": "tied"}
+    best = faithful_selection.table_.loc[faithful_selection.best_index_]
+    # The maximum likelihood is at least mclust's (mclust stops at a relative tolerance).
+    assert best["log_likelihood"] == pytest.approx(MCLUST_EEE3_LOGLIK, abs=0.1)
+
+
+def test_old_faithful_naive_bic_would_pick_a_degenerate_fit(faithful_selection):
+    table = faithful_selection.table_
+    assert len(table) == 36
+    assert table["degenerate"].any()
+    # The flag matters: without it the lowest BIC is a collapsed fit.
+    naive = table.loc[table["bic"].idxmin()]
+    assert naive["degenerate"]
+    assert "not selectable" in naive["note"]
+
+
+def test_table_layout_and_values(faithful_selection, old_faithful):
+    table = faithful_selection.table_
+    assert tuple(table.columns) == TABLE_COLUMNS
+    assert table[["n_components", "covariance_type"]].drop_duplicates().shape[0] == 36
+    row = table.loc[faithful_selection.best_index_]
+    em = faithful_selection.best_estimator_
+    assert isinstance(em, GaussianMixtureEM)
+    assert (em.n_components, em.covariance_type) == (3, "tied")
+    assert row["log_likelihood"] == pytest.approx(em.score(old_faithful) * 272)
+    assert row["bic"] == pytest.approx(em.bic(old_faithful))
+    assert row["icl"] == pytest.approx(em.icl(old_faithful))
+    assert row["n_parameters"] == n_parameters(3, 2, "tied") == 11
+    # BIC = -2 log L + p log N on every row; ICL adds a non-negative entropy term.
+    np.testing.assert_allclose(
+        table["bic"], -2 * table["log_likelihood"] + table["n_parameters"] * np.log(272))
+    assert (table["icl"] >= table["bic"] - 1e-9).all()
+    assert list(em.feature_names_in_) == ["eruptions", "waiting"]
+
+
+@pytest.mark.parametrize("criterion", ["bic", "icl"])
+def test_simulated_data_recovers_k(simulated, criterion):
+    selection = select_em(simulated.X, n_components=range(1, 7), covariance_types=["diag"],
+                          criterion=criterion, random_state=0)
+    assert selection.best_params_["n_components"] == 4
+    assert selection.criterion == criterion
+
+
+def test_simulated_data_full_grid_recovers_k(simulated_selection):
+    assert simulated_selection.best_params_["n_components"] == 4
+    chosen = simulated_selection.table_.loc[simulated_selection.best_index_]
+    assert chosen["bic"] == simulated_selection.table_.loc[
+        ~simulated_selection.table_["degenerate"], "bic"].min()
+
+
+def test_degenerate_fit_is_flagged_and_never_chosen(duplicated_selection):
+    table = duplicated_selection.table_
+    degenerate = table[table["degenerate"]]
+    assert not degenerate.empty
+    assert degenerate["note"].str.contains("not selectable").all()
+    assert (table.loc[~table["degenerate"], "note"] == "").all()
+    # A degenerate fit has the lowest BIC, and still is not chosen.
+    assert table.loc[table["bic"].idxmin(), "degenerate"]
+    assert not table.loc[duplicated_selection.best_index_, "degenerate"]
+    assert duplicated_selection.best_estimator_.degenerate_components_ == []
+
+
+def test_selection_does_not_leak_per_fit_warnings(duplicated):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", DegenerateComponentWarning)
+        select_em(duplicated, n_components=[3], covariance_types=["diag", "tied"],
+                  n_init=1, random_state=0)
+
+
+def test_all_degenerate_grid_raises(duplicated):
+    with pytest.raises(ValueError, match="Every fit .* has a degenerate component"):
+        select_em(duplicated, n_components=[3], covariance_types=["diag"], random_state=0)
+
+
+def test_unconverged_choice_warns(simulated):
+    with pytest.warns(ConvergenceWarning, match="did not converge in max_iter=1"):
+        selection = select_em(simulated.X, n_components=[4], covariance_types=["diag"],
+                              max_iter=1, n_init=1, random_state=0)
+    assert not selection.table_["converged"].any()
+    assert selection.table_["note"].str.contains("did not converge").all()
+
+
+def test_seed_reproduces_best_estimator(simulated):
+    settings = {"n_init": 2, "tol": 1e-6, "max_iter": 1000, "random_state": 0}
+    selection = select_em(simulated.X, n_components=[3, 4], covariance_types=["full"],
+                          **settings)
+    refit = GaussianMixtureEM(**selection.best_params_, **settings).fit(simulated.X)
+    np.testing.assert_allclose(refit.means_, selection.best_estimator_.means_)
+    again = select_em(simulated.X, n_components=[3, 4], covariance_types=["full"], **settings)
+    np.testing.assert_array_equal(again.table_["bic"], selection.table_["bic"])
+
+
+def test_to_string_and_repr(duplicated_selection):
+    text = duplicated_selection.to_string()
+    assert repr(duplicated_selection) == text
+    lines = text.splitlines()
+    header = lines[0].split()
+    assert header == ["K", "structure", "log-lik", "n_params", "BIC", "ICL", "degenerate",
+                      "converged"]
+    best = duplicated_selection.best_params_
+    marked = [line for line in lines if line.startswith("*")]
+    assert len(marked) == 1 and marked[0].split()[1:3] == [str(best["n_components"]), "diag"]
+    assert any(line.startswith("K=") and "not selectable" in line for line in lines)
+    assert lines[-1] == (f"Chosen by lowest BIC among non-degenerate fits: "
+                         f"n_components={best['n_components']}, covariance_type='diag'.")
+
+
+def test_result_type(duplicated_selection):
+    assert isinstance(duplicated_selection, EMSelection)
+    assert duplicated_selection.criterion == "bic"
+    assert duplicated_selection.table_["degenerate"].dtype == bool
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"n_components": 3}, r"n_components must be an iterable such as range\(1, 10\), "
+                              r"got 3.*\[3\]"),
+        ({"n_components": []}, "n_components is empty"),
+        ({"n_components": [1, 1]}, "n_components has repeated values"),
+        ({"n_components": [0, 1]}, "n_components must be >= 1, got 0"),
+        ({"n_components": [1.5]}, "n_components must be an integer"),
+        ({"covariance_types": "full"}, r"covariance_types must be an iterable .*\['full'\]"),
+        ({"covariance_types": ["full", "ful"]}, "covariance_types must be one of .*got 'ful'"),
+        ({"criterion": "aic"}, "criterion must be one of 'bic', 'icl', got 'aic'"),
+        ({"n_init": 0}, "n_init must be >= 1, got 0"),
+    ],
+)
+def test_bad_arguments(simulated, kwargs, match):
+    arguments = {"n_components": [1, 2], "covariance_types": ["full"], **kwargs}
+    with pytest.raises(ValueError, match=match):
+        select_em(simulated.X, **arguments)
+
+
+def test_bad_data_is_reported_by_the_estimator():
+    with pytest.raises(ValueError, match="X must be 2-D"):
+        select_em(np.arange(10.0), n_components=[1])
+    assert set(COVARIANCE_TYPES) == {"full", "tied", "diag", "spherical"}
