@@ -108,10 +108,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     Examples
     --------
     >>> from bayesmix.cli import main
-    >>> main(["--version"])  # doctest: +ELLIPSIS
-    Traceback (most recent call last):
+    >>> main(["demo", "--max-components", "2", "--n-init", "1"])  # doctest: +ELLIPSIS
+    Old Faithful: 272 eruptions, features eruptions, waiting.
     ...
-    SystemExit: 0
+    Chosen model: 2 components, covariance_type='full' (mclust's VVV), ...
+    0
     """
     args = build_parser().parse_args(argv)
     try:
