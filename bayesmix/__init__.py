@@ -15,6 +15,7 @@ from bayesmix.exceptions import (
     DegenerateComponentWarning,
     NotFittedError,
 )
+from bayesmix.selection import select_em
 
 __all__ = [
     "BayesmixWarning",
@@ -27,4 +28,5 @@ __all__ = [
     "load_low_dim_gauss_mix",
     "load_old_faithful",
     "make_mixture",
+    "select_em",
 ]
