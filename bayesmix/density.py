@@ -14,12 +14,13 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import numpy as np
-from scipy.special import logsumexp
 
 from bayesmix._parallel import RowThreads
 from bayesmix.covariance import log_det_cholesky
 
 __all__ = [
+    "logsumexp_rows",
+    "normalise_rows",
     "log_gaussian_prob",
     "weighted_log_prob",
     "log_mixture_density",
@@ -47,6 +48,55 @@ def row_chunks(n_samples: int, row_width: int) -> Iterator[slice]:
     step = max(64, _CHUNK_ELEMENTS // max(int(row_width), 1))
     for start in range(0, n_samples, step):
         yield slice(start, min(start + step, n_samples))
+
+
+def _row_max(values: np.ndarray) -> np.ndarray:
+    """Maximum of each row of an (N, K) array.
+
+    A loop over the K columns of element-wise maxima: NumPy reduces a short last axis
+    an order of magnitude more slowly.
+    """
+    out = values[:, 0].copy()
+    for k in range(1, values.shape[1]):
+        np.maximum(out, values[:, k], out=out)
+    return out
+
+
+def logsumexp_rows(log_prob: np.ndarray) -> np.ndarray:
+    """``log(sum(exp(log_prob), axis=1))`` of an (N, K) array, without overflow.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from bayesmix.density import logsumexp_rows
+    >>> logsumexp_rows(np.log([[0.25, 0.75], [1.0, 1.0]])).round(6)
+    array([0.      , 0.693147])
+    """
+    row_max = _row_max(log_prob)
+    shifted = np.exp(log_prob - row_max[:, np.newaxis])
+    return np.log(shifted @ np.ones(log_prob.shape[1])) + row_max
+
+
+def normalise_rows(log_prob: np.ndarray) -> np.ndarray:
+    """Turn (N, K) joint log probabilities into responsibilities, in place.
+
+    Returns the log normaliser of each row, ``logsumexp_rows(log_prob)``; afterwards
+    ``log_prob`` holds ``exp(log_prob - normaliser)``, rows summing to one.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from bayesmix.density import normalise_rows
+    >>> values = np.log([[1.0, 3.0]])
+    >>> normalise_rows(values), values
+    (array([1.38629436]), array([[0.25, 0.75]]))
+    """
+    row_max = _row_max(log_prob)
+    log_prob -= row_max[:, np.newaxis]
+    np.exp(log_prob, out=log_prob)
+    row_sum = log_prob @ np.ones(log_prob.shape[1])
+    log_prob /= row_sum[:, np.newaxis]
+    return np.log(row_sum) + row_max
 
 
 def _squared_mahalanobis(
@@ -194,8 +244,8 @@ def log_mixture_density(
     >>> log_mixture_density(X, weights, means, np.ones(2), "spherical").round(4)
     array([-1.601, -1.601])
     """
-    return logsumexp(weighted_log_prob(X, weights, means, precisions_cholesky,
-                                       covariance_type), axis=1)
+    return logsumexp_rows(weighted_log_prob(X, weights, means, precisions_cholesky,
+                                            covariance_type))
 
 
 def responsibilities(
@@ -222,6 +272,6 @@ def responsibilities(
            [0.5  , 0.5  ],
            [0.011, 0.989]])
     """
-    log_prob = weighted_log_prob(X, weights, means, precisions_cholesky, covariance_type)
-    log_prob -= logsumexp(log_prob, axis=1, keepdims=True)
-    return np.exp(log_prob, out=log_prob)
+    resp = weighted_log_prob(X, weights, means, precisions_cholesky, covariance_type)
+    normalise_rows(resp)
+    return resp

@@ -22,7 +22,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from scipy.special import logsumexp
 from sklearn.base import BaseEstimator, DensityMixin
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
@@ -47,7 +46,14 @@ from bayesmix.covariance import (
     precisions_from_cholesky,
     to_full,
 )
-from bayesmix.density import _log_gaussian_prob_chunk, _row_width, row_chunks, weighted_log_prob
+from bayesmix.density import (
+    _log_gaussian_prob_chunk,
+    _row_width,
+    logsumexp_rows,
+    normalise_rows,
+    row_chunks,
+    weighted_log_prob,
+)
 from bayesmix.exceptions import ConvergenceWarning, DegenerateComponentWarning
 from bayesmix.init import INIT_METHODS, initial_responsibilities
 
@@ -91,7 +97,7 @@ def _empty_statistics(n_components: int, n_features: int, covariance_type: str
 def _add_block(stats: _SufficientStatistics, block: np.ndarray, resp: np.ndarray,
                covariance_type: str) -> None:
     """Fold one block of rows and its (row-weighted) responsibilities into ``stats``."""
-    stats.counts += resp.sum(axis=0)
+    stats.counts += np.ones(resp.shape[0]) @ resp
     stats.sums += resp.T @ block
     if covariance_type == "full":
         weighted = resp[:, :, np.newaxis] * block[:, np.newaxis, :]
@@ -109,31 +115,37 @@ def _finish(stats: _SufficientStatistics, covariance_type: str) -> _SufficientSt
 
 def _e_step_block_range(
     X: np.ndarray,
-    sample_weight: np.ndarray,
+    sample_weight: np.ndarray | None,
     rows: slice,
     log_weights: np.ndarray,
     means: np.ndarray,
     precisions_cholesky: np.ndarray,
     log_det: np.ndarray,
     covariance_type: str,
+    labels: np.ndarray | None,
 ) -> _SufficientStatistics:
-    """E step over ``X[rows]``, block by block, folded into sufficient statistics."""
+    """E step over ``X[rows]``, block by block, folded into sufficient statistics.
+
+    ``sample_weight=None`` means unit weights; ``labels``, when given, receives the most
+    likely component of each row.
+    """
     n_components, n_features = means.shape
     stats = _empty_statistics(n_components, n_features, covariance_type)
     for block_rows in row_chunks(rows.stop - rows.start, _row_width(n_components, n_features)):
         block_rows = slice(rows.start + block_rows.start, rows.start + block_rows.stop)
-        block, block_weight = X[block_rows], sample_weight[block_rows]
+        block = X[block_rows]
         resp = _log_gaussian_prob_chunk(block, means, precisions_cholesky, covariance_type,
                                         log_det)
         resp += log_weights
-        # Normalise in place: resp <- exp(log p - max) / sum, log p(x) = log(sum) + max.
-        row_max = resp.max(axis=1, keepdims=True)
-        resp -= row_max
-        np.exp(resp, out=resp)
-        row_sum = resp.sum(axis=1, keepdims=True)
-        resp /= row_sum
-        stats.log_likelihood += block_weight @ (np.log(row_sum[:, 0]) + row_max[:, 0])
-        resp *= block_weight[:, np.newaxis]
+        if labels is not None:
+            labels[block_rows] = resp.argmax(axis=1)
+        log_norm = normalise_rows(resp)
+        if sample_weight is None:
+            stats.log_likelihood += log_norm.sum()
+        else:
+            block_weight = sample_weight[block_rows]
+            stats.log_likelihood += block_weight @ log_norm
+            resp *= block_weight[:, np.newaxis]
         _add_block(stats, block, resp, covariance_type)
     return stats
 
@@ -151,21 +163,27 @@ def _sum_statistics(parts: list[_SufficientStatistics]) -> _SufficientStatistics
 
 def _e_step_statistics(
     X: np.ndarray,
-    sample_weight: np.ndarray,
+    sample_weight: np.ndarray | None,
     weights: np.ndarray,
     means: np.ndarray,
     precisions_cholesky: np.ndarray,
     covariance_type: str,
     threads: RowThreads,
+    labels: np.ndarray | None = None,
 ) -> _SufficientStatistics:
-    """One streaming pass: responsibilities and the statistics of the next M step."""
+    """One streaming pass: responsibilities and the statistics of the next M step.
+
+    ``sample_weight=None`` means unit weights (a faster path); ``labels``, when given,
+    receives the most likely component of each row.
+    """
     n_features = means.shape[1]
     log_det = log_det_cholesky(precisions_cholesky, covariance_type, n_features)
     with np.errstate(divide="ignore"):
         log_weights = np.log(weights)
     parts = threads.map(
         lambda rows: _e_step_block_range(X, sample_weight, rows, log_weights, means,
-                                         precisions_cholesky, log_det, covariance_type),
+                                         precisions_cholesky, log_det, covariance_type,
+                                         labels),
         X.shape[0])
     return _finish(_sum_statistics(parts), covariance_type)
 
@@ -437,6 +455,7 @@ class GaussianMixtureEM(DensityMixin, BaseEstimator):
                 f"more rows."
             )
         given = self._check_parameters(n_features)
+        unit_weights = sample_weight is None
         sample_weight = check_sample_weight(sample_weight, n_samples)
         if np.count_nonzero(sample_weight) < self.n_components:
             raise ValueError(
@@ -458,9 +477,16 @@ class GaussianMixtureEM(DensityMixin, BaseEstimator):
         n_init = 1 if warm else self.n_init
         seeds = check_random_state(self.random_state).randint(np.iinfo(np.int32).max,
                                                               size=n_init)
+        # The streaming E step takes None for unit weights, a faster path.
+        stream_weight = None if unit_weights else sample_weight
         with RowThreads(n_samples) as threads:
-            best = self._fit_restarts(X_centred, sample_weight, given, seeds, warm, shift,
-                                      total_second_moment, threads)
+            best = self._fit_restarts(X_centred, sample_weight, stream_weight, given, seeds,
+                                      warm, shift, total_second_moment, threads)
+            # Final E step, so that the labels agree with the returned parameters.
+            weights, means, covariances, factors = best["params"]
+            labels = np.empty(n_samples, dtype=np.intp)
+            final = _e_step_statistics(X_centred, stream_weight, weights, means, factors,
+                                       self.covariance_type, threads, labels=labels)
 
         if not best["converged"] and self.max_iter > 0:
             warnings.warn(
@@ -471,7 +497,6 @@ class GaussianMixtureEM(DensityMixin, BaseEstimator):
                 ConvergenceWarning,
                 stacklevel=2,
             )
-        weights, means, covariances, factors = best["params"]
         self._set_parameters(weights, means + shift, covariances, factors)
         self.converged_ = best["converged"]
         self.n_iter_ = best["n_iter"]
@@ -479,19 +504,14 @@ class GaussianMixtureEM(DensityMixin, BaseEstimator):
         self.lower_bound_history_ = np.asarray(best["history"])
         self._X_fit = X
 
-        # Final E step, so that the labels agree with the returned parameters.
-        resp = weighted_log_prob(X_centred, weights, means, factors, self.covariance_type)
-        labels = resp.argmax(axis=1)
-        resp -= logsumexp(resp, axis=1, keepdims=True)
-        counts = sample_weight @ np.exp(resp)
         data_covariance = np.atleast_2d(np.cov(X_centred, rowvar=False, aweights=sample_weight,
                                                bias=True))
-        self.degenerate_components_ = self._find_degenerate(counts, data_covariance)
+        self.degenerate_components_ = self._find_degenerate(final.counts, data_covariance)
         self.fit_time_ = time.perf_counter() - start_time
         return labels
 
-    def _fit_restarts(self, X, sample_weight, given, seeds, warm, shift, total_second_moment,
-                      threads) -> dict:
+    def _fit_restarts(self, X, sample_weight, stream_weight, given, seeds, warm, shift,
+                      total_second_moment, threads) -> dict:
         """Run EM from every initialisation (or the warm start); return the best run."""
         best = None
         for init, seed in enumerate(seeds):
@@ -504,7 +524,7 @@ class GaussianMixtureEM(DensityMixin, BaseEstimator):
                                                   np.random.RandomState(seed),
                                                   total_second_moment)
                 start = -np.inf
-            run = self._run_em(X, sample_weight, params, total_second_moment, init, start,
+            run = self._run_em(X, stream_weight, params, total_second_moment, init, start,
                                threads)
             if best is None or run["lower_bound"] > best["lower_bound"]:
                 best = run
@@ -534,18 +554,18 @@ class GaussianMixtureEM(DensityMixin, BaseEstimator):
             factors = precision_cholesky(covariances, self.covariance_type)
         return weights, means, covariances, factors
 
-    def _run_em(self, X, sample_weight, params, total_second_moment, init, lower_bound,
+    def _run_em(self, X, stream_weight, params, total_second_moment, init, lower_bound,
                 threads):
         """Iterate EM from ``params``; return the final state and its history."""
         weights, means, covariances, factors = params
-        total_weight = sample_weight.sum()
+        total_weight = X.shape[0] if stream_weight is None else stream_weight.sum()
         history, converged, change = [], False, np.inf
         n_iter = 0
         if self.verbose:
             print(f"Initialization {init}")
         for n_iter in range(1, self.max_iter + 1):
             previous = lower_bound
-            stats = _e_step_statistics(X, sample_weight, weights, means, factors,
+            stats = _e_step_statistics(X, stream_weight, weights, means, factors,
                                        self.covariance_type, threads)
             weights, means, covariances = _m_step(stats, total_second_moment,
                                                   self.covariance_type, self.reg_covar)
@@ -632,7 +652,7 @@ class GaussianMixtureEM(DensityMixin, BaseEstimator):
         >>> em.score_samples(X.iloc[:2]).round(3)
         array([-4.638, -3.673])
         """
-        return logsumexp(self._weighted_log_prob(X), axis=1)
+        return logsumexp_rows(self._weighted_log_prob(X))
 
     def score(self, X: Any, y: Any = None) -> float:
         """Mean log-likelihood per row of ``X``.
@@ -658,9 +678,9 @@ class GaussianMixtureEM(DensityMixin, BaseEstimator):
         array([[0., 1.],
                [1., 0.]])
         """
-        log_prob = self._weighted_log_prob(X)
-        log_prob -= logsumexp(log_prob, axis=1, keepdims=True)
-        return np.exp(log_prob, out=log_prob)
+        resp = self._weighted_log_prob(X)
+        normalise_rows(resp)
+        return resp
 
     def predict(self, X: Any) -> np.ndarray:
         """Most likely component of each row.
@@ -748,7 +768,7 @@ class GaussianMixtureEM(DensityMixin, BaseEstimator):
         True
         """
         log_prob = self._weighted_log_prob(X)
-        log_norm = logsumexp(log_prob, axis=1)
+        log_norm = logsumexp_rows(log_prob)
         entropy = -np.sum(log_prob.max(axis=1) - log_norm)
         n_rows = log_prob.shape[0]
         return float(-2.0 * log_norm.sum() + self._n_parameters() * np.log(n_rows)
@@ -781,9 +801,8 @@ class GaussianMixtureEM(DensityMixin, BaseEstimator):
         K, D = self.means_.shape
         full = to_full(self.covariances_, self.covariance_type, K, D)
         point = np.newaxis, np.newaxis
-        log_likelihood = logsumexp(weighted_log_prob(
-            X, self.weights_, self.means_, self.precisions_cholesky_, self.covariance_type),
-            axis=1)
+        log_likelihood = logsumexp_rows(weighted_log_prob(
+            X, self.weights_, self.means_, self.precisions_cholesky_, self.covariance_type))
         raw = {}
         if self.covariance_type in ("diag", "spherical"):
             dims = ("component", "feature")[: self.covariances_.ndim]

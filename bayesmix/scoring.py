@@ -26,7 +26,7 @@ from scipy.special import logsumexp
 
 from bayesmix._validation import check_array
 from bayesmix.covariance import n_parameters, precision_cholesky
-from bayesmix.density import weighted_log_prob
+from bayesmix.density import logsumexp_rows, weighted_log_prob
 from bayesmix.exceptions import BayesmixWarning
 from bayesmix.results import log_likelihood_draws
 
@@ -201,7 +201,7 @@ def _criteria(model: Any, X: Any) -> dict[str, float]:
     idata = inference_data(model)
     X = _observed(idata, X)
     log_prob = _point_log_prob(idata, X)
-    log_norm = logsumexp(log_prob, axis=1)
+    log_norm = logsumexp_rows(log_prob)
     log_lik = float(log_norm.sum())
     p, n = _n_parameters(idata), X.shape[0]
     entropy = float(-np.sum(log_prob.max(axis=1) - log_norm))
