@@ -36,3 +36,27 @@ class DegenerateComponentWarning(BayesmixWarning):
     covariance. The offending components are listed in the estimator's
     ``degenerate_components_`` attribute.
     """
+
+
+class SamplerDiagnosticWarning(BayesmixWarning):
+    """A MCMC diagnostic says the posterior draws should not be trusted as they are.
+
+    The parent of :class:`DivergenceWarning`, :class:`RhatWarning` and
+    :class:`ESSWarning`; filter it to silence all three.
+    """
+
+
+class DivergenceWarning(SamplerDiagnosticWarning):
+    """NUTS reported divergent transitions: the draws may miss part of the posterior."""
+
+
+class RhatWarning(SamplerDiagnosticWarning):
+    """The chains disagree (rank-normalised split R-hat above 1.01)."""
+
+
+class ESSWarning(SamplerDiagnosticWarning):
+    """Too few effective draws (bulk ESS below 100 per chain) for reliable summaries."""
+
+
+class VIConvergenceWarning(ConvergenceWarning):
+    """Variational inference stopped at its iteration limit before its parameters settled."""

@@ -1,0 +1,459 @@
+"""GaussianMixtureBayes: the Bayesian mixture as an estimator holding an InferenceData."""
+
+from __future__ import annotations
+
+import time
+import warnings
+from typing import Any
+
+import arviz as az
+import numpy as np
+import pandas as pd
+from scipy.special import logsumexp
+from sklearn.base import BaseEstimator, DensityMixin
+from sklearn.utils import check_random_state
+from sklearn.utils.validation import check_is_fitted
+
+from bayesmix._validation import (
+    check_covariance_type,
+    check_int,
+    check_option,
+    validate_data,
+)
+from bayesmix.bayes.inference import (
+    NUTS_SAMPLERS,
+    SAMPLE_STATS,
+    VI_METHODS,
+    check_sampler_diagnostics,
+    default_nuts_sampler,
+    fit_vi,
+    initial_values,
+    sample_nuts,
+)
+from bayesmix.bayes.model import build_model
+from bayesmix.bayes.priors import MixturePriors
+from bayesmix.covariance import precision_cholesky, to_full
+from bayesmix.density import responsibilities
+from bayesmix.em import GaussianMixtureEM
+from bayesmix.exceptions import DegenerateComponentWarning
+from bayesmix.relabel import relabel
+from bayesmix.results import build_inference_data, log_likelihood_draws
+
+__all__ = ["GaussianMixtureBayes"]
+
+METHODS = ("nuts",) + VI_METHODS
+_PARAMETERS = ("weights", "means", "covariances")
+#: Relative size of the per-chain jitter of the EM initial values.
+INIT_JITTER = 0.05
+
+
+class GaussianMixtureBayes(DensityMixin, BaseEstimator):
+    """Bayesian Gaussian mixture fitted with PyMC (NUTS or variational inference).
+
+    The model is :func:`~bayesmix.bayes.build_model` (labels marginalised, priors from
+    :class:`~bayesmix.bayes.MixturePriors`). ``fit`` starts every chain from a jittered
+    EM fit, samples (or fits ADVI), relabels every draw to the EM fit with the Hungarian
+    algorithm (:func:`bayesmix.relabel.relabel`), checks the diagnostics on the relabelled
+    draws and stores everything in ``idata_``. Prediction and scoring average over the
+    posterior draws.
+
+    Parameters
+    ----------
+    n_components : int, default=1
+        Number of mixture components.
+    covariance_type : {"full", "tied", "diag", "spherical"}, default="full"
+    priors : MixturePriors, optional
+        Prior hyper-parameters; data-scaled defaults where ``None``.
+    ordered_means : bool, default=False
+        Order the components by their first mean coordinate inside the model.
+    random_state : int, RandomState instance or None, default=None
+        Seeds the EM initialisation, the jitter, the sampler and :meth:`sample`; the same
+        seed gives the same draws.
+
+    Attributes
+    ----------
+    idata_ : arviz.InferenceData
+        ``posterior`` (relabelled ``weights``, ``means``, full ``covariances`` and the
+        model's raw parameters), ``log_likelihood`` (``x (chain, draw, obs)``),
+        ``observed_data`` and ``sample_stats`` (sampler statistics, or the VI loss, and
+        ``label_permutation``).
+    model_ : pymc.Model
+        The fitted PyMC model.
+    priors_ : MixturePriors
+        The resolved priors.
+    em_ : GaussianMixtureEM
+        The EM fit used for initialisation and as the relabelling reference.
+    weights_, means_, covariances_ : ndarray
+        Posterior means (after relabelling); ``covariances_`` as full matrices
+        (n_components, n_features, n_features).
+    diagnostics_ : dict
+        ``n_divergences``, ``max_rhat``, ``min_ess_bulk`` (NUTS), ``converged`` (VI) and
+        ``fit_time`` in seconds.
+    n_features_in_ : int
+    feature_names_in_ : ndarray of str
+        Column names, when fitted on a DataFrame with string column names.
+
+    See Also
+    --------
+    GaussianMixtureEM : the maximum-likelihood fit, same prediction methods.
+
+    Examples
+    --------
+    >>> import warnings
+    >>> import numpy as np
+    >>> from bayesmix.bayes import GaussianMixtureBayes
+    >>> rng = np.random.default_rng(0)
+    >>> X = np.concatenate([rng.normal(-3, 1, (100, 1)), rng.normal(3, 1, (100, 1))])
+    >>> with warnings.catch_warnings():
+    ...     warnings.simplefilter("ignore")  # so few draws trigger the ESS warning
+    ...     bayes = GaussianMixtureBayes(2, random_state=0).fit(
+    ...         X, draws=100, tune=100, chains=2)
+    >>> bayes.means_.round(0).ravel()
+    array([-3.,  3.])
+    >>> sorted(bayes.idata_.groups())
+    ['log_likelihood', 'observed_data', 'posterior', 'sample_stats']
+    """
+
+    def __init__(
+        self,
+        n_components: int = 1,
+        *,
+        covariance_type: str = "full",
+        priors: MixturePriors | None = None,
+        ordered_means: bool = False,
+        random_state: Any = None,
+    ) -> None:
+        self.n_components = n_components
+        self.covariance_type = covariance_type
+        self.priors = priors
+        self.ordered_means = ordered_means
+        self.random_state = random_state
+
+    # ------------------------------------------------------------------ fitting
+    def fit(
+        self,
+        X: Any,
+        y: Any = None,
+        *,
+        method: str = "nuts",
+        draws: int = 1000,
+        tune: int = 1000,
+        chains: int = 4,
+        nuts_sampler: str | None = None,
+        init: str = "em",
+        progressbar: bool | None = None,
+        **sampler_kwargs: Any,
+    ) -> GaussianMixtureBayes:
+        """Sample (or approximate) the posterior and store it in ``idata_``.
+
+        Parameters
+        ----------
+        X : array-like or DataFrame of shape (n_samples, n_features)
+        y : ignored
+        method : {"nuts", "advi", "fullrank_advi"}, default="nuts"
+        draws : int, default=1000
+            Draws per chain (NUTS) or from the approximation (VI).
+        tune : int, default=1000
+            NUTS warm-up iterations per chain.
+        chains : int, default=4
+            NUTS chains (VI draws form one chain).
+        nuts_sampler : {"numpyro", "pymc", "nutpie"}, optional
+            NUTS back end; the fastest measured (``"numpyro"``) when omitted.
+        init : {"em", "prior"}, default="em"
+            Start from a jittered EM fit, or from PyMC's default initial point.
+        progressbar : bool, optional
+            Default: on in a notebook, off elsewhere.
+        **sampler_kwargs
+            Passed on: ``target_accept`` and back-end options for NUTS (see
+            :func:`~bayesmix.bayes.inference.sample_nuts`); ``n_iter``, ``tol``,
+            ``learning_rate`` for VI (see :func:`~bayesmix.bayes.inference.fit_vi`).
+
+        Returns
+        -------
+        self : GaussianMixtureBayes
+
+        Warns
+        -----
+        DivergenceWarning, RhatWarning, ESSWarning
+            NUTS diagnostics on the relabelled draws.
+        VIConvergenceWarning
+            VI stopped at ``n_iter``.
+        """
+        start_time = time.perf_counter()
+        X_raw = X
+        X = validate_data(self, X, reset=True, min_samples=2)
+        method = check_option(method, "method", METHODS)
+        check_option(init, "init", ("em", "prior"))
+        n_components = check_int(self.n_components, "n_components", min_value=1)
+        covariance_type = check_covariance_type(self.covariance_type)
+        if n_components > X.shape[0]:
+            raise ValueError(
+                f"n_components={n_components} must be <= n_samples={X.shape[0]}. Use fewer "
+                f"components or more data."
+            )
+        if self.priors is not None and not isinstance(self.priors, MixturePriors):
+            raise ValueError(
+                f"priors must be a MixturePriors instance or None, got "
+                f"{type(self.priors).__name__}. Build one with bayesmix.bayes.MixturePriors."
+            )
+        if method == "nuts" and nuts_sampler is not None:
+            check_option(nuts_sampler, "nuts_sampler", NUTS_SAMPLERS)
+        draws = check_int(draws, "draws", min_value=1)
+        chains = check_int(chains, "chains", min_value=1)
+
+        rng = check_random_state(self.random_state)
+        em_seed, init_seed, sampler_seed = (int(s) for s in rng.randint(2**31 - 1, size=3))
+        self.priors_ = (self.priors or MixturePriors()).resolve(X, n_components,
+                                                                covariance_type)
+        model_data = X_raw if isinstance(X_raw, pd.DataFrame) else X
+        self.model_ = build_model(model_data, n_components, covariance_type, self.priors_,
+                                  self.ordered_means)
+        self.em_ = self._fit_em(X, em_seed)
+        em_covariances = to_full(self.em_.covariances_, covariance_type, n_components,
+                                 X.shape[1])
+        init_rng = np.random.default_rng(init_seed)
+
+        def start(jitter: float) -> dict[str, np.ndarray]:
+            return initial_values(self.em_.weights_, self.em_.means_, em_covariances,
+                                  covariance_type, ordered_means=self.ordered_means,
+                                  rng=init_rng, jitter=jitter)
+
+        if method == "nuts":
+            initvals = [start(INIT_JITTER) for _ in range(chains)] if init == "em" else None
+            raw = sample_nuts(self.model_, draws=draws, tune=tune, chains=chains,
+                              nuts_sampler=nuts_sampler or default_nuts_sampler(),
+                              initvals=initvals, random_seed=sampler_seed,
+                              progressbar=progressbar, **sampler_kwargs)
+            stats = _sampler_stats(raw)
+            extra_coords, attrs = {}, {"nuts_sampler": nuts_sampler or default_nuts_sampler()}
+        else:
+            result = fit_vi(self.model_, method=method, draws=draws,
+                            start=start(0.0) if init == "em" else None,
+                            random_seed=sampler_seed, progressbar=progressbar,
+                            **sampler_kwargs)
+            raw = result.idata
+            stats = {"loss": (result.loss, ("iteration",))}
+            extra_coords = {"iteration": np.arange(1, len(result.loss) + 1)}
+            attrs = {"converged": int(result.converged)}
+
+        idata = self._inference_data(X, raw, method, stats, extra_coords, attrs)
+        self.idata_ = relabel(idata, self.em_.means_, em_covariances)
+        self._set_summaries(method, result.converged if method != "nuts" else None,
+                            time.perf_counter() - start_time)
+        return self
+
+    def _fit_em(self, X: np.ndarray, seed: int) -> GaussianMixtureEM:
+        with warnings.catch_warnings():
+            # A degenerate EM optimum is still a useful starting point for the sampler.
+            warnings.simplefilter("ignore", DegenerateComponentWarning)
+            return GaussianMixtureEM(self.n_components, covariance_type=self.covariance_type,
+                                     n_init=3, random_state=seed).fit(X)
+
+    def _inference_data(self, X, raw, method, stats, extra_coords, attrs) -> az.InferenceData:
+        posterior = raw.posterior
+        raw_parameters = {
+            name: (variable.values, variable.dims)
+            for name, variable in posterior.data_vars.items() if name not in _PARAMETERS
+        }
+        for name in ("feature_pair", "feature_rest"):
+            if name in posterior.coords:
+                extra_coords[name] = posterior[name].values
+        names = getattr(self, "feature_names_in_", None)
+        values = {name: posterior[name].values for name in _PARAMETERS}
+        log_likelihood = None  # computed by build_inference_data unless the sampler did
+        if "log_likelihood" in raw.groups():
+            log_likelihood = raw.log_likelihood["x"].transpose("chain", "draw", "obs").values
+        return build_inference_data(
+            X=X, **values, log_likelihood=log_likelihood, covariance_type=self.covariance_type, inference_method=method,
+            feature_names=None if names is None else list(names),
+            raw_parameters=raw_parameters, sample_stats=stats, extra_coords=extra_coords,
+            attrs={**attrs, "ordered_means": int(bool(self.ordered_means))},
+        )
+
+    def _set_summaries(self, method: str, converged: bool | None, fit_time: float) -> None:
+        posterior = self.idata_.posterior
+        self.weights_ = posterior["weights"].mean(("chain", "draw")).values
+        self.means_ = posterior["means"].mean(("chain", "draw")).values
+        self.covariances_ = posterior["covariances"].mean(("chain", "draw")).values
+        draws = posterior[list(_PARAMETERS)].stack(sample=("chain", "draw"))
+        self._draws = {name: np.moveaxis(draws[name].values, -1, 0) for name in _PARAMETERS}
+        if method == "nuts":
+            self.diagnostics_ = check_sampler_diagnostics(self.idata_)
+        else:
+            self.diagnostics_ = {"converged": converged}
+        self.diagnostics_["fit_time"] = fit_time
+
+    # ------------------------------------------------------------------ prediction
+    def _check_X(self, X: Any) -> np.ndarray:
+        check_is_fitted(self, "idata_")
+        return validate_data(self, X, reset=False)
+
+    def score_samples(self, X: Any) -> np.ndarray:
+        """Log posterior predictive density of each row: log-mean-exp over the draws.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        ndarray of shape (n_samples,)
+
+        Examples
+        --------
+        >>> import warnings
+        >>> import numpy as np
+        >>> from bayesmix.bayes import GaussianMixtureBayes
+        >>> X = np.random.default_rng(1).normal(size=(60, 1))
+        >>> with warnings.catch_warnings():
+        ...     warnings.simplefilter("ignore")
+        ...     bayes = GaussianMixtureBayes(1, random_state=0).fit(
+        ...         X, method="advi", draws=100, n_iter=2000)
+        >>> log_density = bayes.score_samples([[0.0], [10.0]])
+        >>> log_density.shape, bool(log_density[0] > log_density[1])
+        ((2,), True)
+        """
+        X = self._check_X(X)
+        draws = self._draws
+        log_lik = log_likelihood_draws(X, draws["weights"][None], draws["means"][None],
+                                       draws["covariances"][None])[0]
+        return logsumexp(log_lik, axis=0) - np.log(log_lik.shape[0])
+
+    def score(self, X: Any, y: Any = None) -> float:
+        """Mean log posterior predictive density per row of ``X``.
+
+        Examples
+        --------
+        >>> import warnings
+        >>> import numpy as np
+        >>> from bayesmix.bayes import GaussianMixtureBayes
+        >>> X = np.random.default_rng(1).normal(size=(60, 1))
+        >>> with warnings.catch_warnings():
+        ...     warnings.simplefilter("ignore")
+        ...     bayes = GaussianMixtureBayes(1, random_state=0).fit(
+        ...         X, method="advi", draws=100, n_iter=2000)
+        >>> bool(bayes.score(X) < 0)
+        True
+        """
+        return float(self.score_samples(X).mean())
+
+    def predict_proba(self, X: Any) -> np.ndarray:
+        """Posterior mean responsibilities (relabelled components).
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_components)
+
+        Examples
+        --------
+        >>> import warnings
+        >>> import numpy as np
+        >>> from bayesmix.bayes import GaussianMixtureBayes
+        >>> X = np.random.default_rng(1).normal(size=(60, 1))
+        >>> with warnings.catch_warnings():
+        ...     warnings.simplefilter("ignore")
+        ...     bayes = GaussianMixtureBayes(1, random_state=0).fit(
+        ...         X, method="advi", draws=100, n_iter=2000)
+        >>> bayes.predict_proba([[0.0]])
+        array([[1.]])
+        """
+        X = self._check_X(X)
+        draws = self._draws
+        total = np.zeros((X.shape[0], self.means_.shape[0]))
+        factors = precision_cholesky(draws["covariances"], "full")
+        for weights, means, factors in zip(draws["weights"], draws["means"], factors):
+            total += responsibilities(X, weights, means, factors, "full")
+        return total / len(draws["weights"])
+
+    def predict(self, X: Any) -> np.ndarray:
+        """Most probable component of each row under the posterior mean responsibilities.
+
+        Examples
+        --------
+        >>> import warnings
+        >>> import numpy as np
+        >>> from bayesmix.bayes import GaussianMixtureBayes
+        >>> X = np.random.default_rng(1).normal(size=(60, 1))
+        >>> with warnings.catch_warnings():
+        ...     warnings.simplefilter("ignore")
+        ...     bayes = GaussianMixtureBayes(1, random_state=0).fit(
+        ...         X, method="advi", draws=100, n_iter=2000)
+        >>> bayes.predict([[0.0], [1.0]])
+        array([0, 0])
+        """
+        return self.predict_proba(X).argmax(axis=1)
+
+    def sample(self, n_samples: int = 1) -> tuple[np.ndarray, np.ndarray]:
+        """Draw rows from the posterior predictive distribution.
+
+        Each row comes from a posterior draw chosen at random, then from a component of
+        that draw's mixture.
+
+        Returns
+        -------
+        X : ndarray of shape (n_samples, n_features)
+        labels : ndarray of shape (n_samples,)
+            The (relabelled) component each row was drawn from.
+
+        Examples
+        --------
+        >>> import warnings
+        >>> import numpy as np
+        >>> from bayesmix.bayes import GaussianMixtureBayes
+        >>> X = np.random.default_rng(1).normal(size=(60, 2))
+        >>> with warnings.catch_warnings():
+        ...     warnings.simplefilter("ignore")
+        ...     bayes = GaussianMixtureBayes(1, random_state=0).fit(
+        ...         X, method="advi", draws=100, n_iter=2000)
+        >>> Xs, labels = bayes.sample(5)
+        >>> Xs.shape, labels.shape
+        ((5, 2), (5,))
+        """
+        check_is_fitted(self, "idata_")
+        n_samples = check_int(n_samples, "n_samples", min_value=1)
+        rng = check_random_state(self.random_state)
+        draws = self._draws
+        chosen = rng.randint(len(draws["weights"]), size=n_samples)
+        cumulative = np.cumsum(draws["weights"][chosen], axis=1)
+        labels = (rng.random_sample((n_samples, 1)) > cumulative).sum(axis=1)
+        labels = np.minimum(labels, cumulative.shape[1] - 1)
+        chol = np.linalg.cholesky(draws["covariances"][chosen, labels])
+        noise = rng.standard_normal((n_samples, chol.shape[-1]))
+        X = draws["means"][chosen, labels] + np.einsum("nij,nj->ni", chol, noise)
+        return X, labels
+
+    def summary(self, **kwargs: Any) -> pd.DataFrame:
+        """ArviZ summary of the relabelled ``weights``, ``means`` and ``covariances``.
+
+        Parameters
+        ----------
+        **kwargs
+            Passed to :func:`arviz.summary` (e.g. ``hdi_prob``, ``kind``).
+
+        Returns
+        -------
+        pandas.DataFrame
+
+        Examples
+        --------
+        >>> import warnings
+        >>> import numpy as np
+        >>> from bayesmix.bayes import GaussianMixtureBayes
+        >>> X = np.random.default_rng(1).normal(size=(60, 1))
+        >>> with warnings.catch_warnings():
+        ...     warnings.simplefilter("ignore")
+        ...     bayes = GaussianMixtureBayes(1, random_state=0).fit(
+        ...         X, method="advi", draws=100, n_iter=2000)
+        >>> list(bayes.summary(kind="stats").index)
+        ['weights[0]', 'means[0, x0]', 'covariances[0, x0, x0]']
+        """
+        check_is_fitted(self, "idata_")
+        kwargs.setdefault("var_names", list(_PARAMETERS))
+        return az.summary(self.idata_, **kwargs)
+
+
+def _sampler_stats(raw: az.InferenceData) -> dict[str, tuple[np.ndarray, tuple[str, ...]]]:
+    """The NUTS statistics kept in ``sample_stats``, as (values, dims)."""
+    stats = raw.sample_stats
+    return {name: (stats[name].values, stats[name].dims) for name in SAMPLE_STATS
+            if name in stats}

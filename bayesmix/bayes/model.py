@@ -1,0 +1,333 @@
+"""The PyMC model of a Gaussian mixture with marginalised labels.
+
+The likelihood is written by hand: the squared Mahalanobis distances come from a forward
+substitution through the lower Cholesky factor of each covariance, unrolled over the
+(few) features and vectorised over rows and components, and the labels are summed out
+with a log-sum-exp. Neither a Python list of ``pm.MvNormal`` components (``pm.Mixture``)
+nor a batched ``pm.MvNormal`` log density is used: both compile to per-component loops
+that are tens of times slower per gradient on CPU.
+
+Correlation matrices are built from canonical partial correlations (CPCs, the C-vine of
+Lewandowski, Kurowicka and Joe, 2009): CPC ``(i, j)`` (row ``i`` > column ``j``) is
+``2 b - 1`` with ``b ~ Beta(beta_j, beta_j)`` and ``beta_j = eta + (D - 2 - j) / 2``.
+This gives exactly an ``LKJ(eta)`` correlation matrix, batches over components (PyMC's
+``LKJCholeskyCov`` log density does not) and maps to an unconstrained space through
+PyMC's standard logit transform of the Beta variables.
+"""
+
+from __future__ import annotations
+
+from functools import partial
+
+import numpy as np
+import pymc as pm
+import pytensor.tensor as pt
+from numpy.typing import ArrayLike
+
+from sklearn.utils.validation import _get_feature_names
+
+from bayesmix._validation import check_array, check_covariance_type, check_int
+from bayesmix.bayes.priors import MixturePriors
+from bayesmix.results import default_feature_names
+
+__all__ = ["build_model", "cpc_beta_parameters", "correlation_cholesky", "feature_pairs"]
+
+_LOG_2PI = float(np.log(2.0 * np.pi))
+
+#: The free variables of each structure, besides ``weights`` and the means.
+COVARIANCE_VARIABLES = {
+    "full": ("sigmas", "corr_cpc"),
+    "tied": ("sigmas", "corr_cpc"),
+    "diag": ("sigmas",),
+    "spherical": ("sigma",),
+}
+
+
+def feature_pairs(n_features: int) -> tuple[np.ndarray, np.ndarray]:
+    """Rows and columns (row > column) of the canonical partial correlations, in order.
+
+    Examples
+    --------
+    >>> from bayesmix.bayes.model import feature_pairs
+    >>> feature_pairs(3)
+    (array([1, 2, 2]), array([0, 0, 1]))
+    """
+    return np.tril_indices(n_features, -1)
+
+
+def cpc_beta_parameters(n_features: int, eta: float) -> np.ndarray:
+    """Beta parameters of the canonical partial correlations of an ``LKJ(eta)`` matrix.
+
+    Examples
+    --------
+    >>> from bayesmix.bayes.model import cpc_beta_parameters
+    >>> cpc_beta_parameters(3, eta=1.0)
+    array([1.5, 1.5, 1. ])
+    """
+    _, columns = feature_pairs(n_features)
+    return eta + (n_features - 2 - columns) / 2.0
+
+
+def correlation_cholesky(cpc, n_features: int):
+    """Lower Cholesky factor of the correlation matrix with the given CPCs.
+
+    Works on NumPy arrays and PyTensor tensors alike: ``cpc`` has shape
+    ``(..., n_features * (n_features - 1) // 2)`` with values in ``(-1, 1)``, ordered as
+    :func:`feature_pairs`; the result has shape ``(..., n_features, n_features)``. Row
+    ``i`` is ``z_i0, z_i1 sqrt(1 - z_i0^2), ...``, so every row has unit norm.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from bayesmix.bayes.model import correlation_cholesky
+    >>> L = correlation_cholesky(np.array([0.5]), 2)
+    >>> (L @ L.T).round(3)
+    array([[1. , 0.5],
+           [0.5, 1. ]])
+    """
+    xp = pt if isinstance(cpc, pt.TensorVariable) else np
+    rows, columns = feature_pairs(n_features)
+    # Scatter into a strictly lower-triangular matrix without any symbolic shape (so that
+    # every PyTensor back end, JAX included, sees static shapes): a sum of unit matrices.
+    units = np.zeros((len(rows), n_features, n_features))
+    units[np.arange(len(rows)), rows, columns] = 1.0
+    strict = xp.sum(cpc[..., :, None, None] * units, axis=-3)
+    # log of prod_{m < j} (1 - z_im^2): an exclusive cumulative sum along each row.
+    log_rest = xp.cumsum(xp.log1p(-(strict**2)), axis=-1)
+    log_rest = xp.concatenate([xp.zeros_like(log_rest[..., :1]), log_rest[..., :-1]], axis=-1)
+    return (strict + xp.eye(n_features)) * xp.exp(0.5 * log_rest)
+
+
+def _forward_substitution(chol, values, n_features: int):
+    """``inv(chol) @ v`` for lower-triangular ``chol (..., D, D)`` and ``values (..., D)``.
+
+    Unrolled over the features, so it is elementwise work only: fast under every PyTensor
+    back end for the small ``D`` of mixture models.
+    """
+    solved = []
+    for i in range(n_features):
+        residual = values[..., i]
+        if i:
+            residual = residual - pt.sum(chol[..., i, :i] * pt.stack(solved, axis=-1), axis=-1)
+        solved.append(residual / chol[..., i, i])
+    return pt.stack(solved, axis=-1)
+
+
+def _component_log_prob(value, means, scale, covariance_type: str, n_features: int):
+    """``log N(x_n | mean_k, cov_k)`` of shape (N, K) from the structure's scale parameter.
+
+    ``scale`` is the lower Cholesky factor of the covariances for ``full`` (K, D, D) and
+    ``tied`` (D, D), the standard deviations (K, D) for ``diag``, (K,) for ``spherical``.
+    """
+    diff = value[:, None, :] - means[None, :, :]
+    if covariance_type == "full":
+        scaled = _forward_substitution(scale[None], diff, n_features)
+        half_log_det = pt.sum(pt.log(pt.diagonal(scale, axis1=-2, axis2=-1)), axis=-1)
+    elif covariance_type == "tied":
+        scaled = (_forward_substitution(scale, value, n_features)[:, None, :]
+                  - _forward_substitution(scale, means, n_features)[None, :, :])
+        half_log_det = pt.sum(pt.log(pt.diagonal(scale, axis1=-2, axis2=-1)))
+    elif covariance_type == "diag":
+        scaled = diff / scale[None]
+        half_log_det = pt.sum(pt.log(scale), axis=-1)
+    else:
+        scaled = diff / scale[None, :, None]
+        half_log_det = n_features * pt.log(scale)
+    return -0.5 * pt.sum(scaled**2, axis=-1) - half_log_det - 0.5 * n_features * _LOG_2PI
+
+
+#: Number of core dimensions of the scale parameter of each structure.
+_SCALE_NDIM = {"full": 3, "tied": 2, "diag": 2, "spherical": 1}
+
+
+def _core(param, ndim: int):
+    """Drop the size-one batch dims PyMC prepends to parameters shared by every row."""
+    return param[(0,) * (param.ndim - ndim)]
+
+
+def _mixture_logp(value, weights, means, scale, *, covariance_type: str, n_features: int):
+    """Pointwise log mixture density of the rows of ``value``: shape (N,)."""
+    weights, means = _core(weights, 1), _core(means, 2)
+    scale = _core(scale, _SCALE_NDIM[covariance_type])
+    log_prob = (_component_log_prob(value, means, scale, covariance_type, n_features)
+                + pt.log(weights))
+    return pm.math.logsumexp(log_prob, axis=-1, keepdims=False)
+
+
+def _mixture_random(weights, means, scale, *, covariance_type, rng=None, size=None):
+    """Draws from the mixture (for prior and posterior predictive sampling)."""
+    n_components, n_features = np.shape(means)
+    size = tuple(np.atleast_1d(size)) if size is not None else ()
+    labels = rng.choice(n_components, p=weights / np.sum(weights), size=size)
+    if covariance_type == "spherical":
+        chol = scale[:, None, None] * np.eye(n_features)
+    elif covariance_type == "diag":
+        chol = scale[:, :, None] * np.eye(n_features)
+    else:
+        chol = np.broadcast_to(scale, (n_components, n_features, n_features))
+    noise = rng.standard_normal(size + (n_features,))
+    return means[labels] + np.einsum("...ij,...j->...i", chol[labels], noise)
+
+
+_SIGNATURES = {
+    "full": "(k),(k,d),(k,d,d)->(d)",
+    "tied": "(k),(k,d),(d,d)->(d)",
+    "diag": "(k),(k,d),(k,d)->(d)",
+    "spherical": "(k),(k,d),(k)->(d)",
+}
+
+
+def _coords(
+    X_raw, X: np.ndarray, n_components: int, covariance_type: str, ordered_means: bool
+) -> dict[str, object]:
+    names = _get_feature_names(X_raw)
+    names = list(names) if names is not None else default_feature_names(X.shape[1])
+    coords = {
+        "component": np.arange(n_components),
+        "feature": names,
+        "feature_bis": names,
+        "obs": np.arange(X.shape[0]),
+    }
+    if covariance_type in ("full", "tied") and len(names) > 1:
+        rows, columns = feature_pairs(len(names))
+        coords["feature_pair"] = [f"{names[j]}:{names[i]}" for i, j in zip(rows, columns)]
+    if ordered_means and len(names) > 1:
+        coords["feature_rest"] = names[1:]
+    return coords
+
+
+def _means(priors: MixturePriors, n_features: int, ordered_means: bool):
+    if not ordered_means:
+        return pm.Normal("means", mu=priors.means_loc, sigma=priors.means_scale,
+                         dims=("component", "feature"))
+    n_components = priors.weights_alpha.shape[0]
+    # PyMC's default initial value (the prior mean, repeated) has zero gaps, which the
+    # ordered transform maps to log(0): start from distinct, increasing values instead.
+    spread = np.linspace(-0.5, 0.5, n_components) if n_components > 1 else np.zeros(1)
+    first = pm.Normal(
+        "means_first", mu=priors.means_loc[0], sigma=priors.means_scale[0],
+        dims="component", transform=pm.distributions.transforms.ordered,
+        initval=priors.means_loc[0] + priors.means_scale[0] * spread,
+    )
+    columns = [first[:, None]]
+    if n_features > 1:
+        rest = pm.Normal("means_rest", mu=priors.means_loc[1:], sigma=priors.means_scale[1:],
+                         dims=("component", "feature_rest"))
+        columns.append(rest)
+    return pm.Deterministic("means", pt.concatenate(columns, axis=1),
+                            dims=("component", "feature"))
+
+
+def _correlation_factor(priors: MixturePriors, n_features: int, dims: tuple[str, ...]):
+    """Lower Cholesky factor of the LKJ correlation matrices (identity when ``D = 1``)."""
+    if n_features == 1:
+        return pt.ones((1, 1))
+    beta = cpc_beta_parameters(n_features, priors.lkj_eta)
+    cpc01 = pm.Beta("corr_cpc", alpha=beta, beta=beta, dims=dims + ("feature_pair",))
+    return correlation_cholesky(2.0 * cpc01 - 1.0, n_features)
+
+
+def _covariance_scale(priors: MixturePriors, covariance_type: str, n_features: int):
+    """The structure's scale parameter (see :func:`_component_log_prob`) and full covariances."""
+    if covariance_type == "spherical":
+        sigma = pm.HalfNormal("sigma", sigma=priors.scale_sigma, dims="component")
+        return sigma, sigma[:, None, None] ** 2 * np.eye(n_features)
+    if covariance_type == "diag":
+        sigmas = pm.HalfNormal("sigmas", sigma=priors.scale_sigma,
+                               dims=("component", "feature"))
+        return sigmas, sigmas[:, :, None] ** 2 * np.eye(n_features)
+    dims = ("component",) if covariance_type == "full" else ()
+    sigmas = pm.HalfNormal("sigmas", sigma=priors.scale_sigma, dims=dims + ("feature",))
+    chol = sigmas[..., :, None] * _correlation_factor(priors, n_features, dims)
+    covariances = pt.matmul(chol, pt.swapaxes(chol, -1, -2))
+    if covariance_type == "tied":
+        covariances = pt.broadcast_to(covariances, (priors.weights_alpha.shape[0],)
+                                      + (n_features, n_features))
+    return chol, covariances
+
+
+def build_model(
+    X: ArrayLike,
+    n_components: int,
+    covariance_type: str = "full",
+    priors: MixturePriors | None = None,
+    ordered_means: bool = False,
+) -> pm.Model:
+    """Build the PyMC model of a Gaussian mixture with marginalised labels.
+
+    Parameters
+    ----------
+    X : array-like or pandas.DataFrame of shape (n_samples, n_features)
+        The data; a DataFrame's column names become the ``feature`` coords.
+    n_components : int
+        Number of mixture components ``K``.
+    covariance_type : {"full", "tied", "diag", "spherical"}, default="full"
+        ``full``: per component an LKJ correlation matrix and half-normal standard
+        deviations; ``tied``: one shared such covariance; ``diag``: half-normal standard
+        deviations per component and feature; ``spherical``: one half-normal standard
+        deviation per component.
+    priors : MixturePriors, optional
+        Prior hyper-parameters; ``None`` fields take data-scaled defaults.
+    ordered_means : bool, default=False
+        Constrain the components to increasing first mean coordinate, which removes the
+        label-switching symmetry (the means are then built from ``means_first`` and
+        ``means_rest``).
+
+    Returns
+    -------
+    pymc.Model
+        Coords ``component``, ``feature``, ``feature_bis``, ``feature_pair``, ``obs``;
+        free variables ``weights``, ``means`` (or ``means_first``/``means_rest``), and
+        per structure ``sigmas``/``sigma`` and ``corr_cpc`` (the correlations' canonical
+        partial correlations mapped to (0, 1)); deterministic full ``covariances
+        (component, feature, feature_bis)``; observed ``x (obs, feature)`` whose
+        pointwise log-likelihood has dims ``(obs,)``.
+
+    See Also
+    --------
+    GaussianMixtureBayes : fits this model and post-processes the draws.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from bayesmix.bayes import build_model
+    >>> X = np.random.default_rng(0).normal(size=(50, 2))
+    >>> model = build_model(X, n_components=2, covariance_type="diag")
+    >>> sorted(rv.name for rv in model.free_RVs)
+    ['means', 'sigmas', 'weights']
+    >>> logp = model.compile_logp()
+    >>> bool(np.isfinite(logp(model.initial_point())))
+    True
+    """
+    X_raw = X
+    X = check_array(X, min_samples=2)
+    n_components = check_int(n_components, "n_components", min_value=1)
+    covariance_type = check_covariance_type(covariance_type)
+    if priors is None:
+        priors = MixturePriors()
+    elif not isinstance(priors, MixturePriors):
+        raise ValueError(
+            f"priors must be a MixturePriors instance or None, got {type(priors).__name__}. "
+            f"Build one with bayesmix.bayes.MixturePriors(...)."
+        )
+    priors = priors.resolve(X, n_components, covariance_type)
+    n_features = X.shape[1]
+    ordered_means = bool(ordered_means)
+    coords = _coords(X_raw, X, n_components, covariance_type, ordered_means)
+
+    with pm.Model(coords=coords) as model:
+        weights = pm.Dirichlet("weights", a=priors.weights_alpha, dims="component")
+        means = _means(priors, n_features, ordered_means)
+        scale, covariances = _covariance_scale(priors, covariance_type, n_features)
+        pm.Deterministic("covariances", covariances,
+                         dims=("component", "feature", "feature_bis"))
+        pm.CustomDist(
+            "x", weights, means, scale,
+            logp=partial(_mixture_logp, covariance_type=covariance_type,
+                         n_features=n_features),
+            random=partial(_mixture_random, covariance_type=covariance_type),
+            signature=_SIGNATURES[covariance_type],
+            observed=X,
+            dims=("obs", "feature"),
+        )
+    return model

@@ -1,0 +1,205 @@
+"""Prior hyper-parameters of the Bayesian Gaussian mixture, with data-scaled defaults."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from numpy.typing import ArrayLike
+
+from bayesmix._validation import check_array, check_covariance_type, check_int, check_real
+
+__all__ = ["MixturePriors"]
+
+#: Default LKJ shape: mildly favours weak correlations, keeps the density finite at |r| -> 1.
+DEFAULT_LKJ_ETA = 2.0
+#: Default Dirichlet concentration: uniform over the weight simplex.
+DEFAULT_WEIGHTS_ALPHA = 1.0
+#: The default prior standard deviation of a mean coordinate, in data standard deviations.
+DEFAULT_MEANS_SCALE_FACTOR = 2.0
+
+
+def _vector(
+    value: Any, name: str, length: int, *, positive: bool, what: str
+) -> np.ndarray:
+    """``value`` (a scalar or a vector of ``length``) as a float vector of ``length``."""
+    array = np.asarray(value)
+    if array.dtype.kind not in "biuf" or array.ndim > 1:
+        raise ValueError(
+            f"{name} must be a real number or a 1-D array of {length} numbers (one per "
+            f"{what}), got {_show(value)}."
+        )
+    array = array.astype(np.float64)
+    if array.ndim == 1 and array.shape[0] != length:
+        raise ValueError(
+            f"{name} has length {array.shape[0]}, but {length} values (one per {what}) are "
+            f"needed here. Pass a scalar to use the same value for every {what}."
+        )
+    if not np.isfinite(array).all() or (positive and (array <= 0).any()):
+        requirement = "positive and finite" if positive else "finite"
+        raise ValueError(f"{name} must be {requirement}, got {_show(value)}.")
+    return np.broadcast_to(array, (length,)).copy()
+
+
+def _show(value: Any) -> str:
+    if isinstance(value, np.ndarray):
+        return np.array2string(value, precision=4, separator=", ")
+    return repr(value)
+
+
+@dataclass
+class MixturePriors:
+    """Prior hyper-parameters of :func:`~bayesmix.bayes.build_model`, in the data's units.
+
+    A field left at ``None`` takes a data-scaled default when the priors are resolved
+    against data (:meth:`resolve`, called by :func:`~bayesmix.bayes.build_model`); the
+    fitted estimator keeps the resolved priors in ``priors_``, whose repr shows every value.
+
+    The model is
+
+    - ``weights ~ Dirichlet(weights_alpha)``;
+    - ``means[k, d] ~ Normal(means_loc[d], means_scale[d])``;
+    - standard deviations ``~ HalfNormal(scale_sigma)``: per component and feature for
+      ``full`` and ``diag``, per feature for ``tied``, one per component for ``spherical``;
+    - correlations (``full``: per component, ``tied``: shared) ``~ LKJ(lkj_eta)``.
+
+    Parameters
+    ----------
+    weights_alpha : float or array-like of shape (n_components,), optional
+        Dirichlet concentration. Default 1 (uniform over the simplex). Values below 1
+        favour emptying superfluous components.
+    means_loc : float or array-like of shape (n_features,), optional
+        Prior centre of the component means. Default: the column means of the data.
+    means_scale : float or array-like of shape (n_features,), optional
+        Prior standard deviation of each mean coordinate. Default: twice the column
+        standard deviations of the data.
+    scale_sigma : float or array-like of shape (n_features,), optional
+        Scale of the half-normal prior of the component standard deviations. Default: the
+        column standard deviations of the data (their root mean square for
+        ``spherical``, which takes a scalar only).
+    lkj_eta : float, optional
+        Shape of the LKJ prior of the correlation matrices (``full`` and ``tied``).
+        Default 2; 1 is uniform over correlation matrices, larger values shrink towards
+        independence.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from bayesmix.bayes import MixturePriors
+    >>> X = np.array([[0.0, 10.0], [2.0, 14.0], [4.0, 12.0]])
+    >>> MixturePriors(lkj_eta=4.0).resolve(X, n_components=2, covariance_type="full")
+    MixturePriors(weights_alpha=[1.0, 1.0], means_loc=[2.0, 12.0], means_scale=[3.266, 3.266], scale_sigma=[1.633, 1.633], lkj_eta=4.0)
+    >>> MixturePriors(scale_sigma=-1.0)
+    Traceback (most recent call last):
+    ...
+    ValueError: scale_sigma must be positive and finite, got -1.0.
+    """
+
+    weights_alpha: float | ArrayLike | None = None
+    means_loc: float | ArrayLike | None = None
+    means_scale: float | ArrayLike | None = None
+    scale_sigma: float | ArrayLike | None = None
+    lkj_eta: float | None = None
+
+    def __post_init__(self) -> None:
+        for name, positive in (
+            ("weights_alpha", True),
+            ("means_loc", False),
+            ("means_scale", True),
+            ("scale_sigma", True),
+        ):
+            value = getattr(self, name)
+            if value is not None:
+                size = np.size(value)
+                _vector(value, name, size if np.ndim(value) else 1, positive=positive,
+                        what="entry")
+        if self.lkj_eta is not None:
+            check_real(self.lkj_eta, "lkj_eta", strictly_positive=True)
+
+    def resolve(
+        self, X: ArrayLike, n_components: int, covariance_type: str = "full"
+    ) -> MixturePriors:
+        """Return a copy with every field filled in and checked against the data's shape.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            The data, used for the defaults and the expected lengths.
+        n_components : int
+        covariance_type : {"full", "tied", "diag", "spherical"}, default="full"
+
+        Returns
+        -------
+        MixturePriors
+            ``weights_alpha`` of length ``n_components``; ``means_loc``, ``means_scale``
+            and (except for ``spherical``, a float) ``scale_sigma`` of length
+            ``n_features``; ``lkj_eta`` a float.
+
+        Raises
+        ------
+        ValueError
+            If a field has the wrong length for the data or ``n_components``.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from bayesmix.bayes import MixturePriors
+        >>> X = np.array([[0.0, 0.0], [2.0, 4.0]])
+        >>> MixturePriors().resolve(X, 3, "spherical").scale_sigma
+        1.5811388300841898
+        >>> MixturePriors(means_loc=[0.0, 1.0, 2.0]).resolve(X, 3)
+        Traceback (most recent call last):
+        ...
+        ValueError: means_loc has length 3, but 2 values (one per feature) are needed here. ...
+        """
+        X = check_array(X, min_samples=2)
+        n_components = check_int(n_components, "n_components", min_value=1)
+        covariance_type = check_covariance_type(covariance_type)
+        n_features = X.shape[1]
+        std = X.std(axis=0)
+        std = np.where(std > 0, std, 1.0)
+
+        def field(name: str, default: Any, length: int, what: str, positive: bool = True):
+            value = getattr(self, name)
+            return _vector(default if value is None else value, name, length,
+                           positive=positive, what=what)
+
+        if covariance_type == "spherical":
+            scale_sigma = (
+                float(np.sqrt(np.mean(std**2))) if self.scale_sigma is None
+                else self._scalar_scale_sigma()
+            )
+        else:
+            scale_sigma = field("scale_sigma", std, n_features, "feature")
+        return dataclasses.replace(
+            self,
+            weights_alpha=field("weights_alpha", DEFAULT_WEIGHTS_ALPHA, n_components,
+                                "component"),
+            means_loc=field("means_loc", X.mean(axis=0), n_features, "feature",
+                            positive=False),
+            means_scale=field("means_scale", DEFAULT_MEANS_SCALE_FACTOR * std, n_features,
+                              "feature"),
+            scale_sigma=scale_sigma,
+            lkj_eta=float(DEFAULT_LKJ_ETA if self.lkj_eta is None else self.lkj_eta),
+        )
+
+    def _scalar_scale_sigma(self) -> float:
+        if np.ndim(self.scale_sigma) != 0:
+            raise ValueError(
+                f"scale_sigma must be a scalar for covariance_type='spherical' (one variance "
+                f"per component, shared by all features), got {_show(self.scale_sigma)}."
+            )
+        return check_real(self.scale_sigma, "scale_sigma", strictly_positive=True)
+
+    def __repr__(self) -> str:
+        def show(value: Any) -> str:
+            if value is None or np.ndim(value) == 0:
+                return repr(value if value is None else float(f"{float(value):.4g}"))
+            return repr([float(f"{v:.4g}") for v in np.ravel(value)])
+
+        fields = ", ".join(
+            f"{f.name}={show(getattr(self, f.name))}" for f in dataclasses.fields(self)
+        )
+        return f"MixturePriors({fields})"
