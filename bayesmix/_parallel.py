@@ -56,7 +56,10 @@ class RowThreads:
         self._executor: ThreadPoolExecutor | None = None
 
     def __enter__(self) -> RowThreads:
-        self._stack.enter_context(_controller().limit(limits=1, user_api="blas"))
+        # With one thread the data are small: OpenMP threads (scikit-learn's k-means) cost
+        # more to start than they save, so every thread pool is held to one thread.
+        user_api = "blas" if self.n_threads > 1 else None
+        self._stack.enter_context(_controller().limit(limits=1, user_api=user_api))
         if self.n_threads > 1:
             self._executor = self._stack.enter_context(ThreadPoolExecutor(self.n_threads))
         return self

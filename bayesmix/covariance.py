@@ -2,14 +2,14 @@
 
 A structure says how the components' covariance matrices are parametrised:
 
-============  ======================  =================================================
-name          stored shape            meaning
-============  ======================  =================================================
-``full``      (K, D, D)               every component has its own general covariance
-``tied``      (D, D)                  all components share one general covariance
-``diag``      (K, D)                  every component has its own diagonal covariance
-``spherical`` (K,)                    every component has its own single variance
-============  ======================  =================================================
+=============  ======================  =================================================
+name           stored shape            meaning
+=============  ======================  =================================================
+``full``       (K, D, D)               every component has its own general covariance
+``tied``       (D, D)                  all components share one general covariance
+``diag``       (K, D)                  every component has its own diagonal covariance
+``spherical``  (K,)                    every component has its own single variance
+=============  ======================  =================================================
 
 Densities are evaluated through the Cholesky factor ``U`` of each precision matrix
 (``precision = U @ U.T``, ``U`` upper triangular), as scikit-learn does: the squared

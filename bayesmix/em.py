@@ -307,10 +307,12 @@ class GaussianMixtureEM(DensityMixin, BaseEstimator):
         Iterations of the best initialisation.
     lower_bound_ : float
         Mean log-likelihood per sample at the last iteration of the best initialisation.
-    lower_bound_history_ : ndarray of shape (n_iter_,)
+    lower_bound_history_ : ndarray of shape ``(n_iter_,)``
         Mean log-likelihood per sample at every iteration of the best initialisation.
     degenerate_components_ : list of int
         Components whose covariance collapsed or that hold too few points (see Notes).
+    degenerate_reasons_ : dict of int to str
+        Why each of ``degenerate_components_`` is degenerate, in words.
     fit_time_ : float
         Wall time of the last ``fit``, in seconds.
     n_features_in_ : int
@@ -506,7 +508,8 @@ class GaussianMixtureEM(DensityMixin, BaseEstimator):
 
         data_covariance = np.atleast_2d(np.cov(X_centred, rowvar=False, aweights=sample_weight,
                                                bias=True))
-        self.degenerate_components_ = self._find_degenerate(final.counts, data_covariance)
+        self.degenerate_reasons_ = self._find_degenerate(final.counts, data_covariance)
+        self.degenerate_components_ = list(self.degenerate_reasons_)
         self.fit_time_ = time.perf_counter() - start_time
         return labels
 
@@ -594,8 +597,9 @@ class GaussianMixtureEM(DensityMixin, BaseEstimator):
         self.precisions_ = precisions_from_cholesky(precisions_cholesky, self.covariance_type)
 
     # ------------------------------------------------------------------ diagnostics
-    def _find_degenerate(self, counts: np.ndarray, data_covariance: np.ndarray) -> list[int]:
-        """Flag collapsed and starved components, warn once listing them."""
+    def _find_degenerate(self, counts: np.ndarray, data_covariance: np.ndarray
+                         ) -> dict[int, str]:
+        """Flag collapsed and starved components, warn once listing them and why."""
         K, D = self.n_components, data_covariance.shape[0]
         collapsed, smallest, directions = _collapsed_components(
             self.covariances_, self.covariance_type, self.reg_covar, data_covariance)
@@ -606,7 +610,7 @@ class GaussianMixtureEM(DensityMixin, BaseEstimator):
         min_points = {"full": D + 1, "tied": 1, "diag": 2, "spherical": 2}[self.covariance_type]
         starved = counts < min_points
         degenerate = np.flatnonzero(collapsed | starved)
-        reasons = []
+        reasons = {}
         for k in degenerate:
             why = []
             if collapsed[k]:
@@ -617,18 +621,19 @@ class GaussianMixtureEM(DensityMixin, BaseEstimator):
             if starved[k]:
                 why.append(f"it holds {counts[k]:.3g} effective points, fewer than the "
                            f"{min_points} its covariance needs")
-            reasons.append(f"component {k}: " + " and ".join(why))
+            reasons[int(k)] = " and ".join(why)
         if reasons:
+            listed = "; ".join(f"component {k}: {why}" for k, why in reasons.items())
             warnings.warn(
                 f"{len(reasons)} of {K} components are degenerate, so this fit is not a "
-                f"trustworthy density model; " + "; ".join(reasons) + ". This happens when "
+                f"trustworthy density model; {listed}. This happens when "
                 f"a component collapses onto repeated or rounded values. Use fewer components "
                 f"or a constrained covariance_type ('tied'), raise reg_covar, or jitter "
                 f"rounded data; bayesmix.select_em never selects such a fit.",
                 DegenerateComponentWarning,
                 stacklevel=3,
             )
-        return [int(k) for k in degenerate]
+        return reasons
 
     def _feature_label(self, j: int) -> str:
         names = getattr(self, "feature_names_in_", None)

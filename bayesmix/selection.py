@@ -144,10 +144,8 @@ def _row(em: GaussianMixtureEM, X: Any) -> dict[str, Any]:
     """The table row of a fitted estimator."""
     n_rows = np.shape(X)[0]
     degenerate = em.degenerate_components_
-    notes = []
-    if degenerate:
-        notes.append(f"degenerate component(s) {', '.join(map(str, degenerate))}: "
-                     f"not selectable")
+    notes = [f"component {k} degenerate ({why}): not selectable"
+             for k, why in em.degenerate_reasons_.items()]
     if not em.converged_:
         notes.append(f"did not converge in max_iter={em.max_iter}")
     return {

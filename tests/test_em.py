@@ -199,6 +199,7 @@ def test_collapsed_component_is_flagged_and_named():
                       r".* reg_covar floor .*feature 'waiting'"):
         em.fit(X)
     assert em.degenerate_components_ == [2]
+    assert "feature 'waiting'" in em.degenerate_reasons_[2]
     assert em.covariances_[2, 1] < 2e-6
 
 
