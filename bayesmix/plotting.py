@@ -39,6 +39,7 @@ import arviz as az
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+import xarray as xr
 from matplotlib import MatplotlibDeprecationWarning
 from matplotlib.axes import Axes
 from matplotlib.colors import Colormap
@@ -88,17 +89,21 @@ def _require_draws(idata: az.InferenceData, name: str, function: str) -> None:
 
 
 def _feature_names(idata: az.InferenceData) -> list[str]:
-    return [str(name) for name in idata.posterior["feature"].values]
+    return _feature_names_of(idata.posterior)
+
+
+def _feature_names_of(dataset: xr.Dataset) -> list[str]:
+    return [str(name) for name in dataset["feature"].values]
 
 
 def _n_components(idata: az.InferenceData) -> int:
     return int(idata.posterior.sizes["component"])
 
 
-def _fit_label(idata: az.InferenceData) -> str:
-    """``"EM"`` for a point mass, ``"posterior mean (nuts)"`` for draws."""
+def _fit_label(idata: az.InferenceData, posterior: str = "posterior") -> str:
+    """``"EM"`` for an EM fit, ``"posterior (nuts)"`` (or another word) for draws."""
     method = str(idata.posterior.attrs.get("inference_method", "fit"))
-    return "EM" if method == "em" else f"posterior ({method})"
+    return "EM" if method == "em" else f"{posterior} ({method})"
 
 
 def _data(idata: az.InferenceData, X: Any, name: str = "X") -> np.ndarray:
@@ -320,7 +325,7 @@ def plot_components(
     K, D = means.shape
     labels = _mean_responsibilities(idata, X).argmax(axis=1)
     colors = _component_colors(K)
-    title = f"{_fit_label(idata)}: {K} component{'s' * (K != 1)}"
+    title = f"{_fit_label(idata, 'posterior mean')}: {K} component{'s' * (K != 1)}"
 
     if D == 1:
         ax = _make_ax(ax)
@@ -349,7 +354,9 @@ def plot_components(
             if i == j:
                 _density_panel(panel, X[:, i], labels, weights, means[:, i],
                                covariances[:, i, i], colors, names[i])
-                panel.set_ylabel("density" if j == 0 else "")
+                panel.set_title(f"{names[i]}: density", fontsize="medium")
+                panel.set_xlabel(names[i] if i == D - 1 else "")
+                panel.set_ylabel(names[i] if j == 0 else "")
                 continue
             pair = [j, i]
             means2, covs2 = _project(means, covariances, pair)
@@ -734,7 +741,9 @@ def plot_trace(bayes_model: Any, var_names: Sequence[str] = ("weights", "means")
     Returns
     -------
     numpy.ndarray of matplotlib.axes.Axes
-        As returned by ArviZ: one row per variable, density and trace columns.
+        As returned by ArviZ: density and trace columns, one row per variable and
+        feature (``means[eruptions]``; ``covariances[eruptions, waiting]`` for each
+        feature pair), so that features of different scales never share an axis.
 
     Examples
     --------
@@ -746,8 +755,9 @@ def plot_trace(bayes_model: Any, var_names: Sequence[str] = ("weights", "means")
     ...     X=rng.normal(size=(20, 1)), weights=rng.dirichlet([5, 5], size=(2, 30)),
     ...     means=rng.normal(size=(2, 30, 2, 1)), covariances=np.ones((2, 30, 2, 1, 1)),
     ...     covariance_type="full", inference_method="nuts")
-    >>> plot_trace(posterior).shape
-    (2, 2)
+    >>> axes = plot_trace(posterior)
+    >>> [ax.get_title() for ax in axes[:, 0]]
+    ['weights', 'means[x0]']
     """
     idata = _resolve(bayes_model, "bayes_model")
     _require_draws(idata, "bayes_model", "plot_trace")
@@ -761,7 +771,31 @@ def plot_trace(bayes_model: Any, var_names: Sequence[str] = ("weights", "means")
         # ArviZ 0.23 calls a matplotlib helper deprecated in 3.11; nothing a user can fix.
         warnings.filterwarnings("ignore", category=MatplotlibDeprecationWarning,
                                 module="arviz")
-        return az.plot_trace(idata, var_names=var_names, **kwargs)
+        axes = az.plot_trace(_split_features(idata.posterior, var_names), **kwargs)
+    figure = np.ravel(axes)[0].figure
+    if "axes" not in kwargs and figure.get_layout_engine() is None:
+        figure.tight_layout()
+    return axes
+
+
+def _split_features(posterior: xr.Dataset, var_names: Sequence[str]) -> xr.Dataset:
+    """One variable per feature (per feature pair for covariances), so that a compact
+    trace never puts features of different scales on one axis."""
+    names = _feature_names_of(posterior)
+    out = {}
+    for name in var_names:
+        variable = posterior[name]
+        if "feature_bis" in variable.dims:
+            for i, first in enumerate(names):
+                for second in names[i:]:
+                    out[f"{name}[{first}, {second}]"] = variable.sel(
+                        feature=first, feature_bis=second, drop=True)
+        elif "feature" in variable.dims:
+            for feature in names:
+                out[f"{name}[{feature}]"] = variable.sel(feature=feature, drop=True)
+        else:
+            out[name] = variable
+    return xr.Dataset(out)
 
 
 def plot_em_history(em: Any, ax: Axes | None = None) -> Axes:

@@ -158,7 +158,7 @@ def test_components_posterior_is_drawn_at_the_posterior_mean(posterior, old_fait
     ax = plot_components(posterior, old_faithful, n_std=[1])
     means = posterior.posterior["means"].mean(("chain", "draw")).values
     assert np.allclose([e.center for e in _ellipses(ax)], means)
-    assert ax.get_title().startswith("posterior (nuts)")
+    assert ax.get_title().startswith("posterior mean (nuts): 2 components")
 
 
 def test_components_pairwise_panels_for_three_features(em3d, data3):
@@ -176,6 +176,8 @@ def test_components_pairwise_panels_for_three_features(em3d, data3):
                for i in range(3) for j in range(3) if i != j)
     assert all(len(_ellipses(panels[i, i])) == 0 for i in range(3))
     assert [panels[2, j].get_xlabel() for j in range(3)] == ["u", "v", "w"]
+    assert [panels[i, 0].get_ylabel() for i in range(3)] == ["u", "v", "w"]
+    assert panels[1, 1].get_title() == "v: density"
 
 
 def test_components_1d_density_integrates_to_one(old_faithful):
@@ -284,8 +286,16 @@ def test_weights_and_trace_on_a_real_fit(bayes):
     assert len(_labelled(ax, "component")) == 2
     assert np.allclose(_labelled(ax, "EM weight")[0].get_offsets()[:, 1], bayes.em_.weights_)
     axes = plot_trace(bayes)
-    assert axes.shape == (2, 2)
-    assert axes[0, 0].get_title() == "weights"
+    assert [ax.get_title() for ax in axes[:, 0]] == [
+        "weights", "means[eruptions]", "means[waiting]"]
+    # The density of component 1's weight is drawn from its draws.
+    weights = bayes.idata_.posterior["weights"].sel(component=1).values.ravel()
+    trace_lines = axes[0, 1].get_lines()
+    assert any(np.allclose(line.get_ydata(), weights) for line in trace_lines)
+    axes = plot_trace(bayes, var_names=["covariances"])
+    assert [ax.get_title() for ax in axes[:, 0]] == [
+        "covariances[eruptions, eruptions]", "covariances[eruptions, waiting]",
+        "covariances[waiting, waiting]"]
 
 
 def test_weights_of_a_single_component_is_a_line():
