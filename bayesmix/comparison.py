@@ -18,10 +18,10 @@ import pandas as pd
 from sklearn.metrics import adjusted_rand_score
 
 from bayesmix.scoring import (
-    _is_point_mass,
     _point_log_prob,
-    criteria_table_row,
+    criteria,
     inference_data,
+    is_point_mass,
     lppd,
     loo,
     waic,
@@ -108,9 +108,9 @@ def _row(model: Any, X_test: Any, y_true: Any) -> tuple[dict[str, Any], dict[str
     idata = inference_data(model)
     attrs = idata.posterior.attrs
     row = {"method": attrs.get("inference_method"), "n_components": attrs.get("n_components"),
-           "covariance_type": attrs.get("covariance_type"), **criteria_table_row(idata)}
+           "covariance_type": attrs.get("covariance_type"), **criteria(idata)}
     pointwise = {}
-    if not _is_point_mass(idata):
+    if not is_point_mass(idata):
         waic_result, loo_result = waic(idata), loo(idata)
         row.update(p_waic=waic_result.p_waic, elpd_waic=waic_result.elpd_waic,
                    se_waic=waic_result.se, p_loo=loo_result.p_loo,

@@ -51,7 +51,7 @@ from scipy.stats import norm
 from bayesmix._validation import check_array, check_int, check_option
 from bayesmix.covariance import precision_cholesky
 from bayesmix.density import responsibilities
-from bayesmix.scoring import _point_estimate, inference_data
+from bayesmix.scoring import inference_data, is_point_mass, point_estimate
 
 __all__ = [
     "plot_components",
@@ -78,8 +78,7 @@ def _resolve(model: Any, name: str) -> az.InferenceData:
 
 
 def _require_draws(idata: az.InferenceData, name: str, function: str) -> None:
-    sizes = idata.posterior.sizes
-    if sizes["chain"] * sizes["draw"] < 2:
+    if is_point_mass(idata):
         method = idata.posterior.attrs.get("inference_method")
         raise ValueError(
             f"{function} needs posterior draws, but {name} is a point-mass fit "
@@ -320,7 +319,7 @@ def plot_components(
     idata = _resolve(model, "model")
     X = _data(idata, X)
     levels = _check_n_std(n_std)
-    weights, means, covariances = _point_estimate(idata)
+    weights, means, covariances = point_estimate(idata)
     names = _feature_names(idata)
     K, D = means.shape
     labels = _mean_responsibilities(idata, X).argmax(axis=1)
@@ -458,7 +457,7 @@ def plot_posterior_components(
     handles = [Line2D([], [], color=colors[k], alpha=0.8, label=f"component {k}: posterior")
                for k in range(K)]
     if em_idata is not None:
-        _, em_means, em_covs = _point_estimate(em_idata)
+        _, em_means, em_covs = point_estimate(em_idata)
         em_means2, em_covs2 = _project(em_means, em_covs, pair)
         _draw_components(ax, em_means2, em_covs2, [_CLOUD_N_STD], ["black"] * K,
                          linewidth=2.0, linestyle="--")
@@ -499,7 +498,7 @@ def _uncertainty_panel(ax: Axes, idata: az.InferenceData, X: np.ndarray,
     names = _feature_names(idata)
     values = _uncertainty(idata, X)
     sizes = 8.0 + 60.0 * values / vmax
-    _, means, covariances = _point_estimate(idata)
+    _, means, covariances = point_estimate(idata)
     if pair is None:  # one feature: the uncertainty itself on the y axis
         points = ax.scatter(X[:, 0], values, c=values, s=sizes, cmap="viridis", vmin=0,
                             vmax=vmax, linewidths=0)
@@ -712,7 +711,7 @@ def plot_weights(bayes_model: Any, ax: Axes | None = None, em: Any = None) -> Ax
         else:  # every draw the same (a single component): a line at that value
             ax.hlines(values[0], k - 0.4, k + 0.4, color=colors[k], linewidth=3, label=label)
     if em_idata is not None:
-        em_weights = _point_estimate(em_idata)[0]
+        em_weights = point_estimate(em_idata)[0]
         markers = ax.scatter(positions, em_weights, marker="D", s=50, color="black",
                              zorder=3, label="EM weight")
         ax.legend(handles=[markers], fontsize="small")

@@ -35,8 +35,11 @@ __all__ = [
     "PredictiveDensity",
     "aic",
     "bic",
+    "criteria",
     "icl",
     "inference_data",
+    "is_point_mass",
+    "point_estimate",
     "lppd",
     "loo",
     "pointwise_log_likelihood",
@@ -82,8 +85,17 @@ def inference_data(model: Any) -> az.InferenceData:
     return idata
 
 
-def _is_point_mass(idata: az.InferenceData) -> bool:
-    sizes = idata.posterior.sizes
+def is_point_mass(model: Any) -> bool:
+    """Whether a fit is a single point (an EM fit: one chain, one draw).
+
+    Examples
+    --------
+    >>> from bayesmix import GaussianMixtureEM, load_old_faithful
+    >>> from bayesmix.scoring import is_point_mass
+    >>> is_point_mass(GaussianMixtureEM(2, random_state=0).fit(load_old_faithful()))
+    True
+    """
+    sizes = inference_data(model).posterior.sizes
     return sizes["chain"] * sizes["draw"] == 1
 
 
@@ -179,15 +191,27 @@ def lppd(model: Any, X: Any = None) -> PredictiveDensity:
     return PredictiveDensity(float(pointwise.sum()), se, pointwise)
 
 
-def _point_estimate(idata: az.InferenceData) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Weights, means and full covariances: the EM point, or the posterior mean."""
-    post = idata.posterior
+def point_estimate(model: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Weights, means and full covariances: the EM estimate, or the posterior mean.
+
+    The posterior mean of relabelled draws (bayesmix relabels every posterior it makes).
+
+    Examples
+    --------
+    >>> from bayesmix import GaussianMixtureEM, load_old_faithful
+    >>> from bayesmix.scoring import point_estimate
+    >>> weights, means, covariances = point_estimate(
+    ...     GaussianMixtureEM(2, random_state=0).fit(load_old_faithful()))
+    >>> covariances.shape
+    (2, 2, 2)
+    """
+    post = inference_data(model).posterior
     return tuple(post[name].mean(("chain", "draw")).values
                  for name in ("weights", "means", "covariances"))
 
 
 def _point_log_prob(idata: az.InferenceData, X: np.ndarray) -> np.ndarray:
-    weights, means, covariances = _point_estimate(idata)
+    weights, means, covariances = point_estimate(idata)
     return weighted_log_prob(X, weights, means, precision_cholesky(covariances, "full"), "full")
 
 
@@ -197,7 +221,18 @@ def _n_parameters(idata: az.InferenceData) -> int:
                         post.attrs["covariance_type"])
 
 
-def _criteria(model: Any, X: Any) -> dict[str, float]:
+def criteria(model: Any, X: Any = None) -> dict[str, float]:
+    """``log_likelihood``, ``n_parameters``, ``bic``, ``aic`` and ``icl`` in one pass.
+
+    At the EM estimate, or at the posterior mean for a posterior (plug-in values).
+
+    Examples
+    --------
+    >>> from bayesmix import GaussianMixtureEM, load_old_faithful
+    >>> from bayesmix.scoring import criteria
+    >>> sorted(criteria(GaussianMixtureEM(2, random_state=0).fit(load_old_faithful())))
+    ['aic', 'bic', 'icl', 'log_likelihood', 'n_parameters']
+    """
     idata = inference_data(model)
     X = _observed(idata, X)
     log_prob = _point_log_prob(idata, X)
@@ -224,7 +259,7 @@ def bic(model: Any, X: Any = None) -> float:
     >>> bool(abs(bic(em) - em.bic(X)) < 1e-8)
     True
     """
-    return _criteria(model, X)["bic"]
+    return criteria(model, X)["bic"]
 
 
 def aic(model: Any, X: Any = None) -> float:
@@ -239,7 +274,7 @@ def aic(model: Any, X: Any = None) -> float:
     >>> bool(abs(aic(em) - em.aic(X)) < 1e-8)
     True
     """
-    return _criteria(model, X)["aic"]
+    return criteria(model, X)["aic"]
 
 
 def icl(model: Any, X: Any = None) -> float:
@@ -254,11 +289,11 @@ def icl(model: Any, X: Any = None) -> float:
     >>> bool(abs(icl(em) - em.icl(X)) < 1e-8)
     True
     """
-    return _criteria(model, X)["icl"]
+    return criteria(model, X)["icl"]
 
 
 def _require_draws(idata: az.InferenceData, criterion: str) -> None:
-    if _is_point_mass(idata):
+    if is_point_mass(idata):
         raise ValueError(
             f"{criterion} needs posterior draws, but this is a point-mass fit "
             f"(inference_method={idata.posterior.attrs.get('inference_method')!r}, 1 chain "
@@ -329,17 +364,3 @@ def loo(model: Any, **kwargs: Any) -> az.ELPDData:
             stacklevel=2,
         )
     return result
-
-
-def criteria_table_row(model: Any, X: Any = None) -> Mapping[str, float]:
-    """``log_likelihood``, ``n_parameters``, ``bic``, ``aic``, ``icl`` in one pass.
-
-    Examples
-    --------
-    >>> from bayesmix import GaussianMixtureEM, load_old_faithful
-    >>> from bayesmix.scoring import criteria_table_row
-    >>> row = criteria_table_row(GaussianMixtureEM(2, random_state=0).fit(load_old_faithful()))
-    >>> sorted(row)
-    ['aic', 'bic', 'icl', 'log_likelihood', 'n_parameters']
-    """
-    return _criteria(model, X)
