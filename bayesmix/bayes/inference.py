@@ -3,13 +3,14 @@
 NUTS back ends
 --------------
 ``"numpyro"`` (the default)
-    PyMC translates the model to JAX and NumPyro runs NUTS. Measured on the 2-core
-    reference machine (``docs/benchmarks_nuts.md``, ``benchmarks/nuts_vs_textbook.py``)
-    this is the fastest installed back end end to end: the JAX compilation takes a few
-    seconds, against about 80 s of Numba compilation for nutpie at similar sampling
-    speed, and the PyMC back end (PyTensor's C code, no BLAS from pip) samples this
-    model about ten times slower. Chains run in parallel on separate XLA host devices
-    when there are enough (see :func:`configure_host_devices`), else vectorised.
+    PyMC translates the model to JAX and NumPyro runs NUTS, one XLA CPU device per
+    chain (see :func:`configure_host_devices`; vectorised chains otherwise). Measured on
+    the 2-core reference machine (``benchmarks/nuts_vs_textbook.py``,
+    ``docs/benchmarks_nuts.md``; 1,000 x 2 data, K=3, ``full``, 4 x 1,000 draws): 18 s
+    for the whole fit and 289 ESS/s, against 40 s / 126 ESS/s for PyMC's own sampler on
+    the C back end, 35 s / 127 ESS/s for vectorised NumPyro chains, and about 80 s of
+    Numba compilation alone for nutpie (similar sampling speed). It is the fastest
+    installed back end end to end.
 ``"pymc"``
     PyMC's own NUTS on the C back end; no JAX needed.
 ``"nutpie"``
@@ -31,7 +32,6 @@ solution, stop when the variational parameters stop moving
 from __future__ import annotations
 
 import os
-import re
 import sys
 import warnings
 from collections.abc import Mapping
@@ -106,14 +106,11 @@ def configure_host_devices(n_devices: int | None = None) -> bool:
 def _jax_backend_started() -> bool:
     if "jax" not in sys.modules:
         return False
-    from jax._src import xla_bridge
-
-    return bool(getattr(xla_bridge, "_backends", None))
-
-
-def _host_device_count() -> int:
-    match = re.search(rf"{_DEVICE_FLAG}=(\d+)", os.environ.get("XLA_FLAGS", ""))
-    return int(match.group(1)) if match else 1
+    try:
+        from jax._src import xla_bridge
+    except ImportError:  # a future JAX without this module: assume it has started
+        return True
+    return bool(getattr(xla_bridge, "_backends", True))
 
 
 def default_nuts_sampler() -> str:

@@ -23,7 +23,6 @@ import numpy as np
 import pymc as pm
 import pytensor.tensor as pt
 from numpy.typing import ArrayLike
-
 from sklearn.utils.validation import _get_feature_names
 
 from bayesmix._validation import check_array, check_covariance_type, check_int
@@ -33,15 +32,6 @@ from bayesmix.results import default_feature_names
 __all__ = ["build_model", "cpc_beta_parameters", "correlation_cholesky", "feature_pairs"]
 
 _LOG_2PI = float(np.log(2.0 * np.pi))
-
-#: The free variables of each structure, besides ``weights`` and the means.
-COVARIANCE_VARIABLES = {
-    "full": ("sigmas", "corr_cpc"),
-    "tied": ("sigmas", "corr_cpc"),
-    "diag": ("sigmas",),
-    "spherical": ("sigma",),
-}
-
 
 def feature_pairs(n_features: int) -> tuple[np.ndarray, np.ndarray]:
     """Rows and columns (row > column) of the canonical partial correlations, in order.
@@ -156,6 +146,8 @@ def _mixture_logp(value, weights, means, scale, *, covariance_type: str, n_featu
 
 def _mixture_random(weights, means, scale, *, covariance_type, rng=None, size=None):
     """Draws from the mixture (for prior and posterior predictive sampling)."""
+    weights, means = _core(weights, 1), _core(means, 2)
+    scale = _core(scale, _SCALE_NDIM[covariance_type])
     n_components, n_features = np.shape(means)
     size = tuple(np.atleast_1d(size)) if size is not None else ()
     labels = rng.choice(n_components, p=weights / np.sum(weights), size=size)

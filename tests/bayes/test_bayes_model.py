@@ -8,7 +8,7 @@ import pytest
 from scipy import stats
 
 from bayesmix.bayes import MixturePriors, build_model
-from bayesmix.bayes.model import correlation_cholesky, cpc_beta_parameters
+from bayesmix.bayes.model import _mixture_random, correlation_cholesky, cpc_beta_parameters
 from bayesmix.covariance import precision_cholesky
 from bayesmix.datasets import make_mixture
 from bayesmix.density import log_mixture_density
@@ -180,3 +180,35 @@ def test_model_is_a_plain_pymc_model_users_can_extend(data):
     with model:
         pm.Deterministic("spread", model["means"][1] - model["means"][0], dims="feature")
     assert "spread" in model.named_vars
+
+
+@pytest.mark.parametrize("covariance_type", ["full", "tied", "diag", "spherical"])
+def test_random_draws_have_the_mixture_moments(covariance_type):
+    """The observed variable's random function (prior/posterior predictive) is right."""
+    weights = np.array([0.3, 0.7])
+    means = np.array([[-2.0, 1.0], [3.0, 0.0]])
+    scale = {
+        "full": np.array([[[1.0, 0.0], [0.6, 0.8]], [[0.5, 0.0], [-0.2, 1.5]]]),
+        "tied": np.array([[1.0, 0.0], [0.6, 0.8]]),
+        "diag": np.array([[1.0, 0.5], [2.0, 0.3]]),
+        "spherical": np.array([0.7, 1.3]),
+    }[covariance_type]
+    draws = _mixture_random(weights, means, scale, covariance_type=covariance_type,
+                            rng=np.random.default_rng(0), size=200_000)
+    if covariance_type in ("full", "tied"):
+        chol = np.broadcast_to(scale, (2, 2, 2))
+    else:
+        chol = (scale if covariance_type == "diag" else scale[:, None])[:, :, None] * np.eye(2)
+    covariances = chol @ np.swapaxes(chol, -1, -2)
+    mean = weights @ means
+    second = np.einsum("k,kij->ij", weights,
+                       covariances + means[:, :, None] * means[:, None, :])
+    np.testing.assert_allclose(draws.mean(axis=0), mean, atol=0.02)
+    np.testing.assert_allclose(np.cov(draws.T), second - np.outer(mean, mean), atol=0.05)
+
+
+def test_prior_predictive_draws_have_the_data_shape(data):
+    model = build_model(data, 2, "full")
+    draws = pm.draw(model["x"], random_seed=0)
+    assert draws.shape == data.shape
+    assert np.isfinite(draws).all()
