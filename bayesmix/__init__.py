@@ -6,6 +6,7 @@ compatible) and a Bayesian PyMC model, scored on one scale.
 
 __version__ = "0.1.0.dev0"
 
+from bayesmix.bayes import GaussianMixtureBayes, MixturePriors, build_model
 from bayesmix.comparison import compare
 from bayesmix.datasets import load_low_dim_gauss_mix, load_old_faithful, make_mixture
 from bayesmix.em import GaussianMixtureEM
@@ -13,7 +14,12 @@ from bayesmix.exceptions import (
     BayesmixWarning,
     ConvergenceWarning,
     DegenerateComponentWarning,
+    DivergenceWarning,
+    ESSWarning,
     NotFittedError,
+    RhatWarning,
+    SamplerDiagnosticWarning,
+    VIConvergenceWarning,
 )
 from bayesmix.selection import select_em
 
@@ -21,9 +27,17 @@ __all__ = [
     "BayesmixWarning",
     "ConvergenceWarning",
     "DegenerateComponentWarning",
+    "DivergenceWarning",
+    "ESSWarning",
+    "GaussianMixtureBayes",
     "GaussianMixtureEM",
+    "MixturePriors",
     "NotFittedError",
+    "RhatWarning",
+    "SamplerDiagnosticWarning",
+    "VIConvergenceWarning",
     "__version__",
+    "build_model",
     "compare",
     "load_low_dim_gauss_mix",
     "load_old_faithful",

@@ -21,8 +21,9 @@ from threadpoolctl import ThreadpoolController
 
 __all__ = ["RowThreads"]
 
-#: Below this many rows per thread, a kernel runs in the calling thread only.
-MIN_ROWS_PER_THREAD = 20_000
+#: Below this much work per thread (rows times temporary elements per row, about 20,000
+#: rows of a small model), a kernel runs in the calling thread only.
+MIN_WORK_PER_THREAD = 1 << 18
 
 T = TypeVar("T")
 
@@ -42,6 +43,13 @@ def available_cores() -> int:
 class RowThreads:
     """Context manager running a function over contiguous row ranges, one per thread.
 
+    Parameters
+    ----------
+    n_samples : int
+        Rows of the data.
+    row_width : int, default=1
+        Temporary elements the kernel creates per row: a measure of the work per row.
+
     Examples
     --------
     >>> from bayesmix._parallel import RowThreads
@@ -50,8 +58,10 @@ class RowThreads:
     [(0, 100)]
     """
 
-    def __init__(self, n_samples: int) -> None:
-        self.n_threads = max(1, min(available_cores(), n_samples // MIN_ROWS_PER_THREAD))
+    def __init__(self, n_samples: int, row_width: int = 1) -> None:
+        work = n_samples * max(int(row_width), 1)
+        self.n_threads = max(1, min(available_cores(), n_samples // 64,
+                                    work // MIN_WORK_PER_THREAD))
         self._stack = ExitStack()
         self._executor: ThreadPoolExecutor | None = None
 

@@ -20,7 +20,6 @@ of ``log(diag(U))``. For ``diag`` and ``spherical`` the factor is ``1 / sqrt(var
 from __future__ import annotations
 
 import numpy as np
-from scipy import linalg
 
 from bayesmix._validation import COVARIANCE_TYPES, check_covariance_type
 
@@ -128,9 +127,9 @@ def precision_cholesky(covariances: np.ndarray, covariance_type: str) -> np.ndar
         cov_chol = None
     if cov_chol is None or not np.isfinite(cov_chol).all():
         raise ValueError(f"{_describe_not_pd(covariances, covariance_type)} {_FIX}") from None
-    identity = np.broadcast_to(np.eye(covariances.shape[-1]), covariances.shape)
-    factors = linalg.solve_triangular(cov_chol, identity, lower=True)
-    return np.swapaxes(factors, -1, -2)
+    # NumPy's batched inverse loops in C (SciPy's batched triangular solve loops in Python);
+    # the inverse of a lower-triangular matrix is lower triangular, up to round-off.
+    return np.swapaxes(np.tril(np.linalg.inv(cov_chol)), -1, -2)
 
 
 def _describe_not_pd(matrices: np.ndarray, covariance_type: str) -> str:

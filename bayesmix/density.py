@@ -148,8 +148,15 @@ def _log_gaussian_prob_chunk(
     return maha
 
 
-def _row_width(n_components: int, n_features: int) -> int:
-    return n_components * (n_features + 2)
+def _row_width(n_components: int, n_features: int, covariance_type: str) -> int:
+    """Temporary float64 elements the kernels create per row of ``X``.
+
+    ``full`` and ``tied`` project every row on every component, (K, D) values per row;
+    ``diag`` and ``spherical`` work through matrix products of (K + D) values per row.
+    """
+    if covariance_type in ("full", "tied"):
+        return n_components * (n_features + 2)
+    return 2 * n_components + n_features
 
 
 def log_gaussian_prob(
@@ -182,14 +189,15 @@ def log_gaussian_prob(
     means = np.asarray(means, dtype=np.float64)
     log_det = log_det_cholesky(precisions_cholesky, covariance_type, means.shape[1])
     out = np.empty((X.shape[0], means.shape[0]))
+    row_width = _row_width(*means.shape, covariance_type)
 
     def fill(rows: slice) -> None:
-        for block in row_chunks(rows.stop - rows.start, _row_width(*means.shape)):
+        for block in row_chunks(rows.stop - rows.start, row_width):
             block = slice(rows.start + block.start, rows.start + block.stop)
             out[block] = _log_gaussian_prob_chunk(X[block], means, precisions_cholesky,
                                                   covariance_type, log_det)
 
-    with RowThreads(X.shape[0]) as threads:
+    with RowThreads(X.shape[0], row_width) as threads:
         threads.map(fill, X.shape[0])
     return out
 

@@ -131,7 +131,8 @@ def _e_step_block_range(
     """
     n_components, n_features = means.shape
     stats = _empty_statistics(n_components, n_features, covariance_type)
-    for block_rows in row_chunks(rows.stop - rows.start, _row_width(n_components, n_features)):
+    width = _row_width(n_components, n_features, covariance_type)
+    for block_rows in row_chunks(rows.stop - rows.start, width):
         block_rows = slice(rows.start + block_rows.start, rows.start + block_rows.stop)
         block = X[block_rows]
         resp = _log_gaussian_prob_chunk(block, means, precisions_cholesky, covariance_type,
@@ -192,7 +193,7 @@ def _statistics_from_responsibilities(X: np.ndarray, resp: np.ndarray, covarianc
                                       ) -> _SufficientStatistics:
     """Sufficient statistics from given (already row-weighted) responsibilities."""
     stats = _empty_statistics(resp.shape[1], X.shape[1], covariance_type)
-    for rows in row_chunks(X.shape[0], _row_width(*stats.sums.shape)):
+    for rows in row_chunks(X.shape[0], _row_width(*stats.sums.shape, covariance_type)):
         _add_block(stats, X[rows], resp[rows], covariance_type)
     return _finish(stats, covariance_type)
 
@@ -481,7 +482,8 @@ class GaussianMixtureEM(DensityMixin, BaseEstimator):
                                                               size=n_init)
         # The streaming E step takes None for unit weights, a faster path.
         stream_weight = None if unit_weights else sample_weight
-        with RowThreads(n_samples) as threads:
+        width = _row_width(self.n_components, n_features, self.covariance_type)
+        with RowThreads(n_samples, width) as threads:
             best = self._fit_restarts(X_centred, sample_weight, stream_weight, given, seeds,
                                       warm, shift, total_second_moment, threads)
             # Final E step, so that the labels agree with the returned parameters.

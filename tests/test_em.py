@@ -221,16 +221,22 @@ def test_verbose_prints_progress(blobs, capsys):
 
 
 def test_large_input_uses_threads_and_matches_serial(monkeypatch):
+    from bayesmix._parallel import RowThreads, available_cores
+    from bayesmix.density import _row_width
+
     rng = np.random.default_rng(0)
-    X = np.vstack([rng.normal(size=(30000, 2)), rng.normal(size=(30000, 2)) + 4])
+    X = np.vstack([rng.normal(size=(40000, 2)), rng.normal(size=(40000, 2)) + 4])
+    assert RowThreads(len(X), _row_width(2, 2, "full")).n_threads == min(2, available_cores())
     threaded = GaussianMixtureEM(2, max_iter=5, tol=0, random_state=0)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         threaded.fit(X)
-        monkeypatch.setattr("bayesmix._parallel.MIN_ROWS_PER_THREAD", 10**9)
+        monkeypatch.setattr("bayesmix._parallel.MIN_WORK_PER_THREAD", 10**12)
+        assert RowThreads(len(X), _row_width(2, 2, "full")).n_threads == 1
         serial = GaussianMixtureEM(2, max_iter=5, tol=0, random_state=0).fit(X)
     np.testing.assert_allclose(threaded.lower_bound_history_, serial.lower_bound_history_,
                                rtol=1e-12)
+    np.testing.assert_allclose(threaded.score_samples(X), serial.score_samples(X), rtol=1e-12)
 
 
 def test_degenerate_warning_is_a_bayesmix_warning():
