@@ -56,6 +56,7 @@ from bayesmix.density import (
 )
 from bayesmix.exceptions import ConvergenceWarning, DegenerateComponentWarning
 from bayesmix.init import INIT_METHODS, initial_responsibilities
+from bayesmix.scoring import information_criteria
 
 __all__ = ["GaussianMixtureEM"]
 
@@ -733,6 +734,9 @@ class GaussianMixtureEM(DensityMixin, BaseEstimator):
     def _n_parameters(self) -> int:
         return n_parameters(self.n_components, self.means_.shape[1], self.covariance_type)
 
+    def _criteria(self, X: Any) -> dict[str, float]:
+        return information_criteria(self._weighted_log_prob(X), self._n_parameters())
+
     def bic(self, X: Any) -> float:
         """Bayesian information criterion (lower is better): ``-2 log L + p log N``.
 
@@ -744,8 +748,7 @@ class GaussianMixtureEM(DensityMixin, BaseEstimator):
         >>> round(em.bic(X), 2)
         2314.36
         """
-        n_rows = np.shape(X)[0]
-        return float(-2.0 * self.score(X) * n_rows + self._n_parameters() * np.log(n_rows))
+        return self._criteria(X)["bic"]
 
     def aic(self, X: Any) -> float:
         """Akaike information criterion (lower is better): ``-2 log L + 2 p``.
@@ -758,7 +761,7 @@ class GaussianMixtureEM(DensityMixin, BaseEstimator):
         >>> round(em.aic(X), 2)
         2274.69
         """
-        return float(-2.0 * self.score(X) * np.shape(X)[0] + 2 * self._n_parameters())
+        return self._criteria(X)["aic"]
 
     def icl(self, X: Any) -> float:
         """Integrated completed likelihood (mclust's ICL in BIC's sign; lower is better).
@@ -774,12 +777,7 @@ class GaussianMixtureEM(DensityMixin, BaseEstimator):
         >>> bool(em.icl(X) >= em.bic(X))
         True
         """
-        log_prob = self._weighted_log_prob(X)
-        log_norm = logsumexp_rows(log_prob)
-        entropy = -np.sum(log_prob.max(axis=1) - log_norm)
-        n_rows = log_prob.shape[0]
-        return float(-2.0 * log_norm.sum() + self._n_parameters() * np.log(n_rows)
-                     + 2.0 * entropy)
+        return self._criteria(X)["icl"]
 
     # ------------------------------------------------------------------ export
     def to_inference_data(self, X: Any = None):

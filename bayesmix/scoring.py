@@ -38,6 +38,7 @@ __all__ = [
     "criteria",
     "icl",
     "inference_data",
+    "information_criteria",
     "is_point_mass",
     "point_estimate",
     "lppd",
@@ -221,6 +222,41 @@ def _n_parameters(idata: az.InferenceData) -> int:
                         post.attrs["covariance_type"])
 
 
+def information_criteria(weighted_log_prob: np.ndarray, n_parameters: int) -> dict[str, float]:
+    """Log-likelihood, BIC, AIC and ICL from the joint log probabilities of a fit.
+
+    Parameters
+    ----------
+    weighted_log_prob : ndarray of shape (n_samples, n_components)
+        ``log(weight_k) + log N(x_n | mean_k, cov_k)`` at the point estimate.
+    n_parameters : int
+        Free parameters of the model.
+
+    Returns
+    -------
+    dict
+        ``log_likelihood``, ``n_parameters``, ``bic`` (``-2 log L + p log n``), ``aic``
+        (``-2 log L + 2 p``) and ``icl`` (mclust's ICL in BIC's sign: ``bic + 2 E`` with
+        ``E = -sum_n log max_k r_nk`` the entropy of the hard classification). Lower is
+        better for the three criteria.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from bayesmix.scoring import information_criteria
+    >>> values = information_criteria(np.log([[0.5, 0.5], [1.0, 1e-300]]), n_parameters=1)
+    >>> round(values["icl"] - values["bic"], 4)  # 2 * log 2 for the undecided row
+    1.3863
+    """
+    log_norm = logsumexp_rows(weighted_log_prob)
+    log_lik = float(log_norm.sum())
+    n_samples = weighted_log_prob.shape[0]
+    entropy = float(-np.sum(weighted_log_prob.max(axis=1) - log_norm))
+    bic_value = float(-2.0 * log_lik + n_parameters * np.log(n_samples))
+    return {"log_likelihood": log_lik, "n_parameters": n_parameters, "bic": bic_value,
+            "aic": -2.0 * log_lik + 2.0 * n_parameters, "icl": bic_value + 2.0 * entropy}
+
+
 def criteria(model: Any, X: Any = None) -> dict[str, float]:
     """``log_likelihood``, ``n_parameters``, ``bic``, ``aic`` and ``icl`` in one pass.
 
@@ -234,15 +270,8 @@ def criteria(model: Any, X: Any = None) -> dict[str, float]:
     ['aic', 'bic', 'icl', 'log_likelihood', 'n_parameters']
     """
     idata = inference_data(model)
-    X = _observed(idata, X)
-    log_prob = _point_log_prob(idata, X)
-    log_norm = logsumexp_rows(log_prob)
-    log_lik = float(log_norm.sum())
-    p, n = _n_parameters(idata), X.shape[0]
-    entropy = float(-np.sum(log_prob.max(axis=1) - log_norm))
-    bic_value = -2.0 * log_lik + p * np.log(n)
-    return {"log_likelihood": log_lik, "n_parameters": p, "bic": bic_value,
-            "aic": -2.0 * log_lik + 2.0 * p, "icl": bic_value + 2.0 * entropy}
+    return information_criteria(_point_log_prob(idata, _observed(idata, X)),
+                                _n_parameters(idata))
 
 
 def bic(model: Any, X: Any = None) -> float:
