@@ -552,6 +552,7 @@ default="full"
     >>> from bayesmix import make_mixture
     >>> from bayesmix.selection import select_bayes
     >>> X, _, _ = make_mixture(200, n_components=2, random_state=0)
+
     Each fit compiles a PyMC model (several seconds), so the fitting lines are skipped
     when the examples are tested.
 
