@@ -337,12 +337,33 @@ class GaussianMixtureBayes(DensityMixin, BaseEstimator):
         """
         return float(self.score_samples(X).mean())
 
-    def predict_proba(self, X: Any) -> np.ndarray:
-        """Posterior mean responsibilities (relabelled components).
+    def predict_proba(
+        self, X: Any, return_std: bool = False
+    ) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
+        """Posterior mean responsibilities (relabelled components), optionally their SD.
+
+        For every posterior draw the responsibilities of each row are computed with
+        :func:`bayesmix.density.responsibilities`; the draws were relabelled to the EM
+        fit, so component ``k`` means the same cluster in every draw and per-component
+        statistics over the draws are meaningful. The draws are visited one at a time,
+        accumulating sums, so memory stays at a few ``(n_samples, n_components)`` arrays
+        whatever the number of draws.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        return_std : bool, default=False
+            Also return the posterior standard deviation of each responsibility: near 0
+            where every draw agrees (deep inside a cluster), larger where the
+            assignment itself is uncertain under the posterior (between clusters).
 
         Returns
         -------
-        ndarray of shape (n_samples, n_components)
+        mean : ndarray of shape (n_samples, n_components)
+            Posterior mean responsibilities; rows sum to one.
+        std : ndarray of shape (n_samples, n_components)
+            Only with ``return_std=True``: the standard deviation over the draws
+            (``ddof=0``, as :func:`numpy.std`).
 
         Examples
         --------
@@ -356,14 +377,39 @@ class GaussianMixtureBayes(DensityMixin, BaseEstimator):
         ...         X, method="advi", draws=100, n_iter=2000)
         >>> bayes.predict_proba([[0.0]])
         array([[1.]])
+        >>> mean, std = bayes.predict_proba([[0.0]], return_std=True)
+        >>> mean, std
+        (array([[1.]]), array([[0.]]))
         """
         X = self._check_X(X)
+        if not isinstance(return_std, (bool, np.bool_)):
+            raise ValueError(f"return_std must be True or False, got {return_std!r}.")
         draws = self._draws
-        total = np.zeros((X.shape[0], self.means_.shape[0]))
+        n_draws = len(draws["weights"])
         factors = precision_cholesky(draws["covariances"], "full")
-        for weights, means, factors in zip(draws["weights"], draws["means"], factors):
-            total += responsibilities(X, weights, means, factors, "full")
-        return total / len(draws["weights"])
+        total = np.zeros((X.shape[0], self.means_.shape[0]))
+        shift = shifted_sum = shifted_squares = None
+        for weights, means, factor in zip(draws["weights"], draws["means"], factors):
+            resp = responsibilities(X, weights, means, factor, "full")
+            total += resp
+            if not return_std:
+                continue
+            # Sums of deviations from the first draw: E[d^2] - E[d]^2 without the
+            # cancellation of E[r^2] - E[r]^2 when every draw gives nearly 0 or 1.
+            if shift is None:
+                shift = resp
+                shifted_sum, shifted_squares = np.zeros_like(resp), np.zeros_like(resp)
+                continue
+            resp -= shift
+            shifted_sum += resp
+            resp *= resp
+            shifted_squares += resp
+        mean = total / n_draws
+        if not return_std:
+            return mean
+        shifted_sum /= n_draws
+        variance = shifted_squares / n_draws - shifted_sum * shifted_sum
+        return mean, np.sqrt(np.maximum(variance, 0.0))
 
     def predict(self, X: Any) -> np.ndarray:
         """Most probable component of each row under the posterior mean responsibilities.

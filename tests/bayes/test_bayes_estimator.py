@@ -7,7 +7,8 @@ import pytest
 from conftest import FAST_FIT, FEATURE_NAMES, METHODS, N_COMPONENTS, as_frame, quiet_fit
 
 from bayesmix.bayes import GaussianMixtureBayes, MixturePriors
-from bayesmix.covariance import COVARIANCE_TYPES, to_full
+from bayesmix.covariance import COVARIANCE_TYPES, precision_cholesky, to_full
+from bayesmix.density import responsibilities
 from bayesmix.exceptions import NotFittedError
 from bayesmix.relabel import hungarian_permutations
 from bayesmix.results import log_likelihood_draws
@@ -232,3 +233,62 @@ def test_prediction_checks_features(fitted):
 def test_summary_is_arviz_compatible(fitted):
     idata = fitted("full", "fullrank_advi").idata_
     assert az.summary(idata, var_names=["weights"], kind="stats").shape[0] == N_COMPONENTS
+
+
+# ---------------------------------------------------------------- responsibility uncertainty
+def _inside_and_between(estimator):
+    """Rows at the two fitted means, and the point on the segment between them where
+    the posterior mean responsibility is closest to 1/2."""
+    means = estimator.means_
+    segment = means[0] + np.linspace(0.0, 1.0, 201)[:, None] * (means[1] - means[0])
+    proba = estimator.predict_proba(as_frame(segment))
+    between = segment[np.argmin(np.abs(proba[:, 0] - 0.5))]
+    return as_frame(np.vstack([means, between]))
+
+
+def _responsibility_draws(estimator, X):
+    """Responsibilities of every stored (relabelled) posterior draw, by hand."""
+    posterior = estimator.idata_.posterior.stack(sample=("chain", "draw"))
+    weights, means, covariances = (np.moveaxis(posterior[name].values, -1, 0)
+                                   for name in ("weights", "means", "covariances"))
+    return np.stack([
+        responsibilities(X, w, m, precision_cholesky(c, "full"), "full")
+        for w, m, c in zip(weights, means, covariances)
+    ])
+
+
+def test_predict_proba_std_mean_is_the_plain_prediction(fitted, mixtures):
+    estimator = fitted("full", "nuts")
+    X = as_frame(mixtures["full"].X)
+    mean, std = estimator.predict_proba(X, return_std=True)
+    np.testing.assert_array_equal(mean, estimator.predict_proba(X))
+    assert std.shape == mean.shape == (len(X), N_COMPONENTS)
+    assert np.all(std >= 0) and np.all(std <= 0.5)
+    # two components: r_1 = 1 - r_0 in every draw, so both have the same spread
+    np.testing.assert_allclose(std[:, 0], std[:, 1], atol=1e-12)
+
+
+def test_predict_proba_std_matches_the_draws_by_hand(fitted, mixtures):
+    estimator = fitted("full", "nuts")
+    X = np.vstack([mixtures["full"].X[:5], _inside_and_between(estimator).to_numpy()])
+    mean, std = estimator.predict_proba(as_frame(X), return_std=True)
+    draws = _responsibility_draws(estimator, X)
+    assert draws.shape == (200, len(X), N_COMPONENTS)  # FAST_FIT nuts: 2 chains x 100
+    np.testing.assert_allclose(mean, draws.mean(axis=0), rtol=1e-10, atol=1e-14)
+    np.testing.assert_allclose(std, draws.std(axis=0), rtol=1e-7, atol=1e-12)
+
+
+def test_predict_proba_std_small_inside_large_between(fitted):
+    estimator = fitted("full", "nuts")
+    mean, std = estimator.predict_proba(_inside_and_between(estimator), return_std=True)
+    # deep inside a cluster every draw agrees; between clusters they do not
+    assert np.all(std[:2] < 1e-4)
+    assert np.all(np.abs(mean[2] - 0.5) < 0.1)
+    assert np.all(std[2] > 0.05)
+    assert np.all(std[2] > 100 * std[:2].max())
+
+
+def test_predict_proba_return_std_is_checked(fitted):
+    estimator = fitted("full", "advi")
+    with pytest.raises(ValueError, match="return_std must be True or False, got 'yes'"):
+        estimator.predict_proba(np.zeros((1, 2)), return_std="yes")
