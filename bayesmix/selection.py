@@ -594,8 +594,9 @@ default="full"
             rows.append(_bayes_row(estimator, elpd, criterion))
             elpds[len(rows) - 1] = elpd
     with warnings.catch_warnings():
-        # az.compare repeats the per-fit Pareto-k / WAIC warnings, already in the notes.
-        warnings.simplefilter("ignore", UserWarning)
+        # az.compare repeats the per-fit Pareto-k / WAIC warnings, already in the notes,
+        # and pandas deprecations of its own internals, which a user cannot act on.
+        warnings.simplefilter("ignore")
         compared = az.compare({str(i): e for i, e in elpds.items()}, ic=criterion,
                               method="stacking")
     compared.index = compared.index.astype(int)

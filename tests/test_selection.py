@@ -1,15 +1,29 @@
-"""Tests of bayesmix.selection.select_em: BIC/ICL grids over K and covariance structure."""
+"""Tests of bayesmix.selection: select_em (BIC/ICL grids over K and covariance structure)
+and select_bayes (PSIS-LOO / WAIC with stacking weights)."""
 
 import warnings
 
+import arviz as az
 import numpy as np
 import pytest
 
-from bayesmix import GaussianMixtureEM
+from bayesmix import GaussianMixtureBayes, GaussianMixtureEM
 from bayesmix.covariance import n_parameters
 from bayesmix.datasets import make_mixture
-from bayesmix.exceptions import ConvergenceWarning, DegenerateComponentWarning
-from bayesmix.selection import TABLE_COLUMNS, EMSelection, select_em
+from bayesmix.exceptions import (
+    BayesmixWarning,
+    ConvergenceWarning,
+    DegenerateComponentWarning,
+)
+from bayesmix.selection import (
+    BAYES_COLUMNS,
+    TABLE_COLUMNS,
+    BayesSelection,
+    EMSelection,
+    SelectionResult,
+    select_bayes,
+    select_em,
+)
 
 #: mclust (R) on Old Faithful: BIC chooses EEE (bayesmix "tied") with 3 components,
 #: log-likelihood -1126.361 (Fraley, Raftery et al., mclust 6 output for ``faithful``).
@@ -188,3 +202,160 @@ def test_bad_arguments(simulated, kwargs, match):
 def test_bad_data_is_reported_by_the_estimator():
     with pytest.raises(ValueError, match="X must be 2-D"):
         select_em(np.arange(10.0), n_components=[1])
+
+
+# --------------------------------------------------------------------------- select_bayes
+#: Fast-tier ADVI: compilation dominates (seconds per fit), so a larger step size gets
+#: a usable approximation from few iterations.
+FAST_ADVI = {"method": "advi", "draws": 200, "n_iter": 3000, "learning_rate": 0.01}
+
+
+@pytest.fixture(scope="module")
+def two_clusters():
+    """Two well separated full-covariance components in 2-D, 300 rows."""
+    return make_mixture(300, n_components=2, n_features=2, random_state=0)
+
+
+@pytest.fixture(scope="module")
+def bayes_selection(two_clusters):
+    """select_bayes over K = 1, 2, 3 by LOO with ADVI, and the warnings it raised."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        selection = select_bayes(two_clusters.X, n_components=[1, 2, 3], random_state=0,
+                                 **FAST_ADVI)
+    return selection, [w for w in caught if issubclass(w.category, BayesmixWarning)]
+
+
+def test_select_bayes_recovers_k_by_loo(bayes_selection):
+    selection, _ = bayes_selection
+    assert isinstance(selection, BayesSelection) and isinstance(selection, SelectionResult)
+    assert selection.criterion == "loo"
+    assert selection.best_params_ == {"n_components": 2, "covariance_type": "full"}
+    table = selection.table_
+    assert selection.best_index_ == table["elpd_loo"].idxmax() == 1
+    best = selection.best_estimator_
+    assert isinstance(best, GaussianMixtureBayes) and best.n_components == 2
+    assert [e.n_components for e in selection.estimators_] == [1, 2, 3]
+    assert selection.estimators_[selection.best_index_] is best
+
+
+def test_select_bayes_table(bayes_selection, two_clusters):
+    selection, _ = bayes_selection
+    table = selection.table_
+    assert tuple(table.columns) == BAYES_COLUMNS["loo"] == (
+        "n_components", "covariance_type", "elpd_loo", "se", "p_loo", "d_loo", "dse",
+        "weight", "max_pareto_k", "divergences", "converged", "note")
+    assert list(table["n_components"]) == [1, 2, 3]
+    assert (table["covariance_type"] == "full").all()
+    # stacking weights: a probability vector
+    assert table["weight"].sum() == pytest.approx(1.0, abs=1e-6)
+    assert (table["weight"] >= -1e-9).all()
+    assert table.loc[selection.best_index_, "weight"] > 0.5
+    # differences to the best (highest elpd): zero there, positive elsewhere
+    best = selection.best_index_
+    assert table.at[best, "d_loo"] == 0 and table.at[best, "dse"] == 0
+    np.testing.assert_allclose(table["d_loo"], table.at[best, "elpd_loo"] - table["elpd_loo"])
+    assert (table.drop(index=best)["dse"] > 0).all()
+    # K = 1 is far worse than the two clusters, by many standard errors
+    assert table.at[0, "d_loo"] > 5 * table.at[0, "dse"]
+    # the values are ArviZ's own, on the stored log-likelihood
+    for row, estimator in zip(table.itertuples(), selection.estimators_):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)  # ArviZ's Pareto-k message
+            by_hand = az.loo(estimator.idata_, var_name="x", pointwise=True)
+        assert row.elpd_loo == pytest.approx(by_hand.elpd_loo)
+        assert row.se == pytest.approx(by_hand.se)
+        assert row.p_loo == pytest.approx(by_hand.p_loo)
+        assert row.max_pareto_k == pytest.approx(float(by_hand.pareto_k.max()))
+    # ADVI: no divergences to count; its convergence flag as a nullable boolean
+    assert table["divergences"].isna().all()
+    assert str(table["converged"].dtype) == "boolean"
+    assert (table.loc[~table["converged"], "note"].str.contains("did not converge")).all()
+
+
+def test_select_bayes_warns_only_about_the_chosen_fit(bayes_selection):
+    selection, caught = bayes_selection
+    row = selection.table_.loc[selection.best_index_]
+    expected = int(not row["converged"]) + int("Pareto k" in row["note"])
+    assert len(caught) == expected
+    for warning in caught:
+        assert "The chosen fit (2 components, 'full')" in str(warning.message)
+
+
+def test_select_bayes_to_string(bayes_selection):
+    selection, _ = bayes_selection
+    text = selection.to_string()
+    assert repr(selection) == text
+    lines = text.splitlines()
+    assert lines[0].split() == ["K", "structure", "elpd_loo", "se", "p_loo", "d_loo", "dse",
+                                "weight", "max_k", "divergences", "converged"]
+    marked = [line for line in lines if line.startswith("*")]
+    assert len(marked) == 1 and marked[0].split()[1:3] == ["2", "full"]
+    assert lines[-2] == ("Chosen by highest elpd_loo (higher is better): n_components=2, "
+                         "covariance_type='full'.")
+    assert "stacking weights (sum to 1)" in lines[-1]
+
+
+def test_select_bayes_waic_over_structures(two_clusters):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", BayesmixWarning)
+        selection = select_bayes(two_clusters.X, n_components=[2],
+                                 covariance_type=("full", "spherical"), criterion="waic",
+                                 random_state=0, **FAST_ADVI)
+    table = selection.table_
+    assert tuple(table.columns) == BAYES_COLUMNS["waic"]
+    assert list(table["covariance_type"]) == ["full", "spherical"]
+    assert table["max_pareto_k"].isna().all()
+    assert table["weight"].sum() == pytest.approx(1.0, abs=1e-6)
+    assert selection.best_index_ == table["elpd_waic"].idxmax()
+    for row, estimator in zip(table.itertuples(), selection.estimators_):
+        assert estimator.covariance_type == row.covariance_type
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)  # ArviZ's WAIC variance message
+            by_hand = az.waic(estimator.idata_, var_name="x")
+        assert row.elpd_waic == pytest.approx(by_hand.elpd_waic)
+
+
+@pytest.mark.slow
+def test_select_bayes_nuts_recovers_k(two_clusters):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", BayesmixWarning)
+        selection = select_bayes(two_clusters.X, n_components=[1, 2, 3], random_state=0,
+                                 draws=500, tune=500, chains=2)
+    table = selection.table_
+    assert selection.best_params_ == {"n_components": 2, "covariance_type": "full"}
+    assert selection.best_index_ == table["elpd_loo"].idxmax()
+    assert table["weight"].sum() == pytest.approx(1.0, abs=1e-6)
+    assert (table["divergences"] >= 0).all()
+    assert table["converged"].all()
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"n_components": 3}, r"n_components must be an iterable such as range\(1, 6\), "
+                              r"got 3.*\[3\]"),
+        ({"n_components": []}, "n_components is empty"),
+        ({"n_components": [2, 2]}, "n_components has repeated values"),
+        ({"n_components": [0, 1]}, "n_components must be >= 1, got 0"),
+        ({"n_components": [1, 500]}, "n_components=500 must be <= n_samples=300"),
+        ({"covariance_type": "ful"}, "covariance_type must be one of .*got 'ful'"),
+        ({"covariance_type": ["full", "full"]}, "covariance_type has repeated values"),
+        ({"covariance_type": []}, "covariance_type is empty"),
+        ({"method": "gibbs"}, "method must be one of 'nuts', 'advi', 'fullrank_advi', "
+                              "got 'gibbs'"),
+        ({"criterion": "bic"}, "criterion must be one of 'loo', 'waic', got 'bic'"),
+        ({"priors": {"lkj_eta": 1.0}}, "priors must be a MixturePriors instance or None"),
+    ],
+)
+def test_select_bayes_bad_arguments(two_clusters, kwargs, match):
+    arguments = {"n_components": [1, 2], "method": "advi", **kwargs}
+    with pytest.raises(ValueError, match=match):
+        select_bayes(two_clusters.X, **arguments)
+
+
+def test_select_bayes_bad_data():
+    with pytest.raises(ValueError, match="X must be 2-D"):
+        select_bayes(np.arange(10.0), n_components=[1], method="advi")
+    with pytest.raises(ValueError, match="a minimum of 2 is required"):
+        select_bayes([[1.0, 2.0]], n_components=[1], method="advi")
