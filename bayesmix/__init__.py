@@ -21,7 +21,7 @@ from bayesmix.exceptions import (
     SamplerDiagnosticWarning,
     VIConvergenceWarning,
 )
-from bayesmix.selection import select_em
+from bayesmix.selection import select_bayes, select_em
 
 __all__ = [
     "BayesmixWarning",
@@ -42,5 +42,6 @@ __all__ = [
     "load_low_dim_gauss_mix",
     "load_old_faithful",
     "make_mixture",
+    "select_bayes",
     "select_em",
 ]
