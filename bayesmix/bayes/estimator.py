@@ -282,6 +282,8 @@ class GaussianMixtureBayes(DensityMixin, BaseEstimator):
         else:
             self.diagnostics_ = {"converged": converged}
         self.diagnostics_["fit_time"] = fit_time
+        for group in self.idata_.groups():
+            self.idata_[group].attrs["fit_time"] = fit_time
 
     # ------------------------------------------------------------------ prediction
     def _check_X(self, X: Any) -> np.ndarray:
