@@ -1,30 +1,70 @@
 """The ``bayesmix`` command.
 
-``bayesmix demo``
-    the Old Faithful story: choose K and the covariance structure by BIC with EM, print the
-    table of every fit (degenerate fits flagged) and the chosen model.
+``bayesmix demo [--fast] [--out DIR]``
+    the Old Faithful story end to end: choose K and the covariance structure by BIC with
+    EM (every fit listed, degenerate fits flagged), fit the Bayesian model at the chosen K
+    and structure with NUTS, print the selection table and the comparison of EM and the
+    posterior, and write PNG figures, the tables as CSV and ``report.md`` /
+    ``report.html`` into ``DIR`` (``./bayesmix-demo/`` by default).
+``bayesmix fit DATA.csv --components K --covariance full --method em|nuts|advi|fullrank_advi --out DIR``
+    fit one model to the numeric columns of a CSV file (``--columns a,b`` to choose them)
+    and write the fitted InferenceData as ``DIR/idata.nc`` (netCDF), the tables as CSV
+    (parameters, scores, cluster assignments; the ArviZ summary of a posterior), the
+    figures as PNG and a ``report.md``.
+``bayesmix select DATA.csv --components 1-9 --method em|nuts|advi|fullrank_advi``
+    choose the number of components (and, with EM, the covariance structure) by BIC or
+    ICL (EM) or LOO or WAIC (posterior); print the table, and with ``--out DIR`` write it
+    as CSV with ``selection.png``.
 
-Every sub-command has ``--help``. Errors print one line to stderr and exit non-zero,
-without a traceback.
+Every sub-command has ``--help``. Errors print one line to stderr
+(``bayesmix fit: error: ...``, naming the argument, the value and what to do) and exit
+non-zero, without a traceback. Progress messages of long steps go to stderr; warnings of
+bayesmix (sampler diagnostics, convergence) are printed there as one line each.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import logging
+import os
 import sys
-from collections.abc import Sequence
+import warnings
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from bayesmix import __version__
 from bayesmix._validation import COVARIANCE_TYPES
 from bayesmix.datasets import load_old_faithful
+from bayesmix.exceptions import BayesmixWarning
 from bayesmix.selection import select_em
 
-__all__ = ["build_parser", "main"]
+__all__ = ["CommandError", "build_parser", "main", "parse_components", "read_data"]
 
 #: mclust's names of the four structures, for readers who know R.
 _MCLUST_NAMES = {"full": "VVV", "tied": "EEE", "diag": "VVI", "spherical": "VII"}
+METHODS = ("em", "nuts", "advi", "fullrank_advi")
+_LABELS = {"em": "EM", "nuts": "NUTS", "advi": "ADVI", "fullrank_advi": "full-rank ADVI"}
+EM_CRITERIA = ("bic", "icl")
+BAYES_CRITERIA = ("loo", "waic")
+#: ``--fast``: tiny sampler settings for smoke tests (the diagnostics will complain).
+FAST_SETTINGS = {"draws": 200, "tune": 200, "chains": 2, "n_init": 2}
+
+
+class CommandError(ValueError):
+    """A problem with the command's input, reported as one line without a traceback."""
+
+
+# ----------------------------------------------------------------- argument types
+class _Parser(argparse.ArgumentParser):
+    """An argument parser whose usage errors are one line, with a pointer to ``--help``."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(2, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
 
 
 def _positive_int(text: str) -> int:
@@ -38,6 +78,127 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def parse_components(text: str) -> list[int]:
+    """Parse ``--components``: a range ``1-9``, a list ``2,3,5``, or a mix ``1-3,6``.
+
+    Parameters
+    ----------
+    text : str
+
+    Returns
+    -------
+    list of int
+        Distinct numbers of components >= 1, in the order given.
+
+    Raises
+    ------
+    argparse.ArgumentTypeError
+        For anything else, with the expected syntax.
+
+    Examples
+    --------
+    >>> from bayesmix.cli import parse_components
+    >>> parse_components("1-4"), parse_components("2,3,5"), parse_components("1-2,6")
+    ([1, 2, 3, 4], [2, 3, 5], [1, 2, 6])
+    >>> parse_components("3-1")
+    Traceback (most recent call last):
+    ...
+    argparse.ArgumentTypeError: expected a range such as 1-9 or a list such as 2,3,5 of \
+integers >= 1, got '3-1' (a range runs from low to high)
+    """
+    def fail(why: str = "") -> argparse.ArgumentTypeError:
+        return argparse.ArgumentTypeError(
+            f"expected a range such as 1-9 or a list such as 2,3,5 of integers >= 1, got "
+            f"{text!r}{f' ({why})' if why else ''}")
+
+    values: list[int] = []
+    for part in text.replace(" ", "").split(","):
+        low, dash, high = part.partition("-")
+        if not low.isdigit() or (dash and not high.isdigit()):
+            raise fail()
+        start, stop = int(low), int(high) if dash else int(low)
+        if start < 1:
+            raise fail("the smallest number of components is 1")
+        if stop < start:
+            raise fail("a range runs from low to high")
+        values.extend(range(start, stop + 1))
+    if len(set(values)) != len(values):
+        raise fail("a number is repeated")
+    return values
+
+
+def _single_components(text: str) -> int:
+    """argparse type of ``fit --components``: one integer >= 1."""
+    try:
+        return _positive_int(text)
+    except argparse.ArgumentTypeError:
+        raise argparse.ArgumentTypeError(
+            f"expected one number of components (an integer >= 1, e.g. 3), got {text!r}; "
+            f"to try several, use 'bayesmix select'") from None
+
+
+def _covariance_list(text: str) -> list[str]:
+    """argparse type: comma-separated covariance structures, or ``all``."""
+    if text.strip() == "all":
+        return list(COVARIANCE_TYPES)
+    names = [name.strip() for name in text.split(",")]
+    unknown = [name for name in names if name not in COVARIANCE_TYPES]
+    if unknown:
+        raise argparse.ArgumentTypeError(
+            f"unknown covariance structure {unknown[0]!r}; choose from "
+            f"{', '.join(COVARIANCE_TYPES)} (comma-separated, or 'all')")
+    if len(set(names)) != len(names):
+        raise argparse.ArgumentTypeError(f"a structure is repeated in {text!r}")
+    return names
+
+
+def _covariance_name(text: str) -> str:
+    """argparse type: one covariance structure."""
+    if text not in COVARIANCE_TYPES:
+        raise argparse.ArgumentTypeError(
+            f"unknown covariance structure {text!r}; choose one of "
+            f"{', '.join(COVARIANCE_TYPES)}")
+    return text
+
+
+def _column_list(text: str) -> list[str]:
+    """argparse type: comma-separated column names."""
+    names = [name.strip() for name in text.split(",")]
+    if not all(names):
+        raise argparse.ArgumentTypeError(
+            f"expected comma-separated column names such as a,b, got {text!r}")
+    return names
+
+
+# ----------------------------------------------------------------- the parser
+def _common_parents() -> dict[str, argparse.ArgumentParser]:
+    """Option groups shared by several sub-commands."""
+    data = argparse.ArgumentParser(add_help=False)
+    data.add_argument("data", metavar="DATA", help="CSV file with a header row, one row per "
+                      "observation")
+    data.add_argument("--columns", type=_column_list, default=None, metavar="A,B,...",
+                      help="numeric columns to use, comma-separated (default: all columns)")
+
+    seed = argparse.ArgumentParser(add_help=False)
+    seed.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+    seed.add_argument("--n-init", type=_positive_int, default=5,
+                      help="EM initialisations per fit (default: 5)")
+
+    sampler = argparse.ArgumentParser(add_help=False)
+    group = sampler.add_argument_group("posterior sampling (--method nuts, advi, fullrank_advi)")
+    group.add_argument("--draws", type=_positive_int, default=1000,
+                       help="draws per chain (NUTS) or from the approximation (VI); "
+                            "default: 1000")
+    group.add_argument("--tune", type=_positive_int, default=1000,
+                       help="NUTS warm-up iterations per chain (default: 1000)")
+    group.add_argument("--chains", type=_positive_int, default=4,
+                       help="NUTS chains (default: 4)")
+    group.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
+                       help="show the sampler's progress bar (default: when stderr is a "
+                            "terminal)")
+    return {"data": data, "seed": seed, "sampler": sampler}
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``bayesmix`` command, one sub-parser per command.
 
@@ -46,52 +207,577 @@ def build_parser() -> argparse.ArgumentParser:
     >>> from bayesmix.cli import build_parser
     >>> build_parser().parse_args(["demo", "--max-components", "4"]).max_components
     4
+    >>> build_parser().parse_args(["select", "data.csv", "--components", "2-4"]).components
+    [2, 3, 4]
     """
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="bayesmix",
         description="Gaussian mixture models: a fast EM fitter and a Bayesian model, "
                     "scored side by side.",
     )
     parser.add_argument("--version", action="version", version=f"bayesmix {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    parents = _common_parents()
 
     demo = commands.add_parser(
-        "demo",
-        help="choose K and the covariance structure on Old Faithful by BIC",
+        "demo", parents=[parents["seed"], parents["sampler"]],
+        help="the Old Faithful story: choose K by BIC, fit the posterior, compare, report",
         description="Fit EM on the Old Faithful data for K = 1..MAX_COMPONENTS and the four "
                     "covariance structures, print every fit (degenerate ones flagged) and "
-                    "the model chosen by BIC.",
+                    "the model chosen by BIC; fit the Bayesian model at the chosen K and "
+                    "structure, print the comparison of EM and the posterior, and write "
+                    "figures (PNG), tables (CSV) and report.md / report.html into --out.",
     )
     demo.add_argument("--max-components", type=_positive_int, default=6,
                       help="largest number of components tried (default: 6)")
-    demo.add_argument("--n-init", type=_positive_int, default=5,
-                      help="EM initialisations per fit (default: 5)")
-    demo.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+    demo.add_argument("--method", choices=METHODS[1:], default="nuts",
+                      help="how the posterior is fitted (default: nuts)")
+    demo.add_argument("--fast", action="store_true",
+                      help=f"tiny settings for a quick look or a test "
+                           f"({', '.join(f'{k}={v}' for k, v in FAST_SETTINGS.items())}); "
+                           f"the sampler diagnostics will warn")
+    demo.add_argument("--out", type=Path, default=Path("bayesmix-demo"), metavar="DIR",
+                      help="folder for the figures and the report (default: ./bayesmix-demo)")
     demo.set_defaults(run=_run_demo)
+
+    fit = commands.add_parser(
+        "fit", parents=[parents["data"], parents["seed"], parents["sampler"]],
+        help="fit one mixture to a CSV file and save it (netCDF, CSV, PNG)",
+        description="Fit a Gaussian mixture to the numeric columns of a CSV file and write "
+                    "the fitted InferenceData (idata.nc), the tables (CSV), the figures (PNG) "
+                    "and report.md into --out.",
+    )
+    fit.add_argument("--components", "-k", type=_single_components, required=True,
+                     metavar="K", help="number of components")
+    fit.add_argument("--covariance", type=_covariance_name, default="full",
+                     metavar="STRUCTURE", help=f"covariance structure: "
+                     f"{', '.join(COVARIANCE_TYPES)} (default: full)")
+    fit.add_argument("--method", choices=METHODS, default="em",
+                     help="maximum likelihood (em) or the posterior (default: em)")
+    fit.add_argument("--out", type=Path, required=True, metavar="DIR",
+                     help="folder for idata.nc, the tables and the figures")
+    fit.set_defaults(run=_run_fit)
+
+    select = commands.add_parser(
+        "select", parents=[parents["data"], parents["seed"], parents["sampler"]],
+        help="choose the number of components (and structure) for a CSV file",
+        description="Fit every number of components in --components and choose by BIC or "
+                    "ICL (EM) or by LOO or WAIC (a posterior), over every structure in "
+                    "--covariance. Print the table; with --out also write "
+                    "it as CSV with selection.png.",
+    )
+    select.add_argument("--components", "-k", type=parse_components,
+                        default=list(range(1, 10)), metavar="KS",
+                        help="numbers of components: a range 1-9 or a list 2,3,5 "
+                             "(default: 1-9)")
+    select.add_argument("--method", choices=METHODS, default="em",
+                        help="em (BIC/ICL) or a posterior (LOO/WAIC); default: em")
+    select.add_argument("--covariance", type=_covariance_list, default=None,
+                        metavar="STRUCTURES",
+                        help="covariance structures, comma-separated or 'all' (default: all "
+                             "four for em; full for a posterior)")
+    select.add_argument("--criterion", choices=EM_CRITERIA + BAYES_CRITERIA, default=None,
+                        help="bic or icl for em (default: bic); loo or waic for a posterior "
+                             "(default: loo)")
+    select.add_argument("--out", type=Path, default=None, metavar="DIR",
+                        help="also write selection.csv, selection.png and report.md here")
+    select.set_defaults(run=_run_select)
     return parser
 
 
+# ----------------------------------------------------------------- shared steps
+def _progress(args: argparse.Namespace, message: str) -> None:
+    """A progress message on stderr."""
+    print(f"bayesmix {args.command}: {message}", file=sys.stderr, flush=True)
+
+
+@contextlib.contextmanager
+def _bayesmix_warnings(command: str) -> Iterator[None]:
+    """Print bayesmix's warnings on stderr as they happen, one line each and once.
+
+    Warnings of other libraries (compiler and backend notices) are dropped: the command
+    reports on the fit, in its own words.
+    """
+    seen: set[str] = set()
+
+    def show(message: Any, category: type[Warning], *args: Any, **kwargs: Any) -> None:
+        text = " ".join(str(message).split())
+        if text not in seen:
+            seen.add(text)
+            print(f"bayesmix {command}: warning: {text}", file=sys.stderr, flush=True)
+
+    import arviz
+
+    # ArviZ logs through its own Logger instance, not one registered with logging.
+    arviz_log = getattr(arviz, "_log", None) or logging.getLogger("arviz")
+    quiet = {arviz_log: logging.ERROR,  # e.g. "Shape validation failed" for one VI chain
+             logging.getLogger("pymc"): logging.WARNING}  # e.g. "Convergence achieved"
+    levels = {log: log.level for log in quiet}
+    for log, level in quiet.items():
+        log.setLevel(max(level, log.getEffectiveLevel()))
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            warnings.simplefilter("always", BayesmixWarning)
+            warnings.showwarning = show
+            yield
+    finally:
+        for log, level in levels.items():
+            log.setLevel(level)
+
+
+def _use_agg() -> None:
+    """Draw off-screen: the command only writes PNG files."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+
+
+def read_data(path: str | Path, columns: Sequence[str] | None = None,
+              min_rows: int = 2) -> pd.DataFrame:
+    """Read the numeric data of a CSV file, with one-line errors naming the fix.
+
+    Parameters
+    ----------
+    path : str or Path
+        A CSV file with a header row.
+    columns : sequence of str, optional
+        Columns to keep (``--columns``); all columns when omitted.
+    min_rows : int, default=2
+        The fewest data rows accepted.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The chosen columns, every one numeric, without missing values.
+
+    Raises
+    ------
+    CommandError
+        For a missing or unreadable file, an unknown, non-numeric or incomplete column,
+        or too few rows.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> from bayesmix.cli import read_data
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "data.csv"
+    >>> _ = path.write_text("name,x,y\\na,1.0,2\\nb,1.5,3\\nc,2.0,1\\n")
+    >>> read_data(path, ["x", "y"]).shape
+    (3, 2)
+    >>> read_data(path)
+    Traceback (most recent call last):
+    ...
+    bayesmix.cli.CommandError: argument --columns: column 'name' of ... is not numeric \
+(dtype ..., e.g. 'a'); choose numeric columns, e.g. --columns x,y
+    """
+    file = Path(path)
+    if not file.exists():
+        raise CommandError(f"argument DATA: file '{path}' not found; pass the path of a CSV "
+                           f"file with a header row and one row per observation")
+    if file.is_dir():
+        raise CommandError(f"argument DATA: '{path}' is a folder; pass the path of a CSV file")
+    try:
+        frame = pd.read_csv(file)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError,
+            OSError) as exc:
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise CommandError(f"argument DATA: cannot read '{path}' as CSV ({reason}); pass a "
+                           f"comma-separated text file with a header row") from None
+    if frame.shape[1] == 0:
+        raise CommandError(f"argument DATA: '{path}' has no columns; pass a CSV file with a "
+                           f"header row")
+    if columns is not None:
+        available = [str(name) for name in frame.columns]
+        frame.columns = available
+        unknown = [name for name in columns if name not in available]
+        if unknown:
+            raise CommandError(f"argument --columns: no column {unknown[0]!r} in '{path}'; "
+                               f"its columns are {', '.join(available)}")
+        if len(set(columns)) != len(columns):
+            raise CommandError(f"argument --columns: a column is repeated in "
+                               f"{','.join(columns)}; name each column once")
+        frame = frame[list(columns)]
+    numeric = [name for name in frame.columns if _is_numeric(frame[name])]
+    for name in frame.columns:
+        if name not in numeric:
+            values = frame[name].dropna()
+            example = f", e.g. {values.iloc[0]!r}" if len(values) else ""
+            fix = (f"choose numeric columns, e.g. --columns {','.join(map(str, numeric))}"
+                   if numeric else "convert it to numbers first")
+            raise CommandError(f"argument --columns: column {name!r} of '{path}' is not "
+                               f"numeric (dtype {frame[name].dtype}{example}); {fix}")
+    missing = frame.isna().to_numpy()
+    if missing.any():
+        row, col = np.argwhere(missing)[0]
+        raise CommandError(
+            f"argument DATA: column {frame.columns[col]!r} of '{path}' has "
+            f"{int(missing[:, col].sum())} missing value(s), the first on line {row + 2} of "
+            f"the file; remove or fill those rows (or leave the column out with --columns)")
+    if len(frame) < min_rows:
+        raise CommandError(f"argument DATA: '{path}' has {len(frame)} data row(s), fewer "
+                           f"than the {min_rows} needed; pass more rows")
+    return frame.astype(float)
+
+
+def _is_numeric(column: pd.Series) -> bool:
+    dtype = column.dtype
+    return pd.api.types.is_numeric_dtype(dtype) and not pd.api.types.is_bool_dtype(dtype)
+
+
+def _check_rows(data: pd.DataFrame, n_components: Sequence[int], path: str) -> None:
+    """Refuse data with no more rows than components, naming ``--components``."""
+    largest = max(n_components)
+    if len(data) <= largest:
+        raise CommandError(
+            f"argument --components: '{path}' has {len(data)} data row(s), too few for "
+            f"{largest} components (at least {largest + 1} rows are needed); pass more rows "
+            f"or fewer components")
+
+
+def _sampler_settings(args: argparse.Namespace) -> dict[str, Any]:
+    """Keyword arguments of ``GaussianMixtureBayes.fit`` from the command line."""
+    settings = {"draws": args.draws, "tune": args.tune, "chains": args.chains}
+    if getattr(args, "fast", False):
+        settings.update({key: FAST_SETTINGS[key] for key in settings})
+    progressbar = args.progress if args.progress is not None else sys.stderr.isatty()
+    return {**settings, "progressbar": progressbar}
+
+
+def _fit_bayes(args: argparse.Namespace, X: pd.DataFrame, n_components: int,
+               covariance_type: str, method: str) -> Any:
+    """Fit :class:`~bayesmix.GaussianMixtureBayes`, with a progress message."""
+    from bayesmix.bayes import GaussianMixtureBayes
+
+    settings = _sampler_settings(args)
+    if method == "nuts":
+        what = (f"{settings['chains']} chains x {settings['draws']} draws after "
+                f"{settings['tune']} tuning steps")
+    else:
+        what = f"{settings['draws']} draws from the approximation"
+        settings = {key: settings[key] for key in ("draws", "progressbar")}
+    _progress(args, f"fitting the posterior with {_LABELS[method]} (K={n_components}, "
+                    f"{covariance_type}; {what}) ...")
+    model = GaussianMixtureBayes(n_components, covariance_type=covariance_type,
+                                 random_state=args.seed)
+    return model.fit(X, method=method, **settings)
+
+
+def _comparison_text(comparison: Any) -> str:
+    """The ``compare`` table with one column per model, scores that apply, and footnotes."""
+    table = _comparison_table(comparison)
+    with pd.option_context("display.width", 200, "display.max_columns", None):
+        text = table.to_string(float_format=lambda value: f"{value:.4g}", na_rep="NaN")
+    notes = "\n".join(f"[{key}] {note}" for key, note in comparison.footnotes.items())
+    return f"{text}\n\n{notes}"
+
+
+def _comparison_table(comparison: Any) -> pd.DataFrame:
+    """``comparison.table`` transposed (scores as rows), without the scores no model has."""
+    table = comparison.table.dropna(axis=1, how="all")
+    return table.T.astype(object).where(table.T.notna(), np.nan)
+
+
+def _parameters(idata: Any) -> pd.DataFrame:
+    """Weights, means and full covariances per component (posterior means for draws)."""
+    posterior = idata.posterior
+    means = posterior[["weights", "means", "covariances"]].mean(("chain", "draw"))
+    features = [str(name) for name in posterior["feature"].values]
+    rows = {"weight": means["weights"].values}
+    for j, name in enumerate(features):
+        rows[f"mean {name}"] = means["means"].values[:, j]
+    for j, first in enumerate(features):
+        for k, second in enumerate(features[j:], start=j):
+            rows[f"cov {first},{second}"] = means["covariances"].values[:, j, k]
+    table = pd.DataFrame(rows)
+    table.index.name = "component"
+    return table
+
+
+def _assignments(model: Any, X: pd.DataFrame) -> pd.DataFrame:
+    """Per row: the most probable component, its uncertainty and every responsibility."""
+    probabilities = model.predict_proba(X)
+    table = pd.DataFrame(probabilities, index=X.index,
+                         columns=[f"p_{k}" for k in range(probabilities.shape[1])])
+    table.insert(0, "uncertainty", 1.0 - probabilities.max(axis=1))
+    table.insert(0, "component", probabilities.argmax(axis=1))
+    table.index.name = "row"
+    return table
+
+
+def _figures(report: Any, model: Any, X: pd.DataFrame, em: Any = None,
+             uncertainty: bool = True) -> None:
+    """The standard pictures of a fitted model, added to ``report``.
+
+    An EM fit: its components and uncertainty map, and its convergence history. A
+    posterior: components at the posterior mean, the posterior ellipse cloud over the EM
+    fit (2 or more features), the uncertainty of EM and the posterior side by side, the
+    weights' posterior and the trace plot. ``uncertainty=False`` leaves out the EM
+    uncertainty map (when a posterior's side-by-side map follows).
+    """
+    from bayesmix import plotting
+
+    method = _method_of(model)
+    label = _LABELS[method]
+    if method == "em":
+        report.add_figure(plotting.plot_components(model, X), "em_components",
+                          "EM fit: data coloured by cluster, component ellipses at 1, 2 and "
+                          "3 sigma.")
+        if uncertainty:
+            report.add_figure(plotting.plot_uncertainty(model, X), "uncertainty",
+                              "EM fit: classification uncertainty (1 - max responsibility).")
+        report.add_figure(plotting.plot_em_history(model), "em_history",
+                          "EM fit: mean log-likelihood per iteration (best restart).")
+        return
+    em = em if em is not None else _named_em(model.em_, X)
+    report.add_figure(plotting.plot_components(model, X), "posterior_mean_components",
+                      f"{label} posterior mean: data coloured by cluster, component "
+                      f"ellipses at 1, 2 and 3 sigma.")
+    if X.shape[1] >= 2:
+        report.add_figure(
+            plotting.plot_posterior_components(model, X, n_draws=50, em=em,
+                                               random_state=0),
+            "posterior_ellipses",
+            f"{label} posterior: 2-sigma ellipses of 50 draws, EM ellipses dashed on top.")
+    report.add_figure(plotting.plot_uncertainty(em, X, compare_to=model), "uncertainty",
+                      f"Classification uncertainty (1 - max responsibility): EM (left) "
+                      f"against the {label} posterior (right).")
+    report.add_figure(plotting.plot_weights(model, em=em), "weights",
+                      f"{label} posterior of the mixture weights; EM weights as diamonds.")
+    report.add_figure(plotting.plot_trace(model), "trace",
+                      f"{label} trace of the relabelled weights and means.")
+
+
+def _named_em(em: Any, X: pd.DataFrame) -> Any:
+    """``em`` refitted on the DataFrame ``X`` when it was fitted without column names.
+
+    The same settings and seed on the same values give the same fit; the names let the
+    plotting functions check that EM and the posterior describe the same features.
+    """
+    if hasattr(em, "feature_names_in_") or not isinstance(X, pd.DataFrame):
+        return em
+    from sklearn.base import clone
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", BayesmixWarning)
+        return clone(em).fit(X)
+
+
+def _method_of(model: Any) -> str:
+    """``"em"``, ``"nuts"``, ``"advi"`` or ``"fullrank_advi"``: how ``model`` was fitted."""
+    idata = model.to_inference_data() if hasattr(model, "to_inference_data") else model.idata_
+    return str(idata.posterior.attrs["inference_method"])
+
+
+def _written(args: argparse.Namespace, out: Path, files: Sequence[Path]) -> None:
+    """Print what was written, relative to ``out``."""
+    names = ", ".join(sorted(path.name for path in files))
+    print(f"\nWrote to {out}/: {names}")
+
+
+# ----------------------------------------------------------------- demo
 def _run_demo(args: argparse.Namespace) -> None:
-    """Print the selection table on Old Faithful and the chosen model."""
+    """Old Faithful: select by BIC, fit the posterior, compare, write figures and report."""
+    _use_agg()
+    from bayesmix.comparison import compare
+    from bayesmix.plotting import plot_selection
+    from bayesmix.report import Report
+
+    n_init = FAST_SETTINGS["n_init"] if args.fast else args.n_init
     X = load_old_faithful()
     ks = range(1, args.max_components + 1)
     print(f"Old Faithful: {X.shape[0]} eruptions, features {', '.join(X.columns)}.")
     print(f"EM fits for K = 1..{args.max_components} x covariance structures "
-          f"{', '.join(COVARIANCE_TYPES)} (n_init={args.n_init}, seed={args.seed}).\n")
-    selection = select_em(X, n_components=ks, n_init=args.n_init, random_state=args.seed)
-    print(selection.to_string())
+          f"{', '.join(COVARIANCE_TYPES)} (n_init={n_init}, seed={args.seed}).\n")
+    _progress(args, f"fitting EM for K = 1..{args.max_components} x "
+                    f"{len(COVARIANCE_TYPES)} structures ...")
+    selection = select_em(X, n_components=ks, n_init=n_init, random_state=args.seed)
+    selection_text = selection.to_string()
+    print(selection_text)
 
     em = selection.best_estimator_
     row = selection.table_.loc[selection.best_index_]
-    print(f"\nChosen model: {em.n_components} components, covariance_type="
-          f"{em.covariance_type!r} (mclust's {_MCLUST_NAMES[em.covariance_type]}), "
-          f"log-likelihood {row['log_likelihood']:.2f}, BIC {row['bic']:.2f}.")
+    chosen = (f"Chosen model: {em.n_components} components, covariance_type="
+              f"{em.covariance_type!r} (mclust's {_MCLUST_NAMES[em.covariance_type]}), "
+              f"log-likelihood {row['log_likelihood']:.2f}, BIC {row['bic']:.2f}.")
+    print(f"\n{chosen}")
     components = pd.DataFrame(em.means_, columns=[f"mean {name}" for name in X.columns])
     components.insert(0, "weight", em.weights_)
     components.index.name = "component"
     print(components.round(3).to_string())
 
+    label = _LABELS[args.method]
+    bayes = _fit_bayes(args, X, em.n_components, em.covariance_type, args.method)
+    comparison = compare({"EM": em, label: bayes})
+    print(f"\nEM against the {label} posterior ({em.n_components} components, "
+          f"{em.covariance_type}), scored on the same data:\n")
+    print(_comparison_text(comparison))
 
+    _progress(args, f"writing figures and the report into {args.out}/ ...")
+    report = Report(args.out, title="bayesmix demo: Old Faithful")
+    settings = _sampler_settings(args)
+    how = (f"{settings['chains']} chains x {settings['draws']} draws, {settings['tune']} "
+           f"tuning steps" if args.method == "nuts" else f"{settings['draws']} draws")
+    report.add_text(
+        f"The Old Faithful data ({X.shape[0]} eruptions; {', '.join(X.columns)}). EM is "
+        f"fitted for K = 1..{args.max_components} and the four covariance structures and "
+        f"the model is chosen by BIC among the fits without a degenerate component; the "
+        f"Bayesian model is then fitted at the chosen K and structure with {label} "
+        f"({how}{'; --fast settings, too short to trust' if args.fast else ''}).")
+    report.add_text("## Choosing K and the covariance structure")
+    report.add_code(selection_text)
+    report.add_table(selection.table_, "selection", "Every EM fit (lower BIC is better).",
+                     float_format=".2f")
+    report.add_figure(plot_selection(selection), "selection",
+                      "BIC against K, one line per structure; the chosen fit starred, "
+                      "degenerate fits crossed.")
+    report.add_text(f"## The chosen model\n\n{chosen}")
+    report.add_table(components, None, "EM components.", float_format=".3f")
+    report.add_text(f"## EM against the {label} posterior")
+    report.add_table(_comparison_table(comparison), "compare",
+                     "compare(): scores of both fits on the same data.")
+    report.add_text("\n\n".join(f"[{key}] {note}"
+                                for key, note in comparison.footnotes.items()))
+    report.add_text("## Figures")
+    _figures(report, em, X, uncertainty=False)
+    _figures(report, bayes, X, em=em)
+    report.add_table(bayes.summary(), "summary", f"ArviZ summary of the {label} posterior.",
+                     float_format=".3f")
+    written = report.write()
+    _written(args, args.out, report.figures + report.tables + written)
+
+
+# ----------------------------------------------------------------- fit
+def _run_fit(args: argparse.Namespace) -> None:
+    """Fit one model to a CSV file; write idata.nc, tables, figures and report.md."""
+    _use_agg()
+    from bayesmix.comparison import compare
+    from bayesmix.em import GaussianMixtureEM
+    from bayesmix.report import Report
+
+    X = read_data(args.data, args.columns)
+    _check_rows(X, [args.components], args.data)
+    label = _LABELS[args.method]
+    if args.method == "em":
+        _progress(args, f"fitting EM (K={args.components}, {args.covariance}, "
+                        f"n_init={args.n_init}) ...")
+        model = GaussianMixtureEM(args.components, covariance_type=args.covariance,
+                                  n_init=args.n_init, random_state=args.seed).fit(X)
+        idata = model.to_inference_data()
+    else:
+        model = _fit_bayes(args, X, args.components, args.covariance, args.method)
+        idata = model.idata_
+
+    args.out.mkdir(parents=True, exist_ok=True)
+    netcdf = args.out / "idata.nc"
+    idata.to_netcdf(str(netcdf))
+    parameters = _parameters(idata)
+    scores = _comparison_table(compare({label: model}))
+    print(f"{label} fit of {args.components} components ({args.covariance}) to "
+          f"{len(X)} rows of '{args.data}', features {', '.join(X.columns)}.\n")
+    print(parameters.to_string(float_format=lambda value: f"{value:.4g}"))
+    print()
+    print(scores.to_string(float_format=lambda value: f"{value:.4g}", na_rep="NaN"))
+
+    _progress(args, f"writing tables and figures into {args.out}/ ...")
+    report = Report(args.out, title=f"bayesmix fit: {Path(args.data).name}")
+    report.add_text(f"{label} fit of {args.components} components, covariance structure "
+                    f"`{args.covariance}`, to {len(X)} rows of `{args.data}` (features "
+                    f"{', '.join(X.columns)}; seed {args.seed}). The fitted InferenceData "
+                    f"is in `idata.nc` (`arviz.from_netcdf`).")
+    report.add_table(parameters, "parameters", "Parameters" + (
+        "" if args.method == "em" else " (posterior means)") + ".")
+    report.add_table(scores, "scores", "Scores (bayesmix.compare).")
+    if args.method != "em":
+        report.add_table(model.summary(), "summary", "ArviZ summary of the posterior.",
+                         float_format=".3f")
+    assignments = _assignments(model, X)
+    assignments.to_csv(args.out / "assignments.csv")
+    report.add_text("Cluster of every row with its uncertainty and responsibilities: "
+                    "[assignments.csv](assignments.csv).")
+    _figures(report, model, X)
+    written = report.write()
+    _written(args, args.out, [netcdf, args.out / "assignments.csv", *report.figures,
+                              *report.tables, *written])
+
+
+# ----------------------------------------------------------------- select
+def _select_options(args: argparse.Namespace) -> tuple[list[str], str]:
+    """The structures and criterion of ``select``, checked against ``--method``."""
+    if args.method == "em":
+        structures = args.covariance or list(COVARIANCE_TYPES)
+        criterion = args.criterion or "bic"
+        if criterion not in EM_CRITERIA:
+            raise CommandError(f"argument --criterion: {criterion!r} needs posterior draws; "
+                               f"use --criterion bic or icl with --method em, or --method "
+                               f"nuts/advi for {criterion}")
+        return structures, criterion
+    structures = args.covariance or ["full"]
+    criterion = args.criterion or "loo"
+    if criterion not in BAYES_CRITERIA:
+        raise CommandError(f"argument --criterion: {criterion!r} is an EM criterion; use "
+                           f"--criterion loo or waic with --method {args.method}, or "
+                           f"--method em for {criterion}")
+    return structures, criterion
+
+
+def _select_bayes_function() -> Callable[..., Any]:
+    """``bayesmix.selection.select_bayes``, with a clear error when it is missing."""
+    from bayesmix import selection
+
+    function = getattr(selection, "select_bayes", None)
+    if function is None:
+        raise CommandError("argument --method: this version of bayesmix has no select_bayes; "
+                           "use --method em")
+    return function
+
+
+def _run_select(args: argparse.Namespace) -> None:
+    """Choose K (and the structure with EM); print the table, optionally write it."""
+    _use_agg()
+    structures, criterion = _select_options(args)
+    X = read_data(args.data, args.columns)
+    _check_rows(X, args.components, args.data)
+    ks = args.components
+    if args.method == "em":
+        _progress(args, f"fitting EM for K = {','.join(map(str, ks))} x "
+                        f"{len(structures)} structure(s) ...")
+        result = select_em(X, n_components=ks, covariance_types=structures,
+                           criterion=criterion, n_init=args.n_init, random_state=args.seed)
+    else:
+        select_bayes = _select_bayes_function()
+        settings = _sampler_settings(args)
+        if args.method != "nuts":
+            settings = {key: settings[key] for key in ("draws", "progressbar")}
+        _progress(args, f"fitting the posterior with {_LABELS[args.method]} for K = "
+                        f"{','.join(map(str, ks))} x {len(structures)} structure(s) (each "
+                        f"fit compiles a model: several seconds each) ...")
+        result = select_bayes(X, n_components=ks, covariance_type=structures,
+                              method=args.method, criterion=criterion,
+                              random_state=args.seed, **settings)
+    text = result.to_string()
+    print(f"{_LABELS[args.method]} fits to {len(X)} rows of '{args.data}', features "
+          f"{', '.join(X.columns)}.\n")
+    print(text)
+    if args.out is None:
+        return
+    from bayesmix.plotting import plot_selection
+    from bayesmix.report import Report
+
+    report = Report(args.out, title=f"bayesmix select: {Path(args.data).name}")
+    report.add_code(text)
+    report.add_table(result.table_, "selection", "Every fit.", float_format=".2f")
+    try:
+        drawing = plot_selection(result)
+    except ValueError as exc:
+        print(f"bayesmix select: warning: no selection.png: {exc}", file=sys.stderr)
+    else:
+        report.add_figure(drawing, "selection", f"{criterion.upper()} against K.")
+    written = report.write()
+    _written(args, args.out, report.figures + report.tables + written)
+
+
+# ----------------------------------------------------------------- entry point
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the ``bayesmix`` command; return its exit code.
 
@@ -104,20 +790,44 @@ def main(argv: Sequence[str] | None = None) -> int:
     -------
     int
         0 on success, 1 when the command failed (one line on stderr), 2 for bad usage.
+        Set the environment variable ``BAYESMIX_DEBUG=1`` to see the traceback of an
+        unexpected error instead.
 
     Examples
     --------
+    >>> import tempfile, pathlib
+    >>> from bayesmix import load_old_faithful
     >>> from bayesmix.cli import main
-    >>> main(["demo", "--max-components", "2", "--n-init", "1"])  # doctest: +ELLIPSIS
-    Old Faithful: 272 eruptions, features eruptions, waiting.
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "faithful.csv"
+    >>> load_old_faithful().to_csv(path, index=False)
+    >>> main(["select", str(path), "--components", "1-4", "--covariance", "tied"])
+    ... # doctest: +ELLIPSIS, +NORMALIZE_WHITESPACE
+    EM fits to 272 rows of '...faithful.csv', features eruptions, waiting.
     ...
-    Chosen model: 2 components, covariance_type='full' (mclust's VVV), ...
+    *  3      tied  ...
+    ...
+    Chosen by lowest BIC among non-degenerate fits: n_components=3, covariance_type='tied'.
     0
     """
     args = build_parser().parse_args(argv)
     try:
-        args.run(args)
-    except (ValueError, OSError) as exc:
-        print(f"bayesmix {args.command}: error: {exc}", file=sys.stderr)
+        with _bayesmix_warnings(args.command):
+            args.run(args)
+    except KeyboardInterrupt:
+        print(f"bayesmix {args.command}: interrupted", file=sys.stderr)
+        return 130
+    except (ValueError, TypeError, OSError) as exc:
+        print(f"bayesmix {args.command}: error: {_one_line(exc)}", file=sys.stderr)
+        return 1
+    except Exception as exc:  # noqa: BLE001 - a command line prints one line, not a traceback
+        if os.environ.get("BAYESMIX_DEBUG"):
+            raise
+        print(f"bayesmix {args.command}: error: unexpected {type(exc).__name__}: "
+              f"{_one_line(exc)} (set BAYESMIX_DEBUG=1 for the traceback)", file=sys.stderr)
         return 1
     return 0
+
+
+def _one_line(exc: BaseException) -> str:
+    """An exception's message on one line."""
+    return " ".join(str(exc).split()) or type(exc).__name__
