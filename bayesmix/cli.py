@@ -463,11 +463,16 @@ def _fit_bayes(args: argparse.Namespace, X: pd.DataFrame, n_components: int,
     return model.fit(X, method=method, **settings)
 
 
+def _number(value: float) -> str:
+    """A score for the terminal: two decimals, significant digits below 1."""
+    return f"{value:.2f}" if abs(value) >= 1 else f"{value:.4g}"
+
+
 def _comparison_text(comparison: Any) -> str:
     """The ``compare`` table with one column per model, scores that apply, and footnotes."""
     table = _comparison_table(comparison)
     with pd.option_context("display.width", 200, "display.max_columns", None):
-        text = table.to_string(float_format=lambda value: f"{value:.4g}", na_rep="NaN")
+        text = table.to_string(float_format=_number, na_rep="NaN")
     notes = "\n".join(f"[{key}] {note}" for key, note in comparison.footnotes.items())
     return f"{text}\n\n{notes}"
 
@@ -675,9 +680,9 @@ def _run_fit(args: argparse.Namespace) -> None:
     scores = _comparison_table(compare({label: model}))
     print(f"{label} fit of {args.components} components ({args.covariance}) to "
           f"{len(X)} rows of '{args.data}', features {', '.join(X.columns)}.\n")
-    print(parameters.to_string(float_format=lambda value: f"{value:.4g}"))
+    print(parameters.to_string(float_format=_number))
     print()
-    print(scores.to_string(float_format=lambda value: f"{value:.4g}", na_rep="NaN"))
+    print(scores.to_string(float_format=_number, na_rep="NaN"))
 
     _progress(args, f"writing tables and figures into {args.out}/ ...")
     report = Report(args.out, title=f"bayesmix fit: {Path(args.data).name}")
