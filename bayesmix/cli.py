@@ -631,8 +631,8 @@ def _run_demo(args: argparse.Namespace) -> None:
         f"({how}{'; --fast settings, too short to trust' if args.fast else ''}).")
     report.add_text("## Choosing K and the covariance structure")
     report.add_code(selection_text)
-    report.add_table(selection.table_, "selection", "Every EM fit (lower BIC is better).",
-                     float_format=".2f")
+    report.add_table(selection.table_, "selection", "Every EM fit, with its notes.",
+                     inline=False)
     report.add_figure(plot_selection(selection), "selection",
                       "BIC against K, one line per structure; the chosen fit starred, "
                       "degenerate fits crossed.")
@@ -771,7 +771,7 @@ def _run_select(args: argparse.Namespace) -> None:
 
     report = Report(args.out, title=f"bayesmix select: {Path(args.data).name}")
     report.add_code(text)
-    report.add_table(result.table_, "selection", "Every fit.", float_format=".2f")
+    report.add_table(result.table_, "selection", "Every fit, with its notes.", inline=False)
     try:
         drawing = plot_selection(result)
     except ValueError as exc:

@@ -164,8 +164,11 @@ class Report:
         self._blocks.append(_Block("code", text))
 
     def add_table(self, table: pd.DataFrame, name: str | None = None, caption: str = "",
-                  float_format: str = ".4g") -> Path | None:
+                  float_format: str = ".4g", inline: bool = True) -> Path | None:
         """Add a table to the report, and save it as ``<name>.csv`` when ``name`` is given.
+
+        With ``inline=False`` the report only links the CSV file (e.g. when the same
+        table is already shown as preformatted text).
 
         Returns
         -------
@@ -177,7 +180,10 @@ class Report:
             path = self._path(name, ".csv")
             table.to_csv(path)
             self.tables.append(path)
-        self._blocks.append(_Block("table", (table, float_format), caption, path))
+        if inline:
+            self._blocks.append(_Block("table", (table, float_format), caption, path))
+        elif path is not None:
+            self.add_text(f"{caption} As CSV: [{path.name}]({path.name}).".lstrip())
         return path
 
     def add_figure(self, drawing: Any, name: str, caption: str = "") -> Path:
@@ -271,4 +277,5 @@ def _text_html(text: str) -> str:
     escaped = html.escape(text)
     escaped = re.sub(r"`([^`]+)`", r"<code>\1</code>", escaped)
     escaped = re.sub(r"\*\*([^*]+)\*\*", r"<b>\1</b>", escaped)
+    escaped = re.sub(r"\[([^\]]+)\]\(([^)\s]+)\)", r'<a href="\2">\1</a>', escaped)
     return f"<p>{escaped}</p>"
