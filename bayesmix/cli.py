@@ -534,7 +534,7 @@ def _figures(report: Any, model: Any, X: pd.DataFrame, em: Any = None,
         report.add_figure(plotting.plot_em_history(model), "em_history",
                           "EM fit: mean log-likelihood per iteration (best restart).")
         return
-    em = em if em is not None else _named_em(model.em_, X)
+    em = em if em is not None else model.em_
     report.add_figure(plotting.plot_components(model, X), "posterior_mean_components",
                       f"{label} posterior mean: data coloured by cluster, component "
                       f"ellipses at 1, 2 and 3 sigma.")
@@ -551,21 +551,6 @@ def _figures(report: Any, model: Any, X: pd.DataFrame, em: Any = None,
                       f"{label} posterior of the mixture weights; EM weights as diamonds.")
     report.add_figure(plotting.plot_trace(model), "trace",
                       f"{label} trace of the relabelled weights and means.")
-
-
-def _named_em(em: Any, X: pd.DataFrame) -> Any:
-    """``em`` refitted on the DataFrame ``X`` when it was fitted without column names.
-
-    The same settings and seed on the same values give the same fit; the names let the
-    plotting functions check that EM and the posterior describe the same features.
-    """
-    if hasattr(em, "feature_names_in_") or not isinstance(X, pd.DataFrame):
-        return em
-    from sklearn.base import clone
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", BayesmixWarning)
-        return clone(em).fit(X)
 
 
 def _method_of(model: Any) -> str:

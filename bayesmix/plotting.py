@@ -717,7 +717,7 @@ def plot_weights(bayes_model: Any, ax: Axes | None = None, em: Any = None) -> Ax
         ax.legend(handles=[markers], fontsize="small")
     ax.set_xticks(positions, [f"component {k}" for k in positions])
     ax.set_ylabel("weight")
-    ax.set_title(f"Posterior of the mixture weights ({_fit_label(idata)})")
+    ax.set_title(f"Mixture weights, {_fit_label(idata)}")
     return ax
 
 

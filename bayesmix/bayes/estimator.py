@@ -208,7 +208,7 @@ class GaussianMixtureBayes(DensityMixin, BaseEstimator):
         model_data = X_raw if isinstance(X_raw, pd.DataFrame) else X
         self.model_ = build_model(model_data, n_components, covariance_type, self.priors_,
                                   self.ordered_means)
-        self.em_ = self._fit_em(X, em_seed)
+        self.em_ = self._fit_em(model_data, em_seed)
         em_covariances = to_full(self.em_.covariances_, covariance_type, n_components,
                                  X.shape[1])
         init_rng = np.random.default_rng(init_seed)
@@ -242,7 +242,7 @@ class GaussianMixtureBayes(DensityMixin, BaseEstimator):
                             time.perf_counter() - start_time)
         return self
 
-    def _fit_em(self, X: np.ndarray, seed: int) -> GaussianMixtureEM:
+    def _fit_em(self, X: Any, seed: int) -> GaussianMixtureEM:
         with warnings.catch_warnings():
             # A degenerate EM optimum is still a useful starting point for the sampler.
             warnings.simplefilter("ignore", DegenerateComponentWarning)
