@@ -56,7 +56,18 @@ FAST_SETTINGS = {"draws": 200, "tune": 200, "chains": 2, "n_init": 2}
 
 
 class CommandError(ValueError):
-    """A problem with the command's input, reported as one line without a traceback."""
+    """A problem with the command's input, reported as one line without a traceback.
+
+    Examples
+    --------
+    >>> from bayesmix.cli import CommandError, read_data
+    >>> try:
+    ...     read_data("no-such-file.csv")
+    ... except CommandError as error:
+    ...     print(error)  # doctest: +NORMALIZE_WHITESPACE
+    argument DATA: file 'no-such-file.csv' not found; pass the path of a CSV file with a
+    header row and one row per observation
+    """
 
 
 # ----------------------------------------------------------------- argument types

@@ -58,6 +58,20 @@ class Comparison:
         One row per model, columns as listed in :data:`COLUMNS`.
     footnotes : dict of str
         Why some entries are NaN or plug-in values.
+
+    Examples
+    --------
+    Indexing reads the table; the footnotes say why the posterior-only columns are NaN:
+
+    >>> from bayesmix import GaussianMixtureEM, compare, load_old_faithful
+    >>> X = load_old_faithful()
+    >>> result = compare({"EM": GaussianMixtureEM(3, covariance_type="tied",
+    ...                                           random_state=0).fit(X)})
+    >>> bool(result["elpd_loo"].isna().all())
+    True
+    >>> print(result.footnotes["point-mass"])  # doctest: +NORMALIZE_WHITESPACE
+    p_waic, p_loo, elpd_waic, elpd_loo and max_pareto_k need posterior draws: NaN for
+    point-mass EM fits.
     """
 
     def __init__(self, table: pd.DataFrame, footnotes: Mapping[str, str]) -> None:

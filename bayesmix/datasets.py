@@ -97,6 +97,16 @@ class MixtureSample(NamedTuple):
         ``weights`` (n_components,), ``means`` (n_components, n_features),
         ``covariances`` in the stored shape of ``covariance_type`` (as
         ``GaussianMixtureEM.covariances_``) and ``covariance_type``.
+
+    Examples
+    --------
+    A named tuple: unpack it, or read its fields by name.
+
+    >>> from bayesmix import make_mixture
+    >>> sample = make_mixture(100, n_components=2, random_state=0)
+    >>> X, labels, params = sample
+    >>> sample.X is X, sorted(sample.params)
+    (True, ['covariance_type', 'covariances', 'means', 'weights'])
     """
 
     X: np.ndarray

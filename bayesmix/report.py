@@ -140,6 +140,18 @@ class Report:
         The PNG files written so far.
     tables : list of Path
         The CSV files written so far.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from bayesmix.report import Report
+    >>> report = Report(tempfile.mkdtemp(), title="Old Faithful")
+    >>> report.add_text("Three components, one shared covariance.")
+    >>> print(report.to_markdown())
+    # Old Faithful
+    <BLANKLINE>
+    Three components, one shared covariance.
+    <BLANKLINE>
     """
 
     def __init__(self, out_dir: str | Path, title: str = "bayesmix report") -> None:
@@ -156,11 +168,38 @@ class Report:
         return self.out_dir / f"{name}{suffix}"
 
     def add_text(self, text: str) -> None:
-        """Add a paragraph of Markdown text (a line starting with ``#`` is a heading)."""
+        """Add a paragraph of Markdown text (a line starting with ``#`` is a heading).
+
+        Examples
+        --------
+        >>> import tempfile
+        >>> from bayesmix.report import Report
+        >>> report = Report(tempfile.mkdtemp())
+        >>> report.add_text("## Selection")
+        >>> report.add_text("BIC prefers `tied` with **3** components.")
+        >>> print(report.to_html().split("<body>")[1].strip().splitlines()[1:3])
+        ['<h2>Selection</h2>', '<p>BIC prefers <code>tied</code> with <b>3</b> components.</p>']
+        """
         self._blocks.append(_Block("text", text))
 
     def add_code(self, text: str) -> None:
-        """Add preformatted text (e.g. a table exactly as the command printed it)."""
+        """Add preformatted text (e.g. a table exactly as the command printed it).
+
+        Examples
+        --------
+        >>> import tempfile
+        >>> from bayesmix.report import Report
+        >>> report = Report(tempfile.mkdtemp(), title="T")
+        >>> report.add_code("K  BIC\\n3  2322.0")
+        >>> print(report.to_markdown())
+        # T
+        <BLANKLINE>
+        ```text
+        K  BIC
+        3  2322.0
+        ```
+        <BLANKLINE>
+        """
         self._blocks.append(_Block("code", text))
 
     def add_table(self, table: pd.DataFrame, name: str | None = None, caption: str = "",
@@ -174,6 +213,20 @@ class Report:
         -------
         Path or None
             The CSV file written.
+
+        Examples
+        --------
+        >>> import tempfile
+        >>> import pandas as pd
+        >>> from bayesmix.report import Report
+        >>> report = Report(tempfile.mkdtemp(), title="T")
+        >>> table = pd.DataFrame({"bic": [2322.04]}, index=pd.Index([3], name="K"))
+        >>> report.add_table(table, "selection", "BIC by K.").read_text()
+        'K,bic\\n3,2322.04\\n'
+        >>> print(report.to_markdown().split("\\n\\n")[2])
+        | K | bic |
+        | --- | --- |
+        | 3 | 2322 |
         """
         path = None
         if name is not None:
@@ -201,6 +254,19 @@ class Report:
         -------
         Path
             The PNG file written.
+
+        Examples
+        --------
+        >>> import tempfile
+        >>> import matplotlib
+        >>> matplotlib.use("Agg")
+        >>> import matplotlib.pyplot as plt
+        >>> from bayesmix.report import Report
+        >>> report = Report(tempfile.mkdtemp())
+        >>> fig, ax = plt.subplots()
+        >>> path = report.add_figure(ax, "empty", "Nothing drawn yet.")
+        >>> path.read_bytes()[:8] == b"\\x89PNG\\r\\n\\x1a\\n", plt.fignum_exists(fig.number)
+        (True, False)
         """
         import matplotlib.pyplot as plt
 
@@ -213,7 +279,25 @@ class Report:
         return path
 
     def to_markdown(self) -> str:
-        """The report as Markdown; figures and CSV files referenced by relative path."""
+        """The report as Markdown; figures and CSV files referenced by relative path.
+
+        Examples
+        --------
+        >>> import tempfile
+        >>> import matplotlib
+        >>> matplotlib.use("Agg")
+        >>> import matplotlib.pyplot as plt
+        >>> from bayesmix.report import Report
+        >>> report = Report(tempfile.mkdtemp(), title="Figures")
+        >>> _ = report.add_figure(plt.subplots()[0], "fit", "The fit.")
+        >>> print(report.to_markdown())
+        # Figures
+        <BLANKLINE>
+        ![The fit.](fit.png)
+        <BLANKLINE>
+        *The fit.*
+        <BLANKLINE>
+        """
         parts = [f"# {self.title}"]
         for block in self._blocks:
             if block.kind == "text":
@@ -234,7 +318,16 @@ class Report:
         return "\n\n".join(parts) + "\n"
 
     def to_html(self) -> str:
-        """The report as one self-describing HTML page (figures linked, not inlined)."""
+        """The report as one self-describing HTML page (figures linked, not inlined).
+
+        Examples
+        --------
+        >>> import tempfile
+        >>> from bayesmix.report import Report
+        >>> report = Report(tempfile.mkdtemp(), title="A <b> & c")
+        >>> report.to_html().splitlines()[1].split("<style>")[0]
+        "<html><head><meta charset='utf-8'><title>A &lt;b&gt; &amp; c</title>"
+        """
         body = [f"<h1>{html.escape(self.title)}</h1>"]
         for block in self._blocks:
             if block.kind == "text":
@@ -260,7 +353,16 @@ class Report:
                 f"<body>\n" + "\n".join(body) + "\n</body></html>\n")
 
     def write(self) -> list[Path]:
-        """Write ``report.md`` and ``report.html`` into ``out_dir``; return their paths."""
+        """Write ``report.md`` and ``report.html`` into ``out_dir``; return their paths.
+
+        Examples
+        --------
+        >>> import tempfile
+        >>> from bayesmix.report import Report
+        >>> report = Report(tempfile.mkdtemp(), title="Empty")
+        >>> [path.read_text().splitlines()[0] for path in report.write()]
+        ['# Empty', '<!DOCTYPE html>']
+        """
         markdown = self.out_dir / "report.md"
         markdown.write_text(self.to_markdown(), encoding="utf-8")
         page = self.out_dir / "report.html"

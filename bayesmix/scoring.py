@@ -52,6 +52,26 @@ class ParetoKWarning(BayesmixWarning):
 
     The threshold is ArviZ's ``good_k``: ``min(1 - 1 / log10(S), 0.7)`` for ``S`` draws
     (Vehtari et al., 2024).
+
+    Examples
+    --------
+    A far outlier in the training data dominates its own leave-one-out posterior:
+
+    >>> import warnings
+    >>> import numpy as np
+    >>> from bayesmix.bayes import GaussianMixtureBayes
+    >>> from bayesmix.scoring import ParetoKWarning, loo
+    >>> X = np.append(np.random.default_rng(0).normal(size=59), 25.0)[:, None]
+    >>> with warnings.catch_warnings():
+    ...     warnings.simplefilter("ignore")
+    ...     bayes = GaussianMixtureBayes(1, random_state=0).fit(
+    ...         X, method="advi", draws=200, n_iter=2000)
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always")
+    ...     result = loo(bayes)
+    >>> [str(w.message) for w in caught if w.category is ParetoKWarning]
+    ... # doctest: +ELLIPSIS
+    ['1 of 60 observations have Pareto k > 0.57: their PSIS-LOO estimates are unreliable...']
     """
 
 
@@ -154,6 +174,18 @@ class PredictiveDensity:
         Standard error of the sum, ``sqrt(n * var(pointwise))``.
     pointwise : xarray.DataArray
         Per observation, dim ``obs``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from bayesmix import GaussianMixtureEM
+    >>> from bayesmix.scoring import lppd
+    >>> X = np.random.default_rng(0).normal(size=(100, 1))
+    >>> density = lppd(GaussianMixtureEM(1).fit(X), X)
+    >>> density
+    PredictiveDensity(elpd=-138.03, se=5.98, n_obs=100)
+    >>> bool(np.isclose(density.elpd, float(density.pointwise.sum())))
+    True
     """
 
     elpd: float

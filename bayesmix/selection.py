@@ -89,6 +89,20 @@ class SelectionResult:
         Row of ``table_`` holding the chosen fit.
     criterion : str
         The criterion the choice was made on.
+
+    Examples
+    --------
+    :func:`select_em` and :func:`select_bayes` return subclasses; the chosen row is the
+    chosen estimator's:
+
+    >>> from bayesmix import make_mixture, select_em
+    >>> from bayesmix.selection import SelectionResult
+    >>> X, _, _ = make_mixture(200, n_components=2, random_state=0)
+    >>> result = select_em(X, [1, 2, 3], ["full"], random_state=0)
+    >>> isinstance(result, SelectionResult), result.best_params_
+    (True, {'n_components': 2, 'covariance_type': 'full'})
+    >>> int(result.table_.loc[result.best_index_, "n_components"])
+    2
     """
 
     #: Column headers shown by :meth:`to_string` in place of the column names.

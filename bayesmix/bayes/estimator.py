@@ -178,6 +178,22 @@ class GaussianMixtureBayes(DensityMixin, BaseEstimator):
             NUTS diagnostics on the relabelled draws.
         VIConvergenceWarning
             VI stopped at ``n_iter``.
+
+        Examples
+        --------
+        Full-rank ADVI, which also learns the correlations between parameters:
+
+        >>> import warnings
+        >>> import numpy as np
+        >>> from bayesmix.bayes import GaussianMixtureBayes
+        >>> rng = np.random.default_rng(0)
+        >>> X = np.concatenate([rng.normal(-3, 1, (100, 1)), rng.normal(3, 1, (100, 1))])
+        >>> with warnings.catch_warnings():
+        ...     warnings.simplefilter("ignore")  # 3000 iterations may stop short of tol
+        ...     bayes = GaussianMixtureBayes(2, random_state=0).fit(
+        ...         X, method="fullrank_advi", draws=200, n_iter=3000)
+        >>> bayes.idata_.posterior.sizes["draw"], bayes.weights_.round(1).tolist()
+        (200, [0.5, 0.5])
         """
         start_time = time.perf_counter()
         X_raw = X

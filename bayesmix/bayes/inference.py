@@ -372,6 +372,16 @@ class VIResult:
         The negative ELBO at every iteration.
     converged : bool
         Whether the variational parameters settled before ``n_iter`` iterations.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from bayesmix.bayes import build_model
+    >>> from bayesmix.bayes.inference import fit_vi
+    >>> X = np.random.default_rng(0).normal(size=(40, 1))
+    >>> result = fit_vi(build_model(X, 1, "spherical"), n_iter=3000, random_seed=0)
+    >>> bool(result.loss[-100:].mean() < result.loss[:100].mean())  # the ELBO rose
+    True
     """
 
     idata: az.InferenceData
