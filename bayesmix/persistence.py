@@ -86,14 +86,14 @@ def _encode(value: Any, name: str, arrays: dict[str, np.ndarray]) -> Any:
         return value
     if isinstance(value, np.ndarray):
         arrays[name] = value
-        return {"array": name}
+        return {"array": [name, value.dtype.str]}  # netCDF reads text back as str, not object
     if isinstance(value, list):
-        return [_encode(item, f"{name}.{i}", arrays) for i, item in enumerate(value)]
+        return [_encode(item, _join(name, i), arrays) for i, item in enumerate(value)]
     if isinstance(value, tuple):
         return {"tuple": _encode(list(value), name, arrays)}
     if isinstance(value, dict):
-        return {"dict": [[_encode(key, f"{name}.key{i}", arrays),
-                          _encode(item, f"{name}.{i}", arrays)]
+        return {"dict": [[_encode(key, _join(name, f"key{i}"), arrays),
+                          _encode(item, _join(name, key), arrays)]
                          for i, (key, item) in enumerate(value.items())]}
     if isinstance(value, np.random.RandomState):
         kind, key, pos, has_gauss, cached = value.get_state()
@@ -111,11 +111,17 @@ def _encode(value: Any, name: str, arrays: dict[str, np.ndarray]) -> Any:
     )
 
 
+def _join(name: str, key: Any) -> str:
+    """The name of an entry: ``means_``, ``em_.means_``, ``priors_.means_loc``, ..."""
+    return f"{name}.{key}" if name else str(key)
+
+
 def _encode_estimator(model: Any, name: str, arrays: dict[str, np.ndarray]) -> dict:
+    """Class, constructor parameters and fitted attributes; ``name`` prefixes arrays."""
     fitted = {attr: getattr(model, attr) for attr in _FITTED[type(model)]
               if hasattr(model, attr)}
     return {"class": type(model).__name__,
-            "params": _encode(model.get_params(deep=False), f"{name}.params", arrays),
+            "params": _encode(model.get_params(deep=False), name, arrays),
             "fitted": _encode(fitted, name, arrays)}
 
 
@@ -127,7 +133,8 @@ def _decode(value: Any, arrays: xr.Dataset, idata: az.InferenceData) -> Any:
         return value
     (kind, content), = value.items()
     if kind == "array":
-        return arrays[content].values
+        name, dtype = content
+        return arrays[name].values.astype(dtype, copy=False)
     if kind == "numpy":
         return np.dtype(content[0]).type(content[1])
     if kind == "tuple":
@@ -194,7 +201,7 @@ def _inference_data(model: Any) -> az.InferenceData:
 def _root_dataset(model: Any, idata: az.InferenceData) -> xr.Dataset:
     """The root group: the estimator's arrays, its JSON description and the metadata."""
     arrays: dict[str, np.ndarray] = {}
-    description = json.dumps(_encode(model, "model", arrays))
+    description = json.dumps(_encode(model, "", arrays))
     root = xr.Dataset({name: ([f"{name}.dim{i}" for i in range(np.ndim(values))], values)
                        for name, values in arrays.items()})
     groups = {group: idata[group] for group in idata.groups()}
@@ -326,7 +333,7 @@ def _check_format(root: xr.Dataset, path: Path) -> None:
     version = root.attrs.get("format_version")
     if version != FORMAT_VERSION:
         raise _not_ours(
-            path, f"it has format_version={version!r}, but this bayesmix "
+            path, f"it has format_version={version}, but this bayesmix "
             f"({_bayesmix_version()}) reads format_version={FORMAT_VERSION} only (the file "
             f"was written by bayesmix {root.attrs.get('bayesmix_version')!r})",
             "Load it with the bayesmix version that wrote it (and save it again from there "
