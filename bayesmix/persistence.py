@@ -30,7 +30,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -149,7 +149,7 @@ def _decode(value: Any, arrays: xr.Dataset, idata: az.InferenceData) -> Any:
         return random_state
     if kind == "priors":
         return MixturePriors(**_decode(content, arrays, idata))
-    return _decode_estimator(content, arrays, idata)
+    return _decode_estimator(content, arrays, idata)  # the one kind left: "estimator"
 
 
 def _decode_estimator(content: dict, arrays: xr.Dataset, idata: az.InferenceData) -> Any:
@@ -293,9 +293,8 @@ def save(model: Any, path: str | os.PathLike, overwrite: bool = False) -> Path:
         )
     idata = _inference_data(model)
     root = _root_dataset(model, idata)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.",
-                                         suffix=".tmp")
-    os.close(handle)
+    # A fresh name beside ``path`` (not mkstemp, whose 0600 mode the file would keep).
+    temporary = str(path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp"))
     try:
         _write(temporary, root, idata)
         os.replace(temporary, path)

@@ -299,6 +299,23 @@ def test_a_failed_save_leaves_the_previous_file_intact(em_pairs, tmp_path, monke
     assert [p.name for p in tmp_path.iterdir()] == ["model.nc"]  # no temporary file left
 
 
+def test_save_checks_its_arguments(em_pairs, tmp_path):
+    em, _ = em_pairs["full"]
+    with pytest.raises(TypeError, match="model must be a GaussianMixtureEM or "
+                                        "GaussianMixtureBayes, got InferenceData"):
+        persistence.save(em.to_inference_data(), tmp_path / "idata.nc")
+    with pytest.raises(ValueError, match="overwrite must be True or False, got 'yes'"):
+        em.save(tmp_path / "model.nc", overwrite="yes")
+    assert not list(tmp_path.iterdir())
+
+
+@pytest.mark.skipif(os.name != "posix", reason="POSIX permission bits")
+def test_the_saved_file_gets_the_usual_permissions(saved):
+    plain = saved.with_name("plain.txt")
+    plain.write_text("")
+    assert saved.stat().st_mode == plain.stat().st_mode
+
+
 def test_unsupported_parameters_are_named(data, tmp_path):
     frame, _ = data
     em = GaussianMixtureEM(2, random_state=0).fit(frame)
