@@ -23,7 +23,12 @@ import pytest  # noqa: E402
 import xarray as xr  # noqa: E402
 
 import bayesmix  # noqa: E402
-from bayesmix import GaussianMixtureBayes, GaussianMixtureEM, MixturePriors, NotFittedError  # noqa: E402
+from bayesmix import (  # noqa: E402
+    GaussianMixtureBayes,
+    GaussianMixtureEM,
+    MixturePriors,
+    NotFittedError,
+)
 from bayesmix import persistence  # noqa: E402
 from bayesmix.covariance import COVARIANCE_TYPES  # noqa: E402
 from bayesmix.datasets import make_mixture  # noqa: E402
