@@ -21,6 +21,7 @@ from bayesmix.exceptions import (
     SamplerDiagnosticWarning,
     VIConvergenceWarning,
 )
+from bayesmix.persistence import load
 from bayesmix.selection import select_bayes, select_em
 
 __all__ = [
@@ -39,6 +40,7 @@ __all__ = [
     "__version__",
     "build_model",
     "compare",
+    "load",
     "load_low_dim_gauss_mix",
     "load_old_faithful",
     "make_mixture",

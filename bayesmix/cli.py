@@ -8,7 +8,8 @@
     ``report.html`` into ``DIR`` (``./bayesmix-demo/`` by default).
 ``bayesmix fit DATA.csv --components K --covariance full --method em|nuts|advi|fullrank_advi --out DIR``
     fit one model to the numeric columns of a CSV file (``--columns a,b`` to choose them)
-    and write the fitted InferenceData as ``DIR/idata.nc`` (netCDF), the tables as CSV
+    and write the fitted model as ``DIR/model.nc`` (``bayesmix.load`` reads it back), its
+    InferenceData as ``DIR/idata.nc`` (netCDF), the tables as CSV
     (parameters, scores, cluster assignments; the ArviZ summary of a posterior), the
     figures as PNG and a ``report.md``.
 ``bayesmix select DATA.csv --components 1-9 --method em|nuts|advi|fullrank_advi``
@@ -255,8 +256,9 @@ def build_parser() -> argparse.ArgumentParser:
         "fit", parents=[parents["data"], parents["seed"], parents["sampler"]],
         help="fit one mixture to a CSV file and save it (netCDF, CSV, PNG)",
         description="Fit a Gaussian mixture to the numeric columns of a CSV file and write "
-                    "the fitted InferenceData (idata.nc), the tables (CSV), the figures (PNG) "
-                    "and report.md into --out.",
+                    "the fitted model (model.nc, read back by bayesmix.load), its "
+                    "InferenceData (idata.nc), the tables (CSV), the figures (PNG) and "
+                    "report.md into --out.",
     )
     fit.add_argument("--components", "-k", type=_single_components, required=True,
                      metavar="K", help="number of components")
@@ -266,7 +268,7 @@ def build_parser() -> argparse.ArgumentParser:
     fit.add_argument("--method", choices=METHODS, default="em",
                      help="maximum likelihood (em) or the posterior (default: em)")
     fit.add_argument("--out", type=Path, required=True, metavar="DIR",
-                     help="folder for idata.nc, the tables and the figures")
+                     help="folder for model.nc, idata.nc, the tables and the figures")
     fit.set_defaults(run=_run_fit)
 
     select = commands.add_parser(
@@ -650,7 +652,7 @@ def _run_demo(args: argparse.Namespace) -> None:
 
 # ----------------------------------------------------------------- fit
 def _run_fit(args: argparse.Namespace) -> None:
-    """Fit one model to a CSV file; write idata.nc, tables, figures and report.md."""
+    """Fit one model to a CSV file; write model.nc, idata.nc, tables, figures, report.md."""
     _use_agg()
     from bayesmix.comparison import compare
     from bayesmix.em import GaussianMixtureEM
@@ -672,6 +674,7 @@ def _run_fit(args: argparse.Namespace) -> None:
     args.out.mkdir(parents=True, exist_ok=True)
     netcdf = args.out / "idata.nc"
     idata.to_netcdf(str(netcdf))
+    saved = model.save(args.out / "model.nc", overwrite=True)
     parameters = _parameters(idata)
     scores = _comparison_table(compare({label: model}))
     print(f"{label} fit of {args.components} components ({args.covariance}) to "
@@ -684,8 +687,9 @@ def _run_fit(args: argparse.Namespace) -> None:
     report = Report(args.out, title=f"bayesmix fit: {Path(args.data).name}")
     report.add_text(f"{label} fit of {args.components} components, covariance structure "
                     f"`{args.covariance}`, to {len(X)} rows of `{args.data}` (features "
-                    f"{', '.join(X.columns)}; seed {args.seed}). The fitted InferenceData "
-                    f"is in `idata.nc` (`arviz.from_netcdf`).")
+                    f"{', '.join(X.columns)}; seed {args.seed}). The fitted model is in "
+                    f"`model.nc` (`bayesmix.load`), its InferenceData in `idata.nc` "
+                    f"(`arviz.from_netcdf`).")
     report.add_table(parameters, "parameters", "Parameters" + (
         "" if args.method == "em" else " (posterior means)") + ".")
     report.add_table(scores, "scores", "Scores (bayesmix.compare).")
@@ -698,7 +702,7 @@ def _run_fit(args: argparse.Namespace) -> None:
                     "[assignments.csv](assignments.csv).")
     _figures(report, model, X)
     written = report.write()
-    _written(args, args.out, [netcdf, args.out / "assignments.csv", *report.figures,
+    _written(args, args.out, [saved, netcdf, args.out / "assignments.csv", *report.figures,
                               *report.tables, *written])
 
 

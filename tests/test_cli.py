@@ -232,6 +232,10 @@ def test_fit_em_writes_idata_tables_and_figures(fit_em_run):
     for name in ("em_components", "uncertainty", "em_history"):
         assert (out_dir / f"{name}.png").read_bytes()[:8] == PNG_SIGNATURE
     assert "(em_components.png)" in (out_dir / "report.md").read_text()
+    model = bayesmix.load(out_dir / "model.nc")
+    assert isinstance(model, bayesmix.GaussianMixtureEM) and model.covariance_type == "tied"
+    np.testing.assert_array_equal(model.predict(bayesmix.load_old_faithful()),
+                                  assignments["component"])
 
 
 def test_fit_advi_writes_the_posterior(fit_advi_run):
@@ -251,6 +255,12 @@ def test_fit_advi_writes_the_posterior(fit_advi_run):
     assert float(scores.loc["elpd_loo", "ADVI"]) < 0
     for name in ("posterior_ellipses", "uncertainty", "weights", "trace"):
         assert (out_dir / f"{name}.png").stat().st_size > 10_000
+    model = bayesmix.load(out_dir / "model.nc")
+    assert isinstance(model, bayesmix.GaussianMixtureBayes)
+    assignments = pd.read_csv(out_dir / "assignments.csv", index_col="row")
+    np.testing.assert_allclose(  # up to the CSV's decimal rounding
+        model.predict_proba(bayesmix.load_old_faithful()),
+        assignments[["p_0", "p_1"]].to_numpy(), rtol=1e-12, atol=1e-15)
 
 
 # ----------------------------------------------------------------- select
