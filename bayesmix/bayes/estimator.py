@@ -9,7 +9,6 @@ from typing import Any
 import arviz as az
 import numpy as np
 import pandas as pd
-from scipy.special import logsumexp
 from sklearn.base import BaseEstimator, DensityMixin
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
@@ -37,7 +36,7 @@ from bayesmix.density import responsibilities
 from bayesmix.em import GaussianMixtureEM
 from bayesmix.exceptions import DegenerateComponentWarning
 from bayesmix.relabel import relabel
-from bayesmix.results import build_inference_data, log_likelihood_draws
+from bayesmix.results import build_inference_data, log_predictive_density
 
 __all__ = ["GaussianMixtureBayes"]
 
@@ -317,9 +316,8 @@ class GaussianMixtureBayes(DensityMixin, BaseEstimator):
         """
         X = self._check_X(X)
         draws = self._draws
-        log_lik = log_likelihood_draws(X, draws["weights"][None], draws["means"][None],
-                                       draws["covariances"][None])[0]
-        return logsumexp(log_lik, axis=0) - np.log(log_lik.shape[0])
+        return log_predictive_density(X, draws["weights"], draws["means"],
+                                      draws["covariances"])
 
     def score(self, X: Any, y: Any = None) -> float:
         """Mean log posterior predictive density per row of ``X``.
@@ -406,7 +404,8 @@ class GaussianMixtureBayes(DensityMixin, BaseEstimator):
             shifted_sum += resp
             resp *= resp
             shifted_squares += resp
-        mean = total / n_draws
+        mean = total
+        mean /= n_draws
         if not return_std:
             return mean
         shifted_sum /= n_draws
