@@ -9,8 +9,10 @@ from sklearn.exceptions import NotFittedError
 
 __all__ = [
     "BayesmixWarning",
+    "ChainDisagreementWarning",
     "ConvergenceWarning",
     "DegenerateComponentWarning",
+    "InitialPointError",
     "NotFittedError",
 ]
 
@@ -41,8 +43,8 @@ class DegenerateComponentWarning(BayesmixWarning):
 class SamplerDiagnosticWarning(BayesmixWarning):
     """A MCMC diagnostic says the posterior draws should not be trusted as they are.
 
-    The parent of :class:`DivergenceWarning`, :class:`RhatWarning` and
-    :class:`ESSWarning`; filter it to silence all three.
+    The parent of :class:`DivergenceWarning`, :class:`RhatWarning`, :class:`ESSWarning`
+    and :class:`ChainDisagreementWarning`; filter it to silence all four.
     """
 
 
@@ -56,6 +58,24 @@ class RhatWarning(SamplerDiagnosticWarning):
 
 class ESSWarning(SamplerDiagnosticWarning):
     """Too few effective draws (bulk ESS below 100 per chain) for reliable summaries."""
+
+
+class ChainDisagreementWarning(SamplerDiagnosticWarning):
+    """A chain's relabelled draws sit in another mode than the other chains'.
+
+    Its posterior means of the relabelled weights or means lie far (several within-chain
+    standard deviations) from those of the other chains: the chain is stuck in another
+    mode of the posterior. The warning names the chain, which R-hat does not.
+    """
+
+
+class InitialPointError(ValueError):
+    """NUTS cannot start: the log density is not finite at a chain's initial point.
+
+    Raised before sampling when initial values lie outside their variables' support, and
+    instead of the back end's own error when the sampler finds a non-finite log density
+    at the start (for instance data so extreme that the likelihood overflows).
+    """
 
 
 class VIConvergenceWarning(ConvergenceWarning):

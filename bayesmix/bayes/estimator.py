@@ -27,6 +27,7 @@ from bayesmix.bayes.inference import (
     default_nuts_sampler,
     fit_vi,
     initial_values,
+    record_diagnostics,
     sample_nuts,
 )
 from bayesmix.bayes.model import build_model
@@ -86,8 +87,10 @@ class GaussianMixtureBayes(DensityMixin, BaseEstimator):
         Posterior means (after relabelling); ``covariances_`` as full matrices
         (n_components, n_features, n_features).
     diagnostics_ : dict
-        ``n_divergences``, ``max_rhat``, ``min_ess_bulk`` (NUTS), ``converged`` (VI) and
-        ``fit_time`` in seconds.
+        ``n_divergences``, ``max_rhat``, ``min_ess_bulk``, ``divergences_per_chain``,
+        ``chain_distance``, ``disagreeing_chains`` and the ``warnings`` raised (NUTS, see
+        :func:`~bayesmix.bayes.inference.check_sampler_diagnostics`; also stored in
+        ``idata_.sample_stats``), ``converged`` (VI) and ``fit_time`` in seconds.
     n_features_in_ : int
     feature_names_in_ : ndarray of str
         Column names, when fitted on a DataFrame with string column names.
@@ -171,10 +174,18 @@ class GaussianMixtureBayes(DensityMixin, BaseEstimator):
         -------
         self : GaussianMixtureBayes
 
+        Raises
+        ------
+        InitialPointError
+            When NUTS cannot start: the log density is not finite at a chain's initial
+            point.
+
         Warns
         -----
-        DivergenceWarning, RhatWarning, ESSWarning
-            NUTS diagnostics on the relabelled draws.
+        DivergenceWarning, ChainDisagreementWarning, RhatWarning, ESSWarning
+            NUTS diagnostics on the relabelled draws, also recorded in
+            ``idata_.sample_stats`` (see
+            :func:`~bayesmix.bayes.inference.record_diagnostics`).
         VIConvergenceWarning
             VI stopped at ``n_iter``.
         """
@@ -278,6 +289,7 @@ class GaussianMixtureBayes(DensityMixin, BaseEstimator):
         self._draws = {name: np.moveaxis(draws[name].values, -1, 0) for name in _PARAMETERS}
         if method == "nuts":
             self.diagnostics_ = check_sampler_diagnostics(self.idata_)
+            record_diagnostics(self.idata_, self.diagnostics_)
         else:
             self.diagnostics_ = {"converged": converged}
         self.diagnostics_["fit_time"] = fit_time
