@@ -12,10 +12,12 @@ from bayesmix.datasets import load_low_dim_gauss_mix, load_old_faithful, make_mi
 from bayesmix.em import GaussianMixtureEM
 from bayesmix.exceptions import (
     BayesmixWarning,
+    ChainDisagreementWarning,
     ConvergenceWarning,
     DegenerateComponentWarning,
     DivergenceWarning,
     ESSWarning,
+    InitialPointError,
     NotFittedError,
     RhatWarning,
     SamplerDiagnosticWarning,
@@ -26,12 +28,14 @@ from bayesmix.selection import select_bayes, select_em
 
 __all__ = [
     "BayesmixWarning",
+    "ChainDisagreementWarning",
     "ConvergenceWarning",
     "DegenerateComponentWarning",
     "DivergenceWarning",
     "ESSWarning",
     "GaussianMixtureBayes",
     "GaussianMixtureEM",
+    "InitialPointError",
     "MixturePriors",
     "NotFittedError",
     "RhatWarning",

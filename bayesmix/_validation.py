@@ -137,7 +137,8 @@ def check_array(
             f"{name} has 0 feature(s) (shape={values.shape}) while a minimum of 1 is "
             f"required. Pass at least one column."
         )
-    if not np.isfinite(values).all():
+    # A sum is finite only when every value is: this checks without an (N, D) temporary.
+    if not np.isfinite(values.sum()) and not np.isfinite(values).all():
         bad = ~np.isfinite(values)
         row, col = np.argwhere(bad)[0]
         label = repr(X.columns[col]) if _is_dataframe(X) else str(col)

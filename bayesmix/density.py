@@ -5,13 +5,13 @@ post-processing: one implementation of the Gaussian log density for every struct
 They work through the Cholesky factors of the precision matrices (see
 :mod:`bayesmix.covariance`), are vectorised over components, and walk over the rows of
 ``X`` in cache-sized blocks, so that temporaries stay small whatever the number of rows
-(the outputs have one value per row and component), spread over the cores in contiguous
+(the outputs have one value per row, or per row and component), spread over the cores in contiguous
 row ranges (:mod:`bayesmix._parallel`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import numpy as np
 
@@ -159,6 +159,43 @@ def _row_width(n_components: int, n_features: int, covariance_type: str) -> int:
     return 2 * n_components + n_features
 
 
+def _fill_by_chunks(
+    X: np.ndarray,
+    means: np.ndarray,
+    precisions_cholesky: np.ndarray,
+    covariance_type: str,
+    out: np.ndarray,
+    finish: Callable[[np.ndarray, slice], None],
+    log_weights: np.ndarray | float = 0.0,
+) -> np.ndarray:
+    """Walk over ``X`` in row chunks, handing each chunk's joint log probabilities on.
+
+    For every chunk ``rows``, ``finish(log_prob, rows)`` receives the (rows, K) array
+    ``log_weights + log N(x_n | mean_k, cov_k)``, a temporary it may overwrite, and
+    stores what it makes of it in ``out[rows]``. Only a chunk's temporaries (about
+    ``2**18`` elements per thread) exist besides ``X`` and ``out``.
+    """
+    log_det = log_det_cholesky(precisions_cholesky, covariance_type, means.shape[1])
+    row_width = _row_width(*means.shape, covariance_type)
+
+    def fill(rows: slice) -> None:
+        for block in row_chunks(rows.stop - rows.start, row_width):
+            block = slice(rows.start + block.start, rows.start + block.stop)
+            log_prob = _log_gaussian_prob_chunk(X[block], means, precisions_cholesky,
+                                                covariance_type, log_det)
+            log_prob += log_weights
+            finish(log_prob, block)
+
+    with RowThreads(X.shape[0], row_width) as threads:
+        threads.map(fill, X.shape[0])
+    return out
+
+
+def _log_weights(weights: np.ndarray) -> np.ndarray:
+    with np.errstate(divide="ignore"):
+        return np.log(np.asarray(weights, dtype=np.float64))
+
+
 def log_gaussian_prob(
     X: np.ndarray, means: np.ndarray, precisions_cholesky: np.ndarray, covariance_type: str
 ) -> np.ndarray:
@@ -187,19 +224,12 @@ def log_gaussian_prob(
     """
     X = np.asarray(X, dtype=np.float64)
     means = np.asarray(means, dtype=np.float64)
-    log_det = log_det_cholesky(precisions_cholesky, covariance_type, means.shape[1])
     out = np.empty((X.shape[0], means.shape[0]))
-    row_width = _row_width(*means.shape, covariance_type)
 
-    def fill(rows: slice) -> None:
-        for block in row_chunks(rows.stop - rows.start, row_width):
-            block = slice(rows.start + block.start, rows.start + block.stop)
-            out[block] = _log_gaussian_prob_chunk(X[block], means, precisions_cholesky,
-                                                  covariance_type, log_det)
+    def store(log_prob: np.ndarray, rows: slice) -> None:
+        out[rows] = log_prob
 
-    with RowThreads(X.shape[0], row_width) as threads:
-        threads.map(fill, X.shape[0])
-    return out
+    return _fill_by_chunks(X, means, precisions_cholesky, covariance_type, out, store)
 
 
 def weighted_log_prob(
@@ -223,10 +253,8 @@ def weighted_log_prob(
     ...                   np.array([1.0]), "spherical")
     array([[-0.91893853]])
     """
-    with np.errstate(divide="ignore"):
-        log_weights = np.log(np.asarray(weights, dtype=np.float64))
     out = log_gaussian_prob(X, means, precisions_cholesky, covariance_type)
-    out += log_weights
+    out += _log_weights(weights)
     return out
 
 
@@ -236,8 +264,23 @@ def log_mixture_density(
     means: np.ndarray,
     precisions_cholesky: np.ndarray,
     covariance_type: str,
+    out: np.ndarray | None = None,
 ) -> np.ndarray:
     """Log density of the mixture at each row of ``X`` (log-sum-exp over components).
+
+    Computed chunk by chunk: besides ``X`` and the result, memory holds only a few
+    chunk-sized temporaries, whatever the number of rows.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_samples, n_features)
+    weights : ndarray of shape (n_components,)
+    means : ndarray of shape (n_components, n_features)
+    precisions_cholesky : ndarray
+        In the stored shape of ``covariance_type``.
+    covariance_type : {"full", "tied", "diag", "spherical"}
+    out : ndarray of shape (n_samples,), optional
+        Where to write the result (e.g. one row of a per-draw array).
 
     Returns
     -------
@@ -252,8 +295,15 @@ def log_mixture_density(
     >>> log_mixture_density(X, weights, means, np.ones(2), "spherical").round(4)
     array([-1.601, -1.601])
     """
-    return logsumexp_rows(weighted_log_prob(X, weights, means, precisions_cholesky,
-                                            covariance_type))
+    X = np.asarray(X, dtype=np.float64)
+    means = np.asarray(means, dtype=np.float64)
+    out = np.empty(X.shape[0]) if out is None else out
+
+    def reduce(log_prob: np.ndarray, rows: slice) -> None:
+        out[rows] = logsumexp_rows(log_prob)
+
+    return _fill_by_chunks(X, means, precisions_cholesky, covariance_type, out, reduce,
+                           _log_weights(weights))
 
 
 def responsibilities(
@@ -264,6 +314,9 @@ def responsibilities(
     covariance_type: str,
 ) -> np.ndarray:
     """Posterior probability of each component for each row (the E step).
+
+    Normalised chunk by chunk, so only chunk-sized temporaries exist besides ``X`` and
+    the result.
 
     Returns
     -------
@@ -280,6 +333,13 @@ def responsibilities(
            [0.5  , 0.5  ],
            [0.011, 0.989]])
     """
-    resp = weighted_log_prob(X, weights, means, precisions_cholesky, covariance_type)
-    normalise_rows(resp)
-    return resp
+    X = np.asarray(X, dtype=np.float64)
+    means = np.asarray(means, dtype=np.float64)
+    out = np.empty((X.shape[0], means.shape[0]))
+
+    def normalise(log_prob: np.ndarray, rows: slice) -> None:
+        normalise_rows(log_prob)
+        out[rows] = log_prob
+
+    return _fill_by_chunks(X, means, precisions_cholesky, covariance_type, out, normalise,
+                           _log_weights(weights))

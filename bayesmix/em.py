@@ -49,8 +49,9 @@ from bayesmix.covariance import (
 from bayesmix.density import (
     _log_gaussian_prob_chunk,
     _row_width,
-    logsumexp_rows,
+    log_mixture_density,
     normalise_rows,
+    responsibilities,
     row_chunks,
     weighted_log_prob,
 )
@@ -643,11 +644,15 @@ class GaussianMixtureEM(DensityMixin, BaseEstimator):
         return str(names[j]) if names is not None else f"x{j}"
 
     # ------------------------------------------------------------------ prediction
-    def _weighted_log_prob(self, X: Any) -> np.ndarray:
+    def _check_X(self, X: Any) -> np.ndarray:
         check_is_fitted(self)
-        X = validate_data(self, X, reset=False)
-        return weighted_log_prob(X, self.weights_, self.means_, self.precisions_cholesky_,
-                                 self.covariance_type)
+        return validate_data(self, X, reset=False)
+
+    def _parameters(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, str]:
+        return self.weights_, self.means_, self.precisions_cholesky_, self.covariance_type
+
+    def _weighted_log_prob(self, X: Any) -> np.ndarray:
+        return weighted_log_prob(self._check_X(X), *self._parameters())
 
     def score_samples(self, X: Any) -> np.ndarray:
         """Log density of the mixture at each row of ``X``.
@@ -660,7 +665,7 @@ class GaussianMixtureEM(DensityMixin, BaseEstimator):
         >>> em.score_samples(X.iloc[:2]).round(3)
         array([-4.638, -3.673])
         """
-        return logsumexp_rows(self._weighted_log_prob(X))
+        return log_mixture_density(self._check_X(X), *self._parameters())
 
     def score(self, X: Any, y: Any = None) -> float:
         """Mean log-likelihood per row of ``X``.
@@ -686,9 +691,7 @@ class GaussianMixtureEM(DensityMixin, BaseEstimator):
         array([[0., 1.],
                [1., 0.]])
         """
-        resp = self._weighted_log_prob(X)
-        normalise_rows(resp)
-        return resp
+        return responsibilities(self._check_X(X), *self._parameters())
 
     def predict(self, X: Any) -> np.ndarray:
         """Most likely component of each row.
@@ -806,8 +809,7 @@ class GaussianMixtureEM(DensityMixin, BaseEstimator):
         K, D = self.means_.shape
         full = to_full(self.covariances_, self.covariance_type, K, D)
         point = np.newaxis, np.newaxis
-        log_likelihood = logsumexp_rows(weighted_log_prob(
-            X, self.weights_, self.means_, self.precisions_cholesky_, self.covariance_type))
+        log_likelihood = log_mixture_density(X, *self._parameters())
         raw = {}
         if self.covariance_type in ("diag", "spherical"):
             dims = ("component", "feature")[: self.covariances_.ndim]

@@ -9,8 +9,10 @@ from sklearn.exceptions import NotFittedError
 
 __all__ = [
     "BayesmixWarning",
+    "ChainDisagreementWarning",
     "ConvergenceWarning",
     "DegenerateComponentWarning",
+    "InitialPointError",
     "NotFittedError",
 ]
 
@@ -88,15 +90,15 @@ class DegenerateComponentWarning(BayesmixWarning):
 class SamplerDiagnosticWarning(BayesmixWarning):
     """A MCMC diagnostic says the posterior draws should not be trusted as they are.
 
-    The parent of :class:`DivergenceWarning`, :class:`RhatWarning` and
-    :class:`ESSWarning`; filter it to silence all three.
+    The parent of :class:`DivergenceWarning`, :class:`RhatWarning`, :class:`ESSWarning`
+    and :class:`ChainDisagreementWarning`; filter it to silence all four.
 
     Examples
     --------
-    >>> from bayesmix import (DivergenceWarning, ESSWarning, RhatWarning,
-    ...                       SamplerDiagnosticWarning)
-    >>> all(issubclass(warning, SamplerDiagnosticWarning)
-    ...     for warning in (DivergenceWarning, RhatWarning, ESSWarning))
+    >>> from bayesmix import (ChainDisagreementWarning, DivergenceWarning, ESSWarning,
+    ...                       RhatWarning, SamplerDiagnosticWarning)
+    >>> all(issubclass(warning, SamplerDiagnosticWarning) for warning in
+    ...     (DivergenceWarning, RhatWarning, ESSWarning, ChainDisagreementWarning))
     True
     """
 
@@ -131,6 +133,57 @@ class ESSWarning(SamplerDiagnosticWarning):
     >>> from bayesmix import ESSWarning, SamplerDiagnosticWarning
     >>> issubclass(ESSWarning, SamplerDiagnosticWarning)
     True
+    """
+
+
+class ChainDisagreementWarning(SamplerDiagnosticWarning):
+    """A chain's relabelled draws sit in another mode than the other chains'.
+
+    Its posterior means of the relabelled weights or means lie far (several within-chain
+    standard deviations) from those of the other chains: the chain is stuck in another
+    mode of the posterior. The warning names the chain, which R-hat does not.
+
+    Examples
+    --------
+    Four chains of draws, the last one elsewhere in its first weight:
+
+    >>> import warnings
+    >>> import arviz as az
+    >>> import numpy as np
+    >>> from bayesmix import ChainDisagreementWarning
+    >>> from bayesmix.bayes.inference import check_sampler_diagnostics
+    >>> weights = np.random.default_rng(0).dirichlet([50, 50], size=(4, 200))
+    >>> weights[3] = weights[3, :, ::-1] * [0.3, 1.0] + [0.0, 0.35]
+    >>> idata = az.from_dict(posterior={"weights": weights}, dims={"weights": ["component"]})
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always")
+    ...     result = check_sampler_diagnostics(idata)
+    >>> result["disagreeing_chains"]
+    [3]
+    >>> any(w.category is ChainDisagreementWarning for w in caught)
+    True
+    """
+
+
+class InitialPointError(ValueError):
+    """NUTS cannot start: the log density is not finite at a chain's initial point.
+
+    Raised before sampling when initial values lie outside their variables' support, and
+    instead of the back end's own error when the sampler finds a non-finite log density
+    at the start (for instance data so extreme that the likelihood overflows).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from bayesmix import InitialPointError
+    >>> from bayesmix.bayes import build_model
+    >>> from bayesmix.bayes.inference import check_initial_points
+    >>> model = build_model(np.random.default_rng(0).normal(size=(20, 1)), 1, "spherical")
+    >>> try:
+    ...     check_initial_points(model, [{"sigma": np.array([-1.0])}])
+    ... except InitialPointError as error:
+    ...     print(str(error).split(":")[0])
+    Chain 0 cannot start
     """
 
 

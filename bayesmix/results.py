@@ -30,7 +30,8 @@ import xarray as xr
 from bayesmix.covariance import precision_cholesky
 from bayesmix.density import log_mixture_density
 
-__all__ = ["build_inference_data", "log_likelihood_draws", "default_feature_names"]
+__all__ = ["build_inference_data", "log_likelihood_draws", "log_predictive_density",
+           "default_feature_names"]
 
 #: Dims of the parameters shared by every fit.
 PARAMETER_DIMS = {
@@ -83,10 +84,53 @@ def log_likelihood_draws(
     out = np.empty((n_chains, n_draws, X.shape[0]))
     for chain in range(n_chains):
         for draw in range(n_draws):
-            out[chain, draw] = log_mixture_density(
-                X, weights[chain, draw], means[chain, draw], factors[chain, draw], "full"
-            )
+            log_mixture_density(X, weights[chain, draw], means[chain, draw],
+                                factors[chain, draw], "full", out=out[chain, draw])
     return out
+
+
+def log_predictive_density(
+    X: np.ndarray, weights: np.ndarray, means: np.ndarray, covariances: np.ndarray
+) -> np.ndarray:
+    """Log posterior predictive density of every row: log-mean-exp over the draws.
+
+    The draws are visited one at a time and folded into a running log-sum-exp, so memory
+    holds two arrays of ``n_obs`` values (and chunk-sized temporaries) whatever the
+    number of draws.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_obs, n_features)
+    weights : ndarray of shape (..., n_components)
+        Any leading draw dims, e.g. ``(chain, draw)`` or ``(sample,)``.
+    means : ndarray of shape (..., n_components, n_features)
+    covariances : ndarray of shape (..., n_components, n_features, n_features)
+
+    Returns
+    -------
+    ndarray of shape (n_obs,)
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from bayesmix.results import log_predictive_density
+    >>> X = np.zeros((2, 1))
+    >>> weights, means = np.ones((2, 1)), np.array([[[-1.0]], [[1.0]]])
+    >>> log_predictive_density(X, weights, means, np.ones((2, 1, 1, 1))).round(4)
+    array([-1.4189, -1.4189])
+    """
+    n_components, n_features = np.shape(means)[-2:]
+    weights = np.reshape(weights, (-1, n_components))
+    means = np.reshape(means, (-1, n_components, n_features))
+    factors = precision_cholesky(np.reshape(covariances, means.shape + (n_features,)), "full")
+    total = log_mixture_density(X, weights[0], means[0], factors[0], "full")
+    log_density = np.empty_like(total)
+    for draw in range(1, len(weights)):
+        log_mixture_density(X, weights[draw], means[draw], factors[draw], "full",
+                            out=log_density)
+        np.logaddexp(total, log_density, out=total)
+    total -= np.log(len(weights))
+    return total
 
 
 def _dataset(

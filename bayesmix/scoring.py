@@ -21,6 +21,7 @@ from typing import Any
 
 import arviz as az
 import numpy as np
+import pandas as pd
 import xarray as xr
 from scipy.special import logsumexp
 
@@ -159,7 +160,9 @@ def pointwise_log_likelihood(model: Any, X: Any = None) -> xr.DataArray:
                                   post["covariances"].values)
     return xr.DataArray(values, dims=("chain", "draw", "obs"),
                         coords={"chain": post.chain.values, "draw": post.draw.values,
-                                "obs": np.arange(X.shape[0])})
+                                # A RangeIndex: an arange of n_obs integers would be copied
+                        # twice by xarray, more memory than the result itself.
+                        "obs": pd.RangeIndex(X.shape[0])})
 
 
 @dataclass(frozen=True)

@@ -456,6 +456,9 @@ def _bayes_row(estimator: GaussianMixtureBayes, elpd: az.ELPDData,
             notes.append(f"{int(divergences)} divergent transition(s)")
         if converged is False:
             notes.append(f"max R-hat {max_rhat:.3f} > {RHAT_THRESHOLD}")
+        if diagnostics["disagreeing_chains"]:
+            notes.append(f"chain(s) {', '.join(map(str, diagnostics['disagreeing_chains']))} "
+                         f"in another mode")
     else:
         divergences = np.nan
         converged = bool(diagnostics["converged"])

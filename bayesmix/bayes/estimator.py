@@ -9,7 +9,6 @@ from typing import Any
 import arviz as az
 import numpy as np
 import pandas as pd
-from scipy.special import logsumexp
 from sklearn.base import BaseEstimator, DensityMixin
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
@@ -28,6 +27,7 @@ from bayesmix.bayes.inference import (
     default_nuts_sampler,
     fit_vi,
     initial_values,
+    record_diagnostics,
     sample_nuts,
 )
 from bayesmix.bayes.model import build_model
@@ -37,7 +37,7 @@ from bayesmix.density import responsibilities
 from bayesmix.em import GaussianMixtureEM
 from bayesmix.exceptions import DegenerateComponentWarning
 from bayesmix.relabel import relabel
-from bayesmix.results import build_inference_data, log_likelihood_draws
+from bayesmix.results import build_inference_data, log_predictive_density
 
 __all__ = ["GaussianMixtureBayes"]
 
@@ -87,8 +87,10 @@ class GaussianMixtureBayes(DensityMixin, BaseEstimator):
         Posterior means (after relabelling); ``covariances_`` as full matrices
         (n_components, n_features, n_features).
     diagnostics_ : dict
-        ``n_divergences``, ``max_rhat``, ``min_ess_bulk`` (NUTS), ``converged`` (VI) and
-        ``fit_time`` in seconds.
+        ``n_divergences``, ``max_rhat``, ``min_ess_bulk``, ``divergences_per_chain``,
+        ``chain_distance``, ``disagreeing_chains`` and the ``warnings`` raised (NUTS, see
+        :func:`~bayesmix.bayes.inference.check_sampler_diagnostics`; also stored in
+        ``idata_.sample_stats``), ``converged`` (VI) and ``fit_time`` in seconds.
     n_features_in_ : int
     feature_names_in_ : ndarray of str
         Column names, when fitted on a DataFrame with string column names.
@@ -172,10 +174,18 @@ class GaussianMixtureBayes(DensityMixin, BaseEstimator):
         -------
         self : GaussianMixtureBayes
 
+        Raises
+        ------
+        InitialPointError
+            When NUTS cannot start: the log density is not finite at a chain's initial
+            point.
+
         Warns
         -----
-        DivergenceWarning, RhatWarning, ESSWarning
-            NUTS diagnostics on the relabelled draws.
+        DivergenceWarning, ChainDisagreementWarning, RhatWarning, ESSWarning
+            NUTS diagnostics on the relabelled draws, also recorded in
+            ``idata_.sample_stats`` (see
+            :func:`~bayesmix.bayes.inference.record_diagnostics`).
         VIConvergenceWarning
             VI stopped at ``n_iter``.
 
@@ -294,6 +304,7 @@ class GaussianMixtureBayes(DensityMixin, BaseEstimator):
         self._draws = _stacked_draws(posterior)
         if method == "nuts":
             self.diagnostics_ = check_sampler_diagnostics(self.idata_)
+            record_diagnostics(self.idata_, self.diagnostics_)
         else:
             self.diagnostics_ = {"converged": converged}
         self.diagnostics_["fit_time"] = fit_time
@@ -332,9 +343,8 @@ class GaussianMixtureBayes(DensityMixin, BaseEstimator):
         """
         X = self._check_X(X)
         draws = self._draws
-        log_lik = log_likelihood_draws(X, draws["weights"][None], draws["means"][None],
-                                       draws["covariances"][None])[0]
-        return logsumexp(log_lik, axis=0) - np.log(log_lik.shape[0])
+        return log_predictive_density(X, draws["weights"], draws["means"],
+                                      draws["covariances"])
 
     def score(self, X: Any, y: Any = None) -> float:
         """Mean log posterior predictive density per row of ``X``.
@@ -421,7 +431,8 @@ class GaussianMixtureBayes(DensityMixin, BaseEstimator):
             shifted_sum += resp
             resp *= resp
             shifted_squares += resp
-        mean = total / n_draws
+        mean = total
+        mean /= n_draws
         if not return_std:
             return mean
         shifted_sum /= n_draws
