@@ -11,13 +11,13 @@ import numpy as np
 import pandas as pd
 from scipy.special import logsumexp
 from sklearn.base import BaseEstimator, DensityMixin
-from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
 from bayesmix._validation import (
     check_covariance_type,
     check_int,
     check_option,
+    check_random_state,
     validate_data,
 )
 from bayesmix.bayes.inference import (
@@ -200,6 +200,7 @@ class GaussianMixtureBayes(DensityMixin, BaseEstimator):
             check_option(nuts_sampler, "nuts_sampler", NUTS_SAMPLERS)
         draws = check_int(draws, "draws", min_value=1)
         chains = check_int(chains, "chains", min_value=1)
+        _check_sampler_kwargs(method, sampler_kwargs)
 
         rng = check_random_state(self.random_state)
         em_seed, init_seed, sampler_seed = (int(s) for s in rng.randint(2**31 - 1, size=3))
@@ -498,6 +499,20 @@ class GaussianMixtureBayes(DensityMixin, BaseEstimator):
         check_is_fitted(self, "idata_")
         kwargs.setdefault("var_names", list(_PARAMETERS))
         return az.summary(self.idata_, **kwargs)
+
+
+def _check_sampler_kwargs(method: str, sampler_kwargs: dict[str, Any]) -> None:
+    """Refuse a keyword argument that ``method``'s back end does not take."""
+    if method == "nuts":  # sample_nuts passes back-end options on to the sampler
+        return
+    accepted = ("n_iter", "tol", "learning_rate")
+    unknown = sorted(set(sampler_kwargs) - set(accepted))
+    if unknown:
+        raise TypeError(
+            f"fit got an unexpected keyword argument {unknown[0]!r} for method={method!r}, "
+            f"which accepts {', '.join(accepted)}. Remove it, or use method='nuts' for NUTS "
+            f"options such as target_accept."
+        )
 
 
 def _sampler_stats(raw: az.InferenceData) -> dict[str, tuple[np.ndarray, tuple[str, ...]]]:
