@@ -526,8 +526,12 @@ class GaussianMixtureEM(DensityMixin, BaseEstimator):
 
     def _fit_restarts(self, X, sample_weight, stream_weight, given, seeds, warm, shift,
                       total_second_moment, threads) -> dict:
-        """Run EM from every initialisation (or the warm start); return the best run."""
-        best = None
+        """Run EM from every initialisation (or the warm start); return the best run.
+
+        The best run has the highest lower bound, an exact tie going to the smaller seed,
+        so the choice depends on the set of seeds only, not on the order they are run in.
+        """
+        best, best_rank = None, None
         for init, seed in enumerate(seeds):
             if warm:
                 params = (self.weights_, self.means_ - shift, self.covariances_,
@@ -540,8 +544,9 @@ class GaussianMixtureEM(DensityMixin, BaseEstimator):
                 start = -np.inf
             run = self._run_em(X, stream_weight, params, total_second_moment, init, start,
                                threads)
-            if best is None or run["lower_bound"] > best["lower_bound"]:
-                best = run
+            rank = (run["lower_bound"], -int(seed))
+            if best is None or rank > best_rank:
+                best, best_rank = run, rank
         return best
 
     def _initial_parameters(self, X, sample_weight, given, random_state, total_second_moment):
