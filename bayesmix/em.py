@@ -68,6 +68,9 @@ _COUNT_FLOOR = 10 * np.finfo(np.float64).eps
 #: An unregularised variance below this fraction of the data's own variance in the same
 #: direction counts as collapsed even when ``reg_covar`` is zero.
 _COLLAPSE_RTOL = 1e-10
+#: A collapse along a direction where the data's own variance is within this factor of
+#: ``reg_covar`` is blamed on the data's scale (constant, collinear or tiny columns).
+_FLAT_FACTOR = 100.0
 
 
 @dataclass
@@ -641,13 +644,13 @@ class GaussianMixtureEM(DensityMixin, BaseEstimator):
             reasons[int(k)] = " and ".join(why)
         if reasons:
             listed = "; ".join(f"component {k}: {why}" for k, why in reasons.items())
-            flat = collapsed & (data_variance <= self.reg_covar)
+            flat = collapsed & (data_variance <= _FLAT_FACTOR * self.reg_covar)
             if flat.any():
                 # The data itself (not one component) barely varies in that direction.
                 listed += (
                     f". X itself varies by only {data_variance[flat].min():.3g} (variance) "
-                    f"along that direction, no more than reg_covar: drop constant or "
-                    f"collinear columns, or standardise X"
+                    f"along that direction, within {_FLAT_FACTOR:g} times reg_covar: drop "
+                    f"constant or collinear columns, or standardise X"
                 )
             warnings.warn(
                 f"{len(reasons)} of {K} components are degenerate, so this fit is not a "
