@@ -7,14 +7,20 @@ kind of message everywhere: the argument, the offending value, and what to do ab
 from __future__ import annotations
 
 import numbers
+import os
 from collections.abc import Iterable
 from typing import Any
 
 import numpy as np
 import pandas as pd
+from sklearn.utils import check_random_state as _sklearn_check_random_state
 from sklearn.utils.validation import _check_feature_names
 
 COVARIANCE_TYPES = ("full", "tied", "diag", "spherical")
+#: The largest ratio of two columns' standard deviations the Bayesian model accepts.
+MAX_SCALE_RATIO = 1e8
+#: A column whose standard deviation is at most this fraction of its magnitude is constant.
+_CONSTANT_RTOL = 1e-12
 
 
 def _short(value: Any, limit: int = 60) -> str:
@@ -90,7 +96,13 @@ def check_array(
         _check_dataframe_dtypes(X, name)
         values = X.to_numpy()
     elif hasattr(X, "__array__") or isinstance(X, (list, tuple)):
-        values = np.asarray(X)
+        try:
+            values = np.asarray(X)
+        except ValueError as exc:
+            raise ValueError(
+                f"{name} cannot be read as a 2-D array ({exc}). Pass rows of equal length, "
+                f"one number per feature."
+            ) from None
     else:
         raise ValueError(
             f"{name} must be an array-like of shape (n_samples, n_features), got "
@@ -180,8 +192,78 @@ def validate_data(estimator: Any, X: Any, *, reset: bool, min_samples: int = 1) 
     values = check_array(X, name="X", min_samples=min_samples, n_features=n_features,
                          owner=type(estimator).__name__)
     if reset:
+        _check_spread(values, X)
         estimator.n_features_in_ = values.shape[1]
     return values
+
+
+def _column_label(X: Any, column: int) -> str:
+    """How messages name column ``column`` of the user's ``X``."""
+    return repr(X.columns[column]) if _is_dataframe(X) else str(column)
+
+
+def _check_spread(values: np.ndarray, X: Any, name: str = "X") -> None:
+    """Refuse training data whose squared deviations overflow float64.
+
+    Fitting sums squared deviations from the column means; beyond about ``1e150`` they
+    overflow to infinity and every covariance becomes NaN.
+    """
+    with np.errstate(over="ignore", invalid="ignore"):
+        spread = np.square(values - values.mean(axis=0)).sum(axis=0)
+    if not np.isfinite(spread).all():
+        column = int(np.flatnonzero(~np.isfinite(spread))[0])
+        raise ValueError(
+            f"{name} column {_column_label(X, column)} spans too wide a range to fit (values "
+            f"up to {np.abs(values[:, column]).max():.3g}): its squared deviations overflow "
+            f"float64. Rescale {name} before fitting, e.g. standardise each column."
+        )
+
+
+def check_bayes_data(X: np.ndarray, covariance_type: str, X_raw: Any = None) -> None:
+    """Refuse data on which the Bayesian model's data-scaled priors are meaningless.
+
+    The priors of :class:`~bayesmix.bayes.MixturePriors` are scaled by each column's
+    standard deviation, and a ``full`` or ``tied`` covariance prior is centred on the
+    data's own scale; so a constant column, columns whose scales differ by more than
+    ``MAX_SCALE_RATIO``, or (``full``, ``tied``) no more rows than features leave the
+    posterior without a usable scale, and the sampler fails with NaN.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from bayesmix._validation import check_bayes_data
+    >>> check_bayes_data(np.array([[1.0, 5.0], [2.0, 5.0], [3.0, 5.0]]), "diag")
+    Traceback (most recent call last):
+    ...
+    ValueError: X column 1 is constant (every value is 5): ...
+    """
+    X_raw = X if X_raw is None else X_raw
+    std = X.std(axis=0)
+    constant = std <= _CONSTANT_RTOL * np.abs(X).max(axis=0)
+    if constant.any():
+        column = int(np.flatnonzero(constant)[0])
+        raise ValueError(
+            f"X column {_column_label(X_raw, column)} is constant (every value is "
+            f"{X[0, column]:g}): a Gaussian mixture has no variance to model there. Drop "
+            f"that column."
+        )
+    ratio = std.max() / std.min()
+    if ratio > MAX_SCALE_RATIO:
+        raise ValueError(
+            f"X's columns have standard deviations from {std.min():.3g} (column "
+            f"{_column_label(X_raw, int(std.argmin()))}) to {std.max():.3g} (column "
+            f"{_column_label(X_raw, int(std.argmax()))}), a ratio of {ratio:.3g} > "
+            f"{MAX_SCALE_RATIO:g}, beyond what the sampler can handle. Standardise X "
+            f"(divide each column by its standard deviation) and fit again."
+        )
+    n_samples, n_features = X.shape
+    if covariance_type in ("full", "tied") and n_samples <= n_features:
+        raise ValueError(
+            f"X has {n_samples} rows but {n_features} features: too few rows for "
+            f"covariance_type={covariance_type!r}, whose covariance needs more rows than "
+            f"features. Use covariance_type='diag' or 'spherical', reduce the features "
+            f"(drop columns or use PCA), or pass more rows."
+        )
 
 
 def check_sample_weight(sample_weight: Any, n_samples: int) -> np.ndarray:
@@ -281,6 +363,70 @@ def check_real(
     if min_value is not None and value < min_value:
         raise ValueError(f"{name} must be >= {min_value}, got {float(value)!r}.")
     return float(value)
+
+
+def check_bool(value: Any, name: str) -> bool:
+    """Validate a flag: ``True`` or ``False`` (NumPy booleans included).
+
+    Examples
+    --------
+    >>> from bayesmix._validation import check_bool
+    >>> check_bool(False, "warm_start")
+    False
+    """
+    if not isinstance(value, (bool, np.bool_)):
+        raise ValueError(f"{name} must be True or False, got {_short(value)}.")
+    return bool(value)
+
+
+def check_random_state(seed: Any, name: str = "random_state") -> np.random.RandomState:
+    """Turn ``seed`` into a :class:`numpy.random.RandomState`, with a clear error.
+
+    Examples
+    --------
+    >>> from bayesmix._validation import check_random_state
+    >>> check_random_state(0).randint(10)
+    5
+    >>> check_random_state("zero")
+    Traceback (most recent call last):
+    ...
+    ValueError: random_state must be None, an integer in [0, 2**32 - 1] or a ...
+    """
+    try:
+        return _sklearn_check_random_state(seed)
+    except (TypeError, ValueError):
+        raise ValueError(
+            f"{name} must be None, an integer in [0, 2**32 - 1] or a "
+            f"numpy.random.RandomState, got {_short(seed)}. Pass an integer such as 0 for "
+            f"reproducible results."
+        ) from None
+
+
+def _physical_memory() -> int | None:
+    """This machine's memory in bytes, or ``None`` where the platform does not say."""
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (AttributeError, OSError, ValueError):
+        return None
+
+
+def check_memory(n_bytes: float, what: str, fix: str) -> None:
+    """Refuse, before allocating, a request that needs more memory than the machine has.
+
+    Examples
+    --------
+    >>> from bayesmix._validation import check_memory
+    >>> check_memory(8e30, "make_mixture(n_samples=1e30)", "Draw fewer rows.")
+    Traceback (most recent call last):
+    ...
+    ValueError: make_mixture(n_samples=1e30) needs about 7.45e+21 GiB of memory, ...
+    """
+    total = _physical_memory()
+    if total is not None and n_bytes > total:
+        raise ValueError(
+            f"{what} needs about {n_bytes / 2**30:.3g} GiB of memory, more than the "
+            f"{total / 2**30:.3g} GiB this machine has. {fix}"
+        )
 
 
 def check_option(value: Any, name: str, options: Iterable[str]) -> str:

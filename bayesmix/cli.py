@@ -90,6 +90,18 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _seed(text: str) -> int:
+    """argparse type: a random seed, an integer in [0, 2**32 - 1]."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if not 0 <= value < 2**32:
+        raise argparse.ArgumentTypeError(
+            f"expected an integer seed between 0 and 2**32 - 1, got {text!r}")
+    return value
+
+
 def parse_components(text: str) -> list[int]:
     """Parse ``--components``: a range ``1-9``, a list ``2,3,5``, or a mix ``1-3,6``.
 
@@ -192,7 +204,7 @@ def _common_parents() -> dict[str, argparse.ArgumentParser]:
                       help="numeric columns to use, comma-separated (default: all columns)")
 
     seed = argparse.ArgumentParser(add_help=False)
-    seed.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+    seed.add_argument("--seed", type=_seed, default=0, help="random seed (default: 0)")
     seed.add_argument("--n-init", type=_positive_int, default=5,
                       help="EM initialisations per fit (default: 5)")
 

@@ -17,9 +17,14 @@ from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
-from sklearn.utils import check_random_state
 
-from bayesmix._validation import check_covariance_type, check_int, check_real
+from bayesmix._validation import (
+    check_covariance_type,
+    check_int,
+    check_memory,
+    check_random_state,
+    check_real,
+)
 from bayesmix.covariance import to_full
 
 __all__ = ["MixtureSample", "load_low_dim_gauss_mix", "load_old_faithful", "make_mixture"]
@@ -211,12 +216,23 @@ def make_mixture(
     check_covariance_type(covariance_type)
     separation = check_real(separation, "separation", min_value=0.0)
     rng = check_random_state(random_state)
+    # X, the noise and each row's covariance factor (n_samples x n_features^2).
+    check_memory(8.0 * n_samples * n_features * (n_features + 2),
+                 f"make_mixture(n_samples={n_samples}, n_features={n_features})",
+                 "Draw fewer rows or features.")
 
     weights = rng.uniform(1.0, 2.0, size=n_components)
     weights /= weights.sum()
     covariances = _random_covariances(rng, covariance_type, n_components, n_features)
     full = to_full(covariances, covariance_type, n_components, n_features)
     largest_sd = np.sqrt(np.linalg.eigvalsh(full).max())
+    with np.errstate(over="ignore"):
+        too_large = not np.isfinite(separation * largest_sd * n_components)
+    if too_large:
+        raise ValueError(
+            f"separation={separation:g} is too large: the means would overflow float64. "
+            f"Use a separation between 0 and a few tens (default 6)."
+        )
     means = _separated_means(rng, n_components, n_features, separation * largest_sd)
 
     labels = rng.choice(n_components, size=n_samples, p=weights)

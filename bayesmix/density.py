@@ -62,6 +62,17 @@ def _row_max(values: np.ndarray) -> np.ndarray:
     return out
 
 
+def _shift(log_prob: np.ndarray) -> np.ndarray:
+    """Row maxima to subtract before exponentiating; 0 for rows that are all ``-inf``.
+
+    A point so far from every component that all its log densities overflow to ``-inf``
+    then gets log density ``-inf`` (not NaN from ``-inf - -inf``).
+    """
+    row_max = _row_max(log_prob)
+    row_max[np.isneginf(row_max)] = 0.0
+    return row_max
+
+
 def logsumexp_rows(log_prob: np.ndarray) -> np.ndarray:
     """``log(sum(exp(log_prob), axis=1))`` of an (N, K) array, without overflow.
 
@@ -72,9 +83,10 @@ def logsumexp_rows(log_prob: np.ndarray) -> np.ndarray:
     >>> logsumexp_rows(np.log([[0.25, 0.75], [1.0, 1.0]])).round(6)
     array([0.      , 0.693147])
     """
-    row_max = _row_max(log_prob)
+    row_max = _shift(log_prob)
     shifted = np.exp(log_prob - row_max[:, np.newaxis])
-    return np.log(shifted @ np.ones(log_prob.shape[1])) + row_max
+    with np.errstate(divide="ignore"):
+        return np.log(shifted @ np.ones(log_prob.shape[1])) + row_max
 
 
 def normalise_rows(log_prob: np.ndarray) -> np.ndarray:
@@ -91,12 +103,15 @@ def normalise_rows(log_prob: np.ndarray) -> np.ndarray:
     >>> normalise_rows(values), values
     (array([1.38629436]), array([[0.25, 0.75]]))
     """
-    row_max = _row_max(log_prob)
+    row_max = _shift(log_prob)
     log_prob -= row_max[:, np.newaxis]
     np.exp(log_prob, out=log_prob)
     row_sum = log_prob @ np.ones(log_prob.shape[1])
-    log_prob /= row_sum[:, np.newaxis]
-    return np.log(row_sum) + row_max
+    underflow = row_sum == 0.0
+    log_prob[underflow] = 1.0 / log_prob.shape[1]  # every component -inf: equal shares
+    log_prob /= np.where(underflow, 1.0, row_sum)[:, np.newaxis]
+    with np.errstate(divide="ignore"):
+        return np.log(row_sum) + row_max
 
 
 def _squared_mahalanobis(
@@ -142,7 +157,8 @@ def _log_gaussian_prob_chunk(
     covariance_type: str,
     log_det: np.ndarray,
 ) -> np.ndarray:
-    maha = _squared_mahalanobis(X, means, precisions_cholesky, covariance_type)
+    with np.errstate(over="ignore"):  # far beyond float64 range: log density -inf
+        maha = _squared_mahalanobis(X, means, precisions_cholesky, covariance_type)
     maha *= -0.5
     maha += log_det - 0.5 * means.shape[1] * _LOG_2PI
     return maha

@@ -23,14 +23,16 @@ from typing import Any
 
 import numpy as np
 from sklearn.base import BaseEstimator, DensityMixin
-from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
 from bayesmix._parallel import RowThreads
 from bayesmix._validation import (
+    check_bool,
     check_covariance_type,
     check_int,
+    check_memory,
     check_option,
+    check_random_state,
     check_real,
     check_sample_weight,
     check_shape,
@@ -67,6 +69,9 @@ _COUNT_FLOOR = 10 * np.finfo(np.float64).eps
 #: An unregularised variance below this fraction of the data's own variance in the same
 #: direction counts as collapsed even when ``reg_covar`` is zero.
 _COLLAPSE_RTOL = 1e-10
+#: A collapse along a direction where the data's own variance is within this factor of
+#: ``reg_covar`` is blamed on the data's scale (constant, collinear or tiny columns).
+_FLAT_FACTOR = 100.0
 
 
 @dataclass
@@ -231,14 +236,14 @@ def _collapsed_components(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
     """Which components' smallest variance sits at the regularisation floor.
 
-    Returns the boolean mask, each component's smallest (regularised) variance and the
+    Returns the boolean mask, each component's smallest (regularised) variance, the
     unit direction of that variance (``None`` for ``spherical``, which has no preferred
-    direction).
+    direction) and the data's own variance in that direction.
     """
     n_features = data_covariance.shape[0]
     if covariance_type == "spherical":
         smallest, directions = covariances, None
-        data_variance = np.trace(data_covariance) / n_features
+        data_variance = np.full(covariances.shape, np.trace(data_covariance) / n_features)
     else:
         if covariance_type == "diag":
             smallest = covariances.min(axis=1)
@@ -251,7 +256,7 @@ def _collapsed_components(
         data_variance = np.einsum("kd,de,ke->k", directions, data_covariance, directions)
     unregularised = smallest - reg_covar
     collapsed = (unregularised <= reg_covar) | (unregularised <= _COLLAPSE_RTOL * data_variance)
-    return collapsed, smallest, directions
+    return collapsed, smallest, directions, data_variance
 
 
 class GaussianMixtureEM(DensityMixin, BaseEstimator):
@@ -390,6 +395,7 @@ class GaussianMixtureEM(DensityMixin, BaseEstimator):
         check_option(self.init_params, "init_params", INIT_METHODS)
         check_int(self.verbose, "verbose", min_value=0)
         check_int(self.verbose_interval, "verbose_interval", min_value=1)
+        check_bool(self.warm_start, "warm_start")
         given = {}
         if self.weights_init is not None:
             weights = check_shape(self.weights_init, "weights_init", (K,), "(n_components,)")
@@ -460,6 +466,11 @@ class GaussianMixtureEM(DensityMixin, BaseEstimator):
                 f"more rows."
             )
         given = self._check_parameters(n_features)
+        check_memory(8.0 * np.prod(covariance_shape(self.covariance_type, self.n_components,
+                                                     n_features)) * 3,
+                     f"GaussianMixtureEM(n_components={self.n_components}, covariance_type="
+                     f"{self.covariance_type!r}) on {n_features} features",
+                     "Use covariance_type='diag' or 'spherical', or reduce the features.")
         unit_weights = sample_weight is None
         sample_weight = check_sample_weight(sample_weight, n_samples)
         if np.count_nonzero(sample_weight) < self.n_components:
@@ -519,8 +530,12 @@ class GaussianMixtureEM(DensityMixin, BaseEstimator):
 
     def _fit_restarts(self, X, sample_weight, stream_weight, given, seeds, warm, shift,
                       total_second_moment, threads) -> dict:
-        """Run EM from every initialisation (or the warm start); return the best run."""
-        best = None
+        """Run EM from every initialisation (or the warm start); return the best run.
+
+        The best run has the highest lower bound, an exact tie going to the smaller seed,
+        so the choice depends on the set of seeds only, not on the order they are run in.
+        """
+        best, best_rank = None, None
         for init, seed in enumerate(seeds):
             if warm:
                 params = (self.weights_, self.means_ - shift, self.covariances_,
@@ -533,8 +548,9 @@ class GaussianMixtureEM(DensityMixin, BaseEstimator):
                 start = -np.inf
             run = self._run_em(X, stream_weight, params, total_second_moment, init, start,
                                threads)
-            if best is None or run["lower_bound"] > best["lower_bound"]:
-                best = run
+            rank = (run["lower_bound"], -int(seed))
+            if best is None or rank > best_rank:
+                best, best_rank = run, rank
         return best
 
     def _initial_parameters(self, X, sample_weight, given, random_state, total_second_moment):
@@ -605,12 +621,13 @@ class GaussianMixtureEM(DensityMixin, BaseEstimator):
                          ) -> dict[int, str]:
         """Flag collapsed and starved components, warn once listing them and why."""
         K, D = self.n_components, data_covariance.shape[0]
-        collapsed, smallest, directions = _collapsed_components(
+        collapsed, smallest, directions, data_variance = _collapsed_components(
             self.covariances_, self.covariance_type, self.reg_covar, data_covariance)
         if self.covariance_type == "tied":  # one shared covariance: all or none collapse
             collapsed = np.repeat(collapsed, K)
             smallest = np.repeat(smallest, K)
             directions = np.repeat(directions, K, axis=0)
+            data_variance = np.repeat(data_variance, K)
         min_points = {"full": D + 1, "tied": 1, "diag": 2, "spherical": 2}[self.covariance_type]
         starved = counts < min_points
         degenerate = np.flatnonzero(collapsed | starved)
@@ -628,6 +645,14 @@ class GaussianMixtureEM(DensityMixin, BaseEstimator):
             reasons[int(k)] = " and ".join(why)
         if reasons:
             listed = "; ".join(f"component {k}: {why}" for k, why in reasons.items())
+            flat = collapsed & (data_variance <= _FLAT_FACTOR * self.reg_covar)
+            if flat.any():
+                # The data itself (not one component) barely varies in that direction.
+                listed += (
+                    f". X itself varies by only {data_variance[flat].min():.3g} (variance) "
+                    f"along that direction, within {_FLAT_FACTOR:g} times reg_covar: drop "
+                    f"constant or collinear columns, or standardise X"
+                )
             warnings.warn(
                 f"{len(reasons)} of {K} components are degenerate, so this fit is not a "
                 f"trustworthy density model; {listed}. This happens when "
@@ -724,6 +749,9 @@ class GaussianMixtureEM(DensityMixin, BaseEstimator):
         """
         check_is_fitted(self)
         n_samples = check_int(n_samples, "n_samples", min_value=1)
+        n_features = self.means_.shape[1]
+        check_memory(8.0 * n_samples * n_features * 2, f"sample(n_samples={n_samples})",
+                     "Draw fewer rows, in batches if need be.")
         rng = check_random_state(self.random_state)
         counts = rng.multinomial(n_samples, self.weights_)
         full = to_full(self.covariances_, self.covariance_type, self.n_components,

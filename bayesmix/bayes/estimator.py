@@ -10,13 +10,13 @@ import arviz as az
 import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, DensityMixin
-from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
 from bayesmix._validation import (
     check_covariance_type,
     check_int,
     check_option,
+    check_random_state,
     validate_data,
 )
 from bayesmix.bayes.inference import (
@@ -226,6 +226,7 @@ class GaussianMixtureBayes(DensityMixin, BaseEstimator):
             check_option(nuts_sampler, "nuts_sampler", NUTS_SAMPLERS)
         draws = check_int(draws, "draws", min_value=1)
         chains = check_int(chains, "chains", min_value=1)
+        _check_sampler_kwargs(method, sampler_kwargs)
 
         rng = check_random_state(self.random_state)
         em_seed, init_seed, sampler_seed = (int(s) for s in rng.randint(2**31 - 1, size=3))
@@ -570,6 +571,20 @@ def _stacked_draws(posterior: Any) -> dict[str, np.ndarray]:
     """``weights``, ``means``, ``covariances`` with chain and draw stacked into one axis."""
     draws = posterior[list(_PARAMETERS)].stack(sample=("chain", "draw"))
     return {name: np.moveaxis(draws[name].values, -1, 0) for name in _PARAMETERS}
+
+
+def _check_sampler_kwargs(method: str, sampler_kwargs: dict[str, Any]) -> None:
+    """Refuse a keyword argument that ``method``'s back end does not take."""
+    if method == "nuts":  # sample_nuts passes back-end options on to the sampler
+        return
+    accepted = ("n_iter", "tol", "learning_rate")
+    unknown = sorted(set(sampler_kwargs) - set(accepted))
+    if unknown:
+        raise TypeError(
+            f"fit got an unexpected keyword argument {unknown[0]!r} for method={method!r}, "
+            f"which accepts {', '.join(accepted)}. Remove it, or use method='nuts' for NUTS "
+            f"options such as target_accept."
+        )
 
 
 def _sampler_stats(raw: az.InferenceData) -> dict[str, tuple[np.ndarray, tuple[str, ...]]]:

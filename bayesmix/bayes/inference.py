@@ -559,6 +559,11 @@ def fit_vi(
     -------
     VIResult
 
+    Raises
+    ------
+    ValueError
+        When the optimisation diverges to NaN (typically data far from unit scale).
+
     Warns
     -----
     VIConvergenceWarning
@@ -590,8 +595,17 @@ def fit_vi(
         inference = _VI_CLASSES[method](start=dict(start) if start else None,
                                         random_seed=int(seeds[0]))
         _narrow(inference.approx, INITIAL_VI_SCALE)
-        approx = inference.fit(n_iter, callbacks=[callback],
-                               progressbar=resolve_progressbar(progressbar), **optimizer)
+        try:
+            approx = inference.fit(n_iter, callbacks=[callback],
+                                   progressbar=resolve_progressbar(progressbar), **optimizer)
+        except FloatingPointError as exc:
+            raise ValueError(
+                f"{method} diverged: its objective became NaN. This usually means the data's "
+                f"scale is far from 1 (e.g. standard deviations of 1e-3), where the "
+                f"optimiser's steps are too large. Standardise X (subtract the column means, "
+                f"divide by the standard deviations), lower learning_rate, or use "
+                f"method='nuts'."
+            ) from exc
     loss = np.asarray(approx.hist, dtype=np.float64)
     converged = len(loss) < n_iter
     if not converged:

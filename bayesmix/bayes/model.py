@@ -25,7 +25,13 @@ import pytensor.tensor as pt
 from numpy.typing import ArrayLike
 from sklearn.utils.validation import _get_feature_names
 
-from bayesmix._validation import check_array, check_covariance_type, check_int
+from bayesmix._validation import (
+    check_array,
+    check_bayes_data,
+    check_bool,
+    check_covariance_type,
+    check_int,
+)
 from bayesmix.bayes.priors import MixturePriors
 from bayesmix.results import default_feature_names
 
@@ -295,6 +301,7 @@ def build_model(
     X = check_array(X, min_samples=2)
     n_components = check_int(n_components, "n_components", min_value=1)
     covariance_type = check_covariance_type(covariance_type)
+    check_bayes_data(X, covariance_type, X_raw)
     if priors is None:
         priors = MixturePriors()
     elif not isinstance(priors, MixturePriors):
@@ -304,7 +311,7 @@ def build_model(
         )
     priors = priors.resolve(X, n_components, covariance_type)
     n_features = X.shape[1]
-    ordered_means = bool(ordered_means)
+    ordered_means = check_bool(ordered_means, "ordered_means")
     coords = _coords(X_raw, X, n_components, covariance_type, ordered_means)
 
     with pm.Model(coords=coords) as model:
