@@ -9,12 +9,16 @@ and match the one-line message on stderr.
 """
 
 import re
+import shutil
 from types import SimpleNamespace
+
+import h5py
 
 import matplotlib
 import numpy as np
 import pandas as pd
 import pytest
+import xarray as xr
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
@@ -23,6 +27,7 @@ from bayesmix import (  # noqa: E402
     GaussianMixtureBayes,
     GaussianMixtureEM,
     MixturePriors,
+    load,
     NotFittedError,
     build_model,
     compare,
@@ -33,6 +38,7 @@ from bayesmix import (  # noqa: E402
     select_bayes,
     select_em,
 )
+from bayesmix import persistence  # noqa: E402
 from bayesmix.cli import main  # noqa: E402
 
 rng = np.random.default_rng(0)
@@ -47,8 +53,11 @@ def ctx(tmp_path_factory):
     folder = tmp_path_factory.mktemp("bad_input")
     csv = folder / "faithful.csv"
     load_old_faithful().to_csv(csv, index=False)
+    em = EM(2, random_state=0).fit(X)
     return SimpleNamespace(
-        em=EM(2, random_state=0).fit(X),
+        em=em,
+        saved=em.save(folder / "model.nc"),
+        folder=folder,
         selection=select_em(X, n_components=[1, 2], covariance_types=["full"],
                             random_state=0),
         csv=str(csv),
@@ -67,6 +76,34 @@ def advi(estimator, data=X, **kwargs):
     """A short ADVI fit (every row using it fails before the sampler starts)."""
     kwargs = {"n_iter": 100, "draws": 10, **kwargs}
     return estimator.fit(data, method="advi", **kwargs)
+
+
+def damaged(ctx, name, damage):
+    """A copy of the saved EM model named ``name``, damaged by ``damage(path)``."""
+    path = shutil.copy(ctx.saved, ctx.folder / name)
+    damage(path)
+    return path
+
+
+def truncate(fraction):
+    def damage(path):
+        with open(path, "r+b") as file:
+            file.truncate(int(file.seek(0, 2) * fraction))
+    return damage
+
+
+def set_value(dataset, index, value):
+    def damage(path):
+        with h5py.File(path, "r+") as file:
+            name = next(key for key in file if key.endswith(dataset)) if "/" not in dataset \
+                else dataset
+            file[name][index] = value
+    return damage
+
+
+def set_format_version(path):
+    with h5py.File(path, "r+") as file:
+        file.attrs["format_version"] = persistence.FORMAT_VERSION + 1
 
 
 def row(case_id, error, match, call):
@@ -336,6 +373,33 @@ CASES = [
         lambda c: make_mixture(10, random_state="x")),
     row("make_mixture-too-many-rows", ValueError, r"make_mixture\(n_samples=1000000000000, "
         r"n_features=2\) needs about .* GiB", lambda c: make_mixture(10**12)),
+    # ---------------------------------------------------------------- saved files
+    row("load-missing-file", FileNotFoundError, r"missing\.nc: no such file",
+        lambda c: load(c.folder / "missing.nc")),
+    row("load-text-file", ValueError, r"notes\.nc: it is not a readable netCDF-4 file",
+        lambda c: load(damaged(c, "notes.nc", lambda p: p.write_text("not netCDF\n")))),
+    row("load-plain-netcdf", ValueError, r"plain\.nc.*not a saved bayesmix model.*"
+        r"model\.save\(path\)", lambda c: load(damaged(
+            c, "plain.nc", lambda p: xr.Dataset({"a": ("x", np.arange(3.0))}).to_netcdf(
+                p, engine="h5netcdf")))),
+    row("load-arviz-file", ValueError, "not a saved bayesmix model.*arviz.from_netcdf",
+        lambda c: load(damaged(c, "idata.nc",
+                               lambda p: c.em.to_inference_data().to_netcdf(p)))),
+    *[row(f"load-truncated-{fraction}", ValueError,
+          r"Cannot load .*truncated-.*\.nc: .*(truncated|damaged)",
+          lambda c, f=fraction: load(damaged(c, f"truncated-{f}.nc", truncate(f))))
+      for fraction in (0.1, 0.5, 0.9)],
+    row("load-changed-posterior", ValueError, r"changed\.nc: its content does not match the "
+        r"SHA-256.*Save the model again",
+        lambda c: load(damaged(c, "changed.nc", set_value("posterior/weights", (0, 0, 0),
+                                                          0.123)))),
+    row("load-changed-data", ValueError, "content does not match the SHA-256",
+        lambda c: load(damaged(c, "data.nc", set_value("observed_data/x", (0, 0), 1e-3)))),
+    row("load-changed-root-array", ValueError, "content does not match the SHA-256",
+        lambda c: load(damaged(c, "root.nc", set_value("means_", (0, 0), 0.0)))),
+    row("load-newer-format", ValueError, rf"format_version={persistence.FORMAT_VERSION + 1}"
+        rf".*reads format_version={persistence.FORMAT_VERSION}.*upgrade bayesmix",
+        lambda c: load(damaged(c, "newer.nc", set_format_version))),
     # ---------------------------------------------------------------- command line
     row("cli-draws-0", SystemExit, "argument --draws: expected an integer >= 1, got 0",
         lambda c: _cli("fit", c.csv, "-k", "2", "--draws", "0", "--out", c.out)),
