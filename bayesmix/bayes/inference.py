@@ -26,7 +26,10 @@ Variational inference
 ``"advi"`` (mean-field) and ``"fullrank_advi"`` run :func:`pymc.fit` from the EM
 solution, stop when the variational parameters stop moving
 (:class:`pymc.variational.callbacks.CheckParametersConvergence`) and warn with
-:class:`~bayesmix.exceptions.VIConvergenceWarning` when they never do.
+:class:`~bayesmix.exceptions.VIConvergenceWarning` when they never do. On a model built
+with ``batch_size`` (:func:`~bayesmix.bayes.build_model`) every step sees a random
+minibatch: stochastic variational inference, whose cost per step does not grow with the
+number of rows.
 """
 
 from __future__ import annotations
@@ -416,6 +419,9 @@ def fit_vi(
     Returns
     -------
     VIResult
+        On a minibatch model (``build_model(..., batch_size=...)``) ``loss`` is the
+        minibatch estimate of the negative ELBO, on the full data's scale: noisy, but
+        comparable with a full-batch fit's.
 
     Warns
     -----
@@ -448,6 +454,10 @@ def fit_vi(
         inference = _VI_CLASSES[method](start=dict(start) if start else None,
                                         random_seed=int(seeds[0]))
         _narrow(inference.approx, INITIAL_VI_SCALE)
+        # PyMC divides a minibatch objective by n_samples / batch_size, so its gradients
+        # fall under the Adagrad-window's epsilon (0.1) on large data and the
+        # approximation hardly moves: keep the full-data scale, as without minibatches.
+        inference.approx.scale_cost_to_minibatch = False
         approx = inference.fit(n_iter, callbacks=[callback],
                                progressbar=resolve_progressbar(progressbar), **optimizer)
     loss = np.asarray(approx.hist, dtype=np.float64)
