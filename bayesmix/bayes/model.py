@@ -332,7 +332,8 @@ def build_model(
     Observing random minibatches of 10 of the 50 rows:
 
     >>> minibatch = build_model(X, n_components=2, covariance_type="diag", batch_size=10)
-    >>> minibatch["x"].type.shape
+    >>> rows = minibatch.rvs_to_values[minibatch["x"]]  # a new random draw per call
+    >>> rows.eval().shape
     (10, 2)
     """
     X_raw = X
