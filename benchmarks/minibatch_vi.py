@@ -1,7 +1,7 @@
 """Minibatch ADVI against full-batch ADVI on a large simulated mixture.
 
 Both fits are ``GaussianMixtureBayes(3, covariance_type="full").fit(X, method="advi",
-...)`` with the same seed, learning rate and number of optimisation steps (``tol=0`` so
+...)`` with the same seed, learning rate and number of optimisation steps (``tol=1e-12`` so
 that neither stops early); one passes ``batch_size``. Each runs in a fresh Python
 process, so its peak resident memory (``ru_maxrss``) is its own; that peak includes
 the data, the EM initialisation and the stored ``log_likelihood`` (8 bytes x draws x
