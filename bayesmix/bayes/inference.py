@@ -454,9 +454,10 @@ def fit_vi(
         inference = _VI_CLASSES[method](start=dict(start) if start else None,
                                         random_seed=int(seeds[0]))
         _narrow(inference.approx, INITIAL_VI_SCALE)
-        # PyMC divides a minibatch objective by n_samples / batch_size, so its gradients
-        # fall under the Adagrad-window's epsilon (0.1) on large data and the
-        # approximation hardly moves: keep the full-data scale, as without minibatches.
+        # PyMC divides a minibatch objective by a normalising constant (45,000 for 3,000
+        # rows in minibatches of 100), so its gradients fall under the Adagrad-window's
+        # epsilon (0.1) and the approximation hardly moves: keep the full-data scale, as
+        # without minibatches.
         inference.approx.scale_cost_to_minibatch = False
         approx = inference.fit(n_iter, callbacks=[callback],
                                progressbar=resolve_progressbar(progressbar), **optimizer)
