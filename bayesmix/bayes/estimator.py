@@ -144,6 +144,7 @@ class GaussianMixtureBayes(DensityMixin, BaseEstimator):
         nuts_sampler: str | None = None,
         init: str = "em",
         progressbar: bool | None = None,
+        batch_size: int | None = None,
         **sampler_kwargs: Any,
     ) -> GaussianMixtureBayes:
         """Sample (or approximate) the posterior and store it in ``idata_``.
@@ -165,6 +166,12 @@ class GaussianMixtureBayes(DensityMixin, BaseEstimator):
             Start from a jittered EM fit, or from PyMC's default initial point.
         progressbar : bool, optional
             Default: on in a notebook, off elsewhere.
+        batch_size : int, optional
+            VI only: each optimisation step sees a random minibatch of this many rows,
+            its log-likelihood scaled to the full data (stochastic variational
+            inference; see :func:`~bayesmix.bayes.build_model`). For large data: the
+            cost of a step no longer grows with the number of rows. The priors, the EM
+            initialisation and the stored ``log_likelihood`` still use every row.
         **sampler_kwargs
             Passed on: ``target_accept`` and back-end options for NUTS (see
             :func:`~bayesmix.bayes.inference.sample_nuts`); ``n_iter``, ``tol``,
@@ -227,6 +234,7 @@ class GaussianMixtureBayes(DensityMixin, BaseEstimator):
         draws = check_int(draws, "draws", min_value=1)
         chains = check_int(chains, "chains", min_value=1)
         _check_sampler_kwargs(method, sampler_kwargs)
+        _check_vi_only(batch_size, method)
 
         rng = check_random_state(self.random_state)
         em_seed, init_seed, sampler_seed = (int(s) for s in rng.randint(2**31 - 1, size=3))
@@ -234,7 +242,7 @@ class GaussianMixtureBayes(DensityMixin, BaseEstimator):
                                                                 covariance_type)
         model_data = X_raw if isinstance(X_raw, pd.DataFrame) else X
         self.model_ = build_model(model_data, n_components, covariance_type, self.priors_,
-                                  self.ordered_means)
+                                  self.ordered_means, batch_size=batch_size)
         self.em_ = self._fit_em(model_data, em_seed)
         em_covariances = to_full(self.em_.covariances_, covariance_type, n_components,
                                  X.shape[1])
@@ -262,6 +270,8 @@ class GaussianMixtureBayes(DensityMixin, BaseEstimator):
             stats = {"loss": (result.loss, ("iteration",))}
             extra_coords = {"iteration": np.arange(1, len(result.loss) + 1)}
             attrs = {"converged": int(result.converged)}
+            if batch_size is not None:
+                attrs["batch_size"] = int(batch_size)
 
         idata = self._inference_data(X, raw, method, stats, extra_coords, attrs)
         self.idata_ = relabel(idata, self.em_.means_, em_covariances)
@@ -584,6 +594,17 @@ def _check_sampler_kwargs(method: str, sampler_kwargs: dict[str, Any]) -> None:
             f"fit got an unexpected keyword argument {unknown[0]!r} for method={method!r}, "
             f"which accepts {', '.join(accepted)}. Remove it, or use method='nuts' for NUTS "
             f"options such as target_accept."
+        )
+
+
+def _check_vi_only(batch_size: Any, method: str) -> None:
+    """Refuse ``batch_size`` with NUTS (its range is checked by ``build_model``)."""
+    if batch_size is not None and method == "nuts":
+        raise ValueError(
+            f"batch_size={batch_size!r} is for variational inference, but method='nuts': "
+            f"minibatches make the log density random, which NUTS cannot sample. Use "
+            f"method='advi' or method='fullrank_advi' with batch_size, or leave batch_size "
+            f"at None for NUTS."
         )
 
 

@@ -17,6 +17,7 @@ PyMC's standard logit transform of the Beta variables.
 
 from __future__ import annotations
 
+import numbers
 from functools import partial
 
 import numpy as np
@@ -194,6 +195,33 @@ def _coords(
     return coords
 
 
+def _check_batch_size(batch_size, n_samples: int) -> int | None:
+    """``batch_size`` as an int in ``[1, n_samples)``, or ``None``."""
+    if batch_size is None:
+        return None
+    if (isinstance(batch_size, bool) or not isinstance(batch_size, numbers.Integral)
+            or not 0 < batch_size < n_samples):
+        raise ValueError(
+            f"batch_size must be None or an integer from 1 to n_samples - 1 = "
+            f"{n_samples - 1}, got {batch_size!r}. Pass a number of rows smaller than the "
+            f"data (e.g. 1000) to fit on random minibatches, or None to use every row at "
+            f"each step."
+        )
+    return int(batch_size)
+
+
+def _observed(X: np.ndarray, batch_size: int | None) -> dict[str, object]:
+    """Keywords of the observed ``x``: all the rows, or a random minibatch of them.
+
+    A minibatch's log-likelihood is scaled by ``n_samples / batch_size`` (PyMC's
+    ``total_size``), an unbiased estimate of the full data's.
+    """
+    if batch_size is None:
+        return {"observed": X, "dims": ("obs", "feature")}
+    return {"observed": pm.Minibatch(X, batch_size=batch_size), "total_size": X.shape[0],
+            "shape": (batch_size, X.shape[1])}
+
+
 def _means(priors: MixturePriors, n_features: int, ordered_means: bool):
     if not ordered_means:
         return pm.Normal("means", mu=priors.means_loc, sigma=priors.means_scale,
@@ -250,6 +278,7 @@ def build_model(
     covariance_type: str = "full",
     priors: MixturePriors | None = None,
     ordered_means: bool = False,
+    batch_size: int | None = None,
 ) -> pm.Model:
     """Build the PyMC model of a Gaussian mixture with marginalised labels.
 
@@ -270,6 +299,14 @@ def build_model(
         Constrain the components to increasing first mean coordinate, which removes the
         label-switching symmetry (the means are then built from ``means_first`` and
         ``means_rest``).
+    batch_size : int, optional
+        Observe a random minibatch of this many rows per log-density evaluation
+        (:func:`pymc.Minibatch`), its log-likelihood scaled by ``n_samples /
+        batch_size`` (``total_size``) so that it estimates the full data's without bias:
+        for stochastic variational inference on large data. Each evaluation is then
+        random, so NUTS cannot use such a model. ``None`` (the default) observes every
+        row. Must be smaller than ``n_samples``. Priors are data-scaled from all the
+        rows either way.
 
     Returns
     -------
@@ -279,7 +316,8 @@ def build_model(
         per structure ``sigmas``/``sigma`` and ``corr_cpc`` (the correlations' canonical
         partial correlations mapped to (0, 1)); deterministic full ``covariances
         (component, feature, feature_bis)``; observed ``x (obs, feature)`` whose
-        pointwise log-likelihood has dims ``(obs,)``.
+        pointwise log-likelihood has dims ``(obs,)`` (with ``batch_size``: ``x`` is
+        the minibatch, shape ``(batch_size, n_features)``, without dims).
 
     See Also
     --------
@@ -296,6 +334,13 @@ def build_model(
     >>> logp = model.compile_logp()
     >>> bool(np.isfinite(logp(model.initial_point())))
     True
+
+    Observing random minibatches of 10 of the 50 rows:
+
+    >>> minibatch = build_model(X, n_components=2, covariance_type="diag", batch_size=10)
+    >>> rows = minibatch.rvs_to_values[minibatch["x"]]  # a new random draw per call
+    >>> rows.eval().shape
+    (10, 2)
     """
     X_raw = X
     X = check_array(X, min_samples=2)
@@ -312,6 +357,7 @@ def build_model(
     priors = priors.resolve(X, n_components, covariance_type)
     n_features = X.shape[1]
     ordered_means = check_bool(ordered_means, "ordered_means")
+    batch_size = _check_batch_size(batch_size, X.shape[0])
     coords = _coords(X_raw, X, n_components, covariance_type, ordered_means)
 
     with pm.Model(coords=coords) as model:
@@ -326,7 +372,6 @@ def build_model(
                          n_features=n_features),
             random=partial(_mixture_random, covariance_type=covariance_type),
             signature=_SIGNATURES[covariance_type],
-            observed=X,
-            dims=("obs", "feature"),
+            **_observed(X, batch_size),
         )
     return model
