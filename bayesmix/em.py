@@ -426,7 +426,7 @@ class GaussianMixtureEM(DensityMixin, BaseEstimator):
         ----------
         X : array-like or DataFrame of shape (n_samples, n_features)
             A Dask array or DataFrame is fitted chunk by chunk on the active Dask
-            scheduler, without loading it (see :func:`bayesmix._dask.fit_predict_dask`).
+            scheduler, without loading it (see the *Large data* guide).
         y : ignored
         sample_weight : array-like of shape (n_samples,), optional
             Non-negative row weights: a row of weight ``w`` counts as ``w`` rows.
