@@ -188,7 +188,7 @@ def _merge_summaries(parts: list[_Summary]) -> _Summary:
     return total
 
 
-def _check_summary(summary: _Summary, X: da.Array) -> None:
+def _check_summary(summary: _Summary) -> None:
     """Raise for the problems the summary pass found."""
     if summary.bad_x is not None:
         count, row, col, value = summary.bad_x
@@ -337,7 +337,7 @@ def fit_predict_dask(estimator: GaussianMixtureEM, X: Any, sample_weight: Any,
         summary = _tree_reduce([summarise(x, w, offset) for x, w, offset in blocks],
                                _merge_summaries)
         (summary,) = dask.compute(summary)
-        _check_summary(summary, X)
+        _check_summary(summary)
         estimator._check_n_positive_weights(summary.n_positive)
 
         # EM is translation invariant: fit on data centred by their weighted mean.
