@@ -5,7 +5,8 @@ Gaussian clusters) are written chunk by chunk to a Zarr store and never held who
 the Dask side: the workers read one chunk at a time at every pass. The in-memory fit
 loads the store into one NumPy array in a child process. Both start from the same
 initial parameters (one EM step from k-means on the first 20,000 rows) and run the same
-number of EM iterations (``tol=0``), so they do the same arithmetic.
+number of EM iterations (``tol=0``), so they do the same arithmetic. The workers start
+with glibc's malloc thresholds raised to 8 MB (``ALLOCATOR``; see docs/large_data.md).
 
 Printed, for each: time per iteration (the whole ``fit`` divided by the iterations, so
 the Dask side pays its extra summary pass there), peak resident memory (of the
@@ -113,12 +114,21 @@ def stop_polling(dask_worker) -> tuple[int, int]:
     return dask_worker.bench_memory["idle"], dask_worker.bench_memory["peak"]
 
 
+#: distributed's nanny starts workers with MALLOC_TRIM_THRESHOLD_=65536, which also fixes
+#: glibc's mmap threshold at 128 kB: every MB-sized NumPy temporary of the kernel is then
+#: mapped and page-faulted afresh, making it about 3x slower. Heap allocations up to 8 MB
+#: (and as much free heap kept) restore the speed.
+ALLOCATOR = {"distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": 1 << 23,
+             "distributed.nanny.pre-spawn-environ.MALLOC_MMAP_THRESHOLD_": 1 << 23}
+
+
 def dask_run(path: str, init: dict, iterations: int) -> dict:
     """Fit the store on a 2-worker, 1-thread-each LocalCluster of processes."""
+    import dask
     import dask.array as da
     from dask.distributed import Client, LocalCluster
 
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+    with dask.config.set(ALLOCATOR), LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
                       dashboard_address=None) as cluster, Client(cluster) as client:
         client.run(__import__, "bayesmix._dask")
         client.run(start_polling)
