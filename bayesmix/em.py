@@ -666,7 +666,7 @@ class GaussianMixtureEM(DensityMixin, BaseEstimator):
                 f"or a constrained covariance_type ('tied'), raise reg_covar, or jitter "
                 f"rounded data; bayesmix.select_em never selects such a fit.",
                 DegenerateComponentWarning,
-                stacklevel=3,
+                stacklevel=4,
             )
         return reasons
 
