@@ -16,6 +16,7 @@ n_components x n_features`` is ever materialised.
 
 from __future__ import annotations
 
+import sys
 import time
 import warnings
 from dataclasses import dataclass
@@ -72,6 +73,12 @@ _COLLAPSE_RTOL = 1e-10
 #: A collapse along a direction where the data's own variance is within this factor of
 #: ``reg_covar`` is blamed on the data's scale (constant, collinear or tiny columns).
 _FLAT_FACTOR = 100.0
+
+
+def _is_dask(X: Any) -> bool:
+    """Whether ``X`` is a Dask collection, without importing Dask when it is not loaded."""
+    dask = sys.modules.get("dask")
+    return dask is not None and dask.is_dask_collection(X)
 
 
 @dataclass
@@ -425,6 +432,8 @@ class GaussianMixtureEM(DensityMixin, BaseEstimator):
         Parameters
         ----------
         X : array-like or DataFrame of shape (n_samples, n_features)
+            A Dask array or DataFrame is fitted chunk by chunk on the active Dask
+            scheduler, without loading it (see the *Large data* guide).
         y : ignored
         sample_weight : array-like of shape (n_samples,), optional
             Non-negative row weights: a row of weight ``w`` counts as ``w`` rows.
@@ -457,14 +466,15 @@ class GaussianMixtureEM(DensityMixin, BaseEstimator):
         """
         start_time = time.perf_counter()
         check_int(self.n_components, "n_components", min_value=1)
+        if _is_dask(X):
+            from bayesmix._dask import fit_predict_dask
+
+            return fit_predict_dask(self, X, sample_weight, start_time)
+        if _is_dask(sample_weight):
+            sample_weight = sample_weight.compute()
         X = validate_data(self, X, reset=True, min_samples=2)
         n_samples, n_features = X.shape
-        if n_samples < self.n_components:
-            raise ValueError(
-                f"X has {n_samples} samples but n_components={self.n_components}: a mixture "
-                f"needs at least as many samples as components. Lower n_components or pass "
-                f"more rows."
-            )
+        self._check_n_samples(n_samples)
         given = self._check_parameters(n_features)
         check_memory(8.0 * np.prod(covariance_shape(self.covariance_type, self.n_components,
                                                      n_features)) * 3,
@@ -473,12 +483,7 @@ class GaussianMixtureEM(DensityMixin, BaseEstimator):
                      "Use covariance_type='diag' or 'spherical', or reduce the features.")
         unit_weights = sample_weight is None
         sample_weight = check_sample_weight(sample_weight, n_samples)
-        if np.count_nonzero(sample_weight) < self.n_components:
-            raise ValueError(
-                f"sample_weight has {np.count_nonzero(sample_weight)} non-zero entries but "
-                f"n_components={self.n_components}; at least as many rows as components "
-                f"need a positive weight."
-            )
+        self._check_n_positive_weights(np.count_nonzero(sample_weight))
 
         # EM is translation invariant: fit on centred data for accurate second moments.
         shift = (sample_weight @ X) / sample_weight.sum()
@@ -497,14 +502,47 @@ class GaussianMixtureEM(DensityMixin, BaseEstimator):
         stream_weight = None if unit_weights else sample_weight
         width = _row_width(self.n_components, n_features, self.covariance_type)
         with RowThreads(n_samples, width) as threads:
-            best = self._fit_restarts(X_centred, sample_weight, stream_weight, given, seeds,
-                                      warm, shift, total_second_moment, threads)
-            # Final E step, so that the labels agree with the returned parameters.
-            weights, means, covariances, factors = best["params"]
-            labels = np.empty(n_samples, dtype=np.intp)
-            final = _e_step_statistics(X_centred, stream_weight, weights, means, factors,
-                                       self.covariance_type, threads, labels=labels)
+            def e_step(weights, means, factors, labels=None):
+                return _e_step_statistics(X_centred, stream_weight, weights, means, factors,
+                                          self.covariance_type, threads, labels=labels)
 
+            def initialise(random_state):
+                return self._initial_parameters(X_centred, sample_weight, given, random_state,
+                                                total_second_moment)
+
+            best = self._fit_restarts(initialise, e_step, sample_weight.sum(), seeds, warm,
+                                      shift, total_second_moment)
+            # Final E step, so that the labels agree with the returned parameters.
+            labels = np.empty(n_samples, dtype=np.intp)
+            weights, means, _, factors = best["params"]
+            final = e_step(weights, means, factors, labels=labels)
+
+        data_covariance = np.atleast_2d(np.cov(X_centred, rowvar=False, aweights=sample_weight,
+                                               bias=True))
+        self._store_fit(best, n_init, shift, final.counts, data_covariance)
+        self._X_fit = X
+        self.fit_time_ = time.perf_counter() - start_time
+        return labels
+
+    def _check_n_samples(self, n_samples: int) -> None:
+        if n_samples < self.n_components:
+            raise ValueError(
+                f"X has {n_samples} samples but n_components={self.n_components}: a mixture "
+                f"needs at least as many samples as components. Lower n_components or pass "
+                f"more rows."
+            )
+
+    def _check_n_positive_weights(self, n_positive: int) -> None:
+        if n_positive < self.n_components:
+            raise ValueError(
+                f"sample_weight has {n_positive} non-zero entries but "
+                f"n_components={self.n_components}; at least as many rows as components "
+                f"need a positive weight."
+            )
+
+    def _store_fit(self, best: dict, n_init: int, shift: np.ndarray, counts: np.ndarray,
+                   data_covariance: np.ndarray) -> None:
+        """Set the fitted attributes from the best run; warn if it did not converge."""
         if not best["converged"] and self.max_iter > 0:
             warnings.warn(
                 f"The best of {n_init} initialisation(s) did not converge in max_iter="
@@ -512,28 +550,26 @@ class GaussianMixtureEM(DensityMixin, BaseEstimator):
                 f"{best['last_change']:.3g} > tol={self.tol}). Raise max_iter or tol, or "
                 f"check the data and initialisation.",
                 ConvergenceWarning,
-                stacklevel=2,
+                stacklevel=3,
             )
+        weights, means, covariances, factors = best["params"]
         self._set_parameters(weights, means + shift, covariances, factors)
         self.converged_ = best["converged"]
         self.n_iter_ = best["n_iter"]
         self.lower_bound_ = best["lower_bound"]
         self.lower_bound_history_ = np.asarray(best["history"])
-        self._X_fit = X
-
-        data_covariance = np.atleast_2d(np.cov(X_centred, rowvar=False, aweights=sample_weight,
-                                               bias=True))
-        self.degenerate_reasons_ = self._find_degenerate(final.counts, data_covariance)
+        self.degenerate_reasons_ = self._find_degenerate(counts, data_covariance)
         self.degenerate_components_ = list(self.degenerate_reasons_)
-        self.fit_time_ = time.perf_counter() - start_time
-        return labels
 
-    def _fit_restarts(self, X, sample_weight, stream_weight, given, seeds, warm, shift,
-                      total_second_moment, threads) -> dict:
+    def _fit_restarts(self, initialise, e_step, total_weight, seeds, warm, shift,
+                      total_second_moment) -> dict:
         """Run EM from every initialisation (or the warm start); return the best run.
 
-        The best run has the highest lower bound, an exact tie going to the smaller seed,
-        so the choice depends on the set of seeds only, not on the order they are run in.
+        ``initialise(random_state)`` returns the starting parameters of one run and
+        ``e_step(weights, means, precisions_cholesky)`` the sufficient statistics of one
+        pass over the (centred) data. The best run has the highest lower bound, an exact
+        tie going to the smaller seed, so the choice depends on the set of seeds only, not
+        on the order they are run in.
         """
         best, best_rank = None, None
         for init, seed in enumerate(seeds):
@@ -542,12 +578,9 @@ class GaussianMixtureEM(DensityMixin, BaseEstimator):
                           self.precisions_cholesky_)
                 start = self.lower_bound_
             else:
-                params = self._initial_parameters(X, sample_weight, given,
-                                                  np.random.RandomState(seed),
-                                                  total_second_moment)
+                params = initialise(np.random.RandomState(seed))
                 start = -np.inf
-            run = self._run_em(X, stream_weight, params, total_second_moment, init, start,
-                               threads)
+            run = self._run_em(e_step, total_weight, params, total_second_moment, init, start)
             rank = (run["lower_bound"], -int(seed))
             if best is None or rank > best_rank:
                 best, best_rank = run, rank
@@ -577,19 +610,16 @@ class GaussianMixtureEM(DensityMixin, BaseEstimator):
             factors = precision_cholesky(covariances, self.covariance_type)
         return weights, means, covariances, factors
 
-    def _run_em(self, X, stream_weight, params, total_second_moment, init, lower_bound,
-                threads):
+    def _run_em(self, e_step, total_weight, params, total_second_moment, init, lower_bound):
         """Iterate EM from ``params``; return the final state and its history."""
         weights, means, covariances, factors = params
-        total_weight = X.shape[0] if stream_weight is None else stream_weight.sum()
         history, converged, change = [], False, np.inf
         n_iter = 0
         if self.verbose:
             print(f"Initialization {init}")
         for n_iter in range(1, self.max_iter + 1):
             previous = lower_bound
-            stats = _e_step_statistics(X, stream_weight, weights, means, factors,
-                                       self.covariance_type, threads)
+            stats = e_step(weights, means, factors)
             weights, means, covariances = _m_step(stats, total_second_moment,
                                                   self.covariance_type, self.reg_covar)
             factors = precision_cholesky(covariances, self.covariance_type)
@@ -660,7 +690,7 @@ class GaussianMixtureEM(DensityMixin, BaseEstimator):
                 f"or a constrained covariance_type ('tied'), raise reg_covar, or jitter "
                 f"rounded data; bayesmix.select_em never selects such a fit.",
                 DegenerateComponentWarning,
-                stacklevel=3,
+                stacklevel=4,
             )
         return reasons
 
@@ -690,6 +720,8 @@ class GaussianMixtureEM(DensityMixin, BaseEstimator):
         >>> em.score_samples(X.iloc[:2]).round(3)
         array([-4.638, -3.673])
         """
+        if _is_dask(X):
+            return _map_dask_rows(self, X, "score_samples")
         return log_mixture_density(self._check_X(X), *self._parameters())
 
     def score(self, X: Any, y: Any = None) -> float:
@@ -702,7 +734,8 @@ class GaussianMixtureEM(DensityMixin, BaseEstimator):
         >>> round(GaussianMixtureEM(2, random_state=0).fit(X).score(X), 4)
         -4.1554
         """
-        return float(self.score_samples(X).mean())
+        mean = self.score_samples(X).mean()
+        return float(mean.compute() if _is_dask(mean) else mean)
 
     def predict_proba(self, X: Any) -> np.ndarray:
         """Responsibilities: probability of each component for each row.
@@ -716,6 +749,8 @@ class GaussianMixtureEM(DensityMixin, BaseEstimator):
         array([[0., 1.],
                [1., 0.]])
         """
+        if _is_dask(X):
+            return _map_dask_rows(self, X, "predict_proba")
         return responsibilities(self._check_X(X), *self._parameters())
 
     def predict(self, X: Any) -> np.ndarray:
@@ -728,6 +763,8 @@ class GaussianMixtureEM(DensityMixin, BaseEstimator):
         >>> GaussianMixtureEM(2, random_state=0).fit(X).predict(X.iloc[:4])
         array([1, 0, 1, 0])
         """
+        if _is_dask(X):
+            return _map_dask_rows(self, X, "predict")
         return self._weighted_log_prob(X).argmax(axis=1)
 
     def sample(self, n_samples: int = 1) -> tuple[np.ndarray, np.ndarray]:
@@ -833,6 +870,12 @@ class GaussianMixtureEM(DensityMixin, BaseEstimator):
         from bayesmix.results import build_inference_data
 
         check_is_fitted(self)
+        if X is None and self._X_fit is None:
+            raise ValueError(
+                "This GaussianMixtureEM was fitted on a Dask collection, whose rows it does "
+                "not keep; pass the data for observed_data explicitly: "
+                "to_inference_data(X=...) with an in-memory array (e.g. a sample of the rows)."
+            )
         X = self._X_fit if X is None else validate_data(self, X, reset=False)
         K, D = self.means_.shape
         full = to_full(self.covariances_, self.covariance_type, K, D)
@@ -890,6 +933,12 @@ class GaussianMixtureEM(DensityMixin, BaseEstimator):
         from bayesmix.persistence import save
 
         return save(self, path, overwrite=overwrite)
+
+
+def _map_dask_rows(estimator: GaussianMixtureEM, X: Any, method: str) -> Any:
+    from bayesmix._dask import map_rows
+
+    return map_rows(estimator, X, method)
 
 
 def _check_precisions(precisions: np.ndarray, covariance_type: str) -> np.ndarray:
