@@ -53,6 +53,7 @@ from pymc.initial_point import make_initial_point_fn
 
 from bayesmix._validation import check_int, check_option, check_real
 from bayesmix.bayes.model import feature_pairs
+from bayesmix.bayes.priors import MixturePriors
 from bayesmix.exceptions import (
     ChainDisagreementWarning,
     DivergenceWarning,
@@ -176,6 +177,7 @@ def initial_values(
     means: np.ndarray,
     covariances: np.ndarray,
     covariance_type: str,
+    priors: MixturePriors,
     *,
     ordered_means: bool = False,
     rng: np.random.Generator | None = None,
@@ -191,6 +193,9 @@ def initial_values(
         Full matrices (see :func:`bayesmix.covariance.to_full`); for ``tied`` they are
         averaged, for ``diag`` and ``spherical`` only their diagonals are used.
     covariance_type : {"full", "tied", "diag", "spherical"}
+    priors : MixturePriors
+        The model's resolved priors (``means_loc`` and ``means_scale`` turn the means
+        into the model's standard normal offsets).
     ordered_means : bool, default=False
         Whether the model orders the components by their first mean coordinate.
     rng : numpy.random.Generator, optional
@@ -209,11 +214,13 @@ def initial_values(
     Examples
     --------
     >>> import numpy as np
+    >>> from bayesmix.bayes import MixturePriors
     >>> from bayesmix.bayes.inference import initial_values
+    >>> priors = MixturePriors(means_loc=[0.0, 0.0], means_scale=[2.0, 2.0])
     >>> init = initial_values(np.array([0.4, 0.6]), np.array([[1.0, 0.0], [-1.0, 0.0]]),
-    ...                       np.stack([np.eye(2)] * 2), "full", ordered_means=True)
-    >>> init["means_first"], init["corr_cpc"]
-    (array([-1.,  1.]), array([[0.5],
+    ...                       np.stack([np.eye(2)] * 2), "full", priors, ordered_means=True)
+    >>> init["means_offset_first"], init["corr_cpc"]
+    (array([-0.5,  0.5]), array([[0.5],
            [0.5]]))
     """
     rng = rng if rng is not None else np.random.default_rng(0)
@@ -227,12 +234,13 @@ def initial_values(
     order = np.argsort(means[:, 0]) if ordered_means else np.arange(n_components)
     values: dict[str, np.ndarray] = {"weights": (weights / weights.sum())[order]}
     means, sds, correlation = means[order], sds[order], correlation[order]
+    offsets = (means - priors.means_loc) / priors.means_scale
     if ordered_means:
-        values["means_first"] = means[:, 0]
+        values["means_offset_first"] = offsets[:, 0]
         if n_features > 1:
-            values["means_rest"] = means[:, 1:]
+            values["means_offset_rest"] = offsets[:, 1:]
     else:
-        values["means"] = means
+        values["means_offset"] = offsets
 
     if covariance_type == "spherical":
         values["sigma"] = np.sqrt(np.mean(sds**2, axis=1)) * np.exp(noise(n_components))
@@ -382,7 +390,7 @@ _SUPPORT = {
     "sigma": "positive",
     "sigmas": "positive",
     "corr_cpc": "strictly between 0 and 1",
-    "means_first": "strictly increasing",
+    "means_offset_first": "strictly increasing",
 }
 
 
@@ -513,8 +521,9 @@ class VIResult:
     >>> import numpy as np
     >>> from bayesmix.bayes import build_model
     >>> from bayesmix.bayes.inference import fit_vi
-    >>> X = np.random.default_rng(0).normal(size=(40, 1))
-    >>> result = fit_vi(build_model(X, 1, "spherical"), n_iter=3000, random_seed=0)
+    >>> rng = np.random.default_rng(0)
+    >>> X = np.concatenate([rng.normal(-3, 1, (50, 1)), rng.normal(3, 1, (50, 1))])
+    >>> result = fit_vi(build_model(X, 2, "spherical"), n_iter=3000, random_seed=0)
     >>> bool(result.loss[-100:].mean() < result.loss[:100].mean())  # the ELBO rose
     True
     """
@@ -611,11 +620,10 @@ def fit_vi(
                                    progressbar=resolve_progressbar(progressbar), **optimizer)
         except FloatingPointError as exc:
             raise ValueError(
-                f"{method} diverged: its objective became NaN. This usually means the data's "
-                f"scale is far from 1 (e.g. standard deviations of 1e-3), where the "
-                f"optimiser's steps are too large. Standardise X (subtract the column means, "
-                f"divide by the standard deviations), lower learning_rate, or use "
-                f"method='nuts'."
+                f"{method} diverged: its objective became NaN, the optimiser's steps were too "
+                f"large for this posterior. Lower learning_rate (it is {learning_rate}), "
+                f"standardise X if its columns' scales differ by many orders of magnitude, "
+                f"or use method='nuts'."
             ) from exc
     loss = np.asarray(approx.hist, dtype=np.float64)
     converged = len(loss) < n_iter

@@ -223,24 +223,28 @@ def _observed(X: np.ndarray, batch_size: int | None) -> dict[str, object]:
 
 
 def _means(priors: MixturePriors, n_features: int, ordered_means: bool):
+    """``means = means_loc + means_scale * offset`` with standard normal offsets.
+
+    The non-centred form puts the free variables on the unit scale whatever the data's
+    units, so the samplers' and VI's starting spreads and step sizes (set in the
+    unconstrained space) suit data measured in micrometres as well as in kilometres.
+    """
     if not ordered_means:
-        return pm.Normal("means", mu=priors.means_loc, sigma=priors.means_scale,
-                         dims=("component", "feature"))
-    n_components = priors.weights_alpha.shape[0]
-    # PyMC's default initial value (the prior mean, repeated) has zero gaps, which the
-    # ordered transform maps to log(0): start from distinct, increasing values instead.
-    spread = np.linspace(-0.5, 0.5, n_components) if n_components > 1 else np.zeros(1)
-    first = pm.Normal(
-        "means_first", mu=priors.means_loc[0], sigma=priors.means_scale[0],
-        dims="component", transform=pm.distributions.transforms.ordered,
-        initval=priors.means_loc[0] + priors.means_scale[0] * spread,
-    )
-    columns = [first[:, None]]
-    if n_features > 1:
-        rest = pm.Normal("means_rest", mu=priors.means_loc[1:], sigma=priors.means_scale[1:],
-                         dims=("component", "feature_rest"))
-        columns.append(rest)
-    return pm.Deterministic("means", pt.concatenate(columns, axis=1),
+        offsets = pm.Normal("means_offset", 0.0, 1.0, dims=("component", "feature"))
+    else:
+        n_components = priors.weights_alpha.shape[0]
+        # PyMC's default initial value (zero, repeated) has zero gaps, which the ordered
+        # transform maps to log(0): start from distinct, increasing values instead. The
+        # scale is positive, so ordered offsets are ordered means.
+        spread = np.linspace(-0.5, 0.5, n_components) if n_components > 1 else np.zeros(1)
+        first = pm.Normal("means_offset_first", 0.0, 1.0, dims="component",
+                          transform=pm.distributions.transforms.ordered, initval=spread)
+        columns = [first[:, None]]
+        if n_features > 1:
+            columns.append(pm.Normal("means_offset_rest", 0.0, 1.0,
+                                     dims=("component", "feature_rest")))
+        offsets = pt.concatenate(columns, axis=1)
+    return pm.Deterministic("means", priors.means_loc + priors.means_scale * offsets,
                             dims=("component", "feature"))
 
 
@@ -297,8 +301,8 @@ def build_model(
         Prior hyper-parameters; ``None`` fields take data-scaled defaults.
     ordered_means : bool, default=False
         Constrain the components to increasing first mean coordinate, which removes the
-        label-switching symmetry (the means are then built from ``means_first`` and
-        ``means_rest``).
+        label-switching symmetry (the offsets are then ``means_offset_first``, ordered,
+        and ``means_offset_rest``).
     batch_size : int, optional
         Observe a random minibatch of this many rows per log-density evaluation
         (:func:`pymc.Minibatch`), its log-likelihood scaled by ``n_samples /
@@ -312,11 +316,12 @@ def build_model(
     -------
     pymc.Model
         Coords ``component``, ``feature``, ``feature_bis``, ``feature_pair``, ``obs``;
-        free variables ``weights``, ``means`` (or ``means_first``/``means_rest``), and
+        free variables ``weights``, ``means_offset`` (or ``means_offset_first`` and
+        ``means_offset_rest``: the means are ``means_loc + means_scale * offset``), and
         per structure ``sigmas``/``sigma`` and ``corr_cpc`` (the correlations' canonical
-        partial correlations mapped to (0, 1)); deterministic full ``covariances
-        (component, feature, feature_bis)``; observed ``x (obs, feature)`` whose
-        pointwise log-likelihood has dims ``(obs,)`` (with ``batch_size``: ``x`` is
+        partial correlations mapped to (0, 1)); deterministic ``means (component,
+        feature)`` and full ``covariances (component, feature, feature_bis)``; observed
+        ``x (obs, feature)`` whose pointwise log-likelihood has dims ``(obs,)`` (with ``batch_size``: ``x`` is
         the minibatch, shape ``(batch_size, n_features)``, without dims).
 
     See Also
@@ -330,7 +335,7 @@ def build_model(
     >>> X = np.random.default_rng(0).normal(size=(50, 2))
     >>> model = build_model(X, n_components=2, covariance_type="diag")
     >>> sorted(rv.name for rv in model.free_RVs)
-    ['means', 'sigmas', 'weights']
+    ['means_offset', 'sigmas', 'weights']
     >>> logp = model.compile_logp()
     >>> bool(np.isfinite(logp(model.initial_point())))
     True

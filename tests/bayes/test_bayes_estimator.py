@@ -17,9 +17,9 @@ from bayesmix.results import log_likelihood_draws
 def _truth_in_fit_order(sample, estimator):
     """True weights and means, permuted to the fitted labels."""
     params = sample.params
+    # order[j] is the true component that gets the fitted label j
     order = hungarian_permutations(params["means"][None], estimator.means_)[0]
-    inverse = np.argsort(order)
-    return params["weights"][inverse], params["means"][inverse]
+    return params["weights"][order], params["means"][order]
 
 
 def _assert_recovered(estimator, sample, n_sd):
@@ -178,6 +178,26 @@ def test_ordered_means_fit(mixtures):
     signs = np.sign(np.diff(means[..., 0], axis=-1))
     assert np.all(signs == signs.flat[0])
     assert estimator.idata_.posterior.attrs["ordered_means"] == 1
+
+
+def test_posterior_follows_the_data_units(mixtures):
+    """Rescaling X by 1e-6 rescales the posterior and nothing else.
+
+    The free variables are unit-scale offsets and log standard deviations and the
+    reference EM's ``reg_covar`` is relative to the data, so the optimisation is the same
+    computation in other units: data measured in micrometres fit like data in metres.
+    """
+    X = mixtures["full"].X
+    fits = {scale: quiet_fit(GaussianMixtureBayes(N_COMPONENTS, random_state=0), X * scale,
+                             "advi", n_iter=500, draws=50) for scale in (1.0, 1e-6)}
+    small, unit = fits[1e-6], fits[1.0]
+    np.testing.assert_allclose(small.idata_.posterior["means"] / 1e-6,
+                               unit.idata_.posterior["means"], rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(small.idata_.posterior["covariances"] / 1e-12,
+                               unit.idata_.posterior["covariances"], rtol=1e-9, atol=1e-12)
+    n_features = X.shape[1]
+    assert small.score(X * 1e-6) == pytest.approx(unit.score(X) - n_features * np.log(1e-6),
+                                                  rel=1e-10)
 
 
 def test_unfitted_estimator_raises():

@@ -8,7 +8,7 @@ import arviz as az
 import numpy as np
 import pytest
 
-from bayesmix.bayes import build_model
+from bayesmix.bayes import MixturePriors, build_model
 from bayesmix.bayes.inference import (
     check_sampler_diagnostics,
     configure_host_devices,
@@ -30,6 +30,7 @@ A = RNG.normal(size=(3, 3, 3))
 COVARIANCES = A @ np.swapaxes(A, 1, 2) + np.eye(3)
 WEIGHTS = np.array([0.2, 0.5, 0.3])
 MEANS = np.array([[2.0, 0.0, 1.0], [-1.0, 1.0, 0.0], [0.5, -2.0, 3.0]])
+PRIORS = MixturePriors(means_loc=[0.5, -1.0, 2.0], means_scale=[2.0, 3.0, 4.0])
 
 
 def _covariances_from(values, covariance_type):
@@ -43,15 +44,16 @@ def _covariances_from(values, covariance_type):
 
 
 def test_initial_values_reproduce_full_covariances():
-    values = initial_values(WEIGHTS, MEANS, COVARIANCES, "full")
+    values = initial_values(WEIGHTS, MEANS, COVARIANCES, "full", PRIORS)
     np.testing.assert_allclose(_covariances_from(values, "full"), COVARIANCES, rtol=1e-8)
     np.testing.assert_allclose(values["weights"], WEIGHTS)
-    np.testing.assert_allclose(values["means"], MEANS)
+    np.testing.assert_allclose(PRIORS.means_loc + PRIORS.means_scale * values["means_offset"],
+                               MEANS)
 
 
 @pytest.mark.parametrize("covariance_type", ["tied", "diag", "spherical"])
 def test_initial_values_of_the_other_structures(covariance_type):
-    values = initial_values(WEIGHTS, MEANS, COVARIANCES, covariance_type)
+    values = initial_values(WEIGHTS, MEANS, COVARIANCES, covariance_type, PRIORS)
     variances = np.diagonal(COVARIANCES, axis1=1, axis2=2)
     expected = {"tied": None, "diag": variances, "spherical": variances.mean(axis=1)}
     result = _covariances_from(values, covariance_type)
@@ -64,15 +66,16 @@ def test_initial_values_of_the_other_structures(covariance_type):
 
 def test_initial_values_ordered_and_jittered():
     rng = np.random.default_rng(1)
-    values = initial_values(WEIGHTS, MEANS, COVARIANCES, "full", ordered_means=True,
+    values = initial_values(WEIGHTS, MEANS, COVARIANCES, "full", PRIORS, ordered_means=True,
                             rng=rng, jitter=0.05)
-    assert np.all(np.diff(values["means_first"]) > 0)
-    assert values["means_rest"].shape == (3, 2)
+    assert np.all(np.diff(values["means_offset_first"]) > 0)
+    assert values["means_offset_rest"].shape == (3, 2)
     assert values["weights"].sum() == pytest.approx(1.0)
     order = np.argsort(MEANS[:, 0])
     assert not np.allclose(values["weights"], WEIGHTS[order])
     np.testing.assert_allclose(values["weights"], WEIGHTS[order], atol=0.1)
-    np.testing.assert_allclose(values["means_first"], MEANS[order, 0], atol=0.5)
+    first_means = PRIORS.means_loc[0] + PRIORS.means_scale[0] * values["means_offset_first"]
+    np.testing.assert_allclose(first_means, MEANS[order, 0], atol=0.5)
     assert np.all((values["corr_cpc"] > 0) & (values["corr_cpc"] < 1))
 
 
@@ -148,3 +151,10 @@ def test_missing_nutpie_is_explained(small_model):
 def test_host_devices_are_configured_once():
     assert "--xla_force_host_platform_device_count" in os.environ["XLA_FLAGS"]
     assert configure_host_devices(8) is False
+
+
+def test_diverging_vi_says_what_to_change():
+    model = build_model(np.random.default_rng(0).normal(size=(40, 1)), 2, "full")
+    with pytest.raises(ValueError, match=r"advi diverged.*Lower learning_rate \(it is "
+                                         r"100000000.0\)"):
+        fit_vi(model, n_iter=500, learning_rate=1e8, random_seed=0)

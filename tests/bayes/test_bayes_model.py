@@ -46,7 +46,10 @@ def _evaluate(model, seed):
 
 def _prior_logp(values, covariance_type, priors):
     logp = stats.dirichlet.logpdf(values["weights"], priors.weights_alpha)
-    logp += stats.norm.logpdf(values["means"], priors.means_loc, priors.means_scale).sum()
+    # The free variables are the means' standard normal offsets (non-centred): their
+    # density is the means' Normal(means_loc, means_scale) density times prod(means_scale).
+    offsets = (values["means"] - priors.means_loc) / priors.means_scale
+    logp += stats.norm.logpdf(offsets).sum()
     sigmas = values["sigma" if covariance_type == "spherical" else "sigmas"]
     logp += stats.halfnorm.logpdf(sigmas, scale=priors.scale_sigma).sum()
     if covariance_type in ("full", "tied"):
@@ -89,6 +92,11 @@ def test_log_density_equals_density_py_plus_priors(data, covariance_type, ordere
     assert logp == pytest.approx(expected, rel=1e-9)
     if ordered_means:
         assert np.all(np.diff(values["means"][:, 0]) > 0)
+        offsets = np.column_stack([values["means_offset_first"], values["means_offset_rest"]])
+    else:
+        offsets = values["means_offset"]
+    np.testing.assert_allclose(values["means"],
+                               resolved.means_loc + resolved.means_scale * offsets, rtol=1e-12)
 
 
 def test_log_density_changes_with_the_data(data):
@@ -104,10 +112,10 @@ def test_log_density_changes_with_the_data(data):
 
 @pytest.mark.parametrize(
     "covariance_type, free",
-    [("full", ["corr_cpc", "means", "sigmas", "weights"]),
-     ("tied", ["corr_cpc", "means", "sigmas", "weights"]),
-     ("diag", ["means", "sigmas", "weights"]),
-     ("spherical", ["means", "sigma", "weights"])],
+    [("full", ["corr_cpc", "means_offset", "sigmas", "weights"]),
+     ("tied", ["corr_cpc", "means_offset", "sigmas", "weights"]),
+     ("diag", ["means_offset", "sigmas", "weights"]),
+     ("spherical", ["means_offset", "sigma", "weights"])],
 )
 def test_variables_and_dims(data, covariance_type, free):
     model = build_model(data, 3, covariance_type)
@@ -126,13 +134,13 @@ def test_dataframe_column_names_become_feature_coords(data):
     assert list(model.coords["feature"]) == ["eruptions", "waiting"]
     assert list(model.coords["feature_pair"]) == ["eruptions:waiting"]
     assert list(model.coords["feature_rest"]) == ["waiting"]
-    assert {rv.name for rv in model.free_RVs} >= {"means_first", "means_rest"}
+    assert {rv.name for rv in model.free_RVs} >= {"means_offset_first", "means_offset_rest"}
 
 
 def test_one_feature_model_has_no_correlations():
     X = np.random.default_rng(0).normal(size=(30, 1))
     model = build_model(X, 2, "full")
-    assert sorted(rv.name for rv in model.free_RVs) == ["means", "sigmas", "weights"]
+    assert sorted(rv.name for rv in model.free_RVs) == ["means_offset", "sigmas", "weights"]
     assert np.isfinite(model.compile_logp()(model.initial_point()))
 
 
