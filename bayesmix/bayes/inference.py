@@ -488,19 +488,30 @@ _VI_CLASSES = {"advi": pm.ADVI, "fullrank_advi": pm.FullRankADVI}
 INITIAL_VI_SCALE = 0.1
 
 
-def _narrow(approx: Any, scale: float) -> None:
-    """Set the initial spread of a mean-field or full-rank approximation to ``scale``.
+def _narrow(approx: Any, model: pm.Model, scale: float) -> None:
+    """Set the initial spread of a mean-field or full-rank approximation.
 
-    Both parametrise standard deviations (the mean-field ``rho``, the full-rank Cholesky
-    diagonal) through softplus, so the raw value is ``log(expm1(scale))``.
+    Every unconstrained coordinate starts at ``scale``, except the means' offsets, which
+    start at ``min(scale, 1 / sqrt(n_samples / n_components))``: their posterior spread
+    is about a mean's standard error (a component SD over the square root of its rows)
+    over the prior scale (at least a data SD), so at most that, and on large data a start
+    at ``scale`` would leave the optimiser thousands of steps of shrinking to do. Both
+    approximations parametrise standard deviations (the mean-field ``rho``, the
+    full-rank Cholesky diagonal) through softplus, so the raw value is
+    ``log(expm1(spread))``.
     """
-    raw = np.log(np.expm1(scale))
+    group = approx.groups[0]
+    spread = np.full(group.ddim, scale)
+    rows_per_component = len(model.coords["obs"]) / len(model.coords["component"])
+    for name, coordinates, *_ in group.ordering.values():
+        if name.startswith("means_offset"):
+            spread[coordinates] = min(scale, 1.0 / np.sqrt(rows_per_component))
+    raw = np.log(np.expm1(spread))
     params = approx.params_dict
     if "rho" in params:
-        params["rho"].set_value(np.full_like(params["rho"].get_value(), raw))
+        params["rho"].set_value(raw.astype(params["rho"].get_value().dtype))
     else:
-        size = params["mu"].get_value().shape[0]
-        params["L_tril"].set_value((raw * np.eye(size))[np.tril_indices(size)])
+        params["L_tril"].set_value(np.diag(raw)[np.tril_indices(group.ddim)])
 
 
 @dataclass
@@ -609,7 +620,7 @@ def fit_vi(
     with model:
         inference = _VI_CLASSES[method](start=dict(start) if start else None,
                                         random_seed=int(seeds[0]))
-        _narrow(inference.approx, INITIAL_VI_SCALE)
+        _narrow(inference.approx, model, INITIAL_VI_SCALE)
         # PyMC divides a minibatch objective by a normalising constant (45,000 for 3,000
         # rows in minibatches of 100), so its gradients fall under the Adagrad-window's
         # epsilon (0.1) and the approximation hardly moves: keep the full-data scale, as
