@@ -47,6 +47,7 @@ from bayesmix.em import (
     _e_step_block_range,
     _empty_statistics,
     _finish,
+    _scatter_rows,
     _SufficientStatistics,
     _sum_statistics,
 )
@@ -162,8 +163,7 @@ def _summarise_chunk(block: np.ndarray, weight: np.ndarray | None, offset: int) 
     mean, scatter = np.zeros(n_features), np.zeros((n_features, n_features))
     if bad_x is None and total > 0:
         mean = (weight @ block) / total
-        centred = block - mean
-        scatter = (centred * weight[:, np.newaxis]).T @ centred
+        scatter = _scatter_rows(block - mean, weight, slice(0, n_rows))
     return _Summary(total, mean, scatter, int(np.count_nonzero(weight)), bad_x, bad_weight)
 
 
@@ -284,7 +284,8 @@ def _initialiser(estimator: GaussianMixtureEM, X: da.Array, weights: da.Array | 
             sample["weight"] = w_sample
             sample["second"] = None
             if estimator.covariance_type == "tied":
-                sample["second"] = (sample["X"] * w_sample[:, np.newaxis]).T @ sample["X"]
+                sample["second"] = _scatter_rows(sample["X"], w_sample,
+                                                 slice(0, len(w_sample)))
         return estimator._initial_parameters(sample["X"], sample["weight"], given, seed_state,
                                              sample["second"])
 

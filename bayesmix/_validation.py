@@ -209,6 +209,10 @@ def _check_spread(values: np.ndarray, X: Any, name: str = "X") -> None:
     overflow to infinity and every covariance becomes NaN.
     """
     with np.errstate(over="ignore", invalid="ignore"):
+        # Checked without an (N, D) temporary when it can be: N squared deviations sum to
+        # at most N times the column's squared range.
+        if np.isfinite(values.shape[0] * np.square(np.ptp(values, axis=0))).all():
+            return
         spread = np.square(values - values.mean(axis=0)).sum(axis=0)
     if not np.isfinite(spread).all():
         column = int(np.flatnonzero(~np.isfinite(spread))[0])

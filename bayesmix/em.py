@@ -212,6 +212,23 @@ def _statistics_from_responsibilities(X: np.ndarray, resp: np.ndarray, covarianc
     return _finish(stats, covariance_type)
 
 
+def _scatter_rows(X: np.ndarray, sample_weight: np.ndarray | None, rows: slice) -> np.ndarray:
+    """``sum_n w_n x_n x_n^T`` over ``X[rows]``, block by block, without copying ``X``.
+
+    ``sample_weight=None`` means unit weights. On centred data this is the weighted
+    scatter matrix: the data covariance times the total weight, and the total second
+    moment of ``tied``.
+    """
+    n_features = X.shape[1]
+    scatter = np.zeros((n_features, n_features))
+    for block_rows in row_chunks(rows.stop - rows.start, n_features):
+        block_rows = slice(rows.start + block_rows.start, rows.start + block_rows.stop)
+        block = X[block_rows]
+        weighted = block if sample_weight is None else block * sample_weight[block_rows, None]
+        scatter += weighted.T @ block
+    return scatter
+
+
 def _m_step(
     stats: _SufficientStatistics,
     total_second_moment: np.ndarray | None,
@@ -488,9 +505,6 @@ class GaussianMixtureEM(DensityMixin, BaseEstimator):
         # EM is translation invariant: fit on centred data for accurate second moments.
         shift = (sample_weight @ X) / sample_weight.sum()
         X_centred = X - shift
-        total_second_moment = None
-        if self.covariance_type == "tied":
-            total_second_moment = (X_centred * sample_weight[:, np.newaxis]).T @ X_centred
         if "means" in given:
             given["means"] = given["means"] - shift
 
@@ -502,6 +516,10 @@ class GaussianMixtureEM(DensityMixin, BaseEstimator):
         stream_weight = None if unit_weights else sample_weight
         width = _row_width(self.n_components, n_features, self.covariance_type)
         with RowThreads(n_samples, width) as threads:
+            scatter = sum(threads.map(lambda rows: _scatter_rows(X_centred, stream_weight, rows),
+                                      n_samples))
+            total_second_moment = scatter if self.covariance_type == "tied" else None
+
             def e_step(weights, means, factors, labels=None):
                 return _e_step_statistics(X_centred, stream_weight, weights, means, factors,
                                           self.covariance_type, threads, labels=labels)
@@ -517,9 +535,7 @@ class GaussianMixtureEM(DensityMixin, BaseEstimator):
             weights, means, _, factors = best["params"]
             final = e_step(weights, means, factors, labels=labels)
 
-        data_covariance = np.atleast_2d(np.cov(X_centred, rowvar=False, aweights=sample_weight,
-                                               bias=True))
-        self._store_fit(best, n_init, shift, final.counts, data_covariance)
+        self._store_fit(best, n_init, shift, final.counts, scatter / sample_weight.sum())
         self._X_fit = X
         self.fit_time_ = time.perf_counter() - start_time
         return labels

@@ -239,6 +239,26 @@ def test_large_input_uses_threads_and_matches_serial(monkeypatch):
     np.testing.assert_allclose(threaded.score_samples(X), serial.score_samples(X), rtol=1e-12)
 
 
+@pytest.mark.parametrize("weighted", [False, True], ids=["unit-weights", "sample-weight"])
+def test_scatter_is_summed_block_by_block_as_numpy_cov(weighted, monkeypatch):
+    """The data covariance (and ``tied``'s total second moment) over many small blocks."""
+    from bayesmix import density
+    from bayesmix.em import _scatter_rows
+
+    monkeypatch.setattr(density, "_CHUNK_ELEMENTS", 1 << 8)  # blocks of 64 rows
+    rng = np.random.default_rng(2)
+    X = rng.normal(size=(1000, 3)) @ rng.normal(size=(3, 3))
+    weights = rng.uniform(0.0, 3.0, size=1000) if weighted else np.ones(1000)
+    centred = X - weights @ X / weights.sum()
+    rows = slice(37, 1000)  # a row range, as a thread gets: its mean is not zero
+    scatter = _scatter_rows(centred, weights if weighted else None, rows)
+    block, block_weights = centred[rows], weights[rows]
+    mean = block_weights @ block / block_weights.sum()
+    covariance = np.cov(block, rowvar=False, aweights=block_weights, bias=True)
+    expected = block_weights.sum() * (covariance + np.outer(mean, mean))
+    np.testing.assert_allclose(scatter, expected, rtol=1e-12)
+
+
 def test_degenerate_warning_is_a_bayesmix_warning():
     from bayesmix import BayesmixWarning
 

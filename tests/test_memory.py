@@ -100,3 +100,28 @@ def test_log_predictive_density_is_the_log_mean_exp_over_draws(data):
     expected = np.logaddexp.reduce(per_draw, axis=0) - np.log(len(weights))
     np.testing.assert_allclose(log_predictive_density(X[:50], weights, means, covariances),
                                expected, rtol=1e-12)
+
+
+@pytest.mark.parametrize("weighted", [False, True], ids=["unit-weights", "sample-weight"])
+def test_fit_holds_a_centred_copy_of_x_and_row_vectors_only(data, weighted, monkeypatch):
+    """Besides X, a fit holds its centred copy, the labels and the row weights.
+
+    The data covariance and ``tied``'s total second moment are summed block by block: an
+    ``np.cov`` of X (two more copies of X) would break the bound.
+    """
+    em, X = data
+    monkeypatch.setattr(density, "_CHUNK_ELEMENTS", SMALL_CHUNK)
+    sample_weight = np.random.default_rng(1).uniform(0.5, 2.0, N_ROWS) if weighted else None
+    start = {"weights_init": em.weights_, "means_init": em.means_,
+             "precisions_init": em.precisions_}
+    GaussianMixtureEM(N_COMPONENTS, max_iter=1, **start).fit(X[:1_000])  # untraced caches
+    tracemalloc.start()
+    try:
+        GaussianMixtureEM(N_COMPONENTS, max_iter=1, **start).fit(X, sample_weight=sample_weight)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    row_vectors = 2 * N_ROWS * 8  # labels, and the row weights (ones when not given)
+    beyond = peak - X.nbytes - row_vectors
+    assert beyond < X.nbytes / 10, (
+        f"fit allocated {beyond / X.nbytes:.2f} x X beyond the centred copy and row vectors")
