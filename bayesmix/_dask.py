@@ -163,7 +163,7 @@ def _summarise_chunk(block: np.ndarray, weight: np.ndarray | None, offset: int) 
     mean, scatter = np.zeros(n_features), np.zeros((n_features, n_features))
     if bad_x is None and total > 0:
         mean = (weight @ block) / total
-        scatter = _scatter_rows(block - mean, weight, slice(0, n_rows))
+        scatter = _scatter_rows(block, weight, slice(0, n_rows), mean)
     return _Summary(total, mean, scatter, int(np.count_nonzero(weight)), bad_x, bad_weight)
 
 
@@ -231,9 +231,8 @@ def _tree_reduce(parts: list, combine: Callable[[list], Any]) -> Any:
 def _chunk_statistics(block, weight, shift, log_weights, means, factors, log_det,
                       covariance_type) -> _SufficientStatistics:
     """The in-memory streaming E step over one chunk, centred by ``shift``."""
-    block = block - shift
     return _e_step_block_range(block, weight, slice(0, block.shape[0]), log_weights, means,
-                               factors, log_det, covariance_type, labels=None)
+                               factors, log_det, covariance_type, labels=None, shift=shift)
 
 
 def _add_statistics(parts: list[_SufficientStatistics], n_components: int, n_features: int,
@@ -279,15 +278,13 @@ def _initialiser(estimator: GaussianMixtureEM, X: da.Array, weights: da.Array | 
                 rows = np.sort(rng.choice(n_samples, size=INIT_SAMPLE_SIZE, replace=False))
             X_rows = X[rows]
             w_rows = da.ones(X_rows.shape[0]) if weights is None else weights[rows]
-            X_sample, w_sample = dask.compute(X_rows, w_rows)
-            sample["X"] = X_sample - shift
-            sample["weight"] = w_sample
+            sample["X"], sample["weight"] = dask.compute(X_rows, w_rows)
             sample["second"] = None
             if estimator.covariance_type == "tied":
-                sample["second"] = _scatter_rows(sample["X"], w_sample,
-                                                 slice(0, len(w_sample)))
-        return estimator._initial_parameters(sample["X"], sample["weight"], given, seed_state,
-                                             sample["second"])
+                sample["second"] = _scatter_rows(sample["X"], sample["weight"],
+                                                 slice(0, len(sample["weight"])), shift)
+        return estimator._initial_parameters(sample["X"], shift, sample["weight"], given,
+                                             seed_state, sample["second"])
 
     return initialise
 

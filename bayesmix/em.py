@@ -137,9 +137,12 @@ def _e_step_block_range(
     log_det: np.ndarray,
     covariance_type: str,
     labels: np.ndarray | None,
+    shift: np.ndarray,
 ) -> _SufficientStatistics:
-    """E step over ``X[rows]``, block by block, folded into sufficient statistics.
+    """E step over ``X[rows] - shift``, block by block, folded into sufficient statistics.
 
+    Each cache-sized block is centred as it is read (EM is translation invariant and
+    centred second moments lose no precision), so no centred copy of ``X`` is made.
     ``sample_weight=None`` means unit weights; ``labels``, when given, receives the most
     likely component of each row.
     """
@@ -148,7 +151,7 @@ def _e_step_block_range(
     width = _row_width(n_components, n_features, covariance_type)
     for block_rows in row_chunks(rows.stop - rows.start, width):
         block_rows = slice(rows.start + block_rows.start, rows.start + block_rows.stop)
-        block = X[block_rows]
+        block = X[block_rows] - shift
         resp = _log_gaussian_prob_chunk(block, means, precisions_cholesky, covariance_type,
                                         log_det)
         resp += log_weights
@@ -184,9 +187,10 @@ def _e_step_statistics(
     precisions_cholesky: np.ndarray,
     covariance_type: str,
     threads: RowThreads,
+    shift: np.ndarray,
     labels: np.ndarray | None = None,
 ) -> _SufficientStatistics:
-    """One streaming pass: responsibilities and the statistics of the next M step.
+    """One streaming pass over ``X - shift``: the statistics of the next M step.
 
     ``sample_weight=None`` means unit weights (a faster path); ``labels``, when given,
     receives the most likely component of each row.
@@ -198,32 +202,33 @@ def _e_step_statistics(
     parts = threads.map(
         lambda rows: _e_step_block_range(X, sample_weight, rows, log_weights, means,
                                          precisions_cholesky, log_det, covariance_type,
-                                         labels),
+                                         labels, shift),
         X.shape[0])
     return _finish(_sum_statistics(parts), covariance_type)
 
 
-def _statistics_from_responsibilities(X: np.ndarray, resp: np.ndarray, covariance_type: str
-                                      ) -> _SufficientStatistics:
-    """Sufficient statistics from given (already row-weighted) responsibilities."""
+def _statistics_from_responsibilities(X: np.ndarray, resp: np.ndarray, covariance_type: str,
+                                      shift: np.ndarray) -> _SufficientStatistics:
+    """Statistics of ``X - shift`` from given (already row-weighted) responsibilities."""
     stats = _empty_statistics(resp.shape[1], X.shape[1], covariance_type)
     for rows in row_chunks(X.shape[0], _row_width(*stats.sums.shape, covariance_type)):
-        _add_block(stats, X[rows], resp[rows], covariance_type)
+        _add_block(stats, X[rows] - shift, resp[rows], covariance_type)
     return _finish(stats, covariance_type)
 
 
-def _scatter_rows(X: np.ndarray, sample_weight: np.ndarray | None, rows: slice) -> np.ndarray:
-    """``sum_n w_n x_n x_n^T`` over ``X[rows]``, block by block, without copying ``X``.
+def _scatter_rows(X: np.ndarray, sample_weight: np.ndarray | None, rows: slice,
+                  shift: np.ndarray) -> np.ndarray:
+    """``sum_n w_n y_n y_n^T`` with ``y = X[rows] - shift``, block by block.
 
-    ``sample_weight=None`` means unit weights. On centred data this is the weighted
-    scatter matrix: the data covariance times the total weight, and the total second
-    moment of ``tied``.
+    ``sample_weight=None`` means unit weights. Centred by the weighted mean of ``X``, this
+    is the weighted scatter matrix: the data covariance times the total weight, and the
+    total second moment of ``tied``.
     """
     n_features = X.shape[1]
     scatter = np.zeros((n_features, n_features))
     for block_rows in row_chunks(rows.stop - rows.start, n_features):
         block_rows = slice(rows.start + block_rows.start, rows.start + block_rows.stop)
-        block = X[block_rows]
+        block = X[block_rows] - shift
         weighted = block if sample_weight is None else block * sample_weight[block_rows, None]
         scatter += weighted.T @ block
     return scatter
@@ -502,9 +507,9 @@ class GaussianMixtureEM(DensityMixin, BaseEstimator):
         sample_weight = check_sample_weight(sample_weight, n_samples)
         self._check_n_positive_weights(np.count_nonzero(sample_weight))
 
-        # EM is translation invariant: fit on centred data for accurate second moments.
+        # EM is translation invariant: the kernels centre each block of rows by the
+        # weighted mean as they read it, for accurate second moments without a copy of X.
         shift = (sample_weight @ X) / sample_weight.sum()
-        X_centred = X - shift
         if "means" in given:
             given["means"] = given["means"] - shift
 
@@ -516,16 +521,16 @@ class GaussianMixtureEM(DensityMixin, BaseEstimator):
         stream_weight = None if unit_weights else sample_weight
         width = _row_width(self.n_components, n_features, self.covariance_type)
         with RowThreads(n_samples, width) as threads:
-            scatter = sum(threads.map(lambda rows: _scatter_rows(X_centred, stream_weight, rows),
+            scatter = sum(threads.map(lambda rows: _scatter_rows(X, stream_weight, rows, shift),
                                       n_samples))
             total_second_moment = scatter if self.covariance_type == "tied" else None
 
             def e_step(weights, means, factors, labels=None):
-                return _e_step_statistics(X_centred, stream_weight, weights, means, factors,
-                                          self.covariance_type, threads, labels=labels)
+                return _e_step_statistics(X, stream_weight, weights, means, factors,
+                                          self.covariance_type, threads, shift, labels=labels)
 
             def initialise(random_state):
-                return self._initial_parameters(X_centred, sample_weight, given, random_state,
+                return self._initial_parameters(X, shift, sample_weight, given, random_state,
                                                 total_second_moment)
 
             best = self._fit_restarts(initialise, e_step, sample_weight.sum(), seeds, warm,
@@ -602,8 +607,13 @@ class GaussianMixtureEM(DensityMixin, BaseEstimator):
                 best, best_rank = run, rank
         return best
 
-    def _initial_parameters(self, X, sample_weight, given, random_state, total_second_moment):
-        """Weights, means, covariances and precision factors to start one EM run from."""
+    def _initial_parameters(self, X, shift, sample_weight, given, random_state,
+                            total_second_moment):
+        """Parameters (of the data centred by ``shift``) to start one EM run from.
+
+        Weights, means, covariances and precision factors; the initial assignment is made
+        on ``X`` itself (:func:`~bayesmix.init.initial_responsibilities`).
+        """
         if {"weights", "means", "precisions_cholesky"} <= given.keys():
             weights, means, factors = (given["weights"], given["means"],
                                        given["precisions_cholesky"])
@@ -613,7 +623,7 @@ class GaussianMixtureEM(DensityMixin, BaseEstimator):
         resp = initial_responsibilities(X, self.n_components, self.init_params, random_state,
                                         sample_weight)
         resp *= sample_weight[:, np.newaxis]
-        stats = _statistics_from_responsibilities(X, resp, self.covariance_type)
+        stats = _statistics_from_responsibilities(X, resp, self.covariance_type, shift)
         weights, means, covariances = _m_step(stats, total_second_moment, self.covariance_type,
                                               self.reg_covar)
         weights = given.get("weights", weights)

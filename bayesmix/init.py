@@ -4,9 +4,12 @@ EM starts from a soft or hard assignment of the rows to components; the first M 
 turns it into weights, means and covariances. The four schemes are scikit-learn's:
 
 ``"kmeans"``
-    hard labels of a k-means fit (one k-means++ seeding, weighted by ``sample_weight``);
+    hard labels of a k-means fit (one k-means++ seeding, weighted by ``sample_weight``;
+    scikit-learn's ``KMeans`` centres a copy of ``X``);
 ``"k-means++"``
-    hard labels on the k-means++ seeds only (cheap, spread-out starting means);
+    hard labels on the k-means++ seeds only (cheap, spread-out starting means), drawn on
+    a centred copy of ``X``: the squared distances are expanded as
+    ``|x|^2 - 2 x.c + |c|^2``, which loses precision on data far from the origin;
 ``"random"``
     uniform random responsibilities, normalised per row;
 ``"random_from_data"``
@@ -82,8 +85,8 @@ def initial_responsibilities(
                                       p=probabilities)
         return _one_hot_rows(n_samples, indices)
     if init_params == "k-means++":
-        _, indices = kmeans_plusplus(X, n_components, sample_weight=sample_weight,
-                                     random_state=random_state)
+        _, indices = kmeans_plusplus(X - X.mean(axis=0), n_components,
+                                     sample_weight=sample_weight, random_state=random_state)
         return _one_hot_rows(n_samples, indices)
     raise ValueError(
         f"init_params must be one of {', '.join(map(repr, INIT_METHODS))}, got {init_params!r}."

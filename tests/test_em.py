@@ -241,7 +241,7 @@ def test_large_input_uses_threads_and_matches_serial(monkeypatch):
 
 @pytest.mark.parametrize("weighted", [False, True], ids=["unit-weights", "sample-weight"])
 def test_scatter_is_summed_block_by_block_as_numpy_cov(weighted, monkeypatch):
-    """The data covariance (and ``tied``'s total second moment) over many small blocks."""
+    """The data covariance (and ``tied``'s total second moment), centred block by block."""
     from bayesmix import density
     from bayesmix.em import _scatter_rows
 
@@ -249,9 +249,10 @@ def test_scatter_is_summed_block_by_block_as_numpy_cov(weighted, monkeypatch):
     rng = np.random.default_rng(2)
     X = rng.normal(size=(1000, 3)) @ rng.normal(size=(3, 3))
     weights = rng.uniform(0.0, 3.0, size=1000) if weighted else np.ones(1000)
-    centred = X - weights @ X / weights.sum()
+    shift = weights @ X / weights.sum()
+    centred = X - shift
     rows = slice(37, 1000)  # a row range, as a thread gets: its mean is not zero
-    scatter = _scatter_rows(centred, weights if weighted else None, rows)
+    scatter = _scatter_rows(X, weights if weighted else None, rows, shift)
     block, block_weights = centred[rows], weights[rows]
     mean = block_weights @ block / block_weights.sum()
     covariance = np.cov(block, rowvar=False, aweights=block_weights, bias=True)

@@ -40,7 +40,8 @@ from bayesmix.plotting import (  # noqa: E402
 
 FEATURES = ["length", "width"]
 #: Tiny fits: the file only has to hold what they produced.
-TINY = {"advi": {"draws": 20, "n_iter": 100}, "nuts": {"draws": 20, "tune": 20, "chains": 2}}
+TINY = {"advi": {"draws": 20, "n_iter": 100}, "fullrank_advi": {"draws": 20, "n_iter": 100},
+        "nuts": {"draws": 20, "tune": 20, "chains": 2}}
 FAST_BAYES = {("full", "advi"), ("spherical", "nuts")}
 BAYES_CASES = [
     pytest.param(structure, method, id=f"{structure}-{method}",
@@ -77,7 +78,8 @@ def em_pairs(data, folder):
 def bayes_pair(data, folder):
     """``bayes_pair(structure, method)``: (posterior, reloaded), each fitted at most once.
 
-    NUTS fits a DataFrame, ADVI an array, so both kinds of feature names travel.
+    NUTS fits a DataFrame, ADVI and full-rank ADVI an array, so both kinds of feature
+    names travel.
     """
     cache = {}
 
