@@ -19,6 +19,7 @@ from __future__ import annotations
 import sys
 import time
 import warnings
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -127,6 +128,18 @@ def _finish(stats: _SufficientStatistics, covariance_type: str) -> _SufficientSt
     return stats
 
 
+def _centred_blocks(X: np.ndarray, rows: slice, row_width: int, shift: np.ndarray
+                    ) -> Iterator[tuple[slice, np.ndarray]]:
+    """``(block_rows, X[block_rows] - shift)`` over ``X[rows]``, in cache-sized blocks.
+
+    EM is translation invariant and centred second moments lose no precision, so the
+    kernels centre each block as they read it instead of working on a centred copy of X.
+    """
+    for chunk in row_chunks(rows.stop - rows.start, row_width):
+        block_rows = slice(rows.start + chunk.start, rows.start + chunk.stop)
+        yield block_rows, X[block_rows] - shift
+
+
 def _e_step_block_range(
     X: np.ndarray,
     sample_weight: np.ndarray | None,
@@ -141,17 +154,13 @@ def _e_step_block_range(
 ) -> _SufficientStatistics:
     """E step over ``X[rows] - shift``, block by block, folded into sufficient statistics.
 
-    Each cache-sized block is centred as it is read (EM is translation invariant and
-    centred second moments lose no precision), so no centred copy of ``X`` is made.
     ``sample_weight=None`` means unit weights; ``labels``, when given, receives the most
     likely component of each row.
     """
     n_components, n_features = means.shape
     stats = _empty_statistics(n_components, n_features, covariance_type)
     width = _row_width(n_components, n_features, covariance_type)
-    for block_rows in row_chunks(rows.stop - rows.start, width):
-        block_rows = slice(rows.start + block_rows.start, rows.start + block_rows.stop)
-        block = X[block_rows] - shift
+    for block_rows, block in _centred_blocks(X, rows, width, shift):
         resp = _log_gaussian_prob_chunk(block, means, precisions_cholesky, covariance_type,
                                         log_det)
         resp += log_weights
@@ -211,8 +220,9 @@ def _statistics_from_responsibilities(X: np.ndarray, resp: np.ndarray, covarianc
                                       shift: np.ndarray) -> _SufficientStatistics:
     """Statistics of ``X - shift`` from given (already row-weighted) responsibilities."""
     stats = _empty_statistics(resp.shape[1], X.shape[1], covariance_type)
-    for rows in row_chunks(X.shape[0], _row_width(*stats.sums.shape, covariance_type)):
-        _add_block(stats, X[rows] - shift, resp[rows], covariance_type)
+    width = _row_width(*stats.sums.shape, covariance_type)
+    for rows, block in _centred_blocks(X, slice(0, X.shape[0]), width, shift):
+        _add_block(stats, block, resp[rows], covariance_type)
     return _finish(stats, covariance_type)
 
 
@@ -226,9 +236,7 @@ def _scatter_rows(X: np.ndarray, sample_weight: np.ndarray | None, rows: slice,
     """
     n_features = X.shape[1]
     scatter = np.zeros((n_features, n_features))
-    for block_rows in row_chunks(rows.stop - rows.start, n_features):
-        block_rows = slice(rows.start + block_rows.start, rows.start + block_rows.stop)
-        block = X[block_rows] - shift
+    for block_rows, block in _centred_blocks(X, rows, n_features, shift):
         weighted = block if sample_weight is None else block * sample_weight[block_rows, None]
         scatter += weighted.T @ block
     return scatter
