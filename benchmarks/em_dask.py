@@ -130,7 +130,7 @@ def dask_run(path: str, init: dict, iterations: int) -> dict:
 
     with dask.config.set(ALLOCATOR), LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
                       dashboard_address=None) as cluster, Client(cluster) as client:
-        client.run(__import__, "bayesmix._dask")
+        client.run(__import__, "bayesmix.em.dask_source")
         client.run(start_polling)
         em = _fit(da.from_zarr(path), init, iterations)
         memory = client.run(stop_polling)

@@ -243,7 +243,7 @@ def test_large_input_uses_threads_and_matches_serial(monkeypatch):
 def test_scatter_is_summed_block_by_block_as_numpy_cov(weighted, monkeypatch):
     """The data covariance (and ``tied``'s total second moment), centred block by block."""
     from bayesmix import density
-    from bayesmix.em import _scatter_rows
+    from bayesmix.em.estimator import _scatter_rows
 
     monkeypatch.setattr(density, "_CHUNK_ELEMENTS", 1 << 8)  # blocks of 64 rows
     rng = np.random.default_rng(2)

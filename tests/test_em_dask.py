@@ -20,7 +20,7 @@ da = pytest.importorskip("dask.array")
 dd = pytest.importorskip("dask.dataframe")
 distributed = pytest.importorskip("dask.distributed")
 
-import bayesmix._dask as bayesmix_dask  # noqa: E402
+import bayesmix.em.dask_source as bayesmix_dask  # noqa: E402
 from bayesmix import ConvergenceWarning, GaussianMixtureEM  # noqa: E402
 
 COVARIANCE_TYPES = ["full", "tied", "diag", "spherical"]
@@ -257,7 +257,7 @@ def test_out_of_core_zarr_store_on_worker_processes(tmp_path):
     with dask.config.set(memory), distributed.LocalCluster(
             n_workers=2, threads_per_worker=1, processes=True, memory_limit="700MB",
             dashboard_address=None) as cluster, distributed.Client(cluster) as client:
-        client.run(__import__, "bayesmix._dask")
+        client.run(__import__, "bayesmix.em.dask_source")
         client.run(_start_peak_memory_polling)
         on_dask = _fit(da.from_zarr(path), **params)
         used = {worker: peak - idle for worker, (idle, peak)

@@ -9,7 +9,7 @@ the client never holds the rows. The passes are:
 1. one summary pass: validation (NaN or infinity in ``X``, bad ``sample_weight``), the
    weighted mean by which the data are centred, and the centred scatter matrix (merged
    across chunks with Chan's pairwise update, as accurate as the in-memory one);
-2. the initialisation, run by the in-memory initialiser (:mod:`bayesmix.init`) on a
+2. the initialisation, run by the in-memory initialiser (:mod:`bayesmix.em.init`) on a
    uniform random sample of at most :data:`INIT_SAMPLE_SIZE` rows (all of them when
    there are fewer, so the fit then equals the in-memory one from the same seed);
 3. one pass per EM iteration, and a final one for the components' counts.
@@ -42,7 +42,7 @@ from sklearn.utils.validation import _check_feature_names, check_is_fitted
 from bayesmix._parallel import _controller
 from bayesmix._validation import _check_dataframe_dtypes, check_sample_weight
 from bayesmix.covariance import log_det_cholesky
-from bayesmix.em import (
+from bayesmix.em.estimator import (
     GaussianMixtureEM,
     _e_step_block_range,
     _empty_statistics,

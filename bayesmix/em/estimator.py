@@ -60,7 +60,7 @@ from bayesmix.density import (
     weighted_log_prob,
 )
 from bayesmix.exceptions import ConvergenceWarning, DegenerateComponentWarning
-from bayesmix.init import INIT_METHODS, initial_responsibilities
+from bayesmix.em.init import INIT_METHODS, initial_responsibilities
 from bayesmix.scoring import information_criteria
 
 __all__ = ["GaussianMixtureEM"]
@@ -318,7 +318,7 @@ class GaussianMixtureEM(DensityMixin, BaseEstimator):
     n_init : int, default=1
         Number of initialisations; the one with the highest likelihood is kept.
     init_params : {"kmeans", "k-means++", "random", "random_from_data"}, default="kmeans"
-        How the initial responsibilities are chosen (see :mod:`bayesmix.init`).
+        How the initial responsibilities are chosen (see :mod:`bayesmix.em.init`).
     weights_init : array-like of shape (n_components,), optional
         Initial weights; replace those of ``init_params``.
     means_init : array-like of shape (n_components, n_features), optional
@@ -497,7 +497,7 @@ class GaussianMixtureEM(DensityMixin, BaseEstimator):
         start_time = time.perf_counter()
         check_int(self.n_components, "n_components", min_value=1)
         if _is_dask(X):
-            from bayesmix._dask import fit_predict_dask
+            from bayesmix.em.dask_source import fit_predict_dask
 
             return fit_predict_dask(self, X, sample_weight, start_time)
         if _is_dask(sample_weight):
@@ -620,7 +620,7 @@ class GaussianMixtureEM(DensityMixin, BaseEstimator):
         """Parameters (of the data centred by ``shift``) to start one EM run from.
 
         Weights, means, covariances and precision factors; the initial assignment is made
-        on ``X`` itself (:func:`~bayesmix.init.initial_responsibilities`).
+        on ``X`` itself (:func:`~bayesmix.em.init.initial_responsibilities`).
         """
         if {"weights", "means", "precisions_cholesky"} <= given.keys():
             weights, means, factors = (given["weights"], given["means"],
@@ -970,7 +970,7 @@ class GaussianMixtureEM(DensityMixin, BaseEstimator):
 
 
 def _map_dask_rows(estimator: GaussianMixtureEM, X: Any, method: str) -> Any:
-    from bayesmix._dask import map_rows
+    from bayesmix.em.dask_source import map_rows
 
     return map_rows(estimator, X, method)
 

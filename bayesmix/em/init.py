@@ -57,7 +57,7 @@ def initial_responsibilities(
     Examples
     --------
     >>> import numpy as np
-    >>> from bayesmix.init import initial_responsibilities
+    >>> from bayesmix.em.init import initial_responsibilities
     >>> X = np.array([[0.0], [0.1], [5.0], [5.1]])
     >>> resp = initial_responsibilities(X, 2, "kmeans", np.random.RandomState(0))
     >>> resp.sum(axis=0)

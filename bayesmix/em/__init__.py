@@ -1,0 +1,10 @@
+"""Maximum-likelihood mixtures fitted by expectation-maximisation.
+
+The estimator (:class:`GaussianMixtureEM`) is a thin scikit-learn front over the EM
+engine, which drives a data source (rows in memory, Dask chunks) through restarts and
+iterations.
+"""
+
+from bayesmix.em.estimator import GaussianMixtureEM
+
+__all__ = ["GaussianMixtureEM"]
