@@ -936,6 +936,29 @@ class GaussianMixtureEM(DensityMixin, BaseEstimator):
                    "degenerate_components": list(self.degenerate_components_)},
         )
 
+    #: What :mod:`bayesmix.persistence` stores of a fit (the attributes present); the
+    #: training rows are the saved file's ``observed_data``.
+    fitted_attributes = (
+        "weights_", "means_", "covariances_", "precisions_", "precisions_cholesky_",
+        "converged_", "n_iter_", "lower_bound_", "lower_bound_history_",
+        "degenerate_components_", "degenerate_reasons_", "fit_time_", "n_features_in_",
+        "feature_names_in_",
+    )
+
+    def restore_fitted_state(self, fitted: dict[str, Any], idata: Any) -> None:
+        """Set the fitted attributes read from a saved file (:func:`bayesmix.load`).
+
+        Parameters
+        ----------
+        fitted : dict
+            The saved values of :attr:`fitted_attributes`.
+        idata : arviz.InferenceData
+            The file's InferenceData; its ``observed_data`` holds the training rows.
+        """
+        for name, value in fitted.items():
+            setattr(self, name, value)
+        self._X_fit = idata.observed_data["x"].values
+
     def save(self, path: Any, overwrite: bool = False) -> Any:
         """Write the fitted model to one netCDF file; :func:`bayesmix.load` reads it back.
 
