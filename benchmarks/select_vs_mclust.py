@@ -1,0 +1,310 @@
+"""Model selection: bayesmix.select_em against R mclust's Mclust on real data sets.
+
+Both libraries choose the number of components (K = 1..9) and the covariance structure
+by BIC over the same grid, on the same data, in the same run. The default grid is the
+four structures both share, bayesmix's ``spherical, diag, tied, full`` = mclust's
+``VII, VVI, EEE, VVV`` (``MCLUST_NAMES``); ``--models mclust`` asks for all 14 mclust
+models and runs only once bayesmix accepts their names.
+
+What is timed is each library's whole selection call with its defaults:
+``select_em(X, n_components=range(1, 10), covariance_types=..., random_state=0)``
+(k-means initialisation, ``n_init=5`` per cell, two threads) and
+``Mclust(X, G=1:9, modelNames=..., verbose=FALSE)`` (one hierarchical agglomeration
+shared by all cells, one EM run per cell, single-threaded Fortran). Each is run once
+to warm up, then ``--repeats`` times; the median wall time is kept. mclust is timed
+inside R (``system.time``, elapsed), so R's start-up and the CSV transfer do not count.
+The claim is the ratio bayesmix / mclust measured in this run, never a bare time.
+
+Data sets: Old Faithful (``bayesmix.load_old_faithful``, 272 x 2); scikit-learn's
+bundled iris (150 x 4), wine (178 x 13) and breast cancer (569 x 10: its first ten
+columns, the "mean" features, ``mean radius`` .. ``mean fractal dimension``); and,
+when R is present, mclust's ``wreath`` (1000 x 2), ``banknote`` (200 x 6),
+``diabetes`` (145 x 3) and ``thyroid`` (215 x 5), their numeric columns written by R
+at run time. Every data set goes through one CSV file in a temporary directory that
+both sides read, so both fit exactly the same numbers; no data is kept.
+
+mclust's per-cell log-likelihoods: ``Mclust`` returns the BIC of every (model, G)
+cell (``$BIC``, an ``mclustBIC`` table) computed by ``mclust::bic`` as
+``2 * loglik - npar * log(n)``, with ``npar = nMclustParams(model, d, G)`` (no noise
+component, unequal proportions, no prior: Mclust's defaults). The R script inverts it
+exactly, ``loglik = (BIC + npar * log(n)) / 2``, so each value is the maximised
+log-likelihood of the very EM run Mclust chose from (no refit), and checks the
+inversion against Mclust's own ``$loglik`` for its chosen cell (relative 1e-10). A cell
+whose BIC is NA is one mclust could not fit (``attr(BIC, "returnCodes")`` nonzero,
+e.g. a singular covariance); its return code is printed with it. The R side writes one
+CSV row per cell on its standard output.
+
+Printed per data set: n, d, both times and their ratio, the model each side chose
+with its BIC in mclust's sign (``BIC_mclust = -BIC_bayesmix``, higher is better), and
+the per-cell log-likelihood difference bayesmix - mclust over the cells that are
+neither flagged degenerate by bayesmix nor NA in mclust: its minimum and maximum, the
+number of cells below -0.1 and those cells. A summary table closes the run (``--out PATH`` also
+writes it as CSV). Without ``Rscript`` or mclust, only bayesmix is timed.
+
+Run: ``python benchmarks/select_vs_mclust.py [--repeats 3] [--datasets iris wine]
+[--models four|mclust] [--out results.csv]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import shutil
+import statistics
+import subprocess
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from sklearn import datasets as sk_datasets
+
+from bayesmix import load_old_faithful, select_em
+
+#: bayesmix's (scikit-learn's) structure names and the mclust models they are.
+MCLUST_NAMES = {"spherical": "VII", "diag": "VVI", "tied": "EEE", "full": "VVV"}
+#: Every mclust model name, for ``--models mclust``.
+ALL_MCLUST_MODELS = ["EII", "VII", "EEI", "VEI", "EVI", "VVI", "EEE", "VEE", "EVE", "VVE",
+                     "EEV", "VEV", "EVV", "VVV"]
+MODEL_SETS = {"four": list(MCLUST_NAMES.values()), "mclust": ALL_MCLUST_MODELS}
+MAX_COMPONENTS = 9
+#: A cell where bayesmix's log-likelihood is this much below mclust's is listed.
+THRESHOLD = -0.1
+
+#: Columns of the summary table, in order (mclust's are empty without R).
+SUMMARY_COLUMNS = ["dataset", "n", "d", "bayesmix_s", "mclust_s", "ratio", "bayesmix_model",
+                   "bayesmix_bic", "mclust_model", "mclust_bic", "cells_compared",
+                   "min_loglik_diff", "max_loglik_diff", "cells_below"]
+
+#: Data sets loaded in Python: name -> loader of a DataFrame.
+PYTHON_DATASETS: dict[str, Callable[[], pd.DataFrame]] = {
+    "faithful": load_old_faithful,
+    "iris": lambda: sk_datasets.load_iris(as_frame=True).data,
+    "wine": lambda: sk_datasets.load_wine(as_frame=True).data,
+    "breast_cancer": lambda: sk_datasets.load_breast_cancer(as_frame=True).data.iloc[:, :10],
+}
+#: mclust's own data sets, exported by R (numeric columns only).
+MCLUST_DATASETS = ["wreath", "banknote", "diabetes", "thyroid"]
+
+R_EXPORT = """
+suppressPackageStartupMessages(library(mclust))
+args <- commandArgs(trailingOnly = TRUE)
+for (name in args[-1]) {
+  data(list = name, package = "mclust", envir = environment())
+  X <- as.data.frame(get(name))
+  write.csv(X[sapply(X, is.numeric)], file.path(args[1], paste0(name, ".csv")),
+            row.names = FALSE)
+}
+"""
+
+R_TIMING = """
+suppressPackageStartupMessages(library(mclust))
+args <- commandArgs(trailingOnly = TRUE)
+X <- as.matrix(read.csv(args[1]))
+repeats <- as.integer(args[2])
+models <- strsplit(args[3], ",")[[1]]
+G <- seq_len(as.integer(args[4]))
+fit <- function() Mclust(X, G = G, modelNames = models, verbose = FALSE)
+m <- fit()  # the warm-up; Mclust is deterministic, so its cells are every run's
+seconds <- median(replicate(repeats, system.time(fit())[["elapsed"]]))
+B <- m$BIC
+n <- nrow(X)
+cells <- expand.grid(G = as.integer(rownames(B)), model = colnames(B),
+                     stringsAsFactors = FALSE)
+cells$bic <- as.vector(B)
+cells$npar <- mapply(nMclustParams, cells$model, ncol(X), cells$G)
+cells$loglik <- (cells$bic + cells$npar * log(n)) / 2
+cells$code <- as.vector(attr(B, "returnCodes"))
+cells$chosen <- cells$model == m$modelName & cells$G == m$G
+stopifnot(abs(cells$loglik[cells$chosen] - m$loglik) <= 1e-10 * abs(m$loglik))
+cells$seconds <- seconds
+write.csv(cells, stdout(), row.names = FALSE)
+"""
+
+
+def mclust_available() -> bool:
+    """Whether ``Rscript`` runs and can load mclust."""
+    if shutil.which("Rscript") is None:
+        return False
+    check = subprocess.run(
+        ["Rscript", "-e", "quit(status = !requireNamespace('mclust', quietly = TRUE))"],
+        capture_output=True)
+    return check.returncode == 0
+
+
+def run_r(code: str, *args: object) -> str:
+    """Run R ``code`` with ``args`` as its trailing arguments; its standard output."""
+    result = subprocess.run(["Rscript", "-e", code, *map(str, args)], capture_output=True,
+                            text=True)
+    if result.returncode != 0:
+        raise RuntimeError(f"Rscript failed:\n{result.stderr}")
+    return result.stdout
+
+
+def write_datasets(names: list[str], folder: Path, with_r: bool) -> dict[str, Path]:
+    """One CSV per data set in ``folder`` (Python's written here, mclust's by R)."""
+    paths = {}
+    for name in names:
+        if name in PYTHON_DATASETS:
+            paths[name] = folder / f"{name}.csv"
+            PYTHON_DATASETS[name]().to_csv(paths[name], index=False, float_format="%.17g")
+    exported = [name for name in names if name in MCLUST_DATASETS]
+    if exported and with_r:
+        run_r(R_EXPORT, folder, *exported)
+        paths.update({name: folder / f"{name}.csv" for name in exported})
+    elif exported:
+        print(f"mclust's data sets skipped without R: {', '.join(exported)}")
+    return paths
+
+
+def bayesmix_structures(models: list[str]) -> list[str] | None:
+    """The names ``select_em`` takes for ``models``: mclust's, else scikit-learn's.
+
+    None when bayesmix accepts neither (a model without a scikit-learn name).
+    """
+    probe = np.random.default_rng(0).normal(size=(50, 2))
+    try:
+        select_em(probe, n_components=[1], covariance_types=models)
+        return models
+    except ValueError:
+        sklearn_names = {mclust: sklearn for sklearn, mclust in MCLUST_NAMES.items()}
+        if all(model in sklearn_names for model in models):
+            return [sklearn_names[model] for model in models]
+        return None
+
+
+def median_time(run: Callable[[], object], repeats: int) -> float:
+    """Median wall time of ``repeats`` calls of ``run``."""
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        run()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def time_bayesmix(X: np.ndarray, structures: list[str],
+                  repeats: int) -> tuple[float, pd.DataFrame, pd.Series]:
+    """Median time of ``select_em``, its table with mclust's names and its chosen row."""
+    def run():
+        return select_em(X, n_components=range(1, MAX_COMPONENTS + 1),
+                         covariance_types=structures, random_state=0)
+
+    selection = run()  # the warm-up; random_state=0 makes every run the same
+    seconds = median_time(run, repeats)
+    table = selection.table_.rename(columns={"n_components": "G"})
+    table["model"] = table["covariance_type"].map(lambda name: MCLUST_NAMES.get(name, name))
+    return seconds, table, table.loc[selection.best_index_]
+
+
+def time_mclust(path: Path, models: list[str], repeats: int) -> pd.DataFrame:
+    """mclust's cells, one row per (model, G), with its median time.
+
+    Columns: model, G, bic, npar, loglik, code, chosen, seconds (the same on every row).
+    """
+    return pd.read_csv(io.StringIO(run_r(R_TIMING, path, repeats, ",".join(models),
+                                         MAX_COMPONENTS)))
+
+
+def compare_cells(bayesmix: pd.DataFrame, mclust: pd.DataFrame) -> pd.DataFrame:
+    """Per-cell log-likelihood difference bayesmix - mclust over the comparable cells."""
+    cells = bayesmix[["model", "G", "log_likelihood", "degenerate"]].merge(
+        mclust[["model", "G", "loglik", "code"]], on=["model", "G"])
+    cells = cells[~cells["degenerate"] & cells["loglik"].notna()].copy()
+    cells["difference"] = cells["log_likelihood"] - cells["loglik"]
+    return cells
+
+
+def cell_name(model: str, G: int) -> str:
+    """mclust's way of naming a cell, e.g. ``EEE,3``."""
+    return f"{model},{G}"
+
+
+def benchmark(name: str, path: Path, models: list[str], structures: list[str],
+              repeats: int, with_r: bool) -> dict[str, object]:
+    """Time both sides on one data set, print the comparison, return its summary row."""
+    X = pd.read_csv(path).to_numpy(dtype=float)
+    n, d = X.shape
+    print(f"\n== {name}: n={n}, d={d} ==", flush=True)
+    bm_seconds, bm_table, bm_best = time_bayesmix(X, structures, repeats)
+    row = {"dataset": name, "n": n, "d": d, "bayesmix_s": bm_seconds,
+           "bayesmix_model": cell_name(bm_best["model"], bm_best["G"]),
+           "bayesmix_bic": -bm_best["bic"]}
+    if not with_r:
+        print(f"time: bayesmix {bm_seconds:.3f} s")
+        print(f"chosen: bayesmix {row['bayesmix_model']} (BIC in mclust's sign "
+              f"{row['bayesmix_bic']:.2f})")
+        return row
+
+    mclust = time_mclust(path, models, repeats)
+    mc_best = mclust[mclust["chosen"]].iloc[0]
+    cells = compare_cells(bm_table, mclust)
+    below = cells[cells["difference"] < THRESHOLD]
+    row.update({"mclust_s": mclust["seconds"].iloc[0],
+                "mclust_model": cell_name(mc_best["model"], mc_best["G"]),
+                "mclust_bic": mc_best["bic"],
+                "cells_compared": len(cells),
+                "min_loglik_diff": cells["difference"].min(),
+                "max_loglik_diff": cells["difference"].max(),
+                "cells_below": len(below)})
+    row["ratio"] = row["bayesmix_s"] / row["mclust_s"]
+
+    print(f"time: bayesmix {row['bayesmix_s']:.3f} s, mclust {row['mclust_s']:.3f} s, "
+          f"bayesmix / mclust {row['ratio']:.2f}x")
+    print(f"chosen (BIC in mclust's sign, higher is better): bayesmix "
+          f"{row['bayesmix_model']} {row['bayesmix_bic']:.2f}; mclust {row['mclust_model']} "
+          f"{row['mclust_bic']:.2f}")
+    print(f"log-likelihood bayesmix - mclust over {len(cells)} of {len(bm_table)} cells "
+          f"({int(bm_table['degenerate'].sum())} degenerate in bayesmix, "
+          f"{int(mclust['loglik'].isna().sum())} NA in mclust): min "
+          f"{row['min_loglik_diff']:.3f}, max {row['max_loglik_diff']:.3f}, {len(below)} "
+          f"cell(s) below {THRESHOLD}")
+    for cell in below.sort_values("difference").itertuples():
+        print(f"  {cell_name(cell.model, cell.G):<7} {cell.difference:10.3f}  (bayesmix "
+              f"{cell.log_likelihood:.3f}, mclust {cell.loglik:.3f})")
+    na_cells = mclust[mclust["loglik"].isna()]
+    if len(na_cells):
+        print("  NA in mclust (return code): " + ", ".join(
+            f"{cell_name(c.model, c.G)} ({c.code})" for c in na_cells.itertuples()))
+    return row
+
+
+def main() -> None:
+    all_datasets = [*PYTHON_DATASETS, *MCLUST_DATASETS]
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=3, help="timed runs (median kept)")
+    parser.add_argument("--datasets", nargs="+", choices=all_datasets, default=all_datasets)
+    parser.add_argument("--models", choices=list(MODEL_SETS), default="four",
+                        help="the four shared structures, or all 14 mclust models")
+    parser.add_argument("--out", type=Path, help="write the summary table to this CSV")
+    args = parser.parse_args()
+
+    models = MODEL_SETS[args.models]
+    structures = bayesmix_structures(models)
+    if structures is None:
+        print(f"bayesmix does not accept mclust's model names yet: --models {args.models} "
+              f"skipped.")
+        return
+    with_r = mclust_available()
+    if not with_r:
+        print("R/mclust not found: bayesmix times only")
+
+    with tempfile.TemporaryDirectory() as folder:
+        paths = write_datasets(args.datasets, Path(folder), with_r)
+        rows = [benchmark(name, path, models, structures, args.repeats, with_r)
+                for name, path in paths.items()]
+
+    summary = pd.DataFrame(rows).reindex(columns=SUMMARY_COLUMNS)
+    print(f"\nSummary: median of {args.repeats} timed runs after one warm-up; BIC in "
+          f"mclust's sign; min/max_loglik_diff: bayesmix - mclust over the comparable "
+          f"cells; cells_below: how many are below {THRESHOLD}")
+    print(summary.to_string(index=False, float_format=lambda value: f"{value:.3f}"))
+    if args.out is not None:
+        summary.to_csv(args.out, index=False)
+        print(f"written to {args.out}")
+
+
+if __name__ == "__main__":
+    main()
