@@ -14,12 +14,12 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 from functools import lru_cache
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import numpy as np
 from threadpoolctl import ThreadpoolController
 
-__all__ = ["RowThreads"]
+__all__ = ["RowThreads", "available_cores", "blas_single_thread"]
 
 #: Below this much work per thread (rows times temporary elements per row, about 20,000
 #: rows of a small model), a kernel runs in the calling thread only.
@@ -31,6 +31,18 @@ T = TypeVar("T")
 @lru_cache(maxsize=1)
 def _controller() -> ThreadpoolController:
     return ThreadpoolController()
+
+
+def blas_single_thread() -> Any:
+    """Context manager holding BLAS to one thread (while other threads run the kernels).
+
+    Examples
+    --------
+    >>> from bayesmix._parallel import blas_single_thread
+    >>> with blas_single_thread():
+    ...     pass
+    """
+    return _controller().limit(limits=1, user_api="blas")
 
 
 def available_cores() -> int:

@@ -16,7 +16,8 @@ import pandas as pd
 from sklearn.utils import check_random_state as _sklearn_check_random_state
 from sklearn.utils.validation import _check_feature_names
 
-COVARIANCE_TYPES = ("full", "tied", "diag", "spherical")
+from bayesmix.covariance import COVARIANCE_TYPES, get_structure  # noqa: F401 (re-exported)
+
 #: The largest ratio of two columns' standard deviations the Bayesian model accepts.
 MAX_SCALE_RATIO = 1e8
 #: A column whose standard deviation is at most this fraction of its magnitude is constant.
@@ -33,7 +34,7 @@ def _is_dataframe(X: Any) -> bool:
     return isinstance(X, pd.DataFrame)
 
 
-def _check_dataframe_dtypes(X: pd.DataFrame, name: str) -> None:
+def check_dataframe_dtypes(X: pd.DataFrame, name: str) -> None:
     bad = [c for c in X.columns if not pd.api.types.is_numeric_dtype(X[c].dtype)
            or pd.api.types.is_bool_dtype(X[c].dtype)]
     if bad:
@@ -93,7 +94,7 @@ def check_array(
     if X is None:
         raise ValueError(f"{name} is None; pass an array-like of shape (n_samples, n_features).")
     if _is_dataframe(X):
-        _check_dataframe_dtypes(X, name)
+        check_dataframe_dtypes(X, name)
         values = X.to_numpy()
     elif hasattr(X, "__array__") or isinstance(X, (list, tuple)):
         try:
@@ -261,7 +262,7 @@ def check_bayes_data(X: np.ndarray, covariance_type: str, X_raw: Any = None) -> 
             f"(divide each column by its standard deviation) and fit again."
         )
     n_samples, n_features = X.shape
-    if covariance_type in ("full", "tied") and n_samples <= n_features:
+    if get_structure(covariance_type).estimates_correlations and n_samples <= n_features:
         raise ValueError(
             f"X has {n_samples} rows but {n_features} features: too few rows for "
             f"covariance_type={covariance_type!r}, whose covariance needs more rows than "
@@ -309,7 +310,7 @@ def check_sample_weight(sample_weight: Any, n_samples: int) -> np.ndarray:
 
 
 def check_covariance_type(covariance_type: Any, name: str = "covariance_type") -> str:
-    """Validate a covariance structure name.
+    """Validate a covariance structure name (any name the registry knows).
 
     Examples
     --------
@@ -317,11 +318,7 @@ def check_covariance_type(covariance_type: Any, name: str = "covariance_type") -
     >>> check_covariance_type("tied")
     'tied'
     """
-    if covariance_type not in COVARIANCE_TYPES:
-        raise ValueError(
-            f"{name} must be one of {', '.join(map(repr, COVARIANCE_TYPES))}, got "
-            f"{_short(covariance_type)}."
-        )
+    get_structure(covariance_type, name)
     return covariance_type
 
 

@@ -16,9 +16,10 @@ from collections.abc import Callable, Iterator
 import numpy as np
 
 from bayesmix._parallel import RowThreads
-from bayesmix.covariance import log_det_cholesky
+from bayesmix.covariance import CovarianceStructure, get_structure
 
 __all__ = [
+    "component_log_prob",
     "logsumexp_rows",
     "normalise_rows",
     "log_gaussian_prob",
@@ -114,72 +115,39 @@ def normalise_rows(log_prob: np.ndarray) -> np.ndarray:
         return np.log(row_sum) + row_max
 
 
-def _squared_mahalanobis(
-    X: np.ndarray, means: np.ndarray, precisions_cholesky: np.ndarray, covariance_type: str
-) -> np.ndarray:
-    """Squared Mahalanobis distance of each row of ``X`` to each mean, shape (N, K).
-
-    One chunk's worth of work: no chunking here.
-    """
-    n_components, n_features = means.shape
-    if covariance_type == "full":
-        # All components in one matrix product: X @ [U_1 | U_2 | ... | U_K].
-        factors = precisions_cholesky.transpose(1, 0, 2).reshape(n_features, -1)
-        shifts = np.einsum("kd,kde->ke", means, precisions_cholesky).reshape(-1)
-        projected = X @ factors
-        projected -= shifts
-        projected = projected.reshape(X.shape[0], n_components, n_features)
-        return np.einsum("nkd,nkd->nk", projected, projected)
-    if covariance_type == "tied":
-        projected = X @ precisions_cholesky
-        shifts = means @ precisions_cholesky
-        diff = projected[:, np.newaxis, :] - shifts
-        return np.einsum("nkd,nkd->nk", diff, diff)
-    if covariance_type == "diag":
-        precisions = precisions_cholesky**2
-        return (
-            np.sum(means**2 * precisions, axis=1)
-            - 2.0 * (X @ (means * precisions).T)
-            + (X * X) @ precisions.T
-        )
-    precisions = precisions_cholesky**2
-    return (
-        np.sum(means**2, axis=1) * precisions
-        - 2.0 * (X @ means.T) * precisions
-        + np.outer(np.einsum("nd,nd->n", X, X), precisions)
-    )
-
-
-def _log_gaussian_prob_chunk(
+def component_log_prob(
     X: np.ndarray,
     means: np.ndarray,
     precisions_cholesky: np.ndarray,
-    covariance_type: str,
+    structure: CovarianceStructure,
     log_det: np.ndarray,
 ) -> np.ndarray:
+    """``log N(x_n | mean_k, cov_k)`` of a block of rows, shape (N, K); no chunking.
+
+    ``log_det`` is the structure's :meth:`~CovarianceStructure.log_det_cholesky` of the
+    factors, computed once per pass rather than once per block.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from bayesmix.covariance import get_structure
+    >>> from bayesmix.density import component_log_prob
+    >>> component_log_prob(np.zeros((1, 1)), np.zeros((1, 1)), np.ones(1),
+    ...                    get_structure("spherical"), np.zeros(1))
+    array([[-0.91893853]])
+    """
     with np.errstate(over="ignore"):  # far beyond float64 range: log density -inf
-        maha = _squared_mahalanobis(X, means, precisions_cholesky, covariance_type)
+        maha = structure.squared_mahalanobis(X, means, precisions_cholesky)
     maha *= -0.5
     maha += log_det - 0.5 * means.shape[1] * _LOG_2PI
     return maha
-
-
-def _row_width(n_components: int, n_features: int, covariance_type: str) -> int:
-    """Temporary float64 elements the kernels create per row of ``X``.
-
-    ``full`` and ``tied`` project every row on every component, (K, D) values per row;
-    ``diag`` and ``spherical`` work through matrix products of (K + D) values per row.
-    """
-    if covariance_type in ("full", "tied"):
-        return n_components * (n_features + 2)
-    return 2 * n_components + n_features
 
 
 def _fill_by_chunks(
     X: np.ndarray,
     means: np.ndarray,
     precisions_cholesky: np.ndarray,
-    covariance_type: str,
+    covariance_type: str | CovarianceStructure,
     out: np.ndarray,
     finish: Callable[[np.ndarray, slice], None],
     log_weights: np.ndarray | float = 0.0,
@@ -191,14 +159,15 @@ def _fill_by_chunks(
     stores what it makes of it in ``out[rows]``. Only a chunk's temporaries (about
     ``2**18`` elements per thread) exist besides ``X`` and ``out``.
     """
-    log_det = log_det_cholesky(precisions_cholesky, covariance_type, means.shape[1])
-    row_width = _row_width(*means.shape, covariance_type)
+    structure = get_structure(covariance_type)
+    log_det = structure.log_det_cholesky(precisions_cholesky, means.shape[1])
+    row_width = structure.row_width(*means.shape)
 
     def fill(rows: slice) -> None:
         for block in row_chunks(rows.stop - rows.start, row_width):
             block = slice(rows.start + block.start, rows.start + block.stop)
-            log_prob = _log_gaussian_prob_chunk(X[block], means, precisions_cholesky,
-                                                covariance_type, log_det)
+            log_prob = component_log_prob(X[block], means, precisions_cholesky, structure,
+                                          log_det)
             log_prob += log_weights
             finish(log_prob, block)
 
@@ -213,7 +182,8 @@ def _log_weights(weights: np.ndarray) -> np.ndarray:
 
 
 def log_gaussian_prob(
-    X: np.ndarray, means: np.ndarray, precisions_cholesky: np.ndarray, covariance_type: str
+    X: np.ndarray, means: np.ndarray, precisions_cholesky: np.ndarray,
+    covariance_type: str | CovarianceStructure,
 ) -> np.ndarray:
     """Log density of each row of ``X`` under each Gaussian component.
 
@@ -224,7 +194,8 @@ def log_gaussian_prob(
     precisions_cholesky : ndarray
         Cholesky factors of the precisions, in the stored shape of ``covariance_type``
         (see :func:`bayesmix.covariance.precision_cholesky`).
-    covariance_type : {"full", "tied", "diag", "spherical"}
+    covariance_type : str or CovarianceStructure
+        A registered structure (see :mod:`bayesmix.covariance`).
 
     Returns
     -------
@@ -253,7 +224,7 @@ def weighted_log_prob(
     weights: np.ndarray,
     means: np.ndarray,
     precisions_cholesky: np.ndarray,
-    covariance_type: str,
+    covariance_type: str | CovarianceStructure,
 ) -> np.ndarray:
     """``log(weight_k) + log N(x_n | mean_k, cov_k)`` for every row and component.
 
@@ -279,7 +250,7 @@ def log_mixture_density(
     weights: np.ndarray,
     means: np.ndarray,
     precisions_cholesky: np.ndarray,
-    covariance_type: str,
+    covariance_type: str | CovarianceStructure,
     out: np.ndarray | None = None,
 ) -> np.ndarray:
     """Log density of the mixture at each row of ``X`` (log-sum-exp over components).
@@ -294,7 +265,8 @@ def log_mixture_density(
     means : ndarray of shape (n_components, n_features)
     precisions_cholesky : ndarray
         In the stored shape of ``covariance_type``.
-    covariance_type : {"full", "tied", "diag", "spherical"}
+    covariance_type : str or CovarianceStructure
+        A registered structure (see :mod:`bayesmix.covariance`).
     out : ndarray of shape (n_samples,), optional
         Where to write the result (e.g. one row of a per-draw array).
 
@@ -327,7 +299,7 @@ def responsibilities(
     weights: np.ndarray,
     means: np.ndarray,
     precisions_cholesky: np.ndarray,
-    covariance_type: str,
+    covariance_type: str | CovarianceStructure,
 ) -> np.ndarray:
     """Posterior probability of each component for each row (the E step).
 

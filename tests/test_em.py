@@ -222,17 +222,17 @@ def test_verbose_prints_progress(blobs, capsys):
 
 def test_large_input_uses_threads_and_matches_serial(monkeypatch):
     from bayesmix._parallel import RowThreads, available_cores
-    from bayesmix.density import _row_width
+    from bayesmix.covariance import get_structure
 
     rng = np.random.default_rng(0)
     X = np.vstack([rng.normal(size=(40000, 2)), rng.normal(size=(40000, 2)) + 4])
-    assert RowThreads(len(X), _row_width(2, 2, "full")).n_threads == min(2, available_cores())
+    assert RowThreads(len(X), get_structure("full").row_width(2, 2)).n_threads == min(2, available_cores())
     threaded = GaussianMixtureEM(2, max_iter=5, tol=0, random_state=0)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         threaded.fit(X)
         monkeypatch.setattr("bayesmix._parallel.MIN_WORK_PER_THREAD", 10**12)
-        assert RowThreads(len(X), _row_width(2, 2, "full")).n_threads == 1
+        assert RowThreads(len(X), get_structure("full").row_width(2, 2)).n_threads == 1
         serial = GaussianMixtureEM(2, max_iter=5, tol=0, random_state=0).fit(X)
     np.testing.assert_allclose(threaded.lower_bound_history_, serial.lower_bound_history_,
                                rtol=1e-12)
@@ -243,7 +243,7 @@ def test_large_input_uses_threads_and_matches_serial(monkeypatch):
 def test_scatter_is_summed_block_by_block_as_numpy_cov(weighted, monkeypatch):
     """The data covariance (and ``tied``'s total second moment), centred block by block."""
     from bayesmix import density
-    from bayesmix.em.estimator import _scatter_rows
+    from bayesmix.em.sources import scatter_matrix
 
     monkeypatch.setattr(density, "_CHUNK_ELEMENTS", 1 << 8)  # blocks of 64 rows
     rng = np.random.default_rng(2)
@@ -252,7 +252,7 @@ def test_scatter_is_summed_block_by_block_as_numpy_cov(weighted, monkeypatch):
     shift = weights @ X / weights.sum()
     centred = X - shift
     rows = slice(37, 1000)  # a row range, as a thread gets: its mean is not zero
-    scatter = _scatter_rows(X, weights if weighted else None, rows, shift)
+    scatter = scatter_matrix(X, weights if weighted else None, rows, shift)
     block, block_weights = centred[rows], weights[rows]
     mean = block_weights @ block / block_weights.sum()
     covariance = np.cov(block, rowvar=False, aweights=block_weights, bias=True)

@@ -63,13 +63,13 @@ ROW_BUFFERS = {"log_predictive_density": 1}
 def test_rows_are_processed_in_bounded_chunks(data, name, monkeypatch):
     em, X = data
     monkeypatch.setattr(density, "_CHUNK_ELEMENTS", SMALL_CHUNK)
-    kernel, sizes = density._log_gaussian_prob_chunk, []
+    kernel, sizes = density.component_log_prob, []
 
     def spy(block, *args):
         sizes.append(block.shape[0])
         return kernel(block, *args)
 
-    monkeypatch.setattr(density, "_log_gaussian_prob_chunk", spy)
+    monkeypatch.setattr(density, "component_log_prob", spy)
     CALLS[name](em, X[:10_000])
     # Every row once (per draw):
     assert sum(sizes) == 10_000 * PASSES.get(name, 1) + EXTRA_ROWS.get(name, 0)

@@ -1,8 +1,9 @@
 """EM on Dask arrays and DataFrames, chunk by chunk, on any Dask scheduler.
 
 :meth:`GaussianMixtureEM.fit <bayesmix.GaussianMixtureEM.fit>` comes here when ``X`` is a
-Dask collection. Every pass over the data maps the in-memory kernel of :mod:`bayesmix.em`
-(:func:`~bayesmix.em._e_step_block_range`) over the row chunks and sums the chunks'
+Dask collection, through :class:`DaskSource`, the data source (see
+:mod:`bayesmix.em.sources`) the EM engine drives. Every pass over the data maps the
+in-memory kernel (:func:`~bayesmix.em.sources.block_statistics`) over the row chunks and sums the chunks'
 sufficient statistics in a tree, so that only ``K x D x D`` numbers per chunk travel and
 the client never holds the rows. The passes are:
 
@@ -25,8 +26,8 @@ given a Dask collection.
 from __future__ import annotations
 
 import copy
-import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import partial
 from typing import Any
@@ -36,23 +37,15 @@ import dask.array as da
 import dask.dataframe as dd
 import numpy as np
 import pandas as pd
-from sklearn.utils import check_random_state
 from sklearn.utils.validation import _check_feature_names, check_is_fitted
 
-from bayesmix._parallel import _controller
-from bayesmix._validation import _check_dataframe_dtypes, check_sample_weight
-from bayesmix.covariance import log_det_cholesky
-from bayesmix.em.estimator import (
-    GaussianMixtureEM,
-    _e_step_block_range,
-    _empty_statistics,
-    _finish,
-    _scatter_rows,
-    _SufficientStatistics,
-    _sum_statistics,
-)
+from bayesmix._parallel import blas_single_thread
+from bayesmix._validation import check_dataframe_dtypes, check_random_state, check_sample_weight
+from bayesmix.covariance.base import CovarianceStructure
+from bayesmix.em.sources import block_statistics, scatter_matrix
+from bayesmix.em.statistics import SufficientStatistics
 
-__all__ = ["INIT_SAMPLE_SIZE", "fit_predict_dask", "map_rows"]
+__all__ = ["INIT_SAMPLE_SIZE", "DaskSource", "map_rows"]
 
 #: The most rows the initialiser sees: a uniform random sample of this many rows of a
 #: larger Dask array is loaded and initialised in memory.
@@ -62,7 +55,7 @@ _FAN_IN = 8
 
 
 # ---------------------------------------------------------------------- input
-def _as_dask_array(estimator: GaussianMixtureEM, X: Any, *, reset: bool) -> da.Array:
+def _as_dask_array(estimator: Any, X: Any, *, reset: bool) -> da.Array:
     """Validate a Dask collection's shape and dtype; return a float64 Dask array.
 
     Checks (and in ``fit`` records) the feature names of a Dask DataFrame as for a pandas
@@ -72,7 +65,7 @@ def _as_dask_array(estimator: GaussianMixtureEM, X: Any, *, reset: bool) -> da.A
     if isinstance(X, dd.DataFrame):
         # scikit-learn reads column names from in-memory frames only: an empty one.
         _check_feature_names(estimator, pd.DataFrame(columns=X.columns), reset=reset)
-        _check_dataframe_dtypes(X, "X")
+        check_dataframe_dtypes(X, "X")
         X = X.to_dask_array(lengths=True)
     elif isinstance(X, da.Array):
         _check_feature_names(estimator, X, reset=reset)
@@ -163,7 +156,7 @@ def _summarise_chunk(block: np.ndarray, weight: np.ndarray | None, offset: int) 
     mean, scatter = np.zeros(n_features), np.zeros((n_features, n_features))
     if bad_x is None and total > 0:
         mean = (weight @ block) / total
-        scatter = _scatter_rows(block, weight, slice(0, n_rows), mean)
+        scatter = scatter_matrix(block, weight, slice(0, n_rows), mean)
     return _Summary(total, mean, scatter, int(np.count_nonzero(weight)), bad_x, bad_weight)
 
 
@@ -228,157 +221,128 @@ def _tree_reduce(parts: list, combine: Callable[[list], Any]) -> Any:
     return parts[0]
 
 
-def _chunk_statistics(block, weight, shift, log_weights, means, factors, log_det,
-                      covariance_type) -> _SufficientStatistics:
+def _chunk_statistics(block, weight, shift, structure, log_weights, means, factors,
+                      log_det) -> SufficientStatistics:
     """The in-memory streaming E step over one chunk, centred by ``shift``."""
-    return _e_step_block_range(block, weight, slice(0, block.shape[0]), log_weights, means,
-                               factors, log_det, covariance_type, labels=None, shift=shift)
+    return block_statistics(block, weight, slice(0, block.shape[0]), shift, structure,
+                            log_weights, means, factors, log_det)
 
 
-def _add_statistics(parts: list[_SufficientStatistics], n_components: int, n_features: int,
-                    covariance_type: str) -> _SufficientStatistics:
+def _add_statistics(parts: list[SufficientStatistics]) -> SufficientStatistics:
     # Sum into fresh statistics: a task must not modify its inputs.
-    empty = _empty_statistics(n_components, n_features, covariance_type)
-    return _sum_statistics([empty, *parts])
+    return SufficientStatistics.total(parts)
 
 
-def _e_step(blocks: list[tuple], shift: np.ndarray, covariance_type: str, weights: np.ndarray,
-            means: np.ndarray, factors: np.ndarray) -> _SufficientStatistics:
-    """One EM pass over the chunks; returns the summed sufficient statistics."""
-    n_components, n_features = means.shape
-    log_det = log_det_cholesky(factors, covariance_type, n_features)
-    with np.errstate(divide="ignore"):
-        log_weights = np.log(weights)
-    chunk = dask.delayed(_chunk_statistics, pure=True)
-    parts = [chunk(x, w, shift, log_weights, means, factors, log_det, covariance_type)
-             for x, w, _ in blocks]
-    combine = partial(_add_statistics, n_components=n_components, n_features=n_features,
-                      covariance_type=covariance_type)
-    (stats,) = dask.compute(_tree_reduce(parts, combine))
-    return _finish(stats, covariance_type)
+class DaskSource:
+    """The row chunks of a Dask array or DataFrame, processed on the active scheduler.
 
+    One summary pass, at construction, validates the values, and computes the weighted
+    mean, the scatter matrix and the total weight; every E step is one more pass.
 
-def _initialiser(estimator: GaussianMixtureEM, X: da.Array, weights: da.Array | None,
-                 shift: np.ndarray, given: dict, random_state: np.random.RandomState
-                 ) -> Callable[[np.random.RandomState], tuple]:
-    """``initialise(random_state)`` for :meth:`GaussianMixtureEM._fit_restarts`.
-
-    Runs the in-memory initialiser on a uniform random sample of at most
-    :data:`INIT_SAMPLE_SIZE` rows (loaded only when the initial parameters are not all
-    given), its rows weighted by their ``sample_weight``.
-    """
-    sample = {}
-
-    def initialise(seed_state: np.random.RandomState) -> tuple:
-        if not sample:
-            n_samples = X.shape[0]
-            rows = slice(None)
-            if n_samples > INIT_SAMPLE_SIZE:
-                rng = np.random.default_rng(random_state.randint(np.iinfo(np.int32).max))
-                rows = np.sort(rng.choice(n_samples, size=INIT_SAMPLE_SIZE, replace=False))
-            X_rows = X[rows]
-            w_rows = da.ones(X_rows.shape[0]) if weights is None else weights[rows]
-            sample["X"], sample["weight"] = dask.compute(X_rows, w_rows)
-            sample["second"] = None
-            if estimator.covariance_type == "tied":
-                sample["second"] = _scatter_rows(sample["X"], sample["weight"],
-                                                 slice(0, len(sample["weight"])), shift)
-        return estimator._initial_parameters(sample["X"], shift, sample["weight"], given,
-                                             seed_state, sample["second"])
-
-    return initialise
-
-
-# ---------------------------------------------------------------------- public entry points
-def fit_predict_dask(estimator: GaussianMixtureEM, X: Any, sample_weight: Any,
-                     start_time: float) -> da.Array:
-    """Fit ``estimator`` on a Dask array or DataFrame; return the lazy labels.
-
-    The E step and the sufficient statistics are computed chunk by chunk with the
-    in-memory kernel and summed in a tree, on the active Dask scheduler; the fitted
-    attributes are NumPy arrays. The initialisation (``init_params``) runs in memory on
-    a uniform random sample of at most :data:`INIT_SAMPLE_SIZE` rows, drawn lazily with
-    ``random_state`` (on all the rows when there are fewer, so that the fit then equals
-    the in-memory fit with the same ``random_state``).
+    Parameters
+    ----------
+    X : dask.array.Array or dask.dataframe.DataFrame of shape (n_samples, n_features)
+    sample_weight : array-like or Dask array of shape (n_samples,), optional
+    random_state : int, RandomState instance or None
+        Draws the initialisation sample when there are more than
+        :data:`INIT_SAMPLE_SIZE` rows.
 
     Examples
     --------
     >>> import dask.array as da
     >>> import numpy as np
-    >>> from bayesmix import GaussianMixtureEM
-    >>> rng = np.random.default_rng(0)
-    >>> X = np.vstack([rng.normal(0, 1, (500, 2)), rng.normal(6, 1, (500, 2))])
-    >>> em = GaussianMixtureEM(2, random_state=0).fit(da.from_array(X, chunks=(250, 2)))
-    >>> np.sort(em.means_[:, 0]).round(1)
-    array([-0.1,  6. ])
-    >>> labels = em.predict(da.from_array(X, chunks=(250, 2)))  # lazy
-    >>> type(labels).__name__, labels.chunks
-    ('Array', ((250, 250, 250, 250),))
+    >>> from bayesmix.em.dask_source import DaskSource
+    >>> source = DaskSource(da.from_array(np.arange(8.0).reshape(4, 2), chunks=(2, 2)))
+    >>> source.n_samples, source.shift
+    (4, array([3., 4.]))
     """
-    X = _as_dask_array(estimator, X, reset=True)
-    n_samples, n_features = X.shape
-    estimator.n_features_in_ = n_features
-    if n_samples < 2:
-        raise ValueError(
-            f"X has {n_samples} sample(s) (shape={X.shape}) while a minimum of 2 is "
-            f"required. Pass more rows."
-        )
-    estimator._check_n_samples(n_samples)
-    given = estimator._check_parameters(n_features)
-    weights = _as_dask_weights(sample_weight, X)
-    blocks = _blocks(X, weights)
 
-    # The rows are processed by Dask's threads or workers: BLAS' own threads would only
-    # compete with them (distributed's worker processes already start with one).
-    with _controller().limit(limits=1, user_api="blas"):
-        summarise = dask.delayed(_summarise_chunk, pure=True)
-        summary = _tree_reduce([summarise(x, w, offset) for x, w, offset in blocks],
-                               _merge_summaries)
-        (summary,) = dask.compute(summary)
+    training_rows = None
+
+    def __init__(self, X: Any, sample_weight: Any = None, random_state: Any = None) -> None:
+        self.collection = X
+        X = _as_dask_array(self, X, reset=True)
+        self.n_samples, self.n_features = X.shape
+        self.n_features_in_ = self.n_features
+        if self.n_samples < 2:
+            raise ValueError(
+                f"X has {self.n_samples} sample(s) (shape={X.shape}) while a minimum of 2 is "
+                f"required. Pass more rows."
+            )
+        self._X = X
+        self._weights = _as_dask_weights(sample_weight, X)
+        self._blocks = _blocks(X, self._weights)
+        self._random_state = check_random_state(random_state)
+        self._sample: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+        self.cache: dict[Any, Any] = {}
+        # The rows are processed by Dask's threads or workers: BLAS' own threads would
+        # only compete with them (distributed's worker processes already start with one).
+        with blas_single_thread():
+            summarise = dask.delayed(_summarise_chunk, pure=True)
+            summary = _tree_reduce([summarise(x, w, offset) for x, w, offset in self._blocks],
+                                   _merge_summaries)
+            (summary,) = dask.compute(summary)
         _check_summary(summary)
-        estimator._check_n_positive_weights(summary.n_positive)
+        self.n_positive = summary.n_positive
+        self.total_weight = summary.total_weight
+        self.shift = summary.mean
+        self.scatter = summary.scatter
 
-        # EM is translation invariant: fit on data centred by their weighted mean.
-        shift = summary.mean
-        total_second_moment = summary.scatter if estimator.covariance_type == "tied" else None
-        if "means" in given:
-            given["means"] = given["means"] - shift
-        warm = estimator.warm_start and hasattr(estimator, "converged_")
-        n_init = 1 if warm else estimator.n_init
-        random_state = check_random_state(estimator.random_state)
-        seeds = random_state.randint(np.iinfo(np.int32).max, size=n_init)
-        initialise = _initialiser(estimator, X, weights, shift, given, random_state)
-        e_step = partial(_e_step, blocks, shift, estimator.covariance_type)
-        best = estimator._fit_restarts(initialise, e_step, summary.total_weight, seeds, warm,
-                                       shift, total_second_moment)
-        mixing, means, _, factors = best["params"]
-        final = e_step(mixing, means, factors)
+    @contextmanager
+    def session(self, row_width: int) -> Iterator[DaskSource]:
+        """BLAS held to one thread while Dask's threads run the passes."""
+        with blas_single_thread():
+            yield self
 
-    data_covariance = summary.scatter / summary.total_weight
-    estimator._store_fit(best, n_init, shift, final.counts, data_covariance)
-    estimator._X_fit = None
-    estimator.fit_time_ = time.perf_counter() - start_time
-    return _map_method(estimator, X, "predict")
+    def new_labels(self) -> None:
+        """The labels are not written by the final pass, but predicted lazily."""
+        return None
+
+    def initialisation_sample(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """A uniform random sample of at most :data:`INIT_SAMPLE_SIZE` rows (all of them
+        when there are fewer), loaded once, with its weights and scatter."""
+        if self._sample is None:
+            rows = slice(None)
+            if self.n_samples > INIT_SAMPLE_SIZE:
+                rng = np.random.default_rng(self._random_state.randint(np.iinfo(np.int32).max))
+                rows = np.sort(rng.choice(self.n_samples, size=INIT_SAMPLE_SIZE,
+                                          replace=False))
+            X_rows = self._X[rows]
+            w_rows = da.ones(X_rows.shape[0]) if self._weights is None else self._weights[rows]
+            X_sample, w_sample = dask.compute(X_rows, w_rows)
+            scatter = scatter_matrix(X_sample, w_sample, slice(0, len(w_sample)), self.shift)
+            self._sample = (X_sample, w_sample, scatter)
+        return self._sample
+
+    def e_step(self, structure: CovarianceStructure, weights: np.ndarray, means: np.ndarray,
+               precisions_cholesky: np.ndarray, labels: None = None) -> SufficientStatistics:
+        """One EM pass over the chunks; returns the summed sufficient statistics."""
+        log_det = structure.log_det_cholesky(precisions_cholesky, self.n_features)
+        with np.errstate(divide="ignore"):
+            log_weights = np.log(weights)
+        chunk = dask.delayed(_chunk_statistics, pure=True)
+        parts = [chunk(x, w, self.shift, structure, log_weights, means, precisions_cholesky,
+                       log_det) for x, w, _ in self._blocks]
+        (stats,) = dask.compute(_tree_reduce(parts, _add_statistics))
+        return stats
 
 
-def _apply(block: np.ndarray, estimator: GaussianMixtureEM, method: str,
+# ---------------------------------------------------------------------- prediction
+def _apply(block: np.ndarray, estimator: Any, method: str,
            feature_names: np.ndarray | None) -> np.ndarray:
     if feature_names is not None:  # the in-memory method checks the column names
         block = pd.DataFrame(block, columns=feature_names, copy=False)
     return getattr(estimator, method)(block)
 
 
-def map_rows(estimator: GaussianMixtureEM, X: Any, method: str) -> da.Array:
+def map_rows(estimator: Any, X: Any, method: str) -> da.Array:
     """A fitted estimator's in-memory ``method`` mapped lazily over the row chunks of ``X``.
 
     ``method`` is ``"predict"``, ``"predict_proba"`` or ``"score_samples"``; the result
     is a Dask array with the row chunks of ``X``.
     """
     check_is_fitted(estimator)
-    return _map_method(estimator, _as_dask_array(estimator, X, reset=False), method)
-
-
-def _map_method(estimator: GaussianMixtureEM, X: da.Array, method: str) -> da.Array:
+    X = _as_dask_array(estimator, X, reset=False)
     fitted = copy.copy(estimator)
     fitted._X_fit = None  # keep the training rows out of the task graph
     names = getattr(estimator, "feature_names_in_", None)

@@ -19,281 +19,38 @@ from __future__ import annotations
 import sys
 import time
 import warnings
-from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 from sklearn.base import BaseEstimator, DensityMixin
 from sklearn.utils.validation import check_is_fitted
 
-from bayesmix._parallel import RowThreads
 from bayesmix._validation import (
     check_bool,
-    check_covariance_type,
     check_int,
     check_memory,
     check_option,
     check_random_state,
     check_real,
-    check_sample_weight,
     check_shape,
     validate_data,
 )
-from bayesmix.covariance import (
-    cholesky_from_precisions,
-    covariance_shape,
-    covariances_from_precisions,
-    log_det_cholesky,
-    n_parameters,
-    precision_cholesky,
-    precisions_from_cholesky,
-    to_full,
-)
-from bayesmix.density import (
-    _log_gaussian_prob_chunk,
-    _row_width,
-    log_mixture_density,
-    normalise_rows,
-    responsibilities,
-    row_chunks,
-    weighted_log_prob,
-)
-from bayesmix.exceptions import ConvergenceWarning, DegenerateComponentWarning
+from bayesmix.covariance import CovarianceStructure, get_structure, n_parameters
+from bayesmix.density import log_mixture_density, responsibilities, weighted_log_prob
+from bayesmix.em.diagnostics import find_degenerate
+from bayesmix.em.engine import EMEngine, EMRun, EMSettings, MixtureParameters
 from bayesmix.em.init import INIT_METHODS, initial_responsibilities
+from bayesmix.em.sources import InMemorySource
+from bayesmix.exceptions import ConvergenceWarning, DegenerateComponentWarning
 from bayesmix.scoring import information_criteria
 
 __all__ = ["GaussianMixtureEM"]
-
-#: Added to every component's weighted count, as scikit-learn does, so that an empty
-#: component divides by a tiny number instead of zero.
-_COUNT_FLOOR = 10 * np.finfo(np.float64).eps
-#: An unregularised variance below this fraction of the data's own variance in the same
-#: direction counts as collapsed even when ``reg_covar`` is zero.
-_COLLAPSE_RTOL = 1e-10
-#: A collapse along a direction where the data's own variance is within this factor of
-#: ``reg_covar`` is blamed on the data's scale (constant, collinear or tiny columns).
-_FLAT_FACTOR = 100.0
 
 
 def _is_dask(X: Any) -> bool:
     """Whether ``X`` is a Dask collection, without importing Dask when it is not loaded."""
     dask = sys.modules.get("dask")
     return dask is not None and dask.is_dask_collection(X)
-
-
-@dataclass
-class _SufficientStatistics:
-    """Weighted sufficient statistics of one E step, summed over rows.
-
-    ``second_moments`` is ``sum_n r_nk x_n x_n^T`` (K, D, D) for ``full`` and
-    ``sum_n r_nk x_n**2`` (K, D) for ``diag`` and ``spherical``; ``tied`` needs only the
-    total ``sum_n w_n x_n x_n^T``, which does not change between iterations.
-    """
-
-    log_likelihood: float
-    counts: np.ndarray
-    sums: np.ndarray
-    second_moments: np.ndarray | None
-
-
-def _empty_statistics(n_components: int, n_features: int, covariance_type: str
-                      ) -> _SufficientStatistics:
-    if covariance_type == "full":
-        second = np.zeros((n_components * n_features, n_features))
-    elif covariance_type in ("diag", "spherical"):
-        second = np.zeros((n_components, n_features))
-    else:
-        second = None
-    return _SufficientStatistics(0.0, np.zeros(n_components),
-                                 np.zeros((n_components, n_features)), second)
-
-
-def _add_block(stats: _SufficientStatistics, block: np.ndarray, resp: np.ndarray,
-               covariance_type: str) -> None:
-    """Fold one block of rows and its (row-weighted) responsibilities into ``stats``."""
-    stats.counts += np.ones(resp.shape[0]) @ resp
-    stats.sums += resp.T @ block
-    if covariance_type == "full":
-        weighted = resp[:, :, np.newaxis] * block[:, np.newaxis, :]
-        stats.second_moments += weighted.reshape(block.shape[0], -1).T @ block
-    elif stats.second_moments is not None:
-        stats.second_moments += resp.T @ (block * block)
-
-
-def _finish(stats: _SufficientStatistics, covariance_type: str) -> _SufficientStatistics:
-    if covariance_type == "full":
-        K, D = stats.sums.shape
-        stats.second_moments = stats.second_moments.reshape(K, D, D)
-    return stats
-
-
-def _centred_blocks(X: np.ndarray, rows: slice, row_width: int, shift: np.ndarray
-                    ) -> Iterator[tuple[slice, np.ndarray]]:
-    """``(block_rows, X[block_rows] - shift)`` over ``X[rows]``, in cache-sized blocks.
-
-    EM is translation invariant and centred second moments lose no precision, so the
-    kernels centre each block as they read it instead of working on a centred copy of X.
-    """
-    for chunk in row_chunks(rows.stop - rows.start, row_width):
-        block_rows = slice(rows.start + chunk.start, rows.start + chunk.stop)
-        yield block_rows, X[block_rows] - shift
-
-
-def _e_step_block_range(
-    X: np.ndarray,
-    sample_weight: np.ndarray | None,
-    rows: slice,
-    log_weights: np.ndarray,
-    means: np.ndarray,
-    precisions_cholesky: np.ndarray,
-    log_det: np.ndarray,
-    covariance_type: str,
-    labels: np.ndarray | None,
-    shift: np.ndarray,
-) -> _SufficientStatistics:
-    """E step over ``X[rows] - shift``, block by block, folded into sufficient statistics.
-
-    ``sample_weight=None`` means unit weights; ``labels``, when given, receives the most
-    likely component of each row.
-    """
-    n_components, n_features = means.shape
-    stats = _empty_statistics(n_components, n_features, covariance_type)
-    width = _row_width(n_components, n_features, covariance_type)
-    for block_rows, block in _centred_blocks(X, rows, width, shift):
-        resp = _log_gaussian_prob_chunk(block, means, precisions_cholesky, covariance_type,
-                                        log_det)
-        resp += log_weights
-        if labels is not None:
-            labels[block_rows] = resp.argmax(axis=1)
-        log_norm = normalise_rows(resp)
-        if sample_weight is None:
-            stats.log_likelihood += log_norm.sum()
-        else:
-            block_weight = sample_weight[block_rows]
-            stats.log_likelihood += block_weight @ log_norm
-            resp *= block_weight[:, np.newaxis]
-        _add_block(stats, block, resp, covariance_type)
-    return stats
-
-
-def _sum_statistics(parts: list[_SufficientStatistics]) -> _SufficientStatistics:
-    total = parts[0]
-    for part in parts[1:]:
-        total.log_likelihood += part.log_likelihood
-        total.counts += part.counts
-        total.sums += part.sums
-        if total.second_moments is not None:
-            total.second_moments += part.second_moments
-    return total
-
-
-def _e_step_statistics(
-    X: np.ndarray,
-    sample_weight: np.ndarray | None,
-    weights: np.ndarray,
-    means: np.ndarray,
-    precisions_cholesky: np.ndarray,
-    covariance_type: str,
-    threads: RowThreads,
-    shift: np.ndarray,
-    labels: np.ndarray | None = None,
-) -> _SufficientStatistics:
-    """One streaming pass over ``X - shift``: the statistics of the next M step.
-
-    ``sample_weight=None`` means unit weights (a faster path); ``labels``, when given,
-    receives the most likely component of each row.
-    """
-    n_features = means.shape[1]
-    log_det = log_det_cholesky(precisions_cholesky, covariance_type, n_features)
-    with np.errstate(divide="ignore"):
-        log_weights = np.log(weights)
-    parts = threads.map(
-        lambda rows: _e_step_block_range(X, sample_weight, rows, log_weights, means,
-                                         precisions_cholesky, log_det, covariance_type,
-                                         labels, shift),
-        X.shape[0])
-    return _finish(_sum_statistics(parts), covariance_type)
-
-
-def _statistics_from_responsibilities(X: np.ndarray, resp: np.ndarray, covariance_type: str,
-                                      shift: np.ndarray) -> _SufficientStatistics:
-    """Statistics of ``X - shift`` from given (already row-weighted) responsibilities."""
-    stats = _empty_statistics(resp.shape[1], X.shape[1], covariance_type)
-    width = _row_width(*stats.sums.shape, covariance_type)
-    for rows, block in _centred_blocks(X, slice(0, X.shape[0]), width, shift):
-        _add_block(stats, block, resp[rows], covariance_type)
-    return _finish(stats, covariance_type)
-
-
-def _scatter_rows(X: np.ndarray, sample_weight: np.ndarray | None, rows: slice,
-                  shift: np.ndarray) -> np.ndarray:
-    """``sum_n w_n y_n y_n^T`` with ``y = X[rows] - shift``, block by block.
-
-    ``sample_weight=None`` means unit weights. Centred by the weighted mean of ``X``, this
-    is the weighted scatter matrix: the data covariance times the total weight, and the
-    total second moment of ``tied``.
-    """
-    n_features = X.shape[1]
-    scatter = np.zeros((n_features, n_features))
-    for block_rows, block in _centred_blocks(X, rows, n_features, shift):
-        weighted = block if sample_weight is None else block * sample_weight[block_rows, None]
-        scatter += weighted.T @ block
-    return scatter
-
-
-def _m_step(
-    stats: _SufficientStatistics,
-    total_second_moment: np.ndarray | None,
-    covariance_type: str,
-    reg_covar: float,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Weights, means and covariances (stored shape) from sufficient statistics."""
-    counts = stats.counts + _COUNT_FLOOR
-    means = stats.sums / counts[:, np.newaxis]
-    n_features = means.shape[1]
-    if covariance_type == "full":
-        covariances = stats.second_moments / counts[:, np.newaxis, np.newaxis]
-        covariances -= means[:, :, np.newaxis] * means[:, np.newaxis, :]
-        covariances[:, np.arange(n_features), np.arange(n_features)] += reg_covar
-    elif covariance_type == "tied":
-        covariances = total_second_moment - (counts * means.T) @ means
-        covariances /= counts.sum()
-        covariances.flat[:: n_features + 1] += reg_covar
-    else:
-        covariances = stats.second_moments / counts[:, np.newaxis] - means**2 + reg_covar
-        if covariance_type == "spherical":
-            covariances = covariances.mean(axis=1)
-    weights = counts / counts.sum()
-    return weights, means, covariances
-
-
-def _collapsed_components(
-    covariances: np.ndarray, covariance_type: str, reg_covar: float, data_covariance: np.ndarray
-) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
-    """Which components' smallest variance sits at the regularisation floor.
-
-    Returns the boolean mask, each component's smallest (regularised) variance, the
-    unit direction of that variance (``None`` for ``spherical``, which has no preferred
-    direction) and the data's own variance in that direction.
-    """
-    n_features = data_covariance.shape[0]
-    if covariance_type == "spherical":
-        smallest, directions = covariances, None
-        data_variance = np.full(covariances.shape, np.trace(data_covariance) / n_features)
-    else:
-        if covariance_type == "diag":
-            smallest = covariances.min(axis=1)
-            directions = np.eye(n_features)[covariances.argmin(axis=1)]
-        else:
-            eigenvalues, eigenvectors = np.linalg.eigh(covariances)
-            smallest, directions = eigenvalues[..., 0], eigenvectors[..., 0]
-            if covariance_type == "tied":
-                smallest, directions = smallest[np.newaxis], directions[np.newaxis]
-        data_variance = np.einsum("kd,de,ke->k", directions, data_covariance, directions)
-    unregularised = smallest - reg_covar
-    collapsed = (unregularised <= reg_covar) | (unregularised <= _COLLAPSE_RTOL * data_variance)
-    return collapsed, smallest, directions, data_variance
 
 
 class GaussianMixtureEM(DensityMixin, BaseEstimator):
@@ -420,11 +177,12 @@ class GaussianMixtureEM(DensityMixin, BaseEstimator):
         self.verbose = verbose
         self.verbose_interval = verbose_interval
 
+
     # ------------------------------------------------------------------ validation
-    def _check_parameters(self, n_features: int) -> dict[str, np.ndarray]:
+    def _check_parameters(self, structure: CovarianceStructure, n_features: int
+                          ) -> dict[str, np.ndarray]:
         """Validate the constructor parameters; return the initial values given."""
         K = check_int(self.n_components, "n_components", min_value=1)
-        check_covariance_type(self.covariance_type)
         check_real(self.tol, "tol", min_value=0.0)
         check_real(self.reg_covar, "reg_covar", min_value=0.0)
         check_int(self.max_iter, "max_iter", min_value=0)
@@ -446,13 +204,11 @@ class GaussianMixtureEM(DensityMixin, BaseEstimator):
             given["means"] = check_shape(self.means_init, "means_init", (K, n_features),
                                          "(n_components, n_features)")
         if self.precisions_init is not None:
-            shape = covariance_shape(self.covariance_type, K, n_features)
-            meaning = {"full": "(n_components, n_features, n_features)",
-                       "tied": "(n_features, n_features)", "diag": "(n_components, n_features)",
-                       "spherical": "(n_components,)"}[self.covariance_type]
-            precisions = check_shape(self.precisions_init, "precisions_init", shape,
-                                     f"{meaning} for covariance_type={self.covariance_type!r}")
-            given["precisions_cholesky"] = _check_precisions(precisions, self.covariance_type)
+            precisions = check_shape(
+                self.precisions_init, "precisions_init", structure.stored_shape(K, n_features),
+                f"{structure.stored_shape_text()} for covariance_type="
+                f"{self.covariance_type!r}")
+            given["precisions_cholesky"] = structure.check_precisions(precisions)
         return given
 
     # ------------------------------------------------------------------ fitting
@@ -461,9 +217,11 @@ class GaussianMixtureEM(DensityMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : array-like or DataFrame of shape (n_samples, n_features)
-            A Dask array or DataFrame is fitted chunk by chunk on the active Dask
-            scheduler, without loading it (see the *Large data* guide).
+        X : array-like, DataFrame, Dask collection or data source
+            The rows, shape (n_samples, n_features). A Dask array or DataFrame is
+            fitted chunk by chunk on the active Dask scheduler, without loading it (see
+            the *Large data* guide); a data source (:mod:`bayesmix.em.sources`) carries
+            rows already validated, shared by several fits.
         y : ignored
         sample_weight : array-like of shape (n_samples,), optional
             Non-negative row weights: a row of weight ``w`` counts as ``w`` rows.
@@ -496,62 +254,73 @@ class GaussianMixtureEM(DensityMixin, BaseEstimator):
         """
         start_time = time.perf_counter()
         check_int(self.n_components, "n_components", min_value=1)
-        if _is_dask(X):
-            from bayesmix.em.dask_source import fit_predict_dask
-
-            return fit_predict_dask(self, X, sample_weight, start_time)
-        if _is_dask(sample_weight):
-            sample_weight = sample_weight.compute()
-        X = validate_data(self, X, reset=True, min_samples=2)
-        n_samples, n_features = X.shape
-        self._check_n_samples(n_samples)
-        given = self._check_parameters(n_features)
-        check_memory(8.0 * np.prod(covariance_shape(self.covariance_type, self.n_components,
-                                                     n_features)) * 3,
+        structure = get_structure(self.covariance_type)
+        source = self._data_source(X, sample_weight)
+        self._check_n_samples(source.n_samples)
+        given = self._check_parameters(structure, source.n_features)
+        check_memory(8.0 * np.prod(structure.stored_shape(self.n_components,
+                                                          source.n_features)) * 3,
                      f"GaussianMixtureEM(n_components={self.n_components}, covariance_type="
-                     f"{self.covariance_type!r}) on {n_features} features",
+                     f"{self.covariance_type!r}) on {source.n_features} features",
                      "Use covariance_type='diag' or 'spherical', or reduce the features.")
-        unit_weights = sample_weight is None
-        sample_weight = check_sample_weight(sample_weight, n_samples)
-        self._check_n_positive_weights(np.count_nonzero(sample_weight))
-
-        # EM is translation invariant: the kernels centre each block of rows by the
-        # weighted mean as they read it, for accurate second moments without a copy of X.
-        shift = (sample_weight @ X) / sample_weight.sum()
+        self._check_n_positive_weights(source.n_positive)
+        self._record_features(source)
         if "means" in given:
-            given["means"] = given["means"] - shift
+            given["means"] = given["means"] - source.shift
 
+        settings = EMSettings(tol=self.tol, reg_covar=self.reg_covar, max_iter=self.max_iter,
+                              verbose=self.verbose, verbose_interval=self.verbose_interval)
+        engine = EMEngine(source, structure, self.n_components, settings)
         warm = self.warm_start and hasattr(self, "converged_")
         n_init = 1 if warm else self.n_init
         seeds = check_random_state(self.random_state).randint(np.iinfo(np.int32).max,
                                                               size=n_init)
-        # The streaming E step takes None for unit weights, a faster path.
-        stream_weight = None if unit_weights else sample_weight
-        width = _row_width(self.n_components, n_features, self.covariance_type)
-        with RowThreads(n_samples, width) as threads:
-            scatter = sum(threads.map(lambda rows: _scatter_rows(X, stream_weight, rows, shift),
-                                      n_samples))
-            total_second_moment = scatter if self.covariance_type == "tied" else None
-
-            def e_step(weights, means, factors, labels=None):
-                return _e_step_statistics(X, stream_weight, weights, means, factors,
-                                          self.covariance_type, threads, shift, labels=labels)
-
-            def initialise(random_state):
-                return self._initial_parameters(X, shift, sample_weight, given, random_state,
-                                                total_second_moment)
-
-            best = self._fit_restarts(initialise, e_step, sample_weight.sum(), seeds, warm,
-                                      shift, total_second_moment)
+        with source.session(structure.row_width(self.n_components, source.n_features)):
+            if warm:
+                best = engine.best_run([(0, lambda: self._warm_start(source.shift))],
+                                       lower_bound=self.lower_bound_)
+            else:
+                best = engine.best_run(
+                    (seed, lambda seed=seed: self._start(engine, given, seed))
+                    for seed in seeds)
             # Final E step, so that the labels agree with the returned parameters.
-            labels = np.empty(n_samples, dtype=np.intp)
-            weights, means, _, factors = best["params"]
-            final = e_step(weights, means, factors, labels=labels)
+            labels = source.new_labels()
+            final = source.e_step(structure, best.parameters.weights, best.parameters.means,
+                                  best.parameters.precisions_cholesky, labels=labels)
 
-        self._store_fit(best, n_init, shift, final.counts, scatter / sample_weight.sum())
-        self._X_fit = X
+        self._store_fit(best, n_init, source, final.counts)
+        self._X_fit = source.training_rows
         self.fit_time_ = time.perf_counter() - start_time
+        if labels is None:  # the rows are not in memory: predicted lazily, by chunks
+            return self.predict(source.collection)
         return labels
+
+    def _data_source(self, X: Any, sample_weight: Any) -> Any:
+        """The data source over ``X``: as given, Dask chunks, or rows in memory."""
+        if hasattr(X, "e_step") and hasattr(X, "initialisation_sample"):
+            if sample_weight is not None:
+                raise ValueError(
+                    "sample_weight was passed with a data source, which carries its own "
+                    "weights. Build the source with the weights instead, e.g. "
+                    "InMemorySource(X, sample_weight=w)."
+                )
+            return X
+        if _is_dask(X):
+            from bayesmix.em.dask_source import DaskSource
+
+            return DaskSource(X, sample_weight, self.random_state)
+        if _is_dask(sample_weight):
+            sample_weight = sample_weight.compute()
+        return InMemorySource(X, sample_weight)
+
+    def _record_features(self, source: Any) -> None:
+        """``n_features_in_`` and ``feature_names_in_`` of the data, as ``fit`` records them."""
+        self.n_features_in_ = source.n_features_in_
+        names = getattr(source, "feature_names_in_", None)
+        if names is not None:
+            self.feature_names_in_ = names
+        elif hasattr(self, "feature_names_in_"):
+            del self.feature_names_in_
 
     def _check_n_samples(self, n_samples: int) -> None:
         if n_samples < self.n_components:
@@ -569,164 +338,86 @@ class GaussianMixtureEM(DensityMixin, BaseEstimator):
                 f"need a positive weight."
             )
 
-    def _store_fit(self, best: dict, n_init: int, shift: np.ndarray, counts: np.ndarray,
-                   data_covariance: np.ndarray) -> None:
+    def _warm_start(self, shift: np.ndarray) -> MixtureParameters:
+        """The previous fit's parameters, centred like the new data."""
+        return MixtureParameters(self.weights_, self.means_ - shift, self.covariances_,
+                                 self.precisions_cholesky_)
+
+    def _start(self, engine: EMEngine, given: dict[str, np.ndarray], seed: int
+               ) -> MixtureParameters:
+        """Parameters (of the centred data) to start one EM run from.
+
+        The initial assignment (:func:`~bayesmix.em.init.initial_responsibilities`) is
+        made on the source's initialisation sample; given initial values replace what
+        it yields.
+        """
+        structure = engine.structure
+        if {"weights", "means", "precisions_cholesky"} <= given.keys():
+            return self._given_start(structure, given)
+        X, weights, _ = engine.source.initialisation_sample()
+        resp = initial_responsibilities(X, self.n_components, self.init_params, seed,
+                                        weights, cache=engine.source.cache)
+        start = engine.from_responsibilities(resp)
+        if "precisions_cholesky" in given:
+            start = self._given_start(structure, {**vars(start), **given})
+        start.weights = given.get("weights", start.weights)
+        start.means = given.get("means", start.means)
+        return start
+
+    @staticmethod
+    def _given_start(structure: CovarianceStructure, given: dict[str, np.ndarray]
+                     ) -> MixtureParameters:
+        factors = given["precisions_cholesky"]
+        covariances = structure.covariances_from_precisions(
+            structure.precisions_from_cholesky(factors))
+        return MixtureParameters(given["weights"], given["means"], covariances, factors)
+
+    def _store_fit(self, best: EMRun, n_init: int, source: Any, counts: np.ndarray) -> None:
         """Set the fitted attributes from the best run; warn if it did not converge."""
-        if not best["converged"] and self.max_iter > 0:
+        if not best.converged and self.max_iter > 0:
             warnings.warn(
                 f"The best of {n_init} initialisation(s) did not converge in max_iter="
                 f"{self.max_iter} iterations (last change of the mean log-likelihood "
-                f"{best['last_change']:.3g} > tol={self.tol}). Raise max_iter or tol, or "
+                f"{best.last_change:.3g} > tol={self.tol}). Raise max_iter or tol, or "
                 f"check the data and initialisation.",
                 ConvergenceWarning,
                 stacklevel=3,
             )
-        weights, means, covariances, factors = best["params"]
-        self._set_parameters(weights, means + shift, covariances, factors)
-        self.converged_ = best["converged"]
-        self.n_iter_ = best["n_iter"]
-        self.lower_bound_ = best["lower_bound"]
-        self.lower_bound_history_ = np.asarray(best["history"])
-        self.degenerate_reasons_ = self._find_degenerate(counts, data_covariance)
+        params = best.parameters
+        structure = get_structure(self.covariance_type)
+        self.weights_ = params.weights
+        self.means_ = params.means + source.shift
+        self.covariances_ = params.covariances
+        self.precisions_cholesky_ = params.precisions_cholesky
+        self.precisions_ = structure.precisions_from_cholesky(params.precisions_cholesky)
+        self.converged_ = best.converged
+        self.n_iter_ = best.n_iter
+        self.lower_bound_ = best.lower_bound
+        self.lower_bound_history_ = np.asarray(best.history)
+        self.degenerate_reasons_ = self._find_degenerate(
+            structure, counts, source.scatter / source.total_weight)
         self.degenerate_components_ = list(self.degenerate_reasons_)
 
-    def _fit_restarts(self, initialise, e_step, total_weight, seeds, warm, shift,
-                      total_second_moment) -> dict:
-        """Run EM from every initialisation (or the warm start); return the best run.
-
-        ``initialise(random_state)`` returns the starting parameters of one run and
-        ``e_step(weights, means, precisions_cholesky)`` the sufficient statistics of one
-        pass over the (centred) data. The best run has the highest lower bound, an exact
-        tie going to the smaller seed, so the choice depends on the set of seeds only, not
-        on the order they are run in.
-        """
-        best, best_rank = None, None
-        for init, seed in enumerate(seeds):
-            if warm:
-                params = (self.weights_, self.means_ - shift, self.covariances_,
-                          self.precisions_cholesky_)
-                start = self.lower_bound_
-            else:
-                params = initialise(np.random.RandomState(seed))
-                start = -np.inf
-            run = self._run_em(e_step, total_weight, params, total_second_moment, init, start)
-            rank = (run["lower_bound"], -int(seed))
-            if best is None or rank > best_rank:
-                best, best_rank = run, rank
-        return best
-
-    def _initial_parameters(self, X, shift, sample_weight, given, random_state,
-                            total_second_moment):
-        """Parameters (of the data centred by ``shift``) to start one EM run from.
-
-        Weights, means, covariances and precision factors; the initial assignment is made
-        on ``X`` itself (:func:`~bayesmix.em.init.initial_responsibilities`).
-        """
-        if {"weights", "means", "precisions_cholesky"} <= given.keys():
-            weights, means, factors = (given["weights"], given["means"],
-                                       given["precisions_cholesky"])
-            covariances = covariances_from_precisions(
-                precisions_from_cholesky(factors, self.covariance_type), self.covariance_type)
-            return weights, means, covariances, factors
-        resp = initial_responsibilities(X, self.n_components, self.init_params, random_state,
-                                        sample_weight)
-        resp *= sample_weight[:, np.newaxis]
-        stats = _statistics_from_responsibilities(X, resp, self.covariance_type, shift)
-        weights, means, covariances = _m_step(stats, total_second_moment, self.covariance_type,
-                                              self.reg_covar)
-        weights = given.get("weights", weights)
-        means = given.get("means", means)
-        if "precisions_cholesky" in given:
-            factors = given["precisions_cholesky"]
-            covariances = covariances_from_precisions(
-                precisions_from_cholesky(factors, self.covariance_type), self.covariance_type)
-        else:
-            factors = precision_cholesky(covariances, self.covariance_type)
-        return weights, means, covariances, factors
-
-    def _run_em(self, e_step, total_weight, params, total_second_moment, init, lower_bound):
-        """Iterate EM from ``params``; return the final state and its history."""
-        weights, means, covariances, factors = params
-        history, converged, change = [], False, np.inf
-        n_iter = 0
-        if self.verbose:
-            print(f"Initialization {init}")
-        for n_iter in range(1, self.max_iter + 1):
-            previous = lower_bound
-            stats = e_step(weights, means, factors)
-            weights, means, covariances = _m_step(stats, total_second_moment,
-                                                  self.covariance_type, self.reg_covar)
-            factors = precision_cholesky(covariances, self.covariance_type)
-            lower_bound = stats.log_likelihood / total_weight
-            history.append(lower_bound)
-            change = lower_bound - previous
-            if self.verbose >= 2 and n_iter % self.verbose_interval == 0:
-                print(f"  Iteration {n_iter}\t mean log-likelihood {lower_bound:.6f}\t "
-                      f"change {change:.3g}")
-            if abs(change) < self.tol:
-                converged = True
-                break
-        if self.verbose:
-            status = "converged" if converged else "did not converge"
-            print(f"Initialization {status}: {n_iter} iterations, lower bound {lower_bound:.6f}")
-        return {"params": (weights, means, covariances, factors), "lower_bound": lower_bound,
-                "history": history, "converged": converged, "n_iter": n_iter,
-                "last_change": change}
-
-    def _set_parameters(self, weights, means, covariances, precisions_cholesky) -> None:
-        self.weights_ = weights
-        self.means_ = means
-        self.covariances_ = covariances
-        self.precisions_cholesky_ = precisions_cholesky
-        self.precisions_ = precisions_from_cholesky(precisions_cholesky, self.covariance_type)
-
     # ------------------------------------------------------------------ diagnostics
-    def _find_degenerate(self, counts: np.ndarray, data_covariance: np.ndarray
-                         ) -> dict[int, str]:
+    def _find_degenerate(self, structure: CovarianceStructure, counts: np.ndarray,
+                         data_covariance: np.ndarray) -> dict[int, str]:
         """Flag collapsed and starved components, warn once listing them and why."""
-        K, D = self.n_components, data_covariance.shape[0]
-        collapsed, smallest, directions, data_variance = _collapsed_components(
-            self.covariances_, self.covariance_type, self.reg_covar, data_covariance)
-        if self.covariance_type == "tied":  # one shared covariance: all or none collapse
-            collapsed = np.repeat(collapsed, K)
-            smallest = np.repeat(smallest, K)
-            directions = np.repeat(directions, K, axis=0)
-            data_variance = np.repeat(data_variance, K)
-        min_points = {"full": D + 1, "tied": 1, "diag": 2, "spherical": 2}[self.covariance_type]
-        starved = counts < min_points
-        degenerate = np.flatnonzero(collapsed | starved)
-        reasons = {}
-        for k in degenerate:
-            why = []
-            if collapsed[k]:
-                where = "" if directions is None else (
-                    f", mostly along feature {self._feature_label(np.abs(directions[k]).argmax())!r}")
-                why.append(f"its smallest variance {smallest[k]:.3g} is at the reg_covar floor "
-                           f"({self.reg_covar:g}{where})")
-            if starved[k]:
-                why.append(f"it holds {counts[k]:.3g} effective points, fewer than the "
-                           f"{min_points} its covariance needs")
-            reasons[int(k)] = " and ".join(why)
-        if reasons:
-            listed = "; ".join(f"component {k}: {why}" for k, why in reasons.items())
-            flat = collapsed & (data_variance <= _FLAT_FACTOR * self.reg_covar)
-            if flat.any():
-                # The data itself (not one component) barely varies in that direction.
-                listed += (
-                    f". X itself varies by only {data_variance[flat].min():.3g} (variance) "
-                    f"along that direction, within {_FLAT_FACTOR:g} times reg_covar: drop "
-                    f"constant or collinear columns, or standardise X"
-                )
+        report = find_degenerate(structure, self.covariances_, counts, data_covariance,
+                                 self.reg_covar, self._feature_label)
+        if report.reasons:
+            listed = "; ".join(f"component {k}: {why}" for k, why in report.reasons.items())
+            if report.flat_data:
+                listed += f". {report.flat_data}"
             warnings.warn(
-                f"{len(reasons)} of {K} components are degenerate, so this fit is not a "
-                f"trustworthy density model; {listed}. This happens when "
-                f"a component collapses onto repeated or rounded values. Use fewer components "
-                f"or a constrained covariance_type ('tied'), raise reg_covar, or jitter "
-                f"rounded data; bayesmix.select_em never selects such a fit.",
+                f"{len(report.reasons)} of {self.n_components} components are degenerate, "
+                f"so this fit is not a trustworthy density model; {listed}. This happens "
+                f"when a component collapses onto repeated or rounded values. Use fewer "
+                f"components or a constrained covariance_type ('tied'), raise reg_covar, "
+                f"or jitter rounded data; bayesmix.select_em never selects such a fit.",
                 DegenerateComponentWarning,
                 stacklevel=4,
             )
-        return reasons
+        return report.reasons
 
     def _feature_label(self, j: int) -> str:
         names = getattr(self, "feature_names_in_", None)
@@ -825,8 +516,8 @@ class GaussianMixtureEM(DensityMixin, BaseEstimator):
                      "Draw fewer rows, in batches if need be.")
         rng = check_random_state(self.random_state)
         counts = rng.multinomial(n_samples, self.weights_)
-        full = to_full(self.covariances_, self.covariance_type, self.n_components,
-                       self.means_.shape[1])
+        full = get_structure(self.covariance_type).to_full(
+            self.covariances_, self.n_components, self.means_.shape[1])
         X = np.vstack([rng.multivariate_normal(mean, cov, int(count))
                        for mean, cov, count in zip(self.means_, full, counts)])
         labels = np.repeat(np.arange(self.n_components), counts)
@@ -912,13 +603,14 @@ class GaussianMixtureEM(DensityMixin, BaseEstimator):
             )
         X = self._X_fit if X is None else validate_data(self, X, reset=False)
         K, D = self.means_.shape
-        full = to_full(self.covariances_, self.covariance_type, K, D)
+        structure = get_structure(self.covariance_type)
+        full = structure.to_full(self.covariances_, K, D)
         point = np.newaxis, np.newaxis
         log_likelihood = log_mixture_density(X, *self._parameters())
         raw = {}
-        if self.covariance_type in ("diag", "spherical"):
+        if structure.raw_variable is not None:
             dims = ("component", "feature")[: self.covariances_.ndim]
-            raw["variances"] = (self.covariances_[point], ("chain", "draw") + dims)
+            raw[structure.raw_variable] = (self.covariances_[point], ("chain", "draw") + dims)
         history = self.lower_bound_history_
         stats = {
             "lower_bound_history": (history[point], ("chain", "draw", "iteration")),
@@ -992,33 +684,9 @@ class GaussianMixtureEM(DensityMixin, BaseEstimator):
         return save(self, path, overwrite=overwrite)
 
 
+
+
 def _map_dask_rows(estimator: GaussianMixtureEM, X: Any, method: str) -> Any:
     from bayesmix.em.dask_source import map_rows
 
     return map_rows(estimator, X, method)
-
-
-def _check_precisions(precisions: np.ndarray, covariance_type: str) -> np.ndarray:
-    """Cholesky factors of user-given precisions, which must be positive definite."""
-    if covariance_type in ("diag", "spherical"):
-        if (precisions <= 0).any():
-            raise ValueError(
-                f"precisions_init must be positive for covariance_type={covariance_type!r}, "
-                f"got a minimum of {precisions.min():.3g}. Pass inverse variances (> 0)."
-            )
-        return cholesky_from_precisions(precisions, covariance_type)
-    matrices = precisions[np.newaxis] if covariance_type == "tied" else precisions
-    for k, matrix in enumerate(matrices):
-        if not np.allclose(matrix, matrix.T, rtol=1e-8, atol=1e-12):
-            raise ValueError(
-                f"precisions_init[{k}] is not symmetric. Pass symmetric positive definite "
-                f"precision matrices (the inverses of covariances)."
-            )
-        smallest = np.linalg.eigvalsh(matrix)[0]
-        if smallest <= 0:
-            raise ValueError(
-                f"precisions_init[{k}] is not positive definite (smallest eigenvalue "
-                f"{smallest:.3g}). Pass positive definite precision matrices (the inverses "
-                f"of covariances)."
-            )
-    return cholesky_from_precisions(precisions, covariance_type)

@@ -1,7 +1,8 @@
 """Initial responsibilities for EM.
 
 EM starts from a soft or hard assignment of the rows to components; the first M step
-turns it into weights, means and covariances. The four schemes are scikit-learn's:
+turns it into weights, means and covariances. Four schemes are scikit-learn's, one is
+mclust's:
 
 ``"kmeans"``
     hard labels of a k-means fit (one k-means++ seeding, weighted by ``sample_weight``;
@@ -13,17 +14,33 @@ turns it into weights, means and covariances. The four schemes are scikit-learn'
 ``"random"``
     uniform random responsibilities, normalised per row;
 ``"random_from_data"``
-    hard labels on ``n_components`` distinct rows drawn at random.
+    hard labels on ``n_components`` distinct rows drawn at random;
+``"hc"``
+    mclust's model-based agglomerative hierarchical clustering
+    (:mod:`bayesmix.em.hc`), cut at ``n_components`` groups. Deterministic: one merge
+    tree serves every number of components, and it is computed once per data source.
+
+A ``cache`` dict (a data source's) keeps the partitions that fits on the same data can
+share: the merge tree, and each k-means partition by number of components and seed, so
+that model selection runs them once for all the covariance structures.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 import numpy as np
 from sklearn.cluster import KMeans, kmeans_plusplus
 
 __all__ = ["INIT_METHODS", "initial_responsibilities"]
 
-INIT_METHODS = ("kmeans", "k-means++", "random", "random_from_data")
+INIT_METHODS = ("kmeans", "k-means++", "random", "random_from_data", "hc")
+
+
+def _one_hot(labels: np.ndarray, n_components: int) -> np.ndarray:
+    resp = np.zeros((labels.shape[0], n_components))
+    resp[np.arange(labels.shape[0]), labels] = 1.0
+    return resp
 
 
 def _one_hot_rows(n_samples: int, indices: np.ndarray) -> np.ndarray:
@@ -32,12 +49,30 @@ def _one_hot_rows(n_samples: int, indices: np.ndarray) -> np.ndarray:
     return resp
 
 
+def _kmeans_labels(X, n_components, seed, sample_weight):
+    return (KMeans(n_clusters=n_components, n_init=1, random_state=np.random.RandomState(seed))
+            .fit(X, sample_weight=sample_weight).labels_)
+
+
+def _hc_labels(X, n_components, sample_weight, cache):
+    if sample_weight is not None and not np.all(sample_weight == sample_weight[0]):
+        raise ValueError(
+            "init_params='hc' does not take sample_weight: mclust's hierarchical "
+            "clustering treats every row alike. Use init_params='kmeans' with weighted "
+            "rows."
+        )
+    from bayesmix.em.hc import hierarchical_partitions  # TODO(lead): top-level once hc.py lands
+
+    return hierarchical_partitions(X, [n_components], cache=cache)[n_components]
+
+
 def initial_responsibilities(
     X: np.ndarray,
     n_components: int,
     init_params: str,
-    random_state: np.random.RandomState,
+    seed: int,
     sample_weight: np.ndarray | None = None,
+    cache: dict[Any, Any] | None = None,
 ) -> np.ndarray:
     """Responsibilities ``(n_samples, n_components)`` to start EM from.
 
@@ -45,10 +80,13 @@ def initial_responsibilities(
     ----------
     X : ndarray of shape (n_samples, n_features)
     n_components : int
-    init_params : {"kmeans", "k-means++", "random", "random_from_data"}
-    random_state : numpy.random.RandomState
+    init_params : {"kmeans", "k-means++", "random", "random_from_data", "hc"}
+    seed : int
+        Seeds the random schemes (``"hc"`` is deterministic).
     sample_weight : ndarray of shape (n_samples,), optional
         Row weights; rows of weight zero are never chosen as seeds.
+    cache : dict, optional
+        Where partitions are kept for later calls on the same ``X`` and weights.
 
     Returns
     -------
@@ -59,20 +97,21 @@ def initial_responsibilities(
     >>> import numpy as np
     >>> from bayesmix.em.init import initial_responsibilities
     >>> X = np.array([[0.0], [0.1], [5.0], [5.1]])
-    >>> resp = initial_responsibilities(X, 2, "kmeans", np.random.RandomState(0))
-    >>> resp.sum(axis=0)
+    >>> initial_responsibilities(X, 2, "kmeans", seed=0).sum(axis=0)
+    array([2., 2.])
+    >>> initial_responsibilities(X, 2, "hc", seed=0).sum(axis=0)
     array([2., 2.])
     """
     n_samples = X.shape[0]
+    cache = {} if cache is None else cache
     if init_params == "kmeans":
-        labels = (
-            KMeans(n_clusters=n_components, n_init=1, random_state=random_state)
-            .fit(X, sample_weight=sample_weight)
-            .labels_
-        )
-        resp = np.zeros((n_samples, n_components))
-        resp[np.arange(n_samples), labels] = 1.0
-        return resp
+        key = ("kmeans", n_components, int(seed))
+        if key not in cache:
+            cache[key] = _kmeans_labels(X, n_components, seed, sample_weight)
+        return _one_hot(cache[key], n_components)
+    if init_params == "hc":
+        return _one_hot(_hc_labels(X, n_components, sample_weight, cache), n_components)
+    random_state = np.random.RandomState(seed)
     if init_params == "random":
         resp = random_state.uniform(size=(n_samples, n_components))
         resp /= resp.sum(axis=1, keepdims=True)

@@ -1,0 +1,230 @@
+"""Covariance structures: one class per structure and a registry by name.
+
+A structure says how the components' covariance matrices are parametrised and stored.
+Every consumer looks a structure up here (:func:`get_structure`) and asks it for what it
+needs, so a new structure is one new module listed in :data:`STRUCTURES`, and the tests
+parametrised over the registry test it everywhere.
+
+=============  ==========  =================  ==========================================
+mclust name    alias       stored shape       meaning
+=============  ==========  =================  ==========================================
+``VII``        spherical   (K,)               every component has its own single variance
+``VVI``        diag        (K, D)             every component has its own diagonal covariance
+``EEE``        tied        (D, D)             all components share one general covariance
+``VVV``        full        (K, D, D)          every component has its own general covariance
+=============  ==========  =================  ==========================================
+
+The functions below take a structure's name and dispatch to it; they are the short way
+for code that holds a name (``covariance_type``) rather than a structure.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from bayesmix.covariance.base import CovarianceStructure
+from bayesmix.covariance.diag import DiagonalCovariance
+from bayesmix.covariance.full import FullCovariance
+from bayesmix.covariance.spherical import SphericalCovariance
+from bayesmix.covariance.tied import TiedCovariance
+
+__all__ = [
+    "COVARIANCE_TYPES",
+    "STRUCTURES",
+    "CovarianceStructure",
+    "cholesky_from_precisions",
+    "covariance_shape",
+    "covariances_from_precisions",
+    "get_structure",
+    "log_det_cholesky",
+    "n_parameters",
+    "precision_cholesky",
+    "precisions_from_cholesky",
+    "to_full",
+]
+
+#: Every registered structure, in the order of growing flexibility.
+STRUCTURES: tuple[CovarianceStructure, ...] = (
+    SphericalCovariance(), DiagonalCovariance(), TiedCovariance(), FullCovariance(),
+)
+_BY_NAME = {name: structure for structure in STRUCTURES
+            for name in (structure.name, *structure.aliases)}
+
+#: scikit-learn's names of its four structures, the default grid of model selection.
+COVARIANCE_TYPES = ("full", "tied", "diag", "spherical")
+
+
+def get_structure(covariance_type: object, argument: str = "covariance_type"
+                  ) -> CovarianceStructure:
+    """The structure registered under a name (mclust's code or an alias).
+
+    Parameters
+    ----------
+    covariance_type : str or CovarianceStructure
+        A registered name, e.g. ``"full"`` or ``"VVV"``; a structure is returned as is.
+    argument : str, default="covariance_type"
+        The argument's name, used in the error message.
+
+    Raises
+    ------
+    ValueError
+        For an unknown name; the message lists the registered names.
+
+    Examples
+    --------
+    >>> from bayesmix.covariance import get_structure
+    >>> get_structure("full") is get_structure("VVV")
+    True
+    >>> get_structure("banded")
+    Traceback (most recent call last):
+        ...
+    ValueError: covariance_type must be one of 'full', 'tied', 'diag', 'spherical' (or mclust's 'VVV', 'EEE', 'VVI', 'VII'), got 'banded'.
+    """
+    if isinstance(covariance_type, CovarianceStructure):
+        return covariance_type
+    structure = _BY_NAME.get(covariance_type) if isinstance(covariance_type, str) else None
+    if structure is None:
+        text = repr(covariance_type)
+        text = text if len(text) <= 60 else text[:57] + "..."
+        aliases = [s.label for s in reversed(STRUCTURES)]
+        codes = [s.name for s in reversed(STRUCTURES)]
+        raise ValueError(
+            f"{argument} must be one of {', '.join(map(repr, aliases))} (or mclust's "
+            f"{', '.join(map(repr, codes))}), got {text}."
+        )
+    return structure
+
+
+def covariance_shape(covariance_type: str, n_components: int, n_features: int
+                     ) -> tuple[int, ...]:
+    """Shape of the stored covariances (or precisions) of a structure.
+
+    Examples
+    --------
+    >>> from bayesmix.covariance import covariance_shape
+    >>> covariance_shape("diag", 3, 2)
+    (3, 2)
+    """
+    return get_structure(covariance_type).stored_shape(n_components, n_features)
+
+
+def n_parameters(n_components: int, n_features: int, covariance_type: str) -> int:
+    """Number of free parameters of a Gaussian mixture.
+
+    Counts ``K - 1`` weights, ``K * D`` mean coordinates and the covariance parameters of
+    the structure (``K D (D + 1) / 2`` for ``full``, ``D (D + 1) / 2`` for ``tied``,
+    ``K D`` for ``diag``, ``K`` for ``spherical``), as scikit-learn and mclust do.
+
+    Examples
+    --------
+    >>> from bayesmix.covariance import n_parameters
+    >>> n_parameters(3, 2, "full")
+    17
+    >>> n_parameters(3, 2, "tied")
+    11
+    """
+    structure = get_structure(covariance_type)
+    K, D = n_components, n_features
+    return int(K - 1 + K * D + structure.n_parameters(K, D))
+
+
+def precision_cholesky(covariances: np.ndarray, covariance_type: str) -> np.ndarray:
+    """Cholesky factors of the precision matrices from covariances.
+
+    Parameters
+    ----------
+    covariances : ndarray
+        Covariances in the stored shape of ``covariance_type``; any leading batch
+        dimensions (e.g. posterior draws) are kept.
+    covariance_type : str
+        A registered structure name.
+
+    Returns
+    -------
+    ndarray of the same shape: upper-triangular ``U`` with ``inv(cov) = U @ U.T`` for
+    matrices, ``1 / sqrt(cov)`` for variances.
+
+    Raises
+    ------
+    ValueError
+        If a covariance is not positive definite; the message names the component.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from bayesmix.covariance import precision_cholesky
+    >>> precision_cholesky(np.array([4.0, 0.25]), "spherical")
+    array([0.5, 2. ])
+    """
+    return get_structure(covariance_type).precision_cholesky(covariances)
+
+
+def precisions_from_cholesky(precisions_cholesky: np.ndarray, covariance_type: str
+                             ) -> np.ndarray:
+    """Precision matrices (or precisions) from their Cholesky factors.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from bayesmix.covariance import precisions_from_cholesky
+    >>> precisions_from_cholesky(np.array([0.5, 2.0]), "spherical")
+    array([0.25, 4.  ])
+    """
+    return get_structure(covariance_type).precisions_from_cholesky(precisions_cholesky)
+
+
+def covariances_from_precisions(precisions: np.ndarray, covariance_type: str) -> np.ndarray:
+    """Covariances from precisions (matrix inverse, or reciprocal of variances).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from bayesmix.covariance import covariances_from_precisions
+    >>> covariances_from_precisions(np.array([[2.0, 4.0]]), "diag")
+    array([[0.5 , 0.25]])
+    """
+    return get_structure(covariance_type).covariances_from_precisions(precisions)
+
+
+def cholesky_from_precisions(precisions: np.ndarray, covariance_type: str) -> np.ndarray:
+    """Upper Cholesky factors ``U`` of precision matrices, ``P = U @ U.T``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from bayesmix.covariance import cholesky_from_precisions
+    >>> cholesky_from_precisions(np.array([4.0]), "spherical")
+    array([2.])
+    """
+    return get_structure(covariance_type).cholesky_from_precisions(precisions)
+
+
+def log_det_cholesky(precisions_cholesky: np.ndarray, covariance_type: str, n_features: int
+                     ) -> np.ndarray:
+    """Half the log-determinant of each precision matrix, ``sum(log(diag(U)))``.
+
+    Returns an array of shape (n_components,), or a scalar for a shared covariance.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from bayesmix.covariance import log_det_cholesky
+    >>> float(log_det_cholesky(np.array([2.0]), "spherical", n_features=3)[0])  # 3 log 2
+    2.0794415416798357
+    """
+    return get_structure(covariance_type).log_det_cholesky(precisions_cholesky, n_features)
+
+
+def to_full(covariances: np.ndarray, covariance_type: str, n_components: int,
+            n_features: int) -> np.ndarray:
+    """Covariances of any structure as a (n_components, n_features, n_features) stack.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from bayesmix.covariance import to_full
+    >>> to_full(np.array([1.0, 2.0]), "spherical", 2, 2)[1]
+    array([[2., 0.],
+           [0., 2.]])
+    """
+    return get_structure(covariance_type).to_full(covariances, n_components, n_features)

@@ -1,0 +1,332 @@
+"""What every covariance structure provides: the interface its consumers rely on.
+
+A structure says how the components' covariance matrices are parametrised and stored.
+Every consumer (the density kernels, the EM engine, scoring, sampling, plotting, the
+Bayesian model, persistence) asks the structure instead of branching on its name, so a
+new structure is one new module registered in :mod:`bayesmix.covariance`.
+
+Densities are evaluated through the Cholesky factor ``U`` of each precision matrix
+(``precision = U @ U.T``, ``U`` upper triangular), as scikit-learn does: the squared
+Mahalanobis distance is then ``||(x - mu) @ U||**2`` and ``log|precision| / 2`` is the sum
+of ``log(diag(U))``. For the diagonal structures the factor is ``1 / sqrt(variance)``.
+
+The M step works on weighted sufficient statistics of the data centred by its weighted
+mean (see :class:`bayesmix.em.statistics.SufficientStatistics`): the counts
+``n_k = sum_n r_nk``, the means and, as :attr:`CovarianceStructure.second_moments` asks,
+per-component second moments ``sum_n r_nk x_n x_n^T`` (``"matrix"``, (K, D, D)), their
+diagonals (``"diagonal"``, (K, D)), or none, the pooled structures using the total scatter
+of the data, which does not change between iterations.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = [
+    "NOT_POSITIVE_FIX",
+    "CovarianceStructure",
+    "DiagonalFamily",
+    "MatrixFamily",
+    "lower_cholesky_inverse_transpose",
+    "upper_cholesky",
+]
+
+#: What the user can do when a fitted covariance is not positive definite.
+NOT_POSITIVE_FIX = (
+    "Increase reg_covar, reduce n_components, or standardise the data (some components "
+    "may have collapsed onto repeated or rounded values)."
+)
+
+
+def upper_cholesky(matrices: np.ndarray) -> np.ndarray:
+    """Upper triangular ``U`` with ``matrices = U @ U.T`` (batched over leading axes).
+
+    Reversing rows and columns turns the lower factor of the flipped matrix into the
+    upper factor of the original one.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from bayesmix.covariance.base import upper_cholesky
+    >>> U = upper_cholesky(np.array([[2.0, 1.0], [1.0, 2.0]]))
+    >>> bool(np.allclose(U @ U.T, [[2.0, 1.0], [1.0, 2.0]])), bool(U[1, 0] == 0.0)
+    (True, True)
+    """
+    flipped = np.flip(matrices, axis=(-2, -1))
+    return np.flip(np.linalg.cholesky(flipped), axis=(-2, -1))
+
+
+def lower_cholesky_inverse_transpose(covariances: np.ndarray) -> np.ndarray | None:
+    """``inv(L).T`` for the lower Cholesky factor ``L`` of each covariance matrix.
+
+    That is the upper factor ``U`` of the precision (``inv(cov) = U @ U.T``). Returns
+    ``None`` when a matrix is not positive definite. NumPy's batched inverse loops in C
+    (SciPy's batched triangular solve loops in Python); the inverse of a lower-triangular
+    matrix is lower triangular, up to round-off, which ``np.tril`` removes.
+    """
+    try:
+        cov_chol = np.linalg.cholesky(covariances)
+    except np.linalg.LinAlgError:
+        return None
+    if not np.isfinite(cov_chol).all():
+        return None
+    return np.swapaxes(np.tril(np.linalg.inv(cov_chol)), -1, -2)
+
+
+class CovarianceStructure:
+    """A covariance structure: storage, parameter count, M step, density pieces.
+
+    Subclasses set the class attributes and implement the methods that raise
+    :class:`NotImplementedError`; :class:`MatrixFamily` and :class:`DiagonalFamily`
+    implement the linear algebra shared by the structures stored as matrices and as
+    variances.
+
+    Attributes
+    ----------
+    name : str
+        mclust's three-letter code (volume, shape, orientation: ``E`` equal, ``V``
+        variable, ``I`` identity), e.g. ``"VVV"``.
+    aliases : tuple of str
+        Other accepted names, e.g. scikit-learn's ``"full"``.
+    description : str
+        One line for documentation and the command line.
+    second_moments : {"matrix", "diagonal", None}
+        Which per-component second moments the M step needs (see the module docstring).
+    estimates_correlations : bool
+        Whether the covariances have free correlations, so that they need more rows than
+        features to be estimable.
+    raw_variable : str or None
+        Name under which an InferenceData's posterior also holds the stored form (the
+        diagonal structures' ``variances``); ``None`` when the full matrices say it all.
+    """
+
+    name: str = ""
+    aliases: tuple[str, ...] = ()
+    description: str = ""
+    second_moments: str | None = None
+    estimates_correlations: bool = False
+    raw_variable: str | None = None
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}()"
+
+    @property
+    def label(self) -> str:
+        """The name users know best: the scikit-learn alias if any, else mclust's code."""
+        return self.aliases[0] if self.aliases else self.name
+
+    # ------------------------------------------------------------ storage and counts
+    def stored_shape(self, n_components: int, n_features: int) -> tuple[int, ...]:
+        """Shape of the stored covariances (and precisions)."""
+        raise NotImplementedError
+
+    def stored_shape_text(self) -> str:
+        """The stored shape in words, for messages, e.g. ``"(n_components, n_features)"``."""
+        raise NotImplementedError
+
+    def n_parameters(self, n_components: int, n_features: int) -> int:
+        """Free parameters of the covariances (mclust's ``nVarParams``)."""
+        raise NotImplementedError
+
+    def min_points(self, n_features: int) -> int:
+        """Effective points a component needs for its covariance to be estimable."""
+        raise NotImplementedError
+
+    def random_covariances(self, rng: np.random.RandomState, n_components: int,
+                           n_features: int, low: float, high: float) -> np.ndarray:
+        """Random covariances (stored shape) whose variances lie in ``[low, high]``."""
+        raise NotImplementedError
+
+    def shares_covariance(self) -> bool:
+        """Whether all components share one covariance (it collapses for all or none)."""
+        return False
+
+    # ------------------------------------------------------------ M step
+    def m_step(self, counts: np.ndarray, means: np.ndarray, second_moments: np.ndarray | None,
+               total_scatter: np.ndarray, reg_covar: float) -> np.ndarray:
+        """Covariances (stored shape) maximising the expected complete log-likelihood.
+
+        Parameters
+        ----------
+        counts : ndarray of shape (K,)
+            Weighted counts ``n_k`` (floored away from zero).
+        means : ndarray of shape (K, D)
+            The M step's means, ``sum_n r_nk x_n / n_k``.
+        second_moments : ndarray or None
+            Per-component second moments as :attr:`second_moments` asks.
+        total_scatter : ndarray of shape (D, D)
+            ``sum_n w_n x_n x_n^T`` of the centred data.
+        reg_covar : float
+            Added to the diagonal of every covariance.
+        """
+        raise NotImplementedError
+
+    # ------------------------------------------------------------ linear algebra
+    def precision_cholesky(self, covariances: np.ndarray) -> np.ndarray:
+        """Cholesky factors of the precisions; ``ValueError`` naming a bad component."""
+        raise NotImplementedError
+
+    def precisions_from_cholesky(self, factors: np.ndarray) -> np.ndarray:
+        """Precisions from their Cholesky factors."""
+        raise NotImplementedError
+
+    def cholesky_from_precisions(self, precisions: np.ndarray) -> np.ndarray:
+        """Cholesky factors ``U`` of precisions, ``P = U @ U.T``."""
+        raise NotImplementedError
+
+    def covariances_from_precisions(self, precisions: np.ndarray) -> np.ndarray:
+        """Covariances from precisions."""
+        raise NotImplementedError
+
+    def log_det_cholesky(self, factors: np.ndarray, n_features: int) -> np.ndarray:
+        """Half the log-determinant of each precision, ``sum(log(diag(U)))``."""
+        raise NotImplementedError
+
+    def to_full(self, covariances: np.ndarray, n_components: int, n_features: int
+                ) -> np.ndarray:
+        """Covariances as a (K, D, D) stack of matrices (batched over leading axes)."""
+        raise NotImplementedError
+
+    def from_full(self, matrices: np.ndarray) -> np.ndarray:
+        """The stored form of a (K, D, D) stack that has this structure's constraints."""
+        raise NotImplementedError
+
+    def check_precisions(self, precisions: np.ndarray) -> np.ndarray:
+        """Cholesky factors of user-given precisions (``precisions_init``), checked."""
+        raise NotImplementedError
+
+    # ------------------------------------------------------------ density kernels
+    def squared_mahalanobis(self, X: np.ndarray, means: np.ndarray, factors: np.ndarray
+                            ) -> np.ndarray:
+        """Squared Mahalanobis distance of each row of ``X`` to each mean, (N, K)."""
+        raise NotImplementedError
+
+    def row_width(self, n_components: int, n_features: int) -> int:
+        """Temporary float64 elements :meth:`squared_mahalanobis` creates per row."""
+        raise NotImplementedError
+
+    # ------------------------------------------------------------ diagnostics
+    def smallest_variances(self, covariances: np.ndarray, data_covariance: np.ndarray
+                           ) -> tuple[np.ndarray, np.ndarray | None, np.ndarray]:
+        """Each component's smallest variance, its direction and the data's variance there.
+
+        Returns ``(smallest, directions, data_variance)`` with one entry per component
+        (one for a shared covariance); ``directions`` is ``None`` when the structure has
+        no preferred direction.
+        """
+        raise NotImplementedError
+
+
+class MatrixFamily(CovarianceStructure):
+    """Structures stored as general symmetric matrices, (K, D, D) or one shared (D, D)."""
+
+    estimates_correlations = True
+
+    @staticmethod
+    def random_matrices(rng: np.random.RandomState, n_matrices: int, n_features: int,
+                        low: float, high: float) -> np.ndarray:
+        """Randomly rotated matrices with eigenvalues drawn uniformly in ``[low, high]``."""
+        matrices = np.empty((n_matrices, n_features, n_features))
+        for k in range(n_matrices):
+            rotation, _ = np.linalg.qr(rng.standard_normal((n_features, n_features)))
+            matrices[k] = (rotation * rng.uniform(low, high, size=n_features)) @ rotation.T
+        return matrices
+
+    def precision_cholesky(self, covariances: np.ndarray) -> np.ndarray:
+        covariances = np.asarray(covariances, dtype=np.float64)
+        factors = lower_cholesky_inverse_transpose(covariances)
+        if factors is None:
+            raise ValueError(f"{self._describe_not_pd(covariances)} {NOT_POSITIVE_FIX}")
+        return factors
+
+    def _describe_not_pd(self, matrices: np.ndarray) -> str:
+        """Say which of a stack of matrices is not positive definite."""
+        flat = matrices.reshape(-1, *matrices.shape[-2:])
+        smallest = np.array([np.linalg.eigvalsh(m)[0] if np.isfinite(m).all() else np.nan
+                             for m in flat])
+        index = int(np.argmax(~(smallest > 0)))
+        where = np.unravel_index(index, matrices.shape[:-2])
+        label = where[-1] if len(where) == 1 else where
+        return (f"The covariance of component {label} is not positive definite (smallest "
+                f"eigenvalue {smallest[index]:.3g}).")
+
+    def precisions_from_cholesky(self, factors: np.ndarray) -> np.ndarray:
+        factors = np.asarray(factors, dtype=np.float64)
+        return factors @ np.swapaxes(factors, -1, -2)
+
+    def cholesky_from_precisions(self, precisions: np.ndarray) -> np.ndarray:
+        return upper_cholesky(np.asarray(precisions, dtype=np.float64))
+
+    def covariances_from_precisions(self, precisions: np.ndarray) -> np.ndarray:
+        precisions = np.asarray(precisions, dtype=np.float64)
+        return self.precisions_from_cholesky(self.precision_cholesky(precisions))
+
+    def log_det_cholesky(self, factors: np.ndarray, n_features: int) -> np.ndarray:
+        factors = np.asarray(factors, dtype=np.float64)
+        return np.sum(np.log(np.diagonal(factors, axis1=-2, axis2=-1)), axis=-1)
+
+    def check_precisions(self, precisions: np.ndarray) -> np.ndarray:
+        matrices = precisions.reshape(-1, *precisions.shape[-2:])
+        for k, matrix in enumerate(matrices):
+            if not np.allclose(matrix, matrix.T, rtol=1e-8, atol=1e-12):
+                raise ValueError(
+                    f"precisions_init[{k}] is not symmetric. Pass symmetric positive "
+                    f"definite precision matrices (the inverses of covariances)."
+                )
+            smallest = np.linalg.eigvalsh(matrix)[0]
+            if smallest <= 0:
+                raise ValueError(
+                    f"precisions_init[{k}] is not positive definite (smallest eigenvalue "
+                    f"{smallest:.3g}). Pass positive definite precision matrices (the "
+                    f"inverses of covariances)."
+                )
+        return self.cholesky_from_precisions(precisions)
+
+    def row_width(self, n_components: int, n_features: int) -> int:
+        # Every row is projected on every component: (K, D) values per row.
+        return n_components * (n_features + 2)
+
+    def smallest_variances(self, covariances, data_covariance):
+        matrices = covariances.reshape(-1, *covariances.shape[-2:])
+        eigenvalues, eigenvectors = np.linalg.eigh(matrices)
+        smallest, directions = eigenvalues[:, 0], eigenvectors[:, :, 0]
+        data_variance = np.einsum("kd,de,ke->k", directions, data_covariance, directions)
+        return smallest, directions, data_variance
+
+
+class DiagonalFamily(CovarianceStructure):
+    """Structures stored as variances: (K, D) per feature or (K,) one per component."""
+
+    raw_variable = "variances"
+
+    def precision_cholesky(self, covariances: np.ndarray) -> np.ndarray:
+        covariances = np.asarray(covariances, dtype=np.float64)
+        invalid = ~(covariances > 0.0) | ~np.isfinite(covariances)
+        if invalid.any():
+            component = int(np.argwhere(invalid)[0][0])
+            raise ValueError(
+                f"The fitted covariance of component {component} is not positive (a "
+                f"variance <= 0 or non-finite). {NOT_POSITIVE_FIX}"
+            )
+        return 1.0 / np.sqrt(covariances)
+
+    def precisions_from_cholesky(self, factors: np.ndarray) -> np.ndarray:
+        return np.asarray(factors, dtype=np.float64) ** 2
+
+    def cholesky_from_precisions(self, precisions: np.ndarray) -> np.ndarray:
+        return np.sqrt(np.asarray(precisions, dtype=np.float64))
+
+    def covariances_from_precisions(self, precisions: np.ndarray) -> np.ndarray:
+        return 1.0 / np.asarray(precisions, dtype=np.float64)
+
+    def check_precisions(self, precisions: np.ndarray) -> np.ndarray:
+        if (precisions <= 0).any():
+            raise ValueError(
+                f"precisions_init must be positive for covariance_type={self.label!r}, got "
+                f"a minimum of {precisions.min():.3g}. Pass inverse variances (> 0)."
+            )
+        return self.cholesky_from_precisions(precisions)
+
+    def row_width(self, n_components: int, n_features: int) -> int:
+        # Matrix products of (K + D) values per row.
+        return 2 * n_components + n_features

@@ -1,0 +1,64 @@
+"""``VVV`` (scikit-learn's ``full``): every component has its own general covariance."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from bayesmix.covariance.base import MatrixFamily
+
+__all__ = ["FullCovariance"]
+
+
+class FullCovariance(MatrixFamily):
+    """Variable volume, shape and orientation: ``Sigma_k`` unconstrained, (K, D, D).
+
+    Examples
+    --------
+    >>> from bayesmix.covariance import get_structure
+    >>> full = get_structure("full")
+    >>> full.name, full.stored_shape(3, 2), full.n_parameters(3, 2)
+    ('VVV', (3, 2, 2), 9)
+    """
+
+    name = "VVV"
+    aliases = ("full",)
+    description = "every component has its own general covariance"
+    second_moments = "matrix"
+
+    def stored_shape(self, n_components, n_features):
+        return (n_components, n_features, n_features)
+
+    def stored_shape_text(self):
+        return "(n_components, n_features, n_features)"
+
+    def n_parameters(self, n_components, n_features):
+        return n_components * n_features * (n_features + 1) // 2
+
+    def min_points(self, n_features):
+        return n_features + 1
+
+    def m_step(self, counts, means, second_moments, total_scatter, reg_covar):
+        n_features = means.shape[1]
+        covariances = second_moments / counts[:, np.newaxis, np.newaxis]
+        covariances -= means[:, :, np.newaxis] * means[:, np.newaxis, :]
+        covariances[:, np.arange(n_features), np.arange(n_features)] += reg_covar
+        return covariances
+
+    def squared_mahalanobis(self, X, means, factors):
+        n_components, n_features = means.shape
+        # All components in one matrix product: X @ [U_1 | U_2 | ... | U_K].
+        stacked = factors.transpose(1, 0, 2).reshape(n_features, -1)
+        shifts = np.einsum("kd,kde->ke", means, factors).reshape(-1)
+        projected = X @ stacked
+        projected -= shifts
+        projected = projected.reshape(X.shape[0], n_components, n_features)
+        return np.einsum("nkd,nkd->nk", projected, projected)
+
+    def to_full(self, covariances, n_components, n_features):
+        return np.array(covariances, dtype=np.float64)
+
+    def from_full(self, matrices):
+        return np.array(matrices, dtype=np.float64)
+
+    def random_covariances(self, rng, n_components, n_features, low, high):
+        return self.random_matrices(rng, n_components, n_features, low, high)

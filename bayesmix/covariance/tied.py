@@ -1,0 +1,70 @@
+"""``EEE`` (scikit-learn's ``tied``): all components share one general covariance."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from bayesmix.covariance.base import MatrixFamily
+
+__all__ = ["TiedCovariance"]
+
+
+class TiedCovariance(MatrixFamily):
+    """Equal volume, shape and orientation: one ``Sigma`` for all components, (D, D).
+
+    Examples
+    --------
+    >>> from bayesmix.covariance import get_structure
+    >>> tied = get_structure("EEE")
+    >>> tied.label, tied.stored_shape(3, 2), tied.n_parameters(3, 2)
+    ('tied', (2, 2), 3)
+    """
+
+    name = "EEE"
+    aliases = ("tied",)
+    description = "all components share one general covariance"
+    second_moments = None
+
+    def stored_shape(self, n_components, n_features):
+        return (n_features, n_features)
+
+    def stored_shape_text(self):
+        return "(n_features, n_features)"
+
+    def n_parameters(self, n_components, n_features):
+        return n_features * (n_features + 1) // 2
+
+    def min_points(self, n_features):
+        return 1
+
+    def shares_covariance(self):
+        return True
+
+    def m_step(self, counts, means, second_moments, total_scatter, reg_covar):
+        n_features = means.shape[1]
+        covariances = total_scatter - (counts * means.T) @ means
+        covariances /= counts.sum()
+        covariances.flat[:: n_features + 1] += reg_covar
+        return covariances
+
+    def _describe_not_pd(self, matrices):
+        if matrices.ndim == 2:
+            return "The shared (tied) covariance is not positive definite."
+        return super()._describe_not_pd(matrices)
+
+    def squared_mahalanobis(self, X, means, factors):
+        projected = X @ factors
+        shifts = means @ factors
+        diff = projected[:, np.newaxis, :] - shifts
+        return np.einsum("nkd,nkd->nk", diff, diff)
+
+    def to_full(self, covariances, n_components, n_features):
+        covariances = np.asarray(covariances, dtype=np.float64)
+        shape = covariances.shape[:-2] + (n_components, n_features, n_features)
+        return np.broadcast_to(covariances[..., np.newaxis, :, :], shape).copy()
+
+    def from_full(self, matrices):
+        return np.array(matrices[..., 0, :, :], dtype=np.float64)
+
+    def random_covariances(self, rng, n_components, n_features, low, high):
+        return self.random_matrices(rng, 1, n_features, low, high)[0]

@@ -1,0 +1,114 @@
+"""Degenerate components: which fitted components are collapsed or starved, and why.
+
+A component is *degenerate* when its smallest variance sits at the regularisation floor
+(the unregularised variance is at most ``reg_covar``, or at most ``1e-10`` of the data's
+variance in that direction), which happens when it collapses onto repeated or rounded
+values, or when it holds fewer effective points than its covariance needs (the
+structure's :meth:`~bayesmix.covariance.base.CovarianceStructure.min_points`). The
+likelihood of such a fit is inflated by a near-singular covariance.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from bayesmix.covariance.base import CovarianceStructure
+
+__all__ = ["COLLAPSE_RTOL", "FLAT_FACTOR", "DegeneracyReport", "find_degenerate"]
+
+#: An unregularised variance below this fraction of the data's own variance in the same
+#: direction counts as collapsed even when ``reg_covar`` is zero.
+COLLAPSE_RTOL = 1e-10
+#: A collapse along a direction where the data's own variance is within this factor of
+#: ``reg_covar`` is blamed on the data's scale (constant, collinear or tiny columns).
+FLAT_FACTOR = 100.0
+
+
+@dataclass
+class DegeneracyReport:
+    """Degenerate components and the words that explain them.
+
+    Attributes
+    ----------
+    reasons : dict of int to str
+        Why each degenerate component is degenerate (empty when none is).
+    flat_data : str
+        A sentence blaming the data itself when it barely varies along a collapsed
+        direction; empty otherwise.
+    """
+
+    reasons: dict[int, str]
+    flat_data: str = ""
+
+
+def find_degenerate(
+    structure: CovarianceStructure,
+    covariances: np.ndarray,
+    counts: np.ndarray,
+    data_covariance: np.ndarray,
+    reg_covar: float,
+    feature_label: Callable[[int], str],
+) -> DegeneracyReport:
+    """Flag collapsed and starved components.
+
+    Parameters
+    ----------
+    structure : CovarianceStructure
+    covariances : ndarray
+        The fitted covariances, in the structure's stored shape.
+    counts : ndarray of shape (K,)
+        Effective points per component.
+    data_covariance : ndarray of shape (D, D)
+        The data's (weighted) covariance.
+    reg_covar : float
+    feature_label : callable
+        Name of feature ``j`` for the messages.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from bayesmix.covariance import get_structure
+    >>> from bayesmix.em.diagnostics import find_degenerate
+    >>> report = find_degenerate(get_structure("diag"), np.array([[1.0], [2e-6]]),
+    ...                          np.array([10.0, 1.0]), np.eye(1), 1e-6, "x{}".format)
+    >>> list(report.reasons)
+    [1]
+    """
+    n_components = counts.shape[0]
+    smallest, directions, data_variance = structure.smallest_variances(covariances,
+                                                                       data_covariance)
+    unregularised = smallest - reg_covar
+    collapsed = (unregularised <= reg_covar) | (unregularised <= COLLAPSE_RTOL * data_variance)
+    if structure.shares_covariance():  # one shared covariance: all or none collapse
+        collapsed = np.repeat(collapsed, n_components)
+        smallest = np.repeat(smallest, n_components)
+        directions = None if directions is None else np.repeat(directions, n_components,
+                                                                axis=0)
+        data_variance = np.repeat(data_variance, n_components)
+    min_points = structure.min_points(data_covariance.shape[0])
+    starved = counts < min_points
+    reasons = {}
+    for k in np.flatnonzero(collapsed | starved):
+        why = []
+        if collapsed[k]:
+            where = "" if directions is None else (
+                f", mostly along feature {feature_label(np.abs(directions[k]).argmax())!r}")
+            why.append(f"its smallest variance {smallest[k]:.3g} is at the reg_covar floor "
+                       f"({reg_covar:g}{where})")
+        if starved[k]:
+            why.append(f"it holds {counts[k]:.3g} effective points, fewer than the "
+                       f"{min_points} its covariance needs")
+        reasons[int(k)] = " and ".join(why)
+    flat = collapsed & (data_variance <= FLAT_FACTOR * reg_covar)
+    flat_data = ""
+    if reasons and flat.any():
+        # The data itself (not one component) barely varies in that direction.
+        flat_data = (
+            f"X itself varies by only {data_variance[flat].min():.3g} (variance) along "
+            f"that direction, within {FLAT_FACTOR:g} times reg_covar: drop constant or "
+            f"collinear columns, or standardise X"
+        )
+    return DegeneracyReport(reasons, flat_data)

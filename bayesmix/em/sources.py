@@ -1,0 +1,201 @@
+"""Data sources: where the EM engine's passes over the rows happen.
+
+The engine (:mod:`bayesmix.em.engine`) never touches rows itself. It asks a data source
+for the few things EM needs of the data:
+
+- ``n_samples``, ``n_features``, ``total_weight``, ``n_positive`` (rows of positive
+  weight), ``shift`` (the weighted mean, by which every row is centred as it is read:
+  EM is translation invariant and centred second moments lose no precision) and
+  ``scatter`` (``sum_n w_n (x_n - shift)(x_n - shift)^T``);
+- ``n_features_in_`` and ``feature_names_in_`` as an estimator records them in ``fit``;
+- ``training_rows`` (the rows, or ``None`` when they are not in memory) and
+  ``new_labels()`` (an array the final E step writes labels into, or ``None``, in which
+  case the estimator predicts lazily on ``collection``);
+- :meth:`~InMemorySource.initialisation_sample`: the rows the initialisers run on, their
+  weights and scatter;
+- :meth:`~InMemorySource.e_step`: one pass at given parameters, folded into
+  :class:`~bayesmix.em.statistics.SufficientStatistics` (optionally writing each row's
+  most likely component);
+- ``cache``: a dict where initialisers keep what fits on the same data can share (the
+  hierarchical merge tree, k-means partitions), so that model selection computes them
+  once for every structure;
+- ``session(row_width)``: a context manager around a fit (thread pools, BLAS limits).
+
+:class:`InMemorySource` (rows of a NumPy array, row ranges on threads) lives here; the
+Dask source, which maps the same per-block kernel over chunks, lives in
+:mod:`bayesmix.em.dask_source` and is imported only for Dask input. A fitted
+:class:`~bayesmix.GaussianMixtureEM` accepts a source in place of ``X``, which is how
+:func:`bayesmix.select_em` validates the data and computes its summaries once for a
+whole grid of fits.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import numpy as np
+
+from bayesmix._parallel import RowThreads
+from bayesmix._validation import check_sample_weight, validate_data
+from bayesmix.covariance.base import CovarianceStructure
+from bayesmix.density import component_log_prob, normalise_rows, row_chunks
+from bayesmix.em.statistics import SufficientStatistics
+
+__all__ = ["InMemorySource", "block_statistics", "centred_blocks", "scatter_matrix"]
+
+
+def centred_blocks(X: np.ndarray, rows: slice, row_width: int, shift: np.ndarray
+                   ) -> Iterator[tuple[slice, np.ndarray]]:
+    """``(block_rows, X[block_rows] - shift)`` over ``X[rows]``, in cache-sized blocks.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from bayesmix.em.sources import centred_blocks
+    >>> [(rows, block.ravel()) for rows, block in centred_blocks(
+    ...     np.array([[1.0], [3.0]]), slice(0, 2), 1, np.array([2.0]))]
+    [(slice(0, 2, None), array([-1.,  1.]))]
+    """
+    for chunk in row_chunks(rows.stop - rows.start, row_width):
+        block_rows = slice(rows.start + chunk.start, rows.start + chunk.stop)
+        yield block_rows, X[block_rows] - shift
+
+
+def scatter_matrix(X: np.ndarray, sample_weight: np.ndarray | None, rows: slice,
+                   shift: np.ndarray) -> np.ndarray:
+    """``sum_n w_n y_n y_n^T`` with ``y = X[rows] - shift``, block by block.
+
+    ``sample_weight=None`` means unit weights. Centred by the weighted mean of ``X``, this
+    is the weighted scatter matrix: the data covariance times the total weight.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from bayesmix.em.sources import scatter_matrix
+    >>> scatter_matrix(np.array([[1.0], [3.0]]), None, slice(0, 2), np.array([2.0]))
+    array([[2.]])
+    """
+    n_features = X.shape[1]
+    scatter = np.zeros((n_features, n_features))
+    for block_rows, block in centred_blocks(X, rows, n_features, shift):
+        weighted = block if sample_weight is None else block * sample_weight[block_rows, None]
+        scatter += weighted.T @ block
+    return scatter
+
+
+def block_statistics(
+    X: np.ndarray,
+    sample_weight: np.ndarray | None,
+    rows: slice,
+    shift: np.ndarray,
+    structure: CovarianceStructure,
+    log_weights: np.ndarray,
+    means: np.ndarray,
+    precisions_cholesky: np.ndarray,
+    log_det: np.ndarray,
+    labels: np.ndarray | None = None,
+) -> SufficientStatistics:
+    """The E step over ``X[rows] - shift``, block by block, folded into statistics.
+
+    The kernel every source maps over its rows (row ranges of an array, Dask chunks).
+    ``sample_weight=None`` means unit weights (a faster path); ``labels``, when given,
+    receives the most likely component of each row.
+    """
+    n_components, n_features = means.shape
+    stats = SufficientStatistics.zeros(n_components, n_features, structure)
+    width = structure.row_width(n_components, n_features)
+    for block_rows, block in centred_blocks(X, rows, width, shift):
+        resp = component_log_prob(block, means, precisions_cholesky, structure, log_det)
+        resp += log_weights
+        if labels is not None:
+            labels[block_rows] = resp.argmax(axis=1)
+        log_norm = normalise_rows(resp)
+        if sample_weight is None:
+            stats.log_likelihood += log_norm.sum()
+        else:
+            block_weight = sample_weight[block_rows]
+            stats.log_likelihood += block_weight @ log_norm
+            resp *= block_weight[:, np.newaxis]
+        stats.add_block(block, resp)
+    return stats
+
+
+class InMemorySource:
+    """The rows of an in-memory array; each pass runs over row ranges on threads.
+
+    Parameters
+    ----------
+    X : array-like or DataFrame of shape (n_samples, n_features)
+        Validated here as an estimator's ``fit`` validates it (at least two rows).
+    sample_weight : array-like of shape (n_samples,), optional
+        Non-negative row weights; ``None`` means unit weights.
+
+    Examples
+    --------
+    >>> from bayesmix import GaussianMixtureEM, load_old_faithful
+    >>> from bayesmix.em.sources import InMemorySource
+    >>> source = InMemorySource(load_old_faithful())
+    >>> source.n_samples, source.shift.round(2), list(source.feature_names_in_)
+    (272, array([ 3.49, 70.9 ]), ['eruptions', 'waiting'])
+    >>> em = GaussianMixtureEM(2, random_state=0).fit(source)  # validated once, reusable
+    >>> em.means_.shape
+    (2, 2)
+    """
+
+    def __init__(self, X: Any, sample_weight: Any = None) -> None:
+        self.X = validate_data(self, X, reset=True, min_samples=2)
+        self.n_samples, self.n_features = self.X.shape
+        weights = check_sample_weight(sample_weight, self.n_samples)
+        self.n_positive = int(np.count_nonzero(weights))
+        # The streaming E step takes None for unit weights, a faster path.
+        self.sample_weight = None if sample_weight is None else weights
+        self.total_weight = float(weights.sum())
+        self.shift = (weights @ self.X) / self.total_weight
+        with RowThreads(self.n_samples, self.n_features) as threads:
+            self.scatter = sum(threads.map(
+                lambda rows: scatter_matrix(self.X, self.sample_weight, rows, self.shift),
+                self.n_samples))
+        self._weights = weights
+        self.cache: dict[Any, Any] = {}
+        self._threads: RowThreads | None = None
+
+    @contextmanager
+    def session(self, row_width: int) -> Iterator[InMemorySource]:
+        """Thread pool (or single-thread limits) for the passes of one fit."""
+        with RowThreads(self.n_samples, row_width) as threads:
+            self._threads = threads
+            try:
+                yield self
+            finally:
+                self._threads = None
+
+    @property
+    def training_rows(self) -> np.ndarray:
+        """The rows, kept by a fitted estimator for its InferenceData."""
+        return self.X
+
+    def new_labels(self) -> np.ndarray:
+        """An array for the final E step to write each row's most likely component into."""
+        return np.empty(self.n_samples, dtype=np.intp)
+
+    def initialisation_sample(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The rows initialisers run on (all of them), their weights and scatter."""
+        return self.X, self._weights, self.scatter
+
+    def e_step(self, structure: CovarianceStructure, weights: np.ndarray, means: np.ndarray,
+               precisions_cholesky: np.ndarray, labels: np.ndarray | None = None
+               ) -> SufficientStatistics:
+        """One pass over the rows at the given (centred) parameters."""
+        log_det = structure.log_det_cholesky(precisions_cholesky, self.n_features)
+        with np.errstate(divide="ignore"):
+            log_weights = np.log(weights)
+        threads = self._threads or RowThreads(self.n_samples)
+
+        def statistics(rows: slice) -> SufficientStatistics:
+            return block_statistics(self.X, self.sample_weight, rows, self.shift, structure,
+                                    log_weights, means, precisions_cholesky, log_det, labels)
+
+        parts = threads.map(statistics, self.n_samples)
+        return parts[0] if len(parts) == 1 else SufficientStatistics.total(parts)

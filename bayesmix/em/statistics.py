@@ -1,0 +1,96 @@
+"""Weighted sufficient statistics: the interface between the data and the M step.
+
+A data source (:mod:`bayesmix.em.sources`) folds each block of rows and its
+responsibilities into :class:`SufficientStatistics`; partial statistics of row ranges,
+threads or Dask chunks add up; the covariance structure's M step
+(:meth:`bayesmix.covariance.base.CovarianceStructure.m_step`) reads them. The rows are
+centred by the data's weighted mean before they are folded in, so the second moments
+lose no precision.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from bayesmix.covariance.base import CovarianceStructure
+
+__all__ = ["SufficientStatistics"]
+
+
+@dataclass
+class SufficientStatistics:
+    """Weighted sufficient statistics of one E step, summed over rows.
+
+    Attributes
+    ----------
+    log_likelihood : float
+        ``sum_n w_n log p(x_n)`` at the parameters of the E step.
+    counts : ndarray of shape (K,)
+        ``sum_n r_nk`` (responsibilities already multiplied by the row weights).
+    sums : ndarray of shape (K, D)
+        ``sum_n r_nk x_n``.
+    second_moments : ndarray or None
+        ``sum_n r_nk x_n x_n^T`` (K, D, D) when the structure asks for ``"matrix"``,
+        ``sum_n r_nk x_n**2`` (K, D) for ``"diagonal"``, ``None`` when it needs none.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from bayesmix.covariance import get_structure
+    >>> from bayesmix.em.statistics import SufficientStatistics
+    >>> stats = SufficientStatistics.zeros(2, 1, get_structure("diag"))
+    >>> stats.add_block(np.array([[1.0], [3.0]]), np.array([[1.0, 0.0], [0.0, 1.0]]))
+    >>> stats.counts, stats.sums.ravel(), stats.second_moments.ravel()
+    (array([1., 1.]), array([1., 3.]), array([1., 9.]))
+    """
+
+    log_likelihood: float
+    counts: np.ndarray
+    sums: np.ndarray
+    second_moments: np.ndarray | None
+
+    @classmethod
+    def zeros(cls, n_components: int, n_features: int, structure: CovarianceStructure
+              ) -> SufficientStatistics:
+        """Empty statistics with the second moments ``structure`` needs."""
+        second = {
+            "matrix": lambda: np.zeros((n_components, n_features, n_features)),
+            "diagonal": lambda: np.zeros((n_components, n_features)),
+            None: lambda: None,
+        }[structure.second_moments]()
+        return cls(0.0, np.zeros(n_components), np.zeros((n_components, n_features)), second)
+
+    def add_block(self, block: np.ndarray, resp: np.ndarray) -> None:
+        """Fold a block of (centred) rows and their row-weighted responsibilities in."""
+        self.counts += np.ones(resp.shape[0]) @ resp
+        self.sums += resp.T @ block
+        if self.second_moments is None:
+            return
+        if self.second_moments.ndim == 3:
+            n_rows, n_components = resp.shape
+            weighted = resp[:, :, np.newaxis] * block[:, np.newaxis, :]
+            # A reshaped view of the (K, D, D) array: one matrix product for every k.
+            self.second_moments.reshape(-1, block.shape[1])[...] += (
+                weighted.reshape(n_rows, -1).T @ block)
+        else:
+            self.second_moments += resp.T @ (block * block)
+
+    def __iadd__(self, other: SufficientStatistics) -> SufficientStatistics:
+        self.log_likelihood += other.log_likelihood
+        self.counts += other.counts
+        self.sums += other.sums
+        if self.second_moments is not None:
+            self.second_moments += other.second_moments
+        return self
+
+    @classmethod
+    def total(cls, parts: list[SufficientStatistics]) -> SufficientStatistics:
+        """The sum of partial statistics, in a fresh object (the parts are unchanged)."""
+        first = parts[0]
+        total = cls(first.log_likelihood, first.counts.copy(), first.sums.copy(),
+                    None if first.second_moments is None else first.second_moments.copy())
+        for part in parts[1:]:
+            total += part
+        return total
