@@ -2,29 +2,39 @@
 
 A fast maximum-likelihood EM fitter (:class:`GaussianMixtureEM`, scikit-learn
 compatible) and a Bayesian PyMC model, scored on one scale.
+
+The public names are imported on first use (PEP 562), so ``import bayesmix`` and the EM
+fitter load neither PyMC, PyTensor, JAX nor ArviZ; the first use of
+:class:`GaussianMixtureBayes` does.
 """
 
-__version__ = "0.1.0.dev0"
+from __future__ import annotations
 
-from bayesmix.bayes import GaussianMixtureBayes, MixturePriors, build_model
-from bayesmix.comparison import compare
-from bayesmix.datasets import load_low_dim_gauss_mix, load_old_faithful, make_mixture
-from bayesmix.em import GaussianMixtureEM
-from bayesmix.exceptions import (
-    BayesmixWarning,
-    ChainDisagreementWarning,
-    ConvergenceWarning,
-    DegenerateComponentWarning,
-    DivergenceWarning,
-    ESSWarning,
-    InitialPointError,
-    NotFittedError,
-    RhatWarning,
-    SamplerDiagnosticWarning,
-    VIConvergenceWarning,
-)
-from bayesmix.persistence import load
-from bayesmix.selection import select_bayes, select_em
+import importlib
+from typing import TYPE_CHECKING, Any
+
+from bayesmix._version import __version__
+
+if TYPE_CHECKING:
+    from bayesmix.bayes import GaussianMixtureBayes, MixturePriors, build_model
+    from bayesmix.comparison import compare
+    from bayesmix.datasets import load_low_dim_gauss_mix, load_old_faithful, make_mixture
+    from bayesmix.em import GaussianMixtureEM
+    from bayesmix.exceptions import (
+        BayesmixWarning,
+        ChainDisagreementWarning,
+        ConvergenceWarning,
+        DegenerateComponentWarning,
+        DivergenceWarning,
+        ESSWarning,
+        InitialPointError,
+        NotFittedError,
+        RhatWarning,
+        SamplerDiagnosticWarning,
+        VIConvergenceWarning,
+    )
+    from bayesmix.persistence import load
+    from bayesmix.selection import select_bayes, select_em
 
 __all__ = [
     "BayesmixWarning",
@@ -51,3 +61,44 @@ __all__ = [
     "select_bayes",
     "select_em",
 ]
+
+#: The module that defines each public name, imported when the name is first used.
+_MODULE_OF = {
+    "BayesmixWarning": "bayesmix.exceptions",
+    "ChainDisagreementWarning": "bayesmix.exceptions",
+    "ConvergenceWarning": "bayesmix.exceptions",
+    "DegenerateComponentWarning": "bayesmix.exceptions",
+    "DivergenceWarning": "bayesmix.exceptions",
+    "ESSWarning": "bayesmix.exceptions",
+    "GaussianMixtureBayes": "bayesmix.bayes",
+    "GaussianMixtureEM": "bayesmix.em",
+    "InitialPointError": "bayesmix.exceptions",
+    "MixturePriors": "bayesmix.bayes",
+    "NotFittedError": "bayesmix.exceptions",
+    "RhatWarning": "bayesmix.exceptions",
+    "SamplerDiagnosticWarning": "bayesmix.exceptions",
+    "VIConvergenceWarning": "bayesmix.exceptions",
+    "build_model": "bayesmix.bayes",
+    "compare": "bayesmix.comparison",
+    "load": "bayesmix.persistence",
+    "load_low_dim_gauss_mix": "bayesmix.datasets",
+    "load_old_faithful": "bayesmix.datasets",
+    "make_mixture": "bayesmix.datasets",
+    "select_bayes": "bayesmix.selection",
+    "select_em": "bayesmix.selection",
+}
+
+
+def __getattr__(name: str) -> Any:
+    """Import a public name from its module on first use and keep it here."""
+    module = _MODULE_OF.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    """The module's attributes and every public name, imported or not."""
+    return sorted(set(globals()) | set(__all__))

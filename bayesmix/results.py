@@ -15,20 +15,24 @@ group               variables (dims)
 ``sample_stats``    sampler diagnostics, or the EM convergence history
 ==================  ==============================================================
 
-An EM fit is a point-mass posterior with one chain and one draw.
+An EM fit is a point-mass posterior with one chain and one draw. ArviZ and xarray are
+imported when an InferenceData is built, so the kernels here are usable without them.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import arviz as az
 import numpy as np
-import xarray as xr
 
+from bayesmix._version import __version__
 from bayesmix.covariance import precision_cholesky
 from bayesmix.density import log_mixture_density
+
+if TYPE_CHECKING:
+    import arviz as az
+    import xarray as xr
 
 __all__ = ["build_inference_data", "log_likelihood_draws", "log_predictive_density",
            "default_feature_names"]
@@ -136,6 +140,8 @@ def log_predictive_density(
 def _dataset(
     variables: Mapping[str, tuple[np.ndarray, Sequence[str]]], coords: Mapping[str, Any]
 ) -> xr.Dataset:
+    import xarray as xr
+
     data_vars = {}
     for name, (values, dims) in variables.items():
         dims = tuple(dims)
@@ -204,7 +210,7 @@ def build_inference_data(
     >>> idata.log_likelihood["x"].dims
     ('chain', 'draw', 'obs')
     """
-    from bayesmix import __version__
+    import arviz as az
 
     X = np.asarray(X, dtype=np.float64)
     weights = np.asarray(weights, dtype=np.float64)

@@ -10,19 +10,19 @@ point estimate and a posterior sample:
 - :func:`bic`, :func:`aic` and :func:`icl` are maximum-likelihood criteria; for a
   posterior they are evaluated at the posterior mean, a *plug-in* value;
 - :func:`waic` and :func:`loo` need posterior draws and refuse a point-mass EM fit.
+
+ArviZ and xarray are imported by the functions that use them, so the criteria of an EM
+fit (:func:`information_criteria`) need neither.
 """
 
 from __future__ import annotations
 
 import warnings
-from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import arviz as az
 import numpy as np
 import pandas as pd
-import xarray as xr
 from scipy.special import logsumexp
 
 from bayesmix._validation import check_array
@@ -30,6 +30,10 @@ from bayesmix.covariance import n_parameters, precision_cholesky
 from bayesmix.density import logsumexp_rows, weighted_log_prob
 from bayesmix.exceptions import BayesmixWarning
 from bayesmix.results import log_likelihood_draws
+
+if TYPE_CHECKING:
+    import arviz as az
+    import xarray as xr
 
 __all__ = [
     "ParetoKWarning",
@@ -87,6 +91,8 @@ def inference_data(model: Any) -> az.InferenceData:
     >>> inference_data(em).posterior.attrs["inference_method"]
     'em'
     """
+    import arviz as az
+
     if isinstance(model, az.InferenceData):
         idata = model
     elif hasattr(model, "idata_"):
@@ -151,6 +157,8 @@ def pointwise_log_likelihood(model: Any, X: Any = None) -> xr.DataArray:
     >>> pointwise_log_likelihood(em, X.iloc[:5]).sizes
     Frozen({'chain': 1, 'draw': 1, 'obs': 5})
     """
+    import xarray as xr
+
     idata = inference_data(model)
     if X is None:
         return idata.log_likelihood["x"]
@@ -217,6 +225,8 @@ def lppd(model: Any, X: Any = None) -> PredictiveDensity:
     >>> round(result.elpd, 1), result.pointwise.sizes["obs"]
     (-1126.3, 272)
     """
+    import xarray as xr
+
     log_lik = pointwise_log_likelihood(model, X)
     n_draws = log_lik.sizes["chain"] * log_lik.sizes["draw"]
     pointwise = xr.DataArray(
@@ -383,6 +393,8 @@ def waic(model: Any, **kwargs: Any) -> az.ELPDData:
     ...
     ValueError: WAIC needs posterior draws, but this is a point-mass fit ...
     """
+    import arviz as az
+
     idata = inference_data(model)
     _require_draws(idata, "WAIC")
     with warnings.catch_warnings():
@@ -413,6 +425,8 @@ def loo(model: Any, **kwargs: Any) -> az.ELPDData:
     ...
     ValueError: LOO needs posterior draws, but this is a point-mass fit ...
     """
+    import arviz as az
+
     idata = inference_data(model)
     _require_draws(idata, "LOO")
     with warnings.catch_warnings():

@@ -20,9 +20,10 @@ import pytest  # noqa: E402
 from matplotlib.image import imread  # noqa: E402
 
 import bayesmix  # noqa: E402
-from bayesmix import cli  # noqa: E402
 from bayesmix._validation import COVARIANCE_TYPES  # noqa: E402
-from bayesmix.cli import main, parse_components  # noqa: E402
+from bayesmix.cli import commands as cli  # noqa: E402
+from bayesmix.cli import main  # noqa: E402
+from bayesmix.cli.parser import parse_components  # noqa: E402
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 FAITHFUL = ["eruptions", "waiting"]

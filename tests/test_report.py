@@ -1,4 +1,4 @@
-"""Tests of bayesmix.report: the Markdown/HTML report writer used by the command."""
+"""Tests of bayesmix.cli.report: the Markdown/HTML report writer used by the command."""
 
 import matplotlib
 
@@ -9,7 +9,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 
-from bayesmix.report import Report, figure_of, markdown_table  # noqa: E402
+from bayesmix.cli.report import Report, figure_of, markdown_table  # noqa: E402
 
 
 def test_markdown_table_escapes_pipes_and_shows_nan():

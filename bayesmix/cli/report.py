@@ -13,7 +13,7 @@ Examples
 >>> matplotlib.use("Agg")
 >>> import matplotlib.pyplot as plt
 >>> import pandas as pd
->>> from bayesmix.report import Report
+>>> from bayesmix.cli.report import Report
 >>> report = Report(tempfile.mkdtemp(), title="Example")
 >>> fig, ax = plt.subplots()
 >>> _ = ax.plot([0, 1], [1, 0])
@@ -60,7 +60,7 @@ def figure_of(drawing: Any) -> Any:
     >>> import matplotlib
     >>> matplotlib.use("Agg")
     >>> import matplotlib.pyplot as plt
-    >>> from bayesmix.report import figure_of
+    >>> from bayesmix.cli.report import figure_of
     >>> fig, axes = plt.subplots(1, 2)
     >>> figure_of(axes) is fig and figure_of(axes[0]) is fig and figure_of(fig) is fig
     True
@@ -97,7 +97,7 @@ def markdown_table(table: pd.DataFrame, float_format: str = ".4g") -> str:
     Examples
     --------
     >>> import pandas as pd
-    >>> from bayesmix.report import markdown_table
+    >>> from bayesmix.cli.report import markdown_table
     >>> print(markdown_table(pd.DataFrame({"bic": [2314.42, float("nan")]}, index=["EM", "VI"])))
     |  | bic |
     | --- | --- |
@@ -144,7 +144,7 @@ class Report:
     Examples
     --------
     >>> import tempfile
-    >>> from bayesmix.report import Report
+    >>> from bayesmix.cli.report import Report
     >>> report = Report(tempfile.mkdtemp(), title="Old Faithful")
     >>> report.add_text("Three components, one shared covariance.")
     >>> print(report.to_markdown())
@@ -173,7 +173,7 @@ class Report:
         Examples
         --------
         >>> import tempfile
-        >>> from bayesmix.report import Report
+        >>> from bayesmix.cli.report import Report
         >>> report = Report(tempfile.mkdtemp())
         >>> report.add_text("## Selection")
         >>> report.add_text("BIC prefers `tied` with **3** components.")
@@ -188,7 +188,7 @@ class Report:
         Examples
         --------
         >>> import tempfile
-        >>> from bayesmix.report import Report
+        >>> from bayesmix.cli.report import Report
         >>> report = Report(tempfile.mkdtemp(), title="T")
         >>> report.add_code("K  BIC\\n3  2322.0")
         >>> print(report.to_markdown())
@@ -218,7 +218,7 @@ class Report:
         --------
         >>> import tempfile
         >>> import pandas as pd
-        >>> from bayesmix.report import Report
+        >>> from bayesmix.cli.report import Report
         >>> report = Report(tempfile.mkdtemp(), title="T")
         >>> table = pd.DataFrame({"bic": [2322.04]}, index=pd.Index([3], name="K"))
         >>> report.add_table(table, "selection", "BIC by K.").read_text()
@@ -261,7 +261,7 @@ class Report:
         >>> import matplotlib
         >>> matplotlib.use("Agg")
         >>> import matplotlib.pyplot as plt
-        >>> from bayesmix.report import Report
+        >>> from bayesmix.cli.report import Report
         >>> report = Report(tempfile.mkdtemp())
         >>> fig, ax = plt.subplots()
         >>> path = report.add_figure(ax, "empty", "Nothing drawn yet.")
@@ -287,7 +287,7 @@ class Report:
         >>> import matplotlib
         >>> matplotlib.use("Agg")
         >>> import matplotlib.pyplot as plt
-        >>> from bayesmix.report import Report
+        >>> from bayesmix.cli.report import Report
         >>> report = Report(tempfile.mkdtemp(), title="Figures")
         >>> _ = report.add_figure(plt.subplots()[0], "fit", "The fit.")
         >>> print(report.to_markdown())
@@ -323,7 +323,7 @@ class Report:
         Examples
         --------
         >>> import tempfile
-        >>> from bayesmix.report import Report
+        >>> from bayesmix.cli.report import Report
         >>> report = Report(tempfile.mkdtemp(), title="A <b> & c")
         >>> report.to_html().splitlines()[1].split("<style>")[0]
         "<html><head><meta charset='utf-8'><title>A &lt;b&gt; &amp; c</title>"
@@ -358,7 +358,7 @@ class Report:
         Examples
         --------
         >>> import tempfile
-        >>> from bayesmix.report import Report
+        >>> from bayesmix.cli.report import Report
         >>> report = Report(tempfile.mkdtemp(), title="Empty")
         >>> [path.read_text().splitlines()[0] for path in report.write()]
         ['# Empty', '<!DOCTYPE html>']

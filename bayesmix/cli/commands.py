@@ -1,26 +1,8 @@
-"""The ``bayesmix`` command.
+"""The commands ``demo``, ``fit`` and ``select`` of the ``bayesmix`` command.
 
-``bayesmix demo [--fast] [--out DIR]``
-    the Old Faithful story end to end: choose K and the covariance structure by BIC with
-    EM (every fit listed, degenerate fits flagged), fit the Bayesian model at the chosen K
-    and structure with NUTS, print the selection table and the comparison of EM and the
-    posterior, and write PNG figures, the tables as CSV and ``report.md`` /
-    ``report.html`` into ``DIR`` (``./bayesmix-demo/`` by default).
-``bayesmix fit DATA.csv --components K --covariance full --method em|nuts|advi|fullrank_advi --out DIR``
-    fit one model to the numeric columns of a CSV file (``--columns a,b`` to choose them)
-    and write the fitted model as ``DIR/model.nc`` (``bayesmix.load`` reads it back), its
-    InferenceData as ``DIR/idata.nc`` (netCDF), the tables as CSV
-    (parameters, scores, cluster assignments; the ArviZ summary of a posterior), the
-    figures as PNG and a ``report.md``.
-``bayesmix select DATA.csv --components 1-9 --method em|nuts|advi|fullrank_advi``
-    choose the number of components (and, with EM, the covariance structure) by BIC or
-    ICL (EM) or LOO or WAIC (posterior); print the table, and with ``--out DIR`` write it
-    as CSV with ``selection.png``.
-
-Every sub-command has ``--help``. Errors print one line to stderr
-(``bayesmix fit: error: ...``, naming the argument, the value and what to do) and exit
-non-zero, without a traceback. Progress messages of long steps go to stderr; warnings of
-bayesmix (sampler diagnostics, convergence) are printed there as one line each.
+Each reads its parsed arguments (:func:`bayesmix.cli.parser.build_parser`), fits, prints
+its tables and writes its files; :func:`run` runs the one named on the command line with
+bayesmix's warnings printed on stderr, one line each.
 """
 
 from __future__ import annotations
@@ -28,7 +10,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import logging
-import os
 import sys
 import warnings
 from collections.abc import Callable, Iterator, Sequence
@@ -38,276 +19,18 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from bayesmix import __version__
-from bayesmix._validation import COVARIANCE_TYPES
+from bayesmix.cli.parser import FAST_SETTINGS, CommandError, check_select_options
+from bayesmix.cli.report import Report
+from bayesmix.covariance import COVARIANCE_TYPES
 from bayesmix.datasets import load_old_faithful
 from bayesmix.exceptions import BayesmixWarning
 from bayesmix.selection import select_em
 
-__all__ = ["CommandError", "build_parser", "main", "parse_components", "read_data"]
+__all__ = ["read_data", "run"]
 
 #: mclust's names of the four structures, for readers who know R.
 _MCLUST_NAMES = {"full": "VVV", "tied": "EEE", "diag": "VVI", "spherical": "VII"}
-METHODS = ("em", "nuts", "advi", "fullrank_advi")
 _LABELS = {"em": "EM", "nuts": "NUTS", "advi": "ADVI", "fullrank_advi": "full-rank ADVI"}
-EM_CRITERIA = ("bic", "icl")
-BAYES_CRITERIA = ("loo", "waic")
-#: ``--fast``: tiny sampler settings for smoke tests (the diagnostics will complain).
-FAST_SETTINGS = {"draws": 200, "tune": 200, "chains": 2, "n_init": 2}
-
-
-class CommandError(ValueError):
-    """A problem with the command's input, reported as one line without a traceback.
-
-    Examples
-    --------
-    >>> from bayesmix.cli import CommandError, read_data
-    >>> try:
-    ...     read_data("no-such-file.csv")
-    ... except CommandError as error:
-    ...     print(error)  # doctest: +NORMALIZE_WHITESPACE
-    argument DATA: file 'no-such-file.csv' not found; pass the path of a CSV file with a
-    header row and one row per observation
-    """
-
-
-# ----------------------------------------------------------------- argument types
-class _Parser(argparse.ArgumentParser):
-    """An argument parser whose usage errors are one line, with a pointer to ``--help``."""
-
-    def error(self, message: str) -> None:  # type: ignore[override]
-        self.exit(2, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
-
-
-def _positive_int(text: str) -> int:
-    """argparse type: an integer >= 1."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 1, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 1, got {value}")
-    return value
-
-
-def _seed(text: str) -> int:
-    """argparse type: a random seed, an integer in [0, 2**32 - 1]."""
-    try:
-        value = int(text)
-    except ValueError:
-        value = -1
-    if not 0 <= value < 2**32:
-        raise argparse.ArgumentTypeError(
-            f"expected an integer seed between 0 and 2**32 - 1, got {text!r}")
-    return value
-
-
-def parse_components(text: str) -> list[int]:
-    """Parse ``--components``: a range ``1-9``, a list ``2,3,5``, or a mix ``1-3,6``.
-
-    Parameters
-    ----------
-    text : str
-
-    Returns
-    -------
-    list of int
-        Distinct numbers of components >= 1, in the order given.
-
-    Raises
-    ------
-    argparse.ArgumentTypeError
-        For anything else, with the expected syntax.
-
-    Examples
-    --------
-    >>> from bayesmix.cli import parse_components
-    >>> parse_components("1-4"), parse_components("2,3,5"), parse_components("1-2,6")
-    ([1, 2, 3, 4], [2, 3, 5], [1, 2, 6])
-    >>> parse_components("3-1")
-    Traceback (most recent call last):
-    ...
-    argparse.ArgumentTypeError: expected a range such as 1-9 or a list such as 2,3,5 of \
-integers >= 1, got '3-1' (a range runs from low to high)
-    """
-    def fail(why: str = "") -> argparse.ArgumentTypeError:
-        return argparse.ArgumentTypeError(
-            f"expected a range such as 1-9 or a list such as 2,3,5 of integers >= 1, got "
-            f"{text!r}{f' ({why})' if why else ''}")
-
-    values: list[int] = []
-    for part in text.replace(" ", "").split(","):
-        low, dash, high = part.partition("-")
-        if not low.isdigit() or (dash and not high.isdigit()):
-            raise fail()
-        start, stop = int(low), int(high) if dash else int(low)
-        if start < 1:
-            raise fail("the smallest number of components is 1")
-        if stop < start:
-            raise fail("a range runs from low to high")
-        values.extend(range(start, stop + 1))
-    if len(set(values)) != len(values):
-        raise fail("a number is repeated")
-    return values
-
-
-def _single_components(text: str) -> int:
-    """argparse type of ``fit --components``: one integer >= 1."""
-    try:
-        return _positive_int(text)
-    except argparse.ArgumentTypeError:
-        raise argparse.ArgumentTypeError(
-            f"expected one number of components (an integer >= 1, e.g. 3), got {text!r}; "
-            f"to try several, use 'bayesmix select'") from None
-
-
-def _covariance_list(text: str) -> list[str]:
-    """argparse type: comma-separated covariance structures, or ``all``."""
-    if text.strip() == "all":
-        return list(COVARIANCE_TYPES)
-    names = [name.strip() for name in text.split(",")]
-    unknown = [name for name in names if name not in COVARIANCE_TYPES]
-    if unknown:
-        raise argparse.ArgumentTypeError(
-            f"unknown covariance structure {unknown[0]!r}; choose from "
-            f"{', '.join(COVARIANCE_TYPES)} (comma-separated, or 'all')")
-    if len(set(names)) != len(names):
-        raise argparse.ArgumentTypeError(f"a structure is repeated in {text!r}")
-    return names
-
-
-def _covariance_name(text: str) -> str:
-    """argparse type: one covariance structure."""
-    if text not in COVARIANCE_TYPES:
-        raise argparse.ArgumentTypeError(
-            f"unknown covariance structure {text!r}; choose one of "
-            f"{', '.join(COVARIANCE_TYPES)}")
-    return text
-
-
-def _column_list(text: str) -> list[str]:
-    """argparse type: comma-separated column names."""
-    names = [name.strip() for name in text.split(",")]
-    if not all(names):
-        raise argparse.ArgumentTypeError(
-            f"expected comma-separated column names such as a,b, got {text!r}")
-    return names
-
-
-# ----------------------------------------------------------------- the parser
-def _common_parents() -> dict[str, argparse.ArgumentParser]:
-    """Option groups shared by several sub-commands."""
-    data = argparse.ArgumentParser(add_help=False)
-    data.add_argument("data", metavar="DATA", help="CSV file with a header row, one row per "
-                      "observation")
-    data.add_argument("--columns", type=_column_list, default=None, metavar="A,B,...",
-                      help="numeric columns to use, comma-separated (default: all columns)")
-
-    seed = argparse.ArgumentParser(add_help=False)
-    seed.add_argument("--seed", type=_seed, default=0, help="random seed (default: 0)")
-    seed.add_argument("--n-init", type=_positive_int, default=5,
-                      help="EM initialisations per fit (default: 5)")
-
-    sampler = argparse.ArgumentParser(add_help=False)
-    group = sampler.add_argument_group("posterior sampling (--method nuts, advi, fullrank_advi)")
-    group.add_argument("--draws", type=_positive_int, default=1000,
-                       help="draws per chain (NUTS) or from the approximation (VI); "
-                            "default: 1000")
-    group.add_argument("--tune", type=_positive_int, default=1000,
-                       help="NUTS warm-up iterations per chain (default: 1000)")
-    group.add_argument("--chains", type=_positive_int, default=4,
-                       help="NUTS chains (default: 4)")
-    group.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
-                       help="show the sampler's progress bar (default: when stderr is a "
-                            "terminal)")
-    return {"data": data, "seed": seed, "sampler": sampler}
-
-
-def build_parser() -> argparse.ArgumentParser:
-    """The argument parser of the ``bayesmix`` command, one sub-parser per command.
-
-    Examples
-    --------
-    >>> from bayesmix.cli import build_parser
-    >>> build_parser().parse_args(["demo", "--max-components", "4"]).max_components
-    4
-    >>> build_parser().parse_args(["select", "data.csv", "--components", "2-4"]).components
-    [2, 3, 4]
-    """
-    parser = _Parser(
-        prog="bayesmix",
-        description="Gaussian mixture models: a fast EM fitter and a Bayesian model, "
-                    "scored side by side.",
-    )
-    parser.add_argument("--version", action="version", version=f"bayesmix {__version__}")
-    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    parents = _common_parents()
-
-    demo = commands.add_parser(
-        "demo", parents=[parents["seed"], parents["sampler"]],
-        help="the Old Faithful story: choose K by BIC, fit the posterior, compare, report",
-        description="Fit EM on the Old Faithful data for K = 1..MAX_COMPONENTS and the four "
-                    "covariance structures, print every fit (degenerate ones flagged) and "
-                    "the model chosen by BIC; fit the Bayesian model at the chosen K and "
-                    "structure, print the comparison of EM and the posterior, and write "
-                    "figures (PNG), tables (CSV) and report.md / report.html into --out.",
-    )
-    demo.add_argument("--max-components", type=_positive_int, default=6,
-                      help="largest number of components tried (default: 6)")
-    demo.add_argument("--method", choices=METHODS[1:], default="nuts",
-                      help="how the posterior is fitted (default: nuts)")
-    demo.add_argument("--fast", action="store_true",
-                      help=f"tiny settings for a quick look or a test "
-                           f"({', '.join(f'{k}={v}' for k, v in FAST_SETTINGS.items())}); "
-                           f"the sampler diagnostics will warn")
-    demo.add_argument("--out", type=Path, default=Path("bayesmix-demo"), metavar="DIR",
-                      help="folder for the figures and the report (default: ./bayesmix-demo)")
-    demo.set_defaults(run=_run_demo)
-
-    fit = commands.add_parser(
-        "fit", parents=[parents["data"], parents["seed"], parents["sampler"]],
-        help="fit one mixture to a CSV file and save it (netCDF, CSV, PNG)",
-        description="Fit a Gaussian mixture to the numeric columns of a CSV file and write "
-                    "the fitted model (model.nc, read back by bayesmix.load), its "
-                    "InferenceData (idata.nc), the tables (CSV), the figures (PNG) and "
-                    "report.md into --out.",
-    )
-    fit.add_argument("--components", "-k", type=_single_components, required=True,
-                     metavar="K", help="number of components")
-    fit.add_argument("--covariance", type=_covariance_name, default="full",
-                     metavar="STRUCTURE", help=f"covariance structure: "
-                     f"{', '.join(COVARIANCE_TYPES)} (default: full)")
-    fit.add_argument("--method", choices=METHODS, default="em",
-                     help="maximum likelihood (em) or the posterior (default: em)")
-    fit.add_argument("--out", type=Path, required=True, metavar="DIR",
-                     help="folder for model.nc, idata.nc, the tables and the figures")
-    fit.set_defaults(run=_run_fit)
-
-    select = commands.add_parser(
-        "select", parents=[parents["data"], parents["seed"], parents["sampler"]],
-        help="choose the number of components (and structure) for a CSV file",
-        description="Fit every number of components in --components and choose by BIC or "
-                    "ICL (EM) or by LOO or WAIC (a posterior), over every structure in "
-                    "--covariance. Print the table; with --out also write "
-                    "it as CSV with selection.png.",
-    )
-    select.add_argument("--components", "-k", type=parse_components,
-                        default=list(range(1, 10)), metavar="KS",
-                        help="numbers of components: a range 1-9 or a list 2,3,5 "
-                             "(default: 1-9)")
-    select.add_argument("--method", choices=METHODS, default="em",
-                        help="em (BIC/ICL) or a posterior (LOO/WAIC); default: em")
-    select.add_argument("--covariance", type=_covariance_list, default=None,
-                        metavar="STRUCTURES",
-                        help="covariance structures, comma-separated or 'all' (default: all "
-                             "four for em; full for a posterior)")
-    select.add_argument("--criterion", choices=EM_CRITERIA + BAYES_CRITERIA, default=None,
-                        help="bic or icl for em (default: bic); loo or waic for a posterior "
-                             "(default: loo)")
-    select.add_argument("--out", type=Path, default=None, metavar="DIR",
-                        help="also write selection.csv, selection.png and report.md here")
-    select.set_defaults(run=_run_select)
-    return parser
 
 
 # ----------------------------------------------------------------- shared steps
@@ -385,7 +108,7 @@ def read_data(path: str | Path, columns: Sequence[str] | None = None,
     Examples
     --------
     >>> import tempfile, pathlib
-    >>> from bayesmix.cli import read_data
+    >>> from bayesmix.cli.commands import read_data
     >>> path = pathlib.Path(tempfile.mkdtemp()) / "data.csv"
     >>> _ = path.write_text("name,x,y\\na,1.0,2\\nb,1.5,3\\nc,2.0,1\\n")
     >>> read_data(path, ["x", "y"]).shape
@@ -393,7 +116,7 @@ def read_data(path: str | Path, columns: Sequence[str] | None = None,
     >>> read_data(path)
     Traceback (most recent call last):
     ...
-    bayesmix.cli.CommandError: argument --columns: column 'name' of ... is not numeric \
+    bayesmix.cli.parser.CommandError: argument --columns: column 'name' of ... is not numeric \
 (dtype ..., e.g. 'a'); choose numeric columns, e.g. --columns x,y
     """
     file = Path(path)
@@ -596,7 +319,6 @@ def _run_demo(args: argparse.Namespace) -> None:
     _use_agg()
     from bayesmix.comparison import compare
     from bayesmix.plotting import plot_selection
-    from bayesmix.report import Report
 
     n_init = FAST_SETTINGS["n_init"] if args.fast else args.n_init
     X = load_old_faithful()
@@ -668,7 +390,6 @@ def _run_fit(args: argparse.Namespace) -> None:
     _use_agg()
     from bayesmix.comparison import compare
     from bayesmix.em import GaussianMixtureEM
-    from bayesmix.report import Report
 
     X = read_data(args.data, args.columns)
     _check_rows(X, [args.components], args.data)
@@ -718,26 +439,6 @@ def _run_fit(args: argparse.Namespace) -> None:
                               *report.tables, *written])
 
 
-# ----------------------------------------------------------------- select
-def _select_options(args: argparse.Namespace) -> tuple[list[str], str]:
-    """The structures and criterion of ``select``, checked against ``--method``."""
-    if args.method == "em":
-        structures = args.covariance or list(COVARIANCE_TYPES)
-        criterion = args.criterion or "bic"
-        if criterion not in EM_CRITERIA:
-            raise CommandError(f"argument --criterion: {criterion!r} needs posterior draws; "
-                               f"use --criterion bic or icl with --method em, or --method "
-                               f"nuts/advi for {criterion}")
-        return structures, criterion
-    structures = args.covariance or ["full"]
-    criterion = args.criterion or "loo"
-    if criterion not in BAYES_CRITERIA:
-        raise CommandError(f"argument --criterion: {criterion!r} is an EM criterion; use "
-                           f"--criterion loo or waic with --method {args.method}, or "
-                           f"--method em for {criterion}")
-    return structures, criterion
-
-
 def _select_bayes_function() -> Callable[..., Any]:
     """``bayesmix.selection.select_bayes``, with a clear error when it is missing."""
     from bayesmix import selection
@@ -752,7 +453,7 @@ def _select_bayes_function() -> Callable[..., Any]:
 def _run_select(args: argparse.Namespace) -> None:
     """Choose K (and the structure with EM); print the table, optionally write it."""
     _use_agg()
-    structures, criterion = _select_options(args)
+    structures, criterion = check_select_options(args)
     X = read_data(args.data, args.columns)
     _check_rows(X, args.components, args.data)
     ks = args.components
@@ -779,7 +480,6 @@ def _run_select(args: argparse.Namespace) -> None:
     if args.out is None:
         return
     from bayesmix.plotting import plot_selection
-    from bayesmix.report import Report
 
     report = Report(args.out, title=f"bayesmix select: {Path(args.data).name}")
     report.add_code(text)
@@ -794,57 +494,39 @@ def _run_select(args: argparse.Namespace) -> None:
     _written(args, args.out, report.figures + report.tables + written)
 
 
-# ----------------------------------------------------------------- entry point
-def main(argv: Sequence[str] | None = None) -> int:
-    """Run the ``bayesmix`` command; return its exit code.
+_COMMANDS: dict[str, Callable[[argparse.Namespace], None]] = {
+    "demo": _run_demo, "fit": _run_fit, "select": _run_select,
+}
+
+
+def run(args: argparse.Namespace) -> None:
+    """Run the command named by ``args.command``, bayesmix's warnings on stderr.
 
     Parameters
     ----------
-    argv : sequence of str, optional
-        The arguments after the program name; ``sys.argv[1:]`` by default.
+    args : argparse.Namespace
+        A command line parsed by :func:`bayesmix.cli.parser.build_parser`.
 
-    Returns
-    -------
-    int
-        0 on success, 1 when the command failed (one line on stderr), 2 for bad usage.
-        Set the environment variable ``BAYESMIX_DEBUG=1`` to see the traceback of an
-        unexpected error instead.
+    Raises
+    ------
+    CommandError
+        For input the command cannot use (a missing file, a non-numeric column, ...);
+        :func:`bayesmix.cli.main` prints it as one line.
 
     Examples
     --------
     >>> import tempfile, pathlib
     >>> from bayesmix import load_old_faithful
-    >>> from bayesmix.cli import main
+    >>> from bayesmix.cli.commands import run
+    >>> from bayesmix.cli.parser import build_parser
     >>> path = pathlib.Path(tempfile.mkdtemp()) / "faithful.csv"
     >>> load_old_faithful().to_csv(path, index=False)
-    >>> main(["select", str(path), "--components", "1-4", "--covariance", "tied"])
+    >>> run(build_parser().parse_args(
+    ...     ["select", str(path), "--components", "2-3", "--covariance", "tied"]))
     ... # doctest: +ELLIPSIS, +NORMALIZE_WHITESPACE
     EM fits to 272 rows of '...faithful.csv', features eruptions, waiting.
     ...
-    *  3      tied  ...
-    ...
     Chosen by lowest BIC among non-degenerate fits: n_components=3, covariance_type='tied'.
-    0
     """
-    args = build_parser().parse_args(argv)
-    try:
-        with _bayesmix_warnings(args.command):
-            args.run(args)
-    except KeyboardInterrupt:
-        print(f"bayesmix {args.command}: interrupted", file=sys.stderr)
-        return 130
-    except (ValueError, TypeError, OSError) as exc:
-        print(f"bayesmix {args.command}: error: {_one_line(exc)}", file=sys.stderr)
-        return 1
-    except Exception as exc:  # noqa: BLE001 - a command line prints one line, not a traceback
-        if os.environ.get("BAYESMIX_DEBUG"):
-            raise
-        print(f"bayesmix {args.command}: error: unexpected {type(exc).__name__}: "
-              f"{_one_line(exc)} (set BAYESMIX_DEBUG=1 for the traceback)", file=sys.stderr)
-        return 1
-    return 0
-
-
-def _one_line(exc: BaseException) -> str:
-    """An exception's message on one line."""
-    return " ".join(str(exc).split()) or type(exc).__name__
+    with _bayesmix_warnings(args.command):
+        _COMMANDS[args.command](args)
