@@ -20,9 +20,8 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import arviz as az
 import numpy as np
 import pandas as pd
 
@@ -34,9 +33,6 @@ from bayesmix._validation import (
     check_int,
     check_option,
 )
-from bayesmix.bayes.estimator import METHODS, GaussianMixtureBayes
-from bayesmix.bayes.inference import RHAT_THRESHOLD
-from bayesmix.bayes.priors import MixturePriors
 from bayesmix.covariance import n_parameters
 from bayesmix.em import GaussianMixtureEM
 from bayesmix.exceptions import (
@@ -47,6 +43,12 @@ from bayesmix.exceptions import (
     VIConvergenceWarning,
 )
 from bayesmix.scoring import ParetoKWarning, loo, waic
+
+if TYPE_CHECKING:  # the Bayesian names are imported by select_bayes: they load PyMC
+    import arviz as az
+
+    from bayesmix.bayes.estimator import GaussianMixtureBayes
+    from bayesmix.bayes.priors import MixturePriors
 
 __all__ = ["BayesSelection", "EMSelection", "SelectionResult", "select_bayes", "select_em"]
 
@@ -421,6 +423,8 @@ def _fit_bayes(X: Any, n_components: int, covariance_type: str, method: str, cri
                priors: MixturePriors | None, random_state: Any,
                fit_kwargs: dict[str, Any]) -> tuple[GaussianMixtureBayes, az.ELPDData]:
     """Fit one grid point and score it; its diagnostics warnings go into the table."""
+    from bayesmix.bayes.estimator import GaussianMixtureBayes
+
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", SamplerDiagnosticWarning)
         warnings.simplefilter("ignore", VIConvergenceWarning)
@@ -435,6 +439,8 @@ def _fit_bayes(X: Any, n_components: int, covariance_type: str, method: str, cri
 def _bayes_row(estimator: GaussianMixtureBayes, elpd: az.ELPDData,
                criterion: str) -> dict[str, Any]:
     """The table row of a fitted posterior, without the comparison columns."""
+    from bayesmix.bayes.inference import RHAT_THRESHOLD
+
     diagnostics = estimator.diagnostics_
     method = estimator.idata_.posterior.attrs.get("inference_method")
     notes = []
@@ -585,6 +591,11 @@ default="full"
     0             1     0.0
     1             2     1.0
     """
+    import arviz as az
+
+    from bayesmix.bayes.estimator import METHODS
+    from bayesmix.bayes.priors import MixturePriors
+
     structures = [covariance_type] if isinstance(covariance_type, str) else covariance_type
     ks, structures = _check_grid(n_components, structures, k_example="range(1, 6)",
                                  structures_name="covariance_type")
