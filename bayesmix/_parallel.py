@@ -91,8 +91,8 @@ class RowThreads:
 
     def map(self, function: Callable[[slice], T], n_samples: int) -> list[T]:
         """``[function(rows) for rows in ranges]``, the ranges covering ``0..n_samples``."""
+        if self._executor is None:
+            return [function(slice(0, n_samples))]
         bounds = np.linspace(0, n_samples, self.n_threads + 1).astype(int)
         ranges = [slice(int(lo), int(hi)) for lo, hi in zip(bounds[:-1], bounds[1:])]
-        if self._executor is None:
-            return [function(rows) for rows in ranges]
         return list(self._executor.map(function, ranges))

@@ -32,6 +32,8 @@ __all__ = [
 _LOG_2PI = np.log(2.0 * np.pi)
 #: Target number of float64 elements in the largest per-chunk temporary (about 2 MiB).
 _CHUNK_ELEMENTS = 1 << 18
+#: Below this many rows, whole-array reductions beat loops over the columns.
+_FEW_ROWS = 2048
 
 
 def row_chunks(n_samples: int, row_width: int) -> Iterator[slice]:
@@ -55,8 +57,11 @@ def _row_max(values: np.ndarray) -> np.ndarray:
     """Maximum of each row of an (N, K) array.
 
     A loop over the K columns of element-wise maxima: NumPy reduces a short last axis
-    an order of magnitude more slowly.
+    an order of magnitude more slowly, unless the rows are so few that the loop's
+    per-call overhead dominates.
     """
+    if values.shape[0] <= _FEW_ROWS:
+        return values.max(axis=1)
     out = values[:, 0].copy()
     for k in range(1, values.shape[1]):
         np.maximum(out, values[:, k], out=out)
@@ -109,10 +114,15 @@ def normalise_rows(log_prob: np.ndarray) -> np.ndarray:
     np.exp(log_prob, out=log_prob)
     row_sum = log_prob @ np.ones(log_prob.shape[1])
     underflow = row_sum == 0.0
-    log_prob[underflow] = 1.0 / log_prob.shape[1]  # every component -inf: equal shares
-    log_prob /= np.where(underflow, 1.0, row_sum)[:, np.newaxis]
-    with np.errstate(divide="ignore"):
-        return np.log(row_sum) + row_max
+    if underflow.any():
+        log_prob[underflow] = 1.0 / log_prob.shape[1]  # every component -inf: equal shares
+        log_prob /= np.where(underflow, 1.0, row_sum)[:, np.newaxis]
+        with np.errstate(divide="ignore"):
+            return np.log(row_sum) + row_max
+    log_prob /= row_sum[:, np.newaxis]
+    log_norm = np.log(row_sum)
+    log_norm += row_max
+    return log_norm
 
 
 def component_log_prob(

@@ -12,7 +12,7 @@ The parameters it works with are those of the data centred by the source's ``shi
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,6 +24,8 @@ from bayesmix.em.statistics import SufficientStatistics
 
 __all__ = ["COUNT_FLOOR", "EMEngine", "EMRun", "EMSettings", "MixtureParameters"]
 
+#: The longest SQUAREM extrapolation, in units of the EM step.
+_MAX_SQUAREM_STEP = 64.0
 #: Added to every component's weighted count, as scikit-learn does, so that an empty
 #: component divides by a tiny number instead of zero.
 COUNT_FLOOR = 10 * np.finfo(np.float64).eps
@@ -43,6 +45,9 @@ class EMSettings:
         Iterations per run.
     verbose, verbose_interval : int
         Progress lines, as scikit-learn prints them.
+    accelerate : bool
+        Extrapolate the iterates with SQUAREM (fewer passes to the same optimum, but not
+        scikit-learn's iterates).
     """
 
     tol: float = 1e-3
@@ -50,6 +55,7 @@ class EMSettings:
     max_iter: int = 100
     verbose: int = 0
     verbose_interval: int = 10
+    accelerate: bool = False
 
 
 @dataclass
@@ -137,28 +143,32 @@ class EMEngine:
         return self.from_responsibilities(resp)
 
     # ------------------------------------------------------------ iterations
+    def step(self, params: MixtureParameters) -> tuple[float, MixtureParameters]:
+        """One EM iteration: the lower bound at ``params`` and the next parameters."""
+        stats = self.source.e_step(self.structure, params.weights, params.means,
+                                   params.precisions_cholesky)
+        return (stats.log_likelihood / self.source.total_weight,
+                self.m_step(stats, self.source.scatter))
+
     def run(self, start: MixtureParameters, lower_bound: float = -np.inf,
             label: int = 0) -> EMRun:
         """Iterate EM from ``start`` until the change of the lower bound is below ``tol``.
 
         The lower bound of an iteration is the mean log-likelihood (per unit weight) at
-        the parameters its E step used, as scikit-learn reports it.
+        the parameters its E step used, as scikit-learn reports it. With
+        ``settings.accelerate``, the iterates are extrapolated by SQUAREM
+        (:meth:`_squarem_jump`) between pairs of EM steps.
         """
-        settings, params = self.settings, start
-        history: list[float] = []
-        converged, change, n_iter = False, np.inf, 0
-        total_weight = self.source.total_weight
-        scatter = self.source.scatter
+        settings = self.settings
         if settings.verbose:
             print(f"Initialization {label}")
-        for n_iter in range(1, settings.max_iter + 1):
-            previous = lower_bound
-            stats = self.source.e_step(self.structure, params.weights, params.means,
-                                       params.precisions_cholesky)
-            params = self.m_step(stats, scatter)
-            lower_bound = stats.log_likelihood / total_weight
+        iterations = self._iterate(start, lower_bound)
+        params, history, change, n_iter, converged = start, [], np.inf, 0, False
+        for n_iter, (lower_bound, step_change, params) in enumerate(iterations, start=1):
+            if step_change is None:  # a rejected extrapolation
+                continue
+            change = step_change
             history.append(lower_bound)
-            change = lower_bound - previous
             if settings.verbose >= 2 and n_iter % settings.verbose_interval == 0:
                 print(f"  Iteration {n_iter}\t mean log-likelihood {lower_bound:.6f}\t "
                       f"change {change:.3g}")
@@ -170,6 +180,68 @@ class EMEngine:
             print(f"Initialization {status}: {n_iter} iterations, lower bound "
                   f"{lower_bound:.6f}")
         return EMRun(params, lower_bound, converged, n_iter, change, history)
+
+    def _iterate(self, params: MixtureParameters, previous: float
+                 ) -> Iterator[tuple[float, float | None, MixtureParameters]]:
+        """``(lower bound, change, next parameters)`` of each E step, up to ``max_iter``.
+
+        ``change`` is the change of the lower bound over one EM step; it is ``None`` for
+        the evaluation of a rejected SQUAREM jump, which is not an iterate (the lower
+        bound and parameters are then those before the jump).
+        """
+        n_left = self.settings.max_iter
+        while n_left > 0:
+            lower_bound, following = self.step(params)
+            n_left -= 1
+            yield lower_bound, lower_bound - previous, following
+            if not self.settings.accelerate or n_left == 0:
+                params, previous = following, lower_bound
+                continue
+            next_bound, second = self.step(following)
+            n_left -= 1
+            yield next_bound, next_bound - lower_bound, second
+            jump = self._squarem_jump(params, following, second)
+            params, previous = second, next_bound
+            if jump is None or n_left == 0:
+                continue
+            jump_bound, after_jump = self.step(jump)
+            n_left -= 1
+            if jump_bound >= next_bound:  # accepted: the iterates stay monotone
+                params, previous = after_jump, jump_bound
+                yield jump_bound, jump_bound - next_bound, after_jump
+            else:
+                yield next_bound, None, second
+
+    def _squarem_jump(self, start: MixtureParameters, first: MixtureParameters,
+                      second: MixtureParameters) -> MixtureParameters | None:
+        """SQUAREM's extrapolation from two EM steps (Varadhan and Roland 2008, S3).
+
+        With ``r = first - start`` and ``v = second - 2 first + start`` over the weights,
+        means and covariances, the jump is ``start - 2 a r + a**2 v`` with
+        ``a = -|r| / |v|`` (at most -1). ``None`` when it would not leave the plain EM
+        step (``a = -1``) or leaves the parameter space (a weight <= 0, a covariance not
+        positive definite).
+        """
+        fields = ("weights", "means", "covariances")
+        r = [getattr(first, f) - getattr(start, f) for f in fields]
+        v = [getattr(second, f) - 2.0 * getattr(first, f) + getattr(start, f) for f in fields]
+        r_norm = np.sqrt(sum(np.vdot(x, x) for x in r))
+        v_norm = np.sqrt(sum(np.vdot(x, x) for x in v))
+        if not v_norm > 0.0:
+            return None
+        alpha = max(-r_norm / v_norm, -_MAX_SQUAREM_STEP)
+        if alpha >= -1.0:
+            return None
+        weights, means, covariances = (
+            getattr(start, f) - 2.0 * alpha * dr + alpha * alpha * dv
+            for f, dr, dv in zip(fields, r, v))
+        if not (weights > 0.0).all():
+            return None
+        try:
+            factors = self.structure.precision_cholesky(covariances)
+        except ValueError:
+            return None
+        return MixtureParameters(weights / weights.sum(), means, covariances, factors)
 
     def best_run(self, starts: Iterable[tuple[int, Callable[[], MixtureParameters]]],
                  lower_bound: float = -np.inf) -> EMRun:

@@ -32,9 +32,11 @@ from typing import Any
 import numpy as np
 from sklearn.cluster import KMeans, kmeans_plusplus
 
-__all__ = ["INIT_METHODS", "initial_responsibilities"]
+__all__ = ["DETERMINISTIC_INITS", "INIT_METHODS", "initial_responsibilities"]
 
 INIT_METHODS = ("kmeans", "k-means++", "random", "random_from_data", "hc")
+#: Schemes that ignore the seed: restarting them gives the same start.
+DETERMINISTIC_INITS = ("hc",)
 
 
 def _one_hot(labels: np.ndarray, n_components: int) -> np.ndarray:
@@ -110,7 +112,10 @@ def initial_responsibilities(
             cache[key] = _kmeans_labels(X, n_components, seed, sample_weight)
         return _one_hot(cache[key], n_components)
     if init_params == "hc":
-        return _one_hot(_hc_labels(X, n_components, sample_weight, cache), n_components)
+        key = ("hc", n_components)
+        if key not in cache:
+            cache[key] = _hc_labels(X, n_components, sample_weight, cache)
+        return _one_hot(cache[key], n_components)
     random_state = np.random.RandomState(seed)
     if init_params == "random":
         resp = random_state.uniform(size=(n_samples, n_components))
