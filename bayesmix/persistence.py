@@ -23,53 +23,79 @@ itself lives in the root group, which ArviZ reads only the attributes of:
 ``content_sha256`` is a SHA-256 digest of every stored array (the InferenceData's and the
 root's) and of the ``model`` text; :func:`load` recomputes it and refuses a file whose
 content changed after it was written.
+
+The module knows no estimator's internals. Each estimator class declares what it saves
+and how it comes back: a class attribute ``fitted_attributes`` (the names stored, when
+set) and a method ``restore_fitted_state(fitted, idata)`` that sets them from a file and
+rebuilds its private state (training rows, stacked draws, a PyMC model) from the file's
+InferenceData. :data:`ESTIMATORS` maps the class names a file may hold to where the
+classes live; a class is imported only when a file holding it is read, so loading an EM
+fit never imports PyMC.
 """
 
 from __future__ import annotations
 
 import hashlib
+import importlib
 import json
 import os
 import uuid
+from importlib.metadata import version
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import arviz as az
 import numpy as np
-import pandas as pd
-import pymc
 import xarray as xr
 from sklearn.utils.validation import check_is_fitted
 
 from bayesmix._validation import _short
-from bayesmix.bayes.estimator import GaussianMixtureBayes, _stacked_draws
-from bayesmix.bayes.model import build_model
-from bayesmix.bayes.priors import MixturePriors
-from bayesmix.em import GaussianMixtureEM
+from bayesmix._version import __version__
 
-__all__ = ["FORMAT", "FORMAT_VERSION", "load", "save"]
+if TYPE_CHECKING:
+    from bayesmix.bayes import GaussianMixtureBayes
+    from bayesmix.em import GaussianMixtureEM
+
+__all__ = ["ESTIMATORS", "FORMAT", "FORMAT_VERSION", "load", "save"]
 
 #: Written in the root attribute ``format``: what marks a file as a saved bayesmix model.
 FORMAT = "bayesmix.model"
 #: Raised whenever the layout changes so that an older reader could misread a file.
 FORMAT_VERSION = 1
 _ENGINE = "h5netcdf"
-#: The fitted attributes stored for each estimator (when present). ``GaussianMixtureEM``'s
-#: training data is the stored ``observed_data``; a posterior's ``idata_`` is the file's
-#: InferenceData, and its per-draw arrays and PyMC model are rebuilt from it.
-_FITTED = {
-    GaussianMixtureEM: (
-        "weights_", "means_", "covariances_", "precisions_", "precisions_cholesky_",
-        "converged_", "n_iter_", "lower_bound_", "lower_bound_history_",
-        "degenerate_components_", "degenerate_reasons_", "fit_time_", "n_features_in_",
-        "feature_names_in_",
-    ),
-    GaussianMixtureBayes: (
-        "priors_", "em_", "weights_", "means_", "covariances_", "diagnostics_",
-        "n_features_in_", "feature_names_in_",
-    ),
+#: The estimator classes a file can hold, by the class name it stores, as
+#: ``"module:attribute"``; each declares ``fitted_attributes`` and ``restore_fitted_state``.
+ESTIMATORS = {
+    "GaussianMixtureEM": "bayesmix.em:GaussianMixtureEM",
+    "GaussianMixtureBayes": "bayesmix.bayes:GaussianMixtureBayes",
 }
-_CLASSES = {cls.__name__: cls for cls in _FITTED}
+#: The priors' class, stored as its constructor arguments (kind ``priors``).
+_PRIORS = "bayesmix.bayes:MixturePriors"
+
+
+class _UnknownEstimatorError(ValueError):
+    """A file names an estimator class that is not in :data:`ESTIMATORS`."""
+
+
+def _import(location: str) -> type:
+    """The class at ``"module:attribute"``, imported on first use."""
+    module, _, attribute = location.partition(":")
+    return getattr(importlib.import_module(module), attribute)
+
+
+def _is_of(value: Any, location: str) -> bool:
+    """Whether ``value``'s class is the one at ``location``.
+
+    The class is imported only when the names agree, and then its module is loaded
+    already (``value`` is an instance of it), so no other value imports anything.
+    """
+    cls = type(value)
+    return cls.__name__ == location.rpartition(":")[2] and cls is _import(location)
+
+
+def _is_estimator(value: Any) -> bool:
+    location = ESTIMATORS.get(type(value).__name__)
+    return location is not None and _is_of(value, location)
 
 
 # ---------------------------------------------------------------- encoding
@@ -99,9 +125,9 @@ def _encode(value: Any, name: str, arrays: dict[str, np.ndarray]) -> Any:
         kind, key, pos, has_gauss, cached = value.get_state()
         arrays[name] = key
         return {"random_state": [kind, name, pos, has_gauss, cached]}
-    if isinstance(value, MixturePriors):
+    if _is_of(value, _PRIORS):
         return {"priors": _encode(value.__dict__, name, arrays)}
-    if type(value) in _FITTED:
+    if _is_estimator(value):
         return {"estimator": _encode_estimator(value, name, arrays)}
     raise ValueError(
         f"Cannot save {name}={_short(value)} of type {type(value).__name__}: bayesmix saves "
@@ -118,7 +144,7 @@ def _join(name: str, key: Any) -> str:
 
 def _encode_estimator(model: Any, name: str, arrays: dict[str, np.ndarray]) -> dict:
     """Class, constructor parameters and fitted attributes; ``name`` prefixes arrays."""
-    fitted = {attr: getattr(model, attr) for attr in _FITTED[type(model)]
+    fitted = {attr: getattr(model, attr) for attr in model.fitted_attributes
               if hasattr(model, attr)}
     return {"class": type(model).__name__,
             "params": _encode(model.get_params(deep=False), name, arrays),
@@ -148,26 +174,17 @@ def _decode(value: Any, arrays: xr.Dataset, idata: az.InferenceData) -> Any:
         random_state.set_state((kind_name, arrays[key].values, pos, has_gauss, cached))
         return random_state
     if kind == "priors":
-        return MixturePriors(**_decode(content, arrays, idata))
+        return _import(_PRIORS)(**_decode(content, arrays, idata))
     return _decode_estimator(content, arrays, idata)  # the one kind left: "estimator"
 
 
 def _decode_estimator(content: dict, arrays: xr.Dataset, idata: az.InferenceData) -> Any:
-    """The estimator with its parameters and fitted attributes set, ready to predict."""
-    cls = _CLASSES[content["class"]]
-    model = cls(**_decode(content["params"], arrays, idata))
-    for attr, value in _decode(content["fitted"], arrays, idata).items():
-        setattr(model, attr, value)
-    X = idata.observed_data["x"].values
-    if cls is GaussianMixtureEM:
-        model._X_fit = X
-        return model
-    model.idata_ = idata
-    model._draws = _stacked_draws(idata.posterior)
-    names = getattr(model, "feature_names_in_", None)
-    model_data = X if names is None else pd.DataFrame(X, columns=names)
-    model.model_ = build_model(model_data, model.n_components, model.covariance_type,
-                               model.priors_, model.ordered_means)
+    """The estimator with its parameters and fitted state restored, ready to predict."""
+    location = ESTIMATORS.get(content["class"])
+    if location is None:
+        raise _UnknownEstimatorError(content["class"])
+    model = _import(location)(**_decode(content["params"], arrays, idata))
+    model.restore_fitted_state(_decode(content["fitted"], arrays, idata), idata)
     return model
 
 
@@ -195,7 +212,15 @@ def _content_hash(groups: dict[str, xr.Dataset], text: str) -> str:
 
 # ---------------------------------------------------------------- saving
 def _inference_data(model: Any) -> az.InferenceData:
-    return model.to_inference_data() if isinstance(model, GaussianMixtureEM) else model.idata_
+    """A fitted model's InferenceData: made by a point estimate, held by a posterior.
+
+    Raises ``NotFittedError`` for a model that is not fitted.
+    """
+    if hasattr(model, "to_inference_data"):
+        check_is_fitted(model)
+        return model.to_inference_data()
+    check_is_fitted(model, "idata_")
+    return model.idata_
 
 
 def _root_dataset(model: Any, idata: az.InferenceData) -> xr.Dataset:
@@ -209,8 +234,8 @@ def _root_dataset(model: Any, idata: az.InferenceData) -> xr.Dataset:
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
         "estimator": type(model).__name__,
-        "bayesmix_version": _bayesmix_version(),
-        "pymc_version": pymc.__version__,
+        "bayesmix_version": __version__,
+        "pymc_version": version("pymc"),  # without importing PyMC, which EM does not need
         "arviz_version": az.__version__,
         "xarray_version": xr.__version__,
         "numpy_version": np.__version__,
@@ -219,12 +244,6 @@ def _root_dataset(model: Any, idata: az.InferenceData) -> xr.Dataset:
         "content_sha256": _content_hash({"/": root, **groups}, description),
     }
     return root
-
-
-def _bayesmix_version() -> str:
-    from bayesmix import __version__
-
-    return __version__
 
 
 def _write(path: str, root: xr.Dataset, idata: az.InferenceData) -> None:
@@ -277,12 +296,12 @@ def save(model: Any, path: str | os.PathLike, overwrite: bool = False) -> Path:
     >>> bool((reloaded.predict_proba(X) == em.predict_proba(X)).all())
     True
     """
-    if type(model) not in _FITTED:
+    if not _is_estimator(model):
         raise TypeError(
-            f"model must be a GaussianMixtureEM or GaussianMixtureBayes, got "
-            f"{type(model).__name__}. Save an InferenceData with its to_netcdf method."
+            f"model must be a {' or '.join(ESTIMATORS)}, got {type(model).__name__}. Save an "
+            f"InferenceData with its to_netcdf method."
         )
-    check_is_fitted(model, "idata_" if isinstance(model, GaussianMixtureBayes) else None)
+    idata = _inference_data(model)
     path = Path(path)
     if not isinstance(overwrite, (bool, np.bool_)):
         raise ValueError(f"overwrite must be True or False, got {_short(overwrite)}.")
@@ -291,7 +310,6 @@ def save(model: Any, path: str | os.PathLike, overwrite: bool = False) -> Path:
             f"{path} already exists. Pass overwrite=True to replace it, or choose another "
             f"path."
         )
-    idata = _inference_data(model)
     root = _root_dataset(model, idata)
     # A fresh name beside ``path`` (not mkstemp, whose 0600 mode the file would keep).
     temporary = str(path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp"))
@@ -333,7 +351,7 @@ def _check_format(root: xr.Dataset, path: Path) -> None:
     if version != FORMAT_VERSION:
         raise _not_ours(
             path, f"it has format_version={version}, but this bayesmix "
-            f"({_bayesmix_version()}) reads format_version={FORMAT_VERSION} only (the file "
+            f"({__version__}) reads format_version={FORMAT_VERSION} only (the file "
             f"was written by bayesmix {root.attrs.get('bayesmix_version')!r})",
             "Load it with the bayesmix version that wrote it (and save it again from there "
             "if needed), or upgrade bayesmix.")
@@ -402,4 +420,11 @@ def load(path: str | os.PathLike) -> GaussianMixtureEM | GaussianMixtureBayes:
             path, "its content does not match the SHA-256 digest stored when it was written "
             "(content_sha256), so it was changed or damaged after saving",
             "Save the model again from the original, or restore an intact copy.")
-    return _decode(json.loads(description), root, az.InferenceData(**groups))
+    try:
+        return _decode(json.loads(description), root, az.InferenceData(**groups))
+    except _UnknownEstimatorError as exc:
+        raise _not_ours(
+            path, f"it is a saved model of class {exc}, which is not a bayesmix estimator "
+            f"this bayesmix ({__version__}) knows ({', '.join(ESTIMATORS)})",
+            f"Load it with the bayesmix version that wrote it (the file says "
+            f"{root.attrs.get('bayesmix_version')!r}), or upgrade bayesmix.") from None

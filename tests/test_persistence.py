@@ -8,6 +8,7 @@ other six posterior combinations are ``slow``.
 
 import os
 import warnings
+from pathlib import Path
 
 import matplotlib
 
@@ -48,7 +49,7 @@ BAYES_CASES = [
                  marks=() if (structure, method) in FAST_BAYES else pytest.mark.slow)
     for structure in COVARIANCE_TYPES for method in TINY
 ]
-EM_FITTED = persistence._FITTED[GaussianMixtureEM]
+EM_FITTED = GaussianMixtureEM.fitted_attributes
 
 
 @pytest.fixture(scope="module")
@@ -340,3 +341,35 @@ def saved(em_pairs, tmp_path):
 
 def test_saving_writes_no_stray_files(saved):
     assert os.listdir(saved.parent) == ["model.nc"]
+
+
+# ----------------------------------------------------------------- older files, other classes
+DATA = Path(__file__).parent / "data"
+
+
+@pytest.mark.parametrize("name", ["em_format1", "advi_format1"])
+def test_files_of_format_1_load_and_predict_bit_for_bit(name):
+    """Files written by bayesmix 0.1 before persistence became generic (tests/data/)."""
+    model = bayesmix.load(DATA / f"{name}.nc")
+    with np.load(DATA / f"{name}.npz") as stored:
+        expected = dict(stored)
+    X = pd.DataFrame(expected.pop("X"), columns=FEATURES)
+    assert list(model.feature_names_in_) == FEATURES
+    for method, values in expected.items():
+        assert_identical(getattr(model, method)(X), values)
+
+
+class FutureMixture(GaussianMixtureEM):
+    """An estimator a later bayesmix might save, unknown to this one."""
+
+
+def test_a_file_of_an_unknown_estimator_class_is_refused_by_name(data, tmp_path, monkeypatch):
+    frame, _ = data
+    model = FutureMixture(2, random_state=0).fit(frame)
+    monkeypatch.setitem(persistence.ESTIMATORS, "FutureMixture", f"{__name__}:FutureMixture")
+    path = model.save(tmp_path / "future.nc")
+    monkeypatch.delitem(persistence.ESTIMATORS, "FutureMixture")
+    with pytest.raises(ValueError, match=r"future\.nc: it is a saved model of class "
+                                         r"FutureMixture, which is not a bayesmix estimator"
+                                         r".*upgrade bayesmix"):
+        bayesmix.load(path)
