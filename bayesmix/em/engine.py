@@ -26,6 +26,11 @@ __all__ = ["COUNT_FLOOR", "EMEngine", "EMRun", "EMSettings", "MixtureParameters"
 
 #: The longest SQUAREM extrapolation, in units of the EM step.
 _MAX_SQUAREM_STEP = 64.0
+#: SQUAREM extrapolates only once an EM step changes the lower bound by less than this:
+#: early jumps, far from an optimum, can land in another (worse) basin.
+_SQUAREM_FROM = 1e-3
+#: How much the longest SQUAREM step grows each time a step reaches it.
+_SQUAREM_STEP_GROWTH = 4.0
 #: Added to every component's weighted count, as scikit-learn does, so that an empty
 #: component divides by a tiny number instead of zero.
 COUNT_FLOOR = 10 * np.finfo(np.float64).eps
@@ -189,7 +194,7 @@ class EMEngine:
         the evaluation of a rejected SQUAREM jump, which is not an iterate (the lower
         bound and parameters are then those before the jump).
         """
-        n_left = self.settings.max_iter
+        n_left, max_step = self.settings.max_iter, 1.0
         while n_left > 0:
             lower_bound, following = self.step(params)
             n_left -= 1
@@ -200,7 +205,9 @@ class EMEngine:
             next_bound, second = self.step(following)
             n_left -= 1
             yield next_bound, next_bound - lower_bound, second
-            jump = self._squarem_jump(params, following, second)
+            settled = abs(next_bound - lower_bound) < _SQUAREM_FROM
+            jump, max_step = (self._squarem_jump(params, following, second, max_step)
+                              if settled else (None, max_step))
             params, previous = second, next_bound
             if jump is None or n_left == 0:
                 continue
@@ -213,14 +220,18 @@ class EMEngine:
                 yield next_bound, None, second
 
     def _squarem_jump(self, start: MixtureParameters, first: MixtureParameters,
-                      second: MixtureParameters) -> MixtureParameters | None:
+                      second: MixtureParameters, max_step: float
+                      ) -> tuple[MixtureParameters | None, float]:
         """SQUAREM's extrapolation from two EM steps (Varadhan and Roland 2008, S3).
 
         With ``r = first - start`` and ``v = second - 2 first + start`` over the weights,
         means and covariances, the jump is ``start - 2 a r + a**2 v`` with
-        ``a = -|r| / |v|`` (at most -1). ``None`` when it would not leave the plain EM
-        step (``a = -1``) or leaves the parameter space (a weight <= 0, a covariance not
-        positive definite).
+        ``a = -|r| / |v|``, between ``-max_step`` and -1. As in the authors' SQUAREM
+        package, ``max_step`` starts at 1 and grows fourfold each time the step reaches
+        it, so that the early, far-from-converged iterations are not thrown into another
+        basin. Returns the jump, or ``None`` when it would not leave the plain EM step or
+        leaves the parameter space (a weight <= 0, a covariance not positive definite),
+        and the next ``max_step``.
         """
         fields = ("weights", "means", "covariances")
         r = [getattr(first, f) - getattr(start, f) for f in fields]
@@ -228,20 +239,22 @@ class EMEngine:
         r_norm = np.sqrt(sum(np.vdot(x, x) for x in r))
         v_norm = np.sqrt(sum(np.vdot(x, x) for x in v))
         if not v_norm > 0.0:
-            return None
-        alpha = max(-r_norm / v_norm, -_MAX_SQUAREM_STEP)
+            return None, max_step
+        alpha = max(-r_norm / v_norm, -max_step)
+        if alpha == -max_step:
+            max_step = min(_SQUAREM_STEP_GROWTH * max_step, _MAX_SQUAREM_STEP)
         if alpha >= -1.0:
-            return None
+            return None, max_step
         weights, means, covariances = (
             getattr(start, f) - 2.0 * alpha * dr + alpha * alpha * dv
             for f, dr, dv in zip(fields, r, v))
         if not (weights > 0.0).all():
-            return None
+            return None, max_step
         try:
             factors = self.structure.precision_cholesky(covariances)
         except ValueError:
-            return None
-        return MixtureParameters(weights / weights.sum(), means, covariances, factors)
+            return None, max_step
+        return MixtureParameters(weights / weights.sum(), means, covariances, factors), max_step
 
     def best_run(self, starts: Iterable[tuple[int, Callable[[], MixtureParameters]]],
                  lower_bound: float = -np.inf) -> EMRun:

@@ -1,0 +1,129 @@
+"""Every registered covariance structure, checked through the registry.
+
+A structure added to :data:`bayesmix.covariance.STRUCTURES` is tested here (and in every
+test parametrised over the registry) without a new test being written.
+"""
+
+import numpy as np
+import pytest
+from scipy import optimize, stats
+
+from bayesmix.covariance import STRUCTURES, get_structure, n_parameters
+from bayesmix.density import log_gaussian_prob
+
+NAMES = [structure.name for structure in STRUCTURES]
+K, D = 3, 2
+
+
+@pytest.fixture(params=NAMES)
+def structure(request):
+    return get_structure(request.param)
+
+
+def _covariances(structure, seed=0):
+    return structure.random_covariances(np.random.RandomState(seed), K, D, 0.5, 2.0)
+
+
+def test_names_and_aliases_find_the_same_structure(structure):
+    assert get_structure(structure.name) is structure
+    for alias in structure.aliases:
+        assert get_structure(alias) is structure
+    assert get_structure(structure) is structure
+
+
+def test_unknown_name_lists_every_registered_structure():
+    with pytest.raises(ValueError) as error:
+        get_structure("banded", "covariance_types")
+    message = str(error.value)
+    assert message.startswith("covariance_types must be one of")
+    assert all(repr(s.name) in message and repr(s.label) in message for s in STRUCTURES)
+    assert "got 'banded'" in message
+
+
+def test_stored_shape_parameters_and_full_matrices(structure):
+    covariances = _covariances(structure)
+    assert covariances.shape == structure.stored_shape(K, D)
+    full = structure.to_full(covariances, K, D)
+    assert full.shape == (K, D, D)
+    assert np.all(np.linalg.eigvalsh(full) > 0)
+    np.testing.assert_allclose(structure.from_full(full), covariances, rtol=1e-12)
+    # The free covariance parameters: the dimension of the set of stored covariances.
+    assert structure.n_parameters(K, D) == {
+        "VVV": K * D * (D + 1) // 2, "EEE": D * (D + 1) // 2, "VVI": K * D, "VII": K,
+    }[structure.name]
+    assert n_parameters(K, D, structure.name) == K - 1 + K * D + structure.n_parameters(K, D)
+
+
+def test_precision_factors_invert_the_covariances(structure):
+    covariances = _covariances(structure, seed=1)
+    factors = structure.precision_cholesky(covariances)
+    precisions = structure.precisions_from_cholesky(factors)
+    full_cov = structure.to_full(covariances, K, D)
+    full_prec = structure.to_full(precisions, K, D)
+    np.testing.assert_allclose(full_cov @ full_prec, np.broadcast_to(np.eye(D), (K, D, D)),
+                               atol=1e-12)
+    np.testing.assert_allclose(structure.covariances_from_precisions(precisions),
+                               covariances, rtol=1e-10)
+    np.testing.assert_allclose(structure.cholesky_from_precisions(precisions), factors,
+                               rtol=1e-10)
+    log_det = np.broadcast_to(structure.log_det_cholesky(factors, D), (K,))
+    np.testing.assert_allclose(log_det, -0.5 * np.linalg.slogdet(full_cov)[1], rtol=1e-12)
+
+
+def test_not_positive_definite_names_the_component(structure):
+    covariances = _covariances(structure, seed=2)
+    broken = structure.to_full(covariances, K, D)
+    broken[-1 if not structure.shares_covariance() else slice(None)] = -np.eye(D)
+    with pytest.raises(ValueError, match="not positive"):
+        structure.precision_cholesky(structure.from_full(broken))
+
+
+def test_density_matches_scipy(structure):
+    rng = np.random.default_rng(3)
+    covariances = _covariances(structure, seed=3)
+    means = rng.normal(size=(K, D))
+    X = rng.normal(size=(50, D))
+    log_prob = log_gaussian_prob(X, means, structure.precision_cholesky(covariances),
+                                 structure)
+    full = structure.to_full(covariances, K, D)
+    expected = np.column_stack([stats.multivariate_normal(means[k], full[k]).logpdf(X)
+                                for k in range(K)])
+    np.testing.assert_allclose(log_prob, expected, rtol=1e-10)
+
+
+def _expected_complete_log_likelihood(structure, X, resp, means, covariances):
+    full = structure.to_full(covariances, K, D)
+    return sum(resp[:, k] @ stats.multivariate_normal(means[k], full[k]).logpdf(X)
+               for k in range(K))
+
+
+def test_m_step_maximises_the_expected_complete_log_likelihood(structure):
+    """The M step's covariances beat every nearby admissible covariance of the structure."""
+    rng = np.random.default_rng(4)
+    X = rng.normal(size=(60, D)) @ rng.normal(size=(D, D))
+    X -= X.mean(axis=0)
+    resp = rng.dirichlet(np.ones(K), size=60)
+    counts = resp.sum(axis=0)
+    means = resp.T @ X / counts[:, None]
+    second = np.einsum("nk,nd,ne->kde", resp, X, X)
+    if structure.second_moments == "diagonal":
+        second = np.einsum("kdd->kd", second)
+    elif structure.second_moments is None:
+        second = None
+    covariances = structure.m_step(counts, means, second, X.T @ X, 0.0)
+    best = _expected_complete_log_likelihood(structure, X, resp, means, covariances)
+
+    full = structure.to_full(covariances, K, D)
+    for seed in range(5):
+        noise = np.random.default_rng(seed).normal(scale=0.05, size=(K, D, D))
+        moved = structure.from_full(full + (noise + np.swapaxes(noise, 1, 2)) / 2)
+        assert np.all(np.linalg.eigvalsh(structure.to_full(moved, K, D)) > 0)
+        assert _expected_complete_log_likelihood(structure, X, resp, means, moved) <= best
+
+    # One scale factor per stored value: the optimum of the scale is 1.
+    def negative(log_scale):
+        return -_expected_complete_log_likelihood(structure, X, resp, means,
+                                                  covariances * np.exp(log_scale[0]))
+
+    result = optimize.minimize(negative, [0.3])
+    np.testing.assert_allclose(result.x, [0.0], atol=1e-4)
