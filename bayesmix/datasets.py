@@ -25,7 +25,7 @@ from bayesmix._validation import (
     check_random_state,
     check_real,
 )
-from bayesmix.covariance import to_full
+from bayesmix.covariance import get_structure
 
 __all__ = ["MixtureSample", "load_low_dim_gauss_mix", "load_old_faithful", "make_mixture"]
 
@@ -119,23 +119,6 @@ class MixtureSample(NamedTuple):
     params: dict[str, Any]
 
 
-def _random_covariances(
-    rng: np.random.RandomState, covariance_type: str, n_components: int, n_features: int
-) -> np.ndarray:
-    """Covariances with every variance in ``_VARIANCE_RANGE``, in the stored shape."""
-    low, high = _VARIANCE_RANGE
-    if covariance_type == "spherical":
-        return rng.uniform(low, high, size=n_components)
-    if covariance_type == "diag":
-        return rng.uniform(low, high, size=(n_components, n_features))
-    n_matrices = 1 if covariance_type == "tied" else n_components
-    matrices = np.empty((n_matrices, n_features, n_features))
-    for k in range(n_matrices):
-        rotation, _ = np.linalg.qr(rng.standard_normal((n_features, n_features)))
-        matrices[k] = (rotation * rng.uniform(low, high, size=n_features)) @ rotation.T
-    return matrices[0] if covariance_type == "tied" else matrices
-
-
 def _separated_means(
     rng: np.random.RandomState, n_components: int, n_features: int, min_distance: float
 ) -> np.ndarray:
@@ -223,8 +206,11 @@ def make_mixture(
 
     weights = rng.uniform(1.0, 2.0, size=n_components)
     weights /= weights.sum()
-    covariances = _random_covariances(rng, covariance_type, n_components, n_features)
-    full = to_full(covariances, covariance_type, n_components, n_features)
+    # Every variance in _VARIANCE_RANGE, in the structure's stored shape.
+    structure = get_structure(covariance_type)
+    covariances = structure.random_covariances(rng, n_components, n_features,
+                                               *_VARIANCE_RANGE)
+    full = structure.to_full(covariances, n_components, n_features)
     largest_sd = np.sqrt(np.linalg.eigvalsh(full).max())
     with np.errstate(over="ignore"):
         too_large = not np.isfinite(separation * largest_sd * n_components)
