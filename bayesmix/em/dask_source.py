@@ -346,10 +346,10 @@ def map_rows(estimator: Any, X: Any, method: str) -> da.Array:
     fitted = copy.copy(estimator)
     fitted._X_fit = None  # keep the training rows out of the task graph
     names = getattr(estimator, "feature_names_in_", None)
-    if method == "predict_proba":
-        layout = {"chunks": (X.chunks[0], (estimator.n_components,)),
-                  "meta": np.empty((0, 0))}
-    else:
-        dtype = np.intp if method == "predict" else np.float64
-        layout = {"drop_axis": 1, "meta": np.empty((0,), dtype=dtype)}
+    layout = {
+        "predict": {"drop_axis": 1, "meta": np.empty((0,), dtype=np.intp)},
+        "score_samples": {"drop_axis": 1, "meta": np.empty((0,))},
+        "predict_proba": {"chunks": (X.chunks[0], (estimator.n_components,)),
+                          "meta": np.empty((0, 0))},
+    }[method]
     return X.map_blocks(_apply, fitted, method, names, **layout)
