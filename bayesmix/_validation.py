@@ -16,7 +16,7 @@ import pandas as pd
 from sklearn.utils import check_random_state as _sklearn_check_random_state
 from sklearn.utils.validation import _check_feature_names
 
-from bayesmix.covariance import COVARIANCE_TYPES, get_structure  # noqa: F401 (re-exported)
+from bayesmix.covariance import get_structure
 
 #: The largest ratio of two columns' standard deviations the Bayesian model accepts.
 MAX_SCALE_RATIO = 1e8

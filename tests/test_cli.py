@@ -20,7 +20,7 @@ import pytest  # noqa: E402
 from matplotlib.image import imread  # noqa: E402
 
 import bayesmix  # noqa: E402
-from bayesmix._validation import COVARIANCE_TYPES  # noqa: E402
+from bayesmix.covariance import COVARIANCE_TYPES  # noqa: E402
 from bayesmix.cli import commands as cli  # noqa: E402
 from bayesmix.cli import main  # noqa: E402
 from bayesmix.cli.parser import parse_components  # noqa: E402

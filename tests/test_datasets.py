@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from bayesmix._validation import COVARIANCE_TYPES
+from bayesmix.covariance import COVARIANCE_TYPES
 from bayesmix.covariance import covariance_shape, to_full
 from bayesmix.datasets import load_low_dim_gauss_mix, load_old_faithful, make_mixture
 

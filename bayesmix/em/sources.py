@@ -31,6 +31,7 @@ whole grid of fits.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -43,7 +44,22 @@ from bayesmix.covariance.base import CovarianceStructure
 from bayesmix.density import component_log_prob, normalise_rows, row_chunks
 from bayesmix.em.statistics import SufficientStatistics
 
-__all__ = ["InMemorySource", "block_statistics", "centred_blocks", "scatter_matrix"]
+__all__ = ["InMemorySource", "block_statistics", "centred_blocks", "is_dask_collection",
+           "scatter_matrix"]
+
+
+def is_dask_collection(X: Any) -> bool:
+    """Whether ``X`` is a Dask collection, without importing Dask when it is not loaded.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from bayesmix.em.sources import is_dask_collection
+    >>> is_dask_collection(np.zeros(3))
+    False
+    """
+    dask = sys.modules.get("dask")
+    return dask is not None and dask.is_dask_collection(X)
 
 
 def centred_blocks(X: np.ndarray, rows: slice, row_width: int, shift: np.ndarray

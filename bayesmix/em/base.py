@@ -1,0 +1,355 @@
+"""The EM template shared by the mixture estimators: validation, restarts, fitted state.
+
+:class:`BaseMixtureEM` holds what a maximum-likelihood mixture estimator does around the
+EM engine (:mod:`bayesmix.em.engine`), whatever its component family: it validates the
+constructor parameters, builds the data source (rows in memory, Dask chunks, or a source
+given in place of ``X``), runs the restarts, stores the best run's fitted attributes,
+diagnoses degenerate components and declares what persistence saves. A concrete
+estimator (:class:`~bayesmix.GaussianMixtureEM`) adds its constructor, its density-based
+prediction and scoring, and its export, as scikit-learn's ``BaseMixture`` and
+``GaussianMixture`` share the work.
+"""
+
+from __future__ import annotations
+
+import time
+import warnings
+from typing import Any
+
+import numpy as np
+from sklearn.base import BaseEstimator, DensityMixin
+
+from bayesmix._validation import (
+    check_bool,
+    check_int,
+    check_memory,
+    check_option,
+    check_random_state,
+    check_real,
+    check_shape,
+)
+from bayesmix.covariance import CovarianceStructure, get_structure
+from bayesmix.em.diagnostics import find_degenerate
+from bayesmix.em.engine import EMEngine, EMRun, EMSettings, MixtureParameters
+from bayesmix.em.init import INIT_METHODS, initial_responsibilities
+from bayesmix.em.sources import InMemorySource, is_dask_collection
+from bayesmix.exceptions import ConvergenceWarning, DegenerateComponentWarning
+
+__all__ = ["ACCELERATIONS", "BaseMixtureEM"]
+
+#: Accepted values of ``acceleration`` besides ``None``.
+ACCELERATIONS = ("squarem",)
+
+
+class BaseMixtureEM(DensityMixin, BaseEstimator):
+    """Fitting template of the EM mixture estimators (see the module docstring).
+
+    Subclasses define ``__init__`` with scikit-learn's mixture parameters
+    (``n_components``, ``covariance_type``, ``tol``, ``reg_covar``, ``max_iter``,
+    ``n_init``, ``init_params``, ``weights_init``, ``means_init``, ``precisions_init``,
+    ``random_state``, ``warm_start``, ``verbose``, ``verbose_interval``) and
+    ``acceleration``.
+    """
+
+    # ------------------------------------------------------------------ validation
+    def _check_parameters(self, structure: CovarianceStructure, n_features: int
+                          ) -> dict[str, np.ndarray]:
+        """Validate the constructor parameters; return the initial values given."""
+        K = check_int(self.n_components, "n_components", min_value=1)
+        check_real(self.tol, "tol", min_value=0.0)
+        check_real(self.reg_covar, "reg_covar", min_value=0.0)
+        check_int(self.max_iter, "max_iter", min_value=0)
+        check_int(self.n_init, "n_init", min_value=1)
+        check_option(self.init_params, "init_params", INIT_METHODS)
+        check_int(self.verbose, "verbose", min_value=0)
+        check_int(self.verbose_interval, "verbose_interval", min_value=1)
+        check_bool(self.warm_start, "warm_start")
+        if self.acceleration is not None:
+            check_option(self.acceleration, "acceleration", ACCELERATIONS)
+        given = {}
+        if self.weights_init is not None:
+            weights = check_shape(self.weights_init, "weights_init", (K,), "(n_components,)")
+            if (weights < 0).any() or not np.isclose(weights.sum(), 1.0, rtol=0, atol=1e-6):
+                raise ValueError(
+                    f"weights_init must be non-negative and sum to 1, got {weights} (sum "
+                    f"{weights.sum():.6g}). Normalise it: weights_init / weights_init.sum()."
+                )
+            given["weights"] = weights
+        if self.means_init is not None:
+            given["means"] = check_shape(self.means_init, "means_init", (K, n_features),
+                                         "(n_components, n_features)")
+        if self.precisions_init is not None:
+            precisions = check_shape(
+                self.precisions_init, "precisions_init", structure.stored_shape(K, n_features),
+                f"{structure.stored_shape_text()} for covariance_type="
+                f"{self.covariance_type!r}")
+            given["precisions_cholesky"] = structure.check_precisions(precisions)
+        return given
+
+    # ------------------------------------------------------------------ fitting
+    def fit(self, X: Any, y: Any = None, sample_weight: Any = None) -> BaseMixtureEM:
+        """Fit the mixture with EM, keeping the best of ``n_init`` initialisations.
+
+        Parameters
+        ----------
+        X : array-like, DataFrame, Dask collection or data source
+            The rows, shape (n_samples, n_features). A Dask array or DataFrame is
+            fitted chunk by chunk on the active Dask scheduler, without loading it (see
+            the *Large data* guide); a data source (:mod:`bayesmix.em.sources`) carries
+            rows already validated, shared by several fits.
+        y : ignored
+        sample_weight : array-like of shape (n_samples,), optional
+            Non-negative row weights: a row of weight ``w`` counts as ``w`` rows.
+
+        Returns
+        -------
+        self : GaussianMixtureEM
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from bayesmix import GaussianMixtureEM
+        >>> X = np.array([[0.0], [0.2], [0.1], [5.0], [5.2], [5.1]])
+        >>> GaussianMixtureEM(2, random_state=0).fit(X).means_.ravel().round(2)
+        array([0.1, 5.1])
+        """
+        self.fit_predict(X, y, sample_weight=sample_weight)
+        return self
+
+    def fit_predict(self, X: Any, y: Any = None, sample_weight: Any = None) -> np.ndarray:
+        """Fit the mixture and return the most likely component of each row.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from bayesmix import GaussianMixtureEM
+        >>> X = np.array([[0.0], [0.2], [0.1], [5.0], [5.2], [5.1]])
+        >>> GaussianMixtureEM(2, random_state=0).fit_predict(X)
+        array([0, 0, 0, 1, 1, 1])
+        """
+        start_time = time.perf_counter()
+        check_int(self.n_components, "n_components", min_value=1)
+        structure = get_structure(self.covariance_type)
+        source = self._data_source(X, sample_weight)
+        self._check_n_samples(source.n_samples)
+        given = self._check_parameters(structure, source.n_features)
+        check_memory(8.0 * np.prod(structure.stored_shape(self.n_components,
+                                                          source.n_features)) * 3,
+                     f"GaussianMixtureEM(n_components={self.n_components}, covariance_type="
+                     f"{self.covariance_type!r}) on {source.n_features} features",
+                     "Use covariance_type='diag' or 'spherical', or reduce the features.")
+        self._check_n_positive_weights(source.n_positive)
+        self._record_features(source)
+        if "means" in given:
+            given["means"] = given["means"] - source.shift
+
+        settings = EMSettings(tol=self.tol, reg_covar=self.reg_covar, max_iter=self.max_iter,
+                              verbose=self.verbose, verbose_interval=self.verbose_interval,
+                              accelerate=self.acceleration == "squarem")
+        engine = EMEngine(source, structure, self.n_components, settings)
+        warm = self.warm_start and hasattr(self, "converged_")
+        n_init = 1 if warm else self.n_init
+        seeds = check_random_state(self.random_state).randint(np.iinfo(np.int32).max,
+                                                              size=n_init)
+        with source.session(structure.row_width(self.n_components, source.n_features)):
+            if warm:
+                best = engine.best_run([(0, lambda: self._warm_start(source.shift))],
+                                       lower_bound=self.lower_bound_)
+            else:
+                best = engine.best_run(
+                    (seed, lambda seed=seed: self._start(engine, given, seed))
+                    for seed in seeds)
+            # Final E step, so that the labels agree with the returned parameters.
+            labels = source.new_labels()
+            final = source.e_step(structure, best.parameters.weights, best.parameters.means,
+                                  best.parameters.precisions_cholesky, labels=labels)
+
+        self._store_fit(best, n_init, source, final.counts)
+        self._X_fit = source.training_rows
+        self.fit_time_ = time.perf_counter() - start_time
+        if labels is None:  # the rows are not in memory: predicted lazily, by chunks
+            return self.predict(source.collection)
+        return labels
+
+    def _data_source(self, X: Any, sample_weight: Any) -> Any:
+        """The data source over ``X``: as given, Dask chunks, or rows in memory."""
+        if hasattr(X, "e_step") and hasattr(X, "initialisation_sample"):
+            if sample_weight is not None:
+                raise ValueError(
+                    "sample_weight was passed with a data source, which carries its own "
+                    "weights. Build the source with the weights instead, e.g. "
+                    "InMemorySource(X, sample_weight=w)."
+                )
+            return X
+        if is_dask_collection(X):
+            from bayesmix.em.dask_source import DaskSource
+
+            return DaskSource(X, sample_weight, self.random_state)
+        if is_dask_collection(sample_weight):
+            sample_weight = sample_weight.compute()
+        return InMemorySource(X, sample_weight)
+
+    def _record_features(self, source: Any) -> None:
+        """``n_features_in_`` and ``feature_names_in_`` of the data, as ``fit`` records them."""
+        self.n_features_in_ = source.n_features_in_
+        names = getattr(source, "feature_names_in_", None)
+        if names is not None:
+            self.feature_names_in_ = names
+        elif hasattr(self, "feature_names_in_"):
+            del self.feature_names_in_
+
+    def _check_n_samples(self, n_samples: int) -> None:
+        if n_samples < self.n_components:
+            raise ValueError(
+                f"X has {n_samples} samples but n_components={self.n_components}: a mixture "
+                f"needs at least as many samples as components. Lower n_components or pass "
+                f"more rows."
+            )
+
+    def _check_n_positive_weights(self, n_positive: int) -> None:
+        if n_positive < self.n_components:
+            raise ValueError(
+                f"sample_weight has {n_positive} non-zero entries but "
+                f"n_components={self.n_components}; at least as many rows as components "
+                f"need a positive weight."
+            )
+
+    def _warm_start(self, shift: np.ndarray) -> MixtureParameters:
+        """The previous fit's parameters, centred like the new data."""
+        return MixtureParameters(self.weights_, self.means_ - shift, self.covariances_,
+                                 self.precisions_cholesky_)
+
+    def _start(self, engine: EMEngine, given: dict[str, np.ndarray], seed: int
+               ) -> MixtureParameters:
+        """Parameters (of the centred data) to start one EM run from.
+
+        The initial assignment (:func:`~bayesmix.em.init.initial_responsibilities`) is
+        made on the source's initialisation sample; given initial values replace what
+        it yields.
+        """
+        structure = engine.structure
+        if {"weights", "means", "precisions_cholesky"} <= given.keys():
+            return self._given_start(structure, given)
+        X, weights, _ = engine.source.initialisation_sample()
+        resp = initial_responsibilities(X, self.n_components, self.init_params, seed,
+                                        weights, cache=engine.source.cache)
+        start = engine.from_responsibilities(resp)
+        if "precisions_cholesky" in given:
+            start = self._given_start(structure, {**vars(start), **given})
+        start.weights = given.get("weights", start.weights)
+        start.means = given.get("means", start.means)
+        return start
+
+    @staticmethod
+    def _given_start(structure: CovarianceStructure, given: dict[str, np.ndarray]
+                     ) -> MixtureParameters:
+        factors = given["precisions_cholesky"]
+        covariances = structure.covariances_from_precisions(
+            structure.precisions_from_cholesky(factors))
+        return MixtureParameters(given["weights"], given["means"], covariances, factors)
+
+    def _store_fit(self, best: EMRun, n_init: int, source: Any, counts: np.ndarray) -> None:
+        """Set the fitted attributes from the best run; warn if it did not converge."""
+        if not best.converged and self.max_iter > 0:
+            warnings.warn(
+                f"The best of {n_init} initialisation(s) did not converge in max_iter="
+                f"{self.max_iter} iterations (last change of the mean log-likelihood "
+                f"{best.last_change:.3g} > tol={self.tol}). Raise max_iter or tol, or "
+                f"check the data and initialisation.",
+                ConvergenceWarning,
+                stacklevel=3,
+            )
+        params = best.parameters
+        structure = get_structure(self.covariance_type)
+        self.weights_ = params.weights
+        self.means_ = params.means + source.shift
+        self.covariances_ = params.covariances
+        self.precisions_cholesky_ = params.precisions_cholesky
+        self.precisions_ = structure.precisions_from_cholesky(params.precisions_cholesky)
+        self.converged_ = best.converged
+        self.n_iter_ = best.n_iter
+        self.lower_bound_ = best.lower_bound
+        self.lower_bound_history_ = np.asarray(best.history)
+        self.degenerate_reasons_ = self._find_degenerate(
+            structure, counts, source.scatter / source.total_weight)
+        self.degenerate_components_ = list(self.degenerate_reasons_)
+
+    # ------------------------------------------------------------------ diagnostics
+    def _find_degenerate(self, structure: CovarianceStructure, counts: np.ndarray,
+                         data_covariance: np.ndarray) -> dict[int, str]:
+        """Flag collapsed and starved components, warn once listing them and why."""
+        report = find_degenerate(structure, self.covariances_, counts, data_covariance,
+                                 self.reg_covar, self._feature_label)
+        if report.reasons:
+            listed = "; ".join(f"component {k}: {why}" for k, why in report.reasons.items())
+            if report.flat_data:
+                listed += f". {report.flat_data}"
+            warnings.warn(
+                f"{len(report.reasons)} of {self.n_components} components are degenerate, "
+                f"so this fit is not a trustworthy density model; {listed}. This happens "
+                f"when a component collapses onto repeated or rounded values. Use fewer "
+                f"components or a constrained covariance_type ('tied'), raise reg_covar, "
+                f"or jitter rounded data; bayesmix.select_em never selects such a fit.",
+                DegenerateComponentWarning,
+                stacklevel=4,
+            )
+        return report.reasons
+
+    def _feature_label(self, j: int) -> str:
+        names = getattr(self, "feature_names_in_", None)
+        return str(names[j]) if names is not None else f"x{j}"
+
+    #: What :mod:`bayesmix.persistence` stores of a fit (the attributes present); the
+    #: training rows are the saved file's ``observed_data``.
+    fitted_attributes = (
+        "weights_", "means_", "covariances_", "precisions_", "precisions_cholesky_",
+        "converged_", "n_iter_", "lower_bound_", "lower_bound_history_",
+        "degenerate_components_", "degenerate_reasons_", "fit_time_", "n_features_in_",
+        "feature_names_in_",
+    )
+
+    def restore_fitted_state(self, fitted: dict[str, Any], idata: Any) -> None:
+        """Set the fitted attributes read from a saved file (:func:`bayesmix.load`).
+
+        Parameters
+        ----------
+        fitted : dict
+            The saved values of :attr:`fitted_attributes`.
+        idata : arviz.InferenceData
+            The file's InferenceData; its ``observed_data`` holds the training rows.
+        """
+        for name, value in fitted.items():
+            setattr(self, name, value)
+        self._X_fit = idata.observed_data["x"].values
+
+    def save(self, path: Any, overwrite: bool = False) -> Any:
+        """Write the fitted model to one netCDF file; :func:`bayesmix.load` reads it back.
+
+        Every fitted array is stored, so the reloaded model predicts and scores
+        bit-identically. See :func:`bayesmix.persistence.save`.
+
+        Parameters
+        ----------
+        path : str or path-like
+        overwrite : bool, default=False
+            Replace ``path`` if it exists (otherwise ``FileExistsError``).
+
+        Returns
+        -------
+        pathlib.Path
+
+        Examples
+        --------
+        >>> import tempfile
+        >>> from pathlib import Path
+        >>> from bayesmix import GaussianMixtureEM, load, load_old_faithful
+        >>> X = load_old_faithful()
+        >>> em = GaussianMixtureEM(2, random_state=0).fit(X)
+        >>> with tempfile.TemporaryDirectory() as folder:
+        ...     reloaded = load(em.save(Path(folder) / "em.nc"))
+        >>> bool((reloaded.score_samples(X) == em.score_samples(X)).all())
+        True
+        """
+        from bayesmix.persistence import save
+
+        return save(self, path, overwrite=overwrite)
