@@ -8,7 +8,6 @@ a single chain) is ``NaN``, and the table's footnotes say why: never a made-up n
 from __future__ import annotations
 
 import html
-import warnings
 from collections.abc import Mapping
 from typing import Any
 
@@ -96,24 +95,14 @@ class Comparison:
 
 
 def _diagnostics(model: Any, idata: az.InferenceData) -> dict[str, float]:
-    method = idata.posterior.attrs.get("inference_method")
+    """The fit time and the convergence columns its inference method fills (NaN else)."""
+    from bayesmix.bayes.backends import inference_method_of
+
     row = {"fit_time": float(idata.posterior.attrs.get("fit_time", np.nan)),
            "converged": np.nan, "divergences": np.nan, "max_rhat": np.nan,
            "min_ess_bulk": np.nan}
-    if method == "nuts":
-        stats = getattr(model, "diagnostics_", None)
-        if stats is None:
-            from bayesmix.bayes.inference import check_sampler_diagnostics
-
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                stats = check_sampler_diagnostics(idata)
-        row.update(divergences=stats["n_divergences"], max_rhat=stats["max_rhat"],
-                   min_ess_bulk=stats["min_ess_bulk"])
-    elif method == "em":
-        row["converged"] = float(bool(idata.sample_stats["converged"].values.all()))
-    elif "converged" in idata.posterior.attrs:
-        row["converged"] = float(idata.posterior.attrs["converged"])
+    row.update(inference_method_of(idata).compare_columns(
+        idata, getattr(model, "diagnostics_", None)))
     return row
 
 

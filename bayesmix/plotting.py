@@ -101,8 +101,9 @@ def _n_components(idata: az.InferenceData) -> int:
 
 def _fit_label(idata: az.InferenceData, posterior: str = "posterior") -> str:
     """``"EM"`` for an EM fit, ``"posterior (nuts)"`` (or another word) for draws."""
-    method = str(idata.posterior.attrs.get("inference_method", "fit"))
-    return "EM" if method == "em" else f"{posterior} ({method})"
+    from bayesmix.bayes.backends import inference_method_of
+
+    return inference_method_of(idata).plot_label(posterior)
 
 
 def _data(idata: az.InferenceData, X: Any, name: str = "X") -> np.ndarray:

@@ -38,7 +38,6 @@ from bayesmix.em import GaussianMixtureEM
 from bayesmix.exceptions import (
     ConvergenceWarning,
     DegenerateComponentWarning,
-    DivergenceWarning,
     SamplerDiagnosticWarning,
     VIConvergenceWarning,
 )
@@ -47,6 +46,7 @@ from bayesmix.scoring import ParetoKWarning, loo, waic
 if TYPE_CHECKING:  # the Bayesian names are imported by select_bayes: they load PyMC
     import arviz as az
 
+    from bayesmix.bayes.backends import InferenceBackend
     from bayesmix.bayes.estimator import GaussianMixtureBayes
     from bayesmix.bayes.priors import MixturePriors
 
@@ -436,13 +436,9 @@ def _fit_bayes(X: Any, n_components: int, covariance_type: str, method: str, cri
     return estimator, elpd
 
 
-def _bayes_row(estimator: GaussianMixtureBayes, elpd: az.ELPDData,
-               criterion: str) -> dict[str, Any]:
+def _bayes_row(estimator: GaussianMixtureBayes, elpd: az.ELPDData, criterion: str,
+               backend: InferenceBackend) -> dict[str, Any]:
     """The table row of a fitted posterior, without the comparison columns."""
-    from bayesmix.bayes.inference import RHAT_THRESHOLD
-
-    diagnostics = estimator.diagnostics_
-    method = estimator.idata_.posterior.attrs.get("inference_method")
     notes = []
     max_k = np.nan
     if criterion == "loo":
@@ -454,29 +450,14 @@ def _bayes_row(estimator: GaussianMixtureBayes, elpd: az.ELPDData,
     elif elpd.warning:
         notes.append("WAIC may be unreliable (posterior variance of a pointwise log "
                      "density > 0.4); prefer criterion='loo'")
-    if method == "nuts":
-        divergences = float(diagnostics["n_divergences"])
-        max_rhat = diagnostics["max_rhat"]
-        converged = pd.NA if np.isnan(max_rhat) else bool(max_rhat <= RHAT_THRESHOLD)
-        if divergences:
-            notes.append(f"{int(divergences)} divergent transition(s)")
-        if converged is False:
-            notes.append(f"max R-hat {max_rhat:.3f} > {RHAT_THRESHOLD}")
-        if diagnostics["disagreeing_chains"]:
-            notes.append(f"chain(s) {', '.join(map(str, diagnostics['disagreeing_chains']))} "
-                         f"in another mode")
-    else:
-        divergences = np.nan
-        converged = bool(diagnostics["converged"])
-        if not converged:
-            notes.append(f"{method} did not converge (raise n_iter)")
+    diagnostics = backend.selection_diagnostics(estimator.diagnostics_)
     return {"n_components": estimator.n_components,
             "covariance_type": estimator.covariance_type,
-            "max_pareto_k": max_k, "divergences": divergences, "converged": converged,
-            "note": "; ".join(notes)}
+            "max_pareto_k": max_k, "divergences": diagnostics.divergences,
+            "converged": diagnostics.converged, "note": "; ".join(notes + diagnostics.notes)}
 
 
-def _warn_about_choice(row: pd.Series, method: str, criterion: str) -> None:
+def _warn_about_choice(row: pd.Series, backend: InferenceBackend) -> None:
     """Pass the chosen fit's diagnostics on as warnings, as its own fit would."""
     what = (f"The chosen fit ({row['n_components']} components, "
             f"{row['covariance_type']!r})")
@@ -485,14 +466,8 @@ def _warn_about_choice(row: pd.Series, method: str, criterion: str) -> None:
         warnings.warn(f"{what}: {note.split(';')[0]}. Draw more samples, or compare on "
                       f"held-out data with bayesmix.compare(..., X_test=...).",
                       ParetoKWarning, stacklevel=3)
-    if method == "nuts" and row["divergences"] > 0:
-        warnings.warn(f"{what} has {int(row['divergences'])} divergent transition(s); raise "
-                      f"target_accept (e.g. 0.95) before trusting it.", DivergenceWarning,
-                      stacklevel=3)
-    if method != "nuts" and row["converged"] is not pd.NA and not row["converged"]:
-        warnings.warn(f"{what}: {method} did not converge; raise n_iter (a fit_kwargs "
-                      f"option) before trusting it, or use method='nuts'.",
-                      VIConvergenceWarning, stacklevel=3)
+    for message, category in backend.choice_warnings(row, what):
+        warnings.warn(message, category, stacklevel=3)
 
 
 def select_bayes(
@@ -593,13 +568,13 @@ default="full"
     """
     import arviz as az
 
-    from bayesmix.bayes.estimator import METHODS
+    from bayesmix.bayes.backends import get_backend
     from bayesmix.bayes.priors import MixturePriors
 
     structures = [covariance_type] if isinstance(covariance_type, str) else covariance_type
     ks, structures = _check_grid(n_components, structures, k_example="range(1, 6)",
                                  structures_name="covariance_type")
-    method = check_option(method, "method", METHODS)
+    backend = get_backend(method)
     criterion = check_option(criterion, "criterion", BAYES_CRITERIA)
     n_samples = check_array(X, name="X", min_samples=2).shape[0]
     if max(ks) > n_samples:
@@ -619,7 +594,7 @@ default="full"
             estimator, elpd = _fit_bayes(X, k, structure, method, criterion, priors,
                                          random_state, fit_kwargs)
             fits.append(estimator)
-            rows.append(_bayes_row(estimator, elpd, criterion))
+            rows.append(_bayes_row(estimator, elpd, criterion, backend))
             elpds[len(rows) - 1] = elpd
     with warnings.catch_warnings():
         # az.compare repeats the per-fit Pareto-k / WAIC warnings, already in the notes,
@@ -637,5 +612,5 @@ default="full"
     table = table[list(BAYES_COLUMNS[criterion])]
 
     best = int(table[f"elpd_{criterion}"].idxmax())
-    _warn_about_choice(table.loc[best], method, criterion)
+    _warn_about_choice(table.loc[best], backend)
     return BayesSelection(table, fits[best], best, criterion, fits)

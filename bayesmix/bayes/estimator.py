@@ -19,17 +19,9 @@ from bayesmix._validation import (
     check_random_state,
     validate_data,
 )
-from bayesmix.bayes.inference import (
-    NUTS_SAMPLERS,
-    SAMPLE_STATS,
-    VI_METHODS,
-    check_sampler_diagnostics,
-    default_nuts_sampler,
-    fit_vi,
-    initial_values,
-    record_diagnostics,
-    sample_nuts,
-)
+from bayesmix.bayes.backends import get_backend
+from bayesmix.bayes.backends.base import BackendRun
+from bayesmix.bayes.inference import initial_values
 from bayesmix.bayes.model import build_model
 from bayesmix.bayes.priors import MixturePriors
 from bayesmix.covariance import precision_cholesky, to_full
@@ -41,12 +33,9 @@ from bayesmix.results import build_inference_data, log_predictive_density
 
 __all__ = ["GaussianMixtureBayes"]
 
-METHODS = ("nuts",) + VI_METHODS
 _PARAMETERS = ("weights", "means", "covariances")
 #: ``reg_covar`` of the reference EM fit, relative to the data's smallest column variance.
 REFERENCE_REG_COVAR = 1e-6
-#: Relative size of the per-chain jitter of the EM initial values.
-INIT_JITTER = 0.05
 
 
 class GaussianMixtureBayes(DensityMixin, BaseEstimator):
@@ -91,8 +80,9 @@ class GaussianMixtureBayes(DensityMixin, BaseEstimator):
     diagnostics_ : dict
         ``n_divergences``, ``max_rhat``, ``min_ess_bulk``, ``divergences_per_chain``,
         ``chain_distance``, ``disagreeing_chains`` and the ``warnings`` raised (NUTS, see
-        :func:`~bayesmix.bayes.inference.check_sampler_diagnostics`; also stored in
-        ``idata_.sample_stats``), ``converged`` (VI) and ``fit_time`` in seconds.
+        :func:`~bayesmix.bayes.diagnostics.check_sampler_diagnostics`; also stored in
+        ``idata_.sample_stats``), ``converged`` (VI) and ``fit_time`` in seconds: what
+        the back end's ``diagnose`` gives (:mod:`bayesmix.bayes.backends`).
     n_features_in_ : int
     feature_names_in_ : ndarray of str
         Column names, when fitted on a DataFrame with string column names.
@@ -156,6 +146,7 @@ class GaussianMixtureBayes(DensityMixin, BaseEstimator):
         X : array-like or DataFrame of shape (n_samples, n_features)
         y : ignored
         method : {"nuts", "advi", "fullrank_advi"}, default="nuts"
+            The back end (:func:`bayesmix.bayes.backends.available_methods`).
         draws : int, default=1000
             Draws per chain (NUTS) or from the approximation (VI).
         tune : int, default=1000
@@ -176,8 +167,8 @@ class GaussianMixtureBayes(DensityMixin, BaseEstimator):
             initialisation and the stored ``log_likelihood`` still use every row.
         **sampler_kwargs
             Passed on: ``target_accept`` and back-end options for NUTS (see
-            :func:`~bayesmix.bayes.inference.sample_nuts`); ``n_iter``, ``tol``,
-            ``learning_rate`` for VI (see :func:`~bayesmix.bayes.inference.fit_vi`).
+            :func:`~bayesmix.bayes.backends.nuts.sample_nuts`); ``n_iter``, ``tol``,
+            ``learning_rate`` for VI (see :func:`~bayesmix.bayes.backends.advi.fit_vi`).
 
         Returns
         -------
@@ -194,7 +185,7 @@ class GaussianMixtureBayes(DensityMixin, BaseEstimator):
         DivergenceWarning, ChainDisagreementWarning, RhatWarning, ESSWarning
             NUTS diagnostics on the relabelled draws, also recorded in
             ``idata_.sample_stats`` (see
-            :func:`~bayesmix.bayes.inference.record_diagnostics`).
+            :func:`~bayesmix.bayes.diagnostics.record_diagnostics`).
         VIConvergenceWarning
             VI stopped at ``n_iter``.
 
@@ -217,7 +208,7 @@ class GaussianMixtureBayes(DensityMixin, BaseEstimator):
         start_time = time.perf_counter()
         X_raw = X
         X = validate_data(self, X, reset=True, min_samples=2)
-        method = check_option(method, "method", METHODS)
+        backend = get_backend(method)
         check_option(init, "init", ("em", "prior"))
         n_components = check_int(self.n_components, "n_components", min_value=1)
         covariance_type = check_covariance_type(self.covariance_type)
@@ -231,12 +222,10 @@ class GaussianMixtureBayes(DensityMixin, BaseEstimator):
                 f"priors must be a MixturePriors instance or None, got "
                 f"{type(self.priors).__name__}. Build one with bayesmix.bayes.MixturePriors."
             )
-        if method == "nuts" and nuts_sampler is not None:
-            check_option(nuts_sampler, "nuts_sampler", NUTS_SAMPLERS)
         draws = check_int(draws, "draws", min_value=1)
         chains = check_int(chains, "chains", min_value=1)
-        _check_sampler_kwargs(method, sampler_kwargs)
-        _check_vi_only(batch_size, method)
+        backend.check_fit_options(sampler_kwargs, nuts_sampler=nuts_sampler,
+                                  batch_size=batch_size)
 
         rng = check_random_state(self.random_state)
         em_seed, init_seed, sampler_seed = (int(s) for s in rng.randint(2**31 - 1, size=3))
@@ -256,30 +245,19 @@ class GaussianMixtureBayes(DensityMixin, BaseEstimator):
                                   ordered_means=self.ordered_means,
                                   rng=init_rng, jitter=jitter)
 
-        if method == "nuts":
-            initvals = [start(INIT_JITTER) for _ in range(chains)] if init == "em" else None
-            raw = sample_nuts(self.model_, draws=draws, tune=tune, chains=chains,
-                              nuts_sampler=nuts_sampler or default_nuts_sampler(),
-                              initvals=initvals, random_seed=sampler_seed,
-                              progressbar=progressbar, **sampler_kwargs)
-            stats = _sampler_stats(raw)
-            extra_coords, attrs = {}, {"nuts_sampler": nuts_sampler or default_nuts_sampler()}
-        else:
-            result = fit_vi(self.model_, method=method, draws=draws,
-                            start=start(0.0) if init == "em" else None,
-                            random_seed=sampler_seed, progressbar=progressbar,
-                            **sampler_kwargs)
-            raw = result.idata
-            stats = {"loss": (result.loss, ("iteration",))}
-            extra_coords = {"iteration": np.arange(1, len(result.loss) + 1)}
-            attrs = {"converged": int(result.converged)}
-            if batch_size is not None:
-                attrs["batch_size"] = int(batch_size)
-
-        idata = self._inference_data(X, raw, method, stats, extra_coords, attrs)
+        run = backend.run(self.model_, draws=draws, tune=tune, chains=chains,
+                          nuts_sampler=nuts_sampler, start=start if init == "em" else None,
+                          random_seed=sampler_seed, progressbar=progressbar,
+                          batch_size=batch_size, **sampler_kwargs)
+        idata = self._inference_data(X, run, backend.name)
         self.idata_ = relabel(idata, self.em_.means_, em_covariances)
-        self._set_summaries(method, result.converged if method != "nuts" else None,
-                            time.perf_counter() - start_time)
+        fit_time = time.perf_counter() - start_time
+        self._set_summaries()
+        # Called here, not in a helper: the diagnostics' warnings point at this frame.
+        self.diagnostics_ = backend.diagnose(self.idata_)
+        self.diagnostics_["fit_time"] = fit_time
+        for group in self.idata_.groups():
+            self.idata_[group].attrs["fit_time"] = fit_time
         return self
 
     def _fit_em(self, X: Any, seed: int) -> GaussianMixtureEM:
@@ -296,8 +274,11 @@ class GaussianMixtureBayes(DensityMixin, BaseEstimator):
                                      reg_covar=REFERENCE_REG_COVAR * smallest_variance,
                                      n_init=3, random_state=seed).fit(X)
 
-    def _inference_data(self, X, raw, method, stats, extra_coords, attrs) -> az.InferenceData:
+    def _inference_data(self, X: np.ndarray, run: BackendRun,
+                        method: str) -> az.InferenceData:
+        raw = run.raw
         posterior = raw.posterior
+        extra_coords = dict(run.extra_coords)
         raw_parameters = {
             name: (variable.values, variable.dims)
             for name, variable in posterior.data_vars.items() if name not in _PARAMETERS
@@ -313,24 +294,18 @@ class GaussianMixtureBayes(DensityMixin, BaseEstimator):
         return build_inference_data(
             X=X, **values, log_likelihood=log_likelihood, covariance_type=self.covariance_type, inference_method=method,
             feature_names=None if names is None else list(names),
-            raw_parameters=raw_parameters, sample_stats=stats, extra_coords=extra_coords,
-            attrs={**attrs, "ordered_means": int(bool(self.ordered_means))},
+            raw_parameters=raw_parameters, sample_stats=run.sample_stats,
+            extra_coords=extra_coords,
+            attrs={**run.attrs, "ordered_means": int(bool(self.ordered_means))},
         )
 
-    def _set_summaries(self, method: str, converged: bool | None, fit_time: float) -> None:
+    def _set_summaries(self) -> None:
+        """Posterior means and the stacked draws of the relabelled ``idata_``."""
         posterior = self.idata_.posterior
         self.weights_ = posterior["weights"].mean(("chain", "draw")).values
         self.means_ = posterior["means"].mean(("chain", "draw")).values
         self.covariances_ = posterior["covariances"].mean(("chain", "draw")).values
         self._draws = _stacked_draws(posterior)
-        if method == "nuts":
-            self.diagnostics_ = check_sampler_diagnostics(self.idata_)
-            record_diagnostics(self.idata_, self.diagnostics_)
-        else:
-            self.diagnostics_ = {"converged": converged}
-        self.diagnostics_["fit_time"] = fit_time
-        for group in self.idata_.groups():
-            self.idata_[group].attrs["fit_time"] = fit_time
 
     # ------------------------------------------------------------------ prediction
     def _check_X(self, X: Any) -> np.ndarray:
@@ -637,35 +612,3 @@ def _stacked_draws(posterior: Any) -> dict[str, np.ndarray]:
     """``weights``, ``means``, ``covariances`` with chain and draw stacked into one axis."""
     draws = posterior[list(_PARAMETERS)].stack(sample=("chain", "draw"))
     return {name: np.moveaxis(draws[name].values, -1, 0) for name in _PARAMETERS}
-
-
-def _check_sampler_kwargs(method: str, sampler_kwargs: dict[str, Any]) -> None:
-    """Refuse a keyword argument that ``method``'s back end does not take."""
-    if method == "nuts":  # sample_nuts passes back-end options on to the sampler
-        return
-    accepted = ("n_iter", "tol", "learning_rate")
-    unknown = sorted(set(sampler_kwargs) - set(accepted))
-    if unknown:
-        raise TypeError(
-            f"fit got an unexpected keyword argument {unknown[0]!r} for method={method!r}, "
-            f"which accepts {', '.join(accepted)}. Remove it, or use method='nuts' for NUTS "
-            f"options such as target_accept."
-        )
-
-
-def _check_vi_only(batch_size: Any, method: str) -> None:
-    """Refuse ``batch_size`` with NUTS (its range is checked by ``build_model``)."""
-    if batch_size is not None and method == "nuts":
-        raise ValueError(
-            f"batch_size={batch_size!r} is for variational inference, but method='nuts': "
-            f"minibatches make the log density random, which NUTS cannot sample. Use "
-            f"method='advi' or method='fullrank_advi' with batch_size, or leave batch_size "
-            f"at None for NUTS."
-        )
-
-
-def _sampler_stats(raw: az.InferenceData) -> dict[str, tuple[np.ndarray, tuple[str, ...]]]:
-    """The NUTS statistics kept in ``sample_stats``, as (values, dims)."""
-    stats = raw.sample_stats
-    return {name: (stats[name].values, stats[name].dims) for name in SAMPLE_STATS
-            if name in stats}

@@ -16,8 +16,7 @@ import pytest
 from pymc.exceptions import SamplingError
 
 from bayesmix.bayes import GaussianMixtureBayes, build_model
-from bayesmix.bayes import estimator as estimator_module
-from bayesmix.bayes import inference
+from bayesmix.bayes.backends import nuts
 from bayesmix.bayes.inference import (
     check_initial_points,
     check_sampler_diagnostics,
@@ -82,7 +81,7 @@ def test_a_jittered_start_failing_in_the_sampler_becomes_a_clear_error(model, mo
     def failing_backend(*args):
         raise SamplingError("Bad initial energy: SamplerWarning(...)")
 
-    monkeypatch.setattr(inference, "_sample_backend", failing_backend)
+    monkeypatch.setattr(nuts, "_sample_backend", failing_backend)
     with pytest.raises(InitialPointError, match="jittered initial point.*Bad initial energy"):
         sample_nuts(model, chains=1, draws=5, tune=5, nuts_sampler="pymc")
 
@@ -91,7 +90,7 @@ def test_other_sampler_errors_pass_through(model, monkeypatch):
     def failing_backend(*args):
         raise SamplingError("Chain 0 failed.")
 
-    monkeypatch.setattr(inference, "_sample_backend", failing_backend)
+    monkeypatch.setattr(nuts, "_sample_backend", failing_backend)
     with pytest.raises(SamplingError, match="Chain 0 failed"):
         sample_nuts(model, initvals=[_good_start()], chains=1, draws=5, tune=5)
 
@@ -185,7 +184,7 @@ def test_fit_reports_and_records_every_fault(data, monkeypatch):
                                            "feature_bis"), covariances)
         return idata
 
-    monkeypatch.setattr(estimator_module, "sample_nuts", fake_sampler)
+    monkeypatch.setattr(nuts, "sample_nuts", fake_sampler)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         bayes = GaussianMixtureBayes(2, covariance_type="spherical", random_state=0).fit(
