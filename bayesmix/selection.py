@@ -26,22 +26,24 @@ import numpy as np
 import pandas as pd
 
 from bayesmix._validation import (
-    COVARIANCE_TYPES,
     _short,
     check_array,
     check_covariance_type,
     check_int,
     check_option,
 )
-from bayesmix.covariance import n_parameters
+from bayesmix.covariance import COVARIANCE_TYPES, n_parameters
+from bayesmix.density import weighted_log_prob
 from bayesmix.em import GaussianMixtureEM
+from bayesmix.em.init import DETERMINISTIC_INITS, INIT_METHODS
+from bayesmix.em.sources import InMemorySource
 from bayesmix.exceptions import (
     ConvergenceWarning,
     DegenerateComponentWarning,
     SamplerDiagnosticWarning,
     VIConvergenceWarning,
 )
-from bayesmix.scoring import ParetoKWarning, loo, waic
+from bayesmix.scoring import ParetoKWarning, information_criteria, loo, waic
 
 if TYPE_CHECKING:  # the Bayesian names are imported by select_bayes: they load PyMC
     import arviz as az
@@ -53,6 +55,11 @@ if TYPE_CHECKING:  # the Bayesian names are imported by select_bayes: they load 
 __all__ = ["BayesSelection", "EMSelection", "SelectionResult", "select_bayes", "select_em"]
 
 CRITERIA = ("bic", "icl")
+#: :func:`select_em`'s default ``reg_covar``, relative to the smallest column variance.
+RELATIVE_REG_COVAR = 1e-6
+#: The tolerance to which :func:`select_em` runs its later start schemes before it
+#: decides whether they are worth running to convergence.
+SCREEN_TOL = 1e-3
 #: Criteria of :func:`select_bayes`: higher expected log predictive density is better.
 BAYES_CRITERIA = ("loo", "waic")
 
@@ -281,33 +288,73 @@ def _check_grid(n_components: Any, covariance_types: Any, *,
     return ks, structures
 
 
-def _fit_one(X: Any, **params: Any) -> GaussianMixtureEM:
-    """Fit one grid point; its degenerate and convergence warnings go into the table."""
+def _bound_at(em: GaussianMixtureEM, tol: float) -> float:
+    """The lower bound of ``em``'s run when its change first fell below ``tol``."""
+    history = em.lower_bound_history_
+    below = np.flatnonzero(np.abs(np.diff(history)) < tol)
+    return float(history[below[0] + 1] if below.size else history[-1])
+
+
+def _fit_cell(source: InMemorySource, starts: list[str], n_init: int,
+              **params: Any) -> GaussianMixtureEM:
+    """Fit one grid point from every start scheme and keep the highest likelihood.
+
+    The first scheme runs to ``tol``. Each later one is screened as in a "small EM"
+    (Biernacki, Celeux and Govaert 2003): it runs to the looser :data:`SCREEN_TOL`
+    first and goes on to ``tol`` only if it then stands at least as high as the best
+    run did at the same stage. A deterministic scheme (``"hc"``) runs once, the others
+    ``n_init`` times; an exact tie goes to the earlier scheme. The degenerate and
+    convergence warnings go into the table.
+    """
+    tol = params.pop("tol")
+    screen_tol = max(SCREEN_TOL, tol)
+    best = None
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DegenerateComponentWarning)
         warnings.simplefilter("ignore", ConvergenceWarning)
-        return GaussianMixtureEM(**params).fit(X)
+        for scheme in starts:
+            restarts = 1 if scheme in DETERMINISTIC_INITS else n_init
+            em = GaussianMixtureEM(init_params=scheme, n_init=restarts,
+                                   tol=tol if best is None else screen_tol, **params)
+            em.fit(source)
+            if best is not None:
+                if em.lower_bound_ < _bound_at(best, screen_tol):
+                    continue
+                em.set_params(tol=tol, warm_start=True).fit(source)
+                em.set_params(warm_start=False)
+            if best is None or em.lower_bound_ > best.lower_bound_:
+                best = em
+    return best
 
 
-def _row(em: GaussianMixtureEM, X: Any) -> dict[str, Any]:
-    """The table row of a fitted estimator."""
-    n_rows = np.shape(X)[0]
-    degenerate = em.degenerate_components_
+def _row(em: GaussianMixtureEM, X: np.ndarray) -> dict[str, Any]:
+    """The table row of an estimator fitted on the validated rows ``X``."""
     notes = [f"component {k} degenerate ({why}): not selectable"
              for k, why in em.degenerate_reasons_.items()]
     if not em.converged_:
         notes.append(f"did not converge in max_iter={em.max_iter}")
+    values = information_criteria(
+        weighted_log_prob(X, em.weights_, em.means_, em.precisions_cholesky_,
+                          em.covariance_type),
+        n_parameters(em.n_components, em.n_features_in_, em.covariance_type))
     return {
         "n_components": em.n_components,
         "covariance_type": em.covariance_type,
-        "log_likelihood": em.score(X) * n_rows,
-        "n_parameters": n_parameters(em.n_components, em.n_features_in_, em.covariance_type),
-        "bic": em.bic(X),
-        "icl": em.icl(X),
-        "degenerate": bool(degenerate),
+        "log_likelihood": values["log_likelihood"],
+        "n_parameters": values["n_parameters"],
+        "bic": values["bic"],
+        "icl": values["icl"],
+        "degenerate": bool(em.degenerate_components_),
         "converged": bool(em.converged_),
         "note": "; ".join(notes),
     }
+
+
+def _check_starts(init_params: Any) -> list[str]:
+    """``init_params`` of :func:`select_em`: one scheme or a non-empty list of them."""
+    schemes = [init_params] if isinstance(init_params, str) else _check_values(
+        "init_params", init_params, "('hc', 'kmeans')")
+    return [check_option(scheme, "init_params", INIT_METHODS) for scheme in schemes]
 
 
 def select_em(
@@ -316,11 +363,11 @@ def select_em(
     covariance_types: Iterable[str] = COVARIANCE_TYPES,
     *,
     criterion: str = "bic",
-    n_init: int = 5,
+    n_init: int = 1,
     tol: float = 1e-6,
     max_iter: int = 1000,
-    reg_covar: float = 1e-6,
-    init_params: str = "kmeans",
+    reg_covar: float | None = None,
+    init_params: str | Iterable[str] = ("hc", "kmeans"),
     random_state: Any = None,
 ) -> EMSelection:
     """Choose the number of components and the covariance structure by BIC or ICL.
@@ -329,6 +376,13 @@ def select_em(
     ``covariance_types`` and chooses the fit with the lowest criterion (scikit-learn's
     sign: lower is better; mclust reports the same numbers with the opposite sign). Fits
     with a degenerate component are flagged in the table and never chosen.
+
+    Every fit starts from each scheme of ``init_params`` and keeps the highest
+    likelihood. The default starts are mclust's (its model-based hierarchical
+    clustering, whose one merge tree serves every number of components and structure)
+    and k-means (one partition per number of components and seed, shared by the
+    structures). The data are validated and summarised once for the whole grid, and
+    the iterations are accelerated by SQUAREM (``acceleration="squarem"``).
 
     Parameters
     ----------
@@ -341,21 +395,28 @@ def select_em(
     criterion : {"bic", "icl"}, default="bic"
         ``"icl"`` adds twice the entropy of the classification to BIC, so it prefers
         well separated clusters over a better density fit.
-    n_init : int, default=5
-        Initialisations per fit; the best (highest likelihood) is kept.
+    n_init : int, default=1
+        Restarts of each random scheme of ``init_params`` per fit (the hierarchical
+        start is deterministic and runs once); the best (highest likelihood) is kept.
     tol : float, default=1e-6
         Convergence threshold on the change of the mean log-likelihood per sample. Much
         tighter than ``GaussianMixtureEM``'s default (1e-3): criteria compare total
         log-likelihoods, and slow EM runs otherwise stop short of the optimum.
     max_iter : int, default=1000
         EM iterations per initialisation.
-    reg_covar : float, default=1e-6
-        Added to the diagonal of every covariance.
-    init_params : {"kmeans", "k-means++", "random", "random_from_data"}, default="kmeans"
-        Initialisation of every fit.
+    reg_covar : float, optional
+        Added to the diagonal of every covariance. By default :data:`RELATIVE_REG_COVAR`
+        times the smallest variance of X's columns, so that the regularisation follows
+        the data's units (an absolute 1e-6 lowers the likelihood of data whose columns
+        vary by 1e-4 noticeably); the value used is the estimators' ``reg_covar``.
+    init_params : str or iterable of str, default=("hc", "kmeans")
+        The start schemes of every fit, among ``"hc"``, ``"kmeans"``, ``"k-means++"``,
+        ``"random"`` and ``"random_from_data"`` (see :mod:`bayesmix.em.init`).
     random_state : int, RandomState instance or None, default=None
-        Passed to every fit, so ``GaussianMixtureEM(**best_params_, ...)`` with the same
-        settings and an integer seed reproduces ``best_estimator_``.
+        Passed to every fit, so ``GaussianMixtureEM(**best_params_, init_params=...,
+        ...)`` with the same settings, the winning scheme
+        (``best_estimator_.init_params``) and an integer seed reproduces
+        ``best_estimator_``.
 
     Returns
     -------
@@ -391,12 +452,19 @@ def select_em(
     """
     ks, structures = _check_grid(n_components, covariance_types)
     criterion = check_option(criterion, "criterion", CRITERIA)
-    # The estimator validates X and the fit settings (on the first fit).
-    settings = {"n_init": n_init, "tol": tol, "max_iter": max_iter, "reg_covar": reg_covar,
-                "init_params": init_params, "random_state": random_state}
-    fits = [_fit_one(X, n_components=k, covariance_type=structure, **settings)
+    starts = _check_starts(init_params)
+    n_init = check_int(n_init, "n_init", min_value=1)
+    # X is validated and summarised once; the estimators check the other settings.
+    source = InMemorySource(X)
+    if reg_covar is None:
+        smallest_variance = float(np.diagonal(source.scatter).min()) / source.total_weight
+        reg_covar = RELATIVE_REG_COVAR * smallest_variance if smallest_variance > 0 else 1e-6
+    settings = {"tol": tol, "max_iter": max_iter, "reg_covar": reg_covar,
+                "random_state": random_state, "acceleration": "squarem"}
+    fits = [_fit_cell(source, starts, n_init, n_components=k, covariance_type=structure,
+                      **settings)
             for k in ks for structure in structures]
-    table = pd.DataFrame([_row(em, X) for em in fits], columns=list(TABLE_COLUMNS))
+    table = pd.DataFrame([_row(em, source.X) for em in fits], columns=list(TABLE_COLUMNS))
 
     selectable = table.loc[~table["degenerate"], criterion]
     if selectable.empty:
