@@ -1,0 +1,727 @@
+"""Model-based agglomerative hierarchical clustering, as R mclust's ``hc`` and ``hclass``.
+
+``Mclust`` starts EM from a merge tree: every row begins as its own group and, at each
+step, the two groups whose merge raises a Gaussian classification criterion the least
+are merged (Fraley 1998, "Algorithms for model-based Gaussian hierarchical clustering",
+SIAM J. Sci. Comput. 20, 270-281). Cutting the tree at ``K`` groups gives the initial
+partition for a ``K``-component fit. This module follows mclust 6 (``R/mbahc.R`` and the
+Fortran ``hcvvv``, ``hc1v``, ``hceii``, ``hc1e`` and ``wardsw`` of ``src/mclust.f``):
+
+* the data are first transformed as ``mclust.options("hcUse")`` says; the default,
+  ``"SVD"``, standardises the columns and rotates them onto their singular vectors,
+  scaled by the inverse square roots of the singular values (:func:`transform_for_hc`);
+* ``"VVV"`` (the default model for several features) merges by the criterion of
+  ``hcvvv``: a group of ``n`` rows with scatter ``W`` costs
+  ``n log((tr W + alpha) / n)`` while ``n <= n_features``, and
+  ``n log(det(W / n) + (tr W + alpha) / n)`` beyond, ``alpha`` being the mean squared
+  deviation of the transformed data (``hcVVV``'s ``traceW(data / sqrt(n p))``; its
+  ``beta`` is 1). The determinant is mclust's, not the textbook one: the Fortran
+  stores each merged group's triangular factor with the factor's first row copied
+  into every row, and this module reproduces that (see :class:`_VVVGroups`);
+* ``"V"``, the one-dimensional counterpart ``hc1v``, costs ``n log((tr W + alpha) / n)``
+  with ``alpha`` the machine epsilon (``hcV`` takes ``min(alpha, eps)``); ``"EII"``
+  and ``"E"`` are Ward's criterion, updated by the Lance-Williams formula as
+  ``hceii`` and ``hc1e`` do;
+* the arithmetic follows the Fortran's order (scaled sums, ``ddot``'s order of
+  additions, R's extended-precision ``scale``), and ties go where the Fortran puts
+  them: the cheapest pair is the last one met when its packed cost triangle is read
+  column by column, and after a merge the last group takes the slot of the group
+  merged away (``wardsw``);
+* :func:`partitions_from_merges` is ``hclass``: the groups after all merges but the
+  last ``K - 1``, numbered in order of their first row.
+
+Each group keeps its size, trace, cost and scaled row sum (and for ``"VVV"`` a Gram
+matrix), so a merge recomputes only the merged group's costs to the others, in one
+vectorised call; each row's cheapest partner is cached, so that finding the next merge
+is linear in the number of groups.
+
+``Mclust`` builds the tree on a random subset of ``mclust.options("subset")`` (2000) rows
+when there are more; :func:`hierarchical_partitions` does the same and extends each
+subset partition to every row as ``mclustBIC`` does, by one M step on the subset and one
+E step on all rows. (For one-dimensional data ``Mclust`` starts from quantiles, not
+from a tree.)
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from typing import Any
+
+import numpy as np
+from scipy.linalg import solve_triangular
+from sklearn.utils import check_random_state
+
+__all__ = [
+    "HC_MODELS",
+    "HC_TRANSFORMS",
+    "DEFAULT_SUBSET",
+    "hierarchical_merges",
+    "hierarchical_partitions",
+    "partitions_from_merges",
+    "transform_for_hc",
+]
+
+#: Covariance models of the merge criterion: mclust's names.
+HC_MODELS = ("VVV", "EII", "V", "E")
+#: Data transformations before clustering (``mclust.options("hcUse")``).
+HC_TRANSFORMS = ("SVD", "VARS", "STD", "PCS", "PCR", "SPH")
+#: Rows beyond which the tree is built on a random subset (``mclust.options("subset")``).
+DEFAULT_SUBSET = 2000
+
+_ONE_DIMENSIONAL_MODELS = ("V", "E")
+_RTHALF = 0.7071067811865476  # hcvvv's ``rthalf``
+_EPS = np.finfo(float).eps
+_REG_COVAR = 1e-6  # added to the subset covariances, which may be singular
+
+
+# --- data transformations (hc's ``use``) ---------------------------------------------
+
+
+def _r_scale(X: np.ndarray, scale: bool) -> np.ndarray:
+    """R's ``scale(X, center=TRUE, scale=scale)``, with R's extended-precision sums."""
+    n_samples = X.shape[0]
+    centred = X - (X.astype(np.longdouble).sum(axis=0) / n_samples).astype(float)
+    if not scale:
+        return centred
+    squares = (centred * centred).astype(np.longdouble).sum(axis=0).astype(float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return centred / np.sqrt(squares / max(1, n_samples - 1))
+
+
+def _finite_columns(Z: np.ndarray) -> np.ndarray:
+    """hc's ``dropCols``: the columns without an infinite or missing value."""
+    return Z[:, np.isfinite(Z).all(axis=0)]
+
+
+def _r_matmul(A: np.ndarray, B: np.ndarray) -> np.ndarray:
+    """``A @ B`` summed term by term in order, as the reference BLAS ``dgemm`` R calls."""
+    product = A[:, :1] * B[0]
+    for term in range(1, A.shape[1]):
+        product = product + A[:, term : term + 1] * B[term]
+    return product
+
+
+def _rotation(Z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Right singular vectors and singular values of ``Z``, null directions dropped.
+
+    R would divide by a zero singular value and fail on the non-finite result; the
+    directions of singular value below numerical rank tolerance carry no information.
+    """
+    _, singular_values, vt = np.linalg.svd(Z, full_matrices=False)
+    keep = singular_values > singular_values[:1] * max(Z.shape) * _EPS
+    return vt[keep].T, singular_values[keep]
+
+
+def transform_for_hc(X: np.ndarray, use: str = "SVD") -> np.ndarray:
+    """The data as mclust's ``hc(X, use=use)`` clusters them.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_samples, n_features)
+    use : {"SVD", "VARS", "STD", "PCS", "PCR", "SPH"}, default="SVD"
+        ``"VARS"``: the data as they are; ``"STD"``: standardised columns; ``"PCS"``:
+        centred principal components; ``"PCR"``: principal components of the
+        standardised columns; ``"SPH"``: sphered (principal components of the centred
+        data divided by the square roots of the covariance eigenvalues); ``"SVD"``:
+        principal components of the standardised columns divided by the square roots of
+        the singular values (mclust's default since 5.4).
+
+    Returns
+    -------
+    ndarray of shape (n_samples, n_kept)
+        Columns that are constant (for the standardising transformations) or that
+        span no direction of the data are dropped.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from bayesmix.em.hc import transform_for_hc
+    >>> X = np.array([[0.0, 1.0], [1.0, 3.0], [2.0, 2.0], [3.0, 6.0]])
+    >>> Z = transform_for_hc(X, "SVD")
+    >>> np.round(np.diag(Z.T @ Z), 6)  # the singular values of the standardised data
+    array([2.347335, 0.700014])
+    """
+    use = _check_use(use)
+    if use == "VARS":
+        return X
+    if use == "STD":
+        return _finite_columns(_r_scale(X, scale=True))
+    if use == "SPH":
+        centred = _r_scale(X, scale=False)
+        n_samples = X.shape[0]
+        covariance = np.cov(centred, rowvar=False).reshape(X.shape[1], -1)
+        vectors, values = _rotation(covariance * (n_samples - 1) / n_samples)
+        return _finite_columns(_r_matmul(centred, vectors) * (1.0 / np.sqrt(values)))
+    standardised = use in ("PCR", "SVD")
+    Z = _r_scale(X, scale=standardised)
+    if standardised:
+        Z = _finite_columns(Z)
+    vectors, singular_values = _rotation(Z)
+    rotated = _r_matmul(Z, vectors)
+    if use == "SVD":
+        return rotated * (1.0 / np.sqrt(singular_values))
+    return _finite_columns(rotated)
+
+
+# --- pair costs and the choice of the next merge -------------------------------------
+
+
+class _PairCosts:
+    """Cost of merging each pair of live slots, and the next merge, as the Fortran finds it.
+
+    ``costs`` is symmetric, ``inf`` on the diagonal; each row's minimum and a column
+    where it is reached are cached and revised after each merge. The next merge is the
+    cheapest pair; among equal costs, the one the Fortran keeps when it scans its packed
+    triangle column after column, taking the last minimum: the largest ``j``, then the
+    largest ``i``.
+    """
+
+    def __init__(self, costs: np.ndarray) -> None:
+        np.fill_diagonal(costs, np.inf)
+        self.costs = costs
+        self.n_slots = len(costs)
+        self.row_min, self.row_argmin = costs.min(axis=1), costs.argmin(axis=1)
+
+    def cheapest(self) -> tuple[int, int, float]:
+        """Slots ``i < j`` of the next merge, and its cost."""
+        n_slots = self.n_slots
+        minima = self.row_min[:n_slots]
+        row = int(minima.argmin())
+        cost = minima.item(row)
+        ties = minima == cost
+        if np.count_nonzero(ties) == 2:  # one pair, seen from its two slots
+            column = self.row_argmin.item(row)
+            return min(row, column), max(row, column), cost
+        rows = ties.nonzero()[0]
+        at, columns = (self.costs[rows, :n_slots] == cost).nonzero()
+        firsts, seconds = np.minimum(rows[at], columns), np.maximum(rows[at], columns)
+        last = int((seconds * n_slots + firsts).argmax())
+        return int(firsts[last]), int(seconds[last]), cost
+
+    def of_slot(self, slot: int) -> np.ndarray:
+        """Costs of merging ``slot`` with each live slot (``inf`` with itself)."""
+        return self.costs[slot, : self.n_slots].copy()
+
+    def merge(self, i: int, j: int, merged: np.ndarray) -> None:
+        """Slot ``i`` takes the merged group, slot ``j`` the last group (``wardsw``).
+
+        ``merged`` holds the merged group's costs to the slots numbered as after the
+        move; its entry ``i`` is overwritten.
+        """
+        costs, last = self.costs, self.n_slots - 1
+        row_min, row_argmin = self.row_min[:last], self.row_argmin[:last]
+        lost = self.row_argmin[: last + 1] == j  # rows whose cheapest partner is merged away
+        if j != last:
+            costs[j, : last + 1] = costs[last, : last + 1]
+            costs[: last + 1, j] = costs[: last + 1, last]
+            row_min[j], row_argmin[j], lost[j] = self.row_min[last], self.row_argmin[last], lost[last]
+            row_argmin[row_argmin == last] = j
+        self.n_slots = last
+        merged[i] = np.inf
+        costs[i, :last] = merged
+        costs[:last, i] = merged
+
+        grown = (row_argmin == i) & (merged > row_min)
+        better = merged < row_min
+        np.copyto(row_min, merged, where=better)
+        np.copyto(row_argmin, i, where=better)
+        stale = (grown | (lost[:last] & ~better)).nonzero()[0].tolist() + [i]
+        if len(stale) > 6:  # one by one is cheaper for a few rows
+            row_argmin[stale] = costs[stale, :last].argmin(axis=1)
+            row_min[stale] = costs[stale, row_argmin[stale]]
+        else:
+            for row in stale:
+                row_argmin[row] = column = costs[row, :last].argmin()
+                row_min[row] = costs[row, column]
+
+
+def _sum_in_order(terms: Iterable[Any]) -> Any:
+    """``terms[0] + terms[1] + ...``, added in order as the reference BLAS ``ddot`` does."""
+    terms = iter(terms)
+    total = next(terms)
+    for term in terms:
+        total = total + term
+    return total
+
+
+def _agglomerate(groups: Any) -> np.ndarray:
+    """Run the merges of a group model; return them as pairs of group labels.
+
+    A group is labelled by its first row, as in mclust's output: each merge is
+    ``(kept, merged_away)`` with ``kept < merged_away``, and the merged group keeps
+    the smaller label.
+    """
+    n_samples = groups.n_samples
+    labels = list(range(n_samples))
+    merges = []
+    with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
+        pairs = _PairCosts(groups.initial_costs())
+        for _ in range(n_samples - 1):
+            i, j, cost = pairs.cheapest()
+            merge = (labels[i], labels[j]) if labels[i] < labels[j] else (labels[j], labels[i])
+            merges.append(merge)
+            labels[i], labels[j] = merge[0], labels[pairs.n_slots - 1]
+            pairs.merge(i, j, groups.merge(i, j, cost, pairs))
+    return np.array(merges, dtype=np.int64).reshape(-1, 2)
+
+
+# --- group models --------------------------------------------------------------------
+
+
+def _single_row_pair_traces(columns: np.ndarray, weight: float, weigh_rows: bool) -> np.ndarray:
+    """Trace of the scatter of each pair of rows, ``sum_c v_c**2``, as the Fortran adds it.
+
+    ``v = weight x_i - weight x_j`` if ``weigh_rows``, else ``(x_i - x_j) weight``.
+    """
+    traces = np.zeros((columns.shape[1],) * 2)
+    difference = np.empty_like(traces)
+    for column in columns:
+        if weigh_rows:
+            np.subtract.outer(weight * column, weight * column, out=difference)
+        else:
+            np.subtract.outer(column, column, out=difference)
+            difference *= weight
+        difference *= difference
+        traces += difference
+    return traces
+
+
+class _WardGroups:
+    """``hceii`` / ``hc1e``: Ward's sum-of-squares increase, Lance-Williams updates."""
+
+    def __init__(self, Z: np.ndarray) -> None:
+        self.Z = Z
+        self.n_samples = Z.shape[0]
+        self.sizes = np.ones(self.n_samples)
+
+    def initial_costs(self) -> np.ndarray:
+        return _single_row_pair_traces(self.Z.T, np.sqrt(1.0 / 2.0), True)
+
+    def merge(self, i: int, j: int, cost: float, pairs: _PairCosts) -> np.ndarray:
+        """Merge slot ``j`` into ``i``, move the last slot to ``j``, return ``i``'s costs."""
+        to_i, to_j = pairs.of_slot(i), pairs.of_slot(j)
+        size_i, size_j = self.sizes.item(i), self.sizes.item(j)
+        last = pairs.n_slots - 1
+        for array in (self.sizes, to_i, to_j):
+            array[j] = array[last]
+        self.sizes[i] = size_i + size_j
+        sizes = self.sizes[:last]
+        updated = (sizes + size_i) * to_i[:last] + (sizes + size_j) * to_j[:last]
+        return (updated - sizes * cost) / (sizes + (size_i + size_j))
+
+
+class _VGroups:
+    """``hc1v``: a group of ``n`` rows and scatter ``W`` costs ``n log((tr W + alpha) / n)``.
+
+    Each group keeps its size, trace and cost, and its row sum divided by
+    ``sqrt(size)`` (the Fortran's representation). Merging groups ``a`` and ``b`` adds
+    ``v v'`` to their scatters, ``v = sqrt(n_a / n) sums_b - sqrt(n_b / n) sums_a``.
+    The quantities are the rows of one array, a column per slot, so that moving a slot
+    is one copy.
+    """
+
+    def __init__(self, Z: np.ndarray, alpha: float, n_more_rows: int = 0) -> None:
+        self.n_samples, self.n_features = Z.shape
+        self.alpha = alpha
+        self.slots = np.zeros((3 + self.n_features + n_more_rows, self.n_samples))
+        self.sizes, self.traces, self.terms = self.slots[:3]
+        self.sums = self.slots[3 : 3 + self.n_features]
+        self.sizes[:] = 1.0
+        self.terms[:] = np.log(alpha)
+        self.sums[:] = Z.T
+
+    def _single_row_pair_traces(self) -> np.ndarray:  # v = sqrt(1/2) x_i - sqrt(1/2) x_j
+        return _single_row_pair_traces(self.sums, np.sqrt(1.0 * (1.0 / 2.0)), True)
+
+    def initial_costs(self) -> np.ndarray:
+        costs = self._single_row_pair_traces()  # then 2 log((trace + alpha) / 2) - 2 log(alpha)
+        costs += self.alpha
+        costs /= 2.0
+        np.log(costs, out=costs)
+        costs *= 2.0
+        costs -= self.terms[0] + self.terms[0]
+        return costs
+
+    def _difference(self, i: int, j: int, size: float) -> tuple[np.ndarray, float, float]:
+        """``v`` of the merge of slots ``i`` and ``j``, and the weights of their sums."""
+        share = 1.0 / size
+        weight_i = math.sqrt(self.sizes.item(i) * share)
+        weight_j = math.sqrt(self.sizes.item(j) * share)
+        return weight_i * self.sums[:, j] - weight_j * self.sums[:, i], weight_i, weight_j
+
+    def _merged_term(self, i: int, j: int, cost: float, size: float, trace: float) -> float:
+        return size * math.log((trace + self.alpha) / size)
+
+    def _absorb(self, i: int, j: int, v: np.ndarray, size: float) -> None:
+        """Update what the model keeps beyond sizes, sums, traces and costs."""
+
+    def _pair_terms(
+        self, sizes: np.ndarray, shares: np.ndarray, traces: np.ndarray, outer: np.ndarray
+    ) -> np.ndarray:
+        return sizes * np.log((traces + self.alpha) / sizes)
+
+    def merge(self, i: int, j: int, cost: float, pairs: _PairCosts) -> np.ndarray:
+        """Merge slot ``j`` into ``i``, move the last slot to ``j``, return ``i``'s costs."""
+        size = self.sizes.item(i) + self.sizes.item(j)
+        v, weight_i, weight_j = self._difference(i, j, size)
+        trace = (self.traces.item(i) + self.traces.item(j)) + _sum_in_order(c * c for c in v.tolist())
+        term = self._merged_term(i, j, cost, size, trace)
+        self._absorb(i, j, v, size)
+        sums = self.sums
+        sums[:, i] = weight_i * sums[:, i] + weight_j * sums[:, j]
+        self.sizes[i], self.traces[i], self.terms[i] = size, trace, term
+        last = pairs.n_slots - 1
+        self.slots[:, j] = self.slots[:, last]
+
+        sizes = self.sizes[:last]
+        pair_sizes = size + sizes
+        shares = 1.0 / pair_sizes
+        v = np.sqrt(size * shares) * sums[:, :last] - np.sqrt(sizes * shares) * sums[:, i, None]
+        outer = v[:, None] * v  # v v' of each pair, its diagonal added in order as by ddot
+        pair_traces = (trace + self.traces[:last]) + _sum_in_order(outer[c, c] for c in range(len(v)))
+        pair_terms = self._pair_terms(pair_sizes, shares, pair_traces, outer)
+        return pair_terms - (term + self.terms[:last])
+
+
+def _abs_det(grams: np.ndarray) -> np.ndarray:
+    """``|det|`` of each ``grams[:, :, k]``."""
+    if len(grams) == 1:
+        return np.abs(grams[0, 0])
+    if len(grams) == 2:
+        return np.abs(grams[0, 0] * grams[1, 1] - grams[0, 1] * grams[1, 0])
+    return np.abs(np.linalg.det(np.moveaxis(grams, -1, 0)))
+
+
+class _VVVGroups(_VGroups):
+    """``hcvvv``: beyond ``n_features`` rows a group costs ``n log(det(W/n) + (tr W + alpha)/n)``.
+
+    The Fortran keeps a triangular factor of each group's scatter, updated by Givens
+    rotations, but when it stores a merged group's factor it copies the factor's first
+    row into every stored row (``call dcopy(p, r(1,1), p, x(l,1), n)`` in the loop over
+    ``k``): the stored factor has rows ``r[0, k:]``, ``k < min(n - 1, p)``. Costs
+    between the group just merged and the others use its true factor and their stored
+    ones. Here each group keeps the Gram matrix of its stored factor,
+    ``stored[:, :, slot]``, and the group just merged that of its true one,
+    ``formed``: this reproduces mclust's merges.
+    """
+
+    def __init__(self, Z: np.ndarray, alpha: float) -> None:
+        p = Z.shape[1]
+        super().__init__(Z, alpha, n_more_rows=p * p)
+        self.stored = self.slots[3 + p :].reshape(p, p, self.n_samples)
+        self.formed = np.zeros((p, p))
+        self.last_merged = -1
+        self.last_pair_terms = np.empty(0)
+        rows_above = np.minimum.outer(np.arange(p), np.arange(p)) + 1
+        self.stored_rows = np.minimum(rows_above, np.arange(p + 1)[:, None, None])
+
+    def _single_row_pair_traces(self) -> np.ndarray:  # v = (x_i - x_j) rthalf
+        return _single_row_pair_traces(self.sums, _RTHALF, False)
+
+    def _difference(self, i: int, j: int, size: float) -> tuple[np.ndarray, float, float]:
+        if size == 2.0:  # two rows: v = (x_i - x_j) rthalf
+            return (self.sums[:, i] - self.sums[:, j]) * _RTHALF, _RTHALF, _RTHALF
+        return super()._difference(i, j, size)
+
+    def _merged_term(self, i: int, j: int, cost: float, size: float, trace: float) -> float:
+        if self.last_merged in (i, j):  # as found in the last scan
+            return self.last_pair_terms.item(j if self.last_merged == i else i)
+        if self.last_merged < 0:  # the first merge, of two rows
+            return 2.0 * math.log((trace + self.alpha) / 2.0)
+        return cost + (self.terms.item(i) + self.terms.item(j))
+
+    def _absorb(self, i: int, j: int, v: np.ndarray, size: float) -> None:
+        stored = self.stored
+        if self.last_merged == i:
+            self.formed = self.formed + stored[:, :, j] + v[:, None] * v
+        elif self.last_merged == j:
+            self.formed = self.formed + stored[:, :, i] + v[:, None] * v
+        else:
+            self.formed = stored[:, :, i] + stored[:, :, j] + v[:, None] * v
+        first_row = self.formed[0]  # r[0] r[0]' = first_row first_row' / first_row[0]
+        leading = first_row.item(0)
+        if leading > 0:
+            n_rows = int(min(size - 1, self.n_features))
+            stored[:, :, i] = first_row[:, None] * first_row * (self.stored_rows[n_rows] / leading)
+        else:  # the rows coincide
+            stored[:, :, i] = 0.0
+        self.last_merged = i
+
+    def _pair_terms(
+        self, sizes: np.ndarray, shares: np.ndarray, traces: np.ndarray, outer: np.ndarray
+    ) -> np.ndarray:
+        # vvvtij: n log(det(W/n) + (tr W + alpha)/n); the Fortran's two branches, which
+        # keep exp(log det) in range, and its test for a zero trace (zero determinant
+        # too) change nothing here.
+        p = self.n_features
+        if p <= 2:  # every pair with the merged group has more rows than features
+            grams = outer + self.stored[:, :, : len(sizes)]
+            grams += self.formed[:, :, None]
+            det_terms = _abs_det(grams) * shares**p
+        else:  # determinants only where needed: they dominate the time
+            rows = (sizes > p).nonzero()[0]
+            grams = outer[:, :, rows] + self.stored[:, :, rows]
+            grams += self.formed[:, :, None]
+            det_terms = np.zeros(len(sizes))
+            det_terms[rows] = _abs_det(grams) * shares[rows] ** p
+        self.last_pair_terms = sizes * np.log(det_terms + (traces + self.alpha) / sizes)
+        return self.last_pair_terms
+
+
+def _trace_alpha(Z: np.ndarray) -> float:
+    """hcVVV's ``traceW(data / sqrt(n p))``, summed in order as the Fortran ``mcltrw``."""
+    n_samples, n_features = Z.shape
+    scaled = Z / np.sqrt(n_samples * n_features)
+    factor = 1.0 / np.sqrt(n_samples)
+    centre = np.add.accumulate(factor * scaled, axis=0)[-1]
+    deviations = scaled + (-factor) * centre
+    total = _sum_in_order(np.add.accumulate(deviations * deviations, axis=0)[-1].tolist())
+    return max(total, _EPS)
+
+
+def _merges_of(Z: np.ndarray, model: str) -> np.ndarray:
+    if Z.shape[1] == 0:
+        raise ValueError(
+            "X has no column left to cluster: every column is constant or not finite. "
+            "Pass data with at least one varying feature."
+        )
+    if model in ("EII", "E"):
+        return _agglomerate(_WardGroups(Z))
+    if model == "VVV":
+        return _agglomerate(_VVVGroups(Z, alpha=_trace_alpha(Z)))
+    return _agglomerate(_VGroups(Z, alpha=_EPS))
+
+
+# --- argument checks -----------------------------------------------------------------
+
+
+def _check_use(use: Any) -> str:
+    if not isinstance(use, str) or use.upper() not in HC_TRANSFORMS:
+        raise ValueError(
+            f"use must be one of {', '.join(map(repr, HC_TRANSFORMS))} (mclust's hcUse), "
+            f"got {use!r}. Use 'SVD', mclust's default."
+        )
+    return use.upper()
+
+
+def _check_model(model: Any, n_features: int) -> str:
+    if not isinstance(model, str) or model.upper() not in HC_MODELS:
+        raise ValueError(
+            f"model must be one of {', '.join(map(repr, HC_MODELS))} or None, got "
+            f"{model!r}. Use 'VVV' for several features, 'V' for one."
+        )
+    model = model.upper()
+    if model in _ONE_DIMENSIONAL_MODELS and n_features != 1:
+        raise ValueError(
+            f"model={model!r} is for one-dimensional data, but X has {n_features} "
+            "features. Use 'VVV' or 'EII'."
+        )
+    return model
+
+
+def _default_model(n_samples: int, n_features: int) -> str:
+    """The model ``Mclust`` uses: ``hcModelName`` unless rows are too few for it."""
+    if n_features == 1:
+        return "V"
+    return "VVV" if n_samples > n_features else "EII"
+
+
+def _check_ks(ks: Any, n_rows: int) -> list[int]:
+    try:
+        values = [int(k) for k in ks]
+        valid = all(int(k) == k for k in ks) and len(values) > 0
+    except (TypeError, ValueError):
+        valid = False
+    if not valid or not all(1 <= k <= n_rows for k in values):
+        raise ValueError(
+            f"ks must be a non-empty sequence of integers between 1 and {n_rows} (the "
+            f"rows the tree is built on), got {ks!r}. Pass e.g. range(1, 10)."
+        )
+    return values
+
+
+def _check_subset(subset: Any) -> int | None:
+    if subset is None:
+        return None
+    if isinstance(subset, (bool, np.bool_)) or not isinstance(subset, (int, np.integer)) or subset < 2:
+        raise ValueError(
+            f"subset must be None or an integer >= 2 (rows to build the tree on), got "
+            f"{subset!r}. Use {DEFAULT_SUBSET}, mclust's default."
+        )
+    return int(subset)
+
+
+# --- public API ----------------------------------------------------------------------
+
+
+def hierarchical_merges(X: np.ndarray, model: str = "VVV", use: str = "SVD") -> np.ndarray:
+    """The merge sequence of mclust's ``hc(X, modelName=model, use=use)``.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_samples, n_features)
+        Validated float data.
+    model : {"VVV", "EII", "V", "E"}, default="VVV"
+        The merge criterion: ``"VVV"`` (groups with their own full covariance) and
+        ``"EII"`` (Ward) for any number of features, ``"V"`` and ``"E"`` their
+        one-dimensional counterparts.
+    use : {"SVD", "VARS", "STD", "PCS", "PCR", "SPH"}, default="SVD"
+        The transformation of the data first, see :func:`transform_for_hc`.
+
+    Returns
+    -------
+    ndarray of shape (n_samples - 1, 2)
+        Merge ``s`` joins the groups labelled ``merges[s, 0] < merges[s, 1]``; a group
+        is labelled by its first row (0-based). This is ``t(hc(X)) - 1`` in R.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from bayesmix.em.hc import hierarchical_merges
+    >>> X = np.array([[0.0, 0.0], [0.1, 0.3], [5.0, 5.0], [5.2, 4.9], [0.2, 0.1]])
+    >>> hierarchical_merges(X)
+    array([[0, 4],
+           [0, 1],
+           [2, 3],
+           [0, 2]])
+    """
+    model = _check_model(model, X.shape[1])
+    return _merges_of(transform_for_hc(X, use), model)
+
+
+def partitions_from_merges(merges: np.ndarray, ks: Iterable[int]) -> dict[int, np.ndarray]:
+    """mclust's ``hclass``: the partition into ``K`` groups for each ``K`` in ``ks``.
+
+    Parameters
+    ----------
+    merges : ndarray of shape (n_samples - 1, 2)
+        As returned by :func:`hierarchical_merges`.
+    ks : iterable of int
+        Numbers of groups, each between 1 and ``n_samples``.
+
+    Returns
+    -------
+    dict
+        ``K -> labels``: an int ndarray of shape (n_samples,) with values ``0..K-1``,
+        numbered in the order of each group's first row.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from bayesmix.em.hc import partitions_from_merges
+    >>> merges = np.array([[0, 4], [0, 1], [2, 3], [0, 2]])
+    >>> partitions_from_merges(merges, [2, 3])
+    {2: array([0, 0, 1, 1, 0]), 3: array([0, 0, 1, 2, 0])}
+    """
+    n_samples = len(merges) + 1
+    wanted = _check_ks(ks, n_samples)
+    groups = np.arange(n_samples)
+    found = {n_samples: groups.copy()}
+    fewest = min(wanted)
+    for step, (kept, merged_away) in enumerate(merges[: n_samples - fewest], start=1):
+        groups[groups == merged_away] = kept
+        if n_samples - step in wanted:
+            found[n_samples - step] = groups.copy()
+    return {k: _numbered_by_first_row(found[k]) for k in wanted}
+
+
+def _numbered_by_first_row(groups: np.ndarray) -> np.ndarray:
+    _, first_rows, inverse = np.unique(groups, return_index=True, return_inverse=True)
+    rank = np.empty(len(first_rows), dtype=np.int64)
+    rank[np.argsort(first_rows)] = np.arange(len(first_rows))
+    return rank[inverse.ravel()]
+
+
+def _map_labels(X: np.ndarray, rows: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """Labels of all rows: one full-covariance M step on ``rows``, one E step on ``X``.
+
+    This is how ``mclustBIC`` carries a subset partition to the data; a ridge of
+    ``1e-6`` keeps the covariances of groups with fewer rows than features usable.
+    """
+    n_groups = labels.max() + 1
+    n_features = X.shape[1]
+    log_density = np.empty((X.shape[0], n_groups))
+    for group in range(n_groups):
+        members = X[rows[labels == group]]
+        mean = members.mean(axis=0)
+        deviations = members - mean
+        covariance = deviations.T @ deviations / len(members) + _REG_COVAR * np.eye(n_features)
+        cholesky = np.linalg.cholesky(covariance)
+        whitened = solve_triangular(cholesky, (X - mean).T, lower=True)
+        log_density[:, group] = (
+            np.log(len(members) / len(rows))
+            - np.log(np.diag(cholesky)).sum()
+            - 0.5 * (whitened * whitened).sum(axis=0)
+        )
+    return np.argmax(log_density, axis=1)
+
+
+def hierarchical_partitions(
+    X: np.ndarray,
+    ks: Iterable[int],
+    model: str | None = None,
+    use: str = "SVD",
+    subset: int | None = DEFAULT_SUBSET,
+    random_state: Any = None,
+    cache: dict[Any, Any] | None = None,
+) -> dict[int, np.ndarray]:
+    """Partitions of ``X`` into ``K`` groups, for each ``K``, as ``Mclust`` starts EM.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_samples, n_features)
+        Validated float data.
+    ks : iterable of int
+        Numbers of groups, each between 1 and the rows the tree is built on.
+    model : {"VVV", "EII", "V", "E"} or None, default=None
+        The merge criterion. ``None`` takes ``Mclust``'s: ``"VVV"``, or ``"EII"`` when
+        there are no more rows than features; ``"V"`` for one feature (``Mclust``
+        itself starts one-dimensional fits from quantiles instead).
+    use : {"SVD", "VARS", "STD", "PCS", "PCR", "SPH"}, default="SVD"
+        The transformation of the data first, see :func:`transform_for_hc`.
+    subset : int or None, default=2000
+        With more rows than this, the tree is built on this many rows drawn at random,
+        and each partition extended to all rows by one M step (full covariances) on
+        them and one E step on all rows. ``None`` always uses all rows (memory grows
+        as ``8 n_samples**2`` bytes).
+    random_state : int, RandomState instance or None, default=None
+        Draws the subset.
+    cache : dict, optional
+        Keeps the tree (and the subset) for later calls on the same ``X``.
+
+    Returns
+    -------
+    dict
+        ``K -> labels``: an int ndarray of shape (n_samples,) with values in
+        ``0..K-1``, numbered by first row when the tree is built on all rows.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from bayesmix.em.hc import hierarchical_partitions
+    >>> rng = np.random.default_rng(0)
+    >>> X = np.vstack([rng.normal(0, 1, (30, 2)), rng.normal(8, 1, (30, 2))])
+    >>> labels = hierarchical_partitions(X, [2])[2]
+    >>> np.bincount(labels)
+    array([30, 30])
+    """
+    n_samples, n_features = X.shape
+    model = _default_model(n_samples, n_features) if model is None else _check_model(model, n_features)
+    use = _check_use(use)
+    subset = _check_subset(subset)
+    n_rows = n_samples if subset is None else min(subset, n_samples)
+    wanted = _check_ks(ks, n_rows)
+
+    cache = {} if cache is None else cache
+    key = ("hc", model, use, n_rows)
+    if key not in cache:
+        rows = np.arange(n_samples)
+        if n_rows < n_samples:
+            rows = check_random_state(random_state).choice(n_samples, n_rows, replace=False)
+        cache[key] = rows, _merges_of(transform_for_hc(X[rows], use), model)
+    rows, merges = cache[key]
+    partitions = partitions_from_merges(merges, wanted)
+    if n_rows == n_samples:
+        return partitions
+    return {k: _map_labels(X, rows, labels) for k, labels in partitions.items()}
