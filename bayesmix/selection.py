@@ -301,8 +301,9 @@ def _fit_cell(source: InMemorySource, starts: list[str], n_init: int,
 
     The first scheme runs to ``tol``. Each later one is screened as in a "small EM"
     (Biernacki, Celeux and Govaert 2003): it runs to the looser :data:`SCREEN_TOL`
-    first and goes on to ``tol`` only if it then stands at least as high as the best
-    run did at the same stage. A deterministic scheme (``"hc"``) runs once, the others
+    first and goes on to ``tol`` (within ``max_iter`` iterations in all) only if it then
+    stands at least as high as the best run did at the same stage; a screened run with
+    no iterations left is dropped. A deterministic scheme (``"hc"``) runs once, the others
     ``n_init`` times; an exact tie goes to the earlier scheme. The degenerate and
     convergence warnings go into the table.
     """
@@ -318,10 +319,12 @@ def _fit_cell(source: InMemorySource, starts: list[str], n_init: int,
                                    tol=tol if best is None else screen_tol, **params)
             em.fit(source)
             if best is not None:
-                if em.lower_bound_ < _bound_at(best, screen_tol):
+                budget = em.max_iter - em.n_iter_
+                if em.lower_bound_ < _bound_at(best, screen_tol) or budget == 0:
                     continue
-                em.set_params(tol=tol, warm_start=True).fit(source)
-                em.set_params(warm_start=False)
+                if screen_tol > tol:  # on to tol from where it stopped
+                    em.set_params(tol=tol, warm_start=True, max_iter=budget).fit(source)
+                    em.set_params(warm_start=False, max_iter=params["max_iter"])
             if best is None or em.lower_bound_ > best.lower_bound_:
                 best = em
     return best

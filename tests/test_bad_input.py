@@ -164,8 +164,9 @@ CASES = [
         lambda c: EM(50).fit(X)),
     row("em-n_components-1e9", ValueError, "40 samples but n_components=1000000000",
         lambda c: EM(10**9).fit(X)),
-    row("em-covariance_type", ValueError, "covariance_type must be one of 'full', 'tied', "
-        "'diag', 'spherical', got 'banana'", lambda c: EM(1, covariance_type="banana").fit(X)),
+    row("em-covariance_type", ValueError, r"covariance_type must be one of 'full', 'tied', "
+        r"'diag', 'spherical' \(or mclust's 'VVV', 'EEE', 'VVI', 'VII'\), got 'banana'",
+        lambda c: EM(1, covariance_type="banana").fit(X)),
     row("em-tol-negative", ValueError, r"tol must be >= 0.0, got -1.0",
         lambda c: EM(1, tol=-1.0).fit(X)),
     row("em-tol-text", ValueError, "tol must be a finite real number, got '0.1'",
@@ -236,8 +237,8 @@ CASES = [
         lambda c: advi(BAYES(0))),
     row("bayes-n_components-above-n", ValueError, "n_components=50 must be <= n_samples=40",
         lambda c: advi(BAYES(50))),
-    row("bayes-covariance_type", ValueError, "covariance_type must be one of.*got 'VVV'",
-        lambda c: advi(BAYES(2, covariance_type="VVV"))),
+    row("bayes-covariance_type", ValueError, "covariance_type must be one of.*got 'VVX'",
+        lambda c: advi(BAYES(2, covariance_type="VVX"))),
     row("bayes-priors-dict", ValueError, "priors must be a MixturePriors instance or None, got "
         "dict", lambda c: advi(BAYES(2, priors={"lkj_eta": 2.0}))),
     row("bayes-ordered_means-text", ValueError, "ordered_means must be True or False, got 'yes'",
@@ -300,8 +301,8 @@ CASES = [
         lambda c: select_em(X, n_components=[0, 1])),
     row("select_em-repeated", ValueError, r"n_components has repeated values \[1, 1\]",
         lambda c: select_em(X, n_components=[1, 1])),
-    row("select_em-covariance_types", ValueError, "covariance_types must be one of.*got 'VVV'",
-        lambda c: select_em(X, n_components=[1], covariance_types=["full", "VVV"])),
+    row("select_em-covariance_types", ValueError, "covariance_types must be one of.*got 'VVX'",
+        lambda c: select_em(X, n_components=[1], covariance_types=["full", "VVX"])),
     row("select_em-criterion", ValueError, "criterion must be one of 'bic', 'icl', got 'aic'",
         lambda c: select_em(X, n_components=[1], criterion="aic")),
     row("select_em-X-text", ValueError, "X must be an array-like.*got str 'data'",
@@ -364,7 +365,7 @@ CASES = [
     row("make_mixture-n_features-float", ValueError, r"n_features must be an integer, got 2.5",
         lambda c: make_mixture(10, n_features=2.5)),
     row("make_mixture-covariance_type", ValueError, "covariance_type must be one of",
-        lambda c: make_mixture(10, covariance_type="VVV")),
+        lambda c: make_mixture(10, covariance_type="VVX")),
     row("make_mixture-separation-negative", ValueError, "separation must be >= 0.0, got -1.0",
         lambda c: make_mixture(10, separation=-1)),
     row("make_mixture-separation-overflow", ValueError, "separation=1e[+]308 is too large.*"
