@@ -16,7 +16,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-import bayesmix.em.estimator
+import bayesmix.em.base
 from bayesmix import GaussianMixtureEM, make_mixture
 from bayesmix.covariance import COVARIANCE_TYPES
 
@@ -174,7 +174,7 @@ def test_best_restart_does_not_depend_on_the_order_of_the_seeds(seeds, data):
     fits = []
     for ordered in (seeds, order):
         with pytest.MonkeyPatch.context() as patch:
-            patch.setattr(bayesmix.em.estimator, "check_random_state", lambda _: _Seeds(ordered))
+            patch.setattr(bayesmix.em.base, "check_random_state", lambda _: _Seeds(ordered))
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 fits.append(GaussianMixtureEM(N_COMPONENTS, n_init=len(seeds),

@@ -137,6 +137,18 @@ class CovarianceStructure:
         """Random covariances (stored shape) whose variances lie in ``[low, high]``."""
         raise NotImplementedError
 
+    @property
+    def needs_total_scatter(self) -> bool:
+        """Whether the M step reads the data's total scatter (the pooled structures).
+
+        Examples
+        --------
+        >>> from bayesmix.covariance import get_structure
+        >>> get_structure("tied").needs_total_scatter, get_structure("full").needs_total_scatter
+        (True, False)
+        """
+        return self.second_moments is None
+
     def shares_covariance(self) -> bool:
         """Whether all components share one covariance (it collapses for all or none)."""
         return False
@@ -210,9 +222,11 @@ class CovarianceStructure:
                            ) -> tuple[np.ndarray, np.ndarray | None, np.ndarray]:
         """Each component's smallest variance, its direction and the data's variance there.
 
-        Returns ``(smallest, directions, data_variance)`` with one entry per component
-        (one for a shared covariance); ``directions`` is ``None`` when the structure has
-        no preferred direction.
+        ``data_covariance`` is the data's covariance matrix (D, D) for the structures that
+        estimate correlations, only its variances (D,) for the others. Returns
+        ``(smallest, directions, data_variance)`` with one entry per component (one for a
+        shared covariance); ``directions`` is ``None`` when the structure has no
+        preferred direction.
         """
         raise NotImplementedError
 

@@ -57,10 +57,10 @@ class DiagonalCovariance(DiagonalFamily):
         return np.array(np.diagonal(matrices, axis1=-2, axis2=-1), dtype=np.float64)
 
     def smallest_variances(self, covariances, data_covariance):
-        smallest = covariances.min(axis=1)
-        directions = np.eye(data_covariance.shape[0])[covariances.argmin(axis=1)]
-        data_variance = np.einsum("kd,de,ke->k", directions, data_covariance, directions)
-        return smallest, directions, data_variance
+        smallest, where = covariances.min(axis=1), covariances.argmin(axis=1)
+        directions = np.zeros(covariances.shape)
+        directions[np.arange(len(where)), where] = 1.0
+        return smallest, directions, data_covariance[where]
 
     def random_covariances(self, rng, n_components, n_features, low, high):
         return rng.uniform(low, high, size=(n_components, n_features))

@@ -59,9 +59,7 @@ class SphericalCovariance(DiagonalFamily):
                         dtype=np.float64)
 
     def smallest_variances(self, covariances, data_covariance):
-        n_features = data_covariance.shape[0]
-        data_variance = np.full(covariances.shape, np.trace(data_covariance) / n_features)
-        return covariances, None, data_variance
+        return covariances, None, np.full(covariances.shape, data_covariance.mean())
 
     def random_covariances(self, rng, n_components, n_features, low, high):
         return rng.uniform(low, high, size=n_components)

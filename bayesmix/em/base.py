@@ -230,7 +230,7 @@ class BaseMixtureEM(DensityMixin, BaseEstimator):
         structure = engine.structure
         if {"weights", "means", "precisions_cholesky"} <= given.keys():
             return self._given_start(structure, given)
-        X, weights, _ = engine.source.initialisation_sample()
+        X, weights = engine.source.initialisation_sample()
         resp = initial_responsibilities(X, self.n_components, self.init_params, seed,
                                         weights, cache=engine.source.cache)
         start = engine.from_responsibilities(resp)
@@ -271,7 +271,7 @@ class BaseMixtureEM(DensityMixin, BaseEstimator):
         self.lower_bound_ = best.lower_bound
         self.lower_bound_history_ = np.asarray(best.history)
         self.degenerate_reasons_ = self._find_degenerate(
-            structure, counts, source.scatter / source.total_weight)
+            structure, counts, source.data_covariance(full=structure.estimates_correlations))
         self.degenerate_components_ = list(self.degenerate_reasons_)
 
     # ------------------------------------------------------------------ diagnostics

@@ -272,7 +272,8 @@ class DaskSource:
         self._weights = _as_dask_weights(sample_weight, X)
         self._blocks = _blocks(X, self._weights)
         self._random_state = check_random_state(random_state)
-        self._sample: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+        self._sample: tuple[np.ndarray, np.ndarray] | None = None
+        self._sample_scatter: np.ndarray | None = None
         self.cache: dict[Any, Any] = {}
         # The rows are processed by Dask's threads or workers: BLAS' own threads would
         # only compete with them (distributed's worker processes already start with one).
@@ -297,9 +298,22 @@ class DaskSource:
         """The labels are not written by the final pass, but predicted lazily."""
         return None
 
-    def initialisation_sample(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def data_covariance(self, full: bool) -> np.ndarray:
+        """The data's weighted covariance (D, D), or only its variances (D,)."""
+        covariance = self.scatter / self.total_weight
+        return covariance if full else np.diagonal(covariance).copy()
+
+    def initialisation_scatter(self) -> np.ndarray:
+        """The scatter matrix of the initialisation sample about ``shift``."""
+        X_sample, w_sample = self.initialisation_sample()
+        if self._sample_scatter is None:
+            self._sample_scatter = scatter_matrix(X_sample, w_sample,
+                                                  slice(0, len(w_sample)), self.shift)
+        return self._sample_scatter
+
+    def initialisation_sample(self) -> tuple[np.ndarray, np.ndarray]:
         """A uniform random sample of at most :data:`INIT_SAMPLE_SIZE` rows (all of them
-        when there are fewer), loaded once, with its weights and scatter."""
+        when there are fewer), loaded once, with its weights."""
         if self._sample is None:
             rows = slice(None)
             if self.n_samples > INIT_SAMPLE_SIZE:
@@ -308,9 +322,7 @@ class DaskSource:
                                           replace=False))
             X_rows = self._X[rows]
             w_rows = da.ones(X_rows.shape[0]) if self._weights is None else self._weights[rows]
-            X_sample, w_sample = dask.compute(X_rows, w_rows)
-            scatter = scatter_matrix(X_sample, w_sample, slice(0, len(w_sample)), self.shift)
-            self._sample = (X_sample, w_sample, scatter)
+            self._sample = dask.compute(X_rows, w_rows)
         return self._sample
 
     def e_step(self, structure: CovarianceStructure, weights: np.ndarray, means: np.ndarray,

@@ -61,8 +61,9 @@ def find_degenerate(
         The fitted covariances, in the structure's stored shape.
     counts : ndarray of shape (K,)
         Effective points per component.
-    data_covariance : ndarray of shape (D, D)
-        The data's (weighted) covariance.
+    data_covariance : ndarray of shape (D, D) or (D,)
+        The data's (weighted) covariance, or only its variances for a structure that
+        estimates no correlations.
     reg_covar : float
     feature_label : callable
         Name of feature ``j`` for the messages.
@@ -73,7 +74,7 @@ def find_degenerate(
     >>> from bayesmix.covariance import get_structure
     >>> from bayesmix.em.diagnostics import find_degenerate
     >>> report = find_degenerate(get_structure("diag"), np.array([[1.0], [2e-6]]),
-    ...                          np.array([10.0, 1.0]), np.eye(1), 1e-6, "x{}".format)
+    ...                          np.array([10.0, 1.0]), np.ones(1), 1e-6, "x{}".format)
     >>> list(report.reasons)
     [1]
     """

@@ -118,7 +118,7 @@ class EMEngine:
         self.settings = settings
 
     # ------------------------------------------------------------ M step
-    def m_step(self, stats: SufficientStatistics, total_scatter: np.ndarray
+    def m_step(self, stats: SufficientStatistics, total_scatter: np.ndarray | None
                ) -> MixtureParameters:
         """Parameters maximising the expected complete log-likelihood of ``stats``."""
         counts = stats.counts + COUNT_FLOOR
@@ -133,7 +133,9 @@ class EMEngine:
 
         ``resp`` is (rows of the sample, K), not yet multiplied by the row weights.
         """
-        X, weights, scatter = self.source.initialisation_sample()
+        X, weights = self.source.initialisation_sample()
+        scatter = (self.source.initialisation_scatter()
+                   if self.structure.needs_total_scatter else None)
         stats = SufficientStatistics.zeros(self.n_components, X.shape[1], self.structure)
         weighted = resp * weights[:, np.newaxis]
         width = self.structure.row_width(self.n_components, X.shape[1])
@@ -152,8 +154,8 @@ class EMEngine:
         """One EM iteration: the lower bound at ``params`` and the next parameters."""
         stats = self.source.e_step(self.structure, params.weights, params.means,
                                    params.precisions_cholesky)
-        return (stats.log_likelihood / self.source.total_weight,
-                self.m_step(stats, self.source.scatter))
+        scatter = self.source.scatter if self.structure.needs_total_scatter else None
+        return stats.log_likelihood / self.source.total_weight, self.m_step(stats, scatter)
 
     def run(self, start: MixtureParameters, lower_bound: float = -np.inf,
             label: int = 0) -> EMRun:

@@ -6,13 +6,14 @@ for the few things EM needs of the data:
 - ``n_samples``, ``n_features``, ``total_weight``, ``n_positive`` (rows of positive
   weight), ``shift`` (the weighted mean, by which every row is centred as it is read:
   EM is translation invariant and centred second moments lose no precision) and
-  ``scatter`` (``sum_n w_n (x_n - shift)(x_n - shift)^T``);
+  ``scatter`` (``sum_n w_n (x_n - shift)(x_n - shift)^T``, which a source may compute
+  on first use) and ``data_covariance(full)`` (the covariance, or only its variances);
 - ``n_features_in_`` and ``feature_names_in_`` as an estimator records them in ``fit``;
 - ``training_rows`` (the rows, or ``None`` when they are not in memory) and
   ``new_labels()`` (an array the final E step writes labels into, or ``None``, in which
   case the estimator predicts lazily on ``collection``);
-- :meth:`~InMemorySource.initialisation_sample`: the rows the initialisers run on, their
-  weights and scatter;
+- :meth:`~InMemorySource.initialisation_sample`: the rows the initialisers run on and
+  their weights, and :meth:`~InMemorySource.initialisation_scatter`, their scatter;
 - :meth:`~InMemorySource.e_step`: one pass at given parameters, folded into
   :class:`~bayesmix.em.statistics.SufficientStatistics` (optionally writing each row's
   most likely component);
@@ -34,12 +35,13 @@ from __future__ import annotations
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import cached_property
 from typing import Any
 
 import numpy as np
 
 from bayesmix._parallel import RowThreads
-from bayesmix._validation import check_sample_weight, validate_data
+from bayesmix._validation import check_memory, check_sample_weight, validate_data
 from bayesmix.covariance.base import CovarianceStructure
 from bayesmix.density import component_log_prob, normalise_rows, row_chunks
 from bayesmix.em.statistics import SufficientStatistics
@@ -169,13 +171,37 @@ class InMemorySource:
         self.sample_weight = None if sample_weight is None else weights
         self.total_weight = float(weights.sum())
         self.shift = (weights @ self.X) / self.total_weight
-        with RowThreads(self.n_samples, self.n_features) as threads:
-            self.scatter = sum(threads.map(
-                lambda rows: scatter_matrix(self.X, self.sample_weight, rows, self.shift),
-                self.n_samples))
         self._weights = weights
         self.cache: dict[Any, Any] = {}
         self._threads: RowThreads | None = None
+
+    @cached_property
+    def scatter(self) -> np.ndarray:
+        """``sum_n w_n (x_n - shift)(x_n - shift)^T``, computed on first use (D x D)."""
+        check_memory(8.0 * self.n_features**2, f"the scatter matrix of {self.n_features} "
+                     f"features", "Use covariance_type='diag' or 'spherical'.")
+        with RowThreads(self.n_samples, self.n_features) as threads:
+            return sum(threads.map(
+                lambda rows: scatter_matrix(self.X, self.sample_weight, rows, self.shift),
+                self.n_samples))
+
+    def data_covariance(self, full: bool) -> np.ndarray:
+        """The data's weighted covariance (D, D), or only its variances (D,) if not ``full``.
+
+        The variances are read block by block without the D x D matrix, unless it is
+        already known.
+        """
+        if full:
+            return self.scatter / self.total_weight
+        if "scatter" in vars(self):
+            return np.diagonal(self.scatter) / self.total_weight
+        squares = np.zeros(self.n_features)
+        for rows, block in centred_blocks(self.X, slice(0, self.n_samples), self.n_features,
+                                          self.shift):
+            weighted = block if self.sample_weight is None else (
+                block * self.sample_weight[rows, None])
+            squares += np.einsum("nd,nd->d", weighted, block)
+        return squares / self.total_weight
 
     @contextmanager
     def session(self, row_width: int) -> Iterator[InMemorySource]:
@@ -196,9 +222,13 @@ class InMemorySource:
         """An array for the final E step to write each row's most likely component into."""
         return np.empty(self.n_samples, dtype=np.intp)
 
-    def initialisation_sample(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """The rows initialisers run on (all of them), their weights and scatter."""
-        return self.X, self._weights, self.scatter
+    def initialisation_sample(self) -> tuple[np.ndarray, np.ndarray]:
+        """The rows initialisers run on (all of them) and their weights."""
+        return self.X, self._weights
+
+    def initialisation_scatter(self) -> np.ndarray:
+        """The scatter matrix of the initialisation sample about ``shift``."""
+        return self.scatter
 
     def e_step(self, structure: CovarianceStructure, weights: np.ndarray, means: np.ndarray,
                precisions_cholesky: np.ndarray, labels: np.ndarray | None = None
