@@ -17,7 +17,7 @@ Fortran ``hcvvv``, ``hc1v``, ``hceii``, ``hc1e`` and ``wardsw`` of ``src/mclust.
   deviation of the transformed data (``hcVVV``'s ``traceW(data / sqrt(n p))``; its
   ``beta`` is 1). The determinant is mclust's, not the textbook one: the Fortran
   stores each merged group's triangular factor with the factor's first row copied
-  into every row, and this module reproduces that (see :class:`_VVVGroups`);
+  into every row, and this module reproduces that (see ``_VVVGroups``);
 * ``"V"``, the one-dimensional counterpart ``hc1v``, costs ``n log((tr W + alpha) / n)``
   with ``alpha`` the machine epsilon (``hcV`` takes ``min(alpha, eps)``); ``"EII"``
   and ``"E"`` are Ward's criterion, updated by the Lance-Williams formula as
@@ -102,14 +102,14 @@ def _r_matmul(A: np.ndarray, B: np.ndarray) -> np.ndarray:
     return product
 
 
-def _rotation(Z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Right singular vectors and singular values of ``Z``, null directions dropped.
+def _rotation(Z: np.ndarray, drop_null: bool) -> tuple[np.ndarray, np.ndarray]:
+    """Right singular vectors and singular values of ``Z``.
 
-    R would divide by a zero singular value and fail on the non-finite result; the
-    directions of singular value below numerical rank tolerance carry no information.
+    With ``drop_null``, the directions of singular value zero (to rounding) are left
+    out: R would divide by their singular values and fail on the non-finite result.
     """
     _, singular_values, vt = np.linalg.svd(Z, full_matrices=False)
-    keep = singular_values > singular_values[:1] * max(Z.shape) * _EPS
+    keep = singular_values > (singular_values[:1] * max(Z.shape) * _EPS if drop_null else -1.0)
     return vt[keep].T, singular_values[keep]
 
 
@@ -130,8 +130,13 @@ def transform_for_hc(X: np.ndarray, use: str = "SVD") -> np.ndarray:
     Returns
     -------
     ndarray of shape (n_samples, n_kept)
-        Columns that are constant (for the standardising transformations) or that
-        span no direction of the data are dropped.
+        Constant columns are dropped by the standardising transformations, and
+        directions the data do not span by ``"SVD"`` and ``"SPH"``.
+
+    Raises
+    ------
+    ValueError
+        If no column is left.
 
     Examples
     --------
@@ -145,23 +150,23 @@ def transform_for_hc(X: np.ndarray, use: str = "SVD") -> np.ndarray:
     use = _check_use(use)
     if use == "VARS":
         return X
+    Z = _finite_columns(_r_scale(X, scale=use in ("STD", "PCR", "SVD")))
+    if Z.shape[1] == 0:
+        raise ValueError(
+            f"use={use!r} leaves no column to cluster: every column of X is constant. "
+            "Pass data with at least one varying feature."
+        )
     if use == "STD":
-        return _finite_columns(_r_scale(X, scale=True))
+        return Z
     if use == "SPH":
-        centred = _r_scale(X, scale=False)
-        n_samples = X.shape[0]
-        covariance = np.cov(centred, rowvar=False).reshape(X.shape[1], -1)
-        vectors, values = _rotation(covariance * (n_samples - 1) / n_samples)
-        return _finite_columns(_r_matmul(centred, vectors) * (1.0 / np.sqrt(values)))
-    standardised = use in ("PCR", "SVD")
-    Z = _r_scale(X, scale=standardised)
-    if standardised:
-        Z = _finite_columns(Z)
-    vectors, singular_values = _rotation(Z)
-    rotated = _r_matmul(Z, vectors)
+        n_samples, n_features = Z.shape
+        covariance = np.cov(Z, rowvar=False).reshape(n_features, n_features)
+        vectors, values = _rotation(covariance * (n_samples - 1) / n_samples, drop_null=True)
+        return _r_matmul(Z, vectors) * (1.0 / np.sqrt(values))
+    vectors, singular_values = _rotation(Z, drop_null=use == "SVD")
     if use == "SVD":
-        return rotated * (1.0 / np.sqrt(singular_values))
-    return _finite_columns(rotated)
+        return _r_matmul(Z, vectors) * (1.0 / np.sqrt(singular_values))
+    return _r_matmul(Z, vectors)
 
 
 # --- pair costs and the choice of the next merge -------------------------------------
@@ -215,7 +220,8 @@ class _PairCosts:
         if j != last:
             costs[j, : last + 1] = costs[last, : last + 1]
             costs[: last + 1, j] = costs[: last + 1, last]
-            row_min[j], row_argmin[j], lost[j] = self.row_min[last], self.row_argmin[last], lost[last]
+            row_min[j], row_argmin[j] = self.row_min[last], self.row_argmin[last]
+            lost[j] = lost[last]
             row_argmin[row_argmin == last] = j
         self.n_slots = last
         merged[i] = np.inf
@@ -365,7 +371,8 @@ class _VGroups:
         """Merge slot ``j`` into ``i``, move the last slot to ``j``, return ``i``'s costs."""
         size = self.sizes.item(i) + self.sizes.item(j)
         v, weight_i, weight_j = self._difference(i, j, size)
-        trace = (self.traces.item(i) + self.traces.item(j)) + _sum_in_order(c * c for c in v.tolist())
+        squares = (c * c for c in v.tolist())
+        trace = (self.traces.item(i) + self.traces.item(j)) + _sum_in_order(squares)
         term = self._merged_term(i, j, cost, size, trace)
         self._absorb(i, j, v, size)
         sums = self.sums
@@ -378,8 +385,9 @@ class _VGroups:
         pair_sizes = size + sizes
         shares = 1.0 / pair_sizes
         v = np.sqrt(size * shares) * sums[:, :last] - np.sqrt(sizes * shares) * sums[:, i, None]
-        outer = v[:, None] * v  # v v' of each pair, its diagonal added in order as by ddot
-        pair_traces = (trace + self.traces[:last]) + _sum_in_order(outer[c, c] for c in range(len(v)))
+        outer = v[:, None] * v  # v v' of each pair; its diagonal added in order, as by ddot
+        squares = (outer[c, c] for c in range(len(v)))
+        pair_traces = (trace + self.traces[:last]) + _sum_in_order(squares)
         pair_terms = self._pair_terms(pair_sizes, shares, pair_traces, outer)
         return pair_terms - (term + self.terms[:last])
 
@@ -481,11 +489,6 @@ def _trace_alpha(Z: np.ndarray) -> float:
 
 
 def _merges_of(Z: np.ndarray, model: str) -> np.ndarray:
-    if Z.shape[1] == 0:
-        raise ValueError(
-            "X has no column left to cluster: every column is constant or not finite. "
-            "Pass data with at least one varying feature."
-        )
     if model in ("EII", "E"):
         return _agglomerate(_WardGroups(Z))
     if model == "VVV":
@@ -529,8 +532,9 @@ def _default_model(n_samples: int, n_features: int) -> str:
 
 def _check_ks(ks: Any, n_rows: int) -> list[int]:
     try:
-        values = [int(k) for k in ks]
-        valid = all(int(k) == k for k in ks) and len(values) > 0
+        given = list(ks)
+        values = [int(k) for k in given]
+        valid = len(values) > 0 and all(value == k for value, k in zip(values, given))
     except (TypeError, ValueError):
         valid = False
     if not valid or not all(1 <= k <= n_rows for k in values):
@@ -544,7 +548,8 @@ def _check_ks(ks: Any, n_rows: int) -> list[int]:
 def _check_subset(subset: Any) -> int | None:
     if subset is None:
         return None
-    if isinstance(subset, (bool, np.bool_)) or not isinstance(subset, (int, np.integer)) or subset < 2:
+    is_integer = isinstance(subset, (int, np.integer)) and not isinstance(subset, (bool, np.bool_))
+    if not is_integer or subset < 2:
         raise ValueError(
             f"subset must be None or an integer >= 2 (rows to build the tree on), got "
             f"{subset!r}. Use {DEFAULT_SUBSET}, mclust's default."
@@ -707,7 +712,9 @@ def hierarchical_partitions(
     array([30, 30])
     """
     n_samples, n_features = X.shape
-    model = _default_model(n_samples, n_features) if model is None else _check_model(model, n_features)
+    if model is None:
+        model = _default_model(n_samples, n_features)
+    model = _check_model(model, n_features)
     use = _check_use(use)
     subset = _check_subset(subset)
     n_rows = n_samples if subset is None else min(subset, n_samples)
