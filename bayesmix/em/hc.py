@@ -19,9 +19,10 @@ Fortran ``hcvvv``, ``hc1v``, ``hceii``, ``hc1e`` and ``wardsw`` of ``src/mclust.
   stores each merged group's triangular factor with the factor's first row copied
   into every row, and this module reproduces that (see ``_VVVGroups``);
 * ``"V"``, the one-dimensional counterpart ``hc1v``, costs ``n log((tr W + alpha) / n)``
-  with ``alpha`` the machine epsilon (``hcV`` takes ``min(alpha, eps)``); ``"EII"``
-  and ``"E"`` are Ward's criterion, updated by the Lance-Williams formula as
-  ``hceii`` and ``hc1e`` do;
+  with ``alpha`` the machine epsilon (``hcV`` takes ``min(alpha, eps)``, which makes
+  the tree grow one group a row at a time; R's ``hc1v`` also overruns its work array
+  below 10 rows); ``"EII"`` and ``"E"`` are Ward's criterion, updated by the
+  Lance-Williams formula as ``hceii`` and ``hc1e`` do;
 * the arithmetic follows the Fortran's order (scaled sums, ``ddot``'s order of
   additions, R's extended-precision ``scale``), and ties go where the Fortran puts
   them: the cheapest pair is the last one met when its packed cost triangle is read
@@ -511,8 +512,8 @@ def _check_use(use: Any) -> str:
 def _check_model(model: Any, n_features: int) -> str:
     if not isinstance(model, str) or model.upper() not in HC_MODELS:
         raise ValueError(
-            f"model must be one of {', '.join(map(repr, HC_MODELS))} or None, got "
-            f"{model!r}. Use 'VVV' for several features, 'V' for one."
+            f"model must be one of {', '.join(map(repr, HC_MODELS))}, got {model!r}. "
+            "Use 'VVV' for several features, 'E' for one."
         )
     model = model.upper()
     if model in _ONE_DIMENSIONAL_MODELS and n_features != 1:
@@ -524,9 +525,14 @@ def _check_model(model: Any, n_features: int) -> str:
 
 
 def _default_model(n_samples: int, n_features: int) -> str:
-    """The model ``Mclust`` uses: ``hcModelName`` unless rows are too few for it."""
+    """The model ``Mclust`` uses: ``hcModelName`` unless rows are too few for it.
+
+    For one feature ``Mclust`` uses no tree (its commented-out alternative is ``"E"``);
+    ``"V"`` is no fit start: ``hcV`` sets ``alpha`` to ``min(alpha, eps)``, so that a
+    row alone costs ``log(eps)`` and the tree grows one group a row at a time.
+    """
     if n_features == 1:
-        return "V"
+        return "E"
     return "VVV" if n_samples > n_features else "EII"
 
 
@@ -681,7 +687,7 @@ def hierarchical_partitions(
         Numbers of groups, each between 1 and the rows the tree is built on.
     model : {"VVV", "EII", "V", "E"} or None, default=None
         The merge criterion. ``None`` takes ``Mclust``'s: ``"VVV"``, or ``"EII"`` when
-        there are no more rows than features; ``"V"`` for one feature (``Mclust``
+        there are no more rows than features; ``"E"`` for one feature (``Mclust``
         itself starts one-dimensional fits from quantiles instead).
     use : {"SVD", "VARS", "STD", "PCS", "PCR", "SPH"}, default="SVD"
         The transformation of the data first, see :func:`transform_for_hc`.

@@ -208,9 +208,11 @@ def test_default_model_follows_mclust():
     wide = X[:3]  # no more rows than features: EII
     np.testing.assert_array_equal(hierarchical_partitions(wide, [2])[2],
                                   hierarchical_partitions(wide, [2], model="EII")[2])
-    x = X[:, :1]
+    x = X[:, :1]  # one feature: Ward's (mclust's hcV chains rows into one group)
     np.testing.assert_array_equal(hierarchical_partitions(x, [2])[2],
-                                  hierarchical_partitions(x, [2], model="V")[2])
+                                  hierarchical_partitions(x, [2], model="E")[2])
+    four = np.array([[0.0], [0.1], [5.0], [5.1]])
+    np.testing.assert_array_equal(hierarchical_partitions(four, [2])[2], [0, 0, 1, 1])
 
 
 def test_svd_transform_is_standardised_and_decorrelated():
