@@ -63,6 +63,14 @@ def lower_cholesky_inverse_transpose(covariances: np.ndarray) -> np.ndarray | No
     ``None`` when a matrix is not positive definite. NumPy's batched inverse loops in C
     (SciPy's batched triangular solve loops in Python); the inverse of a lower-triangular
     matrix is lower triangular, up to round-off, which ``np.tril`` removes.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from bayesmix.covariance.base import lower_cholesky_inverse_transpose
+    >>> lower_cholesky_inverse_transpose(np.array([[4.0]])), lower_cholesky_inverse_transpose(
+    ...     np.array([[-1.0]]))
+    (array([[0.5]]), None)
     """
     try:
         cov_chol = np.linalg.cholesky(covariances)
@@ -79,7 +87,7 @@ class CovarianceStructure:
     Subclasses set the class attributes and implement the methods that raise
     :class:`NotImplementedError`; :class:`MatrixFamily` and :class:`DiagonalFamily`
     implement the linear algebra shared by the structures stored as matrices and as
-    variances.
+    variances. An overriding method without a docstring inherits the interface's.
 
     Attributes
     ----------
@@ -98,6 +106,13 @@ class CovarianceStructure:
     raw_variable : str or None
         Name under which an InferenceData's posterior also holds the stored form (the
         diagonal structures' ``variances``); ``None`` when the full matrices say it all.
+
+    Examples
+    --------
+    >>> from bayesmix.covariance import CovarianceStructure, get_structure
+    >>> structure = get_structure("tied")
+    >>> isinstance(structure, CovarianceStructure), structure.name, structure.label
+    (True, 'EEE', 'tied')
     """
 
     name: str = ""
@@ -106,6 +121,16 @@ class CovarianceStructure:
     second_moments: str | None = None
     estimates_correlations: bool = False
     raw_variable: str | None = None
+
+    def __init_subclass__(cls, **kwargs: object) -> None:
+        super().__init_subclass__(**kwargs)
+        # An override documents itself only where it differs: it inherits the docstring
+        # (and the example) of the interface method it implements.
+        for name, method in vars(cls).items():
+            if callable(method) and method.__doc__ is None:
+                inherited = getattr(CovarianceStructure, name, None)
+                if inherited is not None and inherited.__doc__:
+                    method.__doc__ = inherited.__doc__
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}()"
@@ -117,24 +142,60 @@ class CovarianceStructure:
 
     # ------------------------------------------------------------ storage and counts
     def stored_shape(self, n_components: int, n_features: int) -> tuple[int, ...]:
-        """Shape of the stored covariances (and precisions)."""
+        """Shape of the stored covariances (and precisions).
+
+        Examples
+        --------
+        >>> from bayesmix.covariance import get_structure
+        >>> get_structure("full").stored_shape(3, 2), get_structure("spherical").stored_shape(3, 2)
+        ((3, 2, 2), (3,))
+        """
         raise NotImplementedError
 
     def stored_shape_text(self) -> str:
-        """The stored shape in words, for messages, e.g. ``"(n_components, n_features)"``."""
+        """The stored shape in words, for messages.
+
+        Examples
+        --------
+        >>> from bayesmix.covariance import get_structure
+        >>> get_structure("diag").stored_shape_text()
+        '(n_components, n_features)'
+        """
         raise NotImplementedError
 
     def n_parameters(self, n_components: int, n_features: int) -> int:
-        """Free parameters of the covariances (mclust's ``nVarParams``)."""
+        """Free parameters of the covariances (mclust's ``nVarParams``).
+
+        Examples
+        --------
+        >>> from bayesmix.covariance import get_structure
+        >>> get_structure("full").n_parameters(3, 2), get_structure("tied").n_parameters(3, 2)
+        (9, 3)
+        """
         raise NotImplementedError
 
     def min_points(self, n_features: int) -> int:
-        """Effective points a component needs for its covariance to be estimable."""
+        """Effective points a component needs for its covariance to be estimable.
+
+        Examples
+        --------
+        >>> from bayesmix.covariance import get_structure
+        >>> get_structure("full").min_points(2), get_structure("diag").min_points(2)
+        (3, 2)
+        """
         raise NotImplementedError
 
     def random_covariances(self, rng: np.random.RandomState, n_components: int,
                            n_features: int, low: float, high: float) -> np.ndarray:
-        """Random covariances (stored shape) whose variances lie in ``[low, high]``."""
+        """Random covariances (stored shape) whose variances lie in ``[low, high]``.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from bayesmix.covariance import get_structure
+        >>> get_structure("full").random_covariances(np.random.RandomState(0), 3, 2, 0.5, 1.5).shape
+        (3, 2, 2)
+        """
         raise NotImplementedError
 
     @property
@@ -150,7 +211,14 @@ class CovarianceStructure:
         return self.second_moments is None
 
     def shares_covariance(self) -> bool:
-        """Whether all components share one covariance (it collapses for all or none)."""
+        """Whether all components share one covariance (it collapses for all or none).
+
+        Examples
+        --------
+        >>> from bayesmix.covariance import get_structure
+        >>> get_structure("tied").shares_covariance(), get_structure("full").shares_covariance()
+        (True, False)
+        """
         return False
 
     # ------------------------------------------------------------ M step
@@ -170,51 +238,144 @@ class CovarianceStructure:
             ``sum_n w_n x_n x_n^T`` of the centred data.
         reg_covar : float
             Added to the diagonal of every covariance.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from bayesmix.covariance import get_structure
+        >>> counts, means = np.array([2.0]), np.array([[1.0]])
+        >>> get_structure("diag").m_step(counts, means, np.array([[4.0]]), None, 0.0)
+        array([[1.]])
         """
         raise NotImplementedError
 
     # ------------------------------------------------------------ linear algebra
     def precision_cholesky(self, covariances: np.ndarray) -> np.ndarray:
-        """Cholesky factors of the precisions; ``ValueError`` naming a bad component."""
+        """Cholesky factors of the precisions; ``ValueError`` naming a bad component.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from bayesmix.covariance import get_structure
+        >>> get_structure("full").precision_cholesky(np.array([[[4.0, 0.0], [0.0, 0.25]]]))
+        array([[[0.5, 0. ],
+                [0. , 2. ]]])
+        """
         raise NotImplementedError
 
     def precisions_from_cholesky(self, factors: np.ndarray) -> np.ndarray:
-        """Precisions from their Cholesky factors."""
+        """Precisions from their Cholesky factors.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from bayesmix.covariance import get_structure
+        >>> get_structure("spherical").precisions_from_cholesky(np.array([0.5, 2.0]))
+        array([0.25, 4.  ])
+        """
         raise NotImplementedError
 
     def cholesky_from_precisions(self, precisions: np.ndarray) -> np.ndarray:
-        """Cholesky factors ``U`` of precisions, ``P = U @ U.T``."""
+        """Cholesky factors ``U`` of precisions, ``P = U @ U.T``.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from bayesmix.covariance import get_structure
+        >>> get_structure("diag").cholesky_from_precisions(np.array([[4.0, 9.0]]))
+        array([[2., 3.]])
+        """
         raise NotImplementedError
 
     def covariances_from_precisions(self, precisions: np.ndarray) -> np.ndarray:
-        """Covariances from precisions."""
+        """Covariances from precisions.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from bayesmix.covariance import get_structure
+        >>> get_structure("tied").covariances_from_precisions(np.array([[4.0, 0.0], [0.0, 0.5]]))
+        array([[0.25, 0.  ],
+               [0.  , 2.  ]])
+        """
         raise NotImplementedError
 
     def log_det_cholesky(self, factors: np.ndarray, n_features: int) -> np.ndarray:
-        """Half the log-determinant of each precision, ``sum(log(diag(U)))``."""
+        """Half the log-determinant of each precision, ``sum(log(diag(U)))``.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from bayesmix.covariance import get_structure
+        >>> get_structure("diag").log_det_cholesky(np.array([[1.0, np.e]]), n_features=2)
+        array([1.])
+        """
         raise NotImplementedError
 
     def to_full(self, covariances: np.ndarray, n_components: int, n_features: int
                 ) -> np.ndarray:
-        """Covariances as a (K, D, D) stack of matrices (batched over leading axes)."""
+        """Covariances as a (K, D, D) stack of matrices (batched over leading axes).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from bayesmix.covariance import get_structure
+        >>> get_structure("diag").to_full(np.array([[1.0, 2.0]]), 1, 2)
+        array([[[1., 0.],
+                [0., 2.]]])
+        """
         raise NotImplementedError
 
     def from_full(self, matrices: np.ndarray) -> np.ndarray:
-        """The stored form of a (K, D, D) stack that has this structure's constraints."""
+        """The stored form of a (K, D, D) stack that has this structure's constraints.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from bayesmix.covariance import get_structure
+        >>> get_structure("spherical").from_full(2.0 * np.eye(2)[None])
+        array([2.])
+        """
         raise NotImplementedError
 
     def check_precisions(self, precisions: np.ndarray) -> np.ndarray:
-        """Cholesky factors of user-given precisions (``precisions_init``), checked."""
+        """Cholesky factors of user-given precisions (``precisions_init``), checked.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from bayesmix.covariance import get_structure
+        >>> get_structure("spherical").check_precisions(np.array([-1.0]))
+        Traceback (most recent call last):
+            ...
+        ValueError: precisions_init must be positive for covariance_type='spherical', got a minimum of -1. Pass inverse variances (> 0).
+        """
         raise NotImplementedError
 
     # ------------------------------------------------------------ density kernels
     def squared_mahalanobis(self, X: np.ndarray, means: np.ndarray, factors: np.ndarray
                             ) -> np.ndarray:
-        """Squared Mahalanobis distance of each row of ``X`` to each mean, (N, K)."""
+        """Squared Mahalanobis distance of each row of ``X`` to each mean, (N, K).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from bayesmix.covariance import get_structure
+        >>> get_structure("spherical").squared_mahalanobis(np.array([[3.0, 4.0]]), np.zeros((1, 2)),
+        ...                                                np.array([1.0]))
+        array([[25.]])
+        """
         raise NotImplementedError
 
     def row_width(self, n_components: int, n_features: int) -> int:
-        """Temporary float64 elements :meth:`squared_mahalanobis` creates per row."""
+        """Temporary float64 elements :meth:`squared_mahalanobis` creates per row.
+
+        Examples
+        --------
+        >>> from bayesmix.covariance import get_structure
+        >>> get_structure("full").row_width(3, 2)
+        12
+        """
         raise NotImplementedError
 
     # ------------------------------------------------------------ diagnostics
@@ -227,12 +388,29 @@ class CovarianceStructure:
         ``(smallest, directions, data_variance)`` with one entry per component (one for a
         shared covariance); ``directions`` is ``None`` when the structure has no
         preferred direction.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from bayesmix.covariance import get_structure
+        >>> smallest, directions, data = get_structure("diag").smallest_variances(
+        ...     np.array([[1.0, 0.5]]), np.array([4.0, 2.0]))
+        >>> smallest, directions, data
+        (array([0.5]), array([[0., 1.]]), array([2.]))
         """
         raise NotImplementedError
 
 
 class MatrixFamily(CovarianceStructure):
-    """Structures stored as general symmetric matrices, (K, D, D) or one shared (D, D)."""
+    """Structures stored as general symmetric matrices, (K, D, D) or one shared (D, D).
+
+    Examples
+    --------
+    >>> from bayesmix.covariance import get_structure
+    >>> from bayesmix.covariance.base import MatrixFamily
+    >>> isinstance(get_structure("full"), MatrixFamily), get_structure("full").raw_variable
+    (True, None)
+    """
 
     estimates_correlations = True
 
@@ -309,7 +487,15 @@ class MatrixFamily(CovarianceStructure):
 
 
 class DiagonalFamily(CovarianceStructure):
-    """Structures stored as variances: (K, D) per feature or (K,) one per component."""
+    """Structures stored as variances: (K, D) per feature or (K,) one per component.
+
+    Examples
+    --------
+    >>> from bayesmix.covariance import get_structure
+    >>> from bayesmix.covariance.base import DiagonalFamily
+    >>> isinstance(get_structure("diag"), DiagonalFamily), get_structure("diag").raw_variable
+    (True, 'variances')
+    """
 
     raw_variable = "variances"
 

@@ -49,6 +49,13 @@ class BaseMixtureEM(DensityMixin, BaseEstimator):
     ``n_init``, ``init_params``, ``weights_init``, ``means_init``, ``precisions_init``,
     ``random_state``, ``warm_start``, ``verbose``, ``verbose_interval``) and
     ``acceleration``.
+
+    Examples
+    --------
+    >>> from bayesmix import GaussianMixtureEM
+    >>> from bayesmix.em.base import BaseMixtureEM
+    >>> issubclass(GaussianMixtureEM, BaseMixtureEM)
+    True
     """
 
     # ------------------------------------------------------------------ validation
@@ -317,6 +324,17 @@ class BaseMixtureEM(DensityMixin, BaseEstimator):
             The saved values of :attr:`fitted_attributes`.
         idata : arviz.InferenceData
             The file's InferenceData; its ``observed_data`` holds the training rows.
+
+        Examples
+        --------
+        >>> from bayesmix import GaussianMixtureEM, load_old_faithful
+        >>> X = load_old_faithful()
+        >>> em = GaussianMixtureEM(2, random_state=0).fit(X)
+        >>> fitted = {name: getattr(em, name) for name in em.fitted_attributes}
+        >>> copy = GaussianMixtureEM(2)
+        >>> copy.restore_fitted_state(fitted, em.to_inference_data())
+        >>> bool((copy.predict(X) == em.predict(X)).all())
+        True
         """
         for name, value in fitted.items():
             setattr(self, name, value)

@@ -290,21 +290,63 @@ class DaskSource:
 
     @contextmanager
     def session(self, row_width: int) -> Iterator[DaskSource]:
-        """BLAS held to one thread while Dask's threads run the passes."""
+        """BLAS held to one thread while Dask's threads run the passes.
+
+        Examples
+        --------
+        >>> import dask.array as da
+        >>> import numpy as np
+        >>> from bayesmix.em.dask_source import DaskSource
+        >>> source = DaskSource(da.from_array(np.arange(8.0).reshape(4, 2), chunks=(2, 2)))
+        >>> with source.session(row_width=4) as opened:
+        ...     opened is source
+        True
+        """
         with blas_single_thread():
             yield self
 
     def new_labels(self) -> None:
-        """The labels are not written by the final pass, but predicted lazily."""
+        """The labels are not written by the final pass, but predicted lazily.
+
+        Examples
+        --------
+        >>> import dask.array as da
+        >>> import numpy as np
+        >>> from bayesmix.em.dask_source import DaskSource
+        >>> source = DaskSource(da.from_array(np.arange(8.0).reshape(4, 2), chunks=(2, 2)))
+        >>> source.new_labels() is None
+        True
+        """
         return None
 
     def data_covariance(self, full: bool) -> np.ndarray:
-        """The data's weighted covariance (D, D), or only its variances (D,)."""
+        """The data's weighted covariance (D, D), or only its variances (D,).
+
+        Examples
+        --------
+        >>> import dask.array as da
+        >>> import numpy as np
+        >>> from bayesmix.em.dask_source import DaskSource
+        >>> source = DaskSource(da.from_array(np.arange(8.0).reshape(4, 2), chunks=(2, 2)))
+        >>> source.data_covariance(full=False)
+        array([5., 5.])
+        """
         covariance = self.scatter / self.total_weight
         return covariance if full else np.diagonal(covariance).copy()
 
     def initialisation_scatter(self) -> np.ndarray:
-        """The scatter matrix of the initialisation sample about ``shift``."""
+        """The scatter matrix of the initialisation sample about ``shift``.
+
+        Examples
+        --------
+        >>> import dask.array as da
+        >>> import numpy as np
+        >>> from bayesmix.em.dask_source import DaskSource
+        >>> source = DaskSource(da.from_array(np.arange(8.0).reshape(4, 2), chunks=(2, 2)))
+        >>> source.initialisation_scatter()
+        array([[20., 20.],
+               [20., 20.]])
+        """
         X_sample, w_sample = self.initialisation_sample()
         if self._sample_scatter is None:
             self._sample_scatter = scatter_matrix(X_sample, w_sample,
@@ -313,7 +355,18 @@ class DaskSource:
 
     def initialisation_sample(self) -> tuple[np.ndarray, np.ndarray]:
         """A uniform random sample of at most :data:`INIT_SAMPLE_SIZE` rows (all of them
-        when there are fewer), loaded once, with its weights."""
+        when there are fewer), loaded once, with its weights.
+
+        Examples
+        --------
+        >>> import dask.array as da
+        >>> import numpy as np
+        >>> from bayesmix.em.dask_source import DaskSource
+        >>> source = DaskSource(da.from_array(np.arange(8.0).reshape(4, 2), chunks=(2, 2)))
+        >>> rows, weights = source.initialisation_sample()
+        >>> rows.shape, weights
+        ((4, 2), array([1., 1., 1., 1.]))
+        """
         if self._sample is None:
             rows = slice(None)
             if self.n_samples > INIT_SAMPLE_SIZE:
@@ -327,7 +380,20 @@ class DaskSource:
 
     def e_step(self, structure: CovarianceStructure, weights: np.ndarray, means: np.ndarray,
                precisions_cholesky: np.ndarray, labels: None = None) -> SufficientStatistics:
-        """One EM pass over the chunks; returns the summed sufficient statistics."""
+        """One EM pass over the chunks; returns the summed sufficient statistics.
+
+        Examples
+        --------
+        >>> import dask.array as da
+        >>> import numpy as np
+        >>> from bayesmix.em.dask_source import DaskSource
+        >>> source = DaskSource(da.from_array(np.arange(8.0).reshape(4, 2), chunks=(2, 2)))
+        >>> from bayesmix.covariance import get_structure
+        >>> stats = source.e_step(get_structure("VII"), np.ones(1), np.zeros((1, 2)),
+        ...                       np.ones(1))
+        >>> stats.counts
+        array([4.])
+        """
         log_det = structure.log_det_cholesky(precisions_cholesky, self.n_features)
         with np.errstate(divide="ignore"):
             log_weights = np.log(weights)
@@ -351,6 +417,17 @@ def map_rows(estimator: Any, X: Any, method: str) -> da.Array:
 
     ``method`` is ``"predict"``, ``"predict_proba"`` or ``"score_samples"``; the result
     is a Dask array with the row chunks of ``X``.
+
+    Examples
+    --------
+    >>> import dask.array as da
+    >>> import numpy as np
+    >>> from bayesmix import GaussianMixtureEM
+    >>> from bayesmix.em.dask_source import map_rows
+    >>> X = np.vstack([np.zeros((5, 1)), np.ones((5, 1)) * 8]) + np.arange(10)[:, None] / 10
+    >>> em = GaussianMixtureEM(2, random_state=0).fit(X)
+    >>> map_rows(em, da.from_array(X, chunks=(5, 1)), "score_samples").chunks
+    ((5, 5),)
     """
     check_is_fitted(estimator)
     X = _as_dask_array(estimator, X, reset=False)

@@ -38,6 +38,12 @@ class DegeneracyReport:
     flat_data : str
         A sentence blaming the data itself when it barely varies along a collapsed
         direction; empty otherwise.
+
+    Examples
+    --------
+    >>> from bayesmix.em.diagnostics import DegeneracyReport
+    >>> DegeneracyReport({}).reasons
+    {}
     """
 
     reasons: dict[int, str]

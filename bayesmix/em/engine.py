@@ -40,6 +40,12 @@ COUNT_FLOOR = 10 * np.finfo(np.float64).eps
 class EMSettings:
     """How long and how precisely EM runs.
 
+    Examples
+    --------
+    >>> from bayesmix.em.engine import EMSettings
+    >>> EMSettings(tol=1e-6).max_iter
+    100
+
     Attributes
     ----------
     tol : float
@@ -65,7 +71,15 @@ class EMSettings:
 
 @dataclass
 class MixtureParameters:
-    """Weights, means, covariances (stored shape) and precision Cholesky factors."""
+    """Weights, means, covariances (stored shape) and precision Cholesky factors.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from bayesmix.em.engine import MixtureParameters
+    >>> MixtureParameters(np.ones(1), np.zeros((1, 1)), np.ones(1), np.ones(1)).weights
+    array([1.])
+    """
 
     weights: np.ndarray
     means: np.ndarray
@@ -75,7 +89,16 @@ class MixtureParameters:
 
 @dataclass
 class EMRun:
-    """The end of one EM run: its parameters and how it got there."""
+    """The end of one EM run: its parameters and how it got there.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from bayesmix.em.engine import EMRun, MixtureParameters
+    >>> start = MixtureParameters(np.ones(1), np.zeros((1, 1)), np.ones(1), np.ones(1))
+    >>> EMRun(start, -1.0, True, 3, 1e-9).converged
+    True
+    """
 
     parameters: MixtureParameters
     lower_bound: float
@@ -120,7 +143,22 @@ class EMEngine:
     # ------------------------------------------------------------ M step
     def m_step(self, stats: SufficientStatistics, total_scatter: np.ndarray | None
                ) -> MixtureParameters:
-        """Parameters maximising the expected complete log-likelihood of ``stats``."""
+        """Parameters maximising the expected complete log-likelihood of ``stats``.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from bayesmix.covariance import get_structure
+        >>> from bayesmix.em.engine import EMEngine, EMSettings
+        >>> from bayesmix.em.sources import InMemorySource
+        >>> from bayesmix.em.statistics import SufficientStatistics
+        >>> engine = EMEngine(InMemorySource(np.array([[0.0], [2.0]])),
+        ...                   get_structure("spherical"), 1, EMSettings(reg_covar=0.0))
+        >>> stats = SufficientStatistics(0.0, np.array([2.0]), np.array([[0.0]]),
+        ...                              np.array([[2.0]]))
+        >>> engine.m_step(stats, None).covariances
+        array([1.])
+        """
         counts = stats.counts + COUNT_FLOOR
         means = stats.sums / counts[:, np.newaxis]
         covariances = self.structure.m_step(counts, means, stats.second_moments,
@@ -132,6 +170,18 @@ class EMEngine:
         """The first M step, from responsibilities of the source's initialisation sample.
 
         ``resp`` is (rows of the sample, K), not yet multiplied by the row weights.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from bayesmix.covariance import get_structure
+        >>> from bayesmix.em.engine import EMEngine, EMSettings
+        >>> from bayesmix.em.sources import InMemorySource
+        >>> X = np.array([[0.0], [1.0], [9.0], [10.0]])
+        >>> engine = EMEngine(InMemorySource(X), get_structure("diag"), 2, EMSettings())
+        >>> start = engine.from_responsibilities(np.eye(2)[[0, 0, 1, 1]])
+        >>> (start.means.ravel() + engine.source.shift).round(6), start.weights
+        (array([0.5, 9.5]), array([0.5, 0.5]))
         """
         X, weights = self.source.initialisation_sample()
         scatter = (self.source.initialisation_scatter()
@@ -144,14 +194,39 @@ class EMEngine:
         return self.m_step(stats, scatter)
 
     def from_labels(self, labels: np.ndarray) -> MixtureParameters:
-        """The first M step from a hard partition of the initialisation sample."""
+        """The first M step from a hard partition of the initialisation sample.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from bayesmix.covariance import get_structure
+        >>> from bayesmix.em.engine import EMEngine, EMSettings
+        >>> from bayesmix.em.sources import InMemorySource
+        >>> X = np.array([[0.0], [1.0], [9.0], [10.0]])
+        >>> engine = EMEngine(InMemorySource(X), get_structure("diag"), 2, EMSettings())
+        >>> engine.from_labels(np.array([0, 0, 1, 1])).weights.tolist()
+        [0.5, 0.5]
+        """
         resp = np.zeros((labels.shape[0], self.n_components))
         resp[np.arange(labels.shape[0]), labels] = 1.0
         return self.from_responsibilities(resp)
 
     # ------------------------------------------------------------ iterations
     def step(self, params: MixtureParameters) -> tuple[float, MixtureParameters]:
-        """One EM iteration: the lower bound at ``params`` and the next parameters."""
+        """One EM iteration: the lower bound at ``params`` and the next parameters.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from bayesmix.covariance import get_structure
+        >>> from bayesmix.em.engine import EMEngine, EMSettings
+        >>> from bayesmix.em.sources import InMemorySource
+        >>> X = np.array([[0.0], [1.0], [9.0], [10.0]])
+        >>> engine = EMEngine(InMemorySource(X), get_structure("diag"), 2, EMSettings())
+        >>> bound, following = engine.step(engine.from_labels(np.array([0, 0, 1, 1])))
+        >>> float(round(bound, 3)), following.weights
+        (-1.419, array([0.5, 0.5]))
+        """
         stats = self.source.e_step(self.structure, params.weights, params.means,
                                    params.precisions_cholesky)
         scatter = self.source.scatter if self.structure.needs_total_scatter else None
@@ -165,6 +240,25 @@ class EMEngine:
         the parameters its E step used, as scikit-learn reports it. With
         ``settings.accelerate``, the iterates are extrapolated by SQUAREM
         (:meth:`_squarem_jump`) between pairs of EM steps.
+
+        Examples
+        --------
+        >>> from bayesmix import load_old_faithful
+        >>> from bayesmix.covariance import get_structure
+        >>> from bayesmix.em.engine import EMEngine, EMSettings
+        >>> from bayesmix.em.init import initial_responsibilities
+        >>> from bayesmix.em.sources import InMemorySource
+        >>> source = InMemorySource(load_old_faithful())
+        >>> plain, fast = (EMEngine(source, get_structure("tied"), 3,
+        ...                         EMSettings(tol=1e-8, max_iter=1000, accelerate=flag))
+        ...                for flag in (False, True))
+        >>> start = plain.from_responsibilities(
+        ...     initial_responsibilities(source.X, 3, "hc", seed=0, cache=source.cache))
+        >>> slow_run, fast_run = plain.run(start), fast.run(start)
+        >>> float(round(slow_run.lower_bound * 272, 2)), float(round(fast_run.lower_bound * 272, 2))
+        (-1126.32, -1126.32)
+        >>> fast_run.n_iter < slow_run.n_iter
+        True
         """
         settings = self.settings
         if settings.verbose:
@@ -264,6 +358,19 @@ class EMEngine:
 
         ``starts`` yields ``(seed, make_start)`` pairs; an exact tie goes to the smaller
         seed, so the choice depends on the set of starts only, not on their order.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from bayesmix.covariance import get_structure
+        >>> from bayesmix.em.engine import EMEngine, EMSettings
+        >>> from bayesmix.em.sources import InMemorySource
+        >>> X = np.array([[0.0], [1.0], [9.0], [10.0]])
+        >>> engine = EMEngine(InMemorySource(X), get_structure("diag"), 2, EMSettings())
+        >>> starts = [(seed, lambda labels=labels: engine.from_labels(np.array(labels)))
+        ...           for seed, labels in ((1, [0, 1, 0, 1]), (2, [0, 0, 1, 1]))]
+        >>> engine.best_run(starts).parameters.weights.tolist()
+        [0.5, 0.5]
         """
         best, best_rank = None, None
         for label, (seed, make_start) in enumerate(starts):

@@ -120,6 +120,17 @@ def block_statistics(
     The kernel every source maps over its rows (row ranges of an array, Dask chunks).
     ``sample_weight=None`` means unit weights (a faster path); ``labels``, when given,
     receives the most likely component of each row.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from bayesmix.covariance import get_structure
+    >>> from bayesmix.em.sources import block_statistics
+    >>> X = np.array([[0.0], [2.0]])
+    >>> stats = block_statistics(X, None, slice(0, 2), np.array([1.0]), get_structure("VII"),
+    ...                          np.zeros(1), np.zeros((1, 1)), np.ones(1), np.zeros(1))
+    >>> stats.counts, stats.sums
+    (array([2.]), array([[0.]]))
     """
     n_components, n_features = means.shape
     stats = SufficientStatistics.zeros(n_components, n_features, structure)
@@ -177,7 +188,17 @@ class InMemorySource:
 
     @cached_property
     def scatter(self) -> np.ndarray:
-        """``sum_n w_n (x_n - shift)(x_n - shift)^T``, computed on first use (D x D)."""
+        """``sum_n w_n (x_n - shift)(x_n - shift)^T``, computed on first use (D x D).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from bayesmix.em.sources import InMemorySource
+        >>> source = InMemorySource(np.array([[0.0, 1.0], [2.0, 3.0], [4.0, 8.0]]))
+        >>> source.scatter
+        array([[ 8., 14.],
+               [14., 26.]])
+        """
         check_memory(8.0 * self.n_features**2, f"the scatter matrix of {self.n_features} "
                      f"features", "Use covariance_type='diag' or 'spherical'.")
         with RowThreads(self.n_samples, self.n_features) as threads:
@@ -190,6 +211,14 @@ class InMemorySource:
 
         The variances are read block by block without the D x D matrix, unless it is
         already known.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from bayesmix.em.sources import InMemorySource
+        >>> source = InMemorySource(np.array([[0.0, 1.0], [2.0, 3.0], [4.0, 8.0]]))
+        >>> source.data_covariance(full=False).round(3)
+        array([2.667, 8.667])
         """
         if full:
             return self.scatter / self.total_weight
@@ -205,7 +234,17 @@ class InMemorySource:
 
     @contextmanager
     def session(self, row_width: int) -> Iterator[InMemorySource]:
-        """Thread pool (or single-thread limits) for the passes of one fit."""
+        """Thread pool (or single-thread limits) for the passes of one fit.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from bayesmix.em.sources import InMemorySource
+        >>> source = InMemorySource(np.array([[0.0, 1.0], [2.0, 3.0], [4.0, 8.0]]))
+        >>> with source.session(row_width=4) as opened:
+        ...     opened is source
+        True
+        """
         with RowThreads(self.n_samples, row_width) as threads:
             self._threads = threads
             try:
@@ -219,21 +258,61 @@ class InMemorySource:
         return self.X
 
     def new_labels(self) -> np.ndarray:
-        """An array for the final E step to write each row's most likely component into."""
+        """An array for the final E step to write each row's most likely component into.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from bayesmix.em.sources import InMemorySource
+        >>> source = InMemorySource(np.array([[0.0, 1.0], [2.0, 3.0], [4.0, 8.0]]))
+        >>> source.new_labels().shape
+        (3,)
+        """
         return np.empty(self.n_samples, dtype=np.intp)
 
     def initialisation_sample(self) -> tuple[np.ndarray, np.ndarray]:
-        """The rows initialisers run on (all of them) and their weights."""
+        """The rows initialisers run on (all of them) and their weights.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from bayesmix.em.sources import InMemorySource
+        >>> source = InMemorySource(np.array([[0.0, 1.0], [2.0, 3.0], [4.0, 8.0]]))
+        >>> rows, weights = source.initialisation_sample()
+        >>> rows.shape, weights
+        ((3, 2), array([1., 1., 1.]))
+        """
         return self.X, self._weights
 
     def initialisation_scatter(self) -> np.ndarray:
-        """The scatter matrix of the initialisation sample about ``shift``."""
+        """The scatter matrix of the initialisation sample about ``shift``.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from bayesmix.em.sources import InMemorySource
+        >>> source = InMemorySource(np.array([[0.0, 1.0], [2.0, 3.0], [4.0, 8.0]]))
+        >>> bool((source.initialisation_scatter() == source.scatter).all())
+        True
+        """
         return self.scatter
 
     def e_step(self, structure: CovarianceStructure, weights: np.ndarray, means: np.ndarray,
                precisions_cholesky: np.ndarray, labels: np.ndarray | None = None
                ) -> SufficientStatistics:
-        """One pass over the rows at the given (centred) parameters."""
+        """One pass over the rows at the given (centred) parameters.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from bayesmix.em.sources import InMemorySource
+        >>> source = InMemorySource(np.array([[0.0, 1.0], [2.0, 3.0], [4.0, 8.0]]))
+        >>> from bayesmix.covariance import get_structure
+        >>> stats = source.e_step(get_structure("VII"), np.ones(1), np.zeros((1, 2)),
+        ...                       np.ones(1))
+        >>> stats.counts
+        array([3.])
+        """
         log_det = structure.log_det_cholesky(precisions_cholesky, self.n_features)
         with np.errstate(divide="ignore"):
             log_weights = np.log(weights)

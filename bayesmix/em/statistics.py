@@ -63,7 +63,19 @@ class SufficientStatistics:
         return cls(0.0, np.zeros(n_components), np.zeros((n_components, n_features)), second)
 
     def add_block(self, block: np.ndarray, resp: np.ndarray) -> None:
-        """Fold a block of (centred) rows and their row-weighted responsibilities in."""
+        """Fold a block of (centred) rows and their row-weighted responsibilities in.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from bayesmix.covariance import get_structure
+        >>> from bayesmix.em.statistics import SufficientStatistics
+        >>> stats = SufficientStatistics.zeros(1, 2, get_structure("full"))
+        >>> stats.add_block(np.array([[1.0, 2.0]]), np.array([[1.0]]))
+        >>> stats.second_moments
+        array([[[1., 2.],
+                [2., 4.]]])
+        """
         self.counts += np.ones(resp.shape[0]) @ resp
         self.sums += resp.T @ block
         if self.second_moments is None:

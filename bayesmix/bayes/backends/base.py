@@ -236,6 +236,15 @@ class InferenceBackend(InferenceMethod, ABC):
         ------
         TypeError, ValueError
             Naming the option, the method and what to do instead.
+
+        Examples
+        --------
+        >>> from bayesmix.bayes.backends import get_backend
+        >>> get_backend("advi").check_fit_options({"target_accept": 0.9}, nuts_sampler=None,
+        ...                                       batch_size=None)
+        Traceback (most recent call last):
+            ...
+        TypeError: fit got an unexpected keyword argument 'target_accept' for method='advi', which accepts n_iter, tol, learning_rate. Remove it, or use method='nuts' for NUTS options such as target_accept.
         """
 
     @abstractmethod
@@ -266,6 +275,19 @@ class InferenceBackend(InferenceMethod, ABC):
         Returns
         -------
         BackendRun
+
+        Examples
+        --------
+        :meth:`GaussianMixtureBayes.fit <bayesmix.GaussianMixtureBayes.fit>` calls it;
+        compiling a PyMC model takes seconds, so the fit is skipped when the examples are
+        tested.
+
+        >>> from bayesmix import build_model, make_mixture
+        >>> from bayesmix.bayes.backends import get_backend
+        >>> X, _, _ = make_mixture(100, n_components=2, random_state=0)
+        >>> result = get_backend("advi").run(  # doctest: +SKIP
+        ...     build_model(X, 2), draws=100, tune=0, chains=1, nuts_sampler=None, start=None,
+        ...     random_seed=0, progressbar=False, batch_size=None, n_iter=2000)
         """
 
     @abstractmethod
@@ -275,6 +297,18 @@ class InferenceBackend(InferenceMethod, ABC):
         Returns
         -------
         dict
+
+        Examples
+        --------
+        A fitted posterior's ``diagnostics_`` come from here (the fit is skipped when the
+        examples are tested):
+
+        >>> from bayesmix import GaussianMixtureBayes, make_mixture
+        >>> X, _, _ = make_mixture(100, n_components=2, random_state=0)
+        >>> bayes = GaussianMixtureBayes(2, random_state=0)
+        >>> bayes.fit(X, method="advi", n_iter=2000, draws=100)  # doctest: +SKIP
+        >>> sorted(bayes.diagnostics_)  # doctest: +SKIP
+        ['converged', ...]
         """
 
     @abstractmethod
@@ -284,6 +318,12 @@ class InferenceBackend(InferenceMethod, ABC):
         Returns
         -------
         SelectionDiagnostics
+
+        Examples
+        --------
+        >>> from bayesmix.bayes.backends import get_backend
+        >>> get_backend("advi").selection_diagnostics({"converged": False}).notes
+        ['advi did not converge (raise n_iter)']
         """
 
     @abstractmethod
@@ -300,4 +340,13 @@ class InferenceBackend(InferenceMethod, ABC):
         Returns
         -------
         list of (message, warning class)
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> from bayesmix.bayes.backends import get_backend
+        >>> row = pd.Series({"divergences": 2, "note": "", "converged": True})
+        >>> [(message[:45], kind.__name__)
+        ...  for message, kind in get_backend("nuts").choice_warnings(row, "The chosen fit")]
+        [('The chosen fit has 2 divergent transition(s);', 'DivergenceWarning')]
         """
