@@ -17,7 +17,8 @@ mclust's:
     hard labels on ``n_components`` distinct rows drawn at random;
 ``"hc"``
     mclust's model-based agglomerative hierarchical clustering
-    (:mod:`bayesmix.em.hc`), cut at ``n_components`` groups. Deterministic: one merge
+    (:mod:`bayesmix.em.hc`), cut at ``n_components`` groups. Deterministic (the subset
+    of more than 2,000 rows the tree is built on is drawn with a fixed seed): one merge
     tree serves every number of components, and it is computed once per data source.
 
 A ``cache`` dict (a data source's) keeps the partitions that fits on the same data can
@@ -31,6 +32,8 @@ from typing import Any
 
 import numpy as np
 from sklearn.cluster import KMeans, kmeans_plusplus
+
+from bayesmix.em.hc import hierarchical_partitions
 
 __all__ = ["DETERMINISTIC_INITS", "INIT_METHODS", "initial_responsibilities"]
 
@@ -63,9 +66,10 @@ def _hc_labels(X, n_components, sample_weight, cache):
             "clustering treats every row alike. Use init_params='kmeans' with weighted "
             "rows."
         )
-    from bayesmix.em.hc import hierarchical_partitions  # TODO(lead): top-level once hc.py lands
-
-    return hierarchical_partitions(X, [n_components], cache=cache)[n_components]
+    # The subset of large data the tree is built on is drawn with a fixed seed: the start
+    # stays a deterministic function of the data.
+    return hierarchical_partitions(X, [n_components], random_state=0,
+                                   cache=cache)[n_components]
 
 
 def initial_responsibilities(
