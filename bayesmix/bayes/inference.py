@@ -29,8 +29,8 @@ from bayesmix.bayes.diagnostics import (
     check_sampler_diagnostics,
     record_diagnostics,
 )
-from bayesmix.bayes.model import feature_pairs
 from bayesmix.bayes.priors import MixturePriors
+from bayesmix.bayes.scales import get_scale
 
 __all__ = [
     "NUTS_SAMPLERS",
@@ -46,17 +46,6 @@ __all__ = [
     "chain_disagreement",
     "record_diagnostics",
 ]
-
-
-def _cpc_from_correlation(correlation: np.ndarray) -> np.ndarray:
-    """Canonical partial correlations of correlation matrices, ordered as the model's."""
-    n_features = correlation.shape[-1]
-    chol = np.linalg.cholesky(correlation)
-    rows, columns = feature_pairs(n_features)
-    remaining = 1.0 - np.cumsum(chol**2, axis=-1)
-    remaining = np.concatenate([np.ones(chol.shape[:-1] + (1,)), remaining[..., :-1]], -1)
-    cpc = chol / np.sqrt(np.clip(remaining, 1e-12, None))
-    return cpc[..., rows, columns]
 
 
 def initial_values(
@@ -79,7 +68,8 @@ def initial_values(
     covariances : ndarray of shape (n_components, n_features, n_features)
         Full matrices (see :func:`bayesmix.covariance.to_full`); for ``tied`` they are
         averaged, for ``diag`` and ``spherical`` only their diagonals are used.
-    covariance_type : {"full", "tied", "diag", "spherical"}
+    covariance_type : str
+        A structure the posterior supports (see :mod:`bayesmix.bayes.scales`).
     priors : MixturePriors
         The model's resolved priors (``means_loc`` and ``means_scale`` turn the means
         into the model's standard normal offsets).
@@ -129,14 +119,5 @@ def initial_values(
     else:
         values["means_offset"] = offsets
 
-    if covariance_type == "spherical":
-        values["sigma"] = np.sqrt(np.mean(sds**2, axis=1)) * np.exp(noise(n_components))
-        return values
-    if covariance_type == "tied":
-        sds, correlation = sds.mean(axis=0), correlation.mean(axis=0)
-    values["sigmas"] = sds * np.exp(noise(*sds.shape))
-    if covariance_type != "diag" and n_features > 1:
-        cpc = _cpc_from_correlation(correlation)
-        cpc = np.tanh(np.arctanh(np.clip(cpc, -0.999, 0.999)) + noise(*cpc.shape))
-        values["corr_cpc"] = (cpc + 1.0) / 2.0
+    values.update(get_scale(covariance_type).initial_values(sds, correlation, noise))
     return values

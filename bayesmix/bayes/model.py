@@ -33,151 +33,44 @@ from bayesmix._validation import (
     check_covariance_type,
     check_int,
 )
+from bayesmix.bayes.correlations import feature_pairs
 from bayesmix.bayes.priors import MixturePriors
+from bayesmix.bayes.scales import PosteriorScale, get_scale
 from bayesmix.results import default_feature_names
 
-__all__ = ["build_model", "cpc_beta_parameters", "correlation_cholesky", "feature_pairs"]
-
-_LOG_2PI = float(np.log(2.0 * np.pi))
-
-def feature_pairs(n_features: int) -> tuple[np.ndarray, np.ndarray]:
-    """Rows and columns (row > column) of the canonical partial correlations, in order.
-
-    Examples
-    --------
-    >>> from bayesmix.bayes.model import feature_pairs
-    >>> feature_pairs(3)
-    (array([1, 2, 2]), array([0, 0, 1]))
-    """
-    return np.tril_indices(n_features, -1)
-
-
-def cpc_beta_parameters(n_features: int, eta: float) -> np.ndarray:
-    """Beta parameters of the canonical partial correlations of an ``LKJ(eta)`` matrix.
-
-    Examples
-    --------
-    >>> from bayesmix.bayes.model import cpc_beta_parameters
-    >>> cpc_beta_parameters(3, eta=1.0)
-    array([1.5, 1.5, 1. ])
-    """
-    _, columns = feature_pairs(n_features)
-    return eta + (n_features - 2 - columns) / 2.0
-
-
-def correlation_cholesky(cpc, n_features: int):
-    """Lower Cholesky factor of the correlation matrix with the given CPCs.
-
-    Works on NumPy arrays and PyTensor tensors alike: ``cpc`` has shape
-    ``(..., n_features * (n_features - 1) // 2)`` with values in ``(-1, 1)``, ordered as
-    :func:`feature_pairs`; the result has shape ``(..., n_features, n_features)``. Row
-    ``i`` is ``z_i0, z_i1 sqrt(1 - z_i0^2), ...``, so every row has unit norm.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from bayesmix.bayes.model import correlation_cholesky
-    >>> L = correlation_cholesky(np.array([0.5]), 2)
-    >>> (L @ L.T).round(3)
-    array([[1. , 0.5],
-           [0.5, 1. ]])
-    """
-    xp = pt if isinstance(cpc, pt.TensorVariable) else np
-    rows, columns = feature_pairs(n_features)
-    # Scatter into a strictly lower-triangular matrix without any symbolic shape (so that
-    # every PyTensor back end, JAX included, sees static shapes): a sum of unit matrices.
-    units = np.zeros((len(rows), n_features, n_features))
-    units[np.arange(len(rows)), rows, columns] = 1.0
-    strict = xp.sum(cpc[..., :, None, None] * units, axis=-3)
-    # log of prod_{m < j} (1 - z_im^2): an exclusive cumulative sum along each row.
-    log_rest = xp.cumsum(xp.log1p(-(strict**2)), axis=-1)
-    log_rest = xp.concatenate([xp.zeros_like(log_rest[..., :1]), log_rest[..., :-1]], axis=-1)
-    return (strict + xp.eye(n_features)) * xp.exp(0.5 * log_rest)
-
-
-def _forward_substitution(chol, values, n_features: int):
-    """``inv(chol) @ v`` for lower-triangular ``chol (..., D, D)`` and ``values (..., D)``.
-
-    Unrolled over the features, so it is elementwise work only: fast under every PyTensor
-    back end for the small ``D`` of mixture models.
-    """
-    solved = []
-    for i in range(n_features):
-        residual = values[..., i]
-        if i:
-            residual = residual - pt.sum(chol[..., i, :i] * pt.stack(solved, axis=-1), axis=-1)
-        solved.append(residual / chol[..., i, i])
-    return pt.stack(solved, axis=-1)
-
-
-def _component_log_prob(value, means, scale, covariance_type: str, n_features: int):
-    """``log N(x_n | mean_k, cov_k)`` of shape (N, K) from the structure's scale parameter.
-
-    ``scale`` is the lower Cholesky factor of the covariances for ``full`` (K, D, D) and
-    ``tied`` (D, D), the standard deviations (K, D) for ``diag``, (K,) for ``spherical``.
-    """
-    diff = value[:, None, :] - means[None, :, :]
-    if covariance_type == "full":
-        scaled = _forward_substitution(scale[None], diff, n_features)
-        half_log_det = pt.sum(pt.log(pt.diagonal(scale, axis1=-2, axis2=-1)), axis=-1)
-    elif covariance_type == "tied":
-        scaled = (_forward_substitution(scale, value, n_features)[:, None, :]
-                  - _forward_substitution(scale, means, n_features)[None, :, :])
-        half_log_det = pt.sum(pt.log(pt.diagonal(scale, axis1=-2, axis2=-1)))
-    elif covariance_type == "diag":
-        scaled = diff / scale[None]
-        half_log_det = pt.sum(pt.log(scale), axis=-1)
-    else:
-        scaled = diff / scale[None, :, None]
-        half_log_det = n_features * pt.log(scale)
-    return -0.5 * pt.sum(scaled**2, axis=-1) - half_log_det - 0.5 * n_features * _LOG_2PI
-
-
-#: Number of core dimensions of the scale parameter of each structure.
-_SCALE_NDIM = {"full": 3, "tied": 2, "diag": 2, "spherical": 1}
-
+__all__ = ["build_model"]
 
 def _core(param, ndim: int):
     """Drop the size-one batch dims PyMC prepends to parameters shared by every row."""
     return param[(0,) * (param.ndim - ndim)]
 
 
-def _mixture_logp(value, weights, means, scale, *, covariance_type: str, n_features: int):
+def _mixture_logp(value, weights, means, scale, *, posterior_scale: PosteriorScale,
+                  n_features: int):
     """Pointwise log mixture density of the rows of ``value``: shape (N,)."""
     weights, means = _core(weights, 1), _core(means, 2)
-    scale = _core(scale, _SCALE_NDIM[covariance_type])
-    log_prob = (_component_log_prob(value, means, scale, covariance_type, n_features)
+    scale = _core(scale, posterior_scale.ndim)
+    log_prob = (posterior_scale.component_log_prob(value, means, scale, n_features)
                 + pt.log(weights))
     return pm.math.logsumexp(log_prob, axis=-1, keepdims=False)
 
 
-def _mixture_random(weights, means, scale, *, covariance_type, rng=None, size=None):
+def _mixture_random(weights, means, scale, *, posterior_scale: PosteriorScale, rng=None,
+                    size=None):
     """Draws from the mixture (for prior and posterior predictive sampling)."""
     weights, means = _core(weights, 1), _core(means, 2)
-    scale = _core(scale, _SCALE_NDIM[covariance_type])
+    scale = _core(scale, posterior_scale.ndim)
     n_components, n_features = np.shape(means)
     size = tuple(np.atleast_1d(size)) if size is not None else ()
     labels = rng.choice(n_components, p=weights / np.sum(weights), size=size)
-    if covariance_type == "spherical":
-        chol = scale[:, None, None] * np.eye(n_features)
-    elif covariance_type == "diag":
-        chol = scale[:, :, None] * np.eye(n_features)
-    else:
-        chol = np.broadcast_to(scale, (n_components, n_features, n_features))
+    chol = posterior_scale.cholesky(scale, n_components, n_features)
     noise = rng.standard_normal(size + (n_features,))
     return means[labels] + np.einsum("...ij,...j->...i", chol[labels], noise)
 
 
-_SIGNATURES = {
-    "full": "(k),(k,d),(k,d,d)->(d)",
-    "tied": "(k),(k,d),(d,d)->(d)",
-    "diag": "(k),(k,d),(k,d)->(d)",
-    "spherical": "(k),(k,d),(k)->(d)",
-}
-
-
 def _coords(
-    X_raw, X: np.ndarray, n_components: int, covariance_type: str, ordered_means: bool
+    X_raw, X: np.ndarray, n_components: int, posterior_scale: PosteriorScale,
+    ordered_means: bool
 ) -> dict[str, object]:
     names = _get_feature_names(X_raw)
     names = list(names) if names is not None else default_feature_names(X.shape[1])
@@ -187,7 +80,7 @@ def _coords(
         "feature_bis": names,
         "obs": np.arange(X.shape[0]),
     }
-    if covariance_type in ("full", "tied") and len(names) > 1:
+    if posterior_scale.correlations and len(names) > 1:
         rows, columns = feature_pairs(len(names))
         coords["feature_pair"] = [f"{names[j]}:{names[i]}" for i, j in zip(rows, columns)]
     if ordered_means and len(names) > 1:
@@ -246,34 +139,6 @@ def _means(priors: MixturePriors, n_features: int, ordered_means: bool):
         offsets = pt.concatenate(columns, axis=1)
     return pm.Deterministic("means", priors.means_loc + priors.means_scale * offsets,
                             dims=("component", "feature"))
-
-
-def _correlation_factor(priors: MixturePriors, n_features: int, dims: tuple[str, ...]):
-    """Lower Cholesky factor of the LKJ correlation matrices (identity when ``D = 1``)."""
-    if n_features == 1:
-        return pt.ones((1, 1))
-    beta = cpc_beta_parameters(n_features, priors.lkj_eta)
-    cpc01 = pm.Beta("corr_cpc", alpha=beta, beta=beta, dims=dims + ("feature_pair",))
-    return correlation_cholesky(2.0 * cpc01 - 1.0, n_features)
-
-
-def _covariance_scale(priors: MixturePriors, covariance_type: str, n_features: int):
-    """The structure's scale parameter (see :func:`_component_log_prob`) and full covariances."""
-    if covariance_type == "spherical":
-        sigma = pm.HalfNormal("sigma", sigma=priors.scale_sigma, dims="component")
-        return sigma, sigma[:, None, None] ** 2 * np.eye(n_features)
-    if covariance_type == "diag":
-        sigmas = pm.HalfNormal("sigmas", sigma=priors.scale_sigma,
-                               dims=("component", "feature"))
-        return sigmas, sigmas[:, :, None] ** 2 * np.eye(n_features)
-    dims = ("component",) if covariance_type == "full" else ()
-    sigmas = pm.HalfNormal("sigmas", sigma=priors.scale_sigma, dims=dims + ("feature",))
-    chol = sigmas[..., :, None] * _correlation_factor(priors, n_features, dims)
-    covariances = pt.matmul(chol, pt.swapaxes(chol, -1, -2))
-    if covariance_type == "tied":
-        covariances = pt.broadcast_to(covariances, (priors.weights_alpha.shape[0],)
-                                      + (n_features, n_features))
-    return chol, covariances
 
 
 def build_model(
@@ -359,24 +224,25 @@ def build_model(
             f"priors must be a MixturePriors instance or None, got {type(priors).__name__}. "
             f"Build one with bayesmix.bayes.MixturePriors(...)."
         )
+    posterior_scale = get_scale(covariance_type)
     priors = priors.resolve(X, n_components, covariance_type)
     n_features = X.shape[1]
     ordered_means = check_bool(ordered_means, "ordered_means")
     batch_size = _check_batch_size(batch_size, X.shape[0])
-    coords = _coords(X_raw, X, n_components, covariance_type, ordered_means)
+    coords = _coords(X_raw, X, n_components, posterior_scale, ordered_means)
 
     with pm.Model(coords=coords) as model:
         weights = pm.Dirichlet("weights", a=priors.weights_alpha, dims="component")
         means = _means(priors, n_features, ordered_means)
-        scale, covariances = _covariance_scale(priors, covariance_type, n_features)
+        scale, covariances = posterior_scale.prior(priors, n_components, n_features)
         pm.Deterministic("covariances", covariances,
                          dims=("component", "feature", "feature_bis"))
         pm.CustomDist(
             "x", weights, means, scale,
-            logp=partial(_mixture_logp, covariance_type=covariance_type,
+            logp=partial(_mixture_logp, posterior_scale=posterior_scale,
                          n_features=n_features),
-            random=partial(_mixture_random, covariance_type=covariance_type),
-            signature=_SIGNATURES[covariance_type],
+            random=partial(_mixture_random, posterior_scale=posterior_scale),
+            signature=posterior_scale.signature,
             **_observed(X, batch_size),
         )
     return model

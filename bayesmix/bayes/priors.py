@@ -154,6 +154,8 @@ class MixturePriors:
         ...
         ValueError: means_loc has length 3, but 2 values (one per feature) are needed here. ...
         """
+        from bayesmix.bayes.scales import get_scale  # PyMC: only when a model is built
+
         X = check_array(X, min_samples=2)
         n_components = check_int(n_components, "n_components", min_value=1)
         covariance_type = check_covariance_type(covariance_type)
@@ -166,7 +168,7 @@ class MixturePriors:
             return _vector(default if value is None else value, name, length,
                            positive=positive, what=what)
 
-        if covariance_type == "spherical":
+        if get_scale(covariance_type).scalar_scale_sigma:
             scale_sigma = (
                 float(np.sqrt(np.mean(std**2))) if self.scale_sigma is None
                 else self._scalar_scale_sigma()

@@ -16,7 +16,7 @@ from bayesmix.bayes.inference import (
     initial_values,
     sample_nuts,
 )
-from bayesmix.bayes.model import correlation_cholesky
+from bayesmix.bayes.correlations import correlation_cholesky
 from bayesmix.exceptions import (
     DivergenceWarning,
     ESSWarning,

@@ -8,7 +8,9 @@ import pytest
 from scipy import stats
 
 from bayesmix.bayes import MixturePriors, build_model
-from bayesmix.bayes.model import _mixture_random, correlation_cholesky, cpc_beta_parameters
+from bayesmix.bayes.correlations import correlation_cholesky, cpc_beta_parameters
+from bayesmix.bayes.model import _mixture_random
+from bayesmix.bayes.scales import get_scale
 from bayesmix.covariance import precision_cholesky
 from bayesmix.datasets import make_mixture
 from bayesmix.density import log_mixture_density
@@ -201,7 +203,7 @@ def test_random_draws_have_the_mixture_moments(covariance_type):
         "diag": np.array([[1.0, 0.5], [2.0, 0.3]]),
         "spherical": np.array([0.7, 1.3]),
     }[covariance_type]
-    draws = _mixture_random(weights, means, scale, covariance_type=covariance_type,
+    draws = _mixture_random(weights, means, scale, posterior_scale=get_scale(covariance_type),
                             rng=np.random.default_rng(0), size=200_000)
     if covariance_type in ("full", "tied"):
         chol = np.broadcast_to(scale, (2, 2, 2))
