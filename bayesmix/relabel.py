@@ -232,17 +232,28 @@ def relabel(
     method = check_option(method, "method", RELABEL_METHODS)
     posterior = idata.posterior
     means = posterior["means"].transpose("chain", "draw", "component", "feature").values
-    if method == "order":
-        permutations = order_permutations(means, feature)
-    else:
-        if reference_means is None:
-            reference_means = apply_permutations(
-                means, order_permutations(means, feature)).mean(axis=(0, 1))
-        covariances = posterior["covariances"].transpose(
-            "chain", "draw", "component", "feature", "feature_bis").values
-        permutations = hungarian_permutations(means, reference_means, reference_covariances,
-                                              covariances)
+    permutations = _PERMUTATIONS[method](posterior, means, feature, reference_means,
+                                         reference_covariances)
     return _with_permutations(idata, permutations)
+
+
+def _ordered(posterior, means, feature, reference_means, reference_covariances):
+    """``method="order"``: components sorted by one mean coordinate in every draw."""
+    return order_permutations(means, feature)
+
+
+def _matched(posterior, means, feature, reference_means, reference_covariances):
+    """``method="hungarian"``: each draw matched to the reference (by default the mean of
+    the ordered draws)."""
+    if reference_means is None:
+        reference_means = apply_permutations(
+            means, order_permutations(means, feature)).mean(axis=(0, 1))
+    covariances = posterior["covariances"].transpose(
+        "chain", "draw", "component", "feature", "feature_bis").values
+    return hungarian_permutations(means, reference_means, reference_covariances, covariances)
+
+
+_PERMUTATIONS = {"hungarian": _matched, "order": _ordered}
 
 
 def _with_permutations(idata: az.InferenceData, permutations: np.ndarray) -> az.InferenceData:

@@ -197,13 +197,11 @@ def _fit_bayes(args: argparse.Namespace, X: pd.DataFrame, n_components: int,
     """Fit :class:`~bayesmix.GaussianMixtureBayes`, with a progress message."""
     from bayesmix.bayes import GaussianMixtureBayes
 
+    backend = _backend(method)
     settings = _sampler_settings(args)
-    if method == "nuts":
-        what = (f"{settings['chains']} chains x {settings['draws']} draws after "
-                f"{settings['tune']} tuning steps")
-    else:
-        what = f"{settings['draws']} draws from the approximation"
-        settings = {key: settings[key] for key in ("draws", "progressbar")}
+    what = _sampling_text(backend, settings)
+    settings = {key: value for key, value in settings.items()
+                if key in backend.fit_options or key == "progressbar"}
     _progress(args, f"fitting the posterior with {_LABELS[method]} (K={n_components}, "
                     f"{covariance_type}; {what}) ...")
     model = GaussianMixtureBayes(n_components, covariance_type=covariance_type,
@@ -272,7 +270,7 @@ def _figures(report: Any, model: Any, X: pd.DataFrame, em: Any = None,
 
     method = _method_of(model)
     label = _LABELS[method]
-    if method == "em":
+    if _backend(method) is None:  # the EM point mass
         report.add_figure(plotting.plot_components(model, X), "em_components",
                           "EM fit: data coloured by cluster, component ellipses at 1, 2 and "
                           "3 sigma.")
@@ -299,6 +297,21 @@ def _figures(report: Any, model: Any, X: pd.DataFrame, em: Any = None,
                       f"{label} posterior of the mixture weights; EM weights as diamonds.")
     report.add_figure(plotting.plot_trace(model), "trace",
                       f"{label} trace of the relabelled weights and means.")
+
+
+def _backend(method: str) -> Any:
+    """The inference back end ``--method`` names, or ``None`` for EM."""
+    from bayesmix.bayes.backends import BACKENDS
+
+    return BACKENDS.get(method)
+
+
+def _sampling_text(backend: Any, settings: dict[str, Any]) -> str:
+    """How many draws a back end makes with ``settings``, in words."""
+    if backend.is_sampler:
+        return (f"{settings['chains']} chains x {settings['draws']} draws after "
+                f"{settings['tune']} tuning steps")
+    return f"{settings['draws']} draws from the approximation"
 
 
 def _method_of(model: Any) -> str:
@@ -352,9 +365,7 @@ def _run_demo(args: argparse.Namespace) -> None:
 
     _progress(args, f"writing figures and the report into {args.out}/ ...")
     report = Report(args.out, title="bayesmix demo: Old Faithful")
-    settings = _sampler_settings(args)
-    how = (f"{settings['chains']} chains x {settings['draws']} draws, {settings['tune']} "
-           f"tuning steps" if args.method == "nuts" else f"{settings['draws']} draws")
+    how = _sampling_text(_backend(args.method), _sampler_settings(args))
     report.add_text(
         f"The Old Faithful data ({X.shape[0]} eruptions; {', '.join(X.columns)}). EM is "
         f"fitted for K = 1..{args.max_components} and the four covariance structures and "
@@ -394,7 +405,8 @@ def _run_fit(args: argparse.Namespace) -> None:
     X = read_data(args.data, args.columns)
     _check_rows(X, [args.components], args.data)
     label = _LABELS[args.method]
-    if args.method == "em":
+    backend = _backend(args.method)
+    if backend is None:
         _progress(args, f"fitting EM (K={args.components}, {args.covariance}, "
                         f"n_init={args.n_init}) ...")
         model = GaussianMixtureEM(args.components, covariance_type=args.covariance,
@@ -424,9 +436,9 @@ def _run_fit(args: argparse.Namespace) -> None:
                     f"`model.nc` (`bayesmix.load`), its InferenceData in `idata.nc` "
                     f"(`arviz.from_netcdf`).")
     report.add_table(parameters, "parameters", "Parameters" + (
-        "" if args.method == "em" else " (posterior means)") + ".")
+        "" if backend is None else " (posterior means)") + ".")
     report.add_table(scores, "scores", "Scores (bayesmix.compare).")
-    if args.method != "em":
+    if backend is not None:
         report.add_table(model.summary(), "summary", "ArviZ summary of the posterior.",
                          float_format=".3f")
     assignments = _assignments(model, X)
@@ -457,16 +469,16 @@ def _run_select(args: argparse.Namespace) -> None:
     X = read_data(args.data, args.columns)
     _check_rows(X, args.components, args.data)
     ks = args.components
-    if args.method == "em":
+    backend = _backend(args.method)
+    if backend is None:
         _progress(args, f"fitting EM for K = {','.join(map(str, ks))} x "
                         f"{len(structures)} structure(s) ...")
         result = select_em(X, n_components=ks, covariance_types=structures,
                            criterion=criterion, n_init=args.n_init, random_state=args.seed)
     else:
         select_bayes = _select_bayes_function()
-        settings = _sampler_settings(args)
-        if args.method != "nuts":
-            settings = {key: settings[key] for key in ("draws", "progressbar")}
+        settings = {key: value for key, value in _sampler_settings(args).items()
+                    if key in backend.fit_options or key == "progressbar"}
         _progress(args, f"fitting the posterior with {_LABELS[args.method]} for K = "
                         f"{','.join(map(str, ks))} x {len(structures)} structure(s) (each "
                         f"fit compiles a model: several seconds each) ...")

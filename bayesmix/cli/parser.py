@@ -19,6 +19,18 @@ __all__ = ["BAYES_CRITERIA", "EM_CRITERIA", "FAST_SETTINGS", "METHODS", "Command
 METHODS = ("em", "nuts", "advi", "fullrank_advi")
 EM_CRITERIA = ("bic", "icl")
 BAYES_CRITERIA = ("loo", "waic")
+#: ``select``'s defaults for EM (information criteria over the four structures) and for
+#: every posterior back end (predictive density, the ``full`` structure).
+_SELECT_DEFAULTS = {
+    "em": {"structures": COVARIANCE_TYPES, "criterion": "bic", "criteria": EM_CRITERIA,
+           "wrong_criterion": "argument --criterion: {criterion!r} needs posterior draws; "
+                              "use --criterion bic or icl with --method em, or --method "
+                              "nuts/advi for {criterion}"},
+    "posterior": {"structures": ("full",), "criterion": "loo", "criteria": BAYES_CRITERIA,
+                  "wrong_criterion": "argument --criterion: {criterion!r} is an EM "
+                                     "criterion; use --criterion loo or waic with --method "
+                                     "{method}, or --method em for {criterion}"},
+}
 #: ``--fast``: tiny sampler settings for smoke tests (the diagnostics will complain).
 FAST_SETTINGS = {"draws": 200, "tune": 200, "chains": 2, "n_init": 2}
 
@@ -307,14 +319,13 @@ def check_select_options(args: argparse.Namespace) -> tuple[list[str], str]:
     bayesmix.cli.parser.CommandError: argument --criterion: 'waic' needs posterior draws; \
 use --criterion bic or icl with --method em, or --method nuts/advi for waic
     """
-    if args.method == "em":
-        structures = args.covariance or list(COVARIANCE_TYPES)
-        criterion = args.criterion or "bic"
-        if criterion not in EM_CRITERIA:
-            raise CommandError(f"argument --criterion: {criterion!r} needs posterior draws; "
-                               f"use --criterion bic or icl with --method em, or --method "
-                               f"nuts/advi for {criterion}")
-        return structures, criterion
+    defaults = _SELECT_DEFAULTS.get(args.method, _SELECT_DEFAULTS["posterior"])
+    structures = args.covariance or list(defaults["structures"])
+    criterion = args.criterion or defaults["criterion"]
+    if criterion not in defaults["criteria"]:
+        raise CommandError(defaults["wrong_criterion"].format(criterion=criterion,
+                                                              method=args.method))
+    return structures, criterion
     structures = args.covariance or ["full"]
     criterion = args.criterion or "loo"
     if criterion not in BAYES_CRITERIA:
