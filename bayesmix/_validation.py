@@ -24,8 +24,15 @@ MAX_SCALE_RATIO = 1e8
 _CONSTANT_RTOL = 1e-12
 
 
-def _short(value: Any, limit: int = 60) -> str:
-    """Return a short ``repr`` of ``value`` for an error message."""
+def short_repr(value: Any, limit: int = 60) -> str:
+    """A short ``repr`` of ``value`` for an error message.
+
+    Examples
+    --------
+    >>> from bayesmix._validation import short_repr
+    >>> short_repr("x" * 100, limit=10)
+    "'xxxxxx..."
+    """
     text = repr(value)
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
@@ -107,7 +114,7 @@ def check_array(
     else:
         raise ValueError(
             f"{name} must be an array-like of shape (n_samples, n_features), got "
-            f"{type(X).__name__} {_short(X)}."
+            f"{type(X).__name__} {short_repr(X)}."
         )
 
     if values.ndim == 1:
@@ -334,7 +341,7 @@ def check_int(
     3
     """
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise ValueError(f"{name} must be an integer, got {_short(value)} ({type(value).__name__}).")
+        raise ValueError(f"{name} must be an integer, got {short_repr(value)} ({type(value).__name__}).")
     if min_value is not None and value < min_value:
         raise ValueError(f"{name} must be >= {min_value}, got {value}.")
     if max_value is not None and value > max_value:
@@ -358,7 +365,7 @@ def check_real(
     1e-06
     """
     if isinstance(value, bool) or not isinstance(value, numbers.Real) or not np.isfinite(value):
-        raise ValueError(f"{name} must be a finite real number, got {_short(value)}.")
+        raise ValueError(f"{name} must be a finite real number, got {short_repr(value)}.")
     if strictly_positive and value <= 0:
         raise ValueError(f"{name} must be > 0, got {float(value)!r}.")
     if min_value is not None and value < min_value:
@@ -376,7 +383,7 @@ def check_bool(value: Any, name: str) -> bool:
     False
     """
     if not isinstance(value, (bool, np.bool_)):
-        raise ValueError(f"{name} must be True or False, got {_short(value)}.")
+        raise ValueError(f"{name} must be True or False, got {short_repr(value)}.")
     return bool(value)
 
 
@@ -398,7 +405,7 @@ def check_random_state(seed: Any, name: str = "random_state") -> np.random.Rando
     except (TypeError, ValueError):
         raise ValueError(
             f"{name} must be None, an integer in [0, 2**32 - 1] or a "
-            f"numpy.random.RandomState, got {_short(seed)}. Pass an integer such as 0 for "
+            f"numpy.random.RandomState, got {short_repr(seed)}. Pass an integer such as 0 for "
             f"reproducible results."
         ) from None
 
@@ -442,7 +449,7 @@ def check_option(value: Any, name: str, options: Iterable[str]) -> str:
     options = tuple(options)
     if value not in options:
         raise ValueError(
-            f"{name} must be one of {', '.join(map(repr, options))}, got {_short(value)}."
+            f"{name} must be one of {', '.join(map(repr, options))}, got {short_repr(value)}."
         )
     return value
 
@@ -469,3 +476,46 @@ def check_shape(value: Any, name: str, shape: tuple[int, ...], meaning: str) -> 
     if not np.isfinite(array).all():
         raise ValueError(f"{name} contains NaN or infinity; every entry must be finite.")
     return array
+
+
+def check_distinct_values(name: str, values: Any, example: str) -> list[Any]:
+    """A non-empty iterable of distinct values, as a list.
+
+    Examples
+    --------
+    >>> from bayesmix._validation import check_distinct_values
+    >>> check_distinct_values("n_components", range(1, 3), "range(1, 10)")
+    [1, 2]
+    >>> check_distinct_values("n_components", [2, 2], "range(1, 10)")
+    Traceback (most recent call last):
+        ...
+    ValueError: n_components has repeated values [2, 2]; list each value once.
+    """
+    if isinstance(values, str) or not isinstance(values, Iterable):
+        raise ValueError(
+            f"{name} must be an iterable such as {example}, got {short_repr(values)}. For a "
+            f"single value pass a one-element list, e.g. [{values!r}]."
+        )
+    values = list(values)
+    if not values:
+        raise ValueError(f"{name} is empty; pass at least one value, e.g. {example}.")
+    if len(set(values)) != len(values):
+        raise ValueError(f"{name} has repeated values {values}; list each value once.")
+    return values
+
+
+def check_grid(n_components: Any, covariance_types: Any, *, k_example: str = "range(1, 10)",
+               structures_name: str = "covariance_types") -> tuple[list[int], list[str]]:
+    """A model-selection grid: non-empty lists of distinct numbers and structures.
+
+    Examples
+    --------
+    >>> from bayesmix._validation import check_grid
+    >>> check_grid(range(1, 3), ["full", "VII"])
+    ([1, 2], ['full', 'VII'])
+    """
+    ks = [check_int(k, "n_components", min_value=1)
+          for k in check_distinct_values("n_components", n_components, k_example)]
+    structures = [check_covariance_type(c, structures_name) for c in
+                  check_distinct_values(structures_name, covariance_types, "('full', 'tied')")]
+    return ks, structures

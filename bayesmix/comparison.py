@@ -17,7 +17,7 @@ import pandas as pd
 from sklearn.metrics import adjusted_rand_score
 
 from bayesmix.scoring import (
-    _point_log_prob,
+    point_log_prob,
     criteria,
     inference_data,
     is_point_mass,
@@ -126,7 +126,7 @@ def _row(model: Any, X_test: Any, y_true: Any) -> tuple[dict[str, Any], dict[str
         pointwise["lpd_test"] = held_out.pointwise.values
         if y_true is not None:
             labels = (model.predict(X_test) if hasattr(model, "predict")
-                      else _point_log_prob(idata, np.asarray(X_test, float)).argmax(axis=1))
+                      else point_log_prob(idata, np.asarray(X_test, float)).argmax(axis=1))
             row["ari"] = adjusted_rand_score(np.asarray(y_true), labels)
     row.update(_diagnostics(model, idata))
     return row, pointwise

@@ -49,7 +49,7 @@ import numpy as np
 import xarray as xr
 from sklearn.utils.validation import check_is_fitted
 
-from bayesmix._validation import _short
+from bayesmix._validation import short_repr
 from bayesmix._version import __version__
 
 if TYPE_CHECKING:
@@ -130,7 +130,7 @@ def _encode(value: Any, name: str, arrays: dict[str, np.ndarray]) -> Any:
     if _is_estimator(value):
         return {"estimator": _encode_estimator(value, name, arrays)}
     raise ValueError(
-        f"Cannot save {name}={_short(value)} of type {type(value).__name__}: bayesmix saves "
+        f"Cannot save {name}={short_repr(value)} of type {type(value).__name__}: bayesmix saves "
         f"None, numbers, strings, lists, tuples, dicts, NumPy arrays, "
         f"numpy.random.RandomState, MixturePriors and its estimators. Set {name} to one of "
         f"those (an int seed for random_state) before saving."
@@ -304,7 +304,7 @@ def save(model: Any, path: str | os.PathLike, overwrite: bool = False) -> Path:
     idata = _inference_data(model)
     path = Path(path)
     if not isinstance(overwrite, (bool, np.bool_)):
-        raise ValueError(f"overwrite must be True or False, got {_short(overwrite)}.")
+        raise ValueError(f"overwrite must be True or False, got {short_repr(overwrite)}.")
     if path.exists() and not overwrite:
         raise FileExistsError(
             f"{path} already exists. Pass overwrite=True to replace it, or choose another "

@@ -46,6 +46,7 @@ __all__ = [
     "information_criteria",
     "is_point_mass",
     "point_estimate",
+    "point_log_prob",
     "lppd",
     "loo",
     "pointwise_log_likelihood",
@@ -256,7 +257,20 @@ def point_estimate(model: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
                  for name in ("weights", "means", "covariances"))
 
 
-def _point_log_prob(idata: az.InferenceData, X: np.ndarray) -> np.ndarray:
+def point_log_prob(idata: az.InferenceData, X: np.ndarray) -> np.ndarray:
+    """``log(weight_k) + log N(x_n | mean_k, cov_k)`` at the point estimate, (N, K).
+
+    At the EM estimate, or at the posterior means of a posterior.
+
+    Examples
+    --------
+    >>> from bayesmix import GaussianMixtureEM, load_old_faithful
+    >>> from bayesmix.scoring import point_log_prob
+    >>> X = load_old_faithful()
+    >>> em = GaussianMixtureEM(2, random_state=0).fit(X)
+    >>> point_log_prob(em.to_inference_data(), X.to_numpy()).shape
+    (272, 2)
+    """
     weights, means, covariances = point_estimate(idata)
     return weighted_log_prob(X, weights, means, precision_cholesky(covariances, "full"), "full")
 
@@ -315,7 +329,7 @@ def criteria(model: Any, X: Any = None) -> dict[str, float]:
     ['aic', 'bic', 'icl', 'log_likelihood', 'n_parameters']
     """
     idata = inference_data(model)
-    return information_criteria(_point_log_prob(idata, _observed(idata, X)),
+    return information_criteria(point_log_prob(idata, _observed(idata, X)),
                                 _n_parameters(idata))
 
 

@@ -22,15 +22,6 @@ PACKAGE = Path(bayesmix.__file__).parent
 BAYESIAN_STACK = ("pymc", "pytensor", "jax", "numpyro", "arviz", "xarray")
 #: Never loaded by ``bayesmix --help``, ``--version`` or a usage error.
 NOT_FOR_THE_PARSER = BAYESIAN_STACK + ("matplotlib", "pandas", "sklearn", "scipy")
-#: Private names still imported across modules, waiting for public names in files edited
-#: elsewhere: ``_validation._short`` and ``scoring._point_log_prob`` (used by comparison.py).
-KNOWN_PRIVATE_IMPORTS = {
-    "bayesmix/comparison.py": ["from bayesmix.scoring import _point_log_prob"],
-    "bayesmix/persistence.py": ["from bayesmix._validation import _short"],
-    "bayesmix/selection.py": ["from bayesmix._validation import _short"],
-}
-
-
 def loaded_after(code: str, packages: tuple[str, ...]) -> tuple[list[str], str]:
     """Run ``code`` in a fresh interpreter; the ``packages`` loaded when it exits, stdout.
 
@@ -247,16 +238,6 @@ def private_imports() -> dict[str, list[str]]:
     return offenders
 
 
-def test_no_new_private_name_is_imported_from_another_module():
-    offenders = {path: new for path, found in private_imports().items()
-                 if (new := sorted(set(found) - set(KNOWN_PRIVATE_IMPORTS.get(path, []))))}
-    assert not offenders, f"private names imported across modules: {offenders}"
-
-
-@pytest.mark.xfail(strict=False, reason="bayesmix._validation has no public name for _short "
-                   "(imported by persistence.py and selection.py), and comparison.py imports "
-                   "scoring._point_log_prob; _validation.py and comparison.py are being "
-                   "edited elsewhere")
 def test_no_private_name_is_imported_from_another_module():
     offenders = private_imports()
     assert not offenders, f"private names imported across modules: {offenders}"
