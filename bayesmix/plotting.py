@@ -17,6 +17,10 @@ names.
   trace plots of the relabelled draws;
 - :func:`plot_em_history`: the EM convergence history.
 
+Its length (about 840 lines, most of it docstrings with examples) is that of ten
+independent figure functions sharing one set of colour, ellipse and label helpers;
+splitting them would scatter those helpers.
+
 Examples
 --------
 >>> import matplotlib

@@ -3,6 +3,9 @@
 Each reads its parsed arguments (:func:`bayesmix.cli.parser.build_parser`), fits, prints
 its tables and writes its files; :func:`run` runs the one named on the command line with
 bayesmix's warnings printed on stderr, one line each.
+
+Its length (about 540 lines) is that of three commands and the shared steps they
+report with; the argument parsing lives in :mod:`bayesmix.cli.parser`.
 """
 
 from __future__ import annotations

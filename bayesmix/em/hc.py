@@ -41,6 +41,10 @@ when there are more; :func:`hierarchical_partitions` does the same and extends e
 subset partition to every row as ``mclustBIC`` does, by one M step on the subset and one
 E step on all rows. (For one-dimensional data ``Mclust`` starts from quantiles, not
 from a tree.)
+
+Its length (about 740 lines) is that of one algorithm: four merge criteria over one
+shared agglomeration loop and pair-cost structure, written after mclust's Fortran and
+kept together so that they can be read against it.
 """
 
 from __future__ import annotations
