@@ -2,6 +2,9 @@
 
 Every public entry point of bayesmix validates its input here, so a user gets the same
 kind of message everywhere: the argument, the offending value, and what to do about it.
+
+Its length (about 520 lines) is the point of it: every input check and its message
+in one module.
 """
 
 from __future__ import annotations

