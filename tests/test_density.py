@@ -6,7 +6,7 @@ from scipy.special import logsumexp
 from scipy.stats import multivariate_normal
 
 from bayesmix.covariance import (
-    COVARIANCE_TYPES,
+    structure_names,
     cholesky_from_precisions,
     covariances_from_precisions,
     log_det_cholesky,
@@ -37,7 +37,7 @@ def random_covariances(covariance_type, rng, n_components=K, n_features=D):
     }[covariance_type]
 
 
-@pytest.fixture(params=COVARIANCE_TYPES)
+@pytest.fixture(params=structure_names())
 def mixture(request):
     rng = np.random.default_rng(7)
     covariance_type = request.param

@@ -15,7 +15,7 @@ from bayesmix import (
     load_old_faithful,
     make_mixture,
 )
-from bayesmix.covariance import COVARIANCE_TYPES, n_parameters
+from bayesmix.covariance import COVARIANCE_TYPES, n_parameters, structure_names
 
 
 @pytest.fixture(scope="module")
@@ -64,7 +64,7 @@ def test_every_iteration_matches_sklearn(blobs, covariance_type):
     assert ours.aic(blobs) == pytest.approx(ref.aic(blobs), rel=1e-8)
 
 
-@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
+@pytest.mark.parametrize("covariance_type", structure_names())
 def test_recovers_simulated_clusters(covariance_type):
     X, labels, _ = make_mixture(600, n_components=3, n_features=2,
                                 covariance_type=covariance_type, random_state=3)

@@ -22,8 +22,9 @@ distributed = pytest.importorskip("dask.distributed")
 
 import bayesmix.em.dask_source as bayesmix_dask  # noqa: E402
 from bayesmix import ConvergenceWarning, GaussianMixtureEM  # noqa: E402
+from bayesmix.covariance import structure_names  # noqa: E402
 
-COVARIANCE_TYPES = ["full", "tied", "diag", "spherical"]
+COVARIANCE_TYPES = structure_names()
 RTOL = 1e-10
 
 

@@ -40,7 +40,7 @@ from bayesmix.covariance import get_structure
 if TYPE_CHECKING:  # priors.py asks this module which structures take a scalar scale
     from bayesmix.bayes.priors import MixturePriors
 
-__all__ = ["SCALES", "PosteriorScale", "get_scale"]
+__all__ = ["SCALES", "PosteriorScale", "get_scale", "supported_structures"]
 
 _LOG_2PI = float(np.log(2.0 * np.pi))
 
@@ -268,8 +268,20 @@ class SphericalScale(PosteriorScale):
 #: The structures the posterior supports, by their mclust name.
 SCALES: dict[str, PosteriorScale] = {
     scale.structure: scale
-    for scale in (SphericalScale(), DiagonalScale(), TiedScale(), FullScale())
+    for scale in (FullScale(), TiedScale(), DiagonalScale(), SphericalScale())
 }
+
+
+def supported_structures() -> list[str]:
+    """The best-known names of the structures the posterior supports.
+
+    Examples
+    --------
+    >>> from bayesmix.bayes.scales import supported_structures
+    >>> supported_structures()
+    ['full', 'tied', 'diag', 'spherical']
+    """
+    return [get_structure(name).label for name in SCALES]
 
 
 def get_scale(covariance_type: str, argument: str = "covariance_type") -> PosteriorScale:
@@ -290,7 +302,7 @@ def get_scale(covariance_type: str, argument: str = "covariance_type") -> Poster
     structure = get_structure(covariance_type, argument)
     scale = SCALES.get(structure.name)
     if scale is None:
-        supported = ", ".join(repr(get_structure(name).label) for name in reversed(SCALES))
+        supported = ", ".join(map(repr, supported_structures()))
         raise ValueError(
             f"{argument}={covariance_type!r} is fitted by EM only: the posterior supports "
             f"{supported}. Use GaussianMixtureEM for {covariance_type!r}, or one of those."

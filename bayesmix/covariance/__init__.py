@@ -40,18 +40,34 @@ __all__ = [
     "n_parameters",
     "precision_cholesky",
     "precisions_from_cholesky",
+    "structure_names",
     "to_full",
 ]
 
-#: Every registered structure, in the order of growing flexibility.
+#: Every registered structure, in scikit-learn's order of its four.
 STRUCTURES: tuple[CovarianceStructure, ...] = (
-    SphericalCovariance(), DiagonalCovariance(), TiedCovariance(), FullCovariance(),
+    FullCovariance(), TiedCovariance(), DiagonalCovariance(), SphericalCovariance(),
 )
 _BY_NAME = {name: structure for structure in STRUCTURES
             for name in (structure.name, *structure.aliases)}
 
-#: scikit-learn's names of its four structures, the default grid of model selection.
+#: scikit-learn's names of its four structures, the default grid of model selection
+#: (a tuple written out, so that it stays these four as structures are registered).
 COVARIANCE_TYPES = ("full", "tied", "diag", "spherical")
+
+
+def structure_names() -> list[str]:
+    """The best-known name of every registered structure, in registry order.
+
+    Tests parametrised over it test a newly registered structure everywhere.
+
+    Examples
+    --------
+    >>> from bayesmix.covariance import structure_names
+    >>> structure_names()
+    ['full', 'tied', 'diag', 'spherical']
+    """
+    return [structure.label for structure in STRUCTURES]
 
 
 def get_structure(covariance_type: object, argument: str = "covariance_type"
@@ -86,8 +102,8 @@ def get_structure(covariance_type: object, argument: str = "covariance_type"
     if structure is None:
         text = repr(covariance_type)
         text = text if len(text) <= 60 else text[:57] + "..."
-        aliases = [s.label for s in reversed(STRUCTURES)]
-        codes = [s.name for s in reversed(STRUCTURES)]
+        aliases = [s.label for s in STRUCTURES]
+        codes = [s.name for s in STRUCTURES]
         raise ValueError(
             f"{argument} must be one of {', '.join(map(repr, aliases))} (or mclust's "
             f"{', '.join(map(repr, codes))}), got {text}."

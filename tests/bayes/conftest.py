@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from bayesmix.bayes import GaussianMixtureBayes
-from bayesmix.covariance import COVARIANCE_TYPES
+from bayesmix.bayes.scales import supported_structures
 from bayesmix.datasets import make_mixture
 from bayesmix.exceptions import SamplerDiagnosticWarning, VIConvergenceWarning
 
@@ -33,7 +33,7 @@ def mixtures():
     return {
         covariance_type: make_mixture(N_SAMPLES, N_COMPONENTS, 2, covariance_type,
                                       random_state=seed)
-        for seed, covariance_type in enumerate(COVARIANCE_TYPES)
+        for seed, covariance_type in enumerate(supported_structures())
     }
 
 

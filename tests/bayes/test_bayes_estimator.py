@@ -7,7 +7,8 @@ import pytest
 from conftest import FAST_FIT, FEATURE_NAMES, METHODS, N_COMPONENTS, as_frame, quiet_fit
 
 from bayesmix.bayes import GaussianMixtureBayes, MixturePriors
-from bayesmix.covariance import COVARIANCE_TYPES, precision_cholesky, to_full
+from bayesmix.bayes.scales import supported_structures
+from bayesmix.covariance import precision_cholesky, to_full
 from bayesmix.density import responsibilities
 from bayesmix.exceptions import NotFittedError
 from bayesmix.relabel import hungarian_permutations
@@ -33,7 +34,7 @@ def _assert_recovered(estimator, sample, n_sd):
 
 
 @pytest.mark.parametrize("method", METHODS)
-@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
+@pytest.mark.parametrize("covariance_type", supported_structures())
 def test_fast_recovery(fitted, mixtures, covariance_type, method):
     estimator = fitted(covariance_type, method)
     _assert_recovered(estimator, mixtures[covariance_type], n_sd=5)
@@ -46,7 +47,7 @@ def test_fast_recovery(fitted, mixtures, covariance_type, method):
 
 @pytest.mark.slow
 @pytest.mark.parametrize("method", METHODS)
-@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
+@pytest.mark.parametrize("covariance_type", supported_structures())
 def test_strict_recovery(mixtures, covariance_type, method):
     sample = mixtures[covariance_type]
     kwargs = ({"draws": 1000, "tune": 1000, "chains": 4} if method == "nuts"
