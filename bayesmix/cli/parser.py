@@ -186,7 +186,8 @@ def _common_parents() -> dict[str, argparse.ArgumentParser]:
     seed = argparse.ArgumentParser(add_help=False)
     seed.add_argument("--seed", type=_seed, default=0, help="random seed (default: 0)")
     seed.add_argument("--n-init", type=_positive_int, default=5,
-                      help="EM initialisations per fit (default: 5)")
+                      help="EM k-means initialisations per fit; select and demo also start "
+                           "every fit from mclust's hierarchical clustering (default: 5)")
 
     sampler = argparse.ArgumentParser(add_help=False)
     group = sampler.add_argument_group("posterior sampling (--method nuts, advi, fullrank_advi)")
