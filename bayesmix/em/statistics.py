@@ -55,11 +55,10 @@ class SufficientStatistics:
     def zeros(cls, n_components: int, n_features: int, structure: CovarianceStructure
               ) -> SufficientStatistics:
         """Empty statistics with the second moments ``structure`` needs."""
-        second = {
-            "matrix": lambda: np.zeros((n_components, n_features, n_features)),
-            "diagonal": lambda: np.zeros((n_components, n_features)),
-            None: lambda: None,
-        }[structure.second_moments]()
+        shapes = {"matrix": (n_components, n_features, n_features),
+                  "diagonal": (n_components, n_features), None: None}
+        shape = shapes[structure.second_moments]
+        second = None if shape is None else np.zeros(shape)
         return cls(0.0, np.zeros(n_components), np.zeros((n_components, n_features)), second)
 
     def add_block(self, block: np.ndarray, resp: np.ndarray) -> None:
