@@ -198,7 +198,7 @@ def select_em(
     >>> selection.best_params_
     {'n_components': 3, 'covariance_type': 'tied'}
     >>> np.sort(selection.best_estimator_.weights_).round(2)
-    array([0.17, 0.36, 0.47])
+    array([0.17, 0.36, 0.48])
     """
     ks, structures = check_grid(n_components, covariance_types)
     criterion = check_option(criterion, "criterion", CRITERIA)
