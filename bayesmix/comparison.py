@@ -2,12 +2,12 @@
 
 Each row is a named model; each column a score from :mod:`bayesmix.scoring` or a
 diagnostic. A score that does not apply to a model (WAIC of a point-mass EM fit, R-hat of
-a single chain) is ``NaN``, and the table's footnotes say why: never a made-up number.
+a single chain) is ``NaN``, and the table's footnotes (``table.attrs["footnotes"]``) say
+why: never a made-up number.
 """
 
 from __future__ import annotations
 
-import html
 from collections.abc import Mapping
 from typing import Any
 
@@ -26,7 +26,7 @@ from bayesmix.scoring import (
     waic,
 )
 
-__all__ = ["Comparison", "compare"]
+__all__ = ["compare"]
 
 COLUMNS = [
     "method", "n_components", "covariance_type", "n_parameters", "p_waic", "p_loo",
@@ -46,52 +46,6 @@ FOOTNOTES = {
     "diagnostics": "divergences, max_rhat and min_ess_bulk are NUTS diagnostics (NaN for EM "
                    "and VI); converged is EM's or VI's convergence flag (NaN for NUTS).",
 }
-
-
-class Comparison:
-    """The result of :func:`compare`: a DataFrame with footnotes.
-
-    Attributes
-    ----------
-    table : pandas.DataFrame
-        One row per model, columns as listed in :data:`COLUMNS`.
-    footnotes : dict of str
-        Why some entries are NaN or plug-in values.
-
-    Examples
-    --------
-    Indexing reads the table; the footnotes say why the posterior-only columns are NaN:
-
-    >>> from bayesmix import GaussianMixtureEM, compare, load_old_faithful
-    >>> X = load_old_faithful()
-    >>> result = compare({"EM": GaussianMixtureEM(3, covariance_type="tied",
-    ...                                           random_state=0).fit(X)})
-    >>> bool(result["elpd_loo"].isna().all())
-    True
-    >>> print(result.footnotes["point-mass"])  # doctest: +NORMALIZE_WHITESPACE
-    p_waic, p_loo, elpd_waic, elpd_loo and max_pareto_k need posterior draws: NaN for
-    point-mass EM fits.
-    """
-
-    def __init__(self, table: pd.DataFrame, footnotes: Mapping[str, str]) -> None:
-        self.table = table
-        self.footnotes = dict(footnotes)
-
-    def __getitem__(self, key: Any) -> Any:
-        return self.table[key]
-
-    def __repr__(self) -> str:
-        with pd.option_context("display.width", 200, "display.max_columns", None,
-                               "display.float_format", "{:.4g}".format):
-            text = self.table.to_string()
-        notes = "\n".join(f"[{key}] {note}" for key, note in self.footnotes.items())
-        return f"{text}\n\n{notes}"
-
-    def _repr_html_(self) -> str:
-        notes = "".join(f"<li><b>{html.escape(key)}</b>: {html.escape(note)}</li>"
-                        for key, note in self.footnotes.items())
-        table = self.table.to_html(float_format="{:.4g}".format, na_rep="NaN")
-        return f"{table}<ul>{notes}</ul>"
 
 
 def _diagnostics(model: Any, idata: az.InferenceData) -> dict[str, float]:
@@ -145,7 +99,8 @@ def _differences(table: pd.DataFrame, pointwise: Mapping[str, Mapping[str, np.nd
         table.loc[name, f"dse_{key}"] = float(np.sqrt(diff.size * np.var(diff, ddof=1)))
 
 
-def compare(models: Mapping[str, Any], X_test: Any = None, y_true: Any = None) -> Comparison:
+def compare(models: Mapping[str, Any], X_test: Any = None, y_true: Any = None
+            ) -> pd.DataFrame:
     """Compare fitted models (EM, NUTS, ADVI, ... in any mix) in one table.
 
     Parameters
@@ -160,9 +115,10 @@ def compare(models: Mapping[str, Any], X_test: Any = None, y_true: Any = None) -
 
     Returns
     -------
-    Comparison
-        ``.table`` is a :class:`pandas.DataFrame` with one row per model; NaN where a
-        score does not apply, explained in ``.footnotes``.
+    pandas.DataFrame
+        One row per model, the columns of :data:`COLUMNS`; NaN where a score does not
+        apply, explained in ``attrs["footnotes"]`` (a dict), as :func:`arviz.compare`
+        returns a DataFrame.
 
     Examples
     --------
@@ -170,11 +126,19 @@ def compare(models: Mapping[str, Any], X_test: Any = None, y_true: Any = None) -
     >>> X = load_old_faithful()
     >>> fits = {f"EM K={k}": GaussianMixtureEM(k, covariance_type="tied", n_init=3,
     ...                                        random_state=0).fit(X) for k in (2, 3)}
-    >>> table = compare(fits, X_test=X).table
+    >>> table = compare(fits, X_test=X)
     >>> table[["n_components", "bic", "d_lpd_test"]].round(1)
             n_components     bic  d_lpd_test
     EM K=2             2  2325.2        13.8
     EM K=3             3  2314.4         0.0
+
+    The footnotes say why the posterior-only columns of an EM fit are NaN:
+
+    >>> bool(table["elpd_loo"].isna().all())
+    True
+    >>> print(table.attrs["footnotes"]["point-mass"])  # doctest: +NORMALIZE_WHITESPACE
+    p_waic, p_loo, elpd_waic, elpd_loo and max_pareto_k need posterior draws: NaN for
+    point-mass EM fits.
     """
     if not isinstance(models, Mapping) or not models:
         raise ValueError(
@@ -196,4 +160,5 @@ def compare(models: Mapping[str, Any], X_test: Any = None, y_true: Any = None) -
     _differences(table, pointwise, "lpd_test", "lpd_test")
     table = table.astype({c: float for c in COLUMNS if c not in
                           ("method", "n_components", "covariance_type", "n_parameters")})
-    return Comparison(table, FOOTNOTES)
+    table.attrs["footnotes"] = dict(FOOTNOTES)
+    return table

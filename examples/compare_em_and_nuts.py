@@ -32,7 +32,7 @@ with warnings.catch_warnings():
                                                        progressbar=False, **NUTS)
 
 columns = ["method", "lpd_test", "se_lpd_test", "d_lpd_test", "ari", "elpd_loo"]
-table = compare({"EM": em, "NUTS": nuts}, X_test=X_test, y_true=y_test).table[columns]
+table = compare({"EM": em, "NUTS": nuts}, X_test=X_test, y_true=y_test)[columns]
 print(f"Held-out comparison on {len(X_test)} test points ({len(X_train)} for training):")
 print(table.round(3).to_string())
 print("\nelpd_loo is NaN for EM: PSIS-LOO needs posterior draws, EM is a single point.")

@@ -222,13 +222,13 @@ def _comparison_text(comparison: Any) -> str:
     table = _comparison_table(comparison)
     with pd.option_context("display.width", 200, "display.max_columns", None):
         text = table.to_string(float_format=_number, na_rep="NaN")
-    notes = "\n".join(f"[{key}] {note}" for key, note in comparison.footnotes.items())
+    notes = "\n".join(f"[{key}] {note}" for key, note in comparison.attrs["footnotes"].items())
     return f"{text}\n\n{notes}"
 
 
 def _comparison_table(comparison: Any) -> pd.DataFrame:
-    """``comparison.table`` transposed (scores as rows), without the scores no model has."""
-    table = comparison.table.dropna(axis=1, how="all")
+    """``comparison`` transposed (scores as rows), without the scores no model has."""
+    table = comparison.dropna(axis=1, how="all")
     return table.T.astype(object).where(table.T.notna(), np.nan)
 
 
@@ -388,7 +388,7 @@ def _run_demo(args: argparse.Namespace) -> None:
     report.add_table(_comparison_table(comparison), "compare",
                      "compare(): scores of both fits on the same data.")
     report.add_text("\n\n".join(f"[{key}] {note}"
-                                for key, note in comparison.footnotes.items()))
+                                for key, note in comparison.attrs["footnotes"].items()))
     report.add_text("## Figures")
     _figures(report, em, X, uncertainty=False)
     _figures(report, bayes, X, em=em)

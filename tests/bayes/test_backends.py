@@ -159,7 +159,7 @@ def test_an_approximation_records_its_convergence_and_loss(fit_of, name):
 @pytest.mark.parametrize("name", NAMES)
 def test_compare_fills_the_columns_of_the_back_ends_kind(fit_of, name):
     estimator = fit_of(name)
-    row = compare({name: estimator}).table.loc[name]
+    row = compare({name: estimator}).loc[name]
     assert row["method"] == name
     sampler_columns = row[["divergences", "max_rhat", "min_ess_bulk"]]
     if BACKENDS[name].is_sampler:

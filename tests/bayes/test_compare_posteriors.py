@@ -39,7 +39,7 @@ def fits(split):
 def table(fits, split):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ParetoKWarning)
-        return compare(fits, X_test=split[1], y_true=split[2]).table
+        return compare(fits, X_test=split[1], y_true=split[2])
 
 
 def test_nan_exactly_where_a_score_does_not_apply(table):
