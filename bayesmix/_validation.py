@@ -44,7 +44,41 @@ def _is_dataframe(X: Any) -> bool:
     return isinstance(X, pd.DataFrame)
 
 
+def check_unique_columns(X: pd.DataFrame, name: str) -> None:
+    """Refuse a DataFrame whose column names repeat: a feature must be named once.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from bayesmix._validation import check_unique_columns
+    >>> check_unique_columns(pd.DataFrame([[1.0, 2.0]], columns=["a", "a"]), "X")
+    Traceback (most recent call last):
+    ...
+    ValueError: X has repeated column names ['a'] (columns ['a', 'a']). ...
+    """
+    repeated = X.columns[X.columns.duplicated()].unique()
+    if len(repeated):
+        raise ValueError(
+            f"{name} has repeated column names {list(repeated)} (columns "
+            f"{short_repr(list(X.columns))}). Give every column its own name, e.g. "
+            f"{name}.columns = [...], or drop the copies with "
+            f"{name}.loc[:, ~{name}.columns.duplicated()]."
+        )
+
+
 def check_dataframe_dtypes(X: pd.DataFrame, name: str) -> None:
+    """Refuse repeated column names and columns that do not hold real numbers.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from bayesmix._validation import check_dataframe_dtypes
+    >>> check_dataframe_dtypes(pd.DataFrame({"a": [1.0], "b": ["x"]}), "X")
+    Traceback (most recent call last):
+    ...
+    ValueError: X column 'b' has dtype ...; bayesmix needs numeric columns. ...
+    """
+    check_unique_columns(X, name)
     bad = [c for c in X.columns if not pd.api.types.is_numeric_dtype(X[c].dtype)
            or pd.api.types.is_bool_dtype(X[c].dtype)]
     if bad:
@@ -198,6 +232,8 @@ def validate_data(estimator: Any, X: Any, *, reset: bool, min_samples: int = 1) 
     >>> est.feature_names_in_
     array(['a'], dtype=object)
     """
+    if _is_dataframe(X):  # before scikit-learn's feature-name checks, which fail on them
+        check_unique_columns(X, "X")
     _check_feature_names(estimator, X, reset=reset)
     n_features = None if reset else estimator.n_features_in_
     values = check_array(X, name="X", min_samples=min_samples, n_features=n_features,
@@ -214,15 +250,28 @@ def _column_label(X: Any, column: int) -> str:
 
 
 def _check_spread(values: np.ndarray, X: Any, name: str = "X") -> None:
-    """Refuse training data whose squared deviations overflow float64.
+    """Refuse training data whose squared deviations overflow or underflow float64.
 
     Fitting sums squared deviations from the column means; beyond about ``1e150`` they
-    overflow to infinity and every covariance becomes NaN.
+    overflow to infinity and every covariance becomes NaN, and below about ``1e-154``
+    they underflow to zero, so a varying column looks constant.
     """
+    with np.errstate(over="ignore", under="ignore"):
+        ranges = np.ptp(values, axis=0)
+        squared_ranges = np.square(ranges)
+    underflowing = (ranges > 0) & (squared_ranges < np.finfo(np.float64).tiny)
+    if underflowing.any():
+        column = int(np.flatnonzero(underflowing)[0])
+        raise ValueError(
+            f"{name} column {_column_label(X, column)} varies by only {ranges[column]:.3g} "
+            f"(its range): its squared deviations underflow float64 (below "
+            f"{np.finfo(np.float64).tiny:.3g}), so its variance cannot be computed. "
+            f"Rescale {name} before fitting, e.g. standardise each column."
+        )
     with np.errstate(over="ignore", invalid="ignore"):
         # Checked without an (N, D) temporary when it can be: N squared deviations sum to
         # at most N times the column's squared range.
-        if np.isfinite(values.shape[0] * np.square(np.ptp(values, axis=0))).all():
+        if np.isfinite(values.shape[0] * squared_ranges).all():
             return
         spread = np.square(values - values.mean(axis=0)).sum(axis=0)
     if not np.isfinite(spread).all():
@@ -413,8 +462,16 @@ def check_random_state(seed: Any, name: str = "random_state") -> np.random.Rando
         ) from None
 
 
-def _physical_memory() -> int | None:
-    """This machine's memory in bytes, or ``None`` where the platform does not say."""
+def physical_memory() -> int | None:
+    """This machine's memory in bytes, or ``None`` where the platform does not say.
+
+    Examples
+    --------
+    >>> from bayesmix._validation import physical_memory
+    >>> memory = physical_memory()
+    >>> memory is None or memory > 2**20
+    True
+    """
     try:
         return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
     except (AttributeError, OSError, ValueError):
@@ -432,7 +489,7 @@ def check_memory(n_bytes: float, what: str, fix: str) -> None:
     ...
     ValueError: make_mixture(n_samples=1e30) needs about 7.45e+21 GiB of memory, ...
     """
-    total = _physical_memory()
+    total = physical_memory()
     if total is not None and n_bytes > total:
         raise ValueError(
             f"{what} needs about {n_bytes / 2**30:.3g} GiB of memory, more than the "

@@ -14,6 +14,7 @@ __all__ = [
     "DegenerateComponentWarning",
     "InitialPointError",
     "NotFittedError",
+    "RegCovarScaleWarning",
 ]
 
 
@@ -84,6 +85,34 @@ class DegenerateComponentWarning(BayesmixWarning):
     True
     >>> len(em.degenerate_components_)
     1
+    """
+
+
+class RegCovarScaleWarning(BayesmixWarning):
+    """``reg_covar`` is not small next to the data's variances, so it dominates the fit.
+
+    ``reg_covar`` is an absolute amount added to every component's variances; on data
+    measured in tiny units (variances near or below it) it swamps the components'
+    own spread and EM returns a confident but wrong clustering. Standardise the data,
+    or set ``reg_covar`` relative to it (e.g. ``1e-6`` times the smallest column
+    variance, as :func:`~bayesmix.select_em` does by default).
+
+    Examples
+    --------
+    >>> import warnings
+    >>> import numpy as np
+    >>> from bayesmix import GaussianMixtureEM, RegCovarScaleWarning
+    >>> X = np.random.default_rng(0).normal(size=(100, 2)) * 1e-6
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always")
+    ...     em = GaussianMixtureEM(2, random_state=0).fit(X)
+    >>> any(w.category is RegCovarScaleWarning for w in caught)
+    True
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always")
+    ...     em = GaussianMixtureEM(2, reg_covar=1e-18, random_state=0).fit(X)
+    >>> any(w.category is RegCovarScaleWarning for w in caught)
+    False
     """
 
 

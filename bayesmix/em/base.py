@@ -24,21 +24,72 @@ from bayesmix._validation import (
     check_int,
     check_memory,
     check_option,
+    physical_memory,
     check_random_state,
     check_real,
     check_shape,
 )
-from bayesmix.covariance import CovarianceStructure, get_structure
+from bayesmix.covariance import STRUCTURES, CovarianceStructure, get_structure
 from bayesmix.em.diagnostics import find_degenerate
 from bayesmix.em.engine import EMEngine, EMRun, EMSettings, MixtureParameters
 from bayesmix.em.init import INIT_METHODS, initial_responsibilities
 from bayesmix.em.sources import InMemorySource, is_dask_collection
-from bayesmix.exceptions import ConvergenceWarning, DegenerateComponentWarning
+from bayesmix.exceptions import (
+    ConvergenceWarning,
+    DegenerateComponentWarning,
+    RegCovarScaleWarning,
+)
 
-__all__ = ["ACCELERATIONS", "BaseMixtureEM"]
+__all__ = ["ACCELERATIONS", "MAX_FACTORISATION_FLOPS", "REG_COVAR_RTOL", "BaseMixtureEM",
+           "covariance_cost"]
 
 #: Accepted values of ``acceleration`` besides ``None``.
 ACCELERATIONS = ("squarem",)
+#: The most floating-point operations one EM iteration may spend factorising the
+#: covariance matrices (about ``n_features**3`` per matrix) before ``fit`` refuses: a
+#: minute or more per iteration. Raise it to fit very wide data with a full or tied
+#: covariance on a machine that can afford it.
+MAX_FACTORISATION_FLOPS = 1e11
+#: Arrays of the covariances' stored size a fit holds at its peak (measured on the
+#: full structure: covariances, precisions, their factors, second moments, temporaries).
+_COVARIANCE_COPIES = 10
+#: ``fit`` warns (:class:`~bayesmix.RegCovarScaleWarning`) when ``reg_covar`` exceeds
+#: this fraction of a column's variance.
+REG_COVAR_RTOL = 1e-3
+
+
+def covariance_cost(structure: CovarianceStructure, n_components: int, n_features: int
+                    ) -> tuple[float, float]:
+    """Memory (bytes) and factorisation work (floating-point operations per EM iteration)
+    of a structure's covariances.
+
+    A structure that estimates correlations stores matrices, each factorised and
+    inverted at every iteration in about ``n_features**3`` operations; the others store
+    variances, one operation each.
+
+    Parameters
+    ----------
+    structure : CovarianceStructure
+    n_components, n_features : int
+
+    Returns
+    -------
+    (float, float)
+        Bytes held at the fit's peak, and operations per iteration.
+
+    Examples
+    --------
+    >>> from bayesmix.covariance import get_structure
+    >>> from bayesmix.em.base import covariance_cost
+    >>> memory, flops = covariance_cost(get_structure("full"), 2, 10_000)
+    >>> f"{memory / 2**30:.3g} GiB, {flops:.2g} operations"
+    '14.9 GiB, 2e+12 operations'
+    >>> covariance_cost(get_structure("diag"), 2, 10_000)
+    (1600000.0, 20000.0)
+    """
+    entries = float(np.prod(structure.stored_shape(n_components, n_features)))
+    flops = entries * n_features if structure.estimates_correlations else entries
+    return 8.0 * _COVARIANCE_COPIES * entries, flops
 
 
 class BaseMixtureEM(DensityMixin, BaseEstimator):
@@ -140,11 +191,7 @@ class BaseMixtureEM(DensityMixin, BaseEstimator):
         source = self._data_source(X, sample_weight)
         self._check_n_samples(source.n_samples)
         given = self._check_parameters(structure, source.n_features)
-        check_memory(8.0 * np.prod(structure.stored_shape(self.n_components,
-                                                          source.n_features)) * 3,
-                     f"GaussianMixtureEM(n_components={self.n_components}, covariance_type="
-                     f"{self.covariance_type!r}) on {source.n_features} features",
-                     "Use covariance_type='diag' or 'spherical', or reduce the features.")
+        self._check_cost(structure, source.n_features)
         self._check_n_positive_weights(source.n_positive)
         self._record_features(source)
         if "means" in given:
@@ -195,6 +242,32 @@ class BaseMixtureEM(DensityMixin, BaseEstimator):
         if is_dask_collection(sample_weight):
             sample_weight = sample_weight.compute()
         return InMemorySource(X, sample_weight)
+
+    def _check_cost(self, structure: CovarianceStructure, n_features: int) -> None:
+        """Refuse, before any work, covariances too large for memory or too slow to factorise."""
+        what = (f"{type(self).__name__}(n_components={self.n_components}, covariance_type="
+                f"{self.covariance_type!r}) on {n_features} features")
+        affordable = [candidate.label for candidate in STRUCTURES
+                      if self._affordable(candidate, n_features)]
+        fix = (f"Use covariance_type={' or '.join(map(repr, affordable))}, or reduce the "
+               f"features (drop columns or use PCA)." if affordable else
+               "Reduce the features (drop columns or use PCA) or the components.")
+        memory, flops = covariance_cost(structure, self.n_components, n_features)
+        check_memory(memory, what, fix)
+        if flops > MAX_FACTORISATION_FLOPS:
+            raise ValueError(
+                f"{what} needs about {flops:.2g} floating-point operations per EM iteration "
+                f"to factorise its covariance matrices (and about {memory / 2**30:.3g} GiB "
+                f"of memory), more than MAX_FACTORISATION_FLOPS={MAX_FACTORISATION_FLOPS:.2g}"
+                f": minutes to hours per iteration. {fix} To run it anyway, raise "
+                f"bayesmix.em.base.MAX_FACTORISATION_FLOPS."
+            )
+
+    def _affordable(self, structure: CovarianceStructure, n_features: int) -> bool:
+        """Whether ``structure``'s covariances fit this machine's memory and the work limit."""
+        memory, flops = covariance_cost(structure, self.n_components, n_features)
+        total = physical_memory()
+        return flops <= MAX_FACTORISATION_FLOPS and (total is None or memory <= total)
 
     def _record_features(self, source: Any) -> None:
         """``n_features_in_`` and ``feature_names_in_`` of the data, as ``fit`` records them."""
@@ -280,6 +353,7 @@ class BaseMixtureEM(DensityMixin, BaseEstimator):
         self.degenerate_reasons_ = self._find_degenerate(
             structure, counts, source.data_covariance(full=structure.estimates_correlations))
         self.degenerate_components_ = list(self.degenerate_reasons_)
+        self._warn_if_reg_covar_dominates(source.data_covariance(full=False))
 
     # ------------------------------------------------------------------ diagnostics
     def _find_degenerate(self, structure: CovarianceStructure, counts: np.ndarray,
@@ -301,6 +375,26 @@ class BaseMixtureEM(DensityMixin, BaseEstimator):
                 stacklevel=4,
             )
         return report.reasons
+
+    def _warn_if_reg_covar_dominates(self, variances: np.ndarray) -> None:
+        """Warn when ``reg_covar`` is not small next to a column's variance.
+
+        Constant columns (variance 0) are left to the degeneracy diagnosis.
+        """
+        varying = np.where(variances > 0, variances, np.inf)
+        column = int(np.argmin(varying))
+        if not np.isfinite(varying[column]) or self.reg_covar <= REG_COVAR_RTOL * varying[column]:
+            return
+        warnings.warn(
+            f"reg_covar={self.reg_covar:g} is not small next to the variance of X column "
+            f"{self._feature_label(column)!r} ({varying[column]:.3g}): it is added to every "
+            f"component's variances, so it swamps the data's own spread and the clustering "
+            f"may be wrong. Standardise X (divide each column by its standard deviation), "
+            f"or set reg_covar relative to the data, e.g. reg_covar=1e-6 * "
+            f"X.var(axis=0).min() (as select_em does).",
+            RegCovarScaleWarning,
+            stacklevel=4,
+        )
 
     def _feature_label(self, j: int) -> str:
         names = getattr(self, "feature_names_in_", None)
