@@ -22,7 +22,9 @@ itself lives in the root group, which ArviZ reads only the attributes of:
 
 ``content_sha256`` is a SHA-256 digest of every stored array (the InferenceData's and the
 root's) and of the ``model`` text; :func:`load` recomputes it and refuses a file whose
-content changed after it was written.
+content changed after it was written. Before reading any variable, :func:`load` checks
+the format attributes and the sizes the file declares, so a damaged or crafted file is
+refused without allocating what it claims to hold.
 
 The module knows no estimator's internals. Each estimator class declares what it saves
 and how it comes back: a class attribute ``fitted_attributes`` (the names stored, when
@@ -38,6 +40,7 @@ from __future__ import annotations
 import hashlib
 import importlib
 import json
+import math
 import os
 import uuid
 from importlib.metadata import version
@@ -45,11 +48,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import arviz as az
+import h5py
 import numpy as np
 import xarray as xr
 from sklearn.utils.validation import check_is_fitted
 
-from bayesmix._validation import short_repr
+from bayesmix._validation import check_memory, short_repr
 from bayesmix._version import __version__
 
 if TYPE_CHECKING:
@@ -71,6 +75,11 @@ ESTIMATORS = {
 }
 #: The priors' class, stored as its constructor arguments (kind ``priors``).
 _PRIORS = "bayesmix.bayes:MixturePriors"
+#: What reading a damaged file raises from h5py, h5netcdf and xarray.
+_READ_ERRORS = (OSError, ValueError, RuntimeError, KeyError, AttributeError, TypeError)
+#: More than zlib, the netCDF-4 compression, can pack into one byte (deflate's largest
+#: ratio is about 1032:1): a file declaring more values per byte is damaged or crafted.
+_MAX_COMPRESSION = 1100
 
 
 class _UnknownEstimatorError(ValueError):
@@ -278,6 +287,11 @@ def save(model: Any, path: str | os.PathLike, overwrite: bool = False) -> Path:
         If ``model`` is not fitted.
     FileExistsError
         If ``path`` exists and ``overwrite`` is False.
+    FileNotFoundError, PermissionError
+        If the folder of ``path`` does not exist or is not writable (checked before any
+        work).
+    OSError
+        If writing fails (e.g. the disk is full).
     ValueError
         If a constructor parameter cannot be stored (e.g. ``random_state`` a
         ``numpy.random.Generator``).
@@ -310,16 +324,38 @@ def save(model: Any, path: str | os.PathLike, overwrite: bool = False) -> Path:
             f"{path} already exists. Pass overwrite=True to replace it, or choose another "
             f"path."
         )
+    _check_folder(path)
     root = _root_dataset(model, idata)
     # A fresh name beside ``path`` (not mkstemp, whose 0600 mode the file would keep).
     temporary = str(path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp"))
     try:
         _write(temporary, root, idata)
         os.replace(temporary, path)
+    except OSError as exc:
+        raise OSError(
+            f"Cannot save to {path}: writing failed ({type(exc).__name__}: {exc}). Check "
+            f"that the folder is writable and the disk has room, or choose another path."
+        ) from exc
     finally:
         if os.path.exists(temporary):
             os.remove(temporary)
     return path
+
+
+def _check_folder(path: Path) -> None:
+    """Refuse, before any work, a path whose folder is missing or not writable."""
+    folder = path.parent
+    if not folder.is_dir():
+        problem = "is not a folder" if folder.exists() else "does not exist"
+        raise FileNotFoundError(
+            f"Cannot save to {path}: {folder} {problem}. Choose a path in an existing "
+            f"folder, or create the folder first (Path({str(folder)!r}).mkdir(parents=True))."
+        )
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise PermissionError(
+            f"Cannot save to {path}: the folder {folder} is not writable by this user. "
+            f"Choose a folder you can write to, or change its permissions."
+        )
 
 
 # ---------------------------------------------------------------- loading
@@ -327,34 +363,80 @@ def _not_ours(path: Path, what: str, fix: str) -> ValueError:
     return ValueError(f"Cannot load {path}: {what}. {fix}")
 
 
+def _not_readable(path: Path, exc: Exception) -> ValueError:
+    return _not_ours(
+        path, f"it is not a readable netCDF-4 file ({type(exc).__name__}: {exc})",
+        "It may be truncated or not a netCDF file at all; pass a file written by "
+        "model.save(path) or bayesmix.persistence.save, and save the model again if "
+        "the copy was damaged.")
+
+
+def _damaged(path: Path, what: str) -> ValueError:
+    return _not_ours(path, f"{what}, so it was changed or damaged after saving",
+                     "Save the model again from the original, or restore an intact copy.")
+
+
+def _plain(value: Any) -> Any:
+    """An attribute as a Python value, as xarray reads it: h5py reads a number as a
+    one-element array and a fixed-length string as bytes."""
+    if isinstance(value, (np.ndarray, np.generic)) and np.size(value) == 1:
+        value = np.ravel(value)[0].item()
+    return value.decode("utf-8", "replace") if isinstance(value, bytes) else value
+
+
+def _declared_bytes(file: h5py.File) -> int:
+    """The bytes every dataset of the file declares, from the metadata alone."""
+    datasets = []
+    file.visititems(lambda name, item: datasets.append(item)
+                    if isinstance(item, h5py.Dataset) else None)
+    return sum(math.prod(dataset.shape or ()) * dataset.dtype.itemsize for dataset in datasets)
+
+
+def _check_header(path: Path) -> None:
+    """Check the format attributes and the declared sizes before reading any variable."""
+    try:
+        with h5py.File(path, "r") as file:
+            attrs = {name: _plain(file.attrs.get(name))
+                     for name in ("format", "format_version", "bayesmix_version")}
+            declared = _declared_bytes(file)
+    except _READ_ERRORS as exc:
+        raise _not_readable(path, exc) from exc
+    _check_format(attrs, path)
+    on_disk = path.stat().st_size
+    if declared > _MAX_COMPRESSION * on_disk:
+        raise _not_ours(
+            path, f"its variables declare {declared / 2**30:.3g} GiB of values, more than "
+            f"its {on_disk} bytes can hold even compressed, so it is damaged or was not "
+            f"written by bayesmix (nothing was read)",
+            "Pass a file written by model.save(path), and save the model again if this "
+            "copy was damaged.")
+    check_memory(declared, f"Loading {path}", "Load it on a machine with more memory.")
+
+
+def _check_format(attrs: dict[str, Any], path: Path) -> None:
+    found = attrs["format"]
+    if not (isinstance(found, str) and found == FORMAT):
+        raise _not_ours(
+            path, f"it is a netCDF file but not a saved bayesmix model (root attribute "
+            f"format={short_repr(found)}, expected {FORMAT!r})",
+            "Pass a file written by model.save(path); read a plain InferenceData with "
+            "arviz.from_netcdf.")
+    version = attrs["format_version"]
+    if not (isinstance(version, int) and version == FORMAT_VERSION):
+        raise _not_ours(
+            path, f"it has format_version={short_repr(version)}, but this bayesmix "
+            f"({__version__}) reads format_version={FORMAT_VERSION} only (the file "
+            f"was written by bayesmix {short_repr(attrs['bayesmix_version'])})",
+            "Load it with the bayesmix version that wrote it (and save it again from there "
+            "if needed), or upgrade bayesmix.")
+
+
 def _read_root(path: Path) -> xr.Dataset:
     try:
         with xr.open_dataset(path, engine=_ENGINE, group="/") as root:
             return root.load()
-    except (OSError, ValueError, RuntimeError, KeyError) as exc:
-        raise _not_ours(
-            path, f"it is not a readable netCDF-4 file ({type(exc).__name__}: {exc})",
-            "It may be truncated or not a netCDF file at all; pass a file written by "
-            "model.save(path) or bayesmix.persistence.save, and save the model again if "
-            "the copy was damaged.") from exc
-
-
-def _check_format(root: xr.Dataset, path: Path) -> None:
-    found = root.attrs.get("format")
-    if found != FORMAT:
-        raise _not_ours(
-            path, f"it is a netCDF file but not a saved bayesmix model (root attribute "
-            f"format={found!r}, expected {FORMAT!r})",
-            "Pass a file written by model.save(path); read a plain InferenceData with "
-            "arviz.from_netcdf.")
-    version = root.attrs.get("format_version")
-    if version != FORMAT_VERSION:
-        raise _not_ours(
-            path, f"it has format_version={version}, but this bayesmix "
-            f"({__version__}) reads format_version={FORMAT_VERSION} only (the file "
-            f"was written by bayesmix {root.attrs.get('bayesmix_version')!r})",
-            "Load it with the bayesmix version that wrote it (and save it again from there "
-            "if needed), or upgrade bayesmix.")
+    except _READ_ERRORS as exc:
+        raise _not_readable(path, exc) from exc
 
 
 def _read_groups(root: xr.Dataset, path: Path) -> dict[str, xr.Dataset]:
@@ -363,11 +445,23 @@ def _read_groups(root: xr.Dataset, path: Path) -> dict[str, xr.Dataset]:
         for group in json.loads(root.attrs["idata_groups"]):
             with xr.open_dataset(path, engine=_ENGINE, group=group) as dataset:
                 groups[group] = dataset.load()
-    except (OSError, ValueError, RuntimeError, KeyError) as exc:
+    except _READ_ERRORS as exc:
         raise _not_ours(
             path, f"its InferenceData groups cannot be read ({type(exc).__name__}: {exc})",
             "The file is probably truncated or damaged; save the model again.") from exc
     return groups
+
+
+def _check_content(root: xr.Dataset, groups: dict[str, xr.Dataset], path: Path) -> None:
+    """Refuse a file whose content does not match its SHA-256 digest."""
+    try:
+        intact = (_content_hash({"/": root, **groups}, root.attrs.get("model", ""))
+                  == root.attrs.get("content_sha256"))
+    except (UnicodeError, AttributeError, TypeError):  # text that was never written so
+        intact = False
+    if not intact:
+        raise _damaged(path, "its content does not match the SHA-256 digest stored when it "
+                             "was written (content_sha256)")
 
 
 def load(path: str | os.PathLike) -> GaussianMixtureEM | GaussianMixtureBayes:
@@ -392,8 +486,10 @@ def load(path: str | os.PathLike) -> GaussianMixtureEM | GaussianMixtureBayes:
         If ``path`` does not exist.
     ValueError
         If the file is not a readable netCDF file (e.g. truncated), not a saved bayesmix
-        model, of another format version, or its content does not match its SHA-256
-        digest (changed after it was written).
+        model, of another format version, declares more values than it can hold (a
+        damaged or crafted file, refused before reading any variable) or more than this
+        machine's memory, or its content does not match its SHA-256 digest (changed
+        after it was written).
 
     Examples
     --------
@@ -411,20 +507,18 @@ def load(path: str | os.PathLike) -> GaussianMixtureEM | GaussianMixtureBayes:
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"Cannot load {path}: no such file. Check the path.")
+    _check_header(path)
     root = _read_root(path)
-    _check_format(root, path)
     groups = _read_groups(root, path)
-    description = root.attrs.get("model", "")
-    if _content_hash({"/": root, **groups}, description) != root.attrs.get("content_sha256"):
-        raise _not_ours(
-            path, "its content does not match the SHA-256 digest stored when it was written "
-            "(content_sha256), so it was changed or damaged after saving",
-            "Save the model again from the original, or restore an intact copy.")
+    _check_content(root, groups, path)
     try:
-        return _decode(json.loads(description), root, az.InferenceData(**groups))
+        return _decode(json.loads(root.attrs["model"]), root, az.InferenceData(**groups))
     except _UnknownEstimatorError as exc:
         raise _not_ours(
             path, f"it is a saved model of class {exc}, which is not a bayesmix estimator "
             f"this bayesmix ({__version__}) knows ({', '.join(ESTIMATORS)})",
             f"Load it with the bayesmix version that wrote it (the file says "
             f"{root.attrs.get('bayesmix_version')!r}), or upgrade bayesmix.") from None
+    except (ValueError, KeyError, TypeError, AttributeError, IndexError) as exc:
+        raise _damaged(path, f"its model description cannot be decoded "
+                             f"({type(exc).__name__}: {exc})") from exc

@@ -101,6 +101,22 @@ def set_value(dataset, index, value):
     return damage
 
 
+def set_attribute(name, value):
+    def damage(path):
+        with h5py.File(path, "r+") as file:
+            file.attrs[name] = value
+    return damage
+
+
+def declaring_a_huge_dimension(path):
+    """A 6 kB file with bayesmix's format attributes declaring a 4 GiB variable."""
+    with h5py.File(path, "w") as file:
+        file.attrs["format"] = persistence.FORMAT
+        file.attrs["format_version"] = persistence.FORMAT_VERSION
+        file.create_dataset("x", shape=(2**29,), dtype="f8")  # nothing written
+    return path
+
+
 def set_format_version(path):
     with h5py.File(path, "r+") as file:
         file.attrs["format_version"] = persistence.FORMAT_VERSION + 1
@@ -135,6 +151,10 @@ CASES = [
     row("X-text", ValueError, "must be an array-like", lambda c: EM(1).fit("not an array")),
     row("X-scalar", ValueError, "must be an array-like.*got float 3.0", lambda c: EM(1).fit(3.0)),
     row("X-None", ValueError, "X is None", lambda c: EM(1).fit(None)),
+    row("X-underflowing-range", ValueError, r"X column 0 varies by only .*e-300 .*underflow "
+        r"float64.*standardise", lambda c: EM(2).fit(X * 1e-300)),
+    row("select_em-underflowing-range", ValueError, "varies by only .*underflow float64",
+        lambda c: select_em(X * 1e-300, n_components=[1, 2])),
     row("X-overflowing-range", ValueError, r"X column 0 spans too wide a range.*standardise",
         lambda c: EM(2).fit(np.array([[1e308, 0.0], [-1e308, 1.0], [0.0, 2.0], [1.0, 1.0]]))),
     row("bayes-X-nan", ValueError, r"contains NaN or inf.*row 40, column 0",
@@ -148,6 +168,11 @@ CASES = [
         lambda c: EM(1).fit(pd.DataFrame({"a": pd.Categorical([1, 2, 3])}))),
     row("df-datetime-column", ValueError, "column 'a' has dtype datetime64",
         lambda c: EM(1).fit(pd.DataFrame({"a": pd.date_range("2020", periods=3)}))),
+    row("df-duplicate-columns", ValueError, r"X has repeated column names \['a'\].*"
+        r"columns.duplicated", lambda c: EM(1).fit(pd.DataFrame(X[:, [0, 1, 0]],
+                                                                  columns=["a", "b", "a"]))),
+    row("bayes-df-duplicate-columns", ValueError, r"X has repeated column names \['a'\]",
+        lambda c: advi(BAYES(2), pd.DataFrame(X, columns=["a", "a"]))),
     row("df-missing-value", ValueError, r"first \(NaN\) at row 1, column 'a'.*dropna",
         lambda c: EM(1).fit(pd.DataFrame({"a": [1.0, None, 3.0], "b": [1.0, 2.0, 3.0]}))),
     row("df-missing-column-at-predict", ValueError, "Feature names seen at fit time, yet now "
@@ -217,6 +242,9 @@ CASES = [
     row("em-full-too-many-features", ValueError, r"GaussianMixtureEM\(n_components=2, "
         r"covariance_type='full'\) on 400000 features needs about .* GiB.*'diag'",
         lambda c: EM(2).fit(np.zeros((3, 400_000)))),
+    row("em-full-wide-data", ValueError, r"covariance_type='full'\) on 10000 features needs "
+        r"about 2e\+12 floating-point operations per EM iteration.*'diag' or 'spherical'",
+        lambda c: EM(2, covariance_type="full").fit(rng.normal(size=(50, 10_000)))),
     # ---------------------------------------------------------------- sample_weight
     row("sample_weight-negative", ValueError, "sample_weight must be non-negative, got -1 at row 0",
         lambda c: EM(2).fit(X, sample_weight=-np.ones(40))),
@@ -398,6 +426,15 @@ CASES = [
         lambda c: load(damaged(c, "data.nc", set_value("observed_data/x", (0, 0), 1e-3)))),
     row("load-changed-root-array", ValueError, "content does not match the SHA-256",
         lambda c: load(damaged(c, "root.nc", set_value("means_", (0, 0), 0.0)))),
+    row("load-crafted-huge-dimension", ValueError, r"huge\.nc: its variables declare 4 GiB "
+        r"of values, more than its \d+ bytes can hold.*nothing was read",
+        lambda c: load(declaring_a_huge_dimension(c.folder / "huge.nc"))),
+    row("load-model-text-not-utf8", ValueError, "content does not match the SHA-256",
+        lambda c: load(damaged(c, "utf8.nc", set_attribute("model", np.bytes_(b"{\xff}"))))),
+    row("save-missing-folder", FileNotFoundError, r"Cannot save to .*missing[/\\]em\.nc: "
+        r".*missing does not exist", lambda c: c.em.save(c.folder / "missing" / "em.nc")),
+    row("save-folder-is-a-file", FileNotFoundError, r"model\.nc is not a folder",
+        lambda c: c.em.save(c.saved / "em.nc")),
     row("load-newer-format", ValueError, rf"format_version={persistence.FORMAT_VERSION + 1}"
         rf".*reads format_version={persistence.FORMAT_VERSION}.*upgrade bayesmix",
         lambda c: load(damaged(c, "newer.nc", set_format_version))),

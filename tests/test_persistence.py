@@ -7,6 +7,7 @@ other six posterior combinations are ``slow``.
 """
 
 import os
+import tracemalloc
 import warnings
 from pathlib import Path
 
@@ -15,6 +16,7 @@ import matplotlib
 matplotlib.use("Agg")
 
 import arviz as az  # noqa: E402
+import h5py  # noqa: E402
 import matplotlib.pyplot as plt  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 import numpy as np  # noqa: E402
@@ -374,3 +376,53 @@ def test_a_file_of_an_unknown_estimator_class_is_refused_by_name(data, tmp_path,
                                          r"FutureMixture, which is not a bayesmix estimator"
                                          r".*upgrade bayesmix"):
         bayesmix.load(path)
+
+
+# ----------------------------------------------------------------- hostile files and folders
+@pytest.mark.skipif(os.name != "posix" or os.geteuid() == 0,
+                    reason="POSIX permission bits, which root ignores")
+def test_saving_into_a_read_only_folder_says_so(em_pairs, tmp_path):
+    folder = tmp_path / "read-only"
+    folder.mkdir()
+    folder.chmod(0o500)
+    try:
+        with pytest.raises(PermissionError, match=r"read-only is not writable.*Choose a "
+                                                  r"folder you can write to"):
+            em_pairs["full"][0].save(folder / "model.nc")
+    finally:
+        folder.chmod(0o700)
+
+
+def test_randomly_damaged_files_are_refused_with_the_load_message(saved):
+    """Bytes changed anywhere: the file loads intact or is refused as a bad file, never
+    with an error from h5py or h5netcdf (such as ``'NoneType' object has no attribute
+    'split'``)."""
+    original = saved.read_bytes()
+    rng = np.random.default_rng(1)
+    damaged = saved.with_name("damaged.nc")
+    for _ in range(60):
+        content = bytearray(original)
+        content[rng.integers(len(content))] = rng.integers(256)
+        damaged.write_bytes(bytes(content))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            try:
+                bayesmix.load(damaged)
+            except ValueError as error:
+                assert str(error).startswith(f"Cannot load {damaged}: "), error
+
+
+def test_a_crafted_file_is_refused_before_allocating_what_it_declares(tmp_path):
+    path = tmp_path / "crafted.nc"
+    with h5py.File(path, "w") as file:
+        file.attrs["format"] = persistence.FORMAT
+        file.attrs["format_version"] = persistence.FORMAT_VERSION
+        file.create_dataset("x", shape=(2**29,), dtype="f8", chunks=(2**20,))
+    assert path.stat().st_size < 10_000
+    tracemalloc.start()
+    try:
+        with pytest.raises(ValueError, match=r"declare 4 GiB of values.*nothing was read"):
+            bayesmix.load(path)
+        assert tracemalloc.get_traced_memory()[1] < 2**20
+    finally:
+        tracemalloc.stop()
