@@ -3,6 +3,7 @@
 import argparse
 import contextlib
 import io
+import os
 import re
 import shutil
 import subprocess
@@ -37,11 +38,43 @@ def run(argv):
     return code, out.getvalue(), err.getvalue()
 
 
+#: What the ``dev`` extra adds for the tests, the documentation and Dask: the demo, which
+#: the README runs after a plain ``pip install -e .``, must need none of it.
+DEV_ONLY = ("pytest", "hypothesis", "nbformat", "nbclient", "ipykernel", "sphinx", "myst_nb",
+            "numpydoc", "pydata_sphinx_theme", "dask", "zarr")
+#: A ``sitecustomize`` that makes those packages look absent, as after ``pip install -e .``:
+#: every finder of ``sys.meta_path`` finds nothing under their names.
+WITHOUT_DEV_ONLY = """\
+import sys
+
+
+class Hide:
+    def __init__(self, finder):
+        self.finder = finder
+
+    def find_spec(self, name, path=None, target=None):
+        if name.partition(".")[0] in %r:
+            return None
+        return self.finder.find_spec(name, path, target)
+
+    def __getattr__(self, attribute):
+        return getattr(self.finder, attribute)
+
+
+sys.meta_path[:] = [Hide(finder) for finder in sys.meta_path]
+"""
+
+
 @pytest.fixture(scope="module")
 def demo_run(tmp_path_factory):
-    """Run ``bayesmix demo --fast`` once (about 20 s: EM grid, a short NUTS run, figures)."""
-    out_dir = tmp_path_factory.mktemp("demo") / "report"
-    code, out, err = run(["demo", "--fast", "--out", out_dir])
+    """Run the installed ``bayesmix demo --fast`` once (about 30 s: EM grid, a short NUTS
+    run, figures) with the packages only the dev extra installs hidden."""
+    folder = tmp_path_factory.mktemp("demo")
+    (folder / "hooks").mkdir()
+    (folder / "hooks" / "sitecustomize.py").write_text(WITHOUT_DEV_ONLY % (DEV_ONLY,))
+    out_dir = folder / "report"
+    code, out, err = bayesmix_command("demo", "--fast", "--out", out_dir,
+                                      env={"PYTHONPATH": str(folder / "hooks")})
     return code, out, err, out_dir
 
 
@@ -229,7 +262,9 @@ def test_fit_em_writes_idata_tables_and_figures(fit_em_run):
     parameters = pd.read_csv(out_dir / "parameters.csv", index_col="component")
     assert parameters["weight"].sum() == pytest.approx(1.0)
     assert sorted(parameters["mean waiting"].round(0)) == [54.0, 77.0, 81.0]
-    assignments = pd.read_csv(out_dir / "assignments.csv", index_col="row")
+    assignments = pd.read_csv(out_dir / "assignments.csv")
+    assert assignments.columns.tolist() == ["name", "eruption_id", *FAITHFUL, "component",
+                                            "uncertainty", "p_0", "p_1", "p_2"]
     assert len(assignments) == 272 and assignments["component"].between(0, 2).all()
     for name in ("em_components", "uncertainty", "em_history"):
         assert (out_dir / f"{name}.png").read_bytes()[:8] == PNG_SIGNATURE
@@ -259,7 +294,7 @@ def test_fit_advi_writes_the_posterior(fit_advi_run):
         assert (out_dir / f"{name}.png").stat().st_size > 10_000
     model = bayesmix.load(out_dir / "model.nc")
     assert isinstance(model, bayesmix.GaussianMixtureBayes)
-    assignments = pd.read_csv(out_dir / "assignments.csv", index_col="row")
+    assignments = pd.read_csv(out_dir / "assignments.csv")
     np.testing.assert_allclose(  # up to the CSV's decimal rounding
         model.predict_proba(bayesmix.load_old_faithful()),
         assignments[["p_0", "p_1"]].to_numpy(), rtol=1e-12, atol=1e-15)
@@ -325,19 +360,21 @@ def bad_files(tmp_path_factory):
      ["bayesmix fit: error: argument DATA: file", "nothing.csv' not found"]),
     (["fit", "{bad}", "-k", "2", "--out", "{tmp}"], 1, ["is a folder"]),
     (["fit", "{bad}/binary.csv", "-k", "2", "--out", "{tmp}"], 1,
-     ["argument DATA: cannot read", "binary.csv' as CSV"]),
+     ["argument --encoding: cannot read", "binary.csv' as CSV text in encoding 'utf-8'",
+      "--encoding latin-1"]),
     (["select", "{bad}/empty.csv"], 1,
-     ["bayesmix select: error: argument DATA: cannot read", "as CSV"]),
+     ["bayesmix select: error: argument DATA:", "empty.csv' is empty"]),
     (["fit", "{csv}", "-k", "2", "--columns", "eruptions,duration", "--out", "{tmp}"], 1,
      ["argument --columns: no column 'duration'", "its columns are name, eruption_id, "
       "eruptions, waiting"]),
-    (["fit", "{csv}", "-k", "2", "--out", "{tmp}"], 1,
+    (["fit", "{csv}", "-k", "2", "--columns", "name,waiting", "--out", "{tmp}"], 1,
      ["argument --columns: column 'name'", "is not numeric", "e.g. 'eruption 0'",
       "--columns eruption_id,eruptions,waiting"]),
-    (["fit", "{bad}/flags.csv", "-k", "1", "--out", "{tmp}"], 1,
+    (["fit", "{bad}/flags.csv", "-k", "1", "--columns", "a,b", "--out", "{tmp}"], 1,
      ["column 'b'", "is not numeric (dtype bool"]),
     (["fit", "{bad}/missing.csv", "-k", "1", "--out", "{tmp}"], 1,
-     ["argument DATA: column 'b'", "1 missing value(s), the first on line 3"]),
+     ["argument DATA: column 'b'", "1 missing value(s), the first on data row 2",
+      "--exclude b"]),
     (["fit", "{bad}/few.csv", "-k", "2", "--out", "{tmp}"], 1,
      ["argument --components:", "has 2 data row(s), too few for 2 components"]),
     (["select", "{bad}/few.csv", "-k", "1-3"], 1, ["too few for 3 components"]),
@@ -372,7 +409,10 @@ def test_errors_are_one_line_without_traceback(argv, code, fragments, bad_files,
         assert main(argv) == 1
         err = capsys.readouterr().err
     assert "Traceback" not in err
-    assert err.count("\n") == 1 and err.startswith(f"bayesmix {argv[0]}: error: "), err
+    prefix = f"bayesmix {argv[0]}: error: "
+    errors = [line for line in err.splitlines() if line.startswith(prefix)]
+    assert len(errors) == 1 and err.splitlines()[-1] == errors[0], err
+    err = errors[0]
     for fragment in fragments:
         assert fragment in err
     assert not (tmp_path / "out").exists()
@@ -389,3 +429,333 @@ def test_unexpected_error_is_one_line_too(monkeypatch, faithful_csv, tmp_path, c
     assert err.splitlines()[-1] == ("bayesmix select: error: unexpected RuntimeError: "
                                     "sampler exploded (set BAYESMIX_DEBUG=1 for the traceback)")
     assert "Traceback" not in err
+
+
+# ----------------------------------------------------------------- real files, installed command
+IRIS_FEATURES = ["sepal length (cm)", "sepal width (cm)", "petal length (cm)",
+                 "petal width (cm)"]
+
+
+def bayesmix_command(*arguments, env=None):
+    """The installed ``bayesmix`` command run in a subprocess: (exit code, stdout, stderr).
+
+    ``env`` adds variables to the environment."""
+    script = Path(sys.executable).with_name("bayesmix")
+    command = str(script) if script.exists() else shutil.which("bayesmix")
+    result = subprocess.run([command, *map(str, arguments)], capture_output=True, text=True,
+                            timeout=600, env={**os.environ, **(env or {})})
+    return result.returncode, result.stdout, result.stderr
+
+
+@pytest.fixture(scope="module")
+def iris_files(tmp_path_factory):
+    """Iris as users export it: with its species column; semicolons and decimal commas;
+    semicolons and points; latin-1; plus a header-only, an empty and a ragged file."""
+    from sklearn.datasets import load_iris
+
+    iris = load_iris(as_frame=True)
+    table = iris.frame.drop(columns="target")
+    table["species"] = iris.target_names[iris.target]
+    folder = tmp_path_factory.mktemp("iris")
+    table.to_csv(folder / "iris.csv", index=False)
+    table.to_csv(folder / "european.csv", index=False, sep=";", decimal=",")
+    table.to_csv(folder / "semicolon.csv", index=False, sep=";")
+    table.rename(columns={"sepal length (cm)": "longueur sépale"}).to_csv(
+        folder / "latin1.csv", index=False, encoding="latin-1")
+    (folder / "header.csv").write_text("a,b,c\n")
+    (folder / "empty.csv").write_text("")
+    (folder / "ragged.csv").write_text("a,b\n1,2\n3,4,5\n6,7\n")
+    return folder
+
+
+@pytest.fixture(scope="module")
+def iris_fit(iris_files):
+    """``bayesmix fit iris.csv`` (a tiny EM fit), run once."""
+    out_dir = iris_files / "fit"
+    return (*bayesmix_command("fit", iris_files / "iris.csv", "-k", "3", "--n-init", "1",
+                              "--features", "petal length (cm),petal width (cm)",
+                              "--out", out_dir), out_dir)
+
+
+def test_fit_uses_the_numeric_columns_and_names_the_others(iris_fit):
+    code, out, err, out_dir = iris_fit
+    assert code == 0, err
+    assert "ignoring column(s) species" in err and "--columns or --exclude" in err
+    idata = az.from_netcdf(out_dir / "idata.nc")
+    assert idata.posterior["feature"].values.tolist() == IRIS_FEATURES
+
+
+def test_the_suggested_columns_paste_into_a_shell(iris_files):
+    import shlex
+
+    code, _, err = bayesmix_command("fit", iris_files / "iris.csv", "-k", "2", "--columns",
+                                    "species", "--out", iris_files / "never")
+    assert code == 1 and "column 'species'" in err and "not numeric" in err
+    suggestion = err[err.index("--columns '"):].strip()
+    assert shlex.split(suggestion) == ["--columns", ",".join(IRIS_FEATURES)]
+    assert not (iris_files / "never").exists()
+
+
+@pytest.mark.parametrize(("name", "options", "separator"), [
+    ("european.csv", [], "separator ';', decimal ','"),
+    ("semicolon.csv", [], "separator ';', decimal '.'"),
+    ("european.csv", ["--sep", ";", "--decimal", ","], "separator ';', decimal ','"),
+    ("latin1.csv", ["--encoding", "latin-1"], "separator ',', decimal '.'"),
+])
+def test_real_exports_are_read_with_their_separator_and_decimal_mark(
+        iris_files, iris_fit, name, options, separator):
+    out_dir = iris_files / f"out-{name}-{len(options)}"
+    code, out, err = bayesmix_command("select", iris_files / name, "-k", "3",
+                                      "--covariance", "full", "--n-init", "1",
+                                      "--exclude", "petal width (cm)", *options,
+                                      "--out", out_dir)
+    assert code == 0, err
+    assert separator in err and "ignoring column(s) petal width (cm), species" in err
+    assert "features " in out and "petal width" not in out.split("features ")[1][:200]
+    table = pd.read_csv(out_dir / "selection.csv", index_col=0)
+    reference = pd.read_csv(iris_files / "iris.csv")
+    assert len(table) == 1 and table["n_components"].tolist() == [3]
+    assert "150 rows" in out and len(reference) == 150
+
+
+@pytest.mark.parametrize(("name", "options", "fragments"), [
+    ("latin1.csv", [], ["argument --encoding: cannot read 'latin1.csv'", "'utf-8'",
+                        "--encoding latin-1"]),
+    ("header.csv", [], ["argument DATA: 'header.csv' has a header (a, b, c) but no data "
+                        "rows"]),
+    ("empty.csv", [], ["argument DATA:", "'empty.csv' is empty"]),
+    ("ragged.csv", [], ["argument DATA: line 3 of 'ragged.csv' has 3 field(s) where the "
+                        "header has 2", "--sep"]),
+    ("european.csv", ["--sep", ","], ["line 2 of 'european.csv' has 5 field(s) where the "
+                                      "header has 1 (separator ',')", "--sep"]),
+    ("semicolon.csv", ["--sep", ","], ["no numeric column to fit in 'semicolon.csv'",
+                                       "--sep ';' --decimal ','"]),
+    ("iris.csv", ["--exclude", "petals"], ["argument --exclude: no column 'petals'"]),
+])
+def test_files_that_cannot_be_fitted_get_a_message_saying_why(iris_files, name, options,
+                                                             fragments):
+    code, out, err = bayesmix_command("fit", iris_files / name, "-k", "2", *options,
+                                      "--out", iris_files / "never")
+    assert code == 1 and out == "" and "Traceback" not in err
+    assert err.splitlines()[-1].startswith("bayesmix fit: error: ")
+    for fragment in fragments:
+        assert fragment in err
+    assert not (iris_files / "never").exists()
+
+
+def test_fit_writes_the_rows_with_their_labels_and_predict_does_the_same(iris_files,
+                                                                         iris_fit):
+    _, _, _, out_dir = iris_fit
+    assignments = pd.read_csv(out_dir / "assignments.csv")
+    assert assignments.columns.tolist() == [*IRIS_FEATURES, "species", "component",
+                                            "uncertainty", "p_0", "p_1", "p_2"]
+    labelled_file = iris_files / "labelled.csv"
+    code, _, err = bayesmix_command("predict", out_dir / "model.nc",
+                                    iris_files / "european.csv", "--out", labelled_file)
+    assert code == 0, err
+    labelled = pd.read_csv(labelled_file, sep=";", decimal=",")  # as the input was written
+    pd.testing.assert_frame_equal(labelled, assignments, check_exact=False, rtol=1e-9)
+    probabilities = labelled[["p_0", "p_1", "p_2"]].to_numpy()
+    np.testing.assert_allclose(probabilities.sum(axis=1), 1.0)
+    np.testing.assert_allclose(labelled["uncertainty"], 1 - probabilities.max(axis=1))
+    # Species and clusters agree (iris: ARI of the full EM fit about 0.9).
+    from sklearn.metrics import adjusted_rand_score
+
+    assert adjusted_rand_score(labelled["species"], labelled["component"]) > 0.8
+
+
+def test_predict_on_stdout_and_refusals(iris_files, iris_fit):
+    _, _, _, out_dir = iris_fit
+    code, out, err = bayesmix_command("predict", out_dir / "model.nc", iris_files / "iris.csv")
+    assert code == 0, err
+    assert out.splitlines()[0].endswith(",species,component,uncertainty,p_0,p_1,p_2")
+    assert len(out.splitlines()) == 151
+    code, _, err = bayesmix_command("predict", out_dir / "model.nc", iris_files / "ragged.csv")
+    assert code == 1 and "line 3 of 'ragged.csv'" in err
+    code, _, err = bayesmix_command("predict", out_dir / "model.nc",
+                                    iris_files / "latin1.csv", "--encoding", "latin-1")
+    assert code == 1 and "no column 'sepal length (cm)'" in err
+
+
+def test_predict_applies_a_posterior_model(fit_advi_run, tmp_path):
+    _, _, _, out_dir = fit_advi_run
+    data = bayesmix.load_old_faithful()
+    data.to_csv(tmp_path / "faithful.csv", index=False)
+    code, _, err = bayesmix_command("predict", out_dir / "model.nc", tmp_path / "faithful.csv",
+                                    "--out", tmp_path / "labelled.csv")
+    assert code == 0, err
+    labelled = pd.read_csv(tmp_path / "labelled.csv")
+    assert labelled.columns.tolist() == [*FAITHFUL, "component", "uncertainty", "p_0", "p_1"]
+    model = bayesmix.load(out_dir / "model.nc")
+    np.testing.assert_allclose(labelled[["p_0", "p_1"]], model.predict_proba(data),
+                               rtol=1e-12, atol=1e-15)
+
+
+def test_standardize_fits_scaled_columns_and_reports_both_units(iris_files):
+    out_dir = iris_files / "standardized"
+    code, out, err = bayesmix_command("fit", iris_files / "iris.csv", "-k", "3",
+                                      "--n-init", "1", "--standardize", "--out", out_dir)
+    assert code == 0, err
+    assert "standardised" in out
+    scaling = pd.read_csv(out_dir / "standardization.csv", index_col="feature")
+    reference = pd.read_csv(iris_files / "iris.csv")[IRIS_FEATURES]
+    np.testing.assert_allclose(scaling["center"], reference.mean())
+    np.testing.assert_allclose(scaling["scale"], reference.std())
+    original = pd.read_csv(out_dir / "parameters.csv", index_col="component")
+    scaled = pd.read_csv(out_dir / "parameters_standardized.csv", index_col="component")
+    for name in IRIS_FEATURES:
+        np.testing.assert_allclose(original[f"mean {name}"], scaled[f"mean {name}"]
+                                   * scaling.loc[name, "scale"] + scaling.loc[name, "center"])
+        np.testing.assert_allclose(original[f"cov {name},{name}"], scaled[f"cov {name},{name}"]
+                                   * scaling.loc[name, "scale"] ** 2)
+    # predict finds the scaling beside the model and labels the rows as fit did
+    code, out, err = bayesmix_command("predict", out_dir / "model.nc", iris_files / "iris.csv")
+    assert code == 0 and "standardising the features" in err
+    labelled = pd.read_csv(io.StringIO(out))
+    assignments = pd.read_csv(out_dir / "assignments.csv")
+    assert labelled["component"].tolist() == assignments["component"].tolist()
+    code, out, err = bayesmix_command("select", iris_files / "iris.csv", "-k", "1-2",
+                                      "--covariance", "spherical", "--standardize")
+    assert code == 0 and "standardised" in out, err
+
+
+def test_output_arguments_are_checked_before_fitting(iris_files, iris_fit):
+    _, _, _, out_dir = iris_fit
+    checks = [
+        (["fit", iris_files / "iris.csv", "-k", "2", "--out", out_dir],
+         f"argument --out: folder '{out_dir}' already holds assignments.csv"),
+        (["fit", iris_files / "iris.csv", "-k", "2", "--out", iris_files / "iris.csv"],
+         "is a file; pass a folder"),
+        (["select", iris_files / "iris.csv", "-k", "2", "--out", out_dir],
+         "pass --overwrite to replace its files"),
+        (["predict", out_dir / "model.nc", iris_files / "iris.csv", "--out",
+          out_dir / "assignments.csv"], "assignments.csv' already exists; pass --overwrite"),
+        (["demo", "--out", out_dir], "already holds"),
+    ]
+    for arguments, message in checks:
+        code, out, err = bayesmix_command(*arguments)
+        assert code == 1 and message in err, err
+        assert "fitting" not in err and out == ""
+    before = (out_dir / "model.nc").stat().st_mtime_ns
+    code, _, err = bayesmix_command("fit", iris_files / "iris.csv", "-k", "2", "--n-init", "1",
+                                    "--out", out_dir, "--overwrite")
+    assert code == 0, err
+    assert (out_dir / "model.nc").stat().st_mtime_ns != before
+    assert bayesmix.load(out_dir / "model.nc").n_components == 2
+
+
+def test_printed_tables_fit_a_100_column_terminal(iris_fit):
+    code, out, _, _ = iris_fit
+    assert code == 0
+    assert max(len(line) for line in out.splitlines()) <= 100
+    blocks = [line for line in out.splitlines() if line.startswith("component ")]
+    assert [line.split(":")[0] for line in blocks] == ["component 0", "component 1",
+                                                      "component 2"]
+    assert "covariances (4 x 4 per component): see parameters.csv" in out
+    scores = out[out.index("log_likelihood") - 200:]
+    assert "elpd_loo" not in scores and "NaN" not in scores  # EM: no all-NaN score rows
+
+
+def test_demo_prints_compare_within_100_columns(demo_output):
+    _, out = demo_output
+    block = out[out.index("EM against the NUTS posterior"):out.index("[point-mass]") + 200]
+    assert max(len(line) for line in block.splitlines()) <= 100
+
+
+def test_figures_name_the_features_shown_and_the_component_colours(iris_files, monkeypatch):
+    from bayesmix import GaussianMixtureEM
+    from bayesmix.cli.figures import add_fit_figures
+    from bayesmix.cli.report import Report, figure_of
+
+    seen = {}
+
+    def record(self, drawing, name, caption=""):
+        figure = figure_of(drawing)
+        legends = [legend for ax in figure.axes for legend in [ax.get_legend()] if legend]
+        seen[name] = (figure.get_suptitle(), legends + list(figure.legends))
+        return original(self, drawing, name, caption)
+
+    original = Report.add_figure
+    monkeypatch.setattr(Report, "add_figure", record)
+    X = pd.read_csv(iris_files / "iris.csv")[IRIS_FEATURES]
+    em = GaussianMixtureEM(3, n_init=1, random_state=0).fit(X)
+    add_fit_figures(Report(iris_files / "figures"), em, X,
+                    features=["petal length (cm)", "petal width (cm)"])
+    assert "features shown: petal length (cm) and petal width (cm) (of 4)" in \
+        seen["uncertainty"][0]
+    labels = [text.get_text() for text in seen["em_components"][1][0].get_texts()]
+    assert labels[:3] == ["component 0", "component 1", "component 2"] or \
+        {"component 0", "component 1", "component 2"} <= set(labels)
+    two = X[IRIS_FEATURES[2:]]
+    add_fit_figures(Report(iris_files / "figures2"), em.fit(two), two)
+    labels = [text.get_text() for text in seen["em_components"][1][0].get_texts()]
+    assert labels == ["component 0", "component 1", "component 2"]
+    assert seen["uncertainty"][0] == ""  # two features: nothing to name
+
+
+def test_fit_rejects_features_it_did_not_fit(iris_files):
+    code, _, err = bayesmix_command("fit", iris_files / "iris.csv", "-k", "2", "--features",
+                                    "species,petal width (cm)", "--out", iris_files / "never")
+    assert code == 1 and "argument --features: 'species' is not a fitted column" in err
+    assert not (iris_files / "never").exists()
+
+
+def test_elpd_selection_plot():
+    from bayesmix.cli.figures import plot_elpd_selection
+
+    table = pd.DataFrame({"n_components": [1, 2, 1, 2], "elpd_loo": [-5.0, -3.0, -6.0, -4.0],
+                          "covariance_type": ["full", "full", "diag", "diag"],
+                          "se": [1.0, 1.0, 1.0, 1.0]})
+    ax = plot_elpd_selection(table, "loo", 1)
+    assert {text.get_text() for text in ax.get_legend().get_texts()} == {
+        "full", "diag", "chosen: K=2, full"}
+    assert ax.get_ylabel() == "elpd_loo (higher is better)"
+
+
+@pytest.mark.slow
+def test_select_with_a_posterior_criterion_writes_its_elpd_plot(iris_files):
+    out_dir = iris_files / "select_advi"
+    code, out, err = bayesmix_command(
+        "select", iris_files / "iris.csv", "-k", "1-2", "--method", "advi", "--draws", "100",
+        "--exclude", "sepal length (cm),sepal width (cm)", "--out", out_dir)
+    assert code == 0, err
+    assert (out_dir / "selection.png").read_bytes()[:8] == PNG_SIGNATURE
+    assert "elpd_loo against K" in (out_dir / "report.md").read_text()
+
+
+def test_posterior_fits_say_they_compile_first(fit_advi_run):
+    _, _, err, _ = fit_advi_run
+    lines = err.splitlines()
+    compiling = next(i for i, line in enumerate(lines) if "compiling the model" in line)
+    fitting = next(i for i, line in enumerate(lines) if "fitting the posterior" in line)
+    assert compiling < fitting and "first run" in lines[compiling]
+
+
+# ----------------------------------------------------------------- the README's quick start
+README = Path(__file__).resolve().parents[1] / "README.md"
+PYPROJECT = Path(__file__).resolve().parents[1] / "pyproject.toml"
+
+
+def test_the_quick_start_installs_only_what_the_demo_needs(demo_run):
+    import tomllib
+
+    text = README.read_text()
+    quick_start = text[text.index("## Quick start"):]
+    commands = quick_start[quick_start.index("```bash\n") + 8:].split("```")[0].splitlines()
+    assert commands == ['python -m pip install -e . && bayesmix demo',
+                        'python -m pip install -e ".[dev]" && python -m pytest']
+    extras = tomllib.loads(PYPROJECT.read_text())["project"]["optional-dependencies"]
+    dev = " ".join(extras["dev"])
+    assert all(name in dev for name in ("pytest", "sphinx", "dask", "nbclient"))
+    code, _, err, _ = demo_run  # run with the dev-only packages hidden
+    assert code == 0, err
+
+
+def test_the_readme_lists_what_the_demo_writes(demo_run):
+    _, _, _, out_dir = demo_run
+    quick_start = README.read_text().split("## Quick start")[1].split("\n## ")[0]
+    assert "`./bayesmix-demo/`" in quick_start
+    written = sorted(path.name for path in out_dir.iterdir())
+    assert len(written) >= 13
+    missing = [name for name in written if f"`{name}`" not in quick_start]
+    assert not missing, f"the README does not mention {missing}"

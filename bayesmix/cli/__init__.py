@@ -6,16 +6,26 @@
     and structure with NUTS, print the selection table and the comparison of EM and the
     posterior, and write PNG figures, the tables as CSV and ``report.md`` /
     ``report.html`` into ``DIR`` (``./bayesmix-demo/`` by default).
-``bayesmix fit DATA.csv --components K --covariance full --method em|nuts|advi|fullrank_advi --out DIR``
-    fit one model to the numeric columns of a CSV file (``--columns a,b`` to choose them)
-    and write the fitted model as ``DIR/model.nc`` (``bayesmix.load`` reads it back), its
-    InferenceData as ``DIR/idata.nc`` (netCDF), the tables as CSV
-    (parameters, scores, cluster assignments; the ArviZ summary of a posterior), the
-    figures as PNG and a ``report.md``.
+``bayesmix fit DATA.csv --components K --covariance full --method em --out DIR``
+    fit one model (``--method em|nuts|advi|fullrank_advi``) to the numeric columns of a
+    CSV file (the others are named and ignored; ``--columns a,b`` or ``--exclude c`` to
+    choose) and write the fitted model as ``DIR/model.nc`` (``bayesmix.load`` and
+    ``bayesmix predict`` read it back), its InferenceData as ``DIR/idata.nc``, the
+    tables as CSV (parameters, scores, the rows of the data with their clusters in
+    ``assignments.csv``; the ArviZ summary of a posterior), the figures as PNG and a
+    ``report.md``. ``--standardize`` fits to centred, scaled columns.
 ``bayesmix select DATA.csv --components 1-9 --method em|nuts|advi|fullrank_advi``
     choose the number of components (and, with EM, the covariance structure) by BIC or
     ICL (EM) or LOO or WAIC (posterior); print the table, and with ``--out DIR`` write it
-    as CSV with ``selection.png``.
+    as CSV with ``selection.png`` (the criterion against K).
+``bayesmix predict MODEL.nc DATA.csv --out labelled.csv``
+    the rows of a CSV file with the component, the uncertainty and the probabilities of
+    a saved model appended.
+
+Every CSV file is read with its separator sniffed (``--sep`` to name it), decimal commas
+recognised (``--decimal``), in UTF-8 unless ``--encoding`` says otherwise. A command
+checks where it will write before it fits, and replaces the files of an earlier run only
+with ``--overwrite``.
 
 Every sub-command has ``--help``. Errors print one line to stderr
 (``bayesmix fit: error: ...``, naming the argument, the value and what to do) and exit
@@ -62,7 +72,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     >>> load_old_faithful().to_csv(path, index=False)
     >>> main(["select", str(path), "--components", "1-4", "--covariance", "tied"])
     ... # doctest: +ELLIPSIS, +NORMALIZE_WHITESPACE
-    EM fits to 272 rows of '...faithful.csv', features eruptions, waiting.
+    EM fits to 272 rows of 'faithful.csv' (separator ',', decimal '.'), features eruptions,
+    waiting.
     ...
     *  3      tied  ...
     ...

@@ -1,11 +1,10 @@
-"""The commands ``demo``, ``fit`` and ``select`` of the ``bayesmix`` command.
+"""The commands ``demo``, ``fit``, ``select`` and ``predict`` of the ``bayesmix`` command.
 
-Each reads its parsed arguments (:func:`bayesmix.cli.parser.build_parser`), fits, prints
-its tables and writes its files; :func:`run` runs the one named on the command line with
-bayesmix's warnings printed on stderr, one line each.
-
-Its length (about 540 lines) is that of three commands and the shared steps they
-report with; the argument parsing lives in :mod:`bayesmix.cli.parser`.
+Each reads its parsed arguments (:func:`bayesmix.cli.parser.build_parser`), checks where
+it will write before it fits, fits, prints its tables and writes its files; :func:`run`
+runs the one named on the command line with bayesmix's warnings printed on stderr, one
+line each. Reading CSV files lives in :mod:`bayesmix.cli.csvdata`, the printed tables in
+:mod:`bayesmix.cli.text`, the figures in :mod:`bayesmix.cli.figures`.
 """
 
 from __future__ import annotations
@@ -14,26 +13,51 @@ import argparse
 import contextlib
 import logging
 import sys
+import textwrap
 import warnings
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
-from bayesmix.cli.parser import FAST_SETTINGS, CommandError, check_select_options
+from bayesmix.cli.csvdata import CsvData, read_data
+from bayesmix.cli.figures import (
+    LABELS,
+    add_fit_figures,
+    backend_of,
+    plot_elpd_selection,
+)
+from bayesmix.cli.parser import (
+    FAST_SETTINGS,
+    CommandError,
+    check_output_file,
+    check_output_folder,
+    check_select_options,
+)
 from bayesmix.cli.report import Report
+from bayesmix.cli.text import (
+    WIDTH,
+    comparison_table,
+    comparison_text,
+    number,
+    parameter_table,
+    parameters_text,
+)
 from bayesmix.covariance import COVARIANCE_TYPES
 from bayesmix.datasets import load_old_faithful
 from bayesmix.exceptions import BayesmixWarning
 from bayesmix.selection import select_em
 
-__all__ = ["read_data", "run"]
+__all__ = ["labelled_rows", "run"]
 
 #: mclust's names of the four structures, for readers who know R.
 _MCLUST_NAMES = {"full": "VVV", "tied": "EEE", "diag": "VVI", "spherical": "VII"}
-_LABELS = {"em": "EM", "nuts": "NUTS", "advi": "ADVI", "fullrank_advi": "full-rank ADVI"}
+#: Written beside ``model.nc`` by ``fit --standardize``; read by ``predict``.
+SCALING_FILE = "standardization.csv"
+#: Said before a posterior fit: PyTensor compiles C code on its first run (cached after).
+COMPILING = ("compiling the model (the first run on this machine compiles C code and can "
+             "take minutes; later runs reuse it) ...")
 
 
 # ----------------------------------------------------------------- shared steps
@@ -84,96 +108,33 @@ def _use_agg() -> None:
     matplotlib.use("Agg")
 
 
-def read_data(path: str | Path, columns: Sequence[str] | None = None,
-              min_rows: int = 2) -> pd.DataFrame:
-    """Read the numeric data of a CSV file, with one-line errors naming the fix.
-
-    Parameters
-    ----------
-    path : str or Path
-        A CSV file with a header row.
-    columns : sequence of str, optional
-        Columns to keep (``--columns``); all columns when omitted.
-    min_rows : int, default=2
-        The fewest data rows accepted.
-
-    Returns
-    -------
-    pandas.DataFrame
-        The chosen columns, every one numeric, without missing values.
-
-    Raises
-    ------
-    CommandError
-        For a missing or unreadable file, an unknown, non-numeric or incomplete column,
-        or too few rows.
-
-    Examples
-    --------
-    >>> import tempfile, pathlib
-    >>> from bayesmix.cli.commands import read_data
-    >>> path = pathlib.Path(tempfile.mkdtemp()) / "data.csv"
-    >>> _ = path.write_text("name,x,y\\na,1.0,2\\nb,1.5,3\\nc,2.0,1\\n")
-    >>> read_data(path, ["x", "y"]).shape
-    (3, 2)
-    >>> read_data(path)
-    Traceback (most recent call last):
-    ...
-    bayesmix.cli.parser.CommandError: argument --columns: column 'name' of ... is not numeric \
-(dtype ..., e.g. 'a'); choose numeric columns, e.g. --columns x,y
-    """
-    file = Path(path)
-    if not file.exists():
-        raise CommandError(f"argument DATA: file '{path}' not found; pass the path of a CSV "
-                           f"file with a header row and one row per observation")
-    if file.is_dir():
-        raise CommandError(f"argument DATA: '{path}' is a folder; pass the path of a CSV file")
-    try:
-        frame = pd.read_csv(file)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError,
-            OSError) as exc:
-        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise CommandError(f"argument DATA: cannot read '{path}' as CSV ({reason}); pass a "
-                           f"comma-separated text file with a header row") from None
-    if frame.shape[1] == 0:
-        raise CommandError(f"argument DATA: '{path}' has no columns; pass a CSV file with a "
-                           f"header row")
-    if columns is not None:
-        available = [str(name) for name in frame.columns]
-        frame.columns = available
-        unknown = [name for name in columns if name not in available]
-        if unknown:
-            raise CommandError(f"argument --columns: no column {unknown[0]!r} in '{path}'; "
-                               f"its columns are {', '.join(available)}")
-        if len(set(columns)) != len(columns):
-            raise CommandError(f"argument --columns: a column is repeated in "
-                               f"{','.join(columns)}; name each column once")
-        frame = frame[list(columns)]
-    numeric = [name for name in frame.columns if _is_numeric(frame[name])]
-    for name in frame.columns:
-        if name not in numeric:
-            values = frame[name].dropna()
-            example = f", e.g. {values.iloc[0]!r}" if len(values) else ""
-            fix = (f"choose numeric columns, e.g. --columns {','.join(map(str, numeric))}"
-                   if numeric else "convert it to numbers first")
-            raise CommandError(f"argument --columns: column {name!r} of '{path}' is not "
-                               f"numeric (dtype {frame[name].dtype}{example}); {fix}")
-    missing = frame.isna().to_numpy()
-    if missing.any():
-        row, col = np.argwhere(missing)[0]
-        raise CommandError(
-            f"argument DATA: column {frame.columns[col]!r} of '{path}' has "
-            f"{int(missing[:, col].sum())} missing value(s), the first on line {row + 2} of "
-            f"the file; remove or fill those rows (or leave the column out with --columns)")
-    if len(frame) < min_rows:
-        raise CommandError(f"argument DATA: '{path}' has {len(frame)} data row(s), fewer "
-                           f"than the {min_rows} needed; pass more rows")
-    return frame.astype(float)
+def _read(args: argparse.Namespace, columns: Sequence[str] | None = None) -> CsvData:
+    """``DATA`` read with the command's reading options; what was read, on stderr."""
+    data = read_data(args.data, columns or getattr(args, "columns", None),
+                     getattr(args, "exclude", ()), args.sep, args.decimal, args.encoding)
+    _progress(args, f"read {data.describe()}")
+    if data.ignored and hasattr(args, "exclude"):
+        _progress(args, f"ignoring column(s) {', '.join(data.ignored)} (not numeric, or "
+                        f"excluded); choose the columns with --columns or --exclude")
+    elif data.ignored:
+        _progress(args, f"column(s) {', '.join(data.ignored)} are not the model's features: "
+                        f"copied to the output unchanged")
+    return data
 
 
-def _is_numeric(column: pd.Series) -> bool:
-    dtype = column.dtype
-    return pd.api.types.is_numeric_dtype(dtype) and not pd.api.types.is_bool_dtype(dtype)
+def _standardized(args: argparse.Namespace, X: pd.DataFrame
+                  ) -> tuple[pd.DataFrame, pd.DataFrame | None]:
+    """``X``, centred and scaled with ``--standardize``, and the scaling (or ``None``)."""
+    if not args.standardize:
+        return X, None
+    scaling = pd.DataFrame({"center": X.mean(), "scale": X.std()})
+    constant = scaling.index[~(scaling["scale"] > 0)].tolist()
+    if constant:
+        raise CommandError(f"argument --standardize: column {constant[0]!r} is constant, so "
+                           f"it cannot be scaled; leave it out with --exclude "
+                           f"{constant[0]}")
+    scaling.index.name = "feature"
+    return (X - scaling["center"]) / scaling["scale"], scaling
 
 
 def _check_rows(data: pd.DataFrame, n_components: Sequence[int], path: str) -> None:
@@ -200,113 +161,54 @@ def _fit_bayes(args: argparse.Namespace, X: pd.DataFrame, n_components: int,
     """Fit :class:`~bayesmix.GaussianMixtureBayes`, with a progress message."""
     from bayesmix.bayes import GaussianMixtureBayes
 
-    backend = _backend(method)
+    backend = backend_of(method)
     settings = _sampler_settings(args)
     what = _sampling_text(backend, settings)
     settings = {key: value for key, value in settings.items()
                 if key in backend.fit_options or key == "progressbar"}
-    _progress(args, f"fitting the posterior with {_LABELS[method]} (K={n_components}, "
+    _progress(args, COMPILING)
+    _progress(args, f"fitting the posterior with {LABELS[method]} (K={n_components}, "
                     f"{covariance_type}; {what}) ...")
     model = GaussianMixtureBayes(n_components, covariance_type=covariance_type,
                                  random_state=args.seed)
     return model.fit(X, method=method, **settings)
 
 
-def _number(value: float) -> str:
-    """A score for the terminal: two decimals, significant digits below 1."""
-    return f"{value:.2f}" if abs(value) >= 1 else f"{value:.4g}"
+def labelled_rows(model: Any, table: pd.DataFrame, X: pd.DataFrame) -> pd.DataFrame:
+    """``table`` with each row's most probable component, its uncertainty (1 - the largest
+    probability) and the probability of every component (``p_0``, ...) appended.
 
+    Parameters
+    ----------
+    model : fitted GaussianMixtureEM or GaussianMixtureBayes
+    table : pandas.DataFrame
+        The rows as read, every column.
+    X : pandas.DataFrame
+        The model's features of those rows.
 
-def _comparison_text(comparison: Any) -> str:
-    """The ``compare`` table with one column per model, scores that apply, and footnotes."""
-    table = _comparison_table(comparison)
-    with pd.option_context("display.width", 200, "display.max_columns", None):
-        text = table.to_string(float_format=_number, na_rep="NaN")
-    notes = "\n".join(f"[{key}] {note}" for key, note in comparison.attrs["footnotes"].items())
-    return f"{text}\n\n{notes}"
+    Returns
+    -------
+    pandas.DataFrame
 
-
-def _comparison_table(comparison: Any) -> pd.DataFrame:
-    """``comparison`` transposed (scores as rows), without the scores no model has."""
-    table = comparison.dropna(axis=1, how="all")
-    return table.T.astype(object).where(table.T.notna(), np.nan)
-
-
-def _parameters(idata: Any) -> pd.DataFrame:
-    """Weights, means and full covariances per component (posterior means for draws)."""
-    posterior = idata.posterior
-    means = posterior[["weights", "means", "covariances"]].mean(("chain", "draw"))
-    features = [str(name) for name in posterior["feature"].values]
-    rows = {"weight": means["weights"].values}
-    for j, name in enumerate(features):
-        rows[f"mean {name}"] = means["means"].values[:, j]
-    for j, first in enumerate(features):
-        for k, second in enumerate(features[j:], start=j):
-            rows[f"cov {first},{second}"] = means["covariances"].values[:, j, k]
-    table = pd.DataFrame(rows)
-    table.index.name = "component"
-    return table
-
-
-def _assignments(model: Any, X: pd.DataFrame) -> pd.DataFrame:
-    """Per row: the most probable component, its uncertainty and every responsibility."""
-    probabilities = model.predict_proba(X)
-    table = pd.DataFrame(probabilities, index=X.index,
-                         columns=[f"p_{k}" for k in range(probabilities.shape[1])])
-    table.insert(0, "uncertainty", 1.0 - probabilities.max(axis=1))
-    table.insert(0, "component", probabilities.argmax(axis=1))
-    table.index.name = "row"
-    return table
-
-
-def _figures(report: Any, model: Any, X: pd.DataFrame, em: Any = None,
-             uncertainty: bool = True) -> None:
-    """The standard pictures of a fitted model, added to ``report``.
-
-    An EM fit: its components and uncertainty map, and its convergence history. A
-    posterior: components at the posterior mean, the posterior ellipse cloud over the EM
-    fit (2 or more features), the uncertainty of EM and the posterior side by side, the
-    weights' posterior and the trace plot. ``uncertainty=False`` leaves out the EM
-    uncertainty map (when a posterior's side-by-side map follows).
+    Examples
+    --------
+    >>> from bayesmix import GaussianMixtureEM, load_old_faithful
+    >>> from bayesmix.cli.commands import labelled_rows
+    >>> X = load_old_faithful()
+    >>> em = GaussianMixtureEM(2, random_state=0).fit(X)
+    >>> labelled_rows(em, X, X).columns.tolist()
+    ['eruptions', 'waiting', 'component', 'uncertainty', 'p_0', 'p_1']
     """
-    from bayesmix import plotting
-
-    method = _method_of(model)
-    label = _LABELS[method]
-    if _backend(method) is None:  # the EM point mass
-        report.add_figure(plotting.plot_components(model, X), "em_components",
-                          "EM fit: data coloured by cluster, component ellipses at 1, 2 and "
-                          "3 sigma.")
-        if uncertainty:
-            report.add_figure(plotting.plot_uncertainty(model, X), "uncertainty",
-                              "EM fit: classification uncertainty (1 - max responsibility).")
-        report.add_figure(plotting.plot_em_history(model), "em_history",
-                          "EM fit: mean log-likelihood per iteration (best restart).")
-        return
-    em = em if em is not None else model.em_
-    report.add_figure(plotting.plot_components(model, X), "posterior_mean_components",
-                      f"{label} posterior mean: data coloured by cluster, component "
-                      f"ellipses at 1, 2 and 3 sigma.")
-    if X.shape[1] >= 2:
-        report.add_figure(
-            plotting.plot_posterior_components(model, X, n_draws=50, em=em,
-                                               random_state=0),
-            "posterior_ellipses",
-            f"{label} posterior: 2-sigma ellipses of 50 draws, EM ellipses dashed on top.")
-    report.add_figure(plotting.plot_uncertainty(em, X, compare_to=model), "uncertainty",
-                      f"Classification uncertainty (1 - max responsibility): EM (left) "
-                      f"against the {label} posterior (right).")
-    report.add_figure(plotting.plot_weights(model, em=em), "weights",
-                      f"{label} posterior of the mixture weights; EM weights as diamonds.")
-    report.add_figure(plotting.plot_trace(model), "trace",
-                      f"{label} trace of the relabelled weights and means.")
-
-
-def _backend(method: str) -> Any:
-    """The inference back end ``--method`` names, or ``None`` for EM."""
-    from bayesmix.bayes.backends import BACKENDS
-
-    return BACKENDS.get(method)
+    probabilities = model.predict_proba(X)
+    clash = [name for name in ("component", "uncertainty") if name in table.columns]
+    if clash:
+        raise CommandError(f"argument DATA: it has a column {clash[0]!r}, the name of a "
+                           f"column the labels add; rename it, or pass the unlabelled file")
+    added = pd.DataFrame(probabilities, index=table.index,
+                         columns=[f"p_{k}" for k in range(probabilities.shape[1])])
+    added.insert(0, "uncertainty", 1.0 - probabilities.max(axis=1))
+    added.insert(0, "component", probabilities.argmax(axis=1))
+    return pd.concat([table, added.drop(columns=table.columns, errors="ignore")], axis=1)
 
 
 def _sampling_text(backend: Any, settings: dict[str, Any]) -> str:
@@ -317,21 +219,22 @@ def _sampling_text(backend: Any, settings: dict[str, Any]) -> str:
     return f"{settings['draws']} draws from the approximation"
 
 
-def _method_of(model: Any) -> str:
-    """``"em"``, ``"nuts"``, ``"advi"`` or ``"fullrank_advi"``: how ``model`` was fitted."""
-    idata = model.to_inference_data() if hasattr(model, "to_inference_data") else model.idata_
-    return str(idata.posterior.attrs["inference_method"])
-
-
 def _written(args: argparse.Namespace, out: Path, files: Sequence[Path]) -> None:
     """Print what was written, relative to ``out``."""
-    names = ", ".join(sorted(path.name for path in files))
-    print(f"\nWrote to {out}/: {names}")
+    names = ", ".join(sorted({path.name for path in files}))
+    print()
+    _say(f"Wrote to {out}/: {names}")
+
+
+def _say(text: str) -> None:
+    """Print a sentence wrapped to the terminal's width."""
+    print(textwrap.fill(text, WIDTH, break_long_words=False, break_on_hyphens=False))
 
 
 # ----------------------------------------------------------------- demo
 def _run_demo(args: argparse.Namespace) -> None:
     """Old Faithful: select by BIC, fit the posterior, compare, write figures and report."""
+    check_output_folder(args.out, args.overwrite)
     _use_agg()
     from bayesmix.comparison import compare
     from bayesmix.plotting import plot_selection
@@ -359,16 +262,16 @@ def _run_demo(args: argparse.Namespace) -> None:
     components.index.name = "component"
     print(components.round(3).to_string())
 
-    label = _LABELS[args.method]
+    label = LABELS[args.method]
     bayes = _fit_bayes(args, X, em.n_components, em.covariance_type, args.method)
     comparison = compare({"EM": em, label: bayes})
     print(f"\nEM against the {label} posterior ({em.n_components} components, "
           f"{em.covariance_type}), scored on the same data:\n")
-    print(_comparison_text(comparison))
+    print(comparison_text(comparison))
 
     _progress(args, f"writing figures and the report into {args.out}/ ...")
     report = Report(args.out, title="bayesmix demo: Old Faithful")
-    how = _sampling_text(_backend(args.method), _sampler_settings(args))
+    how = _sampling_text(backend_of(args.method), _sampler_settings(args))
     report.add_text(
         f"The Old Faithful data ({X.shape[0]} eruptions; {', '.join(X.columns)}). EM is "
         f"fitted for K = 1..{args.max_components} and the four covariance structures and "
@@ -385,13 +288,13 @@ def _run_demo(args: argparse.Namespace) -> None:
     report.add_text(f"## The chosen model\n\n{chosen}")
     report.add_table(components, None, "EM components.", float_format=".3f")
     report.add_text(f"## EM against the {label} posterior")
-    report.add_table(_comparison_table(comparison), "compare",
+    report.add_table(comparison_table(comparison), "compare",
                      "compare(): scores of both fits on the same data.")
     report.add_text("\n\n".join(f"[{key}] {note}"
                                 for key, note in comparison.attrs["footnotes"].items()))
     report.add_text("## Figures")
-    _figures(report, em, X, uncertainty=False)
-    _figures(report, bayes, X, em=em)
+    add_fit_figures(report, em, X, uncertainty=False)
+    add_fit_figures(report, bayes, X, em=em)
     report.add_table(bayes.summary(), "summary", f"ArviZ summary of the {label} posterior.",
                      float_format=".3f")
     written = report.write()
@@ -399,59 +302,84 @@ def _run_demo(args: argparse.Namespace) -> None:
 
 
 # ----------------------------------------------------------------- fit
-def _run_fit(args: argparse.Namespace) -> None:
-    """Fit one model to a CSV file; write model.nc, idata.nc, tables, figures, report.md."""
-    _use_agg()
-    from bayesmix.comparison import compare
+def _fit_model(args: argparse.Namespace, X: pd.DataFrame) -> tuple[Any, Any]:
+    """The model ``--method`` names fitted to ``X``, and its InferenceData."""
     from bayesmix.em import GaussianMixtureEM
 
-    X = read_data(args.data, args.columns)
-    _check_rows(X, [args.components], args.data)
-    label = _LABELS[args.method]
-    backend = _backend(args.method)
-    if backend is None:
-        _progress(args, f"fitting EM (K={args.components}, {args.covariance}, "
-                        f"n_init={args.n_init}) ...")
-        model = GaussianMixtureEM(args.components, covariance_type=args.covariance,
-                                  n_init=args.n_init, random_state=args.seed).fit(X)
-        idata = model.to_inference_data()
-    else:
+    if backend_of(args.method) is not None:
         model = _fit_bayes(args, X, args.components, args.covariance, args.method)
-        idata = model.idata_
+        return model, model.idata_
+    _progress(args, f"fitting EM (K={args.components}, {args.covariance}, "
+                    f"n_init={args.n_init}) ...")
+    model = GaussianMixtureEM(args.components, covariance_type=args.covariance,
+                              n_init=args.n_init, random_state=args.seed).fit(X)
+    return model, model.to_inference_data()
+
+
+def _check_features(args: argparse.Namespace, X: pd.DataFrame) -> None:
+    """Refuse ``--features`` that are not two of the fitted columns."""
+    unknown = [name for name in args.features or () if name not in X.columns]
+    if unknown:
+        raise CommandError(f"argument --features: {unknown[0]!r} is not a fitted column; "
+                           f"choose two of {', '.join(X.columns)}")
+
+
+def _run_fit(args: argparse.Namespace) -> None:
+    """Fit one model to a CSV file; write model.nc, idata.nc, tables, figures, report.md."""
+    data = _read(args)
+    _check_rows(data.features, [args.components], args.data)
+    _check_features(args, data.features)
+    check_output_folder(args.out, args.overwrite)
+    _use_agg()
+    from bayesmix.comparison import compare
+
+    X, scaling = _standardized(args, data.features)
+    label = LABELS[args.method]
+    model, idata = _fit_model(args, X)
 
     args.out.mkdir(parents=True, exist_ok=True)
     netcdf = args.out / "idata.nc"
     idata.to_netcdf(str(netcdf))
-    saved = model.save(args.out / "model.nc", overwrite=True)
-    parameters = _parameters(idata)
-    scores = _comparison_table(compare({label: model}))
-    print(f"{label} fit of {args.components} components ({args.covariance}) to "
-          f"{len(X)} rows of '{args.data}', features {', '.join(X.columns)}.\n")
-    print(parameters.to_string(float_format=_number))
+    written = [model.save(args.out / "model.nc", overwrite=True), netcdf]
+    report = Report(args.out, title=f"bayesmix fit: {Path(args.data).name}")
+    parameters = parameter_table(idata)
+    units = ""
+    if scaling is not None:
+        scaling.to_csv(args.out / SCALING_FILE)
+        written.append(args.out / SCALING_FILE)
+        report.add_table(parameters, "parameters_standardized",
+                         "Parameters on the standardised scale (the scale fitted).")
+        parameters = parameter_table(idata, scaling["center"], scaling["scale"])
+        units = ", in the original units"
+    scores = comparison_table(compare({label: model}))
+    _say(f"{label} fit of {args.components} components ({args.covariance}) to "
+         f"{data.describe()}{'; standardised' if scaling is not None else ''}.")
     print()
-    print(scores.to_string(float_format=_number, na_rep="NaN"))
+    print(f"Parameters{units}{'' if label == 'EM' else ' (posterior means)'}:")
+    print(parameters_text(parameters, args.covariance))
+    print()
+    print(scores.to_string(float_format=number, na_rep="NaN", line_width=WIDTH))
 
     _progress(args, f"writing tables and figures into {args.out}/ ...")
-    report = Report(args.out, title=f"bayesmix fit: {Path(args.data).name}")
     report.add_text(f"{label} fit of {args.components} components, covariance structure "
-                    f"`{args.covariance}`, to {len(X)} rows of `{args.data}` (features "
-                    f"{', '.join(X.columns)}; seed {args.seed}). The fitted model is in "
-                    f"`model.nc` (`bayesmix.load`), its InferenceData in `idata.nc` "
+                    f"`{args.covariance}`, to {data.describe()} (seed {args.seed}). The "
+                    f"fitted model is in `model.nc` (`bayesmix.load`, or `bayesmix predict "
+                    f"model.nc DATA.csv`), its InferenceData in `idata.nc` "
                     f"(`arviz.from_netcdf`).")
-    report.add_table(parameters, "parameters", "Parameters" + (
-        "" if backend is None else " (posterior means)") + ".")
+    report.add_table(parameters, "parameters", f"Parameters{units}" + (
+        "" if label == "EM" else " (posterior means)") + ".")
     report.add_table(scores, "scores", "Scores (bayesmix.compare).")
-    if backend is not None:
+    if label != "EM":
         report.add_table(model.summary(), "summary", "ArviZ summary of the posterior.",
                          float_format=".3f")
-    assignments = _assignments(model, X)
-    assignments.to_csv(args.out / "assignments.csv")
-    report.add_text("Cluster of every row with its uncertainty and responsibilities: "
-                    "[assignments.csv](assignments.csv).")
-    _figures(report, model, X)
-    written = report.write()
-    _written(args, args.out, [saved, netcdf, args.out / "assignments.csv", *report.figures,
-                              *report.tables, *written])
+    labelled_rows(model, data.table, X).to_csv(args.out / "assignments.csv", index=False,
+                                               sep=data.separator, decimal=data.decimal)
+    written.append(args.out / "assignments.csv")
+    report.add_text("The rows of the data with the cluster of each, its uncertainty and "
+                    "every component's probability: [assignments.csv](assignments.csv).")
+    add_fit_figures(report, model, X, features=args.features)
+    written += report.write()
+    _written(args, args.out, [*written, *report.figures, *report.tables])
 
 
 def _select_bayes_function() -> Callable[..., Any]:
@@ -465,52 +393,99 @@ def _select_bayes_function() -> Callable[..., Any]:
     return function
 
 
+def _select(args: argparse.Namespace, X: pd.DataFrame, structures: list[str],
+            criterion: str) -> Any:
+    """``select_em`` or ``select_bayes`` over ``--components`` x ``structures``."""
+    ks = ", ".join(map(str, args.components))
+    backend = backend_of(args.method)
+    if backend is None:
+        _progress(args, f"fitting EM for K = {ks} x {len(structures)} structure(s) ...")
+        return select_em(X, n_components=args.components, covariance_types=structures,
+                         criterion=criterion, n_init=args.n_init, random_state=args.seed)
+    select_bayes = _select_bayes_function()
+    settings = {key: value for key, value in _sampler_settings(args).items()
+                if key in backend.fit_options or key == "progressbar"}
+    _progress(args, COMPILING)
+    _progress(args, f"fitting the posterior with {LABELS[args.method]} for K = {ks} x "
+                    f"{len(structures)} structure(s) (each fit compiles its model) ...")
+    return select_bayes(X, n_components=args.components, covariance_type=structures,
+                        method=args.method, criterion=criterion, random_state=args.seed,
+                        **settings)
+
+
+def _selection_figure(result: Any, criterion: str) -> tuple[Any, str]:
+    """The selection curve and its caption: BIC/ICL for EM, elpd for a posterior."""
+    if criterion in ("bic", "icl"):
+        from bayesmix.plotting import plot_selection
+
+        return plot_selection(result), f"{criterion.upper()} against K (lower is better)."
+    return (plot_elpd_selection(result.table_, criterion, result.best_index_),
+            f"elpd_{criterion} against K with one standard error (higher is better).")
+
+
 def _run_select(args: argparse.Namespace) -> None:
     """Choose K (and the structure with EM); print the table, optionally write it."""
-    _use_agg()
     structures, criterion = check_select_options(args)
-    X = read_data(args.data, args.columns)
-    _check_rows(X, args.components, args.data)
-    ks = args.components
-    backend = _backend(args.method)
-    if backend is None:
-        _progress(args, f"fitting EM for K = {','.join(map(str, ks))} x "
-                        f"{len(structures)} structure(s) ...")
-        result = select_em(X, n_components=ks, covariance_types=structures,
-                           criterion=criterion, n_init=args.n_init, random_state=args.seed)
-    else:
-        select_bayes = _select_bayes_function()
-        settings = {key: value for key, value in _sampler_settings(args).items()
-                    if key in backend.fit_options or key == "progressbar"}
-        _progress(args, f"fitting the posterior with {_LABELS[args.method]} for K = "
-                        f"{','.join(map(str, ks))} x {len(structures)} structure(s) (each "
-                        f"fit compiles a model: several seconds each) ...")
-        result = select_bayes(X, n_components=ks, covariance_type=structures,
-                              method=args.method, criterion=criterion,
-                              random_state=args.seed, **settings)
+    data = _read(args)
+    _check_rows(data.features, args.components, args.data)
+    if args.out is not None:
+        check_output_folder(args.out, args.overwrite)
+    _use_agg()
+    X, _ = _standardized(args, data.features)
+    result = _select(args, X, structures, criterion)
     text = result.to_string()
-    print(f"{_LABELS[args.method]} fits to {len(X)} rows of '{args.data}', features "
-          f"{', '.join(X.columns)}.\n")
+    _say(f"{LABELS[args.method]} fits to {data.describe()}"
+         f"{'; standardised' if args.standardize else ''}.")
+    print()
     print(text)
     if args.out is None:
         return
-    from bayesmix.plotting import plot_selection
-
     report = Report(args.out, title=f"bayesmix select: {Path(args.data).name}")
     report.add_code(text)
     report.add_table(result.table_, "selection", "Every fit, with its notes.", inline=False)
-    try:
-        drawing = plot_selection(result)
-    except ValueError as exc:
-        print(f"bayesmix select: warning: no selection.png: {exc}", file=sys.stderr)
-    else:
-        report.add_figure(drawing, "selection", f"{criterion.upper()} against K.")
+    drawing, caption = _selection_figure(result, criterion)
+    report.add_figure(drawing, "selection", caption)
     written = report.write()
     _written(args, args.out, report.figures + report.tables + written)
 
 
+# ----------------------------------------------------------------- predict
+def _model_columns(model: Any) -> list[str] | None:
+    """The column names a model was fitted on, or ``None`` when it was given an array."""
+    names = getattr(model, "feature_names_in_", None)
+    return None if names is None else [str(name) for name in names]
+
+
+def _run_predict(args: argparse.Namespace) -> None:
+    """Label the rows of a CSV file with a saved model; write or print them."""
+    if args.out is not None:
+        check_output_file(args.out, args.overwrite)
+    import bayesmix
+
+    model = bayesmix.load(args.model)
+    columns = _model_columns(model)
+    data = _read(args, columns)
+    if data.features.shape[1] != model.n_features_in_:
+        raise CommandError(f"argument DATA: the model was fitted on {model.n_features_in_} "
+                           f"feature(s), '{args.data}' has {data.features.shape[1]} numeric "
+                           f"column(s); pass a file with the model's features")
+    scaling_file = Path(args.model).with_name(SCALING_FILE)
+    X = data.features
+    if scaling_file.exists():
+        scaling = pd.read_csv(scaling_file, index_col="feature")
+        X = (X - scaling["center"]) / scaling["scale"]
+        _progress(args, f"standardising the features as {scaling_file} says")
+    labelled = labelled_rows(model, data.table, X)
+    if args.out is None:
+        labelled.to_csv(sys.stdout, index=False, sep=data.separator, decimal=data.decimal)
+        return
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    labelled.to_csv(args.out, index=False, sep=data.separator, decimal=data.decimal)
+    _progress(args, f"wrote {len(labelled)} labelled rows to {args.out}")
+
+
 _COMMANDS: dict[str, Callable[[argparse.Namespace], None]] = {
-    "demo": _run_demo, "fit": _run_fit, "select": _run_select,
+    "demo": _run_demo, "fit": _run_fit, "select": _run_select, "predict": _run_predict,
 }
 
 
@@ -539,7 +514,8 @@ def run(args: argparse.Namespace) -> None:
     >>> run(build_parser().parse_args(
     ...     ["select", str(path), "--components", "2-3", "--covariance", "tied"]))
     ... # doctest: +ELLIPSIS, +NORMALIZE_WHITESPACE
-    EM fits to 272 rows of '...faithful.csv', features eruptions, waiting.
+    EM fits to 272 rows of 'faithful.csv' (separator ',', decimal '.'), features eruptions,
+    waiting.
     ...
     Chosen by lowest BIC among non-degenerate fits: n_components=3, covariance_type='tied'.
     """

@@ -8,13 +8,16 @@ themselves (:mod:`bayesmix.cli.commands`) load the rest.
 from __future__ import annotations
 
 import argparse
+import codecs
+import os
 from pathlib import Path
 
 from bayesmix._version import __version__
 from bayesmix.covariance import COVARIANCE_TYPES
 
 __all__ = ["BAYES_CRITERIA", "EM_CRITERIA", "FAST_SETTINGS", "METHODS", "CommandError",
-           "build_parser", "check_select_options", "parse_components"]
+           "build_parser", "check_output_file", "check_output_folder",
+           "check_select_options", "parse_components"]
 
 METHODS = ("em", "nuts", "advi", "fullrank_advi")
 EM_CRITERIA = ("bic", "icl")
@@ -40,7 +43,7 @@ class CommandError(ValueError):
 
     Examples
     --------
-    >>> from bayesmix.cli.commands import read_data
+    >>> from bayesmix.cli.csvdata import read_data
     >>> from bayesmix.cli.parser import CommandError
     >>> try:
     ...     read_data("no-such-file.csv")
@@ -174,14 +177,65 @@ def _column_list(text: str) -> list[str]:
     return names
 
 
+def _feature_pair(text: str) -> list[str]:
+    """argparse type of ``--features``: two different column names."""
+    names = _column_list(text)
+    if len(names) != 2 or names[0] == names[1]:
+        raise argparse.ArgumentTypeError(
+            f"expected two different column names such as a,b, got {text!r}")
+    return names
+
+
+def _one_character(text: str) -> str:
+    """argparse type of ``--sep`` and ``--decimal``: one character (``\\t`` for a tab)."""
+    value = "\t" if text in ("\\t", "tab") else text
+    if len(value) != 1 or value in ('"', "\n", "\r"):
+        raise argparse.ArgumentTypeError(
+            f"expected one character such as ';' (or '\\t' for a tab), got {text!r}")
+    return value
+
+
+def _encoding(text: str) -> str:
+    """argparse type of ``--encoding``: a text encoding Python knows."""
+    try:
+        return codecs.lookup(text).name
+    except LookupError:
+        raise argparse.ArgumentTypeError(
+            f"unknown encoding {text!r}; pass one such as utf-8, latin-1 or cp1252"
+        ) from None
+
+
 # ----------------------------------------------------------------- the parser
 def _common_parents() -> dict[str, argparse.ArgumentParser]:
     """Option groups shared by several sub-commands."""
-    data = argparse.ArgumentParser(add_help=False)
+    reading = argparse.ArgumentParser(add_help=False)
+    group = reading.add_argument_group("reading the CSV file")
+    group.add_argument("--sep", type=_one_character, default=None, metavar="CHAR",
+                       help="column separator, e.g. ';' or '\\t' (default: sniffed from "
+                            "the first lines among , ; tab |)")
+    group.add_argument("--decimal", type=_one_character, default=None, metavar="CHAR",
+                       help="decimal mark (default: ',' when the separator is not a comma "
+                            "and numbers are written 1,5; '.' otherwise)")
+    group.add_argument("--encoding", type=_encoding, default="utf-8",
+                       help="text encoding, e.g. latin-1 or cp1252 (default: utf-8)")
+
+    data = argparse.ArgumentParser(add_help=False, parents=[reading])
     data.add_argument("data", metavar="DATA", help="CSV file with a header row, one row per "
                       "observation")
-    data.add_argument("--columns", type=_column_list, default=None, metavar="A,B,...",
-                      help="numeric columns to use, comma-separated (default: all columns)")
+    choice = data.add_mutually_exclusive_group()
+    choice.add_argument("--columns", type=_column_list, default=None, metavar="A,B,...",
+                        help="columns to fit, comma-separated (default: every numeric "
+                             "column; the others are named and ignored)")
+    choice.add_argument("--exclude", type=_column_list, default=[], metavar="A,B,...",
+                        help="numeric columns to leave out, comma-separated")
+    data.add_argument("--standardize", action="store_true",
+                      help="fit to each column centred and scaled to unit standard "
+                           "deviation; parameters are reported in both units")
+
+    overwrite = argparse.ArgumentParser(add_help=False)
+    overwrite.add_argument("--overwrite", action="store_true",
+                           help="replace the files of an earlier run in --out (refused "
+                                "otherwise)")
 
     seed = argparse.ArgumentParser(add_help=False)
     seed.add_argument("--seed", type=_seed, default=0, help="random seed (default: 0)")
@@ -201,7 +255,8 @@ def _common_parents() -> dict[str, argparse.ArgumentParser]:
     group.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
                        help="show the sampler's progress bar (default: when stderr is a "
                             "terminal)")
-    return {"data": data, "seed": seed, "sampler": sampler}
+    return {"data": data, "reading": reading, "seed": seed, "sampler": sampler,
+            "overwrite": overwrite}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -225,7 +280,7 @@ def build_parser() -> argparse.ArgumentParser:
     parents = _common_parents()
 
     demo = commands.add_parser(
-        "demo", parents=[parents["seed"], parents["sampler"]],
+        "demo", parents=[parents["seed"], parents["sampler"], parents["overwrite"]],
         help="the Old Faithful story: choose K by BIC, fit the posterior, compare, report",
         description="Fit EM on the Old Faithful data for K = 1..MAX_COMPONENTS and the four "
                     "covariance structures, print every fit (degenerate ones flagged) and "
@@ -245,7 +300,8 @@ def build_parser() -> argparse.ArgumentParser:
                       help="folder for the figures and the report (default: ./bayesmix-demo)")
 
     fit = commands.add_parser(
-        "fit", parents=[parents["data"], parents["seed"], parents["sampler"]],
+        "fit", parents=[parents["data"], parents["seed"], parents["sampler"],
+                        parents["overwrite"]],
         help="fit one mixture to a CSV file and save it (netCDF, CSV, PNG)",
         description="Fit a Gaussian mixture to the numeric columns of a CSV file and write "
                     "the fitted model (model.nc, read back by bayesmix.load), its "
@@ -261,9 +317,13 @@ def build_parser() -> argparse.ArgumentParser:
                      help="maximum likelihood (em) or the posterior (default: em)")
     fit.add_argument("--out", type=Path, required=True, metavar="DIR",
                      help="folder for model.nc, idata.nc, the tables and the figures")
+    fit.add_argument("--features", type=_feature_pair, default=None, metavar="A,B",
+                     help="the two columns shown by the uncertainty and posterior-ellipse "
+                          "figures when there are more than two (default: the first two)")
 
     select = commands.add_parser(
-        "select", parents=[parents["data"], parents["seed"], parents["sampler"]],
+        "select", parents=[parents["data"], parents["seed"], parents["sampler"],
+                           parents["overwrite"]],
         help="choose the number of components (and structure) for a CSV file",
         description="Fit every number of components in --components and choose by BIC or "
                     "ICL (EM) or by LOO or WAIC (a posterior), over every structure in "
@@ -285,7 +345,120 @@ def build_parser() -> argparse.ArgumentParser:
                              "(default: loo)")
     select.add_argument("--out", type=Path, default=None, metavar="DIR",
                         help="also write selection.csv, selection.png and report.md here")
+
+    predict = commands.add_parser(
+        "predict", parents=[parents["reading"], parents["overwrite"]],
+        help="label the rows of a CSV file with a saved model's components",
+        description="Apply a model saved by 'bayesmix fit' (or bayesmix's save) to a CSV "
+                    "file: write its rows with the most probable component, the "
+                    "classification uncertainty (1 - the largest probability) and the "
+                    "probability of every component appended (p_0, p_1, ...). The "
+                    "columns the model was fitted on are found by name.",
+    )
+    predict.add_argument("model", metavar="MODEL", help="a saved model (model.nc)")
+    predict.add_argument("data", metavar="DATA", help="CSV file with a header row and the "
+                         "model's feature columns")
+    predict.add_argument("--out", type=Path, default=None, metavar="FILE",
+                         help="CSV file to write (default: print to stdout)")
     return parser
+
+
+def _nearest_existing(path: Path) -> Path:
+    """``path`` or its nearest ancestor that exists."""
+    return next(folder for folder in [path, *path.absolute().parents] if folder.exists())
+
+
+def _check_writable(path: Path, option: str) -> None:
+    """Refuse a path whose nearest existing ancestor is a file or cannot be written to."""
+    existing = _nearest_existing(path)
+    if not existing.is_dir():
+        raise CommandError(f"argument {option}: '{existing}' is a file, so '{path}' cannot "
+                           f"be created; pass a path in a folder")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise CommandError(f"argument {option}: no permission to write in '{existing}'; "
+                           f"pass a folder you can write to")
+
+
+def check_output_folder(path: Path, overwrite: bool, option: str = "--out") -> None:
+    """Check an output folder before any fitting: a folder, writable, and new or empty
+    unless ``overwrite``.
+
+    Parameters
+    ----------
+    path : Path
+        The folder the command will write into (created when missing).
+    overwrite : bool
+        ``--overwrite``: files of an earlier run may be replaced.
+    option : str, default="--out"
+        The argument named by the messages.
+
+    Raises
+    ------
+    CommandError
+        For a file in the way, a folder that cannot be written to, or a folder holding
+        files without ``overwrite``.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> from bayesmix.cli.parser import check_output_folder
+    >>> folder = pathlib.Path(tempfile.mkdtemp())
+    >>> check_output_folder(folder / "new", overwrite=False)
+    >>> _ = (folder / "model.nc").write_text("")
+    >>> check_output_folder(folder, overwrite=False)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    bayesmix.cli.parser.CommandError: argument --out: folder '...' already holds model.nc; \
+pass --overwrite to replace its files, or name a new folder
+    >>> check_output_folder(folder, overwrite=True)
+    """
+    if path.exists() and not path.is_dir():
+        raise CommandError(f"argument {option}: '{path}' is a file; pass a folder (new or "
+                           f"empty) for the results")
+    _check_writable(path, option)
+    held = sorted(child.name for child in path.iterdir()) if path.is_dir() else []
+    if held and not overwrite:
+        shown = ", ".join(held[:3]) + (f" and {len(held) - 3} more" if len(held) > 3 else "")
+        raise CommandError(f"argument {option}: folder '{path}' already holds {shown}; pass "
+                           f"--overwrite to replace its files, or name a new folder")
+
+
+def check_output_file(path: Path, overwrite: bool, option: str = "--out") -> None:
+    """Check an output file before any work: not a folder, writable, and new unless
+    ``overwrite``.
+
+    Parameters
+    ----------
+    path : Path
+        The file the command will write (its folder is created when missing).
+    overwrite : bool
+        ``--overwrite``: an existing file may be replaced.
+    option : str, default="--out"
+        The argument named by the messages.
+
+    Raises
+    ------
+    CommandError
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> from bayesmix.cli.parser import check_output_file
+    >>> folder = pathlib.Path(tempfile.mkdtemp())
+    >>> check_output_file(folder / "labelled.csv", overwrite=False)
+    >>> check_output_file(folder, overwrite=True)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    bayesmix.cli.parser.CommandError: argument --out: '...' is a folder; pass the path of \
+the CSV file to write
+    """
+    if path.is_dir():
+        raise CommandError(f"argument {option}: '{path}' is a folder; pass the path of the "
+                           f"CSV file to write")
+    if path.exists() and not overwrite:
+        raise CommandError(f"argument {option}: '{path}' already exists; pass --overwrite to "
+                           f"replace it, or name a new file")
+    _check_writable(path.parent, option)
 
 
 def check_select_options(args: argparse.Namespace) -> tuple[list[str], str]:
@@ -326,11 +499,4 @@ use --criterion bic or icl with --method em, or --method nuts/advi for waic
     if criterion not in defaults["criteria"]:
         raise CommandError(defaults["wrong_criterion"].format(criterion=criterion,
                                                               method=args.method))
-    return structures, criterion
-    structures = args.covariance or ["full"]
-    criterion = args.criterion or "loo"
-    if criterion not in BAYES_CRITERIA:
-        raise CommandError(f"argument --criterion: {criterion!r} is an EM criterion; use "
-                           f"--criterion loo or waic with --method {args.method}, or "
-                           f"--method em for {criterion}")
     return structures, criterion
