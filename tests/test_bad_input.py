@@ -455,6 +455,22 @@ CASES = [
         lambda c: _cli("select", c.csv, "-k", "0-3")),
     row("cli-too-many-components", SystemExit, "has 272 data row[(]s[)], too few for 300 "
         "components", lambda c: _cli("fit", c.csv, "-k", "300", "--out", c.out)),
+    row("cli-sep-two-characters", SystemExit, "argument --sep: expected one character such "
+        "as ';'", lambda c: _cli("select", c.csv, "--sep", ";;")),
+    row("cli-encoding-unknown", SystemExit, "argument --encoding: unknown encoding 'utf-99'",
+        lambda c: _cli("select", c.csv, "--encoding", "utf-99")),
+    row("cli-features-one", SystemExit, "argument --features: expected two different column "
+        "names", lambda c: _cli("fit", c.csv, "-k", "2", "--features", "waiting",
+                                "--out", c.out)),
+    row("cli-columns-and-exclude", SystemExit, "argument --exclude: not allowed with "
+        "argument --columns", lambda c: _cli("select", c.csv, "--columns", "waiting",
+                                             "--exclude", "eruptions")),
+    row("cli-exclude-unknown", SystemExit, "argument --exclude: no column 'duration'",
+        lambda c: _cli("select", c.csv, "--exclude", "duration")),
+    row("cli-out-is-a-file", SystemExit, "argument --out: .*faithful.csv' is a file; pass a "
+        "folder", lambda c: _cli("fit", c.csv, "-k", "2", "--out", c.csv)),
+    row("cli-predict-out-exists", SystemExit, "argument --out: .*faithful.csv' already "
+        "exists; pass --overwrite", lambda c: _cli("predict", c.saved, c.csv, "--out", c.csv)),
 ]
 
 
