@@ -33,7 +33,7 @@ from bayesmix.covariance import precision_cholesky, to_full
 from bayesmix.density import responsibilities
 from bayesmix.em import GaussianMixtureEM
 from bayesmix.exceptions import DegenerateComponentWarning
-from bayesmix.relabel import relabel
+from bayesmix.relabel import order_permutations, relabel
 from bayesmix.results import build_inference_data, log_predictive_density
 
 __all__ = ["GaussianMixtureBayes"]
@@ -49,7 +49,8 @@ class GaussianMixtureBayes(DensityMixin, BaseEstimator):
     The model is :func:`~bayesmix.bayes.build_model` (labels marginalised, priors from
     :class:`~bayesmix.bayes.MixturePriors`). ``fit`` starts every chain from a jittered
     EM fit, samples (or fits ADVI), relabels every draw to the EM fit with the Hungarian
-    algorithm (:func:`bayesmix.relabel.relabel`), checks the diagnostics on the relabelled
+    algorithm (:func:`bayesmix.relabel.relabel`; with ``ordered_means``, by increasing
+    first mean coordinate), checks the diagnostics on the relabelled
     draws and stores everything in ``idata_``. Prediction and scoring average over the
     posterior draws.
 
@@ -61,7 +62,10 @@ class GaussianMixtureBayes(DensityMixin, BaseEstimator):
     priors : MixturePriors, optional
         Prior hyper-parameters; data-scaled defaults where ``None``.
     ordered_means : bool, default=False
-        Order the components by their first mean coordinate inside the model.
+        Order the components by their first mean coordinate inside the model. Every
+        draw in ``idata_`` then keeps that order (increasing first mean coordinate),
+        and ``em_`` is labelled the same way, instead of the draws being matched to the
+        EM fit's arbitrary order.
     random_state : int, RandomState instance or None, default=None
         Seeds the EM initialisation, the jitter, the sampler and :meth:`sample`; the same
         seed gives the same draws.
@@ -255,7 +259,7 @@ class GaussianMixtureBayes(DensityMixin, BaseEstimator):
                           random_seed=sampler_seed, progressbar=progressbar,
                           batch_size=batch_size, **sampler_kwargs)
         idata = self._inference_data(X, run, backend.name)
-        self.idata_ = relabel(idata, self.em_.means_, em_covariances)
+        self.idata_ = self._relabel(idata, em_covariances)
         fit_time = time.perf_counter() - start_time
         self._set_summaries()
         # Called here, not in a helper: the diagnostics' warnings point at this frame.
@@ -270,14 +274,27 @@ class GaussianMixtureBayes(DensityMixin, BaseEstimator):
 
         Its ``reg_covar`` is 1e-6 of the smallest column variance (EM's default is an
         absolute 1e-6), so that data measured in small units are regularised, not swamped.
+        With ``ordered_means`` its components are put in the model's order (increasing
+        first mean coordinate), so that they pair with the posterior's.
         """
         smallest_variance = float(np.var(np.asarray(X, dtype=np.float64), axis=0).min())
         with warnings.catch_warnings():
             # A degenerate EM optimum is still a useful starting point for the sampler.
             warnings.simplefilter("ignore", DegenerateComponentWarning)
-            return GaussianMixtureEM(self.n_components, covariance_type=self.covariance_type,
-                                     reg_covar=REFERENCE_REG_COVAR * smallest_variance,
-                                     n_init=3, random_state=seed).fit(X)
+            em = GaussianMixtureEM(self.n_components, covariance_type=self.covariance_type,
+                                   reg_covar=REFERENCE_REG_COVAR * smallest_variance,
+                                   n_init=3, random_state=seed).fit(X)
+        if self.ordered_means:
+            em.permute_components(order_permutations(em.means_))
+        return em
+
+    def _relabel(self, idata: az.InferenceData, em_covariances: np.ndarray
+                 ) -> az.InferenceData:
+        """Every draw's components in increasing order of the first mean coordinate
+        (``ordered_means``, the model's own order), or matched to the EM fit."""
+        if self.ordered_means:
+            return relabel(idata, method="order")
+        return relabel(idata, self.em_.means_, em_covariances)
 
     def _inference_data(self, X: np.ndarray, run: BackendRun,
                         method: str) -> az.InferenceData:

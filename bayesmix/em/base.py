@@ -18,16 +18,18 @@ from typing import Any
 
 import numpy as np
 from sklearn.base import BaseEstimator, DensityMixin
+from sklearn.utils.validation import check_is_fitted
 
 from bayesmix._validation import (
     check_bool,
     check_int,
     check_memory,
     check_option,
-    physical_memory,
     check_random_state,
     check_real,
     check_shape,
+    physical_memory,
+    short_repr,
 )
 from bayesmix.covariance import STRUCTURES, CovarianceStructure, get_structure
 from bayesmix.em.diagnostics import find_degenerate
@@ -395,6 +397,53 @@ class BaseMixtureEM(DensityMixin, BaseEstimator):
             RegCovarScaleWarning,
             stacklevel=4,
         )
+
+    def permute_components(self, order: Any) -> BaseMixtureEM:
+        """Relabel the fitted components: new component ``j`` is old component ``order[j]``.
+
+        The mixture is unchanged (the same density and scores); its per-component
+        attributes, predictions and responsibilities follow the new labels.
+
+        Parameters
+        ----------
+        order : array-like of int, shape (n_components,)
+            A permutation of ``range(n_components)``.
+
+        Returns
+        -------
+        self : GaussianMixtureEM
+
+        Examples
+        --------
+        Label the components in increasing order of their first mean coordinate:
+
+        >>> import numpy as np
+        >>> from bayesmix import GaussianMixtureEM
+        >>> X = np.array([[0.0], [0.2], [0.1], [5.0], [5.2], [5.1]])
+        >>> em = GaussianMixtureEM(2, random_state=1).fit(X)
+        >>> em.permute_components(np.argsort(em.means_[:, 0])).means_.ravel().round(1)
+        array([0.1, 5.1])
+        >>> em.predict(X)
+        array([0, 0, 0, 1, 1, 1])
+        """
+        check_is_fitted(self)
+        order = np.asarray(order)
+        if order.shape != (self.n_components,) or set(order.tolist()) != set(
+                range(self.n_components)):
+            raise ValueError(
+                f"order must be a permutation of range({self.n_components}), got "
+                f"{short_repr(order)}. Pass e.g. np.argsort(model.means_[:, 0])."
+            )
+        self.weights_ = self.weights_[order]
+        self.means_ = self.means_[order]
+        if not get_structure(self.covariance_type).shares_covariance():
+            for name in ("covariances_", "precisions_", "precisions_cholesky_"):
+                setattr(self, name, getattr(self, name)[order])
+        new_label = np.argsort(order)
+        self.degenerate_reasons_ = dict(sorted(
+            (int(new_label[k]), why) for k, why in self.degenerate_reasons_.items()))
+        self.degenerate_components_ = list(self.degenerate_reasons_)
+        return self
 
     def _feature_label(self, j: int) -> str:
         names = getattr(self, "feature_names_in_", None)
