@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import logging
+import shlex
 import sys
 import textwrap
 import warnings
@@ -132,7 +133,7 @@ def _standardized(args: argparse.Namespace, X: pd.DataFrame
     if constant:
         raise CommandError(f"argument --standardize: column {constant[0]!r} is constant, so "
                            f"it cannot be scaled; leave it out with --exclude "
-                           f"{constant[0]}")
+                           f"{shlex.quote(constant[0])}")
     scaling.index.name = "feature"
     return (X - scaling["center"]) / scaling["scale"], scaling
 
@@ -256,7 +257,8 @@ def _run_demo(args: argparse.Namespace) -> None:
     chosen = (f"Chosen model: {em.n_components} components, covariance_type="
               f"{em.covariance_type!r} (mclust's {_MCLUST_NAMES[em.covariance_type]}), "
               f"log-likelihood {row['log_likelihood']:.2f}, BIC {row['bic']:.2f}.")
-    print(f"\n{chosen}")
+    print()
+    _say(chosen)
     components = pd.DataFrame(em.means_, columns=[f"mean {name}" for name in X.columns])
     components.insert(0, "weight", em.weights_)
     components.index.name = "component"
