@@ -69,6 +69,10 @@ __all__ = [
 
 #: Sigma level of the ellipses in the posterior cloud and the uncertainty map.
 _CLOUD_N_STD = 2.0
+#: ``plot_selection(relative=True)`` draws differences of the criterion linearly within
+#: this many units of the chosen fit (Kass and Raftery's "very strong" evidence is a BIC
+#: difference of 10) and logarithmically beyond.
+RELATIVE_LINEAR_RANGE = 10.0
 _UNCERTAINTY_LABEL = "uncertainty: 1 - max responsibility"
 
 
@@ -598,7 +602,7 @@ def plot_uncertainty(
 
 
 def plot_selection(select_result: Any, criterion: str | None = None,
-                   ax: Axes | None = None) -> Axes:
+                   ax: Axes | None = None, relative: bool = False) -> Axes:
     """BIC or ICL against the number of components, one line per covariance structure.
 
     Lower is better. The chosen fit (``select_result.best_index_``) is marked with a
@@ -611,6 +615,11 @@ def plot_selection(select_result: Any, criterion: str | None = None,
     criterion : {"bic", "icl"}, optional
         The criterion drawn; the one the choice was made on by default.
     ax : matplotlib.axes.Axes, optional
+    relative : bool, default=False
+        Draw each fit's criterion minus the chosen fit's on a symmetric-log axis, linear
+        within :data:`RELATIVE_LINEAR_RANGE` of the choice: differences that matter (a
+        few units) stay readable when some curves are thousands of units away (raw
+        columns on very different scales, e.g. ``spherical`` on unstandardised data).
 
     Returns
     -------
@@ -627,6 +636,8 @@ def plot_selection(select_result: Any, criterion: str | None = None,
     ['full', 'spherical']
     >>> ax.get_ylabel()
     'BIC (lower is better)'
+    >>> plot_selection(selection, relative=True).get_ylabel()
+    'BIC - chosen BIC (lower is better)'
     """
     table = getattr(select_result, "table_", None)
     if not isinstance(table, pd.DataFrame) or not hasattr(select_result, "best_index_"):
@@ -635,25 +646,31 @@ def plot_selection(select_result: Any, criterion: str | None = None,
     chosen_by = str(select_result.criterion)
     criterion = check_option(criterion or chosen_by, "criterion", ("bic", "icl"))
     ax = _make_ax(ax)
+    best = table.loc[select_result.best_index_]
+    values = table[criterion] - (best[criterion] if relative else 0.0)
     structures = list(dict.fromkeys(table["covariance_type"]))
     colors = _component_colors(len(structures))
     for color, structure in zip(colors, structures):
         rows = table[table["covariance_type"] == structure].sort_values("n_components")
-        ax.plot(rows["n_components"], rows[criterion], marker="o", color=color,
+        ax.plot(rows["n_components"], values[rows.index], marker="o", color=color,
                 label=str(structure))
     degenerate = table[table["degenerate"].astype(bool)]
     if len(degenerate):
-        ax.scatter(degenerate["n_components"], degenerate[criterion], marker="x", s=90,
+        ax.scatter(degenerate["n_components"], values[degenerate.index], marker="x", s=90,
                    color="red", linewidths=2, zorder=3,
                    label="degenerate fit (never chosen)")
-    best = table.loc[select_result.best_index_]
-    ax.scatter([best["n_components"]], [best[criterion]], marker="*", s=300,
-               facecolor="gold", edgecolor="black", zorder=4,
+    ax.scatter([best["n_components"]], [values[select_result.best_index_]], marker="*",
+               s=300, facecolor="gold", edgecolor="black", zorder=4,
                label=f"chosen by {chosen_by.upper()}: K={int(best['n_components'])}, "
                      f"{best['covariance_type']}")
     ax.set_xticks(sorted(set(int(k) for k in table["n_components"])))
     ax.set_xlabel("number of components K")
-    ax.set_ylabel(f"{criterion.upper()} (lower is better)")
+    name = criterion.upper()
+    if relative:
+        ax.set_yscale("symlog", linthresh=RELATIVE_LINEAR_RANGE)
+        ax.set_ylabel(f"{name} - chosen {name} (lower is better)")
+    else:
+        ax.set_ylabel(f"{name} (lower is better)")
     ax.set_title(f"Model selection by {criterion.upper()}")
     ax.legend(fontsize="small")
     return ax

@@ -361,3 +361,27 @@ def test_bad_input_raises_a_clear_error(call, match, em2, em3d, posterior, selec
               "data": old_faithful}
     with pytest.raises(ValueError, match=match):
         call(models)
+
+
+def test_relative_selection_plot_keeps_small_differences_readable():
+    """Raw columns on very different scales: one curve thousands of units away.
+
+    With ``relative=True`` the chosen fit sits at 0 on a symmetric-log axis, so a
+    difference of a few units is as visible as one of thousands.
+    """
+    from bayesmix.plotting import RELATIVE_LINEAR_RANGE, plot_selection
+
+    X, _, _ = make_mixture(150, n_components=2, random_state=0)
+    X = X * np.array([1.0, 1e4])
+    selection = select_em(X, [1, 2, 3], ["full", "spherical"], random_state=0)
+    ax = plot_selection(selection, relative=True)
+    assert ax.get_yscale() == "symlog"
+    best = selection.table_.loc[selection.best_index_, "bic"]
+    drawn = np.concatenate([line.get_ydata() for line in ax.get_lines()])
+    expected = np.concatenate([
+        (selection.table_[selection.table_["covariance_type"] == structure]
+         .sort_values("n_components")["bic"] - best).to_numpy()
+        for structure in ("full", "spherical")])
+    np.testing.assert_allclose(drawn, expected)
+    assert drawn.min() >= 0.0 and drawn.max() > 100 * RELATIVE_LINEAR_RANGE
+    plt.close("all")

@@ -284,9 +284,10 @@ def _run_demo(args: argparse.Namespace) -> None:
     report.add_code(selection_text)
     report.add_table(selection.table_, "selection", "Every EM fit, with its notes.",
                      inline=False)
-    report.add_figure(plot_selection(selection), "selection",
-                      "BIC against K, one line per structure; the chosen fit starred, "
-                      "degenerate fits crossed.")
+    report.add_figure(plot_selection(selection, relative=True), "selection",
+                      "BIC minus the chosen fit's against K (linear within 10 units, "
+                      "logarithmic beyond), one line per structure; the chosen fit "
+                      "starred, degenerate fits crossed.")
     report.add_text(f"## The chosen model\n\n{chosen}")
     report.add_table(components, None, "EM components.", float_format=".3f")
     report.add_text(f"## EM against the {label} posterior")
@@ -420,7 +421,11 @@ def _selection_figure(result: Any, criterion: str) -> tuple[Any, str]:
     if criterion in ("bic", "icl"):
         from bayesmix.plotting import plot_selection
 
-        return plot_selection(result), f"{criterion.upper()} against K (lower is better)."
+        name = criterion.upper()
+        return (plot_selection(result, relative=True),
+                f"{name} minus the chosen fit's against K (linear within 10 units, "
+                f"logarithmic beyond: every curve readable whatever the data's scale; "
+                f"lower is better).")
     return (plot_elpd_selection(result.table_, criterion, result.best_index_),
             f"elpd_{criterion} against K with one standard error (higher is better).")
 
