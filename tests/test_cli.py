@@ -219,6 +219,13 @@ def test_demo_report_embeds_every_figure_and_table(demo_run):
     selection = pd.read_csv(out_dir / "selection.csv", index_col=0)
     assert len(selection) == 24 and selection["degenerate"].dtype == bool
     assert "Chosen model: 3 components" in markdown
+    # The demo's posterior is tied: summary.csv keeps every entry, the report each once.
+    summary = pd.read_csv(out_dir / "summary.csv", index_col=0)
+    assert {"covariances[2, waiting, eruptions]", "covariances[0, eruptions, waiting]"
+            } <= set(summary.index)
+    assert "covariances[0, waiting, eruptions]" in markdown
+    assert "covariances[0, eruptions, waiting]" not in markdown
+    assert "covariances[2, waiting, eruptions]" not in markdown
 
 
 # ----------------------------------------------------------------- fit

@@ -44,8 +44,9 @@ from bayesmix.cli.text import (
     number,
     parameter_table,
     parameters_text,
+    readable_summary,
 )
-from bayesmix.covariance import COVARIANCE_TYPES
+from bayesmix.covariance import COVARIANCE_TYPES, get_structure
 from bayesmix.datasets import load_old_faithful
 from bayesmix.exceptions import BayesmixWarning
 from bayesmix.selection import select_em
@@ -298,8 +299,7 @@ def _run_demo(args: argparse.Namespace) -> None:
     report.add_text("## Figures")
     add_fit_figures(report, em, X, uncertainty=False)
     add_fit_figures(report, bayes, X, em=em)
-    report.add_table(bayes.summary(), "summary", f"ArviZ summary of the {label} posterior.",
-                     float_format=".3f")
+    _add_summary(report, bayes, f"ArviZ summary of the {label} posterior")
     written = report.write()
     _written(args, args.out, report.figures + report.tables + written)
 
@@ -373,8 +373,7 @@ def _run_fit(args: argparse.Namespace) -> None:
         "" if label == "EM" else " (posterior means)") + ".")
     report.add_table(scores, "scores", "Scores (bayesmix.compare).")
     if label != "EM":
-        report.add_table(model.summary(), "summary", "ArviZ summary of the posterior.",
-                         float_format=".3f")
+        _add_summary(report, model, "ArviZ summary of the posterior")
     labelled_rows(model, data.table, X).to_csv(args.out / "assignments.csv", index=False,
                                                sep=data.separator, decimal=data.decimal)
     written.append(args.out / "assignments.csv")
@@ -415,6 +414,15 @@ def _select(args: argparse.Namespace, X: pd.DataFrame, structures: list[str],
                         method=args.method, criterion=criterion, random_state=args.seed,
                         **settings)
 
+
+def _add_summary(report: Report, model: Any, caption: str) -> None:
+    """A posterior's summary: every entry in ``summary.csv``, each covariance once inline."""
+    summary = model.summary()
+    report.add_table(summary, "summary", f"{caption}, every entry.", inline=False)
+    shared = get_structure(model.covariance_type).shares_covariance()
+    report.add_table(readable_summary(summary, list(model.idata_.posterior["feature"].values),
+                                      model.n_components, shared), None,
+                     f"{caption} (each covariance entry once).", float_format=".3f")
 
 def _selection_figure(result: Any, criterion: str) -> tuple[Any, str]:
     """The selection curve and its caption: BIC/ICL for EM, elpd for a posterior."""

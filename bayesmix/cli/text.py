@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 __all__ = ["WIDTH", "comparison_table", "comparison_text", "number", "parameter_table",
-           "parameters_text"]
+           "parameters_text", "readable_summary"]
 
 #: Columns of the terminal the printed tables fit in.
 WIDTH = 100
@@ -168,3 +168,40 @@ def parameters_text(table: pd.DataFrame, covariance_type: str) -> str:
         blocks.append(f"covariances ({len(features)} x {len(features)} per component): "
                       f"see parameters.csv")
     return "\n".join(blocks)
+
+
+def readable_summary(summary: pd.DataFrame, features: list[str], n_components: int,
+                     shared_covariance: bool) -> pd.DataFrame:
+    """A posterior summary's rows a reader needs: each covariance entry once.
+
+    Drops the upper triangle of every covariance matrix and, when the components share
+    one covariance, its copies for components 1, 2, ...; the other rows are kept.
+
+    Parameters
+    ----------
+    summary : pandas.DataFrame
+        :meth:`GaussianMixtureBayes.summary <bayesmix.GaussianMixtureBayes.summary>`,
+        rows labelled ``covariances[k, feature, feature_bis]`` by ArviZ.
+    features : list of str
+        The feature names, in order.
+    n_components : int
+    shared_covariance : bool
+        Whether all components share one covariance (``tied``).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from bayesmix.cli.text import readable_summary
+    >>> rows = ["weights[0]", "weights[1]"] + [f"covariances[{k}, {a}, {b}]" for k in (0, 1)
+    ...                                        for a in ("x", "y") for b in ("x", "y")]
+    >>> summary = pd.DataFrame({"mean": range(len(rows))}, index=rows)
+    >>> list(readable_summary(summary, ["x", "y"], 2, shared_covariance=True).index)
+    ['weights[0]', 'weights[1]', 'covariances[0, x, x]', 'covariances[0, y, x]', 'covariances[0, y, y]']
+    """
+    components = range(1 if shared_covariance else n_components)
+    needed = {f"covariances[{k}, {features[i]}, {features[j]}]"
+              for k in components for i in range(len(features)) for j in range(i + 1)}
+    keep = [label for label in summary.index
+            if not str(label).startswith("covariances[") or label in needed]
+    return summary.loc[keep]
+
