@@ -13,6 +13,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from bayesmix.covariance import get_structure
+
 __all__ = ["WIDTH", "comparison_table", "comparison_text", "number", "parameter_table",
            "parameters_text", "readable_summary"]
 
@@ -153,7 +155,8 @@ def parameters_text(table: pd.DataFrame, covariance_type: str) -> str:
     """
     features = [name[len("mean "):] for name in table.columns if name.startswith("mean ")]
     printed = len(features) <= MAX_PRINTED_FEATURES
-    shared = covariance_type == "tied"
+    structure = get_structure(covariance_type)
+    shared = structure.shares_covariance()
     blocks = []
     for k, row in table.iterrows():
         block = pd.DataFrame({"mean": [row[f"mean {name}"] for name in features]},
@@ -162,7 +165,7 @@ def parameters_text(table: pd.DataFrame, covariance_type: str) -> str:
             block = block.join(_covariance_block(row, features))
         blocks.append(f"component {k}: weight {row['weight']:.3f}\n{_indented(block)}")
     if printed and shared:
-        blocks.append(f"covariance shared by every component (tied):\n"
+        blocks.append(f"covariance shared by every component ({structure.label}):\n"
                       f"{_indented(_covariance_block(table.iloc[0], features))}")
     if not printed:
         blocks.append(f"covariances ({len(features)} x {len(features)} per component): "
