@@ -127,7 +127,7 @@ class EMEngine:
     >>> from bayesmix.em.sources import InMemorySource
     >>> X = np.array([[0.0], [0.2], [0.1], [5.0], [5.2], [5.1]])
     >>> engine = EMEngine(InMemorySource(X), get_structure("diag"), 2, EMSettings())
-    >>> start = engine.from_labels(np.array([0, 0, 0, 1, 1, 1]))
+    >>> start = engine.from_responsibilities(np.eye(2)[[0, 0, 0, 1, 1, 1]])
     >>> run = engine.run(start)
     >>> run.converged, (run.parameters.means.ravel() + engine.source.shift).round(2)
     (True, array([0.1, 5.1]))
@@ -193,24 +193,6 @@ class EMEngine:
             stats.add_block(block, weighted[rows])
         return self.m_step(stats, scatter)
 
-    def from_labels(self, labels: np.ndarray) -> MixtureParameters:
-        """The first M step from a hard partition of the initialisation sample.
-
-        Examples
-        --------
-        >>> import numpy as np
-        >>> from bayesmix.covariance import get_structure
-        >>> from bayesmix.em.engine import EMEngine, EMSettings
-        >>> from bayesmix.em.sources import InMemorySource
-        >>> X = np.array([[0.0], [1.0], [9.0], [10.0]])
-        >>> engine = EMEngine(InMemorySource(X), get_structure("diag"), 2, EMSettings())
-        >>> engine.from_labels(np.array([0, 0, 1, 1])).weights.tolist()
-        [0.5, 0.5]
-        """
-        resp = np.zeros((labels.shape[0], self.n_components))
-        resp[np.arange(labels.shape[0]), labels] = 1.0
-        return self.from_responsibilities(resp)
-
     # ------------------------------------------------------------ iterations
     def step(self, params: MixtureParameters) -> tuple[float, MixtureParameters]:
         """One EM iteration: the lower bound at ``params`` and the next parameters.
@@ -223,7 +205,7 @@ class EMEngine:
         >>> from bayesmix.em.sources import InMemorySource
         >>> X = np.array([[0.0], [1.0], [9.0], [10.0]])
         >>> engine = EMEngine(InMemorySource(X), get_structure("diag"), 2, EMSettings())
-        >>> bound, following = engine.step(engine.from_labels(np.array([0, 0, 1, 1])))
+        >>> bound, following = engine.step(engine.from_responsibilities(np.eye(2)[[0, 0, 1, 1]]))
         >>> float(round(bound, 3)), following.weights
         (-1.419, array([0.5, 0.5]))
         """
@@ -367,7 +349,7 @@ class EMEngine:
         >>> from bayesmix.em.sources import InMemorySource
         >>> X = np.array([[0.0], [1.0], [9.0], [10.0]])
         >>> engine = EMEngine(InMemorySource(X), get_structure("diag"), 2, EMSettings())
-        >>> starts = [(seed, lambda labels=labels: engine.from_labels(np.array(labels)))
+        >>> starts = [(seed, lambda labels=labels: engine.from_responsibilities(np.eye(2)[labels]))
         ...           for seed, labels in ((1, [0, 1, 0, 1]), (2, [0, 0, 1, 1]))]
         >>> engine.best_run(starts).parameters.weights.tolist()
         [0.5, 0.5]

@@ -207,7 +207,7 @@ def select_em(
     # X is validated and summarised once; the estimators check the other settings.
     source = InMemorySource(X)
     if reg_covar is None:
-        smallest_variance = float(np.diagonal(source.scatter).min()) / source.total_weight
+        smallest_variance = float(source.data_covariance(full=False).min())
         reg_covar = RELATIVE_REG_COVAR * smallest_variance if smallest_variance > 0 else 1e-6
     settings = {"tol": tol, "max_iter": max_iter, "reg_covar": reg_covar,
                 "random_state": random_state, "acceleration": "squarem"}
