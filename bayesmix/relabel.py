@@ -31,8 +31,6 @@ from bayesmix._validation import check_int, check_option
 
 __all__ = ["hungarian_permutations", "order_permutations", "apply_permutations", "relabel"]
 
-RELABEL_METHODS = ("hungarian", "order")
-
 
 def _match_costs(
     means: np.ndarray,
@@ -229,7 +227,7 @@ def relabel(
     array([[[0, 1],
             [1, 0]]])
     """
-    method = check_option(method, "method", RELABEL_METHODS)
+    method = check_option(method, "method", tuple(_PERMUTATIONS))
     posterior = idata.posterior
     means = posterior["means"].transpose("chain", "draw", "component", "feature").values
     permutations = _PERMUTATIONS[method](posterior, means, feature, reference_means,
