@@ -97,6 +97,7 @@ def check_array(
     min_samples: int = 1,
     n_features: int | None = None,
     owner: str = "the model",
+    keep_float32: bool = False,
 ) -> np.ndarray:
     """Validate a data matrix and return it as a C-contiguous float64 array.
 
@@ -112,10 +113,13 @@ def check_array(
         The number of columns required (the number seen in ``fit``).
     owner : str, default="the model"
         Who expects ``n_features`` columns, used in messages.
+    keep_float32 : bool, default=False
+        Return float32 data as float32 (the EM estimators compute in it, as
+        scikit-learn's do) instead of converting it.
 
     Returns
     -------
-    ndarray of shape (n_samples, n_features), dtype float64
+    ndarray of shape (n_samples, n_features), dtype float64 (or float32, see above)
 
     Raises
     ------
@@ -127,9 +131,12 @@ def check_array(
 
     Examples
     --------
+    >>> import numpy as np
     >>> from bayesmix._validation import check_array
     >>> check_array([[1, 2], [3, 4]]).dtype
     dtype('float64')
+    >>> check_array(np.ones((2, 2), dtype=np.float32), keep_float32=True).dtype
+    dtype('float32')
     >>> check_array([1.0, 2.0])
     Traceback (most recent call last):
     ...
@@ -181,7 +188,8 @@ def check_array(
             f"{name} has boolean dtype; a Gaussian mixture needs real-valued data. Convert "
             f"it explicitly with {name}.astype(float) if that is what you mean."
         )
-    values = np.ascontiguousarray(values, dtype=np.float64)
+    keep = keep_float32 and values.dtype == np.float32
+    values = np.ascontiguousarray(values, dtype=np.float32 if keep else np.float64)
 
     n_samples, n_cols = values.shape
     if n_samples < max(min_samples, 1):
@@ -213,8 +221,11 @@ def check_array(
     return values
 
 
-def validate_data(estimator: Any, X: Any, *, reset: bool, min_samples: int = 1) -> np.ndarray:
+def validate_data(estimator: Any, X: Any, *, reset: bool, min_samples: int = 1,
+                  keep_float32: bool = False) -> np.ndarray:
     """Validate ``X`` for an estimator's ``fit`` (``reset=True``) or prediction methods.
+
+    ``keep_float32`` keeps float32 data in float32 (see :func:`check_array`).
 
     Checks the data with :func:`check_array`; in ``fit`` records ``n_features_in_`` and,
     for a DataFrame with string column names, ``feature_names_in_``; afterwards checks the
@@ -237,7 +248,7 @@ def validate_data(estimator: Any, X: Any, *, reset: bool, min_samples: int = 1) 
     _check_feature_names(estimator, X, reset=reset)
     n_features = None if reset else estimator.n_features_in_
     values = check_array(X, name="X", min_samples=min_samples, n_features=n_features,
-                         owner=type(estimator).__name__)
+                         owner=type(estimator).__name__, keep_float32=keep_float32)
     if reset:
         _check_spread(values, X)
         estimator.n_features_in_ = values.shape[1]

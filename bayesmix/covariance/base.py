@@ -110,6 +110,11 @@ class CovarianceStructure:
     raw_variable : str or None
         Name under which an InferenceData's posterior also holds the stored form (the
         diagonal structures' ``variances``); ``None`` when the full matrices say it all.
+    linear_constraints : bool
+        Whether every affine combination of stored covariances that is positive
+        definite satisfies the model's constraints (equal or free entries only), so that
+        SQUAREM may extrapolate them; ``False`` for the decomposed models, whose shapes
+        or orientations are shared.
 
     Examples
     --------
@@ -125,6 +130,7 @@ class CovarianceStructure:
     second_moments: str | None = None
     estimates_correlations: bool = False
     raw_variable: str | None = None
+    linear_constraints: bool = False
 
     def __init_subclass__(cls, **kwargs: object) -> None:
         super().__init_subclass__(**kwargs)

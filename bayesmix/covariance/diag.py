@@ -23,6 +23,7 @@ class DiagonalCovariance(DiagonalFamily):
     name = "VVI"
     aliases = ("diag",)
     description = "every component has its own diagonal covariance"
+    linear_constraints = True
     second_moments = "diagonal"
 
     def stored_shape(self, n_components, n_features):

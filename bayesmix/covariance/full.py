@@ -23,6 +23,7 @@ class FullCovariance(MatrixFamily):
     name = "VVV"
     aliases = ("full",)
     description = "every component has its own general covariance"
+    linear_constraints = True
     second_moments = "matrix"
 
     def stored_shape(self, n_components, n_features):

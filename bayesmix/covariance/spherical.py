@@ -23,6 +23,7 @@ class SphericalCovariance(DiagonalFamily):
     name = "VII"
     aliases = ("spherical",)
     description = "every component has its own single variance"
+    linear_constraints = True
     second_moments = "diagonal"
 
     def stored_shape(self, n_components, n_features):

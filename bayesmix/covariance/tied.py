@@ -23,6 +23,7 @@ class TiedCovariance(MatrixFamily):
     name = "EEE"
     aliases = ("tied",)
     description = "all components share one general covariance"
+    linear_constraints = True
     second_moments = None
 
     def stored_shape(self, n_components, n_features):

@@ -12,6 +12,7 @@ prediction and scoring, and its export, as scikit-learn's ``BaseMixture`` and
 
 from __future__ import annotations
 
+import numbers
 import time
 import warnings
 from typing import Any
@@ -205,16 +206,20 @@ class BaseMixtureEM(DensityMixin, BaseEstimator):
         engine = EMEngine(source, structure, self.n_components, settings)
         warm = self.warm_start and hasattr(self, "converged_")
         n_init = 1 if warm else self.n_init
-        seeds = check_random_state(self.random_state).randint(np.iinfo(np.int32).max,
-                                                              size=n_init)
+        # One generator for every restart, drawn from in turn, as scikit-learn does: the
+        # same random_state gives scikit-learn's starts.
+        random_state = check_random_state(self.random_state)
+        seed = self.random_state if isinstance(self.random_state, numbers.Integral) else None
         with source.session(structure.row_width(self.n_components, source.n_features)):
             if warm:
                 best = engine.best_run([(0, lambda: self._warm_start(source.shift))],
                                        lower_bound=self.lower_bound_)
             else:
                 best = engine.best_run(
-                    (seed, lambda seed=seed: self._start(engine, given, seed))
-                    for seed in seeds)
+                    (restart, lambda restart=restart: self._start(
+                        engine, given, random_state,
+                        None if seed is None else (int(seed), restart)))
+                    for restart in range(n_init))
             # Final E step, so that the labels agree with the returned parameters.
             labels = source.new_labels()
             final = source.e_step(structure, best.parameters.weights, best.parameters.means,
@@ -301,20 +306,23 @@ class BaseMixtureEM(DensityMixin, BaseEstimator):
         return MixtureParameters(self.weights_, self.means_ - shift, self.covariances_,
                                  self.precisions_cholesky_)
 
-    def _start(self, engine: EMEngine, given: dict[str, np.ndarray], seed: int
+    def _start(self, engine: EMEngine, given: dict[str, np.ndarray],
+               random_state: np.random.RandomState, stream: tuple[int, int] | None
                ) -> MixtureParameters:
         """Parameters (of the centred data) to start one EM run from.
 
         The initial assignment (:func:`~bayesmix.em.init.initial_responsibilities`) is
-        made on the source's initialisation sample; given initial values replace what
-        it yields.
+        made on the source's initialisation sample, drawing from ``random_state``
+        (``stream``, ``(seed, restart)`` for an integer ``random_state``, lets fits on
+        the same source share k-means partitions); given initial values replace what it
+        yields.
         """
         structure = engine.structure
         if {"weights", "means", "precisions_cholesky"} <= given.keys():
             return self._given_start(structure, given)
         X, weights = engine.source.initialisation_sample()
-        resp = initial_responsibilities(X, self.n_components, self.init_params, seed,
-                                        weights, cache=engine.source.cache)
+        resp = initial_responsibilities(X, self.n_components, self.init_params, random_state,
+                                        weights, cache=engine.source.cache, stream=stream)
         start = engine.from_responsibilities(resp)
         if "precisions_cholesky" in given:
             start = self._given_start(structure, {**vars(start), **given})
@@ -343,11 +351,15 @@ class BaseMixtureEM(DensityMixin, BaseEstimator):
             )
         params = best.parameters
         structure = get_structure(self.covariance_type)
-        self.weights_ = params.weights
-        self.means_ = params.means + source.shift
-        self.covariances_ = params.covariances
-        self.precisions_cholesky_ = params.precisions_cholesky
-        self.precisions_ = structure.precisions_from_cholesky(params.precisions_cholesky)
+        # In the data's precision, as scikit-learn returns them (EM ran its M steps in
+        # float64 either way).
+        dtype = source.dtype
+        self.weights_ = params.weights.astype(dtype, copy=False)
+        self.means_ = (params.means + source.shift).astype(dtype, copy=False)
+        self.covariances_ = params.covariances.astype(dtype, copy=False)
+        self.precisions_cholesky_ = params.precisions_cholesky.astype(dtype, copy=False)
+        self.precisions_ = structure.precisions_from_cholesky(
+            params.precisions_cholesky).astype(dtype, copy=False)
         self.converged_ = best.converged
         self.n_iter_ = best.n_iter
         self.lower_bound_ = best.lower_bound
@@ -448,6 +460,21 @@ class BaseMixtureEM(DensityMixin, BaseEstimator):
     def _feature_label(self, j: int) -> str:
         names = getattr(self, "feature_names_in_", None)
         return str(names[j]) if names is not None else f"x{j}"
+
+    @property
+    def lower_bounds_(self) -> np.ndarray:
+        """scikit-learn's name for :attr:`lower_bound_history_` (the best run's lower
+        bound at every iteration).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from bayesmix import GaussianMixtureEM
+        >>> em = GaussianMixtureEM(2, random_state=0).fit(np.array([[0.0], [0.1], [5.0], [5.2]]))
+        >>> em.lower_bounds_ is em.lower_bound_history_
+        True
+        """
+        return self.lower_bound_history_
 
     #: What :mod:`bayesmix.persistence` stores of a fit (the attributes present); the
     #: training rows are the saved file's ``observed_data``.

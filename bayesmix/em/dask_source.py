@@ -262,6 +262,7 @@ class DaskSource:
         self.collection = X
         X = _as_dask_array(self, X, reset=True)
         self.n_samples, self.n_features = X.shape
+        self.dtype = np.dtype(np.float64)  # the chunks are read as float64
         self.n_features_in_ = self.n_features
         if self.n_samples < 2:
             raise ValueError(

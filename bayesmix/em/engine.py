@@ -14,13 +14,16 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from bayesmix.covariance.base import CovarianceStructure
 from bayesmix.em.sources import centred_blocks
 from bayesmix.em.statistics import SufficientStatistics
+
+if TYPE_CHECKING:
+    from bayesmix.covariance.prior import ConjugatePrior
 
 __all__ = ["COUNT_FLOOR", "EMEngine", "EMRun", "EMSettings", "MixtureParameters"]
 
@@ -111,6 +114,11 @@ class EMRun:
 class EMEngine:
     """EM for one structure and number of components on one data source.
 
+    With a conjugate prior the engine runs MAP-EM (mclust's ``priorControl``): the M step
+    is the structure's posterior mode (:meth:`~bayesmix.covariance.base.CovarianceStructure.map_step`)
+    and the lower bound it ascends is the mean log-likelihood plus the log prior density
+    per unit weight.
+
     Parameters
     ----------
     source : data source
@@ -118,6 +126,9 @@ class EMEngine:
     structure : CovarianceStructure
     n_components : int
     settings : EMSettings
+    prior : ConjugatePrior, optional
+        Resolved (:meth:`~bayesmix.covariance.prior.ConjugatePrior.resolve`), with its
+        mean in the source's centred coordinates.
 
     Examples
     --------
@@ -134,11 +145,15 @@ class EMEngine:
     """
 
     def __init__(self, source: Any, structure: CovarianceStructure, n_components: int,
-                 settings: EMSettings) -> None:
+                 settings: EMSettings, prior: ConjugatePrior | None = None) -> None:
         self.source = source
         self.structure = structure
         self.n_components = n_components
         self.settings = settings
+        self.prior = prior
+        # SQUAREM moves the stored covariances along a line, which stays inside the
+        # model only where its constraints are linear.
+        self.accelerate = settings.accelerate and structure.linear_constraints
 
     # ------------------------------------------------------------ M step
     def m_step(self, stats: SufficientStatistics, total_scatter: np.ndarray | None
@@ -161,8 +176,14 @@ class EMEngine:
         """
         counts = stats.counts + COUNT_FLOOR
         means = stats.sums / counts[:, np.newaxis]
-        covariances = self.structure.m_step(counts, means, stats.second_moments,
-                                            total_scatter, self.settings.reg_covar)
+        if self.prior is None:
+            covariances = self.structure.m_step(counts, means, stats.second_moments,
+                                                total_scatter, self.settings.reg_covar)
+        else:
+            covariances = self.structure.map_step(counts, means, stats.second_moments,
+                                                  total_scatter, self.settings.reg_covar,
+                                                  self.prior)
+            means = self.prior.posterior_means(counts, means)
         factors = self.structure.precision_cholesky(covariances)
         return MixtureParameters(counts / counts.sum(), means, covariances, factors)
 
@@ -212,15 +233,19 @@ class EMEngine:
         stats = self.source.e_step(self.structure, params.weights, params.means,
                                    params.precisions_cholesky)
         scatter = self.source.scatter if self.structure.needs_total_scatter else None
-        return stats.log_likelihood / self.source.total_weight, self.m_step(stats, scatter)
+        objective = stats.log_likelihood
+        if self.prior is not None:
+            objective += self.structure.log_prior(params.means, params.covariances, self.prior)
+        return objective / self.source.total_weight, self.m_step(stats, scatter)
 
     def run(self, start: MixtureParameters, lower_bound: float = -np.inf,
             label: int = 0) -> EMRun:
         """Iterate EM from ``start`` until the change of the lower bound is below ``tol``.
 
         The lower bound of an iteration is the mean log-likelihood (per unit weight) at
-        the parameters its E step used, as scikit-learn reports it. With
-        ``settings.accelerate``, the iterates are extrapolated by SQUAREM
+        the parameters its E step used, as scikit-learn reports it (plus the log prior
+        per unit weight under a prior). With ``settings.accelerate``, and a structure
+        whose constraints are linear, the iterates are extrapolated by SQUAREM
         (:meth:`_squarem_jump`) between pairs of EM steps.
 
         Examples
@@ -235,7 +260,7 @@ class EMEngine:
         ...                         EMSettings(tol=1e-8, max_iter=1000, accelerate=flag))
         ...                for flag in (False, True))
         >>> start = plain.from_responsibilities(
-        ...     initial_responsibilities(source.X, 3, "hc", seed=0, cache=source.cache))
+        ...     initial_responsibilities(source.X, 3, "hc", random_state=0, cache=source.cache))
         >>> slow_run, fast_run = plain.run(start), fast.run(start)
         >>> float(round(slow_run.lower_bound * 272, 2)), float(round(fast_run.lower_bound * 272, 2))
         (-1126.32, -1126.32)
@@ -277,7 +302,7 @@ class EMEngine:
             lower_bound, following = self.step(params)
             n_left -= 1
             yield lower_bound, lower_bound - previous, following
-            if not self.settings.accelerate or n_left == 0:
+            if not self.accelerate or n_left == 0:
                 params, previous = following, lower_bound
                 continue
             next_bound, second = self.step(following)
@@ -338,8 +363,8 @@ class EMEngine:
                  lower_bound: float = -np.inf) -> EMRun:
         """Run EM from every start; return the run with the highest lower bound.
 
-        ``starts`` yields ``(seed, make_start)`` pairs; an exact tie goes to the smaller
-        seed, so the choice depends on the set of starts only, not on their order.
+        ``starts`` yields ``(order, make_start)`` pairs; an exact tie goes to the smaller
+        ``order`` (the earlier restart, as in scikit-learn).
 
         Examples
         --------
@@ -349,15 +374,15 @@ class EMEngine:
         >>> from bayesmix.em.sources import InMemorySource
         >>> X = np.array([[0.0], [1.0], [9.0], [10.0]])
         >>> engine = EMEngine(InMemorySource(X), get_structure("diag"), 2, EMSettings())
-        >>> starts = [(seed, lambda labels=labels: engine.from_responsibilities(np.eye(2)[labels]))
-        ...           for seed, labels in ((1, [0, 1, 0, 1]), (2, [0, 0, 1, 1]))]
+        >>> starts = [(order, lambda labels=labels: engine.from_responsibilities(np.eye(2)[labels]))
+        ...           for order, labels in ((0, [0, 1, 0, 1]), (1, [0, 0, 1, 1]))]
         >>> engine.best_run(starts).parameters.weights.tolist()
         [0.5, 0.5]
         """
         best, best_rank = None, None
-        for label, (seed, make_start) in enumerate(starts):
+        for label, (order, make_start) in enumerate(starts):
             run = self.run(make_start(), lower_bound, label)
-            rank = (run.lower_bound, -int(seed))
+            rank = (run.lower_bound, -int(order))
             if best is None or rank > best_rank:
                 best, best_rank = run, rank
         return best

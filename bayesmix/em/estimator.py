@@ -94,6 +94,8 @@ class GaussianMixtureEM(BaseMixtureEM):
         Mean log-likelihood per sample at the last iteration of the best initialisation.
     lower_bound_history_ : ndarray of shape ``(n_iter_,)``
         Mean log-likelihood per sample at every iteration of the best initialisation.
+    lower_bounds_ : ndarray of shape ``(n_iter_,)``
+        scikit-learn's name for ``lower_bound_history_``.
     degenerate_components_ : list of int
         Components whose covariance collapsed or that hold too few points (see Notes).
     degenerate_reasons_ : dict of int to str
@@ -166,7 +168,7 @@ class GaussianMixtureEM(BaseMixtureEM):
     # ------------------------------------------------------------------ prediction
     def _check_X(self, X: Any) -> np.ndarray:
         check_is_fitted(self)
-        return validate_data(self, X, reset=False)
+        return validate_data(self, X, reset=False, keep_float32=True)
 
     def _parameters(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, str]:
         return self.weights_, self.means_, self.precisions_cholesky_, self.covariance_type
@@ -175,7 +177,8 @@ class GaussianMixtureEM(BaseMixtureEM):
         return weighted_log_prob(self._check_X(X), *self._parameters())
 
     def score_samples(self, X: Any) -> np.ndarray:
-        """Log density of the mixture at each row of ``X``.
+        """Log density of the mixture at each row of ``X`` (in ``X``'s precision: float32
+        for float32 rows, computed in float64).
 
         Examples
         --------
@@ -187,7 +190,8 @@ class GaussianMixtureEM(BaseMixtureEM):
         """
         if is_dask_collection(X):
             return _map_dask_rows(self, X, "score_samples")
-        return log_mixture_density(self._check_X(X), *self._parameters())
+        X = self._check_X(X)
+        return log_mixture_density(X, *self._parameters()).astype(X.dtype, copy=False)
 
     def score(self, X: Any, y: Any = None) -> float:
         """Mean log-likelihood per row of ``X``.
@@ -216,7 +220,8 @@ class GaussianMixtureEM(BaseMixtureEM):
         """
         if is_dask_collection(X):
             return _map_dask_rows(self, X, "predict_proba")
-        return responsibilities(self._check_X(X), *self._parameters())
+        X = self._check_X(X)
+        return responsibilities(X, *self._parameters()).astype(X.dtype, copy=False)
 
     def predict(self, X: Any) -> np.ndarray:
         """Most likely component of each row.

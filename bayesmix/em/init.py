@@ -22,12 +22,15 @@ mclust's:
     tree serves every number of components, and it is computed once per data source.
 
 A ``cache`` dict (a data source's) keeps the partitions that fits on the same data can
-share: the merge tree, and each k-means partition by number of components and seed, so
-that model selection runs them once for all the covariance structures.
+share: the merge tree, and each k-means partition by number of components and position
+in a seeded random sequence, so that model selection runs them once for all the
+covariance structures.
 """
 
 from __future__ import annotations
 
+import numbers
+from collections.abc import Hashable
 from typing import Any
 
 import numpy as np
@@ -54,13 +57,13 @@ def _one_hot_rows(n_samples: int, indices: np.ndarray) -> np.ndarray:
     return resp
 
 
-def _kmeans_labels(X, n_components, seed, sample_weight):
-    return (KMeans(n_clusters=n_components, n_init=1, random_state=np.random.RandomState(seed))
+def _kmeans_labels(X, n_components, random_state, sample_weight):
+    return (KMeans(n_clusters=n_components, n_init=1, random_state=random_state)
             .fit(X, sample_weight=sample_weight).labels_)
 
 
 def _hc_labels(X, n_components, sample_weight, cache):
-    if sample_weight is not None and not np.all(sample_weight == sample_weight[0]):
+    if sample_weight is not None:
         raise ValueError(
             "init_params='hc' does not take sample_weight: mclust's hierarchical "
             "clustering treats every row alike. Use init_params='kmeans' with weighted "
@@ -76,23 +79,37 @@ def initial_responsibilities(
     X: np.ndarray,
     n_components: int,
     init_params: str,
-    seed: int,
+    random_state: int | np.random.RandomState,
     sample_weight: np.ndarray | None = None,
     cache: dict[Any, Any] | None = None,
+    stream: Hashable | None = None,
 ) -> np.ndarray:
     """Responsibilities ``(n_samples, n_components)`` to start EM from.
+
+    The random schemes draw from ``random_state`` exactly as scikit-learn's
+    ``GaussianMixture`` does (``KMeans(n_init=1, random_state=random_state)``,
+    ``random_state.uniform``, ``random_state.choice``, ``kmeans_plusplus``), so the
+    same generator gives scikit-learn's start, restart after restart.
 
     Parameters
     ----------
     X : ndarray of shape (n_samples, n_features)
     n_components : int
     init_params : {"kmeans", "k-means++", "random", "random_from_data", "hc"}
-    seed : int
-        Seeds the random schemes (``"hc"`` is deterministic).
+    random_state : int or numpy.random.RandomState
+        The generator the random schemes draw from (an int seeds a new one); ``"hc"``
+        is deterministic and draws nothing.
     sample_weight : ndarray of shape (n_samples,), optional
-        Row weights; rows of weight zero are never chosen as seeds.
+        Row weights; rows of weight zero are never chosen as seeds. Equal weights are
+        no weights.
     cache : dict, optional
-        Where partitions are kept for later calls on the same ``X`` and weights.
+        Where partitions are kept for later calls on the same ``X`` and weights: the
+        hierarchical ones, and k-means ones when the generator is identified (an int
+        ``random_state``, or ``stream``).
+    stream : hashable, optional
+        Names the position of a ``random_state`` generator in a reproducible sequence
+        (e.g. ``(seed, restart)``), so that its k-means partition can be cached; a
+        cached call leaves the generator where the k-means run would have.
 
     Returns
     -------
@@ -103,24 +120,32 @@ def initial_responsibilities(
     >>> import numpy as np
     >>> from bayesmix.em.init import initial_responsibilities
     >>> X = np.array([[0.0], [0.1], [5.0], [5.1]])
-    >>> initial_responsibilities(X, 2, "kmeans", seed=0).sum(axis=0)
+    >>> initial_responsibilities(X, 2, "kmeans", random_state=0).sum(axis=0)
     array([2., 2.])
-    >>> initial_responsibilities(X, 2, "hc", seed=0).sum(axis=0)
+    >>> initial_responsibilities(X, 2, "hc", random_state=0).sum(axis=0)
     array([2., 2.])
     """
     n_samples = X.shape[0]
     cache = {} if cache is None else cache
-    if init_params == "kmeans":
-        key = ("kmeans", n_components, int(seed))
-        if key not in cache:
-            cache[key] = _kmeans_labels(X, n_components, seed, sample_weight)
-        return _one_hot(cache[key], n_components)
+    if sample_weight is not None and np.all(sample_weight == sample_weight[0]):
+        sample_weight = None  # equal weights: scikit-learn's unweighted draws
     if init_params == "hc":
         key = ("hc", n_components)
         if key not in cache:
             cache[key] = _hc_labels(X, n_components, sample_weight, cache)
         return _one_hot(cache[key], n_components)
-    random_state = np.random.RandomState(seed)
+    if isinstance(random_state, numbers.Integral):
+        random_state, stream = np.random.RandomState(random_state), int(random_state)
+    if init_params == "kmeans":
+        key = None if stream is None else ("kmeans", n_components, stream)
+        if key is not None and key in cache:
+            labels, state_after = cache[key]
+            random_state.set_state(state_after)
+        else:
+            labels = _kmeans_labels(X, n_components, random_state, sample_weight)
+            if key is not None:
+                cache[key] = labels, random_state.get_state()
+        return _one_hot(labels, n_components)
     if init_params == "random":
         resp = random_state.uniform(size=(n_samples, n_components))
         resp /= resp.sum(axis=1, keepdims=True)

@@ -8,6 +8,9 @@ for the few things EM needs of the data:
   EM is translation invariant and centred second moments lose no precision) and
   ``scatter`` (``sum_n w_n (x_n - shift)(x_n - shift)^T``, which a source may compute
   on first use) and ``data_covariance(full)`` (the covariance, or only its variances);
+- ``dtype``: the precision of the E step's passes and of the fitted parameters (float32
+  for float32 rows, whose passes multiply in float32 within cache-sized blocks and add
+  the blocks' statistics up in float64; float64 otherwise);
 - ``n_features_in_`` and ``feature_names_in_`` as an estimator records them in ``fit``;
 - ``training_rows`` (the rows, or ``None`` when they are not in memory) and
   ``new_labels()`` (an array the final E step writes labels into, or ``None``, in which
@@ -119,7 +122,8 @@ def block_statistics(
 
     The kernel every source maps over its rows (row ranges of an array, Dask chunks).
     ``sample_weight=None`` means unit weights (a faster path); ``labels``, when given,
-    receives the most likely component of each row.
+    receives the most likely component of each row. The blocks are computed in ``X``'s
+    precision (float32 rows: float32 products, added up in the float64 statistics).
 
     Examples
     --------
@@ -135,6 +139,10 @@ def block_statistics(
     n_components, n_features = means.shape
     stats = SufficientStatistics.zeros(n_components, n_features, structure)
     width = structure.row_width(n_components, n_features)
+    if X.dtype != np.float64:
+        shift, log_weights, means, precisions_cholesky, log_det = (
+            np.asarray(value, dtype=X.dtype)
+            for value in (shift, log_weights, means, precisions_cholesky, log_det))
     for block_rows, block in centred_blocks(X, rows, width, shift):
         resp = component_log_prob(block, means, precisions_cholesky, structure, log_det)
         resp += log_weights
@@ -142,7 +150,7 @@ def block_statistics(
             labels[block_rows] = resp.argmax(axis=1)
         log_norm = normalise_rows(resp)
         if sample_weight is None:
-            stats.log_likelihood += log_norm.sum()
+            stats.log_likelihood += log_norm.sum(dtype=np.float64)
         else:
             block_weight = sample_weight[block_rows]
             stats.log_likelihood += block_weight @ log_norm
@@ -174,7 +182,8 @@ class InMemorySource:
     """
 
     def __init__(self, X: Any, sample_weight: Any = None) -> None:
-        self.X = validate_data(self, X, reset=True, min_samples=2)
+        self.X = validate_data(self, X, reset=True, min_samples=2, keep_float32=True)
+        self.dtype = self.X.dtype
         self.n_samples, self.n_features = self.X.shape
         weights = check_sample_weight(sample_weight, self.n_samples)
         self.n_positive = int(np.count_nonzero(weights))

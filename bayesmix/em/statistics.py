@@ -75,7 +75,7 @@ class SufficientStatistics:
         array([[[1., 2.],
                 [2., 4.]]])
         """
-        self.counts += np.ones(resp.shape[0]) @ resp
+        self.counts += np.ones(resp.shape[0], dtype=resp.dtype) @ resp
         self.sums += resp.T @ block
         if self.second_moments is None:
             return

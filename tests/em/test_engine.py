@@ -32,7 +32,7 @@ def test_lower_bound_never_decreases(faithful_source, name, accelerate):
     engine = EMEngine(faithful_source, get_structure(name), 4,
                       EMSettings(tol=1e-10, max_iter=300, accelerate=accelerate))
     start = engine.from_responsibilities(
-        initial_responsibilities(faithful_source.X, 4, "random", seed=1))
+        initial_responsibilities(faithful_source.X, 4, "random", random_state=1))
     history = np.array(engine.run(start).history)
     assert np.all(np.diff(history) >= -1e-9)
 
@@ -83,9 +83,9 @@ def test_kmeans_partitions_are_shared_through_the_cache(monkeypatch):
 
 
 def test_hierarchical_start_is_deterministic_and_cached(faithful_source):
-    first = initial_responsibilities(faithful_source.X, 3, "hc", seed=0,
+    first = initial_responsibilities(faithful_source.X, 3, "hc", random_state=0,
                                      cache=faithful_source.cache)
-    again = initial_responsibilities(faithful_source.X, 3, "hc", seed=99,
+    again = initial_responsibilities(faithful_source.X, 3, "hc", random_state=99,
                                      cache=faithful_source.cache)
     np.testing.assert_array_equal(first, again)
     assert ("hc", 3) in faithful_source.cache
