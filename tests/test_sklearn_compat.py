@@ -1,9 +1,10 @@
-"""scikit-learn's own estimator checks, run on GaussianMixtureEM."""
+"""scikit-learn's own estimator checks, run on GaussianMixtureEM and GaussianMixtureBayes."""
 
 import pytest
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from bayesmix import GaussianMixtureEM
+from bayesmix.bayes import GaussianMixtureBayes
 
 EXPECTED_FAILED_CHECKS = {
     # EM itself treats an integer weight exactly as repeated rows from the same initial
@@ -25,4 +26,21 @@ EXPECTED_FAILED_CHECKS = {
     expected_failed_checks=lambda estimator: EXPECTED_FAILED_CHECKS,
 )
 def test_sklearn_compatible_estimator(estimator, check):
+    check(estimator)
+
+
+#: Checks GaussianMixtureBayes fails, and why.
+BAYES_EXPECTED_FAILED_CHECKS = {}
+
+
+# Every fit compiles a PyMC model (a few seconds each, about 90 fits): the slow tier.
+@pytest.mark.slow
+@pytest.mark.filterwarnings("ignore::bayesmix.DegenerateComponentWarning")
+@pytest.mark.filterwarnings("ignore::bayesmix.VIConvergenceWarning")
+@parametrize_with_checks(
+    [GaussianMixtureBayes(n_components=2, method="advi", draws=20,
+                          sampler_kwargs={"n_iter": 100}, random_state=0)],
+    expected_failed_checks=lambda estimator: BAYES_EXPECTED_FAILED_CHECKS,
+)
+def test_sklearn_compatible_bayes_estimator(estimator, check):
     check(estimator)

@@ -22,6 +22,7 @@ from bayesmix._validation import (
     check_int,
     check_option,
     check_random_state,
+    short_repr,
     validate_data,
 )
 from bayesmix.bayes.backends import get_backend
@@ -36,7 +37,11 @@ from bayesmix.exceptions import DegenerateComponentWarning
 from bayesmix.relabel import order_permutations, relabel
 from bayesmix.results import build_inference_data, log_predictive_density
 
-__all__ = ["GaussianMixtureBayes"]
+__all__ = ["FIT_SETTINGS", "GaussianMixtureBayes"]
+
+#: The constructor's fitting settings, which ``fit`` may override for one call.
+FIT_SETTINGS = ("method", "draws", "tune", "chains", "nuts_sampler", "init", "progressbar",
+                "batch_size")
 
 _PARAMETERS = ("weights", "means", "covariances")
 #: ``reg_covar`` of the reference EM fit, relative to the data's smallest column variance.
@@ -66,9 +71,37 @@ class GaussianMixtureBayes(DensityMixin, BaseEstimator):
         draw in ``idata_`` then keeps that order (increasing first mean coordinate),
         and ``em_`` is labelled the same way, instead of the draws being matched to the
         EM fit's arbitrary order.
+    method : {"nuts", "advi", "fullrank_advi"}, default="nuts"
+        The back end (:func:`bayesmix.bayes.backends.available_methods`).
+    draws : int, default=1000
+        Draws per chain (NUTS) or from the approximation (VI).
+    tune : int, default=1000
+        NUTS warm-up iterations per chain.
+    chains : int, default=4
+        NUTS chains (VI draws form one chain).
+    nuts_sampler : {"numpyro", "pymc", "nutpie"}, optional
+        NUTS back end; the fastest measured (``"numpyro"``) when omitted.
+    init : {"em", "prior"}, default="em"
+        Start from a jittered EM fit, or from PyMC's default initial point.
+    progressbar : bool, optional
+        Default: on in a notebook, off elsewhere.
+    batch_size : int, optional
+        VI only: each optimisation step sees a random minibatch of this many rows,
+        its log-likelihood scaled to the full data (stochastic variational inference;
+        see :func:`~bayesmix.bayes.build_model`). For large data: the cost of a step no
+        longer grows with the number of rows. The priors, the EM initialisation and the
+        stored ``log_likelihood`` still use every row.
+    sampler_kwargs : dict, optional
+        Back-end options: ``target_accept`` and others for NUTS (see
+        :func:`~bayesmix.bayes.backends.nuts.sample_nuts`); ``n_iter``, ``tol``,
+        ``learning_rate`` for VI (see :func:`~bayesmix.bayes.backends.advi.fit_vi`).
     random_state : int, RandomState instance or None, default=None
         Seeds the EM initialisation, the jitter, the sampler and :meth:`sample`; the same
         seed gives the same draws.
+
+    Every setting is a constructor parameter, so that :func:`sklearn.base.clone`,
+    ``set_params`` and grid searches see them; :meth:`fit` may override any of them for
+    one call (``fit(X, method="advi")``).
 
     Attributes
     ----------
@@ -124,20 +157,6 @@ class GaussianMixtureBayes(DensityMixin, BaseEstimator):
         covariance_type: str = "full",
         priors: MixturePriors | None = None,
         ordered_means: bool = False,
-        random_state: Any = None,
-    ) -> None:
-        self.n_components = n_components
-        self.covariance_type = covariance_type
-        self.priors = priors
-        self.ordered_means = ordered_means
-        self.random_state = random_state
-
-    # ------------------------------------------------------------------ fitting
-    def fit(
-        self,
-        X: Any,
-        y: Any = None,
-        *,
         method: str = "nuts",
         draws: int = 1000,
         tune: int = 1000,
@@ -146,38 +165,38 @@ class GaussianMixtureBayes(DensityMixin, BaseEstimator):
         init: str = "em",
         progressbar: bool | None = None,
         batch_size: int | None = None,
-        **sampler_kwargs: Any,
-    ) -> GaussianMixtureBayes:
+        sampler_kwargs: dict[str, Any] | None = None,
+        random_state: Any = None,
+    ) -> None:
+        self.n_components = n_components
+        self.covariance_type = covariance_type
+        self.priors = priors
+        self.ordered_means = ordered_means
+        self.method = method
+        self.draws = draws
+        self.tune = tune
+        self.chains = chains
+        self.nuts_sampler = nuts_sampler
+        self.init = init
+        self.progressbar = progressbar
+        self.batch_size = batch_size
+        self.sampler_kwargs = sampler_kwargs
+        self.random_state = random_state
+
+    # ------------------------------------------------------------------ fitting
+    def fit(self, X: Any, y: Any = None, **overrides: Any) -> GaussianMixtureBayes:
         """Sample (or approximate) the posterior and store it in ``idata_``.
 
         Parameters
         ----------
         X : array-like or DataFrame of shape (n_samples, n_features)
         y : ignored
-        method : {"nuts", "advi", "fullrank_advi"}, default="nuts"
-            The back end (:func:`bayesmix.bayes.backends.available_methods`).
-        draws : int, default=1000
-            Draws per chain (NUTS) or from the approximation (VI).
-        tune : int, default=1000
-            NUTS warm-up iterations per chain.
-        chains : int, default=4
-            NUTS chains (VI draws form one chain).
-        nuts_sampler : {"numpyro", "pymc", "nutpie"}, optional
-            NUTS back end; the fastest measured (``"numpyro"``) when omitted.
-        init : {"em", "prior"}, default="em"
-            Start from a jittered EM fit, or from PyMC's default initial point.
-        progressbar : bool, optional
-            Default: on in a notebook, off elsewhere.
-        batch_size : int, optional
-            VI only: each optimisation step sees a random minibatch of this many rows,
-            its log-likelihood scaled to the full data (stochastic variational
-            inference; see :func:`~bayesmix.bayes.build_model`). For large data: the
-            cost of a step no longer grows with the number of rows. The priors, the EM
-            initialisation and the stored ``log_likelihood`` still use every row.
-        **sampler_kwargs
-            Passed on: ``target_accept`` and back-end options for NUTS (see
-            :func:`~bayesmix.bayes.backends.nuts.sample_nuts`); ``n_iter``, ``tol``,
-            ``learning_rate`` for VI (see :func:`~bayesmix.bayes.backends.advi.fit_vi`).
+        **overrides
+            Values for this call of the constructor's fitting settings (``method``,
+            ``draws``, ``tune``, ``chains``, ``nuts_sampler``, ``init``,
+            ``progressbar``, ``batch_size``); any other keyword is a back-end option
+            added to ``sampler_kwargs`` (e.g. ``n_iter`` for VI, ``target_accept`` for
+            NUTS). The estimator's parameters are left as they are.
 
         Returns
         -------
@@ -215,6 +234,9 @@ class GaussianMixtureBayes(DensityMixin, BaseEstimator):
         (200, [0.5, 0.5])
         """
         start_time = time.perf_counter()
+        settings, sampler_kwargs = self._fit_settings(overrides)
+        method, draws, tune, chains, nuts_sampler, init, progressbar, batch_size = (
+            settings[name] for name in FIT_SETTINGS)
         X_raw = X
         X = validate_data(self, X, reset=True, min_samples=2)
         backend = get_backend(method)
@@ -268,6 +290,18 @@ class GaussianMixtureBayes(DensityMixin, BaseEstimator):
         for group in self.idata_.groups():
             self.idata_[group].attrs["fit_time"] = fit_time
         return self
+
+    def _fit_settings(self, overrides: dict[str, Any]
+                      ) -> tuple[dict[str, Any], dict[str, Any]]:
+        """The fitting settings of one call: the constructor's, overridden by ``fit``'s
+        keywords; the keywords that are not settings join ``sampler_kwargs``."""
+        if self.sampler_kwargs is not None and not isinstance(self.sampler_kwargs, dict):
+            raise ValueError(
+                f"sampler_kwargs must be a dict of back-end options or None, got "
+                f"{short_repr(self.sampler_kwargs)}, e.g. sampler_kwargs={{'n_iter': 5000}}."
+            )
+        settings = {name: overrides.pop(name, getattr(self, name)) for name in FIT_SETTINGS}
+        return settings, {**(self.sampler_kwargs or {}), **overrides}
 
     def _fit_em(self, X: Any, seed: int) -> GaussianMixtureEM:
         """The reference EM fit that starts the chains and labels the components.
@@ -583,11 +617,27 @@ class GaussianMixtureBayes(DensityMixin, BaseEstimator):
             setattr(self, name, value)
         self.idata_ = idata
         self._draws = _stacked_draws(idata.posterior)
-        X = idata.observed_data["x"].values
+        self.model_ = self._rebuilt_model()
+
+    def _rebuilt_model(self) -> Any:
+        """The PyMC model of the fit, built again on the full observed data."""
+        X = self.idata_.observed_data["x"].values
         names = getattr(self, "feature_names_in_", None)
         model_data = X if names is None else pd.DataFrame(X, columns=names)
-        self.model_ = build_model(model_data, self.n_components, self.covariance_type,
-                                  self.priors_, self.ordered_means)
+        return build_model(model_data, self.n_components, self.covariance_type,
+                           self.priors_, self.ordered_means)
+
+    def __getstate__(self) -> dict[str, Any]:
+        # A PyMC model does not pickle (its custom distribution's graph holds partial
+        # functions); it is rebuilt from the data and priors on unpickling.
+        state = super().__getstate__()
+        state.pop("model_", None)
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        super().__setstate__(state)
+        if "idata_" in state:
+            self.model_ = self._rebuilt_model()
 
     def save(self, path: Any, overwrite: bool = False) -> Any:
         """Write the fitted posterior to one netCDF file; :func:`bayesmix.load` reads it back.

@@ -1,8 +1,9 @@
 """Maximum-likelihood Gaussian mixtures fitted by expectation-maximisation.
 
 :class:`GaussianMixtureEM` is a drop-in for :class:`sklearn.mixture.GaussianMixture`
-(same parameters, methods and fitted attributes, the same iterates from the same initial
-parameters) that is faster and says more about its fit: sample weights, the ICL
+(same parameters, methods and fitted attributes, the same starts from the same
+``random_state``, the same iterates from the same initial parameters, float32 kept as
+float32) that is faster and says more about its fit: sample weights, the ICL
 criterion, the convergence history, degenerate-component detection and export to the
 bayesmix :class:`arviz.InferenceData` layout.
 
@@ -61,8 +62,9 @@ class GaussianMixtureEM(BaseMixtureEM):
     precisions_init : array-like, optional
         Initial precisions (inverse covariances), in the stored shape of the structure.
     random_state : int, RandomState instance or None, default=None
-        Seeds the initialisations (each restart draws its own seed from it, so a seed
-        gives the same fit) and :meth:`sample`.
+        Seeds the initialisations and :meth:`sample`. The restarts draw from one
+        generator in turn, as scikit-learn's do, so a seed gives scikit-learn's starts
+        and the same fit.
     warm_start : bool, default=False
         Start each ``fit`` from the previous solution (``n_init`` is then ignored).
     verbose : int, default=0

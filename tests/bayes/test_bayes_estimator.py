@@ -334,3 +334,31 @@ def test_predict_proba_return_std_is_checked(fitted):
     estimator = fitted("full", "advi")
     with pytest.raises(ValueError, match="return_std must be True or False, got 'yes'"):
         estimator.predict_proba(np.zeros((1, 2)), return_std="yes")
+
+
+def test_settings_live_in_the_constructor_and_fit_overrides_them_for_one_call(mixtures):
+    """clone and set_params see every fitting setting; fit's keywords change one call."""
+    from sklearn.base import clone
+
+    estimator = GaussianMixtureBayes(N_COMPONENTS, method="advi", draws=30,
+                                     sampler_kwargs={"n_iter": 500}, random_state=0)
+    copy = clone(estimator)
+    assert copy.get_params() == estimator.get_params()
+    X = mixtures["full"].X
+    quiet_fit(copy, X, "advi", draws=40)
+    assert copy.idata_.posterior.sizes["draw"] == 40
+    assert copy.draws == 30 and copy.sampler_kwargs == {"n_iter": 500}
+    assert copy.idata_.attrs["inference_method"] == "advi"
+    with pytest.raises(ValueError, match=r"sampler_kwargs must be a dict .* got 500"):
+        GaussianMixtureBayes(N_COMPONENTS, sampler_kwargs=500).fit(X)
+
+
+def test_a_fitted_posterior_pickles(fitted, mixtures):
+    """pickle keeps the draws; the PyMC model, which does not pickle, is rebuilt."""
+    import pickle
+
+    estimator = fitted("full", "advi")
+    copy = pickle.loads(pickle.dumps(estimator))
+    X = mixtures["full"].X
+    np.testing.assert_array_equal(copy.score_samples(X), estimator.score_samples(X))
+    assert sorted(copy.model_.named_vars) == sorted(estimator.model_.named_vars)
