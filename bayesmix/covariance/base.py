@@ -17,7 +17,7 @@ per-component second moments ``sum_n r_nk x_n x_n^T`` (``"matrix"``, (K, D, D)),
 diagonals (``"diagonal"``, (K, D)), or none, the pooled structures using the total scatter
 of the data, which does not change between iterations.
 
-Its length (about 530 lines, most of it the interface's docstrings and examples,
+Its length (about 630 lines, most of it the interface's docstrings and examples,
 which the structures inherit) is that of the one interface every structure implements
 and the two families of shared linear algebra.
 """
@@ -25,6 +25,9 @@ and the two families of shared linear algebra.
 from __future__ import annotations
 
 import numpy as np
+
+from bayesmix.covariance.eigen import decompose_matrices, geometric_mean
+from bayesmix.covariance.scatter import within_scatter
 
 __all__ = [
     "NOT_POSITIVE_FIX",
@@ -110,6 +113,10 @@ class CovarianceStructure:
     raw_variable : str or None
         Name under which an InferenceData's posterior also holds the stored form (the
         diagonal structures' ``variances``); ``None`` when the full matrices say it all.
+    one_feature_alias : str or None
+        mclust's name of the structure for one feature (``"E"`` for EII, ``"V"`` for
+        VII), accepted by :func:`~bayesmix.covariance.get_structure`; not an alias, so
+        :attr:`label` does not change.
 
     Examples
     --------
@@ -125,6 +132,7 @@ class CovarianceStructure:
     second_moments: str | None = None
     estimates_correlations: bool = False
     raw_variable: str | None = None
+    one_feature_alias: str | None = None
 
     def __init_subclass__(cls, **kwargs: object) -> None:
         super().__init_subclass__(**kwargs)
@@ -230,6 +238,12 @@ class CovarianceStructure:
                total_scatter: np.ndarray, reg_covar: float) -> np.ndarray:
         """Covariances (stored shape) maximising the expected complete log-likelihood.
 
+        By default, :meth:`maximise_scatter` of the within scatter ``W_k`` with
+        ``reg_covar * n_k`` added to its diagonal (``reg_covar * n`` for a pooled
+        scatter), so that an unconstrained covariance is ``W_k / n_k + reg_covar * I``.
+        Every argument may carry leading batch axes (``counts`` (*B, K)), which the
+        result keeps: (*B, *stored shape).
+
         Parameters
         ----------
         counts : ndarray of shape (K,)
@@ -251,7 +265,56 @@ class CovarianceStructure:
         >>> get_structure("diag").m_step(counts, means, np.array([[4.0]]), None, 0.0)
         array([[1.]])
         """
+        scatters = within_scatter(self.second_moments, counts, means, second_moments,
+                                  total_scatter, reg_covar)
+        return self.maximise_scatter(np.asarray(counts, dtype=np.float64), scatters)
+
+    def maximise_scatter(self, weights: np.ndarray, scatters: np.ndarray) -> np.ndarray:
+        """Covariances maximising ``-1/2 sum_k [w_k log|Sigma_k| + tr(S_k inv(Sigma_k))]``.
+
+        The maximum over the structure's admissible covariances: the M step's
+        (``w_k = n_k``, ``S_k`` the within scatter) and the MAP step's (counts and
+        scatter grown by the prior). ``scatters`` has the form of
+        :func:`~bayesmix.covariance.scatter.within_scatter` for this structure's
+        :attr:`second_moments`; both arguments may carry leading batch axes.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from bayesmix.covariance import get_structure
+        >>> get_structure("EEI").maximise_scatter(np.array([1.0, 3.0]), np.array([[8.0, 4.0],
+        ...                                                                       [4.0, 8.0]]))
+        array([[2., 2.],
+               [2., 2.]])
+        """
         raise NotImplementedError
+
+    def project(self, covariances: np.ndarray, weights: np.ndarray, n_features: int
+                ) -> np.ndarray:
+        """The structure's covariances nearest ``covariances`` (stored shape, any values).
+
+        Those that the M step would fit to components whose scatters are ``w_k Sigma_k``:
+        :meth:`maximise_scatter` of them, which leaves covariances of the structure as
+        they are. An extrapolation of covariances (SQUAREM's) can leave the structure's
+        constraints (a combination of two VEI covariances need not have a common shape);
+        this brings it back.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from bayesmix.covariance import get_structure
+        >>> get_structure("EVI").project(np.array([[4.0, 1.0], [1.0, 1.0]]), np.ones(2), 2)
+        array([[3.  , 0.75],
+               [1.5 , 1.5 ]])
+        """
+        weights = np.asarray(weights, dtype=np.float64)
+        scatters = (self.to_full(covariances, weights.shape[-1], n_features)
+                    * weights[..., np.newaxis, np.newaxis])
+        if self.second_moments == "diagonal":
+            scatters = np.einsum("...dd->...d", scatters)
+        elif self.second_moments is None:
+            scatters = scatters.sum(axis=-3)
+        return self.maximise_scatter(weights, scatters)
 
     # ------------------------------------------------------------ linear algebra
     def precision_cholesky(self, covariances: np.ndarray) -> np.ndarray:
@@ -383,6 +446,29 @@ class CovarianceStructure:
         raise NotImplementedError
 
     # ------------------------------------------------------------ diagnostics
+    def decompose(self, covariances: np.ndarray, n_components: int, n_features: int
+                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Volumes (K,), shapes (K, D) and orientations (K, D, D), as mclust reports them.
+
+        ``Sigma_k = volume_k * D_k diag(shape_k) D_k^T`` with ``volume_k =
+        |Sigma_k|^(1/D)``, the shape's product 1 and the orientation's columns the axes
+        (each with its largest entry positive). By default the shape lists the axes
+        from the largest down (an eigendecomposition); the axis-aligned structures keep
+        the features' order with the identity as orientation, and the structures with a
+        common orientation keep one order of its axes for every component.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from bayesmix.covariance import get_structure
+        >>> volumes, shapes, orientations = get_structure("full").decompose(
+        ...     np.array([[[1.0, 0.0], [0.0, 4.0]]]), 1, 2)
+        >>> volumes, shapes, orientations
+        (array([2.]), array([[2. , 0.5]]), array([[[0., 1.],
+                [1., 0.]]]))
+        """
+        return decompose_matrices(self.to_full(covariances, n_components, n_features))
+
     def smallest_variances(self, covariances: np.ndarray, data_covariance: np.ndarray
                            ) -> tuple[np.ndarray, np.ndarray | None, np.ndarray]:
         """Each component's smallest variance, its direction and the data's variance there.
@@ -534,3 +620,12 @@ class DiagonalFamily(CovarianceStructure):
     def row_width(self, n_components: int, n_features: int) -> int:
         # Matrix products of (K + D) values per row.
         return 2 * n_components + n_features
+
+    def decompose(self, covariances, n_components, n_features):
+        variances = np.diagonal(self.to_full(covariances, n_components, n_features),
+                                axis1=-2, axis2=-1)
+        volumes = geometric_mean(variances)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            shapes = variances / volumes[..., np.newaxis]
+        orientations = np.broadcast_to(np.eye(n_features), variances.shape + (n_features,))
+        return volumes, shapes, orientations.copy()

@@ -40,6 +40,9 @@ class DiagonalCovariance(DiagonalFamily):
     def m_step(self, counts, means, second_moments, total_scatter, reg_covar):
         return second_moments / counts[:, np.newaxis] - means**2 + reg_covar
 
+    def maximise_scatter(self, weights, scatters):
+        return scatters / weights[..., np.newaxis]
+
     def log_det_cholesky(self, factors, n_features):
         return np.sum(np.log(np.asarray(factors, dtype=np.float64)), axis=-1)
 

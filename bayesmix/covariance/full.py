@@ -44,6 +44,9 @@ class FullCovariance(MatrixFamily):
         covariances[:, np.arange(n_features), np.arange(n_features)] += reg_covar
         return covariances
 
+    def maximise_scatter(self, weights, scatters):
+        return scatters / weights[..., np.newaxis, np.newaxis]
+
     def squared_mahalanobis(self, X, means, factors):
         n_components, n_features = means.shape
         # All components in one matrix product: X @ [U_1 | U_2 | ... | U_K].

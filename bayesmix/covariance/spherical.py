@@ -22,6 +22,7 @@ class SphericalCovariance(DiagonalFamily):
 
     name = "VII"
     aliases = ("spherical",)
+    one_feature_alias = "V"
     description = "every component has its own single variance"
     second_moments = "diagonal"
 
@@ -40,6 +41,9 @@ class SphericalCovariance(DiagonalFamily):
     def m_step(self, counts, means, second_moments, total_scatter, reg_covar):
         variances = second_moments / counts[:, np.newaxis] - means**2 + reg_covar
         return variances.mean(axis=1)
+
+    def maximise_scatter(self, weights, scatters):
+        return scatters.mean(axis=-1) / weights
 
     def log_det_cholesky(self, factors, n_features):
         return n_features * np.log(np.asarray(factors, dtype=np.float64))

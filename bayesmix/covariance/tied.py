@@ -47,6 +47,9 @@ class TiedCovariance(MatrixFamily):
         covariances.flat[:: n_features + 1] += reg_covar
         return covariances
 
+    def maximise_scatter(self, weights, scatters):
+        return scatters / weights.sum(axis=-1)[..., np.newaxis, np.newaxis]
+
     def _describe_not_pd(self, matrices):
         if matrices.ndim == 2:
             return "The shared (tied) covariance is not positive definite."

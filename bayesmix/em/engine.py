@@ -307,9 +307,11 @@ class EMEngine:
         ``a = -|r| / |v|``, between ``-max_step`` and -1. As in the authors' SQUAREM
         package, ``max_step`` starts at 1 and grows fourfold each time the step reaches
         it, so that the early, far-from-converged iterations are not thrown into another
-        basin. Returns the jump, or ``None`` when it would not leave the plain EM step or
-        leaves the parameter space (a weight <= 0, a covariance not positive definite),
-        and the next ``max_step``.
+        basin. The jump's covariances are projected back into the structure's constraints
+        (:meth:`~bayesmix.covariance.base.CovarianceStructure.project`), which a
+        combination of constrained covariances can leave. Returns the jump, or ``None``
+        when it would not leave the plain EM step or leaves the parameter space (a weight
+        <= 0, a covariance not positive definite), and the next ``max_step``.
         """
         fields = ("weights", "means", "covariances")
         r = [getattr(first, f) - getattr(start, f) for f in fields]
@@ -329,6 +331,8 @@ class EMEngine:
         if not (weights > 0.0).all():
             return None, max_step
         try:
+            # Back into the structure's constraints, which an extrapolation can leave.
+            covariances = self.structure.project(covariances, weights, means.shape[1])
             factors = self.structure.precision_cholesky(covariances)
         except ValueError:
             return None, max_step
