@@ -28,7 +28,9 @@ mclust's letters say whether the volume ``lambda_k``, the shape ``A_k`` and the
 orientation ``D_k`` are equal across components (``E``), variable (``V``) or the
 identity (``I``). ``E`` and ``V``, mclust's names for one feature, find EII and VII.
 The ten structures beyond scikit-learn's four are stored as one of those four is, so the
-density kernels are shared; their parameter counts are mclust's ``nVarParams``.
+density kernels are shared; their parameter counts are mclust's ``nVarParams``. All but
+EVE, VEE, VVE and EVV also fit mclust's conjugate prior (:class:`ConjugatePrior`, each
+structure's ``map_step`` and ``log_prior``), as mclust does.
 
 The functions below take a structure's name and dispatch to it; they are the short way
 for code that holds a name (``covariance_type``) rather than a structure.
@@ -55,6 +57,7 @@ from bayesmix.covariance.matrix_models import (
     VEVCovariance,
     VVECovariance,
 )
+from bayesmix.covariance.prior import ConjugatePrior
 from bayesmix.covariance.spherical import SphericalCovariance
 from bayesmix.covariance.tied import TiedCovariance
 
@@ -63,6 +66,7 @@ __all__ = [
     "MCLUST_MODELS",
     "ONE_FEATURE_MODELS",
     "STRUCTURES",
+    "ConjugatePrior",
     "CovarianceStructure",
     "cholesky_from_precisions",
     "covariance_shape",

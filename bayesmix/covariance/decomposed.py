@@ -177,6 +177,9 @@ class DecomposedStructure(CovarianceStructure):
     #: The M step is the base's (:meth:`maximise_scatter` of the within scatter), not
     #: that of the storage class a structure also derives from.
     m_step = CovarianceStructure.m_step
+    #: No prior unless the structure says what mclust's adds (not its storage class's).
+    supports_prior = False
+    prior_terms = CovarianceStructure.prior_terms
 
     @property
     def description(self) -> str:

@@ -24,6 +24,7 @@ class DiagonalCovariance(DiagonalFamily):
     aliases = ("diag",)
     description = "every component has its own diagonal covariance"
     second_moments = "diagonal"
+    supports_prior = True
 
     def stored_shape(self, n_components, n_features):
         return (n_components, n_features)
@@ -42,6 +43,10 @@ class DiagonalCovariance(DiagonalFamily):
 
     def maximise_scatter(self, weights, scatters):
         return scatters / weights[..., np.newaxis]
+
+    # mclust's msvvip: (scale + B_kj) / (n_k + nu + 2 + [kappa > 0]).
+    def prior_terms(self, prior, n_components, n_features):
+        return prior.dof + 2 + (prior.shrinkage > 0), prior.scale * np.eye(n_features)
 
     def log_det_cholesky(self, factors, n_features):
         return np.sum(np.log(np.asarray(factors, dtype=np.float64)), axis=-1)

@@ -40,6 +40,7 @@ class EIICovariance(DecomposedStructure, SphericalCovariance):
     name = "EII"
     one_feature_alias = "E"
     second_moments = None
+    supports_prior = True
 
     def shares_covariance(self):
         return True
@@ -51,6 +52,14 @@ class EIICovariance(DecomposedStructure, SphericalCovariance):
 
     def smallest_variances(self, covariances, data_covariance):
         return super().smallest_variances(covariances[:1], data_covariance)
+
+    # mclust's EM (meeiip): sum_k tr B_k / (D n + nu + 2 + D K [kappa > 0]), without
+    # the scale, which only its one-feature model E (me1ep) adds. (Its mstep, mseiip,
+    # takes the residuals about the posterior means, a difference of order kappa^2.)
+    def prior_terms(self, prior, n_components, n_features):
+        scale = prior.scale / n_components if n_features == 1 else 0.0
+        return ((prior.shrinkage > 0) + (prior.dof + 2) / (n_features * n_components),
+                scale * np.eye(n_features))
 
 
 class EEICovariance(DecomposedStructure, DiagonalCovariance):
@@ -69,6 +78,7 @@ class EEICovariance(DecomposedStructure, DiagonalCovariance):
 
     name = "EEI"
     second_moments = None
+    supports_prior = True
 
     def shares_covariance(self):
         return True
@@ -80,6 +90,12 @@ class EEICovariance(DecomposedStructure, DiagonalCovariance):
 
     def smallest_variances(self, covariances, data_covariance):
         return super().smallest_variances(covariances[:1], data_covariance)
+
+    # mclust's EM (meeeip): (scale + sum_k B_kj) / (n + nu + 1 + [kappa > 0]). (Its
+    # mstep, mseeip, divides by n + nu + 2 + K [kappa > 0]; both keep the ML means.)
+    def prior_terms(self, prior, n_components, n_features):
+        return ((prior.dof + 1 + (prior.shrinkage > 0)) / n_components,
+                prior.scale / n_components * np.eye(n_features))
 
 
 class VEICovariance(DecomposedStructure, DiagonalCovariance):
@@ -100,11 +116,18 @@ class VEICovariance(DecomposedStructure, DiagonalCovariance):
 
     name = "VEI"
     second_moments = "diagonal"
+    supports_prior = True
 
     def maximise_scatter(self, weights, scatters):
         volumes, shape = common_shape(scatters, weights)
         return singular_where_not_finite(volumes[..., np.newaxis] * shape[..., np.newaxis, :],
                                          1)
+
+    # mclust's msveip: lambda_k = sum_j B_kj / a_j / (D n_k + nu + 2 + [kappa > 0]),
+    # B_kj with the scale added.
+    def prior_terms(self, prior, n_components, n_features):
+        return ((prior.dof + 2 + (prior.shrinkage > 0)) / n_features,
+                prior.scale * np.eye(n_features))
 
 
 class EVICovariance(DecomposedStructure, DiagonalCovariance):
@@ -125,6 +148,7 @@ class EVICovariance(DecomposedStructure, DiagonalCovariance):
 
     name = "EVI"
     second_moments = "diagonal"
+    supports_prior = True
 
     def maximise_scatter(self, weights, scatters):
         scales = geometric_mean(scatters)[..., np.newaxis]
@@ -132,3 +156,9 @@ class EVICovariance(DecomposedStructure, DiagonalCovariance):
             ..., np.newaxis, np.newaxis]
         shapes = np.divide(scatters, scales, out=np.zeros_like(scatters), where=scales > 0)
         return singular_where_not_finite(volume * shapes, 1)
+
+    # mclust's EM (meevip): lambda = sum_k g(B_k) / (n + nu + 1 + [kappa > 0]), B_kj
+    # with the scale added. (Its mstep, msevip, divides by n + nu + 2 + K [kappa > 0].)
+    def prior_terms(self, prior, n_components, n_features):
+        return ((prior.dof + 1 + (prior.shrinkage > 0)) / n_components,
+                prior.scale * np.eye(n_features))

@@ -283,6 +283,7 @@ class EEVCovariance(DecomposedStructure, FullCovariance):
 
     name = "EEV"
     second_moments = "matrix"
+    supports_prior = True
 
     def maximise_scatter(self, weights, scatters):
         values, vectors = eigh_descending(scatters)
@@ -290,6 +291,12 @@ class EEVCovariance(DecomposedStructure, FullCovariance):
             ..., np.newaxis, np.newaxis]
         return compose(np.ones(values.shape[:-1]), np.broadcast_to(shape, values.shape),
                        vectors)
+
+    # mclust's meeevp (the EM's MAP step): eigenvalues of Lambda + B_k, summed, divided by
+    # n + nu + D + 1 + [kappa > 0]. (Its mstep, mseevp, drops the prior on the means.)
+    def prior_terms(self, prior, n_components, n_features):
+        return ((prior.dof + n_features + 1 + (prior.shrinkage > 0)) / n_components,
+                prior.scale)
 
 
 class VEVCovariance(DecomposedStructure, FullCovariance):
@@ -309,6 +316,7 @@ class VEVCovariance(DecomposedStructure, FullCovariance):
 
     name = "VEV"
     second_moments = "matrix"
+    supports_prior = True
 
     def maximise_scatter(self, weights, scatters):
         values, vectors = eigh_descending(scatters)
@@ -316,6 +324,11 @@ class VEVCovariance(DecomposedStructure, FullCovariance):
         covariances = compose(volumes, np.broadcast_to(shape[..., np.newaxis, :], values.shape),
                               vectors)
         return singular_where_not_finite(covariances, 2)
+
+    # mclust's msvevp: the eigenvalues of Lambda + B_k, and no extra count (its degrees
+    # of freedom are not used).
+    def prior_terms(self, prior, n_components, n_features):
+        return 0.0, prior.scale
 
 
 class EVVCovariance(DecomposedStructure, FullCovariance):

@@ -25,6 +25,7 @@ class SphericalCovariance(DiagonalFamily):
     one_feature_alias = "V"
     description = "every component has its own single variance"
     second_moments = "diagonal"
+    supports_prior = True
 
     def stored_shape(self, n_components, n_features):
         return (n_components,)
@@ -44,6 +45,11 @@ class SphericalCovariance(DiagonalFamily):
 
     def maximise_scatter(self, weights, scatters):
         return scatters.mean(axis=-1) / weights
+
+    # mclust's msviip (ms1vp): (scale + tr B_k) / (D n_k + nu + 2 + D [kappa > 0]).
+    def prior_terms(self, prior, n_components, n_features):
+        return ((prior.shrinkage > 0) + (prior.dof + 2) / n_features,
+                prior.scale / n_features * np.eye(n_features))
 
     def log_det_cholesky(self, factors, n_features):
         return n_features * np.log(np.asarray(factors, dtype=np.float64))

@@ -5,7 +5,8 @@ The expected complete-data log-likelihood of the covariances is maximised by
 (log-volumes, log-shapes summing to 0, rotations as exponentials of skew-symmetric
 matrices, each once or per component as the model's letters say), from several starts;
 the M step must reach the best optimum found, to 1e-6 in the objective and the
-covariances.
+covariances. The MAP step likewise maximises the same plus the structure's
+``log_prior``, at the posterior means (which maximise it over the means).
 """
 
 import numpy as np
@@ -13,10 +14,12 @@ import pytest
 from scipy import optimize
 
 from bayesmix.covariance import MCLUST_MODELS, get_structure
+from bayesmix.covariance.prior import ConjugatePrior
 
 #: (n_components, n_features) of the small problems.
 SIZES = [(2, 2), (3, 3)]
 N_STARTS = 3
+PRIOR_MODELS = [name for name in MCLUST_MODELS if get_structure(name).supports_prior]
 
 
 def _n_free(model, K, D):
@@ -106,3 +109,49 @@ def test_m_step_is_the_maximum_over_the_free_parameters(model, K, D):
     assert reached >= best - 1e-9 * abs(best)
     assert reached == pytest.approx(best, rel=1e-6)
     np.testing.assert_allclose(ours, optimum, rtol=1e-6, atol=1e-6 * np.abs(optimum).max())
+
+
+def _prior(structure, D, shrinkage, seed):
+    """A prior far enough from the data to matter, resolved (checked) for ``structure``."""
+    rng = np.random.default_rng(seed)
+    if structure.estimates_correlations:
+        root = rng.normal(size=(D, D))
+        scale = root @ root.T + D * np.eye(D)
+    else:
+        scale = 1.7
+    mean = rng.normal(scale=2.0, size=D) if shrinkage else None
+    return ConjugatePrior(shrinkage=shrinkage, mean=mean, dof=D + 1.5, scale=scale)
+
+
+@pytest.mark.parametrize("shrinkage", [0.0, 3.0])
+@pytest.mark.parametrize(("K", "D"), SIZES + [(1, 2)])
+@pytest.mark.parametrize("model", PRIOR_MODELS)
+def test_map_step_is_the_posterior_mode(model, K, D, shrinkage):
+    structure = get_structure(model)
+    X, resp, counts, means, scatters = _problem(K, D, seed=K + D + 7)
+    prior = _prior(structure, D, shrinkage, seed=K + D).resolve(X, structure, K)
+    second, total = _statistics(structure, X, resp, counts, means)
+    ours = structure.to_full(structure.map_step(counts, means, second, total, 0.0, prior),
+                             K, D)
+    posterior_means = prior.posterior_means(counts, means)
+
+    def log_posterior(covariances, centres=posterior_means):
+        offsets = means - centres
+        about = scatters + counts[:, None, None] * offsets[:, :, None] * offsets[:, None, :]
+        return _objective(counts, about, covariances) + float(
+            structure.log_prior(centres, structure.from_full(covariances), prior))
+
+    best, optimum = brute_force(model, K, D, log_posterior)
+    reached = log_posterior(ours)
+    assert reached >= best - 1e-9 * abs(best)
+    assert reached == pytest.approx(best, rel=1e-6)
+    np.testing.assert_allclose(ours, optimum, rtol=1e-6, atol=1e-6 * np.abs(optimum).max())
+    # The posterior means maximise it over the means too: its gradient there (central
+    # differences, exact for this quadratic up to round-off) vanishes, unlike at xbar_k.
+    def gradient(centres, step=1e-3):
+        moves = np.eye(K * D).reshape(K * D, K, D) * step
+        return np.array([log_posterior(ours, centres + move) - log_posterior(ours, centres - move)
+                         for move in moves]) / (2 * step)
+
+    assert np.abs(gradient(posterior_means)).max() <= 1e-7 * max(
+        1.0, np.abs(gradient(means)).max())
