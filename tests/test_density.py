@@ -9,6 +9,7 @@ from bayesmix.covariance import (
     structure_names,
     cholesky_from_precisions,
     covariances_from_precisions,
+    get_structure,
     log_det_cholesky,
     n_parameters,
     precision_cholesky,
@@ -29,12 +30,17 @@ K, D = 3, 4
 def random_covariances(covariance_type, rng, n_components=K, n_features=D):
     A = rng.normal(size=(n_components, n_features, n_features))
     full = A @ A.transpose(0, 2, 1) + 0.5 * np.eye(n_features)
-    return {
+    drawn = {
         "full": full,
         "tied": full[0],
         "diag": rng.uniform(0.2, 3.0, size=(n_components, n_features)),
         "spherical": rng.uniform(0.2, 3.0, size=n_components),
-    }[covariance_type]
+    }
+    if covariance_type in drawn:
+        return drawn[covariance_type]
+    # mclust's other models: the structure's own draw, with its constraints.
+    return get_structure(covariance_type).random_covariances(
+        np.random.RandomState(rng.integers(2**31)), n_components, n_features, 0.2, 3.0)
 
 
 @pytest.fixture(params=structure_names())

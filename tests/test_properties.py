@@ -18,7 +18,7 @@ from hypothesis.extra.numpy import arrays
 from sklearn.mixture import GaussianMixture
 
 from bayesmix import GaussianMixtureEM, make_mixture
-from bayesmix.covariance import structure_names
+from bayesmix.covariance import get_structure, structure_names
 
 N_COMPONENTS = 3
 N_ITER = 8
@@ -36,9 +36,7 @@ def _data(covariance_type):
 
 
 def _inverse(covariances, covariance_type):
-    if covariance_type in ("diag", "spherical"):
-        return 1.0 / covariances
-    return np.linalg.inv(covariances)
+    return get_structure(covariance_type).covariances_from_precisions(covariances)
 
 
 def _fit(X, init, covariance_type, reg_covar=1e-6, **kwargs):
@@ -90,18 +88,33 @@ def _orthogonal(rng):
     return q * np.sign(np.diag(r))
 
 
+def _maps(covariance_type):
+    """Which linear maps keep the structure's constraints (mclust's letters say it).
+
+    Any invertible map when the shape and orientation are both equal or both variable
+    (VVV, EEE, VEE, EVV: ``A C A^T`` is again a free matrix), diagonal maps for the
+    axis-aligned structures with a shape (VVI, EEI, VEI, EVI), and a scalar times a
+    rotation for the others (VII, EII and those whose orientation is tied to the shape).
+    """
+    _, shape, orientation = get_structure(covariance_type).name
+    if shape == orientation and shape != "I":
+        return "any"
+    return "diagonal" if orientation == "I" and shape != "I" else "similarity"
+
+
 def _affine_map(covariance_type, seed, scales):
     """A linear map of the data that keeps ``covariance_type``'s structure.
 
-    Any invertible map for ``full`` and ``tied`` (rotation, scaling, rotation), a diagonal
-    one for ``diag`` (signs and scales), a scalar times a rotation for ``spherical``. The
-    scales lie in [0.5, 2], so the condition number is at most 4.
+    Any invertible map (rotation, scaling, rotation), a diagonal one (signs and scales)
+    or a scalar times a rotation, as :func:`_maps` says. The scales lie in [0.5, 2], so
+    the condition number is at most 4.
     """
     rng = np.random.default_rng(seed)
     signs = rng.choice([-1.0, 1.0], size=2)
-    if covariance_type in ("full", "tied"):
+    maps = _maps(covariance_type)
+    if maps == "any":
         return _orthogonal(rng) @ np.diag(scales) @ _orthogonal(rng)
-    if covariance_type == "diag":
+    if maps == "diagonal":
         return np.diag(signs * scales)
     return scales[0] * _orthogonal(rng)
 
@@ -109,13 +122,10 @@ def _affine_map(covariance_type, seed, scales):
 def _transformed_init(init, A, b, covariance_type):
     """Initial parameters mapped by x -> A x + b: means A m + b, precisions A^-T P A^-1."""
     inverse = np.linalg.inv(A)
-    precisions = init["precisions_init"]
-    if covariance_type in ("full", "tied"):
-        precisions = inverse.T @ precisions @ inverse
-    elif covariance_type == "diag":
-        precisions = precisions * np.diag(inverse) ** 2
-    else:  # A = c Q: precision / c^2, and |det A| = c^D
-        precisions = precisions / abs(np.linalg.det(A)) ** (2 / A.shape[0])
+    structure = get_structure(covariance_type)
+    n_components, n_features = init["means_init"].shape
+    full = structure.to_full(init["precisions_init"], n_components, n_features)
+    precisions = structure.from_full(inverse.T @ full @ inverse)
     return {"weights_init": init["weights_init"], "means_init": init["means_init"] @ A.T + b,
             "precisions_init": precisions}
 

@@ -5,14 +5,32 @@ Every consumer looks a structure up here (:func:`get_structure`) and asks it for
 needs, so a new structure is one new module listed in :data:`STRUCTURES`, and the tests
 parametrised over the registry test it everywhere.
 
-=============  ==========  =================  ==========================================
-mclust name    alias       stored shape       meaning
-=============  ==========  =================  ==========================================
-``VII``        spherical   (K,)               every component has its own single variance
-``VVI``        diag        (K, D)             every component has its own diagonal covariance
-``EEE``        tied        (D, D)             all components share one general covariance
-``VVV``        full        (K, D, D)          every component has its own general covariance
-=============  ==========  =================  ==========================================
+=============  ==========  ==================  =============================================
+mclust name    alias       stored shape        meaning (``Sigma_k = lambda_k D_k A_k D_k^T``)
+=============  ==========  ==================  =============================================
+``EII`` (E)                (K,) all equal      one variance shared by every component
+``VII`` (V)    spherical   (K,)                every component has its own single variance
+``EEI``                    (K, D) rows equal   one diagonal covariance shared by all
+``VEI``                    (K, D)              variable volume, equal shape, axis-aligned
+``EVI``                    (K, D)              equal volume, variable shape, axis-aligned
+``VVI``        diag        (K, D)              every component has its own diagonal covariance
+``EEE``        tied        (D, D)              all components share one general covariance
+``VEE``                    (K, D, D)           variable volume, equal shape and orientation
+``EVE``                    (K, D, D)           equal volume and orientation, variable shape
+``VVE``                    (K, D, D)           variable volume and shape, equal orientation
+``EEV``                    (K, D, D)           equal volume and shape, variable orientation
+``VEV``                    (K, D, D)           variable volume and orientation, equal shape
+``EVV``                    (K, D, D)           equal volume, variable shape and orientation
+``VVV``        full        (K, D, D)           every component has its own general covariance
+=============  ==========  ==================  =============================================
+
+mclust's letters say whether the volume ``lambda_k``, the shape ``A_k`` and the
+orientation ``D_k`` are equal across components (``E``), variable (``V``) or the
+identity (``I``). ``E`` and ``V``, mclust's names for one feature, find EII and VII.
+The ten structures beyond scikit-learn's four are stored as one of those four is, so the
+density kernels are shared; their parameter counts are mclust's ``nVarParams``. All but
+EVE, VEE, VVE and EVV also fit mclust's conjugate prior (:class:`ConjugatePrior`, each
+structure's ``map_step`` and ``log_prior``), as mclust does.
 
 The functions below take a structure's name and dispatch to it; they are the short way
 for code that holds a name (``covariance_type``) rather than a structure.
@@ -24,13 +42,31 @@ import numpy as np
 
 from bayesmix.covariance.base import CovarianceStructure
 from bayesmix.covariance.diag import DiagonalCovariance
+from bayesmix.covariance.diagonal_models import (
+    EEICovariance,
+    EIICovariance,
+    EVICovariance,
+    VEICovariance,
+)
 from bayesmix.covariance.full import FullCovariance
+from bayesmix.covariance.matrix_models import (
+    EEVCovariance,
+    EVECovariance,
+    EVVCovariance,
+    VEECovariance,
+    VEVCovariance,
+    VVECovariance,
+)
+from bayesmix.covariance.prior import ConjugatePrior
 from bayesmix.covariance.spherical import SphericalCovariance
 from bayesmix.covariance.tied import TiedCovariance
 
 __all__ = [
     "COVARIANCE_TYPES",
+    "MCLUST_MODELS",
+    "ONE_FEATURE_MODELS",
     "STRUCTURES",
+    "ConjugatePrior",
     "CovarianceStructure",
     "cholesky_from_precisions",
     "covariance_shape",
@@ -44,16 +80,25 @@ __all__ = [
     "to_full",
 ]
 
-#: Every registered structure, in scikit-learn's order of its four.
+#: Every registered structure: scikit-learn's four in its order, then mclust's others.
 STRUCTURES: tuple[CovarianceStructure, ...] = (
     FullCovariance(), TiedCovariance(), DiagonalCovariance(), SphericalCovariance(),
+    EIICovariance(), EEICovariance(), VEICovariance(), EVICovariance(),
+    VEECovariance(), EVECovariance(), VVECovariance(), EEVCovariance(), VEVCovariance(),
+    EVVCovariance(),
 )
 _BY_NAME = {name: structure for structure in STRUCTURES
-            for name in (structure.name, *structure.aliases)}
+            for name in (structure.name, *structure.aliases,
+                         *filter(None, [structure.one_feature_alias]))}
 
 #: scikit-learn's names of its four structures, the default grid of model selection
 #: (a tuple written out, so that it stays these four as structures are registered).
 COVARIANCE_TYPES = ("full", "tied", "diag", "spherical")
+#: mclust's 14 models, in mclust's order (its ``mclust.options("emModelNames")``).
+MCLUST_MODELS = ("EII", "VII", "EEI", "VEI", "EVI", "VVI", "EEE", "VEE", "EVE", "VVE",
+                 "EEV", "VEV", "EVV", "VVV")
+#: mclust's models for one feature: equal (``E``) and variable (``V``) variances.
+ONE_FEATURE_MODELS = ("E", "V")
 
 
 def structure_names() -> list[str]:
@@ -64,8 +109,8 @@ def structure_names() -> list[str]:
     Examples
     --------
     >>> from bayesmix.covariance import structure_names
-    >>> structure_names()
-    ['full', 'tied', 'diag', 'spherical']
+    >>> structure_names()[:6]
+    ['full', 'tied', 'diag', 'spherical', 'EII', 'EEI']
     """
     return [structure.label for structure in STRUCTURES]
 
@@ -91,10 +136,12 @@ def get_structure(covariance_type: object, argument: str = "covariance_type"
     >>> from bayesmix.covariance import get_structure
     >>> get_structure("full") is get_structure("VVV")
     True
+    >>> get_structure("E").name
+    'EII'
     >>> get_structure("banded")
     Traceback (most recent call last):
         ...
-    ValueError: covariance_type must be one of 'full', 'tied', 'diag', 'spherical' (or mclust's 'VVV', 'EEE', 'VVI', 'VII'), got 'banded'.
+    ValueError: covariance_type must be one of 'full', 'tied', 'diag', 'spherical' or mclust's 'EII', 'VII', 'EEI', 'VEI', 'EVI', 'VVI', 'EEE', 'VEE', 'EVE', 'VVE', 'EEV', 'VEV', 'EVV', 'VVV' ('E', 'V' for one feature), got 'banded'.
     """
     if isinstance(covariance_type, CovarianceStructure):
         return covariance_type
@@ -102,13 +149,21 @@ def get_structure(covariance_type: object, argument: str = "covariance_type"
     if structure is None:
         text = repr(covariance_type)
         text = text if len(text) <= 60 else text[:57] + "..."
-        aliases = [s.label for s in STRUCTURES]
-        codes = [s.name for s in STRUCTURES]
+        aliases = [alias for s in STRUCTURES for alias in s.aliases]
+        in_mclust_order = sorted(STRUCTURES, key=_mclust_order)
+        codes = [s.name for s in in_mclust_order]
+        one_feature = [s.one_feature_alias for s in in_mclust_order if s.one_feature_alias]
         raise ValueError(
-            f"{argument} must be one of {', '.join(map(repr, aliases))} (or mclust's "
-            f"{', '.join(map(repr, codes))}), got {text}."
+            f"{argument} must be one of {', '.join(map(repr, aliases))} or mclust's "
+            f"{', '.join(map(repr, codes))} ({', '.join(map(repr, one_feature))} for one "
+            f"feature), got {text}."
         )
     return structure
+
+
+def _mclust_order(structure: CovarianceStructure) -> int:
+    """A structure's place in mclust's list of models."""
+    return MCLUST_MODELS.index(structure.name)
 
 
 def covariance_shape(covariance_type: str, n_components: int, n_features: int

@@ -17,7 +17,7 @@ per-component second moments ``sum_n r_nk x_n x_n^T`` (``"matrix"``, (K, D, D)),
 diagonals (``"diagonal"``, (K, D)), or none, the pooled structures using the total scatter
 of the data, which does not change between iterations.
 
-Its length (about 530 lines, most of it the interface's docstrings and examples,
+Its length (about 630 lines, most of it the interface's docstrings and examples,
 which the structures inherit) is that of the one interface every structure implements
 and the two families of shared linear algebra.
 """
@@ -25,6 +25,9 @@ and the two families of shared linear algebra.
 from __future__ import annotations
 
 import numpy as np
+
+from bayesmix.covariance.eigen import decompose_matrices, geometric_mean
+from bayesmix.covariance.scatter import map_scatter, within_scatter
 
 __all__ = [
     "NOT_POSITIVE_FIX",
@@ -110,11 +113,13 @@ class CovarianceStructure:
     raw_variable : str or None
         Name under which an InferenceData's posterior also holds the stored form (the
         diagonal structures' ``variances``); ``None`` when the full matrices say it all.
-    linear_constraints : bool
-        Whether every affine combination of stored covariances that is positive
-        definite satisfies the model's constraints (equal or free entries only), so that
-        SQUAREM may extrapolate them; ``False`` for the decomposed models, whose shapes
-        or orientations are shared.
+    one_feature_alias : str or None
+        mclust's name of the structure for one feature (``"E"`` for EII, ``"V"`` for
+        VII), accepted by :func:`~bayesmix.covariance.get_structure`; not an alias, so
+        :attr:`label` does not change.
+    supports_prior : bool
+        Whether mclust fits the structure with its conjugate prior (all but EVE, VEE,
+        VVE and EVV), so that it has :meth:`map_step` and :meth:`log_prior`.
 
     Examples
     --------
@@ -130,7 +135,8 @@ class CovarianceStructure:
     second_moments: str | None = None
     estimates_correlations: bool = False
     raw_variable: str | None = None
-    linear_constraints: bool = False
+    one_feature_alias: str | None = None
+    supports_prior: bool = False
 
     def __init_subclass__(cls, **kwargs: object) -> None:
         super().__init_subclass__(**kwargs)
@@ -236,6 +242,12 @@ class CovarianceStructure:
                total_scatter: np.ndarray, reg_covar: float) -> np.ndarray:
         """Covariances (stored shape) maximising the expected complete log-likelihood.
 
+        By default, :meth:`maximise_scatter` of the within scatter ``W_k`` with
+        ``reg_covar * n_k`` added to its diagonal (``reg_covar * n`` for a pooled
+        scatter), so that an unconstrained covariance is ``W_k / n_k + reg_covar * I``.
+        Every argument may carry leading batch axes (``counts`` (*B, K)), which the
+        result keeps: (*B, *stored shape).
+
         Parameters
         ----------
         counts : ndarray of shape (K,)
@@ -257,7 +269,199 @@ class CovarianceStructure:
         >>> get_structure("diag").m_step(counts, means, np.array([[4.0]]), None, 0.0)
         array([[1.]])
         """
+        scatters = within_scatter(self.second_moments, counts, means, second_moments,
+                                  total_scatter, reg_covar)
+        return self.maximise_scatter(np.asarray(counts, dtype=np.float64), scatters)
+
+    def maximise_scatter(self, weights: np.ndarray, scatters: np.ndarray) -> np.ndarray:
+        """Covariances maximising ``-1/2 sum_k [w_k log|Sigma_k| + tr(S_k inv(Sigma_k))]``.
+
+        The maximum over the structure's admissible covariances: the M step's
+        (``w_k = n_k``, ``S_k`` the within scatter) and the MAP step's (counts and
+        scatter grown by the prior). ``scatters`` has the form of
+        :func:`~bayesmix.covariance.scatter.within_scatter` for this structure's
+        :attr:`second_moments`; both arguments may carry leading batch axes.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from bayesmix.covariance import get_structure
+        >>> get_structure("EEI").maximise_scatter(np.array([1.0, 3.0]), np.array([[8.0, 4.0],
+        ...                                                                       [4.0, 8.0]]))
+        array([[2., 2.],
+               [2., 2.]])
+        """
         raise NotImplementedError
+
+    def project(self, covariances: np.ndarray, weights: np.ndarray, n_features: int
+                ) -> np.ndarray:
+        """The structure's covariances nearest ``covariances`` (stored shape, any values).
+
+        Those that the M step would fit to components whose scatters are ``w_k Sigma_k``:
+        :meth:`maximise_scatter` of them, which leaves covariances of the structure as
+        they are. An extrapolation of covariances (SQUAREM's) can leave the structure's
+        constraints (a combination of two VEI covariances need not have a common shape);
+        this brings it back.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from bayesmix.covariance import get_structure
+        >>> get_structure("EVI").project(np.array([[4.0, 1.0], [1.0, 1.0]]), np.ones(2), 2)
+        array([[3.  , 0.75],
+               [1.5 , 1.5 ]])
+        """
+        weights = np.asarray(weights, dtype=np.float64)
+        scatters = (self.to_full(covariances, weights.shape[-1], n_features)
+                    * weights[..., np.newaxis, np.newaxis])
+        if self.second_moments == "diagonal":
+            scatters = np.einsum("...dd->...d", scatters)
+        elif self.second_moments is None:
+            scatters = scatters.sum(axis=-3)
+        return self.maximise_scatter(weights, scatters)
+
+    # ------------------------------------------------------------ MAP step
+    def prior_terms(self, prior: object, n_components: int, n_features: int
+                    ) -> tuple[float, np.ndarray]:
+        """What mclust's conjugate prior adds to each component: ``(e, Lambda_k)``.
+
+        mclust's MAP step maximises the expected complete log-likelihood plus
+        :meth:`log_prior`, ``-1/2 sum_k [e log|Sigma_k| + tr(Lambda_k inv(Sigma_k)) +
+        kappa (mu_k - mu_p)^T inv(Sigma_k) (mu_k - mu_p)]``: ``e`` extra observations'
+        worth of log-determinant and a scale matrix ``Lambda_k`` (D, D) per component,
+        which depend on the structure (the structures that pool their covariance split
+        their prior's terms evenly between the components). They are those of mclust's
+        EM with the prior (its ``me*p`` routines, which ``Mclust`` fits with); where its
+        ``mstep`` (``ms*p``) differs, the structure's comment says how. With one
+        component, :meth:`map_step` and :meth:`log_prior` use instead the terms of
+        mclust's one-component models (``XII``, ``XXI``, ``XXX``: those of VII, VVI and
+        VVV), which mclust fits for every model of a family. Raises the ``ValueError``
+        of a structure mclust fits no prior for.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from bayesmix.covariance import get_structure
+        >>> from bayesmix.covariance.prior import ConjugatePrior
+        >>> prior = ConjugatePrior(mean=np.zeros(2), dof=4.0, scale=np.eye(2))
+        >>> get_structure("VVV").prior_terms(prior, 3, 2)  # nu + D + 1 + 1 (the mean's)
+        (8.0, array([[1., 0.],
+               [0., 1.]]))
+        >>> get_structure("EVE").prior_terms(prior, 3, 2)
+        Traceback (most recent call last):
+            ...
+        ValueError: mclust fits no conjugate prior for covariance_type='EVE' (nor for VEE, VVE, EVV); the models with one are EII, VII, EEI, VEI, EVI, VVI, EEE, EEV, VEV, VVV ('E', 'V' for one feature). Fit 'EVE' without a prior, or one of those with it.
+        """
+        self.check_prior_support()
+        raise NotImplementedError
+
+    def check_prior_support(self) -> None:
+        """Raise the ``ValueError`` of a structure mclust fits no conjugate prior for.
+
+        Examples
+        --------
+        >>> from bayesmix.covariance import get_structure
+        >>> get_structure("VEV").check_prior_support()
+        >>> get_structure("VVE").check_prior_support()
+        Traceback (most recent call last):
+            ...
+        ValueError: mclust fits no conjugate prior for covariance_type='VVE' (nor for VEE, EVE, EVV); the models with one are EII, VII, EEI, VEI, EVI, VVI, EEE, EEV, VEV, VVV ('E', 'V' for one feature). Fit 'VVE' without a prior, or one of those with it.
+        """
+        if self.supports_prior:
+            return
+        # The registry is imported here: it imports this module.
+        from bayesmix.covariance import MCLUST_MODELS, get_structure
+
+        structures = [get_structure(name) for name in MCLUST_MODELS]
+        with_prior = [s.name for s in structures if s.supports_prior]
+        others = [s.name for s in structures if not s.supports_prior and s is not self]
+        one_feature = [s.one_feature_alias for s in structures
+                       if s.one_feature_alias and s.supports_prior]
+        raise ValueError(
+            f"mclust fits no conjugate prior for covariance_type={self.label!r} (nor for "
+            f"{', '.join(others)}); the models with one are {', '.join(with_prior)} "
+            f"({', '.join(map(repr, one_feature))} for one feature). Fit {self.label!r} "
+            f"without a prior, or one of those with it."
+        )
+
+    def map_step(self, counts: np.ndarray, means: np.ndarray,
+                 second_moments: np.ndarray | None, total_scatter: np.ndarray,
+                 reg_covar: float, prior: object) -> np.ndarray:
+        """Covariances (stored shape) of mclust's MAP M step under a conjugate prior.
+
+        :meth:`maximise_scatter` with the counts grown by the prior's ``e`` and the
+        scatter ``W_k + reg_covar n_k I + Lambda_k + c_k d_k d_k^T`` (see
+        :meth:`prior_terms` and :func:`~bayesmix.covariance.scatter.map_scatter`): the
+        covariances of the posterior mode, whose means are
+        :meth:`~bayesmix.covariance.prior.ConjugatePrior.posterior_means`. Arguments as
+        :meth:`m_step`'s (``means`` are the M step's ``xbar_k``), with ``prior`` a
+        resolved :class:`~bayesmix.covariance.prior.ConjugatePrior` whose mean is in the
+        same (centred) coordinates; leading batch axes are kept.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from bayesmix.covariance import get_structure
+        >>> from bayesmix.covariance.prior import ConjugatePrior
+        >>> prior = ConjugatePrior(shrinkage=0.0, dof=1.0, scale=2.0).resolve(
+        ...     np.array([[0.0], [2.0]]), get_structure("V"), 1)
+        >>> # (scale + W) / (n + dof + 2) = (2 + 2) / (2 + 1 + 2)
+        >>> get_structure("V").map_step(np.array([2.0]), np.array([[1.0]]), np.array([[4.0]]),
+        ...                             None, 0.0, prior)
+        array([0.8])
+        """
+        n_components, n_features = np.shape(means)[-2:]
+        extra, scale_matrix = self._fitted_prior_terms(prior, n_components, n_features)
+        scatters = map_scatter(self.second_moments, counts, means, second_moments,
+                               total_scatter, reg_covar, prior, scale_matrix)
+        return self.maximise_scatter(np.asarray(counts, dtype=np.float64) + extra, scatters)
+
+    def log_prior(self, means: np.ndarray, covariances: np.ndarray, prior: object
+                  ) -> np.ndarray:
+        """Log density of the prior whose posterior mode :meth:`map_step` computes.
+
+        Up to a constant that does not depend on the parameters: ``-1/2 sum_k [e
+        log|Sigma_k| + tr(Lambda_k inv(Sigma_k)) + kappa (mu_k - mu_p)^T inv(Sigma_k)
+        (mu_k - mu_p)]`` (:meth:`prior_terms`); for VVV, the normal-inverse-Wishart
+        density. The log-likelihood plus this is what MAP-EM ascends. ``means`` (*B, K,
+        D) and ``covariances`` (*B, stored shape) give (*B,) values.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from bayesmix.covariance import get_structure
+        >>> from bayesmix.covariance.prior import ConjugatePrior
+        >>> prior = ConjugatePrior(shrinkage=1.0, mean=np.zeros(1), dof=1.0, scale=2.0)
+        >>> # -(e log s + scale / s + kappa mu^2 / s) / 2 with e = 1 + 1 + 2, s = 2, mu = 2
+        >>> float(get_structure("V").log_prior(np.array([[2.0]]), np.array([2.0]), prior))
+        -2.886294361119891
+        """
+        means = np.asarray(means, dtype=np.float64)
+        n_components, n_features = means.shape[-2:]
+        extra, scale_matrix = self._fitted_prior_terms(prior, n_components, n_features)
+        full = self.to_full(covariances, n_components, n_features)
+        precisions = np.linalg.inv(full)
+        offsets = means - prior.mean
+        terms = (extra * np.linalg.slogdet(full)[1]
+                 + np.einsum("de,...ked->...k", scale_matrix, precisions)
+                 + prior.shrinkage * np.einsum("...kd,...kde,...ke->...k", offsets,
+                                               precisions, offsets))
+        return -0.5 * terms.sum(axis=-1)
+
+    def _fitted_prior_terms(self, prior: object, n_components: int, n_features: int
+                            ) -> tuple[float, np.ndarray]:
+        """:meth:`prior_terms`, or with one component those of mclust's ``X`` models."""
+        terms = self.prior_terms(prior, n_components, n_features)
+        if n_components > 1:
+            return terms
+        # The registry is imported here: it imports this module.
+        from bayesmix.covariance import get_structure
+
+        if self.estimates_correlations:
+            family = "VVV"
+        else:
+            family = "VII" if len(self.stored_shape(2, 2)) == 1 else "VVI"
+        return get_structure(family).prior_terms(prior, 1, n_features)
 
     # ------------------------------------------------------------ linear algebra
     def precision_cholesky(self, covariances: np.ndarray) -> np.ndarray:
@@ -389,6 +593,29 @@ class CovarianceStructure:
         raise NotImplementedError
 
     # ------------------------------------------------------------ diagnostics
+    def decompose(self, covariances: np.ndarray, n_components: int, n_features: int
+                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Volumes (K,), shapes (K, D) and orientations (K, D, D), as mclust reports them.
+
+        ``Sigma_k = volume_k * D_k diag(shape_k) D_k^T`` with ``volume_k =
+        |Sigma_k|^(1/D)``, the shape's product 1 and the orientation's columns the axes
+        (each with its largest entry positive). By default the shape lists the axes
+        from the largest down (an eigendecomposition); the axis-aligned structures keep
+        the features' order with the identity as orientation, and the structures with a
+        common orientation keep one order of its axes for every component.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from bayesmix.covariance import get_structure
+        >>> volumes, shapes, orientations = get_structure("full").decompose(
+        ...     np.array([[[1.0, 0.0], [0.0, 4.0]]]), 1, 2)
+        >>> volumes, shapes, orientations
+        (array([2.]), array([[2. , 0.5]]), array([[[0., 1.],
+                [1., 0.]]]))
+        """
+        return decompose_matrices(self.to_full(covariances, n_components, n_features))
+
     def smallest_variances(self, covariances: np.ndarray, data_covariance: np.ndarray
                            ) -> tuple[np.ndarray, np.ndarray | None, np.ndarray]:
         """Each component's smallest variance, its direction and the data's variance there.
@@ -540,3 +767,12 @@ class DiagonalFamily(CovarianceStructure):
     def row_width(self, n_components: int, n_features: int) -> int:
         # Matrix products of (K + D) values per row.
         return 2 * n_components + n_features
+
+    def decompose(self, covariances, n_components, n_features):
+        variances = np.diagonal(self.to_full(covariances, n_components, n_features),
+                                axis1=-2, axis2=-1)
+        volumes = geometric_mean(variances)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            shapes = variances / volumes[..., np.newaxis]
+        orientations = np.broadcast_to(np.eye(n_features), variances.shape + (n_features,))
+        return volumes, shapes, orientations.copy()

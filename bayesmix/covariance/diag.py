@@ -23,8 +23,8 @@ class DiagonalCovariance(DiagonalFamily):
     name = "VVI"
     aliases = ("diag",)
     description = "every component has its own diagonal covariance"
-    linear_constraints = True
     second_moments = "diagonal"
+    supports_prior = True
 
     def stored_shape(self, n_components, n_features):
         return (n_components, n_features)
@@ -40,6 +40,13 @@ class DiagonalCovariance(DiagonalFamily):
 
     def m_step(self, counts, means, second_moments, total_scatter, reg_covar):
         return second_moments / counts[:, np.newaxis] - means**2 + reg_covar
+
+    def maximise_scatter(self, weights, scatters):
+        return scatters / weights[..., np.newaxis]
+
+    # mclust's msvvip: (scale + B_kj) / (n_k + nu + 2 + [kappa > 0]).
+    def prior_terms(self, prior, n_components, n_features):
+        return prior.dof + 2 + (prior.shrinkage > 0), prior.scale * np.eye(n_features)
 
     def log_det_cholesky(self, factors, n_features):
         return np.sum(np.log(np.asarray(factors, dtype=np.float64)), axis=-1)

@@ -23,8 +23,8 @@ class FullCovariance(MatrixFamily):
     name = "VVV"
     aliases = ("full",)
     description = "every component has its own general covariance"
-    linear_constraints = True
     second_moments = "matrix"
+    supports_prior = True
 
     def stored_shape(self, n_components, n_features):
         return (n_components, n_features, n_features)
@@ -44,6 +44,13 @@ class FullCovariance(MatrixFamily):
         covariances -= means[:, :, np.newaxis] * means[:, np.newaxis, :]
         covariances[:, np.arange(n_features), np.arange(n_features)] += reg_covar
         return covariances
+
+    def maximise_scatter(self, weights, scatters):
+        return scatters / weights[..., np.newaxis, np.newaxis]
+
+    # mclust's msvvvp: (Lambda + B_k) / (n_k + nu + D + 1 + [kappa > 0]).
+    def prior_terms(self, prior, n_components, n_features):
+        return prior.dof + n_features + 1 + (prior.shrinkage > 0), prior.scale
 
     def squared_mahalanobis(self, X, means, factors):
         n_components, n_features = means.shape

@@ -22,9 +22,10 @@ class SphericalCovariance(DiagonalFamily):
 
     name = "VII"
     aliases = ("spherical",)
+    one_feature_alias = "V"
     description = "every component has its own single variance"
-    linear_constraints = True
     second_moments = "diagonal"
+    supports_prior = True
 
     def stored_shape(self, n_components, n_features):
         return (n_components,)
@@ -41,6 +42,14 @@ class SphericalCovariance(DiagonalFamily):
     def m_step(self, counts, means, second_moments, total_scatter, reg_covar):
         variances = second_moments / counts[:, np.newaxis] - means**2 + reg_covar
         return variances.mean(axis=1)
+
+    def maximise_scatter(self, weights, scatters):
+        return scatters.mean(axis=-1) / weights
+
+    # mclust's msviip (ms1vp): (scale + tr B_k) / (D n_k + nu + 2 + D [kappa > 0]).
+    def prior_terms(self, prior, n_components, n_features):
+        return ((prior.shrinkage > 0) + (prior.dof + 2) / n_features,
+                prior.scale / n_features * np.eye(n_features))
 
     def log_det_cholesky(self, factors, n_features):
         return n_features * np.log(np.asarray(factors, dtype=np.float64))

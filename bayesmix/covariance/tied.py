@@ -23,8 +23,8 @@ class TiedCovariance(MatrixFamily):
     name = "EEE"
     aliases = ("tied",)
     description = "all components share one general covariance"
-    linear_constraints = True
     second_moments = None
+    supports_prior = True
 
     def stored_shape(self, n_components, n_features):
         return (n_features, n_features)
@@ -47,6 +47,14 @@ class TiedCovariance(MatrixFamily):
         covariances /= counts.sum()
         covariances.flat[:: n_features + 1] += reg_covar
         return covariances
+
+    def maximise_scatter(self, weights, scatters):
+        return scatters / weights.sum(axis=-1)[..., np.newaxis, np.newaxis]
+
+    # mclust's mseeep: (Lambda + sum_k B_k) / (n + nu + D + 1 + K [kappa > 0]).
+    def prior_terms(self, prior, n_components, n_features):
+        return ((prior.shrinkage > 0) + (prior.dof + n_features + 1) / n_components,
+                prior.scale / n_components)
 
     def _describe_not_pd(self, matrices):
         if matrices.ndim == 2:

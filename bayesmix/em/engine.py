@@ -151,9 +151,6 @@ class EMEngine:
         self.n_components = n_components
         self.settings = settings
         self.prior = prior
-        # SQUAREM moves the stored covariances along a line, which stays inside the
-        # model only where its constraints are linear.
-        self.accelerate = settings.accelerate and structure.linear_constraints
 
     # ------------------------------------------------------------ M step
     def m_step(self, stats: SufficientStatistics, total_scatter: np.ndarray | None
@@ -244,9 +241,8 @@ class EMEngine:
 
         The lower bound of an iteration is the mean log-likelihood (per unit weight) at
         the parameters its E step used, as scikit-learn reports it (plus the log prior
-        per unit weight under a prior). With ``settings.accelerate``, and a structure
-        whose constraints are linear, the iterates are extrapolated by SQUAREM
-        (:meth:`_squarem_jump`) between pairs of EM steps.
+        per unit weight under a prior). With ``settings.accelerate``, the iterates are
+        extrapolated by SQUAREM (:meth:`_squarem_jump`) between pairs of EM steps.
 
         Examples
         --------
@@ -302,7 +298,7 @@ class EMEngine:
             lower_bound, following = self.step(params)
             n_left -= 1
             yield lower_bound, lower_bound - previous, following
-            if not self.accelerate or n_left == 0:
+            if not self.settings.accelerate or n_left == 0:
                 params, previous = following, lower_bound
                 continue
             next_bound, second = self.step(following)
@@ -332,9 +328,11 @@ class EMEngine:
         ``a = -|r| / |v|``, between ``-max_step`` and -1. As in the authors' SQUAREM
         package, ``max_step`` starts at 1 and grows fourfold each time the step reaches
         it, so that the early, far-from-converged iterations are not thrown into another
-        basin. Returns the jump, or ``None`` when it would not leave the plain EM step or
-        leaves the parameter space (a weight <= 0, a covariance not positive definite),
-        and the next ``max_step``.
+        basin. The jump's covariances are projected back into the structure's constraints
+        (:meth:`~bayesmix.covariance.base.CovarianceStructure.project`), which a
+        combination of constrained covariances can leave. Returns the jump, or ``None``
+        when it would not leave the plain EM step or leaves the parameter space (a weight
+        <= 0, a covariance not positive definite), and the next ``max_step``.
         """
         fields = ("weights", "means", "covariances")
         r = [getattr(first, f) - getattr(start, f) for f in fields]
@@ -354,6 +352,8 @@ class EMEngine:
         if not (weights > 0.0).all():
             return None, max_step
         try:
+            # Back into the structure's constraints, which an extrapolation can leave.
+            covariances = self.structure.project(covariances, weights, means.shape[1])
             factors = self.structure.precision_cholesky(covariances)
         except ValueError:
             return None, max_step

@@ -8,7 +8,15 @@ import numpy as np
 import pytest
 from scipy import optimize, stats
 
-from bayesmix.covariance import STRUCTURES, get_structure, n_parameters
+from bayesmix.covariance import (
+    COVARIANCE_TYPES,
+    MCLUST_MODELS,
+    ONE_FEATURE_MODELS,
+    STRUCTURES,
+    get_structure,
+    n_parameters,
+    structure_names,
+)
 from bayesmix.density import log_gaussian_prob
 
 NAMES = [structure.name for structure in STRUCTURES]
@@ -48,10 +56,37 @@ def test_stored_shape_parameters_and_full_matrices(structure):
     assert np.all(np.linalg.eigvalsh(full) > 0)
     np.testing.assert_allclose(structure.from_full(full), covariances, rtol=1e-12)
     # The free covariance parameters: the dimension of the set of stored covariances.
-    assert structure.n_parameters(K, D) == {
-        "VVV": K * D * (D + 1) // 2, "EEE": D * (D + 1) // 2, "VVI": K * D, "VII": K,
-    }[structure.name]
+    assert structure.n_parameters(K, D) == mclust_n_var_params(structure.name, D, K)
     assert n_parameters(K, D, structure.name) == K - 1 + K * D + structure.n_parameters(K, D)
+
+
+def mclust_n_var_params(model, d, G):
+    """mclust's ``nVarParams`` (R/mclust.R), transcribed formula by formula."""
+    return {
+        "E": 1, "V": G, "EII": 1, "VII": G, "EEI": d, "VEI": G + (d - 1),
+        "EVI": 1 + G * (d - 1), "VVI": G * d, "EEE": d * (d + 1) / 2,
+        "EVE": 1 + G * (d - 1) + d * (d - 1) / 2, "VEE": G + (d - 1) + d * (d - 1) / 2,
+        "VVE": G + G * (d - 1) + d * (d - 1) / 2, "EEV": 1 + (d - 1) + G * d * (d - 1) / 2,
+        "VEV": G + (d - 1) + G * d * (d - 1) / 2, "EVV": 1 - G + G * d * (d + 1) / 2,
+        "VVV": G * d * (d + 1) / 2,
+    }[model]
+
+
+@pytest.mark.parametrize("model", MCLUST_MODELS + ONE_FEATURE_MODELS)
+def test_parameter_counts_are_mclusts(model):
+    structure = get_structure(model)
+    for n_features in [1] if model in ONE_FEATURE_MODELS else range(1, 5):
+        for n_components in range(1, 5):
+            assert structure.n_parameters(n_components, n_features) == mclust_n_var_params(
+                model, n_features, n_components), (model, n_components, n_features)
+
+
+def test_registry_lists_mclusts_models_after_scikit_learns():
+    assert structure_names()[:4] == list(COVARIANCE_TYPES)
+    assert sorted(s.name for s in STRUCTURES) == sorted(MCLUST_MODELS)
+    assert get_structure("E").name == "EII" and get_structure("V").name == "VII"
+    assert get_structure("V").label == "spherical" and get_structure("E").label == "EII"
+    assert {s.name for s in STRUCTURES if s.shares_covariance()} == {"EII", "EEI", "EEE"}
 
 
 def test_precision_factors_invert_the_covariances(structure):
@@ -97,12 +132,8 @@ def _expected_complete_log_likelihood(structure, X, resp, means, covariances):
                for k in range(K))
 
 
-def test_m_step_maximises_the_expected_complete_log_likelihood(structure):
-    """The M step's covariances beat every nearby admissible covariance of the structure."""
-    rng = np.random.default_rng(4)
-    X = rng.normal(size=(60, D)) @ rng.normal(size=(D, D))
-    X -= X.mean(axis=0)
-    resp = rng.dirichlet(np.ones(K), size=60)
+def _moments(structure, X, resp):
+    """The M step's statistics of ``X`` (its second moments as the structure reads them)."""
     counts = resp.sum(axis=0)
     means = resp.T @ X / counts[:, None]
     second = np.einsum("nk,nd,ne->kde", resp, X, X)
@@ -110,14 +141,30 @@ def test_m_step_maximises_the_expected_complete_log_likelihood(structure):
         second = np.einsum("kdd->kd", second)
     elif structure.second_moments is None:
         second = None
+    return counts, means, second
+
+
+def test_m_step_maximises_the_expected_complete_log_likelihood(structure):
+    """The M step's covariances beat every nearby admissible covariance of the structure.
+
+    The nearby admissible covariances are the M step's own for nearby data (the rows
+    moved a little), so that they satisfy the structure's constraints whatever they are.
+    """
+    rng = np.random.default_rng(4)
+    X = rng.normal(size=(60, D)) @ rng.normal(size=(D, D))
+    X -= X.mean(axis=0)
+    resp = rng.dirichlet(np.ones(K), size=60)
+    counts, means, second = _moments(structure, X, resp)
     covariances = structure.m_step(counts, means, second, X.T @ X, 0.0)
     best = _expected_complete_log_likelihood(structure, X, resp, means, covariances)
 
-    full = structure.to_full(covariances, K, D)
     for seed in range(5):
-        noise = np.random.default_rng(seed).normal(scale=0.05, size=(K, D, D))
-        moved = structure.from_full(full + (noise + np.swapaxes(noise, 1, 2)) / 2)
+        nearby = X + np.random.default_rng(seed).normal(scale=0.05, size=X.shape)
+        nearby_counts, nearby_means, nearby_second = _moments(structure, nearby, resp)
+        moved = structure.m_step(nearby_counts, nearby_means, nearby_second,
+                                 nearby.T @ nearby, 0.0)
         assert np.all(np.linalg.eigvalsh(structure.to_full(moved, K, D)) > 0)
+        assert not np.allclose(moved, covariances)
         assert _expected_complete_log_likelihood(structure, X, resp, means, moved) <= best
 
     # One scale factor per stored value: the optimum of the scale is 1.

@@ -1,0 +1,204 @@
+"""What mclust's three letters fix about a structure, and the shared inner iteration.
+
+mclust names a structure by the volume, shape and orientation of
+``Sigma_k = lambda_k D_k A_k D_k^T`` (Celeux & Govaert 1995): ``E`` equal across
+components, ``V`` variable, ``I`` the identity (a spherical shape, or axis-aligned
+axes). :class:`DecomposedStructure` reads its parameter count (mclust's
+``nVarParams``), its minimum points, its description and its random covariances off
+those letters; the ten structures beyond scikit-learn's four derive from it.
+:func:`common_shape` is the inner iteration of the two structures whose shape is common
+and whose volumes vary (VEI, VEV).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from bayesmix.covariance.base import CovarianceStructure
+from bayesmix.covariance.eigen import compose, geometric_mean
+
+__all__ = ["INNER_MAX_ITER", "INNER_TOL", "DecomposedStructure", "common_shape",
+           "random_decomposition", "singular_where_not_finite", "still_changing"]
+
+#: Relative change at which the inner iterations of an M step stop (mclust's default,
+#: the square root of the machine epsilon).
+INNER_TOL = float(np.sqrt(np.finfo(np.float64).eps))
+#: The most inner iterations one M step runs.
+INNER_MAX_ITER = 1000
+
+_VOLUME = {"E": "equal volume", "V": "variable volume"}
+_SHAPE = {"E": "equal shape", "V": "variable shape", "I": "spherical"}
+_ORIENTATION = {"E": "common orientation", "V": "variable orientation",
+                "I": "axis-aligned"}
+
+
+def random_decomposition(rng: np.random.RandomState, name: str, n_components: int,
+                         n_features: int, low: float, high: float
+                         ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Random volumes, shapes and orientations with ``name``'s constraints.
+
+    Every eigenvalue ``volume_k * shape_kj`` lies in ``[low, high]`` (so do the
+    variances): the shapes' log-values spread over at most half of ``log(high / low)``,
+    and each volume is drawn in the interval that keeps its eigenvalues in range.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from bayesmix.covariance.decomposed import random_decomposition
+    >>> volumes, shapes, orientations = random_decomposition(np.random.RandomState(0), "VEV",
+    ...                                                      3, 2, 0.5, 2.0)
+    >>> bool(np.allclose(shapes, shapes[0])), bool(np.allclose(shapes.prod(axis=1), 1.0))
+    (True, True)
+    """
+    volume, shape, orientation = name
+    n_drawn = {"E": 1, "V": n_components, "I": 0}
+    spread = np.log(high / low) / 4.0
+    log_shapes = rng.uniform(-spread, spread, size=(n_drawn[shape], n_features))
+    log_shapes -= log_shapes.mean(axis=1, keepdims=True)
+    shapes = np.broadcast_to(np.exp(log_shapes) if n_drawn[shape] else 1.0,
+                             (n_components, n_features)).copy()
+    lowest, highest = low / shapes.min(axis=1), high / shapes.max(axis=1)
+    if volume == "E":
+        lowest, highest = np.full(1, lowest.max()), np.full(1, highest.min())
+    volumes = np.broadcast_to(rng.uniform(lowest, highest), (n_components,)).copy()
+    orientations = np.empty((n_drawn[orientation] or 1, n_features, n_features))
+    for k in range(n_drawn[orientation]):
+        orientations[k], _ = np.linalg.qr(rng.standard_normal((n_features, n_features)))
+    if not n_drawn[orientation]:
+        orientations[0] = np.eye(n_features)
+    orientations = np.broadcast_to(orientations, (n_components, n_features, n_features))
+    return volumes, shapes, orientations.copy()
+
+
+def singular_where_not_finite(covariances: np.ndarray, component_ndim: int) -> np.ndarray:
+    """Zero (a singular covariance) every component with a non-finite entry, in place.
+
+    A degenerate scatter can make an M step divide 0 by 0; the component's covariance
+    is then zero instead of NaN, so that
+    :meth:`~bayesmix.covariance.base.CovarianceStructure.precision_cholesky` rejects it
+    with a message naming the component. ``component_ndim`` is the number of trailing
+    axes of one component's covariance (2 for matrices, 1 for variances, 0 for one).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from bayesmix.covariance.decomposed import singular_where_not_finite
+    >>> singular_where_not_finite(np.array([[1.0, np.nan], [2.0, 3.0]]), 1)
+    array([[0., 0.],
+           [2., 3.]])
+    """
+    axes = tuple(range(covariances.ndim - component_ndim, covariances.ndim))
+    broken = ~np.isfinite(covariances).all(axis=axes)
+    covariances[broken] = 0.0
+    return covariances
+
+
+def common_shape(values: np.ndarray, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Volumes (*B, K) and a common shape (*B, D) for per-component axis values.
+
+    Maximises ``-1/2 sum_k [w_k D log(lambda_k) + sum_j v_kj / (lambda_k a_j)]`` over the
+    volumes ``lambda_k > 0`` and the shape ``a`` (product 1), which is convex in their
+    logarithms, by mclust's alternating updates (``msvei``, ``msvev``): ``lambda_k =
+    sum_j v_kj / a_j / (D w_k)``, then ``a`` proportional to ``sum_k v_kj / lambda_k``.
+    It starts from the shape of ``sum_k v_k`` (which makes it equivariant under scalings
+    of the axes) and stops when no value of the shape changes by more than
+    :data:`INNER_TOL` (relative), or after :data:`INNER_MAX_ITER` iterations; each batch
+    entry stops on its own, so that it gets what it would alone. Each iteration costs
+    O(K D) per batch entry.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from bayesmix.covariance.decomposed import common_shape
+    >>> volumes, shape = common_shape(np.array([[4.0, 1.0], [8.0, 2.0]]), np.array([1.0, 1.0]))
+    >>> volumes.round(6), shape.round(6)
+    (array([2., 4.]), array([2. , 0.5]))
+    """
+    with np.errstate(divide="ignore", invalid="ignore"):
+        shape = _unit_product(values.sum(axis=-2))
+        active = np.ones(shape.shape[:-1], dtype=bool)
+        for _ in range(INNER_MAX_ITER):
+            volumes = _volumes(values, shape, weights)[..., np.newaxis]
+            scaled = np.divide(values, volumes, out=np.zeros_like(values), where=volumes > 0)
+            following = _unit_product(scaled.sum(axis=-2))
+            active = still_changing(active, np.abs(following / shape - 1.0).max(axis=-1))
+            shape = np.where(active[..., np.newaxis], following, shape)
+            if not active.any():
+                break
+        return _volumes(values, shape, weights), shape
+
+
+def still_changing(active: np.ndarray, change: np.ndarray) -> np.ndarray:
+    """The batch entries whose inner iteration goes on: active and changed > tolerance.
+
+    A NaN change (a degenerate entry) stops the entry.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from bayesmix.covariance.decomposed import still_changing
+    >>> still_changing(np.array([True, True, False]), np.array([1e-3, np.nan, 1.0]))
+    array([ True, False, False])
+    """
+    return active & (change > INNER_TOL)
+
+
+def _unit_product(values: np.ndarray) -> np.ndarray:
+    """``values`` divided by their geometric mean (product 1) along the last axis."""
+    return values / geometric_mean(values)[..., np.newaxis]
+
+
+def _volumes(values: np.ndarray, shape: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """``lambda_k = sum_j v_kj / a_j / (D w_k)``, with ``0 / 0 = 0`` for a null axis."""
+    shape = shape[..., np.newaxis, :]
+    ratio = np.divide(values, shape, out=np.zeros_like(values), where=shape > 0)
+    return ratio.sum(axis=-1) / (values.shape[-1] * weights)
+
+
+class DecomposedStructure(CovarianceStructure):
+    """A structure named by its volume, shape and orientation letters (``name``).
+
+    Its parameter count is mclust's ``nVarParams``: one volume (``E``) or ``K``
+    (``V``), ``D - 1`` shape values once or per component, ``D (D - 1) / 2`` rotation
+    angles once or per component (none for ``I``). A component needs ``D + 1`` points
+    when its orientation is its own, one when the covariance is shared, two otherwise.
+
+    Examples
+    --------
+    >>> from bayesmix.covariance import get_structure
+    >>> from bayesmix.covariance.decomposed import DecomposedStructure
+    >>> vev = get_structure("VEV")
+    >>> isinstance(vev, DecomposedStructure), vev.description, vev.n_parameters(2, 4)
+    (True, 'variable volume, equal shape, variable orientation', 17)
+    """
+
+    #: No scikit-learn name (not those of the storage class a structure derives from).
+    aliases = ()
+    #: The M step is the base's (:meth:`maximise_scatter` of the within scatter), not
+    #: that of the storage class a structure also derives from.
+    m_step = CovarianceStructure.m_step
+    #: No prior unless the structure says what mclust's adds (not its storage class's).
+    supports_prior = False
+    prior_terms = CovarianceStructure.prior_terms
+
+    @property
+    def description(self) -> str:
+        volume, shape, orientation = self.name
+        if shape == "I":
+            return f"{_VOLUME[volume]}, spherical"
+        return f"{_VOLUME[volume]}, {_SHAPE[shape]}, {_ORIENTATION[orientation]}"
+
+    def n_parameters(self, n_components, n_features):
+        count = {"E": 1, "V": n_components, "I": 0}
+        volume, shape, orientation = self.name
+        return (count[volume] + count[shape] * (n_features - 1)
+                + count[orientation] * n_features * (n_features - 1) // 2)
+
+    def min_points(self, n_features):
+        if self.shares_covariance():
+            return 1
+        return n_features + 1 if self.name[2] == "V" else 2
+
+    def random_covariances(self, rng, n_components, n_features, low, high):
+        parts = random_decomposition(rng, self.name, n_components, n_features, low, high)
+        return self.from_full(compose(*parts))

@@ -1,0 +1,361 @@
+"""The general-matrix structures beyond VVV and EEE: VEE, EVE, VVE, EEV, VEV, EVV.
+
+Stored as the ``full`` structure is, (K, D, D), so they share its density kernel and
+linear algebra; what differs is the M step, which maximises
+``-1/2 sum_k [n_k log|Sigma_k| + tr(W_k inv(Sigma_k))]`` under the constraints of
+``Sigma_k = lambda_k D_k A_k D_k^T`` (Celeux & Govaert 1995): in closed form for EEV,
+EVV (and VEV's orientations), by mclust's alternating updates for VEE and VEV's volumes
+and shape, and by the majorisation-minimisation steps of Browne & McNicholas (2014) for
+the common orientation of EVE and VVE. Every M step accepts leading batch axes.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from bayesmix.covariance.decomposed import (
+    INNER_MAX_ITER,
+    DecomposedStructure,
+    common_shape,
+    singular_where_not_finite,
+    still_changing,
+)
+from bayesmix.covariance.eigen import (
+    compose,
+    eigh_descending,
+    geometric_mean,
+    orient_columns,
+)
+from bayesmix.covariance.full import FullCovariance
+
+__all__ = ["EEVCovariance", "EVECovariance", "EVVCovariance", "VEECovariance",
+           "VEVCovariance", "VVECovariance", "common_orientation"]
+
+
+def _polar(matrices: np.ndarray) -> np.ndarray:
+    """The orthogonal factor ``U V^T`` of ``U S V^T``: the rotation nearest each matrix.
+
+    A matrix with a non-finite entry (a degenerate batch entry, whose result is zeroed
+    later) gets the identity instead of a failed SVD.
+    """
+    finite = np.isfinite(matrices).all(axis=(-2, -1))[..., np.newaxis, np.newaxis]
+    left, _, right = np.linalg.svd(np.where(finite, matrices, np.eye(matrices.shape[-1])))
+    return left @ right
+
+
+def _diagonals_in(orientation: np.ndarray, scatters: np.ndarray) -> np.ndarray:
+    """``diag(D^T W_k D)`` for a common orientation ``D`` (*B, D, D): (*B, K, D)."""
+    return np.einsum("...dj,...kde,...ej->...kj", orientation, scatters, orientation)
+
+
+def common_orientation(scatters: np.ndarray, weights: np.ndarray, equal_volume: bool
+                       ) -> tuple[np.ndarray, np.ndarray]:
+    """The common orientation ``D`` and per-component variances along its axes.
+
+    Maximises ``-1/2 sum_k [w_k log|Sigma_k| + tr(W_k inv(Sigma_k))]`` over
+    ``Sigma_k = D diag(v_k) D^T`` with ``v_k = lambda A_k`` (EVE, ``equal_volume``) or
+    ``lambda_k A_k`` (VVE). Given ``D`` the optimum is closed form (``v_k`` from
+    ``m_k = diag(D^T W_k D)``: ``m_k / w_k`` for VVE, ``(sum_l g_l / sum_l w_l) m_k /
+    g_k`` with ``g_k`` the geometric mean of ``m_k`` for EVE). Given the ``v_k``, ``D``
+    minimises ``sum_k tr(W_k D B_k D^T)`` (``B_k = diag(1 / v_k)``), which each
+    iteration decreases by Browne & McNicholas's two majorisation-minimisation steps, as
+    mclust's ``mseve`` and ``msvve`` do: the rotation nearest ``sum_k (omega_k I - W_k)
+    D B_k`` (``omega_k`` the largest eigenvalue of ``W_k``), then the rotation nearest
+    ``sum_k W_k D (beta_k I - B_k)`` (``beta_k`` the largest entry of ``B_k``).
+    Unlike mclust's ``msvve``, the VVE step weights each component by its own volume
+    (the objective's ``B_k`` includes ``1 / lambda_k``), so that every step decreases
+    the objective. It starts from the axes of ``sum_k W_k / w_k`` (not mclust's
+    identity, which would depend on the coordinates) and stops when no ``v_kj`` changes
+    by more than :data:`INNER_TOL` (relative) or after :data:`INNER_MAX_ITER`
+    iterations, each batch entry on its own. Each iteration costs O(K D^3) per batch
+    entry.
+
+    Returns
+    -------
+    orientation : ndarray of shape (*B, D, D)
+    variances : ndarray of shape (*B, K, D)
+        ``v_k``, the eigenvalues of ``Sigma_k`` along ``D``'s columns.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from bayesmix.covariance.matrix_models import common_orientation
+    >>> rotation = np.array([[0.6, -0.8], [0.8, 0.6]])
+    >>> scatters = rotation @ np.array([np.diag([4.0, 1.0]), np.diag([1.0, 2.0])]) @ rotation.T
+    >>> orientation, variances = common_orientation(scatters, np.array([1.0, 1.0]), False)
+    >>> variances.round(6)
+    array([[4., 1.],
+           [1., 2.]])
+    >>> bool(np.allclose(np.abs(orientation), np.abs(rotation)))
+    True
+    """
+    weights = np.asarray(weights, dtype=np.float64)
+    identity = np.eye(scatters.shape[-1])
+    largest = np.linalg.eigvalsh(scatters)[..., -1]
+    shifted = largest[..., np.newaxis, np.newaxis] * identity - scatters
+    pooled = (scatters / weights[..., np.newaxis, np.newaxis]).sum(axis=-3)
+    orientation = eigh_descending(pooled)[1]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        variances = _variances(_diagonals_in(orientation, scatters), weights, equal_volume)
+        active = np.ones(variances.shape[:-2], dtype=bool)
+        for _ in range(INNER_MAX_ITER):
+            inverse = 1.0 / variances
+            following = _polar(np.einsum("...kde,...ej,...kj->...dj", shifted, orientation,
+                                         inverse))
+            excess = inverse.max(axis=-1, keepdims=True) - inverse
+            following = _polar(np.einsum("...kde,...ej,...kj->...dj", scatters, following,
+                                         excess))
+            along = _variances(_diagonals_in(following, scatters), weights, equal_volume)
+            active = still_changing(active, np.abs(along / variances - 1.0).max(axis=(-2, -1)))
+            orientation = np.where(active[..., np.newaxis, np.newaxis], following, orientation)
+            variances = np.where(active[..., np.newaxis, np.newaxis], along, variances)
+            if not active.any():
+                break
+    return orientation, variances
+
+
+def _variances(diagonals: np.ndarray, weights: np.ndarray, equal_volume: bool
+               ) -> np.ndarray:
+    """Optimal ``v_k`` given the diagonals ``m_k`` along the orientation (see above)."""
+    if not equal_volume:
+        return diagonals / weights[..., np.newaxis]
+    scales = geometric_mean(diagonals)[..., np.newaxis]
+    volume = scales.sum(axis=-2, keepdims=True) / weights.sum(axis=-1)[
+        ..., np.newaxis, np.newaxis]
+    return volume * diagonals / scales
+
+
+class VEECovariance(DecomposedStructure, FullCovariance):
+    """Variable volume, equal shape and orientation: ``Sigma_k = lambda_k C``, |C| = 1.
+
+    M step by mclust's alternating updates (``msvee``): ``C`` proportional to
+    ``sum_k W_k / lambda_k`` with determinant 1, then ``lambda_k = tr(W_k inv(C)) /
+    (D n_k)``, from ``C`` the pooled scatter's shape, until no entry of ``C`` changes by
+    more than :data:`~bayesmix.covariance.decomposed.INNER_TOL` (relative to its
+    diagonal); O(K D^2 + D^3) per iteration.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from bayesmix.covariance import get_structure
+    >>> scatters = np.array([[[2.0, 1.0], [1.0, 2.0]], [[4.0, 2.0], [2.0, 4.0]]])
+    >>> get_structure("VEE").maximise_scatter(np.array([1.0, 2.0]), scatters).round(6)
+    array([[[2., 1.],
+            [1., 2.]],
+    <BLANKLINE>
+           [[2., 1.],
+            [1., 2.]]])
+    """
+
+    name = "VEE"
+    second_moments = "matrix"
+
+    def maximise_scatter(self, weights, scatters):
+        n_features = scatters.shape[-1]
+        weights = np.asarray(weights, dtype=np.float64)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            shape = _unit_determinant(scatters.sum(axis=-3))
+            active = np.ones(shape.shape[:-2], dtype=bool)
+            for _ in range(INNER_MAX_ITER):
+                volumes = _traces(scatters, shape) / (n_features * weights)
+                ratio = np.where(volumes > 0, 1.0 / volumes, 0.0)
+                following = _unit_determinant(
+                    np.einsum("...kde,...k->...de", scatters, ratio))
+                scale = np.sqrt(np.einsum("...dd->...d", following))
+                change = np.abs(following - shape) / (scale[..., :, np.newaxis]
+                                                      * scale[..., np.newaxis, :])
+                active = still_changing(active, change.max(axis=(-2, -1)))
+                shape = np.where(active[..., np.newaxis, np.newaxis], following, shape)
+                if not active.any():
+                    break
+            volumes = _traces(scatters, shape) / (n_features * weights)
+        covariances = volumes[..., np.newaxis, np.newaxis] * shape[..., np.newaxis, :, :]
+        return singular_where_not_finite(covariances, 2)
+
+
+def _unit_determinant(matrices: np.ndarray) -> np.ndarray:
+    """Matrices divided by ``|M|^(1/D)`` (NaN where the determinant is not positive)."""
+    sign, log_det = np.linalg.slogdet(matrices)
+    scale = np.where(sign > 0, np.exp(log_det / matrices.shape[-1]), np.nan)
+    return matrices / scale[..., np.newaxis, np.newaxis]
+
+
+def _traces(scatters: np.ndarray, shape: np.ndarray) -> np.ndarray:
+    """``tr(W_k inv(C))`` for a common ``C``: (*B, K) (NaN where ``C`` is not finite)."""
+    finite = np.isfinite(shape).all(axis=(-2, -1))[..., np.newaxis, np.newaxis]
+    inverse = np.where(finite, np.linalg.inv(np.where(finite, shape, np.eye(shape.shape[-1]))),
+                       np.nan)
+    return np.einsum("...kde,...ed->...k", scatters, inverse)
+
+
+class EVECovariance(DecomposedStructure, FullCovariance):
+    """Equal volume and orientation, variable shape: ``Sigma_k = lambda D A_k D^T``.
+
+    M step: :func:`common_orientation` with a common volume.
+
+    Examples
+    --------
+    >>> from bayesmix.covariance import get_structure
+    >>> get_structure("EVE").n_parameters(3, 4)
+    16
+    """
+
+    name = "EVE"
+    second_moments = "matrix"
+
+    def maximise_scatter(self, weights, scatters):
+        orientation, variances = common_orientation(scatters, weights, equal_volume=True)
+        return _along(orientation, variances)
+
+    def decompose(self, covariances, n_components, n_features):
+        return _decompose_along_common_axes(covariances)
+
+
+class VVECovariance(DecomposedStructure, FullCovariance):
+    """Variable volume and shape, equal orientation: ``Sigma_k = lambda_k D A_k D^T``.
+
+    M step: :func:`common_orientation` with a volume per component.
+
+    Examples
+    --------
+    >>> from bayesmix.covariance import get_structure
+    >>> get_structure("VVE").n_parameters(3, 4)
+    18
+    """
+
+    name = "VVE"
+    second_moments = "matrix"
+
+    def maximise_scatter(self, weights, scatters):
+        orientation, variances = common_orientation(scatters, weights, equal_volume=False)
+        return _along(orientation, variances)
+
+    def decompose(self, covariances, n_components, n_features):
+        return _decompose_along_common_axes(covariances)
+
+
+def _along(orientation: np.ndarray, variances: np.ndarray) -> np.ndarray:
+    """``D diag(v_k) D^T`` for a common orientation, non-finite components zeroed."""
+    orientations = np.broadcast_to(orientation[..., np.newaxis, :, :],
+                                   variances.shape + variances.shape[-1:])
+    return singular_where_not_finite(compose(np.ones(variances.shape[:-1]), variances,
+                                             orientations), 2)
+
+
+def _decompose_along_common_axes(covariances: np.ndarray
+                                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Volumes, shapes and the common orientation of matrices sharing their axes.
+
+    The axes are the eigenvectors of ``sum_k (k + 1) Sigma_k / |Sigma_k|^(1/D)`` (a
+    combination whose eigenvalues are distinct unless the shapes are degenerate), in
+    decreasing order of that combination's eigenvalues; every component's shape lists
+    its variances along the same axes, as mclust reports EVE and VVE.
+    """
+    covariances = np.asarray(covariances, dtype=np.float64)
+    volumes = np.exp(np.linalg.slogdet(covariances)[1] / covariances.shape[-1])
+    ranks = np.arange(1, covariances.shape[-3] + 1) / volumes
+    combination = np.einsum("...k,...kde->...de", ranks, covariances)
+    orientation = orient_columns(eigh_descending(combination)[1])
+    shapes = _diagonals_in(orientation, covariances) / volumes[..., np.newaxis]
+    orientations = np.broadcast_to(orientation[..., np.newaxis, :, :], covariances.shape)
+    return volumes, shapes, orientations.copy()
+
+
+class EEVCovariance(DecomposedStructure, FullCovariance):
+    """Equal volume and shape, variable orientation: ``Sigma_k = lambda D_k A D_k^T``.
+
+    M step in closed form (mclust's ``mseev``): with ``W_k = D_k Omega_k D_k^T`` (the
+    eigenvalues decreasing), ``Sigma_k = D_k diag(sum_l Omega_l / n) D_k^T``; one
+    eigendecomposition per component, O(K D^3).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from bayesmix.covariance import get_structure
+    >>> get_structure("EEV").maximise_scatter(np.array([1.0, 1.0]),
+    ...                                       np.array([np.diag([3.0, 1.0]), np.diag([1.0, 3.0])]))
+    array([[[3., 0.],
+            [0., 1.]],
+    <BLANKLINE>
+           [[1., 0.],
+            [0., 3.]]])
+    """
+
+    name = "EEV"
+    second_moments = "matrix"
+    supports_prior = True
+
+    def maximise_scatter(self, weights, scatters):
+        values, vectors = eigh_descending(scatters)
+        shape = values.sum(axis=-2, keepdims=True) / weights.sum(axis=-1)[
+            ..., np.newaxis, np.newaxis]
+        return compose(np.ones(values.shape[:-1]), np.broadcast_to(shape, values.shape),
+                       vectors)
+
+    # mclust's meeevp (the EM's MAP step): eigenvalues of Lambda + B_k, summed, divided by
+    # n + nu + D + 1 + [kappa > 0]. (Its mstep, mseevp, drops the prior on the means.)
+    def prior_terms(self, prior, n_components, n_features):
+        return ((prior.dof + n_features + 1 + (prior.shrinkage > 0)) / n_components,
+                prior.scale)
+
+
+class VEVCovariance(DecomposedStructure, FullCovariance):
+    """Variable volume and orientation, equal shape: ``Sigma_k = lambda_k D_k A D_k^T``.
+
+    M step as mclust's ``msvev``: the orientations are the eigenvectors of the ``W_k``
+    (eigenvalues decreasing), and the volumes and common shape come from
+    :func:`~bayesmix.covariance.decomposed.common_shape` of their eigenvalues; O(K D^3)
+    once, then O(K D) per inner iteration.
+
+    Examples
+    --------
+    >>> from bayesmix.covariance import get_structure
+    >>> get_structure("VEV").n_parameters(2, 4), get_structure("VEV").min_points(4)
+    (17, 5)
+    """
+
+    name = "VEV"
+    second_moments = "matrix"
+    supports_prior = True
+
+    def maximise_scatter(self, weights, scatters):
+        values, vectors = eigh_descending(scatters)
+        volumes, shape = common_shape(values, weights)
+        covariances = compose(volumes, np.broadcast_to(shape[..., np.newaxis, :], values.shape),
+                              vectors)
+        return singular_where_not_finite(covariances, 2)
+
+    # mclust's msvevp: the eigenvalues of Lambda + B_k, and no extra count (its degrees
+    # of freedom are not used).
+    def prior_terms(self, prior, n_components, n_features):
+        return 0.0, prior.scale
+
+
+class EVVCovariance(DecomposedStructure, FullCovariance):
+    """Equal volume, variable shape and orientation: ``Sigma_k = lambda C_k``, |C_k| = 1.
+
+    M step in closed form (mclust's ``msevv``): ``C_k = W_k / |W_k|^(1/D)`` and
+    ``lambda = sum_k |W_k|^(1/D) / n``; one determinant per component, O(K D^3).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from bayesmix.covariance import get_structure
+    >>> get_structure("EVV").maximise_scatter(np.array([1.0, 1.0]),
+    ...                                       np.array([np.diag([4.0, 1.0]), np.eye(2)]))
+    array([[[3.  , 0.  ],
+            [0.  , 0.75]],
+    <BLANKLINE>
+           [[1.5 , 0.  ],
+            [0.  , 1.5 ]]])
+    """
+
+    name = "EVV"
+    second_moments = "matrix"
+
+    def maximise_scatter(self, weights, scatters):
+        sign, log_det = np.linalg.slogdet(scatters)
+        scales = np.where(sign > 0, np.exp(log_det / scatters.shape[-1]), 0.0)
+        volume = scales.sum(axis=-1, keepdims=True) / weights.sum(axis=-1, keepdims=True)
+        ratio = np.divide(volume, scales, out=np.zeros_like(scales), where=scales > 0)
+        return scatters * ratio[..., np.newaxis, np.newaxis]

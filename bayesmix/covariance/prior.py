@@ -1,0 +1,299 @@
+"""mclust's conjugate prior (Fraley & Raftery 2007): the values and their defaults.
+
+MAP-EM replaces the M step by the posterior mode of the parameters under a prior on the
+means and covariances. mclust's prior (its ``priorControl()`` and ``defaultPrior``) has
+four values: the shrinkage ``kappa_p`` of the means towards the prior mean ``mu_p``, the
+degrees of freedom ``nu_p`` and the scale ``Lambda_p`` of the covariances' prior.
+:class:`ConjugatePrior` holds them; :meth:`ConjugatePrior.resolve` fills the values left
+out as mclust's ``defaultPrior`` does for the structure and checks the given ones. The
+MAP step itself is each structure's
+:meth:`~bayesmix.covariance.base.CovarianceStructure.map_step`, and the log density it
+ascends its :meth:`~bayesmix.covariance.base.CovarianceStructure.log_prior`.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, replace
+from numbers import Real
+
+import numpy as np
+
+from bayesmix.covariance.base import CovarianceStructure
+
+__all__ = ["ConjugatePrior"]
+
+
+@dataclass(frozen=True)
+class ConjugatePrior:
+    """mclust's conjugate prior on the components' means and covariances.
+
+    Each component's mean has a normal prior centred on ``mean`` whose covariance is the
+    component's covariance divided by ``shrinkage``; the covariances have an
+    inverse-Wishart prior (``dof``, ``scale``) for the general-matrix structures and
+    inverse-gamma priors on their variances for the spherical and diagonal ones (see
+    :meth:`~bayesmix.covariance.base.CovarianceStructure.prior_terms` for each
+    structure's exact form, which follows mclust's MAP steps). ``None`` means mclust's
+    default, filled in by :meth:`resolve` from the data.
+
+    Parameters
+    ----------
+    shrinkage : float, default=0.01
+        ``kappa_p >= 0``, the prior's weight on ``mean`` in units of observations; 0 for
+        no prior on the means.
+    mean : array-like of shape (n_features,), optional
+        ``mu_p``, the prior mean; default the (weighted) column means of the data.
+    dof : float, optional
+        ``nu_p``, the degrees of freedom of the covariances' prior; default
+        ``n_features + 2`` (3 for mclust's one-feature models, which is the same).
+    scale : float or array-like of shape (n_features, n_features), optional
+        ``Lambda_p``: a positive number for the spherical and diagonal structures, a
+        symmetric positive definite matrix for the others (a number there means that
+        number times the identity). Default as mclust's ``defaultPrior``: the data's
+        covariance divided by ``n_components^(2 / n_features)`` for the matrix
+        structures (its diagonal only when there are no more rows than features), the
+        mean of the column variances divided by the same for the others (the column
+        variance divided by ``n_components^2`` for one feature).
+
+    Examples
+    --------
+    >>> from bayesmix.covariance.prior import ConjugatePrior
+    >>> ConjugatePrior().shrinkage
+    0.01
+    >>> ConjugatePrior(shrinkage=-1.0)
+    Traceback (most recent call last):
+        ...
+    ValueError: shrinkage must be a finite number >= 0, got -1.0. Use 0 for no prior on the means, or mclust's default 0.01.
+    """
+
+    shrinkage: float = 0.01
+    mean: np.ndarray | None = None
+    dof: float | None = None
+    scale: np.ndarray | float | None = None
+
+    def __post_init__(self) -> None:
+        if not _is_number(self.shrinkage) or not np.isfinite(self.shrinkage) or (
+                self.shrinkage < 0):
+            raise ValueError(
+                f"shrinkage must be a finite number >= 0, got {self.shrinkage!r}. Use 0 for "
+                f"no prior on the means, or mclust's default 0.01."
+            )
+        object.__setattr__(self, "shrinkage", float(self.shrinkage))
+        if self.mean is not None:
+            if self.shrinkage == 0:
+                raise ValueError(
+                    "mean is given but shrinkage=0, so the means would have no prior and "
+                    "mean would be ignored. Pass shrinkage > 0 (e.g. 0.01) or leave mean "
+                    "out."
+                )
+            mean = _float_array(self.mean, "mean")
+            if mean.ndim != 1 or not np.isfinite(mean).all():
+                raise ValueError(
+                    f"mean must be a finite 1-D array (one value per feature), got shape "
+                    f"{mean.shape}{'' if np.isfinite(mean).all() else ' with NaN or inf'}."
+                )
+            object.__setattr__(self, "mean", mean)
+        if self.dof is not None:
+            if not _is_number(self.dof) or not np.isfinite(self.dof) or self.dof <= 0:
+                raise ValueError(
+                    f"dof must be a finite number > 0, got {self.dof!r}. Leave it out for "
+                    f"mclust's default n_features + 2."
+                )
+            object.__setattr__(self, "dof", float(self.dof))
+        if self.scale is not None:
+            object.__setattr__(self, "scale", _checked_scale(self.scale))
+
+    def resolve(self, X: np.ndarray, structure: CovarianceStructure, n_components: int,
+                sample_weight: np.ndarray | None = None) -> ConjugatePrior:
+        """Every value filled in for ``structure`` and ``n_components`` on ``X``, checked.
+
+        The defaults are mclust's ``defaultPrior``: ``mean`` the column means, ``dof``
+        ``D + 2``, ``scale`` from the columns' variances with R's ``n - 1`` denominator
+        (see the class). With ``sample_weight``, the weights count as repeated rows:
+        ``n`` is their sum, the means and variances are weighted (``sum_n w_n (x_n -
+        mean)^2 / (n - 1)``), exactly those of the data with each row repeated ``w_n``
+        times. The returned scale is a float for the spherical and diagonal structures
+        and a (D, D) array for the others.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        structure : CovarianceStructure
+            The structure to fit (``bayesmix.covariance.get_structure(name)``).
+        n_components : int
+        sample_weight : array-like of shape (n_samples,), optional
+
+        Raises
+        ------
+        ValueError
+            For a value that does not fit the data or the structure (a mean of the
+            wrong length, a matrix scale for a diagonal structure, ``dof <= D - 1`` for
+            a matrix structure), or weights summing to 1 or less.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from bayesmix.covariance import get_structure
+        >>> from bayesmix.covariance.prior import ConjugatePrior
+        >>> X = np.array([[0.0, 0.0], [2.0, 0.0], [0.0, 4.0], [2.0, 4.0]])
+        >>> prior = ConjugatePrior().resolve(X, get_structure("VII"), n_components=2)
+        >>> prior.mean, prior.dof, round(prior.scale, 6)
+        (array([1., 2.]), 4.0, 1.666667)
+        >>> ConjugatePrior().resolve(X, get_structure("VVV"), n_components=2).scale.round(6)
+        array([[0.666667, 0.      ],
+               [0.      , 2.666667]])
+        """
+        if not isinstance(structure, CovarianceStructure):
+            raise TypeError(
+                f"structure must be a CovarianceStructure, got {type(structure).__name__}. "
+                f"Pass bayesmix.covariance.get_structure(covariance_type)."
+            )
+        X = _float_array(X, "X")
+        if X.ndim != 2:
+            raise ValueError(f"X must be 2-D (n_samples, n_features), got shape {X.shape}.")
+        n_features = X.shape[1]
+        weights = (np.ones(X.shape[0]) if sample_weight is None
+                   else _float_array(sample_weight, "sample_weight"))
+        if weights.shape != (X.shape[0],):
+            raise ValueError(
+                f"sample_weight has shape {weights.shape}, but X has {X.shape[0]} rows. "
+                f"Pass one weight per row."
+            )
+        total = float(weights.sum())
+        if not total > 1.0:
+            raise ValueError(
+                f"the prior's default scale needs the data's variances, but the rows' "
+                f"weights sum to {total:g} <= 1. Pass more rows, weights that count rows "
+                f"(each row as if repeated w times), or the prior's scale."
+            )
+        column_means = weights @ X / total
+        centred = X - column_means
+        covariance = (centred * weights[:, None]).T @ centred / (total - 1.0)
+        mean = column_means if self.mean is None else self.mean
+        if mean.shape != (n_features,):
+            raise ValueError(
+                f"mean has {mean.size} values but X has {n_features} features. Pass one "
+                f"prior mean per column of X."
+            )
+        dof = float(n_features + 2) if self.dof is None else self.dof
+        factor = float(n_components) ** (-2.0 / n_features)
+        if structure.estimates_correlations:
+            if not dof > n_features - 1:
+                raise ValueError(
+                    f"dof={dof:g} is too small for covariance_type={structure.label!r}: its "
+                    f"inverse-Wishart prior needs dof > n_features - 1 = {n_features - 1}. "
+                    f"Pass a larger dof (mclust's default is n_features + 2)."
+                )
+            scale = self.scale
+            if scale is None:
+                scale = factor * (covariance if total > n_features
+                                  else np.diag(np.diag(covariance)))
+            elif np.ndim(scale) == 0:
+                scale = scale * np.eye(n_features)
+            elif scale.shape != (n_features, n_features):
+                raise ValueError(
+                    f"scale has shape {scale.shape} but X has {n_features} features. Pass "
+                    f"a ({n_features}, {n_features}) matrix or a number (times the "
+                    f"identity)."
+                )
+        else:
+            scale = self.scale
+            if scale is None:
+                scale = factor * float(np.trace(covariance)) / n_features
+            elif np.ndim(scale) != 0:
+                raise ValueError(
+                    f"scale must be a number for covariance_type={structure.label!r}, got "
+                    f"an array of shape {np.shape(scale)}: mclust's spherical and diagonal "
+                    f"models take one prior variance. Pass a positive number."
+                )
+        resolved = replace(self, dof=dof, scale=scale)
+        # Set past __post_init__, which refuses a mean given with shrinkage=0 (it would be
+        # ignored): the resolved prior always carries one.
+        object.__setattr__(resolved, "mean", np.array(mean, dtype=np.float64))
+        return resolved
+
+    def shifted(self, shift: np.ndarray) -> ConjugatePrior:
+        """The resolved prior in coordinates moved by ``-shift`` (the EM engine's centred
+        data): only the mean moves.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from bayesmix.covariance.prior import ConjugatePrior
+        >>> ConjugatePrior(mean=np.array([3.0, 1.0])).shifted(np.array([1.0, 1.0])).mean
+        array([2., 0.])
+        >>> from bayesmix.covariance import get_structure
+        >>> no_shrinkage = ConjugatePrior(shrinkage=0.0).resolve(np.eye(3), get_structure("VII"), 1)
+        >>> no_shrinkage.shifted(np.ones(3)).mean.round(3)
+        array([-0.667, -0.667, -0.667])
+        """
+        moved = copy.copy(self)
+        # Set past __post_init__, as in resolve: a resolved prior always carries a mean.
+        object.__setattr__(moved, "mean", self._resolved_mean() - shift)
+        return moved
+
+    def _resolved_mean(self) -> np.ndarray:
+        if self.mean is None:
+            raise ValueError(
+                "the prior's mean is not set. Call resolve(X, structure, n_components) "
+                "first, or pass mean."
+            )
+        return self.mean
+
+    def posterior_means(self, counts: np.ndarray, means: np.ndarray) -> np.ndarray:
+        """The MAP means ``(n_k xbar_k + kappa_p mu_p) / (n_k + kappa_p)``, as mclust's.
+
+        ``means`` are the M step's (``xbar_k``), in the coordinates of the resolved
+        prior's ``mean``; leading batch axes are kept.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from bayesmix.covariance.prior import ConjugatePrior
+        >>> prior = ConjugatePrior(shrinkage=1.0, mean=np.array([0.0]))
+        >>> prior.posterior_means(np.array([3.0]), np.array([[4.0]]))
+        array([[3.]])
+        """
+        counts = np.asarray(counts, dtype=np.float64)[..., np.newaxis]
+        return ((counts * means + self.shrinkage * self._resolved_mean())
+                / (counts + self.shrinkage))
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, Real) and not isinstance(value, bool)
+
+
+def _float_array(value: object, name: str) -> np.ndarray:
+    """``value`` as a float64 array, or a TypeError naming the argument."""
+    try:
+        return np.array(value, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise TypeError(f"{name} must hold numbers, got {type(value).__name__}.") from None
+
+
+def _checked_scale(scale: object) -> float | np.ndarray:
+    """A positive number, or a symmetric positive definite matrix (a float64 copy)."""
+    if _is_number(scale):
+        if not np.isfinite(scale) or scale <= 0:
+            raise ValueError(
+                f"scale must be positive and finite, got {scale!r}. Pass a positive "
+                f"number or a positive definite matrix."
+            )
+        return float(scale)
+    matrix = _float_array(scale, "scale")
+    if matrix.ndim != 2 or matrix.shape[0] != matrix.shape[1] or not np.isfinite(
+            matrix).all():
+        raise ValueError(
+            f"scale must be a number or a finite square matrix, got an array of shape "
+            f"{matrix.shape}. Pass a positive number or a (n_features, n_features) "
+            f"positive definite matrix."
+        )
+    if not np.allclose(matrix, matrix.T, rtol=1e-10, atol=0.0):
+        raise ValueError("scale is not symmetric. Pass a symmetric positive definite matrix.")
+    smallest = np.linalg.eigvalsh(matrix)[0]
+    if smallest <= 0:
+        raise ValueError(
+            f"scale is not positive definite (smallest eigenvalue {smallest:.3g}). Pass a "
+            f"positive definite matrix."
+        )
+    return matrix
