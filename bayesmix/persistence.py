@@ -73,8 +73,11 @@ ESTIMATORS = {
     "GaussianMixtureEM": "bayesmix.em:GaussianMixtureEM",
     "GaussianMixtureBayes": "bayesmix.bayes:GaussianMixtureBayes",
 }
-#: The priors' class, stored as its constructor arguments (kind ``priors``).
-_PRIORS = "bayesmix.bayes:MixturePriors"
+#: The prior classes, stored as their constructor arguments, by the kind that marks them.
+_PRIORS = {
+    "priors": "bayesmix.bayes:MixturePriors",
+    "conjugate_prior": "bayesmix.covariance.prior:ConjugatePrior",
+}
 #: What reading a damaged file raises from h5py, h5netcdf and xarray.
 _READ_ERRORS = (OSError, ValueError, RuntimeError, KeyError, AttributeError, TypeError)
 #: More than zlib, the netCDF-4 compression, can pack into one byte (deflate's largest
@@ -113,7 +116,7 @@ def _encode(value: Any, name: str, arrays: dict[str, np.ndarray]) -> Any:
 
     JSON scalars and lists are kept as they are; everything else becomes a one-key
     dict naming its kind (``array``, ``numpy``, ``tuple``, ``dict``, ``random_state``,
-    ``priors`` or ``estimator``), so decoding is unambiguous.
+    ``priors``, ``conjugate_prior`` or ``estimator``), so decoding is unambiguous.
     """
     if isinstance(value, np.generic):  # before float: numpy.float64 is a float
         return {"numpy": [value.dtype.str, value.item()]}
@@ -134,15 +137,16 @@ def _encode(value: Any, name: str, arrays: dict[str, np.ndarray]) -> Any:
         kind, key, pos, has_gauss, cached = value.get_state()
         arrays[name] = key
         return {"random_state": [kind, name, pos, has_gauss, cached]}
-    if _is_of(value, _PRIORS):
-        return {"priors": _encode(value.__dict__, name, arrays)}
+    for kind, location in _PRIORS.items():
+        if _is_of(value, location):
+            return {kind: _encode(value.__dict__, name, arrays)}
     if _is_estimator(value):
         return {"estimator": _encode_estimator(value, name, arrays)}
     raise ValueError(
         f"Cannot save {name}={short_repr(value)} of type {type(value).__name__}: bayesmix saves "
         f"None, numbers, strings, lists, tuples, dicts, NumPy arrays, "
-        f"numpy.random.RandomState, MixturePriors and its estimators. Set {name} to one of "
-        f"those (an int seed for random_state) before saving."
+        f"numpy.random.RandomState, MixturePriors, ConjugatePrior and its estimators. Set "
+        f"{name} to one of those (an int seed for random_state) before saving."
     )
 
 
@@ -182,8 +186,8 @@ def _decode(value: Any, arrays: xr.Dataset, idata: az.InferenceData) -> Any:
         random_state = np.random.RandomState()
         random_state.set_state((kind_name, arrays[key].values, pos, has_gauss, cached))
         return random_state
-    if kind == "priors":
-        return _import(_PRIORS)(**_decode(content, arrays, idata))
+    if kind in _PRIORS:
+        return _import(_PRIORS[kind])(**_decode(content, arrays, idata))
     return _decode_estimator(content, arrays, idata)  # the one kind left: "estimator"
 
 

@@ -221,10 +221,10 @@ def lppd(model: Any, X: Any = None) -> PredictiveDensity:
     >>> from bayesmix import GaussianMixtureEM, load_old_faithful
     >>> from bayesmix.scoring import lppd
     >>> X = load_old_faithful()
-    >>> em = GaussianMixtureEM(3, covariance_type="tied", n_init=5, random_state=0).fit(X)
+    >>> em = GaussianMixtureEM(3, covariance_type="tied", init_params="hc").fit(X)
     >>> result = lppd(em, X)
     >>> round(result.elpd, 1), result.pointwise.sizes["obs"]
-    (-1126.3, 272)
+    (-1126.4, 272)
     """
     import xarray as xr
 

@@ -33,6 +33,7 @@ from bayesmix._validation import (
     short_repr,
 )
 from bayesmix.covariance import STRUCTURES, CovarianceStructure, get_structure
+from bayesmix.covariance.prior import ConjugatePrior
 from bayesmix.em.diagnostics import find_degenerate
 from bayesmix.em.engine import EMEngine, EMRun, EMSettings, MixtureParameters
 from bayesmix.em.init import INIT_METHODS, initial_responsibilities
@@ -101,8 +102,8 @@ class BaseMixtureEM(DensityMixin, BaseEstimator):
     Subclasses define ``__init__`` with scikit-learn's mixture parameters
     (``n_components``, ``covariance_type``, ``tol``, ``reg_covar``, ``max_iter``,
     ``n_init``, ``init_params``, ``weights_init``, ``means_init``, ``precisions_init``,
-    ``random_state``, ``warm_start``, ``verbose``, ``verbose_interval``) and
-    ``acceleration``.
+    ``random_state``, ``warm_start``, ``verbose``, ``verbose_interval``),
+    ``acceleration`` and ``prior``.
 
     Examples
     --------
@@ -127,6 +128,22 @@ class BaseMixtureEM(DensityMixin, BaseEstimator):
         check_bool(self.warm_start, "warm_start")
         if self.acceleration is not None:
             check_option(self.acceleration, "acceleration", ACCELERATIONS)
+        if self.prior is not None:
+            if not (isinstance(self.prior, ConjugatePrior)
+                    or (isinstance(self.prior, str) and self.prior == "default")):
+                raise ValueError(
+                    f"prior must be None (maximum likelihood), 'default' (mclust's "
+                    f"defaultPrior) or a bayesmix.covariance.prior.ConjugatePrior, got "
+                    f"{short_repr(self.prior)}."
+                )
+            structure.check_prior_support()
+        one_feature = structure.one_feature_alias
+        if self.covariance_type == one_feature and n_features > 1:
+            raise ValueError(
+                f"covariance_type={one_feature!r} is mclust's name for one feature, but X "
+                f"has {n_features}. Use {structure.name!r}, its model for any number of "
+                f"features."
+            )
         given = {}
         if self.weights_init is not None:
             weights = check_shape(self.weights_init, "weights_init", (K,), "(n_components,)")
@@ -172,7 +189,7 @@ class BaseMixtureEM(DensityMixin, BaseEstimator):
         >>> from bayesmix import GaussianMixtureEM
         >>> X = np.array([[0.0], [0.2], [0.1], [5.0], [5.2], [5.1]])
         >>> GaussianMixtureEM(2, random_state=0).fit(X).means_.ravel().round(2)
-        array([0.1, 5.1])
+        array([5.1, 0.1])
         """
         self.fit_predict(X, y, sample_weight=sample_weight)
         return self
@@ -186,7 +203,7 @@ class BaseMixtureEM(DensityMixin, BaseEstimator):
         >>> from bayesmix import GaussianMixtureEM
         >>> X = np.array([[0.0], [0.2], [0.1], [5.0], [5.2], [5.1]])
         >>> GaussianMixtureEM(2, random_state=0).fit_predict(X)
-        array([0, 0, 0, 1, 1, 1])
+        array([1, 1, 1, 0, 0, 0])
         """
         start_time = time.perf_counter()
         check_int(self.n_components, "n_components", min_value=1)
@@ -203,7 +220,8 @@ class BaseMixtureEM(DensityMixin, BaseEstimator):
         settings = EMSettings(tol=self.tol, reg_covar=self.reg_covar, max_iter=self.max_iter,
                               verbose=self.verbose, verbose_interval=self.verbose_interval,
                               accelerate=self.acceleration == "squarem")
-        engine = EMEngine(source, structure, self.n_components, settings)
+        engine = EMEngine(source, structure, self.n_components, settings,
+                          self._resolved_prior(structure, source))
         warm = self.warm_start and hasattr(self, "converged_")
         n_init = 1 if warm else self.n_init
         # One generator for every restart, drawn from in turn, as scikit-learn does: the
@@ -231,6 +249,16 @@ class BaseMixtureEM(DensityMixin, BaseEstimator):
         if labels is None:  # the rows are not in memory: predicted lazily, by chunks
             return self.predict(source.collection)
         return labels
+
+    def _resolved_prior(self, structure: CovarianceStructure, source: Any
+                        ) -> ConjugatePrior | None:
+        """The prior with mclust's defaults filled in from the data (its initialisation
+        sample, which is every row in memory), centred like the engine's data."""
+        if self.prior is None:
+            return None
+        prior = ConjugatePrior() if isinstance(self.prior, str) else self.prior
+        X, weights = source.initialisation_sample()
+        return prior.resolve(X, structure, self.n_components, weights).shifted(source.shift)
 
     def _data_source(self, X: Any, sample_weight: Any) -> Any:
         """The data source over ``X``: as given, Dask chunks, or rows in memory."""

@@ -24,6 +24,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from bayesmix._validation import check_int, check_memory, check_random_state, validate_data
 from bayesmix.covariance import get_structure, n_parameters
+from bayesmix.covariance.prior import ConjugatePrior
 from bayesmix.density import log_mixture_density, responsibilities, weighted_log_prob
 from bayesmix.em.base import BaseMixtureEM
 from bayesmix.em.sources import is_dask_collection
@@ -43,8 +44,12 @@ class GaussianMixtureEM(BaseMixtureEM):
     ----------
     n_components : int, default=1
         Number of mixture components.
-    covariance_type : {"full", "tied", "diag", "spherical"}, default="full"
-        Covariance structure (see :mod:`bayesmix.covariance`).
+    covariance_type : str, default="full"
+        Covariance structure: scikit-learn's ``"full"``, ``"tied"``, ``"diag"``,
+        ``"spherical"`` or any of mclust's 14 models by volume, shape and orientation
+        (``"EII"``, ``"VII"``, ``"EEI"``, ``"VEI"``, ``"EVI"``, ``"VVI"``, ``"EEE"``,
+        ``"VEE"``, ``"EVE"``, ``"VVE"``, ``"EEV"``, ``"VEV"``, ``"EVV"``, ``"VVV"``;
+        ``"E"`` and ``"V"`` for one feature); see :mod:`bayesmix.covariance`.
     tol : float, default=1e-3
         Convergence threshold on the change of the mean log-likelihood per sample.
     reg_covar : float, default=1e-6
@@ -76,6 +81,16 @@ class GaussianMixtureEM(BaseMixtureEM):
         pairs of EM steps, keeping only jumps that raise the likelihood: about half the
         passes over the data to the same optimum on slow fits, but not scikit-learn's
         iterates (``n_iter_`` counts passes).
+    prior : {None, "default"} or ConjugatePrior, default=None
+        ``None`` fits by maximum likelihood. A conjugate prior on the means and
+        covariances (mclust's ``priorControl()``) fits the posterior mode instead
+        (MAP-EM), which keeps components from collapsing: ``"default"`` is mclust's
+        ``defaultPrior`` (shrinkage 0.01 towards the column means, ``n_features + 2``
+        degrees of freedom, a scale from the data's variances), a
+        :class:`~bayesmix.covariance.prior.ConjugatePrior` sets each value. The
+        structures mclust fits without a prior (EVE, VEE, VVE, EVV) refuse one. The
+        criteria (:meth:`bic`, ...) use the log-likelihood at the posterior mode, as
+        mclust's do; ``lower_bound_`` adds the log prior per sample.
 
     Attributes
     ----------
@@ -83,7 +98,10 @@ class GaussianMixtureEM(BaseMixtureEM):
     means_ : ndarray of shape (n_components, n_features)
     covariances_ : ndarray
         Stored shape of the structure: (K, D, D) full, (D, D) tied, (K, D) diag, (K,)
-        spherical.
+        spherical (see :mod:`bayesmix.covariance` for mclust's models).
+    volumes_, shapes_, orientations_ : ndarray of shape (K,), (K, D), (K, D, D)
+        The covariances decomposed as mclust reports them, ``Sigma_k = volume_k *
+        orientation_k @ diag(shape_k) @ orientation_k.T`` with ``prod(shape_k) = 1``.
     precisions_ : ndarray
         Inverses of ``covariances_``, same shape.
     precisions_cholesky_ : ndarray
@@ -123,12 +141,12 @@ class GaussianMixtureEM(BaseMixtureEM):
     --------
     >>> from bayesmix import GaussianMixtureEM, load_old_faithful
     >>> X = load_old_faithful()
-    >>> em = GaussianMixtureEM(n_components=3, covariance_type="tied", n_init=5,
-    ...                        random_state=0).fit(X)
+    >>> em = GaussianMixtureEM(n_components=3, covariance_type="tied",
+    ...                        init_params="hc").fit(X)  # mclust's hierarchical start
     >>> em.weights_.round(2)
-    array([0.47, 0.36, 0.17])
+    array([0.16, 0.36, 0.48])
     >>> round(em.score(X) * len(X), 1)
-    -1126.3
+    -1126.4
     """
 
     def __init__(
@@ -149,6 +167,7 @@ class GaussianMixtureEM(BaseMixtureEM):
         verbose: int = 0,
         verbose_interval: int = 10,
         acceleration: str | None = None,
+        prior: str | ConjugatePrior | None = None,
     ) -> None:
         self.n_components = n_components
         self.covariance_type = covariance_type
@@ -165,7 +184,39 @@ class GaussianMixtureEM(BaseMixtureEM):
         self.verbose = verbose
         self.verbose_interval = verbose_interval
         self.acceleration = acceleration
+        self.prior = prior
 
+
+    # ------------------------------------------------------------------ decomposition
+    def _decomposition(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        check_is_fitted(self)
+        return get_structure(self.covariance_type).decompose(
+            self.covariances_, *self.means_.shape)
+
+    @property
+    def volumes_(self) -> np.ndarray:
+        """Each component's volume, ``det(Sigma_k)^(1/D)`` (mclust's ``scale``).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from bayesmix import GaussianMixtureEM, load_old_faithful
+        >>> em = GaussianMixtureEM(2, covariance_type="VEV", random_state=0).fit(
+        ...     load_old_faithful())
+        >>> em.volumes_.shape, bool(np.allclose(em.shapes_[0], em.shapes_[1]))
+        ((2,), True)
+        """
+        return self._decomposition()[0]
+
+    @property
+    def shapes_(self) -> np.ndarray:
+        """Each component's shape: its covariance's eigenvalues over its volume."""
+        return self._decomposition()[1]
+
+    @property
+    def orientations_(self) -> np.ndarray:
+        """Each component's orientation: its covariance's eigenvectors, as columns."""
+        return self._decomposition()[2]
 
     # ------------------------------------------------------------------ prediction
     def _check_X(self, X: Any) -> np.ndarray:
@@ -284,9 +335,9 @@ class GaussianMixtureEM(BaseMixtureEM):
         --------
         >>> from bayesmix import GaussianMixtureEM, load_old_faithful
         >>> X = load_old_faithful()
-        >>> em = GaussianMixtureEM(3, covariance_type="tied", n_init=5, random_state=0).fit(X)
+        >>> em = GaussianMixtureEM(3, covariance_type="tied", init_params="hc").fit(X)
         >>> round(em.bic(X), 2)
-        2314.36
+        2314.52
         """
         return self._criteria(X)["bic"]
 
@@ -297,9 +348,9 @@ class GaussianMixtureEM(BaseMixtureEM):
         --------
         >>> from bayesmix import GaussianMixtureEM, load_old_faithful
         >>> X = load_old_faithful()
-        >>> em = GaussianMixtureEM(3, covariance_type="tied", n_init=5, random_state=0).fit(X)
+        >>> em = GaussianMixtureEM(3, covariance_type="tied", init_params="hc").fit(X)
         >>> round(em.aic(X), 2)
-        2274.69
+        2274.85
         """
         return self._criteria(X)["aic"]
 
