@@ -73,6 +73,9 @@ _CLOUD_N_STD = 2.0
 #: this many units of the chosen fit (Kass and Raftery's "very strong" evidence is a BIC
 #: difference of 10) and logarithmically beyond.
 RELATIVE_LINEAR_RANGE = 10.0
+#: :func:`plot_selection`'s symbols, one per covariance structure in the table's order
+#: (as mclust's BIC plot tells its 14 models apart by symbol as well as colour).
+SELECTION_MARKERS = ("o", "s", "^", "P", "D", "X", "v", "*", "<", "p", ">", "h", "d", "8")
 _UNCERTAINTY_LABEL = "uncertainty: 1 - max responsibility"
 
 
@@ -605,7 +608,9 @@ def plot_selection(select_result: Any, criterion: str | None = None,
                    ax: Axes | None = None, relative: bool = False) -> Axes:
     """BIC or ICL against the number of components, one line per covariance structure.
 
-    Lower is better. The chosen fit (``select_result.best_index_``) is marked with a
+    Each structure has its own colour and symbol (:data:`SELECTION_MARKERS`), as in
+    mclust's BIC plot, so that the 14 models of ``covariance_types="mclust"`` stay
+    apart. Lower is better. The chosen fit (``select_result.best_index_``) is marked with a
     star; fits with a degenerate component, which are never chosen, with a red cross.
 
     Parameters
@@ -632,8 +637,8 @@ def plot_selection(select_result: Any, criterion: str | None = None,
     >>> X, _, _ = make_mixture(200, n_components=2, random_state=0)
     >>> selection = select_em(X, [1, 2, 3], ["full", "spherical"], random_state=0)
     >>> ax = plot_selection(selection)
-    >>> [line.get_label() for line in ax.get_lines()]
-    ['full', 'spherical']
+    >>> [(line.get_label(), line.get_marker()) for line in ax.get_lines()]
+    [('full', 'o'), ('spherical', 's')]
     >>> ax.get_ylabel()
     'BIC (lower is better)'
     >>> plot_selection(selection, relative=True).get_ylabel()
@@ -650,10 +655,10 @@ def plot_selection(select_result: Any, criterion: str | None = None,
     values = table[criterion] - (best[criterion] if relative else 0.0)
     structures = list(dict.fromkeys(table["covariance_type"]))
     colors = _component_colors(len(structures))
-    for color, structure in zip(colors, structures):
+    for index, (color, structure) in enumerate(zip(colors, structures)):
         rows = table[table["covariance_type"] == structure].sort_values("n_components")
-        ax.plot(rows["n_components"], values[rows.index], marker="o", color=color,
-                label=str(structure))
+        ax.plot(rows["n_components"], values[rows.index], color=color, label=str(structure),
+                marker=SELECTION_MARKERS[index % len(SELECTION_MARKERS)])
     degenerate = table[table["degenerate"].astype(bool)]
     if len(degenerate):
         ax.scatter(degenerate["n_components"], values[degenerate.index], marker="x", s=90,
@@ -672,7 +677,7 @@ def plot_selection(select_result: Any, criterion: str | None = None,
     else:
         ax.set_ylabel(f"{name} (lower is better)")
     ax.set_title(f"Model selection by {criterion.upper()}")
-    ax.legend(fontsize="small")
+    ax.legend(fontsize="small", ncol=2 if len(structures) > 6 else 1)
     return ax
 
 

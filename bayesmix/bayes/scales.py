@@ -17,6 +17,8 @@ structure      scale parameter and priors
 ``VVI`` diag   half-normal standard deviations (K, D)
 ``VII``        one half-normal standard deviation per component (K,)
 spherical
+``EEI``        half-normal standard deviations (D,) shared by the components
+``EII``        one half-normal standard deviation shared by the components ()
 =============  ===================================================================
 """
 
@@ -265,10 +267,58 @@ class SphericalScale(PosteriorScale):
         return {"sigma": np.sqrt(np.mean(sds**2, axis=1)) * np.exp(noise(sds.shape[0]))}
 
 
+class SharedDiagonalScale(DiagonalScale):
+    """``EEI``: half-normal standard deviations per feature, shared by the components."""
+
+    structure = "EEI"
+    ndim = 1
+    signature = "(k),(k,d),(d)->(d)"
+
+    def prior(self, priors, n_components, n_features):
+        sigmas = pm.HalfNormal("sigmas", sigma=priors.scale_sigma, dims=("feature",))
+        covariance = sigmas[:, None] ** 2 * np.eye(n_features)
+        return sigmas, pt.broadcast_to(covariance, (n_components, n_features, n_features))
+
+    def component_log_prob(self, value, means, scale, n_features):
+        return super().component_log_prob(value, means, scale[None, :], n_features)
+
+    def cholesky(self, scale, n_components, n_features):
+        return np.broadcast_to(scale[:, None] * np.eye(n_features),
+                               (n_components, n_features, n_features))
+
+    def initial_values(self, sds, correlation, noise):
+        pooled = np.sqrt(np.mean(sds**2, axis=0))
+        return {"sigmas": pooled * np.exp(noise(*pooled.shape))}
+
+
+class SharedSphericalScale(SphericalScale):
+    """``EII``: one half-normal standard deviation shared by the components."""
+
+    structure = "EII"
+    ndim = 0
+    signature = "(k),(k,d),()->(d)"
+
+    def prior(self, priors, n_components, n_features):
+        sigma = pm.HalfNormal("sigma", sigma=priors.scale_sigma)
+        return sigma, pt.broadcast_to(sigma**2 * np.eye(n_features),
+                                      (n_components, n_features, n_features))
+
+    def component_log_prob(self, value, means, scale, n_features):
+        return super().component_log_prob(value, means, pt.stack([scale]), n_features)
+
+    def cholesky(self, scale, n_components, n_features):
+        return np.broadcast_to(np.asarray(scale) * np.eye(n_features),
+                               (n_components, n_features, n_features))
+
+    def initial_values(self, sds, correlation, noise):
+        return {"sigma": np.sqrt(np.mean(sds**2)) * np.exp(noise())}
+
+
 #: The structures the posterior supports, by their mclust name.
 SCALES: dict[str, PosteriorScale] = {
     scale.structure: scale
-    for scale in (FullScale(), TiedScale(), DiagonalScale(), SphericalScale())
+    for scale in (FullScale(), TiedScale(), DiagonalScale(), SphericalScale(),
+                  SharedDiagonalScale(), SharedSphericalScale())
 }
 
 
@@ -279,7 +329,7 @@ def supported_structures() -> list[str]:
     --------
     >>> from bayesmix.bayes.scales import supported_structures
     >>> supported_structures()
-    ['full', 'tied', 'diag', 'spherical']
+    ['full', 'tied', 'diag', 'spherical', 'EEI', 'EII']
     """
     return [get_structure(name).label for name in SCALES]
 
