@@ -15,11 +15,17 @@ mean (see :class:`bayesmix.em.statistics.SufficientStatistics`): the counts
 ``n_k = sum_n r_nk``, the means and, as :attr:`CovarianceStructure.second_moments` asks,
 per-component second moments ``sum_n r_nk x_n x_n^T`` (``"matrix"``, (K, D, D)), their
 diagonals (``"diagonal"``, (K, D)), or none, the pooled structures using the total scatter
-of the data, which does not change between iterations.
+of the data, which does not change between iterations. Every M step maximises the
+expected complete log-likelihood of the within scatter
+(:func:`~bayesmix.covariance.scatter.within_scatter`) under the structure's constraints,
+by its :meth:`CovarianceStructure.maximise_scatter`; the MAP step under mclust's
+conjugate prior maximises the same with the counts and scatter the prior adds
+(:meth:`CovarianceStructure.prior_terms`).
 
-Its length (about 630 lines, most of it the interface's docstrings and examples,
-which the structures inherit) is that of the one interface every structure implements
-and the two families of shared linear algebra.
+Its length (about 760 lines, most of it the interface's docstrings and examples, which
+the structures inherit) is that of the one interface every structure implements (storage,
+M and MAP steps, decomposition, linear algebra) and the two families of shared linear
+algebra.
 """
 
 from __future__ import annotations

@@ -40,12 +40,13 @@ class ConjugatePrior:
     ----------
     shrinkage : float, default=0.01
         ``kappa_p >= 0``, the prior's weight on ``mean`` in units of observations; 0 for
-        no prior on the means.
+        no prior on the means (``mean`` then has no effect).
     mean : array-like of shape (n_features,), optional
         ``mu_p``, the prior mean; default the (weighted) column means of the data.
     dof : float, optional
         ``nu_p``, the degrees of freedom of the covariances' prior; default
-        ``n_features + 2`` (3 for mclust's one-feature models, which is the same).
+        ``n_features + 2`` (3 for mclust's one-feature models, which is the same). A
+        given value is used (mclust's ``defaultPrior`` always takes its default).
     scale : float or array-like of shape (n_features, n_features), optional
         ``Lambda_p``: a positive number for the spherical and diagonal structures, a
         symmetric positive definite matrix for the others (a number there means that
@@ -80,12 +81,6 @@ class ConjugatePrior:
             )
         object.__setattr__(self, "shrinkage", float(self.shrinkage))
         if self.mean is not None:
-            if self.shrinkage == 0:
-                raise ValueError(
-                    "mean is given but shrinkage=0, so the means would have no prior and "
-                    "mean would be ignored. Pass shrinkage > 0 (e.g. 0.01) or leave mean "
-                    "out."
-                )
             mean = _float_array(self.mean, "mean")
             if mean.ndim != 1 or not np.isfinite(mean).all():
                 raise ValueError(
@@ -148,7 +143,7 @@ class ConjugatePrior:
                 f"structure must be a CovarianceStructure, got {type(structure).__name__}. "
                 f"Pass bayesmix.covariance.get_structure(covariance_type)."
             )
-        X = _float_array(X, "X")
+        X = _float_array(X, "X", copy=False)
         if X.ndim != 2:
             raise ValueError(f"X must be 2-D (n_samples, n_features), got shape {X.shape}.")
         n_features = X.shape[1]
@@ -167,8 +162,8 @@ class ConjugatePrior:
                 f"(each row as if repeated w times), or the prior's scale."
             )
         column_means = weights @ X / total
-        centred = X - column_means
-        covariance = (centred * weights[:, None]).T @ centred / (total - 1.0)
+        if not np.isfinite(column_means).all():
+            raise ValueError("X or sample_weight contains NaN or infinity; pass finite values.")
         mean = column_means if self.mean is None else self.mean
         if mean.shape != (n_features,):
             raise ValueError(
@@ -186,8 +181,9 @@ class ConjugatePrior:
                 )
             scale = self.scale
             if scale is None:
-                scale = factor * (covariance if total > n_features
-                                  else np.diag(np.diag(covariance)))
+                full = total > n_features
+                scatter = _scatter(X, weights, column_means, full)
+                scale = factor * (scatter if full else np.diag(scatter)) / (total - 1.0)
             elif np.ndim(scale) == 0:
                 scale = scale * np.eye(n_features)
             elif scale.shape != (n_features, n_features):
@@ -199,18 +195,15 @@ class ConjugatePrior:
         else:
             scale = self.scale
             if scale is None:
-                scale = factor * float(np.trace(covariance)) / n_features
+                variances = _scatter(X, weights, column_means, False) / (total - 1.0)
+                scale = factor * float(variances.sum()) / n_features
             elif np.ndim(scale) != 0:
                 raise ValueError(
                     f"scale must be a number for covariance_type={structure.label!r}, got "
                     f"an array of shape {np.shape(scale)}: mclust's spherical and diagonal "
                     f"models take one prior variance. Pass a positive number."
                 )
-        resolved = replace(self, dof=dof, scale=scale)
-        # Set past __post_init__, which refuses a mean given with shrinkage=0 (it would be
-        # ignored): the resolved prior always carries one.
-        object.__setattr__(resolved, "mean", np.array(mean, dtype=np.float64))
-        return resolved
+        return replace(self, mean=mean, dof=dof, scale=scale)
 
     def shifted(self, shift: np.ndarray) -> ConjugatePrior:
         """The resolved prior in coordinates moved by ``-shift`` (the EM engine's centred
@@ -259,14 +252,31 @@ class ConjugatePrior:
                 / (counts + self.shrinkage))
 
 
+#: Rows per block of :func:`_scatter` (a block of at most this many rows is copied).
+_BLOCK_ROWS = 4096
+
+
+def _scatter(X: np.ndarray, weights: np.ndarray, centre: np.ndarray, full: bool
+             ) -> np.ndarray:
+    """``sum_n w_n (x_n - c)(x_n - c)^T`` (D, D), or its diagonal, in blocks of rows."""
+    n_features = X.shape[1]
+    scatter = np.zeros((n_features, n_features) if full else n_features)
+    for start in range(0, X.shape[0], _BLOCK_ROWS):
+        block = X[start:start + _BLOCK_ROWS] - centre
+        weighted = block * weights[start:start + _BLOCK_ROWS, np.newaxis]
+        scatter += weighted.T @ block if full else np.einsum("nd,nd->d", weighted, block)
+    return scatter
+
+
 def _is_number(value: object) -> bool:
     return isinstance(value, Real) and not isinstance(value, bool)
 
 
-def _float_array(value: object, name: str) -> np.ndarray:
-    """``value`` as a float64 array, or a TypeError naming the argument."""
+def _float_array(value: object, name: str, copy: bool = True) -> np.ndarray:
+    """``value`` as a float64 array (a copy unless ``copy`` is false and it is one
+    already), or a TypeError naming the argument."""
     try:
-        return np.array(value, dtype=np.float64)
+        return np.array(value, dtype=np.float64, copy=copy or None)
     except (TypeError, ValueError):
         raise TypeError(f"{name} must hold numbers, got {type(value).__name__}.") from None
 

@@ -143,3 +143,18 @@ def test_decomposition_follows_mclusts_conventions():
     expected = np.array(reference["orientation"])
     signs = np.sign(np.einsum("kdj,kdj->kj", orientations, expected))
     np.testing.assert_allclose(orientations * signs[:, None, :], expected, atol=RTOL)
+
+
+def test_common_orientation_decomposition_is_mclusts_up_to_the_axes_order():
+    """Mclust's EVE fit: one volume, one orientation, each component's shape along it."""
+    reference = FIXTURE["eve_decomposition"]
+    covariances = np.array(reference["sigma"])
+    volumes, shapes, orientations = get_structure("EVE").decompose(covariances, 3, 4)
+    np.testing.assert_allclose(volumes, reference["scale"], rtol=RTOL)
+    np.testing.assert_allclose(orientations, np.broadcast_to(orientations[0], (3, 4, 4)))
+    expected = np.array(reference["orientation"])
+    # Our axes are in a fixed order of their own: match each of mclust's columns.
+    overlap = np.abs(orientations[0].T @ expected)
+    order = overlap.argmax(axis=0)
+    np.testing.assert_allclose(overlap[order, np.arange(4)], 1.0, rtol=RTOL)
+    np.testing.assert_allclose(shapes[:, order], np.array(reference["shape"]).T, rtol=RTOL)

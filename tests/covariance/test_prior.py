@@ -150,6 +150,17 @@ def test_given_values_are_kept_and_a_number_scales_the_identity_for_matrices():
     assert prior.resolve(X, get_structure("VEI"), 3).scale == 2.0
 
 
+def test_resolving_again_changes_nothing_and_the_mean_can_be_centred():
+    X = _clusters(seed=8)
+    for shrinkage in (0.0, 0.01):
+        resolved = ConjugatePrior(shrinkage=shrinkage).resolve(X, get_structure("EEV"), 3)
+        again = resolved.resolve(X, get_structure("EEV"), 3)
+        np.testing.assert_array_equal(again.mean, resolved.mean)
+        np.testing.assert_array_equal(again.scale, resolved.scale)
+        centred = dataclasses.replace(resolved, mean=resolved.mean - X.mean(axis=0))
+        np.testing.assert_allclose(centred.mean, 0.0, atol=1e-12)
+
+
 def test_posterior_means_shrink_towards_the_prior_mean():
     prior = ConjugatePrior(shrinkage=2.0, mean=np.array([10.0, 0.0]))
     means = prior.posterior_means(np.array([2.0, 6.0]), np.array([[0.0, 4.0], [2.0, 8.0]]))
@@ -163,7 +174,6 @@ def test_posterior_means_shrink_towards_the_prior_mean():
     ({"shrinkage": -0.1}, "shrinkage must be a finite number >= 0, got -0.1"),
     ({"shrinkage": np.nan}, "shrinkage must be a finite number >= 0, got nan"),
     ({"shrinkage": "0.01"}, "shrinkage must be a finite number >= 0, got '0.01'"),
-    ({"shrinkage": 0.0, "mean": [0.0]}, "mean is given but shrinkage=0"),
     ({"mean": [[0.0]]}, r"mean must be a finite 1-D array .* got shape \(1, 1\)"),
     ({"mean": [np.inf]}, "mean must be a finite 1-D array .* with NaN or inf"),
     ({"dof": 0.0}, "dof must be a finite number > 0, got 0.0"),
@@ -201,4 +211,8 @@ def test_resolve_refuses_bad_data_and_names():
                       sample_weight=np.full(90, 1.0 / 90))
     with pytest.raises(ValueError, match=r"sample_weight has shape \(2,\), but X has 90 rows"):
         prior.resolve(_clusters(), get_structure("VVV"), 3, sample_weight=[1.0, 2.0])
+    broken = _clusters()
+    broken[3, 1] = np.nan
+    with pytest.raises(ValueError, match="X or sample_weight contains NaN or infinity"):
+        prior.resolve(broken, get_structure("VII"), 3)
 

@@ -11,7 +11,8 @@
 # when its criterion changes by less than sqrt(eps), which leaves up to 1e-5 in the
 # covariances). The same for the
 # one-feature models E and V on the first column, and Mclust's VEV fit with 2
-# components for the decomposition's conventions (scale, shape, orientation).
+# components and EVE fit with 3 for the decomposition's conventions (scale, shape,
+# orientation).
 suppressPackageStartupMessages({
   library(mclust)
   library(jsonlite)
@@ -74,14 +75,18 @@ for (model in c("E", "V")) {
     prior = prior_values(x1, ncol(z1), model))
 }
 
-vev <- Mclust(X, G = 2, modelNames = "VEV", verbose = FALSE)
-variance <- vev$parameters$variance
+decomposition <- function(G, model) {
+  variance <- Mclust(X, G = G, modelNames = model, verbose = FALSE)$parameters$variance
+  orientation <- variance$orientation
+  list(sigma = lapply(1:G, function(k) unname(variance$sigma[, , k])),
+       scale = variance$scale, shape = unname(variance$shape),
+       orientation = if (length(dim(orientation)) == 3)
+         lapply(1:G, function(k) unname(orientation[, , k])) else unname(orientation))
+}
 fixture <- list(
   mclust_version = as.character(packageVersion("mclust")),
   X = X, z = z, x1 = x1, z1 = z1, models = models,
-  vev_decomposition = list(
-    sigma = lapply(1:2, function(k) unname(variance$sigma[, , k])),
-    scale = variance$scale, shape = variance$shape,
-    orientation = lapply(1:2, function(k) unname(variance$orientation[, , k]))))
+  vev_decomposition = decomposition(2, "VEV"),
+  eve_decomposition = decomposition(3, "EVE"))
 write_json(fixture, "tests/data/mclust_mstep.json", digits = NA, auto_unbox = TRUE,
            pretty = FALSE)
