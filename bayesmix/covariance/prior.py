@@ -13,7 +13,6 @@ ascends its :meth:`~bayesmix.covariance.base.CovarianceStructure.log_prior`.
 
 from __future__ import annotations
 
-import copy
 from dataclasses import dataclass, replace
 from numbers import Real
 
@@ -220,10 +219,7 @@ class ConjugatePrior:
         >>> no_shrinkage.shifted(np.ones(3)).mean.round(3)
         array([-0.667, -0.667, -0.667])
         """
-        moved = copy.copy(self)
-        # Set past __post_init__, as in resolve: a resolved prior always carries a mean.
-        object.__setattr__(moved, "mean", self._resolved_mean() - shift)
-        return moved
+        return replace(self, mean=self._resolved_mean() - shift)
 
     def _resolved_mean(self) -> np.ndarray:
         if self.mean is None:

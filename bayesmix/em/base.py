@@ -32,7 +32,7 @@ from bayesmix._validation import (
     physical_memory,
     short_repr,
 )
-from bayesmix.covariance import STRUCTURES, CovarianceStructure, get_structure
+from bayesmix.covariance import COVARIANCE_TYPES, CovarianceStructure, get_structure
 from bayesmix.covariance.prior import ConjugatePrior
 from bayesmix.em.diagnostics import find_degenerate
 from bayesmix.em.engine import EMEngine, EMRun, EMSettings, MixtureParameters
@@ -282,8 +282,10 @@ class BaseMixtureEM(DensityMixin, BaseEstimator):
         """Refuse, before any work, covariances too large for memory or too slow to factorise."""
         what = (f"{type(self).__name__}(n_components={self.n_components}, covariance_type="
                 f"{self.covariance_type!r}) on {n_features} features")
-        affordable = [candidate.label for candidate in STRUCTURES
-                      if self._affordable(candidate, n_features)]
+        # The four common structures span the costs (one matrix per component, one
+        # shared, variances): naming all of mclust's 14 would drown the message.
+        affordable = [name for name in COVARIANCE_TYPES
+                      if self._affordable(get_structure(name), n_features)]
         fix = (f"Use covariance_type={' or '.join(map(repr, affordable))}, or reduce the "
                f"features (drop columns or use PCA)." if affordable else
                "Reduce the features (drop columns or use PCA) or the components.")

@@ -39,7 +39,7 @@ def test_em_never_lowers_the_log_likelihood(model):
     X = _three_clusters()
     engine = EMEngine(InMemorySource(X), get_structure(model), 3,
                       EMSettings(tol=1e-12, max_iter=200, reg_covar=0.0))
-    start = engine.from_responsibilities(initial_responsibilities(X, 3, "random", seed=2))
+    start = engine.from_responsibilities(initial_responsibilities(X, 3, "random", random_state=2))
     history = np.array(engine.run(start).history)
     assert len(history) > 5
     assert np.all(np.diff(history) >= -1e-10 * np.abs(history[1:]))

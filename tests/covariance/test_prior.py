@@ -47,7 +47,7 @@ def test_map_em_ascends_the_log_posterior(name):
     source = InMemorySource(X)
     prior = ConjugatePrior(shrinkage=0.5).resolve(X, structure, 3)
     prior = dataclasses.replace(prior, mean=prior.mean - source.shift)
-    resp = initial_responsibilities(X, 3, "random", seed=3)
+    resp = initial_responsibilities(X, 3, "random", random_state=3)
     centred = X - source.shift
     counts = resp.sum(axis=0)
     statistics = (counts, resp.T @ centred / counts[:, None],
