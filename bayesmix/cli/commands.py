@@ -34,6 +34,7 @@ from bayesmix.cli.parser import (
     CommandError,
     check_output_file,
     check_output_folder,
+    check_prior_option,
     check_select_options,
 )
 from bayesmix.cli.report import Report
@@ -315,7 +316,8 @@ def _fit_model(args: argparse.Namespace, X: pd.DataFrame) -> tuple[Any, Any]:
     _progress(args, f"fitting EM (K={args.components}, {args.covariance}, "
                     f"n_init={args.n_init}) ...")
     model = GaussianMixtureEM(args.components, covariance_type=args.covariance,
-                              n_init=args.n_init, random_state=args.seed).fit(X)
+                              n_init=args.n_init, random_state=args.seed,
+                              prior="default" if args.prior else None).fit(X)
     return model, model.to_inference_data()
 
 
@@ -329,6 +331,7 @@ def _check_features(args: argparse.Namespace, X: pd.DataFrame) -> None:
 
 def _run_fit(args: argparse.Namespace) -> None:
     """Fit one model to a CSV file; write model.nc, idata.nc, tables, figures, report.md."""
+    check_prior_option(args)
     data = _read(args)
     _check_rows(data.features, [args.components], args.data)
     _check_features(args, data.features)
@@ -403,7 +406,8 @@ def _select(args: argparse.Namespace, X: pd.DataFrame, structures: list[str],
     if backend is None:
         _progress(args, f"fitting EM for K = {ks} x {len(structures)} structure(s) ...")
         return select_em(X, n_components=args.components, covariance_types=structures,
-                         criterion=criterion, n_init=args.n_init, random_state=args.seed)
+                         criterion=criterion, n_init=args.n_init, random_state=args.seed,
+                         prior="default" if args.prior else None)
     select_bayes = _select_bayes_function()
     settings = {key: value for key, value in _sampler_settings(args).items()
                 if key in backend.fit_options or key == "progressbar"}

@@ -13,10 +13,10 @@ import os
 from pathlib import Path
 
 from bayesmix._version import __version__
-from bayesmix.covariance import COVARIANCE_TYPES
+from bayesmix.covariance import COVARIANCE_TYPES, MCLUST_MODELS, get_structure
 
 __all__ = ["BAYES_CRITERIA", "EM_CRITERIA", "FAST_SETTINGS", "METHODS", "CommandError",
-           "build_parser", "check_output_file", "check_output_folder",
+           "build_parser", "check_output_file", "check_output_folder", "check_prior_option",
            "check_select_options", "parse_components"]
 
 METHODS = ("em", "nuts", "advi", "fullrank_advi")
@@ -34,6 +34,9 @@ _SELECT_DEFAULTS = {
                                      "criterion; use --criterion loo or waic with --method "
                                      "{method}, or --method em for {criterion}"},
 }
+#: The structures' names, as messages list them.
+_KNOWN_NAMES = (f"{', '.join(COVARIANCE_TYPES)} or mclust's {', '.join(MCLUST_MODELS)} "
+                f"(E, V for one feature)")
 #: ``--fast``: tiny sampler settings for smoke tests (the diagnostics will complain).
 FAST_SETTINGS = {"draws": 200, "tune": 200, "chains": 2, "n_init": 2}
 
@@ -144,28 +147,31 @@ def _single_components(text: str) -> int:
             f"to try several, use 'bayesmix select'") from None
 
 
-def _covariance_list(text: str) -> list[str]:
-    """argparse type: comma-separated covariance structures, or ``all``."""
-    if text.strip() == "all":
-        return list(COVARIANCE_TYPES)
-    names = [name.strip() for name in text.split(",")]
-    unknown = [name for name in names if name not in COVARIANCE_TYPES]
-    if unknown:
+def _covariance_name(text: str) -> str:
+    """argparse type: one covariance structure, by any name the registry knows."""
+    try:
+        get_structure(text)
+    except ValueError:
         raise argparse.ArgumentTypeError(
-            f"unknown covariance structure {unknown[0]!r}; choose from "
-            f"{', '.join(COVARIANCE_TYPES)} (comma-separated, or 'all')")
+            f"unknown covariance structure {text!r}; choose one of {_KNOWN_NAMES}") from None
+    return text
+
+
+def _covariance_list(text: str) -> list[str] | str:
+    """argparse type: comma-separated covariance structures, or ``mclust``."""
+    if text.strip() == "mclust":
+        return "mclust"
+    names = [name.strip() for name in text.split(",")]
+    for name in names:
+        try:
+            get_structure(name)
+        except ValueError:
+            raise argparse.ArgumentTypeError(
+                f"unknown covariance structure {name!r}; choose from {_KNOWN_NAMES} "
+                f"(comma-separated), or 'mclust' for all 14 of mclust's models") from None
     if len(set(names)) != len(names):
         raise argparse.ArgumentTypeError(f"a structure is repeated in {text!r}")
     return names
-
-
-def _covariance_name(text: str) -> str:
-    """argparse type: one covariance structure."""
-    if text not in COVARIANCE_TYPES:
-        raise argparse.ArgumentTypeError(
-            f"unknown covariance structure {text!r}; choose one of "
-            f"{', '.join(COVARIANCE_TYPES)}")
-    return text
 
 
 def _column_list(text: str) -> list[str]:
@@ -311,8 +317,11 @@ def build_parser() -> argparse.ArgumentParser:
     fit.add_argument("--components", "-k", type=_single_components, required=True,
                      metavar="K", help="number of components")
     fit.add_argument("--covariance", type=_covariance_name, default="full",
-                     metavar="STRUCTURE", help=f"covariance structure: "
-                     f"{', '.join(COVARIANCE_TYPES)} (default: full)")
+                     metavar="STRUCTURE", help=f"covariance structure: {_KNOWN_NAMES} "
+                     f"(default: full)")
+    fit.add_argument("--prior", action="store_true",
+                     help="EM only: fit the posterior mode under mclust's default conjugate "
+                          "prior (MAP-EM), which keeps components from collapsing")
     fit.add_argument("--method", choices=METHODS, default="em",
                      help="maximum likelihood (em) or the posterior (default: em)")
     fit.add_argument("--out", type=Path, required=True, metavar="DIR",
@@ -338,8 +347,12 @@ def build_parser() -> argparse.ArgumentParser:
                         help="em (BIC/ICL) or a posterior (LOO/WAIC); default: em")
     select.add_argument("--covariance", type=_covariance_list, default=None,
                         metavar="STRUCTURES",
-                        help="covariance structures, comma-separated or 'all' (default: all "
-                             "four for em; full for a posterior)")
+                        help="covariance structures, comma-separated, or 'mclust' for all "
+                             "of mclust's 14 models (E and V for one column) (default: full, "
+                             "tied, diag, spherical for em; full for a posterior)")
+    select.add_argument("--prior", action="store_true",
+                        help="EM only: fit every model under mclust's default conjugate "
+                             "prior (MAP-EM); with 'mclust', the 10 models that have one")
     select.add_argument("--criterion", choices=EM_CRITERIA + BAYES_CRITERIA, default=None,
                         help="bic or icl for em (default: bic); loo or waic for a posterior "
                              "(default: loo)")
@@ -471,15 +484,17 @@ def check_select_options(args: argparse.Namespace) -> tuple[list[str], str]:
 
     Returns
     -------
-    structures : list of str
-        ``--covariance``, or its default: every structure for EM, ``full`` otherwise.
+    structures : list of str or "mclust"
+        ``--covariance``, or its default: scikit-learn's four structures for EM,
+        ``full`` otherwise.
     criterion : str
         ``--criterion``, or its default: ``bic`` for EM, ``loo`` otherwise.
 
     Raises
     ------
     CommandError
-        For a criterion that does not apply to ``--method``.
+        For a criterion, ``--prior`` or ``--covariance mclust`` that does not apply to
+        ``--method``.
 
     Examples
     --------
@@ -499,4 +514,27 @@ use --criterion bic or icl with --method em, or --method nuts/advi for waic
     if criterion not in defaults["criteria"]:
         raise CommandError(defaults["wrong_criterion"].format(criterion=criterion,
                                                               method=args.method))
+    check_prior_option(args)
+    if structures == "mclust" and args.method != "em":
+        raise CommandError(f"argument --covariance: 'mclust' runs mclust's 14 models by EM; "
+                           f"with --method {args.method} name the structures the posterior "
+                           f"supports (e.g. --covariance full,tied,diag,spherical)")
     return structures, criterion
+
+
+def check_prior_option(args: argparse.Namespace) -> None:
+    """Refuse ``--prior`` (mclust's conjugate prior, an EM option) with a posterior.
+
+    Examples
+    --------
+    >>> from bayesmix.cli.parser import build_parser, check_prior_option
+    >>> check_prior_option(build_parser().parse_args(
+    ...     ["fit", "data.csv", "-k", "2", "--out", "out", "--method", "advi", "--prior"]))
+    Traceback (most recent call last):
+    ...
+    bayesmix.cli.parser.CommandError: argument --prior: mclust's conjugate prior is an EM option (MAP-EM); the posterior has its own priors (bayesmix.bayes.MixturePriors). Drop --prior or use --method em.
+    """
+    if args.prior and args.method != "em":
+        raise CommandError("argument --prior: mclust's conjugate prior is an EM option "
+                           "(MAP-EM); the posterior has its own priors "
+                           "(bayesmix.bayes.MixturePriors). Drop --prior or use --method em.")

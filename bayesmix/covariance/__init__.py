@@ -73,6 +73,7 @@ __all__ = [
     "covariances_from_precisions",
     "get_structure",
     "log_det_cholesky",
+    "mclust_models",
     "n_parameters",
     "precision_cholesky",
     "precisions_from_cholesky",
@@ -99,6 +100,22 @@ MCLUST_MODELS = ("EII", "VII", "EEI", "VEI", "EVI", "VVI", "EEE", "VEE", "EVE", 
                  "EEV", "VEV", "EVV", "VVV")
 #: mclust's models for one feature: equal (``E``) and variable (``V``) variances.
 ONE_FEATURE_MODELS = ("E", "V")
+
+
+def mclust_models(n_features: int, prior: bool = False) -> list[str]:
+    """mclust's default list of models for data with ``n_features`` columns.
+
+    The 14 models (:data:`MCLUST_MODELS`), or ``E`` and ``V`` for one feature; with a
+    prior, only those mclust fits with one (as ``Mclust`` drops EVE, VEE, VVE and EVV).
+
+    Examples
+    --------
+    >>> from bayesmix.covariance import mclust_models
+    >>> len(mclust_models(3)), mclust_models(1), len(mclust_models(3, prior=True))
+    (14, ['E', 'V'], 10)
+    """
+    names = ONE_FEATURE_MODELS if n_features == 1 else MCLUST_MODELS
+    return [name for name in names if not prior or _BY_NAME[name].supports_prior]
 
 
 def structure_names() -> list[str]:

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from bayesmix._validation import check_distinct_values, check_grid, check_int, check_option
-from bayesmix.covariance import COVARIANCE_TYPES, n_parameters
+from bayesmix.covariance import COVARIANCE_TYPES, ConjugatePrior, mclust_models, n_parameters
 from bayesmix.density import weighted_log_prob
 from bayesmix.em import GaussianMixtureEM
 from bayesmix.em.init import DETERMINISTIC_INITS, INIT_METHODS
@@ -119,6 +119,7 @@ def select_em(
     reg_covar: float | None = None,
     init_params: str | Iterable[str] = ("hc", "kmeans"),
     random_state: Any = None,
+    prior: str | ConjugatePrior | None = None,
 ) -> EMSelection:
     """Choose the number of components and the covariance structure by BIC or ICL.
 
@@ -140,8 +141,11 @@ def select_em(
         The data; column names of a DataFrame are kept by the fitted estimators.
     n_components : iterable of int, default=range(1, 10)
         Numbers of components to try.
-    covariance_types : iterable of {"full", "tied", "diag", "spherical"}, default=all four
-        Covariance structures to try.
+    covariance_types : iterable of str or "mclust", default=("full", "tied", "diag", "spherical")
+        Covariance structures to try (any names of :mod:`bayesmix.covariance`), or
+        ``"mclust"`` for mclust's default list: its 14 models (``E`` and ``V`` for one
+        feature; with a prior, the 10 it fits with one), drawn by :func:`plot_selection
+        <bayesmix.plotting.plot_selection>` as mclust draws its BIC plot.
     criterion : {"bic", "icl"}, default="bic"
         ``"icl"`` adds twice the entropy of the classification to BIC, so it prefers
         well separated clusters over a better density fit.
@@ -162,6 +166,11 @@ def select_em(
     init_params : str or iterable of str, default=("hc", "kmeans")
         The start schemes of every fit, among ``"hc"``, ``"kmeans"``, ``"k-means++"``,
         ``"random"`` and ``"random_from_data"`` (see :mod:`bayesmix.em.init`).
+    prior : {None, "default"} or ConjugatePrior, default=None
+        Fit every cell by MAP-EM under mclust's conjugate prior (see
+        :class:`~bayesmix.GaussianMixtureEM`); the criteria are then mclust's under a
+        prior (the log-likelihood at the posterior mode), and the table gains a
+        ``prior`` column.
     random_state : int, RandomState instance or None, default=None
         Passed to every fit, so ``GaussianMixtureEM(**best_params_, init_params=...,
         ...)`` with the same settings, the winning scheme
@@ -200,21 +209,26 @@ def select_em(
     >>> np.sort(selection.best_estimator_.weights_).round(2)
     array([0.17, 0.36, 0.48])
     """
-    ks, structures = check_grid(n_components, covariance_types)
+    mclust_grid = isinstance(covariance_types, str) and covariance_types == "mclust"
+    ks, structures = check_grid(n_components, ["VVV"] if mclust_grid else covariance_types)
     criterion = check_option(criterion, "criterion", CRITERIA)
     starts = _check_starts(init_params)
     n_init = check_int(n_init, "n_init", min_value=1)
     # X is validated and summarised once; the estimators check the other settings.
     source = InMemorySource(X)
+    if mclust_grid:
+        structures = mclust_models(source.n_features, prior=prior is not None)
     if reg_covar is None:
         smallest_variance = float(source.data_covariance(full=False).min())
         reg_covar = RELATIVE_REG_COVAR * smallest_variance if smallest_variance > 0 else 1e-6
     settings = {"tol": tol, "max_iter": max_iter, "reg_covar": reg_covar,
-                "random_state": random_state, "acceleration": "squarem"}
+                "random_state": random_state, "acceleration": "squarem", "prior": prior}
     fits = [_fit_cell(source, starts, n_init, n_components=k, covariance_type=structure,
                       **settings)
             for k in ks for structure in structures]
     table = pd.DataFrame([_row(em, source.X) for em in fits], columns=list(TABLE_COLUMNS))
+    if prior is not None:
+        table["prior"] = "mclust default" if isinstance(prior, str) else repr(prior)
 
     selectable = table.loc[~table["degenerate"], criterion]
     if selectable.empty:
