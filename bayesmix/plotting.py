@@ -13,11 +13,13 @@ names.
 - :func:`plot_uncertainty`: classification uncertainty ``1 - max responsibility``,
   optionally side by side with a second fit;
 - :func:`plot_selection`: BIC or ICL against the number of components;
+- :func:`plot_covariance_models`: the geometry of mclust's covariance models, one small
+  picture per model;
 - :func:`plot_weights` and :func:`plot_trace`: the posterior of the weights, and ArviZ
   trace plots of the relabelled draws;
 - :func:`plot_em_history`: the EM convergence history.
 
-Its length (about 840 lines, most of it docstrings with examples) is that of ten
+Its length (about 900 lines, most of it docstrings with examples) is that of eleven
 independent figure functions sharing one set of colour, ellipse and label helpers;
 splitting them would scatter those helpers.
 
@@ -53,12 +55,15 @@ from matplotlib.patches import Ellipse
 from scipy.stats import norm
 
 from bayesmix._validation import check_array, check_int, check_option
-from bayesmix.covariance import precision_cholesky
+from bayesmix.covariance import MCLUST_MODELS, get_structure, precision_cholesky
+from bayesmix.covariance.eigen import compose
 from bayesmix.density import responsibilities
 from bayesmix.scoring import inference_data, is_point_mass, point_estimate
 
 __all__ = [
+    "example_covariances",
     "plot_components",
+    "plot_covariance_models",
     "plot_em_history",
     "plot_posterior_components",
     "plot_selection",
@@ -679,6 +684,99 @@ def plot_selection(select_result: Any, criterion: str | None = None,
     ax.set_title(f"Model selection by {criterion.upper()}")
     ax.legend(fontsize="small", ncol=2 if len(structures) > 6 else 1)
     return ax
+
+
+def _geometry_words(code: str) -> str:
+    """mclust's three letters in words: ``"EEV"`` -> volume, shape and orientation."""
+    words = {"E": "equal", "V": "variable"}
+    volume, shape, orientation = code
+    return (f"{words[volume]} volume\n"
+            f"{'spherical' if shape == 'I' else words[shape] + ' shape'}, "
+            f"{'axis-aligned' if orientation == 'I' else words[orientation] + ' axes'}")
+
+
+def example_covariances(covariance_type: str, n_components: int = 3) -> np.ndarray:
+    """(K, 2, 2) covariances with the geometry of one of mclust's models, for pictures.
+
+    Equal volumes, shapes or orientations are one value for every component; variable
+    ones differ clearly between components; ``I`` means spherical (shape) or along the
+    axes (orientation). :func:`plot_covariance_models` draws them.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from bayesmix.plotting import example_covariances
+    >>> covariances = example_covariances("VEI", 2)
+    >>> np.linalg.det(covariances).round(3), bool(np.all(covariances[:, 0, 1] == 0))
+    (array([0.062, 0.303]), True)
+    """
+    code = get_structure(covariance_type).name
+    n_components = check_int(n_components, "n_components", min_value=1)
+    volume, shape, orientation = code
+    k = np.arange(n_components)
+    volumes = np.full(n_components, 0.5) if volume == "E" else 0.25 + 0.3 * k
+    ratios = {"I": np.ones(n_components), "E": np.full(n_components, 5.0),
+              "V": 2.0 + 4.0 * (k % 3)}[shape]
+    shapes = np.column_stack([np.sqrt(ratios), 1.0 / np.sqrt(ratios)])
+    angles = {"I": np.zeros(n_components), "E": np.full(n_components, np.pi / 6),
+              "V": np.pi / 6 + k * np.pi / 3}[orientation]
+    cos, sin = np.cos(angles), np.sin(angles)
+    orientations = np.stack([np.column_stack([cos, sin]), np.column_stack([-sin, cos])],
+                            axis=-1)
+    return compose(volumes, shapes, orientations)
+
+
+def plot_covariance_models(covariance_types: Sequence[str] = MCLUST_MODELS,
+                           n_components: int = 3, n_columns: int = 7) -> Figure:
+    """mclust's covariance models pictured: one panel per model, its components' ellipses.
+
+    Each panel draws ``n_components`` one- and two-standard-deviation ellipses around
+    the same means, with covariances ``volume * orientation @ diag(shape) @
+    orientation.T`` whose volumes, shapes and orientations are equal (``E``) or vary
+    (``V``) between components as the model's letters say (``I``: spherical shape, or
+    orientation along the axes). A teaching figure: what each model ties, at a glance.
+
+    Parameters
+    ----------
+    covariance_types : sequence of str, default=mclust's 14 models
+        Any registered names; each panel is titled with mclust's code.
+    n_components : int, default=3
+    n_columns : int, default=7
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Examples
+    --------
+    >>> from bayesmix.plotting import plot_covariance_models
+    >>> figure = plot_covariance_models()
+    >>> [ax.get_title().split()[0] for ax in figure.axes][:4]
+    ['EII', 'VII', 'EEI', 'VEI']
+    """
+    structures = [get_structure(name, "covariance_types") for name in covariance_types]
+    n_components = check_int(n_components, "n_components", min_value=1)
+    n_columns = check_int(n_columns, "n_columns", min_value=1)
+    n_rows = -(-len(structures) // n_columns)
+    figure, axes = plt.subplots(n_rows, n_columns, figsize=(2.1 * n_columns, 2.7 * n_rows),
+                                squeeze=False)
+    angles = 2.0 * np.pi * np.arange(n_components) / n_components + np.pi / 2
+    means = 2.6 * np.column_stack([np.cos(angles), np.sin(angles)])
+    colors = _component_colors(n_components)
+    for ax, structure in zip(axes.ravel(), structures):
+        _draw_components(ax, means, example_covariances(structure.name, n_components),
+                         (1.0, 2.0), colors)
+        ax.scatter(means[:, 0], means[:, 1], c=colors, s=12)
+        ax.set_title(f"{structure.name}\n{_geometry_words(structure.name)}", fontsize=8)
+        ax.set_xlim(-5.5, 5.5)
+        ax.set_ylim(-5.5, 5.5)
+        ax.set_aspect("equal")
+        ax.set_xticks([])
+        ax.set_yticks([])
+    for ax in axes.ravel()[len(structures):]:
+        ax.set_visible(False)
+    figure.tight_layout()
+    return figure
 
 
 def plot_weights(bayes_model: Any, ax: Axes | None = None, em: Any = None) -> Axes:

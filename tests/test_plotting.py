@@ -13,9 +13,11 @@ import pytest  # noqa: E402
 from matplotlib.patches import Ellipse  # noqa: E402
 
 from bayesmix import GaussianMixtureEM, make_mixture, select_em  # noqa: E402
-from bayesmix.covariance import to_full  # noqa: E402
+from bayesmix.covariance import MCLUST_MODELS, get_structure, to_full  # noqa: E402
 from bayesmix.exceptions import ConvergenceWarning  # noqa: E402
 from bayesmix.plotting import (  # noqa: E402
+    example_covariances,
+    plot_covariance_models,
     plot_components,
     plot_em_history,
     plot_posterior_components,
@@ -384,4 +386,28 @@ def test_relative_selection_plot_keeps_small_differences_readable():
         for structure in ("full", "spherical")])
     np.testing.assert_allclose(drawn, expected)
     assert drawn.min() >= 0.0 and drawn.max() > 100 * RELATIVE_LINEAR_RANGE
+    plt.close("all")
+
+
+@pytest.mark.parametrize("covariance_type", MCLUST_MODELS)
+def test_example_covariances_have_the_models_geometry(covariance_type):
+    """The pictures are honest: each model's M step keeps its example covariances."""
+    structure = get_structure(covariance_type)
+    covariances = example_covariances(covariance_type)
+    stored = structure.from_full(covariances)
+    kept = structure.to_full(structure.project(stored, np.ones(3), 2), 3, 2)
+    np.testing.assert_allclose(kept, covariances, rtol=1e-9, atol=1e-12)
+    # Variable letters vary between components.
+    volumes, shapes, orientations = structure.decompose(stored, 3, 2)
+    assert (np.ptp(volumes) > 0.1) == (covariance_type[0] == "V")
+    assert (np.ptp(shapes[:, 0]) > 0.1) == (covariance_type[1] == "V")
+
+
+def test_plot_covariance_models_draws_a_panel_per_model():
+    figure = plot_covariance_models(["EII", "full", "VEV"], n_columns=2)
+    visible = [ax for ax in figure.axes if ax.get_visible()]
+    assert [ax.get_title().splitlines()[0] for ax in visible] == ["EII", "VVV", "VEV"]
+    assert all(len(ax.patches) == 6 for ax in visible)  # 3 components x 2 levels
+    with pytest.raises(ValueError, match="covariance_types must be one of"):
+        plot_covariance_models(["banded"])
     plt.close("all")
