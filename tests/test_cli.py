@@ -21,7 +21,7 @@ import pytest  # noqa: E402
 from matplotlib.image import imread  # noqa: E402
 
 import bayesmix  # noqa: E402
-from bayesmix.covariance import COVARIANCE_TYPES  # noqa: E402
+from bayesmix.covariance import MCLUST_MODELS  # noqa: E402
 from bayesmix.cli import commands as cli  # noqa: E402
 from bayesmix.cli import main  # noqa: E402
 from bayesmix.cli.parser import parse_components  # noqa: E402
@@ -92,11 +92,13 @@ def test_demo_prints_the_selection_and_the_chosen_model(demo_output):
     assert header.split() == ["K", "structure", "log-lik", "n_params", "BIC", "ICL",
                               "degenerate", "converged"]
     rows = [line for line in lines if re.match(r"^[* ]\s+\d+\s", line)
-            and line.lstrip("* ").split()[1:2] in [[structure] for structure in COVARIANCE_TYPES]]
-    assert len(rows) == 6 * 4
-    chosen = [line for line in rows if line.startswith("*")]
-    assert len(chosen) == 1 and chosen[0].split()[1:3] == ["3", "tied"]
-    assert "Chosen model: 3 components, covariance_type='tied' (mclust's EEE)" in out
+            and line.lstrip("* ").split()[1:2] in [[model] for model in MCLUST_MODELS]]
+    assert len(rows) == 10  # the ten best of 6 x 14 fits
+    assert f"({6 * 14 - 10} more fits in table_)" in out
+    assert rows[0].startswith("*")
+    assert rows[0].split()[1:3] == ["3", "EEE"]
+    assert ("Chosen model: 3 components, covariance_type='EEE' (all components share one "
+            "general covariance; scikit-learn's 'tied')") in out
     assert "mean eruptions" in out and "mean waiting" in out
 
 
@@ -193,8 +195,8 @@ def test_demo_writes_figures_that_are_not_blank(demo_run):
     _, out, _, out_dir = demo_run
     pngs = sorted(out_dir.glob("*.png"))
     names = {path.stem for path in pngs}
-    assert {"selection", "em_components", "posterior_ellipses", "uncertainty",
-            "weights"} <= names
+    assert {"covariance_models", "selection", "em_components", "posterior_ellipses",
+            "uncertainty", "weights"} <= names
     assert len(pngs) >= 4
     for path in pngs:
         data = path.read_bytes()

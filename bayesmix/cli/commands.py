@@ -47,15 +47,15 @@ from bayesmix.cli.text import (
     parameters_text,
     readable_summary,
 )
-from bayesmix.covariance import COVARIANCE_TYPES, get_structure
+from bayesmix.covariance import MCLUST_MODELS, get_structure
 from bayesmix.datasets import load_old_faithful
 from bayesmix.exceptions import BayesmixWarning
 from bayesmix.selection import select_em
 
 __all__ = ["labelled_rows", "run"]
 
-#: mclust's names of the four structures, for readers who know R.
-_MCLUST_NAMES = {"full": "VVV", "tied": "EEE", "diag": "VVI", "spherical": "VII"}
+#: The demo prints this many of its fits, the best first (its table holds every one).
+DEMO_TOP_FITS = 10
 #: Written beside ``model.nc`` by ``fit --standardize``; read by ``predict``.
 SCALING_FILE = "standardization.csv"
 #: Said before a posterior fit: PyTensor compiles C code on its first run (cached after).
@@ -240,25 +240,28 @@ def _run_demo(args: argparse.Namespace) -> None:
     check_output_folder(args.out, args.overwrite)
     _use_agg()
     from bayesmix.comparison import compare
-    from bayesmix.plotting import plot_selection
+    from bayesmix.plotting import plot_covariance_models, plot_selection
 
     n_init = FAST_SETTINGS["n_init"] if args.fast else args.n_init
     X = load_old_faithful()
     ks = range(1, args.max_components + 1)
     print(f"Old Faithful: {X.shape[0]} eruptions, features {', '.join(X.columns)}.")
-    print(f"EM fits for K = 1..{args.max_components} x covariance structures "
-          f"{', '.join(COVARIANCE_TYPES)} (n_init={n_init}, seed={args.seed}).\n")
+    print(f"EM fits for K = 1..{args.max_components} x mclust's 14 covariance models "
+          f"(n_init={n_init}, seed={args.seed}); the {DEMO_TOP_FITS} best by BIC:\n")
     _progress(args, f"fitting EM for K = 1..{args.max_components} x "
-                    f"{len(COVARIANCE_TYPES)} structures ...")
-    selection = select_em(X, n_components=ks, n_init=n_init, random_state=args.seed)
-    selection_text = selection.to_string()
+                    f"{len(MCLUST_MODELS)} covariance models ...")
+    selection = select_em(X, n_components=ks, covariance_types="mclust", n_init=n_init,
+                          random_state=args.seed)
+    selection_text = selection.to_string(top=DEMO_TOP_FITS)
     print(selection_text)
 
     em = selection.best_estimator_
     row = selection.table_.loc[selection.best_index_]
+    structure = get_structure(em.covariance_type)
     chosen = (f"Chosen model: {em.n_components} components, covariance_type="
-              f"{em.covariance_type!r} (mclust's {_MCLUST_NAMES[em.covariance_type]}), "
-              f"log-likelihood {row['log_likelihood']:.2f}, BIC {row['bic']:.2f}.")
+              f"{em.covariance_type!r} ({structure.description}; scikit-learn's "
+              f"{structure.label!r}), log-likelihood {row['log_likelihood']:.2f}, BIC "
+              f"{row['bic']:.2f}.")
     print()
     _say(chosen)
     components = pd.DataFrame(em.means_, columns=[f"mean {name}" for name in X.columns])
@@ -278,17 +281,21 @@ def _run_demo(args: argparse.Namespace) -> None:
     how = _sampling_text(backend_of(args.method), _sampler_settings(args))
     report.add_text(
         f"The Old Faithful data ({X.shape[0]} eruptions; {', '.join(X.columns)}). EM is "
-        f"fitted for K = 1..{args.max_components} and the four covariance structures and "
-        f"the model is chosen by BIC among the fits without a degenerate component; the "
+        f"fitted for K = 1..{args.max_components} and mclust's 14 covariance models (see "
+        f"covariance_models.png) and the model is chosen by BIC among the fits without a "
+        f"degenerate component; the "
         f"Bayesian model is then fitted at the chosen K and structure with {label} "
         f"({how}{'; --fast settings, too short to trust' if args.fast else ''}).")
     report.add_text("## Choosing K and the covariance structure")
     report.add_code(selection_text)
     report.add_table(selection.table_, "selection", "Every EM fit, with its notes.",
                      inline=False)
+    report.add_figure(plot_covariance_models(), "covariance_models",
+                      "mclust's 14 covariance models: what each ties between the "
+                      "components (E equal, V variable, I spherical or along the axes).")
     report.add_figure(plot_selection(selection, relative=True), "selection",
                       "BIC minus the chosen fit's against K (linear within 10 units, "
-                      "logarithmic beyond), one line per structure; the chosen fit "
+                      "logarithmic beyond), one line and symbol per model; the chosen fit "
                       "starred, degenerate fits crossed.")
     report.add_text(f"## The chosen model\n\n{chosen}")
     report.add_table(components, None, "EM components.", float_format=".3f")

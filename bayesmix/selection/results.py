@@ -12,6 +12,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from bayesmix._validation import check_int
+
 __all__ = ["BAYES_COLUMNS", "BAYES_CRITERIA", "TABLE_COLUMNS", "BayesSelection",
            "EMSelection", "SelectionResult"]
 
@@ -90,27 +92,49 @@ class SelectionResult:
         return (f"n_components={self.best_params_['n_components']}, "
                 f"covariance_type={self.best_params_['covariance_type']!r}")
 
-    def to_string(self) -> str:
+    def to_string(self, top: int | None = None) -> str:
         """The table as text, the chosen fit marked with ``*``, its notes and the choice.
+
+        Parameters
+        ----------
+        top : int, optional
+            Show only this many fits, the best by the criterion first (as mclust's
+            summary shows its top models); every fit by default, in the table's order.
 
         Examples
         --------
         >>> from bayesmix import make_mixture, select_em
         >>> X, _, _ = make_mixture(200, n_components=2, random_state=0)
-        >>> print(select_em(X, [1, 2], ["tied"], random_state=0).to_string())
+        >>> selection = select_em(X, [1, 2, 3], ["tied"], random_state=0)
+        >>> print(selection.to_string())
         ... # doctest: +ELLIPSIS, +NORMALIZE_WHITESPACE
            K structure  log-lik  n_params  BIC  ICL  degenerate  converged
            1      tied  ...
         *  2      tied  ...
+           3      tied  ...
+        Chosen by lowest BIC among non-degenerate fits: n_components=2, covariance_type='tied'.
+        >>> print(selection.to_string(top=1))
+        ... # doctest: +ELLIPSIS, +NORMALIZE_WHITESPACE
+           K structure  log-lik  n_params  BIC  ICL  degenerate  converged
+        *  2      tied  ...
+        (2 more fits in table_)
         Chosen by lowest BIC among non-degenerate fits: n_components=2, covariance_type='tied'.
         """
-        shown = self.table_.drop(columns="note").rename(columns=self._headers)
+        table = self.table_ if top is None else self._best_rows(
+            check_int(top, "top", min_value=1))
+        shown = table.drop(columns="note").rename(columns=self._headers)
         shown.insert(0, "", np.where(shown.index == self.best_index_, "*", ""))
         lines = [shown.to_string(index=False, float_format=lambda value: f"{value:.2f}")]
+        if len(table) < len(self.table_):
+            lines.append(f"({len(self.table_) - len(table)} more fits in table_)")
         lines += [f"K={row.n_components} {row.covariance_type}: {row.note}"
-                  for row in self.table_.itertuples() if row.note]
+                  for row in table.itertuples() if row.note]
         lines.append(self._choice())
         return "\n".join(lines)
+
+    def _best_rows(self, top: int) -> pd.DataFrame:
+        """The ``top`` best rows by the criterion, best first."""
+        raise NotImplementedError
 
     def __repr__(self) -> str:
         return self.to_string()
@@ -154,6 +178,11 @@ class EMSelection(SelectionResult):
     def _choice(self) -> str:
         return (f"Chosen by lowest {self.criterion.upper()} among non-degenerate fits: "
                 f"{self._chosen()}.")
+
+    def _best_rows(self, top):
+        # Degenerate fits, never chosen, come after every selectable one.
+        order = self.table_.sort_values(["degenerate", self.criterion], kind="stable")
+        return order.head(top)
 
 
 class BayesSelection(SelectionResult):
@@ -210,6 +239,10 @@ class BayesSelection(SelectionResult):
                  criterion: str, estimators: list[Any] | None = None) -> None:
         super().__init__(table, estimator, best_index, criterion)
         self.estimators_ = list(estimators) if estimators is not None else [estimator]
+
+    def _best_rows(self, top):
+        return self.table_.sort_values(f"elpd_{self.criterion}", ascending=False,
+                                       kind="stable").head(top)
 
     def _choice(self) -> str:
         ic = self.criterion
