@@ -37,9 +37,11 @@ if TYPE_CHECKING:
     )
     from bayesmix.persistence import load
     from bayesmix.selection import select_bayes, select_em
+    from bayesmix.uncertainty import BootstrapResult, bootstrap, bootstrap_lrt
 
 __all__ = [
     "BayesmixWarning",
+    "BootstrapResult",
     "ChainDisagreementWarning",
     "ConvergenceWarning",
     "DegenerateComponentWarning",
@@ -55,6 +57,8 @@ __all__ = [
     "SamplerDiagnosticWarning",
     "VIConvergenceWarning",
     "__version__",
+    "bootstrap",
+    "bootstrap_lrt",
     "build_model",
     "compare",
     "load",
@@ -68,6 +72,7 @@ __all__ = [
 #: The module that defines each public name, imported when the name is first used.
 _MODULE_OF = {
     "BayesmixWarning": "bayesmix.exceptions",
+    "BootstrapResult": "bayesmix.uncertainty",
     "ChainDisagreementWarning": "bayesmix.exceptions",
     "ConvergenceWarning": "bayesmix.exceptions",
     "DegenerateComponentWarning": "bayesmix.exceptions",
@@ -82,6 +87,8 @@ _MODULE_OF = {
     "RhatWarning": "bayesmix.exceptions",
     "SamplerDiagnosticWarning": "bayesmix.exceptions",
     "VIConvergenceWarning": "bayesmix.exceptions",
+    "bootstrap": "bayesmix.uncertainty",
+    "bootstrap_lrt": "bayesmix.uncertainty",
     "build_model": "bayesmix.bayes",
     "compare": "bayesmix.comparison",
     "load": "bayesmix.persistence",
