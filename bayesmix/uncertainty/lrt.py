@@ -146,9 +146,9 @@ def bootstrap_lrt(
     >>> table = bootstrap_lrt(load_old_faithful(), "tied", max_components=3, n_boot=19,
     ...                       random_state=0)
     >>> table[["lrts", "p_value"]].round(2)
-                lrts  p_value
-    1 vs 2    299.22     0.05
-    2 vs 3     27.74     0.05
+              lrts  p_value
+    1 vs 2  299.22     0.05
+    2 vs 3   27.74     0.05
     """
     covariance_type = check_covariance_type(covariance_type)
     max_components = check_int(max_components, "max_components", min_value=2)
