@@ -387,24 +387,27 @@ def plot_posterior_components(
     random_state: Any = None,
     features: Sequence[Any] | None = None,
 ) -> Axes:
-    """A cloud of posterior 2-sigma ellipses, with the EM ellipses drawn over it.
+    """A cloud of posterior (or bootstrap) 2-sigma ellipses, with the EM ellipses over it.
 
     Each of ``n_draws`` relabelled posterior draws contributes one translucent ellipse
     per component (coloured by component), so the spread of the cloud shows how
     uncertain each component's location, size and orientation is. The EM fit's
-    ellipses are drawn on top as thick dashed black outlines.
+    ellipses are drawn on top as thick dashed black outlines. The refits of an EM fit's
+    bootstrap (:func:`bayesmix.bootstrap`) are drawn the same way, under that fit, so
+    that EM's uncertainty can be set beside the posterior's.
 
     Parameters
     ----------
-    bayes_model : GaussianMixtureBayes or arviz.InferenceData
-        A posterior (more than one draw).
+    bayes_model : GaussianMixtureBayes, BootstrapResult or arviz.InferenceData
+        A posterior or a bootstrap (more than one draw).
     X : array-like or DataFrame, optional
         Data drawn as grey points; the fitted data when omitted.
     n_draws : int, default=50
         Number of draws to show, chosen at random without replacement (all the draws
         when there are fewer).
     em : GaussianMixtureEM or arviz.InferenceData, optional
-        The EM fit drawn over the cloud; ``bayes_model.em_`` when omitted and present.
+        The EM fit drawn over the cloud; ``bayes_model.em_`` (the posterior's reference
+        fit, or the bootstrapped fit) when omitted and present.
     ax : matplotlib.axes.Axes, optional
     random_state : int, numpy Generator or None
         Chooses the draws.
@@ -440,6 +443,13 @@ def plot_posterior_components(
     >>> ax = plot_posterior_components(posterior, X, n_draws=4, em=em, random_state=0)
     >>> len(ax.patches)  # 4 draws x 2 components, then 2 EM ellipses
     10
+
+    The EM fit's own uncertainty, from 30 bootstrap refits:
+
+    >>> from bayesmix import bootstrap
+    >>> ax = plot_posterior_components(bootstrap(em, X, n_boot=30, random_state=0), X)
+    >>> len(ax.patches), ax.get_title()
+    (62, '30 bootstrap draws, 2 sigma ellipses over the EM fit')
     """
     idata = _resolve(bayes_model, "bayes_model")
     _require_draws(idata, "bayes_model", "plot_posterior_components")
@@ -463,8 +473,8 @@ def plot_posterior_components(
     for draw_means, draw_covs in zip(means2, covs2):
         _draw_components(ax, draw_means, draw_covs, [_CLOUD_N_STD], colors, linewidth=1.0,
                          alpha=alpha)
-    handles = [Line2D([], [], color=colors[k], alpha=0.8, label=f"component {k}: posterior")
-               for k in range(K)]
+    handles = [Line2D([], [], color=colors[k], alpha=0.8,
+                      label=f"component {k}: {_fit_label(idata)}") for k in range(K)]
     if em_idata is not None:
         _, em_means, em_covs = point_estimate(em_idata)
         em_means2, em_covs2 = _project(em_means, em_covs, pair)
