@@ -17,7 +17,12 @@ from bayesmix._lazy import lazy_attributes
 from bayesmix._version import __version__
 
 if TYPE_CHECKING:
-    from bayesmix.bayes import GaussianMixtureBayes, MixturePriors, build_model
+    from bayesmix.bayes import (
+        GaussianMixtureBayes,
+        MixturePriors,
+        build_model,
+        posterior_n_components,
+    )
     from bayesmix.comparison import compare
     from bayesmix.datasets import load_low_dim_gauss_mix, load_old_faithful, make_mixture
     from bayesmix.em import GaussianMixtureEM
@@ -65,6 +70,7 @@ __all__ = [
     "load_low_dim_gauss_mix",
     "load_old_faithful",
     "make_mixture",
+    "posterior_n_components",
     "select_bayes",
     "select_em",
 ]
@@ -95,6 +101,7 @@ _MODULE_OF = {
     "load_low_dim_gauss_mix": "bayesmix.datasets",
     "load_old_faithful": "bayesmix.datasets",
     "make_mixture": "bayesmix.datasets",
+    "posterior_n_components": "bayesmix.bayes.occupied",
     "select_bayes": "bayesmix.selection",
     "select_em": "bayesmix.selection",
 }

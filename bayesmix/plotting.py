@@ -15,9 +15,10 @@ names.
 - :func:`plot_selection`: BIC or ICL against the number of components;
 - :func:`plot_weights` and :func:`plot_trace`: the posterior of the weights, and ArviZ
   trace plots of the relabelled draws;
+- :func:`plot_n_components`: the posterior of the number of occupied components;
 - :func:`plot_em_history`: the EM convergence history.
 
-Its length (about 840 lines, most of it docstrings with examples) is that of ten
+Its length (about 920 lines, most of it docstrings with examples) is that of eleven
 independent figure functions sharing one set of colour, ellipse and label helpers;
 splitting them would scatter those helpers.
 
@@ -60,6 +61,7 @@ from bayesmix.scoring import inference_data, is_point_mass, point_estimate
 __all__ = [
     "plot_components",
     "plot_em_history",
+    "plot_n_components",
     "plot_posterior_components",
     "plot_selection",
     "plot_trace",
@@ -750,6 +752,58 @@ def plot_weights(bayes_model: Any, ax: Axes | None = None, em: Any = None) -> Ax
     ax.set_xticks(positions, [f"component {k}" for k in positions])
     ax.set_ylabel("weight")
     ax.set_title(f"Mixture weights, {_fit_label(idata)}")
+    return ax
+
+
+def plot_n_components(bayes_model: Any, ax: Axes | None = None,
+                      random_state: Any = None) -> Axes:
+    """Bars of the posterior probabilities of the number of occupied components.
+
+    The posterior of the number of clusters of a sparse finite mixture (an overfitted
+    ``GaussianMixtureBayes`` with ``priors=MixturePriors.sparse()``); see
+    :func:`~bayesmix.bayes.occupied.posterior_n_components`. The title gives the R-hat
+    of the per-draw counts when there are several chains.
+
+    Parameters
+    ----------
+    bayes_model : GaussianMixtureBayes or arviz.InferenceData
+        A posterior (more than one draw).
+    ax : matplotlib.axes.Axes, optional
+    random_state : int, RandomState instance or None
+        Seeds the allocations.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from bayesmix.results import build_inference_data
+    >>> from bayesmix.plotting import plot_n_components
+    >>> X = np.array([[0.0], [0.1], [9.9], [10.0]])
+    >>> posterior = build_inference_data(
+    ...     X=X, weights=np.array([[[0.5, 0.5, 0.0], [0.4, 0.3, 0.3]]]),
+    ...     means=np.array([[[[0.0], [10.0], [50.0]], [[0.0], [10.0], [0.05]]]]),
+    ...     covariances=np.full((1, 2, 3, 1, 1), 0.01), covariance_type="full",
+    ...     inference_method="nuts")
+    >>> ax = plot_n_components(posterior, random_state=0)
+    >>> [float(bar.get_height()) for bar in ax.patches]
+    [0.0, 0.5, 0.5]
+    """
+    from bayesmix.bayes.occupied import posterior_n_components
+
+    idata = _resolve(bayes_model, "bayes_model")
+    _require_draws(idata, "bayes_model", "plot_n_components")
+    probabilities = posterior_n_components(idata, random_state)
+    ax = _make_ax(ax)
+    ax.bar(probabilities.index, probabilities.values, color="C0", width=0.7)
+    ax.set_xticks(probabilities.index)
+    ax.set_xlabel("number of occupied components")
+    ax.set_ylabel("posterior probability")
+    rhat = probabilities.attrs["rhat"]
+    diagnosis = "" if np.isnan(rhat) else f" (R-hat {rhat:.3f})"
+    ax.set_title(f"How many clusters? {_fit_label(idata)}{diagnosis}")
     return ax
 
 
