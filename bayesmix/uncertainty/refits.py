@@ -169,6 +169,21 @@ class RefitModel:
         repeated rows, or holding fewer points than its covariance needs: see
         :mod:`bayesmix.em.diagnostics`), as R mclust's EM returns no log-likelihood for
         a singular covariance.
+
+        Examples
+        --------
+        A component started on four copies of one row collapses onto it:
+
+        >>> import numpy as np
+        >>> from bayesmix.covariance import get_structure
+        >>> from bayesmix.em.engine import EMSettings
+        >>> from bayesmix.em.sources import InMemorySource
+        >>> from bayesmix.uncertainty.refits import RefitModel
+        >>> X = np.vstack([np.full((4, 2), 5.0), np.random.default_rng(0).normal(size=(40, 2))])
+        >>> model = RefitModel(get_structure("full"), 2, EMSettings(tol=1e-8))
+        >>> print(model.fit(InMemorySource(X), model.start_from_responsibilities(
+        ...     np.eye(2)[[1] * 4 + [0] * 40])))
+        None
         """
         engine = EMEngine(source, self.structure, self.n_components, self.settings)
         try:
