@@ -25,6 +25,7 @@ refit that fails (a degenerate component) is replaced by a new resample, as mclu
 from __future__ import annotations
 
 import time
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -39,13 +40,7 @@ from bayesmix.density import responsibilities
 from bayesmix.em.base import BaseMixtureEM
 from bayesmix.em.sources import InMemorySource
 from bayesmix.exceptions import ConvergenceWarning
-from bayesmix.uncertainty.refits import (
-    Refit,
-    RefitModel,
-    parameters_of,
-    run_replicates,
-    simulate,
-)
+from bayesmix.uncertainty.refits import Refit, RefitModel, run_replicates, simulate
 
 if TYPE_CHECKING:
     import arviz as az
@@ -452,8 +447,6 @@ def bootstrap(
     refits, n_failed = run_replicates(resampling, n_boot, random_state, n_jobs)
     n_unconverged = sum(not refit.converged for refit in refits)
     if n_unconverged:
-        import warnings
-
         warnings.warn(
             f"{n_unconverged} of {n_boot} bootstrap refits did not converge in max_iter="
             f"{max_iter} iterations; raise max_iter (or tol).",
