@@ -17,7 +17,12 @@ from bayesmix._lazy import lazy_attributes
 from bayesmix._version import __version__
 
 if TYPE_CHECKING:
-    from bayesmix.bayes import GaussianMixtureBayes, MixturePriors, build_model
+    from bayesmix.bayes import (
+        GaussianMixtureBayes,
+        MixturePriors,
+        build_model,
+        posterior_n_components,
+    )
     from bayesmix.comparison import compare
     from bayesmix.datasets import load_low_dim_gauss_mix, load_old_faithful, make_mixture
     from bayesmix.em import GaussianMixtureEM
@@ -37,9 +42,11 @@ if TYPE_CHECKING:
     )
     from bayesmix.persistence import load
     from bayesmix.selection import select_bayes, select_em
+    from bayesmix.uncertainty import BootstrapResult, bootstrap, bootstrap_lrt
 
 __all__ = [
     "BayesmixWarning",
+    "BootstrapResult",
     "ChainDisagreementWarning",
     "ConvergenceWarning",
     "DegenerateComponentWarning",
@@ -55,12 +62,15 @@ __all__ = [
     "SamplerDiagnosticWarning",
     "VIConvergenceWarning",
     "__version__",
+    "bootstrap",
+    "bootstrap_lrt",
     "build_model",
     "compare",
     "load",
     "load_low_dim_gauss_mix",
     "load_old_faithful",
     "make_mixture",
+    "posterior_n_components",
     "select_bayes",
     "select_em",
 ]
@@ -68,6 +78,7 @@ __all__ = [
 #: The module that defines each public name, imported when the name is first used.
 _MODULE_OF = {
     "BayesmixWarning": "bayesmix.exceptions",
+    "BootstrapResult": "bayesmix.uncertainty",
     "ChainDisagreementWarning": "bayesmix.exceptions",
     "ConvergenceWarning": "bayesmix.exceptions",
     "DegenerateComponentWarning": "bayesmix.exceptions",
@@ -82,12 +93,15 @@ _MODULE_OF = {
     "RhatWarning": "bayesmix.exceptions",
     "SamplerDiagnosticWarning": "bayesmix.exceptions",
     "VIConvergenceWarning": "bayesmix.exceptions",
+    "bootstrap": "bayesmix.uncertainty",
+    "bootstrap_lrt": "bayesmix.uncertainty",
     "build_model": "bayesmix.bayes",
     "compare": "bayesmix.comparison",
     "load": "bayesmix.persistence",
     "load_low_dim_gauss_mix": "bayesmix.datasets",
     "load_old_faithful": "bayesmix.datasets",
     "make_mixture": "bayesmix.datasets",
+    "posterior_n_components": "bayesmix.bayes.occupied",
     "select_bayes": "bayesmix.selection",
     "select_em": "bayesmix.selection",
 }

@@ -3,7 +3,8 @@
 Each row is a named model; each column a score from :mod:`bayesmix.scoring` or a
 diagnostic. A score that does not apply to a model (WAIC of a point-mass EM fit, R-hat of
 a single chain) is ``NaN``, and the table's footnotes (``table.attrs["footnotes"]``) say
-why: never a made-up number.
+why: never a made-up number. An EM fit's bootstrap (:func:`bayesmix.bootstrap`), given in
+place of the fit, adds its standard errors beside the posteriors' standard deviations.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from bayesmix.scoring import (
     loo,
     waic,
 )
+from bayesmix.uncertainty import BootstrapResult, standard_deviations
 
 __all__ = ["compare"]
 
@@ -32,7 +34,7 @@ COLUMNS = [
     "method", "n_components", "covariance_type", "n_parameters", "p_waic", "p_loo",
     "log_likelihood", "bic", "aic", "icl", "elpd_waic", "se_waic", "elpd_loo", "se_loo",
     "d_loo", "dse_loo", "lpd_test", "se_lpd_test", "d_lpd_test", "dse_lpd_test", "ari",
-    "fit_time", "converged", "divergences", "max_rhat", "min_ess_bulk", "max_pareto_k",
+    "sd_weights", "sd_means", "sd_covariances", "fit_time", "converged", "divergences", "max_rhat", "min_ess_bulk", "max_pareto_k",
 ]
 
 FOOTNOTES = {
@@ -43,6 +45,11 @@ FOOTNOTES = {
                   "NaN for point-mass EM fits.",
     "differences": "d_* is the difference to the best model of that column (0 for the best) "
                    "and dse_* the standard error of the paired difference, as az.compare.",
+    "spread": "sd_weights, sd_means and sd_covariances: the posterior standard deviations of "
+              "the weights, means and covariances (for an EM fit given as its bootstrap, "
+              "bayesmix.bootstrap(em, X), the bootstrap standard errors; NaN for an EM fit "
+              "alone), averaged over the components and the covariances' lower triangles, "
+              "means and covariances in units of the data's standard deviations.",
     "diagnostics": "divergences, max_rhat and min_ess_bulk are NUTS diagnostics (NaN for EM "
                    "and VI); converged is EM's or VI's convergence flag (NaN for NUTS).",
 }
@@ -60,8 +67,27 @@ def _diagnostics(model: Any, idata: az.InferenceData) -> dict[str, float]:
     return row
 
 
+def _spread(idata: az.InferenceData) -> dict[str, float]:
+    """The ``sd_*`` columns: standard deviations over the draws, averaged (see FOOTNOTES)."""
+    sd = standard_deviations(idata)
+    scale = idata.observed_data["x"].std("obs").values
+    means = sd["means"].transpose("component", "feature").values / scale
+    covariances = sd["covariances"].transpose(
+        "component", "feature", "feature_bis").values / np.outer(scale, scale)
+    rows, columns = np.tril_indices(scale.shape[0])
+    return {"sd_weights": float(sd["weights"].mean()), "sd_means": float(means.mean()),
+            "sd_covariances": float(covariances[:, rows, columns].mean())}
+
+
 def _row(model: Any, X_test: Any, y_true: Any) -> tuple[dict[str, Any], dict[str, Any]]:
-    """A model's row of the table, and its pointwise values for the differences."""
+    """A model's row of the table, and its pointwise values for the differences.
+
+    A bootstrap stands for its EM fit, which is scored; its draws give the ``sd_*``
+    columns, as a posterior's do.
+    """
+    draws = None
+    if isinstance(model, BootstrapResult):
+        model, draws = model.em_, model.idata_
     idata = inference_data(model)
     attrs = idata.posterior.attrs
     row = {"method": attrs.get("inference_method"), "n_components": attrs.get("n_components"),
@@ -74,6 +100,9 @@ def _row(model: Any, X_test: Any, y_true: Any) -> tuple[dict[str, Any], dict[str
                    elpd_loo=loo_result.elpd_loo, se_loo=loo_result.se,
                    max_pareto_k=float(loo_result.pareto_k.max()))
         pointwise["loo"] = loo_result.loo_i.values
+        draws = idata
+    if draws is not None:
+        row.update(_spread(draws))
     if X_test is not None:
         held_out = lppd(idata, X_test)
         row.update(lpd_test=held_out.elpd, se_lpd_test=held_out.se)
@@ -105,8 +134,10 @@ def compare(models: Mapping[str, Any], X_test: Any = None, y_true: Any = None
 
     Parameters
     ----------
-    models : mapping of str to fitted estimator or InferenceData
-        Names become the table's index.
+    models : mapping of str to fitted estimator, BootstrapResult or InferenceData
+        Names become the table's index. A :class:`~bayesmix.uncertainty.BootstrapResult`
+        (:func:`bayesmix.bootstrap`) stands for its EM fit, scored as the fit, with the
+        bootstrap standard errors in the ``sd_*`` columns.
     X_test : array-like of shape (n_test, n_features), optional
         Held-out data: adds the held-out log predictive density ``lpd_test`` with its
         standard error, and differences to the best model.
@@ -139,6 +170,14 @@ def compare(models: Mapping[str, Any], X_test: Any = None, y_true: Any = None
     >>> print(table.attrs["footnotes"]["point-mass"])  # doctest: +NORMALIZE_WHITESPACE
     p_waic, p_loo, elpd_waic, elpd_loo and max_pareto_k need posterior draws: NaN for
     point-mass EM fits.
+
+    An EM fit's bootstrap in place of the fit adds its standard errors:
+
+    >>> from bayesmix import bootstrap
+    >>> resampled = bootstrap(fits["EM K=3"], X, n_boot=100, random_state=0)
+    >>> compare({"EM K=3": resampled})[["bic", "sd_weights", "sd_means"]].round(2)
+                bic  sd_weights  sd_means
+    EM K=3  2314.36        0.05      0.08
     """
     if not isinstance(models, Mapping) or not models:
         raise ValueError(

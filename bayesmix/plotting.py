@@ -17,9 +17,10 @@ names.
   picture per model;
 - :func:`plot_weights` and :func:`plot_trace`: the posterior of the weights, and ArviZ
   trace plots of the relabelled draws;
+- :func:`plot_n_components`: the posterior of the number of occupied components;
 - :func:`plot_em_history`: the EM convergence history.
 
-Its length (about 900 lines, most of it docstrings with examples) is that of eleven
+Its length (about 1000 lines, most of it docstrings with examples) is that of twelve
 independent figure functions sharing one set of colour, ellipse and label helpers;
 splitting them would scatter those helpers.
 
@@ -65,6 +66,7 @@ __all__ = [
     "plot_components",
     "plot_covariance_models",
     "plot_em_history",
+    "plot_n_components",
     "plot_posterior_components",
     "plot_selection",
     "plot_trace",
@@ -395,24 +397,27 @@ def plot_posterior_components(
     random_state: Any = None,
     features: Sequence[Any] | None = None,
 ) -> Axes:
-    """A cloud of posterior 2-sigma ellipses, with the EM ellipses drawn over it.
+    """A cloud of posterior (or bootstrap) 2-sigma ellipses, with the EM ellipses over it.
 
     Each of ``n_draws`` relabelled posterior draws contributes one translucent ellipse
     per component (coloured by component), so the spread of the cloud shows how
     uncertain each component's location, size and orientation is. The EM fit's
-    ellipses are drawn on top as thick dashed black outlines.
+    ellipses are drawn on top as thick dashed black outlines. The refits of an EM fit's
+    bootstrap (:func:`bayesmix.bootstrap`) are drawn the same way, under that fit, so
+    that EM's uncertainty can be set beside the posterior's.
 
     Parameters
     ----------
-    bayes_model : GaussianMixtureBayes or arviz.InferenceData
-        A posterior (more than one draw).
+    bayes_model : GaussianMixtureBayes, BootstrapResult or arviz.InferenceData
+        A posterior or a bootstrap (more than one draw).
     X : array-like or DataFrame, optional
         Data drawn as grey points; the fitted data when omitted.
     n_draws : int, default=50
         Number of draws to show, chosen at random without replacement (all the draws
         when there are fewer).
     em : GaussianMixtureEM or arviz.InferenceData, optional
-        The EM fit drawn over the cloud; ``bayes_model.em_`` when omitted and present.
+        The EM fit drawn over the cloud; ``bayes_model.em_`` (the posterior's reference
+        fit, or the bootstrapped fit) when omitted and present.
     ax : matplotlib.axes.Axes, optional
     random_state : int, numpy Generator or None
         Chooses the draws.
@@ -448,6 +453,13 @@ def plot_posterior_components(
     >>> ax = plot_posterior_components(posterior, X, n_draws=4, em=em, random_state=0)
     >>> len(ax.patches)  # 4 draws x 2 components, then 2 EM ellipses
     10
+
+    The EM fit's own uncertainty, from 30 bootstrap refits:
+
+    >>> from bayesmix import bootstrap
+    >>> ax = plot_posterior_components(bootstrap(em, X, n_boot=30, random_state=0), X)
+    >>> len(ax.patches), ax.get_title()
+    (62, '30 bootstrap draws, 2 sigma ellipses over the EM fit')
     """
     idata = _resolve(bayes_model, "bayes_model")
     _require_draws(idata, "bayes_model", "plot_posterior_components")
@@ -471,8 +483,8 @@ def plot_posterior_components(
     for draw_means, draw_covs in zip(means2, covs2):
         _draw_components(ax, draw_means, draw_covs, [_CLOUD_N_STD], colors, linewidth=1.0,
                          alpha=alpha)
-    handles = [Line2D([], [], color=colors[k], alpha=0.8, label=f"component {k}: posterior")
-               for k in range(K)]
+    handles = [Line2D([], [], color=colors[k], alpha=0.8,
+                      label=f"component {k}: {_fit_label(idata)}") for k in range(K)]
     if em_idata is not None:
         _, em_means, em_covs = point_estimate(em_idata)
         em_means2, em_covs2 = _project(em_means, em_covs, pair)
@@ -843,6 +855,58 @@ def plot_weights(bayes_model: Any, ax: Axes | None = None, em: Any = None) -> Ax
     ax.set_xticks(positions, [f"component {k}" for k in positions])
     ax.set_ylabel("weight")
     ax.set_title(f"Mixture weights, {_fit_label(idata)}")
+    return ax
+
+
+def plot_n_components(bayes_model: Any, ax: Axes | None = None,
+                      random_state: Any = None) -> Axes:
+    """Bars of the posterior probabilities of the number of occupied components.
+
+    The posterior of the number of clusters of a sparse finite mixture (an overfitted
+    ``GaussianMixtureBayes`` with ``priors=MixturePriors.sparse()``); see
+    :func:`~bayesmix.bayes.occupied.posterior_n_components`. The title gives the R-hat
+    of the per-draw counts when there are several chains.
+
+    Parameters
+    ----------
+    bayes_model : GaussianMixtureBayes or arviz.InferenceData
+        A posterior (more than one draw).
+    ax : matplotlib.axes.Axes, optional
+    random_state : int, RandomState instance or None
+        Seeds the allocations.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from bayesmix.results import build_inference_data
+    >>> from bayesmix.plotting import plot_n_components
+    >>> X = np.array([[0.0], [0.1], [9.9], [10.0]])
+    >>> posterior = build_inference_data(
+    ...     X=X, weights=np.array([[[0.5, 0.5, 0.0], [0.4, 0.3, 0.3]]]),
+    ...     means=np.array([[[[0.0], [10.0], [50.0]], [[0.0], [10.0], [0.05]]]]),
+    ...     covariances=np.full((1, 2, 3, 1, 1), 0.01), covariance_type="full",
+    ...     inference_method="nuts")
+    >>> ax = plot_n_components(posterior, random_state=0)
+    >>> [float(bar.get_height()) for bar in ax.patches]
+    [0.0, 0.5, 0.5]
+    """
+    from bayesmix.bayes.occupied import posterior_n_components
+
+    idata = _resolve(bayes_model, "bayes_model")
+    _require_draws(idata, "bayes_model", "plot_n_components")
+    probabilities = posterior_n_components(idata, random_state)
+    ax = _make_ax(ax)
+    ax.bar(probabilities.index, probabilities.values, color="C0", width=0.7)
+    ax.set_xticks(probabilities.index)
+    ax.set_xlabel("number of occupied components")
+    ax.set_ylabel("posterior probability")
+    rhat = probabilities.attrs["rhat"]
+    diagnosis = "" if np.isnan(rhat) else f" (R-hat {rhat:.3f})"
+    ax.set_title(f"How many clusters? {_fit_label(idata)}{diagnosis}")
     return ax
 
 

@@ -156,9 +156,10 @@ def test_compare_fills_every_column_where_it_applies(data, em, bootstrap_posteri
     posterior_only = ["p_waic", "p_loo", "elpd_waic", "se_waic", "elpd_loo", "se_loo",
                       "d_loo", "dse_loo", "max_pareto_k"]
     nuts_only = ["divergences", "max_rhat", "min_ess_bulk"]
-    assert em_row[posterior_only + nuts_only].isna().all()
-    assert em_row.drop(posterior_only + nuts_only).notna().all()
-    assert post_row[posterior_only].notna().all()
+    spread = ["sd_weights", "sd_means", "sd_covariances"]  # draws, or an EM bootstrap
+    assert em_row[posterior_only + nuts_only + spread].isna().all()
+    assert em_row.drop(posterior_only + nuts_only + spread).notna().all()
+    assert post_row[posterior_only + spread].notna().all()
     assert post_row[nuts_only + ["converged", "fit_time"]].isna().all()
     assert em_row["ari"] > 0.95 and post_row["ari"] > 0.95
     # Held-out densities of the two are within a few standard errors of each other.

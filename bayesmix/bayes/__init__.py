@@ -15,18 +15,22 @@ from bayesmix.bayes.backends.nuts import configure_host_devices
 if TYPE_CHECKING:
     from bayesmix.bayes.estimator import GaussianMixtureBayes
     from bayesmix.bayes.model import build_model
+    from bayesmix.bayes.occupied import occupied_components, posterior_n_components
     from bayesmix.bayes.priors import MixturePriors
 
 # Before JAX starts: one XLA CPU device per chain lets NumPyro run chains in parallel.
 configure_host_devices()
 
-__all__ = ["GaussianMixtureBayes", "MixturePriors", "build_model"]
+__all__ = ["GaussianMixtureBayes", "MixturePriors", "build_model", "occupied_components",
+           "posterior_n_components"]
 
 #: The module that defines each public name, imported when the name is first used.
 _MODULE_OF = {
     "GaussianMixtureBayes": "bayesmix.bayes.estimator",
     "MixturePriors": "bayesmix.bayes.priors",
     "build_model": "bayesmix.bayes.model",
+    "occupied_components": "bayesmix.bayes.occupied",
+    "posterior_n_components": "bayesmix.bayes.occupied",
 }
 
 

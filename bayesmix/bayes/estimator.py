@@ -29,6 +29,7 @@ from bayesmix.bayes.backends import get_backend
 from bayesmix.bayes.backends.base import BackendRun
 from bayesmix.bayes.inference import initial_values
 from bayesmix.bayes.model import build_model
+from bayesmix.bayes.occupied import draw_labels, posterior_n_components
 from bayesmix.bayes.priors import MixturePriors
 from bayesmix.covariance import precision_cholesky, to_full
 from bayesmix.density import responsibilities
@@ -540,13 +541,50 @@ class GaussianMixtureBayes(DensityMixin, BaseEstimator):
         rng = check_random_state(self.random_state)
         draws = self._draws
         chosen = rng.randint(len(draws["weights"]), size=n_samples)
-        cumulative = np.cumsum(draws["weights"][chosen], axis=1)
-        labels = (rng.random_sample((n_samples, 1)) > cumulative).sum(axis=1)
-        labels = np.minimum(labels, cumulative.shape[1] - 1)
+        labels = draw_labels(draws["weights"][chosen], rng)
         chol = np.linalg.cholesky(draws["covariances"][chosen, labels])
         noise = rng.standard_normal((n_samples, chol.shape[-1]))
         X = draws["means"][chosen, labels] + np.einsum("nij,nj->ni", chol, noise)
         return X, labels
+
+    def posterior_n_components(self, random_state: Any = None) -> pd.Series:
+        """Posterior probabilities of the number of occupied components (clusters).
+
+        Fit more components than there can be clusters with a sparse prior on the
+        weights (``priors=MixturePriors.sparse()``): the posterior leaves the components
+        it does not need empty, and this is the posterior distribution of the number of
+        components that hold at least one observation, the labels drawn from each
+        draw's responsibilities (see :mod:`bayesmix.bayes.occupied`).
+
+        Parameters
+        ----------
+        random_state : int, RandomState instance or None, default=None
+            Seeds the allocations; the estimator's ``random_state`` when ``None``.
+
+        Returns
+        -------
+        pandas.Series
+            Indexed by ``n_components``; ``attrs["rhat"]`` and ``attrs["ess_bulk"]``
+            diagnose the per-draw counts (see
+            :func:`~bayesmix.bayes.occupied.posterior_n_components`).
+
+        Examples
+        --------
+        >>> import warnings
+        >>> import numpy as np
+        >>> from bayesmix.bayes import GaussianMixtureBayes, MixturePriors
+        >>> rng = np.random.default_rng(0)
+        >>> X = np.concatenate([rng.normal(-4, 1, (80, 1)), rng.normal(4, 1, (80, 1))])
+        >>> with warnings.catch_warnings():
+        ...     warnings.simplefilter("ignore")
+        ...     bayes = GaussianMixtureBayes(5, priors=MixturePriors.sparse(),
+        ...                                  random_state=0).fit(X, draws=100, tune=200)
+        >>> int(bayes.posterior_n_components().idxmax())
+        2
+        """
+        check_is_fitted(self, "idata_")
+        return posterior_n_components(
+            self, self.random_state if random_state is None else random_state)
 
     def summary(self, **kwargs: Any) -> pd.DataFrame:
         """ArviZ summary of the relabelled ``weights``, ``means`` and ``covariances``.

@@ -11,12 +11,18 @@ from numpy.typing import ArrayLike
 
 from bayesmix._validation import check_array, check_covariance_type, check_int, check_real
 
-__all__ = ["MixturePriors"]
+__all__ = ["SPARSE_WEIGHTS_ALPHA", "MixturePriors"]
 
 #: Default LKJ shape: mildly favours weak correlations, keeps the density finite at |r| -> 1.
 DEFAULT_LKJ_ETA = 2.0
 #: Default Dirichlet concentration: uniform over the weight simplex.
 DEFAULT_WEIGHTS_ALPHA = 1.0
+#: The Dirichlet concentration of a sparse finite mixture (:meth:`MixturePriors.sparse`):
+#: Malsiner-Walli, Fruhwirth-Schnatter and Grun (2016) fix it at 0.01 so that the
+#: components an overfitted mixture does not need are emptied (Rousseau and Mengersen
+#: 2011: with a concentration below ``d / 2``, ``d`` the parameters of a component, the
+#: superfluous weights go to zero).
+SPARSE_WEIGHTS_ALPHA = 0.01
 #: The default prior standard deviation of a mean coordinate, in data standard deviations.
 DEFAULT_MEANS_SCALE_FACTOR = 2.0
 
@@ -69,7 +75,10 @@ class MixturePriors:
     ----------
     weights_alpha : float or array-like of shape (n_components,), optional
         Dirichlet concentration. Default 1 (uniform over the simplex). Values below 1
-        favour emptying superfluous components.
+        favour emptying superfluous components: :meth:`sparse` sets
+        :data:`SPARSE_WEIGHTS_ALPHA` (0.01), the sparse finite mixture whose number of
+        occupied components estimates the number of clusters
+        (:func:`~bayesmix.bayes.occupied.posterior_n_components`).
     means_loc : float or array-like of shape (n_features,), optional
         Prior centre of the component means. Default: the column means of the data.
     means_scale : float or array-like of shape (n_features,), optional
@@ -117,6 +126,30 @@ class MixturePriors:
                         what="entry")
         if self.lkj_eta is not None:
             check_real(self.lkj_eta, "lkj_eta", strictly_positive=True)
+
+    @classmethod
+    def sparse(cls, **fields: Any) -> MixturePriors:
+        """The priors of a sparse finite mixture: ``weights_alpha`` of 0.01.
+
+        Fit a mixture with more components than clusters (an overfitted mixture, e.g.
+        10) under these priors: the posterior empties the components it does not need,
+        and the number of occupied components estimates the number of clusters
+        (Malsiner-Walli, Fruhwirth-Schnatter and Grun 2016; see
+        :func:`~bayesmix.bayes.occupied.posterior_n_components`).
+
+        Parameters
+        ----------
+        **fields
+            The other fields of :class:`MixturePriors` (``weights_alpha`` too, to use
+            another small concentration such as ``1 / n_components``).
+
+        Examples
+        --------
+        >>> from bayesmix.bayes import MixturePriors
+        >>> MixturePriors.sparse(lkj_eta=4.0)
+        MixturePriors(weights_alpha=0.01, means_loc=None, means_scale=None, scale_sigma=None, lkj_eta=4.0)
+        """
+        return cls(**{"weights_alpha": SPARSE_WEIGHTS_ALPHA, **fields})
 
     def resolve(
         self, X: ArrayLike, n_components: int, covariance_type: str = "full"

@@ -212,13 +212,19 @@ def test_fits_from_elsewhere_are_described_without_a_back_end(X):
                                                                             False)
     assert described.compare_columns(em) == {"converged": 1.0}
 
-    bootstrap = build_inference_data(
+    draws = build_inference_data(
         X=X, weights=np.ones((1, 3, 1)), means=np.zeros((1, 3, 1, 2)),
         covariances=np.broadcast_to(np.eye(2), (1, 3, 1, 2, 2)), covariance_type="full",
-        inference_method="bootstrap")
-    described = inference_method_of(bootstrap)
+        inference_method="smc")
+    described = inference_method_of(draws)
     assert type(described) is InferenceMethod and not described.is_sampler
-    assert described.plot_label() == "posterior (bootstrap)"
-    assert described.compare_columns(bootstrap) == {}
-    del bootstrap.posterior.attrs["inference_method"]
-    assert inference_method_of(bootstrap).plot_label() == "posterior (fit)"
+    assert described.plot_label() == "posterior (smc)"
+    assert described.compare_columns(draws) == {}
+    del draws.posterior.attrs["inference_method"]
+    assert inference_method_of(draws).plot_label() == "posterior (fit)"
+    # Bootstrap draws are called bootstrap draws; without sample_stats, no convergence.
+    draws.posterior.attrs["inference_method"] = "bootstrap"
+    described = inference_method_of(draws)
+    assert (described.plot_label(), described.plot_label("posterior mean")) == (
+        "bootstrap", "bootstrap mean")
+    assert not described.fittable and described.compare_columns(draws) == {}

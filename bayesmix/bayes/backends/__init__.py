@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING
 from bayesmix._validation import check_option
 from bayesmix.bayes.backends.advi import ADVI, FULLRANK_ADVI
 from bayesmix.bayes.backends.base import InferenceBackend, InferenceMethod
+from bayesmix.bayes.backends.bootstrap import BOOTSTRAP_DRAWS
 from bayesmix.bayes.backends.em import EM_POINT_MASS
 from bayesmix.bayes.backends.nuts import NUTS
 
@@ -44,8 +45,10 @@ __all__ = [
 BACKENDS: dict[str, InferenceBackend] = {backend.name: backend
                                          for backend in (NUTS, ADVI, FULLRANK_ADVI)}
 
-#: Every method a bayesmix InferenceData may record: the back ends and the EM point mass.
-_KNOWN_METHODS: dict[str, InferenceMethod] = {**BACKENDS, EM_POINT_MASS.name: EM_POINT_MASS}
+#: Every method a bayesmix InferenceData may record: the back ends, the EM point mass and
+#: bootstrap draws.
+_KNOWN_METHODS: dict[str, InferenceMethod] = {**BACKENDS, EM_POINT_MASS.name: EM_POINT_MASS,
+                                              BOOTSTRAP_DRAWS.name: BOOTSTRAP_DRAWS}
 
 
 def available_methods() -> tuple[str, ...]:
@@ -101,8 +104,8 @@ def inference_method_of(idata: az.InferenceData) -> InferenceMethod:
     Returns
     -------
     InferenceMethod
-        The back end, the EM point mass, or for any other name (``"bootstrap"``, or
-        ``"fit"`` when the attribute is missing) a plain
+        The back end, the EM point mass, bootstrap draws, or for any other name
+        (``"fit"`` when the attribute is missing) a plain
         :class:`~bayesmix.bayes.backends.base.InferenceMethod` of that name.
 
     Examples

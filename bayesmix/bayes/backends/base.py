@@ -51,9 +51,10 @@ def resolve_progressbar(progressbar: bool | None) -> bool:
 class InferenceMethod:
     """How an InferenceData was produced: its name, label and convergence columns.
 
-    This base describes draws that no bayesmix back end produced (a bootstrap, say, or an
-    InferenceData without ``inference_method``): they are labelled by their name and
-    their ``converged`` attribute, when they have one, is their convergence flag.
+    This base describes draws that no bayesmix back end produced (sequential Monte
+    Carlo, say, or an InferenceData without ``inference_method``): they are labelled by
+    their name and their ``converged`` attribute, when they have one, is their
+    convergence flag.
 
     Parameters
     ----------
@@ -74,9 +75,9 @@ class InferenceMethod:
     Examples
     --------
     >>> from bayesmix.bayes.backends.base import InferenceMethod
-    >>> bootstrap = InferenceMethod("bootstrap")
-    >>> bootstrap.plot_label(), bootstrap.fittable
-    ('posterior (bootstrap)', False)
+    >>> smc = InferenceMethod("smc")
+    >>> smc.plot_label(), smc.fittable
+    ('posterior (smc)', False)
     """
 
     fittable = False
@@ -129,7 +130,7 @@ class InferenceMethod:
         >>> from bayesmix.bayes.backends.base import InferenceMethod
         >>> idata = az.from_dict(posterior={"weights": np.ones((1, 5, 1))})
         >>> idata.posterior.attrs["converged"] = 1
-        >>> InferenceMethod("bootstrap").compare_columns(idata)
+        >>> InferenceMethod("smc").compare_columns(idata)
         {'converged': 1.0}
         """
         attrs = idata.posterior.attrs
