@@ -34,7 +34,8 @@ COLUMNS = [
     "method", "n_components", "covariance_type", "n_parameters", "p_waic", "p_loo",
     "log_likelihood", "bic", "aic", "icl", "elpd_waic", "se_waic", "elpd_loo", "se_loo",
     "d_loo", "dse_loo", "lpd_test", "se_lpd_test", "d_lpd_test", "dse_lpd_test", "ari",
-    "sd_weights", "sd_means", "sd_covariances", "fit_time", "converged", "divergences", "max_rhat", "min_ess_bulk", "max_pareto_k",
+    "sd_weights", "sd_means", "sd_covariances", "fit_time", "converged", "divergences",
+    "max_rhat", "min_ess_bulk", "max_pareto_k",
 ]
 
 FOOTNOTES = {

@@ -272,7 +272,7 @@ def test_lrt_stops_at_the_first_test_above_level(two_clusters):
 @pytest.mark.parametrize(("kwargs", "match"), [
     ({"max_components": 1}, "max_components must be >= 2, got 1"),
     ({"n_boot": 0}, "n_boot must be >= 1, got 0"),
-    ({"covariance_type": "VEV"}, "covariance_type must be one of"),
+    ({"covariance_type": "banded"}, "covariance_type must be one of"),
     ({"level": 1.0}, "level must be strictly between 0 and 1"),
     ({"max_components": 200}, "X has 150 sample"),
 ], ids=["max_components", "n_boot", "covariance_type", "level", "too-few-rows"])

@@ -13,6 +13,8 @@ from bayesmix.scoring import ParetoKWarning, loo, waic
 POSTERIOR_ONLY = ["p_waic", "p_loo", "elpd_waic", "se_waic", "elpd_loo", "se_loo", "d_loo",
                   "dse_loo", "max_pareto_k"]
 NUTS_ONLY = ["divergences", "max_rhat", "min_ess_bulk"]
+#: Spread columns: posterior standard deviations, or an EM fit's bootstrap standard errors.
+SPREAD = ["sd_weights", "sd_means", "sd_covariances"]
 
 
 @pytest.fixture(scope="module")
@@ -44,8 +46,8 @@ def table(fits, split):
 
 def test_nan_exactly_where_a_score_does_not_apply(table):
     em, nuts, advi = table.loc["EM"], table.loc["NUTS"], table.loc["ADVI"]
-    assert em[POSTERIOR_ONLY + NUTS_ONLY].isna().all()
-    assert em.drop(POSTERIOR_ONLY + NUTS_ONLY).notna().all()
+    assert em[POSTERIOR_ONLY + NUTS_ONLY + SPREAD].isna().all()  # no bootstrap given
+    assert em.drop(POSTERIOR_ONLY + NUTS_ONLY + SPREAD).notna().all()
     assert nuts.drop(["converged"]).notna().all() and np.isnan(nuts["converged"])
     assert advi[NUTS_ONLY].isna().all()
     assert advi.drop(NUTS_ONLY).notna().all()
