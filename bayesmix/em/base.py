@@ -404,7 +404,8 @@ class BaseMixtureEM(DensityMixin, BaseEstimator):
                          data_covariance: np.ndarray) -> dict[int, str]:
         """Flag collapsed and starved components, warn once listing them and why."""
         report = find_degenerate(structure, self.covariances_, counts, data_covariance,
-                                 self.reg_covar, self._feature_label)
+                                 self.reg_covar, self._feature_label,
+                                 prior=self.prior is not None)
         if report.reasons:
             listed = "; ".join(f"component {k}: {why}" for k, why in report.reasons.items())
             if report.flat_data:

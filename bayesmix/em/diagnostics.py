@@ -57,8 +57,12 @@ def find_degenerate(
     data_covariance: np.ndarray,
     reg_covar: float,
     feature_label: Callable[[int], str],
+    prior: bool = False,
 ) -> DegeneracyReport:
     """Flag collapsed and starved components.
+
+    Under a conjugate prior (MAP-EM) a component holding few points takes the prior's
+    covariance, which is not near-singular: only a collapse makes it degenerate.
 
     Parameters
     ----------
@@ -73,6 +77,8 @@ def find_degenerate(
     reg_covar : float
     feature_label : callable
         Name of feature ``j`` for the messages.
+    prior : bool, default=False
+        Whether the fit is a posterior mode under a conjugate prior.
 
     Examples
     --------
@@ -96,7 +102,7 @@ def find_degenerate(
                                                                 axis=0)
         data_variance = np.repeat(data_variance, n_components)
     min_points = structure.min_points(data_covariance.shape[0])
-    starved = counts < min_points
+    starved = (counts < min_points) & (not prior)
     reasons = {}
     for k in np.flatnonzero(collapsed | starved):
         why = []
