@@ -79,3 +79,17 @@ def test_one_feature_names_fit_one_feature(data):
     assert equal.covariances_[0] == equal.covariances_[1]
     assert variable.bic(X) - equal.bic(X) == pytest.approx(
         2 * (equal.score(X) - variable.score(X)) * len(X) + np.log(len(X)))
+
+
+def test_under_a_prior_an_empty_component_is_not_degenerate():
+    """A starved component has the prior's covariance: only a collapse is degenerate."""
+    from bayesmix.covariance import get_structure
+    from bayesmix.em.diagnostics import find_degenerate
+
+    covariances, counts = np.array([[1.0, 1.0], [0.5, 0.5]]), np.array([50.0, 0.01])
+    arguments = (get_structure("diag"), covariances, counts, np.ones(2), 1e-6, str)
+    assert list(find_degenerate(*arguments).reasons) == [1]
+    assert find_degenerate(*arguments, prior=True).reasons == {}
+    collapsed = np.array([[1.0, 1.0], [0.5, 1e-6]])
+    assert list(find_degenerate(get_structure("diag"), collapsed, counts, np.ones(2), 1e-6,
+                                str, prior=True).reasons) == [1]
