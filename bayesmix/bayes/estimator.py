@@ -668,7 +668,7 @@ class GaussianMixtureBayes(DensityMixin, BaseEstimator):
     def __getstate__(self) -> dict[str, Any]:
         # A PyMC model does not pickle (its custom distribution's graph holds partial
         # functions); it is rebuilt from the data and priors on unpickling.
-        state = super().__getstate__()
+        state = dict(super().__getstate__())  # a copy: it can be the instance's own dict
         state.pop("model_", None)
         return state
 

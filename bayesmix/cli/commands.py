@@ -315,16 +315,16 @@ def _run_demo(args: argparse.Namespace) -> None:
 # ----------------------------------------------------------------- fit
 def _fit_model(args: argparse.Namespace, X: pd.DataFrame) -> tuple[Any, Any]:
     """The model ``--method`` names fitted to ``X``, and its InferenceData."""
-    from bayesmix.em import GaussianMixtureEM
-
     if backend_of(args.method) is not None:
         model = _fit_bayes(args, X, args.components, args.covariance, args.method)
         return model, model.idata_
-    _progress(args, f"fitting EM (K={args.components}, {args.covariance}, "
-                    f"n_init={args.n_init}) ...")
-    model = GaussianMixtureEM(args.components, covariance_type=args.covariance,
-                              n_init=args.n_init, random_state=args.seed,
-                              prior="default" if args.prior else None).fit(X)
+    _progress(args, f"fitting EM (K={args.components}, {args.covariance}; mclust's "
+                    f"hierarchical start and {args.n_init} k-means start(s)) ...")
+    # As select fits each cell: the best of mclust's start and k-means, run to a tight
+    # tolerance (a single k-means start often stops in a poor optimum).
+    model = select_em(X, [args.components], [args.covariance], n_init=args.n_init,
+                      random_state=args.seed,
+                      prior="default" if args.prior else None).best_estimator_
     return model, model.to_inference_data()
 
 

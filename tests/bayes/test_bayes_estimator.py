@@ -348,7 +348,7 @@ def test_settings_live_in_the_constructor_and_fit_overrides_them_for_one_call(mi
     quiet_fit(copy, X, "advi", draws=40)
     assert copy.idata_.posterior.sizes["draw"] == 40
     assert copy.draws == 30 and copy.sampler_kwargs == {"n_iter": 500}
-    assert copy.idata_.attrs["inference_method"] == "advi"
+    assert copy.idata_.posterior.attrs["inference_method"] == "advi"
     with pytest.raises(ValueError, match=r"sampler_kwargs must be a dict .* got 500"):
         GaussianMixtureBayes(N_COMPONENTS, sampler_kwargs=500).fit(X)
 
@@ -362,3 +362,4 @@ def test_a_fitted_posterior_pickles(fitted, mixtures):
     X = mixtures["full"].X
     np.testing.assert_array_equal(copy.score_samples(X), estimator.score_samples(X))
     assert sorted(copy.model_.named_vars) == sorted(estimator.model_.named_vars)
+    assert hasattr(estimator, "model_")  # pickling leaves the original whole
