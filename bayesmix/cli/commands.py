@@ -4,7 +4,9 @@ Each reads its parsed arguments (:func:`bayesmix.cli.parser.build_parser`), chec
 it will write before it fits, fits, prints its tables and writes its files; :func:`run`
 runs the one named on the command line with bayesmix's warnings printed on stderr, one
 line each. Reading CSV files lives in :mod:`bayesmix.cli.csvdata`, the printed tables in
-:mod:`bayesmix.cli.text`, the figures in :mod:`bayesmix.cli.figures`.
+:mod:`bayesmix.cli.text`, the figures in :mod:`bayesmix.cli.figures`. Its length (about
+550 lines) is that of four commands, each a short story told in one function with the
+report it writes.
 """
 
 from __future__ import annotations
