@@ -249,7 +249,8 @@ def test_select_bayes_table(bayes_selection, two_clusters):
     table = selection.table_
     assert tuple(table.columns) == BAYES_COLUMNS["loo"] == (
         "n_components", "covariance_type", "elpd_loo", "se", "p_loo", "d_loo", "dse",
-        "weight", "max_pareto_k", "divergences", "converged", "note")
+        "weight", "occupied", "p_occupied", "max_pareto_k", "divergences", "converged",
+        "note")
     assert list(table["n_components"]) == [1, 2, 3]
     assert (table["covariance_type"] == "full").all()
     # stacking weights: a probability vector
@@ -272,6 +273,11 @@ def test_select_bayes_table(bayes_selection, two_clusters):
         assert row.se == pytest.approx(by_hand.se)
         assert row.p_loo == pytest.approx(by_hand.p_loo)
         assert row.max_pareto_k == pytest.approx(float(by_hand.pareto_k.max()))
+    # The posterior's number of clusters: at most K, with its probability; for the two
+    # true clusters every posterior of K >= 2 uses two of its components most often.
+    assert (table["occupied"] <= table["n_components"]).all()
+    assert ((table["p_occupied"] > 0) & (table["p_occupied"] <= 1)).all()
+    assert table.at[best, "occupied"] == 2
     # ADVI: no divergences to count; its convergence flag as a nullable boolean
     assert table["divergences"].isna().all()
     assert str(table["converged"].dtype) == "boolean"
@@ -293,7 +299,7 @@ def test_select_bayes_to_string(bayes_selection):
     assert repr(selection) == text
     lines = text.splitlines()
     assert lines[0].split() == ["K", "structure", "elpd_loo", "se", "p_loo", "d_loo", "dse",
-                                "weight", "max_k", "divergences", "converged"]
+                                "weight", "occ", "p_occ", "max_k", "div", "converged"]
     marked = [line for line in lines if line.startswith("*")]
     assert len(marked) == 1 and marked[0].split()[1:3] == ["2", "full"]
     assert lines[-2] == ("Chosen by highest elpd_loo (higher is better): n_components=2, "

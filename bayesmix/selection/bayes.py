@@ -60,8 +60,10 @@ def _bayes_row(estimator: GaussianMixtureBayes, elpd: az.ELPDData, criterion: st
         notes.append("WAIC may be unreliable (posterior variance of a pointwise log "
                      "density > 0.4); prefer criterion='loo'")
     diagnostics = backend.selection_diagnostics(estimator.diagnostics_)
+    occupied = estimator.posterior_n_components(random_state=0)
     return {"n_components": estimator.n_components,
             "covariance_type": estimator.covariance_type,
+            "occupied": int(occupied.idxmax()), "p_occupied": float(occupied.max()),
             "max_pareto_k": max_k, "divergences": diagnostics.divergences,
             "converged": diagnostics.converged, "note": "; ".join(notes + diagnostics.notes)}
 

@@ -28,7 +28,8 @@ TABLE_COLUMNS = ("n_components", "covariance_type", "log_likelihood", "n_paramet
 #: Columns of :attr:`BayesSelection.table_`, in order, for each criterion.
 BAYES_COLUMNS = {
     ic: ("n_components", "covariance_type", f"elpd_{ic}", "se", f"p_{ic}", f"d_{ic}", "dse",
-         "weight", "max_pareto_k", "divergences", "converged", "note")
+         "weight", "occupied", "p_occupied", "max_pareto_k", "divergences", "converged",
+         "note")
     for ic in BAYES_CRITERIA
 }
 
@@ -197,7 +198,11 @@ class BayesSelection(SelectionResult):
         ``p_loo`` (``p_waic``; the effective number of parameters), ``d_loo``
         (``d_waic``; the best elpd minus this one, 0 for the best), ``dse`` (standard
         error of that paired difference), ``weight`` (stacking weight; the weights sum
-        to one), ``max_pareto_k`` (LOO only, NaN for WAIC), ``divergences`` (NUTS; NaN
+        to one), ``occupied`` and ``p_occupied`` (the posterior's most probable number of
+        occupied components, i.e. clusters, and its probability:
+        :meth:`~bayesmix.bayes.GaussianMixtureBayes.posterior_n_components`; with a
+        sparse prior on the weights, the posterior's own answer to "how many
+        clusters?"), ``max_pareto_k`` (LOO only, NaN for WAIC), ``divergences`` (NUTS; NaN
         for variational fits), ``converged`` (variational inference's flag, or for NUTS
         whether every R-hat is at most 1.01; ``<NA>`` when undefined, e.g. one chain)
         and ``note`` (diagnostics that make the row suspect; empty otherwise). The
@@ -219,21 +224,22 @@ class BayesSelection(SelectionResult):
 
     >>> import pandas as pd
     >>> from bayesmix.selection import BAYES_COLUMNS, BayesSelection
-    >>> table = pd.DataFrame([[1, "full", -560.1, 11.0, 4.8, 93.0, 12.9, 0.0, 0.31, 0,
-    ...                        True, ""],
-    ...                       [2, "full", -467.1, 10.8, 10.5, 0.0, 0.0, 1.0, 0.42, 0,
-    ...                        True, ""]], columns=list(BAYES_COLUMNS["loo"]))
+    >>> table = pd.DataFrame([[1, "full", -560.1, 11.0, 4.8, 93.0, 12.9, 0.0, 1, 1.0, 0.31,
+    ...                        0, True, ""],
+    ...                       [2, "full", -467.1, 10.8, 10.5, 0.0, 0.0, 1.0, 2, 0.98, 0.42,
+    ...                        0, True, ""]], columns=list(BAYES_COLUMNS["loo"]))
     >>> print(BayesSelection(table, None, 1, "loo"))
     ... # doctest: +NORMALIZE_WHITESPACE
-        K structure  elpd_loo    se  p_loo  d_loo   dse  weight  max_k  divergences  converged
-        1      full   -560.10 11.00   4.80  93.00 12.90    0.00   0.31            0       True
-    *   2      full   -467.10 10.80  10.50   0.00  0.00    1.00   0.42            0       True
+       K structure  elpd_loo    se  p_loo  d_loo   dse  weight  occ  p_occ  max_k  div  converged
+       1      full   -560.10 11.00   4.80  93.00 12.90    0.00    1   1.00   0.31    0       True
+    *  2      full   -467.10 10.80  10.50   0.00  0.00    1.00    2   0.98   0.42    0       True
     Chosen by highest elpd_loo (higher is better): n_components=2, covariance_type='full'.
-    d_loo: the best elpd_loo minus this one, dse its standard error; weight: stacking weights (sum to 1).
+    d_loo: the best elpd_loo minus this one, dse its standard error; weight: stacking weights (sum to 1); occ: the most probable number of occupied components (p_occ its posterior probability).
     """
 
     _headers = {"n_components": "K", "covariance_type": "structure",
-                "max_pareto_k": "max_k"}
+                "max_pareto_k": "max_k", "occupied": "occ", "p_occupied": "p_occ",
+                "divergences": "div"}
 
     def __init__(self, table: pd.DataFrame, estimator: Any, best_index: int,
                  criterion: str, estimators: list[Any] | None = None) -> None:
@@ -248,4 +254,5 @@ class BayesSelection(SelectionResult):
         ic = self.criterion
         return (f"Chosen by highest elpd_{ic} (higher is better): {self._chosen()}.\n"
                 f"d_{ic}: the best elpd_{ic} minus this one, dse its standard error; "
-                f"weight: stacking weights (sum to 1).")
+                f"weight: stacking weights (sum to 1); occ: the most probable number of "
+                f"occupied components (p_occ its posterior probability).")
