@@ -17,12 +17,22 @@ per-component second moments ``sum_n r_nk x_n x_n^T`` (``"matrix"``, (K, D, D)),
 diagonals (``"diagonal"``, (K, D)), or none, the pooled structures using the total scatter
 of the data, which does not change between iterations.
 
+Batches: a structure whose :attr:`~CovarianceStructure.batched_m_step` is true takes
+leading batch axes everywhere the EM iterations need them (the M step, the precision
+factors, their log-determinants), so that :mod:`bayesmix.em.batch` runs many fits as one
+stacked computation: counts (*B, K), means (*B, K, D), second moments (*B, K, D, D) or
+(*B, K, D), the total scatter (D, D) shared by the batch, covariances (*B, *stored shape).
+Its E step reads :meth:`~CovarianceStructure.batch_squared_mahalanobis`, components
+before rows, (*B, K, N), from the rows' :class:`RowProducts`.
+
 Its length (about 530 lines, most of it the interface's docstrings and examples,
 which the structures inherit) is that of the one interface every structure implements
 and the two families of shared linear algebra.
 """
 
 from __future__ import annotations
+
+from functools import cached_property
 
 import numpy as np
 
@@ -31,6 +41,7 @@ __all__ = [
     "CovarianceStructure",
     "DiagonalFamily",
     "MatrixFamily",
+    "RowProducts",
     "lower_cholesky_inverse_transpose",
     "upper_cholesky",
 ]
@@ -85,6 +96,46 @@ def lower_cholesky_inverse_transpose(covariances: np.ndarray) -> np.ndarray | No
     return np.swapaxes(np.tril(np.linalg.inv(cov_chol)), -1, -2)
 
 
+class RowProducts:
+    """Rows (already centred) and the products of their coordinates, made on first use.
+
+    The batched kernels (:meth:`CovarianceStructure.batch_squared_mahalanobis`) and the
+    batched E step's second moments read the products they need of one block of rows.
+
+    Parameters
+    ----------
+    X : ndarray of shape (N, D)
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from bayesmix.covariance.base import RowProducts
+    >>> rows = RowProducts(np.array([[1.0, 2.0]]))
+    >>> rows.squares, rows.squared_norms, rows.outer
+    (array([[1., 4.]]), array([5.]), array([[1., 2., 2., 4.]]))
+    """
+
+    def __init__(self, X: np.ndarray) -> None:
+        self.X = X
+
+    @cached_property
+    def squares(self) -> np.ndarray:
+        """``X**2``, (N, D)."""
+        return self.X * self.X
+
+    @cached_property
+    def squared_norms(self) -> np.ndarray:
+        """``sum_d X[n, d]**2``, (N,)."""
+        return self.squares @ np.ones(self.X.shape[1])
+
+    @cached_property
+    def outer(self) -> np.ndarray:
+        """Each row's outer product with itself, flattened: (N, D * D)."""
+        n_rows, n_features = self.X.shape
+        return (self.X[:, :, np.newaxis] * self.X[:, np.newaxis, :]).reshape(
+            n_rows, n_features * n_features)
+
+
 class CovarianceStructure:
     """A covariance structure: storage, parameter count, M step, density pieces.
 
@@ -110,6 +161,10 @@ class CovarianceStructure:
     raw_variable : str or None
         Name under which an InferenceData's posterior also holds the stored form (the
         diagonal structures' ``variances``); ``None`` when the full matrices say it all.
+    batched_m_step : bool
+        Whether :meth:`m_step`, :meth:`precision_cholesky` and :meth:`log_det_cholesky`
+        take leading batch axes (see the module docstring), so that
+        :mod:`bayesmix.em.batch` can fit many numbers of components and starts at once.
 
     Examples
     --------
@@ -125,6 +180,7 @@ class CovarianceStructure:
     second_moments: str | None = None
     estimates_correlations: bool = False
     raw_variable: str | None = None
+    batched_m_step: bool = False
 
     def __init_subclass__(cls, **kwargs: object) -> None:
         super().__init_subclass__(**kwargs)
@@ -229,6 +285,9 @@ class CovarianceStructure:
     def m_step(self, counts: np.ndarray, means: np.ndarray, second_moments: np.ndarray | None,
                total_scatter: np.ndarray, reg_covar: float) -> np.ndarray:
         """Covariances (stored shape) maximising the expected complete log-likelihood.
+
+        With :attr:`batched_m_step`, every argument but ``total_scatter`` may have
+        leading batch axes (*B) and so has the result, (*B, *stored shape).
 
         Parameters
         ----------
@@ -370,6 +429,33 @@ class CovarianceStructure:
         array([[25.]])
         """
         raise NotImplementedError
+
+    def batch_squared_mahalanobis(self, rows: RowProducts, means: np.ndarray,
+                                  factors: np.ndarray) -> np.ndarray:
+        """Squared Mahalanobis distances of a batch, components before rows: (*B, K, N).
+
+        ``rows`` holds the (centred) rows, ``means`` is (*B, K, D) and ``factors`` the
+        precision Cholesky factors (*B, *stored shape). This default works for any
+        structure, through the full precision matrices and the rows' outer products:
+        ``x'Px - 2 x'P mu + mu'P mu``; a structure overrides it with a cheaper form.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from bayesmix.covariance import get_structure
+        >>> from bayesmix.covariance.base import RowProducts
+        >>> get_structure("full").batch_squared_mahalanobis(
+        ...     RowProducts(np.array([[3.0, 4.0]])), np.zeros((1, 1, 2)), np.eye(2)[None, None])
+        array([[[25.]]])
+        """
+        n_components, n_features = means.shape[-2:]
+        precisions = self.to_full(self.precisions_from_cholesky(factors), n_components,
+                                  n_features)
+        scaled_means = (precisions @ means[..., np.newaxis])[..., 0]
+        distances = precisions.reshape(*precisions.shape[:-2], -1) @ rows.outer.T
+        distances -= 2.0 * (scaled_means @ rows.X.T)
+        distances += np.sum(scaled_means * means, axis=-1)[..., np.newaxis]
+        return distances
 
     def row_width(self, n_components: int, n_features: int) -> int:
         """Temporary float64 elements :meth:`squared_mahalanobis` creates per row.

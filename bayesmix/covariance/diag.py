@@ -24,6 +24,7 @@ class DiagonalCovariance(DiagonalFamily):
     aliases = ("diag",)
     description = "every component has its own diagonal covariance"
     second_moments = "diagonal"
+    batched_m_step = True
 
     def stored_shape(self, n_components, n_features):
         return (n_components, n_features)
@@ -38,7 +39,7 @@ class DiagonalCovariance(DiagonalFamily):
         return 2
 
     def m_step(self, counts, means, second_moments, total_scatter, reg_covar):
-        return second_moments / counts[:, np.newaxis] - means**2 + reg_covar
+        return second_moments / counts[..., np.newaxis] - means**2 + reg_covar
 
     def log_det_cholesky(self, factors, n_features):
         return np.sum(np.log(np.asarray(factors, dtype=np.float64)), axis=-1)
@@ -48,6 +49,14 @@ class DiagonalCovariance(DiagonalFamily):
         return (np.sum(means**2 * precisions, axis=1)
                 - 2.0 * (X @ (means * precisions).T)
                 + (X * X) @ precisions.T)
+
+    def batch_squared_mahalanobis(self, rows, means, factors):
+        precisions = factors**2
+        scaled_means = means * precisions
+        distances = precisions @ rows.squares.T
+        distances -= 2.0 * (scaled_means @ rows.X.T)
+        distances += np.sum(scaled_means * means, axis=-1)[..., np.newaxis]
+        return distances
 
     def to_full(self, covariances, n_components, n_features):
         covariances = np.asarray(covariances, dtype=np.float64)

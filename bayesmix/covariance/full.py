@@ -24,6 +24,7 @@ class FullCovariance(MatrixFamily):
     aliases = ("full",)
     description = "every component has its own general covariance"
     second_moments = "matrix"
+    batched_m_step = True
 
     def stored_shape(self, n_components, n_features):
         return (n_components, n_features, n_features)
@@ -38,10 +39,10 @@ class FullCovariance(MatrixFamily):
         return n_features + 1
 
     def m_step(self, counts, means, second_moments, total_scatter, reg_covar):
-        n_features = means.shape[1]
-        covariances = second_moments / counts[:, np.newaxis, np.newaxis]
-        covariances -= means[:, :, np.newaxis] * means[:, np.newaxis, :]
-        covariances[:, np.arange(n_features), np.arange(n_features)] += reg_covar
+        diagonal = np.arange(means.shape[-1])
+        covariances = second_moments / counts[..., np.newaxis, np.newaxis]
+        covariances -= means[..., :, np.newaxis] * means[..., np.newaxis, :]
+        covariances[..., diagonal, diagonal] += reg_covar
         return covariances
 
     def squared_mahalanobis(self, X, means, factors):

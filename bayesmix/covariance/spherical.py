@@ -24,6 +24,7 @@ class SphericalCovariance(DiagonalFamily):
     aliases = ("spherical",)
     description = "every component has its own single variance"
     second_moments = "diagonal"
+    batched_m_step = True
 
     def stored_shape(self, n_components, n_features):
         return (n_components,)
@@ -38,8 +39,8 @@ class SphericalCovariance(DiagonalFamily):
         return 2
 
     def m_step(self, counts, means, second_moments, total_scatter, reg_covar):
-        variances = second_moments / counts[:, np.newaxis] - means**2 + reg_covar
-        return variances.mean(axis=1)
+        variances = second_moments / counts[..., np.newaxis] - means**2 + reg_covar
+        return variances.mean(axis=-1)
 
     def log_det_cholesky(self, factors, n_features):
         return n_features * np.log(np.asarray(factors, dtype=np.float64))
@@ -49,6 +50,14 @@ class SphericalCovariance(DiagonalFamily):
         return (np.sum(means**2, axis=1) * precisions
                 - 2.0 * (X @ means.T) * precisions
                 + np.outer(np.einsum("nd,nd->n", X, X), precisions))
+
+    def batch_squared_mahalanobis(self, rows, means, factors):
+        distances = means @ rows.X.T
+        distances *= -2.0
+        distances += rows.squared_norms
+        distances += np.sum(means * means, axis=-1)[..., np.newaxis]
+        distances *= (factors**2)[..., np.newaxis]
+        return distances
 
     def to_full(self, covariances, n_components, n_features):
         covariances = np.asarray(covariances, dtype=np.float64)

@@ -24,6 +24,7 @@ class TiedCovariance(MatrixFamily):
     aliases = ("tied",)
     description = "all components share one general covariance"
     second_moments = None
+    batched_m_step = True
 
     def stored_shape(self, n_components, n_features):
         return (n_features, n_features)
@@ -41,10 +42,11 @@ class TiedCovariance(MatrixFamily):
         return True
 
     def m_step(self, counts, means, second_moments, total_scatter, reg_covar):
-        n_features = means.shape[1]
-        covariances = total_scatter - (counts * means.T) @ means
-        covariances /= counts.sum()
-        covariances.flat[:: n_features + 1] += reg_covar
+        diagonal = np.arange(means.shape[-1])
+        covariances = total_scatter - (np.swapaxes(means, -1, -2) * counts[..., np.newaxis, :]
+                                       ) @ means
+        covariances /= counts.sum(axis=-1)[..., np.newaxis, np.newaxis]
+        covariances[..., diagonal, diagonal] += reg_covar
         return covariances
 
     def _describe_not_pd(self, matrices):
@@ -57,6 +59,16 @@ class TiedCovariance(MatrixFamily):
         shifts = means @ factors
         diff = projected[:, np.newaxis, :] - shifts
         return np.einsum("nkd,nkd->nk", diff, diff)
+
+    def batch_squared_mahalanobis(self, rows, means, factors):
+        # ||U'x||^2 - 2 (U'mu)'(U'x) + ||U'mu||^2, one shared U per fit of the batch.
+        projected = np.swapaxes(factors, -1, -2) @ rows.X.T
+        shifts = means @ factors
+        distances = shifts @ projected
+        distances *= -2.0
+        distances += np.sum(projected * projected, axis=-2)[..., np.newaxis, :]
+        distances += np.sum(shifts * shifts, axis=-1)[..., np.newaxis]
+        return distances
 
     def to_full(self, covariances, n_components, n_features):
         covariances = np.asarray(covariances, dtype=np.float64)

@@ -3,11 +3,14 @@
 The data are validated and summarised once (one :class:`~bayesmix.em.sources.InMemorySource`
 for the grid); every fit starts from mclust's hierarchical clustering, whose merge tree
 serves every cell, and from k-means screened by a short EM run; the fits are
-SQUAREM-accelerated and the criteria of each cell come from one density pass.
+SQUAREM-accelerated. A structure with a batched M step fits all its cells, from all
+their starts, as one stacked computation (:mod:`bayesmix.em.batch`), and the criteria of
+its cells come from one batched pass; another structure is fitted cell by cell.
 """
 
 from __future__ import annotations
 
+import time
 import warnings
 from collections.abc import Iterable
 from typing import Any
@@ -15,14 +18,23 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from bayesmix._validation import check_distinct_values, check_grid, check_int, check_option
-from bayesmix.covariance import COVARIANCE_TYPES, n_parameters
+from bayesmix._validation import (
+    check_distinct_values,
+    check_grid,
+    check_int,
+    check_option,
+    check_random_state,
+)
+from bayesmix.covariance import COVARIANCE_TYPES, get_structure, n_parameters
+from bayesmix.covariance.base import NOT_POSITIVE_FIX
 from bayesmix.density import weighted_log_prob
 from bayesmix.em import GaussianMixtureEM
-from bayesmix.em.init import DETERMINISTIC_INITS, INIT_METHODS
+from bayesmix.em.batch import BatchEM
+from bayesmix.em.engine import EMSettings
+from bayesmix.em.init import DETERMINISTIC_INITS, INIT_METHODS, initial_responsibilities
 from bayesmix.em.sources import InMemorySource
 from bayesmix.exceptions import ConvergenceWarning, DegenerateComponentWarning
-from bayesmix.scoring import information_criteria
+from bayesmix.scoring import criteria_from_totals, information_criteria
 from bayesmix.selection.results import TABLE_COLUMNS, EMSelection
 
 __all__ = ["CRITERIA", "RELATIVE_REG_COVAR", "SCREEN_TOL", "select_em"]
@@ -77,16 +89,91 @@ def _fit_cell(source: InMemorySource, starts: list[str], n_init: int,
     return best
 
 
-def _row(em: GaussianMixtureEM, X: np.ndarray) -> dict[str, Any]:
-    """The table row of an estimator fitted on the validated rows ``X``."""
+def _fit_cells(source: InMemorySource, structure: str, ks: list[int], starts: list[str],
+               n_init: int, settings: dict[str, Any]
+               ) -> list[tuple[GaussianMixtureEM, dict[str, float]]]:
+    """Fit ``structure`` for every K of the grid, one cell at a time; each fit's criteria."""
+    fits = []
+    for k in ks:
+        em = _fit_cell(source, starts, n_init, n_components=k, covariance_type=structure,
+                       **settings)
+        values = information_criteria(
+            weighted_log_prob(source.X, em.weights_, em.means_, em.precisions_cholesky_,
+                              structure),
+            n_parameters(k, source.n_features, structure))
+        fits.append((em, values))
+    return fits
+
+
+def _fit_batched(source: InMemorySource, structure: str, ks: list[int], starts: list[str],
+                 n_init: int, settings: dict[str, Any]
+                 ) -> list[tuple[GaussianMixtureEM, dict[str, float]]]:
+    """Fit ``structure`` for every K of the grid from every start in one batch.
+
+    The same starts and choice as :func:`_fit_cell`: every run of the first scheme goes
+    to ``tol``; a run of a later scheme is screened at :data:`SCREEN_TOL` against the
+    runs of the earlier schemes with the same K (it goes on if it then stands at least
+    as high as one of them; :class:`~bayesmix.em.batch.BatchEM`); each K keeps its highest
+    likelihood, a run whose covariance stopped being positive definite only if no other
+    is left. The fits' criteria come from one batched pass at their parameters.
+    """
+    start_time = time.perf_counter()
+    GaussianMixtureEM(max(ks), covariance_type=structure, **settings).check_fit(source)
+    runs = []  # (K, position of the scheme in starts, seed) of every run
+    for position, scheme in enumerate(starts):
+        restarts = 1 if scheme in DETERMINISTIC_INITS else n_init
+        seeds = check_random_state(settings["random_state"]).randint(
+            np.iinfo(np.int32).max, size=restarts)
+        runs += [(k, position, int(seed)) for seed in seeds for k in ks]
+    X, weights = source.initialisation_sample()
+    batch_structure = get_structure(structure)
+    # The thread limits of one fit of the largest K (k-means' OpenMP threads among them).
+    with source.session(batch_structure.row_width(max(ks), source.n_features)):
+        resps = [initial_responsibilities(X, k, starts[position], seed, weights,
+                                          cache=source.cache)
+                 for k, position, seed in runs]
+    rivals = [[other for other, (k_other, position_other, _) in enumerate(runs)
+               if k_other == k and position_other < position] for k, position, _ in runs]
+    batch = BatchEM(source, batch_structure, EMSettings(
+        tol=settings["tol"], reg_covar=settings["reg_covar"], max_iter=settings["max_iter"],
+        accelerate=settings["acceleration"] == "squarem"))
+    ends = batch.run(resps, rivals, max(SCREEN_TOL, settings["tol"]))
+    chosen = []
+    for k in ks:
+        candidates = [(run, end) for run, end in zip(runs, ends)
+                      if end is not None and run[0] == k]
+        if not candidates:
+            raise ValueError(
+                f"Every start of n_components={k}, covariance_type={structure!r} has a "
+                f"covariance that is not positive definite. {NOT_POSITIVE_FIX}"
+            )
+        chosen.append(max(candidates, key=lambda candidate: (
+            not candidate[1].failed_components, candidate[1].lower_bound,
+            -candidate[0][1], -candidate[0][2])))
+    evaluation = batch.evaluate([end.parameters for _, end in chosen])
+    fit_time = time.perf_counter() - start_time
+    fits = []
+    for i, ((k, position, _), end) in enumerate(chosen):
+        scheme = starts[position]
+        em = GaussianMixtureEM(k, covariance_type=structure, init_params=scheme,
+                               n_init=1 if scheme in DETERMINISTIC_INITS else n_init,
+                               **settings)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DegenerateComponentWarning)
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            em.set_fitted_run(end, source, evaluation.counts[i], fit_time)
+        fits.append((em, criteria_from_totals(
+            evaluation.log_likelihood[i], evaluation.entropy[i],
+            n_parameters(k, source.n_features, structure), source.n_samples)))
+    return fits
+
+
+def _row(em: GaussianMixtureEM, values: dict[str, float]) -> dict[str, Any]:
+    """The table row of a fitted estimator with its criteria."""
     notes = [f"component {k} degenerate ({why}): not selectable"
              for k, why in em.degenerate_reasons_.items()]
     if not em.converged_:
         notes.append(f"did not converge in max_iter={em.max_iter}")
-    values = information_criteria(
-        weighted_log_prob(X, em.weights_, em.means_, em.precisions_cholesky_,
-                          em.covariance_type),
-        n_parameters(em.n_components, em.n_features_in_, em.covariance_type))
     return {
         "n_components": em.n_components,
         "covariance_type": em.covariance_type,
@@ -211,10 +298,13 @@ def select_em(
         reg_covar = RELATIVE_REG_COVAR * smallest_variance if smallest_variance > 0 else 1e-6
     settings = {"tol": tol, "max_iter": max_iter, "reg_covar": reg_covar,
                 "random_state": random_state, "acceleration": "squarem"}
-    fits = [_fit_cell(source, starts, n_init, n_components=k, covariance_type=structure,
-                      **settings)
-            for k in ks for structure in structures]
-    table = pd.DataFrame([_row(em, source.X) for em in fits], columns=list(TABLE_COLUMNS))
+    by_structure = {
+        structure: (_fit_batched if get_structure(structure).batched_m_step else _fit_cells)(
+            source, structure, ks, starts, n_init, settings)
+        for structure in structures}
+    fits = [by_structure[structure][i] for i in range(len(ks)) for structure in structures]
+    table = pd.DataFrame([_row(em, values) for em, values in fits],
+                         columns=list(TABLE_COLUMNS))
 
     selectable = table.loc[~table["degenerate"], criterion]
     if selectable.empty:
@@ -233,4 +323,4 @@ def select_em(
             ConvergenceWarning,
             stacklevel=2,
         )
-    return EMSelection(table, fits[best], best, criterion)
+    return EMSelection(table, fits[best][0], best, criterion)
