@@ -22,8 +22,10 @@ leading batch axes everywhere the EM iterations need them (the M step, the preci
 factors, their log-determinants), so that :mod:`bayesmix.em.batch` runs many fits as one
 stacked computation: counts (*B, K), means (*B, K, D), second moments (*B, K, D, D) or
 (*B, K, D), the total scatter (D, D) shared by the batch, covariances (*B, *stored shape).
-Its E step reads :meth:`~CovarianceStructure.batch_squared_mahalanobis`, components
-before rows, (*B, K, N), from the rows' :class:`RowProducts`.
+Its E step reads each component's squared Mahalanobis distance as a linear function of
+a few features of the rows (:meth:`~CovarianceStructure.batch_mahalanobis_coefficients`,
+:meth:`RowProducts.features`), so that the distances of every row to every component of
+every fit are one matrix product.
 
 Its length (about 530 lines, most of it the interface's docstrings and examples,
 which the structures inherit) is that of the one interface every structure implements
@@ -43,6 +45,7 @@ __all__ = [
     "MatrixFamily",
     "RowProducts",
     "lower_cholesky_inverse_transpose",
+    "quadratic_coefficients",
     "upper_cholesky",
 ]
 
@@ -99,8 +102,9 @@ def lower_cholesky_inverse_transpose(covariances: np.ndarray) -> np.ndarray | No
 class RowProducts:
     """Rows (already centred) and the products of their coordinates, made on first use.
 
-    The batched kernels (:meth:`CovarianceStructure.batch_squared_mahalanobis`) and the
-    batched E step's second moments read the products they need of one block of rows.
+    The batched E step reads the products it needs of one block of rows: the second
+    moments' ``outer`` products or ``squares``, and the :meth:`features` in which every
+    structure's squared Mahalanobis distance is linear.
 
     Parameters
     ----------
@@ -111,12 +115,13 @@ class RowProducts:
     >>> import numpy as np
     >>> from bayesmix.covariance.base import RowProducts
     >>> rows = RowProducts(np.array([[1.0, 2.0]]))
-    >>> rows.squares, rows.squared_norms, rows.outer
-    (array([[1., 4.]]), array([5.]), array([[1., 2., 2., 4.]]))
+    >>> rows.squares, rows.outer, rows.features("squares")
+    (array([[1., 4.]]), array([[1., 2., 2., 4.]]), array([[1., 4., 1., 2., 1.]]))
     """
 
     def __init__(self, X: np.ndarray) -> None:
         self.X = X
+        self._features: dict[str, np.ndarray] = {}
 
     @cached_property
     def squares(self) -> np.ndarray:
@@ -124,16 +129,42 @@ class RowProducts:
         return self.X * self.X
 
     @cached_property
-    def squared_norms(self) -> np.ndarray:
-        """``sum_d X[n, d]**2``, (N,)."""
-        return self.squares @ np.ones(self.X.shape[1])
-
-    @cached_property
     def outer(self) -> np.ndarray:
         """Each row's outer product with itself, flattened: (N, D * D)."""
         n_rows, n_features = self.X.shape
         return (self.X[:, :, np.newaxis] * self.X[:, np.newaxis, :]).reshape(
             n_rows, n_features * n_features)
+
+    def features(self, kind: str) -> np.ndarray:
+        """``[outer | X | 1]`` (``kind="outer"``) or ``[squares | X | 1]``, (N, F).
+
+        The features :meth:`CovarianceStructure.batch_mahalanobis_coefficients` weigh,
+        as the structure's :attr:`~CovarianceStructure.mahalanobis_features` says.
+        """
+        if kind not in self._features:
+            products = self.outer if kind == "outer" else self.squares
+            self._features[kind] = np.concatenate(
+                (products, self.X, np.ones((self.X.shape[0], 1))), axis=1)
+        return self._features[kind]
+
+
+def quadratic_coefficients(precisions: np.ndarray, means: np.ndarray) -> np.ndarray:
+    """``[vec(P) | -2 P mu | mu'P mu]`` for precision matrices ``P`` and means ``mu``.
+
+    The weights of ``[outer | x | 1]`` (:meth:`RowProducts.features`) that give
+    ``(x - mu)'P(x - mu)``; batched over the leading axes, (*B, K, D * D + D + 1).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from bayesmix.covariance.base import RowProducts, quadratic_coefficients
+    >>> coefficients = quadratic_coefficients(np.eye(2)[None], np.array([[1.0, 0.0]]))
+    >>> coefficients @ RowProducts(np.array([[3.0, 4.0]])).features("outer").T  # 2^2 + 4^2
+    array([[20.]])
+    """
+    scaled_means = (precisions @ means[..., np.newaxis])[..., 0]
+    return np.concatenate((precisions.reshape(*precisions.shape[:-2], -1), -2.0 * scaled_means,
+                           np.sum(scaled_means * means, axis=-1, keepdims=True)), axis=-1)
 
 
 class CovarianceStructure:
@@ -165,6 +196,9 @@ class CovarianceStructure:
         Whether :meth:`m_step`, :meth:`precision_cholesky` and :meth:`log_det_cholesky`
         take leading batch axes (see the module docstring), so that
         :mod:`bayesmix.em.batch` can fit many numbers of components and starts at once.
+    mahalanobis_features : {"outer", "squares"}
+        The row features (:meth:`RowProducts.features`) that
+        :meth:`batch_mahalanobis_coefficients` weighs.
 
     Examples
     --------
@@ -181,6 +215,7 @@ class CovarianceStructure:
     estimates_correlations: bool = False
     raw_variable: str | None = None
     batched_m_step: bool = False
+    mahalanobis_features: str = "outer"
 
     def __init_subclass__(cls, **kwargs: object) -> None:
         super().__init_subclass__(**kwargs)
@@ -430,32 +465,31 @@ class CovarianceStructure:
         """
         raise NotImplementedError
 
-    def batch_squared_mahalanobis(self, rows: RowProducts, means: np.ndarray,
-                                  factors: np.ndarray) -> np.ndarray:
-        """Squared Mahalanobis distances of a batch, components before rows: (*B, K, N).
+    def batch_mahalanobis_coefficients(self, means: np.ndarray, factors: np.ndarray
+                                       ) -> np.ndarray:
+        """Weights of the row features that give each squared Mahalanobis distance.
 
-        ``rows`` holds the (centred) rows, ``means`` is (*B, K, D) and ``factors`` the
-        precision Cholesky factors (*B, *stored shape). This default works for any
-        structure, through the full precision matrices and the rows' outer products:
-        ``x'Px - 2 x'P mu + mu'P mu``; a structure overrides it with a cheaper form.
+        For means (*B, K, D) and precision factors (*B, *stored shape), the (*B, K, F)
+        array ``c`` with ``(x - mu_k)' P_k (x - mu_k) = c[..., k, :] @ f(x)``, ``f`` the
+        row features :attr:`mahalanobis_features` names (:meth:`RowProducts.features`).
+        This default works for any structure, through the full precision matrices
+        (:func:`quadratic_coefficients`); a structure overrides it with a cheaper form.
 
         Examples
         --------
         >>> import numpy as np
         >>> from bayesmix.covariance import get_structure
         >>> from bayesmix.covariance.base import RowProducts
-        >>> get_structure("full").batch_squared_mahalanobis(
-        ...     RowProducts(np.array([[3.0, 4.0]])), np.zeros((1, 1, 2)), np.eye(2)[None, None])
+        >>> full = get_structure("full")
+        >>> coefficients = full.batch_mahalanobis_coefficients(np.zeros((1, 1, 2)),
+        ...                                                    np.eye(2)[None, None])
+        >>> coefficients @ RowProducts(np.array([[3.0, 4.0]])).features("outer").T
         array([[[25.]]])
         """
         n_components, n_features = means.shape[-2:]
         precisions = self.to_full(self.precisions_from_cholesky(factors), n_components,
                                   n_features)
-        scaled_means = (precisions @ means[..., np.newaxis])[..., 0]
-        distances = precisions.reshape(*precisions.shape[:-2], -1) @ rows.outer.T
-        distances -= 2.0 * (scaled_means @ rows.X.T)
-        distances += np.sum(scaled_means * means, axis=-1)[..., np.newaxis]
-        return distances
+        return quadratic_coefficients(precisions, means)
 
     def row_width(self, n_components: int, n_features: int) -> int:
         """Temporary float64 elements :meth:`squared_mahalanobis` creates per row.
@@ -588,6 +622,7 @@ class DiagonalFamily(CovarianceStructure):
     """
 
     raw_variable = "variances"
+    mahalanobis_features = "squares"
 
     def precision_cholesky(self, covariances: np.ndarray) -> np.ndarray:
         covariances = np.asarray(covariances, dtype=np.float64)

@@ -50,13 +50,11 @@ class DiagonalCovariance(DiagonalFamily):
                 - 2.0 * (X @ (means * precisions).T)
                 + (X * X) @ precisions.T)
 
-    def batch_squared_mahalanobis(self, rows, means, factors):
+    def batch_mahalanobis_coefficients(self, means, factors):
         precisions = factors**2
         scaled_means = means * precisions
-        distances = precisions @ rows.squares.T
-        distances -= 2.0 * (scaled_means @ rows.X.T)
-        distances += np.sum(scaled_means * means, axis=-1)[..., np.newaxis]
-        return distances
+        return np.concatenate((precisions, -2.0 * scaled_means,
+                               np.sum(scaled_means * means, axis=-1, keepdims=True)), axis=-1)
 
     def to_full(self, covariances, n_components, n_features):
         covariances = np.asarray(covariances, dtype=np.float64)

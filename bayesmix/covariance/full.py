@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from bayesmix.covariance.base import MatrixFamily
+from bayesmix.covariance.base import MatrixFamily, quadratic_coefficients
 
 __all__ = ["FullCovariance"]
 
@@ -44,6 +44,9 @@ class FullCovariance(MatrixFamily):
         covariances -= means[..., :, np.newaxis] * means[..., np.newaxis, :]
         covariances[..., diagonal, diagonal] += reg_covar
         return covariances
+
+    def batch_mahalanobis_coefficients(self, means, factors):
+        return quadratic_coefficients(factors @ np.swapaxes(factors, -1, -2), means)
 
     def squared_mahalanobis(self, X, means, factors):
         n_components, n_features = means.shape

@@ -51,13 +51,11 @@ class SphericalCovariance(DiagonalFamily):
                 - 2.0 * (X @ means.T) * precisions
                 + np.outer(np.einsum("nd,nd->n", X, X), precisions))
 
-    def batch_squared_mahalanobis(self, rows, means, factors):
-        distances = means @ rows.X.T
-        distances *= -2.0
-        distances += rows.squared_norms
-        distances += np.sum(means * means, axis=-1)[..., np.newaxis]
-        distances *= (factors**2)[..., np.newaxis]
-        return distances
+    def batch_mahalanobis_coefficients(self, means, factors):
+        precisions = (factors**2)[..., np.newaxis]
+        return np.concatenate((np.broadcast_to(precisions, means.shape), -2.0 * precisions * means,
+                               precisions * np.sum(means * means, axis=-1, keepdims=True)),
+                              axis=-1)
 
     def to_full(self, covariances, n_components, n_features):
         covariances = np.asarray(covariances, dtype=np.float64)

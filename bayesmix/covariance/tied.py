@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from bayesmix.covariance.base import MatrixFamily
+from bayesmix.covariance.base import MatrixFamily, quadratic_coefficients
 
 __all__ = ["TiedCovariance"]
 
@@ -60,15 +60,11 @@ class TiedCovariance(MatrixFamily):
         diff = projected[:, np.newaxis, :] - shifts
         return np.einsum("nkd,nkd->nk", diff, diff)
 
-    def batch_squared_mahalanobis(self, rows, means, factors):
-        # ||U'x||^2 - 2 (U'mu)'(U'x) + ||U'mu||^2, one shared U per fit of the batch.
-        projected = np.swapaxes(factors, -1, -2) @ rows.X.T
-        shifts = means @ factors
-        distances = shifts @ projected
-        distances *= -2.0
-        distances += np.sum(projected * projected, axis=-2)[..., np.newaxis, :]
-        distances += np.sum(shifts * shifts, axis=-1)[..., np.newaxis]
-        return distances
+    def batch_mahalanobis_coefficients(self, means, factors):
+        precisions = factors @ np.swapaxes(factors, -1, -2)  # one per fit of the batch
+        shape = (*means.shape, means.shape[-1])
+        return quadratic_coefficients(np.broadcast_to(precisions[..., np.newaxis, :, :], shape),
+                                      means)
 
     def to_full(self, covariances, n_components, n_features):
         covariances = np.asarray(covariances, dtype=np.float64)

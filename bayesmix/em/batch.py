@@ -1,17 +1,19 @@
-"""Batched EM: many fits of one covariance structure as one stacked computation.
+"""Batched EM: many fits, of one or several covariance structures, as one computation.
 
-Model selection fits one structure for several numbers of components, each from several
-starts. On small data an EM iteration costs mostly NumPy's per-call overhead, about the
-same for 100 rows as for 10,000, so :class:`BatchEM` runs all those fits (the *runs*)
-together: each iteration is one E step and one M step of a few dozen NumPy calls over
-arrays that stack the runs on their first axis, whatever their number. The structure
-does its part through its batched interface
-(:attr:`~bayesmix.covariance.base.CovarianceStructure.batched_m_step`).
+Model selection fits several structures, each for several numbers of components, each
+from several starts. On small data an EM iteration costs mostly NumPy's per-call
+overhead, about the same for 100 rows as for 10,000, so :class:`BatchEM` runs all those
+fits (the *runs*) together: each iteration is one E step and one M step of a few dozen
+NumPy calls over arrays that stack the runs on their first axis, whatever their number,
+plus a few calls per structure for what is the structure's own (its batched interface,
+:attr:`~bayesmix.covariance.base.CovarianceStructure.batched_m_step`). The runs of a
+structure are consecutive rows of the stack, a *group*.
 
 Layout
     Runs first, components second (padded to the largest number of components), rows
     last: the log probabilities are (B, K, N), so that sums and maxima over the
-    components are element-wise operations along the rows. A padded component has weight
+    components are element-wise operations along the rows. Each run's weights, means and
+    covariances are packed into one row of parameters. A padded component has weight
     exactly 0 (log weight ``-inf``, responsibility 0), the floored count
     :data:`~bayesmix.em.engine.COUNT_FLOOR`, mean 0 and second moments of that count
     times the data's covariance: its covariance is the data's (positive definite
@@ -33,6 +35,10 @@ Screening
     the iteration where its change first falls below ``screen_tol`` only if its lower
     bound there is at least that of one of its rivals at the same stage (a rival that
     ends before that stage counts with its last bound); otherwise it is dropped.
+
+Its length (about 550 lines) is that of one algorithm, the batched iterations with
+their SQUAREM cycle and screening, kept together so that it reads against
+:class:`~bayesmix.em.engine.EMEngine`.
 """
 
 from __future__ import annotations
@@ -55,12 +61,40 @@ from bayesmix.em.engine import (
 )
 from bayesmix.em.sources import InMemorySource, centred_blocks
 
-__all__ = ["BatchEM", "BatchEvaluation"]
+__all__ = ["BatchEM", "BatchEvaluation", "BatchStart"]
 
 _LOG_2PI = np.log(2.0 * np.pi)
 #: A run's place in its SQUAREM cycle (see EMEngine's iterations): its next E step is
 #: the cycle's first EM step, its second, or the evaluation of the extrapolated jump.
 _FIRST, _SECOND, _JUMP = 0, 1, 2
+
+
+@dataclass(frozen=True)
+class BatchStart:
+    """One run of a batch: its structure, its start and the runs it is screened against.
+
+    Attributes
+    ----------
+    structure : CovarianceStructure
+        One whose :attr:`~CovarianceStructure.batched_m_step` is true.
+    responsibilities : ndarray of shape (n_samples, n_components)
+        Initial responsibilities of the source's rows (not yet multiplied by the row
+        weights).
+    rivals : tuple of int
+        Indices of the runs this one is screened against (empty: never screened).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from bayesmix.covariance import get_structure
+    >>> from bayesmix.em.batch import BatchStart
+    >>> BatchStart(get_structure("tied"), np.ones((4, 1))).rivals
+    ()
+    """
+
+    structure: CovarianceStructure
+    responsibilities: np.ndarray
+    rivals: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -89,26 +123,38 @@ class BatchEvaluation:
     entropy: np.ndarray
 
 
-@dataclass(frozen=True)
-class _Layout:
-    """How each run's weights, means and covariances are packed into one row."""
+class _Group:
+    """The consecutive rows of the stack that share a structure, and what is theirs only.
 
-    n_components: int
-    n_features: int
-    stored_shape: tuple[int, ...]
+    ``columns`` says where the packed parameters hold their covariances, ``factors``
+    are the precision factors of the parameters the current E step evaluates and
+    ``phantom`` the padded components' second moments.
+    """
 
-    def pack(self, weights: np.ndarray, means: np.ndarray, covariances: np.ndarray
-             ) -> np.ndarray:
-        n_runs = weights.shape[0]
-        return np.concatenate((weights, means.reshape(n_runs, -1),
-                               covariances.reshape(n_runs, -1)), axis=1)
+    def __init__(self, structure: CovarianceStructure, start: int, real: np.ndarray,
+                 columns: slice, stored_shape: tuple[int, ...],
+                 phantom: np.ndarray | None) -> None:
+        self.structure = structure
+        self.start, self.size = start, len(real)
+        self.columns, self.stored_shape = columns, stored_shape
+        self.phantom = phantom
+        self.factors = np.zeros((self.size, *stored_shape))
 
-    def unpack(self, packed: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        n_runs, n_means = packed.shape[0], self.n_components * self.n_features
-        means = packed[:, self.n_components:self.n_components + n_means]
-        return (packed[:, :self.n_components],
-                means.reshape(n_runs, self.n_components, self.n_features),
-                packed[:, self.n_components + n_means:].reshape(n_runs, *self.stored_shape))
+    @property
+    def rows(self) -> slice:
+        return slice(self.start, self.start + self.size)
+
+    def covariances(self, packed: np.ndarray) -> np.ndarray:
+        """The group's covariances in the stack's packed parameters, (size, *stored)."""
+        return packed[self.rows, self.columns].reshape(self.size, *self.stored_shape)
+
+    def keep(self, kept: np.ndarray) -> None:
+        """Keep the group's rows where the stack's ``kept`` is true."""
+        mine = kept[self.rows]
+        self.factors = self.factors[mine]
+        if self.phantom is not None:
+            self.phantom = self.phantom[mine]
+        self.size = int(np.count_nonzero(mine))
 
 
 @dataclass
@@ -117,35 +163,37 @@ class _Stack:
 
     run: np.ndarray             # (B,) each row's run, its index in the starts
     packed: np.ndarray          # (B, P) the parameters the next E step evaluates
-    factors: np.ndarray         # (B, *stored) their precision Cholesky factors
+    evaluated: np.ndarray       # (B, P) those the last E step evaluated
+    reverted: np.ndarray        # (B,) ``packed`` is the cycle's second EM step again
     previous: np.ndarray        # (B,) the lower bound of the last iterate
     last_change: np.ndarray     # (B,) its change
     phase: np.ndarray           # (B,) _FIRST, _SECOND or _JUMP
     max_step: np.ndarray        # (B,) SQUAREM's longest step
-    cycle: np.ndarray           # (B, 3, P) the cycle's start and its two EM steps
-    second_factors: np.ndarray  # (B, *stored) the factors of cycle[:, 2]
+    cycle: list[np.ndarray]     # 3 x (B, P) the cycle's start and its two EM steps
     screening: np.ndarray       # (B,) the screen stage is still ahead
     real: np.ndarray            # (B, K) which components are not padding
-    phantom: np.ndarray | None  # padded components' second moments
 
-    def keep(self, rows: np.ndarray) -> None:
+    def keep(self, kept: np.ndarray, groups: list[_Group]) -> None:
         for item in fields(self):
             value = getattr(self, item.name)
-            if value is not None:
-                setattr(self, item.name, value[rows])
+            setattr(self, item.name, [step[kept] for step in value]
+                    if item.name == "cycle" else value[kept])
+        start = 0
+        for group in groups:
+            group.keep(kept)
+            group.start, start = start, start + group.size
+        groups[:] = [group for group in groups if group.size]
 
 
 @dataclass
 class _Step:
     """One iteration of the stack: each run's lower bound, change and next parameters."""
 
-    bounds: np.ndarray      # (B,) the lower bound at the parameters evaluated
-    change: np.ndarray      # (B,) its change from the previous iterate
-    following: np.ndarray   # (B, P) the M step's parameters
-    factors: np.ndarray     # their precision factors
-    recorded: np.ndarray    # (B,) an iterate (not a rejected extrapolation)
-    converged: np.ndarray   # (B,) an iterate whose change is below tol
-    failed: np.ndarray      # (B,) an iterate whose M step is not positive definite
+    bounds: np.ndarray          # (B,) the lower bound at the parameters evaluated
+    change: np.ndarray          # (B,) its change from the previous iterate
+    following: np.ndarray       # (B, P) the M step's parameters
+    rejected: np.ndarray | None  # (B,) a rejected extrapolation (None: none is)
+    converged: np.ndarray       # (B,) an iterate whose change is below tol
 
 
 def _normalise(log_prob: np.ndarray, real: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -172,6 +220,15 @@ def _normalise(log_prob: np.ndarray, real: np.ndarray) -> tuple[np.ndarray, np.n
     return row_max, log_norm
 
 
+def _select(rows: np.ndarray, new: np.ndarray, old: np.ndarray) -> np.ndarray:
+    """``new`` in the ``rows`` where it is true, ``old`` elsewhere (no copy if all or none)."""
+    if rows.all():
+        return new
+    if not rows.any():
+        return old
+    return np.where(rows[:, np.newaxis], new, old)
+
+
 def _sum_parts(parts: list[list]) -> list:
     """Add up the totals of row ranges (``None`` entries stay ``None``)."""
     if len(parts) == 1:
@@ -180,239 +237,225 @@ def _sum_parts(parts: list[list]) -> list:
             for first, *rest in zip(*parts)]
 
 
+def _factors(structure: CovarianceStructure, covariances: np.ndarray
+             ) -> tuple[np.ndarray, np.ndarray]:
+    """Precision factors of each run's covariances, and which runs' are not valid."""
+    failed = np.zeros(covariances.shape[0], dtype=bool)
+    try:
+        return structure.precision_cholesky(covariances), failed
+    except ValueError:  # rare: find the runs at fault, one by one
+        factors = np.zeros_like(covariances)
+        for row, run_covariances in enumerate(covariances):
+            try:
+                factors[row] = structure.precision_cholesky(run_covariances)
+            except ValueError:
+                failed[row] = True
+        return factors, failed
+
+
 class BatchEM:
-    """EM for many runs of one covariance structure at once (see the module docstring).
+    """EM for many runs at once on the rows of an in-memory source (see the module docstring).
 
     Parameters
     ----------
     source : InMemorySource
         The rows; their initialisation sample is all of them.
-    structure : CovarianceStructure
-        One whose :attr:`~CovarianceStructure.batched_m_step` is true.
     settings : EMSettings
         ``tol``, ``reg_covar``, ``max_iter`` and ``accelerate`` of every run.
 
     Examples
     --------
-    Two starts of two components and one of three, in one stack:
+    Two starts of two components and one of three, diagonal and tied, in one stack:
 
     >>> import numpy as np
     >>> from bayesmix.covariance import get_structure
-    >>> from bayesmix.em.batch import BatchEM
+    >>> from bayesmix.em.batch import BatchEM, BatchStart
     >>> from bayesmix.em.engine import EMSettings
     >>> from bayesmix.em.sources import InMemorySource
     >>> X = np.array([[0.0], [0.2], [0.1], [5.0], [5.2], [5.1], [9.0], [9.3]])
-    >>> batch = BatchEM(InMemorySource(X), get_structure("diag"), EMSettings(tol=1e-8))
-    >>> starts = [np.eye(2)[[0, 0, 0, 1, 1, 1, 1, 1]], np.eye(2)[[0, 1, 0, 1, 0, 1, 0, 1]],
-    ...           np.eye(3)[[0, 0, 0, 1, 1, 1, 2, 2]]]
-    >>> runs = batch.run(starts)
+    >>> batch = BatchEM(InMemorySource(X), EMSettings(tol=1e-8))
+    >>> diag, tied = get_structure("diag"), get_structure("tied")
+    >>> runs = batch.run([BatchStart(diag, np.eye(2)[[0, 0, 0, 1, 1, 1, 1, 1]]),
+    ...                   BatchStart(tied, np.eye(2)[[0, 1, 0, 1, 0, 1, 0, 1]]),
+    ...                   BatchStart(diag, np.eye(3)[[0, 0, 0, 1, 1, 1, 2, 2]])])
     >>> [run.converged for run in runs], runs[2].parameters.weights
     ([True, True, True], array([0.375, 0.375, 0.25 ]))
     """
 
-    def __init__(self, source: InMemorySource, structure: CovarianceStructure,
-                 settings: EMSettings) -> None:
-        if not structure.batched_m_step:
-            raise ValueError(
-                f"covariance_type={structure.label!r} has no batched M step "
-                f"(batched_m_step is False); fit it one model at a time with EMEngine."
-            )
+    def __init__(self, source: InMemorySource, settings: EMSettings) -> None:
         self.source = source
-        self.structure = structure
         self.settings = settings
-        self._scatter = source.scatter if structure.needs_total_scatter else None
 
-    # ------------------------------------------------------------------ passes
-    def _second_moments(self, resp: np.ndarray, rows: RowProducts) -> np.ndarray | None:
-        """The second moments the structure's M step asks for, (B, K, D, D) or (B, K, D)."""
-        kind = self.structure.second_moments
-        if kind == "matrix":
-            n_features = rows.X.shape[1]
-            return (resp @ rows.outer).reshape(*resp.shape[:2], n_features, n_features)
-        return resp @ rows.squares if kind == "diagonal" else None
+    # ------------------------------------------------------------------ layout
+    def _groups(self, structures: Sequence[CovarianceStructure], real: np.ndarray
+                ) -> tuple[list[_Group], int]:
+        """One group per structure, in order of first appearance, and the packed width.
 
-    def _block_totals(self, rows: slice, offsets: np.ndarray, means: np.ndarray,
-                      factors: np.ndarray, real: np.ndarray, evaluate: bool) -> list:
-        """Log-likelihood and sufficient statistics (and entropy) over ``X[rows]``."""
-        source, n_runs, n_components = self.source, *means.shape[:2]
-        totals = None
-        for block_rows, block in centred_blocks(source.X, rows, n_runs * n_components,
-                                                source.shift):
-            products = RowProducts(block)
-            log_prob = self.structure.batch_squared_mahalanobis(products, means, factors)
-            log_prob *= -0.5
-            log_prob += offsets[:, :, np.newaxis]
-            row_max, log_norm = _normalise(log_prob, real)
-            weights = None if source.sample_weight is None else source.sample_weight[
-                block_rows]
-            if weights is None:
-                part = [log_norm.sum(axis=1)]
-            else:
-                part = [log_norm @ weights]
-                log_prob *= weights
-            if evaluate:
-                log_norm -= row_max
-                part.append(log_norm.sum(axis=1) if weights is None else log_norm @ weights)
-            part += [log_prob.sum(axis=2), log_prob @ block,
-                     self._second_moments(log_prob, products)]
-            totals = part if totals is None else [
-                None if total is None else total + value for total, value in zip(totals, part)]
-        return totals
-
-    def _e_step(self, threads: RowThreads, weights: np.ndarray, means: np.ndarray,
-                factors: np.ndarray, real: np.ndarray, evaluate: bool = False) -> list:
-        """One pass over the rows at each run's parameters, its totals summed over threads.
-
-        Returns ``[log_likelihood, counts, sums, second_moments]`` (with the entropy
-        second when ``evaluate``); the log-likelihood is ``sum_n w_n log p(x_n)``.
+        ``structures`` and ``real`` are in stack order (the runs of a structure
+        consecutive).
         """
-        n_runs, n_features = weights.shape[0], means.shape[2]
-        offsets = np.log(weights)
-        offsets += self.structure.log_det_cholesky(factors, n_features).reshape(n_runs, -1)
-        offsets -= 0.5 * n_features * _LOG_2PI
-        return _sum_parts(threads.map(
-            lambda rows: self._block_totals(rows, offsets, means, factors, real, evaluate),
-            self.source.n_samples))
+        n_runs, n_components = real.shape
+        n_features = self.source.n_features
+        first = n_components * (1 + n_features)  # weights, then means, then covariances
+        groups, width, start = [], first, 0
+        while start < n_runs:
+            structure = structures[start]
+            if not structure.batched_m_step:
+                raise ValueError(
+                    f"covariance_type={structure.label!r} has no batched M step "
+                    f"(batched_m_step is False); fit it one model at a time with EMEngine."
+                )
+            stop = start + 1
+            while stop < n_runs and structures[stop] is structure:
+                stop += 1
+            stored_shape = tuple(structure.stored_shape(n_components, n_features))
+            columns = slice(first, first + int(np.prod(stored_shape)))
+            groups.append(_Group(structure, start, real[start:stop], columns, stored_shape,
+                                 self._phantom(structure, real[start:stop])))
+            width, start = max(width, columns.stop), stop
+        return groups, width
 
-    # ------------------------------------------------------------------ M step
-    def _factors(self, covariances: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Precision factors of each run's covariances, and which runs' are not valid."""
-        failed = np.zeros(covariances.shape[0], dtype=bool)
-        try:
-            return self.structure.precision_cholesky(covariances), failed
-        except ValueError:  # rare: find the runs at fault, one by one
-            factors = np.zeros_like(covariances)
-            for row, run_covariances in enumerate(covariances):
-                try:
-                    factors[row] = self.structure.precision_cholesky(run_covariances)
-                except ValueError:
-                    failed[row] = True
-            return factors, failed
-
-    def _m_step(self, totals: list, real: np.ndarray, phantom: np.ndarray | None,
-                layout: _Layout) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Packed parameters, their factors and which runs failed, from E-step totals."""
-        counts, sums, second_moments = totals[-3:]
-        counts = counts + COUNT_FLOOR
-        means = sums / counts[:, :, np.newaxis]
-        if phantom is not None:
-            second_moments += phantom
-        covariances = self.structure.m_step(counts, means, second_moments, self._scatter,
-                                            self.settings.reg_covar)
-        weights = counts * real
-        weights /= weights.sum(axis=1, keepdims=True)
-        factors, failed = self._factors(covariances)
-        return layout.pack(weights, means, covariances), factors, failed
-
-    def _phantom(self, real: np.ndarray) -> np.ndarray | None:
+    def _phantom(self, structure: CovarianceStructure, real: np.ndarray
+                 ) -> np.ndarray | None:
         """Second moments of the padded components (zero for the real ones)."""
-        kind = self.structure.second_moments
+        kind = structure.second_moments
         if kind is None or real.all():
             return None
         covariance = self.source.data_covariance(full=kind == "matrix")
         padding = (~real).astype(float).reshape(*real.shape, *(1,) * covariance.ndim)
         return COUNT_FLOOR * covariance * padding
 
-    def _jumps(self, cycle: np.ndarray, max_step: np.ndarray, real: np.ndarray,
-               layout: _Layout) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """SQUAREM's extrapolation for each run (``EMEngine._squarem_jump``, batched).
+    @staticmethod
+    def _group_of(groups: list[_Group], row: int) -> _Group:
+        return next(group for group in groups if group.start <= row < group.start + group.size)
 
-        Returns the jumps, their factors, which jumps are usable and the next longest
-        steps.
+    def _block(self, structure: CovarianceStructure, n_components: int) -> tuple[slice, ...]:
+        """Where a run's stored covariances of ``n_components`` sit in its padded ones."""
+        return tuple(slice(0, size) for size in
+                     structure.stored_shape(n_components, self.source.n_features))
+
+    def _parameters(self, group: _Group, packed: np.ndarray, n_components: int
+                    ) -> MixtureParameters | None:
+        """One run's parameters without its padded components (copies), or ``None``.
+
+        ``None`` when its covariances are not positive definite.
         """
-        start, first, second = cycle[:, 0], cycle[:, 1], cycle[:, 2]
-        r = first - start
-        v = second - 2.0 * first + start
-        r_norm = np.sqrt(np.einsum("bp,bp->b", r, r))
-        v_norm = np.sqrt(np.einsum("bp,bp->b", v, v))
-        alpha = np.maximum(-r_norm / v_norm, -max_step)
-        moving = v_norm > 0.0
-        max_step = np.where(moving & (alpha == -max_step),
-                            np.minimum(SQUAREM_STEP_GROWTH * max_step, MAX_SQUAREM_STEP),
-                            max_step)
-        usable = moving & (alpha < -1.0)
-        jumps = start - (2.0 * alpha)[:, np.newaxis] * r + (alpha * alpha)[:, np.newaxis] * v
-        weights, _, covariances = layout.unpack(jumps)
-        usable &= ((weights > 0.0) | ~real).all(axis=1)
+        n_features = self.source.n_features
+        n_padded = group.columns.start // (1 + n_features)
+        means = packed[n_padded:group.columns.start].reshape(n_padded, n_features)
+        covariances = packed[group.columns].reshape(group.stored_shape)[
+            self._block(group.structure, n_components)].copy()
+        try:
+            factors = group.structure.precision_cholesky(covariances)
+        except ValueError:
+            return None
+        return MixtureParameters(packed[:n_components].copy(), means[:n_components].copy(),
+                                 covariances, factors)
+
+    # ------------------------------------------------------------------ passes
+    def _block_totals(self, rows: slice, coefficients: list[np.ndarray],
+                      groups: list[_Group], real: np.ndarray, evaluate: bool) -> list:
+        """Log-likelihood and sufficient statistics (and entropy) over ``X[rows]``.
+
+        ``[log_likelihood, (entropy,) counts, sums, second moments of each group]``.
+        """
+        source = self.source
+        for block_rows, block in centred_blocks(source.X, rows, real.size, source.shift):
+            products = RowProducts(block)
+            log_prob = np.empty((*real.shape, len(block)))
+            for group, group_coefficients in zip(groups, coefficients):
+                features = products.features(group.structure.mahalanobis_features)
+                np.matmul(group_coefficients, features.T, out=log_prob[group.rows])
+            row_max, log_norm = _normalise(log_prob, real)
+            weights = None if source.sample_weight is None else source.sample_weight[
+                block_rows]
+            if weights is not None:
+                log_prob *= weights
+            part = [log_norm.sum(axis=1) if weights is None else log_norm @ weights]
+            if evaluate:
+                log_norm -= row_max
+                part.append(log_norm.sum(axis=1) if weights is None else log_norm @ weights)
+            part += [log_prob.sum(axis=2), log_prob @ block]
+            part += [self._second_moments(group.structure, log_prob[group.rows], products)
+                     for group in groups]
+            totals = part if block_rows.start == rows.start else [
+                None if total is None else total + value for total, value in zip(totals, part)]
+        return totals
+
+    @staticmethod
+    def _second_moments(structure: CovarianceStructure, resp: np.ndarray,
+                        rows: RowProducts) -> np.ndarray | None:
+        """The second moments the structure's M step asks for, (B, K, D, D) or (B, K, D)."""
+        kind = structure.second_moments
+        if kind == "matrix":
+            n_features = rows.X.shape[1]
+            return (resp @ rows.outer).reshape(*resp.shape[:2], n_features, n_features)
+        return resp @ rows.squares if kind == "diagonal" else None
+
+    def _e_step(self, threads: RowThreads, packed: np.ndarray, groups: list[_Group],
+                real: np.ndarray, evaluate: bool = False) -> list:
+        """One pass over the rows at each run's parameters, summed over row ranges.
+
+        Each group's joint log probabilities ``log w_k + log N(x | mu_k, Sigma_k)`` are
+        one matrix product of the row features with weights made here: the structure's
+        Mahalanobis coefficients times -1/2, the constant's plus the log weight and
+        log-determinant.
+        """
+        n_runs, n_components = real.shape
+        n_features = self.source.n_features
+        means = packed[:, n_components:groups[0].columns.start].reshape(
+            n_runs, n_components, n_features)
+        constants = np.log(packed[:, :n_components])
+        constants -= 0.5 * n_features * _LOG_2PI
+        coefficients = []
+        for group in groups:
+            structure, rows = group.structure, group.rows
+            group_coefficients = structure.batch_mahalanobis_coefficients(means[rows],
+                                                                          group.factors)
+            group_coefficients *= -0.5
+            group_coefficients[..., -1] += constants[rows]
+            group_coefficients[..., -1] += structure.log_det_cholesky(
+                group.factors, n_features).reshape(group.size, -1)
+            coefficients.append(group_coefficients)
+        return _sum_parts(threads.map(
+            lambda rows: self._block_totals(rows, coefficients, groups, real, evaluate),
+            self.source.n_samples))
+
+    def _m_step(self, totals: list, groups: list[_Group], real: np.ndarray, width: int
+                ) -> np.ndarray:
+        """The packed parameters maximising the expected log-likelihood of ``totals``."""
+        counts, sums, *second_moments = totals[-2 - len(groups):]
+        n_runs, n_components = counts.shape
+        counts = counts + COUNT_FLOOR
+        means = sums / counts[:, :, np.newaxis]
+        packed = np.zeros((n_runs, width))
+        weights = packed[:, :n_components]
+        np.multiply(counts, real, out=weights)
         weights /= weights.sum(axis=1, keepdims=True)
-        factors = np.zeros_like(covariances)
-        if usable.any():
-            factors[usable], failed = self._factors(covariances[usable])
-            usable[np.flatnonzero(usable)[failed]] = False
-        return jumps, factors, usable, max_step
+        packed[:, n_components:groups[0].columns.start] = means.reshape(n_runs, -1)
+        for group, second in zip(groups, second_moments):
+            if group.phantom is not None:
+                second += group.phantom
+            structure = group.structure
+            covariances = structure.m_step(
+                counts[group.rows], means[group.rows], second,
+                self.source.scatter if structure.needs_total_scatter else None,
+                self.settings.reg_covar)
+            packed[group.rows, group.columns] = covariances.reshape(group.size, -1)
+        return packed
 
     # ------------------------------------------------------------------ runs
-    def _layout(self, n_components: int) -> _Layout:
-        n_features = self.source.n_features
-        return _Layout(n_components, n_features,
-                       tuple(self.structure.stored_shape(n_components, n_features)))
-
-    def _block(self, n_components: int) -> tuple[slice, ...]:
-        """Where the stored covariances of ``n_components`` sit in a padded run's."""
-        return tuple(slice(0, size) for size in
-                     self.structure.stored_shape(n_components, self.source.n_features))
-
-    def _parameters(self, layout: _Layout, packed: np.ndarray, factors: np.ndarray,
-                    n_components: int) -> MixtureParameters:
-        """One run's parameters without its padded components (copies)."""
-        weights, means, covariances = layout.unpack(packed[np.newaxis])
-        block = self._block(n_components)
-        return MixtureParameters(weights[0, :n_components].copy(),
-                                 means[0, :n_components].copy(),
-                                 covariances[0][block].copy(), factors[block].copy())
-
-    def _failed_components(self, covariances: np.ndarray, n_components: int
-                           ) -> tuple[int, ...]:
-        """The components whose (failed) covariance is not positive definite."""
-        if not np.isfinite(covariances).all():
-            return tuple(range(n_components))
-        structure = self.structure
-        smallest = structure.smallest_variances(
-            covariances, self.source.data_covariance(full=structure.estimates_correlations))[0]
-        bad = ~(smallest > 0.0)
-        if structure.shares_covariance() or not bad.any():
-            return tuple(range(n_components))
-        return tuple(int(k) for k in np.flatnonzero(bad))
-
-    def _start(self, threads: RowThreads, starts: Sequence[np.ndarray], real: np.ndarray,
-               layout: _Layout) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """The first M step of every run, from its responsibilities."""
-        n_runs, n_components = real.shape
-        resp = np.zeros((n_runs, n_components, self.source.n_samples))
-        for row, start in enumerate(starts):
-            resp[row, :start.shape[1]] = start.T
-
-        def block_totals(rows: slice) -> list:
-            totals = None
-            for block_rows, block in centred_blocks(self.source.X, rows, n_runs * n_components,
-                                                    self.source.shift):
-                weighted = resp[:, :, block_rows]
-                if self.source.sample_weight is not None:
-                    weighted = weighted * self.source.sample_weight[block_rows]
-                part = [weighted.sum(axis=2), weighted @ block,
-                        self._second_moments(weighted, RowProducts(block))]
-                totals = part if totals is None else [
-                    None if total is None else total + value
-                    for total, value in zip(totals, part)]
-            return totals
-
-        return self._m_step(_sum_parts(threads.map(block_totals, self.source.n_samples)),
-                            real, self._phantom(real), layout)
-
-    def run(self, starts: Sequence[np.ndarray], rivals: Sequence[Sequence[int]] = (),
-            screen_tol: float = np.inf) -> list[EMRun | None]:
+    def run(self, starts: Sequence[BatchStart], screen_tol: float = np.inf
+            ) -> list[EMRun | None]:
         """Run EM from every start at once; each run's end, in order.
 
         Parameters
         ----------
-        starts : sequence of ndarray
-            Each run's initial responsibilities, (n_samples, K) of the source's rows
-            (not yet multiplied by the row weights); K may differ between runs.
-        rivals : sequence of sequence of int, optional
-            For each run, the runs it is screened against (empty: never screened; see
-            the module docstring). By default no run is screened.
+        starts : sequence of BatchStart
+            The runs; their numbers of components and structures may differ.
         screen_tol : float, default=inf
-            The screen stage: where a run's change first falls below it.
+            The screen stage of the runs given rivals: where a run's change first falls
+            below it (see the module docstring).
 
         Returns
         -------
@@ -421,122 +464,252 @@ class BatchEM:
             that is not positive definite.
         """
         n_runs, max_iter = len(starts), self.settings.max_iter
-        n_components = np.array([start.shape[1] for start in starts])
-        layout = self._layout(int(n_components.max()))
-        real = np.arange(layout.n_components) < n_components[:, np.newaxis]
+        structures = [start.structure for start in starts]
+        order = sorted(range(n_runs), key=[structures.index(s) for s in structures].__getitem__)
+        n_components = np.array([start.responsibilities.shape[1] for start in starts])
+        real = np.arange(n_components.max()) < n_components[order, np.newaxis]
+        groups, width = self._groups([structures[run] for run in order], real)
         ends: list[dict | None] = [None] * n_runs
         screen_bounds = np.full(n_runs, np.nan)
-        pending = {run: list(against) for run, against in enumerate(rivals) if against}
-        history: list[np.ndarray] = []
+        pending = {run: list(start.rivals) for run, start in enumerate(starts) if start.rivals}
+        history: list[tuple[np.ndarray, np.ndarray, np.ndarray | None]] = []
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"), RowThreads(
-                self.source.n_samples, n_runs * layout.n_components * (layout.n_features + 2)
-        ) as threads:
-            packed, factors, failed = self._start(threads, starts, real, layout)
-            stack = _Stack(run=np.arange(n_runs), packed=packed, factors=factors,
+                self.source.n_samples, real.size * (self.source.n_features + 2)) as threads:
+            packed = self._start(threads, [starts[run] for run in order], groups, real, width)
+            stack = _Stack(run=np.array(order), packed=packed, evaluated=packed,
+                           reverted=np.zeros(n_runs, dtype=bool),
                            previous=np.full(n_runs, -np.inf),
                            last_change=np.full(n_runs, np.inf), phase=np.full(n_runs, _FIRST),
-                           max_step=np.ones(n_runs), cycle=np.zeros((n_runs, 3, packed.shape[1])),
-                           second_factors=np.zeros_like(factors),
-                           screening=np.ones(n_runs, dtype=bool), real=real,
-                           phantom=self._phantom(real))
-            screen_bounds[failed] = -np.inf  # a rival that never started screens nothing
-            stack.keep(~failed)
-            for n_iter in range(1, max_iter + 1):
-                if stack.run.size == 0:
+                           max_step=np.ones(n_runs), cycle=[packed] * 3,
+                           screening=np.ones(n_runs, dtype=bool), real=real)
+            for n_iter in range(1, max_iter + 2):
+                failed = self._factorise(stack, groups)
+                if failed.any():
+                    for row in np.flatnonzero(failed):
+                        run = int(stack.run[row])
+                        ends[run] = self._failed_end(stack, groups, row, n_iter - 1,
+                                                     int(n_components[run]))
+                        screen_bounds[run] = -np.inf if ends[run] is None else ends[run][
+                            "lower_bound"]
+                    stack.keep(~failed, groups)
+                if stack.run.size == 0 or n_iter > max_iter:
                     break
-                step = self._step(threads, stack, layout)
-                history.append(np.full(n_runs, np.nan))
-                history[-1][stack.run[step.recorded]] = step.bounds[step.recorded]
-                reached = stack.screening & step.recorded & (np.abs(step.change) < screen_tol)
-                screen_bounds[stack.run[reached]] = step.bounds[reached]
-                stack.screening &= ~reached
-                done = step.converged | step.failed | (n_iter == max_iter)
+                step = self._step(threads, stack, groups, width)
+                history.append((stack.run, step.bounds, step.rejected))
+                done = step.converged if n_iter < max_iter else np.ones(len(stack.run), bool)
+                if pending:
+                    reached = stack.screening & (np.abs(step.change) < screen_tol)
+                    if step.rejected is not None:
+                        reached &= ~step.rejected
+                    screen_bounds[stack.run[reached]] = step.bounds[reached]
+                    stack.screening &= ~reached
                 for row in np.flatnonzero(done):
                     run = int(stack.run[row])
-                    ends[run] = self._end(stack, step, row, n_iter, int(n_components[run]),
-                                          layout)
+                    ends[run] = self._end(stack, groups, step, row, n_iter,
+                                          int(n_components[run]))
                     if np.isnan(screen_bounds[run]):
                         screen_bounds[run] = ends[run]["lower_bound"]
-                dropped = self._screen(pending, screen_bounds) if pending and (
-                    reached.any() or done.any()) else []
+                dropped = self._screen(pending, screen_bounds) if pending else []
                 for run in dropped:
                     ends[run] = None
-                self._advance(stack, step, layout)
-                stack.keep(~done & ~np.isin(stack.run, dropped))
+                self._advance(stack, step)
+                if dropped:
+                    done |= np.isin(stack.run, dropped)
+                if done.any():
+                    stack.keep(~done, groups)
             for row, run in enumerate(stack.run):  # max_iter=0: the starts themselves
                 ends[run] = {"parameters": self._parameters(
-                    layout, stack.packed[row], stack.factors[row], int(n_components[run])),
+                    self._group_of(groups, row), stack.packed[row], int(n_components[run])),
                     "lower_bound": -np.inf, "converged": False, "n_iter": 0,
                     "last_change": np.inf, "failed_components": ()}
-        bounds = np.array(history).reshape(len(history), n_runs)
-        return [None if end is None else EMRun(
-                    history=bounds[:, run][~np.isnan(bounds[:, run])].tolist(), **end)
+        histories = self._histories(history, n_runs)
+        return [None if end is None else EMRun(history=histories[run], **end)
                 for run, end in enumerate(ends)]
 
-    def _step(self, threads: RowThreads, stack: _Stack, layout: _Layout) -> _Step:
+    def _start(self, threads: RowThreads, starts: Sequence[BatchStart], groups: list[_Group],
+               real: np.ndarray, width: int) -> np.ndarray:
+        """The first M step of every run, from its responsibilities."""
+        resp = np.zeros((*real.shape, self.source.n_samples))
+        for row, start in enumerate(starts):
+            resp[row, :start.responsibilities.shape[1]] = start.responsibilities.T
+        source = self.source
+
+        def block_totals(rows: slice) -> list:
+            for block_rows, block in centred_blocks(source.X, rows, real.size, source.shift):
+                weighted = resp[:, :, block_rows]
+                if source.sample_weight is not None:
+                    weighted = weighted * source.sample_weight[block_rows]
+                products = RowProducts(block)
+                part = [weighted.sum(axis=2), weighted @ block] + [
+                    self._second_moments(group.structure, weighted[group.rows], products)
+                    for group in groups]
+                totals = part if block_rows.start == rows.start else [
+                    None if total is None else total + value
+                    for total, value in zip(totals, part)]
+            return totals
+
+        return self._m_step(_sum_parts(threads.map(block_totals, source.n_samples)), groups,
+                            real, width)
+
+    @staticmethod
+    def _factorise(stack: _Stack, groups: list[_Group]) -> np.ndarray:
+        """Each group's precision factors of the parameters to evaluate; the runs that fail.
+
+        An extrapolation whose covariances are not positive definite is rejected before
+        it is evaluated (as ``EMEngine`` does): the run goes back to its second EM step.
+        A run fails when the parameters of its M step are not positive definite.
+        """
+        failed = np.zeros(len(stack.run), dtype=bool)
+        for group in groups:
+            group.factors, group_failed = _factors(group.structure,
+                                                   group.covariances(stack.packed))
+            if not group_failed.any():
+                continue
+            rows = group.start + np.flatnonzero(group_failed)
+            jumps = rows[stack.phase[rows] == _JUMP]
+            stack.packed = stack.packed.copy()
+            stack.packed[jumps] = stack.cycle[2][jumps]
+            stack.phase[jumps], stack.reverted[jumps] = _FIRST, True
+            for row in jumps:
+                try:
+                    group.factors[row - group.start] = group.structure.precision_cholesky(
+                        group.covariances(stack.packed)[row - group.start])
+                except ValueError:
+                    continue
+                group_failed[row - group.start] = False
+            failed[group.rows] = group_failed
+        return failed
+
+    def _step(self, threads: RowThreads, stack: _Stack, groups: list[_Group], width: int
+              ) -> _Step:
         """One EM iteration of every run in the stack, and what it says of each run."""
-        weights, means, _ = layout.unpack(stack.packed)
-        totals = self._e_step(threads, weights, means, stack.factors, stack.real)
+        totals = self._e_step(threads, stack.packed, groups, stack.real)
         bounds = totals[0] / self.source.total_weight
-        following, factors, failed = self._m_step(totals, stack.real, stack.phantom, layout)
+        following = self._m_step(totals, groups, stack.real, width)
         change = bounds - stack.previous
+        converged = np.abs(change) < self.settings.tol
         # An extrapolation evaluated below the iterate it started from is not an iterate.
-        rejected = (stack.phase == _JUMP) & (bounds < stack.previous)
-        recorded = ~rejected
-        stack.last_change = np.where(recorded, change, stack.last_change)
-        return _Step(bounds, change, following, factors, recorded,
-                     recorded & (np.abs(change) < self.settings.tol), failed & recorded)
+        jumped = stack.phase == _JUMP
+        rejected = jumped & (bounds < stack.previous) if jumped.any() else None
+        if rejected is None:
+            stack.last_change = change
+        else:
+            stack.last_change = np.where(rejected, stack.last_change, change)
+            converged &= ~rejected
+        return _Step(bounds, change, following, rejected, converged)
 
-    def _end(self, stack: _Stack, step: _Step, row: int, n_iter: int, n_components: int,
-             layout: _Layout) -> dict:
+    def _end(self, stack: _Stack, groups: list[_Group], step: _Step, row: int, n_iter: int,
+             n_components: int) -> dict:
         """The end of the run in ``row`` after this iteration, as :class:`EMRun` fields."""
+        group = self._group_of(groups, row)
+        if step.rejected is not None and step.rejected[row]:  # back before the jump
+            packed, bound = stack.cycle[2][row], stack.previous[row]
+        else:
+            packed, bound = step.following[row], step.bounds[row]
+        parameters = self._parameters(group, packed, n_components)
         failed = ()
-        if step.failed[row]:  # stop at the parameters just evaluated, the last valid ones
-            packed, factors, bound = stack.packed[row], stack.factors[row], step.bounds[row]
-            covariances = layout.unpack(step.following[row:row + 1])[2][0]
-            failed = self._failed_components(covariances[self._block(n_components)],
-                                             n_components)
-        elif step.recorded[row]:
-            packed, factors, bound = step.following[row], step.factors[row], step.bounds[row]
-        else:  # a rejected extrapolation: back to the iterate before it
-            packed, factors, bound = (stack.cycle[row, 2], stack.second_factors[row],
-                                      stack.previous[row])
-        return {"parameters": self._parameters(layout, packed, factors, n_components),
-                "lower_bound": float(bound), "converged": bool(step.converged[row]),
-                "n_iter": n_iter, "last_change": float(stack.last_change[row]),
-                "failed_components": failed}
+        if parameters is None:  # its last M step is not positive definite
+            failed = self._failed_components(group, packed, n_components)
+            parameters = self._parameters(group, stack.packed[row], n_components)
+            bound = step.bounds[row]
+        return {"parameters": parameters, "lower_bound": float(bound),
+                "converged": bool(step.converged[row]) and not failed, "n_iter": n_iter,
+                "last_change": float(stack.last_change[row]), "failed_components": failed}
 
-    def _advance(self, stack: _Stack, step: _Step, layout: _Layout) -> None:
+    def _failed_end(self, stack: _Stack, groups: list[_Group], row: int, n_iter: int,
+                    n_components: int) -> dict | None:
+        """The end of a run whose next parameters are not positive definite.
+
+        It stops at the last parameters an E step evaluated as an iterate (``None``
+        before any).
+        """
+        if n_iter == 0:
+            return None
+        group = self._group_of(groups, row)
+        last = stack.cycle[1][row] if stack.reverted[row] else stack.evaluated[row]
+        return {"parameters": self._parameters(group, last, n_components),
+                "lower_bound": float(stack.previous[row]), "converged": False,
+                "n_iter": n_iter, "last_change": float(stack.last_change[row]),
+                "failed_components": self._failed_components(group, stack.packed[row],
+                                                             n_components)}
+
+    def _failed_components(self, group: _Group, packed: np.ndarray, n_components: int
+                           ) -> tuple[int, ...]:
+        """The components whose covariance in ``packed`` is not positive definite."""
+        structure = group.structure
+        covariances = packed[group.columns].reshape(group.stored_shape)[
+            self._block(structure, n_components)]
+        if not np.isfinite(covariances).all():
+            return tuple(range(n_components))
+        smallest = structure.smallest_variances(
+            covariances, self.source.data_covariance(full=structure.estimates_correlations))[0]
+        bad = ~(smallest > 0.0)
+        if structure.shares_covariance() or not bad.any():
+            return tuple(range(n_components))
+        return tuple(int(k) for k in np.flatnonzero(bad))
+
+    def _advance(self, stack: _Stack, step: _Step) -> None:
         """Each run's next parameters and place in its SQUAREM cycle."""
-        following, factors, rejected = step.following, step.factors, ~step.recorded
-        stack.previous = np.where(rejected, stack.previous, step.bounds)
+        following, rejected = step.following, step.rejected
+        stack.evaluated = stack.packed
+        stack.previous = step.bounds if rejected is None else np.where(
+            rejected, stack.previous, step.bounds)
         if not self.settings.accelerate:
-            stack.packed, stack.factors = following, factors
+            stack.packed = following
             return
         first, second = stack.phase == _FIRST, stack.phase == _SECOND
-        stack.cycle[first, 0] = stack.packed[first]
-        stack.cycle[first, 1] = following[first]
-        stack.cycle[second, 2] = following[second]
-        stack.second_factors[second] = factors[second]
-        phase = np.where(first, _SECOND, _FIRST)
+        start, first_step, second_step = stack.cycle
+        stack.cycle = [_select(first, stack.packed, start), _select(first, following, first_step),
+                       _select(second, following, second_step)]
+        stack.phase = np.where(first, _SECOND, _FIRST)
         settled = np.flatnonzero(second & (np.abs(step.change) < SQUAREM_FROM))
-        if settled.size:
-            jumps, jump_factors, usable, stack.max_step[settled] = self._jumps(
-                stack.cycle[settled], stack.max_step[settled], stack.real[settled], layout)
-            jumping = settled[usable]
-            following[jumping] = jumps[usable]
-            factors[jumping] = jump_factors[usable]
-            phase[jumping] = _JUMP
-        following[rejected] = stack.cycle[rejected, 2]
-        factors[rejected] = stack.second_factors[rejected]
-        stack.packed, stack.factors, stack.phase = following, factors, phase
+        jumps, usable = self._jump(stack, settled) if settled.size else (None, None)
+        if (usable is not None and usable.any()) or rejected is not None:
+            following = following.copy()  # the cycle may hold it
+        if usable is not None and usable.any():
+            following[settled[usable]] = jumps[usable]
+            stack.phase[settled[usable]] = _JUMP
+        if rejected is not None:
+            following[rejected] = second_step[rejected]
+            stack.reverted = rejected
+        elif stack.reverted.any():
+            stack.reverted = np.zeros(len(stack.run), dtype=bool)
+        stack.packed = following
+
+    @staticmethod
+    def _jump(stack: _Stack, settled: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """SQUAREM's extrapolation for the ``settled`` rows (``EMEngine._squarem_jump``).
+
+        With ``r = first - start`` and ``v = second - 2 first + start``, the jump is
+        ``start - 2 a r + a**2 v`` with ``a = -|r| / |v|`` between ``-max_step`` and -1.
+        Returns the jumps and which are usable: those with positive weights (the next E
+        step evaluates them, unless their covariances are not positive definite, which
+        :meth:`_factorise` finds).
+        """
+        start, first, second = (step[settled] for step in stack.cycle)
+        r = first - start
+        v = second - 2.0 * first + start
+        r_norm = np.sqrt(np.einsum("bp,bp->b", r, r))
+        v_norm = np.sqrt(np.einsum("bp,bp->b", v, v))
+        max_step = stack.max_step[settled]
+        alpha = np.maximum(-r_norm / v_norm, -max_step)
+        moving = v_norm > 0.0
+        stack.max_step[settled] = np.where(
+            moving & (alpha == -max_step),
+            np.minimum(SQUAREM_STEP_GROWTH * max_step, MAX_SQUAREM_STEP), max_step)
+        jumps = start - (2.0 * alpha)[:, np.newaxis] * r + (alpha * alpha)[:, np.newaxis] * v
+        n_components = stack.real.shape[1]
+        weights = jumps[:, :n_components]
+        usable = moving & (alpha < -1.0) & ((weights > 0.0) | ~stack.real[settled]).all(axis=1)
+        weights /= weights.sum(axis=1, keepdims=True)
+        return jumps, usable
 
     @staticmethod
     def _screen(pending: dict[int, list[int]], screen_bounds: np.ndarray) -> list[int]:
         """Decide the screened runs whose stage and whose rivals' stage are known."""
         dropped = []
-        for run, against in list(pending.items()):
-            bounds = screen_bounds[[run, *against]]
+        for run, rivals in list(pending.items()):
+            bounds = screen_bounds[[run, *rivals]]
             if np.isnan(bounds).any():
                 continue
             del pending[run]
@@ -544,37 +717,57 @@ class BatchEM:
                 dropped.append(run)
         return dropped
 
-    def evaluate(self, fits: Sequence[MixtureParameters]) -> BatchEvaluation:
+    @staticmethod
+    def _histories(history: list, n_runs: int) -> list[list[float]]:
+        """Each run's lower bounds, iterate by iterate (rejected extrapolations left out)."""
+        if not history:
+            return [[] for _ in range(n_runs)]
+        runs, bounds, rejected = zip(*history)
+        kept = np.concatenate([np.ones(len(step), dtype=bool) if step_rejected is None
+                               else ~step_rejected
+                               for step, step_rejected in zip(runs, rejected)])
+        runs, bounds = np.concatenate(runs)[kept], np.concatenate(bounds)[kept]
+        order = np.argsort(runs, kind="stable")
+        splits = np.searchsorted(runs[order], np.arange(1, n_runs))
+        return [part.tolist() for part in np.split(bounds[order], splits)]
+
+    def evaluate(self, fits: Sequence[tuple[CovarianceStructure, MixtureParameters]]
+                 ) -> BatchEvaluation:
         """One E step at each fit's parameters: counts, log-likelihood and entropy.
 
         Examples
         --------
         >>> import numpy as np
         >>> from bayesmix.covariance import get_structure
-        >>> from bayesmix.em.batch import BatchEM
+        >>> from bayesmix.em.batch import BatchEM, BatchStart
         >>> from bayesmix.em.engine import EMSettings
         >>> from bayesmix.em.sources import InMemorySource
         >>> X = np.array([[0.0], [0.2], [0.1], [5.0], [5.2], [5.1]])
-        >>> batch = BatchEM(InMemorySource(X), get_structure("diag"), EMSettings())
-        >>> run = batch.run([np.eye(2)[[0, 0, 0, 1, 1, 1]]])[0]
-        >>> batch.evaluate([run.parameters]).counts[0].round(6)
+        >>> batch = BatchEM(InMemorySource(X), EMSettings())
+        >>> diag = get_structure("diag")
+        >>> run = batch.run([BatchStart(diag, np.eye(2)[[0, 0, 0, 1, 1, 1]])])[0]
+        >>> batch.evaluate([(diag, run.parameters)]).counts[0].round(6)
         array([3., 3.])
         """
-        n_components = np.array([fit.weights.shape[0] for fit in fits])
-        layout = self._layout(int(n_components.max()))
-        n_runs = len(fits)
-        weights = np.zeros((n_runs, layout.n_components))
-        means = np.zeros((n_runs, layout.n_components, layout.n_features))
-        factors = np.zeros((n_runs, *layout.stored_shape))
-        for row, fit in enumerate(fits):
-            weights[row, :n_components[row]] = fit.weights
-            means[row, :n_components[row]] = fit.means
-            factors[row][tuple(slice(0, size) for size in fit.precisions_cholesky.shape)] = (
-                fit.precisions_cholesky)
-        real = np.arange(layout.n_components) < n_components[:, np.newaxis]
+        structures = [structure for structure, _ in fits]
+        order = sorted(range(len(fits)), key=[structures.index(s) for s in structures].__getitem__)
+        n_components = np.array([fit.weights.shape[0] for _, fit in fits])
+        real = np.arange(n_components.max()) < n_components[order, np.newaxis]
+        groups, width = self._groups([structures[i] for i in order], real)
+        packed = np.zeros((len(fits), width))
+        n_features = self.source.n_features
+        for group in groups:
+            for in_group, (_, fit) in enumerate(fits[i] for i in order[group.rows]):
+                k, row = len(fit.weights), group.start + in_group
+                packed[row, :k] = fit.weights
+                packed[row, real.shape[1]:group.columns.start].reshape(-1, n_features)[:k] = (
+                    fit.means)
+                group.factors[in_group][self._block(group.structure, k)] = (
+                    fit.precisions_cholesky)
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"), RowThreads(
-                self.source.n_samples, n_runs * layout.n_components) as threads:
-            log_likelihood, entropy, counts = self._e_step(threads, weights, means, factors,
-                                                           real, evaluate=True)[:3]
-        return BatchEvaluation([row[:k] for row, k in zip(counts, n_components)],
-                               log_likelihood, entropy)
+                self.source.n_samples, real.size) as threads:
+            log_likelihood, entropy, counts = self._e_step(threads, packed, groups, real,
+                                                           evaluate=True)[:3]
+        back = np.argsort(order)
+        return BatchEvaluation([counts[row, :k] for row, k in zip(back, n_components)],
+                               log_likelihood[back], entropy[back])

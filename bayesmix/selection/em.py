@@ -29,7 +29,7 @@ from bayesmix.covariance import COVARIANCE_TYPES, get_structure, n_parameters
 from bayesmix.covariance.base import NOT_POSITIVE_FIX
 from bayesmix.density import weighted_log_prob
 from bayesmix.em import GaussianMixtureEM
-from bayesmix.em.batch import BatchEM
+from bayesmix.em.batch import BatchEM, BatchStart
 from bayesmix.em.engine import EMSettings
 from bayesmix.em.init import DETERMINISTIC_INITS, INIT_METHODS, initial_responsibilities
 from bayesmix.em.sources import InMemorySource
@@ -105,55 +105,61 @@ def _fit_cells(source: InMemorySource, structure: str, ks: list[int], starts: li
     return fits
 
 
-def _fit_batched(source: InMemorySource, structure: str, ks: list[int], starts: list[str],
-                 n_init: int, settings: dict[str, Any]
-                 ) -> list[tuple[GaussianMixtureEM, dict[str, float]]]:
-    """Fit ``structure`` for every K of the grid from every start in one batch.
+def _fit_batched(source: InMemorySource, structures: list[str], ks: list[int],
+                 starts: list[str], n_init: int, settings: dict[str, Any]
+                 ) -> dict[str, list[tuple[GaussianMixtureEM, dict[str, float]]]]:
+    """Fit every K of the grid for each of ``structures`` from every start, in one batch.
 
     The same starts and choice as :func:`_fit_cell`: every run of the first scheme goes
     to ``tol``; a run of a later scheme is screened at :data:`SCREEN_TOL` against the
-    runs of the earlier schemes with the same K (it goes on if it then stands at least
-    as high as one of them; :class:`~bayesmix.em.batch.BatchEM`); each K keeps its highest
-    likelihood, a run whose covariance stopped being positive definite only if no other
-    is left. The fits' criteria come from one batched pass at their parameters.
+    runs of the earlier schemes with the same structure and K (it goes on if it then
+    stands at least as high as one of them; :class:`~bayesmix.em.batch.BatchEM`); each
+    cell keeps its highest likelihood, a run whose covariance stopped being positive
+    definite only if no other is left. The fits' criteria come from one batched pass at
+    their parameters. Returns each structure's fits, in the order of ``ks``.
     """
     start_time = time.perf_counter()
-    GaussianMixtureEM(max(ks), covariance_type=structure, **settings).check_fit(source)
-    runs = []  # (K, position of the scheme in starts, seed) of every run
-    for position, scheme in enumerate(starts):
-        restarts = 1 if scheme in DETERMINISTIC_INITS else n_init
-        seeds = check_random_state(settings["random_state"]).randint(
-            np.iinfo(np.int32).max, size=restarts)
-        runs += [(k, position, int(seed)) for seed in seeds for k in ks]
+    seeds = [check_random_state(settings["random_state"]).randint(
+        np.iinfo(np.int32).max, size=1 if scheme in DETERMINISTIC_INITS else n_init)
+        for scheme in starts]
+    cells = [(structure, k) for structure in structures for k in ks]
+    runs = [(cell, position, int(seed)) for cell in cells
+            for position, scheme_seeds in enumerate(seeds) for seed in scheme_seeds]
     X, weights = source.initialisation_sample()
-    batch_structure = get_structure(structure)
-    # The thread limits of one fit of the largest K (k-means' OpenMP threads among them).
-    with source.session(batch_structure.row_width(max(ks), source.n_features)):
-        resps = [initial_responsibilities(X, k, starts[position], seed, weights,
-                                          cache=source.cache)
-                 for k, position, seed in runs]
-    rivals = [[other for other, (k_other, position_other, _) in enumerate(runs)
-               if k_other == k and position_other < position] for k, position, _ in runs]
-    batch = BatchEM(source, batch_structure, EMSettings(
+    batch_starts = []
+    # Under one fit's thread limits (k-means' OpenMP threads among them).
+    with source.session(max(get_structure(structure).row_width(max(ks), source.n_features)
+                            for structure in structures)):
+        for (structure, k), position, seed in runs:
+            GaussianMixtureEM(k, covariance_type=structure, **settings).check_fit(
+                source) if k == max(ks) and position == 0 else None
+            rivals = tuple(other for other, (other_cell, other_position, _) in enumerate(runs)
+                           if other_cell == (structure, k) and other_position < position)
+            batch_starts.append(BatchStart(
+                get_structure(structure), initial_responsibilities(
+                    X, k, starts[position], seed, weights, cache=source.cache), rivals))
+    batch = BatchEM(source, EMSettings(
         tol=settings["tol"], reg_covar=settings["reg_covar"], max_iter=settings["max_iter"],
         accelerate=settings["acceleration"] == "squarem"))
-    ends = batch.run(resps, rivals, max(SCREEN_TOL, settings["tol"]))
+    ends = batch.run(batch_starts, max(SCREEN_TOL, settings["tol"]))
     chosen = []
-    for k in ks:
+    for cell in cells:
         candidates = [(run, end) for run, end in zip(runs, ends)
-                      if end is not None and run[0] == k]
+                      if end is not None and run[0] == cell]
         if not candidates:
             raise ValueError(
-                f"Every start of n_components={k}, covariance_type={structure!r} has a "
+                f"Every start of n_components={cell[1]}, covariance_type={cell[0]!r} has a "
                 f"covariance that is not positive definite. {NOT_POSITIVE_FIX}"
             )
         chosen.append(max(candidates, key=lambda candidate: (
             not candidate[1].failed_components, candidate[1].lower_bound,
             -candidate[0][1], -candidate[0][2])))
-    evaluation = batch.evaluate([end.parameters for _, end in chosen])
+    evaluation = batch.evaluate([(get_structure(cell[0]), end.parameters)
+                                 for (cell, _, _), end in chosen])
     fit_time = time.perf_counter() - start_time
-    fits = []
-    for i, ((k, position, _), end) in enumerate(chosen):
+    fits: dict[str, list[tuple[GaussianMixtureEM, dict[str, float]]]] = {
+        structure: [] for structure in structures}
+    for i, (((structure, k), position, _), end) in enumerate(chosen):
         scheme = starts[position]
         em = GaussianMixtureEM(k, covariance_type=structure, init_params=scheme,
                                n_init=1 if scheme in DETERMINISTIC_INITS else n_init,
@@ -162,7 +168,7 @@ def _fit_batched(source: InMemorySource, structure: str, ks: list[int], starts: 
             warnings.simplefilter("ignore", DegenerateComponentWarning)
             warnings.simplefilter("ignore", ConvergenceWarning)
             em.set_fitted_run(end, source, evaluation.counts[i], fit_time)
-        fits.append((em, criteria_from_totals(
+        fits[structure].append((em, criteria_from_totals(
             evaluation.log_likelihood[i], evaluation.entropy[i],
             n_parameters(k, source.n_features, structure), source.n_samples)))
     return fits
@@ -298,10 +304,12 @@ def select_em(
         reg_covar = RELATIVE_REG_COVAR * smallest_variance if smallest_variance > 0 else 1e-6
     settings = {"tol": tol, "max_iter": max_iter, "reg_covar": reg_covar,
                 "random_state": random_state, "acceleration": "squarem"}
-    by_structure = {
-        structure: (_fit_batched if get_structure(structure).batched_m_step else _fit_cells)(
-            source, structure, ks, starts, n_init, settings)
-        for structure in structures}
+    batched = [structure for structure in structures
+               if get_structure(structure).batched_m_step]
+    by_structure = _fit_batched(source, batched, ks, starts, n_init, settings) if batched else {}
+    by_structure.update({
+        structure: _fit_cells(source, structure, ks, starts, n_init, settings)
+        for structure in structures if structure not in batched})
     fits = [by_structure[structure][i] for i in range(len(ks)) for structure in structures]
     table = pd.DataFrame([_row(em, values) for em, values in fits],
                          columns=list(TABLE_COLUMNS))
