@@ -34,7 +34,7 @@ and the two families of shared linear algebra.
 
 from __future__ import annotations
 
-from functools import cached_property
+from functools import cached_property, lru_cache
 
 import numpy as np
 
@@ -45,6 +45,7 @@ __all__ = [
     "MatrixFamily",
     "RowProducts",
     "lower_cholesky_inverse_transpose",
+    "lower_triangular_inverse",
     "quadratic_coefficients",
     "upper_cholesky",
 ]
@@ -74,13 +75,48 @@ def upper_cholesky(matrices: np.ndarray) -> np.ndarray:
     return np.flip(np.linalg.cholesky(flipped), axis=(-2, -1))
 
 
-def lower_cholesky_inverse_transpose(covariances: np.ndarray) -> np.ndarray | None:
+@lru_cache(maxsize=64)
+def _lower_mask(n_features: int) -> np.ndarray:
+    """``np.tri(n, dtype=bool)``, made once per size (``np.tril``'s mask)."""
+    mask = np.tri(n_features, dtype=bool)
+    mask.flags.writeable = False
+    return mask
+
+
+def lower_triangular_inverse(lower: np.ndarray) -> np.ndarray:
+    """Inverses of lower-triangular matrices by forward substitution, row by row.
+
+    Batched over leading axes: one vectorised step per row, several times faster than
+    a general inverse for many small matrices (the same values to rounding).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from bayesmix.covariance.base import lower_triangular_inverse
+    >>> lower_triangular_inverse(np.array([[2.0, 0.0], [1.0, 4.0]]))
+    array([[ 0.5  ,  0.   ],
+           [-0.125,  0.25 ]])
+    """
+    inverse = np.zeros_like(lower)
+    inverse_diagonal = 1.0 / np.diagonal(lower, axis1=-2, axis2=-1)
+    inverse[..., 0, 0] = inverse_diagonal[..., 0]
+    for row in range(1, lower.shape[-1]):
+        inverse[..., row, :row] = (lower[..., row:row + 1, :row] @ inverse[..., :row, :row])[
+            ..., 0, :] * -inverse_diagonal[..., row:row + 1]
+        inverse[..., row, row] = inverse_diagonal[..., row]
+    return inverse
+
+
+def lower_cholesky_inverse_transpose(covariances: np.ndarray, substitution: bool = False
+                                     ) -> np.ndarray | None:
     """``inv(L).T`` for the lower Cholesky factor ``L`` of each covariance matrix.
 
     That is the upper factor ``U`` of the precision (``inv(cov) = U @ U.T``). Returns
     ``None`` when a matrix is not positive definite. NumPy's batched inverse loops in C
     (SciPy's batched triangular solve loops in Python); the inverse of a lower-triangular
-    matrix is lower triangular, up to round-off, which ``np.tril`` removes.
+    matrix is lower triangular, up to round-off, which ``np.tril`` removes. With
+    ``substitution``, :func:`lower_triangular_inverse` inverts instead (faster for many
+    small matrices, not bit for bit the same).
 
     Examples
     --------
@@ -96,7 +132,11 @@ def lower_cholesky_inverse_transpose(covariances: np.ndarray) -> np.ndarray | No
         return None
     if not np.isfinite(cov_chol).all():
         return None
-    return np.swapaxes(np.tril(np.linalg.inv(cov_chol)), -1, -2)
+    if substitution:
+        inverse = lower_triangular_inverse(cov_chol)
+    else:  # np.tril's own arithmetic, with its mask made once
+        inverse = np.where(_lower_mask(cov_chol.shape[-1]), np.linalg.inv(cov_chol), 0.0)
+    return np.swapaxes(inverse, -1, -2)
 
 
 class RowProducts:
@@ -361,6 +401,22 @@ class CovarianceStructure:
         """
         raise NotImplementedError
 
+    def batch_precision_cholesky(self, covariances: np.ndarray) -> np.ndarray:
+        """:meth:`precision_cholesky` of a batch, as fast as the structure can.
+
+        The same factors to rounding (not necessarily bit for bit), for
+        :mod:`bayesmix.em.batch`; by default :meth:`precision_cholesky` itself.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from bayesmix.covariance import get_structure
+        >>> get_structure("tied").batch_precision_cholesky(np.array([[[4.0, 2.0], [2.0, 2.0]]]))
+        array([[[ 0.5, -0.5],
+                [ 0. ,  1. ]]])
+        """
+        return self.precision_cholesky(covariances)
+
     def precisions_from_cholesky(self, factors: np.ndarray) -> np.ndarray:
         """Precisions from their Cholesky factors.
 
@@ -549,8 +605,14 @@ class MatrixFamily(CovarianceStructure):
         return matrices
 
     def precision_cholesky(self, covariances: np.ndarray) -> np.ndarray:
+        return self._factors(covariances, substitution=False)
+
+    def batch_precision_cholesky(self, covariances: np.ndarray) -> np.ndarray:
+        return self._factors(covariances, substitution=True)
+
+    def _factors(self, covariances: np.ndarray, substitution: bool) -> np.ndarray:
         covariances = np.asarray(covariances, dtype=np.float64)
-        factors = lower_cholesky_inverse_transpose(covariances)
+        factors = lower_cholesky_inverse_transpose(covariances, substitution)
         if factors is None:
             raise ValueError(f"{self._describe_not_pd(covariances)} {NOT_POSITIVE_FIX}")
         return factors

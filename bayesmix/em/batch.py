@@ -242,12 +242,12 @@ def _factors(structure: CovarianceStructure, covariances: np.ndarray
     """Precision factors of each run's covariances, and which runs' are not valid."""
     failed = np.zeros(covariances.shape[0], dtype=bool)
     try:
-        return structure.precision_cholesky(covariances), failed
+        return structure.batch_precision_cholesky(covariances), failed
     except ValueError:  # rare: find the runs at fault, one by one
         factors = np.zeros_like(covariances)
         for row, run_covariances in enumerate(covariances):
             try:
-                factors[row] = structure.precision_cholesky(run_covariances)
+                factors[row] = structure.batch_precision_cholesky(run_covariances)
             except ValueError:
                 failed[row] = True
         return factors, failed
@@ -363,9 +363,12 @@ class BatchEM:
         for block_rows, block in centred_blocks(source.X, rows, real.size, source.shift):
             products = RowProducts(block)
             log_prob = np.empty((*real.shape, len(block)))
+            flat = log_prob.reshape(-1, len(block))  # one matrix product per group
             for group, group_coefficients in zip(groups, coefficients):
                 features = products.features(group.structure.mahalanobis_features)
-                np.matmul(group_coefficients, features.T, out=log_prob[group.rows])
+                np.matmul(group_coefficients.reshape(-1, features.shape[1]), features.T,
+                          out=flat[group.start * real.shape[1]:
+                                   (group.start + group.size) * real.shape[1]])
             row_max, log_norm = _normalise(log_prob, real)
             weights = None if source.sample_weight is None else source.sample_weight[
                 block_rows]
@@ -375,7 +378,7 @@ class BatchEM:
             if evaluate:
                 log_norm -= row_max
                 part.append(log_norm.sum(axis=1) if weights is None else log_norm @ weights)
-            part += [log_prob.sum(axis=2), log_prob @ block]
+            part += [log_prob.sum(axis=2), (flat @ block).reshape(*real.shape, -1)]
             part += [self._second_moments(group.structure, log_prob[group.rows], products)
                      for group in groups]
             totals = part if block_rows.start == rows.start else [
@@ -387,10 +390,12 @@ class BatchEM:
                         rows: RowProducts) -> np.ndarray | None:
         """The second moments the structure's M step asks for, (B, K, D, D) or (B, K, D)."""
         kind = structure.second_moments
-        if kind == "matrix":
-            n_features = rows.X.shape[1]
-            return (resp @ rows.outer).reshape(*resp.shape[:2], n_features, n_features)
-        return resp @ rows.squares if kind == "diagonal" else None
+        if kind is None:
+            return None
+        products = rows.outer if kind == "matrix" else rows.squares
+        moments = resp.reshape(-1, resp.shape[-1]) @ products  # one matrix product
+        n_features = rows.X.shape[1]
+        return moments.reshape(*resp.shape[:2], *(n_features,) * (1 + (kind == "matrix")))
 
     def _e_step(self, threads: RowThreads, packed: np.ndarray, groups: list[_Group],
                 real: np.ndarray, evaluate: bool = False) -> list:
