@@ -395,7 +395,7 @@ class BaseMixtureEM(DensityMixin, BaseEstimator):
 
     def _store_fit(self, best: EMRun, n_init: int, source: Any, counts: np.ndarray) -> None:
         """Set the fitted attributes from the best run; warn if it did not converge."""
-        if not best.converged and self.max_iter > 0:
+        if not best.converged and best.n_iter >= self.max_iter > 0:  # not a run stopped early
             warnings.warn(
                 f"The best of {n_init} initialisation(s) did not converge in max_iter="
                 f"{self.max_iter} iterations (last change of the mean log-likelihood "

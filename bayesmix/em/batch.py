@@ -64,6 +64,9 @@ from bayesmix.em.sources import InMemorySource, centred_blocks
 __all__ = ["BatchEM", "BatchEvaluation", "BatchStart"]
 
 _LOG_2PI = np.log(2.0 * np.pi)
+#: Rows' products (of every block) are kept between iterations while they hold at most
+#: this many float64 values per kind of feature (``n_samples * n_features**2``).
+_KEPT_PRODUCTS = 1 << 21
 #: A run's place in its SQUAREM cycle (see EMEngine's iterations): its next E step is
 #: the cycle's first EM step, its second, or the evaluation of the extrapolated jump.
 _FIRST, _SECOND, _JUMP = 0, 1, 2
@@ -190,7 +193,7 @@ class _Step:
     """One iteration of the stack: each run's lower bound, change and next parameters."""
 
     bounds: np.ndarray          # (B,) the lower bound at the parameters evaluated
-    change: np.ndarray          # (B,) its change from the previous iterate
+    change: np.ndarray          # (B,) the absolute value of its change from the last iterate
     following: np.ndarray       # (B, P) the M step's parameters
     rejected: np.ndarray | None  # (B,) a rejected extrapolation (None: none is)
     converged: np.ndarray       # (B,) an iterate whose change is below tol
@@ -207,8 +210,8 @@ def _normalise(log_prob: np.ndarray, real: np.ndarray) -> tuple[np.ndarray, np.n
     log_prob -= row_max[:, np.newaxis, :]
     np.exp(log_prob, out=log_prob)
     row_sum = log_prob.sum(axis=1)
-    hopeless = ~(row_sum > 0.0)
-    if hopeless.any():
+    if not row_sum.min() > 0.0:  # a row where every component is -inf (or NaN)
+        hopeless = ~(row_sum > 0.0)
         shares = real / real.sum(axis=1, keepdims=True)
         log_prob[...] = np.where(hopeless[:, np.newaxis, :], shares[:, :, np.newaxis],
                                  log_prob)
@@ -285,6 +288,20 @@ class BatchEM:
     def __init__(self, source: InMemorySource, settings: EMSettings) -> None:
         self.source = source
         self.settings = settings
+        self._kept_blocks: dict[tuple[int, int, int], list[tuple[slice, RowProducts]]] = {}
+        self._width = 1  # temporaries per row in a run's E step, which sizes its blocks
+
+    def _blocks(self, rows: slice, width: int) -> list[tuple[slice, RowProducts]]:
+        """The centred blocks of ``X[rows]`` and their products, kept when they are small."""
+        key = (rows.start, rows.stop, width)
+        if key in self._kept_blocks:
+            return self._kept_blocks[key]
+        source = self.source
+        blocks = [(block_rows, RowProducts(block)) for block_rows, block in
+                  centred_blocks(source.X, rows, width, source.shift)]
+        if source.n_samples * source.n_features**2 <= _KEPT_PRODUCTS:
+            self._kept_blocks[key] = blocks
+        return blocks
 
     # ------------------------------------------------------------------ layout
     def _groups(self, structures: Sequence[CovarianceStructure], real: np.ndarray
@@ -354,14 +371,15 @@ class BatchEM:
 
     # ------------------------------------------------------------------ passes
     def _block_totals(self, rows: slice, coefficients: list[np.ndarray],
-                      groups: list[_Group], real: np.ndarray, evaluate: bool) -> list:
+                      groups: list[_Group], real: np.ndarray, width: int, evaluate: bool
+                      ) -> list:
         """Log-likelihood and sufficient statistics (and entropy) over ``X[rows]``.
 
         ``[log_likelihood, (entropy,) counts, sums, second moments of each group]``.
         """
         source = self.source
-        for block_rows, block in centred_blocks(source.X, rows, real.size, source.shift):
-            products = RowProducts(block)
+        for block_rows, products in self._blocks(rows, width):
+            block = products.X
             log_prob = np.empty((*real.shape, len(block)))
             flat = log_prob.reshape(-1, len(block))  # one matrix product per group
             for group, group_coefficients in zip(groups, coefficients):
@@ -398,7 +416,7 @@ class BatchEM:
         return moments.reshape(*resp.shape[:2], *(n_features,) * (1 + (kind == "matrix")))
 
     def _e_step(self, threads: RowThreads, packed: np.ndarray, groups: list[_Group],
-                real: np.ndarray, evaluate: bool = False) -> list:
+                real: np.ndarray, width: int, evaluate: bool = False) -> list:
         """One pass over the rows at each run's parameters, summed over row ranges.
 
         Each group's joint log probabilities ``log w_k + log N(x | mu_k, Sigma_k)`` are
@@ -423,7 +441,7 @@ class BatchEM:
                 group.factors, n_features).reshape(group.size, -1)
             coefficients.append(group_coefficients)
         return _sum_parts(threads.map(
-            lambda rows: self._block_totals(rows, coefficients, groups, real, evaluate),
+            lambda rows: self._block_totals(rows, coefficients, groups, real, width, evaluate),
             self.source.n_samples))
 
     def _m_step(self, totals: list, groups: list[_Group], real: np.ndarray, width: int
@@ -480,6 +498,7 @@ class BatchEM:
         history: list[tuple[np.ndarray, np.ndarray, np.ndarray | None]] = []
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"), RowThreads(
                 self.source.n_samples, real.size * (self.source.n_features + 2)) as threads:
+            self._width = real.size  # the rows' blocks keep this size through the run
             packed = self._start(threads, [starts[run] for run in order], groups, real, width)
             stack = _Stack(run=np.array(order), packed=packed, evaluated=packed,
                            reverted=np.zeros(n_runs, dtype=bool),
@@ -501,20 +520,23 @@ class BatchEM:
                     break
                 step = self._step(threads, stack, groups, width)
                 history.append((stack.run, step.bounds, step.rejected))
+                decide = False  # whether a screen stage was reached: decide the pending
                 done = step.converged if n_iter < max_iter else np.ones(len(stack.run), bool)
                 if pending:
-                    reached = stack.screening & (np.abs(step.change) < screen_tol)
+                    reached = stack.screening & (step.change < screen_tol)
                     if step.rejected is not None:
                         reached &= ~step.rejected
-                    screen_bounds[stack.run[reached]] = step.bounds[reached]
-                    stack.screening &= ~reached
+                    if reached.any():
+                        screen_bounds[stack.run[reached]] = step.bounds[reached]
+                        stack.screening &= ~reached
+                        decide = True
                 for row in np.flatnonzero(done):
                     run = int(stack.run[row])
                     ends[run] = self._end(stack, groups, step, row, n_iter,
                                           int(n_components[run]))
                     if np.isnan(screen_bounds[run]):
-                        screen_bounds[run] = ends[run]["lower_bound"]
-                dropped = self._screen(pending, screen_bounds) if pending else []
+                        screen_bounds[run], decide = ends[run]["lower_bound"], True
+                dropped = self._screen(pending, screen_bounds) if decide else []
                 for run in dropped:
                     ends[run] = None
                 self._advance(stack, step)
@@ -540,12 +562,11 @@ class BatchEM:
         source = self.source
 
         def block_totals(rows: slice) -> list:
-            for block_rows, block in centred_blocks(source.X, rows, real.size, source.shift):
+            for block_rows, products in self._blocks(rows, real.size):
                 weighted = resp[:, :, block_rows]
                 if source.sample_weight is not None:
                     weighted = weighted * source.sample_weight[block_rows]
-                products = RowProducts(block)
-                part = [weighted.sum(axis=2), weighted @ block] + [
+                part = [weighted.sum(axis=2), weighted @ products.X] + [
                     self._second_moments(group.structure, weighted[group.rows], products)
                     for group in groups]
                 totals = part if block_rows.start == rows.start else [
@@ -588,18 +609,18 @@ class BatchEM:
     def _step(self, threads: RowThreads, stack: _Stack, groups: list[_Group], width: int
               ) -> _Step:
         """One EM iteration of every run in the stack, and what it says of each run."""
-        totals = self._e_step(threads, stack.packed, groups, stack.real)
+        totals = self._e_step(threads, stack.packed, groups, stack.real, self._width)
         bounds = totals[0] / self.source.total_weight
         following = self._m_step(totals, groups, stack.real, width)
         change = bounds - stack.previous
-        converged = np.abs(change) < self.settings.tol
         # An extrapolation evaluated below the iterate it started from is not an iterate.
         jumped = stack.phase == _JUMP
         rejected = jumped & (bounds < stack.previous) if jumped.any() else None
-        if rejected is None:
-            stack.last_change = change
-        else:
-            stack.last_change = np.where(rejected, stack.last_change, change)
+        stack.last_change = change if rejected is None else np.where(
+            rejected, stack.last_change, change)
+        change = np.abs(change)
+        converged = change < self.settings.tol
+        if rejected is not None:
             converged &= ~rejected
         return _Step(bounds, change, following, rejected, converged)
 
@@ -667,7 +688,7 @@ class BatchEM:
         stack.cycle = [_select(first, stack.packed, start), _select(first, following, first_step),
                        _select(second, following, second_step)]
         stack.phase = np.where(first, _SECOND, _FIRST)
-        settled = np.flatnonzero(second & (np.abs(step.change) < SQUAREM_FROM))
+        settled = np.flatnonzero(second & (step.change < SQUAREM_FROM))
         jumps, usable = self._jump(stack, settled) if settled.size else (None, None)
         if (usable is not None and usable.any()) or rejected is not None:
             following = following.copy()  # the cycle may hold it
@@ -772,7 +793,7 @@ class BatchEM:
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"), RowThreads(
                 self.source.n_samples, real.size) as threads:
             log_likelihood, entropy, counts = self._e_step(threads, packed, groups, real,
-                                                           evaluate=True)[:3]
+                                                           real.size, evaluate=True)[:3]
         back = np.argsort(order)
         return BatchEvaluation([counts[row, :k] for row, k in zip(back, n_components)],
                                log_likelihood[back], entropy[back])

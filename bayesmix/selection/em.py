@@ -119,22 +119,25 @@ def _fit_batched(source: InMemorySource, structures: list[str], ks: list[int],
     their parameters. Returns each structure's fits, in the order of ``ks``.
     """
     start_time = time.perf_counter()
+    for structure in structures:  # the checks every fit would make, once
+        GaussianMixtureEM(max(ks), covariance_type=structure, **settings).check_fit(source)
     seeds = [check_random_state(settings["random_state"]).randint(
         np.iinfo(np.int32).max, size=1 if scheme in DETERMINISTIC_INITS else n_init)
         for scheme in starts]
     cells = [(structure, k) for structure in structures for k in ks]
     runs = [(cell, position, int(seed)) for cell in cells
             for position, scheme_seeds in enumerate(seeds) for seed in scheme_seeds]
+    of_cell: dict[tuple[str, int], list[int]] = {cell: [] for cell in cells}
+    for index, (cell, _, _) in enumerate(runs):
+        of_cell[cell].append(index)
     X, weights = source.initialisation_sample()
     batch_starts = []
     # Under one fit's thread limits (k-means' OpenMP threads among them).
     with source.session(max(get_structure(structure).row_width(max(ks), source.n_features)
                             for structure in structures)):
         for (structure, k), position, seed in runs:
-            GaussianMixtureEM(k, covariance_type=structure, **settings).check_fit(
-                source) if k == max(ks) and position == 0 else None
-            rivals = tuple(other for other, (other_cell, other_position, _) in enumerate(runs)
-                           if other_cell == (structure, k) and other_position < position)
+            rivals = tuple(other for other in of_cell[structure, k]
+                           if runs[other][1] < position)
             batch_starts.append(BatchStart(
                 get_structure(structure), initial_responsibilities(
                     X, k, starts[position], seed, weights, cache=source.cache), rivals))
@@ -178,7 +181,7 @@ def _row(em: GaussianMixtureEM, values: dict[str, float]) -> dict[str, Any]:
     """The table row of a fitted estimator with its criteria."""
     notes = [f"component {k} degenerate ({why}): not selectable"
              for k, why in em.degenerate_reasons_.items()]
-    if not em.converged_:
+    if not em.converged_ and not notes:  # a degenerate fit may have stopped early
         notes.append(f"did not converge in max_iter={em.max_iter}")
     return {
         "n_components": em.n_components,
