@@ -107,7 +107,7 @@ def lower_triangular_inverse(lower: np.ndarray) -> np.ndarray:
     return inverse
 
 
-def lower_cholesky_inverse_transpose(covariances: np.ndarray, substitution: bool = False
+def lower_cholesky_inverse_transpose(covariances: np.ndarray, batched: bool = False
                                      ) -> np.ndarray | None:
     """``inv(L).T`` for the lower Cholesky factor ``L`` of each covariance matrix.
 
@@ -115,8 +115,9 @@ def lower_cholesky_inverse_transpose(covariances: np.ndarray, substitution: bool
     ``None`` when a matrix is not positive definite. NumPy's batched inverse loops in C
     (SciPy's batched triangular solve loops in Python); the inverse of a lower-triangular
     matrix is lower triangular, up to round-off, which ``np.tril`` removes. With
-    ``substitution``, :func:`lower_triangular_inverse` inverts instead (faster for many
-    small matrices, not bit for bit the same).
+    ``batched``, a stack of more matrices than four times their size is inverted by
+    :func:`lower_triangular_inverse` instead, which is then faster (the same values to
+    rounding, not bit for bit).
 
     Examples
     --------
@@ -132,10 +133,11 @@ def lower_cholesky_inverse_transpose(covariances: np.ndarray, substitution: bool
         return None
     if not np.isfinite(cov_chol).all():
         return None
-    if substitution:
+    n_features = cov_chol.shape[-1]
+    if batched and cov_chol.size > 4 * n_features**3:
         inverse = lower_triangular_inverse(cov_chol)
     else:  # np.tril's own arithmetic, with its mask made once
-        inverse = np.where(_lower_mask(cov_chol.shape[-1]), np.linalg.inv(cov_chol), 0.0)
+        inverse = np.where(_lower_mask(n_features), np.linalg.inv(cov_chol), 0.0)
     return np.swapaxes(inverse, -1, -2)
 
 
@@ -605,14 +607,14 @@ class MatrixFamily(CovarianceStructure):
         return matrices
 
     def precision_cholesky(self, covariances: np.ndarray) -> np.ndarray:
-        return self._factors(covariances, substitution=False)
+        return self._factors(covariances, batched=False)
 
     def batch_precision_cholesky(self, covariances: np.ndarray) -> np.ndarray:
-        return self._factors(covariances, substitution=True)
+        return self._factors(covariances, batched=True)
 
-    def _factors(self, covariances: np.ndarray, substitution: bool) -> np.ndarray:
+    def _factors(self, covariances: np.ndarray, batched: bool) -> np.ndarray:
         covariances = np.asarray(covariances, dtype=np.float64)
-        factors = lower_cholesky_inverse_transpose(covariances, substitution)
+        factors = lower_cholesky_inverse_transpose(covariances, batched)
         if factors is None:
             raise ValueError(f"{self._describe_not_pd(covariances)} {NOT_POSITIVE_FIX}")
         return factors

@@ -44,7 +44,7 @@ their SQUAREM cycle and screening, kept together so that it reads against
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 
 import numpy as np
 
@@ -166,7 +166,6 @@ class _Stack:
 
     run: np.ndarray             # (B,) each row's run, its index in the starts
     packed: np.ndarray          # (B, P) the parameters the next E step evaluates
-    evaluated: np.ndarray       # (B, P) those the last E step evaluated
     reverted: np.ndarray        # (B,) ``packed`` is the cycle's second EM step again
     previous: np.ndarray        # (B,) the lower bound of the last iterate
     last_change: np.ndarray     # (B,) its change
@@ -175,12 +174,16 @@ class _Stack:
     cycle: list[np.ndarray]     # 3 x (B, P) the cycle's start and its two EM steps
     screening: np.ndarray       # (B,) the screen stage is still ahead
     real: np.ndarray            # (B, K) which components are not padding
+    #: The parameters the last E step evaluated and their runs (not kept row by row:
+    #: read only when a run fails).
+    evaluated: tuple[np.ndarray, np.ndarray] = field(default=(np.empty((0, 0)), np.empty(0)))
 
     def keep(self, kept: np.ndarray, groups: list[_Group]) -> None:
         for item in fields(self):
             value = getattr(self, item.name)
-            setattr(self, item.name, [step[kept] for step in value]
-                    if item.name == "cycle" else value[kept])
+            if item.name != "evaluated":
+                setattr(self, item.name, [step[kept] for step in value]
+                        if item.name == "cycle" else value[kept])
         start = 0
         for group in groups:
             group.keep(kept)
@@ -500,7 +503,7 @@ class BatchEM:
                 self.source.n_samples, real.size * (self.source.n_features + 2)) as threads:
             self._width = real.size  # the rows' blocks keep this size through the run
             packed = self._start(threads, [starts[run] for run in order], groups, real, width)
-            stack = _Stack(run=np.array(order), packed=packed, evaluated=packed,
+            stack = _Stack(run=np.array(order), packed=packed,
                            reverted=np.zeros(n_runs, dtype=bool),
                            previous=np.full(n_runs, -np.inf),
                            last_change=np.full(n_runs, np.inf), phase=np.full(n_runs, _FIRST),
@@ -652,7 +655,11 @@ class BatchEM:
         if n_iter == 0:
             return None
         group = self._group_of(groups, row)
-        last = stack.cycle[1][row] if stack.reverted[row] else stack.evaluated[row]
+        if stack.reverted[row]:
+            last = stack.cycle[1][row]
+        else:
+            evaluated, runs = stack.evaluated
+            last = evaluated[np.flatnonzero(runs == stack.run[row])[0]]
         return {"parameters": self._parameters(group, last, n_components),
                 "lower_bound": float(stack.previous[row]), "converged": False,
                 "n_iter": n_iter, "last_change": float(stack.last_change[row]),
@@ -677,7 +684,7 @@ class BatchEM:
     def _advance(self, stack: _Stack, step: _Step) -> None:
         """Each run's next parameters and place in its SQUAREM cycle."""
         following, rejected = step.following, step.rejected
-        stack.evaluated = stack.packed
+        stack.evaluated = (stack.packed, stack.run)
         stack.previous = step.bounds if rejected is None else np.where(
             rejected, stack.previous, step.bounds)
         if not self.settings.accelerate:

@@ -31,6 +31,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+from sklearn import config_context
 from sklearn.cluster import KMeans, kmeans_plusplus
 
 from bayesmix.em.hc import hierarchical_partitions
@@ -55,8 +56,14 @@ def _one_hot_rows(n_samples: int, indices: np.ndarray) -> np.ndarray:
 
 
 def _kmeans_labels(X, n_components, seed, sample_weight):
-    return (KMeans(n_clusters=n_components, n_init=1, random_state=np.random.RandomState(seed))
-            .fit(X, sample_weight=sample_weight).labels_)
+    if n_components == 1:  # what k-means gives, without its cost
+        return np.zeros(X.shape[0], dtype=np.intp)
+    # X and the settings are checked already: scikit-learn's own checks cost as much as
+    # the clustering itself on small data.
+    with config_context(assume_finite=True, skip_parameter_validation=True):
+        return (KMeans(n_clusters=n_components, n_init=1,
+                       random_state=np.random.RandomState(seed))
+                .fit(X, sample_weight=sample_weight).labels_)
 
 
 def _hc_labels(X, n_components, sample_weight, cache):
