@@ -499,8 +499,10 @@ class BatchEM:
         screen_bounds = np.full(n_runs, np.nan)
         pending = {run: list(start.rivals) for run, start in enumerate(starts) if start.rivals}
         history: list[tuple[np.ndarray, np.ndarray, np.ndarray | None]] = []
+        # The iterations are many small NumPy calls, which threads would serialise on
+        # the GIL: one thread (BLAS and OpenMP held to one too) unless the rows are many.
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"), RowThreads(
-                self.source.n_samples, real.size * (self.source.n_features + 2)) as threads:
+                self.source.n_samples) as threads:
             self._width = real.size  # the rows' blocks keep this size through the run
             packed = self._start(threads, [starts[run] for run in order], groups, real, width)
             stack = _Stack(run=np.array(order), packed=packed,
@@ -798,7 +800,7 @@ class BatchEM:
                 group.factors[in_group][self._block(group.structure, k)] = (
                     fit.precisions_cholesky)
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"), RowThreads(
-                self.source.n_samples, real.size) as threads:
+                self.source.n_samples) as threads:
             log_likelihood, entropy, counts = self._e_step(threads, packed, groups, real,
                                                            real.size, evaluate=True)[:3]
         back = np.argsort(order)

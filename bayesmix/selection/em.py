@@ -31,7 +31,12 @@ from bayesmix.density import weighted_log_prob
 from bayesmix.em import GaussianMixtureEM
 from bayesmix.em.batch import BatchEM, BatchStart
 from bayesmix.em.engine import EMSettings
-from bayesmix.em.init import DETERMINISTIC_INITS, INIT_METHODS, initial_responsibilities
+from bayesmix.em.init import (
+    DETERMINISTIC_INITS,
+    INIT_METHODS,
+    cache_hierarchical_partitions,
+    initial_responsibilities,
+)
 from bayesmix.em.sources import InMemorySource
 from bayesmix.exceptions import ConvergenceWarning, DegenerateComponentWarning
 from bayesmix.scoring import criteria_from_totals, information_criteria
@@ -135,6 +140,8 @@ def _fit_batched(source: InMemorySource, structures: list[str], ks: list[int],
     # Under one fit's thread limits (k-means' OpenMP threads among them).
     with source.session(max(get_structure(structure).row_width(max(ks), source.n_features)
                             for structure in structures)):
+        if "hc" in starts:
+            cache_hierarchical_partitions(X, ks, weights, source.cache)
         for (structure, k), position, seed in runs:
             rivals = tuple(other for other in of_cell[structure, k]
                            if runs[other][1] < position)
