@@ -399,24 +399,36 @@ class BatchEM:
             if evaluate:
                 log_norm -= row_max
                 part.append(log_norm.sum(axis=1) if weights is None else log_norm @ weights)
-            part += [log_prob.sum(axis=2), (flat @ block).reshape(*real.shape, -1)]
-            part += [self._second_moments(group.structure, log_prob[group.rows], products)
-                     for group in groups]
+            part += self._moments(log_prob, groups, products)
             totals = part if block_rows.start == rows.start else [
                 None if total is None else total + value for total, value in zip(totals, part)]
         return totals
 
     @staticmethod
-    def _second_moments(structure: CovarianceStructure, resp: np.ndarray,
-                        rows: RowProducts) -> np.ndarray | None:
-        """The second moments the structure's M step asks for, (B, K, D, D) or (B, K, D)."""
-        kind = structure.second_moments
-        if kind is None:
-            return None
-        products = rows.outer if kind == "matrix" else rows.squares
-        moments = resp.reshape(-1, resp.shape[-1]) @ products  # one matrix product
+    def _moments(resp: np.ndarray, groups: list[_Group], rows: RowProducts) -> list:
+        """Counts (B, K), sums (B, K, D) and each group's second moments of ``resp``.
+
+        One matrix product per group with the rows' features ``[products | X | 1]``:
+        the products its M step asks for (outer, (B, K, D, D), or squares, (B, K, D)),
+        or none.
+        """
+        n_runs, n_components, n_rows = resp.shape
         n_features = rows.X.shape[1]
-        return moments.reshape(*resp.shape[:2], *(n_features,) * (1 + (kind == "matrix")))
+        counts, sums, second_moments = [], [], []
+        for group in groups:
+            kind = group.structure.second_moments
+            features = rows.features("outer" if kind == "matrix" else "squares")
+            if kind is None:
+                features = features[:, -1 - n_features:]
+            totals = (resp[group.rows].reshape(-1, n_rows) @ features).reshape(
+                group.size, n_components, -1)
+            counts.append(totals[..., -1])
+            sums.append(totals[..., -1 - n_features:-1])
+            second_moments.append(None if kind is None else totals[..., :-1 - n_features].reshape(
+                group.size, n_components, *(n_features,) * (1 + (kind == "matrix"))))
+        if len(groups) == 1:
+            return [counts[0], sums[0], *second_moments]
+        return [np.concatenate(counts), np.concatenate(sums), *second_moments]
 
     def _e_step(self, threads: RowThreads, packed: np.ndarray, groups: list[_Group],
                 real: np.ndarray, width: int, evaluate: bool = False) -> list:
@@ -571,9 +583,7 @@ class BatchEM:
                 weighted = resp[:, :, block_rows]
                 if source.sample_weight is not None:
                     weighted = weighted * source.sample_weight[block_rows]
-                part = [weighted.sum(axis=2), weighted @ products.X] + [
-                    self._second_moments(group.structure, weighted[group.rows], products)
-                    for group in groups]
+                part = self._moments(np.ascontiguousarray(weighted), groups, products)
                 totals = part if block_rows.start == rows.start else [
                     None if total is None else total + value
                     for total, value in zip(totals, part)]
