@@ -622,8 +622,9 @@ class MatrixFamily(CovarianceStructure):
     def _describe_not_pd(self, matrices: np.ndarray) -> str:
         """Say which of a stack of matrices is not positive definite."""
         flat = matrices.reshape(-1, *matrices.shape[-2:])
-        smallest = np.array([np.linalg.eigvalsh(m)[0] if np.isfinite(m).all() else np.nan
-                             for m in flat])
+        finite = np.isfinite(flat).all(axis=(1, 2))
+        smallest = np.full(len(flat), np.nan)
+        smallest[finite] = np.linalg.eigvalsh(flat[finite])[:, 0]
         index = int(np.argmax(~(smallest > 0)))
         where = np.unravel_index(index, matrices.shape[:-2])
         label = where[-1] if len(where) == 1 else where
