@@ -426,3 +426,16 @@ def test_batched_grid_equals_the_cell_by_cell_grid(simulated, monkeypatch, unbat
     assert best.n_iter_ > 0 and best.fit_time_ > 0
     assert best.score(simulated.X) * len(simulated.X) == pytest.approx(
         batched.table_.loc[batched.best_index_, "log_likelihood"])
+
+
+def test_a_grid_too_large_for_one_batch_is_fitted_cell_by_cell(simulated, monkeypatch):
+    import bayesmix.selection.em as selection_em
+    from bayesmix.em.batch import BatchEM
+
+    kwargs = {"n_components": [1, 2], "covariance_types": ["full", "diag"], "random_state": 0}
+    batched = select_em(simulated.X, **kwargs)
+    monkeypatch.setattr(selection_em, "BATCH_ELEMENTS", 100)
+    monkeypatch.setattr(BatchEM, "run", lambda *args: pytest.fail("batched"))
+    by_cell = select_em(simulated.X, **kwargs)
+    np.testing.assert_allclose(by_cell.table_["log_likelihood"],
+                               batched.table_["log_likelihood"], rtol=0, atol=1e-3)

@@ -42,7 +42,7 @@ from bayesmix.exceptions import ConvergenceWarning, DegenerateComponentWarning
 from bayesmix.scoring import criteria_from_totals, information_criteria
 from bayesmix.selection.results import TABLE_COLUMNS, EMSelection
 
-__all__ = ["CRITERIA", "RELATIVE_REG_COVAR", "SCREEN_TOL", "select_em"]
+__all__ = ["BATCH_ELEMENTS", "CRITERIA", "RELATIVE_REG_COVAR", "SCREEN_TOL", "select_em"]
 
 CRITERIA = ("bic", "icl")
 #: :func:`select_em`'s default ``reg_covar``, relative to the smallest column variance.
@@ -50,6 +50,9 @@ RELATIVE_REG_COVAR = 1e-6
 #: The tolerance to which :func:`select_em` runs its later start schemes before it
 #: decides whether they are worth running to convergence.
 SCREEN_TOL = 1e-3
+#: The most start responsibilities (float64 values: runs x components x rows) that
+#: :func:`select_em` fits in one batch; beyond, every cell is fitted on its own.
+BATCH_ELEMENTS = 1 << 24
 
 
 def _bound_at(em: GaussianMixtureEM, tol: float) -> float:
@@ -316,6 +319,10 @@ def select_em(
                 "random_state": random_state, "acceleration": "squarem"}
     batched = [structure for structure in structures
                if get_structure(structure).batched_m_step]
+    n_runs = len(batched) * len(ks) * sum(1 if scheme in DETERMINISTIC_INITS else n_init
+                                          for scheme in starts)
+    if n_runs * max(ks) * source.n_samples > BATCH_ELEMENTS:
+        batched = []
     by_structure = _fit_batched(source, batched, ks, starts, n_init, settings) if batched else {}
     by_structure.update({
         structure: _fit_cells(source, structure, ks, starts, n_init, settings)

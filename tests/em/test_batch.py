@@ -180,3 +180,22 @@ def test_a_structure_without_a_batched_m_step_is_refused(source, monkeypatch):
     monkeypatch.setattr(structure, "batched_m_step", False)
     with pytest.raises(ValueError, match="has no batched M step"):
         BatchEM(source, EMSettings()).run([BatchStart(structure, *_starts(source, [2]))])
+
+
+def test_weighted_rows_give_the_one_fit_engines_runs():
+    data = make_mixture(150, n_components=2, n_features=2, random_state=4).X
+    source = InMemorySource(data, sample_weight=np.random.default_rng(4).uniform(0.2, 3, 150))
+    settings = EMSettings(tol=1e-10, max_iter=1000)
+    starts = _starts(source, [2, 3])
+    for name in BATCHED:
+        structure = get_structure(name)
+        batch = BatchEM(source, settings)
+        runs = batch.run([BatchStart(structure, start) for start in starts])
+        for start, run in zip(starts, runs):
+            _assert_same_run(run, _alone(source, structure, start, settings))
+        evaluation = batch.evaluate([(structure, run.parameters) for run in runs])
+        for run, counts in zip(runs, evaluation.counts):
+            params = run.parameters
+            resp = responsibilities(source.X, params.weights, params.means + source.shift,
+                                    params.precisions_cholesky, structure)
+            np.testing.assert_allclose(counts, source.sample_weight @ resp, rtol=1e-10)
