@@ -237,8 +237,14 @@ def select_em(
     likelihood. The default starts are mclust's (its model-based hierarchical
     clustering, whose one merge tree serves every number of components and structure)
     and k-means (one partition per number of components and seed, shared by the
-    structures). The data are validated and summarised once for the whole grid, and
-    the iterations are accelerated by SQUAREM (``acceleration="squarem"``).
+    structures); a later scheme's run goes on past a short "small EM" only if it then
+    stands as high as an earlier one. The data are validated and summarised once for
+    the whole grid, and the iterations are accelerated by SQUAREM
+    (``acceleration="squarem"``). The fits of every structure with a batched M step
+    run together, all numbers of components and starts as one stacked computation
+    (:mod:`bayesmix.em.batch`: each run follows the one-fit engine's iterations, a few
+    dozen NumPy calls per iteration for the whole grid); the others, and grids whose
+    starts would hold more than :data:`BATCH_ELEMENTS` values, are fitted cell by cell.
 
     Parameters
     ----------
