@@ -691,8 +691,8 @@ class DiagonalFamily(CovarianceStructure):
 
     def precision_cholesky(self, covariances: np.ndarray) -> np.ndarray:
         covariances = np.asarray(covariances, dtype=np.float64)
-        invalid = ~(covariances > 0.0) | ~np.isfinite(covariances)
-        if invalid.any():
+        if not ((covariances > 0.0) & (covariances < np.inf)).all():
+            invalid = ~(covariances > 0.0) | ~np.isfinite(covariances)
             component = int(np.argwhere(invalid)[0][0])
             raise ValueError(
                 f"The fitted covariance of component {component} is not positive (a "

@@ -139,13 +139,14 @@ class _Group:
                  phantom: np.ndarray | None) -> None:
         self.structure = structure
         self.start, self.size = start, len(real)
+        self.rows = slice(start, start + self.size)
         self.columns, self.stored_shape = columns, stored_shape
         self.phantom = phantom
         self.factors = np.zeros((self.size, *stored_shape))
 
-    @property
-    def rows(self) -> slice:
-        return slice(self.start, self.start + self.size)
+    def place(self, start: int) -> None:
+        """The group's rows start at ``start`` (after rows before it were dropped)."""
+        self.start, self.rows = start, slice(start, start + self.size)
 
     def covariances(self, packed: np.ndarray) -> np.ndarray:
         """The group's covariances in the stack's packed parameters, (size, *stored)."""
@@ -187,7 +188,8 @@ class _Stack:
         start = 0
         for group in groups:
             group.keep(kept)
-            group.start, start = start, start + group.size
+            group.place(start)
+            start += group.size
         groups[:] = [group for group in groups if group.size]
 
 
@@ -228,9 +230,10 @@ def _normalise(log_prob: np.ndarray, real: np.ndarray) -> tuple[np.ndarray, np.n
 
 def _select(rows: np.ndarray, new: np.ndarray, old: np.ndarray) -> np.ndarray:
     """``new`` in the ``rows`` where it is true, ``old`` elsewhere (no copy if all or none)."""
-    if rows.all():
+    n_new = np.count_nonzero(rows)
+    if n_new == len(rows):
         return new
-    if not rows.any():
+    if n_new == 0:
         return old
     return np.where(rows[:, np.newaxis], new, old)
 
