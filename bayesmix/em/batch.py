@@ -64,6 +64,9 @@ from bayesmix.em.sources import InMemorySource, centred_blocks
 __all__ = ["BatchEM", "BatchEvaluation", "BatchStart"]
 
 _LOG_2PI = np.log(2.0 * np.pi)
+#: Symmetric covariance matrices of at least this many features are packed as their
+#: upper triangles (smaller ones: the copies saved do not pay for the packing).
+_TRIANGLE_FROM = 8
 #: Rows' products (of every block) are kept between iterations while they hold at most
 #: this many float64 values per kind of feature (``n_samples * n_features**2``).
 _KEPT_PRODUCTS = 1 << 21
@@ -131,26 +134,54 @@ class _Group:
 
     ``columns`` says where the packed parameters hold their covariances, ``factors``
     are the precision factors of the parameters the current E step evaluates and
-    ``phantom`` the padded components' second moments.
+    ``phantom`` the padded components' second moments. Symmetric matrices from
+    :data:`_TRIANGLE_FROM` features on are packed as their upper triangles, the
+    off-diagonal entries times ``sqrt(2)`` so that SQUAREM's norms stay those of the
+    matrices.
     """
 
     def __init__(self, structure: CovarianceStructure, start: int, real: np.ndarray,
-                 columns: slice, stored_shape: tuple[int, ...],
+                 first_column: int, stored_shape: tuple[int, ...],
                  phantom: np.ndarray | None) -> None:
         self.structure = structure
         self.start, self.size = start, len(real)
         self.rows = slice(start, start + self.size)
-        self.columns, self.stored_shape = columns, stored_shape
+        self.stored_shape = stored_shape
         self.phantom = phantom
         self.factors = np.zeros((self.size, *stored_shape))
+        n_features = stored_shape[-1]
+        self.triangle = None
+        width = int(np.prod(stored_shape))
+        if (structure.estimates_correlations and n_features >= _TRIANGLE_FROM
+                and stored_shape[-2:] == (n_features, n_features)):
+            self.triangle = np.triu_indices(n_features)
+            self.scale = np.where(self.triangle[0] == self.triangle[1], 1.0, np.sqrt(2.0))
+            width = width // n_features**2 * len(self.scale)
+        self.columns = slice(first_column, first_column + width)
 
     def place(self, start: int) -> None:
         """The group's rows start at ``start`` (after rows before it were dropped)."""
         self.start, self.rows = start, slice(start, start + self.size)
 
+    def pack(self, covariances: np.ndarray) -> np.ndarray:
+        """Covariances (n, *stored) as packed columns (n, width)."""
+        if self.triangle is not None:
+            covariances = covariances[..., self.triangle[0], self.triangle[1]] * self.scale
+        return covariances.reshape(len(covariances), -1)
+
+    def unpack(self, columns: np.ndarray) -> np.ndarray:
+        """Packed columns (n, width) as covariances (n, *stored)."""
+        if self.triangle is None:
+            return columns.reshape(len(columns), *self.stored_shape)
+        upper = columns.reshape(len(columns), *self.stored_shape[:-2], -1) / self.scale
+        covariances = np.empty((len(columns), *self.stored_shape))
+        covariances[..., self.triangle[0], self.triangle[1]] = upper
+        covariances[..., self.triangle[1], self.triangle[0]] = upper
+        return covariances
+
     def covariances(self, packed: np.ndarray) -> np.ndarray:
         """The group's covariances in the stack's packed parameters, (size, *stored)."""
-        return packed[self.rows, self.columns].reshape(self.size, *self.stored_shape)
+        return self.unpack(packed[self.rows, self.columns])
 
     def keep(self, kept: np.ndarray) -> None:
         """Keep the group's rows where the stack's ``kept`` is true."""
@@ -332,10 +363,9 @@ class BatchEM:
             while stop < n_runs and structures[stop] is structure:
                 stop += 1
             stored_shape = tuple(structure.stored_shape(n_components, n_features))
-            columns = slice(first, first + int(np.prod(stored_shape)))
-            groups.append(_Group(structure, start, real[start:stop], columns, stored_shape,
+            groups.append(_Group(structure, start, real[start:stop], first, stored_shape,
                                  self._phantom(structure, real[start:stop])))
-            width, start = max(width, columns.stop), stop
+            width, start = max(width, groups[-1].columns.stop), stop
         return groups, width
 
     def _phantom(self, structure: CovarianceStructure, real: np.ndarray
@@ -366,7 +396,7 @@ class BatchEM:
         n_features = self.source.n_features
         n_padded = group.columns.start // (1 + n_features)
         means = packed[n_padded:group.columns.start].reshape(n_padded, n_features)
-        covariances = packed[group.columns].reshape(group.stored_shape)[
+        covariances = group.unpack(packed[np.newaxis, group.columns])[0][
             self._block(group.structure, n_components)].copy()
         try:
             factors = group.structure.precision_cholesky(covariances)
@@ -482,7 +512,7 @@ class BatchEM:
                 counts[group.rows], means[group.rows], second,
                 self.source.scatter if structure.needs_total_scatter else None,
                 self.settings.reg_covar)
-            packed[group.rows, group.columns] = covariances.reshape(group.size, -1)
+            packed[group.rows, group.columns] = group.pack(covariances)
         return packed
 
     # ------------------------------------------------------------------ runs
@@ -685,7 +715,7 @@ class BatchEM:
                            ) -> tuple[int, ...]:
         """The components whose covariance in ``packed`` is not positive definite."""
         structure = group.structure
-        covariances = packed[group.columns].reshape(group.stored_shape)[
+        covariances = group.unpack(packed[np.newaxis, group.columns])[0][
             self._block(structure, n_components)]
         if not np.isfinite(covariances).all():
             return tuple(range(n_components))

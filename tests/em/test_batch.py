@@ -70,6 +70,22 @@ def test_each_run_is_the_one_fit_engines_run(source, name, accelerate):
 
 
 @pytest.mark.parametrize("accelerate", [False, True], ids=["plain", "squarem"])
+def test_matrices_packed_as_triangles_give_the_same_runs(accelerate):
+    """From eight features on, the batch packs symmetric covariances as upper
+    triangles: the runs stay the one-fit engine's."""
+    source = InMemorySource(make_mixture(200, n_components=2, n_features=8,
+                                         random_state=5).X)
+    settings = EMSettings(tol=1e-11, max_iter=2000, accelerate=accelerate)
+    check = _assert_same_optimum if accelerate else _assert_same_run
+    for name in BATCHED:
+        structure = get_structure(name)
+        resps = _starts(source, [1, 2, 3])
+        runs = BatchEM(source, settings).run([BatchStart(structure, resp) for resp in resps])
+        for resp, run in zip(resps, runs):
+            check(run, _alone(source, structure, resp, settings))
+
+
+@pytest.mark.parametrize("accelerate", [False, True], ids=["plain", "squarem"])
 def test_padding_and_other_structures_change_nothing(source, accelerate):
     """A run alone, and in one stack with runs of more components and of every other
     structure: the same run (the same optimum with SQUAREM)."""
