@@ -47,7 +47,9 @@ __all__ = [
     "lower_cholesky_inverse_transpose",
     "lower_triangular_inverse",
     "quadratic_coefficients",
+    "symmetric_from_upper",
     "upper_cholesky",
+    "upper_triangle",
 ]
 
 #: What the user can do when a fitted covariance is not positive definite.
@@ -141,12 +143,45 @@ def lower_cholesky_inverse_transpose(covariances: np.ndarray, batched: bool = Fa
     return np.swapaxes(inverse, -1, -2)
 
 
+@lru_cache(maxsize=64)
+def upper_triangle(n_features: int) -> tuple[np.ndarray, np.ndarray]:
+    """Row and column indices of a ``D x D`` matrix's upper triangle, row by row.
+
+    Examples
+    --------
+    >>> from bayesmix.covariance.base import upper_triangle
+    >>> upper_triangle(2)
+    (array([0, 0, 1]), array([0, 1, 1]))
+    """
+    rows, columns = np.triu_indices(n_features)
+    rows.flags.writeable = columns.flags.writeable = False
+    return rows, columns
+
+
+def symmetric_from_upper(upper: np.ndarray, n_features: int) -> np.ndarray:
+    """Symmetric matrices (..., D, D) from their upper triangles (..., D (D + 1) / 2).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from bayesmix.covariance.base import symmetric_from_upper
+    >>> symmetric_from_upper(np.array([1.0, 2.0, 3.0]), 2)
+    array([[1., 2.],
+           [2., 3.]])
+    """
+    rows, columns = upper_triangle(n_features)
+    matrices = np.empty((*upper.shape[:-1], n_features, n_features))
+    matrices[..., rows, columns] = upper
+    matrices[..., columns, rows] = upper
+    return matrices
+
+
 class RowProducts:
     """Rows (already centred) and the products of their coordinates, made on first use.
 
     The batched E step reads the products it needs of one block of rows: the second
-    moments' ``outer`` products or ``squares``, and the :meth:`features` in which every
-    structure's squared Mahalanobis distance is linear.
+    moments' ``outer`` products (their upper triangles) or ``squares``, and the
+    :meth:`features` in which every structure's squared Mahalanobis distance is linear.
 
     Parameters
     ----------
@@ -158,7 +193,7 @@ class RowProducts:
     >>> from bayesmix.covariance.base import RowProducts
     >>> rows = RowProducts(np.array([[1.0, 2.0]]))
     >>> rows.squares, rows.outer, rows.features("squares")
-    (array([[1., 4.]]), array([[1., 2., 2., 4.]]), array([[1., 4., 1., 2., 1.]]))
+    (array([[1., 4.]]), array([[1., 2., 4.]]), array([[1., 4., 1., 2., 1.]]))
     """
 
     def __init__(self, X: np.ndarray) -> None:
@@ -172,10 +207,9 @@ class RowProducts:
 
     @cached_property
     def outer(self) -> np.ndarray:
-        """Each row's outer product with itself, flattened: (N, D * D)."""
-        n_rows, n_features = self.X.shape
-        return (self.X[:, :, np.newaxis] * self.X[:, np.newaxis, :]).reshape(
-            n_rows, n_features * n_features)
+        """Each row's outer product with itself, its upper triangle: (N, D (D + 1) / 2)."""
+        rows, columns = upper_triangle(self.X.shape[1])
+        return self.X[:, rows] * self.X[:, columns]
 
     def features(self, kind: str) -> np.ndarray:
         """``[outer | X | 1]`` (``kind="outer"``) or ``[squares | X | 1]``, (N, F).
@@ -191,10 +225,12 @@ class RowProducts:
 
 
 def quadratic_coefficients(precisions: np.ndarray, means: np.ndarray) -> np.ndarray:
-    """``[vec(P) | -2 P mu | mu'P mu]`` for precision matrices ``P`` and means ``mu``.
+    """``[upper(P) | -2 P mu | mu'P mu]`` for precision matrices ``P`` and means ``mu``.
 
     The weights of ``[outer | x | 1]`` (:meth:`RowProducts.features`) that give
-    ``(x - mu)'P(x - mu)``; batched over the leading axes, (*B, K, D * D + D + 1).
+    ``(x - mu)'P(x - mu)``: ``P``'s upper triangle, the off-diagonal entries twice
+    (each stands for ``P_de`` and ``P_ed``). Batched over the leading axes,
+    (*B, K, D (D + 1) / 2 + D + 1).
 
     Examples
     --------
@@ -204,9 +240,20 @@ def quadratic_coefficients(precisions: np.ndarray, means: np.ndarray) -> np.ndar
     >>> coefficients @ RowProducts(np.array([[3.0, 4.0]])).features("outer").T  # 2^2 + 4^2
     array([[20.]])
     """
+    rows, columns = upper_triangle(means.shape[-1])
     scaled_means = (precisions @ means[..., np.newaxis])[..., 0]
-    return np.concatenate((precisions.reshape(*precisions.shape[:-2], -1), -2.0 * scaled_means,
+    return np.concatenate((precisions[..., rows, columns] * _pair_counts(means.shape[-1]),
+                           -2.0 * scaled_means,
                            np.sum(scaled_means * means, axis=-1, keepdims=True)), axis=-1)
+
+
+@lru_cache(maxsize=64)
+def _pair_counts(n_features: int) -> np.ndarray:
+    """1 for the diagonal entries of :func:`upper_triangle`, 2 for the others."""
+    rows, columns = upper_triangle(n_features)
+    counts = np.where(rows == columns, 1.0, 2.0)
+    counts.flags.writeable = False
+    return counts
 
 
 class CovarianceStructure:

@@ -49,7 +49,12 @@ from dataclasses import dataclass, field, fields
 import numpy as np
 
 from bayesmix._parallel import RowThreads
-from bayesmix.covariance.base import CovarianceStructure, RowProducts
+from bayesmix.covariance.base import (
+    CovarianceStructure,
+    RowProducts,
+    symmetric_from_upper,
+    upper_triangle,
+)
 from bayesmix.em.engine import (
     COUNT_FLOOR,
     MAX_SQUAREM_STEP,
@@ -154,7 +159,7 @@ class _Group:
         width = int(np.prod(stored_shape))
         if (structure.estimates_correlations and n_features >= _TRIANGLE_FROM
                 and stored_shape[-2:] == (n_features, n_features)):
-            self.triangle = np.triu_indices(n_features)
+            self.triangle = upper_triangle(n_features)
             self.scale = np.where(self.triangle[0] == self.triangle[1], 1.0, np.sqrt(2.0))
             width = width // n_features**2 * len(self.scale)
         self.columns = slice(first_column, first_column + width)
@@ -174,10 +179,7 @@ class _Group:
         if self.triangle is None:
             return columns.reshape(len(columns), *self.stored_shape)
         upper = columns.reshape(len(columns), *self.stored_shape[:-2], -1) / self.scale
-        covariances = np.empty((len(columns), *self.stored_shape))
-        covariances[..., self.triangle[0], self.triangle[1]] = upper
-        covariances[..., self.triangle[1], self.triangle[0]] = upper
-        return covariances
+        return symmetric_from_upper(upper, self.stored_shape[-1])
 
     def covariances(self, packed: np.ndarray) -> np.ndarray:
         """The group's covariances in the stack's packed parameters, (size, *stored)."""
@@ -457,8 +459,9 @@ class BatchEM:
                 group.size, n_components, -1)
             counts.append(totals[..., -1])
             sums.append(totals[..., -1 - n_features:-1])
-            second_moments.append(None if kind is None else totals[..., :-1 - n_features].reshape(
-                group.size, n_components, *(n_features,) * (1 + (kind == "matrix"))))
+            products = totals[..., :-1 - n_features]
+            second_moments.append(None if kind is None else symmetric_from_upper(
+                products, n_features) if kind == "matrix" else products)
         if len(groups) == 1:
             return [counts[0], sums[0], *second_moments]
         return [np.concatenate(counts), np.concatenate(sums), *second_moments]
