@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from bayesmix.covariance.base import MatrixFamily, quadratic_coefficients
+from bayesmix.covariance.base import MatrixFamily
+from bayesmix.covariance.quadratic import quadratic_coefficients
 
 __all__ = ["FullCovariance"]
 

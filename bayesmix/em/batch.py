@@ -36,9 +36,9 @@ Screening
     bound there is at least that of one of its rivals at the same stage (a rival that
     ends before that stage counts with its last bound); otherwise it is dropped.
 
-Its length (about 550 lines) is that of one algorithm, the batched iterations with
-their SQUAREM cycle and screening, kept together so that it reads against
-:class:`~bayesmix.em.engine.EMEngine`.
+Its length (about 850 lines, a third of it docstrings) is that of one algorithm, the
+batched iterations with their layout, SQUAREM cycle, screening and failures, kept
+together so that it reads against :class:`~bayesmix.em.engine.EMEngine`.
 """
 
 from __future__ import annotations
@@ -49,12 +49,8 @@ from dataclasses import dataclass, field, fields
 import numpy as np
 
 from bayesmix._parallel import RowThreads
-from bayesmix.covariance.base import (
-    CovarianceStructure,
-    RowProducts,
-    symmetric_from_upper,
-    upper_triangle,
-)
+from bayesmix.covariance.base import CovarianceStructure
+from bayesmix.covariance.quadratic import RowProducts, symmetric_from_upper, upper_triangle
 from bayesmix.em.engine import (
     COUNT_FLOOR,
     MAX_SQUAREM_STEP,

@@ -154,7 +154,7 @@ def _statistics(structure, seed):
 def test_batched_interface_equals_the_unbatched_one_fit_by_fit(batched):
     """Over leading axes (2, 3): the M step and log-determinants bit for bit, the batch
     factors to rounding, the Mahalanobis coefficients as the unbatched distances."""
-    from bayesmix.covariance.base import RowProducts
+    from bayesmix.covariance.quadratic import RowProducts
 
     fits = [_statistics(batched, seed) for seed in range(6)]
     scatter = fits[0][3]  # shared by the batch, as the data's scatter is
