@@ -89,8 +89,15 @@ class RowProducts:
     def features(self, kind: str) -> np.ndarray:
         """``[outer | X | 1]`` (``kind="outer"``) or ``[squares | X | 1]``, (N, F).
 
-        The features :meth:`CovarianceStructure.batch_mahalanobis_coefficients` weigh,
-        as the structure's :attr:`~CovarianceStructure.mahalanobis_features` says.
+        The features ``CovarianceStructure.batch_mahalanobis_coefficients`` weighs, as
+        the structure's ``mahalanobis_features`` says.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from bayesmix.covariance.quadratic import RowProducts
+        >>> RowProducts(np.array([[1.0, 2.0]])).features("outer")  # x1^2, x1 x2, x2^2, x, 1
+        array([[1., 2., 4., 1., 2., 1.]])
         """
         if kind not in self._features:
             products = self.outer if kind == "outer" else self.squares

@@ -532,6 +532,23 @@ class BatchEM:
         list of EMRun or None
             ``None`` for a run screened out, or whose start already has a covariance
             that is not positive definite.
+
+        Examples
+        --------
+        A run screened against a better one at the screen stage is dropped:
+
+        >>> import numpy as np
+        >>> from bayesmix.covariance import get_structure
+        >>> from bayesmix.em.batch import BatchEM, BatchStart
+        >>> from bayesmix.em.engine import EMSettings
+        >>> from bayesmix.em.sources import InMemorySource
+        >>> X = np.array([[0.0], [0.2], [0.1], [5.0], [5.2], [5.1], [9.0], [9.3]])
+        >>> full = get_structure("full")
+        >>> good, poor = np.eye(2)[[0, 0, 0, 1, 1, 1, 1, 1]], np.eye(2)[[0, 1, 0, 1, 0, 1, 0, 1]]
+        >>> runs = BatchEM(InMemorySource(X), EMSettings(tol=1e-6)).run(
+        ...     [BatchStart(full, good), BatchStart(full, poor, rivals=(0,))], screen_tol=1e-3)
+        >>> runs[0].converged, runs[1]
+        (True, None)
         """
         n_runs, max_iter = len(starts), self.settings.max_iter
         structures = [start.structure for start in starts]
