@@ -41,6 +41,7 @@ __all__ = [
     "aic",
     "bic",
     "criteria",
+    "criteria_from_totals",
     "icl",
     "inference_data",
     "information_criteria",
@@ -308,12 +309,28 @@ def information_criteria(weighted_log_prob: np.ndarray, n_parameters: int) -> di
     1.3863
     """
     log_norm = logsumexp_rows(weighted_log_prob)
-    log_lik = float(log_norm.sum())
-    n_samples = weighted_log_prob.shape[0]
-    entropy = float(-np.sum(weighted_log_prob.max(axis=1) - log_norm))
+    entropy = -np.sum(weighted_log_prob.max(axis=1) - log_norm)
+    return criteria_from_totals(log_norm.sum(), entropy, n_parameters,
+                                weighted_log_prob.shape[0])
+
+
+def criteria_from_totals(log_likelihood: float, entropy: float, n_parameters: int,
+                         n_samples: int) -> dict[str, float]:
+    """:func:`information_criteria` from the log-likelihood and the entropy already summed.
+
+    ``entropy`` is ``-sum_n log max_k r_nk``, the entropy of the hard classification.
+
+    Examples
+    --------
+    >>> from bayesmix.scoring import criteria_from_totals
+    >>> criteria_from_totals(-10.0, 1.0, n_parameters=2, n_samples=1)["icl"]
+    22.0
+    """
+    log_lik = float(log_likelihood)
     bic_value = float(-2.0 * log_lik + n_parameters * np.log(n_samples))
     return {"log_likelihood": log_lik, "n_parameters": n_parameters, "bic": bic_value,
-            "aic": -2.0 * log_lik + 2.0 * n_parameters, "icl": bic_value + 2.0 * entropy}
+            "aic": -2.0 * log_lik + 2.0 * n_parameters,
+            "icl": bic_value + 2.0 * float(entropy)}
 
 
 def criteria(model: Any, X: Any = None) -> dict[str, float]:

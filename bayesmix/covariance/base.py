@@ -22,17 +22,30 @@ by its :meth:`CovarianceStructure.maximise_scatter`; the MAP step under mclust's
 conjugate prior maximises the same with the counts and scatter the prior adds
 (:meth:`CovarianceStructure.prior_terms`).
 
-Its length (about 760 lines, most of it the interface's docstrings and examples, which
+Batches: a structure whose :attr:`~CovarianceStructure.batched_m_step` is true takes
+leading batch axes everywhere the EM iterations need them (the M step, the precision
+factors, their log-determinants), so that :mod:`bayesmix.em.batch` runs many fits as one
+stacked computation: counts (*B, K), means (*B, K, D), second moments (*B, K, D, D) or
+(*B, K, D), the total scatter (D, D) shared by the batch, covariances (*B, *stored shape).
+Its E step reads each component's squared Mahalanobis distance as a linear function of
+a few features of the rows (:meth:`~CovarianceStructure.batch_mahalanobis_coefficients`,
+:mod:`bayesmix.covariance.quadratic`), so that the distances of every row to every
+component of every fit are one matrix product.
+
+Its length (about 900 lines, most of it the interface's docstrings and examples, which
 the structures inherit) is that of the one interface every structure implements (storage,
-M and MAP steps, decomposition, linear algebra) and the two families of shared linear
-algebra.
+M and MAP steps, decomposition, batched kernels, linear algebra) and the two families of
+shared linear algebra.
 """
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
 
 from bayesmix.covariance.eigen import decompose_matrices, geometric_mean
+from bayesmix.covariance.quadratic import lower_triangular_inverse, quadratic_coefficients
 from bayesmix.covariance.scatter import map_scatter, within_scatter
 
 __all__ = [
@@ -69,13 +82,25 @@ def upper_cholesky(matrices: np.ndarray) -> np.ndarray:
     return np.flip(np.linalg.cholesky(flipped), axis=(-2, -1))
 
 
-def lower_cholesky_inverse_transpose(covariances: np.ndarray) -> np.ndarray | None:
+@lru_cache(maxsize=64)
+def _lower_mask(n_features: int) -> np.ndarray:
+    """``np.tri(n, dtype=bool)``, made once per size (``np.tril``'s mask)."""
+    mask = np.tri(n_features, dtype=bool)
+    mask.flags.writeable = False
+    return mask
+
+
+def lower_cholesky_inverse_transpose(covariances: np.ndarray, batched: bool = False
+                                     ) -> np.ndarray | None:
     """``inv(L).T`` for the lower Cholesky factor ``L`` of each covariance matrix.
 
     That is the upper factor ``U`` of the precision (``inv(cov) = U @ U.T``). Returns
     ``None`` when a matrix is not positive definite. NumPy's batched inverse loops in C
     (SciPy's batched triangular solve loops in Python); the inverse of a lower-triangular
-    matrix is lower triangular, up to round-off, which ``np.tril`` removes.
+    matrix is lower triangular, up to round-off, which ``np.tril`` removes. With
+    ``batched``, a stack of more matrices than four times their size is inverted by
+    :func:`lower_triangular_inverse` instead, which is then faster (the same values to
+    rounding, not bit for bit).
 
     Examples
     --------
@@ -91,7 +116,12 @@ def lower_cholesky_inverse_transpose(covariances: np.ndarray) -> np.ndarray | No
         return None
     if not np.isfinite(cov_chol).all():
         return None
-    return np.swapaxes(np.tril(np.linalg.inv(cov_chol)), -1, -2)
+    n_features = cov_chol.shape[-1]
+    if batched and cov_chol.size > 4 * n_features**3:
+        inverse = lower_triangular_inverse(cov_chol)
+    else:  # np.tril's own arithmetic, with its mask made once
+        inverse = np.where(_lower_mask(n_features), np.linalg.inv(cov_chol), 0.0)
+    return np.swapaxes(inverse, -1, -2)
 
 
 class CovarianceStructure:
@@ -126,6 +156,13 @@ class CovarianceStructure:
     supports_prior : bool
         Whether mclust fits the structure with its conjugate prior (all but EVE, VEE,
         VVE and EVV), so that it has :meth:`map_step` and :meth:`log_prior`.
+    batched_m_step : bool
+        Whether :meth:`m_step`, :meth:`precision_cholesky` and :meth:`log_det_cholesky`
+        take leading batch axes (see the module docstring), so that
+        :mod:`bayesmix.em.batch` can fit many numbers of components and starts at once.
+    mahalanobis_features : {"outer", "squares"}
+        The row features (``RowProducts.features`` of :mod:`bayesmix.covariance.quadratic`)
+        that :meth:`batch_mahalanobis_coefficients` weighs.
 
     Examples
     --------
@@ -143,6 +180,8 @@ class CovarianceStructure:
     raw_variable: str | None = None
     one_feature_alias: str | None = None
     supports_prior: bool = False
+    batched_m_step: bool = False
+    mahalanobis_features: str = "outer"
 
     def __init_subclass__(cls, **kwargs: object) -> None:
         super().__init_subclass__(**kwargs)
@@ -483,6 +522,22 @@ class CovarianceStructure:
         """
         raise NotImplementedError
 
+    def batch_precision_cholesky(self, covariances: np.ndarray) -> np.ndarray:
+        """:meth:`precision_cholesky` of a batch, as fast as the structure can.
+
+        The same factors to rounding (not necessarily bit for bit), for
+        :mod:`bayesmix.em.batch`; by default :meth:`precision_cholesky` itself.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from bayesmix.covariance import get_structure
+        >>> get_structure("tied").batch_precision_cholesky(np.array([[[4.0, 2.0], [2.0, 2.0]]]))
+        array([[[ 0.5, -0.5],
+                [ 0. ,  1. ]]])
+        """
+        return self.precision_cholesky(covariances)
+
     def precisions_from_cholesky(self, factors: np.ndarray) -> np.ndarray:
         """Precisions from their Cholesky factors.
 
@@ -587,6 +642,33 @@ class CovarianceStructure:
         """
         raise NotImplementedError
 
+    def batch_mahalanobis_coefficients(self, means: np.ndarray, factors: np.ndarray
+                                       ) -> np.ndarray:
+        """Weights of the row features that give each squared Mahalanobis distance.
+
+        For means (*B, K, D) and precision factors (*B, *stored shape), the (*B, K, F)
+        array ``c`` with ``(x - mu_k)' P_k (x - mu_k) = c[..., k, :] @ f(x)``, ``f`` the
+        row features :attr:`mahalanobis_features` names (``RowProducts.features`` of
+        :mod:`bayesmix.covariance.quadratic`).
+        This default works for any structure, through the full precision matrices
+        (:func:`quadratic_coefficients`); a structure overrides it with a cheaper form.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from bayesmix.covariance import get_structure
+        >>> from bayesmix.covariance.quadratic import RowProducts
+        >>> full = get_structure("full")
+        >>> coefficients = full.batch_mahalanobis_coefficients(np.zeros((1, 1, 2)),
+        ...                                                    np.eye(2)[None, None])
+        >>> coefficients @ RowProducts(np.array([[3.0, 4.0]])).features("outer").T
+        array([[[25.]]])
+        """
+        n_components, n_features = means.shape[-2:]
+        precisions = self.to_full(self.precisions_from_cholesky(factors), n_components,
+                                  n_features)
+        return quadratic_coefficients(precisions, means)
+
     def row_width(self, n_components: int, n_features: int) -> int:
         """Temporary float64 elements :meth:`squared_mahalanobis` creates per row.
 
@@ -668,8 +750,14 @@ class MatrixFamily(CovarianceStructure):
         return matrices
 
     def precision_cholesky(self, covariances: np.ndarray) -> np.ndarray:
+        return self._factors(covariances, batched=False)
+
+    def batch_precision_cholesky(self, covariances: np.ndarray) -> np.ndarray:
+        return self._factors(covariances, batched=True)
+
+    def _factors(self, covariances: np.ndarray, batched: bool) -> np.ndarray:
         covariances = np.asarray(covariances, dtype=np.float64)
-        factors = lower_cholesky_inverse_transpose(covariances)
+        factors = lower_cholesky_inverse_transpose(covariances, batched)
         if factors is None:
             raise ValueError(f"{self._describe_not_pd(covariances)} {NOT_POSITIVE_FIX}")
         return factors
@@ -677,8 +765,9 @@ class MatrixFamily(CovarianceStructure):
     def _describe_not_pd(self, matrices: np.ndarray) -> str:
         """Say which of a stack of matrices is not positive definite."""
         flat = matrices.reshape(-1, *matrices.shape[-2:])
-        smallest = np.array([np.linalg.eigvalsh(m)[0] if np.isfinite(m).all() else np.nan
-                             for m in flat])
+        finite = np.isfinite(flat).all(axis=(1, 2))
+        smallest = np.full(len(flat), np.nan)
+        smallest[finite] = np.linalg.eigvalsh(flat[finite])[:, 0]
         index = int(np.argmax(~(smallest > 0)))
         where = np.unravel_index(index, matrices.shape[:-2])
         label = where[-1] if len(where) == 1 else where
@@ -741,11 +830,12 @@ class DiagonalFamily(CovarianceStructure):
     """
 
     raw_variable = "variances"
+    mahalanobis_features = "squares"
 
     def precision_cholesky(self, covariances: np.ndarray) -> np.ndarray:
         covariances = np.asarray(covariances, dtype=np.float64)
-        invalid = ~(covariances > 0.0) | ~np.isfinite(covariances)
-        if invalid.any():
+        if not ((covariances > 0.0) & (covariances < np.inf)).all():
+            invalid = ~(covariances > 0.0) | ~np.isfinite(covariances)
             component = int(np.argwhere(invalid)[0][0])
             raise ValueError(
                 f"The fitted covariance of component {component} is not positive (a "

@@ -180,6 +180,11 @@ class DecomposedStructure(CovarianceStructure):
     #: No prior unless the structure says what mclust's adds (not its storage class's).
     supports_prior = False
     prior_terms = CovarianceStructure.prior_terms
+    #: Fitted cell by cell in model selection, not in :mod:`bayesmix.em.batch`: the batch
+    #: extrapolates SQUAREM's jumps without projecting them back into the model's
+    #: constraints (:meth:`project`), which only equal or free entries keep. EII and EEI,
+    #: whose constraints are such, say otherwise.
+    batched_m_step = False
 
     @property
     def description(self) -> str:

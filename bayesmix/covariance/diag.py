@@ -25,6 +25,7 @@ class DiagonalCovariance(DiagonalFamily):
     description = "every component has its own diagonal covariance"
     second_moments = "diagonal"
     supports_prior = True
+    batched_m_step = True
 
     def stored_shape(self, n_components, n_features):
         return (n_components, n_features)
@@ -39,7 +40,7 @@ class DiagonalCovariance(DiagonalFamily):
         return 2
 
     def m_step(self, counts, means, second_moments, total_scatter, reg_covar):
-        return second_moments / counts[:, np.newaxis] - means**2 + reg_covar
+        return second_moments / counts[..., np.newaxis] - means**2 + reg_covar
 
     def maximise_scatter(self, weights, scatters):
         return scatters / weights[..., np.newaxis]
@@ -56,6 +57,12 @@ class DiagonalCovariance(DiagonalFamily):
         return (np.sum(means**2 * precisions, axis=1)
                 - 2.0 * (X @ (means * precisions).T)
                 + (X * X) @ precisions.T)
+
+    def batch_mahalanobis_coefficients(self, means, factors):
+        precisions = factors**2
+        scaled_means = means * precisions
+        return np.concatenate((precisions, -2.0 * scaled_means,
+                               np.sum(scaled_means * means, axis=-1, keepdims=True)), axis=-1)
 
     def to_full(self, covariances, n_components, n_features):
         covariances = np.asarray(covariances, dtype=np.float64)

@@ -41,6 +41,7 @@ class EIICovariance(DecomposedStructure, SphericalCovariance):
     one_feature_alias = "E"
     second_moments = None
     supports_prior = True
+    batched_m_step = True  # equal variances: SQUAREM's jumps keep them equal
 
     def shares_covariance(self):
         return True
@@ -79,6 +80,7 @@ class EEICovariance(DecomposedStructure, DiagonalCovariance):
     name = "EEI"
     second_moments = None
     supports_prior = True
+    batched_m_step = True  # equal variances: SQUAREM's jumps keep them equal
 
     def shares_covariance(self):
         return True

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from bayesmix.covariance.base import MatrixFamily
+from bayesmix.covariance.quadratic import quadratic_coefficients
 
 __all__ = ["FullCovariance"]
 
@@ -25,6 +26,7 @@ class FullCovariance(MatrixFamily):
     description = "every component has its own general covariance"
     second_moments = "matrix"
     supports_prior = True
+    batched_m_step = True
 
     def stored_shape(self, n_components, n_features):
         return (n_components, n_features, n_features)
@@ -39,10 +41,10 @@ class FullCovariance(MatrixFamily):
         return n_features + 1
 
     def m_step(self, counts, means, second_moments, total_scatter, reg_covar):
-        n_features = means.shape[1]
-        covariances = second_moments / counts[:, np.newaxis, np.newaxis]
-        covariances -= means[:, :, np.newaxis] * means[:, np.newaxis, :]
-        covariances[:, np.arange(n_features), np.arange(n_features)] += reg_covar
+        diagonal = np.arange(means.shape[-1])
+        covariances = second_moments / counts[..., np.newaxis, np.newaxis]
+        covariances -= means[..., :, np.newaxis] * means[..., np.newaxis, :]
+        covariances[..., diagonal, diagonal] += reg_covar
         return covariances
 
     def maximise_scatter(self, weights, scatters):
@@ -51,6 +53,9 @@ class FullCovariance(MatrixFamily):
     # mclust's msvvvp: (Lambda + B_k) / (n_k + nu + D + 1 + [kappa > 0]).
     def prior_terms(self, prior, n_components, n_features):
         return prior.dof + n_features + 1 + (prior.shrinkage > 0), prior.scale
+
+    def batch_mahalanobis_coefficients(self, means, factors):
+        return quadratic_coefficients(factors @ np.swapaxes(factors, -1, -2), means)
 
     def squared_mahalanobis(self, X, means, factors):
         n_components, n_features = means.shape

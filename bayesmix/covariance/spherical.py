@@ -26,6 +26,7 @@ class SphericalCovariance(DiagonalFamily):
     description = "every component has its own single variance"
     second_moments = "diagonal"
     supports_prior = True
+    batched_m_step = True
 
     def stored_shape(self, n_components, n_features):
         return (n_components,)
@@ -40,8 +41,8 @@ class SphericalCovariance(DiagonalFamily):
         return 2
 
     def m_step(self, counts, means, second_moments, total_scatter, reg_covar):
-        variances = second_moments / counts[:, np.newaxis] - means**2 + reg_covar
-        return variances.mean(axis=1)
+        variances = second_moments / counts[..., np.newaxis] - means**2 + reg_covar
+        return variances.mean(axis=-1)
 
     def maximise_scatter(self, weights, scatters):
         return scatters.mean(axis=-1) / weights
@@ -59,6 +60,12 @@ class SphericalCovariance(DiagonalFamily):
         return (np.sum(means**2, axis=1) * precisions
                 - 2.0 * (X @ means.T) * precisions
                 + np.outer(np.einsum("nd,nd->n", X, X), precisions))
+
+    def batch_mahalanobis_coefficients(self, means, factors):
+        precisions = (factors**2)[..., np.newaxis]
+        return np.concatenate((np.broadcast_to(precisions, means.shape), -2.0 * precisions * means,
+                               precisions * np.sum(means * means, axis=-1, keepdims=True)),
+                              axis=-1)
 
     def to_full(self, covariances, n_components, n_features):
         covariances = np.asarray(covariances, dtype=np.float64)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from bayesmix.covariance.base import MatrixFamily
+from bayesmix.covariance.quadratic import quadratic_coefficients
 
 __all__ = ["TiedCovariance"]
 
@@ -25,6 +26,7 @@ class TiedCovariance(MatrixFamily):
     description = "all components share one general covariance"
     second_moments = None
     supports_prior = True
+    batched_m_step = True
 
     def stored_shape(self, n_components, n_features):
         return (n_features, n_features)
@@ -42,10 +44,11 @@ class TiedCovariance(MatrixFamily):
         return True
 
     def m_step(self, counts, means, second_moments, total_scatter, reg_covar):
-        n_features = means.shape[1]
-        covariances = total_scatter - (counts * means.T) @ means
-        covariances /= counts.sum()
-        covariances.flat[:: n_features + 1] += reg_covar
+        diagonal = np.arange(means.shape[-1])
+        covariances = total_scatter - (np.swapaxes(means, -1, -2) * counts[..., np.newaxis, :]
+                                       ) @ means
+        covariances /= counts.sum(axis=-1)[..., np.newaxis, np.newaxis]
+        covariances[..., diagonal, diagonal] += reg_covar
         return covariances
 
     def maximise_scatter(self, weights, scatters):
@@ -66,6 +69,12 @@ class TiedCovariance(MatrixFamily):
         shifts = means @ factors
         diff = projected[:, np.newaxis, :] - shifts
         return np.einsum("nkd,nkd->nk", diff, diff)
+
+    def batch_mahalanobis_coefficients(self, means, factors):
+        precisions = factors @ np.swapaxes(factors, -1, -2)  # one per fit of the batch
+        shape = (*means.shape, means.shape[-1])
+        return quadratic_coefficients(np.broadcast_to(precisions[..., np.newaxis, :, :], shape),
+                                      means)
 
     def to_full(self, covariances, n_components, n_features):
         covariances = np.asarray(covariances, dtype=np.float64)

@@ -7,9 +7,10 @@ given in place of ``X``), runs the restarts, stores the best run's fitted attrib
 diagnoses degenerate components and declares what persistence saves. A concrete
 estimator (:class:`~bayesmix.GaussianMixtureEM`) adds its constructor, its density-based
 prediction and scoring, and its export, as scikit-learn's ``BaseMixture`` and
-``GaussianMixture`` share the work. Its length (about 570 lines, half of it docstrings
+``GaussianMixture`` share the work. Its length (about 640 lines, half of it docstrings
 and examples) is that of the one template every EM estimator shares: validation of
-scikit-learn's parameters and the prior, the data source, restarts, the fitted state.
+scikit-learn's parameters and the prior, the data source, restarts, runs fitted outside
+``fit`` (:mod:`bayesmix.em.batch`), the fitted state and its diagnosis.
 """
 
 from __future__ import annotations
@@ -211,10 +212,7 @@ class BaseMixtureEM(DensityMixin, BaseEstimator):
         check_int(self.n_components, "n_components", min_value=1)
         structure = get_structure(self.covariance_type)
         source = self._data_source(X, sample_weight)
-        self._check_n_samples(source.n_samples)
-        given = self._check_parameters(structure, source.n_features)
-        self._check_cost(structure, source.n_features)
-        self._check_n_positive_weights(source.n_positive)
+        given = self.check_fit(source)
         self._record_features(source)
         if "means" in given:
             given["means"] = given["means"] - source.shift
@@ -261,6 +259,72 @@ class BaseMixtureEM(DensityMixin, BaseEstimator):
         prior = ConjugatePrior() if isinstance(self.prior, str) else self.prior
         X, weights = source.initialisation_sample()
         return prior.resolve(X, structure, self.n_components, weights).shifted(source.shift)
+
+    def check_fit(self, source: Any) -> dict[str, np.ndarray]:
+        """Validate the parameters against a data source as ``fit`` does, before any work.
+
+        Returns the initial values given (``weights_init``, ``means_init``, the factors
+        of ``precisions_init``) by name. :func:`bayesmix.select_em` checks a grid's
+        settings with it once, not once per fit.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from bayesmix import GaussianMixtureEM
+        >>> from bayesmix.em.sources import InMemorySource
+        >>> GaussianMixtureEM(5).check_fit(InMemorySource(np.zeros((3, 1))))
+        Traceback (most recent call last):
+            ...
+        ValueError: X has 3 samples but n_components=5: a mixture needs at least as many samples as components. Lower n_components or pass more rows.
+        """
+        structure = get_structure(self.covariance_type)
+        self._check_n_samples(source.n_samples)
+        given = self._check_parameters(structure, source.n_features)
+        self._check_cost(structure, source.n_features)
+        self._check_n_positive_weights(source.n_positive)
+        return given
+
+    def set_fitted_run(self, run: EMRun, source: Any, counts: np.ndarray,
+                       fit_time: float) -> BaseMixtureEM:
+        """Set the fitted attributes from an EM run made outside ``fit``, without refitting.
+
+        As ``fit`` sets them from its best run: :mod:`bayesmix.em.batch` fits many
+        models at once and hands each its run here.
+
+        Parameters
+        ----------
+        run : EMRun
+            Its parameters are those of the data centred by ``source.shift``.
+        source : data source
+            The rows the run was fitted on.
+        counts : ndarray of shape (n_components,)
+            Weighted counts of one E step at the run's parameters.
+        fit_time : float
+            Seconds, for ``fit_time_``.
+
+        Returns
+        -------
+        self : GaussianMixtureEM
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from bayesmix import GaussianMixtureEM
+        >>> from bayesmix.em.engine import EMRun, MixtureParameters
+        >>> from bayesmix.em.sources import InMemorySource
+        >>> source = InMemorySource(np.array([[0.0], [2.0]]))
+        >>> run = EMRun(MixtureParameters(np.ones(1), np.zeros((1, 1)), np.ones((1, 1)),
+        ...                               np.ones((1, 1))), -1.4, True, 2, 0.0)
+        >>> em = GaussianMixtureEM(1, covariance_type="diag").set_fitted_run(
+        ...     run, source, np.array([2.0]), fit_time=0.0)
+        >>> em.means_, em.predict(np.array([[5.0]]))
+        (array([[1.]]), array([0]))
+        """
+        self._record_features(source)
+        self._store_fit(run, self.n_init, source, counts)
+        self._X_fit = source.training_rows
+        self.fit_time_ = fit_time
+        return self
 
     def _data_source(self, X: Any, sample_weight: Any) -> Any:
         """The data source over ``X``: as given, Dask chunks, or rows in memory."""
@@ -372,7 +436,7 @@ class BaseMixtureEM(DensityMixin, BaseEstimator):
 
     def _store_fit(self, best: EMRun, n_init: int, source: Any, counts: np.ndarray) -> None:
         """Set the fitted attributes from the best run; warn if it did not converge."""
-        if not best.converged and self.max_iter > 0:
+        if not best.converged and best.n_iter >= self.max_iter > 0:  # not a run stopped early
             warnings.warn(
                 f"The best of {n_init} initialisation(s) did not converge in max_iter="
                 f"{self.max_iter} iterations (last change of the mean log-likelihood "
@@ -396,24 +460,30 @@ class BaseMixtureEM(DensityMixin, BaseEstimator):
         self.n_iter_ = best.n_iter
         self.lower_bound_ = best.lower_bound
         self.lower_bound_history_ = np.asarray(best.history)
+        failed = {k: f"its covariance stopped being positive definite, so EM stopped at "
+                     f"iteration {best.n_iter}" for k in best.failed_components}
         self.degenerate_reasons_ = self._find_degenerate(
-            structure, counts, source.data_covariance(full=structure.estimates_correlations))
+            structure, counts, source.data_covariance(full=structure.estimates_correlations),
+            failed)
         self.degenerate_components_ = list(self.degenerate_reasons_)
         self._warn_if_reg_covar_dominates(source.data_covariance(full=False))
 
     # ------------------------------------------------------------------ diagnostics
     def _find_degenerate(self, structure: CovarianceStructure, counts: np.ndarray,
-                         data_covariance: np.ndarray) -> dict[int, str]:
-        """Flag collapsed and starved components, warn once listing them and why."""
+                         data_covariance: np.ndarray, failed: dict[int, str]
+                         ) -> dict[int, str]:
+        """Flag collapsed, starved and ``failed`` components, warn once listing them and why."""
         report = find_degenerate(structure, self.covariances_, counts, data_covariance,
                                  self.reg_covar, self._feature_label,
                                  prior=self.prior is not None)
-        if report.reasons:
-            listed = "; ".join(f"component {k}: {why}" for k, why in report.reasons.items())
+        reasons = {k: "; ".join(why for why in (report.reasons.get(k), failed.get(k)) if why)
+                   for k in sorted({*report.reasons, *failed})}
+        if reasons:
+            listed = "; ".join(f"component {k}: {why}" for k, why in reasons.items())
             if report.flat_data:
                 listed += f". {report.flat_data}"
             warnings.warn(
-                f"{len(report.reasons)} of {self.n_components} components are degenerate, "
+                f"{len(reasons)} of {self.n_components} components are degenerate, "
                 f"so this fit is not a trustworthy density model; {listed}. This happens "
                 f"when a component collapses onto repeated or rounded values. Use fewer "
                 f"components or a constrained covariance_type ('tied'), raise reg_covar, "
@@ -421,7 +491,7 @@ class BaseMixtureEM(DensityMixin, BaseEstimator):
                 DegenerateComponentWarning,
                 stacklevel=4,
             )
-        return report.reasons
+        return reasons
 
     def _warn_if_reg_covar_dominates(self, variances: np.ndarray) -> None:
         """Warn when ``reg_covar`` is not small next to a column's variance.

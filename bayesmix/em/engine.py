@@ -25,15 +25,16 @@ from bayesmix.em.statistics import SufficientStatistics
 if TYPE_CHECKING:
     from bayesmix.covariance.prior import ConjugatePrior
 
-__all__ = ["COUNT_FLOOR", "EMEngine", "EMRun", "EMSettings", "MixtureParameters"]
+__all__ = ["COUNT_FLOOR", "MAX_SQUAREM_STEP", "SQUAREM_FROM", "SQUAREM_STEP_GROWTH",
+           "EMEngine", "EMRun", "EMSettings", "MixtureParameters"]
 
 #: The longest SQUAREM extrapolation, in units of the EM step.
-_MAX_SQUAREM_STEP = 64.0
+MAX_SQUAREM_STEP = 64.0
 #: SQUAREM extrapolates only once an EM step changes the lower bound by less than this:
 #: early jumps, far from an optimum, can land in another (worse) basin.
-_SQUAREM_FROM = 1e-3
+SQUAREM_FROM = 1e-3
 #: How much the longest SQUAREM step grows each time a step reaches it.
-_SQUAREM_STEP_GROWTH = 4.0
+SQUAREM_STEP_GROWTH = 4.0
 #: Added to every component's weighted count, as scikit-learn does, so that an empty
 #: component divides by a tiny number instead of zero.
 COUNT_FLOOR = 10 * np.finfo(np.float64).eps
@@ -94,6 +95,10 @@ class MixtureParameters:
 class EMRun:
     """The end of one EM run: its parameters and how it got there.
 
+    ``failed_components`` lists the components whose covariance stopped being positive
+    definite, for a run that stopped there at its last valid parameters (only
+    :mod:`bayesmix.em.batch` stops a run so; :class:`EMEngine` raises instead).
+
     Examples
     --------
     >>> import numpy as np
@@ -109,6 +114,7 @@ class EMRun:
     n_iter: int
     last_change: float
     history: list[float] = field(default_factory=list)
+    failed_components: tuple[int, ...] = ()
 
 
 class EMEngine:
@@ -304,7 +310,7 @@ class EMEngine:
             next_bound, second = self.step(following)
             n_left -= 1
             yield next_bound, next_bound - lower_bound, second
-            settled = abs(next_bound - lower_bound) < _SQUAREM_FROM
+            settled = abs(next_bound - lower_bound) < SQUAREM_FROM
             jump, max_step = (self._squarem_jump(params, following, second, max_step)
                               if settled else (None, max_step))
             params, previous = second, next_bound
@@ -343,7 +349,7 @@ class EMEngine:
             return None, max_step
         alpha = max(-r_norm / v_norm, -max_step)
         if alpha == -max_step:
-            max_step = min(_SQUAREM_STEP_GROWTH * max_step, _MAX_SQUAREM_STEP)
+            max_step = min(SQUAREM_STEP_GROWTH * max_step, MAX_SQUAREM_STEP)
         if alpha >= -1.0:
             return None, max_step
         weights, means, covariances = (

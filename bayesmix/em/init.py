@@ -30,15 +30,17 @@ covariance structures.
 from __future__ import annotations
 
 import numbers
-from collections.abc import Hashable
+from collections.abc import Hashable, Iterable
 from typing import Any
 
 import numpy as np
+from sklearn import config_context
 from sklearn.cluster import KMeans, kmeans_plusplus
 
 from bayesmix.em.hc import hierarchical_partitions
 
-__all__ = ["DETERMINISTIC_INITS", "INIT_METHODS", "initial_responsibilities"]
+__all__ = ["DETERMINISTIC_INITS", "INIT_METHODS", "cache_hierarchical_partitions",
+           "initial_responsibilities"]
 
 INIT_METHODS = ("kmeans", "k-means++", "random", "random_from_data", "hc")
 #: Schemes that ignore the seed: restarting them gives the same start.
@@ -58,12 +60,37 @@ def _one_hot_rows(n_samples: int, indices: np.ndarray) -> np.ndarray:
 
 
 def _kmeans_labels(X, n_components, random_state, sample_weight):
-    return (KMeans(n_clusters=n_components, n_init=1, random_state=random_state)
-            .fit(X, sample_weight=sample_weight).labels_)
+    if n_components == 1:  # what k-means gives, without its cost
+        return np.zeros(X.shape[0], dtype=np.intp)
+    # X and the settings are checked already: scikit-learn's own checks cost as much as
+    # the clustering itself on small data.
+    with config_context(assume_finite=True, skip_parameter_validation=True):
+        return (KMeans(n_clusters=n_components, n_init=1, random_state=random_state)
+                .fit(X, sample_weight=sample_weight).labels_)
 
 
-def _hc_labels(X, n_components, sample_weight, cache):
-    if sample_weight is not None:
+def cache_hierarchical_partitions(X: np.ndarray, n_components: Iterable[int],
+                                  sample_weight: np.ndarray | None = None,
+                                  cache: dict[Any, Any] | None = None) -> None:
+    """Cut the hierarchical tree for several numbers of components at once, into ``cache``.
+
+    :func:`initial_responsibilities` then finds the ``"hc"`` partitions there; cut one
+    number at a time, each cut would replay the tree's merges again.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from bayesmix.em.init import cache_hierarchical_partitions, initial_responsibilities
+    >>> X, cache = np.array([[0.0], [0.1], [5.0], [5.1], [9.0]]), {}
+    >>> cache_hierarchical_partitions(X, [2, 3], cache=cache)
+    >>> initial_responsibilities(X, 3, "hc", random_state=0, cache=cache).sum(axis=0)
+    array([2., 2., 1.])
+    """
+    cache = {} if cache is None else cache
+    missing = [k for k in n_components if ("hc", k) not in cache]
+    if not missing:
+        return
+    if sample_weight is not None and not np.all(sample_weight == sample_weight[0]):
         raise ValueError(
             "init_params='hc' does not take sample_weight: mclust's hierarchical "
             "clustering treats every row alike. Use init_params='kmeans' with weighted "
@@ -71,8 +98,8 @@ def _hc_labels(X, n_components, sample_weight, cache):
         )
     # The subset of large data the tree is built on is drawn with a fixed seed: the start
     # stays a deterministic function of the data.
-    return hierarchical_partitions(X, [n_components], random_state=0,
-                                   cache=cache)[n_components]
+    for k, labels in hierarchical_partitions(X, missing, random_state=0, cache=cache).items():
+        cache["hc", k] = labels
 
 
 def initial_responsibilities(
@@ -130,10 +157,8 @@ def initial_responsibilities(
     if sample_weight is not None and np.all(sample_weight == sample_weight[0]):
         sample_weight = None  # equal weights: scikit-learn's unweighted draws
     if init_params == "hc":
-        key = ("hc", n_components)
-        if key not in cache:
-            cache[key] = _hc_labels(X, n_components, sample_weight, cache)
-        return _one_hot(cache[key], n_components)
+        cache_hierarchical_partitions(X, [n_components], sample_weight, cache)
+        return _one_hot(cache["hc", n_components], n_components)
     if isinstance(random_state, numbers.Integral):
         random_state, stream = np.random.RandomState(random_state), int(random_state)
     if init_params == "kmeans":

@@ -3,11 +3,15 @@
 The data are validated and summarised once (one :class:`~bayesmix.em.sources.InMemorySource`
 for the grid); every fit starts from mclust's hierarchical clustering, whose merge tree
 serves every cell, and from k-means screened by a short EM run; the fits are
-SQUAREM-accelerated and the criteria of each cell come from one density pass.
+SQUAREM-accelerated. A structure with a batched M step fits all its cells, from all
+their starts, as one stacked computation (:mod:`bayesmix.em.batch`), and the criteria of
+its cells come from one batched pass; another structure is fitted cell by cell.
 """
 
 from __future__ import annotations
 
+import numbers
+import time
 import warnings
 from collections.abc import Iterable
 from typing import Any
@@ -15,17 +19,37 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from bayesmix._validation import check_distinct_values, check_grid, check_int, check_option
-from bayesmix.covariance import COVARIANCE_TYPES, ConjugatePrior, mclust_models, n_parameters
+from bayesmix._validation import (
+    check_distinct_values,
+    check_grid,
+    check_int,
+    check_option,
+    check_random_state,
+)
+from bayesmix.covariance import (
+    COVARIANCE_TYPES,
+    ConjugatePrior,
+    get_structure,
+    mclust_models,
+    n_parameters,
+)
+from bayesmix.covariance.base import NOT_POSITIVE_FIX
 from bayesmix.density import weighted_log_prob
 from bayesmix.em import GaussianMixtureEM
-from bayesmix.em.init import DETERMINISTIC_INITS, INIT_METHODS
+from bayesmix.em.batch import BatchEM, BatchStart
+from bayesmix.em.engine import EMSettings
+from bayesmix.em.init import (
+    DETERMINISTIC_INITS,
+    INIT_METHODS,
+    cache_hierarchical_partitions,
+    initial_responsibilities,
+)
 from bayesmix.em.sources import InMemorySource
 from bayesmix.exceptions import ConvergenceWarning, DegenerateComponentWarning
-from bayesmix.scoring import information_criteria
+from bayesmix.scoring import criteria_from_totals, information_criteria
 from bayesmix.selection.results import TABLE_COLUMNS, EMSelection
 
-__all__ = ["CRITERIA", "RELATIVE_REG_COVAR", "SCREEN_TOL", "select_em"]
+__all__ = ["BATCH_ELEMENTS", "CRITERIA", "RELATIVE_REG_COVAR", "SCREEN_TOL", "select_em"]
 
 CRITERIA = ("bic", "icl")
 #: :func:`select_em`'s default ``reg_covar``, relative to the smallest column variance.
@@ -33,6 +57,9 @@ RELATIVE_REG_COVAR = 1e-6
 #: The tolerance to which :func:`select_em` runs its later start schemes before it
 #: decides whether they are worth running to convergence.
 SCREEN_TOL = 1e-3
+#: The most start responsibilities (float64 values: runs x components x rows) that
+#: :func:`select_em` fits in one batch; beyond, every cell is fitted on its own.
+BATCH_ELEMENTS = 1 << 24
 
 
 def _bound_at(em: GaussianMixtureEM, tol: float) -> float:
@@ -77,16 +104,109 @@ def _fit_cell(source: InMemorySource, starts: list[str], n_init: int,
     return best
 
 
-def _row(em: GaussianMixtureEM, X: np.ndarray) -> dict[str, Any]:
-    """The table row of an estimator fitted on the validated rows ``X``."""
+def _fit_cells(source: InMemorySource, structure: str, ks: list[int], starts: list[str],
+               n_init: int, settings: dict[str, Any]
+               ) -> list[tuple[GaussianMixtureEM, dict[str, float]]]:
+    """Fit ``structure`` for every K of the grid, one cell at a time; each fit's criteria."""
+    fits = []
+    for k in ks:
+        em = _fit_cell(source, starts, n_init, n_components=k, covariance_type=structure,
+                       **settings)
+        values = information_criteria(
+            weighted_log_prob(source.X, em.weights_, em.means_, em.precisions_cholesky_,
+                              structure),
+            n_parameters(k, source.n_features, structure))
+        fits.append((em, values))
+    return fits
+
+
+def _fit_batched(source: InMemorySource, structures: list[str], ks: list[int],
+                 starts: list[str], n_init: int, settings: dict[str, Any]
+                 ) -> dict[str, list[tuple[GaussianMixtureEM, dict[str, float]]]]:
+    """Fit every K of the grid for each of ``structures`` from every start, in one batch.
+
+    The same starts and choice as :func:`_fit_cell`: every run of the first scheme goes
+    to ``tol``; a run of a later scheme is screened at :data:`SCREEN_TOL` against the
+    runs of the earlier schemes with the same structure and K (it goes on if it then
+    stands at least as high as one of them; :class:`~bayesmix.em.batch.BatchEM`); each
+    cell keeps its highest likelihood, a run whose covariance stopped being positive
+    definite only if no other is left. The fits' criteria come from one batched pass at
+    their parameters. Returns each structure's fits, in the order of ``ks``.
+    """
+    start_time = time.perf_counter()
+    for structure in structures:  # the checks every fit would make, once
+        GaussianMixtureEM(max(ks), covariance_type=structure, **settings).check_fit(source)
+    random_state = settings["random_state"]
+    # As GaussianMixtureEM(init_params=scheme, n_init=..., random_state=...) draws them:
+    # a cell's restarts of a scheme from one generator in turn (k-means partitions are
+    # shared by the structures through the source's cache when the seed is an int).
+    seed = int(random_state) if isinstance(random_state, numbers.Integral) else None
+    cells = [(structure, k) for structure in structures for k in ks]
+    runs = [(cell, position, restart) for cell in cells
+            for position, scheme in enumerate(starts)
+            for restart in range(1 if scheme in DETERMINISTIC_INITS else n_init)]
+    of_cell: dict[tuple[str, int], list[int]] = {cell: [] for cell in cells}
+    for index, (cell, _, _) in enumerate(runs):
+        of_cell[cell].append(index)
+    X, weights = source.initialisation_sample()
+    batch_starts = []
+    # Under one fit's thread limits (k-means' OpenMP threads among them).
+    with source.session(max(get_structure(structure).row_width(max(ks), source.n_features)
+                            for structure in structures)):
+        if "hc" in starts:
+            cache_hierarchical_partitions(X, ks, weights, source.cache)
+        generators: dict[tuple[tuple[str, int], int], np.random.RandomState] = {}
+        for (structure, k), position, restart in runs:
+            rivals = tuple(other for other in of_cell[structure, k]
+                           if runs[other][1] < position)
+            if ((structure, k), position) not in generators:
+                generators[(structure, k), position] = check_random_state(random_state)
+            resp = initial_responsibilities(
+                X, k, starts[position], generators[(structure, k), position], weights,
+                cache=source.cache, stream=None if seed is None else (seed, restart))
+            batch_starts.append(BatchStart(get_structure(structure), resp, rivals))
+    batch = BatchEM(source, EMSettings(
+        tol=settings["tol"], reg_covar=settings["reg_covar"], max_iter=settings["max_iter"],
+        accelerate=settings["acceleration"] == "squarem"))
+    ends = batch.run(batch_starts, max(SCREEN_TOL, settings["tol"]))
+    chosen = []
+    for cell in cells:
+        candidates = [(run, end) for run, end in zip(runs, ends)
+                      if end is not None and run[0] == cell]
+        if not candidates:
+            raise ValueError(
+                f"Every start of n_components={cell[1]}, covariance_type={cell[0]!r} has a "
+                f"covariance that is not positive definite. {NOT_POSITIVE_FIX}"
+            )
+        chosen.append(max(candidates, key=lambda candidate: (
+            not candidate[1].failed_components, candidate[1].lower_bound,
+            -candidate[0][1], -candidate[0][2])))
+    evaluation = batch.evaluate([(get_structure(cell[0]), end.parameters)
+                                 for (cell, _, _), end in chosen])
+    fit_time = time.perf_counter() - start_time
+    fits: dict[str, list[tuple[GaussianMixtureEM, dict[str, float]]]] = {
+        structure: [] for structure in structures}
+    for i, (((structure, k), position, _), end) in enumerate(chosen):
+        scheme = starts[position]
+        em = GaussianMixtureEM(k, covariance_type=structure, init_params=scheme,
+                               n_init=1 if scheme in DETERMINISTIC_INITS else n_init,
+                               **settings)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DegenerateComponentWarning)
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            em.set_fitted_run(end, source, evaluation.counts[i], fit_time)
+        fits[structure].append((em, criteria_from_totals(
+            evaluation.log_likelihood[i], evaluation.entropy[i],
+            n_parameters(k, source.n_features, structure), source.n_samples)))
+    return fits
+
+
+def _row(em: GaussianMixtureEM, values: dict[str, float]) -> dict[str, Any]:
+    """The table row of a fitted estimator with its criteria."""
     notes = [f"component {k} degenerate ({why}): not selectable"
              for k, why in em.degenerate_reasons_.items()]
-    if not em.converged_:
+    if not em.converged_ and not notes:  # a degenerate fit may have stopped early
         notes.append(f"did not converge in max_iter={em.max_iter}")
-    values = information_criteria(
-        weighted_log_prob(X, em.weights_, em.means_, em.precisions_cholesky_,
-                          em.covariance_type),
-        n_parameters(em.n_components, em.n_features_in_, em.covariance_type))
     return {
         "n_components": em.n_components,
         "covariance_type": em.covariance_type,
@@ -132,8 +252,14 @@ def select_em(
     likelihood. The default starts are mclust's (its model-based hierarchical
     clustering, whose one merge tree serves every number of components and structure)
     and k-means (one partition per number of components and seed, shared by the
-    structures). The data are validated and summarised once for the whole grid, and
-    the iterations are accelerated by SQUAREM (``acceleration="squarem"``).
+    structures); a later scheme's run goes on past a short "small EM" only if it then
+    stands as high as an earlier one. The data are validated and summarised once for
+    the whole grid, and the iterations are accelerated by SQUAREM
+    (``acceleration="squarem"``). The fits of every structure with a batched M step
+    run together, all numbers of components and starts as one stacked computation
+    (:mod:`bayesmix.em.batch`: each run follows the one-fit engine's iterations, a few
+    dozen NumPy calls per iteration for the whole grid); the others, and grids whose
+    starts would hold more than :data:`BATCH_ELEMENTS` values, are fitted cell by cell.
 
     Parameters
     ----------
@@ -223,10 +349,20 @@ def select_em(
         reg_covar = RELATIVE_REG_COVAR * smallest_variance if smallest_variance > 0 else 1e-6
     settings = {"tol": tol, "max_iter": max_iter, "reg_covar": reg_covar,
                 "random_state": random_state, "acceleration": "squarem", "prior": prior}
-    fits = [_fit_cell(source, starts, n_init, n_components=k, covariance_type=structure,
-                      **settings)
-            for k in ks for structure in structures]
-    table = pd.DataFrame([_row(em, source.X) for em in fits], columns=list(TABLE_COLUMNS))
+    # The batch runs maximum-likelihood EM; under a prior every cell is fitted on its own.
+    batched = [structure for structure in structures
+               if get_structure(structure).batched_m_step and prior is None]
+    n_runs = len(batched) * len(ks) * sum(1 if scheme in DETERMINISTIC_INITS else n_init
+                                          for scheme in starts)
+    if n_runs * max(ks) * source.n_samples > BATCH_ELEMENTS:
+        batched = []
+    by_structure = _fit_batched(source, batched, ks, starts, n_init, settings) if batched else {}
+    by_structure.update({
+        structure: _fit_cells(source, structure, ks, starts, n_init, settings)
+        for structure in structures if structure not in batched})
+    fits = [by_structure[structure][i] for i in range(len(ks)) for structure in structures]
+    table = pd.DataFrame([_row(em, values) for em, values in fits],
+                         columns=list(TABLE_COLUMNS))
     if prior is not None:
         table["prior"] = "mclust default" if isinstance(prior, str) else repr(prior)
 
@@ -247,4 +383,4 @@ def select_em(
             ConvergenceWarning,
             stacklevel=2,
         )
-    return EMSelection(table, fits[best], best, criterion)
+    return EMSelection(table, fits[best][0], best, criterion)

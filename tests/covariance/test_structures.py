@@ -174,3 +174,67 @@ def test_m_step_maximises_the_expected_complete_log_likelihood(structure):
 
     result = optimize.minimize(negative, [0.3])
     np.testing.assert_allclose(result.x, [0.0], atol=1e-4)
+
+
+# --------------------------------------------------------------------------- batches
+BATCHED = [structure.name for structure in STRUCTURES if structure.batched_m_step]
+
+
+@pytest.fixture(params=BATCHED)
+def batched(request):
+    return get_structure(request.param)
+
+
+def _statistics(structure, seed):
+    """Counts, means and second moments of random responsibilities on random rows."""
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(40, D)) @ rng.normal(size=(D, D))
+    X -= X.mean(axis=0)
+    resp = rng.dirichlet(np.ones(K), size=40)
+    counts = resp.sum(axis=0)
+    means = resp.T @ X / counts[:, None]
+    second = {"matrix": np.einsum("nk,nd,ne->kde", resp, X, X),
+              "diagonal": resp.T @ (X * X), None: None}[structure.second_moments]
+    return counts, means, second, X.T @ X
+
+
+def test_batched_interface_equals_the_unbatched_one_fit_by_fit(batched):
+    """Over leading axes (2, 3): the M step and log-determinants bit for bit, the batch
+    factors to rounding, the Mahalanobis coefficients as the unbatched distances."""
+    from bayesmix.covariance.quadratic import RowProducts
+
+    fits = [_statistics(batched, seed) for seed in range(6)]
+    scatter = fits[0][3]  # shared by the batch, as the data's scatter is
+
+    def stack(index):
+        if fits[0][index] is None:
+            return None
+        return np.stack([fit[index] for fit in fits]).reshape(2, 3, *fits[0][index].shape)
+
+    counts, means, second = stack(0), stack(1), stack(2)
+    covariances = batched.m_step(counts, means, second, scatter, 1e-3)
+    assert covariances.shape == (2, 3, *batched.stored_shape(K, D))
+    rows = RowProducts(np.random.default_rng(9).normal(size=(7, D)))
+    factors = batched.batch_precision_cholesky(covariances)
+    coefficients = batched.batch_mahalanobis_coefficients(means, factors)
+    distances = coefficients @ rows.features(batched.mahalanobis_features).T
+    log_det = batched.log_det_cholesky(factors, D)
+    for i, (fit_counts, fit_means, fit_second, _) in enumerate(fits):
+        at = np.unravel_index(i, (2, 3))
+        one = batched.m_step(fit_counts, fit_means, fit_second, scatter, 1e-3)
+        np.testing.assert_array_equal(covariances[at], one)
+        one_factors = batched.precision_cholesky(one)
+        np.testing.assert_allclose(factors[at], one_factors, rtol=1e-12, atol=1e-14)
+        np.testing.assert_array_equal(log_det[at], batched.log_det_cholesky(factors[at], D))
+        np.testing.assert_allclose(
+            distances[at], batched.squared_mahalanobis(rows.X, fit_means, one_factors).T,
+            rtol=1e-10)
+
+
+def test_batch_factors_name_a_covariance_that_is_not_positive_definite(batched):
+    covariances = np.stack([_covariances(batched, seed) for seed in range(2)])
+    broken = batched.to_full(covariances[1], K, D)
+    broken[-1 if not batched.shares_covariance() else slice(None)] = -np.eye(D)
+    covariances[1] = batched.from_full(broken)
+    with pytest.raises(ValueError, match="not positive"):
+        batched.batch_precision_cholesky(covariances)

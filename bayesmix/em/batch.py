@@ -1,0 +1,867 @@
+"""Batched EM: many fits, of one or several covariance structures, as one computation.
+
+Model selection fits several structures, each for several numbers of components, each
+from several starts. On small data an EM iteration costs mostly NumPy's per-call
+overhead, about the same for 100 rows as for 10,000, so :class:`BatchEM` runs all those
+fits (the *runs*) together: each iteration is one E step and one M step of a few dozen
+NumPy calls over arrays that stack the runs on their first axis, whatever their number,
+plus a few calls per structure for what is the structure's own (its batched interface,
+:attr:`~bayesmix.covariance.base.CovarianceStructure.batched_m_step`). The runs of a
+structure are consecutive rows of the stack, a *group*.
+
+Layout
+    Runs first, components second (padded to the largest number of components), rows
+    last: the log probabilities are (B, K, N), so that sums and maxima over the
+    components are element-wise operations along the rows. Each run's weights, means and
+    covariances are packed into one row of parameters. A padded component has weight
+    exactly 0 (log weight ``-inf``, responsibility 0), the floored count
+    :data:`~bayesmix.em.engine.COUNT_FLOOR`, mean 0 and second moments of that count
+    times the data's covariance: its covariance is the data's (positive definite
+    whatever ``reg_covar``), and it adds nothing to pooled statistics such as the tied
+    structure's scatter. The stored covariances of ``K`` components are taken to be the
+    leading block of those of more components (true of every registered structure).
+
+Iterations
+    Every run follows :class:`~bayesmix.em.engine.EMEngine`'s iterations from its start:
+    the same convergence test, the same SQUAREM cycle with its own step length, so it
+    reaches the optimum the one-fit engine reaches from the same start (the arithmetic
+    differs in rounding only). A run leaves the stack when it converges, runs out of
+    iterations, is screened out, or fails: when an M step gives a covariance that is not
+    positive definite, the run stops at its last valid parameters and names the
+    components that failed (``EMRun.failed_components``); the other runs go on.
+
+Screening
+    A "small EM" (Biernacki, Celeux and Govaert 2003): a run given rivals goes on past
+    the iteration where its change first falls below ``screen_tol`` only if its lower
+    bound there is at least that of one of its rivals at the same stage (a rival that
+    ends before that stage counts with its last bound); otherwise it is dropped.
+
+Its length (about 850 lines, a third of it docstrings) is that of one algorithm, the
+batched iterations with their layout, SQUAREM cycle, screening and failures, kept
+together so that it reads against :class:`~bayesmix.em.engine.EMEngine`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field, fields
+
+import numpy as np
+
+from bayesmix._parallel import RowThreads
+from bayesmix.covariance.base import CovarianceStructure
+from bayesmix.covariance.quadratic import RowProducts, symmetric_from_upper, upper_triangle
+from bayesmix.em.engine import (
+    COUNT_FLOOR,
+    MAX_SQUAREM_STEP,
+    SQUAREM_FROM,
+    SQUAREM_STEP_GROWTH,
+    EMRun,
+    EMSettings,
+    MixtureParameters,
+)
+from bayesmix.em.sources import InMemorySource, centred_blocks
+
+__all__ = ["BatchEM", "BatchEvaluation", "BatchStart"]
+
+_LOG_2PI = np.log(2.0 * np.pi)
+#: Symmetric covariance matrices of at least this many features are packed as their
+#: upper triangles (smaller ones: the copies saved do not pay for the packing).
+_TRIANGLE_FROM = 8
+#: Rows' products (of every block) are kept between iterations while they hold at most
+#: this many float64 values per kind of feature (``n_samples * n_features**2``).
+_KEPT_PRODUCTS = 1 << 21
+#: A run's place in its SQUAREM cycle (see EMEngine's iterations): its next E step is
+#: the cycle's first EM step, its second, or the evaluation of the extrapolated jump.
+_FIRST, _SECOND, _JUMP = 0, 1, 2
+
+
+@dataclass(frozen=True)
+class BatchStart:
+    """One run of a batch: its structure, its start and the runs it is screened against.
+
+    Attributes
+    ----------
+    structure : CovarianceStructure
+        One whose :attr:`~CovarianceStructure.batched_m_step` is true.
+    responsibilities : ndarray of shape (n_samples, n_components)
+        Initial responsibilities of the source's rows (not yet multiplied by the row
+        weights).
+    rivals : tuple of int
+        Indices of the runs this one is screened against (empty: never screened).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from bayesmix.covariance import get_structure
+    >>> from bayesmix.em.batch import BatchStart
+    >>> BatchStart(get_structure("tied"), np.ones((4, 1))).rivals
+    ()
+    """
+
+    structure: CovarianceStructure
+    responsibilities: np.ndarray
+    rivals: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True)
+class BatchEvaluation:
+    """One E step's totals for each of a batch of fits (:meth:`BatchEM.evaluate`).
+
+    Attributes
+    ----------
+    counts : list of ndarray
+        Each fit's weighted count per component, ``sum_n w_n r_nk``.
+    log_likelihood : ndarray of shape (B,)
+        ``sum_n w_n log p(x_n)``.
+    entropy : ndarray of shape (B,)
+        ``-sum_n w_n log max_k r_nk``, the entropy of the hard classification (ICL's).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from bayesmix.em.batch import BatchEvaluation
+    >>> BatchEvaluation([np.ones(1)], np.zeros(1), np.zeros(1)).entropy
+    array([0.])
+    """
+
+    counts: list[np.ndarray]
+    log_likelihood: np.ndarray
+    entropy: np.ndarray
+
+
+class _Group:
+    """The consecutive rows of the stack that share a structure, and what is theirs only.
+
+    ``columns`` says where the packed parameters hold their covariances, ``factors``
+    are the precision factors of the parameters the current E step evaluates and
+    ``phantom`` the padded components' second moments. Symmetric matrices from
+    :data:`_TRIANGLE_FROM` features on are packed as their upper triangles, the
+    off-diagonal entries times ``sqrt(2)`` so that SQUAREM's norms stay those of the
+    matrices.
+    """
+
+    def __init__(self, structure: CovarianceStructure, start: int, real: np.ndarray,
+                 first_column: int, stored_shape: tuple[int, ...],
+                 phantom: np.ndarray | None) -> None:
+        self.structure = structure
+        self.start, self.size = start, len(real)
+        self.rows = slice(start, start + self.size)
+        self.stored_shape = stored_shape
+        self.phantom = phantom
+        self.factors = np.zeros((self.size, *stored_shape))
+        n_features = stored_shape[-1]
+        self.triangle = None
+        width = int(np.prod(stored_shape))
+        if (structure.estimates_correlations and n_features >= _TRIANGLE_FROM
+                and stored_shape[-2:] == (n_features, n_features)):
+            self.triangle = upper_triangle(n_features)
+            self.scale = np.where(self.triangle[0] == self.triangle[1], 1.0, np.sqrt(2.0))
+            width = width // n_features**2 * len(self.scale)
+        self.columns = slice(first_column, first_column + width)
+
+    def place(self, start: int) -> None:
+        """The group's rows start at ``start`` (after rows before it were dropped)."""
+        self.start, self.rows = start, slice(start, start + self.size)
+
+    def pack(self, covariances: np.ndarray) -> np.ndarray:
+        """Covariances (n, *stored) as packed columns (n, width)."""
+        if self.triangle is not None:
+            covariances = covariances[..., self.triangle[0], self.triangle[1]] * self.scale
+        return covariances.reshape(len(covariances), -1)
+
+    def unpack(self, columns: np.ndarray) -> np.ndarray:
+        """Packed columns (n, width) as covariances (n, *stored)."""
+        if self.triangle is None:
+            return columns.reshape(len(columns), *self.stored_shape)
+        upper = columns.reshape(len(columns), *self.stored_shape[:-2], -1) / self.scale
+        return symmetric_from_upper(upper, self.stored_shape[-1])
+
+    def covariances(self, packed: np.ndarray) -> np.ndarray:
+        """The group's covariances in the stack's packed parameters, (size, *stored)."""
+        return self.unpack(packed[self.rows, self.columns])
+
+    def keep(self, kept: np.ndarray) -> None:
+        """Keep the group's rows where the stack's ``kept`` is true."""
+        mine = kept[self.rows]
+        self.factors = self.factors[mine]
+        if self.phantom is not None:
+            self.phantom = self.phantom[mine]
+        self.size = int(np.count_nonzero(mine))
+
+
+@dataclass
+class _Stack:
+    """The runs still iterating, one row each; :meth:`keep` drops the others."""
+
+    run: np.ndarray             # (B,) each row's run, its index in the starts
+    packed: np.ndarray          # (B, P) the parameters the next E step evaluates
+    reverted: np.ndarray        # (B,) ``packed`` is the cycle's second EM step again
+    previous: np.ndarray        # (B,) the lower bound of the last iterate
+    last_change: np.ndarray     # (B,) its change
+    phase: np.ndarray           # (B,) _FIRST, _SECOND or _JUMP
+    max_step: np.ndarray        # (B,) SQUAREM's longest step
+    cycle: list[np.ndarray]     # 3 x (B, P) the cycle's start and its two EM steps
+    screening: np.ndarray       # (B,) the screen stage is still ahead
+    real: np.ndarray            # (B, K) which components are not padding
+    #: The parameters the last E step evaluated and their runs (not kept row by row:
+    #: read only when a run fails).
+    evaluated: tuple[np.ndarray, np.ndarray] = field(default=(np.empty((0, 0)), np.empty(0)))
+
+    def keep(self, kept: np.ndarray, groups: list[_Group]) -> None:
+        for item in fields(self):
+            value = getattr(self, item.name)
+            if item.name != "evaluated":
+                setattr(self, item.name, [step[kept] for step in value]
+                        if item.name == "cycle" else value[kept])
+        start = 0
+        for group in groups:
+            group.keep(kept)
+            group.place(start)
+            start += group.size
+        groups[:] = [group for group in groups if group.size]
+
+
+@dataclass
+class _Step:
+    """One iteration of the stack: each run's lower bound, change and next parameters."""
+
+    bounds: np.ndarray          # (B,) the lower bound at the parameters evaluated
+    change: np.ndarray          # (B,) the absolute value of its change from the last iterate
+    following: np.ndarray       # (B, P) the M step's parameters
+    rejected: np.ndarray | None  # (B,) a rejected extrapolation (None: none is)
+    converged: np.ndarray       # (B,) an iterate whose change is below tol
+
+
+def _normalise(log_prob: np.ndarray, real: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Turn (B, K, N) joint log probabilities into responsibilities, in place.
+
+    Returns each row's largest joint log probability and its log normaliser, (B, N).
+    A row where every component's log probability is ``-inf`` gets equal shares of the
+    real components and log normaliser ``-inf`` (as ``density.normalise_rows`` does).
+    """
+    row_max = log_prob.max(axis=1)
+    log_prob -= row_max[:, np.newaxis, :]
+    np.exp(log_prob, out=log_prob)
+    row_sum = log_prob.sum(axis=1)
+    if not row_sum.min() > 0.0:  # a row where every component is -inf (or NaN)
+        hopeless = ~(row_sum > 0.0)
+        shares = real / real.sum(axis=1, keepdims=True)
+        log_prob[...] = np.where(hopeless[:, np.newaxis, :], shares[:, :, np.newaxis],
+                                 log_prob)
+        row_max[hopeless] = -np.inf
+        row_sum[hopeless] = 1.0
+    log_prob /= row_sum[:, np.newaxis, :]
+    log_norm = np.log(row_sum)
+    log_norm += row_max
+    return row_max, log_norm
+
+
+def _select(rows: np.ndarray, new: np.ndarray, old: np.ndarray) -> np.ndarray:
+    """``new`` in the ``rows`` where it is true, ``old`` elsewhere (no copy if all or none)."""
+    n_new = np.count_nonzero(rows)
+    if n_new == len(rows):
+        return new
+    if n_new == 0:
+        return old
+    return np.where(rows[:, np.newaxis], new, old)
+
+
+def _sum_parts(parts: list[list]) -> list:
+    """Add up the totals of row ranges (``None`` entries stay ``None``)."""
+    if len(parts) == 1:
+        return parts[0]
+    return [None if first is None else sum(rest, first.copy())
+            for first, *rest in zip(*parts)]
+
+
+def _factors(structure: CovarianceStructure, covariances: np.ndarray
+             ) -> tuple[np.ndarray, np.ndarray]:
+    """Precision factors of each run's covariances, and which runs' are not valid."""
+    failed = np.zeros(covariances.shape[0], dtype=bool)
+    try:
+        return structure.batch_precision_cholesky(covariances), failed
+    except ValueError:  # rare: find the runs at fault, one by one
+        factors = np.zeros_like(covariances)
+        for row, run_covariances in enumerate(covariances):
+            try:
+                factors[row] = structure.batch_precision_cholesky(run_covariances)
+            except ValueError:
+                failed[row] = True
+        return factors, failed
+
+
+class BatchEM:
+    """EM for many runs at once on the rows of an in-memory source (see the module docstring).
+
+    Parameters
+    ----------
+    source : InMemorySource
+        The rows; their initialisation sample is all of them.
+    settings : EMSettings
+        ``tol``, ``reg_covar``, ``max_iter`` and ``accelerate`` of every run.
+
+    Examples
+    --------
+    Two starts of two components and one of three, diagonal and tied, in one stack:
+
+    >>> import numpy as np
+    >>> from bayesmix.covariance import get_structure
+    >>> from bayesmix.em.batch import BatchEM, BatchStart
+    >>> from bayesmix.em.engine import EMSettings
+    >>> from bayesmix.em.sources import InMemorySource
+    >>> X = np.array([[0.0], [0.2], [0.1], [5.0], [5.2], [5.1], [9.0], [9.3]])
+    >>> batch = BatchEM(InMemorySource(X), EMSettings(tol=1e-8))
+    >>> diag, tied = get_structure("diag"), get_structure("tied")
+    >>> runs = batch.run([BatchStart(diag, np.eye(2)[[0, 0, 0, 1, 1, 1, 1, 1]]),
+    ...                   BatchStart(tied, np.eye(2)[[0, 1, 0, 1, 0, 1, 0, 1]]),
+    ...                   BatchStart(diag, np.eye(3)[[0, 0, 0, 1, 1, 1, 2, 2]])])
+    >>> [run.converged for run in runs], runs[2].parameters.weights
+    ([True, True, True], array([0.375, 0.375, 0.25 ]))
+    """
+
+    def __init__(self, source: InMemorySource, settings: EMSettings) -> None:
+        self.source = source
+        self.settings = settings
+        self._kept_blocks: dict[tuple[int, int, int], list[tuple[slice, RowProducts]]] = {}
+        self._width = 1  # temporaries per row in a run's E step, which sizes its blocks
+
+    def _blocks(self, rows: slice, width: int) -> list[tuple[slice, RowProducts]]:
+        """The centred blocks of ``X[rows]`` and their products, kept when they are small."""
+        key = (rows.start, rows.stop, width)
+        if key in self._kept_blocks:
+            return self._kept_blocks[key]
+        source = self.source
+        blocks = [(block_rows, RowProducts(block)) for block_rows, block in
+                  centred_blocks(source.X, rows, width, source.shift)]
+        if source.n_samples * source.n_features**2 <= _KEPT_PRODUCTS:
+            self._kept_blocks[key] = blocks
+        return blocks
+
+    # ------------------------------------------------------------------ layout
+    def _groups(self, structures: Sequence[CovarianceStructure], real: np.ndarray
+                ) -> tuple[list[_Group], int]:
+        """One group per structure, in order of first appearance, and the packed width.
+
+        ``structures`` and ``real`` are in stack order (the runs of a structure
+        consecutive).
+        """
+        n_runs, n_components = real.shape
+        n_features = self.source.n_features
+        first = n_components * (1 + n_features)  # weights, then means, then covariances
+        groups, width, start = [], first, 0
+        while start < n_runs:
+            structure = structures[start]
+            if not structure.batched_m_step:
+                raise ValueError(
+                    f"covariance_type={structure.label!r} has no batched M step "
+                    f"(batched_m_step is False); fit it one model at a time with EMEngine."
+                )
+            stop = start + 1
+            while stop < n_runs and structures[stop] is structure:
+                stop += 1
+            stored_shape = tuple(structure.stored_shape(n_components, n_features))
+            groups.append(_Group(structure, start, real[start:stop], first, stored_shape,
+                                 self._phantom(structure, real[start:stop])))
+            width, start = max(width, groups[-1].columns.stop), stop
+        return groups, width
+
+    def _phantom(self, structure: CovarianceStructure, real: np.ndarray
+                 ) -> np.ndarray | None:
+        """Second moments of the padded components (zero for the real ones)."""
+        kind = structure.second_moments
+        if kind is None or real.all():
+            return None
+        covariance = self.source.data_covariance(full=kind == "matrix")
+        padding = (~real).astype(float).reshape(*real.shape, *(1,) * covariance.ndim)
+        return COUNT_FLOOR * covariance * padding
+
+    @staticmethod
+    def _group_of(groups: list[_Group], row: int) -> _Group:
+        return next(group for group in groups if group.start <= row < group.start + group.size)
+
+    def _block(self, structure: CovarianceStructure, n_components: int) -> tuple[slice, ...]:
+        """Where a run's stored covariances of ``n_components`` sit in its padded ones."""
+        return tuple(slice(0, size) for size in
+                     structure.stored_shape(n_components, self.source.n_features))
+
+    def _parameters(self, group: _Group, packed: np.ndarray, n_components: int
+                    ) -> MixtureParameters | None:
+        """One run's parameters without its padded components (copies), or ``None``.
+
+        ``None`` when its covariances are not positive definite.
+        """
+        n_features = self.source.n_features
+        n_padded = group.columns.start // (1 + n_features)
+        means = packed[n_padded:group.columns.start].reshape(n_padded, n_features)
+        covariances = group.unpack(packed[np.newaxis, group.columns])[0][
+            self._block(group.structure, n_components)].copy()
+        try:
+            factors = group.structure.precision_cholesky(covariances)
+        except ValueError:
+            return None
+        return MixtureParameters(packed[:n_components].copy(), means[:n_components].copy(),
+                                 covariances, factors)
+
+    # ------------------------------------------------------------------ passes
+    def _block_totals(self, rows: slice, coefficients: list[np.ndarray],
+                      groups: list[_Group], real: np.ndarray, width: int, evaluate: bool
+                      ) -> list:
+        """Log-likelihood and sufficient statistics (and entropy) over ``X[rows]``.
+
+        ``[log_likelihood, (entropy,) counts, sums, second moments of each group]``.
+        """
+        source = self.source
+        for block_rows, products in self._blocks(rows, width):
+            block = products.X
+            log_prob = np.empty((*real.shape, len(block)))
+            flat = log_prob.reshape(-1, len(block))  # one matrix product per group
+            for group, group_coefficients in zip(groups, coefficients):
+                features = products.features(group.structure.mahalanobis_features)
+                np.matmul(group_coefficients.reshape(-1, features.shape[1]), features.T,
+                          out=flat[group.start * real.shape[1]:
+                                   (group.start + group.size) * real.shape[1]])
+            row_max, log_norm = _normalise(log_prob, real)
+            weights = None if source.sample_weight is None else source.sample_weight[
+                block_rows]
+            if weights is not None:
+                log_prob *= weights
+            part = [log_norm.sum(axis=1) if weights is None else log_norm @ weights]
+            if evaluate:
+                log_norm -= row_max
+                part.append(log_norm.sum(axis=1) if weights is None else log_norm @ weights)
+            part += self._moments(log_prob, groups, products)
+            totals = part if block_rows.start == rows.start else [
+                None if total is None else total + value for total, value in zip(totals, part)]
+        return totals
+
+    @staticmethod
+    def _moments(resp: np.ndarray, groups: list[_Group], rows: RowProducts) -> list:
+        """Counts (B, K), sums (B, K, D) and each group's second moments of ``resp``.
+
+        One matrix product per group with the rows' features ``[products | X | 1]``:
+        the products its M step asks for (outer, (B, K, D, D), or squares, (B, K, D)),
+        or none.
+        """
+        n_runs, n_components, n_rows = resp.shape
+        n_features = rows.X.shape[1]
+        counts, sums, second_moments = [], [], []
+        for group in groups:
+            kind = group.structure.second_moments
+            features = rows.features("outer" if kind == "matrix" else "squares")
+            if kind is None:
+                features = features[:, -1 - n_features:]
+            totals = (resp[group.rows].reshape(-1, n_rows) @ features).reshape(
+                group.size, n_components, -1)
+            counts.append(totals[..., -1])
+            sums.append(totals[..., -1 - n_features:-1])
+            products = totals[..., :-1 - n_features]
+            second_moments.append(None if kind is None else symmetric_from_upper(
+                products, n_features) if kind == "matrix" else products)
+        if len(groups) == 1:
+            return [counts[0], sums[0], *second_moments]
+        return [np.concatenate(counts), np.concatenate(sums), *second_moments]
+
+    def _e_step(self, threads: RowThreads, packed: np.ndarray, groups: list[_Group],
+                real: np.ndarray, width: int, evaluate: bool = False) -> list:
+        """One pass over the rows at each run's parameters, summed over row ranges.
+
+        Each group's joint log probabilities ``log w_k + log N(x | mu_k, Sigma_k)`` are
+        one matrix product of the row features with weights made here: the structure's
+        Mahalanobis coefficients times -1/2, the constant's plus the log weight and
+        log-determinant.
+        """
+        n_runs, n_components = real.shape
+        n_features = self.source.n_features
+        means = packed[:, n_components:groups[0].columns.start].reshape(
+            n_runs, n_components, n_features)
+        constants = np.log(packed[:, :n_components])
+        constants -= 0.5 * n_features * _LOG_2PI
+        coefficients = []
+        for group in groups:
+            structure, rows = group.structure, group.rows
+            group_coefficients = structure.batch_mahalanobis_coefficients(means[rows],
+                                                                          group.factors)
+            group_coefficients *= -0.5
+            group_coefficients[..., -1] += constants[rows]
+            group_coefficients[..., -1] += structure.log_det_cholesky(
+                group.factors, n_features).reshape(group.size, -1)
+            coefficients.append(group_coefficients)
+        return _sum_parts(threads.map(
+            lambda rows: self._block_totals(rows, coefficients, groups, real, width, evaluate),
+            self.source.n_samples))
+
+    def _m_step(self, totals: list, groups: list[_Group], real: np.ndarray, width: int
+                ) -> np.ndarray:
+        """The packed parameters maximising the expected log-likelihood of ``totals``."""
+        counts, sums, *second_moments = totals[-2 - len(groups):]
+        n_runs, n_components = counts.shape
+        counts = counts + COUNT_FLOOR
+        means = sums / counts[:, :, np.newaxis]
+        packed = np.zeros((n_runs, width))
+        weights = packed[:, :n_components]
+        np.multiply(counts, real, out=weights)
+        weights /= weights.sum(axis=1, keepdims=True)
+        packed[:, n_components:groups[0].columns.start] = means.reshape(n_runs, -1)
+        for group, second in zip(groups, second_moments):
+            if group.phantom is not None:
+                second += group.phantom
+            structure = group.structure
+            covariances = structure.m_step(
+                counts[group.rows], means[group.rows], second,
+                self.source.scatter if structure.needs_total_scatter else None,
+                self.settings.reg_covar)
+            packed[group.rows, group.columns] = group.pack(covariances)
+        return packed
+
+    # ------------------------------------------------------------------ runs
+    def run(self, starts: Sequence[BatchStart], screen_tol: float = np.inf
+            ) -> list[EMRun | None]:
+        """Run EM from every start at once; each run's end, in order.
+
+        Parameters
+        ----------
+        starts : sequence of BatchStart
+            The runs; their numbers of components and structures may differ.
+        screen_tol : float, default=inf
+            The screen stage of the runs given rivals: where a run's change first falls
+            below it (see the module docstring).
+
+        Returns
+        -------
+        list of EMRun or None
+            ``None`` for a run screened out, or whose start already has a covariance
+            that is not positive definite.
+
+        Examples
+        --------
+        A run screened against a better one at the screen stage is dropped:
+
+        >>> import numpy as np
+        >>> from bayesmix.covariance import get_structure
+        >>> from bayesmix.em.batch import BatchEM, BatchStart
+        >>> from bayesmix.em.engine import EMSettings
+        >>> from bayesmix.em.sources import InMemorySource
+        >>> X = np.array([[0.0], [0.2], [0.1], [5.0], [5.2], [5.1], [9.0], [9.3]])
+        >>> full = get_structure("full")
+        >>> good, poor = np.eye(2)[[0, 0, 0, 1, 1, 1, 1, 1]], np.eye(2)[[0, 1, 0, 1, 0, 1, 0, 1]]
+        >>> runs = BatchEM(InMemorySource(X), EMSettings(tol=1e-6)).run(
+        ...     [BatchStart(full, good), BatchStart(full, poor, rivals=(0,))], screen_tol=1e-3)
+        >>> runs[0].converged, runs[1]
+        (True, None)
+        """
+        n_runs, max_iter = len(starts), self.settings.max_iter
+        structures = [start.structure for start in starts]
+        order = sorted(range(n_runs), key=[structures.index(s) for s in structures].__getitem__)
+        n_components = np.array([start.responsibilities.shape[1] for start in starts])
+        real = np.arange(n_components.max()) < n_components[order, np.newaxis]
+        groups, width = self._groups([structures[run] for run in order], real)
+        ends: list[dict | None] = [None] * n_runs
+        screen_bounds = np.full(n_runs, np.nan)
+        pending = {run: list(start.rivals) for run, start in enumerate(starts) if start.rivals}
+        history: list[tuple[np.ndarray, np.ndarray, np.ndarray | None]] = []
+        # The iterations are many small NumPy calls, which threads would serialise on
+        # the GIL: one thread (BLAS and OpenMP held to one too) unless the rows are many.
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"), RowThreads(
+                self.source.n_samples) as threads:
+            self._width = real.size  # the rows' blocks keep this size through the run
+            packed = self._start(threads, [starts[run] for run in order], groups, real, width)
+            stack = _Stack(run=np.array(order), packed=packed,
+                           reverted=np.zeros(n_runs, dtype=bool),
+                           previous=np.full(n_runs, -np.inf),
+                           last_change=np.full(n_runs, np.inf), phase=np.full(n_runs, _FIRST),
+                           max_step=np.ones(n_runs), cycle=[packed] * 3,
+                           screening=np.ones(n_runs, dtype=bool), real=real)
+            for n_iter in range(1, max_iter + 2):
+                failed = self._factorise(stack, groups)
+                if failed.any():
+                    for row in np.flatnonzero(failed):
+                        run = int(stack.run[row])
+                        ends[run] = self._failed_end(stack, groups, row, n_iter - 1,
+                                                     int(n_components[run]))
+                        screen_bounds[run] = -np.inf if ends[run] is None else ends[run][
+                            "lower_bound"]
+                    stack.keep(~failed, groups)
+                if stack.run.size == 0 or n_iter > max_iter:
+                    break
+                step = self._step(threads, stack, groups, width)
+                history.append((stack.run, step.bounds, step.rejected))
+                decide = False  # whether a screen stage was reached: decide the pending
+                done = step.converged if n_iter < max_iter else np.ones(len(stack.run), bool)
+                if pending:
+                    reached = stack.screening & (step.change < screen_tol)
+                    if step.rejected is not None:
+                        reached &= ~step.rejected
+                    if reached.any():
+                        screen_bounds[stack.run[reached]] = step.bounds[reached]
+                        stack.screening &= ~reached
+                        decide = True
+                for row in np.flatnonzero(done):
+                    run = int(stack.run[row])
+                    ends[run] = self._end(stack, groups, step, row, n_iter,
+                                          int(n_components[run]))
+                    if np.isnan(screen_bounds[run]):
+                        screen_bounds[run], decide = ends[run]["lower_bound"], True
+                dropped = self._screen(pending, screen_bounds) if decide else []
+                for run in dropped:
+                    ends[run] = None
+                self._advance(stack, step)
+                if dropped:
+                    done |= np.isin(stack.run, dropped)
+                if done.any():
+                    stack.keep(~done, groups)
+            for row, run in enumerate(stack.run):  # max_iter=0: the starts themselves
+                ends[run] = {"parameters": self._parameters(
+                    self._group_of(groups, row), stack.packed[row], int(n_components[run])),
+                    "lower_bound": -np.inf, "converged": False, "n_iter": 0,
+                    "last_change": np.inf, "failed_components": ()}
+        histories = self._histories(history, n_runs)
+        return [None if end is None else EMRun(history=histories[run], **end)
+                for run, end in enumerate(ends)]
+
+    def _start(self, threads: RowThreads, starts: Sequence[BatchStart], groups: list[_Group],
+               real: np.ndarray, width: int) -> np.ndarray:
+        """The first M step of every run, from its responsibilities."""
+        resp = np.zeros((*real.shape, self.source.n_samples))
+        for row, start in enumerate(starts):
+            resp[row, :start.responsibilities.shape[1]] = start.responsibilities.T
+        source = self.source
+
+        def block_totals(rows: slice) -> list:
+            for block_rows, products in self._blocks(rows, real.size):
+                weighted = resp[:, :, block_rows]
+                if source.sample_weight is not None:
+                    weighted = weighted * source.sample_weight[block_rows]
+                part = self._moments(np.ascontiguousarray(weighted), groups, products)
+                totals = part if block_rows.start == rows.start else [
+                    None if total is None else total + value
+                    for total, value in zip(totals, part)]
+            return totals
+
+        return self._m_step(_sum_parts(threads.map(block_totals, source.n_samples)), groups,
+                            real, width)
+
+    @staticmethod
+    def _factorise(stack: _Stack, groups: list[_Group]) -> np.ndarray:
+        """Each group's precision factors of the parameters to evaluate; the runs that fail.
+
+        An extrapolation whose covariances are not positive definite is rejected before
+        it is evaluated (as ``EMEngine`` does): the run goes back to its second EM step.
+        A run fails when the parameters of its M step are not positive definite.
+        """
+        failed = np.zeros(len(stack.run), dtype=bool)
+        for group in groups:
+            group.factors, group_failed = _factors(group.structure,
+                                                   group.covariances(stack.packed))
+            if not group_failed.any():
+                continue
+            rows = group.start + np.flatnonzero(group_failed)
+            jumps = rows[stack.phase[rows] == _JUMP]
+            stack.packed = stack.packed.copy()
+            stack.packed[jumps] = stack.cycle[2][jumps]
+            stack.phase[jumps], stack.reverted[jumps] = _FIRST, True
+            for row in jumps:
+                try:
+                    group.factors[row - group.start] = group.structure.precision_cholesky(
+                        group.covariances(stack.packed)[row - group.start])
+                except ValueError:
+                    continue
+                group_failed[row - group.start] = False
+            failed[group.rows] = group_failed
+        return failed
+
+    def _step(self, threads: RowThreads, stack: _Stack, groups: list[_Group], width: int
+              ) -> _Step:
+        """One EM iteration of every run in the stack, and what it says of each run."""
+        totals = self._e_step(threads, stack.packed, groups, stack.real, self._width)
+        bounds = totals[0] / self.source.total_weight
+        following = self._m_step(totals, groups, stack.real, width)
+        change = bounds - stack.previous
+        # An extrapolation evaluated below the iterate it started from is not an iterate.
+        jumped = stack.phase == _JUMP
+        rejected = jumped & (bounds < stack.previous) if jumped.any() else None
+        stack.last_change = change if rejected is None else np.where(
+            rejected, stack.last_change, change)
+        change = np.abs(change)
+        converged = change < self.settings.tol
+        if rejected is not None:
+            converged &= ~rejected
+        return _Step(bounds, change, following, rejected, converged)
+
+    def _end(self, stack: _Stack, groups: list[_Group], step: _Step, row: int, n_iter: int,
+             n_components: int) -> dict:
+        """The end of the run in ``row`` after this iteration, as :class:`EMRun` fields."""
+        group = self._group_of(groups, row)
+        if step.rejected is not None and step.rejected[row]:  # back before the jump
+            packed, bound = stack.cycle[2][row], stack.previous[row]
+        else:
+            packed, bound = step.following[row], step.bounds[row]
+        parameters = self._parameters(group, packed, n_components)
+        failed = ()
+        if parameters is None:  # its last M step is not positive definite
+            failed = self._failed_components(group, packed, n_components)
+            parameters = self._parameters(group, stack.packed[row], n_components)
+            bound = step.bounds[row]
+        return {"parameters": parameters, "lower_bound": float(bound),
+                "converged": bool(step.converged[row]) and not failed, "n_iter": n_iter,
+                "last_change": float(stack.last_change[row]), "failed_components": failed}
+
+    def _failed_end(self, stack: _Stack, groups: list[_Group], row: int, n_iter: int,
+                    n_components: int) -> dict | None:
+        """The end of a run whose next parameters are not positive definite.
+
+        It stops at the last parameters an E step evaluated as an iterate (``None``
+        before any).
+        """
+        if n_iter == 0:
+            return None
+        group = self._group_of(groups, row)
+        if stack.reverted[row]:
+            last = stack.cycle[1][row]
+        else:
+            evaluated, runs = stack.evaluated
+            last = evaluated[np.flatnonzero(runs == stack.run[row])[0]]
+        return {"parameters": self._parameters(group, last, n_components),
+                "lower_bound": float(stack.previous[row]), "converged": False,
+                "n_iter": n_iter, "last_change": float(stack.last_change[row]),
+                "failed_components": self._failed_components(group, stack.packed[row],
+                                                             n_components)}
+
+    def _failed_components(self, group: _Group, packed: np.ndarray, n_components: int
+                           ) -> tuple[int, ...]:
+        """The components whose covariance in ``packed`` is not positive definite."""
+        structure = group.structure
+        covariances = group.unpack(packed[np.newaxis, group.columns])[0][
+            self._block(structure, n_components)]
+        if not np.isfinite(covariances).all():
+            return tuple(range(n_components))
+        smallest = structure.smallest_variances(
+            covariances, self.source.data_covariance(full=structure.estimates_correlations))[0]
+        bad = ~(smallest > 0.0)
+        if structure.shares_covariance() or not bad.any():
+            return tuple(range(n_components))
+        return tuple(int(k) for k in np.flatnonzero(bad))
+
+    def _advance(self, stack: _Stack, step: _Step) -> None:
+        """Each run's next parameters and place in its SQUAREM cycle."""
+        following, rejected = step.following, step.rejected
+        stack.evaluated = (stack.packed, stack.run)
+        stack.previous = step.bounds if rejected is None else np.where(
+            rejected, stack.previous, step.bounds)
+        if not self.settings.accelerate:
+            stack.packed = following
+            return
+        first, second = stack.phase == _FIRST, stack.phase == _SECOND
+        start, first_step, second_step = stack.cycle
+        stack.cycle = [_select(first, stack.packed, start), _select(first, following, first_step),
+                       _select(second, following, second_step)]
+        stack.phase = np.where(first, _SECOND, _FIRST)
+        settled = np.flatnonzero(second & (step.change < SQUAREM_FROM))
+        jumps, usable = self._jump(stack, settled) if settled.size else (None, None)
+        if (usable is not None and usable.any()) or rejected is not None:
+            following = following.copy()  # the cycle may hold it
+        if usable is not None and usable.any():
+            following[settled[usable]] = jumps[usable]
+            stack.phase[settled[usable]] = _JUMP
+        if rejected is not None:
+            following[rejected] = second_step[rejected]
+            stack.reverted = rejected
+        elif stack.reverted.any():
+            stack.reverted = np.zeros(len(stack.run), dtype=bool)
+        stack.packed = following
+
+    @staticmethod
+    def _jump(stack: _Stack, settled: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """SQUAREM's extrapolation for the ``settled`` rows (``EMEngine._squarem_jump``).
+
+        With ``r = first - start`` and ``v = second - 2 first + start``, the jump is
+        ``start - 2 a r + a**2 v`` with ``a = -|r| / |v|`` between ``-max_step`` and -1.
+        Returns the jumps and which are usable: those with positive weights (the next E
+        step evaluates them, unless their covariances are not positive definite, which
+        :meth:`_factorise` finds).
+        """
+        start, first, second = (step[settled] for step in stack.cycle)
+        r = first - start
+        v = second - 2.0 * first + start
+        r_norm = np.sqrt(np.einsum("bp,bp->b", r, r))
+        v_norm = np.sqrt(np.einsum("bp,bp->b", v, v))
+        max_step = stack.max_step[settled]
+        alpha = np.maximum(-r_norm / v_norm, -max_step)
+        moving = v_norm > 0.0
+        stack.max_step[settled] = np.where(
+            moving & (alpha == -max_step),
+            np.minimum(SQUAREM_STEP_GROWTH * max_step, MAX_SQUAREM_STEP), max_step)
+        jumps = start - (2.0 * alpha)[:, np.newaxis] * r + (alpha * alpha)[:, np.newaxis] * v
+        n_components = stack.real.shape[1]
+        weights = jumps[:, :n_components]
+        usable = moving & (alpha < -1.0) & ((weights > 0.0) | ~stack.real[settled]).all(axis=1)
+        weights /= weights.sum(axis=1, keepdims=True)
+        return jumps, usable
+
+    @staticmethod
+    def _screen(pending: dict[int, list[int]], screen_bounds: np.ndarray) -> list[int]:
+        """Decide the screened runs whose stage and whose rivals' stage are known."""
+        dropped = []
+        for run, rivals in list(pending.items()):
+            bounds = screen_bounds[[run, *rivals]]
+            if np.isnan(bounds).any():
+                continue
+            del pending[run]
+            if bounds[0] < bounds[1:].min():
+                dropped.append(run)
+        return dropped
+
+    @staticmethod
+    def _histories(history: list, n_runs: int) -> list[list[float]]:
+        """Each run's lower bounds, iterate by iterate (rejected extrapolations left out)."""
+        if not history:
+            return [[] for _ in range(n_runs)]
+        runs, bounds, rejected = zip(*history)
+        kept = np.concatenate([np.ones(len(step), dtype=bool) if step_rejected is None
+                               else ~step_rejected
+                               for step, step_rejected in zip(runs, rejected)])
+        runs, bounds = np.concatenate(runs)[kept], np.concatenate(bounds)[kept]
+        order = np.argsort(runs, kind="stable")
+        splits = np.searchsorted(runs[order], np.arange(1, n_runs))
+        return [part.tolist() for part in np.split(bounds[order], splits)]
+
+    def evaluate(self, fits: Sequence[tuple[CovarianceStructure, MixtureParameters]]
+                 ) -> BatchEvaluation:
+        """One E step at each fit's parameters: counts, log-likelihood and entropy.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from bayesmix.covariance import get_structure
+        >>> from bayesmix.em.batch import BatchEM, BatchStart
+        >>> from bayesmix.em.engine import EMSettings
+        >>> from bayesmix.em.sources import InMemorySource
+        >>> X = np.array([[0.0], [0.2], [0.1], [5.0], [5.2], [5.1]])
+        >>> batch = BatchEM(InMemorySource(X), EMSettings())
+        >>> diag = get_structure("diag")
+        >>> run = batch.run([BatchStart(diag, np.eye(2)[[0, 0, 0, 1, 1, 1]])])[0]
+        >>> batch.evaluate([(diag, run.parameters)]).counts[0].round(6)
+        array([3., 3.])
+        """
+        structures = [structure for structure, _ in fits]
+        order = sorted(range(len(fits)), key=[structures.index(s) for s in structures].__getitem__)
+        n_components = np.array([fit.weights.shape[0] for _, fit in fits])
+        real = np.arange(n_components.max()) < n_components[order, np.newaxis]
+        groups, width = self._groups([structures[i] for i in order], real)
+        packed = np.zeros((len(fits), width))
+        n_features = self.source.n_features
+        for group in groups:
+            for in_group, (_, fit) in enumerate(fits[i] for i in order[group.rows]):
+                k, row = len(fit.weights), group.start + in_group
+                packed[row, :k] = fit.weights
+                packed[row, real.shape[1]:group.columns.start].reshape(-1, n_features)[:k] = (
+                    fit.means)
+                group.factors[in_group][self._block(group.structure, k)] = (
+                    fit.precisions_cholesky)
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"), RowThreads(
+                self.source.n_samples) as threads:
+            log_likelihood, entropy, counts = self._e_step(threads, packed, groups, real,
+                                                           real.size, evaluate=True)[:3]
+        back = np.argsort(order)
+        return BatchEvaluation([counts[row, :k] for row, k in zip(back, n_components)],
+                               log_likelihood[back], entropy[back])

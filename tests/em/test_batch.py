@@ -1,0 +1,217 @@
+"""Batched EM (bayesmix.em.batch): the one-fit engine's runs, many at once."""
+
+import numpy as np
+import pytest
+
+from bayesmix import GaussianMixtureEM, make_mixture
+from bayesmix.covariance import STRUCTURES, get_structure
+from bayesmix.density import responsibilities, weighted_log_prob
+from bayesmix.em.batch import BatchEM, BatchStart
+from bayesmix.em.engine import EMEngine, EMSettings
+from bayesmix.em.init import initial_responsibilities
+from bayesmix.em.sources import InMemorySource
+from bayesmix.exceptions import DegenerateComponentWarning
+from bayesmix.scoring import information_criteria
+
+BATCHED = [structure.name for structure in STRUCTURES if structure.batched_m_step]
+FIELDS = ("weights", "means", "covariances", "precisions_cholesky")
+
+
+@pytest.fixture(scope="module")
+def source():
+    """Three overlapping 2-D clusters away from the origin (the rows are centred)."""
+    return InMemorySource(make_mixture(240, n_components=3, n_features=2,
+                                       random_state=1).X + 50.0)
+
+
+def _starts(source, ks, scheme="kmeans"):
+    return [initial_responsibilities(source.X, k, scheme, random_state=0, cache=source.cache)
+            for k in ks]
+
+
+def _alone(source, structure, resp, settings):
+    engine = EMEngine(source, structure, resp.shape[1], settings)
+    return engine.run(engine.from_responsibilities(resp))
+
+
+def _assert_same_run(run, expected):
+    """The same iterates (to rounding) and the same end."""
+    assert (run.n_iter, run.converged) == (expected.n_iter, expected.converged)
+    np.testing.assert_allclose(run.history, expected.history, rtol=1e-12)
+    _assert_same_optimum(run, expected, rtol=1e-9)
+
+
+def _assert_same_optimum(run, expected, rtol=1e-5):
+    """Both converged, to the same optimum: run to a tight tol, they agree to rtol.
+
+    SQUAREM's jumps are accepted when they do not lower the bound, which rounding can
+    decide either way for a jump that changes almost nothing; the iterates may then
+    differ, not the optimum.
+    """
+    assert run.converged and expected.converged
+    assert run.lower_bound == pytest.approx(expected.lower_bound, rel=1e-10)
+    for field in FIELDS:
+        np.testing.assert_allclose(getattr(run.parameters, field),
+                                   getattr(expected.parameters, field), rtol=rtol, atol=1e-8)
+
+
+@pytest.mark.parametrize("name", BATCHED)
+@pytest.mark.parametrize("accelerate", [False, True], ids=["plain", "squarem"])
+def test_each_run_is_the_one_fit_engines_run(source, name, accelerate):
+    """Every run of a batch (several K, two start schemes) goes where EMEngine goes from
+    the same start: plain EM through the same iterates, SQUAREM to the same optimum."""
+    structure = get_structure(name)
+    settings = EMSettings(tol=1e-11, max_iter=2000, accelerate=accelerate)
+    resps = _starts(source, [1, 2, 3, 4]) + _starts(source, [2, 3], "hc")
+    runs = BatchEM(source, settings).run([BatchStart(structure, resp) for resp in resps])
+    check = _assert_same_optimum if accelerate else _assert_same_run
+    for resp, run in zip(resps, runs):
+        check(run, _alone(source, structure, resp, settings))
+
+
+@pytest.mark.parametrize("accelerate", [False, True], ids=["plain", "squarem"])
+def test_matrices_packed_as_triangles_give_the_same_runs(accelerate):
+    """From eight features on, the batch packs symmetric covariances as upper
+    triangles: the runs stay the one-fit engine's."""
+    source = InMemorySource(make_mixture(200, n_components=2, n_features=8,
+                                         random_state=5).X)
+    settings = EMSettings(tol=1e-11, max_iter=2000, accelerate=accelerate)
+    check = _assert_same_optimum if accelerate else _assert_same_run
+    for name in BATCHED:
+        structure = get_structure(name)
+        resps = _starts(source, [1, 2, 3])
+        runs = BatchEM(source, settings).run([BatchStart(structure, resp) for resp in resps])
+        for resp, run in zip(resps, runs):
+            check(run, _alone(source, structure, resp, settings))
+
+
+@pytest.mark.parametrize("accelerate", [False, True], ids=["plain", "squarem"])
+def test_padding_and_other_structures_change_nothing(source, accelerate):
+    """A run alone, and in one stack with runs of more components and of every other
+    structure: the same run (the same optimum with SQUAREM)."""
+    settings = EMSettings(tol=1e-11, max_iter=2000, accelerate=accelerate)
+    resp, larger = _starts(source, [2, 6])
+    batch = BatchEM(source, settings)
+    starts = [BatchStart(get_structure(name), start) for name in BATCHED
+              for start in (resp, larger)]
+    together = batch.run(starts)
+    check = _assert_same_optimum if accelerate else _assert_same_run
+    for start, run in zip(starts, together):
+        check(run, batch.run([start])[0])
+
+
+def test_screening_drops_a_run_below_its_rivals_at_the_screen_stage(source):
+    """A run screened against a better one is dropped at the screen stage; screened
+    against a worse one it goes on, to where it goes alone."""
+    structure, screen_tol = get_structure("full"), 1e-3
+    settings = EMSettings(tol=1e-10, max_iter=2000, accelerate=True)
+    good, = _starts(source, [3])
+    bad = initial_responsibilities(source.X, 3, "random", random_state=3)
+
+    def screen_bound(resp):
+        history = _alone(source, structure, resp, settings).history
+        return history[np.flatnonzero(np.abs(np.diff(history)) < screen_tol)[0] + 1]
+
+    assert screen_bound(bad) < screen_bound(good)  # so that the test screens something
+    runs = BatchEM(source, settings).run(
+        [BatchStart(structure, good), BatchStart(structure, bad, rivals=(0,)),
+         BatchStart(structure, good, rivals=(1,))], screen_tol=screen_tol)
+    assert runs[1] is None
+    _assert_same_optimum(runs[2], runs[0])
+
+
+def test_a_failing_run_stops_at_its_last_valid_parameters_and_spares_the_others():
+    """A component that shrinks onto five nearly equal rows gets a negative variance
+    once the (negative, here) reg_covar is added: EMEngine raises; the batch stops that
+    run at its last valid parameters, names the component, and goes on with the others."""
+    rng = np.random.default_rng(0)
+    X = np.concatenate([rng.normal(0.0, 1.0, 100), rng.normal(10.0, 1.0, 100),
+                        20.0 + 0.01 * rng.normal(size=5)])[:, np.newaxis]
+    source = InMemorySource(X)
+    labels = np.repeat([0, 1, 2], [100, 100, 5])
+    labels[100:103] = 2  # the third component starts wide, over three rows of the second
+    failing, fine = np.eye(3)[labels], np.eye(2)[np.minimum(labels, 1)]
+    diag = get_structure("diag")
+    settings = EMSettings(tol=1e-8, reg_covar=-2e-4, max_iter=200)
+    with pytest.raises(ValueError, match="not positive"):
+        _alone(source, diag, failing, settings)
+    batch = BatchEM(source, settings)
+    stopped, other = batch.run([BatchStart(diag, failing), BatchStart(diag, fine)])
+    assert stopped.failed_components == (2,)
+    assert not stopped.converged and stopped.n_iter >= 1
+    assert np.all(stopped.parameters.covariances > 0)
+    assert stopped.lower_bound == stopped.history[-1]
+    _assert_same_run(other, batch.run([BatchStart(diag, fine)])[0])
+
+    counts = batch.evaluate([(diag, stopped.parameters)]).counts[0]
+    with pytest.warns(DegenerateComponentWarning, match="stopped being positive definite"):
+        em = GaussianMixtureEM(3, covariance_type="diag", max_iter=200).set_fitted_run(
+            stopped, source, counts, fit_time=0.0)
+    assert 2 in em.degenerate_components_
+    assert "stopped being positive definite" in em.degenerate_reasons_[2]
+    assert not em.converged_
+
+
+def test_a_start_that_is_not_positive_definite_gives_no_run(source):
+    resp = np.zeros((source.n_samples, 2))
+    resp[:, 0] = 1.0
+    resp[0] = [0.0, 1.0]  # one row: a zero covariance without reg_covar
+    runs = BatchEM(source, EMSettings(reg_covar=0.0)).run(
+        [BatchStart(get_structure("full"), resp), *[BatchStart(get_structure("full"), start)
+                                                    for start in _starts(source, [2])]])
+    assert runs[0] is None and runs[1].converged
+
+
+def test_evaluate_matches_the_density_kernels(source):
+    settings = EMSettings(tol=1e-6, max_iter=200, accelerate=True)
+    fits = [(get_structure(name), start) for name in BATCHED
+            for start in _starts(source, [1, 3])]
+    batch = BatchEM(source, settings)
+    runs = batch.run([BatchStart(structure, start) for structure, start in fits])
+    evaluation = batch.evaluate([(structure, run.parameters)
+                                 for (structure, _), run in zip(fits, runs)])
+    for i, ((structure, _), run) in enumerate(zip(fits, runs)):
+        params = run.parameters
+        arguments = (source.X, params.weights, params.means + source.shift,
+                     params.precisions_cholesky, structure)
+        values = information_criteria(weighted_log_prob(*arguments), 1)
+        assert evaluation.log_likelihood[i] == pytest.approx(values["log_likelihood"],
+                                                             rel=1e-12)
+        assert evaluation.entropy[i] == pytest.approx(
+            (values["icl"] - values["bic"]) / 2, rel=1e-9, abs=1e-9)
+        np.testing.assert_allclose(evaluation.counts[i],
+                                   responsibilities(*arguments).sum(axis=0), rtol=1e-10)
+
+
+def test_no_iterations_returns_the_starts(source):
+    resp, = _starts(source, [2])
+    run, = BatchEM(source, EMSettings(max_iter=0)).run([BatchStart(get_structure("VVI"), resp)])
+    start = EMEngine(source, get_structure("VVI"), 2, EMSettings()).from_responsibilities(resp)
+    assert (run.n_iter, run.converged, run.lower_bound, run.history) == (0, False, -np.inf, [])
+    np.testing.assert_allclose(run.parameters.means, start.means)
+
+
+def test_a_structure_without_a_batched_m_step_is_refused(source, monkeypatch):
+    structure = get_structure("tied")
+    monkeypatch.setattr(structure, "batched_m_step", False)
+    with pytest.raises(ValueError, match="has no batched M step"):
+        BatchEM(source, EMSettings()).run([BatchStart(structure, *_starts(source, [2]))])
+
+
+def test_weighted_rows_give_the_one_fit_engines_runs():
+    data = make_mixture(150, n_components=2, n_features=2, random_state=4).X
+    source = InMemorySource(data, sample_weight=np.random.default_rng(4).uniform(0.2, 3, 150))
+    settings = EMSettings(tol=1e-10, max_iter=1000)
+    starts = _starts(source, [2, 3])
+    for name in BATCHED:
+        structure = get_structure(name)
+        batch = BatchEM(source, settings)
+        runs = batch.run([BatchStart(structure, start) for start in starts])
+        for start, run in zip(starts, runs):
+            _assert_same_run(run, _alone(source, structure, start, settings))
+        evaluation = batch.evaluate([(structure, run.parameters) for run in runs])
+        for run, counts in zip(runs, evaluation.counts):
+            params = run.parameters
+            resp = responsibilities(source.X, params.weights, params.means + source.shift,
+                                    params.precisions_cholesky, structure)
+            np.testing.assert_allclose(counts, source.sample_weight @ resp, rtol=1e-10)
