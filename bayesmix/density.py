@@ -19,7 +19,12 @@ import numpy as np
 
 from bayesmix._parallel import RowThreads
 from bayesmix.covariance import CovarianceStructure, get_structure
-from bayesmix.patterns import MissingPatterns, block_conditionals, full_precisions, has_missing
+from bayesmix.patterns import (
+    MissingPatterns,
+    block_conditionals,
+    component_precisions,
+    has_missing,
+)
 
 __all__ = [
     "component_log_prob",
@@ -207,7 +212,8 @@ def _fill_observed_by_chunks(
     """:func:`_fill_by_chunks` for rows with missing values, grouped by pattern."""
     patterns = MissingPatterns(np.isnan(X))
     n_components, n_features = means.shape
-    precisions = full_precisions(structure, precisions_cholesky, n_components, n_features)
+    precisions = component_precisions(structure, precisions_cholesky, n_components,
+                                      n_features)
 
     def fill(positions: slice) -> None:
         for group, block in patterns.blocks(positions, n_components, row_chunks):

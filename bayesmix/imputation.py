@@ -25,7 +25,7 @@ from bayesmix.patterns import (
     BlockConditionals,
     MissingPatterns,
     block_conditionals,
-    full_precisions,
+    component_precisions,
 )
 
 __all__ = ["conditional_expectation", "draw_imputations"]
@@ -37,7 +37,8 @@ def _incomplete_blocks(X: np.ndarray, weights: np.ndarray, means: np.ndarray,
     """``(rows, conditionals, responsibilities)`` of the blocks of rows with a NaN."""
     structure = get_structure(covariance_type)
     n_components, n_features = means.shape
-    precisions = full_precisions(structure, precisions_cholesky, n_components, n_features)
+    precisions = component_precisions(structure, precisions_cholesky, n_components,
+                                      n_features)
     log_det = structure.log_det_cholesky(precisions_cholesky, n_features)
     with np.errstate(divide="ignore"):
         log_weights = np.log(np.asarray(weights, dtype=np.float64))
@@ -129,6 +130,7 @@ def draw_imputations(X: np.ndarray, weights: np.ndarray, means: np.ndarray,
     for rows, conditionals, resp in _incomplete_blocks(completed[0], weights, means,
                                                       precisions_cholesky, covariance_type):
         factors = np.linalg.cholesky(conditionals.conditional_covariances)
+        factors = np.broadcast_to(factors, (resp.shape[1], *factors.shape[1:]))  # shared
         cumulative = np.cumsum(resp, axis=1)
         n_rows, n_missing = conditionals.missing_index.shape
         everyone = np.arange(n_rows)

@@ -31,7 +31,7 @@ import numpy as np
 from bayesmix.covariance.base import CovarianceStructure
 
 __all__ = ["BlockConditionals", "MissingPatterns", "PatternGroup", "block_conditionals",
-           "full_precisions", "has_missing", "invert_positive_definite"]
+           "component_precisions", "has_missing", "invert_positive_definite"]
 
 _LOG_2PI = np.log(2.0 * np.pi)
 #: Matrices inverted together by :func:`invert_positive_definite`: larger stacks fall
@@ -106,21 +106,36 @@ def invert_positive_definite(matrices: np.ndarray) -> tuple[np.ndarray, np.ndarr
             np.log(pivots).sum(axis=0).reshape(batch))
 
 
-def full_precisions(structure: CovarianceStructure, precisions_cholesky: np.ndarray,
-                    n_components: int, n_features: int) -> np.ndarray:
-    """Every component's precision matrix (K, D, D), whatever the stored shape.
+def component_precisions(structure: CovarianceStructure, precisions_cholesky: np.ndarray,
+                          n_components: int, n_features: int) -> np.ndarray:
+    """Each component's precision: (K, D, D) matrices, or (K, D) diagonals.
+
+    The axis-aligned structures (those that estimate no correlation) give the diagonals,
+    which :func:`block_conditionals` handles without matrix algebra: their missing
+    coordinates are independent of the observed ones. A covariance shared by the
+    components gives one, (1, D, D) or (1, D), which broadcasts: its missing blocks are
+    then inverted once per pattern, not once per pattern and component.
 
     Examples
     --------
     >>> import numpy as np
     >>> from bayesmix.covariance import get_structure
-    >>> from bayesmix.patterns import full_precisions
-    >>> full_precisions(get_structure("spherical"), np.array([2.0]), 1, 2)
+    >>> from bayesmix.patterns import component_precisions
+    >>> component_precisions(get_structure("full"), np.array([[[2.0, 0.0], [0.0, 1.0]]]), 1, 2)
     array([[[4., 0.],
-            [0., 4.]]])
+            [0., 1.]]])
+    >>> component_precisions(get_structure("spherical"), np.array([2.0, 1.0]), 2, 3)
+    array([[4., 4., 4.],
+           [1., 1., 1.]])
+    >>> component_precisions(get_structure("tied"), np.eye(2), 3, 2).shape
+    (1, 2, 2)
     """
     precisions = structure.precisions_from_cholesky(precisions_cholesky)
-    return structure.to_full(precisions, n_components, n_features)
+    shared = structure.shares_covariance()
+    matrices = structure.to_full(precisions, 1 if shared else n_components, n_features)
+    if structure.estimates_correlations:
+        return matrices
+    return np.diagonal(matrices, axis1=-2, axis2=-1).copy()
 
 
 @dataclass(frozen=True)
@@ -137,6 +152,14 @@ class PatternGroup:
         The group's rows in :attr:`MissingPatterns.order`.
     pattern_of_position : ndarray of shape (n_rows,)
         The pattern (row of ``missing_index``) of each of the group's rows, ascending.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from bayesmix.patterns import MissingPatterns
+    >>> group = MissingPatterns(np.array([[True, False], [False, False]])).groups[1]
+    >>> group.n_missing, group.missing_index, group.positions
+    (1, array([[0]]), slice(1, 2, None))
     """
 
     n_missing: int
@@ -146,7 +169,15 @@ class PatternGroup:
 
     def row_width(self, n_components: int, n_features: int) -> int:
         """Float64 elements per row of the largest temporaries of :func:`block_conditionals`
-        (the rows against every component, and the missing blocks' covariances)."""
+        (the rows against every component, and the missing blocks' covariances).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from bayesmix.patterns import MissingPatterns
+        >>> MissingPatterns(np.array([[True, False, False]])).groups[0].row_width(2, 3)
+        8
+        """
         return n_components * (n_features + self.n_missing**2)
 
 
@@ -264,7 +295,20 @@ class BlockConditionals:
     pattern_missing_index : ndarray of shape (n_patterns, n_missing)
         The missing columns of the block's patterns.
     conditional_covariances : ndarray of shape (K, n_patterns, n_missing, n_missing)
-        ``Cov[x_M | x_O, k] = inv(Lambda_kMM)`` of each of the block's patterns.
+        ``Cov[x_M | x_O, k] = inv(Lambda_kMM)`` of each of the block's patterns (first
+        axis of length 1 when the components share their covariance).
+
+    Examples
+    --------
+    See :func:`block_conditionals`, which makes them:
+
+    >>> import numpy as np
+    >>> from bayesmix.patterns import MissingPatterns, block_conditionals
+    >>> group = MissingPatterns(np.array([[False, True]])).groups[0]
+    >>> result = block_conditionals(np.array([[2.0, 0.0]]), group, slice(0, 1),
+    ...                             np.zeros((1, 2)), np.eye(2)[np.newaxis], np.zeros(1))
+    >>> result.missing_index, result.conditional_means
+    (array([[1]]), array([[[0.]]]))
     """
 
     log_prob: np.ndarray
@@ -309,8 +353,9 @@ def block_conditionals(rows: np.ndarray, group: PatternGroup, block: slice,
     block : slice
         The rows' positions in :attr:`MissingPatterns.order`.
     means : ndarray of shape (K, D)
-    precisions : ndarray of shape (K, D, D)
-        Full precision matrices (:func:`full_precisions`).
+    precisions : ndarray of shape (K, D, D) or (K, D)
+        Precision matrices, or their diagonals for the axis-aligned structures (one
+        component's when shared; :func:`component_precisions`).
     log_det : ndarray of shape (K,)
         Half the log-determinant of each precision.
 
@@ -344,24 +389,32 @@ def block_conditionals(rows: np.ndarray, group: PatternGroup, block: slice,
     missing_index = pattern_missing_index[block_patterns]
     each_row = np.arange(rows.shape[0])[:, np.newaxis]
 
-    # Every component at once, (K, n, D): the offsets (0 where missing), their products
-    # with the precisions, and the products' missing coordinates, u = (Lambda d)_M.
+    # Every component at once, (K, n, D): the offsets (0 where missing).
     offsets = rows - means[:, np.newaxis, :]
     offsets[:, each_row, missing_index] = 0.0
-    projected = offsets @ precisions
-    distances = np.einsum("knd,knd->kn", offsets, projected)
-    products = projected[:, each_row, missing_index]
-
-    flat = pattern_missing_index[:, :, np.newaxis] * n_features + (
-        pattern_missing_index[:, np.newaxis, :])
-    covariances, log_dets = invert_positive_definite(
-        precisions.reshape(n_components, -1)[:, flat])
-    corrections = (covariances[:, block_patterns] @ products[..., np.newaxis])[..., 0]
-    distances -= np.einsum("knj,knj->kn", products, corrections)
-    np.maximum(distances, 0.0, out=distances)  # rounding below zero, at a mean
+    conditional_means = means[:, missing_index]
+    if precisions.ndim == 2:  # diagonal: the observed coordinates say nothing of the others
+        distances = (offsets * offsets) @ precisions[..., np.newaxis]
+        missing_precisions = precisions[:, pattern_missing_index]
+        covariances = (1.0 / missing_precisions)[..., np.newaxis] * np.eye(n_missing)
+        log_dets = np.log(missing_precisions).sum(axis=-1)
+        distances = distances[..., 0]
+    else:
+        # Their products with the precisions, whose missing coordinates u = (Lambda d)_M
+        # give the correction of the distance and the conditional means.
+        projected = offsets @ precisions
+        distances = np.einsum("knd,knd->kn", offsets, projected)
+        products = projected[:, each_row, missing_index]
+        flat = pattern_missing_index[:, :, np.newaxis] * n_features + (
+            pattern_missing_index[:, np.newaxis, :])
+        covariances, log_dets = invert_positive_definite(
+            precisions.reshape(precisions.shape[0], -1)[:, flat])
+        corrections = (covariances[:, block_patterns] @ products[..., np.newaxis])[..., 0]
+        distances -= np.einsum("knj,knj->kn", products, corrections)
+        np.maximum(distances, 0.0, out=distances)  # rounding below zero, at a mean
+        conditional_means = conditional_means - corrections
     log_prob = -0.5 * distances.T
     log_prob += log_det - 0.5 * log_dets[:, block_patterns].T
     log_prob -= 0.5 * (n_features - n_missing) * _LOG_2PI
-    conditional_means = means[:, missing_index] - corrections
     return BlockConditionals(log_prob, conditional_means, missing_index, block_patterns,
                              pattern_missing_index, covariances)

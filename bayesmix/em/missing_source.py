@@ -45,7 +45,7 @@ from bayesmix.patterns import (
     BlockConditionals,
     MissingPatterns,
     block_conditionals,
-    full_precisions,
+    component_precisions,
     has_missing,
 )
 
@@ -318,7 +318,15 @@ class MissingValuesSource:
         return self.X
 
     def new_labels(self) -> np.ndarray:
-        """An array for the final E step to write each row's most likely component into."""
+        """An array for the final E step to write each row's most likely component into.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from bayesmix.em.missing_source import MissingValuesSource
+        >>> MissingValuesSource(np.array([[0.0, 1.0], [2.0, np.nan]])).new_labels().shape
+        (2,)
+        """
         return np.empty(self.n_samples, dtype=np.intp)
 
     def e_step(self, structure: CovarianceStructure, weights: np.ndarray, means: np.ndarray,
@@ -343,7 +351,7 @@ class MissingValuesSource:
         (array([2.]), array([[0., 0.]]), np.float64(1.0))
         """
         n_components, n_features = means.shape
-        precisions = full_precisions(structure, precisions_cholesky, n_components,
+        precisions = component_precisions(structure, precisions_cholesky, n_components,
                                      n_features)
         log_det = structure.log_det_cholesky(precisions_cholesky, n_features)
         with np.errstate(divide="ignore"):

@@ -238,6 +238,16 @@ def test_multiple_imputation_draws_from_the_conditional_mixture():
     assert np.all(again[:, 0, 1] == row[0, 1])
 
 
+@pytest.mark.parametrize("name", ["tied", "diag", "EEI"])
+def test_multiple_imputation_with_shared_or_diagonal_covariances(incomplete, name):
+    em = GaussianMixtureEM(N_COMPONENTS, covariance_type=name, random_state=0).fit(
+        incomplete)
+    draws = em.impute(incomplete, n_imputations=400, random_state=0)
+    seen = ~np.isnan(incomplete)
+    assert np.all(draws[:, seen] == incomplete[seen])
+    np.testing.assert_allclose(draws.mean(axis=0), em.impute(incomplete), atol=0.5)
+
+
 def test_impute_refuses_a_bad_number_of_imputations(incomplete):
     em = GaussianMixtureEM(2, random_state=0).fit(incomplete)
     with pytest.raises(ValueError, match="n_imputations must be >= 1, got 0"):
@@ -303,3 +313,51 @@ def test_inverse_of_positive_definite_stacks():
     inverses, log_dets = invert_positive_definite(matrices)
     np.testing.assert_allclose(inverses, np.linalg.inv(matrices), rtol=1e-10, atol=1e-12)
     np.testing.assert_allclose(log_dets, np.linalg.slogdet(matrices)[1], rtol=1e-12)
+
+
+# ---------------------------------------------------------------- accuracy (slow)
+def parameter_errors(em, truth):
+    """Root mean squared error of the means and mean relative Frobenius error of the
+    covariances, components matched to the truth by their means."""
+    from scipy.optimize import linear_sum_assignment
+
+    distances = np.linalg.norm(em.means_[:, None] - truth["means"][None], axis=2)
+    fitted, true = linear_sum_assignment(distances)
+    means = np.sqrt(np.mean(np.sum((em.means_[fitted] - truth["means"][true]) ** 2, axis=1)))
+    covariances = np.mean([np.linalg.norm(em.covariances_[i] - truth["covariances"][j])
+                           / np.linalg.norm(truth["covariances"][j])
+                           for i, j in zip(fitted, true)])
+    return means, covariances
+
+
+@pytest.mark.slow
+@pytest.mark.filterwarnings("ignore::bayesmix.exceptions.DegenerateComponentWarning")
+@pytest.mark.parametrize("fraction", [0.1, 0.3])
+def test_em_beats_dropping_rows_and_mean_imputation(fraction):
+    """Values missing completely at random: EM on the observed values estimates the
+    parameters better than EM on the complete rows only or on mean-imputed rows.
+
+    Averaged over 10 simulated data sets (1,000 rows, 4 features, 3 overlapping
+    components with correlated full covariances); ``pytest -m slow -s`` prints the
+    table of docs/guide.md.
+    """
+    errors = {"EM on the observed values": [], "complete rows only": [],
+              "mean imputation": []}
+    for seed in range(10):
+        sample = make_mixture(1000, 3, 4, "full", separation=3.0, random_state=seed)
+        incomplete = with_holes(sample.X, fraction, seed=seed)
+        complete_rows = incomplete[~np.isnan(incomplete).any(axis=1)]
+        mean_imputed = np.where(np.isnan(incomplete), np.nanmean(incomplete, axis=0),
+                                incomplete)
+        for method, data in zip(errors, (incomplete, complete_rows, mean_imputed)):
+            em = GaussianMixtureEM(3, n_init=3, tol=1e-6, max_iter=1000,
+                                   random_state=seed).fit(data)
+            errors[method].append(parameter_errors(em, sample.params))
+    table = {method: np.mean(values, axis=0) for method, values in errors.items()}
+    print(f"\n{fraction:.0%} missing: method, RMSE of the means, relative error of the "
+          f"covariances")
+    for method, (means, covariances) in table.items():
+        print(f"  {method:28s} {means:.3f} {covariances:.3f}")
+    em_error = table["EM on the observed values"]
+    for method in ("complete rows only", "mean imputation"):
+        assert (em_error < table[method]).all(), (method, table)
