@@ -365,13 +365,15 @@ def check_bayes_data(X: np.ndarray, covariance_type: str, X_raw: Any = None) -> 
     ValueError: X column 1 is constant (every value is 5): ...
     """
     X_raw = X if X_raw is None else X_raw
-    std = X.std(axis=0)
-    constant = std <= _CONSTANT_RTOL * np.abs(X).max(axis=0)
+    # Missing values (NaN) are left out of the columns' spreads.
+    std = np.nanstd(X, axis=0)
+    constant = std <= _CONSTANT_RTOL * np.nanmax(np.abs(X), axis=0)
     if constant.any():
         column = int(np.flatnonzero(constant)[0])
+        value = X[np.flatnonzero(~np.isnan(X[:, column]))[0], column]
         raise ValueError(
             f"X column {_column_label(X_raw, column)} is constant (every value is "
-            f"{X[0, column]:g}): a Gaussian mixture has no variance to model there. Drop "
+            f"{value:g}): a Gaussian mixture has no variance to model there. Drop "
             f"that column."
         )
     ratio = std.max() / std.min()

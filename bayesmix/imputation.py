@@ -11,6 +11,11 @@ of the components' conditional Gaussians weighted by the responsibilities ``r_k(
   each row and then a Gaussian draw, which multiple imputation repeats ``m`` times so that
   the analyses of the ``m`` completed data sets carry the uncertainty of the missing
   values (Rubin 1987).
+
+For a posterior sample of mixtures, :func:`posterior_imputations` averages the
+conditional expectations over the draws, or draws from the posterior predictive
+distribution of the missing values (a posterior draw for each imputation, then the
+missing values given it).
 """
 
 from __future__ import annotations
@@ -19,7 +24,7 @@ from collections.abc import Iterator
 
 import numpy as np
 
-from bayesmix.covariance import get_structure
+from bayesmix.covariance import get_structure, precision_cholesky
 from bayesmix.density import normalise_rows, row_chunks
 from bayesmix.patterns import (
     BlockConditionals,
@@ -28,7 +33,7 @@ from bayesmix.patterns import (
     component_precisions,
 )
 
-__all__ = ["conditional_expectation", "draw_imputations"]
+__all__ = ["conditional_expectation", "draw_imputations", "posterior_imputations"]
 
 
 def _incomplete_blocks(X: np.ndarray, weights: np.ndarray, means: np.ndarray,
@@ -143,4 +148,53 @@ def draw_imputations(X: np.ndarray, weights: np.ndarray, means: np.ndarray,
             block = draw[rows]
             np.put_along_axis(block, conditionals.missing_index, values, axis=1)
             draw[rows] = block
+    return completed
+
+
+def posterior_imputations(X: np.ndarray, weights: np.ndarray, means: np.ndarray,
+                          covariances: np.ndarray, n_imputations: int | None,
+                          rng: np.random.RandomState) -> np.ndarray:
+    """Missing values imputed from a posterior sample of mixtures.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_samples, n_features)
+    weights, means, covariances : ndarray of shape (S, K), (S, K, D), (S, K, D, D)
+        The posterior draws (full covariance matrices).
+    n_imputations : int or None
+        ``None``: the posterior mean of the conditional expectation, (n_samples,
+        n_features). An integer ``m``: ``m`` draws from the posterior predictive
+        distribution of the missing values, (m, n_samples, n_features), each from a
+        posterior draw chosen at random.
+    rng : numpy.random.RandomState
+
+    Returns
+    -------
+    ndarray, float64
+
+    Examples
+    --------
+    Two draws of one bivariate normal, correlations 0.5 and 0.7: the expectation of a
+    missing second value is the average of 0.5 and 0.7 times the first.
+
+    >>> import numpy as np
+    >>> from bayesmix.imputation import posterior_imputations
+    >>> covariances = np.array([[[[1.0, r], [r, 1.0]]] for r in (0.5, 0.7)])
+    >>> posterior_imputations(np.array([[2.0, np.nan]]), np.ones((2, 1)),
+    ...                       np.zeros((2, 1, 2)), covariances, None,
+    ...                       np.random.RandomState(0))
+    array([[2. , 1.2]])
+    """
+    factors = precision_cholesky(covariances, "full")
+    if n_imputations is None:
+        total = np.zeros(X.shape)
+        for draw in zip(weights, means, factors):
+            total += conditional_expectation(X, *draw, "full")
+        return np.where(np.isnan(X), total / len(weights), X)
+    chosen = rng.randint(len(weights), size=n_imputations)
+    completed = np.empty((n_imputations, *X.shape))
+    for draw in np.unique(chosen):
+        where = np.flatnonzero(chosen == draw)
+        completed[where] = draw_imputations(X, weights[draw], means[draw], factors[draw],
+                                            "full", where.size, rng)
     return completed

@@ -161,9 +161,8 @@ CASES = [
         lambda c: select_em(X * 1e-300, n_components=[1, 2])),
     row("X-overflowing-range", ValueError, r"X column 0 spans too wide a range.*standardise",
         lambda c: EM(2).fit(np.array([[1e308, 0.0], [-1e308, 1.0], [0.0, 2.0], [1.0, 1.0]]))),
-    row("bayes-X-nan", ValueError, r"contains NaN: 1 missing value\(s\), the first at row 40, "
-        r"column 0",
-        lambda c: advi(BAYES(2), np.r_[X, [[np.nan, 0.0]]])),
+    row("bayes-X-row-all-nan", ValueError, r"1 row\(s\) with every value missing \(NaN\): "
+        r"rows 40\.", lambda c: advi(BAYES(2), np.r_[X, [[np.nan, np.nan]]])),
     row("build_model-one-row", ValueError, r"1 sample\(s\).*minimum of 2",
         lambda c: build_model(X[:1], 1)),
     # ---------------------------------------------------------------- X: DataFrames
