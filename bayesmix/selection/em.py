@@ -20,6 +20,7 @@ from bayesmix.covariance import COVARIANCE_TYPES, n_parameters
 from bayesmix.density import weighted_log_prob
 from bayesmix.em import GaussianMixtureEM
 from bayesmix.em.init import DETERMINISTIC_INITS, INIT_METHODS
+from bayesmix.em.missing_source import memory_source
 from bayesmix.em.sources import InMemorySource
 from bayesmix.exceptions import ConvergenceWarning, DegenerateComponentWarning
 from bayesmix.scoring import information_criteria
@@ -205,7 +206,7 @@ def select_em(
     starts = _check_starts(init_params)
     n_init = check_int(n_init, "n_init", min_value=1)
     # X is validated and summarised once; the estimators check the other settings.
-    source = InMemorySource(X)
+    source = memory_source(X)  # a MissingValuesSource when X has NaN
     if reg_covar is None:
         smallest_variance = float(source.data_covariance(full=False).min())
         reg_covar = RELATIVE_REG_COVAR * smallest_variance if smallest_variance > 0 else 1e-6

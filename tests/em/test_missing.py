@@ -361,3 +361,36 @@ def test_em_beats_dropping_rows_and_mean_imputation(fraction):
     em_error = table["EM on the observed values"]
     for method in ("complete rows only", "mean imputation"):
         assert (em_error < table[method]).all(), (method, table)
+
+
+# ---------------------------------------------------------------- selection and plots
+def test_select_em_on_data_with_missing_values(incomplete):
+    from bayesmix import select_em
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        selection = select_em(incomplete, n_components=[1, 2, 3],
+                              covariance_types=["full", "diag"], random_state=0)
+    assert np.isfinite(selection.table_["log_likelihood"]).all()
+    best = selection.best_estimator_
+    assert selection.table_.loc[selection.best_index_, "log_likelihood"] == pytest.approx(
+        best.score(incomplete) * len(incomplete), rel=1e-8)
+
+
+def test_plots_mark_missing_coordinates_on_the_axes(incomplete):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from bayesmix.plotting import plot_components, plot_uncertainty
+
+    X = incomplete[:, :2]
+    X = X[~np.isnan(X).all(axis=1)]
+    em = GaussianMixtureEM(2, random_state=0).fit(X)
+    one_missing = np.isnan(X).any(axis=1).sum()
+    for ax in (plot_components(em, X), plot_uncertainty(em, X)):
+        ticks = [c for c in ax.collections if len(c.get_offsets()) and c.get_clip_on() is False]
+        assert sum(len(c.get_offsets()) for c in ticks) == one_missing
+        plt.close(ax.figure)
+    plt.close(plot_components(GaussianMixtureEM(2, random_state=0).fit(incomplete)))
