@@ -3,7 +3,7 @@
 Every public entry point of bayesmix validates its input here, so a user gets the same
 kind of message everywhere: the argument, the offending value, and what to do about it.
 
-Its length (about 520 lines) is the point of it: every input check and its message
+Its length (about 650 lines) is the point of it: every input check and its message
 in one module.
 """
 
