@@ -96,3 +96,15 @@ def test_nuts_stores_the_observed_data_log_likelihood(incomplete):
     np.testing.assert_allclose(bayes.idata_.log_likelihood["x"].values[0, 5], expected,
                                rtol=1e-10)
     assert np.isfinite(waic.elpd_waic)
+
+
+@pytest.mark.slow
+def test_select_bayes_with_missing_values(incomplete):
+    from bayesmix import select_bayes
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        selection = select_bayes(incomplete, n_components=[1, 2], covariance_type="diag",
+                                 method="advi", draws=50, n_iter=1500, random_state=0)
+    assert len(selection.table_) == 2
+    assert np.isfinite(selection.table_["elpd_loo"]).all()
