@@ -3,7 +3,7 @@
 Every public entry point of bayesmix validates its input here, so a user gets the same
 kind of message everywhere: the argument, the offending value, and what to do about it.
 
-Its length (about 520 lines) is the point of it: every input check and its message
+Its length (about 650 lines) is the point of it: every input check and its message
 in one module.
 """
 
@@ -98,6 +98,7 @@ def check_array(
     n_features: int | None = None,
     owner: str = "the model",
     keep_float32: bool = False,
+    allow_missing: bool = False,
 ) -> np.ndarray:
     """Validate a data matrix and return it as a C-contiguous float64 array.
 
@@ -116,6 +117,9 @@ def check_array(
     keep_float32 : bool, default=False
         Return float32 data as float32 (the EM estimators compute in it, as
         scikit-learn's do) instead of converting it.
+    allow_missing : bool, default=False
+        Accept NaN as a missing value (the EM estimators fit and score rows on their
+        observed values); a row with every value missing is still refused.
 
     Returns
     -------
@@ -124,8 +128,9 @@ def check_array(
     Raises
     ------
     ValueError
-        For a 1-D or 3-D input, complex, boolean or text values, NaN or infinity, too few
-        rows, or a number of features that differs from ``fit``.
+        For a 1-D or 3-D input, complex, boolean or text values, infinity, NaN (unless
+        ``allow_missing``: then a row of NaN only), too few rows, or a number of features
+        that differs from ``fit``.
     TypeError
         For values that are not numbers at all (e.g. dicts in an object array).
 
@@ -203,16 +208,10 @@ def check_array(
             f"required. Pass at least one column."
         )
     # A sum is finite only when every value is: this checks without an (N, D) temporary.
-    if not np.isfinite(values.sum()) and not np.isfinite(values).all():
-        bad = ~np.isfinite(values)
-        row, col = np.argwhere(bad)[0]
-        label = repr(X.columns[col]) if _is_dataframe(X) else str(col)
-        kind = "NaN" if np.isnan(values[row, col]) else "infinity"
-        raise ValueError(
-            f"Input {name} contains NaN or inf: {int(bad.sum())} non-finite value(s), the "
-            f"first ({kind}) at row {row}, column {label}. Drop or impute those rows before "
-            f"calling bayesmix (for a DataFrame: {name}.dropna())."
-        )
+    with np.errstate(invalid="ignore", over="ignore"):
+        finite_sum = np.isfinite(values.sum())
+    if not finite_sum and not np.isfinite(values).all():
+        _check_non_finite(values, X, name, allow_missing)
     if n_features is not None and n_cols != n_features:
         raise ValueError(
             f"{name} has {n_cols} features, but {owner} is expecting {n_features} features "
@@ -222,12 +221,14 @@ def check_array(
 
 
 def validate_data(estimator: Any, X: Any, *, reset: bool, min_samples: int = 1,
-                  keep_float32: bool = False) -> np.ndarray:
+                  keep_float32: bool = False, allow_missing: bool = False) -> np.ndarray:
     """Validate ``X`` for an estimator's ``fit`` (``reset=True``) or prediction methods.
 
-    ``keep_float32`` keeps float32 data in float32 (see :func:`check_array`).
+    ``keep_float32`` keeps float32 data in float32 and ``allow_missing`` accepts NaN as
+    missing values (see :func:`check_array`).
 
-    Checks the data with :func:`check_array`; in ``fit`` records ``n_features_in_`` and,
+    Checks the data with :func:`check_array`; in ``fit`` refuses a column with no
+    observed value or a range that over- or underflows, records ``n_features_in_`` and,
     for a DataFrame with string column names, ``feature_names_in_``; afterwards checks the
     number of features and the column names against those seen in ``fit``, with
     scikit-learn's own feature-name rules.
@@ -248,8 +249,10 @@ def validate_data(estimator: Any, X: Any, *, reset: bool, min_samples: int = 1,
     _check_feature_names(estimator, X, reset=reset)
     n_features = None if reset else estimator.n_features_in_
     values = check_array(X, name="X", min_samples=min_samples, n_features=n_features,
-                         owner=type(estimator).__name__, keep_float32=keep_float32)
+                         owner=type(estimator).__name__, keep_float32=keep_float32,
+                         allow_missing=allow_missing)
     if reset:
+        _check_observed_columns(values, X)
         _check_spread(values, X)
         estimator.n_features_in_ = values.shape[1]
     return values
@@ -260,6 +263,53 @@ def _column_label(X: Any, column: int) -> str:
     return repr(X.columns[column]) if _is_dataframe(X) else str(column)
 
 
+def _row_list(rows: np.ndarray, limit: int = 10) -> str:
+    """Row indices for a message: all of them, or the first ``limit`` and how many more."""
+    listed = ", ".join(str(int(r)) for r in rows[:limit])
+    return listed if rows.size <= limit else f"{listed} and {rows.size - limit} more"
+
+
+def _check_non_finite(values: np.ndarray, X: Any, name: str, allow_missing: bool) -> None:
+    """Refuse infinities, and NaN (or with ``allow_missing`` rows of NaN only), naming them."""
+    infinite_rows = np.flatnonzero(np.isinf(values).any(axis=1))
+    if infinite_rows.size:
+        raise ValueError(
+            f"Input {name} contains infinity in {infinite_rows.size} row(s): rows "
+            f"{_row_list(infinite_rows)}. Replace the infinities by NaN to treat them as "
+            f"missing values (the EM estimators accept NaN), or drop those rows."
+        )
+    missing = np.isnan(values)
+    if not allow_missing:
+        row, col = np.argwhere(missing)[0]
+        raise ValueError(
+            f"Input {name} contains NaN: {int(missing.sum())} missing value(s), the first at "
+            f"row {row}, column {_column_label(X, col)}. Drop or impute those rows here "
+            f"(for a DataFrame: {name}.dropna()); the EM estimators (GaussianMixtureEM, "
+            f"select_em) accept NaN as missing values, and a fitted GaussianMixtureEM "
+            f"imputes them (impute(X))."
+        )
+    empty_rows = np.flatnonzero(missing.all(axis=1))
+    if empty_rows.size:
+        raise ValueError(
+            f"Input {name} has {empty_rows.size} row(s) with every value missing (NaN): "
+            f"rows {_row_list(empty_rows)}. They carry no information; drop them, e.g. "
+            f"{name}[~np.isnan({name}).all(axis=1)] ({name}.dropna(how='all') for a "
+            f"DataFrame)."
+        )
+
+
+def _check_observed_columns(values: np.ndarray, X: Any, name: str = "X") -> None:
+    """Refuse training data with a column of missing values only."""
+    if not np.isnan(values.sum()):
+        return
+    empty_columns = np.flatnonzero(np.isnan(values).all(axis=0))
+    if empty_columns.size:
+        raise ValueError(
+            f"Input {name} column {_column_label(X, int(empty_columns[0]))} has no observed "
+            f"value (every value is NaN): nothing can be learnt about it. Drop that column."
+        )
+
+
 def _check_spread(values: np.ndarray, X: Any, name: str = "X") -> None:
     """Refuse training data whose squared deviations overflow or underflow float64.
 
@@ -268,7 +318,8 @@ def _check_spread(values: np.ndarray, X: Any, name: str = "X") -> None:
     they underflow to zero, so a varying column looks constant.
     """
     with np.errstate(over="ignore", under="ignore"):
-        ranges = np.ptp(values, axis=0)
+        # fmax and fmin skip missing values (NaN).
+        ranges = np.fmax.reduce(values, axis=0) - np.fmin.reduce(values, axis=0)
         squared_ranges = np.square(ranges)
     underflowing = (ranges > 0) & (squared_ranges < np.finfo(np.float64).tiny)
     if underflowing.any():
@@ -284,13 +335,14 @@ def _check_spread(values: np.ndarray, X: Any, name: str = "X") -> None:
         # at most N times the column's squared range.
         if np.isfinite(values.shape[0] * squared_ranges).all():
             return
-        spread = np.square(values - values.mean(axis=0)).sum(axis=0)
+        spread = np.nansum(np.square(values - np.nanmean(values, axis=0)), axis=0)
     if not np.isfinite(spread).all():
         column = int(np.flatnonzero(~np.isfinite(spread))[0])
+        largest = np.nanmax(np.abs(values[:, column]))
         raise ValueError(
             f"{name} column {_column_label(X, column)} spans too wide a range to fit (values "
-            f"up to {np.abs(values[:, column]).max():.3g}): its squared deviations overflow "
-            f"float64. Rescale {name} before fitting, e.g. standardise each column."
+            f"up to {largest:.3g}): its squared deviations overflow float64. Rescale {name} "
+            f"before fitting, e.g. standardise each column."
         )
 
 
@@ -313,13 +365,15 @@ def check_bayes_data(X: np.ndarray, covariance_type: str, X_raw: Any = None) -> 
     ValueError: X column 1 is constant (every value is 5): ...
     """
     X_raw = X if X_raw is None else X_raw
-    std = X.std(axis=0)
-    constant = std <= _CONSTANT_RTOL * np.abs(X).max(axis=0)
+    # Missing values (NaN) are left out of the columns' spreads.
+    std = np.nanstd(X, axis=0)
+    constant = std <= _CONSTANT_RTOL * np.nanmax(np.abs(X), axis=0)
     if constant.any():
         column = int(np.flatnonzero(constant)[0])
+        value = X[np.flatnonzero(~np.isnan(X[:, column]))[0], column]
         raise ValueError(
             f"X column {_column_label(X_raw, column)} is constant (every value is "
-            f"{X[0, column]:g}): a Gaussian mixture has no variance to model there. Drop "
+            f"{value:g}): a Gaussian mixture has no variance to model there. Drop "
             f"that column."
         )
     ratio = std.max() / std.min()

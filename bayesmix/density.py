@@ -6,7 +6,9 @@ They work through the Cholesky factors of the precision matrices (see
 :mod:`bayesmix.covariance`), are vectorised over components, and walk over the rows of
 ``X`` in cache-sized blocks, so that temporaries stay small whatever the number of rows
 (the outputs have one value per row, or per row and component), spread over the cores in contiguous
-row ranges (:mod:`bayesmix._parallel`).
+row ranges (:mod:`bayesmix._parallel`). Rows with missing values (NaN) are evaluated on
+their observed coordinates, the marginal density of each component
+(:mod:`bayesmix.patterns`).
 """
 
 from __future__ import annotations
@@ -17,6 +19,12 @@ import numpy as np
 
 from bayesmix._parallel import RowThreads
 from bayesmix.covariance import CovarianceStructure, get_structure
+from bayesmix.patterns import (
+    MissingPatterns,
+    block_conditionals,
+    component_precisions,
+    has_missing,
+)
 
 __all__ = [
     "component_log_prob",
@@ -167,10 +175,15 @@ def _fill_by_chunks(
     For every chunk ``rows``, ``finish(log_prob, rows)`` receives the (rows, K) array
     ``log_weights + log N(x_n | mean_k, cov_k)``, a temporary it may overwrite, and
     stores what it makes of it in ``out[rows]``. Only a chunk's temporaries (about
-    ``2**18`` elements per thread) exist besides ``X`` and ``out``.
+    ``2**18`` elements per thread) exist besides ``X`` and ``out``. When ``X`` has
+    missing values, the chunks are of rows grouped by pattern (``rows`` an index array)
+    and the densities those of the observed coordinates.
     """
     structure = get_structure(covariance_type)
     log_det = structure.log_det_cholesky(precisions_cholesky, means.shape[1])
+    if has_missing(X):
+        return _fill_observed_by_chunks(X, means, precisions_cholesky, structure, log_det,
+                                        out, finish, log_weights)
     row_width = structure.row_width(*means.shape)
 
     def fill(rows: slice) -> None:
@@ -182,6 +195,36 @@ def _fill_by_chunks(
             finish(log_prob, block)
 
     with RowThreads(X.shape[0], row_width) as threads:
+        threads.map(fill, X.shape[0])
+    return out
+
+
+def _fill_observed_by_chunks(
+    X: np.ndarray,
+    means: np.ndarray,
+    precisions_cholesky: np.ndarray,
+    structure: CovarianceStructure,
+    log_det: np.ndarray,
+    out: np.ndarray,
+    finish: Callable[[np.ndarray, np.ndarray], None],
+    log_weights: np.ndarray | float,
+) -> np.ndarray:
+    """:func:`_fill_by_chunks` for rows with missing values, grouped by pattern."""
+    patterns = MissingPatterns(np.isnan(X))
+    n_components, n_features = means.shape
+    precisions = component_precisions(structure, precisions_cholesky, n_components,
+                                      n_features)
+
+    def fill(positions: slice) -> None:
+        for group, block in patterns.blocks(positions, n_components, row_chunks):
+            rows = patterns.order[block]
+            log_prob = block_conditionals(np.nan_to_num(X[rows]), group, block, means,
+                                          precisions, log_det).log_prob
+            log_prob += log_weights
+            finish(log_prob, rows)
+
+    width = max(group.row_width(n_components, n_features) for group in patterns.groups)
+    with RowThreads(X.shape[0], width) as threads:
         threads.map(fill, X.shape[0])
     return out
 

@@ -130,7 +130,7 @@ def _data(idata: az.InferenceData, X: Any, name: str = "X") -> np.ndarray:
         return idata.observed_data["x"].values
     names = _feature_names(idata)
     values = check_array(X, name=name, n_features=len(names),
-                         owner=f"the model (features {names})")
+                         owner=f"the model (features {names})", allow_missing=True)
     if isinstance(X, pd.DataFrame) and [str(c) for c in X.columns] != names:
         raise ValueError(
             f"{name} has columns {[str(c) for c in X.columns]}, but the model was fitted on "
@@ -259,16 +259,41 @@ def _single_ax(ax: Any, function: str, reason: str) -> None:
 
 
 # ---------------------------------------------------------------- panels
+def _mark_missing(ax: Axes, X2: np.ndarray, colors: Any) -> None:
+    """Rows missing one of the two shown coordinates (NaN): a tick on the axis of the
+    other, at its observed value (matplotlib leaves such points out of a scatter).
+
+    ``colors`` is one colour, or one per row of ``X2``.
+    """
+    missing = np.isnan(X2)
+    for shown, transform, marker in ((0, ax.get_xaxis_transform(), "|"),
+                                     (1, ax.get_yaxis_transform(), "_")):
+        rows = missing[:, 1 - shown] & ~missing[:, shown]
+        if not rows.any():
+            continue
+        row_colors = colors if isinstance(colors, str) else [
+            color for color, chosen in zip(colors, rows) if chosen]
+        position = X2[rows, shown]
+        xy = (position, np.zeros_like(position))[::1 if shown == 0 else -1]
+        ax.scatter(*xy, c=row_colors, marker=marker, s=60, transform=transform,
+                   clip_on=False, linewidths=1.0)
+
+
 def _scatter_clusters(ax: Axes, X2: np.ndarray, labels: np.ndarray,
                       colors: Sequence[Any], size: float = 12.0) -> None:
-    ax.scatter(X2[:, 0], X2[:, 1], c=[colors[k] for k in labels], s=size, alpha=0.6,
-               linewidths=0)
+    row_colors = [colors[k] for k in labels]
+    ax.scatter(X2[:, 0], X2[:, 1], c=row_colors, s=size, alpha=0.6, linewidths=0)
+    _mark_missing(ax, X2, row_colors)
 
 
 def _density_panel(ax: Axes, x: np.ndarray, labels: np.ndarray, weights: np.ndarray,
                    means: np.ndarray, variances: np.ndarray, colors: Sequence[Any],
                    name: str) -> None:
-    """Histogram of ``x``, weighted component densities and their sum (the mixture)."""
+    """Histogram of ``x``, weighted component densities and their sum (the mixture).
+
+    Missing values (NaN) are left out."""
+    observed = ~np.isnan(x)
+    x, labels = x[observed], labels[observed]
     sd = np.sqrt(variances)
     lower = min(x.min(), float(np.min(means - 4 * sd)))
     upper = max(x.max(), float(np.max(means + 4 * sd)))
@@ -480,6 +505,7 @@ def plot_posterior_components(
     alpha = float(np.clip(4.0 / len(chosen), 0.08, 0.5))
 
     ax.scatter(X[:, pair[0]], X[:, pair[1]], s=8, color="0.6", alpha=0.5, linewidths=0)
+    _mark_missing(ax, X[:, pair], "0.6")
     for draw_means, draw_covs in zip(means2, covs2):
         _draw_components(ax, draw_means, draw_covs, [_CLOUD_N_STD], colors, linewidth=1.0,
                          alpha=alpha)
@@ -536,6 +562,7 @@ def _uncertainty_panel(ax: Axes, idata: az.InferenceData, X: np.ndarray,
     else:
         points = ax.scatter(X[:, pair[0]], X[:, pair[1]], c=values, s=sizes, cmap="viridis",
                             vmin=0, vmax=vmax, linewidths=0)
+        _mark_missing(ax, X[:, pair], points.to_rgba(values))
         means2, covs2 = _project(means, covariances, pair)
         _draw_components(ax, means2, covs2, [_CLOUD_N_STD], ["0.3"] * len(means2),
                          linewidth=1.0, linestyle=":")

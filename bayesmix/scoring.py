@@ -133,7 +133,8 @@ def _observed(idata: az.InferenceData, X: Any) -> np.ndarray:
     observed = idata.observed_data["x"]
     if X is None:
         return observed.values
-    return check_array(X, n_features=observed.sizes["feature"])
+    # Rows with NaN are scored on their observed values (bayesmix.density).
+    return check_array(X, n_features=observed.sizes["feature"], allow_missing=True)
 
 
 def pointwise_log_likelihood(model: Any, X: Any = None) -> xr.DataArray:

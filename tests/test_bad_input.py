@@ -128,10 +128,14 @@ def row(case_id, error, match, call):
 
 CASES = [
     # ---------------------------------------------------------------- X: arrays
-    row("X-nan", ValueError, r"contains NaN or inf.*row 0, column 1",
-        lambda c: EM(1).fit(np.array([[1.0, np.nan]] + [[0.0, 0.0]] * 5))),
-    row("X-inf", ValueError, r"first \(infinity\)",
+    row("X-row-all-nan", ValueError, r"1 row\(s\) with every value missing \(NaN\): rows 0\.",
+        lambda c: EM(1).fit(np.array([[np.nan, np.nan]] + [[0.0, 0.0]] * 5))),
+    row("X-column-all-nan", ValueError, r"column 1 has no observed value",
+        lambda c: EM(1).fit(np.array([[1.0, np.nan]] * 6))),
+    row("X-inf", ValueError, r"contains infinity in 1 row\(s\): rows 0\. Replace",
         lambda c: EM(1).fit(np.array([[1.0, np.inf]] + [[0.0, 0.0]] * 5))),
+    row("X-inf-with-nan", ValueError, r"contains infinity in 1 row\(s\): rows 1\.",
+        lambda c: EM(1).fit(np.array([[1.0, np.nan], [np.inf, 0.0]] + [[0.0, 0.0]] * 5))),
     row("X-1d", ValueError, r"must be 2-D .*reshape\(-1, 1\)",
         lambda c: EM(1).fit(np.arange(10.0))),
     row("X-3d", ValueError, "must be 2-D", lambda c: EM(1).fit(np.zeros((2, 2, 2)))),
@@ -157,8 +161,8 @@ CASES = [
         lambda c: select_em(X * 1e-300, n_components=[1, 2])),
     row("X-overflowing-range", ValueError, r"X column 0 spans too wide a range.*standardise",
         lambda c: EM(2).fit(np.array([[1e308, 0.0], [-1e308, 1.0], [0.0, 2.0], [1.0, 1.0]]))),
-    row("bayes-X-nan", ValueError, r"contains NaN or inf.*row 40, column 0",
-        lambda c: advi(BAYES(2), np.r_[X, [[np.nan, 0.0]]])),
+    row("bayes-X-row-all-nan", ValueError, r"1 row\(s\) with every value missing \(NaN\): "
+        r"rows 40\.", lambda c: advi(BAYES(2), np.r_[X, [[np.nan, np.nan]]])),
     row("build_model-one-row", ValueError, r"1 sample\(s\).*minimum of 2",
         lambda c: build_model(X[:1], 1)),
     # ---------------------------------------------------------------- X: DataFrames
@@ -173,8 +177,8 @@ CASES = [
                                                                   columns=["a", "b", "a"]))),
     row("bayes-df-duplicate-columns", ValueError, r"X has repeated column names \['a'\]",
         lambda c: advi(BAYES(2), pd.DataFrame(X, columns=["a", "a"]))),
-    row("df-missing-value", ValueError, r"first \(NaN\) at row 1, column 'a'.*dropna",
-        lambda c: EM(1).fit(pd.DataFrame({"a": [1.0, None, 3.0], "b": [1.0, 2.0, 3.0]}))),
+    row("df-row-all-missing", ValueError, r"rows 1\..*dropna\(how='all'\)",
+        lambda c: EM(1).fit(pd.DataFrame({"a": [1.0, None, 3.0], "b": [1.0, None, 3.0]}))),
     row("df-missing-column-at-predict", ValueError, "Feature names seen at fit time, yet now "
         "missing:\n- b", lambda c: EM(1).fit(pd.DataFrame(X, columns=["a", "b"])).predict(
             pd.DataFrame(X, columns=["a", "c"]))),
@@ -367,8 +371,8 @@ CASES = [
         "point-mass fit", lambda c: scoring.waic(c.em)),
     row("scoring-loo-point-mass", ValueError, "LOO needs posterior draws",
         lambda c: scoring.loo(c.em)),
-    row("scoring-lppd-nan", ValueError, "contains NaN or inf",
-        lambda c: scoring.lppd(c.em, np.array([[np.nan, 1.0]]))),
+    row("scoring-lppd-row-all-nan", ValueError, r"every value missing \(NaN\): rows 0\.",
+        lambda c: scoring.lppd(c.em, np.array([[np.nan, np.nan]]))),
     row("scoring-criteria-1d", ValueError, r"must be 2-D.*reshape\(-1, 1\)",
         lambda c: scoring.criteria(c.em, np.zeros(3))),
     # ---------------------------------------------------------------- plotting

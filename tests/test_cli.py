@@ -284,6 +284,24 @@ def test_fit_em_writes_idata_tables_and_figures(fit_em_run):
                                   assignments["component"])
 
 
+def test_fit_em_on_a_csv_with_empty_cells(faithful_csv, tmp_path):
+    """Empty cells are missing values: fitted on each row's observed features."""
+    data = pd.read_csv(faithful_csv)
+    data.loc[[3, 10], "eruptions"] = np.nan
+    data.loc[[5], "waiting"] = np.nan
+    path = tmp_path / "holes.csv"
+    data.to_csv(path, index=False)
+    code, out, err = run(["fit", path, "--columns", "eruptions,waiting", "-k", "2",
+                          "--covariance", "tied", "--method", "em", "--out", tmp_path / "out"])
+    assert code == 0, err
+    assert "3 missing value(s), fitted on each row's observed features" in out + err
+    assignments = pd.read_csv(tmp_path / "out" / "assignments.csv")
+    assert len(assignments) == 272 and assignments["component"].between(0, 1).all()
+    assert assignments["eruptions"].isna().sum() == 2
+    model = bayesmix.load(tmp_path / "out" / "model.nc")
+    np.testing.assert_array_equal(model.predict(data[FAITHFUL]), assignments["component"])
+
+
 def test_fit_advi_writes_the_posterior(fit_advi_run):
     code, out, err, out_dir = fit_advi_run
     assert code == 0, err
@@ -356,7 +374,8 @@ def bad_files(tmp_path_factory):
         "binary": b"\x89PNG\r\n\x1a\n\x00\xff\xfe\x00 not text",
         "empty": b"",
         "few": b"a,b\n1,2\n3,4\n",
-        "missing": b"a,b\n1,2\n3,\n5,6\n",
+        "empty_row": b"a,b\n1,2\n,\n5,6\n",
+        "empty_column": b"a,b\n1,\n3,\n5,\n",
         "flags": b"a,b\n1,True\n2,False\n3,True\n",
     }
     for name, content in files.items():
@@ -381,9 +400,11 @@ def bad_files(tmp_path_factory):
       "--columns eruption_id,eruptions,waiting"]),
     (["fit", "{bad}/flags.csv", "-k", "1", "--columns", "a,b", "--out", "{tmp}"], 1,
      ["column 'b'", "is not numeric (dtype bool"]),
-    (["fit", "{bad}/missing.csv", "-k", "1", "--out", "{tmp}"], 1,
-     ["argument DATA: column 'b'", "1 missing value(s), the first on data row 2",
-      "--exclude b"]),
+    (["fit", "{bad}/empty_row.csv", "-k", "1", "--out", "{tmp}"], 1,
+     ["argument DATA: 1 data row(s) of 'empty_row.csv' have no value in any feature (data "
+      "row(s) 2)"]),
+    (["fit", "{bad}/empty_column.csv", "-k", "1", "--out", "{tmp}"], 1,
+     ["argument DATA: column 'b' of 'empty_column.csv' has no value", "--exclude b"]),
     (["fit", "{bad}/few.csv", "-k", "2", "--out", "{tmp}"], 1,
      ["argument --components:", "has 2 data row(s), too few for 2 components"]),
     (["select", "{bad}/few.csv", "-k", "1-3"], 1, ["too few for 3 components"]),

@@ -171,7 +171,8 @@ def test_column_chunks_are_merged(initial):
 def test_non_finite_values_are_found_in_the_first_pass(value, kind):
     bad = X.copy()
     bad[2345, 1] = value
-    with pytest.raises(ValueError, match=rf"\({kind}\) at row 2345, column 1"):
+    with pytest.raises(ValueError, match=rf"\({kind}\) at row 2345, column 1\. Missing "
+                       r"values are fitted in memory only: pass X\.compute\(\)"):
         GaussianMixtureEM(3).fit(da.from_array(bad, chunks=CHUNKS))
 
 

@@ -12,8 +12,8 @@ from __future__ import annotations
 import numpy as np
 import pytensor.tensor as pt
 
-__all__ = ["correlation_cholesky", "cpc_beta_parameters", "cpc_from_correlation",
-           "feature_pairs", "forward_substitution"]
+__all__ = ["cholesky_unrolled", "correlation_cholesky", "cpc_beta_parameters",
+           "cpc_from_correlation", "feature_pairs", "forward_substitution"]
 
 
 def feature_pairs(n_features: int) -> tuple[np.ndarray, np.ndarray]:
@@ -93,6 +93,39 @@ def forward_substitution(chol, values, n_features: int):
             residual = residual - pt.sum(chol[..., i, :i] * pt.stack(solved, axis=-1), axis=-1)
         solved.append(residual / chol[..., i, i])
     return pt.stack(solved, axis=-1)
+
+
+def cholesky_unrolled(matrices, n_features: int):
+    """Lower Cholesky factors of symmetric positive definite ``matrices (..., D, D)``.
+
+    Unrolled over the features like :func:`forward_substitution`: elementwise work only,
+    for the small blocks of observed coordinates of the missing-value likelihood.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import pytensor.tensor as pt
+    >>> from bayesmix.bayes.correlations import cholesky_unrolled
+    >>> cholesky_unrolled(pt.as_tensor(np.array([[4.0, 2.0], [2.0, 5.0]])), 2).eval()
+    array([[2., 0.],
+           [1., 2.]])
+    """
+    factor: list[list] = [[None] * n_features for _ in range(n_features)]
+    for j in range(n_features):
+        done = range(j)
+        factor[j][j] = pt.sqrt(matrices[..., j, j] - sum(factor[j][m] ** 2 for m in done))
+        for i in range(j + 1, n_features):
+            factor[i][j] = (matrices[..., i, j]
+                            - sum(factor[i][m] * factor[j][m] for m in done)) / factor[j][j]
+    # Scattered as a sum of unit matrices, as correlation_cholesky does: no symbolic
+    # shape (zeros) for JAX to trip over.
+    total = 0.0
+    for i in range(n_features):
+        for j in range(i + 1):
+            unit = np.zeros((n_features, n_features))
+            unit[i, j] = 1.0
+            total = total + factor[i][j][..., None, None] * unit
+    return total
 
 
 def cpc_from_correlation(correlation: np.ndarray) -> np.ndarray:

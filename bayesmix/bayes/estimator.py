@@ -35,6 +35,7 @@ from bayesmix.covariance import precision_cholesky, to_full
 from bayesmix.density import responsibilities
 from bayesmix.em import GaussianMixtureEM
 from bayesmix.exceptions import DegenerateComponentWarning
+from bayesmix.imputation import posterior_imputations
 from bayesmix.relabel import order_permutations, relabel
 from bayesmix.results import build_inference_data, log_predictive_density
 
@@ -239,7 +240,7 @@ class GaussianMixtureBayes(DensityMixin, BaseEstimator):
         method, draws, tune, chains, nuts_sampler, init, progressbar, batch_size = (
             settings[name] for name in FIT_SETTINGS)
         X_raw = X
-        X = validate_data(self, X, reset=True, min_samples=2)
+        X = validate_data(self, X, reset=True, min_samples=2, allow_missing=True)
         backend = get_backend(method)
         check_option(init, "init", ("em", "prior"))
         n_components = check_int(self.n_components, "n_components", min_value=1)
@@ -312,7 +313,7 @@ class GaussianMixtureBayes(DensityMixin, BaseEstimator):
         With ``ordered_means`` its components are put in the model's order (increasing
         first mean coordinate), so that they pair with the posterior's.
         """
-        smallest_variance = float(np.var(np.asarray(X, dtype=np.float64), axis=0).min())
+        smallest_variance = float(np.nanvar(np.asarray(X, dtype=np.float64), axis=0).min())
         with warnings.catch_warnings():
             # A degenerate EM optimum is still a useful starting point for the sampler.
             warnings.simplefilter("ignore", DegenerateComponentWarning)
@@ -367,7 +368,7 @@ class GaussianMixtureBayes(DensityMixin, BaseEstimator):
     # ------------------------------------------------------------------ prediction
     def _check_X(self, X: Any) -> np.ndarray:
         check_is_fitted(self, "idata_")
-        return validate_data(self, X, reset=False)
+        return validate_data(self, X, reset=False, allow_missing=True)
 
     def score_samples(self, X: Any) -> np.ndarray:
         """Log posterior predictive density of each row: log-mean-exp over the draws.
@@ -585,6 +586,52 @@ class GaussianMixtureBayes(DensityMixin, BaseEstimator):
         check_is_fitted(self, "idata_")
         return posterior_n_components(
             self, self.random_state if random_state is None else random_state)
+
+    def impute(self, X: Any, n_imputations: int | None = None,
+               random_state: Any = None) -> np.ndarray:
+        """Fill the missing values (NaN) of ``X`` from the posterior.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Rows with NaN where values are missing (no row entirely missing).
+        n_imputations : int, optional
+            ``None`` (default): the posterior mean of each missing value's conditional
+            expectation given the row's observed values. An integer ``m``: ``m``
+            completed copies of ``X`` drawn from the posterior predictive distribution
+            of the missing values (multiple imputation that carries the parameters'
+            uncertainty too).
+        random_state : int, RandomState instance or None, default=None
+            Seeds the draws.
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_features) or (n_imputations, n_samples, n_features)
+
+        Examples
+        --------
+        >>> import warnings
+        >>> import numpy as np
+        >>> from bayesmix.bayes import GaussianMixtureBayes
+        >>> rng = np.random.default_rng(1)
+        >>> X = rng.multivariate_normal([0.0, 0.0], [[1.0, 0.9], [0.9, 1.0]], size=200)
+        >>> X[:20, 1] = np.nan
+        >>> with warnings.catch_warnings():
+        ...     warnings.simplefilter("ignore")
+        ...     bayes = GaussianMixtureBayes(1, random_state=0).fit(
+        ...         X, method="advi", draws=100, n_iter=3000)
+        >>> bayes.impute([[2.0, np.nan]]).round(1)
+        array([[2. , 1.9]])
+        >>> bayes.impute([[2.0, np.nan]], n_imputations=5, random_state=0).shape
+        (5, 1, 2)
+        """
+        X = self._check_X(X)
+        if n_imputations is not None:
+            n_imputations = check_int(n_imputations, "n_imputations", min_value=1)
+        draws = self._draws
+        return posterior_imputations(X, draws["weights"], draws["means"],
+                                     draws["covariances"], n_imputations,
+                                     check_random_state(random_state))
 
     def summary(self, **kwargs: Any) -> pd.DataFrame:
         """ArviZ summary of the relabelled ``weights``, ``means`` and ``covariances``.

@@ -33,9 +33,10 @@ from bayesmix._validation import (
     check_covariance_type,
     check_int,
 )
-from bayesmix.bayes.correlations import feature_pairs
+from bayesmix.bayes.correlations import cholesky_unrolled, feature_pairs, forward_substitution
 from bayesmix.bayes.priors import MixturePriors
 from bayesmix.bayes.scales import PosteriorScale, get_scale
+from bayesmix.patterns import MissingPatterns, has_missing
 from bayesmix.results import default_feature_names
 
 __all__ = ["build_model"]
@@ -55,15 +56,56 @@ def _mixture_logp(value, weights, means, scale, *, posterior_scale: PosteriorSca
     return pm.math.logsumexp(log_prob, axis=-1, keepdims=False)
 
 
-def _mixture_random(weights, means, scale, *, posterior_scale: PosteriorScale, rng=None,
+def _observed_values_logp(value, weights, means, covariances, *,
+                          patterns: list[tuple[np.ndarray, np.ndarray]],
+                          row_order: np.ndarray):
+    """Pointwise log mixture density of each row's observed coordinates: shape (N,).
+
+    Rows with missing values (``value`` holds 0 there) are marginalised analytically,
+    pattern by pattern: ``patterns`` lists each pattern's rows and observed columns, whose
+    marginal covariances ``Sigma_OO`` are factorised once per pattern; ``row_order``
+    puts the patterns' rows back in the data's order.
+    """
+    weights, means, covariances = _core(weights, 1), _core(means, 2), _core(covariances, 3)
+    parts = []
+    for rows, observed in patterns:
+        factor = cholesky_unrolled(covariances[:, observed][:, :, observed], observed.size)
+        offsets = value[rows][:, observed][:, None, :] - means[None, :, observed]
+        scaled = forward_substitution(factor[None], offsets, observed.size)
+        half_log_det = pt.sum(pt.log(pt.diagonal(factor, axis1=-2, axis2=-1)), axis=-1)
+        log_prob = (-0.5 * pt.sum(scaled**2, axis=-1) - half_log_det
+                    - 0.5 * observed.size * np.log(2.0 * np.pi) + pt.log(weights))
+        parts.append(pm.math.logsumexp(log_prob, axis=-1, keepdims=False))
+    return pt.concatenate(parts)[row_order]
+
+
+def _pattern_rows(X: np.ndarray) -> dict[str, object]:
+    """The rows and observed columns of each missingness pattern of ``X``, and the
+    permutation from the patterns' order back to the rows' (:func:`_observed_values_logp`)."""
+    patterns = MissingPatterns(np.isnan(X))
+    listed = []
+    for group in patterns.groups:
+        rows = patterns.order[group.positions]
+        for index, missing in enumerate(group.missing_index):
+            observed = np.setdiff1d(np.arange(X.shape[1]), missing)
+            listed.append((rows[group.pattern_of_position == index], observed))
+    order = np.concatenate([rows for rows, _ in listed])
+    return {"patterns": listed, "row_order": np.argsort(order)}
+
+
+def _mixture_random(weights, means, scale, *, cholesky, scale_ndim: int, rng=None,
                     size=None):
-    """Draws from the mixture (for prior and posterior predictive sampling)."""
+    """Draws from the mixture (for prior and posterior predictive sampling).
+
+    ``cholesky(scale, n_components, n_features)`` turns the scale parameter into the
+    components' lower Cholesky factors.
+    """
     weights, means = _core(weights, 1), _core(means, 2)
-    scale = _core(scale, posterior_scale.ndim)
+    scale = _core(scale, scale_ndim)
     n_components, n_features = np.shape(means)
     size = tuple(np.atleast_1d(size)) if size is not None else ()
     labels = rng.choice(n_components, p=weights / np.sum(weights), size=size)
-    chol = posterior_scale.cholesky(scale, n_components, n_features)
+    chol = cholesky(scale, n_components, n_features)
     noise = rng.standard_normal(size + (n_features,))
     return means[labels] + np.einsum("...ij,...j->...i", chol[labels], noise)
 
@@ -107,10 +149,11 @@ def _observed(X: np.ndarray, batch_size: int | None) -> dict[str, object]:
     """Keywords of the observed ``x``: all the rows, or a random minibatch of them.
 
     A minibatch's log-likelihood is scaled by ``n_samples / batch_size`` (PyMC's
-    ``total_size``), an unbiased estimate of the full data's.
+    ``total_size``), an unbiased estimate of the full data's. Missing values are observed
+    as 0 (PyMC would impute NaN with latent variables; the likelihood marginalises them).
     """
     if batch_size is None:
-        return {"observed": X, "dims": ("obs", "feature")}
+        return {"observed": np.nan_to_num(X), "dims": ("obs", "feature")}
     return {"observed": pm.Minibatch(X, batch_size=batch_size), "total_size": X.shape[0],
             "shape": (batch_size, X.shape[1])}
 
@@ -154,7 +197,10 @@ def build_model(
     Parameters
     ----------
     X : array-like or pandas.DataFrame of shape (n_samples, n_features)
-        The data; a DataFrame's column names become the ``feature`` coords.
+        The data; a DataFrame's column names become the ``feature`` coords. Missing
+        values (NaN) are marginalised analytically, pattern by pattern: the likelihood
+        of a row is the density of its observed coordinates (no latent imputation
+        variables).
     n_components : int
         Number of mixture components ``K``.
     covariance_type : {"full", "tied", "diag", "spherical"}, default="full"
@@ -174,8 +220,8 @@ def build_model(
         batch_size`` (``total_size``) so that it estimates the full data's without bias:
         for stochastic variational inference on large data. Each evaluation is then
         random, so NUTS cannot use such a model. ``None`` (the default) observes every
-        row. Must be smaller than ``n_samples``. Priors are data-scaled from all the
-        rows either way.
+        row. Must be smaller than ``n_samples``, and ``None`` when ``X`` has missing
+        values. Priors are data-scaled from all the rows either way.
 
     Returns
     -------
@@ -211,9 +257,16 @@ def build_model(
     >>> rows = minibatch.rvs_to_values[minibatch["x"]]  # a new random draw per call
     >>> rows.eval().shape
     (10, 2)
+
+    With a missing value, its row's likelihood is that of its observed coordinate:
+
+    >>> X[0, 1] = np.nan
+    >>> incomplete = build_model(X, n_components=2, covariance_type="diag")
+    >>> bool(np.isfinite(incomplete.compile_logp()(incomplete.initial_point())))
+    True
     """
     X_raw = X
-    X = check_array(X, min_samples=2)
+    X = check_array(X, min_samples=2, allow_missing=True)
     n_components = check_int(n_components, "n_components", min_value=1)
     covariance_type = check_covariance_type(covariance_type)
     check_bayes_data(X, covariance_type, X_raw)
@@ -229,6 +282,13 @@ def build_model(
     n_features = X.shape[1]
     ordered_means = check_bool(ordered_means, "ordered_means")
     batch_size = _check_batch_size(batch_size, X.shape[0])
+    missing = has_missing(X)
+    if missing and batch_size is not None:
+        raise ValueError(
+            f"batch_size={batch_size} cannot be used with missing values (X has NaN): the "
+            f"likelihood is marginalised pattern by pattern over every row. Pass "
+            f"batch_size=None, or drop or impute the missing values first."
+        )
     coords = _coords(X_raw, X, n_components, posterior_scale, ordered_means)
 
     with pm.Model(coords=coords) as model:
@@ -237,12 +297,30 @@ def build_model(
         scale, covariances = posterior_scale.prior(priors, n_components, n_features)
         pm.Deterministic("covariances", covariances,
                          dims=("component", "feature", "feature_bis"))
-        pm.CustomDist(
-            "x", weights, means, scale,
-            logp=partial(_mixture_logp, posterior_scale=posterior_scale,
-                         n_features=n_features),
-            random=partial(_mixture_random, posterior_scale=posterior_scale),
-            signature=posterior_scale.signature,
-            **_observed(X, batch_size),
-        )
+        if missing:
+            pm.CustomDist(
+                "x", weights, means, covariances,
+                logp=partial(_observed_values_logp, **_pattern_rows(X)),
+                random=partial(_mixture_random, cholesky=_covariance_cholesky,
+                               scale_ndim=3),
+                signature="(k),(k,d),(k,d,d)->(d)",
+                **_observed(X, batch_size),
+            )
+        else:
+            pm.CustomDist(
+                "x", weights, means, scale,
+                logp=partial(_mixture_logp, posterior_scale=posterior_scale,
+                             n_features=n_features),
+                random=partial(_mixture_random, cholesky=posterior_scale.cholesky,
+                               scale_ndim=posterior_scale.ndim),
+                signature=posterior_scale.signature,
+                **_observed(X, batch_size),
+            )
     return model
+
+
+def _covariance_cholesky(covariances: np.ndarray, n_components: int, n_features: int
+                         ) -> np.ndarray:
+    """Lower Cholesky factors of full covariance matrices (the missing-value model's
+    scale parameter)."""
+    return np.linalg.cholesky(covariances)

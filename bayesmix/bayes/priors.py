@@ -189,11 +189,11 @@ class MixturePriors:
         """
         from bayesmix.bayes.scales import get_scale  # PyMC: only when a model is built
 
-        X = check_array(X, min_samples=2)
+        X = check_array(X, min_samples=2, allow_missing=True)
         n_components = check_int(n_components, "n_components", min_value=1)
         covariance_type = check_covariance_type(covariance_type)
         n_features = X.shape[1]
-        std = X.std(axis=0)
+        std = np.nanstd(X, axis=0)  # of the observed values
         std = np.where(std > 0, std, 1.0)
 
         def field(name: str, default: Any, length: int, what: str, positive: bool = True):
@@ -212,7 +212,7 @@ class MixturePriors:
             self,
             weights_alpha=field("weights_alpha", DEFAULT_WEIGHTS_ALPHA, n_components,
                                 "component"),
-            means_loc=field("means_loc", X.mean(axis=0), n_features, "feature",
+            means_loc=field("means_loc", np.nanmean(X, axis=0), n_features, "feature",
                             positive=False),
             means_scale=field("means_scale", DEFAULT_MEANS_SCALE_FACTOR * std, n_features,
                               "feature"),

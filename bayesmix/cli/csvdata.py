@@ -43,7 +43,7 @@ class CsvData:
     table : pandas.DataFrame
         Every column of the file, as read.
     features : pandas.DataFrame
-        The columns fitted: numeric, without missing values, as floats.
+        The columns fitted: numeric, as floats (NaN where a cell is empty).
     ignored : list of str
         The columns of ``table`` left out of ``features`` (not numeric, or excluded).
     separator, decimal : str
@@ -80,9 +80,12 @@ class CsvData:
         >>> CsvData(frame, frame, path=Path("d.csv")).describe()
         "2 rows of 'd.csv' (separator ',', decimal '.'), features x"
         """
+        n_missing = int(self.features.isna().to_numpy().sum())
+        missing = (f"; {n_missing} missing value(s), fitted on each row's observed "
+                   f"features" if n_missing else "")
         return (f"{len(self.features)} rows of '{self.path.name}' (separator "
                 f"{_NAMES.get(self.separator, repr(self.separator))}, decimal "
-                f"{self.decimal!r}), features {', '.join(self.features.columns)}")
+                f"{self.decimal!r}), features {', '.join(self.features.columns)}{missing}")
 
 
 def read_data(path: str | Path, columns: Sequence[str] | None = None,
@@ -117,7 +120,8 @@ def read_data(path: str | Path, columns: Sequence[str] | None = None,
     ------
     CommandError
         For a missing, empty, header-only, ragged or undecodable file, an unknown or
-        non-numeric column, a missing value in a feature, or too few rows.
+        non-numeric column, a row or feature without any value, or too few rows (other
+        empty cells are missing values, which the models fit).
 
     Examples
     --------
@@ -141,7 +145,7 @@ def read_data(path: str | Path, columns: Sequence[str] | None = None,
     _check_fields(file, encoding, separator)
     table = _read_table(file, separator, decimal, encoding)
     features, ignored = _choose_features(table, file.name, columns, exclude, separator)
-    _check_complete(features, file.name)
+    _check_missing(features, file.name)
     if len(features) < min_rows:
         raise CommandError(f"argument DATA: '{file.name}' has {len(features)} data row(s), "
                            f"fewer than the {min_rows} needed; pass more rows")
@@ -285,13 +289,24 @@ def _choose_features(table: pd.DataFrame, file: str, columns: Sequence[str] | No
     return table[chosen], ignored
 
 
-def _check_complete(features: pd.DataFrame, file: str) -> None:
-    """Refuse missing values in a feature, naming the first line that has one."""
+def _check_missing(features: pd.DataFrame, file: str) -> None:
+    """Refuse a row with no feature value or a feature with no value, naming them.
+
+    Other missing values (empty cells) are fitted: the models use each row's observed
+    features.
+    """
     missing = features.isna().to_numpy()
-    if missing.any():
-        row, col = np.argwhere(missing)[0]
+    empty_rows = np.flatnonzero(missing.all(axis=1))
+    if empty_rows.size:
+        listed = ", ".join(str(row + 1) for row in empty_rows[:10])
+        more = f" and {empty_rows.size - 10} more" if empty_rows.size > 10 else ""
         raise CommandError(
-            f"argument DATA: column {features.columns[col]!r} of '{file}' has "
-            f"{int(missing[:, col].sum())} missing value(s), the first on data row "
-            f"{row + 1}; remove or fill those rows, or leave the column out with "
-            f"--exclude {shlex.quote(str(features.columns[col]))}")
+            f"argument DATA: {empty_rows.size} data row(s) of '{file}' have no value in any "
+            f"feature (data row(s) {listed}{more}); remove those rows, or choose other "
+            f"features with --columns")
+    empty_columns = np.flatnonzero(missing.all(axis=0))
+    if empty_columns.size:
+        name = str(features.columns[empty_columns[0]])
+        raise CommandError(
+            f"argument DATA: column {name!r} of '{file}' has no value; leave it out with "
+            f"--exclude {shlex.quote(name)}")

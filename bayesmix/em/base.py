@@ -40,7 +40,8 @@ from bayesmix.covariance.prior import ConjugatePrior
 from bayesmix.em.diagnostics import find_degenerate
 from bayesmix.em.engine import EMEngine, EMRun, EMSettings, MixtureParameters
 from bayesmix.em.init import INIT_METHODS, initial_responsibilities
-from bayesmix.em.sources import InMemorySource, is_dask_collection
+from bayesmix.em.missing_source import memory_source
+from bayesmix.em.sources import is_dask_collection
 from bayesmix.exceptions import (
     ConvergenceWarning,
     DegenerateComponentWarning,
@@ -115,6 +116,12 @@ class BaseMixtureEM(DensityMixin, BaseEstimator):
     >>> issubclass(GaussianMixtureEM, BaseMixtureEM)
     True
     """
+
+    def __sklearn_tags__(self) -> Any:
+        # NaN is a missing value, fitted and scored on the observed coordinates.
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = True
+        return tags
 
     # ------------------------------------------------------------------ validation
     def _check_parameters(self, structure: CovarianceStructure, n_features: int
@@ -327,7 +334,8 @@ class BaseMixtureEM(DensityMixin, BaseEstimator):
         return self
 
     def _data_source(self, X: Any, sample_weight: Any) -> Any:
-        """The data source over ``X``: as given, Dask chunks, or rows in memory."""
+        """The data source over ``X``: as given, Dask chunks, or rows in memory (with
+        missing values or not)."""
         if hasattr(X, "e_step") and hasattr(X, "initialisation_sample"):
             if sample_weight is not None:
                 raise ValueError(
@@ -342,7 +350,7 @@ class BaseMixtureEM(DensityMixin, BaseEstimator):
             return DaskSource(X, sample_weight, self.random_state)
         if is_dask_collection(sample_weight):
             sample_weight = sample_weight.compute()
-        return InMemorySource(X, sample_weight)
+        return memory_source(X, sample_weight)
 
     def _check_cost(self, structure: CovarianceStructure, n_features: int) -> None:
         """Refuse, before any work, covariances too large for memory or too slow to factorise."""

@@ -187,8 +187,9 @@ def _check_summary(summary: _Summary) -> None:
         kind = "NaN" if np.isnan(value) else "infinity"
         raise ValueError(
             f"Input X contains NaN or inf: {count} non-finite value(s) in the Dask array, "
-            f"the first ({kind}) at row {row}, column {col}. Drop or impute those rows "
-            f"before calling bayesmix, e.g. X = X[da.isfinite(X).all(axis=1)] (and "
+            f"the first ({kind}) at row {row}, column {col}. Missing values are fitted "
+            f"in memory only: pass X.compute() (a NumPy array or DataFrame with NaN), or "
+            f"drop those rows, e.g. X = X[da.isfinite(X).all(axis=1)] (and "
             f"X.compute_chunk_sizes()), or ddf.dropna() for a Dask DataFrame."
         )
     if summary.bad_weight is not None:

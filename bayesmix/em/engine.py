@@ -235,7 +235,10 @@ class EMEngine:
         """
         stats = self.source.e_step(self.structure, params.weights, params.means,
                                    params.precisions_cholesky)
-        scatter = self.source.scatter if self.structure.needs_total_scatter else None
+        scatter = None
+        if self.structure.needs_total_scatter:
+            scatter = (self.source.scatter if stats.total_scatter is None
+                       else stats.total_scatter)
         objective = stats.log_likelihood
         if self.prior is not None:
             objective += self.structure.log_prior(params.means, params.covariances, self.prior)

@@ -28,6 +28,7 @@ from bayesmix.covariance.prior import ConjugatePrior
 from bayesmix.density import log_mixture_density, responsibilities, weighted_log_prob
 from bayesmix.em.base import BaseMixtureEM
 from bayesmix.em.sources import is_dask_collection
+from bayesmix.imputation import conditional_expectation, draw_imputations
 from bayesmix.scoring import information_criteria
 
 __all__ = ["GaussianMixtureEM"]
@@ -221,7 +222,7 @@ class GaussianMixtureEM(BaseMixtureEM):
     # ------------------------------------------------------------------ prediction
     def _check_X(self, X: Any) -> np.ndarray:
         check_is_fitted(self)
-        return validate_data(self, X, reset=False, keep_float32=True)
+        return validate_data(self, X, reset=False, keep_float32=True, allow_missing=True)
 
     def _parameters(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, str]:
         return self.weights_, self.means_, self.precisions_cholesky_, self.covariance_type
@@ -321,6 +322,50 @@ class GaussianMixtureEM(BaseMixtureEM):
         labels = np.repeat(np.arange(self.n_components), counts)
         return X, labels
 
+    def impute(self, X: Any, n_imputations: int | None = None,
+               random_state: Any = None) -> np.ndarray:
+        """Fill the missing values (NaN) of ``X`` from the fitted mixture.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Rows with NaN where values are missing (no row entirely missing).
+        n_imputations : int, optional
+            ``None`` (default) fills each missing value with its conditional expectation
+            given the row's observed values, ``E[x_M | x_O]``; an integer ``m`` draws
+            ``m`` completed copies of ``X`` from the conditional distribution (multiple
+            imputation: analyse each copy and pool the results).
+        random_state : int, RandomState instance or None, default=None
+            Seeds the draws of multiple imputation.
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_features), or (n_imputations, n_samples,
+        n_features)
+            In ``X``'s precision; the observed values are unchanged.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from bayesmix import GaussianMixtureEM
+        >>> rng = np.random.default_rng(0)
+        >>> X = rng.multivariate_normal([0.0, 0.0], [[1.0, 0.9], [0.9, 1.0]], size=500)
+        >>> em = GaussianMixtureEM(1, random_state=0).fit(X)
+        >>> em.impute(np.array([[2.0, np.nan]])).round(1)
+        array([[2. , 1.8]])
+        >>> em.impute(np.array([[2.0, np.nan]]), n_imputations=3, random_state=0).shape
+        (3, 1, 2)
+        """
+        X = self._check_X(X)
+        arguments = (X, *self._parameters())
+        if n_imputations is None:
+            return conditional_expectation(*arguments).astype(X.dtype, copy=False)
+        n_imputations = check_int(n_imputations, "n_imputations", min_value=1)
+        check_memory(8.0 * n_imputations * X.size, f"impute(n_imputations={n_imputations})",
+                     "Draw fewer imputations, in batches if need be.")
+        return draw_imputations(*arguments, n_imputations, check_random_state(random_state)
+                                ).astype(X.dtype, copy=False)
+
     # ------------------------------------------------------------------ criteria
     def _n_parameters(self) -> int:
         return n_parameters(self.n_components, self.means_.shape[1], self.covariance_type)
@@ -399,7 +444,8 @@ class GaussianMixtureEM(BaseMixtureEM):
                 "not keep; pass the data for observed_data explicitly: "
                 "to_inference_data(X=...) with an in-memory array (e.g. a sample of the rows)."
             )
-        X = self._X_fit if X is None else validate_data(self, X, reset=False)
+        X = self._X_fit if X is None else validate_data(self, X, reset=False,
+                                                         allow_missing=True)
         K, D = self.means_.shape
         structure = get_structure(self.covariance_type)
         full = structure.to_full(self.covariances_, K, D)

@@ -7,7 +7,9 @@ for the few things EM needs of the data:
   weight), ``shift`` (the weighted mean, by which every row is centred as it is read:
   EM is translation invariant and centred second moments lose no precision) and
   ``scatter`` (``sum_n w_n (x_n - shift)(x_n - shift)^T``, which a source may compute
-  on first use) and ``data_covariance(full)`` (the covariance, or only its variances);
+  on first use; a source whose E step returns the statistics' ``total_scatter``, as
+  the missing-value source does, has none) and ``data_covariance(full)`` (the
+  covariance, or only its variances);
 - ``dtype``: the precision of the E step's passes and of the fitted parameters (float32
   for float32 rows, whose passes multiply in float32 within cache-sized blocks and add
   the blocks' statistics up in float64; float64 otherwise);
@@ -27,7 +29,8 @@ for the few things EM needs of the data:
 
 :class:`InMemorySource` (rows of a NumPy array, row ranges on threads) lives here; the
 Dask source, which maps the same per-block kernel over chunks, lives in
-:mod:`bayesmix.em.dask_source` and is imported only for Dask input. A fitted
+:mod:`bayesmix.em.dask_source` and is imported only for Dask input; rows with missing
+values (NaN) are the :class:`~bayesmix.em.missing_source.MissingValuesSource`'s. A fitted
 :class:`~bayesmix.GaussianMixtureEM` accepts a source in place of ``X``, which is how
 :func:`bayesmix.select_em` validates the data and computes its summaries once for a
 whole grid of fits.

@@ -34,6 +34,12 @@ class SufficientStatistics:
     second_moments : ndarray or None
         ``sum_n r_nk x_n x_n^T`` (K, D, D) when the structure asks for ``"matrix"``,
         ``sum_n r_nk x_n**2`` (K, D) for ``"diagonal"``, ``None`` when it needs none.
+    total_scatter : ndarray of shape (D, D) or None
+        ``sum_n w_n E[x_n x_n^T]`` of this E step, for the structures that read the total
+        scatter, when it changes between iterations: with missing values it is the
+        scatter of the rows completed by their conditional moments
+        (:mod:`bayesmix.em.missing_source`). ``None`` when the source's fixed ``scatter``
+        applies.
 
     Examples
     --------
@@ -50,6 +56,7 @@ class SufficientStatistics:
     counts: np.ndarray
     sums: np.ndarray
     second_moments: np.ndarray | None
+    total_scatter: np.ndarray | None = None
 
     @classmethod
     def zeros(cls, n_components: int, n_features: int, structure: CovarianceStructure
@@ -94,6 +101,8 @@ class SufficientStatistics:
         self.sums += other.sums
         if self.second_moments is not None:
             self.second_moments += other.second_moments
+        if self.total_scatter is not None:
+            self.total_scatter += other.total_scatter
         return self
 
     @classmethod
@@ -101,7 +110,8 @@ class SufficientStatistics:
         """The sum of partial statistics, in a fresh object (the parts are unchanged)."""
         first = parts[0]
         total = cls(first.log_likelihood, first.counts.copy(), first.sums.copy(),
-                    None if first.second_moments is None else first.second_moments.copy())
+                    None if first.second_moments is None else first.second_moments.copy(),
+                    None if first.total_scatter is None else first.total_scatter.copy())
         for part in parts[1:]:
             total += part
         return total

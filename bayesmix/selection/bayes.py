@@ -187,7 +187,7 @@ default="full"
                                  structures_name="covariance_type")
     backend = get_backend(method)
     criterion = check_option(criterion, "criterion", BAYES_CRITERIA)
-    n_samples = check_array(X, name="X", min_samples=2).shape[0]
+    n_samples = check_array(X, name="X", min_samples=2, allow_missing=True).shape[0]
     if max(ks) > n_samples:
         raise ValueError(
             f"n_components={max(ks)} must be <= n_samples={n_samples}. Drop it from "

@@ -44,6 +44,7 @@ from bayesmix.em.init import (
     cache_hierarchical_partitions,
     initial_responsibilities,
 )
+from bayesmix.em.missing_source import MissingValuesSource, memory_source
 from bayesmix.em.sources import InMemorySource
 from bayesmix.exceptions import ConvergenceWarning, DegenerateComponentWarning
 from bayesmix.scoring import criteria_from_totals, information_criteria
@@ -341,7 +342,7 @@ def select_em(
     starts = _check_starts(init_params)
     n_init = check_int(n_init, "n_init", min_value=1)
     # X is validated and summarised once; the estimators check the other settings.
-    source = InMemorySource(X)
+    source = memory_source(X)  # a MissingValuesSource when X has NaN
     if mclust_grid:
         structures = mclust_models(source.n_features, prior=prior is not None)
     if reg_covar is None:
@@ -349,9 +350,11 @@ def select_em(
         reg_covar = RELATIVE_REG_COVAR * smallest_variance if smallest_variance > 0 else 1e-6
     settings = {"tol": tol, "max_iter": max_iter, "reg_covar": reg_covar,
                 "random_state": random_state, "acceleration": "squarem", "prior": prior}
-    # The batch runs maximum-likelihood EM; under a prior every cell is fitted on its own.
+    # The batch runs maximum-likelihood EM on complete rows; under a prior, or with
+    # missing values, every cell is fitted on its own.
     batched = [structure for structure in structures
-               if get_structure(structure).batched_m_step and prior is None]
+               if get_structure(structure).batched_m_step and prior is None
+               and not isinstance(source, MissingValuesSource)]
     n_runs = len(batched) * len(ks) * sum(1 if scheme in DETERMINISTIC_INITS else n_init
                                           for scheme in starts)
     if n_runs * max(ks) * source.n_samples > BATCH_ELEMENTS:

@@ -252,7 +252,7 @@ def test_bad_parameters_are_rejected(mixtures, params, fit_kwargs, match):
 @pytest.mark.parametrize(
     "X, match",
     [
-        ([[0.0, 1.0], [np.inf, 2.0], [1.0, 1.0]], "Input X contains NaN or inf"),
+        ([[0.0, 1.0], [np.inf, 2.0], [1.0, 1.0]], r"contains infinity in 1 row\(s\): rows 1"),
         ([1.0, 2.0, 3.0], "X must be 2-D"),
         ([[0.0, 1.0]], "a minimum of 2 is required"),
         (pd.DataFrame({"a": [1.0, 2.0], "b": ["x", "y"]}), "column 'b' has dtype"),

@@ -9,7 +9,7 @@ from scipy import stats
 
 from bayesmix.bayes import MixturePriors, build_model
 from bayesmix.bayes.correlations import correlation_cholesky, cpc_beta_parameters
-from bayesmix.bayes.model import _mixture_random
+from bayesmix.bayes.model import _covariance_cholesky, _mixture_random
 from bayesmix.bayes.scales import get_scale
 from bayesmix.covariance import precision_cholesky
 from bayesmix.datasets import make_mixture
@@ -149,7 +149,9 @@ def test_one_feature_model_has_no_correlations():
 @pytest.mark.parametrize(
     "kwargs, match",
     [
-        ({"X": [[0.0, np.nan], [1.0, 2.0]]}, "Input X contains NaN or inf"),
+        ({"X": [[np.nan, np.nan], [1.0, 2.0], [0.0, 1.0]]},
+         r"1 row\(s\) with every value missing \(NaN\): rows 0\."),
+        ({"X": [[0.0, np.inf], [1.0, 2.0]]}, r"contains infinity in 1 row\(s\): rows 0\."),
         ({"X": [1.0, 2.0, 3.0]}, "X must be 2-D"),
         ({"n_components": 0}, "n_components must be >= 1, got 0"),
         ({"covariance_type": "banded"}, "covariance_type must be one of"),
@@ -192,9 +194,10 @@ def test_model_is_a_plain_pymc_model_users_can_extend(data):
     assert "spread" in model.named_vars
 
 
-@pytest.mark.parametrize("covariance_type", ["full", "tied", "diag", "spherical"])
+@pytest.mark.parametrize("covariance_type", ["full", "tied", "diag", "spherical", "missing"])
 def test_random_draws_have_the_mixture_moments(covariance_type):
-    """The observed variable's random function (prior/posterior predictive) is right."""
+    """The observed variable's random function (prior/posterior predictive) is right;
+    "missing" is the model with missing values, whose scale is the full covariances."""
     weights = np.array([0.3, 0.7])
     means = np.array([[-2.0, 1.0], [3.0, 0.0]])
     scale = {
@@ -202,10 +205,19 @@ def test_random_draws_have_the_mixture_moments(covariance_type):
         "tied": np.array([[1.0, 0.0], [0.6, 0.8]]),
         "diag": np.array([[1.0, 0.5], [2.0, 0.3]]),
         "spherical": np.array([0.7, 1.3]),
+        "missing": np.array([[[1.0, 0.6], [0.6, 1.0]], [[0.25, -0.1], [-0.1, 2.29]]]),
     }[covariance_type]
-    draws = _mixture_random(weights, means, scale, posterior_scale=get_scale(covariance_type),
-                            rng=np.random.default_rng(0), size=200_000)
-    if covariance_type in ("full", "tied"):
+    if covariance_type == "missing":
+        draws = _mixture_random(weights, means, scale, cholesky=_covariance_cholesky,
+                                scale_ndim=3, rng=np.random.default_rng(0), size=200_000)
+    else:
+        posterior_scale = get_scale(covariance_type)
+        draws = _mixture_random(weights, means, scale, cholesky=posterior_scale.cholesky,
+                                scale_ndim=posterior_scale.ndim,
+                                rng=np.random.default_rng(0), size=200_000)
+    if covariance_type == "missing":
+        chol = np.linalg.cholesky(scale)
+    elif covariance_type in ("full", "tied"):
         chol = np.broadcast_to(scale, (2, 2, 2))
     else:
         chol = (scale if covariance_type == "diag" else scale[:, None])[:, :, None] * np.eye(2)

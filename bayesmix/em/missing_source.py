@@ -1,0 +1,383 @@
+"""The EM data source for rows with missing values (NaN).
+
+EM was made for missing data (Dempster, Laird and Rubin 1977; for Gaussian mixtures
+Ghahramani and Jordan 1994): the E step scores each row on its observed coordinates
+(the marginal of each component's Gaussian) and completes the sufficient statistics
+with the missing coordinates' conditional moments given the observed ones,
+
+- ``E[x_M | x_O, k]`` in the sums and second moments in place of the missing values,
+- plus ``Cov[x_M | x_O, k]`` on the missing block of the second moments,
+
+each weighted by the row's responsibility for component ``k``. The M step of every
+covariance structure is then the complete-data one on these statistics. The structures
+that read the total scatter (``tied``, EII, EEI) get it from the E step too
+(:attr:`~bayesmix.em.statistics.SufficientStatistics.total_scatter`, the sum of the
+completed per-component second moments): with missing values it changes from one
+iteration to the next. The rows are grouped once by missingness pattern
+(:class:`~bayesmix.patterns.MissingPatterns`); every block of rows inverts the missing
+block of each component's precision once per pattern (:mod:`bayesmix.patterns`).
+
+:class:`MissingValuesSource` implements the data-source protocol of
+:mod:`bayesmix.em.sources`. :func:`memory_source` is how an estimator's ``fit`` picks
+it: only when the data hold a NaN, so that complete data run the unchanged
+:class:`~bayesmix.em.sources.InMemorySource`, bit for bit. The source keeps a float64
+copy of the rows, centred and sorted by pattern, which the passes read (in float64
+whatever the rows' precision; the fitted parameters are returned in it).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from functools import cached_property
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from bayesmix._parallel import RowThreads
+from bayesmix._validation import check_sample_weight, validate_data
+from bayesmix.covariance.base import CovarianceStructure
+from bayesmix.density import normalise_rows, row_chunks
+from bayesmix.em.sources import InMemorySource, scatter_matrix
+from bayesmix.em.statistics import SufficientStatistics
+from bayesmix.patterns import (
+    BlockConditionals,
+    MissingPatterns,
+    block_conditionals,
+    component_precisions,
+    has_missing,
+)
+
+__all__ = ["MissingValuesSource", "add_completed_block", "contains_missing", "memory_source"]
+
+
+def contains_missing(X: Any) -> bool:
+    """Whether an array-like or DataFrame holds a missing value (NaN or None).
+
+    Anything that is not numbers gives ``False``: validation then says what is wrong.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from bayesmix.em.missing_source import contains_missing
+    >>> contains_missing([[1.0, None]]), contains_missing(np.ones((2, 2)))
+    (True, False)
+    """
+    if isinstance(X, pd.DataFrame):
+        return bool(X.isna().to_numpy().any())
+    try:
+        values = np.asarray(X)
+        if values.dtype.kind == "O":
+            values = values.astype(np.float64)
+    except (TypeError, ValueError):
+        return False
+    return has_missing(values)
+
+
+def memory_source(X: Any, sample_weight: Any = None) -> InMemorySource | MissingValuesSource:
+    """The source over rows in memory: :class:`MissingValuesSource` if ``X`` has a NaN.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from bayesmix.em.missing_source import memory_source
+    >>> type(memory_source(np.array([[0.0, 1.0], [2.0, np.nan]]))).__name__
+    'MissingValuesSource'
+    >>> type(memory_source(np.array([[0.0, 1.0], [2.0, 3.0]]))).__name__
+    'InMemorySource'
+    """
+    if contains_missing(X):
+        return MissingValuesSource(X, sample_weight)
+    return InMemorySource(X, sample_weight)
+
+
+def add_completed_block(stats: SufficientStatistics, rows: np.ndarray, resp: np.ndarray,
+                        conditionals: BlockConditionals, kind: str | None) -> None:
+    """Fold a block of rows, completed by their conditional moments, into ``stats``.
+
+    ``rows`` are centred, with 0 at the missing coordinates; ``resp`` the row-weighted
+    responsibilities; ``kind`` the structure's ``second_moments`` (``None``: the total
+    scatter, ``stats.total_scatter``, is completed instead).
+
+    Examples
+    --------
+    One row missing its second value, whose conditional mean is 1 and conditional
+    variance 0.75: the second moments are those of ``(2, 1)`` plus 0.75 on the missing
+    coordinate.
+
+    >>> import numpy as np
+    >>> from bayesmix.covariance import get_structure
+    >>> from bayesmix.em.missing_source import add_completed_block
+    >>> from bayesmix.em.statistics import SufficientStatistics
+    >>> from bayesmix.patterns import MissingPatterns, block_conditionals
+    >>> X = np.array([[2.0, np.nan]])
+    >>> group = MissingPatterns(np.isnan(X)).groups[0]
+    >>> precision = np.linalg.inv([[1.0, 0.5], [0.5, 1.0]])[np.newaxis]
+    >>> conditionals = block_conditionals(np.nan_to_num(X), group, slice(0, 1),
+    ...                                   np.zeros((1, 2)), precision, np.zeros(1))
+    >>> stats = SufficientStatistics.zeros(1, 2, get_structure("full"))
+    >>> add_completed_block(stats, np.nan_to_num(X), np.ones((1, 1)), conditionals, "matrix")
+    >>> stats.sums, stats.second_moments
+    (array([[2., 1.]]), array([[[4.  , 2.  ],
+            [2.  , 1.75]]]))
+    """
+    n_components, n_features = stats.sums.shape
+    stats.counts += resp.sum(axis=0)
+    completed = conditionals.completed_rows(rows)
+    weighted = completed * resp.T[:, :, np.newaxis]
+    stats.sums += weighted.sum(axis=1)
+    if kind == "matrix":
+        stats.second_moments += np.swapaxes(weighted, 1, 2) @ completed
+    elif kind == "diagonal":
+        stats.second_moments += np.einsum("knd,knd->kd", weighted, completed)
+    else:
+        stats.total_scatter += (weighted.reshape(-1, n_features).T
+                                @ completed.reshape(-1, n_features))
+    index = conditionals.pattern_missing_index
+    if index.shape[1] == 0:
+        return
+    # Each pattern's conditional covariances, weighted by its rows' responsibilities,
+    # added on its missing block: bincounts over flat (component, pattern) and (component,
+    # row, column) indices.
+    n_patterns = index.shape[0]
+    per_pattern = (np.arange(n_components)[:, np.newaxis] * n_patterns
+                   + conditionals.block_patterns).ravel()
+    pattern_counts = np.bincount(per_pattern, weights=resp.T.ravel(),
+                                 minlength=n_components * n_patterns)
+    covariances = (conditionals.conditional_covariances
+                   * pattern_counts.reshape(n_components, n_patterns, 1, 1))
+    first_entry = np.arange(n_components)[:, np.newaxis, np.newaxis]
+    if kind == "diagonal":
+        flat = first_entry * n_features + index
+        values, target = np.einsum("kpjj->kpj", covariances), stats.second_moments
+    else:
+        flat = index[:, :, np.newaxis] * n_features + index[:, np.newaxis, :]
+        if kind == "matrix":
+            flat = first_entry[..., np.newaxis] * n_features**2 + flat
+            values, target = covariances, stats.second_moments
+        else:
+            values, target = covariances.sum(axis=0), stats.total_scatter
+    target.reshape(-1)[...] += np.bincount(flat.ravel(), weights=values.ravel(),
+                                           minlength=target.size)
+
+
+class MissingValuesSource:
+    """Rows in memory with missing values (NaN); each pass runs over row ranges on threads.
+
+    Parameters
+    ----------
+    X : array-like or DataFrame of shape (n_samples, n_features)
+        Validated as an estimator's ``fit`` validates it, NaN accepted (a row or a
+        column with every value missing, and infinities, are refused).
+    sample_weight : array-like of shape (n_samples,), optional
+        Non-negative row weights; ``None`` means unit weights.
+
+    Attributes
+    ----------
+    patterns : MissingPatterns
+        The rows grouped by missingness pattern.
+    shift : ndarray of shape (n_features,)
+        The weighted mean of each column's observed values.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from bayesmix import GaussianMixtureEM
+    >>> from bayesmix.em.missing_source import MissingValuesSource
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.multivariate_normal([0.0, 0.0], [[1.0, 0.8], [0.8, 1.0]], size=2000)
+    >>> X[rng.random(X.shape) < 0.2] = np.nan
+    >>> X[np.isnan(X).all(axis=1), 0] = 0.0
+    >>> source = MissingValuesSource(X)
+    >>> source.patterns.n_patterns
+    3
+    >>> em = GaussianMixtureEM(1, tol=1e-8).fit(source)
+    >>> em.covariances_.round(1)
+    array([[[0.9, 0.8],
+            [0.8, 1. ]]])
+    """
+
+    def __init__(self, X: Any, sample_weight: Any = None) -> None:
+        self.X = validate_data(self, X, reset=True, min_samples=2, keep_float32=True,
+                               allow_missing=True)
+        self.dtype = self.X.dtype
+        self.n_samples, self.n_features = self.X.shape
+        weights = check_sample_weight(sample_weight, self.n_samples)
+        self.n_positive = int(np.count_nonzero(weights))
+        # The E step takes None for unit weights, a faster path.
+        self.sample_weight = None if sample_weight is None else weights
+        self.total_weight = float(weights.sum())
+        missing = np.isnan(self.X)
+        self.patterns = MissingPatterns(missing)
+        self._observed_weight = weights @ ~missing
+        unobserved = np.flatnonzero(self._observed_weight <= 0)
+        if unobserved.size:
+            raise ValueError(
+                f"sample_weight is zero on every row where column {int(unobserved[0])} of X "
+                f"is observed, so nothing is known of it. Give some of those rows a "
+                f"positive weight or drop the column."
+            )
+        self.shift = (weights @ np.where(missing, 0.0, self.X)) / self._observed_weight
+        self._weights = weights
+        # The passes read the rows in pattern order, centred, 0 where missing: a float64
+        # copy of the data, made once rather than gathered at every pass.
+        order = self.patterns.order
+        self._sorted_rows = self.X[order] - self.shift
+        self._sorted_rows[missing[order]] = 0.0
+        self._sorted_weight = None if self.sample_weight is None else weights[order]
+        self.cache: dict[Any, Any] = {}
+        self._threads: RowThreads | None = None
+
+    @cached_property
+    def _filled(self) -> np.ndarray:
+        """The rows with each missing value replaced by its column's observed mean."""
+        return np.where(np.isnan(self.X), self.shift, self.X).astype(self.dtype, copy=False)
+
+    def initialisation_sample(self) -> tuple[np.ndarray, np.ndarray]:
+        """The rows initialisers run on, missing values replaced by the column means.
+
+        The initial partition and the first M step see these rows; EM then works on the
+        observed values only.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from bayesmix.em.missing_source import MissingValuesSource
+        >>> source = MissingValuesSource(np.array([[0.0, 1.0], [2.0, np.nan], [4.0, 5.0]]))
+        >>> source.initialisation_sample()[0]
+        array([[0., 1.],
+               [2., 3.],
+               [4., 5.]])
+        """
+        return self._filled, self._weights
+
+    def initialisation_scatter(self) -> np.ndarray:
+        """The scatter matrix of :meth:`initialisation_sample` about ``shift``.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from bayesmix.em.missing_source import MissingValuesSource
+        >>> MissingValuesSource(np.array([[0.0, 1.0], [2.0, np.nan], [4.0, 5.0]])
+        ...                     ).initialisation_scatter()
+        array([[8., 8.],
+               [8., 8.]])
+        """
+        return scatter_matrix(self._filled, self.sample_weight, slice(0, self.n_samples),
+                              self.shift)
+
+    def data_covariance(self, full: bool) -> np.ndarray:
+        """The data's covariance for diagnostics (D, D), or only its variances (D,).
+
+        The variances are those of each column's observed values; the full matrix has
+        them on its diagonal and the correlations of the rows with their missing values
+        replaced by the column means (shrunk towards 0, but positive semi-definite).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from bayesmix.em.missing_source import MissingValuesSource
+        >>> source = MissingValuesSource(np.array([[0.0, 1.0], [2.0, np.nan], [4.0, 5.0]]))
+        >>> source.data_covariance(full=False).round(3)
+        array([2.667, 4.   ])
+        """
+        centred = np.where(np.isnan(self.X), 0.0, self.X - self.shift)
+        variances = (self._weights @ np.square(centred)) / self._observed_weight
+        if not full:
+            return variances
+        filled = self.initialisation_scatter() / self.total_weight
+        spread = np.sqrt(np.diagonal(filled))
+        scale = np.divide(np.sqrt(variances), spread, out=np.zeros_like(spread),
+                          where=spread > 0)
+        return filled * np.outer(scale, scale)
+
+    @contextmanager
+    def session(self, row_width: int) -> Iterator[MissingValuesSource]:
+        """Thread pool (or single-thread limits) for the passes of one fit.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from bayesmix.em.missing_source import MissingValuesSource
+        >>> source = MissingValuesSource(np.array([[0.0, 1.0], [2.0, np.nan]]))
+        >>> with source.session(row_width=4) as opened:
+        ...     opened is source
+        True
+        """
+        with RowThreads(self.n_samples, row_width) as threads:
+            self._threads = threads
+            try:
+                yield self
+            finally:
+                self._threads = None
+
+    @property
+    def training_rows(self) -> np.ndarray:
+        """The rows (with their NaN), kept by a fitted estimator for its InferenceData."""
+        return self.X
+
+    def new_labels(self) -> np.ndarray:
+        """An array for the final E step to write each row's most likely component into.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from bayesmix.em.missing_source import MissingValuesSource
+        >>> MissingValuesSource(np.array([[0.0, 1.0], [2.0, np.nan]])).new_labels().shape
+        (2,)
+        """
+        return np.empty(self.n_samples, dtype=np.intp)
+
+    def e_step(self, structure: CovarianceStructure, weights: np.ndarray, means: np.ndarray,
+               precisions_cholesky: np.ndarray, labels: np.ndarray | None = None
+               ) -> SufficientStatistics:
+        """One pass over the rows' observed values at the given (centred) parameters.
+
+        ``log_likelihood`` is the observed-data log-likelihood; the statistics are those
+        of the completed rows (see the module docstring).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from bayesmix.covariance import get_structure
+        >>> from bayesmix.em.missing_source import MissingValuesSource
+        >>> source = MissingValuesSource(np.array([[-1.0, -1.0], [1.0, np.nan]]))
+        >>> source.shift
+        array([ 0., -1.])
+        >>> stats = source.e_step(get_structure("full"), np.ones(1), np.zeros((1, 2)),
+        ...                       np.eye(2)[np.newaxis])
+        >>> stats.counts, stats.sums, stats.second_moments[0, 1, 1]  # 0 + the variance 1
+        (array([2.]), array([[0., 0.]]), np.float64(1.0))
+        """
+        n_components, n_features = means.shape
+        precisions = component_precisions(structure, precisions_cholesky, n_components,
+                                     n_features)
+        log_det = structure.log_det_cholesky(precisions_cholesky, n_features)
+        with np.errstate(divide="ignore"):
+            log_weights = np.log(weights)
+        threads = self._threads or RowThreads(self.n_samples)
+
+        def statistics(positions: slice) -> SufficientStatistics:
+            stats = SufficientStatistics.zeros(n_components, n_features, structure)
+            if structure.second_moments is None:
+                stats.total_scatter = np.zeros((n_features, n_features))
+            for group, block in self.patterns.blocks(positions, n_components, row_chunks):
+                rows = self._sorted_rows[block]
+                conditionals = block_conditionals(rows, group, block, means, precisions,
+                                                  log_det)
+                resp = conditionals.log_prob
+                resp += log_weights
+                if labels is not None:
+                    labels[self.patterns.order[block]] = resp.argmax(axis=1)
+                log_norm = normalise_rows(resp)
+                if self._sorted_weight is None:
+                    stats.log_likelihood += log_norm.sum()
+                else:
+                    stats.log_likelihood += self._sorted_weight[block] @ log_norm
+                    resp *= self._sorted_weight[block, np.newaxis]
+                add_completed_block(stats, rows, resp, conditionals, structure.second_moments)
+            return stats
+
+        parts = threads.map(statistics, self.n_samples)
+        return parts[0] if len(parts) == 1 else SufficientStatistics.total(parts)
