@@ -129,13 +129,44 @@ class StudentEMEngine(EMEngine):
         return np.full(self.n_components, self.start_dof) if dof is None else dof
 
     def from_responsibilities(self, resp: np.ndarray) -> StudentParameters:
-        """The Gaussian first M step (every ``u = 1``), with the starting dof."""
+        """The Gaussian first M step (every ``u = 1``), with the starting dof.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from bayesmix.covariance import get_structure
+        >>> from bayesmix.em.engine import EMSettings
+        >>> from bayesmix.em.sources import InMemorySource
+        >>> from bayesmix.em.student_engine import StudentEMEngine
+        >>> X = np.array([[0.0], [0.3], [0.1], [0.2], [5.0], [5.3], [5.1], [5.2], [40.0]])
+        >>> engine = StudentEMEngine(InMemorySource(X), get_structure("V"), 2, EMSettings(),
+        ...                          start_dof=5.0)
+        >>> start = engine.from_responsibilities(np.eye(2)[[0] * 4 + [1] * 5])
+        >>> start.dof, start.weights.round(3)
+        (array([5., 5.]), array([0.444, 0.556]))
+        """
         start = super().from_responsibilities(resp)
         return StudentParameters(**vars(start), dof=self._dof(start))
 
     def e_step(self, params: MixtureParameters, labels: np.ndarray | None = None
                ) -> StudentStatistics:
-        """One pass of the rows at ``params``, block by block."""
+        """One pass of the rows at ``params``, block by block.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from bayesmix.covariance import get_structure
+        >>> from bayesmix.em.engine import EMSettings
+        >>> from bayesmix.em.sources import InMemorySource
+        >>> from bayesmix.em.student_engine import StudentEMEngine
+        >>> X = np.array([[0.0], [0.3], [0.1], [0.2], [5.0], [5.3], [5.1], [5.2], [40.0]])
+        >>> engine = StudentEMEngine(InMemorySource(X), get_structure("V"), 2, EMSettings(),
+        ...                          start_dof=5.0)
+        >>> start = engine.from_responsibilities(np.eye(2)[[0] * 4 + [1] * 5])
+        >>> stats = engine.e_step(start)  # the far row (40) gets a small latent weight
+        >>> float(round(stats.sums[1, 0] / stats.counts[1] + engine.source.shift[0], 2))
+        9.5
+        """
         source, structure = self.source, self.structure
         X, sample_weight = source.X, source.sample_weight
         n_features = X.shape[1]
@@ -179,6 +210,21 @@ class StudentEMEngine(EMEngine):
         scatter ``sum r u (x - mu)(x - mu)^T``: the second moments are shifted by
         ``(sum r u - n_k) mu_k mu_k^T``. ``total_scatter`` (the unweighted one) is not
         used: the pooled structures read ``stats.weighted_scatter``.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from bayesmix.covariance import get_structure
+        >>> from bayesmix.em.engine import EMSettings
+        >>> from bayesmix.em.sources import InMemorySource
+        >>> from bayesmix.em.student_engine import StudentEMEngine
+        >>> X = np.array([[0.0], [0.3], [0.1], [0.2], [5.0], [5.3], [5.1], [5.2], [40.0]])
+        >>> engine = StudentEMEngine(InMemorySource(X), get_structure("V"), 2, EMSettings(),
+        ...                          start_dof=5.0)
+        >>> start = engine.from_responsibilities(np.eye(2)[[0] * 4 + [1] * 5])
+        >>> following = engine.m_step(engine.e_step(start))  # the start's means: 0.15, 12.12
+        >>> (following.means.ravel() + engine.source.shift).round(2), following.dof.round(2)
+        (array([0.15, 9.5 ]), array([5.72, 5.37]))
         """
         if not isinstance(stats, StudentStatistics):  # the first M step (every u = 1)
             return super().m_step(stats, total_scatter)
