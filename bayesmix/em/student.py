@@ -214,12 +214,16 @@ class StudentMixtureEM(BaseMixtureEM):
         return validate_data(self, X, reset=False, keep_float32=True)
 
     def _weighted_log_prob(self, X: Any) -> np.ndarray:
-        return mixture_log_prob(self._check_X(X), self.weights_, self.means_,
-                                self.precisions_cholesky_,
+        return self._checked_log_prob(self._check_X(X))
+
+    def _checked_log_prob(self, X: np.ndarray) -> np.ndarray:
+        """``log pi_k + log t_k(x_n)`` of validated rows, in float64."""
+        return mixture_log_prob(X, self.weights_, self.means_, self.precisions_cholesky_,
                                 get_structure(self.covariance_type), self.dof_)
 
     def score_samples(self, X: Any) -> np.ndarray:
-        """Log density of the t mixture at each row of ``X``.
+        """Log density of the t mixture at each row of ``X`` (in ``X``'s precision:
+        float32 for float32 rows, computed in float64).
 
         Examples
         --------
@@ -229,7 +233,8 @@ class StudentMixtureEM(BaseMixtureEM):
         >>> StudentMixtureEM(2, dof=4.0, random_state=0).fit(X).score_samples(X).shape
         (8,)
         """
-        return logsumexp_rows(self._weighted_log_prob(X))
+        X = self._check_X(X)
+        return logsumexp_rows(self._checked_log_prob(X)).astype(X.dtype, copy=False)
 
     def score(self, X: Any, y: Any = None) -> float:
         """Mean log-likelihood per row of ``X``.
@@ -256,9 +261,10 @@ class StudentMixtureEM(BaseMixtureEM):
         >>> StudentMixtureEM(2, dof=4.0, random_state=0).fit(X).predict_proba(X).sum(axis=1)
         array([1., 1., 1., 1., 1., 1., 1., 1.])
         """
-        resp = self._weighted_log_prob(X)
+        X = self._check_X(X)
+        resp = self._checked_log_prob(X)
         normalise_rows(resp)
-        return resp
+        return resp.astype(X.dtype, copy=False)
 
     def predict(self, X: Any) -> np.ndarray:
         """Most likely component of each row.

@@ -178,3 +178,24 @@ def test_gaussian_only_options_are_refused(setting):
     name = next(iter(setting))
     with pytest.raises(ValueError, match=f"{name}=.*not available for StudentMixtureEM"):
         StudentMixtureEM(2, **setting).fit(_clusters())
+
+
+def test_float32_rows_give_float32_results_and_dataframes_keep_their_names():
+    import pandas as pd
+
+    X = _clusters(seed=11)
+    em = StudentMixtureEM(3, random_state=0).fit(X.astype(np.float32))
+    assert em.means_.dtype == em.dof_.dtype == np.float32
+    assert em.score_samples(X.astype(np.float32)).dtype == np.float32
+    assert em.predict_proba(X.astype(np.float32)).dtype == np.float32
+    frame = pd.DataFrame(X, columns=["a", "b"])
+    em = StudentMixtureEM(3, random_state=0).fit(frame)
+    assert list(em.feature_names_in_) == ["a", "b"]
+    plain = StudentMixtureEM(3, random_state=0).fit(X)
+    np.testing.assert_array_equal(em.predict(frame), plain.predict(X))
+
+
+def test_dask_rows_are_refused():
+    da = pytest.importorskip("dask.array")
+    with pytest.raises(TypeError, match="StudentMixtureEM fits rows in memory"):
+        StudentMixtureEM(2).fit(da.from_array(_clusters()))
