@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     )
     from bayesmix.comparison import compare
     from bayesmix.datasets import load_low_dim_gauss_mix, load_old_faithful, make_mixture
-    from bayesmix.em import GaussianMixtureEM
+    from bayesmix.em import GaussianMixtureEM, StudentMixtureEM
     from bayesmix.exceptions import (
         BayesmixWarning,
         ChainDisagreementWarning,
@@ -60,6 +60,7 @@ __all__ = [
     "RegCovarScaleWarning",
     "RhatWarning",
     "SamplerDiagnosticWarning",
+    "StudentMixtureEM",
     "VIConvergenceWarning",
     "__version__",
     "bootstrap",
@@ -92,6 +93,7 @@ _MODULE_OF = {
     "RegCovarScaleWarning": "bayesmix.exceptions",
     "RhatWarning": "bayesmix.exceptions",
     "SamplerDiagnosticWarning": "bayesmix.exceptions",
+    "StudentMixtureEM": "bayesmix.em",
     "VIConvergenceWarning": "bayesmix.exceptions",
     "bootstrap": "bayesmix.uncertainty",
     "bootstrap_lrt": "bayesmix.uncertainty",

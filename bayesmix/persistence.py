@@ -73,6 +73,7 @@ _ENGINE = "h5netcdf"
 ESTIMATORS = {
     "GaussianMixtureEM": "bayesmix.em:GaussianMixtureEM",
     "GaussianMixtureBayes": "bayesmix.bayes:GaussianMixtureBayes",
+    "StudentMixtureEM": "bayesmix.em:StudentMixtureEM",
 }
 #: The prior classes, stored as their constructor arguments, by the kind that marks them.
 _PRIORS = {
@@ -317,7 +318,8 @@ def save(model: Any, path: str | os.PathLike, overwrite: bool = False) -> Path:
     """
     if not _is_estimator(model):
         raise TypeError(
-            f"model must be a {' or '.join(ESTIMATORS)}, got {type(model).__name__}. Save an "
+            f"model must be a {', '.join(list(ESTIMATORS)[:-1])} or {list(ESTIMATORS)[-1]}, "
+            f"got {type(model).__name__}. Save an "
             f"InferenceData with its to_netcdf method."
         )
     idata = _inference_data(model)

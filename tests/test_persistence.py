@@ -311,8 +311,9 @@ def test_a_failed_save_leaves_the_previous_file_intact(em_pairs, tmp_path, monke
 
 def test_save_checks_its_arguments(em_pairs, tmp_path):
     em, _ = em_pairs["full"]
-    with pytest.raises(TypeError, match="model must be a GaussianMixtureEM or "
-                                        "GaussianMixtureBayes, got InferenceData"):
+    with pytest.raises(TypeError, match="model must be a GaussianMixtureEM, "
+                                        "GaussianMixtureBayes or StudentMixtureEM, got "
+                                        "InferenceData"):
         persistence.save(em.to_inference_data(), tmp_path / "idata.nc")
     with pytest.raises(ValueError, match="overwrite must be True or False, got 'yes'"):
         em.save(tmp_path / "model.nc", overwrite="yes")

@@ -6,5 +6,6 @@ iterations.
 """
 
 from bayesmix.em.estimator import GaussianMixtureEM
+from bayesmix.em.student import StudentMixtureEM
 
-__all__ = ["GaussianMixtureEM"]
+__all__ = ["GaussianMixtureEM", "StudentMixtureEM"]

@@ -117,6 +117,9 @@ class BaseMixtureEM(DensityMixin, BaseEstimator):
     True
     """
 
+    #: The engine that runs EM for this estimator's component family.
+    _engine_class = EMEngine
+
     def __sklearn_tags__(self) -> Any:
         # NaN is a missing value, fitted and scored on the observed coordinates.
         tags = super().__sklearn_tags__()
@@ -227,8 +230,8 @@ class BaseMixtureEM(DensityMixin, BaseEstimator):
         settings = EMSettings(tol=self.tol, reg_covar=self.reg_covar, max_iter=self.max_iter,
                               verbose=self.verbose, verbose_interval=self.verbose_interval,
                               accelerate=self.acceleration == "squarem")
-        engine = EMEngine(source, structure, self.n_components, settings,
-                          self._resolved_prior(structure, source))
+        engine = self._engine_class(source, structure, self.n_components, settings,
+                                    self._resolved_prior(structure, source))
         warm = self.warm_start and hasattr(self, "converged_")
         n_init = 1 if warm else self.n_init
         # One generator for every restart, drawn from in turn, as scikit-learn does: the
@@ -247,8 +250,7 @@ class BaseMixtureEM(DensityMixin, BaseEstimator):
                     for restart in range(n_init))
             # Final E step, so that the labels agree with the returned parameters.
             labels = source.new_labels()
-            final = source.e_step(structure, best.parameters.weights, best.parameters.means,
-                                  best.parameters.precisions_cholesky, labels=labels)
+            final = engine.e_step(best.parameters, labels=labels)
 
         self._store_fit(best, n_init, source, final.counts)
         self._X_fit = source.training_rows

@@ -218,6 +218,27 @@ class EMEngine:
         return self.m_step(stats, scatter)
 
     # ------------------------------------------------------------ iterations
+    def e_step(self, params: MixtureParameters, labels: np.ndarray | None = None
+               ) -> SufficientStatistics:
+        """One pass of the source at ``params``: the statistics of the M step.
+
+        ``labels``, when given, receives each row's most likely component. A component
+        family other than the Gaussian overrides this (and :meth:`m_step`).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from bayesmix.covariance import get_structure
+        >>> from bayesmix.em.engine import EMEngine, EMSettings
+        >>> from bayesmix.em.sources import InMemorySource
+        >>> X = np.array([[0.0], [1.0], [9.0], [10.0]])
+        >>> engine = EMEngine(InMemorySource(X), get_structure("diag"), 2, EMSettings())
+        >>> engine.e_step(engine.from_responsibilities(np.eye(2)[[0, 0, 1, 1]])).counts
+        array([2., 2.])
+        """
+        return self.source.e_step(self.structure, params.weights, params.means,
+                                  params.precisions_cholesky, labels=labels)
+
     def step(self, params: MixtureParameters) -> tuple[float, MixtureParameters]:
         """One EM iteration: the lower bound at ``params`` and the next parameters.
 
@@ -233,8 +254,7 @@ class EMEngine:
         >>> float(round(bound, 3)), following.weights
         (-1.419, array([0.5, 0.5]))
         """
-        stats = self.source.e_step(self.structure, params.weights, params.means,
-                                   params.precisions_cholesky)
+        stats = self.e_step(params)
         scatter = None
         if self.structure.needs_total_scatter:
             scatter = (self.source.scatter if stats.total_scatter is None
