@@ -252,8 +252,8 @@ class ModelFunctions:
     >>> from bayesmix.bayes.backends.jax_model import jax_model
     >>> X = np.random.default_rng(0).normal(size=(30, 1))
     >>> functions = jax_model(build_model(X, 2, "spherical")).functions
-    >>> functions.value_names
-    ('weights_simplex__', 'means_offset', 'sigma_log__')
+    >>> functions.value_names, functions.size
+    (('weights_simplex__', 'means_offset', 'sigma_log__'), 5)
     >>> functions.draw_names
     ('means_offset', 'weights', 'sigma', 'means', 'covariances')
     """
@@ -266,6 +266,11 @@ class ModelFunctions:
     draw_names: tuple[str, ...]
     main: Callable[..., list]
     forward: Callable[..., list]
+
+    @property
+    def size(self) -> int:
+        """The number of unconstrained coordinates (the sampler's dimension)."""
+        return sum(int(np.prod(shape, dtype=int)) for shape in self.value_shapes)
 
     def log_density(self, values: Sequence, constants: Sequence) -> jax.Array:
         """The joint log density (Jacobians included) at unconstrained ``values``."""

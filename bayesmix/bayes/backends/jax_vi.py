@@ -78,7 +78,10 @@ def _scale_factor(raw: jax.Array, full_rank: bool, size: int) -> tuple[Callable,
     """``(z = mean + apply(eps)``'s ``apply``, the log-determinant) of the parameters."""
     if not full_rank:
         sd = jax.nn.softplus(raw)
-        return (lambda eps: sd * eps), jnp.sum(jnp.log(sd))
+        # A product with the diagonal matrix, not an elementwise one: XLA fuses the
+        # elementwise product (softplus included) into every use of the point, so that
+        # it is recomputed for every data row (2.5 times the step time, measured).
+        return (lambda eps: jnp.diag(sd) @ eps), jnp.sum(jnp.log(sd))
     rows, columns = np.tril_indices(size)
     chol = jnp.zeros((size, size)).at[rows, columns].set(raw)
     diagonal = jax.nn.softplus(jnp.diagonal(chol))
@@ -89,7 +92,7 @@ def _scale_factor(raw: jax.Array, full_rank: bool, size: int) -> tuple[Callable,
 @functools.lru_cache(maxsize=2 * IN_PROCESS_STRUCTURES)
 def _programs(functions: ModelFunctions, full_rank: bool) -> tuple[Callable, Callable]:
     """The compiled optimisation loop (up to :data:`STEPS_PER_CALL` steps) and draws."""
-    size = sum(int(np.prod(shape, dtype=int)) for shape in functions.value_shapes)
+    size = functions.size
 
     def negative_elbo(params, eps, constants):
         mean, raw = params
@@ -98,14 +101,12 @@ def _programs(functions: ModelFunctions, full_rank: bool) -> tuple[Callable, Cal
         return log_q - functions.log_density(_unflatten(functions, mean + apply(eps)),
                                              constants)
 
-    def step(carry, constants, tol, learning_rate):
+    def step(carry, eps, constants, tol, learning_rate):
         params, window, key, previous, count, converged, diverged, losses = carry
-        key, draw = jax.random.split(key)
-        loss, grads = jax.value_and_grad(negative_elbo)(
-            params, jax.random.normal(draw, (size,)), constants)
+        loss, grads = jax.value_and_grad(negative_elbo)(params, eps, constants)
         slot = count % ADAGRAD_WINDOW
-        window = tuple(w.at[..., slot].set(g**2) for w, g in zip(window, grads))
-        params = tuple(p - learning_rate * g / jnp.sqrt(w.sum(-1) + ADAGRAD_EPSILON)
+        window = tuple(w.at[slot].set(g**2) for w, g in zip(window, grads))
+        params = tuple(p - learning_rate * g / jnp.sqrt(w.sum(0) + ADAGRAD_EPSILON)
                        for p, g, w in zip(params, grads, window))
         count = count + 1
         flat = jnp.concatenate(params)
@@ -116,10 +117,15 @@ def _programs(functions: ModelFunctions, full_rank: bool) -> tuple[Callable, Cal
         return params, window, key, previous, count, converged, jnp.isnan(loss), losses
 
     def advance(carry, constants, limit, tol, learning_rate):
+        # The call's standard normal draws at once, cheaper than one call per step.
+        key, block = jax.random.split(carry[2])
+        draws = jax.random.normal(block, (STEPS_PER_CALL, size))
         stop = jnp.minimum(limit, carry[4] + STEPS_PER_CALL)
         return jax.lax.while_loop(
             lambda carry: (carry[4] < stop) & ~carry[5] & ~carry[6],
-            lambda carry: step(carry, constants, tol, learning_rate), carry)
+            lambda carry: step(carry, draws[carry[4] % STEPS_PER_CALL], constants, tol,
+                               learning_rate),
+            (*carry[:2], key, *carry[3:]))
 
     def sample(params, key, constants, draws):
         mean, raw = params
@@ -184,7 +190,7 @@ def fit_advi(converted: JaxModel, start: list[np.ndarray], spread: np.ndarray, *
     raw = np.log(np.expm1(spread))
     params = (np.concatenate([np.ravel(value) for value in start]),
               np.diag(raw)[np.tril_indices(size)] if full_rank else raw)
-    window = tuple(np.zeros((*np.shape(p), ADAGRAD_WINDOW)) for p in params)
+    window = tuple(np.zeros((ADAGRAD_WINDOW, *np.shape(p))) for p in params)
     carry = (params, window, keys[0], np.zeros(sum(p.size for p in params)), np.int64(0),
              np.bool_(False),
              np.bool_(False), np.zeros(STEPS_PER_CALL))
