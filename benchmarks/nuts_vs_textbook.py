@@ -10,12 +10,16 @@ textbook model's, twice: against the textbook's raw draws (as ``pm.sample`` retu
 label switching included) and against its draws relabelled to the same EM fit the way
 GaussianMixtureBayes relabels its own (the sampler-for-sampler comparison).
 
-It also times ADVI and full-rank ADVI and compares the held-out log predictive density
-(mean over 1,000 new rows from the same mixture) of all methods.
+Our default fit is timed three times: the first fit in the process (which converts the
+model to JAX and compiles its sampler, or loads it from the persistent compilation cache),
+a second fit of the same data (new seed), and a fit of new data of the same size; each
+row shows the seconds JAX spent tracing and lowering, and compiling (or loading compiled
+programs). ADVI and full-rank ADVI are timed twice each, and the held-out log predictive
+density (mean over 1,000 new rows from the same mixture) of every method is compared.
 
-Run ``python benchmarks/nuts_vs_textbook.py`` (add ``--quick`` for a smoke run with
-fewer draws, ``--skip-textbook`` to leave out the slow anchor, ``--pymc`` to add our
-model on PyMC's own sampler).
+Run ``python benchmarks/nuts_vs_textbook.py`` (``--cold`` to start from an empty
+compilation cache, ``--quick`` for a smoke run with fewer draws, ``--skip-textbook`` to
+leave out the slow anchor, ``--pymc`` to add our model on PyMC's own sampler).
 """
 
 from __future__ import annotations
@@ -24,12 +28,14 @@ import argparse
 import importlib.util
 import os
 import platform
+import tempfile
 import time
 import warnings
 
 import bayesmix.bayes  # noqa: F401  (sets the XLA host device count before JAX starts)
 
 import arviz as az
+import jax
 import numpy as np
 import pymc as pm
 
@@ -40,6 +46,26 @@ from bayesmix.exceptions import BayesmixWarning
 from bayesmix.relabel import apply_permutations, hungarian_permutations
 
 N_SAMPLES, N_COMPONENTS, N_FEATURES = 1000, 3, 2
+
+#: JAX's compilation events, summed per fit: tracing and lowering, compiling (or loading).
+_TRACING = ("/jax/core/compile/jaxpr_trace_duration",
+            "/jax/core/compile/jaxpr_to_mlir_module_duration")
+_COMPILING = ("/jax/core/compile/backend_compile_duration",)
+_EVENT_SECONDS = {event: 0.0 for event in _TRACING + _COMPILING}
+
+
+def _record(event: str, seconds: float, **_) -> None:
+    if event in _EVENT_SECONDS:
+        _EVENT_SECONDS[event] += seconds
+
+
+jax.monitoring.register_event_duration_secs_listener(_record)
+
+
+def jax_seconds() -> tuple[float, float]:
+    """Seconds JAX has spent tracing and lowering, and compiling or loading, so far."""
+    return (sum(_EVENT_SECONDS[event] for event in _TRACING),
+            sum(_EVENT_SECONDS[event] for event in _COMPILING))
 
 
 def min_bulk_ess(weights: np.ndarray, means: np.ndarray) -> float:
@@ -77,56 +103,75 @@ def textbook(X: np.ndarray, draws: int, tune: int, chains: int, seed: int, em):
 
 
 def ours(X, X_test, method, seed, **kwargs):
-    """GaussianMixtureBayes: wall time, min bulk ESS (relabelled), held-out lpd."""
+    """GaussianMixtureBayes: wall time, min bulk ESS (relabelled), held-out lpd, and the
+    seconds JAX spent tracing and lowering, and compiling, during the fit."""
+    tracing, compiling = jax_seconds()
     start = time.perf_counter()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", BayesmixWarning)
         estimator = GaussianMixtureBayes(N_COMPONENTS, random_state=seed).fit(
             X, method=method, **kwargs)
     wall = time.perf_counter() - start
+    tracing, compiling = (after - before for after, before in
+                          zip(jax_seconds(), (tracing, compiling)))
     posterior = estimator.idata_.posterior
-    ess = min_bulk_ess(posterior["weights"].values, posterior["means"].values)
-    return wall, ess, estimator.score(X_test)
+    ess = (min_bulk_ess(posterior["weights"].values, posterior["means"].values)
+           if method == "nuts" else np.nan)
+    return wall, ess, estimator.score(X_test), tracing, compiling
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="200 draws, 200 tune")
+    parser.add_argument("--cold", action="store_true",
+                        help="start from an empty compilation cache (a fresh folder)")
     parser.add_argument("--skip-textbook", action="store_true")
     parser.add_argument("--pymc", action="store_true",
                         help="also run our model on PyMC's own NUTS (C back end)")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
+    if args.cold:
+        os.environ["BAYESMIX_CACHE_DIR"] = tempfile.mkdtemp(prefix="bayesmix-cache-")
     draws = tune = 200 if args.quick else 1000
     chains = 4
 
-    sample = make_mixture(2 * N_SAMPLES, N_COMPONENTS, N_FEATURES, "full", separation=4.0,
+    sample = make_mixture(3 * N_SAMPLES, N_COMPONENTS, N_FEATURES, "full", separation=4.0,
                           random_state=args.seed)
-    X, X_test = sample.X[:N_SAMPLES], sample.X[N_SAMPLES:]
+    X, X_test, X_other = (sample.X[i * N_SAMPLES:(i + 1) * N_SAMPLES] for i in range(3))
     em = GaussianMixtureEM(N_COMPONENTS, n_init=5, random_state=args.seed).fit(X)
-    print(f"# {platform.machine()}, {os.cpu_count()} CPU cores, PyMC {pm.__version__}; "
-          f"N={N_SAMPLES}, D={N_FEATURES}, K={N_COMPONENTS}, full, {chains} chains x "
-          f"{draws} draws, tune={tune}")
+    print(f"# {platform.machine()}, {os.cpu_count()} CPU cores, load average "
+          f"{os.getloadavg()[0]:.1f} at the start, PyMC {pm.__version__}, JAX "
+          f"{jax.__version__}; N={N_SAMPLES}, D={N_FEATURES}, K={N_COMPONENTS}, full, "
+          f"{chains} chains x {draws} draws, tune={tune}; compilation cache "
+          f"{'empty (--cold)' if args.cold else 'as left by earlier runs'}")
 
-    rows = []  # (name, wall, ess, lpd)
+    rows = []  # (name, wall, ess, lpd, tracing, compiling)
     nuts = dict(draws=draws, tune=tune, chains=chains)
     variants = [
-        ("GaussianMixtureBayes, numpyro (default: parallel chains)", {}),
-        ("GaussianMixtureBayes, numpyro, vectorized chains", {"chain_method": "vectorized"}),
+        ("GaussianMixtureBayes, default (numpyro, parallel chains): first fit",
+         X, args.seed, {}),
+        ("same, second fit (same data, new seed)", X, args.seed + 1, {}),
+        ("same, third fit (new data of the same size)", X_other, args.seed + 2, {}),
+        ("GaussianMixtureBayes, numpyro, vectorized chains", X, args.seed,
+         {"chain_method": "vectorized"}),
+        ("GaussianMixtureBayes, numpyro, diagonal mass matrix", X, args.seed,
+         {"nuts_kwargs": {"dense_mass": False}}),
     ]
     if args.pymc:
-        variants.append(("GaussianMixtureBayes, PyMC NUTS (C back end)",
+        variants.append(("GaussianMixtureBayes, PyMC NUTS (C back end)", X, args.seed,
                          {"nuts_sampler": "pymc", "cores": min(chains, os.cpu_count() or 1)}))
     if importlib.util.find_spec("nutpie"):
-        variants.append(("GaussianMixtureBayes, nutpie (Numba)", {"nuts_sampler": "nutpie"}))
-    for name, kwargs in variants:
-        wall, ess, lpd = ours(X, X_test, "nuts", args.seed, **nuts, **kwargs)
-        rows.append((name, wall, ess, lpd))
-        print(f"  {name}: {wall:.1f} s, min bulk ESS {ess:.0f}", flush=True)
+        variants.append(("GaussianMixtureBayes, nutpie (Numba)", X, args.seed,
+                         {"nuts_sampler": "nutpie"}))
+    for name, data, seed, kwargs in variants:
+        result = ours(data, X_test, "nuts", seed, **nuts, **kwargs)
+        rows.append((name, *result))
+        print(f"  {name}: {result[0]:.1f} s, min bulk ESS {result[1]:.0f}", flush=True)
     for method in ("advi", "fullrank_advi"):
-        wall, _, lpd = ours(X, X_test, method, args.seed, draws=draws * chains)
-        rows.append((f"GaussianMixtureBayes, {method}", wall, np.nan, lpd))
-        print(f"  {method}: {wall:.1f} s", flush=True)
+        for when, seed in (("first fit", args.seed), ("second fit", args.seed + 1)):
+            result = ours(X, X_test, method, seed, draws=draws * chains)
+            rows.append((f"GaussianMixtureBayes, {method}: {when}", *result))
+            print(f"  {method}, {when}: {result[0]:.1f} s", flush=True)
 
     nuts_lpd = rows[0][3]
     raw_anchor = fair_anchor = np.nan
@@ -134,21 +179,22 @@ def main() -> None:
         wall, raw, relabelled = textbook(X, draws, tune, chains, args.seed, em)
         raw_anchor, fair_anchor = raw / wall, relabelled / wall
         rows[:0] = [("textbook pm.Mixture of pm.MvNormal, pm.sample: raw draws", wall, raw,
-                     np.nan),
+                     np.nan, np.nan, np.nan),
                     ("textbook, draws relabelled to EM as ours are", wall, relabelled,
-                     np.nan)]
+                     np.nan, np.nan, np.nan)]
         print(f"  textbook: {wall:.1f} s, min bulk ESS {raw:.0f} raw, {relabelled:.0f} "
               f"relabelled", flush=True)
 
-    print()
-    print("| method | wall (s) | min bulk ESS | ESS/s | ratio to textbook (raw) | "
-          "ratio to textbook (relabelled) | held-out lpd per row | lpd - NUTS lpd |")
-    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
-    for name, wall, ess, lpd in rows:
+    print(f"\n# load average {os.getloadavg()[0]:.1f} at the end\n")
+    print("| method | wall (s) | JAX tracing (s) | JAX compiling or loading (s) | "
+          "min bulk ESS | ESS/s | ratio to textbook (raw) | ratio to textbook (relabelled) "
+          "| held-out lpd per row | lpd - NUTS lpd |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    for name, wall, ess, lpd, tracing, compiling in rows:
         rate = ess / wall
-        print(f"| {name} | {wall:.1f} | {ess:.0f} | {rate:.1f} | {rate / raw_anchor:.1f}x | "
-              f"{rate / fair_anchor:.1f}x | {lpd:.4f} | {lpd - nuts_lpd:+.4f} |"
-              .replace("nan", "-"))
+        print(f"| {name} | {wall:.1f} | {tracing:.1f} | {compiling:.1f} | {ess:.0f} | "
+              f"{rate:.1f} | {rate / raw_anchor:.1f}x | {rate / fair_anchor:.1f}x | "
+              f"{lpd:.4f} | {lpd - nuts_lpd:+.4f} |".replace("nan", "-"))
 
 
 if __name__ == "__main__":

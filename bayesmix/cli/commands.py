@@ -60,9 +60,10 @@ __all__ = ["labelled_rows", "run"]
 DEMO_TOP_FITS = 10
 #: Written beside ``model.nc`` by ``fit --standardize``; read by ``predict``.
 SCALING_FILE = "standardization.csv"
-#: Said before a posterior fit: PyTensor compiles C code on its first run (cached after).
-COMPILING = ("compiling the model (the first run on this machine compiles C code and can "
-             "take minutes; later runs reuse it) ...")
+#: Said before a posterior fit: JAX compiles the sampler the first time a model of this
+#: structure and size is fitted on the machine (kept in the compilation cache after).
+COMPILING = ("compiling the model (first run only: each structure and size compiles once "
+             "on this machine, in seconds; later runs reuse it) ...")
 
 
 # ----------------------------------------------------------------- shared steps

@@ -1,22 +1,25 @@
 """Variational inference: mean-field (``"advi"``) and full-rank (``"fullrank_advi"``) ADVI.
 
-``"advi"`` (mean-field) and ``"fullrank_advi"`` run :func:`pymc.fit` from the EM
-solution, stop when the variational parameters stop moving
-(:class:`pymc.variational.callbacks.CheckParametersConvergence`) and warn with
-:class:`~bayesmix.exceptions.VIConvergenceWarning` when they never do. On a model built
-with ``batch_size`` (:func:`~bayesmix.bayes.build_model`) every step sees a random
-minibatch: stochastic variational inference, whose cost per step does not grow with the
-number of rows.
+``"advi"`` (mean-field) and ``"fullrank_advi"`` fit a Gaussian approximation from the EM
+solution, stop when the variational parameters stop moving (PyMC's
+:class:`~pymc.variational.callbacks.CheckParametersConvergence` rule) and warn with
+:class:`~bayesmix.exceptions.VIConvergenceWarning` when they never do. They run on JAX
+(:mod:`~bayesmix.bayes.backends.jax_vi`: PyMC's algorithm, compiled once per model
+structure and size, no C compilation), except on a model built with ``batch_size``
+(:func:`~bayesmix.bayes.build_model`), whose every step sees a random minibatch:
+stochastic variational inference, whose cost per step does not grow with the number of
+rows, run by :func:`pymc.fit`.
 
 The back ends of ``GaussianMixtureBayes.fit(method="advi")`` and
 ``method="fullrank_advi"`` are :data:`ADVI` and :data:`FULLRANK_ADVI`, two instances of
-:class:`VariationalBackend`; PyMC is imported when they run, not when this module is.
+:class:`VariationalBackend`; PyMC and JAX are imported when they run, not when this
+module is.
 """
 
 from __future__ import annotations
 
 import warnings
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -38,6 +41,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "ADVI",
+    "DEFAULT_LEARNING_RATE",
     "FULLRANK_ADVI",
     "INITIAL_VI_SCALE",
     "VI_METHODS",
@@ -50,6 +54,9 @@ __all__ = [
 _PYMC_CLASSES = {"advi": "ADVI", "fullrank_advi": "FullRankADVI"}
 VI_METHODS = tuple(_PYMC_CLASSES)
 
+#: The Adagrad-window step size when none is given (PyMC's default).
+DEFAULT_LEARNING_RATE = 1e-3
+
 #: Initial standard deviation of the approximation in the unconstrained space. PyMC
 #: starts at 1, far wider than a mixture posterior: the optimisation then spends
 #: thousands of steps shrinking it, and full-rank ADVI can step to a negative Cholesky
@@ -57,25 +64,40 @@ VI_METHODS = tuple(_PYMC_CLASSES)
 INITIAL_VI_SCALE = 0.1
 
 
-def _narrow(approx: Any, model: pm.Model, scale: float) -> None:
-    """Set the initial spread of a mean-field or full-rank approximation.
+def _initial_spread(ordering: Iterable[tuple[str, slice]], size: int, model: pm.Model,
+                    scale: float) -> np.ndarray:
+    """The initial standard deviation of each unconstrained coordinate.
 
-    Every unconstrained coordinate starts at ``scale``, except the means' offsets, which
-    start at ``min(scale, 1 / sqrt(n_samples / n_components))``: their posterior spread
-    is about a mean's standard error (a component SD over the square root of its rows)
-    over the prior scale (at least a data SD), so at most that, and on large data a start
-    at ``scale`` would leave the optimiser thousands of steps of shrinking to do. Both
-    approximations parametrise standard deviations (the mean-field ``rho``, the
-    full-rank Cholesky diagonal) through softplus, so the raw value is
-    ``log(expm1(spread))``.
+    Every coordinate starts at ``scale``, except the means' offsets, which start at
+    ``min(scale, 1 / sqrt(n_samples / n_components))``: their posterior spread is about a
+    mean's standard error (a component SD over the square root of its rows) over the prior
+    scale (at least a data SD), so at most that, and on large data a start at ``scale``
+    would leave the optimiser thousands of steps of shrinking to do.
+
+    Parameters
+    ----------
+    ordering : iterable of (name, slice)
+        The value variables and their coordinates in the flat vector.
+    size : int
+        Length of the flat vector.
     """
-    group = approx.groups[0]
-    spread = np.full(group.ddim, scale)
+    spread = np.full(size, scale)
     rows_per_component = len(model.coords["obs"]) / len(model.coords["component"])
-    for name, coordinates, *_ in group.ordering.values():
+    for name, coordinates in ordering:
         if name.startswith("means_offset"):
             spread[coordinates] = min(scale, 1.0 / np.sqrt(rows_per_component))
-    raw = np.log(np.expm1(spread))
+    return spread
+
+
+def _narrow(approx: Any, model: pm.Model, scale: float) -> None:
+    """Set the initial spread of a PyMC mean-field or full-rank approximation.
+
+    Both parametrise standard deviations (the mean-field ``rho``, the full-rank Cholesky
+    diagonal) through softplus, so the raw value is ``log(expm1(spread))``.
+    """
+    group = approx.groups[0]
+    ordering = [(name, coordinates) for name, coordinates, *_ in group.ordering.values()]
+    raw = np.log(np.expm1(_initial_spread(ordering, group.ddim, model, scale)))
     params = approx.params_dict
     if "rho" in params:
         params["rho"].set_value(raw.astype(params["rho"].get_value().dtype))
@@ -125,7 +147,10 @@ def fit_vi(
     progressbar: bool | None = None,
     learning_rate: float | None = None,
 ) -> VIResult:
-    """Fit a variational approximation with :func:`pymc.fit` and draw from it.
+    """Fit a variational approximation and draw from it.
+
+    On JAX (:func:`~bayesmix.bayes.backends.jax_vi.fit_advi`), or with :func:`pymc.fit`
+    when the model observes random minibatches.
 
     Parameters
     ----------
@@ -145,7 +170,8 @@ def fit_vi(
     progressbar : bool, optional
         Default: on in a notebook, off elsewhere.
     learning_rate : float, optional
-        Step size of the Adagrad-window optimiser (PyMC's default, 1e-3, when omitted).
+        Step size of the Adagrad-window optimiser (PyMC's default,
+        :data:`DEFAULT_LEARNING_RATE`, when omitted).
 
     Returns
     -------
@@ -175,40 +201,20 @@ def fit_vi(
     >>> dict(result.idata.posterior["sigma"].sizes), result.converged
     ({'chain': 1, 'draw': 50, 'component': 1}, True)
     """
-    import pymc as pm
-
     method = check_option(method, "method", VI_METHODS)
     draws = check_int(draws, "draws", min_value=1)
     n_iter = check_int(n_iter, "n_iter", min_value=100)
     tol = check_real(tol, "tol", strictly_positive=True)
+    learning_rate = (DEFAULT_LEARNING_RATE if learning_rate is None else
+                     check_real(learning_rate, "learning_rate", strictly_positive=True))
     seeds = np.random.default_rng(random_seed).integers(2**31 - 1, size=2)
-    optimizer = {} if learning_rate is None else {
-        "obj_optimizer": pm.adagrad_window(
-            learning_rate=check_real(learning_rate, "learning_rate", strictly_positive=True))
-    }
-    callback = pm.callbacks.CheckParametersConvergence(every=100, tolerance=tol,
-                                                       diff="absolute")
-    with model:
-        inference = getattr(pm, _PYMC_CLASSES[method])(start=dict(start) if start else None,
-                                        random_seed=int(seeds[0]))
-        _narrow(inference.approx, model, INITIAL_VI_SCALE)
-        # PyMC divides a minibatch objective by a normalising constant (45,000 for 3,000
-        # rows in minibatches of 100), so its gradients fall under the Adagrad-window's
-        # epsilon (0.1) and the approximation hardly moves: keep the full-data scale, as
-        # without minibatches.
-        inference.approx.scale_cost_to_minibatch = False
-        try:
-            approx = inference.fit(n_iter, callbacks=[callback],
-                                   progressbar=resolve_progressbar(progressbar), **optimizer)
-        except FloatingPointError as exc:
-            raise ValueError(
-                f"{method} diverged: its objective became NaN, the optimiser's steps were too "
-                f"large for this posterior. Lower learning_rate (it is {learning_rate}), "
-                f"standardise X if its columns' scales differ by many orders of magnitude, "
-                f"or use method='nuts'."
-            ) from exc
-    loss = np.asarray(approx.hist, dtype=np.float64)
-    converged = len(loss) < n_iter
+    from bayesmix.bayes.backends.jax_model import has_random_log_density
+
+    fit = _fit_pymc if has_random_log_density(model) else _fit_jax
+    idata, loss, converged = fit(model, method=method, draws=draws, n_iter=n_iter, tol=tol,
+                                 start=dict(start) if start else None, seeds=seeds,
+                                 progressbar=resolve_progressbar(progressbar),
+                                 learning_rate=learning_rate)
     if not converged:
         warnings.warn(
             f"{method} did not converge in n_iter={n_iter} iterations: its variational "
@@ -217,8 +223,74 @@ def fit_vi(
             VIConvergenceWarning,
             stacklevel=2,
         )
-    idata = approx.sample(draws, random_seed=int(seeds[1]), return_inferencedata=True)
     return VIResult(idata=idata, loss=loss, converged=converged)
+
+
+def _diverged(method: str, learning_rate: float) -> ValueError:
+    return ValueError(
+        f"{method} diverged: its objective became NaN, the optimiser's steps were too "
+        f"large for this posterior. Lower learning_rate (it is {learning_rate}), "
+        f"standardise X if its columns' scales differ by many orders of magnitude, "
+        f"or use method='nuts'."
+    )
+
+
+def _fit_jax(model: pm.Model, *, method: str, draws: int, n_iter: int, tol: float,
+             start: dict[str, np.ndarray] | None, seeds: np.ndarray, progressbar: bool,
+             learning_rate: float) -> tuple[az.InferenceData, np.ndarray, bool]:
+    """:func:`~bayesmix.bayes.backends.jax_vi.fit_advi` on the converted model."""
+    from bayesmix.bayes.backends.jax_model import jax_model
+    from bayesmix.bayes.backends.jax_vi import fit_advi
+
+    converted = jax_model(model)
+    points, _ = converted.start_points([start])
+    functions = converted.functions
+    ends = np.cumsum([int(np.prod(shape, dtype=int)) for shape in functions.value_shapes])
+    ordering = [(name, slice(end - size, end)) for name, end, size in
+                zip(functions.value_names, ends, np.diff(ends, prepend=0))]
+    spread = _initial_spread(ordering, int(ends[-1]), model, INITIAL_VI_SCALE)
+    progress = None
+    if progressbar:
+        from tqdm.auto import tqdm
+
+        progress = tqdm(total=n_iter, desc=method, unit="it")
+    fit = fit_advi(converted, [point[0] for point in points], spread,
+                   full_rank=method == "fullrank_advi", draws=draws, n_iter=n_iter, tol=tol,
+                   learning_rate=learning_rate, progress=progress,
+                   keys=np.random.default_rng(seeds).integers(2**32, size=(2, 2),
+                                                              dtype=np.uint32))
+    if progress is not None:
+        progress.close()
+    if fit.diverged:
+        raise _diverged(method, learning_rate)
+    return (converted.inference_data(fit.posterior, fit.log_likelihood), fit.loss,
+            fit.converged)
+
+
+def _fit_pymc(model: pm.Model, *, method: str, draws: int, n_iter: int, tol: float,
+              start: dict[str, np.ndarray] | None, seeds: np.ndarray, progressbar: bool,
+              learning_rate: float) -> tuple[az.InferenceData, np.ndarray, bool]:
+    """:func:`pymc.fit`, for a model whose log density is random (minibatches)."""
+    import pymc as pm
+
+    callback = pm.callbacks.CheckParametersConvergence(every=100, tolerance=tol,
+                                                       diff="absolute")
+    with model:
+        inference = getattr(pm, _PYMC_CLASSES[method])(start=start, random_seed=int(seeds[0]))
+        _narrow(inference.approx, model, INITIAL_VI_SCALE)
+        # PyMC divides a minibatch objective by a normalising constant (45,000 for 3,000
+        # rows in minibatches of 100), so its gradients fall under the Adagrad-window's
+        # epsilon (0.1) and the approximation hardly moves: keep the full-data scale, as
+        # without minibatches.
+        inference.approx.scale_cost_to_minibatch = False
+        try:
+            approx = inference.fit(n_iter, callbacks=[callback], progressbar=progressbar,
+                                   obj_optimizer=pm.adagrad_window(learning_rate=learning_rate))
+        except FloatingPointError as exc:
+            raise _diverged(method, learning_rate) from exc
+    loss = np.asarray(approx.hist, dtype=np.float64)
+    idata = approx.sample(draws, random_seed=int(seeds[1]), return_inferencedata=True)
+    return idata, loss, len(loss) < n_iter
 
 
 # --------------------------------------------------------------------------- the back ends

@@ -3,28 +3,30 @@
 NUTS back ends
 --------------
 ``"numpyro"`` (the default)
-    PyMC translates the model to JAX and NumPyro runs NUTS, one XLA CPU device per
-    chain (see :func:`configure_host_devices`; vectorised chains otherwise). Measured on
-    the 2-core reference machine (``benchmarks/nuts_vs_textbook.py``,
-    ``docs/benchmarks_nuts.md``; 1,000 x 2 data, K=3, ``full``, 4 x 1,000 draws): 18 s
-    for the whole fit and 289 ESS/s, against 40 s / 126 ESS/s for PyMC's own sampler on
-    the C back end, 35 s / 127 ESS/s for vectorised NumPyro chains, and about 80 s of
-    Numba compilation alone for nutpie (similar sampling speed). It is the fastest
-    installed back end end to end.
+    NumPyro's NUTS kernel on the model converted to JAX by
+    :func:`~bayesmix.bayes.backends.jax_model.jax_model`, with the data and priors as
+    arguments of the compiled programs (:func:`~bayesmix.bayes.backends.jax_nuts.sample_numpyro`),
+    one XLA CPU device per chain (see :func:`configure_host_devices`). The programs are
+    compiled once per model structure and size: a second fit of the same size in the
+    process skips conversion and compilation, and later processes load them from the
+    persistent compilation cache. Measured on the 2-core reference machine
+    (``benchmarks/nuts_vs_textbook.py``, ``docs/benchmarks_nuts.md``; 1,000 x 2 data,
+    K=3, ``full``, 4 x 1,000 draws) it is the fastest installed back end end to end.
 ``"pymc"``
-    PyMC's own NUTS on the C back end; no JAX needed.
+    PyMC's own NUTS on the C back end; no JAX needed to sample.
 ``"nutpie"``
     nutpie's Numba back end, when nutpie is installed (``initvals`` are not supported by
     nutpie: its chains start from its own initial points).
 
 Chains start from a maximum-likelihood EM fit, jittered per chain, so that the warm-up
 starts in the typical set instead of searching for it and every chain starts in the same
-labelling mode.
+labelling mode. Every chain's start is checked first (:func:`check_initial_points`, on
+the converted model).
 
 The back end of ``GaussianMixtureBayes.fit(method="nuts")`` is :data:`NUTS`; PyMC and
 JAX are imported when it runs, not when this module is.
 
-Its length (about 530 lines) is that of three samplers (NumPyro, PyMC, nutpie) behind
+Its length (about 520 lines) is that of three samplers (NumPyro, PyMC, nutpie) behind
 one back end, with their option checks and initial-point diagnosis.
 """
 
@@ -58,6 +60,7 @@ if TYPE_CHECKING:
     import pymc as pm
 
 __all__ = [
+    "NUMPYRO_OPTIONS",
     "NUTS",
     "NUTS_SAMPLERS",
     "NUTSBackend",
@@ -68,6 +71,9 @@ __all__ = [
 ]
 
 NUTS_SAMPLERS = ("numpyro", "pymc", "nutpie")
+#: The options of the ``"numpyro"`` back end (see
+#: :func:`~bayesmix.bayes.backends.jax_nuts.sample_numpyro`).
+NUMPYRO_OPTIONS = ("chain_method", "jitter", "nuts_kwargs")
 
 #: The sampler statistics kept in ``sample_stats`` (when the back end reports them).
 SAMPLE_STATS = ("diverging", "lp", "energy", "acceptance_rate", "step_size", "tree_depth",
@@ -130,11 +136,14 @@ def default_nuts_sampler() -> str:
 
 
 # --------------------------------------------------------------------------- sampling
-def _chain_method(chains: int) -> str:
-    """``"parallel"`` when JAX has a CPU device per chain, else ``"vectorized"``."""
-    import jax
-
-    return "parallel" if jax.local_device_count() >= chains > 1 else "vectorized"
+def _check_numpyro_options(options: Mapping[str, Any]) -> None:
+    unknown = sorted(set(options) - {"target_accept", *NUMPYRO_OPTIONS})
+    if unknown:
+        raise TypeError(
+            f"NUTS got an unexpected option {unknown[0]!r} for nuts_sampler='numpyro', "
+            f"which takes target_accept, {', '.join(NUMPYRO_OPTIONS)}. Remove it, or "
+            f"choose nuts_sampler='pymc' for the options of pymc.sample."
+        )
 
 
 def sample_nuts(
@@ -170,21 +179,26 @@ def sample_nuts(
         Target acceptance rate of the step-size adaptation; raise it (0.9, 0.95) when
         there are divergences.
     **sampler_kwargs
-        Passed to the back end (``nuts_sampler_kwargs`` of :func:`pymc.sample` for
-        numpyro and nutpie, e.g. ``chain_method``; :func:`pymc.sample` keywords such as
-        ``cores`` for ``"pymc"``).
+        Passed to the back end: :data:`NUMPYRO_OPTIONS` for numpyro (``chain_method``,
+        ``jitter``, ``nuts_kwargs``; see
+        :func:`~bayesmix.bayes.backends.jax_nuts.sample_numpyro`), ``nuts_sampler_kwargs``
+        of :func:`pymc.sample` for nutpie, :func:`pymc.sample` keywords such as
+        ``cores`` for ``"pymc"``.
 
     Returns
     -------
     arviz.InferenceData
-        PyMC's own InferenceData (``posterior``, ``sample_stats``, ``observed_data``).
+        ``posterior``, ``sample_stats`` and ``observed_data``, and with numpyro the
+        pointwise ``log_likelihood``.
 
     Raises
     ------
     InitialPointError
         Before sampling, when the log density is not finite at a chain's initial point
-        (see :func:`check_initial_points`); instead of PyMC's own error when it is not
-        finite at a jittered start.
+        (see :func:`check_initial_points`); instead of the back end's own error when it
+        is not finite at a jittered start.
+    TypeError
+        For an option the numpyro back end does not take.
 
     Examples
     --------
@@ -205,6 +219,8 @@ def sample_nuts(
     check_real(target_accept, "target_accept", strictly_positive=True)
     if not target_accept < 1:
         raise ValueError(f"target_accept must be in (0, 1), got {target_accept!r}.")
+    if nuts_sampler == "numpyro":
+        _check_numpyro_options(sampler_kwargs)
     common = dict(draws=draws, tune=tune, chains=chains, random_seed=random_seed,
                   progressbar=resolve_progressbar(progressbar), model=model,
                   compute_convergence_checks=False, target_accept=target_accept)
@@ -239,16 +255,14 @@ def _sample_backend(nuts_sampler: str, initvals: list[dict[str, np.ndarray]] | N
         _require("nutpie")
         return pm.sample(nuts_sampler="nutpie", nuts_sampler_kwargs=sampler_kwargs,
                          **common)
-    sampler_kwargs.setdefault("chain_method", _chain_method(common["chains"]))
+    from bayesmix.bayes.backends.jax_nuts import sample_numpyro
+
     sampler_kwargs.setdefault("jitter", initvals is None)
-    with warnings.catch_warnings():
-        # Buffer donation is not implemented on CPU: JAX says so once per compilation.
-        warnings.filterwarnings("ignore", message="Some donated buffers were not usable")
-        # The pointwise log-likelihood, vectorised over draws in JAX: much cheaper than
-        # evaluating it afterwards in NumPy.
-        return pm.sample(nuts_sampler="numpyro", initvals=initvals,
-                         idata_kwargs={"log_likelihood": True},
-                         nuts_sampler_kwargs=sampler_kwargs, **common)
+    return sample_numpyro(common["model"], initvals=initvals, draws=common["draws"],
+                          tune=common["tune"], chains=common["chains"],
+                          random_seed=common["random_seed"],
+                          progressbar=common["progressbar"],
+                          target_accept=common["target_accept"], **sampler_kwargs)
 
 
 def _require(module: str) -> None:
@@ -269,29 +283,6 @@ _SUPPORT = {
     "corr_cpc": "strictly between 0 and 1",
     "means_offset_first": "strictly increasing",
 }
-
-
-def _initial_point(model: pm.Model, values: Mapping[str, Any] | None) -> dict[str, np.ndarray]:
-    """The transformed (unconstrained) initial point of ``model`` with ``values`` set."""
-    from pymc.initial_point import make_initial_point_fn
-
-    return make_initial_point_fn(model=model, overrides=dict(values or {}), jitter_rvs=set(),
-                                 return_transformed=True)(0)
-
-
-def _log_density_terms(model: pm.Model) -> Callable[[dict[str, np.ndarray]], dict[str, float]]:
-    """A function of a point giving each variable's log density term, by name.
-
-    Compiled in PyTensor's ``FAST_COMPILE`` mode: it runs a few times, so compiling
-    quickly matters more than running fast.
-    """
-    import pytensor.tensor as pt
-
-    factors = model.basic_RVs + model.potentials
-    terms = model.compile_fn([pt.sum(term) for term in model.logp(factors, sum=False)],
-                             mode="FAST_COMPILE")
-    return lambda point: {factor.name: float(value)
-                          for factor, value in zip(factors, terms(point))}
 
 
 def _initial_point_message(model: pm.Model, chain: int, values: Mapping[str, Any] | None,
@@ -323,8 +314,10 @@ def check_initial_points(model: pm.Model,
 
     Outside the support the unconstrained value is NaN or infinite (the log of a negative
     standard deviation, say); extreme data can make the likelihood overflow. Either way
-    PyMC's sampler then fails deep inside, and NumPyro raises no error at all. Each
-    variable's log density term is evaluated once per chain.
+    PyMC's sampler then fails deep inside, and NumPyro raises no error at all. The log
+    density is evaluated at every chain's start on the converted model
+    (:func:`~bayesmix.bayes.backends.jax_model.jax_model`, compiled once per model
+    structure and size), and each variable's term where it is not finite.
 
     Parameters
     ----------
@@ -338,6 +331,8 @@ def check_initial_points(model: pm.Model,
     InitialPointError
         Naming the chain, the non-finite terms and the likely cause: the variable, its
         value and its support, or the data.
+    ValueError
+        For a name in ``initvals`` that is not a variable of the model.
 
     Examples
     --------
@@ -351,12 +346,18 @@ def check_initial_points(model: pm.Model,
     ...
     bayesmix.exceptions.InitialPointError: Chain 0 cannot start: the log density is not ...
     """
-    terms = _log_density_terms(model)
-    for chain, values in enumerate(initvals or [None]):
-        point = _initial_point(model, values)
-        bad = {name: value for name, value in terms(point).items() if not np.isfinite(value)}
-        if bad:
-            raise InitialPointError(_initial_point_message(model, chain, values, point, bad))
+    from bayesmix.bayes.backends.jax_model import jax_model
+
+    converted = jax_model(model)
+    initvals = list(initvals or [None])
+    points, log_density = converted.start_points(initvals)
+    for chain in np.flatnonzero(~np.isfinite(log_density)):
+        point = [values[chain] for values in points]
+        bad = {name: value for name, value in converted.terms(point).items()
+               if not np.isfinite(value)}
+        raise InitialPointError(_initial_point_message(
+            model, int(chain), initvals[chain],
+            dict(zip(converted.functions.value_names, point)), bad))
 
 
 # --------------------------------------------------------------------------- the back end
@@ -394,7 +395,8 @@ class NUTSBackend(InferenceBackend):
 
     def check_fit_options(self, options: Mapping[str, Any], *, nuts_sampler: str | None,
                           batch_size: int | None) -> None:
-        """Check ``nuts_sampler``; refuse ``batch_size`` (the rest goes to the sampler).
+        """Check ``nuts_sampler`` and the numpyro back end's options; refuse
+        ``batch_size`` (the rest goes to the sampler).
 
         Examples
         --------
@@ -405,9 +407,15 @@ class NUTSBackend(InferenceBackend):
         Traceback (most recent call last):
         ...
         ValueError: batch_size=100 is for variational inference, but method='nuts': ...
+        >>> NUTS.check_fit_options({"cores": 2}, nuts_sampler=None, batch_size=None)
+        Traceback (most recent call last):
+        ...
+        TypeError: NUTS got an unexpected option 'cores' for nuts_sampler='numpyro', ...
         """
-        if nuts_sampler is not None:
-            check_option(nuts_sampler, "nuts_sampler", NUTS_SAMPLERS)
+        nuts_sampler = check_option(nuts_sampler or default_nuts_sampler(), "nuts_sampler",
+                                    NUTS_SAMPLERS)
+        if nuts_sampler == "numpyro":
+            _check_numpyro_options(options)
         if batch_size is not None:
             raise ValueError(
                 f"batch_size={batch_size!r} is for variational inference, but method='nuts': "

@@ -1,0 +1,204 @@
+"""The model on JAX: one conversion per structure and size, programs compiled once.
+
+The converted log density, its terms and the posterior's variables must equal PyMC's own
+(compiled by PyTensor) for the model's data and priors, also when the functions were
+converted from another model of the same size; a second fit of the same size must
+compile nothing; the compilation cache goes where ``BAYESMIX_CACHE_DIR`` says; the JAX
+ADVI must find the approximation PyMC's loop finds from the same start.
+"""
+
+import json
+import subprocess
+import sys
+import textwrap
+import warnings
+
+import jax
+import numpy as np
+import pymc as pm
+import pytest
+
+from bayesmix.bayes import GaussianMixtureBayes, build_model
+from bayesmix.bayes.backends import advi
+from bayesmix.bayes.backends.jax_model import jax_model
+from bayesmix.bayes.inference import check_initial_points, initial_values, sample_nuts
+from bayesmix.datasets import make_mixture
+from bayesmix.exceptions import SamplerDiagnosticWarning
+
+RNG = np.random.default_rng(3)
+
+
+def pytensor_values(model, outputs, point):
+    """``outputs`` evaluated by PyTensor (Python linker: no C compilation) at ``point``."""
+    function = model.compile_fn(outputs, inputs=model.value_vars, mode="FAST_COMPILE",
+                                point_fn=False, on_unused_input="ignore")
+    return function(*[point[value.name] for value in model.value_vars])
+
+
+def random_point(model):
+    """An unconstrained point near the model's default one."""
+    return {name: value + 0.3 * RNG.standard_normal(np.shape(value))
+            for name, value in model.initial_point().items()}
+
+
+def assert_converted_equals_pymc(model, functions, constants):
+    point = random_point(model)
+    values = [point[name] for name in functions.value_names]
+    np.testing.assert_allclose(functions.log_density(values, constants),
+                               pytensor_values(model, [model.logp()], point)[0], rtol=1e-10)
+    draws, log_likelihood = functions.posterior(values, constants)
+    by_name = {variable.name: variable for variable in model.unobserved_value_vars}
+    expected = pytensor_values(model, [by_name[name] for name in functions.draw_names], point)
+    for name, value in zip(functions.draw_names, expected):
+        np.testing.assert_allclose(draws[name], value, rtol=1e-10, atol=1e-12, err_msg=name)
+    pointwise = model.logp(model.observed_RVs, sum=False)
+    np.testing.assert_allclose(log_likelihood["x"],
+                               pytensor_values(model, pointwise, point)[0], rtol=1e-10)
+
+
+@pytest.mark.parametrize(("covariance_type", "n_features", "ordered_means"), [
+    ("full", 3, True), ("spherical", 2, False), ("diag", 1, False), ("tied", 2, False),
+])
+def test_the_converted_model_is_pymcs(covariance_type, n_features, ordered_means):
+    X = make_mixture(50, 2, n_features, covariance_type, random_state=0).X
+    model = build_model(X, 2, covariance_type, ordered_means=ordered_means)
+    converted = jax_model(model)
+    assert_converted_equals_pymc(model, converted.functions, converted.constants)
+
+
+@pytest.mark.parametrize("covariance_type", ["full", "spherical"])
+def test_models_of_the_same_size_share_functions_and_keep_their_own_data(covariance_type):
+    first = build_model(RNG.normal(size=(40, 2)), 2, covariance_type)
+    second = build_model(5.0 + 3.0 * RNG.normal(size=(40, 2)), 2, covariance_type)
+    shared = jax_model(first).functions
+    converted = jax_model(second)
+    if covariance_type == "full":
+        assert converted.functions is shared
+    # spherical's scalar prior scale stays a constant of the program: it may differ.
+    assert_converted_equals_pymc(second, converted.functions, converted.constants)
+    for other in (build_model(RNG.normal(size=(41, 2)), 2, covariance_type),
+                  build_model(RNG.normal(size=(40, 2)), 3, covariance_type)):
+        assert jax_model(other).functions is not shared
+
+
+def test_a_changed_model_is_converted_again():
+    model = build_model(RNG.normal(size=(30, 1)), 1, "spherical")
+    before = jax_model(model)
+    with model:
+        pm.Normal("extra", 0.0, 1.0)
+    after = jax_model(model)
+    assert "extra" in after.functions.free_names and "extra" not in before.functions.free_names
+
+
+def _compile_events(run):
+    """The JAX compilations (or loads from the disk cache) while ``run()`` runs."""
+    events = []
+
+    def listener(event, seconds, **_):
+        if event == "/jax/core/compile/backend_compile_duration":
+            events.append(seconds)
+
+    jax.monitoring.register_event_duration_secs_listener(listener)
+    try:
+        run()
+    finally:
+        jax.monitoring.unregister_event_duration_listener(listener)
+    return events
+
+
+@pytest.mark.parametrize("method", ["nuts", "advi"])
+def test_a_second_fit_of_the_same_size_compiles_nothing(method):
+    sample = make_mixture(120, 2, 2, "diag", random_state=0)
+    settings = ({"draws": 20, "tune": 30, "chains": 2} if method == "nuts"
+                else {"draws": 20, "n_iter": 200})
+
+    def fit(X, seed):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return GaussianMixtureBayes(2, covariance_type="diag", random_state=seed).fit(
+                X, method=method, **settings)
+
+    fit(sample.X, 0)
+    new_data = sample.X[::-1] * 2.0 + 1.0
+    second = []
+    assert _compile_events(lambda: second.append(fit(new_data, 1))) == []
+    assert second[0].idata_.posterior.sizes["draw"] == 20
+
+
+def test_the_compilation_cache_goes_where_bayesmix_cache_dir_says(tmp_path):
+    code = textwrap.dedent(f"""
+        import json, os
+        import jax
+        from bayesmix.bayes.backends.jax_model import enable_compilation_cache
+        os.environ["BAYESMIX_CACHE_DIR"] = ""
+        none = enable_compilation_cache()
+        os.environ["BAYESMIX_CACHE_DIR"] = {str(tmp_path / "cache")!r}
+        ours = enable_compilation_cache()
+        os.environ["BAYESMIX_CACHE_DIR"] = {str(tmp_path / "other")!r}
+        kept = enable_compilation_cache()  # JAX has one now: it is left alone
+        print(json.dumps([none, ours, kept, jax.config.jax_compilation_cache_dir]))
+        """)
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            timeout=300)
+    none, ours, kept, jax_dir = json.loads(result.stdout.splitlines()[-1])
+    assert none is None
+    assert ours == kept == jax_dir == str(tmp_path / "cache")
+    assert (tmp_path / "cache").is_dir() and not (tmp_path / "other").exists()
+
+
+def test_unknown_numpyro_options_are_refused_before_any_work():
+    X = RNG.normal(size=(30, 1))
+    with pytest.raises(TypeError, match="unexpected option 'cores' for nuts_sampler='numpyro'"):
+        GaussianMixtureBayes(1).fit(X, cores=2)
+    with pytest.raises(TypeError, match="unexpected option 'var_names'"):
+        sample_nuts(build_model(X, 1), var_names=["means"])
+
+
+def test_initial_values_for_a_name_the_model_lacks_are_refused():
+    model = build_model(RNG.normal(size=(30, 1)), 1, "spherical")
+    with pytest.raises(ValueError, match="initvals names 'sigmas'.*free variables are "
+                                         "weights, means_offset, sigma"):
+        check_initial_points(model, [{"sigmas": np.ones(1)}])
+
+
+def test_nuts_keeps_the_log_density_and_the_sampler_statistics():
+    X = make_mixture(60, 1, 2, "spherical", random_state=1).X
+    model = build_model(X, 1, "spherical")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SamplerDiagnosticWarning)
+        idata = sample_nuts(model, draws=30, tune=30, chains=2, random_seed=0)
+    stats = idata.sample_stats
+    assert {"lp", "energy", "step_size", "n_steps", "tree_depth", "acceptance_rate",
+            "diverging"} <= set(stats)
+    # ``lp`` is the log density (PyMC's convention), not NumPyro's potential energy.
+    converted = jax_model(model)
+    sigma = idata.posterior["sigma"].values[0, -1]
+    offsets = idata.posterior["means_offset"].values[0, -1]
+    log_density = converted.functions.log_density(
+        [np.zeros(0), offsets, np.log(sigma)], converted.constants)
+    np.testing.assert_allclose(stats["lp"].values[0, -1], log_density, rtol=1e-8)
+    assert dict(idata.log_likelihood["x"].sizes) == {"chain": 2, "draw": 30, "obs": 60}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("method", ["advi", "fullrank_advi"])
+def test_jax_advi_finds_pymcs_approximation(method):
+    """From the same start (the EM fit), the JAX loop and PyMC's find the same Gaussian."""
+    sample = make_mixture(300, 2, 2, "full", separation=4.0, random_state=2)
+    estimator = GaussianMixtureBayes(2, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        estimator.fit(sample.X, method=method, draws=4000)
+    start = initial_values(estimator.em_.weights_, estimator.em_.means_,
+                           estimator.em_.covariances_, "full", estimator.priors_)
+    settings = dict(method=method, draws=4000, n_iter=20_000, tol=1e-2, start=start,
+                    seeds=np.array([1, 2]), progressbar=False, learning_rate=1e-3)
+    ours = advi._fit_jax(estimator.model_, **settings)[0].posterior
+    pymc = advi._fit_pymc(estimator.model_, **settings)[0].posterior
+    for name in ("weights", "means", "covariances"):
+        np.testing.assert_allclose(ours[name].mean(("chain", "draw")),
+                                   pymc[name].mean(("chain", "draw")), rtol=0.05, atol=0.05,
+                                   err_msg=name)
+        np.testing.assert_allclose(ours[name].std(("chain", "draw")),
+                                   pymc[name].std(("chain", "draw")), rtol=0.5, atol=0.01,
+                                   err_msg=name)
