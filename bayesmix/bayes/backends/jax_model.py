@@ -273,23 +273,81 @@ class ModelFunctions:
         return sum(int(np.prod(shape, dtype=int)) for shape in self.value_shapes)
 
     def log_density(self, values: Sequence, constants: Sequence) -> jax.Array:
-        """The joint log density (Jacobians included) at unconstrained ``values``."""
+        """The joint log density (Jacobians included) at unconstrained ``values``.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from bayesmix.bayes import build_model
+        >>> from bayesmix.bayes.backends.jax_model import jax_model
+        >>> model = jax_model(build_model(np.random.default_rng(0).normal(size=(30, 1)), 2,
+        ...                               "spherical"))
+        >>> functions, zeros = model.functions, [np.zeros(shape) for shape in
+        ...                                      model.functions.value_shapes]
+        >>> round(float(functions.log_density(zeros, model.constants)), 4)
+        -41.4762
+        """
         return self.main(*values, *constants)[0]
 
     def terms(self, values: Sequence, constants: Sequence) -> list[jax.Array]:
-        """Each factor's log density, summed, in :attr:`factor_names` order."""
+        """Each factor's log density, summed, in :attr:`factor_names` order.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from bayesmix.bayes import build_model
+        >>> from bayesmix.bayes.backends.jax_model import jax_model
+        >>> model = jax_model(build_model(np.random.default_rng(0).normal(size=(30, 1)), 2,
+        ...                               "spherical"))
+        >>> functions, zeros = model.functions, [np.zeros(shape) for shape in
+        ...                                      model.functions.value_shapes]
+        >>> terms = functions.terms(zeros, model.constants)
+        >>> functions.factor_names, bool(np.isclose(sum(terms), functions.log_density(
+        ...     zeros, model.constants)))
+        (('weights', 'means_offset', 'sigma', 'x'), True)
+        """
         return self.main(*values, *constants)[1:1 + len(self.factor_names)]
 
     def posterior(self, values: Sequence, constants: Sequence
                   ) -> tuple[dict[str, jax.Array], dict[str, jax.Array]]:
-        """The posterior's variables and the pointwise log-likelihoods at ``values``."""
+        """The posterior's variables and the pointwise log-likelihoods at ``values``.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from bayesmix.bayes import build_model
+        >>> from bayesmix.bayes.backends.jax_model import jax_model
+        >>> model = jax_model(build_model(np.random.default_rng(0).normal(size=(30, 1)), 2,
+        ...                               "spherical"))
+        >>> functions, zeros = model.functions, [np.zeros(shape) for shape in
+        ...                                      model.functions.value_shapes]
+        >>> draws, log_likelihood = functions.posterior(zeros, model.constants)
+        >>> sorted(draws), log_likelihood["x"].shape
+        (['covariances', 'means', 'means_offset', 'sigma', 'weights'], (30,))
+        """
         outputs = self.main(*values, *constants)[1 + len(self.factor_names):]
         n_observed = len(self.observed_names)
         return (dict(zip(self.draw_names, outputs[n_observed:])),
                 dict(zip(self.observed_names, outputs[:n_observed])))
 
     def unconstrained(self, constrained: Sequence, constants: Sequence) -> list[jax.Array]:
-        """Constrained values of the free variables mapped to the unconstrained space."""
+        """Constrained values of the free variables mapped to the unconstrained space.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from bayesmix.bayes import build_model
+        >>> from bayesmix.bayes.backends.jax_model import jax_model
+        >>> model = jax_model(build_model(np.random.default_rng(0).normal(size=(30, 1)), 2,
+        ...                               "spherical"))
+        >>> functions, zeros = model.functions, [np.zeros(shape) for shape in
+        ...                                      model.functions.value_shapes]
+        >>> draws, _ = functions.posterior(zeros, model.constants)
+        >>> back = functions.unconstrained([draws[name] for name in functions.free_names],
+        ...                                model.constants)
+        >>> all(np.allclose(a, b, atol=1e-12) for a, b in zip(back, zeros))
+        True
+        """
         return list(self.forward(*constrained, *constants))
 
 

@@ -55,6 +55,15 @@ class VIFit:
         Whether the parameters settled within ``n_iter`` steps.
     diverged : bool
         Whether the loss became NaN (the fit stopped there).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from bayesmix.bayes.backends.jax_vi import VIFit
+    >>> fit = VIFit({"weights": np.full((1, 3, 2), 0.5)}, {"x": np.zeros((1, 3, 4))},
+    ...             loss=np.array([9.0, 7.5]), converged=True, diverged=False)
+    >>> fit.posterior["weights"].shape, fit.converged
+    ((1, 3, 2), True)
     """
 
     posterior: dict[str, np.ndarray]
