@@ -120,6 +120,10 @@ def ours(X, X_test, method, seed, **kwargs):
     return wall, ess, estimator.score(X_test), tracing, compiling
 
 
+def _cell(value: float, spec: str) -> str:
+    return "-" if np.isnan(value) else spec.format(value)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="200 draws, 200 tune")
@@ -192,10 +196,11 @@ def main() -> None:
     print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
     for name, wall, ess, lpd, tracing, compiling in rows:
         rate = ess / wall
-        print(f"| {name} | {wall:.1f} | {tracing:.1f} | {compiling:.1f} | {ess:.0f} | "
-              f"{rate:.1f} | {rate / raw_anchor:.1f}x | {rate / fair_anchor:.1f}x | "
-              f"{lpd:.4f} | {lpd - nuts_lpd:+.4f} |".replace("nan", "-"))
-
+        cells = [f"{wall:.1f}", _cell(tracing, "{:.1f}"), _cell(compiling, "{:.1f}"),
+                 _cell(ess, "{:.0f}"), _cell(rate, "{:.1f}"),
+                 _cell(rate / raw_anchor, "{:.1f}x"), _cell(rate / fair_anchor, "{:.1f}x"),
+                 _cell(lpd, "{:.4f}"), _cell(lpd - nuts_lpd, "{:+.4f}")]
+        print(f"| {name} | {' | '.join(cells)} |")
 
 if __name__ == "__main__":
     main()

@@ -129,7 +129,7 @@ def test_the_compilation_cache_goes_where_bayesmix_cache_dir_says(tmp_path):
     code = textwrap.dedent(f"""
         import json, os
         import jax
-        from bayesmix.bayes.backends.jax_model import enable_compilation_cache
+        from bayesmix.bayes.backends.compile_cache import enable_compilation_cache
         os.environ["BAYESMIX_CACHE_DIR"] = ""
         none = enable_compilation_cache()
         os.environ["BAYESMIX_CACHE_DIR"] = {str(tmp_path / "cache")!r}
@@ -148,7 +148,8 @@ def test_the_compilation_cache_goes_where_bayesmix_cache_dir_says(tmp_path):
 
 def test_unknown_numpyro_options_are_refused_before_any_work():
     X = RNG.normal(size=(30, 1))
-    with pytest.raises(TypeError, match="unexpected option 'cores' for nuts_sampler='numpyro'"):
+    with pytest.raises(TypeError, match="unexpected option 'cores' for "
+                                        "nuts_sampler='numpyro'"):
         GaussianMixtureBayes(1).fit(X, cores=2)
     with pytest.raises(TypeError, match="unexpected option 'var_names'"):
         sample_nuts(build_model(X, 1), var_names=["means"])

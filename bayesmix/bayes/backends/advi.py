@@ -284,8 +284,9 @@ def _fit_pymc(model: pm.Model, *, method: str, draws: int, n_iter: int, tol: flo
         # without minibatches.
         inference.approx.scale_cost_to_minibatch = False
         try:
-            approx = inference.fit(n_iter, callbacks=[callback], progressbar=progressbar,
-                                   obj_optimizer=pm.adagrad_window(learning_rate=learning_rate))
+            approx = inference.fit(
+                n_iter, callbacks=[callback], progressbar=progressbar,
+                obj_optimizer=pm.adagrad_window(learning_rate=learning_rate))
         except FloatingPointError as exc:
             raise _diverged(method, learning_rate) from exc
     loss = np.asarray(approx.hist, dtype=np.float64)

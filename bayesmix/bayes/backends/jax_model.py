@@ -9,8 +9,9 @@ same structure, numbers of components, features and rows, and scalar constants) 
 one :class:`ModelFunctions`, kept in an in-process cache, so a program compiled on it
 (the NUTS and ADVI loops of :mod:`~bayesmix.bayes.backends.jax_nuts` and
 :mod:`~bayesmix.bayes.backends.jax_vi`) serves every fit of that structure and size: from
-JAX's own cache within a process, and, once :func:`enable_compilation_cache` has pointed
-JAX's persistent compilation cache at bayesmix's folder, across processes.
+JAX's own cache within a process, and across processes from JAX's persistent compilation
+cache, which :func:`~bayesmix.bayes.backends.compile_cache.enable_compilation_cache`
+points at bayesmix's folder when a model is first converted.
 
 Importing this module loads PyMC and JAX; the back ends import it when they run.
 """
@@ -18,12 +19,9 @@ Importing this module loads PyMC and JAX; the back ends import it when they run.
 from __future__ import annotations
 
 import functools
-import os
-import sys
 import weakref
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import arviz as az
@@ -41,99 +39,15 @@ from pytensor.graph.replace import clone_replace
 from pytensor.graph.traversal import applys_between, graph_inputs
 from pytensor.tensor.random.type import RandomType
 
-__all__ = [
-    "CACHE_ENV",
-    "JaxModel",
-    "ModelFunctions",
-    "compilation_cache_dir",
-    "enable_compilation_cache",
-    "has_random_log_density",
-    "jax_model",
-]
+from bayesmix.bayes.backends.compile_cache import enable_compilation_cache
 
-#: Environment variable naming the folder of the compilation cache; empty for none.
-CACHE_ENV = "BAYESMIX_CACHE_DIR"
-#: Programs that compile for less long than this are not written to the cache (JAX's
-#: default, 1 s, would leave out the small start-point and draw programs).
-MIN_CACHED_COMPILE_SECONDS = 0.1
-#: Size of the folder beyond which JAX deletes its least recently used entries.
-CACHE_MAX_BYTES = 2**30
+__all__ = ["JaxModel", "ModelFunctions", "has_random_log_density", "jax_model"]
+
 #: Model structures kept in the in-process cache (the least recently used is dropped).
 IN_PROCESS_STRUCTURES = 32
 
 #: How many times a chain's start is jittered anew when its log density is not finite.
 JITTER_RETRIES = 10
-
-
-# --------------------------------------------------------------------------- the disk cache
-def compilation_cache_dir() -> Path | None:
-    """The folder of bayesmix's compilation cache: ``$BAYESMIX_CACHE_DIR`` when set (an
-    empty value: no cache), else ``bayesmix/jax`` in the user's cache directory.
-
-    Examples
-    --------
-    >>> import os
-    >>> from bayesmix.bayes.backends.jax_model import compilation_cache_dir
-    >>> os.environ["BAYESMIX_CACHE_DIR"] = "/tmp/bayesmix-cache"
-    >>> str(compilation_cache_dir())
-    '/tmp/bayesmix-cache'
-    >>> os.environ["BAYESMIX_CACHE_DIR"] = ""
-    >>> compilation_cache_dir() is None
-    True
-    >>> del os.environ["BAYESMIX_CACHE_DIR"]
-    >>> compilation_cache_dir().parts[-2:]
-    ('bayesmix', 'jax')
-    """
-    configured = os.environ.get(CACHE_ENV)
-    if configured is not None:
-        return Path(configured).expanduser() if configured else None
-    if sys.platform == "win32":
-        base = Path(os.environ.get("LOCALAPPDATA") or Path.home() / "AppData" / "Local")
-    elif sys.platform == "darwin":
-        base = Path.home() / "Library" / "Caches"
-    else:
-        base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
-    return base / "bayesmix" / "jax"
-
-
-def enable_compilation_cache() -> str | None:
-    """Keep compiled programs on disk, in :func:`compilation_cache_dir`.
-
-    JAX's persistent compilation cache is process-wide: when the user has already set
-    one (``jax_compilation_cache_dir``) it is used as it is; otherwise bayesmix's folder
-    is created and set, with programs compiling for at least
-    :data:`MIN_CACHED_COMPILE_SECONDS` kept and at most :data:`CACHE_MAX_BYTES` in all.
-    The first posterior fit of each structure and size on a machine then compiles; later
-    ones, in any process, load the program (a fraction of a second).
-
-    Returns
-    -------
-    str or None
-        The cache folder in use, or None when there is none (``BAYESMIX_CACHE_DIR`` is
-        empty, or the folder cannot be created).
-
-    Examples
-    --------
-    >>> import jax
-    >>> from bayesmix.bayes.backends.jax_model import enable_compilation_cache
-    >>> folder = enable_compilation_cache()  # bayesmix's, unless JAX already had one
-    >>> folder == jax.config.jax_compilation_cache_dir
-    True
-    """
-    current = jax.config.jax_compilation_cache_dir
-    if current:
-        return current
-    path = compilation_cache_dir()
-    if path is None:
-        return None
-    try:
-        path.mkdir(parents=True, exist_ok=True)
-    except OSError:
-        return None
-    jax.config.update("jax_compilation_cache_dir", str(path))
-    jax.config.update("jax_persistent_cache_min_compile_time_secs", MIN_CACHED_COMPILE_SECONDS)
-    jax.config.update("jax_compilation_cache_max_size", CACHE_MAX_BYTES)
-    return str(path)
 
 
 # --------------------------------------------------------------------------- the graph
@@ -180,7 +94,8 @@ def _lifted_graph(model: pm.Model) -> _LiftedGraph:
     log_likelihoods = [terms[factors.index(rv)] for rv in model.observed_RVs]
     draws = get_default_varnames(model.unobserved_value_vars, include_transformed=False)
     constrained = [rv.type(name=rv.name) for rv in model.free_RVs]
-    transformed = [_forward(model, rv, value) for rv, value in zip(model.free_RVs, constrained)]
+    transformed = [_forward(model, rv, value)
+                   for rv, value in zip(model.free_RVs, constrained)]
     outputs = [pt.sum(pt.stack(term_sums)), *term_sums, *log_likelihoods, *draws, *transformed]
 
     free_inputs = set(model.value_vars) | set(constrained)

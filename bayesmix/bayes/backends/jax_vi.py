@@ -220,7 +220,9 @@ def fit_advi(converted: JaxModel, start: list[np.ndarray], spread: np.ndarray, *
     # a NaN.
     loss = loss[:-1] if converged or diverged else loss
     posterior, log_likelihood = sample(carry[0], keys[1], converted.constants, draws=draws)
-    return VIFit(posterior={name: np.asarray(value)[None] for name, value in posterior.items()},
-                 log_likelihood={name: np.asarray(value)[None]
-                                 for name, value in log_likelihood.items()},
+    return VIFit(posterior=_one_chain(posterior), log_likelihood=_one_chain(log_likelihood),
                  loss=loss, converged=converged, diverged=diverged)
+
+
+def _one_chain(draws: dict) -> dict[str, np.ndarray]:
+    return {name: np.asarray(value)[None] for name, value in draws.items()}

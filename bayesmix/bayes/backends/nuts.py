@@ -5,7 +5,8 @@ NUTS back ends
 ``"numpyro"`` (the default)
     NumPyro's NUTS kernel on the model converted to JAX by
     :func:`~bayesmix.bayes.backends.jax_model.jax_model`, with the data and priors as
-    arguments of the compiled programs (:func:`~bayesmix.bayes.backends.jax_nuts.sample_numpyro`),
+    arguments of the compiled programs
+    (:func:`~bayesmix.bayes.backends.jax_nuts.sample_numpyro`),
     one XLA CPU device per chain (see :func:`configure_host_devices`). The programs are
     compiled once per model structure and size: a second fit of the same size in the
     process skips conversion and compilation, and later processes load them from the
@@ -26,7 +27,7 @@ the converted model).
 The back end of ``GaussianMixtureBayes.fit(method="nuts")`` is :data:`NUTS`; PyMC and
 JAX are imported when it runs, not when this module is.
 
-Its length (about 520 lines) is that of three samplers (NumPyro, PyMC, nutpie) behind
+Its length (about 540 lines) is that of three samplers (NumPyro, PyMC, nutpie) behind
 one back end, with their option checks and initial-point diagnosis.
 """
 
