@@ -27,25 +27,12 @@ from bayesmix.em.engine import EMEngine, EMSettings, MixtureParameters
 from bayesmix.em.init import initial_responsibilities
 from bayesmix.em.missing_source import MissingValuesSource
 from bayesmix.em.sources import InMemorySource
+from em_vs_sklearn import simulate  # the same clusters as the EM benchmark's
 
 N_FEATURES = 16
 N_COMPONENTS = 8
 #: Fractions of the values removed, completely at random.
 FRACTIONS = (0.1, 0.3)
-
-
-def simulate(n_samples: int, seed: int = 0) -> np.ndarray:
-    """Rows of 8 correlated clusters with fixed centres and shapes."""
-    rng = np.random.default_rng(seed)
-    centres = rng.normal(scale=3.0, size=(N_COMPONENTS, N_FEATURES))
-    mixing = rng.normal(size=(N_COMPONENTS, N_FEATURES, N_FEATURES)) / np.sqrt(N_FEATURES)
-    labels = rng.integers(N_COMPONENTS, size=n_samples)
-    noise = rng.normal(size=(n_samples, N_FEATURES))
-    X = np.empty((n_samples, N_FEATURES))
-    for k in range(N_COMPONENTS):
-        chosen = labels == k
-        X[chosen] = centres[k] + noise[chosen] @ (mixing[k] + np.eye(N_FEATURES))
-    return X
 
 
 def remove_values(X: np.ndarray, fraction: float, seed: int = 1) -> np.ndarray:
@@ -87,7 +74,7 @@ def main() -> None:
     args = parser.parse_args()
     n_samples, iterations = ((20_000, 3) if args.quick else (args.samples, args.iterations))
 
-    X = simulate(n_samples)
+    X = simulate(n_samples, N_FEATURES, N_COMPONENTS)
     complete = InMemorySource(X)
     engine = EMEngine(complete, get_structure("full"), N_COMPONENTS, EMSettings())
     start = engine.from_responsibilities(
