@@ -178,7 +178,7 @@ def compare(models: Mapping[str, Any], X_test: Any = None, y_true: Any = None
     >>> resampled = bootstrap(fits["EM K=3"], X, n_boot=100, random_state=0)
     >>> compare({"EM K=3": resampled})[["bic", "sd_weights", "sd_means"]].round(2)
                 bic  sd_weights  sd_means
-    EM K=3  2314.36        0.05      0.08
+    EM K=3  2314.52        0.05      0.08
     """
     if not isinstance(models, Mapping) or not models:
         raise ValueError(

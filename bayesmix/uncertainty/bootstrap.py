@@ -427,7 +427,7 @@ def bootstrap(
     ...                        random_state=0).fit(X)
     >>> result = bootstrap(em, X, n_boot=200, random_state=0)
     >>> result.standard_errors()["weights"].values.round(2)
-    array([0.06, 0.03, 0.06])
+    array([0.03, 0.06, 0.06])
     >>> bootstrap(em, X, kind="jackknife")
     Traceback (most recent call last):
     ...
