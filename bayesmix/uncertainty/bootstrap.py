@@ -385,8 +385,8 @@ def bootstrap(
         Convergence threshold of each refit on the change of its mean log-likelihood
         per row. The refits are SQUAREM-accelerated and run to convergence: a looser
         threshold stops them near their start, the original fit, and understates the
-        spread (mclust's default, a relative change of 1e-5, gives standard errors about
-        10% smaller on Old Faithful than converged refits do, in R as here).
+        spread (mclust's default, a relative change of 1e-5, gives standard errors up to
+        15% smaller on Old Faithful than converged refits do, in R as here).
     max_iter : int, default=1000
         EM iterations per refit.
     n_jobs : int, optional
