@@ -155,6 +155,12 @@ def test_unknown_numpyro_options_are_refused_before_any_work():
         sample_nuts(build_model(X, 1), var_names=["means"])
 
 
+def test_initial_values_need_one_dict_per_chain():
+    model = build_model(RNG.normal(size=(30, 1)), 1, "spherical")
+    with pytest.raises(ValueError, match=r"initvals holds 1 dict\(s\) for chains=2"):
+        sample_nuts(model, initvals=[{"sigma": np.ones(1)}], chains=2)
+
+
 def test_initial_values_for_a_name_the_model_lacks_are_refused():
     model = build_model(RNG.normal(size=(30, 1)), 1, "spherical")
     with pytest.raises(ValueError, match="initvals names 'sigmas'.*free variables are "
@@ -162,12 +168,14 @@ def test_initial_values_for_a_name_the_model_lacks_are_refused():
         check_initial_points(model, [{"sigmas": np.ones(1)}])
 
 
-def test_nuts_keeps_the_log_density_and_the_sampler_statistics():
+@pytest.mark.parametrize("progressbar", [False, True])
+def test_nuts_keeps_the_log_density_and_the_sampler_statistics(progressbar):
     X = make_mixture(60, 1, 2, "spherical", random_state=1).X
     model = build_model(X, 1, "spherical")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", SamplerDiagnosticWarning)
-        idata = sample_nuts(model, draws=30, tune=30, chains=2, random_seed=0)
+        idata = sample_nuts(model, draws=30, tune=30, chains=2, random_seed=0,
+                            progressbar=progressbar)
     stats = idata.sample_stats
     assert {"lp", "energy", "step_size", "n_steps", "tree_depth", "acceptance_rate",
             "diverging"} <= set(stats)
