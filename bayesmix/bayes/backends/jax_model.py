@@ -188,23 +188,77 @@ class ModelFunctions:
         return sum(int(np.prod(shape, dtype=int)) for shape in self.value_shapes)
 
     def log_density(self, values: Sequence, constants: Sequence) -> jax.Array:
-        """The joint log density (Jacobians included) at unconstrained ``values``."""
+        """The joint log density (Jacobians included) at unconstrained ``values``.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from bayesmix.bayes import build_model
+        >>> from bayesmix.bayes.backends.jax_model import jax_model
+        >>> X = np.random.default_rng(0).normal(size=(30, 1))
+        >>> converted = jax_model(build_model(X, 1, "spherical"))
+        >>> functions, constants = converted.functions, converted.constants
+        >>> point = [np.zeros(0), np.zeros((1, 1)), np.zeros(1)]  # sigma = exp(0) = 1
+        >>> bool(functions.log_density(point, constants) < 0)
+        True
+        """
         return self.main(*values, *constants)[0]
 
     def terms(self, values: Sequence, constants: Sequence) -> list[jax.Array]:
-        """Each factor's log density, summed, in :attr:`factor_names` order."""
+        """Each factor's log density, summed, in :attr:`factor_names` order.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from bayesmix.bayes import build_model
+        >>> from bayesmix.bayes.backends.jax_model import jax_model
+        >>> X = np.random.default_rng(0).normal(size=(30, 1))
+        >>> converted = jax_model(build_model(X, 1, "spherical"))
+        >>> functions, constants = converted.functions, converted.constants
+        >>> point = [np.zeros(0), np.zeros((1, 1)), np.zeros(1)]
+        >>> len(functions.terms(point, constants)) == len(functions.factor_names)
+        True
+        """
         return self.main(*values, *constants)[1:1 + len(self.factor_names)]
 
     def posterior(self, values: Sequence, constants: Sequence
                   ) -> tuple[dict[str, jax.Array], dict[str, jax.Array]]:
-        """The posterior's variables and the pointwise log-likelihoods at ``values``."""
+        """The posterior's variables and the pointwise log-likelihoods at ``values``.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from bayesmix.bayes import build_model
+        >>> from bayesmix.bayes.backends.jax_model import jax_model
+        >>> X = np.random.default_rng(0).normal(size=(30, 1))
+        >>> converted = jax_model(build_model(X, 1, "spherical"))
+        >>> functions, constants = converted.functions, converted.constants
+        >>> variables, log_likelihood = functions.posterior(
+        ...     [np.zeros(0), np.zeros((1, 1)), np.zeros(1)], constants)
+        >>> variables["sigma"].tolist(), log_likelihood["x"].shape
+        ([1.0], (30,))
+        """
         outputs = self.main(*values, *constants)[1 + len(self.factor_names):]
         n_observed = len(self.observed_names)
         return (dict(zip(self.draw_names, outputs[n_observed:])),
                 dict(zip(self.observed_names, outputs[:n_observed])))
 
     def unconstrained(self, constrained: Sequence, constants: Sequence) -> list[jax.Array]:
-        """Constrained values of the free variables mapped to the unconstrained space."""
+        """Constrained values of the free variables mapped to the unconstrained space.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from bayesmix.bayes import build_model
+        >>> from bayesmix.bayes.backends.jax_model import jax_model
+        >>> X = np.random.default_rng(0).normal(size=(30, 1))
+        >>> converted = jax_model(build_model(X, 1, "spherical"))
+        >>> functions, constants = converted.functions, converted.constants
+        >>> values = functions.unconstrained(
+        ...     [np.ones(1), np.zeros((1, 1)), np.full(1, np.e)], constants)
+        >>> values[-1].tolist()  # log(sigma)
+        [1.0]
+        """
         return list(self.forward(*constrained, *constants))
 
 

@@ -55,6 +55,15 @@ class VIFit:
         Whether the parameters settled within ``n_iter`` steps.
     diverged : bool
         Whether the loss became NaN (the fit stopped there).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from bayesmix.bayes.backends.jax_vi import VIFit
+    >>> fit = VIFit(posterior={"sigma": np.ones((1, 3, 1))}, log_likelihood={},
+    ...             loss=np.array([5.0, 4.0]), converged=True, diverged=False)
+    >>> fit.posterior["sigma"].shape, fit.converged
+    ((1, 3, 1), True)
     """
 
     posterior: dict[str, np.ndarray]
