@@ -7,11 +7,13 @@ compile nothing; the compilation cache goes where ``BAYESMIX_CACHE_DIR`` says; t
 ADVI must find the approximation PyMC's loop finds from the same start.
 """
 
+import gc
 import json
 import subprocess
 import sys
 import textwrap
 import warnings
+import weakref
 
 import jax
 import numpy as np
@@ -88,6 +90,16 @@ def test_a_changed_model_is_converted_again():
         pm.Normal("extra", 0.0, 1.0)
     after = jax_model(model)
     assert "extra" in after.functions.free_names and "extra" not in before.functions.free_names
+
+
+def test_converted_models_are_not_kept_alive():
+    models = [build_model(RNG.normal(size=(30, 1)), 1, "spherical") for _ in range(2)]
+    for model in models:
+        jax_model(model)
+    references = [weakref.ref(model) for model in models]
+    del models, model
+    gc.collect()
+    assert [reference() for reference in references] == [None, None]
 
 
 def _compile_events(run):
