@@ -26,6 +26,7 @@ from bayesmix.bayes.backends.jax_model import jax_model
 from bayesmix.bayes.inference import check_initial_points, initial_values, sample_nuts
 from bayesmix.datasets import make_mixture
 from bayesmix.exceptions import SamplerDiagnosticWarning
+from bayesmix.results import log_likelihood_draws
 
 RNG = np.random.default_rng(3)
 
@@ -90,6 +91,17 @@ def test_a_changed_model_is_converted_again():
         pm.Normal("extra", 0.0, 1.0)
     after = jax_model(model)
     assert "extra" in after.functions.free_names and "extra" not in before.functions.free_names
+
+
+@pytest.mark.parametrize("method", ["nuts", "advi"])
+def test_the_pointwise_log_likelihood_computed_on_jax_is_the_mixture_density(fitted, method):
+    estimator = fitted("full", method)
+    posterior = estimator.idata_.posterior
+    X = estimator.idata_.observed_data["x"].values
+    expected = log_likelihood_draws(X, posterior["weights"].values, posterior["means"].values,
+                                    posterior["covariances"].values)
+    np.testing.assert_allclose(estimator.idata_.log_likelihood["x"].values, expected,
+                               rtol=1e-10, atol=1e-10)
 
 
 def test_converted_models_are_not_kept_alive():
