@@ -7,11 +7,13 @@ compile nothing; the compilation cache goes where ``BAYESMIX_CACHE_DIR`` says; t
 ADVI must find the approximation PyMC's loop finds from the same start.
 """
 
+import gc
 import json
 import subprocess
 import sys
 import textwrap
 import warnings
+import weakref
 
 import jax
 import numpy as np
@@ -24,6 +26,7 @@ from bayesmix.bayes.backends.jax_model import jax_model
 from bayesmix.bayes.inference import check_initial_points, initial_values, sample_nuts
 from bayesmix.datasets import make_mixture
 from bayesmix.exceptions import SamplerDiagnosticWarning
+from bayesmix.results import log_likelihood_draws
 
 RNG = np.random.default_rng(3)
 
@@ -88,6 +91,27 @@ def test_a_changed_model_is_converted_again():
         pm.Normal("extra", 0.0, 1.0)
     after = jax_model(model)
     assert "extra" in after.functions.free_names and "extra" not in before.functions.free_names
+
+
+@pytest.mark.parametrize("method", ["nuts", "advi"])
+def test_the_pointwise_log_likelihood_computed_on_jax_is_the_mixture_density(fitted, method):
+    estimator = fitted("full", method)
+    posterior = estimator.idata_.posterior
+    X = estimator.idata_.observed_data["x"].values
+    expected = log_likelihood_draws(X, posterior["weights"].values, posterior["means"].values,
+                                    posterior["covariances"].values)
+    np.testing.assert_allclose(estimator.idata_.log_likelihood["x"].values, expected,
+                               rtol=1e-10, atol=1e-10)
+
+
+def test_converted_models_are_not_kept_alive():
+    models = [build_model(RNG.normal(size=(30, 1)), 1, "spherical") for _ in range(2)]
+    for model in models:
+        jax_model(model)
+    references = [weakref.ref(model) for model in models]
+    del models, model
+    gc.collect()
+    assert [reference() for reference in references] == [None, None]
 
 
 def _compile_events(run):
@@ -155,6 +179,12 @@ def test_unknown_numpyro_options_are_refused_before_any_work():
         sample_nuts(build_model(X, 1), var_names=["means"])
 
 
+def test_initial_values_need_one_dict_per_chain():
+    model = build_model(RNG.normal(size=(30, 1)), 1, "spherical")
+    with pytest.raises(ValueError, match=r"initvals holds 1 dict\(s\) for chains=2"):
+        sample_nuts(model, initvals=[{"sigma": np.ones(1)}], chains=2)
+
+
 def test_initial_values_for_a_name_the_model_lacks_are_refused():
     model = build_model(RNG.normal(size=(30, 1)), 1, "spherical")
     with pytest.raises(ValueError, match="initvals names 'sigmas'.*free variables are "
@@ -162,12 +192,14 @@ def test_initial_values_for_a_name_the_model_lacks_are_refused():
         check_initial_points(model, [{"sigmas": np.ones(1)}])
 
 
-def test_nuts_keeps_the_log_density_and_the_sampler_statistics():
+@pytest.mark.parametrize("progressbar", [False, True])
+def test_nuts_keeps_the_log_density_and_the_sampler_statistics(progressbar):
     X = make_mixture(60, 1, 2, "spherical", random_state=1).X
     model = build_model(X, 1, "spherical")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", SamplerDiagnosticWarning)
-        idata = sample_nuts(model, draws=30, tune=30, chains=2, random_seed=0)
+        idata = sample_nuts(model, draws=30, tune=30, chains=2, random_seed=0,
+                            progressbar=progressbar)
     stats = idata.sample_stats
     assert {"lp", "energy", "step_size", "n_steps", "tree_depth", "acceptance_rate",
             "diverging"} <= set(stats)

@@ -18,6 +18,7 @@ Importing this module loads PyMC and JAX; the back ends import it when they run.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import weakref
 from collections.abc import Callable, Mapping, Sequence
@@ -289,7 +290,8 @@ def _convert(graph: _LiftedGraph, model: pm.Model) -> ModelFunctions:
     )
 
 
-#: The converted structures, the most recently used last: (graph, functions).
+#: The converted structures, the most recently used last: (graph, functions), the graphs
+#: without their constants' values (the data of the model first converted).
 _CONVERTED: list[tuple[_LiftedGraph, ModelFunctions]] = []
 
 
@@ -301,7 +303,7 @@ def _functions_of(graph: _LiftedGraph, model: pm.Model) -> ModelFunctions:
             _CONVERTED.append(_CONVERTED.pop(index))
             return functions
     functions = _convert(graph, model)
-    _CONVERTED.append((graph, functions))
+    _CONVERTED.append((dataclasses.replace(graph, constants=()), functions))
     del _CONVERTED[:-IN_PROCESS_STRUCTURES]
     return functions
 
@@ -490,7 +492,8 @@ def _terms_program(functions: ModelFunctions) -> Callable:
     return jax.jit(functions.terms)
 
 
-#: Conversions of models already converted, with what they had when converted.
+#: Models already converted: what they had then, their functions and constants (not the
+#: model itself, which would keep its own entry alive).
 _BOUND: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
@@ -534,11 +537,10 @@ def jax_model(model: pm.Model) -> JaxModel:
     """
     enable_compilation_cache()
     fingerprint = _fingerprint(model)
-    bound = _BOUND.get(model)
-    if bound is not None and bound[0] == fingerprint:
-        return bound[1]
+    fingerprint_then, functions, constants = _BOUND.get(model, (None, None, None))
+    if fingerprint_then == fingerprint:
+        return JaxModel(model=model, functions=functions, constants=constants)
     graph = _lifted_graph(model)
-    converted = JaxModel(model=model, functions=_functions_of(graph, model),
-                         constants=graph.constants)
-    _BOUND[model] = (fingerprint, converted)
-    return converted
+    functions = _functions_of(graph, model)
+    _BOUND[model] = (fingerprint, functions, graph.constants)
+    return JaxModel(model=model, functions=functions, constants=graph.constants)

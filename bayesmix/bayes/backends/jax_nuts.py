@@ -137,8 +137,8 @@ def _run_chains(converted: JaxModel, keys: np.ndarray, points: list[np.ndarray],
     values = [np.concatenate(parts, axis=1)[:, kept] for parts in zip(*values)]
     stats = {name: np.concatenate([chunk[name] for chunk in stats], axis=1)[:, kept]
              for name in _STATE_STATS}
-    draws_, log_likelihood = posterior(values, converted.constants)
-    return ({name: np.asarray(value) for name, value in draws_.items()},
+    variables, log_likelihood = posterior(values, converted.constants)
+    return ({name: np.asarray(value) for name, value in variables.items()},
             {name: np.asarray(value) for name, value in log_likelihood.items()}, stats)
 
 
@@ -189,6 +189,8 @@ def sample_numpyro(
 
     Raises
     ------
+    ValueError
+        When ``initvals`` does not hold one dict per chain.
     pymc.exceptions.SamplingError
         When a jittered initial point has a log density that is not finite after
         :data:`~bayesmix.bayes.backends.jax_model.JITTER_RETRIES` draws.
@@ -208,6 +210,11 @@ def sample_numpyro(
     {'chain': 2, 'draw': 20, 'obs': 40}
     """
     chain_method = check_option(chain_method, "chain_method", CHAIN_METHODS)
+    if initvals is not None and len(initvals) != chains:
+        raise ValueError(
+            f"initvals holds {len(initvals)} dict(s) for chains={chains}: give one dict "
+            f"of initial values per chain, or None for the model's default point."
+        )
     converted = jax_model(model)
     nuts_options = _hashable({"dense_mass": converted.functions.size <= DENSE_MASS_MAX_SIZE,
                               **(nuts_kwargs or {})})
