@@ -185,6 +185,12 @@ class GaussianMixtureBayes(DensityMixin, BaseEstimator):
         self.sampler_kwargs = sampler_kwargs
         self.random_state = random_state
 
+    def __sklearn_tags__(self) -> Any:
+        # NaN is a missing value, marginalised in the likelihood (as in GaussianMixtureEM).
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = True
+        return tags
+
     # ------------------------------------------------------------------ fitting
     def fit(self, X: Any, y: Any = None, **overrides: Any) -> GaussianMixtureBayes:
         """Sample (or approximate) the posterior and store it in ``idata_``.
