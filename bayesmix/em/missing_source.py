@@ -123,10 +123,17 @@ def add_completed_block(stats: SufficientStatistics, rows: np.ndarray, resp: np.
             [2.  , 1.75]]]))
     """
     n_components, n_features = stats.sums.shape
-    stats.counts += resp.sum(axis=0)
+    index = conditionals.pattern_missing_index
+    if index.shape[1] == 0:  # complete rows: the complete-data statistics
+        stats.add_block(rows, resp)
+        if kind is None:  # sum_k r_nk = w_n
+            stats.total_scatter += (rows * resp.sum(axis=1)[:, np.newaxis]).T @ rows
+        return
+    every_row = np.ones(resp.shape[0])
+    stats.counts += every_row @ resp
     completed = conditionals.completed_rows(rows)
     weighted = completed * resp.T[:, :, np.newaxis]
-    stats.sums += weighted.sum(axis=1)
+    stats.sums += every_row @ weighted  # a product: several times faster than a sum
     if kind == "matrix":
         stats.second_moments += np.swapaxes(weighted, 1, 2) @ completed
     elif kind == "diagonal":
@@ -134,9 +141,6 @@ def add_completed_block(stats: SufficientStatistics, rows: np.ndarray, resp: np.
     else:
         stats.total_scatter += (weighted.reshape(-1, n_features).T
                                 @ completed.reshape(-1, n_features))
-    index = conditionals.pattern_missing_index
-    if index.shape[1] == 0:
-        return
     # Each pattern's conditional covariances, weighted by its rows' responsibilities,
     # added on its missing block: bincounts over flat (component, pattern) and (component,
     # row, column) indices.
