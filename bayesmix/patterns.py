@@ -31,7 +31,7 @@ import numpy as np
 from bayesmix.covariance.base import CovarianceStructure
 
 __all__ = ["BlockConditionals", "MissingPatterns", "PatternGroup", "block_conditionals",
-           "component_precisions", "has_missing", "invert_positive_definite"]
+           "component_precisions", "flat_positions", "has_missing", "invert_positive_definite"]
 
 _LOG_2PI = np.log(2.0 * np.pi)
 #: Matrices inverted together by :func:`invert_positive_definite`: larger stacks fall
@@ -334,9 +334,27 @@ class BlockConditionals:
         """
         n_components = self.conditional_means.shape[0]
         completed = np.broadcast_to(rows, (n_components, *rows.shape)).copy()
-        completed[:, np.arange(rows.shape[0])[:, np.newaxis], self.missing_index] = (
-            self.conditional_means)
+        completed.reshape(n_components, -1)[:, flat_positions(self.missing_index,
+                                                             rows.shape[1])] = (
+            self.conditional_means.reshape(n_components, self.conditional_means[0].size))
         return completed
+
+
+def flat_positions(missing_index: np.ndarray, n_features: int) -> np.ndarray:
+    """Where each row's missing columns fall in the flattened rows, (n_rows * n_missing,).
+
+    One flat index for a gather or a scatter along the last two axes is several times
+    faster than a pair of index arrays.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from bayesmix.patterns import flat_positions
+    >>> flat_positions(np.array([[1], [0]]), 3)
+    array([1, 3])
+    """
+    n_rows, _ = missing_index.shape
+    return (np.arange(n_rows)[:, np.newaxis] * n_features + missing_index).ravel()
 
 
 def block_conditionals(rows: np.ndarray, group: PatternGroup, block: slice,
@@ -387,11 +405,10 @@ def block_conditionals(rows: np.ndarray, group: PatternGroup, block: slice,
     block_patterns = pattern_of_row - first
     pattern_missing_index = group.missing_index[first:int(pattern_of_row[-1]) + 1]
     missing_index = pattern_missing_index[block_patterns]
-    each_row = np.arange(rows.shape[0])[:, np.newaxis]
 
     if precisions.ndim == 2:  # diagonal: the observed coordinates say nothing of the others
         offsets = rows - means[:, np.newaxis, :]
-        offsets[:, each_row, missing_index] = 0.0
+        offsets.reshape(n_components, -1)[:, flat_positions(missing_index, n_features)] = 0.0
         distances = ((offsets * offsets) @ precisions[..., np.newaxis])[..., 0]
         missing_precisions = precisions[:, pattern_missing_index]
         covariances = (1.0 / missing_precisions)[..., np.newaxis] * np.eye(n_missing)
@@ -407,7 +424,9 @@ def block_conditionals(rows: np.ndarray, group: PatternGroup, block: slice,
         distances = distances - 2.0 * (mean_products @ rows.T)
         distances += np.einsum("kd,kd->k", means, mean_products)[:, np.newaxis]
         # u = (Lambda_k d)_M gives the correction of the distance and the conditional means.
-        products = products[:, each_row, missing_index] - mean_products[:, missing_index]
+        products = np.take(products.reshape(products.shape[0], -1),
+                           flat_positions(missing_index, n_features), axis=1).reshape(
+            products.shape[0], rows.shape[0], n_missing) - mean_products[:, missing_index]
         flat = pattern_missing_index[:, :, np.newaxis] * n_features + (
             pattern_missing_index[:, np.newaxis, :])
         covariances, log_dets = invert_positive_definite(

@@ -3,8 +3,8 @@
 :meth:`GaussianMixtureEM.fit <bayesmix.GaussianMixtureEM.fit>` comes here when ``X`` is a
 Dask collection, through :class:`DaskSource`, the data source (see
 :mod:`bayesmix.em.sources`) the EM engine drives. Every pass over the data maps the
-in-memory kernel (:func:`~bayesmix.em.sources.block_statistics`) over the row chunks and sums the chunks'
-sufficient statistics in a tree, so that only ``K x D x D`` numbers per chunk travel and
+in-memory kernel (:func:`~bayesmix.em.sources.block_statistics`) over the row chunks and
+sums the chunks' sufficient statistics in a tree, so that only ``K x D x D`` numbers per chunk travel and
 the client never holds the rows. The passes are:
 
 1. one summary pass: validation (infinities or rows with every value missing in ``X``,
