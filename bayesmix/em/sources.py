@@ -33,7 +33,8 @@ Dask source, which maps the same per-block kernel over chunks, lives in
 values (NaN) are the :class:`~bayesmix.em.missing_source.MissingValuesSource`'s. A fitted
 :class:`~bayesmix.GaussianMixtureEM` accepts a source in place of ``X``, which is how
 :func:`bayesmix.select_em` validates the data and computes its summaries once for a
-whole grid of fits.
+whole grid of fits. Every source's E step starts from :func:`e_step_constants` and turns
+each block's log densities into responsibilities with :func:`fold_log_densities`.
 """
 
 from __future__ import annotations
