@@ -47,6 +47,7 @@ from sklearn.utils.validation import _check_feature_names, check_is_fitted
 from bayesmix._parallel import blas_single_thread
 from bayesmix._validation import check_dataframe_dtypes, check_random_state, check_sample_weight
 from bayesmix.covariance.base import CovarianceStructure
+from bayesmix.density import row_chunks
 from bayesmix.em.missing_source import (
     missing_block_statistics,
     observed_data_covariance,
@@ -297,10 +298,11 @@ def _chunk_missing_statistics(block, weight, shift, structure, log_weights, mean
                               precisions, log_det) -> SufficientStatistics:
     """The missing-value E step over one chunk, its rows grouped by their patterns."""
     patterns, rows = sort_by_pattern(block, np.isnan(block), shift)
+    blocks = patterns.blocks(slice(0, block.shape[0]), len(means), row_chunks)
     return missing_block_statistics(rows, patterns,
                                     None if weight is None else weight[patterns.order],
-                                    slice(0, block.shape[0]), structure, log_weights,
-                                    means, precisions, log_det)
+                                    blocks, structure, log_weights, means, precisions,
+                                    log_det)
 
 
 def _add_statistics(parts: list[SufficientStatistics]) -> SufficientStatistics:

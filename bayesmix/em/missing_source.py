@@ -27,7 +27,7 @@ whatever the rows' precision; the fitted parameters are returned in it).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from functools import cached_property
 from typing import Any
@@ -49,6 +49,7 @@ from bayesmix.em.statistics import SufficientStatistics
 from bayesmix.patterns import (
     BlockConditionals,
     MissingPatterns,
+    PatternGroup,
     block_conditionals,
     component_precisions,
     has_missing,
@@ -246,7 +247,7 @@ def missing_block_statistics(
     rows: np.ndarray,
     patterns: MissingPatterns,
     row_weights: np.ndarray | None,
-    positions: slice,
+    blocks: Iterable[tuple[PatternGroup, slice]],
     structure: CovarianceStructure,
     log_weights: np.ndarray,
     means: np.ndarray,
@@ -254,11 +255,13 @@ def missing_block_statistics(
     log_det: np.ndarray,
     labels: np.ndarray | None = None,
 ) -> SufficientStatistics:
-    """The E step over ``positions`` of rows with missing values, folded into statistics.
+    """The E step over ``blocks`` of rows with missing values, folded into statistics.
 
-    The kernel the missing-value sources map over their rows (row ranges in memory, Dask
-    chunks): ``rows`` and ``row_weights`` (``None``: unit weights) are in the pattern
-    order of ``patterns`` (:func:`sort_by_pattern`), ``precisions`` those of
+    The kernel the missing-value sources map over their rows (shares of the blocks in
+    memory, Dask chunks): ``rows`` and ``row_weights`` (``None``: unit weights) are in the
+    pattern order of ``patterns`` (:func:`sort_by_pattern`), ``blocks`` pairs ``(group,
+    positions)`` of :meth:`MissingPatterns.blocks
+    <bayesmix.patterns.MissingPatterns.blocks>`, ``precisions`` those of
     :func:`~bayesmix.patterns.component_precisions`; ``labels``, when given, receives
     the most likely component of each row, at its original index. The structures that
     read the total scatter get it completed in ``total_scatter``.
@@ -270,9 +273,11 @@ def missing_block_statistics(
     >>> from bayesmix.em.missing_source import missing_block_statistics, sort_by_pattern
     >>> X = np.array([[-1.0, -1.0], [1.0, np.nan]])
     >>> patterns, rows = sort_by_pattern(X, np.isnan(X), np.array([0.0, -1.0]))
-    >>> stats = missing_block_statistics(rows, patterns, None, slice(0, 2),
-    ...                                  get_structure("full"), np.zeros(1),
-    ...                                  np.zeros((1, 2)), np.eye(2)[np.newaxis], np.zeros(1))
+    >>> from bayesmix.density import row_chunks
+    >>> blocks = patterns.blocks(slice(0, 2), 1, row_chunks)
+    >>> stats = missing_block_statistics(rows, patterns, None, blocks, get_structure("full"),
+    ...                                  np.zeros(1), np.zeros((1, 2)),
+    ...                                  np.eye(2)[np.newaxis], np.zeros(1))
     >>> stats.counts, stats.second_moments[0, 1, 1]  # 0 + the conditional variance 1
     (array([2.]), np.float64(1.0))
     """
@@ -280,7 +285,7 @@ def missing_block_statistics(
     stats = SufficientStatistics.zeros(n_components, n_features, structure)
     if structure.second_moments is None:
         stats.total_scatter = np.zeros((n_features, n_features))
-    for group, block in patterns.blocks(positions, n_components, row_chunks):
+    for group, block in blocks:
         block_rows = rows[block]
         conditionals = block_conditionals(block_rows, group, block, means, precisions,
                                           log_det)
@@ -475,11 +480,19 @@ class MissingValuesSource:
         log_weights, log_det = e_step_constants(structure, weights, precisions_cholesky,
                                                 n_features)
         threads = self._threads or RowThreads(self.n_samples)
+        # The blocks are dealt out to the threads in turn: the rows are sorted by their
+        # number of missing values, whose cost grows with it (the inversions as its cube),
+        # so that contiguous shares would leave one thread three times the other's work.
+        blocks = list(self.patterns.blocks(slice(0, self.n_samples), n_components,
+                                           row_chunks))
+        n_shares = threads.n_threads
 
-        def statistics(positions: slice) -> SufficientStatistics:
+        def statistics(shares: slice) -> SufficientStatistics:
+            dealt = [block for index, block in enumerate(blocks)
+                     if shares.start <= index % n_shares < shares.stop]
             return missing_block_statistics(self._sorted_rows, self.patterns,
-                                            self._sorted_weight, positions, structure,
+                                            self._sorted_weight, dealt, structure,
                                             log_weights, means, precisions, log_det, labels)
 
-        parts = threads.map(statistics, self.n_samples)
+        parts = threads.map(statistics, n_shares)
         return parts[0] if len(parts) == 1 else SufficientStatistics.total(parts)
