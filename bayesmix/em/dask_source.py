@@ -26,7 +26,9 @@ The passes run on whatever scheduler is active: Dask's threads by default, or a
 data that fit in the cluster's memory are best persisted first (``X = X.persist()``),
 while larger data (a Zarr store, a memory-mapped ``.npy`` file) are streamed from storage
 at every iteration. This module imports Dask; :mod:`bayesmix.em` imports it only when
-given a Dask collection.
+given a Dask collection. That is why it is about 550 lines: the input checks, the
+summary passes (with and without missing values), the E-step passes and the lazy
+predictions are everything that touches Dask, kept in the one module that imports it.
 """
 
 from __future__ import annotations
