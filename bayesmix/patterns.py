@@ -31,7 +31,7 @@ import numpy as np
 from bayesmix.covariance.base import CovarianceStructure
 
 __all__ = ["BlockConditionals", "MissingPatterns", "PatternGroup", "block_conditionals",
-           "component_precisions", "has_missing", "invert_positive_definite"]
+           "component_precisions", "flat_positions", "has_missing", "invert_positive_definite"]
 
 _LOG_2PI = np.log(2.0 * np.pi)
 #: Matrices inverted together by :func:`invert_positive_definite`: larger stacks fall
@@ -334,9 +334,27 @@ class BlockConditionals:
         """
         n_components = self.conditional_means.shape[0]
         completed = np.broadcast_to(rows, (n_components, *rows.shape)).copy()
-        completed[:, np.arange(rows.shape[0])[:, np.newaxis], self.missing_index] = (
-            self.conditional_means)
+        completed.reshape(n_components, -1)[:, flat_positions(self.missing_index,
+                                                             rows.shape[1])] = (
+            self.conditional_means.reshape(n_components, self.conditional_means[0].size))
         return completed
+
+
+def flat_positions(missing_index: np.ndarray, n_features: int) -> np.ndarray:
+    """Where each row's missing columns fall in the flattened rows, (n_rows * n_missing,).
+
+    One flat index for a gather or a scatter along the last two axes is several times
+    faster than a pair of index arrays.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from bayesmix.patterns import flat_positions
+    >>> flat_positions(np.array([[1], [0]]), 3)
+    array([1, 3])
+    """
+    n_rows, _ = missing_index.shape
+    return (np.arange(n_rows)[:, np.newaxis] * n_features + missing_index).ravel()
 
 
 def block_conditionals(rows: np.ndarray, group: PatternGroup, block: slice,
@@ -387,24 +405,28 @@ def block_conditionals(rows: np.ndarray, group: PatternGroup, block: slice,
     block_patterns = pattern_of_row - first
     pattern_missing_index = group.missing_index[first:int(pattern_of_row[-1]) + 1]
     missing_index = pattern_missing_index[block_patterns]
-    each_row = np.arange(rows.shape[0])[:, np.newaxis]
 
-    # Every component at once, (K, n, D): the offsets (0 where missing).
-    offsets = rows - means[:, np.newaxis, :]
-    offsets[:, each_row, missing_index] = 0.0
-    conditional_means = means[:, missing_index]
     if precisions.ndim == 2:  # diagonal: the observed coordinates say nothing of the others
-        distances = (offsets * offsets) @ precisions[..., np.newaxis]
+        offsets = rows - means[:, np.newaxis, :]
+        offsets.reshape(n_components, -1)[:, flat_positions(missing_index, n_features)] = 0.0
+        distances = ((offsets * offsets) @ precisions[..., np.newaxis])[..., 0]
         missing_precisions = precisions[:, pattern_missing_index]
         covariances = (1.0 / missing_precisions)[..., np.newaxis] * np.eye(n_missing)
         log_dets = np.log(missing_precisions).sum(axis=-1)
-        distances = distances[..., 0]
+        conditional_means = means[:, missing_index]
     else:
-        # Their products with the precisions, whose missing coordinates u = (Lambda d)_M
-        # give the correction of the distance and the conditional means.
-        projected = offsets @ precisions
-        distances = np.einsum("knd,knd->kn", offsets, projected)
-        products = projected[:, each_row, missing_index]
+        # d = x - mu_k at the fill value 0 of the missing coordinates: d^T Lambda d -
+        # u^T inv(Lambda_MM) u and -inv(Lambda_MM) u do not depend on d_M, so x Lambda_k
+        # needs no masking, and d^T Lambda d = x Lambda x - 2 x Lambda mu + mu Lambda mu.
+        products = rows @ precisions
+        mean_products = (precisions @ means[..., np.newaxis])[..., 0]
+        distances = np.einsum("knd,nd->kn", products, rows)
+        distances = distances - 2.0 * (mean_products @ rows.T)
+        distances += np.einsum("kd,kd->k", means, mean_products)[:, np.newaxis]
+        # u = (Lambda_k d)_M gives the correction of the distance and the conditional means.
+        products = np.take(products.reshape(products.shape[0], -1),
+                           flat_positions(missing_index, n_features), axis=1).reshape(
+            products.shape[0], rows.shape[0], n_missing) - mean_products[:, missing_index]
         flat = pattern_missing_index[:, :, np.newaxis] * n_features + (
             pattern_missing_index[:, np.newaxis, :])
         covariances, log_dets = invert_positive_definite(
@@ -412,9 +434,9 @@ def block_conditionals(rows: np.ndarray, group: PatternGroup, block: slice,
         corrections = (covariances[:, block_patterns] @ products[..., np.newaxis])[..., 0]
         distances -= np.einsum("knj,knj->kn", products, corrections)
         np.maximum(distances, 0.0, out=distances)  # rounding below zero, at a mean
-        conditional_means = conditional_means - corrections
-    log_prob = -0.5 * distances.T
-    log_prob += log_det - 0.5 * log_dets[:, block_patterns].T
-    log_prob -= 0.5 * (n_features - n_missing) * _LOG_2PI
+        conditional_means = np.subtract(0.0, corrections, out=corrections)  # no -0.0
+    distances += log_dets[:, block_patterns]
+    log_prob = np.multiply(distances.T, -0.5, order="C")  # rows of components, contiguous
+    log_prob += log_det - 0.5 * (n_features - n_missing) * _LOG_2PI
     return BlockConditionals(log_prob, conditional_means, missing_index, block_patterns,
                              pattern_missing_index, covariances)

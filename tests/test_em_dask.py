@@ -167,13 +167,77 @@ def test_column_chunks_are_merged(initial):
     _assert_same_fit(_fit(X, **params), _fit(da.from_array(X, chunks=(500, 1)), **params))
 
 
-@pytest.mark.parametrize("value, kind", [(np.nan, "NaN"), (np.inf, "infinity")])
-def test_non_finite_values_are_found_in_the_first_pass(value, kind):
+def test_infinities_and_rows_of_nan_are_named_by_the_first_pass():
     bad = X.copy()
-    bad[2345, 1] = value
-    with pytest.raises(ValueError, match=rf"\({kind}\) at row 2345, column 1\. Missing "
-                       r"values are fitted in memory only: pass X\.compute\(\)"):
+    bad[[2345, 2600], 1] = np.inf
+    with pytest.raises(ValueError, match=r"infinity in 2 row\(s\) of the Dask array: rows "
+                       r"2345, 2600\. Replace the infinities by NaN"):
         GaussianMixtureEM(3).fit(da.from_array(bad, chunks=CHUNKS))
+    empty = X.copy()
+    empty[[5, 701] + list(range(1000, 1011))] = np.nan
+    with pytest.raises(ValueError, match=r"13 row\(s\) with every value missing \(NaN\) in "
+                       r"the Dask array: rows 5, 701, 1000, .*, 1007 and 3 more\. They carry"):
+        GaussianMixtureEM(3).fit(da.from_array(empty, chunks=CHUNKS))
+
+
+def _with_holes(fraction: float = 0.2, seed: int = 3) -> np.ndarray:
+    """``X`` with a ``fraction`` of its values missing at random, no row left empty."""
+    rng = np.random.default_rng(seed)
+    holes = rng.random(X.shape) < fraction
+    holes[holes.all(axis=1), 0] = False
+    return np.where(holes, np.nan, X)
+
+
+X_MISSING = _with_holes()
+
+
+@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
+def test_dask_fit_with_missing_values_equals_in_memory_fit(covariance_type, initial):
+    # Chunks of whole rows, each grouped by its own missingness patterns: the statistics
+    # summed across chunks are the in-memory ones, to rounding.
+    params = dict(covariance_type=covariance_type, max_iter=15, tol=0.0,
+                  **initial[covariance_type])
+    in_memory = _fit(X_MISSING, **params)
+    on_dask = _fit(da.from_array(X_MISSING, chunks=CHUNKS), **params)
+    _assert_same_fit(in_memory, on_dask)
+
+
+def test_dask_fit_with_missing_values_on_a_cluster_with_weights(cluster_client):
+    weights = np.random.default_rng(1).uniform(0.0, 3.0, size=len(X))
+    params = dict(init_params="kmeans", n_init=2, random_state=0, max_iter=20, tol=0.0)
+    in_memory = _fit(X_MISSING, **params, covariance_type="VEV")
+    with cluster_client.as_current(), dask.config.set(scheduler=cluster_client):
+        on_dask = _fit(da.from_array(X_MISSING, chunks=CHUNKS), **params,
+                       covariance_type="VEV")
+        # The initialisation (on the rows, missing values filled by the column means) and
+        # the diagnostics' covariance are the in-memory ones too.
+        _assert_same_fit(in_memory, on_dask, rtol=1e-8)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            weighted = GaussianMixtureEM(3, **params).fit(X_MISSING, sample_weight=weights)
+            on_dask = GaussianMixtureEM(3, **params).fit(
+                da.from_array(X_MISSING, chunks=CHUNKS),
+                sample_weight=da.from_array(weights, chunks=CHUNKS[0]))
+        _assert_same_fit(weighted, on_dask, rtol=1e-8)
+        np.testing.assert_allclose(on_dask.predict_proba(da.from_array(
+            X_MISSING, chunks=CHUNKS)).compute(), weighted.predict_proba(X_MISSING),
+            rtol=1e-8, atol=1e-12)
+
+
+def test_dask_source_with_missing_values_summarises_as_in_memory():
+    from bayesmix.em.missing_source import MissingValuesSource
+
+    weights = np.random.default_rng(2).uniform(0.5, 2.0, size=len(X))
+    in_memory = MissingValuesSource(X_MISSING, weights)
+    on_dask = bayesmix_dask.DaskSource(da.from_array(X_MISSING, chunks=CHUNKS), weights)
+    np.testing.assert_allclose(on_dask.shift, in_memory.shift, rtol=1e-13)
+    for full in (True, False):
+        np.testing.assert_allclose(on_dask.data_covariance(full),
+                                   in_memory.data_covariance(full), rtol=1e-12)
+    np.testing.assert_allclose(on_dask.initialisation_sample()[0],
+                               in_memory.initialisation_sample()[0], rtol=1e-13)
+    np.testing.assert_allclose(on_dask.initialisation_scatter(),
+                               in_memory.initialisation_scatter(), rtol=1e-12)
 
 
 def test_bad_input_messages():

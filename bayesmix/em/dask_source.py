@@ -3,24 +3,32 @@
 :meth:`GaussianMixtureEM.fit <bayesmix.GaussianMixtureEM.fit>` comes here when ``X`` is a
 Dask collection, through :class:`DaskSource`, the data source (see
 :mod:`bayesmix.em.sources`) the EM engine drives. Every pass over the data maps the
-in-memory kernel (:func:`~bayesmix.em.sources.block_statistics`) over the row chunks and sums the chunks'
-sufficient statistics in a tree, so that only ``K x D x D`` numbers per chunk travel and
+in-memory kernel (:func:`~bayesmix.em.sources.block_statistics`) over the row chunks and
+sums the chunks' sufficient statistics in a tree, so that only ``K x D x D`` numbers per chunk travel and
 the client never holds the rows. The passes are:
 
-1. one summary pass: validation (NaN or infinity in ``X``, bad ``sample_weight``), the
-   weighted mean by which the data are centred, and the centred scatter matrix (merged
-   across chunks with Chan's pairwise update, as accurate as the in-memory one);
+1. one summary pass: validation (infinities or rows with every value missing in ``X``,
+   bad ``sample_weight``), the weighted mean by which the data are centred, and the
+   centred scatter matrix (merged across chunks with Chan's pairwise update, as accurate
+   as the in-memory one); with missing values (NaN), the mean of each column's observed
+   values instead, and a second pass for the diagnostics' covariance (see
+   :mod:`bayesmix.em.missing_source`);
 2. the initialisation, run by the in-memory initialiser (:mod:`bayesmix.em.init`) on a
    uniform random sample of at most :data:`INIT_SAMPLE_SIZE` rows (all of them when
    there are fewer, so the fit then equals the in-memory one from the same seed);
-3. one pass per EM iteration, and a final one for the components' counts.
+3. one pass per EM iteration, and a final one for the components' counts. With missing
+   values, each chunk's rows are grouped by their missingness patterns as the chunk is
+   read, and the missing-value kernel
+   (:func:`~bayesmix.em.missing_source.missing_block_statistics`) runs on them.
 
 The passes run on whatever scheduler is active: Dask's threads by default, or a
 ``dask.distributed.Client`` once one is created. The data are read once per pass, so
 data that fit in the cluster's memory are best persisted first (``X = X.persist()``),
 while larger data (a Zarr store, a memory-mapped ``.npy`` file) are streamed from storage
 at every iteration. This module imports Dask; :mod:`bayesmix.em` imports it only when
-given a Dask collection.
+given a Dask collection. That is why it is about 550 lines: the input checks, the
+summary passes (with and without missing values), the E-step passes and the lazy
+predictions are everything that touches Dask, kept in the one module that imports it.
 """
 
 from __future__ import annotations
@@ -41,8 +49,16 @@ from sklearn.utils.validation import _check_feature_names, check_is_fitted
 from bayesmix._parallel import blas_single_thread
 from bayesmix._validation import check_dataframe_dtypes, check_random_state, check_sample_weight
 from bayesmix.covariance.base import CovarianceStructure
-from bayesmix.em.sources import block_statistics, scatter_matrix
+from bayesmix.density import row_chunks
+from bayesmix.em.missing_source import (
+    missing_block_statistics,
+    observed_data_covariance,
+    observed_means,
+    sort_by_pattern,
+)
+from bayesmix.em.sources import block_statistics, e_step_constants, scatter_matrix
 from bayesmix.em.statistics import SufficientStatistics
+from bayesmix.patterns import component_precisions
 
 __all__ = ["INIT_SAMPLE_SIZE", "DaskSource", "map_rows"]
 
@@ -51,6 +67,8 @@ __all__ = ["INIT_SAMPLE_SIZE", "DaskSource", "map_rows"]
 INIT_SAMPLE_SIZE = 200_000
 #: How many partial results one task of the tree reduction sums.
 _FAN_IN = 8
+#: Rows a refusal message names.
+_ROWS_NAMED = 10
 
 
 # ---------------------------------------------------------------------- input
@@ -125,38 +143,59 @@ def _as_dask_weights(sample_weight: Any, X: da.Array) -> da.Array | None:
 class _Summary:
     """Validation findings and weighted moments of some rows.
 
-    ``bad_x`` is ``(count, row, column, value)`` of the non-finite values of ``X``, the
-    first one's position and value; ``bad_weight`` is ``(row, value)`` of the first
-    negative or non-finite weight. ``mean`` and ``scatter`` are the weighted mean and the
-    scatter matrix about it, ``sum_n w_n (x_n - mean)(x_n - mean)^T``.
+    ``infinite_rows`` and ``empty_rows`` are ``(count, first rows)`` of the rows with an
+    infinity and of those with every value missing (at most :data:`_ROWS_NAMED` rows
+    named); ``bad_weight`` is ``(row, value)`` of the first negative or non-finite
+    weight. ``n_missing`` counts the NaN; ``observed_weight`` and ``observed_sums`` are
+    ``sum_n w_n`` and ``sum_n w_n x_n`` over each column's observed values. ``mean`` and
+    ``scatter`` are the weighted mean and the scatter matrix about it, ``sum_n w_n (x_n -
+    mean)(x_n - mean)^T``, of rows without a missing value (zero otherwise: they serve
+    only when no value is missing).
     """
 
     total_weight: float
     mean: np.ndarray
     scatter: np.ndarray
     n_positive: int
-    bad_x: tuple | None
+    n_missing: int
+    observed_weight: np.ndarray
+    observed_sums: np.ndarray
+    infinite_rows: tuple[int, list[int]]
+    empty_rows: tuple[int, list[int]]
     bad_weight: tuple | None
+
+
+def _named_rows(flags: np.ndarray, offset: int) -> tuple[int, list[int]]:
+    rows = np.flatnonzero(flags)
+    return int(rows.size), (offset + rows[:_ROWS_NAMED]).tolist()
 
 
 def _summarise_chunk(block: np.ndarray, weight: np.ndarray | None, offset: int) -> _Summary:
     n_rows, n_features = block.shape
     weight = np.ones(n_rows) if weight is None else weight
-    bad_x = bad_weight = None
-    finite = np.isfinite(block)
-    if not finite.all():
-        row, col = np.argwhere(~finite)[0]
-        bad_x = (int((~finite).sum()), offset + int(row), int(col), float(block[row, col]))
+    bad_weight = None
+    missing = np.isnan(block)
+    infinite_rows = _named_rows(np.isinf(block).any(axis=1), offset)
+    empty_rows = _named_rows(missing.all(axis=1), offset)
     wrong = ~np.isfinite(weight) | (weight < 0)
     if wrong.any():
         row = int(np.flatnonzero(wrong)[0])
         bad_weight = (offset + row, float(weight[row]))
     total = float(weight.sum()) if bad_weight is None else 0.0
+    n_missing = int(missing.sum())
+    observed = np.where(missing, 0.0, block)
     mean, scatter = np.zeros(n_features), np.zeros((n_features, n_features))
-    if bad_x is None and total > 0:
+    if n_missing == 0 and infinite_rows[0] == 0 and total > 0:
         mean = (weight @ block) / total
         scatter = scatter_matrix(block, weight, slice(0, n_rows), mean)
-    return _Summary(total, mean, scatter, int(np.count_nonzero(weight)), bad_x, bad_weight)
+    return _Summary(total, mean, scatter, int(np.count_nonzero(weight)), n_missing,
+                    weight @ ~missing, weight @ observed, infinite_rows, empty_rows,
+                    bad_weight)
+
+
+def _merge_named(first: tuple[int, list[int]], second: tuple[int, list[int]]
+                 ) -> tuple[int, list[int]]:
+    return first[0] + second[0], (first[1] + second[1])[:_ROWS_NAMED]
 
 
 def _merge_summaries(parts: list[_Summary]) -> _Summary:
@@ -172,25 +211,37 @@ def _merge_summaries(parts: list[_Summary]) -> _Summary:
             total.mean = total.mean + delta * share
         total.total_weight = weight
         total.n_positive += part.n_positive
-        if part.bad_x is not None:
-            count = part.bad_x[0] + (0 if total.bad_x is None else total.bad_x[0])
-            first = part.bad_x if total.bad_x is None else total.bad_x
-            total.bad_x = (count,) + first[1:]
+        total.n_missing += part.n_missing
+        total.observed_weight = total.observed_weight + part.observed_weight
+        total.observed_sums = total.observed_sums + part.observed_sums
+        total.infinite_rows = _merge_named(total.infinite_rows, part.infinite_rows)
+        total.empty_rows = _merge_named(total.empty_rows, part.empty_rows)
         total.bad_weight = total.bad_weight or part.bad_weight
     return total
 
 
+def _row_names(named: tuple[int, list[int]]) -> str:
+    count, rows = named
+    listed = ", ".join(str(row) for row in rows)
+    return listed if count <= len(rows) else f"{listed} and {count - len(rows)} more"
+
+
 def _check_summary(summary: _Summary) -> None:
     """Raise for the problems the summary pass found."""
-    if summary.bad_x is not None:
-        count, row, col, value = summary.bad_x
-        kind = "NaN" if np.isnan(value) else "infinity"
+    if summary.infinite_rows[0]:
         raise ValueError(
-            f"Input X contains NaN or inf: {count} non-finite value(s) in the Dask array, "
-            f"the first ({kind}) at row {row}, column {col}. Missing values are fitted "
-            f"in memory only: pass X.compute() (a NumPy array or DataFrame with NaN), or "
-            f"drop those rows, e.g. X = X[da.isfinite(X).all(axis=1)] (and "
-            f"X.compute_chunk_sizes()), or ddf.dropna() for a Dask DataFrame."
+            f"Input X contains infinity in {summary.infinite_rows[0]} row(s) of the Dask "
+            f"array: rows {_row_names(summary.infinite_rows)}. Replace the infinities by "
+            f"NaN to treat them as missing values (X = da.where(da.isinf(X), np.nan, X)), "
+            f"or drop those rows, e.g. X = X[~da.isinf(X).any(axis=1)] (and "
+            f"X.compute_chunk_sizes())."
+        )
+    if summary.empty_rows[0]:
+        raise ValueError(
+            f"Input X has {summary.empty_rows[0]} row(s) with every value missing (NaN) in "
+            f"the Dask array: rows {_row_names(summary.empty_rows)}. They carry no "
+            f"information; drop them, e.g. X = X[~da.isnan(X).all(axis=1)] (and "
+            f"X.compute_chunk_sizes()), or ddf.dropna(how='all') for a Dask DataFrame."
         )
     if summary.bad_weight is not None:
         row, value = summary.bad_weight
@@ -202,6 +253,23 @@ def _check_summary(summary: _Summary) -> None:
         raise ValueError(
             "sample_weight is zero for every row; at least one row must have a positive weight."
         )
+
+
+def _spread_of_chunk(block: np.ndarray, weight: np.ndarray | None, shift: np.ndarray
+                     ) -> tuple[np.ndarray, np.ndarray]:
+    """``(squares, filled scatter)`` of a chunk with missing values: ``sum_n w_n (x_n -
+    shift)^2`` over each column's observed values, and the scatter matrix about ``shift``
+    of the rows with their missing values replaced by ``shift``."""
+    missing = np.isnan(block)
+    centred = np.where(missing, 0.0, block - shift)
+    weight = np.ones(block.shape[0]) if weight is None else weight
+    filled = np.where(missing, shift, block)
+    return (weight @ np.square(centred),
+            scatter_matrix(filled, weight, slice(0, block.shape[0]), shift))
+
+
+def _add_spreads(parts: list[tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray, np.ndarray]:
+    return sum(part[0] for part in parts), sum(part[1] for part in parts)
 
 
 # ---------------------------------------------------------------------- passes
@@ -228,6 +296,17 @@ def _chunk_statistics(block, weight, shift, structure, log_weights, means, facto
                             log_weights, means, factors, log_det)
 
 
+def _chunk_missing_statistics(block, weight, shift, structure, log_weights, means,
+                              precisions, log_det) -> SufficientStatistics:
+    """The missing-value E step over one chunk, its rows grouped by their patterns."""
+    patterns, rows = sort_by_pattern(block, np.isnan(block), shift)
+    blocks = patterns.blocks(slice(0, block.shape[0]), len(means), row_chunks)
+    return missing_block_statistics(rows, patterns,
+                                    None if weight is None else weight[patterns.order],
+                                    blocks, structure, log_weights, means, precisions,
+                                    log_det)
+
+
 def _add_statistics(parts: list[SufficientStatistics]) -> SufficientStatistics:
     # Sum into fresh statistics: a task must not modify its inputs.
     return SufficientStatistics.total(parts)
@@ -237,7 +316,10 @@ class DaskSource:
     """The row chunks of a Dask array or DataFrame, processed on the active scheduler.
 
     One summary pass, at construction, validates the values, and computes the weighted
-    mean, the scatter matrix and the total weight; every E step is one more pass.
+    mean, the scatter matrix and the total weight; every E step is one more pass. Missing
+    values (NaN) are fitted on the observed coordinates, as in memory
+    (:class:`~bayesmix.em.missing_source.MissingValuesSource`): the construction then
+    makes a second pass, for the data's covariance.
 
     Parameters
     ----------
@@ -255,6 +337,9 @@ class DaskSource:
     >>> source = DaskSource(da.from_array(np.arange(8.0).reshape(4, 2), chunks=(2, 2)))
     >>> source.n_samples, source.shift
     (4, array([3., 4.]))
+    >>> X = np.array([[0.0, 1.0], [2.0, np.nan], [4.0, 5.0], [np.nan, 7.0]])
+    >>> DaskSource(da.from_array(X, chunks=(2, 2))).shift  # the observed values' means
+    array([2.        , 4.33333333])
     """
 
     training_rows = None
@@ -287,8 +372,20 @@ class DaskSource:
         _check_summary(summary)
         self.n_positive = summary.n_positive
         self.total_weight = summary.total_weight
-        self.shift = summary.mean
-        self.scatter = summary.scatter
+        self.has_missing = summary.n_missing > 0
+        if not self.has_missing:
+            self.shift = summary.mean
+            self.scatter = summary.scatter
+            return
+        # The E step completes the total scatter (SufficientStatistics.total_scatter).
+        self.scatter = None
+        self.shift = observed_means(summary.observed_sums, summary.observed_weight)
+        with blas_single_thread():
+            spread = dask.delayed(_spread_of_chunk, pure=True)
+            squares, filled_scatter = dask.compute(_tree_reduce(
+                [spread(x, w, self.shift) for x, w, _ in self._blocks], _add_spreads))[0]
+        self._observed_variances = squares / summary.observed_weight
+        self._filled_covariance = filled_scatter / self.total_weight
 
     @contextmanager
     def session(self, row_width: int) -> Iterator[DaskSource]:
@@ -333,6 +430,9 @@ class DaskSource:
         >>> source.data_covariance(full=False)
         array([5., 5.])
         """
+        if self.has_missing:
+            return observed_data_covariance(self._observed_variances,
+                                            self._filled_covariance, full)
         covariance = self.scatter / self.total_weight
         return covariance if full else np.diagonal(covariance).copy()
 
@@ -357,7 +457,8 @@ class DaskSource:
 
     def initialisation_sample(self) -> tuple[np.ndarray, np.ndarray]:
         """A uniform random sample of at most :data:`INIT_SAMPLE_SIZE` rows (all of them
-        when there are fewer), loaded once, with its weights.
+        when there are fewer), loaded once, with its weights; missing values are replaced
+        by the column means (``shift``), as in memory.
 
         Examples
         --------
@@ -377,7 +478,10 @@ class DaskSource:
                                           replace=False))
             X_rows = self._X[rows]
             w_rows = da.ones(X_rows.shape[0]) if self._weights is None else self._weights[rows]
-            self._sample = dask.compute(X_rows, w_rows)
+            X_sample, w_sample = dask.compute(X_rows, w_rows)
+            if self.has_missing:
+                X_sample = np.where(np.isnan(X_sample), self.shift, X_sample)
+            self._sample = X_sample, w_sample
         return self._sample
 
     def e_step(self, structure: CovarianceStructure, weights: np.ndarray, means: np.ndarray,
@@ -396,12 +500,17 @@ class DaskSource:
         >>> stats.counts
         array([4.])
         """
-        log_det = structure.log_det_cholesky(precisions_cholesky, self.n_features)
-        with np.errstate(divide="ignore"):
-            log_weights = np.log(weights)
-        chunk = dask.delayed(_chunk_statistics, pure=True)
-        parts = [chunk(x, w, self.shift, structure, log_weights, means, precisions_cholesky,
-                       log_det) for x, w, _ in self._blocks]
+        log_weights, log_det = e_step_constants(structure, weights, precisions_cholesky,
+                                                self.n_features)
+        if self.has_missing:
+            chunk = dask.delayed(_chunk_missing_statistics, pure=True)
+            factors = component_precisions(structure, precisions_cholesky, len(means),
+                                           self.n_features)
+        else:
+            chunk = dask.delayed(_chunk_statistics, pure=True)
+            factors = precisions_cholesky
+        parts = [chunk(x, w, self.shift, structure, log_weights, means, factors, log_det)
+                 for x, w, _ in self._blocks]
         (stats,) = dask.compute(_tree_reduce(parts, _add_statistics))
         return stats
 

@@ -27,7 +27,7 @@ whatever the rows' precision; the fitted parameters are returned in it).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from functools import cached_property
 from typing import Any
@@ -38,18 +38,26 @@ import pandas as pd
 from bayesmix._parallel import RowThreads
 from bayesmix._validation import check_sample_weight, validate_data
 from bayesmix.covariance.base import CovarianceStructure
-from bayesmix.density import normalise_rows, row_chunks
-from bayesmix.em.sources import InMemorySource, scatter_matrix
+from bayesmix.density import row_chunks
+from bayesmix.em.sources import (
+    InMemorySource,
+    e_step_constants,
+    fold_log_densities,
+    scatter_matrix,
+)
 from bayesmix.em.statistics import SufficientStatistics
 from bayesmix.patterns import (
     BlockConditionals,
     MissingPatterns,
+    PatternGroup,
     block_conditionals,
     component_precisions,
     has_missing,
 )
 
-__all__ = ["MissingValuesSource", "add_completed_block", "contains_missing", "memory_source"]
+__all__ = ["MissingValuesSource", "add_completed_block", "contains_missing", "memory_source",
+           "missing_block_statistics", "observed_data_covariance", "observed_means",
+           "sort_by_pattern"]
 
 
 def contains_missing(X: Any) -> bool:
@@ -92,6 +100,75 @@ def memory_source(X: Any, sample_weight: Any = None) -> InMemorySource | Missing
     return InMemorySource(X, sample_weight)
 
 
+def observed_means(observed_sums: np.ndarray, observed_weight: np.ndarray) -> np.ndarray:
+    """Each column's weighted mean over its observed values, the missing-value sources'
+    ``shift``; a column observed on no row of positive weight is refused.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from bayesmix.em.missing_source import observed_means
+    >>> observed_means(np.array([4.0, 3.0]), np.array([2.0, 3.0]))
+    array([2., 1.])
+    """
+    unobserved = np.flatnonzero(observed_weight <= 0)
+    if unobserved.size:
+        raise ValueError(
+            f"sample_weight is zero on every row where column {int(unobserved[0])} of X "
+            f"is observed, so nothing is known of it. Give some of those rows a "
+            f"positive weight or drop the column."
+        )
+    return observed_sums / observed_weight
+
+
+def observed_data_covariance(variances: np.ndarray, filled_covariance: np.ndarray,
+                             full: bool) -> np.ndarray:
+    """The data's covariance for diagnostics from rows with missing values.
+
+    ``variances`` are those of each column's observed values, ``filled_covariance`` the
+    covariance of the rows with their missing values replaced by the column means. The
+    variances alone when not ``full``; else the filled rows' correlations (shrunk towards
+    0, but positive semi-definite) scaled to these variances.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from bayesmix.em.missing_source import observed_data_covariance
+    >>> observed_data_covariance(np.array([4.0, 1.0]), np.array([[1.0, 0.5], [0.5, 1.0]]),
+    ...                          full=True)
+    array([[4., 1.],
+           [1., 1.]])
+    """
+    if not full:
+        return variances
+    spread = np.sqrt(np.diagonal(filled_covariance))
+    scale = np.divide(np.sqrt(variances), spread, out=np.zeros_like(spread),
+                      where=spread > 0)
+    return filled_covariance * np.outer(scale, scale)
+
+
+def sort_by_pattern(X: np.ndarray, missing: np.ndarray, shift: np.ndarray
+                    ) -> tuple[MissingPatterns, np.ndarray]:
+    """The rows grouped by missingness pattern, and the rows in that order, centred by
+    ``shift`` and 0 where missing (float64): what :func:`missing_block_statistics` reads.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from bayesmix.em.missing_source import sort_by_pattern
+    >>> X = np.array([[1.0, np.nan], [3.0, 4.0]])
+    >>> patterns, rows = sort_by_pattern(X, np.isnan(X), np.array([2.0, 4.0]))
+    >>> patterns.order, rows
+    (array([1, 0]), array([[ 1.,  0.],
+           [-1.,  0.]]))
+    """
+    patterns = MissingPatterns(missing)
+    order = patterns.order
+    rows = X[order] - shift
+    rows[missing[order]] = 0.0
+    return patterns, rows
+
+
 def add_completed_block(stats: SufficientStatistics, rows: np.ndarray, resp: np.ndarray,
                         conditionals: BlockConditionals, kind: str | None) -> None:
     """Fold a block of rows, completed by their conditional moments, into ``stats``.
@@ -123,10 +200,17 @@ def add_completed_block(stats: SufficientStatistics, rows: np.ndarray, resp: np.
             [2.  , 1.75]]]))
     """
     n_components, n_features = stats.sums.shape
-    stats.counts += resp.sum(axis=0)
+    index = conditionals.pattern_missing_index
+    if index.shape[1] == 0:  # complete rows: the complete-data statistics
+        stats.add_block(rows, resp)
+        if kind is None:  # sum_k r_nk = w_n
+            stats.total_scatter += (rows * resp.sum(axis=1)[:, np.newaxis]).T @ rows
+        return
+    every_row = np.ones(resp.shape[0])
+    stats.counts += every_row @ resp
     completed = conditionals.completed_rows(rows)
     weighted = completed * resp.T[:, :, np.newaxis]
-    stats.sums += weighted.sum(axis=1)
+    stats.sums += every_row @ weighted  # a product: several times faster than a sum
     if kind == "matrix":
         stats.second_moments += np.swapaxes(weighted, 1, 2) @ completed
     elif kind == "diagonal":
@@ -134,9 +218,6 @@ def add_completed_block(stats: SufficientStatistics, rows: np.ndarray, resp: np.
     else:
         stats.total_scatter += (weighted.reshape(-1, n_features).T
                                 @ completed.reshape(-1, n_features))
-    index = conditionals.pattern_missing_index
-    if index.shape[1] == 0:
-        return
     # Each pattern's conditional covariances, weighted by its rows' responsibilities,
     # added on its missing block: bincounts over flat (component, pattern) and (component,
     # row, column) indices.
@@ -160,6 +241,60 @@ def add_completed_block(stats: SufficientStatistics, rows: np.ndarray, resp: np.
             values, target = covariances.sum(axis=0), stats.total_scatter
     target.reshape(-1)[...] += np.bincount(flat.ravel(), weights=values.ravel(),
                                            minlength=target.size)
+
+
+def missing_block_statistics(
+    rows: np.ndarray,
+    patterns: MissingPatterns,
+    row_weights: np.ndarray | None,
+    blocks: Iterable[tuple[PatternGroup, slice]],
+    structure: CovarianceStructure,
+    log_weights: np.ndarray,
+    means: np.ndarray,
+    precisions: np.ndarray,
+    log_det: np.ndarray,
+    labels: np.ndarray | None = None,
+) -> SufficientStatistics:
+    """The E step over ``blocks`` of rows with missing values, folded into statistics.
+
+    The kernel the missing-value sources map over their rows (shares of the blocks in
+    memory, Dask chunks): ``rows`` and ``row_weights`` (``None``: unit weights) are in the
+    pattern order of ``patterns`` (:func:`sort_by_pattern`), ``blocks`` pairs ``(group,
+    positions)`` of :meth:`MissingPatterns.blocks
+    <bayesmix.patterns.MissingPatterns.blocks>`, ``precisions`` those of
+    :func:`~bayesmix.patterns.component_precisions`; ``labels``, when given, receives
+    the most likely component of each row, at its original index. The structures that
+    read the total scatter get it completed in ``total_scatter``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from bayesmix.covariance import get_structure
+    >>> from bayesmix.em.missing_source import missing_block_statistics, sort_by_pattern
+    >>> X = np.array([[-1.0, -1.0], [1.0, np.nan]])
+    >>> patterns, rows = sort_by_pattern(X, np.isnan(X), np.array([0.0, -1.0]))
+    >>> from bayesmix.density import row_chunks
+    >>> blocks = patterns.blocks(slice(0, 2), 1, row_chunks)
+    >>> stats = missing_block_statistics(rows, patterns, None, blocks, get_structure("full"),
+    ...                                  np.zeros(1), np.zeros((1, 2)),
+    ...                                  np.eye(2)[np.newaxis], np.zeros(1))
+    >>> stats.counts, stats.second_moments[0, 1, 1]  # 0 + the conditional variance 1
+    (array([2.]), np.float64(1.0))
+    """
+    n_components, n_features = means.shape
+    stats = SufficientStatistics.zeros(n_components, n_features, structure)
+    if structure.second_moments is None:
+        stats.total_scatter = np.zeros((n_features, n_features))
+    for group, block in blocks:
+        block_rows = rows[block]
+        conditionals = block_conditionals(block_rows, group, block, means, precisions,
+                                          log_det)
+        resp = conditionals.log_prob
+        fold_log_densities(stats, resp, log_weights,
+                           None if row_weights is None else row_weights[block], labels,
+                           None if labels is None else patterns.order[block])
+        add_completed_block(stats, block_rows, resp, conditionals, structure.second_moments)
+    return stats
 
 
 class MissingValuesSource:
@@ -209,23 +344,15 @@ class MissingValuesSource:
         self.sample_weight = None if sample_weight is None else weights
         self.total_weight = float(weights.sum())
         missing = np.isnan(self.X)
-        self.patterns = MissingPatterns(missing)
         self._observed_weight = weights @ ~missing
-        unobserved = np.flatnonzero(self._observed_weight <= 0)
-        if unobserved.size:
-            raise ValueError(
-                f"sample_weight is zero on every row where column {int(unobserved[0])} of X "
-                f"is observed, so nothing is known of it. Give some of those rows a "
-                f"positive weight or drop the column."
-            )
-        self.shift = (weights @ np.where(missing, 0.0, self.X)) / self._observed_weight
+        self.shift = observed_means(weights @ np.where(missing, 0.0, self.X),
+                                    self._observed_weight)
         self._weights = weights
         # The passes read the rows in pattern order, centred, 0 where missing: a float64
         # copy of the data, made once rather than gathered at every pass.
-        order = self.patterns.order
-        self._sorted_rows = self.X[order] - self.shift
-        self._sorted_rows[missing[order]] = 0.0
-        self._sorted_weight = None if self.sample_weight is None else weights[order]
+        self.patterns, self._sorted_rows = sort_by_pattern(self.X, missing, self.shift)
+        self._sorted_weight = (None if self.sample_weight is None
+                               else weights[self.patterns.order])
         self.cache: dict[Any, Any] = {}
         self._threads: RowThreads | None = None
 
@@ -286,11 +413,8 @@ class MissingValuesSource:
         variances = (self._weights @ np.square(centred)) / self._observed_weight
         if not full:
             return variances
-        filled = self.initialisation_scatter() / self.total_weight
-        spread = np.sqrt(np.diagonal(filled))
-        scale = np.divide(np.sqrt(variances), spread, out=np.zeros_like(spread),
-                          where=spread > 0)
-        return filled * np.outer(scale, scale)
+        return observed_data_covariance(
+            variances, self.initialisation_scatter() / self.total_weight, full)
 
     @contextmanager
     def session(self, row_width: int) -> Iterator[MissingValuesSource]:
@@ -352,32 +476,23 @@ class MissingValuesSource:
         """
         n_components, n_features = means.shape
         precisions = component_precisions(structure, precisions_cholesky, n_components,
-                                     n_features)
-        log_det = structure.log_det_cholesky(precisions_cholesky, n_features)
-        with np.errstate(divide="ignore"):
-            log_weights = np.log(weights)
+                                          n_features)
+        log_weights, log_det = e_step_constants(structure, weights, precisions_cholesky,
+                                                n_features)
         threads = self._threads or RowThreads(self.n_samples)
+        # The blocks are dealt out to the threads in turn: the rows are sorted by their
+        # number of missing values, whose cost grows with it (the inversions as its cube),
+        # so that contiguous shares would leave one thread three times the other's work.
+        blocks = list(self.patterns.blocks(slice(0, self.n_samples), n_components,
+                                           row_chunks))
+        n_shares = threads.n_threads
 
-        def statistics(positions: slice) -> SufficientStatistics:
-            stats = SufficientStatistics.zeros(n_components, n_features, structure)
-            if structure.second_moments is None:
-                stats.total_scatter = np.zeros((n_features, n_features))
-            for group, block in self.patterns.blocks(positions, n_components, row_chunks):
-                rows = self._sorted_rows[block]
-                conditionals = block_conditionals(rows, group, block, means, precisions,
-                                                  log_det)
-                resp = conditionals.log_prob
-                resp += log_weights
-                if labels is not None:
-                    labels[self.patterns.order[block]] = resp.argmax(axis=1)
-                log_norm = normalise_rows(resp)
-                if self._sorted_weight is None:
-                    stats.log_likelihood += log_norm.sum()
-                else:
-                    stats.log_likelihood += self._sorted_weight[block] @ log_norm
-                    resp *= self._sorted_weight[block, np.newaxis]
-                add_completed_block(stats, rows, resp, conditionals, structure.second_moments)
-            return stats
+        def statistics(shares: slice) -> SufficientStatistics:
+            dealt = [block for index, block in enumerate(blocks)
+                     if shares.start <= index % n_shares < shares.stop]
+            return missing_block_statistics(self._sorted_rows, self.patterns,
+                                            self._sorted_weight, dealt, structure,
+                                            log_weights, means, precisions, log_det, labels)
 
-        parts = threads.map(statistics, self.n_samples)
+        parts = threads.map(statistics, n_shares)
         return parts[0] if len(parts) == 1 else SufficientStatistics.total(parts)

@@ -33,7 +33,8 @@ Dask source, which maps the same per-block kernel over chunks, lives in
 values (NaN) are the :class:`~bayesmix.em.missing_source.MissingValuesSource`'s. A fitted
 :class:`~bayesmix.GaussianMixtureEM` accepts a source in place of ``X``, which is how
 :func:`bayesmix.select_em` validates the data and computes its summaries once for a
-whole grid of fits.
+whole grid of fits. Every source's E step starts from :func:`e_step_constants` and turns
+each block's log densities into responsibilities with :func:`fold_log_densities`.
 """
 
 from __future__ import annotations
@@ -52,8 +53,8 @@ from bayesmix.covariance.base import CovarianceStructure
 from bayesmix.density import component_log_prob, normalise_rows, row_chunks
 from bayesmix.em.statistics import SufficientStatistics
 
-__all__ = ["InMemorySource", "block_statistics", "centred_blocks", "is_dask_collection",
-           "scatter_matrix"]
+__all__ = ["InMemorySource", "block_statistics", "centred_blocks", "e_step_constants",
+           "fold_log_densities", "is_dask_collection", "scatter_matrix"]
 
 
 def is_dask_collection(X: Any) -> bool:
@@ -109,6 +110,62 @@ def scatter_matrix(X: np.ndarray, sample_weight: np.ndarray | None, rows: slice,
     return scatter
 
 
+def e_step_constants(structure: CovarianceStructure, weights: np.ndarray,
+                     precisions_cholesky: np.ndarray, n_features: int
+                     ) -> tuple[np.ndarray, np.ndarray]:
+    """``(log_weights, log_det)`` of an E step: what every pass adds to each row's
+    component log densities.
+
+    ``log_weights`` is ``log(weights)`` (``-inf`` for an empty component), ``log_det``
+    half the log-determinant of each precision.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from bayesmix.covariance import get_structure
+    >>> from bayesmix.em.sources import e_step_constants
+    >>> e_step_constants(get_structure("spherical"), np.array([1.0, 0.0]),
+    ...                  np.array([1.0, 2.0]), 3)
+    (array([  0., -inf]), array([0.        , 2.07944154]))
+    """
+    log_det = structure.log_det_cholesky(precisions_cholesky, n_features)
+    with np.errstate(divide="ignore"):
+        log_weights = np.log(weights)
+    return log_weights, log_det
+
+
+def fold_log_densities(stats: SufficientStatistics, log_prob: np.ndarray,
+                       log_weights: np.ndarray, row_weights: np.ndarray | None,
+                       labels: np.ndarray | None = None, label_rows: Any = None) -> None:
+    """Turn a block's component log densities into row-weighted responsibilities, in place.
+
+    Adds ``log_weights``, writes the most likely component of each row to
+    ``labels[label_rows]`` when ``labels`` is given, normalises the rows and adds their
+    (weighted) log-likelihood to ``stats``; ``row_weights=None`` means unit weights.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from bayesmix.covariance import get_structure
+    >>> from bayesmix.em.sources import fold_log_densities
+    >>> from bayesmix.em.statistics import SufficientStatistics
+    >>> stats = SufficientStatistics.zeros(2, 1, get_structure("VII"))
+    >>> log_prob = np.log([[1.0, 3.0]])
+    >>> fold_log_densities(stats, log_prob, np.zeros(2), np.array([2.0]))
+    >>> log_prob, round(float(stats.log_likelihood), 6)
+    (array([[0.5, 1.5]]), 2.772589)
+    """
+    log_prob += log_weights
+    if labels is not None:
+        labels[label_rows] = log_prob.argmax(axis=1)
+    log_norm = normalise_rows(log_prob)
+    if row_weights is None:
+        stats.log_likelihood += log_norm.sum(dtype=np.float64)
+    else:
+        stats.log_likelihood += row_weights @ log_norm
+        log_prob *= row_weights[:, np.newaxis]
+
+
 def block_statistics(
     X: np.ndarray,
     sample_weight: np.ndarray | None,
@@ -148,16 +205,9 @@ def block_statistics(
             for value in (shift, log_weights, means, precisions_cholesky, log_det))
     for block_rows, block in centred_blocks(X, rows, width, shift):
         resp = component_log_prob(block, means, precisions_cholesky, structure, log_det)
-        resp += log_weights
-        if labels is not None:
-            labels[block_rows] = resp.argmax(axis=1)
-        log_norm = normalise_rows(resp)
-        if sample_weight is None:
-            stats.log_likelihood += log_norm.sum(dtype=np.float64)
-        else:
-            block_weight = sample_weight[block_rows]
-            stats.log_likelihood += block_weight @ log_norm
-            resp *= block_weight[:, np.newaxis]
+        fold_log_densities(stats, resp, log_weights,
+                           None if sample_weight is None else sample_weight[block_rows],
+                           labels, block_rows)
         stats.add_block(block, resp)
     return stats
 
@@ -325,9 +375,8 @@ class InMemorySource:
         >>> stats.counts
         array([3.])
         """
-        log_det = structure.log_det_cholesky(precisions_cholesky, self.n_features)
-        with np.errstate(divide="ignore"):
-            log_weights = np.log(weights)
+        log_weights, log_det = e_step_constants(structure, weights, precisions_cholesky,
+                                                self.n_features)
         threads = self._threads or RowThreads(self.n_samples)
 
         def statistics(rows: slice) -> SufficientStatistics:

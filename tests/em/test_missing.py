@@ -9,6 +9,7 @@ from scipy.special import logsumexp
 from scipy.stats import multivariate_normal
 
 from bayesmix import GaussianMixtureEM, make_mixture
+from bayesmix._parallel import RowThreads, available_cores
 from bayesmix.covariance import get_structure, structure_names
 from bayesmix.em.engine import COUNT_FLOOR, EMEngine, EMSettings, MixtureParameters
 from bayesmix.em.missing_source import MissingValuesSource, memory_source
@@ -292,6 +293,30 @@ def test_zero_weight_on_every_observed_value_of_a_column():
 
 
 # ---------------------------------------------------------------- pattern algebra
+@pytest.mark.skipif(available_cores() < 2, reason="needs two cores for two threads")
+@pytest.mark.parametrize("weighted", [False, True], ids=["unit", "weighted"])
+def test_threads_share_the_blocks_and_sum_to_one_thread(weighted):
+    # Enough rows for two threads, which take the blocks in turn; their statistics and
+    # labels are those of one pass in one thread.
+    X = with_holes(make_mixture(4000, N_COMPONENTS, 4, "full", random_state=1).X, 0.3)
+    sample_weight = np.random.default_rng(2).uniform(0.2, 3.0, len(X)) if weighted else None
+    source = MissingValuesSource(X, sample_weight)
+    structure = get_structure("full")
+    params = random_start(structure, X.shape[1])
+    arguments = (structure, params.weights, params.means, params.precisions_cholesky)
+    one_labels, two_labels = source.new_labels(), source.new_labels()
+    one_thread = source.e_step(*arguments, labels=one_labels)
+    width = structure.row_width(N_COMPONENTS, X.shape[1]) * 100
+    assert RowThreads(len(X), width).n_threads == 2
+    with source.session(width):
+        two_threads = source.e_step(*arguments, labels=two_labels)
+    assert two_threads.log_likelihood == pytest.approx(one_thread.log_likelihood, rel=1e-12)
+    for name in ("counts", "sums", "second_moments"):
+        np.testing.assert_allclose(getattr(two_threads, name), getattr(one_thread, name),
+                                   rtol=1e-12)
+    np.testing.assert_array_equal(two_labels, one_labels)
+
+
 def test_patterns_cover_every_row_once():
     missing = np.random.default_rng(0).random((200, 5)) < 0.3
     missing[missing.all(axis=1), 0] = False
