@@ -157,6 +157,8 @@ class GaussianMixtureBayes(DensityMixin, BaseEstimator):
     component_family = "gaussian"
     #: The maximum-likelihood estimator of the same components: the reference fit ``em_``.
     _em_class = GaussianMixtureEM
+    #: How the reference EM fit starts: the best of three k-means starts.
+    _em_starts: dict[str, Any] = {"n_init": 3}
 
     def __init__(
         self,
@@ -341,7 +343,7 @@ class GaussianMixtureBayes(DensityMixin, BaseEstimator):
             warnings.simplefilter("ignore", DegenerateComponentWarning)
             em = self._em_class(self.n_components, covariance_type=self.covariance_type,
                                 reg_covar=REFERENCE_REG_COVAR * smallest_variance,
-                                n_init=3, random_state=seed).fit(X)
+                                random_state=seed, **self._em_starts).fit(X)
         if self.ordered_means:
             em.permute_components(order_permutations(em.means_))
         return em

@@ -35,8 +35,8 @@ class StudentMixtureBayes(GaussianMixtureBayes):
     2000, chapter 7). The likelihood is the marginal multivariate t (no latent scale
     weights); each component's degrees of freedom ``dof[k]`` has the prior
     ``Gamma(shape, rate)`` (default ``Gamma(2, 0.1)``, Juarez and Steel 2010). Every
-    chain starts from a jittered :class:`~bayesmix.StudentMixtureEM` fit, which is also
-    the relabelling reference.
+    chain starts from a jittered :class:`~bayesmix.StudentMixtureEM` fit (the best of ten
+    starts from random rows), which is also the relabelling reference.
 
     Parameters
     ----------
@@ -64,7 +64,8 @@ nuts_sampler, init, progressbar, batch_size, sampler_kwargs, random_state
         Posterior mean of the degrees of freedom.
     covariances_ : ndarray of shape (n_components, n_features, n_features)
         ``scales_ * dof_ / (dof_ - 2)``: the covariances at the posterior means, infinite
-        where ``dof_ <= 2`` (as ``StudentMixtureEM.covariances_``).
+        where ``dof_ <= 2`` (their nonzero entries; ``StudentMixtureEM.covariances_``
+        likewise).
     model_, priors_, diagnostics_, n_features_in_, feature_names_in_
         As :class:`~bayesmix.bayes.GaussianMixtureBayes`; ``priors_.dof_prior`` is set.
 
@@ -100,6 +101,9 @@ nuts_sampler, init, progressbar, batch_size, sampler_kwargs, random_state
 
     component_family = "student_t"
     _em_class = StudentMixtureEM
+    #: The best of ten starts from random rows: k-means starts put a centre on gross
+    #: outliers, and a t mixture then keeps it there (a component of heavy tails).
+    _em_starts = {"n_init": 10, "init_params": "random_from_data"}
 
     def __init__(
         self,
@@ -150,9 +154,11 @@ nuts_sampler, init, progressbar, batch_size, sampler_kwargs, random_state
         super()._set_summaries()
         self.scales_ = self.covariances_
         self.dof_ = self.idata_.posterior["dof"].mean(("chain", "draw")).values
-        with np.errstate(divide="ignore"):
+        with np.errstate(divide="ignore", invalid="ignore"):
             factor = np.where(self.dof_ > 2, self.dof_ / (self.dof_ - 2), np.inf)
-        self.covariances_ = self.scales_ * factor[:, np.newaxis, np.newaxis]
+            covariances = self.scales_ * factor[:, np.newaxis, np.newaxis]
+        # Zero covariances (a diagonal structure's) stay zero, not 0 * inf = NaN.
+        self.covariances_ = np.where(self.scales_ == 0.0, 0.0, covariances)
 
     fitted_attributes = GaussianMixtureBayes.fitted_attributes + ("scales_", "dof_")
 
