@@ -64,8 +64,7 @@ nuts_sampler, init, progressbar, batch_size, sampler_kwargs, random_state
         Posterior mean of the degrees of freedom.
     covariances_ : ndarray of shape (n_components, n_features, n_features)
         ``scales_ * dof_ / (dof_ - 2)``: the covariances at the posterior means, infinite
-        where ``dof_ <= 2`` (their nonzero entries; ``StudentMixtureEM.covariances_``
-        likewise).
+        where ``dof_ <= 2`` (their nonzero entries).
     model_, priors_, diagnostics_, n_features_in_, feature_names_in_
         As :class:`~bayesmix.bayes.GaussianMixtureBayes`; ``priors_.dof_prior`` is set.
 
