@@ -28,7 +28,7 @@ from bayesmix.bayes.scales import PosteriorScale
 from bayesmix.density import FAMILY_PARAMETERS, draw_component_rows
 from bayesmix.families.student_t import student_t_log_prob
 
-__all__ = ["MODEL_FAMILIES", "ModelFamily", "StudentTFamily", "get_model_family"]
+__all__ = ["GAUSSIAN", "MODEL_FAMILIES", "ModelFamily", "StudentTFamily", "get_model_family"]
 
 
 class ModelFamily:
@@ -117,9 +117,11 @@ class StudentTFamily(ModelFamily):
         return student_t_log_prob(maha, -half_log_det, dof, n_features, math=pt)
 
 
+#: Gaussian components, the model's default.
+GAUSSIAN = ModelFamily()
 #: The families the PyMC model builds, by name.
 MODEL_FAMILIES: dict[str, ModelFamily] = {family.name: family
-                                          for family in (ModelFamily(), StudentTFamily())}
+                                          for family in (GAUSSIAN, StudentTFamily())}
 
 
 def get_model_family(name: str) -> ModelFamily:

@@ -33,7 +33,7 @@ from bayesmix._validation import (
     check_covariance_type,
     check_int,
 )
-from bayesmix.bayes.components import ModelFamily, get_model_family
+from bayesmix.bayes.components import GAUSSIAN, ModelFamily, get_model_family
 from bayesmix.bayes.correlations import cholesky_unrolled, feature_pairs, forward_substitution
 from bayesmix.bayes.priors import MixturePriors
 from bayesmix.bayes.scales import PosteriorScale, get_scale
@@ -48,7 +48,8 @@ def _core(param, ndim: int):
 
 
 def _mixture_logp(value, weights, means, scale, *parameters,
-                  posterior_scale: PosteriorScale, family: ModelFamily, n_features: int):
+                  posterior_scale: PosteriorScale, n_features: int,
+                  family: ModelFamily = GAUSSIAN):
     """Pointwise log mixture density of the rows of ``value``: shape (N,).
 
     ``parameters`` are the component family's own (the t's ``dof``), each ``(K,)``.
@@ -100,7 +101,7 @@ def _pattern_rows(X: np.ndarray) -> dict[str, object]:
 
 
 def _mixture_random(weights, means, scale, *parameters, cholesky, scale_ndim: int,
-                    family: ModelFamily, rng=None, size=None):
+                    family: ModelFamily = GAUSSIAN, rng=None, size=None):
     """Draws from the mixture (for prior and posterior predictive sampling).
 
     ``cholesky(scale, n_components, n_features)`` turns the scale parameter into the
