@@ -60,24 +60,63 @@ class ModelFamily:
         return f"{type(self).__name__}()"
 
     def prior(self, priors: MixturePriors) -> list:
-        """The family's free variables, created inside a ``pm.Model`` context."""
+        """The family's free variables, created inside a ``pm.Model`` context.
+
+        Examples
+        --------
+        >>> import pymc as pm
+        >>> from bayesmix.bayes import MixturePriors
+        >>> from bayesmix.bayes.components import get_model_family
+        >>> with pm.Model(coords={"component": [0, 1]}):
+        ...     get_model_family("gaussian").prior(MixturePriors())
+        []
+        """
         return []
 
     def signature(self, scale_signature: str) -> str:
         """The mixture's generalised-ufunc signature: the scale's, plus one ``(k)`` per
-        family parameter."""
+        family parameter.
+
+        Examples
+        --------
+        >>> from bayesmix.bayes.components import get_model_family
+        >>> get_model_family("student_t").signature("(k),(k,d),()->(d)")
+        '(k),(k,d),(),(k)->(d)'
+        """
         inputs, output = scale_signature.split("->")
         return ",".join([inputs] + ["(k)"] * len(self.parameters)) + "->" + output
 
     def component_log_prob(self, posterior_scale: PosteriorScale, value, means, scale,
                            parameters: Sequence, n_features: int):
-        """``log f(x_n | component k)`` of shape (N, K), a PyTensor expression."""
+        """``log f(x_n | component k)`` of shape (N, K), a PyTensor expression.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> import pytensor.tensor as pt
+        >>> from bayesmix.bayes.components import get_model_family
+        >>> from bayesmix.bayes.scales import get_scale
+        >>> get_model_family("gaussian").component_log_prob(
+        ...     get_scale("spherical"), pt.as_tensor(np.zeros((1, 1))),
+        ...     pt.as_tensor(np.zeros((1, 1))), pt.as_tensor(np.ones(1)), [], 1).eval()
+        array([[-0.91893853]])
+        """
         return posterior_scale.component_log_prob(value, means, scale, n_features)
 
     def draw_rows(self, rng, means: np.ndarray, cholesky: np.ndarray,
                   parameters: Sequence[np.ndarray]) -> np.ndarray:
         """One row from each component given (``means[..., d]``, ``cholesky[..., d, d]``,
-        each parameter ``[...]``)."""
+        each parameter ``[...]``): :func:`bayesmix.density.draw_component_rows`.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from bayesmix.bayes.components import get_model_family
+        >>> get_model_family("student_t").draw_rows(
+        ...     np.random.default_rng(0), np.zeros((5, 2)), np.stack([np.eye(2)] * 5),
+        ...     [np.full(5, 3.0)]).shape
+        (5, 2)
+        """
         return draw_component_rows(rng, means, cholesky, self.name,
                                    dict(zip(self.parameters, parameters)))
 
@@ -107,11 +146,40 @@ class StudentTFamily(ModelFamily):
     name = "student_t"
 
     def prior(self, priors: MixturePriors) -> list:
+        """``dof ~ Gamma(shape, rate)`` per component, ``(shape, rate) = priors.dof_prior``.
+
+        Examples
+        --------
+        >>> import pymc as pm
+        >>> from bayesmix.bayes import MixturePriors
+        >>> from bayesmix.bayes.components import get_model_family
+        >>> with pm.Model(coords={"component": [0, 1]}) as model:
+        ...     (dof,) = get_model_family("student_t").prior(MixturePriors(dof_prior=(2, 0.1)))
+        >>> dof.name, model.rvs_to_transforms[dof].name
+        ('dof', 'log')
+        """
         shape, rate = priors.dof_prior
         return [pm.Gamma("dof", alpha=shape, beta=rate, dims="component")]
 
     def component_log_prob(self, posterior_scale, value, means, scale, parameters,
                            n_features):
+        """``log t(x_n | mean_k, scale_k, dof_k)`` of shape (N, K): the structure's
+        Mahalanobis distances in :func:`~bayesmix.families.student_t.student_t_log_prob`.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> import pytensor.tensor as pt
+        >>> from scipy.stats import t
+        >>> from bayesmix.bayes.components import get_model_family
+        >>> from bayesmix.bayes.scales import get_scale
+        >>> value = get_model_family("student_t").component_log_prob(
+        ...     get_scale("spherical"), pt.as_tensor(np.ones((1, 1))),
+        ...     pt.as_tensor(np.zeros((1, 1))), pt.as_tensor(np.ones(1)),
+        ...     [pt.as_tensor(np.array([5.0]))], 1).eval()
+        >>> bool(np.isclose(value[0, 0], t(5.0).logpdf(1.0)))
+        True
+        """
         (dof,) = parameters
         maha, half_log_det = posterior_scale.mahalanobis(value, means, scale, n_features)
         return student_t_log_prob(maha, -half_log_det, dof, n_features, math=pt)
