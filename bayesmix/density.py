@@ -89,7 +89,7 @@ def check_family(family: str, family_parameters: Mapping[str, np.ndarray] | None
     >>> check_family("student_t")
     Traceback (most recent call last):
     ...
-    ValueError: family='student_t' takes the parameters ('dof',), got (). Pass family_parameters={'dof': ...}.
+    ValueError: family='student_t' takes the parameters ('dof',), got (). Pass ...
     """
     family = check_option(family, "family", tuple(FAMILY_PARAMETERS))
     given = dict(family_parameters or {})

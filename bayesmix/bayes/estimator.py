@@ -37,7 +37,7 @@ from bayesmix.em import GaussianMixtureEM
 from bayesmix.exceptions import DegenerateComponentWarning
 from bayesmix.imputation import posterior_imputations
 from bayesmix.relabel import order_permutations, relabel
-from bayesmix.results import build_inference_data, family_draws, log_predictive_density
+from bayesmix.results import build_inference_data, log_predictive_density
 
 __all__ = ["FIT_SETTINGS", "GaussianMixtureBayes"]
 

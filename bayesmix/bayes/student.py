@@ -176,7 +176,7 @@ nuts_sampler, init, progressbar, batch_size, sampler_kwargs, random_state
         >>> StudentMixtureBayes(2).impute([[0.0, float("nan")]])
         Traceback (most recent call last):
         ...
-        ValueError: StudentMixtureBayes cannot impute missing values yet (the t's conditional distributions are not implemented). Use GaussianMixtureBayes(...).impute, or impute before fitting.
+        ValueError: StudentMixtureBayes cannot impute missing values yet ...
         """
         raise ValueError(
             "StudentMixtureBayes cannot impute missing values yet (the t's conditional "
