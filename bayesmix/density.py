@@ -9,16 +9,26 @@ They work through the Cholesky factors of the precision matrices (see
 row ranges (:mod:`bayesmix._parallel`). Rows with missing values (NaN) are evaluated on
 their observed coordinates, the marginal density of each component
 (:mod:`bayesmix.patterns`).
+
+The density seam keyed on the component family: :func:`weighted_log_prob`,
+:func:`log_mixture_density`, :func:`responsibilities` and :func:`draw_component_rows`
+take ``family`` (a key of :data:`FAMILY_PARAMETERS`, as recorded in a fit's
+InferenceData attrs) and the family's own per-component parameters, and evaluate the
+Gaussian kernels here or the multivariate t of :mod:`bayesmix.families.student_t`
+(whose scale matrices then take the covariances' place). Scoring, prediction,
+relabelling and persistence ask these functions and never write a density themselves.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 
 import numpy as np
 
 from bayesmix._parallel import RowThreads
+from bayesmix._validation import check_option
 from bayesmix.covariance import CovarianceStructure, get_structure
+from bayesmix.families import student_t
 from bayesmix.patterns import (
     MissingPatterns,
     block_conditionals,
@@ -27,7 +37,10 @@ from bayesmix.patterns import (
 )
 
 __all__ = [
+    "FAMILY_PARAMETERS",
+    "check_family",
     "component_log_prob",
+    "draw_component_rows",
     "logsumexp_rows",
     "normalise_rows",
     "log_gaussian_prob",
@@ -42,6 +55,52 @@ _LOG_2PI = np.log(2.0 * np.pi)
 _CHUNK_ELEMENTS = 1 << 18
 #: Below this many rows, whole-array reductions beat loops over the columns.
 _FEW_ROWS = 2048
+
+#: The component families, each with the per-component parameters it takes besides the
+#: weights, means and scale (covariance) matrices.
+FAMILY_PARAMETERS: dict[str, tuple[str, ...]] = {"gaussian": (), "student_t": ("dof",)}
+
+
+def check_family(family: str, family_parameters: Mapping[str, np.ndarray] | None = None
+                 ) -> dict[str, np.ndarray]:
+    """Check ``family`` and return its parameters as float64 arrays.
+
+    Parameters
+    ----------
+    family : str
+        A key of :data:`FAMILY_PARAMETERS`.
+    family_parameters : mapping of str to array-like, optional
+        Exactly the family's parameters (none for ``"gaussian"``).
+
+    Returns
+    -------
+    dict
+
+    Raises
+    ------
+    ValueError
+        For an unknown family, or parameters missing or not the family's.
+
+    Examples
+    --------
+    >>> from bayesmix.density import check_family
+    >>> check_family("student_t", {"dof": [4.0, 30.0]})
+    {'dof': array([ 4., 30.])}
+    >>> check_family("student_t")
+    Traceback (most recent call last):
+    ...
+    ValueError: family='student_t' takes the parameters ('dof',), got (). Pass ...
+    """
+    family = check_option(family, "family", tuple(FAMILY_PARAMETERS))
+    given = dict(family_parameters or {})
+    expected = FAMILY_PARAMETERS[family]
+    if tuple(sorted(given)) != tuple(sorted(expected)):
+        example = ", ".join(f"{name!r}: ..." for name in expected)
+        raise ValueError(
+            f"family={family!r} takes the parameters {expected}, got {tuple(sorted(given))}. "
+            f"Pass family_parameters={{{example}}}."
+        )
+    return {name: np.asarray(value, dtype=np.float64) for name, value in given.items()}
 
 
 def row_chunks(n_samples: int, row_width: int) -> Iterator[slice]:
@@ -169,6 +228,8 @@ def _fill_by_chunks(
     out: np.ndarray,
     finish: Callable[[np.ndarray, slice], None],
     log_weights: np.ndarray | float = 0.0,
+    family: str = "gaussian",
+    family_parameters: Mapping[str, np.ndarray] | None = None,
 ) -> np.ndarray:
     """Walk over ``X`` in row chunks, handing each chunk's joint log probabilities on.
 
@@ -177,9 +238,14 @@ def _fill_by_chunks(
     stores what it makes of it in ``out[rows]``. Only a chunk's temporaries (about
     ``2**18`` elements per thread) exist besides ``X`` and ``out``. When ``X`` has
     missing values, the chunks are of rows grouped by pattern (``rows`` an index array)
-    and the densities those of the observed coordinates.
+    and the densities those of the observed coordinates. ``family`` chooses the
+    components' density (:data:`FAMILY_PARAMETERS`).
     """
     structure = get_structure(covariance_type)
+    parameters = check_family(family, family_parameters)
+    if family == "student_t":
+        return _fill_student_t_by_chunks(X, means, precisions_cholesky, structure, out,
+                                         finish, log_weights, parameters["dof"])
     log_det = structure.log_det_cholesky(precisions_cholesky, means.shape[1])
     if has_missing(X):
         return _fill_observed_by_chunks(X, means, precisions_cholesky, structure, log_det,
@@ -196,6 +262,34 @@ def _fill_by_chunks(
 
     with RowThreads(X.shape[0], row_width) as threads:
         threads.map(fill, X.shape[0])
+    return out
+
+
+def _fill_student_t_by_chunks(
+    X: np.ndarray,
+    means: np.ndarray,
+    precisions_cholesky: np.ndarray,
+    structure: CovarianceStructure,
+    out: np.ndarray,
+    finish: Callable[[np.ndarray, slice], None],
+    log_weights: np.ndarray | float,
+    dof: np.ndarray,
+) -> np.ndarray:
+    """:func:`_fill_by_chunks` for t components (complete rows only)."""
+    if has_missing(X):
+        raise ValueError(
+            "X has missing values (NaN), which the student_t family does not score yet. "
+            "Drop or impute those rows, or use a Gaussian fit, which scores them on their "
+            "observed coordinates."
+        )
+    n_features = means.shape[1]
+    log_det = structure.log_det_cholesky(precisions_cholesky, n_features)
+    for rows in row_chunks(X.shape[0], structure.row_width(*means.shape)):
+        with np.errstate(over="ignore"):
+            maha = structure.squared_mahalanobis(X[rows], means, precisions_cholesky)
+        log_prob = student_t.student_t_log_prob(maha, log_det, dof, n_features)
+        log_prob += log_weights
+        finish(log_prob, rows)
     return out
 
 
@@ -278,8 +372,13 @@ def weighted_log_prob(
     means: np.ndarray,
     precisions_cholesky: np.ndarray,
     covariance_type: str | CovarianceStructure,
+    family: str = "gaussian",
+    family_parameters: Mapping[str, np.ndarray] | None = None,
 ) -> np.ndarray:
     """``log(weight_k) + log N(x_n | mean_k, cov_k)`` for every row and component.
+
+    With ``family="student_t"`` the component densities are multivariate t, the
+    precisions those of the scale matrices and ``family_parameters={"dof": ...}``.
 
     Returns
     -------
@@ -292,10 +391,23 @@ def weighted_log_prob(
     >>> weighted_log_prob(np.zeros((1, 1)), np.array([1.0]), np.zeros((1, 1)),
     ...                   np.array([1.0]), "spherical")
     array([[-0.91893853]])
+    >>> weighted_log_prob(np.zeros((1, 1)), np.array([1.0]), np.zeros((1, 1)),
+    ...                   np.array([1.0]), "spherical", "student_t", {"dof": [1.0]})
+    array([[-1.14472989]])
     """
-    out = log_gaussian_prob(X, means, precisions_cholesky, covariance_type)
-    out += _log_weights(weights)
-    return out
+    if family == "gaussian":
+        out = log_gaussian_prob(X, means, precisions_cholesky, covariance_type)
+        out += _log_weights(weights)
+        return out
+    X = np.asarray(X, dtype=np.float64)
+    means = np.asarray(means, dtype=np.float64)
+    out = np.empty((X.shape[0], means.shape[0]))
+
+    def store(log_prob: np.ndarray, rows: slice) -> None:
+        out[rows] = log_prob
+
+    return _fill_by_chunks(X, means, precisions_cholesky, covariance_type, out, store,
+                           _log_weights(weights), family, family_parameters)
 
 
 def log_mixture_density(
@@ -305,6 +417,8 @@ def log_mixture_density(
     precisions_cholesky: np.ndarray,
     covariance_type: str | CovarianceStructure,
     out: np.ndarray | None = None,
+    family: str = "gaussian",
+    family_parameters: Mapping[str, np.ndarray] | None = None,
 ) -> np.ndarray:
     """Log density of the mixture at each row of ``X`` (log-sum-exp over components).
 
@@ -322,6 +436,12 @@ def log_mixture_density(
         A registered structure (see :mod:`bayesmix.covariance`).
     out : ndarray of shape (n_samples,), optional
         Where to write the result (e.g. one row of a per-draw array).
+    family : {"gaussian", "student_t"}, default="gaussian"
+        The components' family; for ``"student_t"`` the precisions are those of the
+        scale matrices.
+    family_parameters : mapping, optional
+        The family's per-component parameters (:data:`FAMILY_PARAMETERS`), e.g.
+        ``{"dof": ndarray of shape (n_components,)}``.
 
     Returns
     -------
@@ -335,6 +455,9 @@ def log_mixture_density(
     >>> weights, means = np.array([0.5, 0.5]), np.array([[0.0], [3.0]])
     >>> log_mixture_density(X, weights, means, np.ones(2), "spherical").round(4)
     array([-1.601, -1.601])
+    >>> log_mixture_density(X, weights, means, np.ones(2), "spherical", family="student_t",
+    ...                     family_parameters={"dof": [3.0, 3.0]}).round(4)
+    array([-1.6334, -1.6334])
     """
     X = np.asarray(X, dtype=np.float64)
     means = np.asarray(means, dtype=np.float64)
@@ -344,7 +467,7 @@ def log_mixture_density(
         out[rows] = logsumexp_rows(log_prob)
 
     return _fill_by_chunks(X, means, precisions_cholesky, covariance_type, out, reduce,
-                           _log_weights(weights))
+                           _log_weights(weights), family, family_parameters)
 
 
 def responsibilities(
@@ -353,11 +476,13 @@ def responsibilities(
     means: np.ndarray,
     precisions_cholesky: np.ndarray,
     covariance_type: str | CovarianceStructure,
+    family: str = "gaussian",
+    family_parameters: Mapping[str, np.ndarray] | None = None,
 ) -> np.ndarray:
     """Posterior probability of each component for each row (the E step).
 
     Normalised chunk by chunk, so only chunk-sized temporaries exist besides ``X`` and
-    the result.
+    the result. ``family`` and ``family_parameters`` as in :func:`log_mixture_density`.
 
     Returns
     -------
@@ -383,4 +508,45 @@ def responsibilities(
         out[rows] = log_prob
 
     return _fill_by_chunks(X, means, precisions_cholesky, covariance_type, out, normalise,
-                           _log_weights(weights))
+                           _log_weights(weights), family, family_parameters)
+
+
+def draw_component_rows(
+    rng: np.random.Generator | np.random.RandomState,
+    means: np.ndarray,
+    cholesky: np.ndarray,
+    family: str = "gaussian",
+    family_parameters: Mapping[str, np.ndarray] | None = None,
+) -> np.ndarray:
+    """One row drawn from each component given (e.g. each sampled row's component).
+
+    Parameters
+    ----------
+    rng : numpy.random.Generator or RandomState
+    means : ndarray of shape (..., n_features)
+    cholesky : ndarray of shape (..., n_features, n_features)
+        Lower Cholesky factors of the covariances (the t family: of the scale matrices).
+    family : {"gaussian", "student_t"}, default="gaussian"
+    family_parameters : mapping, optional
+        The family's parameters, each of shape ``means.shape[:-1]``.
+
+    Returns
+    -------
+    ndarray of shape (..., n_features)
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from bayesmix.density import draw_component_rows
+    >>> rng = np.random.default_rng(0)
+    >>> draw_component_rows(rng, np.zeros((3, 2)), np.stack([np.eye(2)] * 3)).shape
+    (3, 2)
+    >>> draw_component_rows(rng, np.zeros((3, 2)), np.stack([np.eye(2)] * 3), "student_t",
+    ...                     {"dof": np.full(3, 4.0)}).shape
+    (3, 2)
+    """
+    parameters = check_family(family, family_parameters)
+    if family == "student_t":
+        return student_t.draw_rows(rng, means, cholesky, parameters["dof"])
+    noise = rng.standard_normal(np.shape(means))
+    return means + np.einsum("...ij,...j->...i", cholesky, noise)

@@ -74,6 +74,7 @@ ESTIMATORS = {
     "GaussianMixtureEM": "bayesmix.em:GaussianMixtureEM",
     "GaussianMixtureBayes": "bayesmix.bayes:GaussianMixtureBayes",
     "StudentMixtureEM": "bayesmix.em:StudentMixtureEM",
+    "StudentMixtureBayes": "bayesmix.bayes:StudentMixtureBayes",
 }
 #: The prior classes, stored as their constructor arguments, by the kind that marks them.
 _PRIORS = {

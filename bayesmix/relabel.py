@@ -15,6 +15,10 @@ components are relabelled consistently. Two rules are offered:
 ``"order"``
     Sort each draw's components by one mean coordinate (the identifiability constraint
     of ``ordered_means=True``).
+
+Every posterior variable with a ``component`` dim is permuted, so a family's own
+parameters (the t's ``dof``) travel with their components; for t components the
+``covariances`` matched are the scale matrices (:mod:`bayesmix.results`).
 """
 
 from __future__ import annotations

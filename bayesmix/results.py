@@ -15,6 +15,13 @@ group               variables (dims)
 ``sample_stats``    sampler diagnostics, or the EM convergence history
 ==================  ==============================================================
 
+Every group's ``attrs["family"]`` names the components' family (``"gaussian"`` when
+absent, as in files written before it was recorded); a family with parameters of its
+own stores them in ``posterior`` with dims ``(chain, draw, component)``: for
+``"student_t"``, ``dof``, and ``covariances`` then hold the scale matrices. Every
+density is evaluated through :mod:`bayesmix.density`'s seam keyed on that family
+(:func:`family_of`, :func:`family_draws`).
+
 An EM fit is a point-mass posterior with one chain and one draw. ArviZ and xarray are
 imported when an InferenceData is built, so the kernels here are usable without them.
 """
@@ -28,14 +35,14 @@ import numpy as np
 
 from bayesmix._version import __version__
 from bayesmix.covariance import precision_cholesky
-from bayesmix.density import log_mixture_density
+from bayesmix.density import FAMILY_PARAMETERS, check_family, log_mixture_density
 
 if TYPE_CHECKING:
     import arviz as az
     import xarray as xr
 
-__all__ = ["build_inference_data", "log_likelihood_draws", "log_predictive_density",
-           "default_feature_names"]
+__all__ = ["build_inference_data", "family_draws", "family_of", "log_likelihood_draws",
+           "log_predictive_density", "default_feature_names"]
 
 #: Dims of the parameters shared by every fit.
 PARAMETER_DIMS = {
@@ -57,8 +64,47 @@ def default_feature_names(n_features: int) -> list[str]:
     return [f"x{j}" for j in range(n_features)]
 
 
+def family_of(idata: az.InferenceData) -> str:
+    """The components' family of a bayesmix InferenceData (``attrs["family"]``).
+
+    ``"gaussian"`` when the attribute is absent (fits saved before it was recorded).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from bayesmix import StudentMixtureEM
+    >>> from bayesmix.results import family_of
+    >>> X = np.array([[0.0], [0.2], [0.1], [0.3], [5.0], [5.2], [5.1], [5.3]])
+    >>> family_of(StudentMixtureEM(2, dof=4.0, random_state=0).fit(X).to_inference_data())
+    'student_t'
+    """
+    family = str(idata.posterior.attrs.get("family", "gaussian"))
+    check_family(family, dict.fromkeys(FAMILY_PARAMETERS.get(family, ())))
+    return family
+
+
+def family_draws(posterior: xr.Dataset, family: str) -> dict[str, np.ndarray]:
+    """The family's own parameters of every draw, ``name -> (chain, draw, component)``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from bayesmix import StudentMixtureEM
+    >>> from bayesmix.results import family_draws
+    >>> X = np.array([[0.0], [0.2], [0.1], [0.3], [5.0], [5.2], [5.1], [5.3]])
+    >>> idata = StudentMixtureEM(2, dof=4.0, random_state=0).fit(X).to_inference_data()
+    >>> family_draws(idata.posterior, "student_t")["dof"]
+    array([[[4., 4.]]])
+    >>> family_draws(idata.posterior, "gaussian")
+    {}
+    """
+    return {name: posterior[name].transpose("chain", "draw", "component").values
+            for name in FAMILY_PARAMETERS[family]}
+
+
 def log_likelihood_draws(
-    X: np.ndarray, weights: np.ndarray, means: np.ndarray, covariances: np.ndarray
+    X: np.ndarray, weights: np.ndarray, means: np.ndarray, covariances: np.ndarray,
+    family: str = "gaussian", family_parameters: Mapping[str, np.ndarray] | None = None,
 ) -> np.ndarray:
     """Log mixture density of every row of ``X`` under every draw.
 
@@ -68,6 +114,11 @@ def log_likelihood_draws(
     weights : ndarray of shape (n_chains, n_draws, n_components)
     means : ndarray of shape (n_chains, n_draws, n_components, n_features)
     covariances : ndarray of shape (n_chains, n_draws, n_components, n_features, n_features)
+        The covariances, or the family's scale matrices.
+    family : {"gaussian", "student_t"}, default="gaussian"
+    family_parameters : mapping, optional
+        The family's parameters, each of shape (n_chains, n_draws, n_components) (see
+        :data:`bayesmix.density.FAMILY_PARAMETERS`).
 
     Returns
     -------
@@ -84,17 +135,22 @@ def log_likelihood_draws(
     ((1, 1, 2), -0.9189)
     """
     n_chains, n_draws = np.shape(weights)[:2]
+    parameters = check_family(family, family_parameters)
     factors = precision_cholesky(covariances, "full")
     out = np.empty((n_chains, n_draws, X.shape[0]))
     for chain in range(n_chains):
         for draw in range(n_draws):
             log_mixture_density(X, weights[chain, draw], means[chain, draw],
-                                factors[chain, draw], "full", out=out[chain, draw])
+                                factors[chain, draw], "full", out=out[chain, draw],
+                                family=family, family_parameters={
+                                    name: value[chain, draw]
+                                    for name, value in parameters.items()})
     return out
 
 
 def log_predictive_density(
-    X: np.ndarray, weights: np.ndarray, means: np.ndarray, covariances: np.ndarray
+    X: np.ndarray, weights: np.ndarray, means: np.ndarray, covariances: np.ndarray,
+    family: str = "gaussian", family_parameters: Mapping[str, np.ndarray] | None = None,
 ) -> np.ndarray:
     """Log posterior predictive density of every row: log-mean-exp over the draws.
 
@@ -109,6 +165,10 @@ def log_predictive_density(
         Any leading draw dims, e.g. ``(chain, draw)`` or ``(sample,)``.
     means : ndarray of shape (..., n_components, n_features)
     covariances : ndarray of shape (..., n_components, n_features, n_features)
+        The covariances, or the family's scale matrices.
+    family : {"gaussian", "student_t"}, default="gaussian"
+    family_parameters : mapping, optional
+        The family's parameters, each of shape (..., n_components).
 
     Returns
     -------
@@ -126,12 +186,19 @@ def log_predictive_density(
     n_components, n_features = np.shape(means)[-2:]
     weights = np.reshape(weights, (-1, n_components))
     means = np.reshape(means, (-1, n_components, n_features))
+    parameters = {name: np.reshape(value, (-1, n_components))
+                  for name, value in check_family(family, family_parameters).items()}
     factors = precision_cholesky(np.reshape(covariances, means.shape + (n_features,)), "full")
-    total = log_mixture_density(X, weights[0], means[0], factors[0], "full")
+
+    def draw_density(draw: int, out: np.ndarray | None = None) -> np.ndarray:
+        return log_mixture_density(
+            X, weights[draw], means[draw], factors[draw], "full", out=out, family=family,
+            family_parameters={name: value[draw] for name, value in parameters.items()})
+
+    total = draw_density(0)
     log_density = np.empty_like(total)
     for draw in range(1, len(weights)):
-        log_mixture_density(X, weights[draw], means[draw], factors[draw], "full",
-                            out=log_density)
+        draw_density(draw, out=log_density)
         np.logaddexp(total, log_density, out=total)
     total -= np.log(len(weights))
     return total
@@ -158,6 +225,8 @@ def build_inference_data(
     covariances: np.ndarray,
     covariance_type: str,
     inference_method: str,
+    family: str = "gaussian",
+    family_parameters: Mapping[str, np.ndarray] | None = None,
     feature_names: Sequence[str] | None = None,
     log_likelihood: np.ndarray | None = None,
     raw_parameters: Mapping[str, tuple[np.ndarray, Sequence[str]]] | None = None,
@@ -178,6 +247,12 @@ def build_inference_data(
         The structure that was fitted.
     inference_method : str
         ``"em"``, ``"nuts"``, ``"advi"``, ...
+    family : {"gaussian", "student_t"}, default="gaussian"
+        The components' family, stored in the attrs; for ``"student_t"``,
+        ``covariances`` are the scale matrices.
+    family_parameters : mapping, optional
+        The family's parameters, ``name -> (chain, draw, component)`` values, stored in
+        ``posterior`` (:data:`bayesmix.density.FAMILY_PARAMETERS`).
     feature_names : sequence of str, optional
         Column names, used as ``feature`` coords (``x0, x1, ...`` when omitted).
     log_likelihood : ndarray of shape (chain, draw, obs), optional
@@ -229,18 +304,22 @@ def build_inference_data(
         "obs": np.arange(n_obs),
         **(extra_coords or {}),
     }
+    parameters = check_family(family, family_parameters)
     if log_likelihood is None:
-        log_likelihood = log_likelihood_draws(X, weights, means, covariances)
+        log_likelihood = log_likelihood_draws(X, weights, means, covariances, family,
+                                              parameters)
 
     lead = ("chain", "draw")
     posterior_vars = {
         "weights": (weights, lead + PARAMETER_DIMS["weights"]),
         "means": (means, lead + PARAMETER_DIMS["means"]),
         "covariances": (covariances, lead + PARAMETER_DIMS["covariances"]),
+        **{name: (value, lead + ("component",)) for name, value in parameters.items()},
         **(raw_parameters or {}),
     }
     group_attrs = {
         "inference_method": inference_method,
+        "family": family,
         "covariance_type": covariance_type,
         "n_components": int(n_components),
         "bayesmix_version": __version__,

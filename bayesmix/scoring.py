@@ -27,9 +27,9 @@ from scipy.special import logsumexp
 
 from bayesmix._validation import check_array
 from bayesmix.covariance import n_parameters, precision_cholesky
-from bayesmix.density import logsumexp_rows, weighted_log_prob
+from bayesmix.density import FAMILY_PARAMETERS, logsumexp_rows, weighted_log_prob
 from bayesmix.exceptions import BayesmixWarning
-from bayesmix.results import log_likelihood_draws
+from bayesmix.results import family_draws, family_of, log_likelihood_draws
 
 if TYPE_CHECKING:
     import arviz as az
@@ -167,8 +167,10 @@ def pointwise_log_likelihood(model: Any, X: Any = None) -> xr.DataArray:
         return idata.log_likelihood["x"]
     X = _observed(idata, X)
     post = idata.posterior
+    family = family_of(idata)
     values = log_likelihood_draws(X, post["weights"].values, post["means"].values,
-                                  post["covariances"].values)
+                                  post["covariances"].values, family,
+                                  family_draws(post, family))
     return xr.DataArray(values, dims=("chain", "draw", "obs"),
                         coords={"chain": post.chain.values, "draw": post.draw.values,
                                 # A RangeIndex: an arange of n_obs integers would be copied
@@ -260,9 +262,11 @@ def point_estimate(model: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 
 def point_log_prob(idata: az.InferenceData, X: np.ndarray) -> np.ndarray:
-    """``log(weight_k) + log N(x_n | mean_k, cov_k)`` at the point estimate, (N, K).
+    """``log(weight_k) + log f_k(x_n)`` at the point estimate, (N, K).
 
-    At the EM estimate, or at the posterior means of a posterior.
+    At the EM estimate, or at the posterior means of a posterior; ``f_k`` is the
+    density of the fit's component family (its parameters, such as the t's ``dof``,
+    also at their posterior means).
 
     Examples
     --------
@@ -274,13 +278,21 @@ def point_log_prob(idata: az.InferenceData, X: np.ndarray) -> np.ndarray:
     (272, 2)
     """
     weights, means, covariances = point_estimate(idata)
-    return weighted_log_prob(X, weights, means, precision_cholesky(covariances, "full"), "full")
+    family = family_of(idata)
+    parameters = {name: value.mean(axis=(0, 1))
+                  for name, value in family_draws(idata.posterior, family).items()}
+    return weighted_log_prob(X, weights, means, precision_cholesky(covariances, "full"), "full",
+                             family, parameters)
 
 
 def _n_parameters(idata: az.InferenceData) -> int:
+    """The Gaussian mixture's free parameters, plus the family's own per component (the
+    t's degrees of freedom, counted as estimated)."""
     post = idata.posterior
-    return n_parameters(post.sizes["component"], post.sizes["feature"],
-                        post.attrs["covariance_type"])
+    n_components = post.sizes["component"]
+    extra = len(FAMILY_PARAMETERS[family_of(idata)]) * n_components
+    return n_parameters(n_components, post.sizes["feature"],
+                        post.attrs["covariance_type"]) + extra
 
 
 def information_criteria(weighted_log_prob: np.ndarray, n_parameters: int) -> dict[str, float]:

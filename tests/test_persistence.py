@@ -126,7 +126,8 @@ def assert_identical(a, b):
 def assert_same_priors(a, b):
     assert type(a) is type(b)
     if a is not None:
-        for field in ("weights_alpha", "means_loc", "means_scale", "scale_sigma", "lkj_eta"):
+        for field in ("weights_alpha", "means_loc", "means_scale", "scale_sigma", "lkj_eta",
+                      "dof_prior"):
             assert_identical(getattr(a, field), getattr(b, field))
 
 
@@ -187,6 +188,39 @@ def test_bayes_round_trip_is_bit_identical(bayes_pair, data, structure, method):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # ArviZ: too few draws for R-hat
         pd.testing.assert_frame_equal(reloaded.summary(), model.summary(), check_exact=True)
+
+
+def test_student_posterior_round_trip_is_bit_identical(data, tmp_path):
+    """A t posterior comes back as a t posterior: family, dof, scales, its t EM fit."""
+    from bayesmix.bayes import StudentMixtureBayes
+
+    _, X = data
+    model = StudentMixtureBayes(2, covariance_type="diag", dof_prior=(3.0, 0.2),
+                                random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SamplerDiagnosticWarning)
+        warnings.simplefilter("ignore", VIConvergenceWarning)
+        model.fit(X, method="advi", progressbar=False, **TINY["advi"])
+    reloaded = bayesmix.load(model.save(tmp_path / "student.nc"))
+    assert type(reloaded) is StudentMixtureBayes
+    assert_identical(reloaded.get_params()["dof_prior"], (3.0, 0.2))
+    assert_same_priors(reloaded.priors_, model.priors_)
+    assert reloaded.priors_.dof_prior == (3.0, 0.2)
+    for attr in ("weights_", "means_", "scales_", "dof_", "covariances_", "_draws"):
+        assert_identical(getattr(reloaded, attr), getattr(model, attr))
+    assert_same_idata(reloaded.idata_, model.idata_)
+    assert reloaded.idata_.posterior.attrs["family"] == "student_t"
+    assert type(reloaded.em_) is type(model.em_)
+    for attr in model.em_.fitted_attributes:
+        if hasattr(model.em_, attr):
+            assert_identical(getattr(reloaded.em_, attr), getattr(model.em_, attr))
+    for method_name in ("predict", "predict_proba", "score_samples", "score"):
+        assert_identical(getattr(reloaded, method_name)(X), getattr(model, method_name)(X))
+    assert_identical(reloaded.sample(9), model.sample(9))
+    assert "dof" in [rv.name for rv in reloaded.model_.free_RVs]
+    point = model.model_.initial_point()
+    assert (reloaded.model_.compile_logp(mode="FAST_COMPILE")(point)
+            == model.model_.compile_logp(mode="FAST_COMPILE")(point))
 
 
 @pytest.mark.parametrize(("structure", "method"), BAYES_CASES)
@@ -312,8 +346,8 @@ def test_a_failed_save_leaves_the_previous_file_intact(em_pairs, tmp_path, monke
 def test_save_checks_its_arguments(em_pairs, tmp_path):
     em, _ = em_pairs["full"]
     with pytest.raises(TypeError, match="model must be a GaussianMixtureEM, "
-                                        "GaussianMixtureBayes or StudentMixtureEM, got "
-                                        "InferenceData"):
+                                        "GaussianMixtureBayes, StudentMixtureEM or "
+                                        "StudentMixtureBayes, got InferenceData"):
         persistence.save(em.to_inference_data(), tmp_path / "idata.nc")
     with pytest.raises(ValueError, match="overwrite must be True or False, got 'yes'"):
         em.save(tmp_path / "model.nc", overwrite="yes")

@@ -32,7 +32,7 @@ from bayesmix.bayes.model import build_model
 from bayesmix.bayes.occupied import draw_labels, posterior_n_components
 from bayesmix.bayes.priors import MixturePriors
 from bayesmix.covariance import precision_cholesky, to_full
-from bayesmix.density import responsibilities
+from bayesmix.density import FAMILY_PARAMETERS, draw_component_rows, responsibilities
 from bayesmix.em import GaussianMixtureEM
 from bayesmix.exceptions import DegenerateComponentWarning
 from bayesmix.imputation import posterior_imputations
@@ -152,6 +152,14 @@ class GaussianMixtureBayes(DensityMixin, BaseEstimator):
     ['log_likelihood', 'observed_data', 'posterior', 'sample_stats']
     """
 
+    #: The components' family (:data:`bayesmix.density.FAMILY_PARAMETERS`): subclasses
+    #: with other components set it and the family's hooks below.
+    component_family = "gaussian"
+    #: The maximum-likelihood estimator of the same components: the reference fit ``em_``.
+    _em_class = GaussianMixtureEM
+    #: How the reference EM fit starts: the best of three k-means starts.
+    _em_starts: dict[str, Any] = {"n_init": 3}
+
     def __init__(
         self,
         n_components: int = 1,
@@ -268,21 +276,22 @@ class GaussianMixtureBayes(DensityMixin, BaseEstimator):
 
         rng = check_random_state(self.random_state)
         em_seed, init_seed, sampler_seed = (int(s) for s in rng.randint(2**31 - 1, size=3))
-        self.priors_ = (self.priors or MixturePriors()).resolve(X, n_components,
-                                                                covariance_type)
+        self.priors_ = self._resolved_priors(X, n_components, covariance_type)
         model_data = X_raw if isinstance(X_raw, pd.DataFrame) else X
         self.model_ = build_model(model_data, n_components, covariance_type, self.priors_,
-                                  self.ordered_means, batch_size=batch_size)
+                                  self.ordered_means, batch_size=batch_size,
+                                  family=self.component_family)
         self.em_ = self._fit_em(model_data, em_seed)
-        em_covariances = to_full(self.em_.covariances_, covariance_type, n_components,
+        em_covariances = to_full(self._em_scale_matrices(), covariance_type, n_components,
                                  X.shape[1])
         init_rng = np.random.default_rng(init_seed)
 
         def start(jitter: float) -> dict[str, np.ndarray]:
-            return initial_values(self.em_.weights_, self.em_.means_, em_covariances,
-                                  covariance_type, self.priors_,
-                                  ordered_means=self.ordered_means,
-                                  rng=init_rng, jitter=jitter)
+            values = initial_values(self.em_.weights_, self.em_.means_, em_covariances,
+                                    covariance_type, self.priors_,
+                                    ordered_means=self.ordered_means,
+                                    rng=init_rng, jitter=jitter)
+            return {**values, **self._family_initial_values(init_rng, jitter)}
 
         run = backend.run(self.model_, draws=draws, tune=tune, chains=chains,
                           nuts_sampler=nuts_sampler, start=start if init == "em" else None,
@@ -311,6 +320,21 @@ class GaussianMixtureBayes(DensityMixin, BaseEstimator):
         settings = {name: overrides.pop(name, getattr(self, name)) for name in FIT_SETTINGS}
         return settings, {**(self.sampler_kwargs or {}), **overrides}
 
+    def _resolved_priors(self, X: np.ndarray, n_components: int, covariance_type: str
+                         ) -> MixturePriors:
+        """The priors, their defaults filled in for the data and the family."""
+        return (self.priors or MixturePriors()).resolve(X, n_components, covariance_type,
+                                                        self.component_family)
+
+    def _em_scale_matrices(self) -> np.ndarray:
+        """The EM fit's covariances in their stored shape (the t family: its scales)."""
+        return self.em_.covariances_
+
+    def _family_initial_values(self, rng: np.random.Generator, jitter: float
+                               ) -> dict[str, np.ndarray]:
+        """Initial values of the family's own parameters (none for the Gaussian)."""
+        return {}
+
     def _fit_em(self, X: Any, seed: int) -> GaussianMixtureEM:
         """The reference EM fit that starts the chains and labels the components.
 
@@ -323,9 +347,9 @@ class GaussianMixtureBayes(DensityMixin, BaseEstimator):
         with warnings.catch_warnings():
             # A degenerate EM optimum is still a useful starting point for the sampler.
             warnings.simplefilter("ignore", DegenerateComponentWarning)
-            em = GaussianMixtureEM(self.n_components, covariance_type=self.covariance_type,
-                                   reg_covar=REFERENCE_REG_COVAR * smallest_variance,
-                                   n_init=3, random_state=seed).fit(X)
+            em = self._em_class(self.n_components, covariance_type=self.covariance_type,
+                                reg_covar=REFERENCE_REG_COVAR * smallest_variance,
+                                random_state=seed, **self._em_starts).fit(X)
         if self.ordered_means:
             em.permute_components(order_permutations(em.means_))
         return em
@@ -343,9 +367,11 @@ class GaussianMixtureBayes(DensityMixin, BaseEstimator):
         raw = run.raw
         posterior = raw.posterior
         extra_coords = dict(run.extra_coords)
+        family_parameters = FAMILY_PARAMETERS[self.component_family]
         raw_parameters = {
             name: (variable.values, variable.dims)
-            for name, variable in posterior.data_vars.items() if name not in _PARAMETERS
+            for name, variable in posterior.data_vars.items()
+            if name not in _PARAMETERS + family_parameters
         }
         for name in ("feature_pair", "feature_rest"):
             if name in posterior.coords:
@@ -357,6 +383,10 @@ class GaussianMixtureBayes(DensityMixin, BaseEstimator):
             log_likelihood = raw.log_likelihood["x"].transpose("chain", "draw", "obs").values
         return build_inference_data(
             X=X, **values, log_likelihood=log_likelihood, covariance_type=self.covariance_type, inference_method=method,
+            family=self.component_family,
+            family_parameters={name: posterior[name].transpose("chain", "draw",
+                                                               "component").values
+                               for name in family_parameters},
             feature_names=None if names is None else list(names),
             raw_parameters=raw_parameters, sample_stats=run.sample_stats,
             extra_coords=extra_coords,
@@ -369,7 +399,12 @@ class GaussianMixtureBayes(DensityMixin, BaseEstimator):
         self.weights_ = posterior["weights"].mean(("chain", "draw")).values
         self.means_ = posterior["means"].mean(("chain", "draw")).values
         self.covariances_ = posterior["covariances"].mean(("chain", "draw")).values
-        self._draws = _stacked_draws(posterior)
+        self._draws = _stacked_draws(posterior, self.component_family)
+
+    def _family_draws(self, draws: dict[str, np.ndarray], index: Any = slice(None)
+                      ) -> dict[str, np.ndarray]:
+        """The family's parameters of the stacked draws ``index``."""
+        return {name: draws[name][index] for name in FAMILY_PARAMETERS[self.component_family]}
 
     # ------------------------------------------------------------------ prediction
     def _check_X(self, X: Any) -> np.ndarray:
@@ -404,7 +439,8 @@ class GaussianMixtureBayes(DensityMixin, BaseEstimator):
         X = self._check_X(X)
         draws = self._draws
         return log_predictive_density(X, draws["weights"], draws["means"],
-                                      draws["covariances"])
+                                      draws["covariances"], self.component_family,
+                                      self._family_draws(draws))
 
     def score(self, X: Any, y: Any = None) -> float:
         """Mean log posterior predictive density per row of ``X``.
@@ -476,8 +512,10 @@ class GaussianMixtureBayes(DensityMixin, BaseEstimator):
         factors = precision_cholesky(draws["covariances"], "full")
         total = np.zeros((X.shape[0], self.means_.shape[0]))
         shift = shifted_sum = shifted_squares = None
-        for weights, means, factor in zip(draws["weights"], draws["means"], factors):
-            resp = responsibilities(X, weights, means, factor, "full")
+        for index, (weights, means, factor) in enumerate(
+                zip(draws["weights"], draws["means"], factors)):
+            resp = responsibilities(X, weights, means, factor, "full", self.component_family,
+                                    self._family_draws(draws, index))
             total += resp
             if not return_std:
                 continue
@@ -550,8 +588,9 @@ class GaussianMixtureBayes(DensityMixin, BaseEstimator):
         chosen = rng.randint(len(draws["weights"]), size=n_samples)
         labels = draw_labels(draws["weights"][chosen], rng)
         chol = np.linalg.cholesky(draws["covariances"][chosen, labels])
-        noise = rng.standard_normal((n_samples, chol.shape[-1]))
-        X = draws["means"][chosen, labels] + np.einsum("nij,nj->ni", chol, noise)
+        X = draw_component_rows(rng, draws["means"][chosen, labels], chol,
+                                self.component_family,
+                                self._family_draws(draws, (chosen, labels)))
         return X, labels
 
     def posterior_n_components(self, random_state: Any = None) -> pd.Series:
@@ -674,7 +713,8 @@ class GaussianMixtureBayes(DensityMixin, BaseEstimator):
         ['weights[0]', 'means[0, x0]', 'covariances[0, x0, x0]']
         """
         check_is_fitted(self, "idata_")
-        kwargs.setdefault("var_names", list(_PARAMETERS))
+        kwargs.setdefault("var_names",
+                          list(_PARAMETERS + FAMILY_PARAMETERS[self.component_family]))
         return az.summary(self.idata_, **kwargs)
 
     #: The fitted attributes :func:`bayesmix.persistence.save` stores (those set). The
@@ -716,7 +756,7 @@ class GaussianMixtureBayes(DensityMixin, BaseEstimator):
         for name, value in fitted.items():
             setattr(self, name, value)
         self.idata_ = idata
-        self._draws = _stacked_draws(idata.posterior)
+        self._draws = _stacked_draws(idata.posterior, self.component_family)
         self.model_ = self._rebuilt_model()
 
     def _rebuilt_model(self) -> Any:
@@ -725,7 +765,7 @@ class GaussianMixtureBayes(DensityMixin, BaseEstimator):
         names = getattr(self, "feature_names_in_", None)
         model_data = X if names is None else pd.DataFrame(X, columns=names)
         return build_model(model_data, self.n_components, self.covariance_type,
-                           self.priors_, self.ordered_means)
+                           self.priors_, self.ordered_means, family=self.component_family)
 
     def __getstate__(self) -> dict[str, Any]:
         # A PyMC model does not pickle (its custom distribution's graph holds partial
@@ -780,7 +820,9 @@ class GaussianMixtureBayes(DensityMixin, BaseEstimator):
         return save(self, path, overwrite=overwrite)
 
 
-def _stacked_draws(posterior: Any) -> dict[str, np.ndarray]:
-    """``weights``, ``means``, ``covariances`` with chain and draw stacked into one axis."""
-    draws = posterior[list(_PARAMETERS)].stack(sample=("chain", "draw"))
-    return {name: np.moveaxis(draws[name].values, -1, 0) for name in _PARAMETERS}
+def _stacked_draws(posterior: Any, family: str) -> dict[str, np.ndarray]:
+    """``weights``, ``means``, ``covariances`` and the family's parameters, with chain and
+    draw stacked into one axis."""
+    names = list(_PARAMETERS + FAMILY_PARAMETERS[family])
+    draws = posterior[names].stack(sample=("chain", "draw"))
+    return {name: np.moveaxis(draws[name].values, -1, 0) for name in names}

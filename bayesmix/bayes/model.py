@@ -33,6 +33,7 @@ from bayesmix._validation import (
     check_covariance_type,
     check_int,
 )
+from bayesmix.bayes.components import GAUSSIAN, ModelFamily, get_model_family
 from bayesmix.bayes.correlations import cholesky_unrolled, feature_pairs, forward_substitution
 from bayesmix.bayes.priors import MixturePriors
 from bayesmix.bayes.scales import PosteriorScale, get_scale
@@ -46,12 +47,18 @@ def _core(param, ndim: int):
     return param[(0,) * (param.ndim - ndim)]
 
 
-def _mixture_logp(value, weights, means, scale, *, posterior_scale: PosteriorScale,
-                  n_features: int):
-    """Pointwise log mixture density of the rows of ``value``: shape (N,)."""
+def _mixture_logp(value, weights, means, scale, *parameters,
+                  posterior_scale: PosteriorScale, n_features: int,
+                  family: ModelFamily = GAUSSIAN):
+    """Pointwise log mixture density of the rows of ``value``: shape (N,).
+
+    ``parameters`` are the component family's own (the t's ``dof``), each ``(K,)``.
+    """
     weights, means = _core(weights, 1), _core(means, 2)
     scale = _core(scale, posterior_scale.ndim)
-    log_prob = (posterior_scale.component_log_prob(value, means, scale, n_features)
+    parameters = [_core(parameter, 1) for parameter in parameters]
+    log_prob = (family.component_log_prob(posterior_scale, value, means, scale, parameters,
+                                          n_features)
                 + pt.log(weights))
     return pm.math.logsumexp(log_prob, axis=-1, keepdims=False)
 
@@ -93,21 +100,22 @@ def _pattern_rows(X: np.ndarray) -> dict[str, object]:
     return {"patterns": listed, "row_order": np.argsort(order)}
 
 
-def _mixture_random(weights, means, scale, *, cholesky, scale_ndim: int, rng=None,
-                    size=None):
+def _mixture_random(weights, means, scale, *parameters, cholesky, scale_ndim: int,
+                    family: ModelFamily = GAUSSIAN, rng=None, size=None):
     """Draws from the mixture (for prior and posterior predictive sampling).
 
     ``cholesky(scale, n_components, n_features)`` turns the scale parameter into the
-    components' lower Cholesky factors.
+    components' lower Cholesky factors; ``parameters`` are the family's own.
     """
     weights, means = _core(weights, 1), _core(means, 2)
     scale = _core(scale, scale_ndim)
+    parameters = [_core(parameter, 1) for parameter in parameters]
     n_components, n_features = np.shape(means)
     size = tuple(np.atleast_1d(size)) if size is not None else ()
     labels = rng.choice(n_components, p=weights / np.sum(weights), size=size)
     chol = cholesky(scale, n_components, n_features)
-    noise = rng.standard_normal(size + (n_features,))
-    return means[labels] + np.einsum("...ij,...j->...i", chol[labels], noise)
+    return family.draw_rows(rng, means[labels], chol[labels],
+                            [parameter[labels] for parameter in parameters])
 
 
 def _coords(
@@ -191,8 +199,9 @@ def build_model(
     priors: MixturePriors | None = None,
     ordered_means: bool = False,
     batch_size: int | None = None,
+    family: str = "gaussian",
 ) -> pm.Model:
-    """Build the PyMC model of a Gaussian mixture with marginalised labels.
+    """Build the PyMC model of a Gaussian (or t) mixture with marginalised labels.
 
     Parameters
     ----------
@@ -222,6 +231,12 @@ def build_model(
         random, so NUTS cannot use such a model. ``None`` (the default) observes every
         row. Must be smaller than ``n_samples``, and ``None`` when ``X`` has missing
         values. Priors are data-scaled from all the rows either way.
+    family : {"gaussian", "student_t"}, default="gaussian"
+        The components' family (:mod:`bayesmix.bayes.components`). ``"student_t"``:
+        multivariate t components with the marginal t density (no latent scale
+        weights), the covariances' priors on their scale matrices and free variable
+        ``dof (component)`` with the prior ``Gamma(*priors.dof_prior)``; complete rows
+        only.
 
     Returns
     -------
@@ -264,6 +279,13 @@ def build_model(
     >>> incomplete = build_model(X, n_components=2, covariance_type="diag")
     >>> bool(np.isfinite(incomplete.compile_logp()(incomplete.initial_point())))
     True
+
+    Multivariate t components add their degrees of freedom:
+
+    >>> t_model = build_model(X[1:], n_components=2, covariance_type="diag",
+    ...                       family="student_t")
+    >>> sorted(rv.name for rv in t_model.free_RVs)
+    ['dof', 'means_offset', 'sigmas', 'weights']
     """
     X_raw = X
     X = check_array(X, min_samples=2, allow_missing=True)
@@ -278,11 +300,17 @@ def build_model(
             f"Build one with bayesmix.bayes.MixturePriors(...)."
         )
     posterior_scale = get_scale(covariance_type)
-    priors = priors.resolve(X, n_components, covariance_type)
+    component_family = get_model_family(family)
+    priors = priors.resolve(X, n_components, covariance_type, family)
     n_features = X.shape[1]
     ordered_means = check_bool(ordered_means, "ordered_means")
     batch_size = _check_batch_size(batch_size, X.shape[0])
     missing = has_missing(X)
+    if missing and family != "gaussian":
+        raise ValueError(
+            f"X has missing values (NaN), which family={family!r} does not fit yet. Drop or "
+            f"impute those rows, or use family='gaussian', which marginalises them."
+        )
     if missing and batch_size is not None:
         raise ValueError(
             f"batch_size={batch_size} cannot be used with missing values (X has NaN): the "
@@ -295,6 +323,7 @@ def build_model(
         weights = pm.Dirichlet("weights", a=priors.weights_alpha, dims="component")
         means = _means(priors, n_features, ordered_means)
         scale, covariances = posterior_scale.prior(priors, n_components, n_features)
+        family_parameters = component_family.prior(priors)
         pm.Deterministic("covariances", covariances,
                          dims=("component", "feature", "feature_bis"))
         if missing:
@@ -302,18 +331,18 @@ def build_model(
                 "x", weights, means, covariances,
                 logp=partial(_observed_values_logp, **_pattern_rows(X)),
                 random=partial(_mixture_random, cholesky=_covariance_cholesky,
-                               scale_ndim=3),
+                               scale_ndim=3, family=component_family),
                 signature="(k),(k,d),(k,d,d)->(d)",
                 **_observed(X, batch_size),
             )
         else:
             pm.CustomDist(
-                "x", weights, means, scale,
+                "x", weights, means, scale, *family_parameters,
                 logp=partial(_mixture_logp, posterior_scale=posterior_scale,
-                             n_features=n_features),
+                             family=component_family, n_features=n_features),
                 random=partial(_mixture_random, cholesky=posterior_scale.cholesky,
-                               scale_ndim=posterior_scale.ndim),
-                signature=posterior_scale.signature,
+                               scale_ndim=posterior_scale.ndim, family=component_family),
+                signature=component_family.signature(posterior_scale.signature),
                 **_observed(X, batch_size),
             )
     return model

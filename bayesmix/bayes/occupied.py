@@ -29,6 +29,7 @@ import pandas as pd
 from bayesmix._validation import check_random_state
 from bayesmix.covariance import precision_cholesky
 from bayesmix.density import responsibilities
+from bayesmix.results import family_draws, family_of
 from bayesmix.scoring import inference_data, is_point_mass
 
 if TYPE_CHECKING:
@@ -112,10 +113,14 @@ def occupied_components(model: Any, random_state: Any = None) -> xr.DataArray:
     means = posterior["means"].transpose("chain", "draw", "component", "feature").values
     factors = precision_cholesky(posterior["covariances"].transpose(
         "chain", "draw", "component", "feature", "feature_bis").values, "full")
+    family = family_of(idata)
+    parameters = family_draws(posterior, family)
     n_components = weights.shape[-1]
     counts = np.empty(weights.shape[:2], dtype=np.int64)
     for index in np.ndindex(*counts.shape):
-        resp = responsibilities(X, weights[index], means[index], factors[index], "full")
+        resp = responsibilities(X, weights[index], means[index], factors[index], "full",
+                                family, {name: value[index]
+                                         for name, value in parameters.items()})
         labels = draw_labels(resp, rng)
         counts[index] = np.count_nonzero(np.bincount(labels, minlength=n_components))
     return xr.DataArray(counts, dims=("chain", "draw"), name="n_occupied",

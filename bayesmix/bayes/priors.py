@@ -9,9 +9,16 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike
 
-from bayesmix._validation import check_array, check_covariance_type, check_int, check_real
+from bayesmix._validation import (
+    check_array,
+    check_covariance_type,
+    check_int,
+    check_option,
+    check_real,
+)
+from bayesmix.density import FAMILY_PARAMETERS
 
-__all__ = ["SPARSE_WEIGHTS_ALPHA", "MixturePriors"]
+__all__ = ["DEFAULT_DOF_PRIOR", "SPARSE_WEIGHTS_ALPHA", "MixturePriors"]
 
 #: Default LKJ shape: mildly favours weak correlations, keeps the density finite at |r| -> 1.
 DEFAULT_LKJ_ETA = 2.0
@@ -25,6 +32,9 @@ DEFAULT_WEIGHTS_ALPHA = 1.0
 SPARSE_WEIGHTS_ALPHA = 0.01
 #: The default prior standard deviation of a mean coordinate, in data standard deviations.
 DEFAULT_MEANS_SCALE_FACTOR = 2.0
+#: The default prior of a t component's degrees of freedom, ``Gamma(shape=2, rate=0.1)``
+#: (Juarez and Steel 2010): mean 20, mode 10, mass on heavy and on near-Gaussian tails.
+DEFAULT_DOF_PRIOR = (2.0, 0.1)
 
 
 def _vector(
@@ -69,7 +79,9 @@ class MixturePriors:
     - ``means[k, d] ~ Normal(means_loc[d], means_scale[d])``;
     - standard deviations ``~ HalfNormal(scale_sigma)``: per component and feature for
       ``full`` and ``diag``, per feature for ``tied``, one per component for ``spherical``;
-    - correlations (``full``: per component, ``tied``: shared) ``~ LKJ(lkj_eta)``.
+    - correlations (``full``: per component, ``tied``: shared) ``~ LKJ(lkj_eta)``;
+    - t components only (``family="student_t"``): degrees of freedom ``dof[k] ~
+      Gamma(shape, rate)`` with ``(shape, rate) = dof_prior``.
 
     Parameters
     ----------
@@ -92,6 +104,11 @@ class MixturePriors:
         Shape of the LKJ prior of the correlation matrices (``full`` and ``tied``).
         Default 2; 1 is uniform over correlation matrices, larger values shrink towards
         independence.
+    dof_prior : (float, float), optional
+        ``(shape, rate)`` of the Gamma prior of each t component's degrees of freedom.
+        Default :data:`DEFAULT_DOF_PRIOR`, ``Gamma(2, 0.1)`` (Juarez and Steel 2010),
+        filled in by ``resolve(..., family="student_t")``; unused by Gaussian mixtures,
+        and shown in the repr only when set.
 
     Examples
     --------
@@ -111,6 +128,7 @@ class MixturePriors:
     means_scale: float | ArrayLike | None = None
     scale_sigma: float | ArrayLike | None = None
     lkj_eta: float | None = None
+    dof_prior: tuple[float, float] | None = None
 
     def __post_init__(self) -> None:
         for name, positive in (
@@ -126,6 +144,18 @@ class MixturePriors:
                         what="entry")
         if self.lkj_eta is not None:
             check_real(self.lkj_eta, "lkj_eta", strictly_positive=True)
+        if self.dof_prior is not None:
+            self._check_dof_prior()
+
+    def _check_dof_prior(self) -> None:
+        array = np.asarray(self.dof_prior)
+        if (array.shape != (2,) or array.dtype.kind not in "biuf"
+                or not np.isfinite(array).all() or (array <= 0).any()):
+            raise ValueError(
+                f"dof_prior must be (shape, rate) of the Gamma prior of the degrees of "
+                f"freedom, two positive finite numbers, got {_show(self.dof_prior)}; e.g. "
+                f"dof_prior=(2.0, 0.1)."
+            )
 
     @classmethod
     def sparse(cls, **fields: Any) -> MixturePriors:
@@ -152,7 +182,8 @@ class MixturePriors:
         return cls(**{"weights_alpha": SPARSE_WEIGHTS_ALPHA, **fields})
 
     def resolve(
-        self, X: ArrayLike, n_components: int, covariance_type: str = "full"
+        self, X: ArrayLike, n_components: int, covariance_type: str = "full",
+        family: str = "gaussian",
     ) -> MixturePriors:
         """Return a copy with every field filled in and checked against the data's shape.
 
@@ -162,13 +193,16 @@ class MixturePriors:
             The data, used for the defaults and the expected lengths.
         n_components : int
         covariance_type : {"full", "tied", "diag", "spherical"}, default="full"
+        family : {"gaussian", "student_t"}, default="gaussian"
+            The components' family: ``"student_t"`` also fills in ``dof_prior``.
 
         Returns
         -------
         MixturePriors
             ``weights_alpha`` of length ``n_components``; ``means_loc``, ``means_scale``
             and (except for ``spherical``, a float) ``scale_sigma`` of length
-            ``n_features``; ``lkj_eta`` a float.
+            ``n_features``; ``lkj_eta`` a float; for ``"student_t"``, ``dof_prior`` a
+            pair of floats.
 
         Raises
         ------
@@ -182,6 +216,8 @@ class MixturePriors:
         >>> X = np.array([[0.0, 0.0], [2.0, 4.0]])
         >>> MixturePriors().resolve(X, 3, "spherical").scale_sigma
         1.5811388300841898
+        >>> MixturePriors().resolve(X, 3, family="student_t").dof_prior
+        (2.0, 0.1)
         >>> MixturePriors(means_loc=[0.0, 1.0, 2.0]).resolve(X, 3)
         Traceback (most recent call last):
         ...
@@ -192,6 +228,7 @@ class MixturePriors:
         X = check_array(X, min_samples=2, allow_missing=True)
         n_components = check_int(n_components, "n_components", min_value=1)
         covariance_type = check_covariance_type(covariance_type)
+        family = check_option(family, "family", tuple(FAMILY_PARAMETERS))
         n_features = X.shape[1]
         std = np.nanstd(X, axis=0)  # of the observed values
         std = np.where(std > 0, std, 1.0)
@@ -218,6 +255,8 @@ class MixturePriors:
                               "feature"),
             scale_sigma=scale_sigma,
             lkj_eta=float(DEFAULT_LKJ_ETA if self.lkj_eta is None else self.lkj_eta),
+            dof_prior=(None if family == "gaussian" else tuple(
+                float(v) for v in (self.dof_prior or DEFAULT_DOF_PRIOR))),
         )
 
     def _scalar_scale_sigma(self) -> float:
@@ -232,9 +271,11 @@ class MixturePriors:
         def show(value: Any) -> str:
             if value is None or np.ndim(value) == 0:
                 return repr(value if value is None else float(f"{float(value):.4g}"))
-            return repr([float(f"{v:.4g}") for v in np.ravel(value)])
+            shown = [float(f"{v:.4g}") for v in np.ravel(value)]
+            return repr(tuple(shown) if isinstance(value, tuple) else shown)
 
         fields = ", ".join(
             f"{f.name}={show(getattr(self, f.name))}" for f in dataclasses.fields(self)
+            if f.name != "dof_prior" or self.dof_prior is not None
         )
         return f"MixturePriors({fields})"

@@ -100,6 +100,26 @@ class PosteriorScale:
         """
         raise NotImplementedError
 
+    def mahalanobis(self, value, means, scale, n_features: int):
+        """Squared Mahalanobis distances (N, K) and half log determinants of the
+        covariances (K,) or scalar, from the scale parameter.
+
+        The one place a structure's geometry is written: the Gaussian and the t
+        components' log densities are both built on it.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> import pytensor.tensor as pt
+        >>> from bayesmix.bayes.scales import get_scale
+        >>> maha, half_log_det = get_scale("spherical").mahalanobis(
+        ...     pt.as_tensor(np.ones((1, 2))), pt.as_tensor(np.zeros((1, 2))),
+        ...     pt.as_tensor(np.array([2.0])), 2)
+        >>> maha.eval(), bool(np.isclose(half_log_det.eval()[0], 2 * np.log(2.0)))
+        (array([[0.5]]), True)
+        """
+        raise NotImplementedError
+
     def component_log_prob(self, value, means, scale, n_features: int):
         """``log N(x_n | mean_k, cov_k)`` of shape (N, K) from the scale parameter.
 
@@ -113,7 +133,8 @@ class PosteriorScale:
         ...                                      pt.as_tensor(np.ones((1, 2))), 2).eval()
         array([[-1.83787707]])
         """
-        raise NotImplementedError
+        maha, half_log_det = self.mahalanobis(value, means, scale, n_features)
+        return -0.5 * maha - half_log_det - 0.5 * n_features * _LOG_2PI
 
     def cholesky(self, scale: np.ndarray, n_components: int, n_features: int) -> np.ndarray:
         """Lower Cholesky factors (K, D, D) of the covariances, from a drawn scale.
@@ -161,10 +182,6 @@ def _jittered_cpc(correlation: np.ndarray, noise: Callable[..., np.ndarray]) -> 
     return (cpc + 1.0) / 2.0
 
 
-def _normal_log_prob(scaled, half_log_det, n_features: int):
-    return -0.5 * pt.sum(scaled**2, axis=-1) - half_log_det - 0.5 * n_features * _LOG_2PI
-
-
 class FullScale(PosteriorScale):
     """``VVV``: per component, half-normal standard deviations times LKJ correlations."""
 
@@ -179,11 +196,11 @@ class FullScale(PosteriorScale):
         chol = sigmas[..., :, None] * _correlation_factor(priors, n_features, ("component",))
         return chol, pt.matmul(chol, pt.swapaxes(chol, -1, -2))
 
-    def component_log_prob(self, value, means, scale, n_features):
+    def mahalanobis(self, value, means, scale, n_features):
         diff = value[:, None, :] - means[None, :, :]
         scaled = forward_substitution(scale[None], diff, n_features)
         half_log_det = pt.sum(pt.log(pt.diagonal(scale, axis1=-2, axis2=-1)), axis=-1)
-        return _normal_log_prob(scaled, half_log_det, n_features)
+        return pt.sum(scaled**2, axis=-1), half_log_det
 
     def cholesky(self, scale, n_components, n_features):
         return np.asarray(scale)
@@ -208,11 +225,11 @@ class TiedScale(FullScale):
         covariance = pt.matmul(chol, chol.T)
         return chol, pt.broadcast_to(covariance, (n_components, n_features, n_features))
 
-    def component_log_prob(self, value, means, scale, n_features):
+    def mahalanobis(self, value, means, scale, n_features):
         scaled = (forward_substitution(scale, value, n_features)[:, None, :]
                   - forward_substitution(scale, means, n_features)[None, :, :])
         half_log_det = pt.sum(pt.log(pt.diagonal(scale, axis1=-2, axis2=-1)))
-        return _normal_log_prob(scaled, half_log_det, n_features)
+        return pt.sum(scaled**2, axis=-1), half_log_det
 
     def cholesky(self, scale, n_components, n_features):
         return np.broadcast_to(scale, (n_components, n_features, n_features))
@@ -233,9 +250,9 @@ class DiagonalScale(PosteriorScale):
                                dims=("component", "feature"))
         return sigmas, sigmas[:, :, None] ** 2 * np.eye(n_features)
 
-    def component_log_prob(self, value, means, scale, n_features):
+    def mahalanobis(self, value, means, scale, n_features):
         scaled = (value[:, None, :] - means[None, :, :]) / scale[None]
-        return _normal_log_prob(scaled, pt.sum(pt.log(scale), axis=-1), n_features)
+        return pt.sum(scaled**2, axis=-1), pt.sum(pt.log(scale), axis=-1)
 
     def cholesky(self, scale, n_components, n_features):
         return scale[:, :, None] * np.eye(n_features)
@@ -256,9 +273,9 @@ class SphericalScale(PosteriorScale):
         sigma = pm.HalfNormal("sigma", sigma=priors.scale_sigma, dims="component")
         return sigma, sigma[:, None, None] ** 2 * np.eye(n_features)
 
-    def component_log_prob(self, value, means, scale, n_features):
+    def mahalanobis(self, value, means, scale, n_features):
         scaled = (value[:, None, :] - means[None, :, :]) / scale[None, :, None]
-        return _normal_log_prob(scaled, n_features * pt.log(scale), n_features)
+        return pt.sum(scaled**2, axis=-1), n_features * pt.log(scale)
 
     def cholesky(self, scale, n_components, n_features):
         return scale[:, None, None] * np.eye(n_features)
@@ -279,8 +296,8 @@ class SharedDiagonalScale(DiagonalScale):
         covariance = sigmas[:, None] ** 2 * np.eye(n_features)
         return sigmas, pt.broadcast_to(covariance, (n_components, n_features, n_features))
 
-    def component_log_prob(self, value, means, scale, n_features):
-        return super().component_log_prob(value, means, scale[None, :], n_features)
+    def mahalanobis(self, value, means, scale, n_features):
+        return super().mahalanobis(value, means, scale[None, :], n_features)
 
     def cholesky(self, scale, n_components, n_features):
         return np.broadcast_to(scale[:, None] * np.eye(n_features),
@@ -303,8 +320,8 @@ class SharedSphericalScale(SphericalScale):
         return sigma, pt.broadcast_to(sigma**2 * np.eye(n_features),
                                       (n_components, n_features, n_features))
 
-    def component_log_prob(self, value, means, scale, n_features):
-        return super().component_log_prob(value, means, pt.stack([scale]), n_features)
+    def mahalanobis(self, value, means, scale, n_features):
+        return super().mahalanobis(value, means, pt.stack([scale]), n_features)
 
     def cholesky(self, scale, n_components, n_features):
         return np.broadcast_to(np.asarray(scale) * np.eye(n_features),

@@ -12,22 +12,29 @@ Gaussian covariances are.
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import numpy as np
 from scipy.optimize import brentq
 from scipy.special import digamma, gammaln
 
 from bayesmix.covariance.base import CovarianceStructure
 
-__all__ = ["DOF_BOUNDS", "latent_scale_weights", "mixture_log_prob", "student_t_log_prob",
-           "update_dof"]
+__all__ = ["DOF_BOUNDS", "NUMPY_MATH", "draw_rows", "latent_scale_weights",
+           "mixture_log_prob", "student_t_log_prob", "update_dof"]
 
 #: The interval the degrees of freedom are estimated in. The upper end (as R's teigen
 #: bounds them at 200) stands for "Gaussian": the likelihood is flat beyond it.
 DOF_BOUNDS = (1e-2, 200.0)
 
+#: The functions :func:`student_t_log_prob` evaluates with, for NumPy arrays. The PyMC
+#: model passes PyTensor's (``gammaln``, ``log``, ``log1p`` of :mod:`pytensor.tensor`),
+#: so that the posterior's likelihood is this same density, not a second copy of it.
+NUMPY_MATH = SimpleNamespace(gammaln=gammaln, log=np.log, log1p=np.log1p)
+
 
 def student_t_log_prob(maha: np.ndarray, log_det: np.ndarray, dof: np.ndarray,
-                       n_features: int) -> np.ndarray:
+                       n_features: int, *, math: SimpleNamespace = NUMPY_MATH) -> np.ndarray:
     """``log t(x_n | mu_k, Sigma_k, nu_k)`` from the squared Mahalanobis distances.
 
     Parameters
@@ -38,6 +45,9 @@ def student_t_log_prob(maha: np.ndarray, log_det: np.ndarray, dof: np.ndarray,
         ``log det`` of each precision's Cholesky factor, ``-log det(Sigma_k) / 2``.
     dof : ndarray of shape (K,)
     n_features : int
+    math : namespace, default=NUMPY_MATH
+        ``gammaln``, ``log`` and ``log1p`` for the arrays given: :data:`NUMPY_MATH`, or
+        :mod:`pytensor.tensor` for symbolic ones (the PyMC model's likelihood).
 
     Returns
     -------
@@ -51,11 +61,19 @@ def student_t_log_prob(maha: np.ndarray, log_det: np.ndarray, dof: np.ndarray,
     >>> value = student_t_log_prob(np.array([[4.0]]), np.zeros(1), np.array([3.0]), 1)
     >>> bool(np.isclose(value[0, 0], t(3.0).logpdf(2.0)))
     True
+
+    The same function builds a PyTensor graph:
+
+    >>> import pytensor.tensor as pt
+    >>> symbolic = student_t_log_prob(pt.as_tensor(np.array([[4.0]])), np.zeros(1),
+    ...                               pt.as_tensor(np.array([3.0])), 1, math=pt)
+    >>> bool(np.isclose(symbolic.eval()[0, 0], value[0, 0]))
+    True
     """
     half = 0.5 * (dof + n_features)
-    constant = (gammaln(half) - gammaln(0.5 * dof)
-                - 0.5 * n_features * np.log(dof * np.pi) + log_det)
-    return constant - half * np.log1p(maha / dof)
+    constant = (math.gammaln(half) - math.gammaln(0.5 * dof)
+                - 0.5 * n_features * math.log(dof * np.pi) + log_det)
+    return constant - half * math.log1p(maha / dof)
 
 
 def latent_scale_weights(maha: np.ndarray, dof: np.ndarray, n_features: int) -> np.ndarray:
@@ -150,3 +168,38 @@ def mixture_log_prob(X: np.ndarray, weights: np.ndarray, means: np.ndarray,
     with np.errstate(divide="ignore"):
         log_weights = np.log(weights)
     return student_t_log_prob(maha, log_det, dof, n_features) + log_weights
+
+
+def draw_rows(rng: np.random.Generator | np.random.RandomState, means: np.ndarray,
+              cholesky: np.ndarray, dof: np.ndarray) -> np.ndarray:
+    """One row from each t component given: ``mu + L z / sqrt(g / nu)``.
+
+    ``z`` is standard normal and ``g ~ chi2(nu)``, so that ``L z / sqrt(g / nu)`` is a
+    t variate with scale matrix ``L L^T``.
+
+    Parameters
+    ----------
+    rng : numpy.random.Generator or RandomState
+    means : ndarray of shape (..., n_features)
+    cholesky : ndarray of shape (..., n_features, n_features)
+        Lower Cholesky factors of the scale matrices.
+    dof : ndarray of shape (...)
+
+    Returns
+    -------
+    ndarray of shape (..., n_features)
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from bayesmix.families.student_t import draw_rows
+    >>> rows = draw_rows(np.random.default_rng(0), np.zeros((20000, 1)),
+    ...                  np.ones((20000, 1, 1)), np.full(20000, 5.0))
+    >>> round(float(np.mean(np.abs(rows) < 2.015)), 2)  # t(5)'s 95 % quantile is 2.015
+    0.9
+    """
+    means = np.asarray(means, dtype=np.float64)
+    dof = np.broadcast_to(np.asarray(dof, dtype=np.float64), means.shape[:-1])
+    noise = rng.standard_normal(means.shape)
+    gaussian = np.einsum("...ij,...j->...i", cholesky, noise)
+    return means + gaussian / np.sqrt(rng.chisquare(dof) / dof)[..., np.newaxis]
