@@ -4,7 +4,7 @@ import pytest
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from bayesmix import GaussianMixtureEM
-from bayesmix.bayes import GaussianMixtureBayes
+from bayesmix.bayes import GaussianMixtureBayes, StudentMixtureBayes
 
 EXPECTED_FAILED_CHECKS = {
     # EM itself treats an integer weight exactly as repeated rows from the same initial
@@ -39,7 +39,9 @@ BAYES_EXPECTED_FAILED_CHECKS = {}
 @pytest.mark.filterwarnings("ignore::bayesmix.VIConvergenceWarning")
 @parametrize_with_checks(
     [GaussianMixtureBayes(n_components=2, method="advi", draws=20,
-                          sampler_kwargs={"n_iter": 100}, random_state=0)],
+                          sampler_kwargs={"n_iter": 100}, random_state=0),
+     StudentMixtureBayes(n_components=2, method="advi", draws=20,
+                         sampler_kwargs={"n_iter": 100}, random_state=0)],
     expected_failed_checks=lambda estimator: BAYES_EXPECTED_FAILED_CHECKS,
 )
 def test_sklearn_compatible_bayes_estimator(estimator, check):

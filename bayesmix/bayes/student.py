@@ -130,6 +130,12 @@ nuts_sampler, init, progressbar, batch_size, sampler_kwargs, random_state
             batch_size=batch_size, sampler_kwargs=sampler_kwargs, random_state=random_state)
         self.dof_prior = dof_prior
 
+    def __sklearn_tags__(self) -> Any:
+        # The t posterior refuses NaN (no marginalisation of missing coordinates yet).
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = False
+        return tags
+
     # ------------------------------------------------------------------ family hooks
     def _resolved_priors(self, X: np.ndarray, n_components: int, covariance_type: str
                          ) -> MixturePriors:
