@@ -26,7 +26,7 @@ from bayesmix._validation import (
     validate_data,
 )
 from bayesmix.bayes.backends import get_backend
-from bayesmix.bayes.backends.base import BackendRun
+from bayesmix.bayes.backends.base import BackendRun, FitData
 from bayesmix.bayes.inference import initial_values
 from bayesmix.bayes.model import build_model
 from bayesmix.bayes.occupied import draw_labels, posterior_n_components
@@ -278,10 +278,15 @@ class GaussianMixtureBayes(DensityMixin, BaseEstimator):
                                   ordered_means=self.ordered_means,
                                   rng=init_rng, jitter=jitter)
 
+        fit_data = FitData(X=X, n_components=n_components, covariance_type=covariance_type,
+                           priors=self.priors_,
+                           initial=((self.em_.weights_, self.em_.means_, em_covariances)
+                                    if init == "em" else None))
         run = backend.run(self.model_, draws=draws, tune=tune, chains=chains,
                           nuts_sampler=nuts_sampler, start=start if init == "em" else None,
                           random_seed=sampler_seed, progressbar=progressbar,
-                          batch_size=batch_size, **sampler_kwargs)
+                          batch_size=batch_size, **sampler_kwargs,
+                          **backend.fit_data_options(fit_data))
         idata = self._inference_data(X, run, backend.name)
         self.idata_ = self._relabel(idata, em_covariances)
         fit_time = time.perf_counter() - start_time
