@@ -73,8 +73,11 @@ class GaussianMixtureBayes(DensityMixin, BaseEstimator):
         draw in ``idata_`` then keeps that order (increasing first mean coordinate),
         and ``em_`` is labelled the same way, instead of the draws being matched to the
         EM fit's arbitrary order.
-    method : {"nuts", "advi", "fullrank_advi"}, default="nuts"
-        The back end (:func:`bayesmix.bayes.backends.available_methods`).
+    method : {"nuts", "advi", "fullrank_advi", "gibbs"}, default="nuts"
+        The back end (:func:`bayesmix.bayes.backends.available_methods`). ``"gibbs"``
+        samples a conjugate variant of the model (normal-inverse-Wishart means and
+        covariances, ``covariance_type="full"`` only; see
+        :mod:`bayesmix.bayes.backends.gibbs`).
     draws : int, default=1000
         Draws per chain (NUTS) or from the approximation (VI).
     tune : int, default=1000

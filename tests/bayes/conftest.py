@@ -23,6 +23,7 @@ FAST_FIT = {
     "nuts": {"draws": 100, "tune": 150, "chains": 2},
     "advi": {"draws": 200, "n_iter": 3000},
     "fullrank_advi": {"draws": 200, "n_iter": 3000},
+    "gibbs": {"draws": 100, "tune": 50, "chains": 2},
 }
 METHODS = tuple(FAST_FIT)
 

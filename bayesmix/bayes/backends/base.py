@@ -241,6 +241,9 @@ class InferenceBackend(InferenceMethod, ABC):
         The options of ``fit`` (and ``select_bayes``' ``fit_kwargs``) that matter to it.
     options : tuple of str
         The keyword arguments ``fit`` passes on to :meth:`run` through ``**kwargs``.
+    covariance_types : tuple of str or None
+        The covariance structures it fits; ``None`` for every one the posterior
+        supports (:mod:`bayesmix.bayes.scales`).
 
     Examples
     --------
@@ -252,6 +255,8 @@ class InferenceBackend(InferenceMethod, ABC):
     fittable = True
     fit_options: tuple[str, ...] = ()
     options: tuple[str, ...] = ()
+    #: The covariance structures it fits; ``None``: every one the posterior supports.
+    covariance_types: tuple[str, ...] | None = None
 
     @abstractmethod
     def check_fit_options(self, options: Mapping[str, Any], *, nuts_sampler: str | None,

@@ -345,6 +345,7 @@ class GibbsBackend(NUTSBackend):
 
     fit_options = ("draws", "tune", "chains", "conjugate_prior")
     options = ("conjugate_prior",)
+    covariance_types = ("full",)
 
     def __init__(self) -> None:
         super(NUTSBackend, self).__init__("gibbs", "Gibbs")
@@ -395,7 +396,7 @@ class GibbsBackend(NUTSBackend):
         ...
         ValueError: method='gibbs' samples covariance_type='full' only (the normal-inverse-Wishart model), got 'diag'. Pass covariance_type='full', or use method='nuts' for 'diag'.
         """
-        if data.covariance_type != "full":
+        if data.covariance_type not in self.covariance_types:
             raise ValueError(
                 f"method='gibbs' samples covariance_type='full' only (the "
                 f"normal-inverse-Wishart model), got {data.covariance_type!r}. Pass "
