@@ -98,14 +98,15 @@ def draw_log_weights(counts: np.ndarray, priors: Any, rng: np.random.RandomState
 
     Parameters
     ----------
-    counts : ndarray of shape (n_components,)
+    counts : ndarray of shape (..., n_components)
+        Leading axes (chains, say) are drawn independently.
     priors : MixturePriors
         Resolved (:meth:`MixturePriors.resolve <bayesmix.bayes.MixturePriors.resolve>`).
     rng : numpy.random.RandomState
 
     Returns
     -------
-    ndarray of shape (n_components,)
+    ndarray of the shape of ``counts``
 
     Examples
     --------
@@ -120,25 +121,27 @@ def draw_log_weights(counts: np.ndarray, priors: Any, rng: np.random.RandomState
     counts = np.asarray(counts, dtype=np.float64)
     if priors.dp_concentration is None:
         log_gammas = _log_gamma_variates(priors.weights_alpha + counts, rng)
-        return log_gammas - logsumexp_rows(log_gammas[np.newaxis])[0]
-    later = np.cumsum(counts[::-1])[::-1][1:]  # sum_{j>k} n_j for k < K
-    log_a = _log_gamma_variates(1.0 + counts[:-1], rng)
+        flat = log_gammas.reshape(-1, counts.shape[-1])
+        return log_gammas - logsumexp_rows(flat).reshape(counts.shape[:-1] + (1,))
+    later = np.flip(np.cumsum(np.flip(counts, -1), axis=-1), -1)[..., 1:]  # sum_{j>k} n_j
+    log_a = _log_gamma_variates(1.0 + counts[..., :-1], rng)
     log_b = _log_gamma_variates(priors.dp_concentration + later, rng)
     log_total = np.logaddexp(log_a, log_b)
-    log_sticks = np.append(log_a - log_total, 0.0)
-    log_rest = np.concatenate([[0.0], np.cumsum(log_b - log_total)])
+    edge = np.zeros(counts.shape[:-1] + (1,))
+    log_sticks = np.concatenate([log_a - log_total, edge], axis=-1)
+    log_rest = np.concatenate([edge, np.cumsum(log_b - log_total, axis=-1)], axis=-1)
     return log_sticks + log_rest
 
 
 def _draw_inverse_wishart(dof: np.ndarray, scale: np.ndarray, rng: np.random.RandomState
                           ) -> np.ndarray:
-    """Batched ``InverseWishart(dof, scale)`` draws, (K, D, D), by Bartlett's
+    """Batched ``InverseWishart(dof, scale)`` draws (..., D, D), by Bartlett's
     decomposition of the ``Wishart(dof, inv(scale))`` precision."""
-    n_components, n_features = scale.shape[:2]
-    bartlett = np.tril(rng.standard_normal((n_components, n_features, n_features)), -1)
-    chi_dof = dof[:, np.newaxis] - np.arange(n_features)
-    bartlett[:, np.arange(n_features), np.arange(n_features)] = np.sqrt(
-        rng.chisquare(chi_dof))
+    n_features = scale.shape[-1]
+    diagonal = np.arange(n_features)
+    bartlett = np.tril(rng.standard_normal(scale.shape), -1)
+    bartlett[..., diagonal, diagonal] = np.sqrt(rng.chisquare(dof[..., np.newaxis]
+                                                              - diagonal))
     factor = np.linalg.cholesky(np.linalg.inv(scale)) @ bartlett
     covariances = np.linalg.inv(factor @ np.swapaxes(factor, -1, -2))
     return 0.5 * (covariances + np.swapaxes(covariances, -1, -2))
@@ -157,7 +160,8 @@ def draw_component_parameters(X: np.ndarray, labels: np.ndarray, n_components: i
     Parameters
     ----------
     X : ndarray of shape (n_samples, n_features)
-    labels : ndarray of int, shape (n_samples,)
+    labels : ndarray of int, shape (..., n_samples)
+        Leading axes (chains, say) are drawn independently.
     n_components : int
     prior : ConjugatePrior
         Resolved, with ``shrinkage > 0``.
@@ -165,8 +169,8 @@ def draw_component_parameters(X: np.ndarray, labels: np.ndarray, n_components: i
 
     Returns
     -------
-    means : ndarray of shape (n_components, n_features)
-    covariances : ndarray of shape (n_components, n_features, n_features)
+    means : ndarray of shape (..., n_components, n_features)
+    covariances : ndarray of shape (..., n_components, n_features, n_features)
 
     Examples
     --------
@@ -181,20 +185,25 @@ def draw_component_parameters(X: np.ndarray, labels: np.ndarray, n_components: i
     ((2, 1), (2, 1, 1))
     """
     centred = X - prior.mean  # the prior's mean is 0 in these coordinates
-    one_hot = np.zeros((X.shape[0], n_components))
-    one_hot[np.arange(X.shape[0]), labels] = 1.0
-    counts = one_hot.sum(axis=0)
-    sums = one_hot.T @ centred
-    second_moments = np.einsum("nk,ni,nj->kij", one_hot, centred, centred)
+    n_samples, n_features = X.shape
+    one_hot = np.eye(n_components)[labels]  # (..., N, K)
+    counts = one_hot.sum(axis=-2)
+    # Every component's sum of y and of y y^T in one product with the (N, D + D^2) rows.
+    row_terms = np.concatenate(
+        [centred, np.einsum("ni,nj->nij", centred, centred).reshape(n_samples, -1)], axis=1)
+    moments = np.swapaxes(one_hot, -1, -2) @ row_terms
+    sums = moments[..., :n_features]
+    second_moments = moments[..., n_features:].reshape(
+        moments.shape[:-1] + (n_features, n_features))
     kappa = prior.shrinkage + counts
-    locations = sums / kappa[:, np.newaxis]
+    locations = sums / kappa[..., np.newaxis]
     # scale + W_k + shrinkage n_k / kappa d d^T = scale + sum y y^T - kappa m m^T
-    scales = prior.scale + second_moments - kappa[:, None, None] * np.einsum(
-        "ki,kj->kij", locations, locations)
+    scales = prior.scale + second_moments - kappa[..., None, None] * np.einsum(
+        "...ki,...kj->...kij", locations, locations)
     covariances = _draw_inverse_wishart(prior.dof + counts, scales, rng)
-    noise = np.einsum("kij,kj->ki", np.linalg.cholesky(covariances),
+    noise = np.einsum("...ij,...j->...i", np.linalg.cholesky(covariances),
                       rng.standard_normal(locations.shape))
-    return prior.mean + locations + noise / np.sqrt(kappa)[:, np.newaxis], covariances
+    return prior.mean + locations + noise / np.sqrt(kappa)[..., np.newaxis], covariances
 
 
 def resolve_conjugate_prior(conjugate_prior: ConjugatePrior | None, X: np.ndarray,
@@ -231,22 +240,32 @@ def resolve_conjugate_prior(conjugate_prior: ConjugatePrior | None, X: np.ndarra
     return conjugate_prior.resolve(X, get_structure("full"), n_components)
 
 
-def _initial_labels(X: np.ndarray, n_components: int, initial: Any,
+def _initial_labels(X: np.ndarray, n_components: int, chains: int, initial: Any,
                     rng: np.random.RandomState) -> np.ndarray:
-    """Labels drawn from the EM fit's responsibilities, or uniformly (no EM fit)."""
+    """Every chain's labels (chains, N): drawn from the EM fit's responsibilities, or
+    uniformly (no EM fit)."""
     if initial is None:
-        return rng.randint(n_components, size=X.shape[0])
+        return rng.randint(n_components, size=(chains, X.shape[0]))
     weights, means, covariances = initial
-    return _draw_labels(X, np.log(np.clip(weights, 1e-300, None)), means, covariances, rng)
+    log_weights = np.log(np.clip(weights, np.finfo(np.float64).tiny, None))
+    return _draw_labels(X, np.repeat(log_weights[np.newaxis], chains, axis=0),
+                        np.repeat(means[np.newaxis], chains, axis=0),
+                        np.repeat(covariances[np.newaxis], chains, axis=0), rng)
 
 
 def _draw_labels(X: np.ndarray, log_weights: np.ndarray, means: np.ndarray,
                  covariances: np.ndarray, rng: np.random.RandomState) -> np.ndarray:
-    """Every row's label from its responsibilities under the given parameters."""
-    log_prob = log_gaussian_prob(X, means, precision_cholesky(covariances, "full"), "full")
-    log_prob += log_weights
-    normalise_rows(log_prob)
-    return draw_labels(log_prob, rng)
+    """Every chain's labels (chains, N) from the responsibilities under its parameters
+    (``log_weights`` (chains, K), ``means`` (chains, K, D), ``covariances`` (chains, K,
+    D, D)): the chains' components are stacked into one density evaluation."""
+    n_chains, n_components, n_features = means.shape
+    factors = precision_cholesky(covariances.reshape(-1, n_features, n_features), "full")
+    log_prob = log_gaussian_prob(X, means.reshape(-1, n_features), factors, "full")
+    log_prob = log_prob.reshape(X.shape[0], n_chains, n_components).transpose(1, 0, 2)
+    log_prob = log_prob + log_weights[:, np.newaxis, :]
+    probabilities = log_prob.reshape(-1, n_components)
+    normalise_rows(probabilities)
+    return draw_labels(probabilities, rng).reshape(n_chains, X.shape[0])
 
 
 def sample_gibbs(X: np.ndarray, n_components: int, priors: Any, conjugate_prior: Any = None,
@@ -310,20 +329,18 @@ def sample_gibbs(X: np.ndarray, n_components: int, priors: Any, conjugate_prior:
         "covariances": np.empty((chains, draws, n_components, n_features, n_features)),
         "n_occupied": np.empty((chains, draws), dtype=np.int64),
     }
-    for chain in range(chains):
-        labels = _initial_labels(X, n_components, initial, rng)
-        for step in range(tune + draws):
-            counts = np.bincount(labels, minlength=n_components)
-            log_weights = draw_log_weights(counts, priors, rng)
-            means, covariances = draw_component_parameters(X, labels, n_components, prior,
-                                                           rng)
-            if step >= tune:
-                draw = step - tune
-                result["weights"][chain, draw] = np.exp(log_weights)
-                result["means"][chain, draw] = means
-                result["covariances"][chain, draw] = covariances
-                result["n_occupied"][chain, draw] = np.count_nonzero(counts)
-            labels = _draw_labels(X, log_weights, means, covariances, rng)
+    labels = _initial_labels(X, n_components, chains, initial, rng)
+    for step in range(tune + draws):  # every chain at once
+        counts = np.eye(n_components, dtype=np.int64)[labels].sum(axis=-2)
+        log_weights = draw_log_weights(counts, priors, rng)
+        means, covariances = draw_component_parameters(X, labels, n_components, prior, rng)
+        if step >= tune:
+            draw = step - tune
+            result["weights"][:, draw] = np.exp(log_weights)
+            result["means"][:, draw] = means
+            result["covariances"][:, draw] = covariances
+            result["n_occupied"][:, draw] = np.count_nonzero(counts, axis=-1)
+        labels = _draw_labels(X, log_weights, means, covariances, rng)
     return result
 
 
