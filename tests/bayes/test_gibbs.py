@@ -20,6 +20,7 @@ from bayesmix.bayes.backends.gibbs import (
 )
 from bayesmix.covariance.prior import ConjugatePrior
 from bayesmix.exceptions import SamplerDiagnosticWarning
+from bayesmix.selection import select_bayes
 
 N_DRAWS = 4000
 #: Six rows in two features, all in component 0 of two; component 1 stays empty.
@@ -164,3 +165,14 @@ def test_an_overfitted_sparse_mixture_by_gibbs_finds_four_well_separated_cluster
     assert table.attrs["rhat"] < 1.05 or np.isnan(table.attrs["rhat"])
     sampler_counts = np.bincount(bayes.idata_.sample_stats["n_occupied"].values.ravel())
     assert sampler_counts.argmax() == 4
+
+
+def test_select_bayes_runs_the_gibbs_sampler():
+    data, _, _ = make_mixture(80, n_components=2, random_state=1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # short chains: R-hat, ESS and Pareto-k warnings
+        selection = select_bayes(data, n_components=[1, 2], method="gibbs", random_state=0,
+                                 draws=100, tune=50, chains=2)
+    assert selection.best_params_["n_components"] == 2
+    assert {"occupied", "p_occupied"} <= set(selection.table_.columns)
+    assert selection.best_estimator_.idata_.posterior.attrs["inference_method"] == "gibbs"
