@@ -80,7 +80,7 @@ def test_the_model_refuses_one_component_and_ordered_means():
 
 
 @pytest.mark.parametrize(("method", "settings"), [
-    ("advi", {"draws": 100, "n_iter": 1500}),
+    pytest.param("advi", {"draws": 100, "n_iter": 1500}, marks=pytest.mark.slow),
     ("gibbs", {"draws": 100, "tune": 50, "chains": 2}),
 ])
 def test_a_dirichlet_process_mixture_fits_and_counts_its_clusters(method, settings):
