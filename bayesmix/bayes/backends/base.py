@@ -249,7 +249,7 @@ class InferenceBackend(InferenceMethod, ABC):
     --------
     >>> from bayesmix.bayes.backends import BACKENDS
     >>> [(name, backend.is_sampler) for name, backend in BACKENDS.items()]
-    [('nuts', True), ('advi', False), ('fullrank_advi', False)]
+    [('nuts', True), ('advi', False), ('fullrank_advi', False), ('gibbs', True)]
     """
 
     fittable = True
