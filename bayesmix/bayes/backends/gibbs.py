@@ -41,7 +41,9 @@ unrestricted covariance per component) is sampled, and data without missing valu
 Chains start from the EM fit (their first labels drawn from its responsibilities, so
 chains differ from the first step) or, with ``init="prior"``, from labels drawn
 uniformly; ``tune`` iterations are discarded. The draws then go through the same
-relabelling and diagnostics as NUTS's. ``sample_stats`` holds ``n_occupied``, the number
+relabelling and diagnostics as NUTS's (with ``ordered_means``, sorting every draw by its
+first mean coordinate after sampling: for a symmetric Dirichlet prior, which makes the
+components exchangeable, that is the posterior of the ordered model). ``sample_stats`` holds ``n_occupied``, the number
 of components the sampler's own labels occupy in each draw.
 """
 
