@@ -176,3 +176,13 @@ def test_select_bayes_runs_the_gibbs_sampler():
     assert selection.best_params_["n_components"] == 2
     assert {"occupied", "p_occupied"} <= set(selection.table_.columns)
     assert selection.best_estimator_.idata_.posterior.attrs["inference_method"] == "gibbs"
+
+
+def test_ordered_means_sorts_every_gibbs_draw():
+    data, _, _ = make_mixture(60, n_components=2, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SamplerDiagnosticWarning)
+        bayes = GaussianMixtureBayes(2, ordered_means=True, random_state=0).fit(
+            data, method="gibbs", draws=50, tune=20, chains=2)
+    first = bayes.idata_.posterior["means"].isel(feature=0).values
+    assert (np.diff(first, axis=-1) > 0).all()
