@@ -193,7 +193,8 @@ def _check_dirichlet_process(n_components: int, ordered_means: bool) -> None:
         raise ValueError(
             "ordered_means=True cannot be used with the Dirichlet-process prior "
             "(dp_concentration): the stick-breaking order of its components is part of "
-            "the model. Pass ordered_means=False; the draws are then relabelled to the EM fit."
+            "the model. Pass ordered_means=False; the draws are then relabelled to the EM "
+            "fit."
         )
 
 

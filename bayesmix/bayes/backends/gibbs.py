@@ -43,8 +43,9 @@ chains differ from the first step) or, with ``init="prior"``, from labels drawn
 uniformly; ``tune`` iterations are discarded. The draws then go through the same
 relabelling and diagnostics as NUTS's (with ``ordered_means``, sorting every draw by its
 first mean coordinate after sampling: for a symmetric Dirichlet prior, which makes the
-components exchangeable, that is the posterior of the ordered model). ``sample_stats`` holds ``n_occupied``, the number
-of components the sampler's own labels occupy in each draw.
+components exchangeable, that is the posterior of the ordered model). ``sample_stats``
+holds ``n_occupied``, the number of components the sampler's own labels occupy in each
+draw.
 """
 
 from __future__ import annotations
@@ -85,7 +86,8 @@ def _log_gamma_variates(shape: np.ndarray, rng: np.random.RandomState) -> np.nda
     underflows to 0 in about half the cases.
     """
     shape = np.asarray(shape, dtype=np.float64)
-    return np.log(rng.standard_gamma(shape + 1.0)) + np.log(rng.random_sample(shape.shape)) / shape
+    uniforms = rng.random_sample(shape.shape)
+    return np.log(rng.standard_gamma(shape + 1.0)) + np.log(uniforms) / shape
 
 
 def draw_log_weights(counts: np.ndarray, priors: Any, rng: np.random.RandomState
@@ -229,8 +231,8 @@ def resolve_conjugate_prior(conjugate_prior: ConjugatePrior | None, X: np.ndarra
     elif not isinstance(conjugate_prior, ConjugatePrior):
         raise TypeError(
             f"conjugate_prior must be a bayesmix.covariance.prior.ConjugatePrior or None, "
-            f"got {type(conjugate_prior).__name__}. Build one with ConjugatePrior(shrinkage=..., "
-            f"dof=..., scale=...)."
+            f"got {type(conjugate_prior).__name__}. Build one with "
+            f"ConjugatePrior(shrinkage=..., dof=..., scale=...)."
         )
     if not conjugate_prior.shrinkage > 0:
         raise ValueError(
