@@ -51,7 +51,7 @@ REFERENCE_REG_COVAR = 1e-6
 
 
 class GaussianMixtureBayes(DensityMixin, BaseEstimator):
-    """Bayesian Gaussian mixture fitted with PyMC (NUTS or variational inference).
+    """Bayesian Gaussian mixture fitted with PyMC (NUTS or variational inference) or Gibbs.
 
     The model is :func:`~bayesmix.bayes.build_model` (labels marginalised, priors from
     :class:`~bayesmix.bayes.MixturePriors`). ``fit`` starts every chain from a jittered
