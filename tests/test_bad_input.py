@@ -278,8 +278,8 @@ CASES = [
         lambda c: advi(BAYES(2, ordered_means="yes"))),
     row("bayes-random_state-text", ValueError, "random_state must be None, an integer.*'seed'",
         lambda c: advi(BAYES(2, random_state="seed"))),
-    row("bayes-method", ValueError, "method must be one of 'nuts', 'advi', 'fullrank_advi', got "
-        "'gibbs'", lambda c: BAYES(2).fit(X, method="gibbs")),
+    row("bayes-method", ValueError, "method must be one of 'nuts', 'advi', 'fullrank_advi', "
+        "'gibbs', got 'smc'", lambda c: BAYES(2).fit(X, method="smc")),
     row("bayes-init", ValueError, "init must be one of 'em', 'prior', got 'kmeans'",
         lambda c: advi(BAYES(2), init="kmeans")),
     row("bayes-draws-0", ValueError, "draws must be >= 1, got 0",

@@ -358,8 +358,8 @@ def test_select_bayes_nuts_recovers_k(two_clusters):
         ({"covariance_type": "ful"}, "covariance_type must be one of .*got 'ful'"),
         ({"covariance_type": ["full", "full"]}, "covariance_type has repeated values"),
         ({"covariance_type": []}, "covariance_type is empty"),
-        ({"method": "gibbs"}, "method must be one of 'nuts', 'advi', 'fullrank_advi', "
-                              "got 'gibbs'"),
+        ({"method": "smc"}, "method must be one of 'nuts', 'advi', 'fullrank_advi', "
+                            "'gibbs', got 'smc'"),
         ({"criterion": "bic"}, "criterion must be one of 'loo', 'waic', got 'bic'"),
         ({"priors": {"lkj_eta": 1.0}}, "priors must be a MixturePriors instance or None"),
     ],

@@ -26,7 +26,7 @@ from bayesmix._validation import (
     validate_data,
 )
 from bayesmix.bayes.backends import get_backend
-from bayesmix.bayes.backends.base import BackendRun
+from bayesmix.bayes.backends.base import BackendRun, FitData
 from bayesmix.bayes.inference import initial_values
 from bayesmix.bayes.model import build_model
 from bayesmix.bayes.occupied import draw_labels, posterior_n_components
@@ -51,7 +51,7 @@ REFERENCE_REG_COVAR = 1e-6
 
 
 class GaussianMixtureBayes(DensityMixin, BaseEstimator):
-    """Bayesian Gaussian mixture fitted with PyMC (NUTS or variational inference).
+    """Bayesian Gaussian mixture fitted with PyMC (NUTS or variational inference) or Gibbs.
 
     The model is :func:`~bayesmix.bayes.build_model` (labels marginalised, priors from
     :class:`~bayesmix.bayes.MixturePriors`). ``fit`` starts every chain from a jittered
@@ -73,8 +73,11 @@ class GaussianMixtureBayes(DensityMixin, BaseEstimator):
         draw in ``idata_`` then keeps that order (increasing first mean coordinate),
         and ``em_`` is labelled the same way, instead of the draws being matched to the
         EM fit's arbitrary order.
-    method : {"nuts", "advi", "fullrank_advi"}, default="nuts"
-        The back end (:func:`bayesmix.bayes.backends.available_methods`).
+    method : {"nuts", "advi", "fullrank_advi", "gibbs"}, default="nuts"
+        The back end (:func:`bayesmix.bayes.backends.available_methods`). ``"gibbs"``
+        samples a conjugate variant of the model (normal-inverse-Wishart means and
+        covariances, ``covariance_type="full"`` only; see
+        :mod:`bayesmix.bayes.backends.gibbs`).
     draws : int, default=1000
         Draws per chain (NUTS) or from the approximation (VI).
     tune : int, default=1000
@@ -293,10 +296,15 @@ class GaussianMixtureBayes(DensityMixin, BaseEstimator):
                                     rng=init_rng, jitter=jitter)
             return {**values, **self._family_initial_values(init_rng, jitter)}
 
+        fit_data = FitData(X=X, n_components=n_components, covariance_type=covariance_type,
+                           priors=self.priors_,
+                           initial=((self.em_.weights_, self.em_.means_, em_covariances)
+                                    if init == "em" else None))
         run = backend.run(self.model_, draws=draws, tune=tune, chains=chains,
                           nuts_sampler=nuts_sampler, start=start if init == "em" else None,
                           random_seed=sampler_seed, progressbar=progressbar,
-                          batch_size=batch_size, **sampler_kwargs)
+                          batch_size=batch_size, **sampler_kwargs,
+                          **backend.fit_data_options(fit_data))
         idata = self._inference_data(X, run, backend.name)
         self.idata_ = self._relabel(idata, em_covariances)
         fit_time = time.perf_counter() - start_time

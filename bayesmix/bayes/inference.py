@@ -29,6 +29,7 @@ from bayesmix.bayes.diagnostics import (
     check_sampler_diagnostics,
     record_diagnostics,
 )
+from bayesmix.bayes.model import weights_initial_values
 from bayesmix.bayes.priors import MixturePriors
 from bayesmix.bayes.scales import get_scale
 
@@ -109,7 +110,7 @@ def initial_values(
     weights = np.clip(weights, 1e-3, None) * np.exp(noise(n_components))
     means = means + noise(n_components, n_features) * sds
     order = np.argsort(means[:, 0]) if ordered_means else np.arange(n_components)
-    values: dict[str, np.ndarray] = {"weights": (weights / weights.sum())[order]}
+    values = weights_initial_values((weights / weights.sum())[order], priors)
     means, sds, correlation = means[order], sds[order], correlation[order]
     offsets = (means - priors.means_loc) / priors.means_scale
     if ordered_means:

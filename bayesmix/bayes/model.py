@@ -40,7 +40,56 @@ from bayesmix.bayes.scales import PosteriorScale, get_scale
 from bayesmix.patterns import MissingPatterns, has_missing
 from bayesmix.results import default_feature_names
 
-__all__ = ["build_model"]
+__all__ = ["build_model", "sticks_from_weights", "weights_initial_values"]
+
+
+def sticks_from_weights(weights: np.ndarray) -> np.ndarray:
+    """The ``K - 1`` stick proportions that break a unit stick into ``weights``.
+
+    ``v_k = weights[k] / (1 - sum_{j<k} weights[j])``, the inverse of the stick-breaking
+    construction of :meth:`MixturePriors.dirichlet_process
+    <bayesmix.bayes.MixturePriors.dirichlet_process>`; clipped into ``(0, 1)`` so that
+    it is a valid initial value of the Beta sticks.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from bayesmix.bayes.model import sticks_from_weights
+    >>> sticks_from_weights(np.array([0.5, 0.25, 0.25]))
+    array([0.5, 0.5])
+    """
+    remaining = 1.0 - np.concatenate([[0.0], np.cumsum(weights)[:-2]])
+    tiny = np.finfo(np.float64).eps
+    return np.clip(weights[:-1] / np.clip(remaining, tiny, None), tiny, 1.0 - tiny)
+
+
+def weights_initial_values(weights: np.ndarray, priors: MixturePriors
+                           ) -> dict[str, np.ndarray]:
+    """Initial values of the weights' free variable: ``weights``, or the Dirichlet
+    process's ``sticks`` (:func:`sticks_from_weights`).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from bayesmix.bayes import MixturePriors
+    >>> from bayesmix.bayes.model import weights_initial_values
+    >>> weights_initial_values(np.array([0.5, 0.5]), MixturePriors.dirichlet_process())
+    {'sticks': array([0.5])}
+    """
+    if priors.dp_concentration is None:
+        return {"weights": weights}
+    return {"sticks": sticks_from_weights(weights)}
+
+
+def _weights(priors: MixturePriors, n_components: int):
+    """``weights ~ Dirichlet(weights_alpha)``, or the truncated stick-breaking Dirichlet
+    process: free ``sticks ~ Beta(1, dp_concentration)`` (dims ``stick``, ``K - 1``)."""
+    if priors.dp_concentration is None:
+        return pm.Dirichlet("weights", a=priors.weights_alpha, dims="component")
+    sticks = pm.Beta("sticks", 1.0, priors.dp_concentration, dims="stick")
+    remaining = pt.concatenate([pt.ones(1), pt.cumprod(1.0 - sticks)])
+    return pm.Deterministic("weights", pt.concatenate([sticks, pt.ones(1)]) * remaining,
+                            dims="component")
 
 def _core(param, ndim: int):
     """Drop the size-one batch dims PyMC prepends to parameters shared by every row."""
@@ -138,6 +187,25 @@ def _coords(
     return coords
 
 
+def _check_dirichlet_process(n_components: int, ordered_means: bool) -> None:
+    """Refuse what the stick-breaking weights cannot take: one component (no stick to
+    break) and ``ordered_means`` (its components are not exchangeable, so ordering them
+    by their means changes the model)."""
+    if n_components < 2:
+        raise ValueError(
+            f"The Dirichlet-process prior (dp_concentration) breaks a stick into "
+            f"n_components pieces and needs n_components >= 2, got {n_components}. Fit "
+            f"more components than clusters (e.g. 10), or use MixturePriors() for one."
+        )
+    if ordered_means:
+        raise ValueError(
+            "ordered_means=True cannot be used with the Dirichlet-process prior "
+            "(dp_concentration): the stick-breaking order of its components is part of "
+            "the model. Pass ordered_means=False; the draws are then relabelled to the EM "
+            "fit."
+        )
+
+
 def _check_batch_size(batch_size, n_samples: int) -> int | None:
     """``batch_size`` as an int in ``[1, n_samples)``, or ``None``."""
     if batch_size is None:
@@ -166,7 +234,7 @@ def _observed(X: np.ndarray, batch_size: int | None) -> dict[str, object]:
             "shape": (batch_size, X.shape[1])}
 
 
-def _means(priors: MixturePriors, n_features: int, ordered_means: bool):
+def _means(priors: MixturePriors, n_components: int, n_features: int, ordered_means: bool):
     """``means = means_loc + means_scale * offset`` with standard normal offsets.
 
     The non-centred form puts the free variables on the unit scale whatever the data's
@@ -176,7 +244,6 @@ def _means(priors: MixturePriors, n_features: int, ordered_means: bool):
     if not ordered_means:
         offsets = pm.Normal("means_offset", 0.0, 1.0, dims=("component", "feature"))
     else:
-        n_components = priors.weights_alpha.shape[0]
         # PyMC's default initial value (zero, repeated) has zero gaps, which the ordered
         # transform maps to log(0): start from distinct, increasing values instead. The
         # scale is positive, so ordered offsets are ordered means.
@@ -318,10 +385,13 @@ def build_model(
             f"batch_size=None, or drop or impute the missing values first."
         )
     coords = _coords(X_raw, X, n_components, posterior_scale, ordered_means)
+    if priors.dp_concentration is not None:
+        _check_dirichlet_process(n_components, ordered_means)
+        coords["stick"] = np.arange(n_components - 1)
 
     with pm.Model(coords=coords) as model:
-        weights = pm.Dirichlet("weights", a=priors.weights_alpha, dims="component")
-        means = _means(priors, n_features, ordered_means)
+        weights = _weights(priors, n_components)
+        means = _means(priors, n_components, n_features, ordered_means)
         scale, covariances = posterior_scale.prior(priors, n_components, n_features)
         family_parameters = component_family.prior(priors)
         pm.Deterministic("covariances", covariances,

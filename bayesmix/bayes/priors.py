@@ -18,7 +18,8 @@ from bayesmix._validation import (
 )
 from bayesmix.density import FAMILY_PARAMETERS
 
-__all__ = ["DEFAULT_DOF_PRIOR", "SPARSE_WEIGHTS_ALPHA", "MixturePriors"]
+__all__ = ["DEFAULT_DOF_PRIOR", "DEFAULT_DP_CONCENTRATION", "SPARSE_WEIGHTS_ALPHA",
+           "MixturePriors"]
 
 #: Default LKJ shape: mildly favours weak correlations, keeps the density finite at |r| -> 1.
 DEFAULT_LKJ_ETA = 2.0
@@ -30,6 +31,12 @@ DEFAULT_WEIGHTS_ALPHA = 1.0
 #: 2011: with a concentration below ``d / 2``, ``d`` the parameters of a component, the
 #: superfluous weights go to zero).
 SPARSE_WEIGHTS_ALPHA = 0.01
+#: The default concentration of the truncated Dirichlet process
+#: (:meth:`MixturePriors.dirichlet_process`): 1, the usual unit choice (Escobar and West
+#: 1995; Ishwaran and James 2001), under which the expected number of clusters among ``N``
+#: rows is about ``log(1 + N)`` (5.6 for the 272 rows of Old Faithful) and each stick
+#: ``Beta(1, 1)`` is uniform.
+DEFAULT_DP_CONCENTRATION = 1.0
 #: The default prior standard deviation of a mean coordinate, in data standard deviations.
 DEFAULT_MEANS_SCALE_FACTOR = 2.0
 #: The default prior of a t component's degrees of freedom, ``Gamma(shape=2, rate=0.1)``
@@ -75,7 +82,10 @@ class MixturePriors:
 
     The model is
 
-    - ``weights ~ Dirichlet(weights_alpha)``;
+    - ``weights ~ Dirichlet(weights_alpha)``, or with ``dp_concentration`` the truncated
+      stick-breaking Dirichlet process: ``v_k ~ Beta(1, dp_concentration)`` for ``k <
+      K``, ``v_K = 1``, ``weights[k] = v_k prod_{j<k} (1 - v_j)`` (Ishwaran and James
+      2001, truncated at ``K = n_components``);
     - ``means[k, d] ~ Normal(means_loc[d], means_scale[d])``;
     - standard deviations ``~ HalfNormal(scale_sigma)``: per component and feature for
       ``full`` and ``diag``, per feature for ``tied``, one per component for ``spherical``;
@@ -109,6 +119,11 @@ class MixturePriors:
         Default :data:`DEFAULT_DOF_PRIOR`, ``Gamma(2, 0.1)`` (Juarez and Steel 2010),
         filled in by ``resolve(..., family="student_t")``; unused by Gaussian mixtures,
         and shown in the repr only when set.
+    dp_concentration : float, optional
+        When set, the weights follow the truncated stick-breaking Dirichlet process of
+        this concentration instead of a Dirichlet distribution (``weights_alpha`` must
+        then be left out); see :meth:`dirichlet_process`. Smaller values favour fewer
+        occupied components.
 
     Examples
     --------
@@ -129,6 +144,7 @@ class MixturePriors:
     scale_sigma: float | ArrayLike | None = None
     lkj_eta: float | None = None
     dof_prior: tuple[float, float] | None = None
+    dp_concentration: float | None = None
 
     def __post_init__(self) -> None:
         for name, positive in (
@@ -146,6 +162,15 @@ class MixturePriors:
             check_real(self.lkj_eta, "lkj_eta", strictly_positive=True)
         if self.dof_prior is not None:
             self._check_dof_prior()
+        if self.dp_concentration is not None:
+            check_real(self.dp_concentration, "dp_concentration", strictly_positive=True)
+            if self.weights_alpha is not None:
+                raise ValueError(
+                    f"weights_alpha={_show(self.weights_alpha)} and dp_concentration="
+                    f"{self.dp_concentration!r} are two priors on the weights; pass one: "
+                    f"weights_alpha for a Dirichlet prior, dp_concentration for the "
+                    f"truncated Dirichlet process."
+                )
 
     def _check_dof_prior(self) -> None:
         array = np.asarray(self.dof_prior)
@@ -181,6 +206,39 @@ class MixturePriors:
         """
         return cls(**{"weights_alpha": SPARSE_WEIGHTS_ALPHA, **fields})
 
+    @classmethod
+    def dirichlet_process(cls, alpha: float = DEFAULT_DP_CONCENTRATION,
+                          **fields: Any) -> MixturePriors:
+        """The priors of a truncated stick-breaking Dirichlet-process mixture.
+
+        The weights are built by breaking a unit stick: ``v_k ~ Beta(1, alpha)`` for
+        ``k < K``, ``v_K = 1`` and ``weights[k] = v_k prod_{j<k} (1 - v_j)``, the
+        Dirichlet process truncated at ``K = n_components`` (Ishwaran and James 2001).
+        Fit more components than clusters: the posterior of the number of occupied
+        components (:func:`~bayesmix.bayes.occupied.posterior_n_components`) then
+        estimates the number of clusters, as with :meth:`sparse`. The components are
+        not exchangeable a priori (earlier sticks are longer on average).
+
+        Parameters
+        ----------
+        alpha : float, default=1.0
+            The concentration (:data:`DEFAULT_DP_CONCENTRATION`); smaller values favour
+            fewer occupied components.
+        **fields
+            The other fields of :class:`MixturePriors` (``weights_alpha`` excepted).
+
+        Examples
+        --------
+        >>> from bayesmix.bayes import MixturePriors
+        >>> MixturePriors.dirichlet_process(alpha=0.5).dp_concentration
+        0.5
+        >>> MixturePriors.dirichlet_process(alpha=0.0)
+        Traceback (most recent call last):
+        ...
+        ValueError: dp_concentration must be > 0, got 0.0.
+        """
+        return cls(dp_concentration=alpha, **fields)
+
     def resolve(
         self, X: ArrayLike, n_components: int, covariance_type: str = "full",
         family: str = "gaussian",
@@ -199,7 +257,8 @@ class MixturePriors:
         Returns
         -------
         MixturePriors
-            ``weights_alpha`` of length ``n_components``; ``means_loc``, ``means_scale``
+            ``weights_alpha`` of length ``n_components`` (``None`` with
+            ``dp_concentration``, then a float); ``means_loc``, ``means_scale``
             and (except for ``spherical``, a float) ``scale_sigma`` of length
             ``n_features``; ``lkj_eta`` a float; for ``"student_t"``, ``dof_prior`` a
             pair of floats.
@@ -245,10 +304,12 @@ class MixturePriors:
             )
         else:
             scale_sigma = field("scale_sigma", std, n_features, "feature")
+        dirichlet_process = self.dp_concentration is not None
         return dataclasses.replace(
             self,
-            weights_alpha=field("weights_alpha", DEFAULT_WEIGHTS_ALPHA, n_components,
-                                "component"),
+            weights_alpha=None if dirichlet_process else field(
+                "weights_alpha", DEFAULT_WEIGHTS_ALPHA, n_components, "component"),
+            dp_concentration=float(self.dp_concentration) if dirichlet_process else None,
             means_loc=field("means_loc", np.nanmean(X, axis=0), n_features, "feature",
                             positive=False),
             means_scale=field("means_scale", DEFAULT_MEANS_SCALE_FACTOR * std, n_features,
@@ -274,8 +335,11 @@ class MixturePriors:
             shown = [float(f"{v:.4g}") for v in np.ravel(value)]
             return repr(tuple(shown) if isinstance(value, tuple) else shown)
 
+        # dof_prior (t components only) and dp_concentration (instead of weights_alpha)
+        # only when set.
         fields = ", ".join(
             f"{f.name}={show(getattr(self, f.name))}" for f in dataclasses.fields(self)
-            if f.name != "dof_prior" or self.dof_prior is not None
+            if f.name not in ("dof_prior", "dp_concentration")
+            or getattr(self, f.name) is not None
         )
         return f"MixturePriors({fields})"

@@ -113,9 +113,11 @@ def select_bayes(
     covariance_type : {"full", "tied", "diag", "spherical"} or iterable of them, \
 default="full"
         One covariance structure, or several to try for every number of components.
-    method : {"nuts", "advi", "fullrank_advi"}, default="nuts"
+    method : {"nuts", "advi", "fullrank_advi", "gibbs"}, default="nuts"
         Inference for every fit. ADVI is much faster but only approximates the
-        posterior (its LOO values are those of the approximation).
+        posterior (its LOO values are those of the approximation). ``"gibbs"`` samples
+        the conjugate model of :mod:`bayesmix.bayes.backends.gibbs` (``full``
+        covariances only; pass its prior as ``conjugate_prior=``).
     criterion : {"loo", "waic"}, default="loo"
         PSIS-LOO (recommended; with Pareto-k diagnostics) or WAIC.
     random_state : int, RandomState instance or None, default=None
@@ -127,7 +129,8 @@ default="full"
     **fit_kwargs
         Passed to :meth:`GaussianMixtureBayes.fit`: ``draws``, ``tune``, ``chains``,
         ``nuts_sampler``, ``target_accept`` for NUTS; ``draws``, ``n_iter``,
-        ``learning_rate`` for variational inference.
+        ``learning_rate`` for variational inference; ``draws``, ``tune``, ``chains``,
+        ``conjugate_prior`` for Gibbs.
 
     Returns
     -------

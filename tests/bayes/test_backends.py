@@ -40,8 +40,14 @@ STRUCTURE = "spherical"  # the cheapest model to compile and sample
 
 @pytest.fixture(scope="module")
 def fit_of(fitted):
-    """``fit_of(name)``: the session's fast-tier fit of that back end."""
-    return lambda name: fitted(STRUCTURE, name)
+    """``fit_of(name)``: the session's fast-tier fit of that back end (of ``STRUCTURE``,
+    or of the first structure the back end fits when it does not fit that one)."""
+    return lambda name: fitted(structure_of(name), name)
+
+
+def structure_of(name):
+    fits = BACKENDS[name].covariance_types
+    return STRUCTURE if fits is None or STRUCTURE in fits else fits[0]
 
 
 @pytest.fixture(scope="module")
@@ -51,7 +57,7 @@ def X(mixtures):
 
 # ----------------------------------------------------------------- the registry
 def test_the_registry_names_every_back_end_once():
-    assert NAMES == tuple(BACKENDS) == ("nuts", "advi", "fullrank_advi")
+    assert NAMES == tuple(BACKENDS) == ("nuts", "advi", "fullrank_advi", "gibbs")
     assert SAMPLERS and APPROXIMATIONS
     for name, backend in BACKENDS.items():
         assert isinstance(backend, InferenceBackend)
@@ -82,7 +88,7 @@ def test_fit_options_are_settings_of_the_estimator_or_options_of_the_back_end(na
 
 @pytest.mark.parametrize("name", ["stan", "em", "NUTS", None])
 def test_an_unknown_method_is_one_clear_error_naming_the_valid_ones(name, X):
-    message = re.escape(f"method must be one of 'nuts', 'advi', 'fullrank_advi', got "
+    message = re.escape(f"method must be one of 'nuts', 'advi', 'fullrank_advi', 'gibbs', got "
                         f"{name!r}.")
     with pytest.raises(ValueError, match=f"^{message}$"):
         get_backend(name)
@@ -97,6 +103,11 @@ def test_an_unknown_method_is_one_clear_error_naming_the_valid_ones(name, X):
        rf"unexpected keyword argument 'target_accept' for method='{name}', which accepts "
        rf"n_iter, tol, learning_rate\. Remove it, or use method='nuts'")
       for name in APPROXIMATIONS],
+    ("gibbs", {"target_accept": 0.9}, TypeError,
+     r"unexpected keyword argument 'target_accept' for method='gibbs', which accepts "
+     r"conjugate_prior\."),
+    ("gibbs", {"batch_size": 10}, ValueError,
+     r"batch_size=10 does not apply to method='gibbs'"),
     ("nuts", {"batch_size": 10}, ValueError,
      r"batch_size=10 is for variational inference, but method='nuts'"),
     ("nuts", {"nuts_sampler": "stan"}, ValueError,
@@ -131,7 +142,7 @@ def test_every_back_end_fits_the_common_layout(fit_of, X, name):
     for group in idata.groups():
         attrs = idata[group].attrs
         assert attrs["inference_method"] == name
-        assert attrs["covariance_type"] == STRUCTURE
+        assert attrs["covariance_type"] == structure_of(name)
         assert attrs["fit_time"] == estimator.diagnostics_["fit_time"] > 0
     assert inference_method_of(idata) is BACKENDS[name]
 

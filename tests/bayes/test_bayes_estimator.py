@@ -236,7 +236,7 @@ def test_unfitted_estimator_raises():
         ({"priors": {"lkj_eta": 1.0}}, {}, "priors must be a MixturePriors instance"),
         ({"priors": MixturePriors(scale_sigma=[1.0, 1.0, 1.0])}, {},
          r"scale_sigma has length 3, but 2 values"),
-        ({}, {"method": "gibbs"}, "method must be one of 'nuts', 'advi', 'fullrank_advi'"),
+        ({}, {"method": "smc"}, "method must be one of 'nuts', 'advi', 'fullrank_advi'"),
         ({}, {"nuts_sampler": "stan"}, "nuts_sampler must be one of"),
         ({}, {"draws": 0}, "draws must be >= 1, got 0"),
         ({}, {"chains": 1.5}, "chains must be an integer"),

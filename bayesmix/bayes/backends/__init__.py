@@ -13,7 +13,7 @@ Examples
 --------
 >>> from bayesmix.bayes.backends import available_methods, get_backend
 >>> available_methods()
-('nuts', 'advi', 'fullrank_advi')
+('nuts', 'advi', 'fullrank_advi', 'gibbs')
 >>> get_backend("fullrank_advi").label
 'full-rank ADVI'
 """
@@ -27,6 +27,7 @@ from bayesmix.bayes.backends.advi import ADVI, FULLRANK_ADVI
 from bayesmix.bayes.backends.base import InferenceBackend, InferenceMethod
 from bayesmix.bayes.backends.bootstrap import BOOTSTRAP_DRAWS
 from bayesmix.bayes.backends.em import EM_POINT_MASS
+from bayesmix.bayes.backends.gibbs import GIBBS
 from bayesmix.bayes.backends.nuts import NUTS
 
 if TYPE_CHECKING:
@@ -43,7 +44,7 @@ __all__ = [
 
 #: The back ends of ``GaussianMixtureBayes.fit``, by the name ``method`` takes.
 BACKENDS: dict[str, InferenceBackend] = {backend.name: backend
-                                         for backend in (NUTS, ADVI, FULLRANK_ADVI)}
+                                         for backend in (NUTS, ADVI, FULLRANK_ADVI, GIBBS)}
 
 #: Every method a bayesmix InferenceData may record: the back ends, the EM point mass and
 #: bootstrap draws.
@@ -58,7 +59,7 @@ def available_methods() -> tuple[str, ...]:
     --------
     >>> from bayesmix.bayes.backends import available_methods
     >>> available_methods()
-    ('nuts', 'advi', 'fullrank_advi')
+    ('nuts', 'advi', 'fullrank_advi', 'gibbs')
     """
     return tuple(BACKENDS)
 
@@ -88,7 +89,7 @@ def get_backend(name: str) -> InferenceBackend:
     >>> get_backend("em")
     Traceback (most recent call last):
     ...
-    ValueError: method must be one of 'nuts', 'advi', 'fullrank_advi', got 'em'.
+    ValueError: method must be one of 'nuts', 'advi', 'fullrank_advi', 'gibbs', got 'em'.
     """
     return BACKENDS[check_option(name, "method", available_methods())]
 

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "BackendRun",
+    "FitData",
     "InferenceBackend",
     "InferenceMethod",
     "SelectionDiagnostics",
@@ -170,6 +171,38 @@ class BackendRun:
 
 
 @dataclass
+class FitData:
+    """What ``fit`` knows besides the PyMC model, for back ends that sample without it.
+
+    Attributes
+    ----------
+    X : ndarray of shape (n_samples, n_features)
+        The validated data.
+    n_components : int
+    covariance_type : str
+    priors : MixturePriors
+        The resolved priors.
+    initial : tuple of ndarray or None
+        The EM fit's weights, means and full covariances to start from (``init="em"``),
+        or ``None`` (``init="prior"``).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from bayesmix.bayes.backends.base import FitData
+    >>> FitData(X=np.zeros((2, 1)), n_components=1, covariance_type="full", priors=None,
+    ...         initial=None).covariance_type
+    'full'
+    """
+
+    X: np.ndarray
+    n_components: int
+    covariance_type: str
+    priors: Any
+    initial: tuple[np.ndarray, np.ndarray, np.ndarray] | None
+
+
+@dataclass
 class SelectionDiagnostics:
     """A fit's diagnostics as they read in the table of :func:`bayesmix.select_bayes`.
 
@@ -208,17 +241,22 @@ class InferenceBackend(InferenceMethod, ABC):
         The options of ``fit`` (and ``select_bayes``' ``fit_kwargs``) that matter to it.
     options : tuple of str
         The keyword arguments ``fit`` passes on to :meth:`run` through ``**kwargs``.
+    covariance_types : tuple of str or None
+        The covariance structures it fits; ``None`` for every one the posterior
+        supports (:mod:`bayesmix.bayes.scales`).
 
     Examples
     --------
     >>> from bayesmix.bayes.backends import BACKENDS
     >>> [(name, backend.is_sampler) for name, backend in BACKENDS.items()]
-    [('nuts', True), ('advi', False), ('fullrank_advi', False)]
+    [('nuts', True), ('advi', False), ('fullrank_advi', False), ('gibbs', True)]
     """
 
     fittable = True
     fit_options: tuple[str, ...] = ()
     options: tuple[str, ...] = ()
+    #: The covariance structures it fits; ``None``: every one the posterior supports.
+    covariance_types: tuple[str, ...] | None = None
 
     @abstractmethod
     def check_fit_options(self, options: Mapping[str, Any], *, nuts_sampler: str | None,
@@ -247,6 +285,20 @@ class InferenceBackend(InferenceMethod, ABC):
             ...
         TypeError: fit got an unexpected keyword argument 'target_accept' for method='advi', which accepts n_iter, tol, learning_rate. Remove it, or use method='nuts' for NUTS options such as target_accept.
         """
+
+    def fit_data_options(self, data: FitData) -> dict[str, Any]:
+        """Keyword arguments ``fit`` adds to :meth:`run` from ``data``; none here.
+
+        Back ends that sample the PyMC model need nothing more; one that works on the
+        data directly (the Gibbs sampler) takes ``data`` and checks that it can.
+
+        Examples
+        --------
+        >>> from bayesmix.bayes.backends import get_backend
+        >>> get_backend("nuts").fit_data_options(None)
+        {}
+        """
+        return {}
 
     @abstractmethod
     def run(self, model: pm.Model, *, draws: int, tune: int, chains: int,
