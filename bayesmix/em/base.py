@@ -41,11 +41,16 @@ from bayesmix.em.diagnostics import find_degenerate
 from bayesmix.em.engine import EMEngine, EMRun, EMSettings, MixtureParameters
 from bayesmix.em.init import INIT_METHODS, initial_responsibilities
 from bayesmix.em.missing_source import memory_source
-from bayesmix.em.sources import is_dask_collection
+from bayesmix.em.sources import InMemorySource, is_dask_collection
 from bayesmix.exceptions import (
     ConvergenceWarning,
     DegenerateComponentWarning,
     RegCovarScaleWarning,
+)
+from bayesmix.families.noise import (
+    hypervolume,
+    nearest_neighbour_noise,
+    noise_responsibilities,
 )
 
 __all__ = ["ACCELERATIONS", "MAX_FACTORISATION_FLOPS", "REG_COVAR_RTOL", "BaseMixtureEM",
@@ -100,6 +105,13 @@ def covariance_cost(structure: CovarianceStructure, n_components: int, n_feature
     return 8.0 * _COVARIANCE_COPIES * entries, flops
 
 
+def _noise_hypervolume(source: InMemorySource) -> float:
+    """The hypervolume of a source's rows, computed once per source (its cache)."""
+    if "hypervolume" not in source.cache:
+        source.cache["hypervolume"] = hypervolume(source.X)
+    return source.cache["hypervolume"]
+
+
 class BaseMixtureEM(DensityMixin, BaseEstimator):
     """Fitting template of the EM mixture estimators (see the module docstring).
 
@@ -107,7 +119,16 @@ class BaseMixtureEM(DensityMixin, BaseEstimator):
     (``n_components``, ``covariance_type``, ``tol``, ``reg_covar``, ``max_iter``,
     ``n_init``, ``init_params``, ``weights_init``, ``means_init``, ``precisions_init``,
     ``random_state``, ``warm_start``, ``verbose``, ``verbose_interval``),
-    ``acceleration`` and ``prior``.
+    ``acceleration``, ``prior``, ``noise`` and ``noise_init``.
+
+    With ``noise=True`` the mixture has a uniform noise component of density ``1 / V``
+    over the data's hypervolume (:func:`~bayesmix.families.noise.hypervolume`, mclust's
+    ``hypvol``), whose weight EM estimates (Banfield & Raftery 1993; mclust's
+    ``initialization=list(noise=...)``). EM starts from the rows ``noise_init`` marks
+    (default: :func:`~bayesmix.families.noise.nearest_neighbour_noise`) as noise and the
+    initialisation (``init_params``) of the other rows. ``weights_`` then ends with the
+    noise weight (as mclust's ``pro``), also in ``noise_weight_``; ``predict_proba`` has
+    the noise as its last column and ``predict`` labels the rows it takes ``-1``.
 
     Examples
     --------
@@ -139,6 +160,15 @@ class BaseMixtureEM(DensityMixin, BaseEstimator):
         check_int(self.verbose, "verbose", min_value=0)
         check_int(self.verbose_interval, "verbose_interval", min_value=1)
         check_bool(self.warm_start, "warm_start")
+        check_bool(self.noise, "noise")
+        if self.noise and self.acceleration is not None:
+            raise ValueError(
+                f"acceleration={self.acceleration!r} is not available with noise=True (its "
+                f"extrapolation does not carry the noise weight); pass acceleration=None.")
+        if self.noise_init is not None and not self.noise:
+            raise ValueError(
+                "noise_init was given but noise=False: the initial noise rows need a noise "
+                "component. Pass noise=True, or drop noise_init.")
         if self.acceleration is not None:
             check_option(self.acceleration, "acceleration", ACCELERATIONS)
         if self.prior is not None:
@@ -230,8 +260,10 @@ class BaseMixtureEM(DensityMixin, BaseEstimator):
         settings = EMSettings(tol=self.tol, reg_covar=self.reg_covar, max_iter=self.max_iter,
                               verbose=self.verbose, verbose_interval=self.verbose_interval,
                               accelerate=self.acceleration == "squarem")
+        noise = ({"noise_log_volume": float(np.log(_noise_hypervolume(source)))}
+                 if self.noise else {})
         engine = self._engine_class(source, structure, self.n_components, settings,
-                                    self._resolved_prior(structure, source))
+                                    self._resolved_prior(structure, source), **noise)
         warm = self.warm_start and hasattr(self, "converged_")
         n_init = 1 if warm else self.n_init
         # One generator for every restart, drawn from in turn, as scikit-learn does: the
@@ -291,7 +323,36 @@ class BaseMixtureEM(DensityMixin, BaseEstimator):
         given = self._check_parameters(structure, source.n_features)
         self._check_cost(structure, source.n_features)
         self._check_n_positive_weights(source.n_positive)
+        if self.noise:
+            self._initial_noise_rows(source)
         return given
+
+    def _initial_noise_rows(self, source: Any) -> np.ndarray:
+        """The rows EM starts as noise: ``noise_init``, checked, or the nearest-neighbour
+        cleaning's (kept in the source's cache for the fits that share it)."""
+        if not isinstance(source, InMemorySource):
+            raise ValueError(
+                f"noise=True fits complete rows in memory; got {type(source).__name__} "
+                f"(missing values or a Dask collection). Drop or impute the rows with NaN, "
+                f"or compute the collection.")
+        if self.noise_init is None:
+            if "nearest_neighbour_noise" not in source.cache:
+                source.cache["nearest_neighbour_noise"] = nearest_neighbour_noise(source.X)
+            rows = source.cache["nearest_neighbour_noise"]
+        else:
+            rows = np.asarray(self.noise_init)
+            if rows.dtype != bool or rows.shape != (source.n_samples,):
+                raise ValueError(
+                    f"noise_init must be a boolean array of shape ({source.n_samples},) "
+                    f"(True for the rows to start as noise), got {short_repr(self.noise_init)}"
+                    f". Build it as e.g. noise_init = scores > threshold.")
+        n_left = int(np.count_nonzero(~rows))
+        if n_left < self.n_components:
+            raise ValueError(
+                f"{source.n_samples - n_left} of {source.n_samples} rows start as noise, "
+                f"leaving {n_left} for n_components={self.n_components}. Mark fewer rows in "
+                f"noise_init, or lower n_components.")
+        return rows
 
     def set_fitted_run(self, run: EMRun, source: Any, counts: np.ndarray,
                        fit_time: float) -> BaseMixtureEM:
@@ -409,8 +470,74 @@ class BaseMixtureEM(DensityMixin, BaseEstimator):
 
     def _warm_start(self, shift: np.ndarray) -> MixtureParameters:
         """The previous fit's parameters, centred like the new data."""
-        return MixtureParameters(self.weights_, self.means_ - shift, self.covariances_,
-                                 self.precisions_cholesky_)
+        return MixtureParameters(self.component_weights_, self.means_ - shift,
+                                 self.covariances_, self.precisions_cholesky_,
+                                 noise_weight=self._previous_noise_weight())
+
+    def _previous_noise_weight(self) -> float:
+        """The noise weight a warm start resumes from; refuses a change of ``noise``."""
+        if self.noise != hasattr(self, "noise_weight_"):
+            raise ValueError(
+                f"warm_start=True resumes the previous fit, which was made with noise="
+                f"{not self.noise}, but noise={self.noise} now. Set warm_start=False to "
+                f"fit afresh.")
+        return getattr(self, "noise_weight_", 0.0)
+
+    # ------------------------------------------------------------------ noise
+    @property
+    def component_weights_(self) -> np.ndarray:
+        """The components' weights: ``weights_`` without the noise weight (if any).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from bayesmix import GaussianMixtureEM
+        >>> rng = np.random.default_rng(0)
+        >>> X = np.vstack([rng.normal(size=(100, 2)), rng.uniform(-9, 9, size=(10, 2))])
+        >>> em = GaussianMixtureEM(1, noise=True, random_state=0).fit(X)
+        >>> em.weights_.shape, em.component_weights_.shape
+        ((2,), (1,))
+        """
+        check_is_fitted(self)
+        return self.weights_[: self.n_components]
+
+    def _with_noise(self, log_prob: np.ndarray) -> np.ndarray:
+        """The components' joint log probabilities (N, K), with the noise column
+        ``log(pi_0) - log(V)`` appended when the fit has one."""
+        if not hasattr(self, "noise_weight_"):
+            return log_prob
+        with np.errstate(divide="ignore"):
+            log_noise = np.log(self.noise_weight_) - np.log(self.hypervolume_)
+        return np.column_stack([log_prob, np.full(log_prob.shape[0], log_noise)])
+
+    def _labels(self, log_prob: np.ndarray) -> np.ndarray:
+        """Most likely component of each row of joint log probabilities; -1 for noise."""
+        labels = log_prob.argmax(axis=1)
+        labels[labels == self.n_components] = -1
+        return labels
+
+    def _refuse_noise_sample(self) -> None:
+        if hasattr(self, "noise_weight_"):
+            raise ValueError(
+                "sample() does not draw from a fit with a noise component yet (its "
+                "uniform region is known by its volume only). Draw from a fit made with "
+                "noise=False.")
+
+    def _noise_variables(self) -> dict[str, tuple[np.ndarray, tuple[str, ...]]]:
+        """The noise weight as an InferenceData posterior variable ``noise_weight``
+        (chain, draw), for a fit with noise; empty otherwise."""
+        if not hasattr(self, "noise_weight_"):
+            return {}
+        return {"noise_weight": (np.array([[self.noise_weight_]]), ("chain", "draw"))}
+
+    def _noise_attrs(self) -> dict[str, float]:
+        """The InferenceData attribute ``noise_hypervolume`` (``V``), for a fit with noise."""
+        return {"noise_hypervolume": self.hypervolume_} if hasattr(self, "noise_weight_") else {}
+
+    def _n_noise_parameters(self) -> int:
+        """mclust's count for a noise component (``nMclustParams``): its weight and the
+        hypervolume, 2; 0 without one."""
+        return 2 if hasattr(self, "noise_weight_") else 0
 
     def _start(self, engine: EMEngine, given: dict[str, np.ndarray],
                random_state: np.random.RandomState, stream: tuple[int, int] | None
@@ -423,17 +550,29 @@ class BaseMixtureEM(DensityMixin, BaseEstimator):
         the same source share k-means partitions); given initial values replace what it
         yields.
         """
-        structure = engine.structure
+        structure, source = engine.structure, engine.source
+        X, weights = source.initialisation_sample()
+        noise_rows = self._initial_noise_rows(source) if self.noise else None
         if {"weights", "means", "precisions_cholesky"} <= given.keys():
-            return self._given_start(structure, given)
-        X, weights = engine.source.initialisation_sample()
-        resp = initial_responsibilities(X, self.n_components, self.init_params, random_state,
-                                        weights, cache=engine.source.cache, stream=stream)
-        start = engine.from_responsibilities(resp)
-        if "precisions_cholesky" in given:
-            start = self._given_start(structure, {**vars(start), **given})
-        start.weights = given.get("weights", start.weights)
-        start.means = given.get("means", start.means)
+            start = self._given_start(structure, given)
+        else:
+            cache = source.cache
+            if noise_rows is not None:  # the initialisation sees the other rows only
+                X, weights = X[~noise_rows], weights[~noise_rows]
+                cache = cache.setdefault(("without noise rows", noise_rows.tobytes()), {})
+            resp = initial_responsibilities(X, self.n_components, self.init_params,
+                                            random_state, weights, cache=cache, stream=stream)
+            if noise_rows is not None:
+                resp = noise_responsibilities(resp, noise_rows)
+            start = engine.from_responsibilities(resp)
+            if "precisions_cholesky" in given:
+                start = self._given_start(structure, {**vars(start), **given})
+            start.means = given.get("means", start.means)
+        if noise_rows is not None:
+            all_weights = source.initialisation_sample()[1]
+            start.noise_weight = float(all_weights @ noise_rows / all_weights.sum())
+        if "weights" in given:
+            start.weights = given["weights"] * (1.0 - start.noise_weight)
         return start
 
     @staticmethod
@@ -460,7 +599,15 @@ class BaseMixtureEM(DensityMixin, BaseEstimator):
         # In the data's precision, as scikit-learn returns them (EM ran its M steps in
         # float64 either way).
         dtype = source.dtype
-        self.weights_ = params.weights.astype(dtype, copy=False)
+        weights = params.weights
+        for name in ("noise_weight_", "hypervolume_"):
+            if hasattr(self, name):
+                delattr(self, name)
+        if self.noise:  # mclust's pro: the noise weight last
+            weights = np.append(weights, params.noise_weight)
+            self.noise_weight_ = float(params.noise_weight)
+            self.hypervolume_ = _noise_hypervolume(source)
+        self.weights_ = weights.astype(dtype, copy=False)
         self.means_ = (params.means + source.shift).astype(dtype, copy=False)
         self.covariances_ = params.covariances.astype(dtype, copy=False)
         self.precisions_cholesky_ = params.precisions_cholesky.astype(dtype, copy=False)
@@ -559,7 +706,8 @@ class BaseMixtureEM(DensityMixin, BaseEstimator):
                 f"order must be a permutation of range({self.n_components}), got "
                 f"{short_repr(order)}. Pass e.g. np.argsort(model.means_[:, 0])."
             )
-        self.weights_ = self.weights_[order]
+        self.weights_ = np.concatenate([self.weights_[order],
+                                        self.weights_[self.n_components:]])
         self.means_ = self.means_[order]
         if not get_structure(self.covariance_type).shares_covariance():
             for name in ("covariances_", "precisions_", "precisions_cholesky_"):
@@ -595,7 +743,7 @@ class BaseMixtureEM(DensityMixin, BaseEstimator):
         "weights_", "means_", "covariances_", "precisions_", "precisions_cholesky_",
         "converged_", "n_iter_", "lower_bound_", "lower_bound_history_",
         "degenerate_components_", "degenerate_reasons_", "fit_time_", "n_features_in_",
-        "feature_names_in_",
+        "feature_names_in_", "noise_weight_", "hypervolume_",
     )
 
     def restore_fitted_state(self, fitted: dict[str, Any], idata: Any) -> None:

@@ -51,6 +51,7 @@ from bayesmix._validation import check_memory, check_sample_weight, validate_dat
 from bayesmix.covariance.base import CovarianceStructure
 from bayesmix.density import component_log_prob, normalise_rows, row_chunks
 from bayesmix.em.statistics import SufficientStatistics
+from bayesmix.families.noise import fold_noise
 
 __all__ = ["InMemorySource", "block_statistics", "centred_blocks", "is_dask_collection",
            "scatter_matrix"]
@@ -120,12 +121,17 @@ def block_statistics(
     precisions_cholesky: np.ndarray,
     log_det: np.ndarray,
     labels: np.ndarray | None = None,
+    log_noise: float | None = None,
 ) -> SufficientStatistics:
     """The E step over ``X[rows] - shift``, block by block, folded into statistics.
 
     The kernel every source maps over its rows (row ranges of an array, Dask chunks).
     ``sample_weight=None`` means unit weights (a faster path); ``labels``, when given,
-    receives the most likely component of each row. The blocks are computed in ``X``'s
+    receives the most likely component of each row (-1 for the noise component).
+    ``log_noise``, when given, is a noise component's ``log(pi_0) - log(V)``
+    (:func:`~bayesmix.families.noise.fold_noise`): its count is the statistics'
+    ``noise_count``, and the pooled structures get the scatter weighted by the
+    components' share in ``total_scatter``. The blocks are computed in ``X``'s
     precision (float32 rows: float32 products, added up in the float64 statistics).
 
     Examples
@@ -141,6 +147,8 @@ def block_statistics(
     """
     n_components, n_features = means.shape
     stats = SufficientStatistics.zeros(n_components, n_features, structure)
+    if log_noise is not None and structure.needs_total_scatter:
+        stats.total_scatter = np.zeros((n_features, n_features))
     width = structure.row_width(n_components, n_features)
     if X.dtype != np.float64:
         shift, log_weights, means, precisions_cholesky, log_det = (
@@ -152,6 +160,9 @@ def block_statistics(
         if labels is not None:
             labels[block_rows] = resp.argmax(axis=1)
         log_norm = normalise_rows(resp)
+        if log_noise is not None:
+            noise_resp = fold_noise(resp, log_norm, log_noise,
+                                    None if labels is None else labels[block_rows])
         if sample_weight is None:
             stats.log_likelihood += log_norm.sum(dtype=np.float64)
         else:
@@ -159,6 +170,11 @@ def block_statistics(
             stats.log_likelihood += block_weight @ log_norm
             resp *= block_weight[:, np.newaxis]
         stats.add_block(block, resp)
+        if log_noise is not None:
+            stats.noise_count += float(noise_resp.sum() if sample_weight is None
+                                       else block_weight @ noise_resp)
+            if stats.total_scatter is not None:
+                stats.add_scatter(block, resp.sum(axis=1))
     return stats
 
 
@@ -310,9 +326,12 @@ class InMemorySource:
         return self.scatter
 
     def e_step(self, structure: CovarianceStructure, weights: np.ndarray, means: np.ndarray,
-               precisions_cholesky: np.ndarray, labels: np.ndarray | None = None
-               ) -> SufficientStatistics:
+               precisions_cholesky: np.ndarray, labels: np.ndarray | None = None,
+               log_noise: float | None = None) -> SufficientStatistics:
         """One pass over the rows at the given (centred) parameters.
+
+        ``log_noise``: a noise component's ``log(pi_0) - log(V)``, or ``None`` for none
+        (see :func:`block_statistics`).
 
         Examples
         --------
@@ -332,7 +351,8 @@ class InMemorySource:
 
         def statistics(rows: slice) -> SufficientStatistics:
             return block_statistics(self.X, self.sample_weight, rows, self.shift, structure,
-                                    log_weights, means, precisions_cholesky, log_det, labels)
+                                    log_weights, means, precisions_cholesky, log_det, labels,
+                                    log_noise)
 
         parts = threads.map(statistics, self.n_samples)
         return parts[0] if len(parts) == 1 else SufficientStatistics.total(parts)
