@@ -106,7 +106,7 @@ def mixing_weights(counts: np.ndarray, noise_count: float) -> tuple[np.ndarray, 
     (array([0.3, 0.5]), 0.2)
     """
     total = counts.sum() + noise_count
-    return counts / total, noise_count / total
+    return counts / total, float(noise_count / total)
 
 
 @dataclass
