@@ -52,6 +52,7 @@ from bayesmix.families.noise import (
     nearest_neighbour_noise,
     noise_responsibilities,
 )
+from bayesmix.scoring import information_criteria
 
 __all__ = ["ACCELERATIONS", "MAX_FACTORISATION_FLOPS", "REG_COVAR_RTOL", "BaseMixtureEM",
            "covariance_cost"]
@@ -533,6 +534,27 @@ class BaseMixtureEM(DensityMixin, BaseEstimator):
     def _noise_attrs(self) -> dict[str, float]:
         """The InferenceData attribute ``noise_hypervolume`` (``V``), for a fit with noise."""
         return {"noise_hypervolume": self.hypervolume_} if hasattr(self, "noise_weight_") else {}
+
+    def criteria(self, X: Any) -> dict[str, float]:
+        """The log-likelihood of ``X`` and the criteria of this fit, from one pass.
+
+        Returns
+        -------
+        dict
+            ``log_likelihood``, ``n_parameters``, ``bic``, ``aic``, ``icl``
+            (:func:`bayesmix.scoring.information_criteria`), the noise component (if any)
+            counted as mclust counts it.
+
+        Examples
+        --------
+        >>> from bayesmix import GaussianMixtureEM, load_old_faithful
+        >>> X = load_old_faithful()
+        >>> em = GaussianMixtureEM(2, random_state=0).fit(X)
+        >>> values = em.criteria(X)
+        >>> values["n_parameters"], values["bic"] == em.bic(X)
+        (11, True)
+        """
+        return information_criteria(self._weighted_log_prob(X), self._n_parameters())
 
     def _n_noise_parameters(self) -> int:
         """mclust's count for a noise component (``nMclustParams``): its weight and the

@@ -35,7 +35,6 @@ from bayesmix.density import (
 from bayesmix.em.base import BaseMixtureEM
 from bayesmix.em.sources import is_dask_collection
 from bayesmix.imputation import conditional_expectation, draw_imputations
-from bayesmix.scoring import information_criteria
 
 __all__ = ["GaussianMixtureEM"]
 
@@ -414,9 +413,6 @@ class GaussianMixtureEM(BaseMixtureEM):
         return (n_parameters(self.n_components, self.means_.shape[1], self.covariance_type)
                 + self._n_noise_parameters())
 
-    def _criteria(self, X: Any) -> dict[str, float]:
-        return information_criteria(self._weighted_log_prob(X), self._n_parameters())
-
     def bic(self, X: Any) -> float:
         """Bayesian information criterion (lower is better): ``-2 log L + p log N``.
 
@@ -428,7 +424,7 @@ class GaussianMixtureEM(BaseMixtureEM):
         >>> round(em.bic(X), 2)
         2314.52
         """
-        return self._criteria(X)["bic"]
+        return self.criteria(X)["bic"]
 
     def aic(self, X: Any) -> float:
         """Akaike information criterion (lower is better): ``-2 log L + 2 p``.
@@ -441,7 +437,7 @@ class GaussianMixtureEM(BaseMixtureEM):
         >>> round(em.aic(X), 2)
         2274.85
         """
-        return self._criteria(X)["aic"]
+        return self.criteria(X)["aic"]
 
     def icl(self, X: Any) -> float:
         """Integrated completed likelihood (mclust's ICL in BIC's sign; lower is better).
@@ -457,7 +453,7 @@ class GaussianMixtureEM(BaseMixtureEM):
         >>> bool(em.icl(X) >= em.bic(X))
         True
         """
-        return self._criteria(X)["icl"]
+        return self.criteria(X)["icl"]
 
     # ------------------------------------------------------------------ export
     def to_inference_data(self, X: Any = None):

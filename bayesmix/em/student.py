@@ -33,7 +33,6 @@ from bayesmix.em.missing_source import MissingValuesSource
 from bayesmix.em.sources import InMemorySource
 from bayesmix.em.student_engine import StudentEMEngine, StudentParameters
 from bayesmix.families.student_t import mixture_log_prob
-from bayesmix.scoring import information_criteria
 
 __all__ = ["StudentMixtureEM"]
 
@@ -341,9 +340,6 @@ class StudentMixtureEM(BaseMixtureEM):
         return (gaussian + (self.n_components if self.dof is None else 0)
                 + self._n_noise_parameters())
 
-    def _criteria(self, X: Any) -> dict[str, float]:
-        return information_criteria(self._weighted_log_prob(X), self._n_parameters())
-
     def bic(self, X: Any) -> float:
         """Bayesian information criterion (lower is better), the dof counted.
 
@@ -356,7 +352,7 @@ class StudentMixtureEM(BaseMixtureEM):
         >>> em._n_parameters(), bool(np.isclose(em.bic(X), -2 * 8 * em.score(X) + 7 * np.log(8)))
         (7, True)
         """
-        return self._criteria(X)["bic"]
+        return self.criteria(X)["bic"]
 
     def aic(self, X: Any) -> float:
         """Akaike information criterion (lower is better): ``-2 log L + 2 p``.
@@ -370,7 +366,7 @@ class StudentMixtureEM(BaseMixtureEM):
         >>> bool(np.isclose(em.aic(X), -2 * 8 * em.score(X) + 2 * 5))
         True
         """
-        return self._criteria(X)["aic"]
+        return self.criteria(X)["aic"]
 
     def icl(self, X: Any) -> float:
         """Integrated completed likelihood: ``BIC + 2 * entropy`` (lower is better).
@@ -384,7 +380,7 @@ class StudentMixtureEM(BaseMixtureEM):
         >>> bool(em.icl(X) >= em.bic(X))
         True
         """
-        return self._criteria(X)["icl"]
+        return self.criteria(X)["icl"]
 
     # ------------------------------------------------------------------ export
     fitted_attributes = BaseMixtureEM.fitted_attributes + ("scales_", "dof_")
