@@ -103,10 +103,10 @@ def _row(model: Any, X_test: Any, y_true: Any) -> tuple[dict[str, Any], dict[str
     idata = inference_data(model)
     attrs = idata.posterior.attrs
     family, noise = _family(idata)
-    # An EM estimator scores itself (any family, a noise component); the shared scoring
-    # evaluates Gaussian components.
-    own_density = is_point_mass(idata) and hasattr(model, "criteria")
-    if not own_density and (family != "gaussian" or noise):
+    # The shared scoring evaluates Gaussian components; an EM estimator of another family
+    # or with a noise component scores itself.
+    own_density = family != "gaussian" or noise
+    if own_density and not (is_point_mass(idata) and hasattr(model, "criteria")):
         raise ValueError(
             f"compare scores a {family} fit{' with noise' if noise else ''} given as "
             f"InferenceData with Gaussian densities; pass the fitted estimator instead "
