@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import adjusted_rand_score
 
+from bayesmix.families.inference_data import fit_family
 from bayesmix.scoring import (
     point_log_prob,
     criteria,
@@ -61,11 +62,6 @@ FOOTNOTES = {
 }
 
 
-def _family(idata: az.InferenceData) -> tuple[str, bool]:
-    """The component family and whether the fit has a noise component, from its attrs."""
-    attrs = idata.posterior.attrs
-    return str(attrs.get("family", "gaussian")), "noise_hypervolume" in attrs
-
 
 def _diagnostics(model: Any, idata: az.InferenceData) -> dict[str, float]:
     """The fit time and the convergence columns its inference method fills (NaN else)."""
@@ -102,7 +98,7 @@ def _row(model: Any, X_test: Any, y_true: Any) -> tuple[dict[str, Any], dict[str
         model, draws = model.em_, model.idata_
     idata = inference_data(model)
     attrs = idata.posterior.attrs
-    family, noise = _family(idata)
+    family, noise = fit_family(idata)
     # The shared scoring evaluates Gaussian components; an EM estimator of another family
     # or with a noise component scores itself.
     own_density = family != "gaussian" or noise

@@ -95,3 +95,33 @@ def test_compare_scores_t_and_noise_fits_with_their_own_density(outlying):
             em.score_samples(outlying).sum())
     with pytest.raises(ValueError, match="pass the fitted estimator instead"):
         compare({"t": inference_data(fits["t"]).copy().isel(chain=[0, 0])})
+
+
+def test_plot_components_draws_t_ellipses_at_the_gaussian_probability_and_marks_noise(
+        outlying):
+    from matplotlib.patches import Ellipse
+    from scipy.stats import multivariate_t
+
+    from bayesmix.plotting import plot_components
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        t_fit = StudentMixtureEM(3, dof=3.0, noise=True, random_state=0).fit(outlying)
+    ax = plot_components(t_fit, outlying, n_std=(2,))
+    assert ax.get_title() == "EM: 3 student_t + noise components, 2 sigma ellipses"
+    ellipses = [patch for patch in ax.patches if isinstance(patch, Ellipse)]
+    assert len(ellipses) == 3
+    # the 2-sigma ellipse of a t component holds what the Gaussian's does: 1 - exp(-2)
+    k = 0
+    ellipse = min(ellipses, key=lambda e: np.linalg.norm(np.array(e.center) - t_fit.means_[k]))
+    draws = multivariate_t(t_fit.means_[k], t_fit.scales_[k], df=3.0).rvs(
+        40_000, random_state=0)
+    unit_circle = ellipse.get_patch_transform().inverted().transform(draws)
+    inside = (unit_circle**2).sum(axis=1) <= 1.0
+    assert inside.mean() == pytest.approx(1 - np.exp(-2.0), abs=0.01)
+    # the rows the noise component takes: grey crosses
+    crosses = [c for c in ax.collections if c.get_label() == "noise"]
+    assert len(crosses) == 1
+    assert len(crosses[0].get_offsets()) == int((t_fit.predict(outlying) == -1).sum()) > 0
+    with pytest.raises(ValueError, match="pass the fitted estimator"):
+        plot_components(t_fit.to_inference_data())
