@@ -7,10 +7,12 @@ given in place of ``X``), runs the restarts, stores the best run's fitted attrib
 diagnoses degenerate components and declares what persistence saves. A concrete
 estimator (:class:`~bayesmix.GaussianMixtureEM`) adds its constructor, its density-based
 prediction and scoring, and its export, as scikit-learn's ``BaseMixture`` and
-``GaussianMixture`` share the work. Its length (about 640 lines, half of it docstrings
-and examples) is that of the one template every EM estimator shares: validation of
-scikit-learn's parameters and the prior, the data source, restarts, runs fitted outside
-``fit`` (:mod:`bayesmix.em.batch`), the fitted state and its diagnosis.
+``GaussianMixture`` share the work; what a noise component adds is
+:class:`~bayesmix.em.noise.NoiseComponentMixin`'s. Its length (about 720 lines, half of
+it docstrings and examples) is that of the one template every EM estimator shares:
+validation of scikit-learn's parameters and the prior, the data source, restarts (and
+their noise starts), runs fitted outside ``fit`` (:mod:`bayesmix.em.batch`), the fitted
+state and its diagnosis.
 """
 
 from __future__ import annotations
@@ -41,17 +43,14 @@ from bayesmix.em.diagnostics import find_degenerate
 from bayesmix.em.engine import EMEngine, EMRun, EMSettings, MixtureParameters
 from bayesmix.em.init import INIT_METHODS, initial_responsibilities
 from bayesmix.em.missing_source import memory_source
-from bayesmix.em.sources import InMemorySource, is_dask_collection
+from bayesmix.em.noise import NoiseComponentMixin, noise_hypervolume
+from bayesmix.em.sources import is_dask_collection
 from bayesmix.exceptions import (
     ConvergenceWarning,
     DegenerateComponentWarning,
     RegCovarScaleWarning,
 )
-from bayesmix.families.noise import (
-    hypervolume,
-    nearest_neighbour_noise,
-    noise_responsibilities,
-)
+from bayesmix.families.noise import noise_responsibilities
 from bayesmix.scoring import information_criteria
 
 __all__ = ["ACCELERATIONS", "MAX_FACTORISATION_FLOPS", "REG_COVAR_RTOL", "BaseMixtureEM",
@@ -106,14 +105,7 @@ def covariance_cost(structure: CovarianceStructure, n_components: int, n_feature
     return 8.0 * _COVARIANCE_COPIES * entries, flops
 
 
-def _noise_hypervolume(source: InMemorySource) -> float:
-    """The hypervolume of a source's rows, computed once per source (its cache)."""
-    if "hypervolume" not in source.cache:
-        source.cache["hypervolume"] = hypervolume(source.X)
-    return source.cache["hypervolume"]
-
-
-class BaseMixtureEM(DensityMixin, BaseEstimator):
+class BaseMixtureEM(NoiseComponentMixin, DensityMixin, BaseEstimator):
     """Fitting template of the EM mixture estimators (see the module docstring).
 
     Subclasses define ``__init__`` with scikit-learn's mixture parameters
@@ -261,7 +253,7 @@ class BaseMixtureEM(DensityMixin, BaseEstimator):
         settings = EMSettings(tol=self.tol, reg_covar=self.reg_covar, max_iter=self.max_iter,
                               verbose=self.verbose, verbose_interval=self.verbose_interval,
                               accelerate=self.acceleration == "squarem")
-        noise = ({"noise_log_volume": float(np.log(_noise_hypervolume(source)))}
+        noise = ({"noise_log_volume": float(np.log(noise_hypervolume(source)))}
                  if self.noise else {})
         engine = self._engine_class(source, structure, self.n_components, settings,
                                     self._resolved_prior(structure, source), **noise)
@@ -327,33 +319,6 @@ class BaseMixtureEM(DensityMixin, BaseEstimator):
         if self.noise:
             self._initial_noise_rows(source)
         return given
-
-    def _initial_noise_rows(self, source: Any) -> np.ndarray:
-        """The rows EM starts as noise: ``noise_init``, checked, or the nearest-neighbour
-        cleaning's (kept in the source's cache for the fits that share it)."""
-        if not isinstance(source, InMemorySource):
-            raise ValueError(
-                f"noise=True fits complete rows in memory; got {type(source).__name__} "
-                f"(missing values or a Dask collection). Drop or impute the rows with NaN, "
-                f"or compute the collection.")
-        if self.noise_init is None:
-            if "nearest_neighbour_noise" not in source.cache:
-                source.cache["nearest_neighbour_noise"] = nearest_neighbour_noise(source.X)
-            rows = source.cache["nearest_neighbour_noise"]
-        else:
-            rows = np.asarray(self.noise_init)
-            if rows.dtype != bool or rows.shape != (source.n_samples,):
-                raise ValueError(
-                    f"noise_init must be a boolean array of shape ({source.n_samples},) "
-                    f"(True for the rows to start as noise), got {short_repr(self.noise_init)}"
-                    f". Build it as e.g. noise_init = scores > threshold.")
-        n_left = int(np.count_nonzero(~rows))
-        if n_left < self.n_components:
-            raise ValueError(
-                f"{source.n_samples - n_left} of {source.n_samples} rows start as noise, "
-                f"leaving {n_left} for n_components={self.n_components}. Mark fewer rows in "
-                f"noise_init, or lower n_components.")
-        return rows
 
     def set_fitted_run(self, run: EMRun, source: Any, counts: np.ndarray,
                        fit_time: float) -> BaseMixtureEM:
@@ -475,66 +440,6 @@ class BaseMixtureEM(DensityMixin, BaseEstimator):
                                  self.covariances_, self.precisions_cholesky_,
                                  noise_weight=self._previous_noise_weight())
 
-    def _previous_noise_weight(self) -> float:
-        """The noise weight a warm start resumes from; refuses a change of ``noise``."""
-        if self.noise != hasattr(self, "noise_weight_"):
-            raise ValueError(
-                f"warm_start=True resumes the previous fit, which was made with noise="
-                f"{not self.noise}, but noise={self.noise} now. Set warm_start=False to "
-                f"fit afresh.")
-        return getattr(self, "noise_weight_", 0.0)
-
-    # ------------------------------------------------------------------ noise
-    @property
-    def component_weights_(self) -> np.ndarray:
-        """The components' weights: ``weights_`` without the noise weight (if any).
-
-        Examples
-        --------
-        >>> import numpy as np
-        >>> from bayesmix import GaussianMixtureEM
-        >>> rng = np.random.default_rng(0)
-        >>> X = np.vstack([rng.normal(size=(100, 2)), rng.uniform(-9, 9, size=(10, 2))])
-        >>> em = GaussianMixtureEM(1, noise=True, random_state=0).fit(X)
-        >>> em.weights_.shape, em.component_weights_.shape
-        ((2,), (1,))
-        """
-        check_is_fitted(self)
-        return self.weights_[: self.n_components]
-
-    def _with_noise(self, log_prob: np.ndarray) -> np.ndarray:
-        """The components' joint log probabilities (N, K), with the noise column
-        ``log(pi_0) - log(V)`` appended when the fit has one."""
-        if not hasattr(self, "noise_weight_"):
-            return log_prob
-        with np.errstate(divide="ignore"):
-            log_noise = np.log(self.noise_weight_) - np.log(self.hypervolume_)
-        return np.column_stack([log_prob, np.full(log_prob.shape[0], log_noise)])
-
-    def _labels(self, log_prob: np.ndarray) -> np.ndarray:
-        """Most likely component of each row of joint log probabilities; -1 for noise."""
-        labels = log_prob.argmax(axis=1)
-        labels[labels == self.n_components] = -1
-        return labels
-
-    def _refuse_noise_sample(self) -> None:
-        if hasattr(self, "noise_weight_"):
-            raise ValueError(
-                "sample() does not draw from a fit with a noise component yet (its "
-                "uniform region is known by its volume only). Draw from a fit made with "
-                "noise=False.")
-
-    def _noise_variables(self) -> dict[str, tuple[np.ndarray, tuple[str, ...]]]:
-        """The noise weight as an InferenceData posterior variable ``noise_weight``
-        (chain, draw), for a fit with noise; empty otherwise."""
-        if not hasattr(self, "noise_weight_"):
-            return {}
-        return {"noise_weight": (np.array([[self.noise_weight_]]), ("chain", "draw"))}
-
-    def _noise_attrs(self) -> dict[str, float]:
-        """The InferenceData attribute ``noise_hypervolume`` (``V``), for a fit with noise."""
-        return {"noise_hypervolume": self.hypervolume_} if hasattr(self, "noise_weight_") else {}
-
     def criteria(self, X: Any) -> dict[str, float]:
         """The log-likelihood of ``X`` and the criteria of this fit, from one pass.
 
@@ -555,11 +460,6 @@ class BaseMixtureEM(DensityMixin, BaseEstimator):
         (11, True)
         """
         return information_criteria(self._weighted_log_prob(X), self._n_parameters())
-
-    def _n_noise_parameters(self) -> int:
-        """mclust's count for a noise component (``nMclustParams``): its weight and the
-        hypervolume, 2; 0 without one."""
-        return 2 if hasattr(self, "noise_weight_") else 0
 
     def _start(self, engine: EMEngine, given: dict[str, np.ndarray],
                random_state: np.random.RandomState, stream: tuple[int, int] | None
@@ -628,7 +528,7 @@ class BaseMixtureEM(DensityMixin, BaseEstimator):
         if self.noise:  # mclust's pro: the noise weight last
             weights = np.append(weights, params.noise_weight)
             self.noise_weight_ = float(params.noise_weight)
-            self.hypervolume_ = _noise_hypervolume(source)
+            self.hypervolume_ = noise_hypervolume(source)
         self.weights_ = weights.astype(dtype, copy=False)
         self.means_ = (params.means + source.shift).astype(dtype, copy=False)
         self.covariances_ = params.covariances.astype(dtype, copy=False)

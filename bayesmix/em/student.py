@@ -21,14 +21,13 @@ from bayesmix._validation import (
     check_int,
     check_memory,
     check_random_state,
-    check_real,
     short_repr,
     validate_data,
 )
 from bayesmix.covariance import CovarianceStructure, get_structure, n_parameters
 from bayesmix.density import logsumexp_rows, normalise_rows
 from bayesmix.em.base import BaseMixtureEM
-from bayesmix.em.engine import EMRun, MixtureParameters
+from bayesmix.em.engine import EMRun
 from bayesmix.em.missing_source import MissingValuesSource
 from bayesmix.em.sources import InMemorySource
 from bayesmix.em.student_engine import StudentEMEngine, StudentParameters
