@@ -151,3 +151,27 @@ def test_warm_start_with_noise_continues():
     _fit_quietly(em, X)
     assert em.lower_bound_ >= first
     assert em.weights_.shape == (4,)
+
+
+
+@pytest.mark.parametrize("estimator", [GaussianMixtureEM, StudentMixtureEM])
+def test_sample_weight_counts_rows_with_noise(estimator):
+    # a row of weight 2 counts as two rows, the noise component's count included
+    X, _ = _clusters_with_outliers(7)
+    counts = np.ones(len(X), dtype=int)
+    counts[::7] = 2
+    mask = np.arange(len(X)) >= 600
+    start = {"weights_init": np.full(3, 1 / 3),
+             "means_init": np.array([[0.0, 0.0], [8.0, 0.0], [0.0, 8.0]]),
+             "precisions_init": np.repeat(np.eye(2)[np.newaxis], 3, axis=0)}
+    settings = {"noise": True, "tol": 1e-12, "max_iter": 50, **start}
+    weighted = _fit_quietly(estimator(3, noise_init=mask, **settings), X)
+    weighted_fit = estimator(3, noise_init=mask, **settings)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        weighted_fit.fit(X, sample_weight=counts.astype(float))
+    repeated = _fit_quietly(estimator(3, noise_init=np.repeat(mask, counts), **settings),
+                            np.repeat(X, counts, axis=0))
+    np.testing.assert_allclose(weighted_fit.weights_, repeated.weights_, rtol=1e-8)
+    np.testing.assert_allclose(weighted_fit.means_, repeated.means_, rtol=1e-8, atol=1e-10)
+    assert not np.allclose(weighted.weights_, repeated.weights_, rtol=1e-8)
