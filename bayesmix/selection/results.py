@@ -157,11 +157,12 @@ class EMSelection(SelectionResult):
     Attributes
     ----------
     table_ : pandas.DataFrame
-        One row per fit, with columns ``n_components``, ``covariance_type``,
+        One row per fit, with columns ``n_components``, ``covariance_type``, (for a
+        grid over several families or with noise) ``family`` and ``noise``,
         ``log_likelihood`` (total over the rows of ``X``), ``n_parameters``, ``bic``,
         ``icl`` (both lower is better), ``degenerate`` (bool), ``converged`` (bool) and
         ``note`` (why a fit was not selectable or is suspect; empty otherwise).
-    best_estimator_ : GaussianMixtureEM
+    best_estimator_ : GaussianMixtureEM or StudentMixtureEM
         The chosen fit: the lowest ``criterion`` among the fits without a degenerate
         component.
     best_params_ : dict
