@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import adjusted_rand_score
 
+from bayesmix.families.inference_data import fit_family
 from bayesmix.scoring import (
     point_log_prob,
     criteria,
@@ -31,7 +32,8 @@ from bayesmix.uncertainty import BootstrapResult, standard_deviations
 __all__ = ["compare"]
 
 COLUMNS = [
-    "method", "n_components", "covariance_type", "n_parameters", "p_waic", "p_loo",
+    "method", "n_components", "covariance_type", "family", "noise", "n_parameters", "p_waic",
+    "p_loo",
     "log_likelihood", "bic", "aic", "icl", "elpd_waic", "se_waic", "elpd_loo", "se_loo",
     "d_loo", "dse_loo", "lpd_test", "se_lpd_test", "d_lpd_test", "dse_lpd_test", "ari",
     "sd_weights", "sd_means", "sd_covariances", "fit_time", "converged", "divergences",
@@ -53,7 +55,12 @@ FOOTNOTES = {
               "means and covariances in units of the data's standard deviations.",
     "diagnostics": "divergences, max_rhat and min_ess_bulk are NUTS diagnostics (NaN for EM "
                    "and VI); converged is EM's or VI's convergence flag (NaN for NUTS).",
+    "family": "family is the components' distribution (gaussian, student_t); noise whether "
+              "the mixture has a uniform noise component. An EM fit is scored with its own "
+              "density (its criteria count the degrees of freedom and the noise component "
+              "as its bic() does).",
 }
+
 
 
 def _diagnostics(model: Any, idata: az.InferenceData) -> dict[str, float]:
@@ -91,8 +98,20 @@ def _row(model: Any, X_test: Any, y_true: Any) -> tuple[dict[str, Any], dict[str
         model, draws = model.em_, model.idata_
     idata = inference_data(model)
     attrs = idata.posterior.attrs
+    family, noise = fit_family(idata)
+    # The shared scoring evaluates Gaussian components; an EM estimator of another family
+    # or with a noise component scores itself.
+    own_density = family != "gaussian" or noise
+    if own_density and not (is_point_mass(idata) and hasattr(model, "criteria")):
+        raise ValueError(
+            f"compare scores a {family} fit{' with noise' if noise else ''} given as "
+            f"InferenceData with Gaussian densities; pass the fitted estimator instead "
+            f"(e.g. the StudentMixtureEM), which scores itself.")
+    values = (model.criteria(idata.observed_data["x"].values) if own_density
+              else criteria(idata))
     row = {"method": attrs.get("inference_method"), "n_components": attrs.get("n_components"),
-           "covariance_type": attrs.get("covariance_type"), **criteria(idata)}
+           "covariance_type": attrs.get("covariance_type"), "family": family, "noise": noise,
+           **values}
     pointwise = {}
     if not is_point_mass(idata):
         waic_result, loo_result = waic(idata), loo(idata)
@@ -105,7 +124,8 @@ def _row(model: Any, X_test: Any, y_true: Any) -> tuple[dict[str, Any], dict[str
     if draws is not None:
         row.update(_spread(draws))
     if X_test is not None:
-        held_out = lppd(idata, X_test)
+        held_out = (lppd(model.to_inference_data(X_test)) if own_density
+                    else lppd(idata, X_test))
         row.update(lpd_test=held_out.elpd, se_lpd_test=held_out.se)
         pointwise["lpd_test"] = held_out.pointwise.values
         if y_true is not None:
@@ -199,6 +219,7 @@ def compare(models: Mapping[str, Any], X_test: Any = None, y_true: Any = None
     _differences(table, pointwise, "elpd_loo", "loo")
     _differences(table, pointwise, "lpd_test", "lpd_test")
     table = table.astype({c: float for c in COLUMNS if c not in
-                          ("method", "n_components", "covariance_type", "n_parameters")})
+                          ("method", "n_components", "covariance_type", "family", "noise",
+                           "n_parameters")})
     table.attrs["footnotes"] = dict(FOOTNOTES)
     return table

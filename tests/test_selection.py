@@ -85,7 +85,9 @@ def test_old_faithful_naive_bic_would_pick_a_degenerate_fit(old_faithful):
 
 def test_table_layout_and_values(faithful_selection, old_faithful):
     table = faithful_selection.table_
-    assert tuple(table.columns) == TABLE_COLUMNS
+    # family and noise are columns of grids with more than the Gaussian family
+    assert tuple(table.columns) == tuple(
+        column for column in TABLE_COLUMNS if column not in ("family", "noise"))
     assert table[["n_components", "covariance_type"]].drop_duplicates().shape[0] == 36
     row = table.loc[faithful_selection.best_index_]
     em = faithful_selection.best_estimator_

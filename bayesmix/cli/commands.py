@@ -22,6 +22,7 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from bayesmix.cli.csvdata import CsvData, read_data
@@ -36,6 +37,7 @@ from bayesmix.cli.parser import (
     CommandError,
     check_output_file,
     check_output_folder,
+    check_family_options,
     check_prior_option,
     check_select_options,
 )
@@ -182,7 +184,9 @@ def _fit_bayes(args: argparse.Namespace, X: pd.DataFrame, n_components: int,
 
 def labelled_rows(model: Any, table: pd.DataFrame, X: pd.DataFrame) -> pd.DataFrame:
     """``table`` with each row's most probable component, its uncertainty (1 - the largest
-    probability) and the probability of every component (``p_0``, ...) appended.
+    probability) and the probability of every component (``p_0``, ...) appended; for a
+    model with a noise component, its probability ``p_noise`` last and -1 as the
+    component of the rows it takes.
 
     Parameters
     ----------
@@ -210,10 +214,13 @@ def labelled_rows(model: Any, table: pd.DataFrame, X: pd.DataFrame) -> pd.DataFr
     if clash:
         raise CommandError(f"argument DATA: it has a column {clash[0]!r}, the name of a "
                            f"column the labels add; rename it, or pass the unlabelled file")
-    added = pd.DataFrame(probabilities, index=table.index,
-                         columns=[f"p_{k}" for k in range(probabilities.shape[1])])
+    n_components = model.n_components
+    names = [f"p_{k}" for k in range(n_components)]
+    names += ["p_noise"] * (probabilities.shape[1] - n_components)
+    added = pd.DataFrame(probabilities, index=table.index, columns=names)
     added.insert(0, "uncertainty", 1.0 - probabilities.max(axis=1))
-    added.insert(0, "component", probabilities.argmax(axis=1))
+    component = probabilities.argmax(axis=1)
+    added.insert(0, "component", np.where(component == n_components, -1, component))
     return pd.concat([table, added.drop(columns=table.columns, errors="ignore")], axis=1)
 
 
@@ -321,13 +328,14 @@ def _fit_model(args: argparse.Namespace, X: pd.DataFrame) -> tuple[Any, Any]:
     if backend_of(args.method) is not None:
         model = _fit_bayes(args, X, args.components, args.covariance, args.method)
         return model, model.idata_
-    _progress(args, f"fitting EM (K={args.components}, {args.covariance}; mclust's "
-                    f"hierarchical start and {args.n_init} k-means start(s)) ...")
+    _progress(args, f"fitting EM (K={args.components}, {args.covariance}, {args.family}"
+                    f"{' + noise' if args.noise else ''}; mclust's hierarchical start and "
+                    f"{args.n_init} k-means start(s)) ...")
     # As select fits each cell: the best of mclust's start and k-means, run to a tight
     # tolerance (a single k-means start often stops in a poor optimum).
     model = select_em(X, [args.components], [args.covariance], n_init=args.n_init,
-                      random_state=args.seed,
-                      prior="default" if args.prior else None).best_estimator_
+                      random_state=args.seed, prior="default" if args.prior else None,
+                      families=[args.family], noise=args.noise).best_estimator_
     return model, model.to_inference_data()
 
 
@@ -342,6 +350,7 @@ def _check_features(args: argparse.Namespace, X: pd.DataFrame) -> None:
 def _run_fit(args: argparse.Namespace) -> None:
     """Fit one model to a CSV file; write model.nc, idata.nc, tables, figures, report.md."""
     check_prior_option(args)
+    check_family_options(args)
     data = _read(args)
     _check_rows(data.features, [args.components], args.data)
     _check_features(args, data.features)
@@ -370,6 +379,12 @@ def _run_fit(args: argparse.Namespace) -> None:
     scores = comparison_table(compare({label: model}))
     _say(f"{label} fit of {args.components} components ({args.covariance}) to "
          f"{data.describe()}{'; standardised' if scaling is not None else ''}.")
+    if args.family == "student_t":
+        _say("Student-t components: 'cov' is each component's scale matrix, 'dof' its "
+             "degrees of freedom.")
+    if args.noise:
+        _say(f"Noise component: weight {model.noise_weight_:.3f}, uniform over a volume of "
+             f"{model.hypervolume_:.4g}; its rows are labelled -1 in assignments.csv.")
     print()
     print(f"Parameters{units}{'' if label == 'EM' else ' (posterior means)'}:")
     print(parameters_text(parameters, args.covariance))
@@ -414,10 +429,12 @@ def _select(args: argparse.Namespace, X: pd.DataFrame, structures: list[str],
     ks = ", ".join(map(str, args.components))
     backend = backend_of(args.method)
     if backend is None:
-        _progress(args, f"fitting EM for K = {ks} x {len(structures)} structure(s) ...")
+        _progress(args, f"fitting EM for K = {ks} x {len(structures)} structure(s) x "
+                        f"{', '.join(args.family)}{' + noise' if args.noise else ''} ...")
         return select_em(X, n_components=args.components, covariance_types=structures,
                          criterion=criterion, n_init=args.n_init, random_state=args.seed,
-                         prior="default" if args.prior else None)
+                         prior="default" if args.prior else None, families=args.family,
+                         noise=args.noise)
     select_bayes = _select_bayes_function()
     settings = {key: value for key, value in _sampler_settings(args).items()
                 if key in backend.fit_options or key == "progressbar"}

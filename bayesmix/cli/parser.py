@@ -15,11 +15,14 @@ from pathlib import Path
 from bayesmix._version import __version__
 from bayesmix.covariance import COVARIANCE_TYPES, MCLUST_MODELS, get_structure
 
-__all__ = ["BAYES_CRITERIA", "EM_CRITERIA", "FAST_SETTINGS", "METHODS", "CommandError",
-           "build_parser", "check_output_file", "check_output_folder", "check_prior_option",
-           "check_select_options", "parse_components"]
+__all__ = ["BAYES_CRITERIA", "EM_CRITERIA", "FAMILIES", "FAST_SETTINGS", "METHODS",
+           "CommandError", "build_parser", "check_family_options", "check_output_file",
+           "check_output_folder", "check_prior_option", "check_select_options",
+           "parse_components"]
 
 METHODS = ("em", "nuts", "advi", "fullrank_advi")
+#: The component families (``--family``): those of :func:`bayesmix.select_em`.
+FAMILIES = ("gaussian", "student_t")
 EM_CRITERIA = ("bic", "icl")
 BAYES_CRITERIA = ("loo", "waic")
 #: ``select``'s defaults for EM (information criteria over the four structures) and for
@@ -212,6 +215,19 @@ def _encoding(text: str) -> str:
 
 
 # ----------------------------------------------------------------- the parser
+def _family_list(text: str) -> list[str]:
+    """argparse type: comma-separated component families."""
+    names = [name.strip() for name in text.split(",")]
+    unknown = [name for name in names if name not in FAMILIES]
+    if unknown:
+        raise argparse.ArgumentTypeError(
+            f"unknown family {unknown[0]!r}; choose from {', '.join(FAMILIES)} "
+            f"(comma-separated)")
+    if len(set(names)) != len(names):
+        raise argparse.ArgumentTypeError(f"a family is repeated in {text!r}")
+    return names
+
+
 def _common_parents() -> dict[str, argparse.ArgumentParser]:
     """Option groups shared by several sub-commands."""
     reading = argparse.ArgumentParser(add_help=False)
@@ -324,6 +340,12 @@ def build_parser() -> argparse.ArgumentParser:
                           "prior (MAP-EM), which keeps components from collapsing")
     fit.add_argument("--method", choices=METHODS, default="em",
                      help="maximum likelihood (em) or the posterior (default: em)")
+    fit.add_argument("--family", choices=FAMILIES, default="gaussian",
+                     help="the components' distribution: gaussian, or student_t (heavy "
+                          "tails, EM only for now) (default: gaussian)")
+    fit.add_argument("--noise", action="store_true",
+                     help="EM only: add a uniform noise component for scattered, outlying "
+                          "rows (mclust's noise); its rows are labelled -1")
     fit.add_argument("--out", type=Path, required=True, metavar="DIR",
                      help="folder for model.nc, idata.nc, the tables and the figures")
     fit.add_argument("--features", type=_feature_pair, default=None, metavar="A,B",
@@ -353,6 +375,12 @@ def build_parser() -> argparse.ArgumentParser:
     select.add_argument("--prior", action="store_true",
                         help="EM only: fit every model under mclust's default conjugate "
                              "prior (MAP-EM); with 'mclust', the 10 models that have one")
+    select.add_argument("--family", type=_family_list, default=["gaussian"],
+                        metavar="FAMILIES",
+                        help="component families, comma-separated: gaussian, student_t "
+                             "(EM only for now) (default: gaussian)")
+    select.add_argument("--noise", action="store_true",
+                        help="EM only: fit every model with a uniform noise component")
     select.add_argument("--criterion", choices=EM_CRITERIA + BAYES_CRITERIA, default=None,
                         help="bic or icl for em (default: bic); loo or waic for a posterior "
                              "(default: loo)")
@@ -515,6 +543,7 @@ use --criterion bic or icl with --method em, or --method nuts/advi for waic
         raise CommandError(defaults["wrong_criterion"].format(criterion=criterion,
                                                               method=args.method))
     check_prior_option(args)
+    check_family_options(args)
     if structures == "mclust" and args.method != "em":
         raise CommandError(f"argument --covariance: 'mclust' runs mclust's 14 models by EM; "
                            f"with --method {args.method} name the structures the posterior "
@@ -538,3 +567,34 @@ def check_prior_option(args: argparse.Namespace) -> None:
         raise CommandError("argument --prior: mclust's conjugate prior is an EM option "
                            "(MAP-EM); the posterior has its own priors "
                            "(bayesmix.bayes.MixturePriors). Drop --prior or use --method em.")
+
+
+def check_family_options(args: argparse.Namespace) -> None:
+    """Refuse ``--family student_t`` and ``--noise`` with a posterior (EM only for now),
+    and ``--family student_t`` with ``--prior`` (a Gaussian conjugate prior).
+
+    Examples
+    --------
+    >>> from bayesmix.cli.parser import build_parser, check_family_options
+    >>> check_family_options(build_parser().parse_args(
+    ...     ["fit", "data.csv", "-k", "2", "--out", "out", "--method", "nuts",
+    ...      "--family", "student_t"]))  # doctest: +NORMALIZE_WHITESPACE
+    Traceback (most recent call last):
+    ...
+    bayesmix.cli.parser.CommandError: argument --family: student_t components are fitted by EM only for now (--family student_t --method em); use --method em, or --family gaussian with --method nuts
+    """
+    families = [args.family] if isinstance(args.family, str) else args.family
+    if args.method != "em" and "student_t" in families:
+        raise CommandError(
+            f"argument --family: student_t components are fitted by EM only for now "
+            f"(--family student_t --method em); use --method em, or --family gaussian "
+            f"with --method {args.method}")
+    if args.method != "em" and args.noise:
+        raise CommandError(
+            f"argument --noise: the noise component is fitted by EM only for now "
+            f"(--noise --method em); use --method em, or drop --noise with --method "
+            f"{args.method}")
+    if args.prior and "student_t" in families:
+        raise CommandError(
+            "argument --prior: mclust's conjugate prior is for Gaussian components; drop "
+            "--prior, or use --family gaussian")

@@ -78,7 +78,8 @@ def parameter_table(idata: Any, center: pd.Series | None = None,
                     scale: pd.Series | None = None) -> pd.DataFrame:
     """Weights, means and covariances (upper triangle) per component, posterior means for
     draws; with ``center`` and ``scale``, of data that were standardised, in the
-    original units (``x * scale + center``).
+    original units (``x * scale + center``). For t components (a ``dof`` variable), a
+    ``dof`` column follows the weight and ``cov`` holds the scale matrices.
 
     Examples
     --------
@@ -105,6 +106,8 @@ def parameter_table(idata: Any, center: pd.Series | None = None,
         means = means * factors + center[features].to_numpy(dtype=float)
         covariances = covariances * np.outer(factors, factors)
     rows = {"weight": estimates["weights"].values}
+    if "dof" in posterior:
+        rows["dof"] = posterior["dof"].mean(("chain", "draw")).values
     for j, name in enumerate(features):
         rows[f"mean {name}"] = means[:, j]
     for j, first in enumerate(features):
@@ -163,7 +166,8 @@ def parameters_text(table: pd.DataFrame, covariance_type: str) -> str:
                              index=features)
         if printed and not shared:
             block = block.join(_covariance_block(row, features))
-        blocks.append(f"component {k}: weight {row['weight']:.3f}\n{_indented(block)}")
+        dof = f", dof {row['dof']:.3g}" if "dof" in row else ""
+        blocks.append(f"component {k}: weight {row['weight']:.3f}{dof}\n{_indented(block)}")
     if printed and shared:
         blocks.append(f"covariance shared by every component ({structure.label}):\n"
                       f"{_indented(_covariance_block(table.iloc[0], features))}")

@@ -7,10 +7,12 @@ given in place of ``X``), runs the restarts, stores the best run's fitted attrib
 diagnoses degenerate components and declares what persistence saves. A concrete
 estimator (:class:`~bayesmix.GaussianMixtureEM`) adds its constructor, its density-based
 prediction and scoring, and its export, as scikit-learn's ``BaseMixture`` and
-``GaussianMixture`` share the work. Its length (about 640 lines, half of it docstrings
-and examples) is that of the one template every EM estimator shares: validation of
-scikit-learn's parameters and the prior, the data source, restarts, runs fitted outside
-``fit`` (:mod:`bayesmix.em.batch`), the fitted state and its diagnosis.
+``GaussianMixture`` share the work; what a noise component adds is
+:class:`~bayesmix.em.noise.NoiseComponentMixin`'s. Its length (about 720 lines, half of
+it docstrings and examples) is that of the one template every EM estimator shares:
+validation of scikit-learn's parameters and the prior, the data source, restarts (and
+their noise starts), runs fitted outside ``fit`` (:mod:`bayesmix.em.batch`), the fitted
+state and its diagnosis.
 """
 
 from __future__ import annotations
@@ -41,12 +43,15 @@ from bayesmix.em.diagnostics import find_degenerate
 from bayesmix.em.engine import EMEngine, EMRun, EMSettings, MixtureParameters
 from bayesmix.em.init import INIT_METHODS, initial_responsibilities
 from bayesmix.em.missing_source import memory_source
+from bayesmix.em.noise import NoiseComponentMixin, noise_hypervolume
 from bayesmix.em.sources import is_dask_collection
 from bayesmix.exceptions import (
     ConvergenceWarning,
     DegenerateComponentWarning,
     RegCovarScaleWarning,
 )
+from bayesmix.families.noise import noise_responsibilities
+from bayesmix.scoring import information_criteria
 
 __all__ = ["ACCELERATIONS", "MAX_FACTORISATION_FLOPS", "REG_COVAR_RTOL", "BaseMixtureEM",
            "covariance_cost"]
@@ -100,14 +105,23 @@ def covariance_cost(structure: CovarianceStructure, n_components: int, n_feature
     return 8.0 * _COVARIANCE_COPIES * entries, flops
 
 
-class BaseMixtureEM(DensityMixin, BaseEstimator):
+class BaseMixtureEM(NoiseComponentMixin, DensityMixin, BaseEstimator):
     """Fitting template of the EM mixture estimators (see the module docstring).
 
     Subclasses define ``__init__`` with scikit-learn's mixture parameters
     (``n_components``, ``covariance_type``, ``tol``, ``reg_covar``, ``max_iter``,
     ``n_init``, ``init_params``, ``weights_init``, ``means_init``, ``precisions_init``,
     ``random_state``, ``warm_start``, ``verbose``, ``verbose_interval``),
-    ``acceleration`` and ``prior``.
+    ``acceleration``, ``prior``, ``noise`` and ``noise_init``.
+
+    With ``noise=True`` the mixture has a uniform noise component of density ``1 / V``
+    over the data's hypervolume (:func:`~bayesmix.families.noise.hypervolume`, mclust's
+    ``hypvol``), whose weight EM estimates (Banfield & Raftery 1993; mclust's
+    ``initialization=list(noise=...)``). EM starts from the rows ``noise_init`` marks
+    (default: :func:`~bayesmix.families.noise.nearest_neighbour_noise`) as noise and the
+    initialisation (``init_params``) of the other rows. ``weights_`` then ends with the
+    noise weight (as mclust's ``pro``), also in ``noise_weight_``; ``predict_proba`` has
+    the noise as its last column and ``predict`` labels the rows it takes ``-1``.
 
     Examples
     --------
@@ -139,6 +153,15 @@ class BaseMixtureEM(DensityMixin, BaseEstimator):
         check_int(self.verbose, "verbose", min_value=0)
         check_int(self.verbose_interval, "verbose_interval", min_value=1)
         check_bool(self.warm_start, "warm_start")
+        check_bool(self.noise, "noise")
+        if self.noise and self.acceleration is not None:
+            raise ValueError(
+                f"acceleration={self.acceleration!r} is not available with noise=True (its "
+                f"extrapolation does not carry the noise weight); pass acceleration=None.")
+        if self.noise_init is not None and not self.noise:
+            raise ValueError(
+                "noise_init was given but noise=False: the initial noise rows need a noise "
+                "component. Pass noise=True, or drop noise_init.")
         if self.acceleration is not None:
             check_option(self.acceleration, "acceleration", ACCELERATIONS)
         if self.prior is not None:
@@ -230,8 +253,10 @@ class BaseMixtureEM(DensityMixin, BaseEstimator):
         settings = EMSettings(tol=self.tol, reg_covar=self.reg_covar, max_iter=self.max_iter,
                               verbose=self.verbose, verbose_interval=self.verbose_interval,
                               accelerate=self.acceleration == "squarem")
+        noise = ({"noise_log_volume": float(np.log(noise_hypervolume(source)))}
+                 if self.noise else {})
         engine = self._engine_class(source, structure, self.n_components, settings,
-                                    self._resolved_prior(structure, source))
+                                    self._resolved_prior(structure, source), **noise)
         warm = self.warm_start and hasattr(self, "converged_")
         n_init = 1 if warm else self.n_init
         # One generator for every restart, drawn from in turn, as scikit-learn does: the
@@ -291,6 +316,8 @@ class BaseMixtureEM(DensityMixin, BaseEstimator):
         given = self._check_parameters(structure, source.n_features)
         self._check_cost(structure, source.n_features)
         self._check_n_positive_weights(source.n_positive)
+        if self.noise:
+            self._initial_noise_rows(source)
         return given
 
     def set_fitted_run(self, run: EMRun, source: Any, counts: np.ndarray,
@@ -409,8 +436,30 @@ class BaseMixtureEM(DensityMixin, BaseEstimator):
 
     def _warm_start(self, shift: np.ndarray) -> MixtureParameters:
         """The previous fit's parameters, centred like the new data."""
-        return MixtureParameters(self.weights_, self.means_ - shift, self.covariances_,
-                                 self.precisions_cholesky_)
+        return MixtureParameters(self.component_weights_, self.means_ - shift,
+                                 self.covariances_, self.precisions_cholesky_,
+                                 noise_weight=self._previous_noise_weight())
+
+    def criteria(self, X: Any) -> dict[str, float]:
+        """The log-likelihood of ``X`` and the criteria of this fit, from one pass.
+
+        Returns
+        -------
+        dict
+            ``log_likelihood``, ``n_parameters``, ``bic``, ``aic``, ``icl``
+            (:func:`bayesmix.scoring.information_criteria`), the noise component (if any)
+            counted as mclust counts it.
+
+        Examples
+        --------
+        >>> from bayesmix import GaussianMixtureEM, load_old_faithful
+        >>> X = load_old_faithful()
+        >>> em = GaussianMixtureEM(2, random_state=0).fit(X)
+        >>> values = em.criteria(X)
+        >>> values["n_parameters"], values["bic"] == em.bic(X)
+        (11, True)
+        """
+        return information_criteria(self._weighted_log_prob(X), self._n_parameters())
 
     def _start(self, engine: EMEngine, given: dict[str, np.ndarray],
                random_state: np.random.RandomState, stream: tuple[int, int] | None
@@ -423,17 +472,29 @@ class BaseMixtureEM(DensityMixin, BaseEstimator):
         the same source share k-means partitions); given initial values replace what it
         yields.
         """
-        structure = engine.structure
+        structure, source = engine.structure, engine.source
+        X, weights = source.initialisation_sample()
+        noise_rows = self._initial_noise_rows(source) if self.noise else None
         if {"weights", "means", "precisions_cholesky"} <= given.keys():
-            return self._given_start(structure, given)
-        X, weights = engine.source.initialisation_sample()
-        resp = initial_responsibilities(X, self.n_components, self.init_params, random_state,
-                                        weights, cache=engine.source.cache, stream=stream)
-        start = engine.from_responsibilities(resp)
-        if "precisions_cholesky" in given:
-            start = self._given_start(structure, {**vars(start), **given})
-        start.weights = given.get("weights", start.weights)
-        start.means = given.get("means", start.means)
+            start = self._given_start(structure, given)
+        else:
+            cache = source.cache
+            if noise_rows is not None:  # the initialisation sees the other rows only
+                X, weights = X[~noise_rows], weights[~noise_rows]
+                cache = cache.setdefault(("without noise rows", noise_rows.tobytes()), {})
+            resp = initial_responsibilities(X, self.n_components, self.init_params,
+                                            random_state, weights, cache=cache, stream=stream)
+            if noise_rows is not None:
+                resp = noise_responsibilities(resp, noise_rows)
+            start = engine.from_responsibilities(resp)
+            if "precisions_cholesky" in given:
+                start = self._given_start(structure, {**vars(start), **given})
+            start.means = given.get("means", start.means)
+        if noise_rows is not None:
+            all_weights = source.initialisation_sample()[1]
+            start.noise_weight = float(all_weights @ noise_rows / all_weights.sum())
+        if "weights" in given:
+            start.weights = given["weights"] * (1.0 - start.noise_weight)
         return start
 
     @staticmethod
@@ -460,7 +521,15 @@ class BaseMixtureEM(DensityMixin, BaseEstimator):
         # In the data's precision, as scikit-learn returns them (EM ran its M steps in
         # float64 either way).
         dtype = source.dtype
-        self.weights_ = params.weights.astype(dtype, copy=False)
+        weights = params.weights
+        for name in ("noise_weight_", "hypervolume_"):
+            if hasattr(self, name):
+                delattr(self, name)
+        if self.noise:  # mclust's pro: the noise weight last
+            weights = np.append(weights, params.noise_weight)
+            self.noise_weight_ = float(params.noise_weight)
+            self.hypervolume_ = noise_hypervolume(source)
+        self.weights_ = weights.astype(dtype, copy=False)
         self.means_ = (params.means + source.shift).astype(dtype, copy=False)
         self.covariances_ = params.covariances.astype(dtype, copy=False)
         self.precisions_cholesky_ = params.precisions_cholesky.astype(dtype, copy=False)
@@ -559,7 +628,8 @@ class BaseMixtureEM(DensityMixin, BaseEstimator):
                 f"order must be a permutation of range({self.n_components}), got "
                 f"{short_repr(order)}. Pass e.g. np.argsort(model.means_[:, 0])."
             )
-        self.weights_ = self.weights_[order]
+        self.weights_ = np.concatenate([self.weights_[order],
+                                        self.weights_[self.n_components:]])
         self.means_ = self.means_[order]
         if not get_structure(self.covariance_type).shares_covariance():
             for name in ("covariances_", "precisions_", "precisions_cholesky_"):
@@ -595,7 +665,7 @@ class BaseMixtureEM(DensityMixin, BaseEstimator):
         "weights_", "means_", "covariances_", "precisions_", "precisions_cholesky_",
         "converged_", "n_iter_", "lower_bound_", "lower_bound_history_",
         "degenerate_components_", "degenerate_reasons_", "fit_time_", "n_features_in_",
-        "feature_names_in_",
+        "feature_names_in_", "noise_weight_", "hypervolume_",
     )
 
     def restore_fitted_state(self, fitted: dict[str, Any], idata: Any) -> None:
@@ -613,7 +683,8 @@ class BaseMixtureEM(DensityMixin, BaseEstimator):
         >>> from bayesmix import GaussianMixtureEM, load_old_faithful
         >>> X = load_old_faithful()
         >>> em = GaussianMixtureEM(2, random_state=0).fit(X)
-        >>> fitted = {name: getattr(em, name) for name in em.fitted_attributes}
+        >>> fitted = {name: getattr(em, name) for name in em.fitted_attributes
+        ...           if hasattr(em, name)}
         >>> copy = GaussianMixtureEM(2)
         >>> copy.restore_fitted_state(fitted, em.to_inference_data())
         >>> bool((copy.predict(X) == em.predict(X)).all())

@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from bayesmix.covariance.prior import ConjugatePrior
 
 __all__ = ["COUNT_FLOOR", "MAX_SQUAREM_STEP", "SQUAREM_FROM", "SQUAREM_STEP_GROWTH",
-           "EMEngine", "EMRun", "EMSettings", "MixtureParameters"]
+           "EMEngine", "EMRun", "EMSettings", "MixtureParameters", "mixing_weights"]
 
 #: The longest SQUAREM extrapolation, in units of the EM step.
 MAX_SQUAREM_STEP = 64.0
@@ -77,6 +77,9 @@ class EMSettings:
 class MixtureParameters:
     """Weights, means, covariances (stored shape) and precision Cholesky factors.
 
+    With a noise component, ``noise_weight`` is its weight and ``weights`` (the
+    components') sum to one minus it.
+
     Examples
     --------
     >>> import numpy as np
@@ -89,6 +92,21 @@ class MixtureParameters:
     means: np.ndarray
     covariances: np.ndarray
     precisions_cholesky: np.ndarray
+    noise_weight: float = field(default=0.0, kw_only=True)
+
+
+def mixing_weights(counts: np.ndarray, noise_count: float) -> tuple[np.ndarray, float]:
+    """The M step's component weights and noise weight from their weighted counts.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from bayesmix.em.engine import mixing_weights
+    >>> mixing_weights(np.array([3.0, 5.0]), 2.0)
+    (array([0.3, 0.5]), 0.2)
+    """
+    total = counts.sum() + noise_count
+    return counts / total, float(noise_count / total)
 
 
 @dataclass
@@ -135,6 +153,11 @@ class EMEngine:
     prior : ConjugatePrior, optional
         Resolved (:meth:`~bayesmix.covariance.prior.ConjugatePrior.resolve`), with its
         mean in the source's centred coordinates.
+    noise_log_volume : float, optional
+        With a uniform noise component (Banfield & Raftery 1993): the log of the volume
+        ``V`` its density ``1 / V`` spreads over (:func:`~bayesmix.families.noise.hypervolume`).
+        The source's E step then takes ``log_noise``; the parameters carry the noise
+        weight, and :meth:`from_responsibilities` takes a last, noise column.
 
     Examples
     --------
@@ -151,12 +174,35 @@ class EMEngine:
     """
 
     def __init__(self, source: Any, structure: CovarianceStructure, n_components: int,
-                 settings: EMSettings, prior: ConjugatePrior | None = None) -> None:
+                 settings: EMSettings, prior: ConjugatePrior | None = None, *,
+                 noise_log_volume: float | None = None) -> None:
         self.source = source
         self.structure = structure
         self.n_components = n_components
         self.settings = settings
         self.prior = prior
+        self.noise_log_volume = noise_log_volume
+
+    def log_noise(self, params: MixtureParameters) -> float | None:
+        """The noise component's ``log(pi_0) - log(V)`` at ``params``; ``None`` without one.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from bayesmix.covariance import get_structure
+        >>> from bayesmix.em.engine import EMEngine, EMSettings, MixtureParameters
+        >>> from bayesmix.em.sources import InMemorySource
+        >>> engine = EMEngine(InMemorySource(np.array([[0.0], [2.0]])), get_structure("V"), 1,
+        ...                   EMSettings(), noise_log_volume=np.log(2.0))
+        >>> params = MixtureParameters(np.array([0.5]), np.zeros((1, 1)), np.ones(1),
+        ...                            np.ones(1), noise_weight=0.5)
+        >>> float(np.exp(engine.log_noise(params)))
+        0.25
+        """
+        if self.noise_log_volume is None:
+            return None
+        with np.errstate(divide="ignore"):
+            return float(np.log(params.noise_weight)) - self.noise_log_volume
 
     # ------------------------------------------------------------ M step
     def m_step(self, stats: SufficientStatistics, total_scatter: np.ndarray | None
@@ -188,12 +234,15 @@ class EMEngine:
                                                   self.prior)
             means = self.prior.posterior_means(counts, means)
         factors = self.structure.precision_cholesky(covariances)
-        return MixtureParameters(counts / counts.sum(), means, covariances, factors)
+        weights, noise_weight = mixing_weights(counts, stats.noise_count)
+        return MixtureParameters(weights, means, covariances, factors,
+                                 noise_weight=noise_weight)
 
     def from_responsibilities(self, resp: np.ndarray) -> MixtureParameters:
         """The first M step, from responsibilities of the source's initialisation sample.
 
-        ``resp`` is (rows of the sample, K), not yet multiplied by the row weights.
+        ``resp`` is (rows of the sample, K), not yet multiplied by the row weights; with
+        a noise component, (rows, K + 1), the noise last.
 
         Examples
         --------
@@ -208,13 +257,21 @@ class EMEngine:
         (array([0.5, 9.5]), array([0.5, 0.5]))
         """
         X, weights = self.source.initialisation_sample()
-        scatter = (self.source.initialisation_scatter()
-                   if self.structure.needs_total_scatter else None)
+        noise = self.noise_log_volume is not None
+        pooled = self.structure.needs_total_scatter
         stats = SufficientStatistics.zeros(self.n_components, X.shape[1], self.structure)
+        if noise:
+            stats.noise_count = float(weights @ resp[:, self.n_components])
+            resp = resp[:, :self.n_components]
         weighted = resp * weights[:, np.newaxis]
         width = self.structure.row_width(self.n_components, X.shape[1])
         for rows, block in centred_blocks(X, slice(0, X.shape[0]), width, self.source.shift):
             stats.add_block(block, weighted[rows])
+            if noise and pooled:  # the scatter of the components' share of the rows
+                stats.add_scatter(block, weighted[rows].sum(axis=1))
+        scatter = stats.total_scatter
+        if pooled and not noise:
+            scatter = self.source.initialisation_scatter()
         return self.m_step(stats, scatter)
 
     # ------------------------------------------------------------ iterations
@@ -236,8 +293,9 @@ class EMEngine:
         >>> engine.e_step(engine.from_responsibilities(np.eye(2)[[0, 0, 1, 1]])).counts
         array([2., 2.])
         """
+        noise = {} if self.noise_log_volume is None else {"log_noise": self.log_noise(params)}
         return self.source.e_step(self.structure, params.weights, params.means,
-                                  params.precisions_cholesky, labels=labels)
+                                  params.precisions_cholesky, labels=labels, **noise)
 
     def step(self, params: MixtureParameters) -> tuple[float, MixtureParameters]:
         """One EM iteration: the lower bound at ``params`` and the next parameters.

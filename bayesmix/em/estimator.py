@@ -25,11 +25,16 @@ from sklearn.utils.validation import check_is_fitted
 from bayesmix._validation import check_int, check_memory, check_random_state, validate_data
 from bayesmix.covariance import get_structure, n_parameters
 from bayesmix.covariance.prior import ConjugatePrior
-from bayesmix.density import log_mixture_density, responsibilities, weighted_log_prob
+from bayesmix.density import (
+    log_mixture_density,
+    logsumexp_rows,
+    normalise_rows,
+    responsibilities,
+    weighted_log_prob,
+)
 from bayesmix.em.base import BaseMixtureEM
 from bayesmix.em.sources import is_dask_collection
 from bayesmix.imputation import conditional_expectation, draw_imputations
-from bayesmix.scoring import information_criteria
 
 __all__ = ["GaussianMixtureEM"]
 
@@ -92,10 +97,25 @@ class GaussianMixtureEM(BaseMixtureEM):
         structures mclust fits without a prior (EVE, VEE, VVE, EVV) refuse one. The
         criteria (:meth:`bic`, ...) use the log-likelihood at the posterior mode, as
         mclust's do; ``lower_bound_`` adds the log prior per sample.
+    noise : bool, default=False
+        Add a uniform noise component over the data's hypervolume (mclust's noise; see
+        :class:`~bayesmix.em.base.BaseMixtureEM`) for scattered, outlying rows. Rows in
+        memory without missing values; not with ``acceleration``.
+    noise_init : array-like of bool, shape (n_samples,), optional
+        With ``noise=True``, the rows EM starts as noise (mclust's
+        ``initialization=list(noise=...)``); by default those of
+        :func:`~bayesmix.families.noise.nearest_neighbour_noise`.
 
     Attributes
     ----------
-    weights_ : ndarray of shape (n_components,)
+    weights_ : ndarray of shape (n_components,), or (n_components + 1,) with noise
+        With a noise component, its weight is the last (as mclust's ``pro``).
+    component_weights_ : ndarray of shape (n_components,)
+        ``weights_`` without the noise weight.
+    noise_weight_ : float
+        The noise component's weight (only with ``noise=True``).
+    hypervolume_ : float
+        The volume ``V`` of the noise density ``1 / V`` (only with ``noise=True``).
     means_ : ndarray of shape (n_components, n_features)
     covariances_ : ndarray
         Stored shape of the structure: (K, D, D) full, (D, D) tied, (K, D) diag, (K,)
@@ -169,6 +189,8 @@ class GaussianMixtureEM(BaseMixtureEM):
         verbose_interval: int = 10,
         acceleration: str | None = None,
         prior: str | ConjugatePrior | None = None,
+        noise: bool = False,
+        noise_init: Any = None,
     ) -> None:
         self.n_components = n_components
         self.covariance_type = covariance_type
@@ -186,7 +208,8 @@ class GaussianMixtureEM(BaseMixtureEM):
         self.verbose_interval = verbose_interval
         self.acceleration = acceleration
         self.prior = prior
-
+        self.noise = noise
+        self.noise_init = noise_init
 
     # ------------------------------------------------------------------ decomposition
     def _decomposition(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -225,10 +248,12 @@ class GaussianMixtureEM(BaseMixtureEM):
         return validate_data(self, X, reset=False, keep_float32=True, allow_missing=True)
 
     def _parameters(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, str]:
-        return self.weights_, self.means_, self.precisions_cholesky_, self.covariance_type
+        return (self.component_weights_, self.means_, self.precisions_cholesky_,
+                self.covariance_type)
 
     def _weighted_log_prob(self, X: Any) -> np.ndarray:
-        return weighted_log_prob(self._check_X(X), *self._parameters())
+        """``log pi_k + log N(x_n | mu_k, Sigma_k)`` (N, K), then the noise column if any."""
+        return self._with_noise(weighted_log_prob(self._check_X(X), *self._parameters()))
 
     def score_samples(self, X: Any) -> np.ndarray:
         """Log density of the mixture at each row of ``X`` (in ``X``'s precision: float32
@@ -245,7 +270,11 @@ class GaussianMixtureEM(BaseMixtureEM):
         if is_dask_collection(X):
             return _map_dask_rows(self, X, "score_samples")
         X = self._check_X(X)
-        return log_mixture_density(X, *self._parameters()).astype(X.dtype, copy=False)
+        if hasattr(self, "noise_weight_"):
+            density = logsumexp_rows(self._weighted_log_prob(X))
+        else:
+            density = log_mixture_density(X, *self._parameters())
+        return density.astype(X.dtype, copy=False)
 
     def score(self, X: Any, y: Any = None) -> float:
         """Mean log-likelihood per row of ``X``.
@@ -263,6 +292,8 @@ class GaussianMixtureEM(BaseMixtureEM):
     def predict_proba(self, X: Any) -> np.ndarray:
         """Responsibilities: probability of each component for each row.
 
+        With a noise component, its probability is the last column.
+
         Examples
         --------
         >>> from bayesmix import GaussianMixtureEM, load_old_faithful
@@ -275,10 +306,15 @@ class GaussianMixtureEM(BaseMixtureEM):
         if is_dask_collection(X):
             return _map_dask_rows(self, X, "predict_proba")
         X = self._check_X(X)
-        return responsibilities(X, *self._parameters()).astype(X.dtype, copy=False)
+        if hasattr(self, "noise_weight_"):
+            resp = self._weighted_log_prob(X)
+            normalise_rows(resp)
+        else:
+            resp = responsibilities(X, *self._parameters())
+        return resp.astype(X.dtype, copy=False)
 
     def predict(self, X: Any) -> np.ndarray:
-        """Most likely component of each row.
+        """Most likely component of each row; -1 for the noise component.
 
         Examples
         --------
@@ -286,10 +322,15 @@ class GaussianMixtureEM(BaseMixtureEM):
         >>> X = load_old_faithful()
         >>> GaussianMixtureEM(2, random_state=0).fit(X).predict(X.iloc[:4])
         array([1, 0, 1, 0])
+        >>> import numpy as np
+        >>> rng = np.random.default_rng(0)
+        >>> Y = np.vstack([rng.normal(size=(100, 2)), [[30.0, -30.0]]])
+        >>> GaussianMixtureEM(1, noise=True, random_state=0).fit(Y).predict(Y[-2:])
+        array([ 0, -1])
         """
         if is_dask_collection(X):
             return _map_dask_rows(self, X, "predict")
-        return self._weighted_log_prob(X).argmax(axis=1)
+        return self._labels(self._weighted_log_prob(X))
 
     def sample(self, n_samples: int = 1) -> tuple[np.ndarray, np.ndarray]:
         """Draw rows from the fitted mixture.
@@ -309,6 +350,7 @@ class GaussianMixtureEM(BaseMixtureEM):
         ((5, 2), (5,))
         """
         check_is_fitted(self)
+        self._refuse_noise_sample()
         n_samples = check_int(n_samples, "n_samples", min_value=1)
         n_features = self.means_.shape[1]
         check_memory(8.0 * n_samples * n_features * 2, f"sample(n_samples={n_samples})",
@@ -368,10 +410,8 @@ class GaussianMixtureEM(BaseMixtureEM):
 
     # ------------------------------------------------------------------ criteria
     def _n_parameters(self) -> int:
-        return n_parameters(self.n_components, self.means_.shape[1], self.covariance_type)
-
-    def _criteria(self, X: Any) -> dict[str, float]:
-        return information_criteria(self._weighted_log_prob(X), self._n_parameters())
+        return (n_parameters(self.n_components, self.means_.shape[1], self.covariance_type)
+                + self._n_noise_parameters())
 
     def bic(self, X: Any) -> float:
         """Bayesian information criterion (lower is better): ``-2 log L + p log N``.
@@ -384,7 +424,7 @@ class GaussianMixtureEM(BaseMixtureEM):
         >>> round(em.bic(X), 2)
         2314.52
         """
-        return self._criteria(X)["bic"]
+        return self.criteria(X)["bic"]
 
     def aic(self, X: Any) -> float:
         """Akaike information criterion (lower is better): ``-2 log L + 2 p``.
@@ -397,7 +437,7 @@ class GaussianMixtureEM(BaseMixtureEM):
         >>> round(em.aic(X), 2)
         2274.85
         """
-        return self._criteria(X)["aic"]
+        return self.criteria(X)["aic"]
 
     def icl(self, X: Any) -> float:
         """Integrated completed likelihood (mclust's ICL in BIC's sign; lower is better).
@@ -413,7 +453,7 @@ class GaussianMixtureEM(BaseMixtureEM):
         >>> bool(em.icl(X) >= em.bic(X))
         True
         """
-        return self._criteria(X)["icl"]
+        return self.criteria(X)["icl"]
 
     # ------------------------------------------------------------------ export
     def to_inference_data(self, X: Any = None):
@@ -450,8 +490,9 @@ class GaussianMixtureEM(BaseMixtureEM):
         structure = get_structure(self.covariance_type)
         full = structure.to_full(self.covariances_, K, D)
         point = np.newaxis, np.newaxis
-        log_likelihood = log_mixture_density(X, *self._parameters())
-        raw = {}
+        log_likelihood = (self.score_samples(X) if hasattr(self, "noise_weight_")
+                          else log_mixture_density(X, *self._parameters()))
+        raw = self._noise_variables()
         if structure.raw_variable is not None:
             dims = ("component", "feature")[: self.covariances_.ndim]
             raw[structure.raw_variable] = (self.covariances_[point], ("chain", "draw") + dims)
@@ -463,13 +504,14 @@ class GaussianMixtureEM(BaseMixtureEM):
         }
         names = getattr(self, "feature_names_in_", None)
         return build_inference_data(
-            X=X, weights=self.weights_[point], means=self.means_[point],
+            X=X, weights=self.component_weights_[point], means=self.means_[point],
             covariances=full[point], covariance_type=self.covariance_type,
             inference_method="em", feature_names=None if names is None else list(names),
             log_likelihood=log_likelihood[point], raw_parameters=raw, sample_stats=stats,
             extra_coords={"iteration": np.arange(1, len(history) + 1)},
             attrs={"reg_covar": float(self.reg_covar), "fit_time": self.fit_time_,
-                   "degenerate_components": list(self.degenerate_components_)},
+                   "degenerate_components": list(self.degenerate_components_),
+                   **self._noise_attrs()},
         )
 
 

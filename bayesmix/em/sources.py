@@ -52,6 +52,7 @@ from bayesmix._validation import check_memory, check_sample_weight, validate_dat
 from bayesmix.covariance.base import CovarianceStructure
 from bayesmix.density import component_log_prob, normalise_rows, row_chunks
 from bayesmix.em.statistics import SufficientStatistics
+from bayesmix.families.noise import fold_noise
 
 __all__ = ["InMemorySource", "block_statistics", "centred_blocks", "e_step_constants",
            "fold_log_densities", "is_dask_collection", "scatter_matrix"]
@@ -136,12 +137,20 @@ def e_step_constants(structure: CovarianceStructure, weights: np.ndarray,
 
 def fold_log_densities(stats: SufficientStatistics, log_prob: np.ndarray,
                        log_weights: np.ndarray, row_weights: np.ndarray | None,
-                       labels: np.ndarray | None = None, label_rows: Any = None) -> None:
+                       labels: np.ndarray | None = None, label_rows: Any = None,
+                       log_noise: float | None = None) -> np.ndarray | None:
     """Turn a block's component log densities into row-weighted responsibilities, in place.
 
-    Adds ``log_weights``, writes the most likely component of each row to
-    ``labels[label_rows]`` when ``labels`` is given, normalises the rows and adds their
-    (weighted) log-likelihood to ``stats``; ``row_weights=None`` means unit weights.
+    Adds ``log_weights``, normalises the rows (adding a uniform noise component of log
+    density ``log_noise`` when given, :func:`~bayesmix.families.noise.fold_noise`), writes
+    the most likely component of each row to ``labels[label_rows]`` when ``labels`` is
+    given (-1 where the noise is more likely) and adds the rows' (weighted)
+    log-likelihood to ``stats``; ``row_weights=None`` means unit weights.
+
+    Returns
+    -------
+    ndarray of shape (n_rows,) or None
+        The rows' (weighted) noise responsibilities; None without ``log_noise``.
 
     Examples
     --------
@@ -154,16 +163,25 @@ def fold_log_densities(stats: SufficientStatistics, log_prob: np.ndarray,
     >>> fold_log_densities(stats, log_prob, np.zeros(2), np.array([2.0]))
     >>> log_prob, round(float(stats.log_likelihood), 6)
     (array([[0.5, 1.5]]), 2.772589)
+    >>> log_prob = np.log([[1.0, 3.0]])
+    >>> fold_log_densities(stats, log_prob, np.zeros(2), None, log_noise=np.log(4.0))
+    array([0.5])
     """
     log_prob += log_weights
-    if labels is not None:
-        labels[label_rows] = log_prob.argmax(axis=1)
     log_norm = normalise_rows(log_prob)
+    block_labels = None if labels is None else log_prob.argmax(axis=1)
+    noise_resp = (None if log_noise is None
+                  else fold_noise(log_prob, log_norm, log_noise, block_labels))
+    if labels is not None:
+        labels[label_rows] = block_labels
     if row_weights is None:
         stats.log_likelihood += log_norm.sum(dtype=np.float64)
     else:
         stats.log_likelihood += row_weights @ log_norm
         log_prob *= row_weights[:, np.newaxis]
+        if noise_resp is not None:
+            noise_resp *= row_weights
+    return noise_resp
 
 
 def block_statistics(
@@ -177,12 +195,17 @@ def block_statistics(
     precisions_cholesky: np.ndarray,
     log_det: np.ndarray,
     labels: np.ndarray | None = None,
+    log_noise: float | None = None,
 ) -> SufficientStatistics:
     """The E step over ``X[rows] - shift``, block by block, folded into statistics.
 
     The kernel every source maps over its rows (row ranges of an array, Dask chunks).
     ``sample_weight=None`` means unit weights (a faster path); ``labels``, when given,
-    receives the most likely component of each row. The blocks are computed in ``X``'s
+    receives the most likely component of each row (-1 for the noise component).
+    ``log_noise``, when given, is a noise component's ``log(pi_0) - log(V)``
+    (:func:`~bayesmix.families.noise.fold_noise`): its count is the statistics'
+    ``noise_count``, and the pooled structures get the scatter weighted by the
+    components' share in ``total_scatter``. The blocks are computed in ``X``'s
     precision (float32 rows: float32 products, added up in the float64 statistics).
 
     Examples
@@ -198,6 +221,8 @@ def block_statistics(
     """
     n_components, n_features = means.shape
     stats = SufficientStatistics.zeros(n_components, n_features, structure)
+    if log_noise is not None and structure.needs_total_scatter:
+        stats.total_scatter = np.zeros((n_features, n_features))
     width = structure.row_width(n_components, n_features)
     if X.dtype != np.float64:
         shift, log_weights, means, precisions_cholesky, log_det = (
@@ -205,10 +230,14 @@ def block_statistics(
             for value in (shift, log_weights, means, precisions_cholesky, log_det))
     for block_rows, block in centred_blocks(X, rows, width, shift):
         resp = component_log_prob(block, means, precisions_cholesky, structure, log_det)
-        fold_log_densities(stats, resp, log_weights,
-                           None if sample_weight is None else sample_weight[block_rows],
-                           labels, block_rows)
+        noise_resp = fold_log_densities(
+            stats, resp, log_weights, None if sample_weight is None else sample_weight[block_rows],
+            labels, block_rows, log_noise)
         stats.add_block(block, resp)
+        if noise_resp is not None:
+            stats.noise_count += float(noise_resp.sum())
+            if stats.total_scatter is not None:
+                stats.add_scatter(block, resp.sum(axis=1))
     return stats
 
 
@@ -360,9 +389,12 @@ class InMemorySource:
         return self.scatter
 
     def e_step(self, structure: CovarianceStructure, weights: np.ndarray, means: np.ndarray,
-               precisions_cholesky: np.ndarray, labels: np.ndarray | None = None
-               ) -> SufficientStatistics:
+               precisions_cholesky: np.ndarray, labels: np.ndarray | None = None,
+               log_noise: float | None = None) -> SufficientStatistics:
         """One pass over the rows at the given (centred) parameters.
+
+        ``log_noise``: a noise component's ``log(pi_0) - log(V)``, or ``None`` for none
+        (see :func:`block_statistics`).
 
         Examples
         --------
@@ -381,7 +413,8 @@ class InMemorySource:
 
         def statistics(rows: slice) -> SufficientStatistics:
             return block_statistics(self.X, self.sample_weight, rows, self.shift, structure,
-                                    log_weights, means, precisions_cholesky, log_det, labels)
+                                    log_weights, means, precisions_cholesky, log_det, labels,
+                                    log_noise)
 
         parts = threads.map(statistics, self.n_samples)
         return parts[0] if len(parts) == 1 else SufficientStatistics.total(parts)

@@ -39,7 +39,10 @@ class SufficientStatistics:
         scatter, when it changes between iterations: with missing values it is the
         scatter of the rows completed by their conditional moments
         (:mod:`bayesmix.em.missing_source`). ``None`` when the source's fixed ``scatter``
-        applies.
+        applies. With a noise component it is the scatter weighted by each row's share
+        of the components, ``sum_n w_n (1 - r_n0) x_n x_n^T``.
+    noise_count : float
+        ``sum_n w_n r_n0``, the noise component's weighted count (0 without one).
 
     Examples
     --------
@@ -57,6 +60,7 @@ class SufficientStatistics:
     sums: np.ndarray
     second_moments: np.ndarray | None
     total_scatter: np.ndarray | None = None
+    noise_count: float = 0.0
 
     @classmethod
     def zeros(cls, n_components: int, n_features: int, structure: CovarianceStructure
@@ -95,8 +99,29 @@ class SufficientStatistics:
         else:
             self.second_moments += resp.T @ (block * block)
 
+    def add_scatter(self, block: np.ndarray, row_weights: np.ndarray) -> None:
+        """Fold a block's scatter ``sum_n row_weights_n x_n x_n^T`` into ``total_scatter``.
+
+        Starts it at zero on first use.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from bayesmix.covariance import get_structure
+        >>> from bayesmix.em.statistics import SufficientStatistics
+        >>> stats = SufficientStatistics.zeros(1, 1, get_structure("tied"))
+        >>> stats.add_scatter(np.array([[1.0], [3.0]]), np.array([1.0, 0.5]))
+        >>> stats.total_scatter
+        array([[5.5]])
+        """
+        scatter = (block * row_weights[:, np.newaxis]).T @ block
+        if self.total_scatter is None:
+            self.total_scatter = np.zeros(scatter.shape)
+        self.total_scatter += scatter
+
     def __iadd__(self, other: SufficientStatistics) -> SufficientStatistics:
         self.log_likelihood += other.log_likelihood
+        self.noise_count += other.noise_count
         self.counts += other.counts
         self.sums += other.sums
         if self.second_moments is not None:
@@ -111,7 +136,8 @@ class SufficientStatistics:
         first = parts[0]
         total = cls(first.log_likelihood, first.counts.copy(), first.sums.copy(),
                     None if first.second_moments is None else first.second_moments.copy(),
-                    None if first.total_scatter is None else first.total_scatter.copy())
+                    None if first.total_scatter is None else first.total_scatter.copy(),
+                    first.noise_count)
         for part in parts[1:]:
             total += part
         return total

@@ -21,19 +21,17 @@ from bayesmix._validation import (
     check_int,
     check_memory,
     check_random_state,
-    check_real,
     short_repr,
     validate_data,
 )
 from bayesmix.covariance import CovarianceStructure, get_structure, n_parameters
 from bayesmix.density import logsumexp_rows, normalise_rows
 from bayesmix.em.base import BaseMixtureEM
-from bayesmix.em.engine import EMRun, MixtureParameters
+from bayesmix.em.engine import EMRun
 from bayesmix.em.missing_source import MissingValuesSource
 from bayesmix.em.sources import InMemorySource
 from bayesmix.em.student_engine import StudentEMEngine, StudentParameters
 from bayesmix.families.student_t import mixture_log_prob
-from bayesmix.scoring import information_criteria
 
 __all__ = ["StudentMixtureEM"]
 
@@ -68,10 +66,15 @@ class StudentMixtureEM(BaseMixtureEM):
         ``None`` estimates each component's degrees of freedom (starting from
         :data:`START_DOF`, within :data:`~bayesmix.families.student_t.DOF_BOUNDS`); a
         positive float fixes them all.
+    noise, noise_init
+        A uniform noise component beside the t components, as
+        :class:`~bayesmix.GaussianMixtureEM`'s.
 
     Attributes
     ----------
-    weights_ : ndarray of shape (n_components,)
+    weights_ : ndarray of shape (n_components,), or (n_components + 1,) with noise
+    component_weights_, noise_weight_, hypervolume_
+        As :class:`~bayesmix.GaussianMixtureEM`'s.
     means_ : ndarray of shape (n_components, n_features)
     scales_ : ndarray
         The scale matrices, in the structure's stored shape (as
@@ -119,6 +122,8 @@ class StudentMixtureEM(BaseMixtureEM):
         acceleration: str | None = None,
         prior: Any = None,
         dof: float | None = None,
+        noise: bool = False,
+        noise_init: Any = None,
     ) -> None:
         self.n_components = n_components
         self.covariance_type = covariance_type
@@ -137,6 +142,8 @@ class StudentMixtureEM(BaseMixtureEM):
         self.acceleration = acceleration
         self.prior = prior
         self.dof = dof
+        self.noise = noise
+        self.noise_init = noise_init
 
     # ------------------------------------------------------------------ fitting hooks
     def _check_parameters(self, structure: CovarianceStructure, n_features: int
@@ -179,8 +186,9 @@ class StudentMixtureEM(BaseMixtureEM):
         return source
 
     def _warm_start(self, shift: np.ndarray) -> StudentParameters:
-        return StudentParameters(self.weights_, self.means_ - shift, self.scales_,
-                                 self.precisions_cholesky_, self.dof_)
+        return StudentParameters(self.component_weights_, self.means_ - shift, self.scales_,
+                                 self.precisions_cholesky_, self.dof_,
+                                 noise_weight=self._previous_noise_weight())
 
     def _store_fit(self, best: EMRun, n_init: int, source: Any, counts: np.ndarray) -> None:
         super()._store_fit(best, n_init, source, counts)
@@ -228,9 +236,11 @@ class StudentMixtureEM(BaseMixtureEM):
         return self._checked_log_prob(self._check_X(X))
 
     def _checked_log_prob(self, X: np.ndarray) -> np.ndarray:
-        """``log pi_k + log t_k(x_n)`` of validated rows, in float64."""
-        return mixture_log_prob(X, self.weights_, self.means_, self.precisions_cholesky_,
-                                get_structure(self.covariance_type), self.dof_)
+        """``log pi_k + log t_k(x_n)`` of validated rows, in float64, then the noise
+        column if any."""
+        return self._with_noise(mixture_log_prob(
+            X, self.component_weights_, self.means_, self.precisions_cholesky_,
+            get_structure(self.covariance_type), self.dof_))
 
     def score_samples(self, X: Any) -> np.ndarray:
         """Log density of the t mixture at each row of ``X`` (in ``X``'s precision:
@@ -262,7 +272,8 @@ class StudentMixtureEM(BaseMixtureEM):
         return float(self.score_samples(X).mean())
 
     def predict_proba(self, X: Any) -> np.ndarray:
-        """Responsibilities: probability of each component for each row.
+        """Responsibilities: probability of each component for each row (the noise
+        component's last, if any).
 
         Examples
         --------
@@ -278,7 +289,7 @@ class StudentMixtureEM(BaseMixtureEM):
         return resp.astype(X.dtype, copy=False)
 
     def predict(self, X: Any) -> np.ndarray:
-        """Most likely component of each row.
+        """Most likely component of each row; -1 for the noise component.
 
         Examples
         --------
@@ -289,7 +300,7 @@ class StudentMixtureEM(BaseMixtureEM):
         >>> len(set(labels[:4])), len(set(labels[4:])), bool(labels[0] != labels[4])
         (1, 1, True)
         """
-        return self._weighted_log_prob(X).argmax(axis=1)
+        return self._labels(self._weighted_log_prob(X))
 
     def sample(self, n_samples: int = 1) -> tuple[np.ndarray, np.ndarray]:
         """Draw rows from the fitted mixture: ``mu + z / sqrt(g / nu)``, ``z ~ N(0,
@@ -305,6 +316,7 @@ class StudentMixtureEM(BaseMixtureEM):
         ((5, 1), (5,))
         """
         check_is_fitted(self)
+        self._refuse_noise_sample()
         n_samples = check_int(n_samples, "n_samples", min_value=1)
         K, D = self.means_.shape
         check_memory(8.0 * n_samples * D * 2, f"sample(n_samples={n_samples})",
@@ -321,12 +333,11 @@ class StudentMixtureEM(BaseMixtureEM):
 
     # ------------------------------------------------------------------ criteria
     def _n_parameters(self) -> int:
-        """Free parameters: the Gaussian mixture's plus one dof per component if estimated."""
+        """Free parameters: the Gaussian mixture's plus one dof per component if
+        estimated, plus the noise component's (mclust's 2) if any."""
         gaussian = n_parameters(self.n_components, self.means_.shape[1], self.covariance_type)
-        return gaussian + (self.n_components if self.dof is None else 0)
-
-    def _criteria(self, X: Any) -> dict[str, float]:
-        return information_criteria(self._weighted_log_prob(X), self._n_parameters())
+        return (gaussian + (self.n_components if self.dof is None else 0)
+                + self._n_noise_parameters())
 
     def bic(self, X: Any) -> float:
         """Bayesian information criterion (lower is better), the dof counted.
@@ -340,7 +351,7 @@ class StudentMixtureEM(BaseMixtureEM):
         >>> em._n_parameters(), bool(np.isclose(em.bic(X), -2 * 8 * em.score(X) + 7 * np.log(8)))
         (7, True)
         """
-        return self._criteria(X)["bic"]
+        return self.criteria(X)["bic"]
 
     def aic(self, X: Any) -> float:
         """Akaike information criterion (lower is better): ``-2 log L + 2 p``.
@@ -354,7 +365,7 @@ class StudentMixtureEM(BaseMixtureEM):
         >>> bool(np.isclose(em.aic(X), -2 * 8 * em.score(X) + 2 * 5))
         True
         """
-        return self._criteria(X)["aic"]
+        return self.criteria(X)["aic"]
 
     def icl(self, X: Any) -> float:
         """Integrated completed likelihood: ``BIC + 2 * entropy`` (lower is better).
@@ -368,7 +379,7 @@ class StudentMixtureEM(BaseMixtureEM):
         >>> bool(em.icl(X) >= em.bic(X))
         True
         """
-        return self._criteria(X)["icl"]
+        return self.criteria(X)["icl"]
 
     # ------------------------------------------------------------------ export
     fitted_attributes = BaseMixtureEM.fitted_attributes + ("scales_", "dof_")
@@ -397,11 +408,12 @@ class StudentMixtureEM(BaseMixtureEM):
         history = self.lower_bound_history_
         names = getattr(self, "feature_names_in_", None)
         return build_inference_data(
-            X=X, weights=self.weights_[point], means=self.means_[point],
+            X=X, weights=self.component_weights_[point], means=self.means_[point],
             covariances=full[point], covariance_type=self.covariance_type,
             inference_method="em", feature_names=None if names is None else list(names),
             log_likelihood=self.score_samples(X)[point],
-            raw_parameters={"dof": (self.dof_[point], ("chain", "draw", "component"))},
+            raw_parameters={"dof": (self.dof_[point], ("chain", "draw", "component")),
+                            **self._noise_variables()},
             sample_stats={
                 "lower_bound_history": (history[point], ("chain", "draw", "iteration")),
                 "converged": (np.array([[self.converged_]]), ("chain", "draw")),
@@ -409,5 +421,6 @@ class StudentMixtureEM(BaseMixtureEM):
             extra_coords={"iteration": np.arange(1, len(history) + 1)},
             attrs={"family": "student_t", "reg_covar": float(self.reg_covar),
                    "fit_time": self.fit_time_,
-                   "degenerate_components": list(self.degenerate_components_)},
+                   "degenerate_components": list(self.degenerate_components_),
+                   **self._noise_attrs()},
         )

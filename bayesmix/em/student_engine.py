@@ -21,9 +21,10 @@ import numpy as np
 
 from bayesmix.covariance.base import CovarianceStructure
 from bayesmix.density import normalise_rows
-from bayesmix.em.engine import COUNT_FLOOR, EMEngine, MixtureParameters
+from bayesmix.em.engine import COUNT_FLOOR, EMEngine, MixtureParameters, mixing_weights
 from bayesmix.em.sources import centred_blocks
 from bayesmix.em.statistics import SufficientStatistics
+from bayesmix.families.noise import fold_noise
 from bayesmix.families.student_t import latent_scale_weights, student_t_log_prob, update_dof
 
 __all__ = ["StudentEMEngine", "StudentParameters", "StudentStatistics"]
@@ -118,8 +119,10 @@ class StudentEMEngine(EMEngine):
     """
 
     def __init__(self, source, structure, n_components, settings, prior=None, *,
-                 start_dof: float = 10.0, fixed_dof: bool = False) -> None:
-        super().__init__(source, structure, n_components, settings, prior)
+                 start_dof: float = 10.0, fixed_dof: bool = False,
+                 noise_log_volume: float | None = None) -> None:
+        super().__init__(source, structure, n_components, settings, prior,
+                         noise_log_volume=noise_log_volume)
         self.start_dof = float(start_dof)
         self.fixed_dof = fixed_dof
 
@@ -172,6 +175,7 @@ class StudentEMEngine(EMEngine):
         X, sample_weight = source.X, source.sample_weight
         n_features = X.shape[1]
         dof = self._dof(params)
+        log_noise = self.log_noise(params)
         log_det = structure.log_det_cholesky(params.precisions_cholesky, n_features)
         with np.errstate(divide="ignore"):
             log_weights = np.log(params.weights)
@@ -187,6 +191,11 @@ class StudentEMEngine(EMEngine):
             if labels is not None:
                 labels[rows] = resp.argmax(axis=1)
             log_norm = normalise_rows(resp)
+            if log_noise is not None:
+                noise_resp = fold_noise(resp, log_norm, log_noise,
+                                        None if labels is None else labels[rows])
+                stats.noise_count += float(noise_resp.sum() if sample_weight is None
+                                           else sample_weight[rows] @ noise_resp)
             if sample_weight is None:
                 stats.log_likelihood += log_norm.sum()
             else:
@@ -246,4 +255,6 @@ class StudentEMEngine(EMEngine):
         previous = stats.dof
         dof = previous if self.fixed_dof else update_dof(
             counts, stats.log_weight_terms, previous, means.shape[1])
-        return StudentParameters(counts / counts.sum(), means, scales, factors, dof)
+        weights, noise_weight = mixing_weights(counts, stats.noise_count)
+        return StudentParameters(weights, means, scales, factors, dof,
+                                 noise_weight=noise_weight)

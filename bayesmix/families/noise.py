@@ -4,6 +4,8 @@ A noise component (Banfield & Raftery 1993; mclust's ``noise``) is a uniform den
 ``1 / V`` over the data's region, ``V`` its hypervolume as mclust's ``hypvol`` computes it
 (:func:`hypervolume`). EM needs a first guess of which rows are noise:
 :func:`nearest_neighbour_noise` is Byers & Raftery's (1998) nearest-neighbour cleaning.
+The E step of every family adds the noise column to its responsibilities with
+:func:`fold_noise`.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from sklearn.neighbors import NearestNeighbors
 
 from bayesmix._validation import check_array, check_int
 
-__all__ = ["hypervolume", "nearest_neighbour_noise"]
+__all__ = ["fold_noise", "hypervolume", "nearest_neighbour_noise", "noise_responsibilities"]
 
 
 def _log_range_volume(X: np.ndarray) -> float:
@@ -122,3 +124,75 @@ def nearest_neighbour_noise(X: Any, n_neighbors: int = 10, max_iter: int = 500,
             break
         previous = current
     return resp[:, int(np.argmin(rates))] > 0.5
+
+
+def fold_noise(resp: np.ndarray, log_norm: np.ndarray, log_noise: float,
+               labels: np.ndarray | None = None) -> np.ndarray:
+    """Add a noise column to normalised responsibilities, in place; return its column.
+
+    ``resp`` holds the components' responsibilities of a block of rows, rows summing to
+    one, and ``log_norm`` the log of each row's component mixture density (as
+    :func:`bayesmix.density.normalise_rows` leaves them). With the noise term
+    ``log_noise = log(pi_0) - log(V)``, each row's density becomes ``exp(log_norm) +
+    exp(log_noise)``: ``log_norm`` is overwritten with its log, ``resp`` is rescaled so
+    that its rows sum to one minus the noise responsibility, which is returned.
+
+    Parameters
+    ----------
+    resp : ndarray of shape (n_rows, n_components)
+    log_norm : ndarray of shape (n_rows,)
+    log_noise : float
+    labels : ndarray of shape (n_rows,), optional
+        The rows' most likely components, set here to -1 where the noise is more likely.
+
+    Returns
+    -------
+    ndarray of shape (n_rows,)
+        Each row's responsibility of the noise component.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from bayesmix.families.noise import fold_noise
+    >>> resp, log_norm = np.array([[0.25, 0.75]]), np.log([3.0])
+    >>> fold_noise(resp, log_norm, np.log(1.0)), resp, np.exp(log_norm)
+    (array([0.25]), array([[0.1875, 0.5625]]), array([4.]))
+    """
+    total = np.logaddexp(log_norm, log_noise)
+    resp *= np.exp(log_norm - total)[:, np.newaxis]
+    noise_resp = np.exp(log_noise - total)
+    log_norm[...] = total
+    if labels is not None:
+        labels[noise_resp > resp.max(axis=1)] = -1
+    return noise_resp
+
+
+def noise_responsibilities(resp: np.ndarray, noise_rows: np.ndarray) -> np.ndarray:
+    """Starting responsibilities with a noise column, as mclust builds them.
+
+    The rows ``noise_rows`` marks are all noise; the others keep ``resp``'s shares of
+    the components (``resp`` has one row per row not marked).
+
+    Parameters
+    ----------
+    resp : ndarray of shape (n_not_noise, n_components)
+    noise_rows : ndarray of bool, shape (n_samples,)
+
+    Returns
+    -------
+    ndarray of shape (n_samples, n_components + 1)
+        The noise last.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from bayesmix.families.noise import noise_responsibilities
+    >>> noise_responsibilities(np.array([[1.0, 0.0], [0.0, 1.0]]), np.array([False, True, False]))
+    array([[1., 0., 0.],
+           [0., 0., 1.],
+           [0., 1., 0.]])
+    """
+    full = np.zeros((noise_rows.shape[0], resp.shape[1] + 1))
+    full[~noise_rows, :-1] = resp
+    full[noise_rows, -1] = 1.0
+    return full

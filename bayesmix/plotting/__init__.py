@@ -48,6 +48,7 @@ from bayesmix.plotting.diagnostics import plot_em_history, plot_trace
 from bayesmix.plotting.posterior import plot_n_components, plot_weights
 from bayesmix.plotting.selection import (
     RELATIVE_LINEAR_RANGE,
+    SELECTION_LINESTYLES,
     SELECTION_MARKERS,
     example_covariances,
     plot_covariance_models,
@@ -56,6 +57,7 @@ from bayesmix.plotting.selection import (
 
 __all__ = [
     "RELATIVE_LINEAR_RANGE",
+    "SELECTION_LINESTYLES",
     "SELECTION_MARKERS",
     "example_covariances",
     "plot_components",

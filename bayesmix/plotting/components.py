@@ -15,6 +15,7 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
 from bayesmix._validation import check_int
+from bayesmix.families.inference_data import fit_family
 from bayesmix.scoring import point_estimate
 
 from bayesmix.plotting.parts import (
@@ -30,7 +31,7 @@ from bayesmix.plotting.parts import (
     fit_label,
     make_ax,
     mark_missing,
-    mean_responsibilities,
+    predicted_labels,
     n_components_of,
     project_pair,
     reference_fit,
@@ -52,7 +53,9 @@ def plot_components(
     """Data coloured by predicted cluster, with the fitted components drawn over it.
 
     - 2 features: a scatter plot with each component's ellipses at ``n_std`` standard
-      deviations (the contours of its Gaussian);
+      deviations (the contours of its Gaussian; for t components, the contours that hold
+      the same probability, :func:`~bayesmix.plotting.parts.t_radii`), the rows a noise
+      component takes as grey crosses;
     - more features: a grid of pairwise panels (projected covariances off the diagonal,
       histogram and marginal densities on it);
     - 1 feature: a histogram with the mixture density and the weighted component
@@ -63,14 +66,16 @@ def plot_components(
 
     Parameters
     ----------
-    model : GaussianMixtureEM, GaussianMixtureBayes or arviz.InferenceData
-        A fitted model, or the InferenceData it produced.
+    model : GaussianMixtureEM, StudentMixtureEM, GaussianMixtureBayes or arviz.InferenceData
+        A fitted model, or the InferenceData it produced (a t or noise fit: the
+        estimator, which labels the rows).
     X : array-like or DataFrame of shape (n_samples, n_features), optional
         Data to draw; the data the model was fitted to when omitted.
     ax : matplotlib.axes.Axes, optional
         Axes to draw on (1 or 2 features only); a new figure when omitted.
     n_std : float or sequence of float, default=(1, 2, 3)
-        Sigma levels of the ellipses.
+        Sigma levels of the ellipses (for t components, the probability of the
+        Gaussian's at these levels).
 
     Returns
     -------
@@ -98,16 +103,20 @@ def plot_components(
     X = checked_data(idata, X)
     levels = check_n_std(n_std)
     weights, means, covariances = point_estimate(idata)
+    dof = (idata.posterior["dof"].mean(("chain", "draw")).values
+           if "dof" in idata.posterior else None)
     names = feature_names(idata)
     K, D = means.shape
-    labels = mean_responsibilities(idata, X).argmax(axis=1)
+    labels = predicted_labels(model, idata, X)
     colors = component_colors(K)
-    title = f"{fit_label(idata, 'posterior mean')}: {K} component{'s' * (K != 1)}"
+    family, noise = fit_family(idata)
+    kind = ("" if family == "gaussian" else f" {family}") + (" + noise" if noise else "")
+    title = f"{fit_label(idata, 'posterior mean')}: {K}{kind} component{'s' * (K != 1)}"
 
     if D == 1:
         ax = make_ax(ax)
         density_panel(ax, X[:, 0], labels, weights, means[:, 0], covariances[:, 0, 0],
-                       colors, names[0])
+                       colors, names[0], dof)
         ax.legend(fontsize="small")
         ax.set_title(f"{title}, mixture density")
         return ax
@@ -115,7 +124,7 @@ def plot_components(
     if D == 2:
         ax = make_ax(ax)
         scatter_clusters(ax, X, labels, colors)
-        draw_components(ax, means, covariances, levels, colors)
+        draw_components(ax, means, covariances, levels, colors, dof=dof)
         ax.scatter(means[:, 0], means[:, 1], c=colors, marker="X", s=80, edgecolors="black")
         ax.set_xlabel(names[0])
         ax.set_ylabel(names[1])
@@ -130,7 +139,7 @@ def plot_components(
             panel = axes[i, j]
             if i == j:
                 density_panel(panel, X[:, i], labels, weights, means[:, i],
-                               covariances[:, i, i], colors, names[i])
+                               covariances[:, i, i], colors, names[i], dof)
                 panel.set_title(f"{names[i]}: density", fontsize="medium")
                 panel.set_xlabel(names[i] if i == D - 1 else "")
                 panel.set_ylabel(names[i] if j == 0 else "")
@@ -138,7 +147,7 @@ def plot_components(
             pair = [j, i]
             means2, covs2 = project_pair(means, covariances, pair)
             scatter_clusters(panel, X[:, pair], labels, colors, size=6.0)
-            draw_components(panel, means2, covs2, levels, colors, linewidth=1.5)
+            draw_components(panel, means2, covs2, levels, colors, linewidth=1.5, dof=dof)
             panel.autoscale_view()
             panel.set_xlabel(names[j] if i == D - 1 else "")
             panel.set_ylabel(names[i] if j == 0 else "")

@@ -18,17 +18,21 @@ import xarray as xr
 from matplotlib.axes import Axes
 from matplotlib.colors import Colormap
 from matplotlib.patches import Ellipse
-from scipy.stats import norm
+from scipy.stats import chi2, f, norm
+from scipy.stats import t as student_t
 
 from bayesmix._validation import check_array
 from bayesmix.covariance import precision_cholesky
 from bayesmix.density import responsibilities
+from bayesmix.families.inference_data import fit_family
 from bayesmix.scoring import inference_data, is_point_mass
 
 #: Sigma level of the ellipses in the posterior cloud and the uncertainty map.
 CLOUD_N_STD = 2.0
 #: The colour bar's label in the uncertainty pictures.
 UNCERTAINTY_LABEL = "uncertainty: 1 - max responsibility"
+#: How the rows a noise component takes are drawn.
+NOISE_STYLE = {"marker": "x", "color": "0.5", "linewidths": 1.0, "label": "noise"}
 
 
 # ---------------------------------------------------------------- resolving inputs
@@ -133,6 +137,41 @@ def mean_responsibilities(idata: az.InferenceData, X: np.ndarray) -> np.ndarray:
     return total / len(factors)
 
 
+def predicted_labels(model: Any, idata: az.InferenceData, X: np.ndarray) -> np.ndarray:
+    """Each row's cluster: the most probable component under the (posterior mean)
+    responsibilities of Gaussian components; the estimator's own ``predict`` for another
+    family or a noise component (-1 for noise)."""
+    family, noise = fit_family(idata)
+    if family == "gaussian" and not noise:
+        return mean_responsibilities(idata, X).argmax(axis=1)
+    if not hasattr(model, "predict"):
+        raise ValueError(
+            f"model: a {family} fit{' with noise' if noise else ''} given as InferenceData "
+            f"cannot label rows here; pass the fitted estimator (e.g. the "
+            f"StudentMixtureEM), whose predict does.")
+    return np.asarray(model.predict(X))
+
+
+def t_radii(levels: Sequence[float], dof: float, n_dimensions: int = 2) -> np.ndarray:
+    """Mahalanobis radii (in units of a t scale matrix) that hold the probability of the
+    Gaussian's ``levels`` sigma ellipses.
+
+    An ``n``-sigma Gaussian ellipse in ``d`` dimensions holds ``p = chi2_d(n**2)``; a
+    ``d``-dimensional t with ``nu`` degrees of freedom has ``delta / d ~ F(d, nu)``, so
+    its region of probability ``p`` is ``delta <= d F^-1_{d, nu}(p)``.
+
+    Examples
+    --------
+    >>> from bayesmix.plotting.parts import t_radii
+    >>> t_radii([1.0, 2.0], dof=1e9).round(4)  # the Gaussian's, as nu grows
+    array([1., 2.])
+    >>> t_radii([2.0], dof=3.0).round(3)  # heavier tails: a wider 2-sigma ellipse
+    array([2.895])
+    """
+    probabilities = chi2.cdf(np.square(levels), n_dimensions)
+    return np.sqrt(n_dimensions * f.ppf(probabilities, n_dimensions, dof))
+
+
 def uncertainty(idata: az.InferenceData, X: np.ndarray) -> np.ndarray:
     return 1.0 - mean_responsibilities(idata, X).max(axis=1)
 
@@ -181,11 +220,16 @@ def project_pair(means: np.ndarray, covariances: np.ndarray, pair: Sequence[int]
 
 def draw_components(ax: Axes, means: np.ndarray, covariances: np.ndarray,
                      levels: Sequence[float], colors: Sequence[Any], linewidth: float = 2.0,
-                     **style: Any) -> None:
-    """One ellipse per component and level; the lines thin out with the level."""
+                     dof: np.ndarray | None = None, **style: Any) -> None:
+    """One ellipse per component and level; the lines thin out with the level.
+
+    With ``dof`` (t components, ``covariances`` their scale matrices), each level's
+    ellipse holds the probability of the Gaussian's at that level (:func:`t_radii`).
+    """
     for k, (mean, covariance) in enumerate(zip(means, covariances)):
-        for i, level in enumerate(levels):
-            add_ellipse(ax, mean, covariance, level, edgecolor=colors[k],
+        radii = levels if dof is None else t_radii(levels, dof[k])
+        for i, radius in enumerate(radii):
+            add_ellipse(ax, mean, covariance, radius, edgecolor=colors[k],
                          linewidth=linewidth / (1 + 0.4 * i), **style)
 
 
@@ -226,17 +270,23 @@ def mark_missing(ax: Axes, X2: np.ndarray, colors: Any) -> None:
 
 def scatter_clusters(ax: Axes, X2: np.ndarray, labels: np.ndarray,
                       colors: Sequence[Any], size: float = 12.0) -> None:
-    row_colors = [colors[k] for k in labels]
-    ax.scatter(X2[:, 0], X2[:, 1], c=row_colors, s=size, alpha=0.6, linewidths=0)
-    mark_missing(ax, X2, row_colors)
+    """The rows coloured by cluster; rows labelled -1 (a noise component's) as grey
+    crosses (:data:`NOISE_STYLE`)."""
+    noise = labels == -1
+    row_colors = [colors[k] for k in labels[~noise]]
+    ax.scatter(X2[~noise, 0], X2[~noise, 1], c=row_colors, s=size, alpha=0.6, linewidths=0)
+    if noise.any():
+        ax.scatter(X2[noise, 0], X2[noise, 1], s=1.5 * size, **NOISE_STYLE)
+    mark_missing(ax, X2[~noise], row_colors)
 
 
 def density_panel(ax: Axes, x: np.ndarray, labels: np.ndarray, weights: np.ndarray,
                    means: np.ndarray, variances: np.ndarray, colors: Sequence[Any],
-                   name: str) -> None:
+                   name: str, dof: np.ndarray | None = None) -> None:
     """Histogram of ``x``, weighted component densities and their sum (the mixture).
 
-    Missing values (NaN) are left out."""
+    With ``dof``, t components (``variances`` their squared scales). Rows labelled -1
+    (noise) are grey; missing values (NaN) are left out."""
     observed = ~np.isnan(x)
     x, labels = x[observed], labels[observed]
     sd = np.sqrt(variances)
@@ -244,11 +294,16 @@ def density_panel(ax: Axes, x: np.ndarray, labels: np.ndarray, weights: np.ndarr
     upper = max(x.max(), float(np.max(means + 4 * sd)))
     grid = np.linspace(lower, upper, 400)
     ax.hist(x, bins="auto", density=True, color="0.85", edgecolor="0.6", label="data")
-    parts = weights[:, None] * norm.pdf(grid[None, :], means[:, None], sd[:, None])
+    if dof is None:
+        densities = norm.pdf(grid[None, :], means[:, None], sd[:, None])
+    else:
+        densities = student_t.pdf(grid[None, :], dof[:, None], means[:, None], sd[:, None])
+    parts = weights[:, None] * densities
     for k, part in enumerate(parts):
         ax.plot(grid, part, color=colors[k], linestyle="--", label=f"component {k}")
     ax.plot(grid, parts.sum(axis=0), color="black", linewidth=2, label="mixture")
-    ax.scatter(x, np.zeros_like(x), c=[colors[k] for k in labels], marker="|", s=60)
+    ax.scatter(x, np.zeros_like(x), c=[colors[k] if k >= 0 else "0.5" for k in labels],
+               marker="|", s=60)
     ax.set_xlabel(name)
     ax.set_ylabel("density")
 

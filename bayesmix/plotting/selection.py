@@ -30,6 +30,14 @@ RELATIVE_LINEAR_RANGE = 10.0
 #: :func:`plot_selection`'s symbols, one per covariance structure in the table's order
 #: (as mclust's BIC plot tells its 14 models apart by symbol as well as colour).
 SELECTION_MARKERS = ("o", "s", "^", "P", "D", "X", "v", "*", "<", "p", ">", "h", "d", "8")
+#: :func:`plot_selection`'s line styles, one per family and noise setting of the table
+#: (``select_em(families=..., noise=...)``), in the table's order.
+SELECTION_LINESTYLES = ("-", "--", ":", "-.")
+
+
+def _variant_label(family: str, noise: bool) -> str:
+    """``"gaussian"``, ``"student_t + noise"``: a family and noise setting in words."""
+    return f"{family} + noise" if noise else str(family)
 
 def plot_selection(select_result: Any, criterion: str | None = None,
                    ax: Axes | None = None, relative: bool = False) -> Axes:
@@ -37,7 +45,9 @@ def plot_selection(select_result: Any, criterion: str | None = None,
 
     Each structure has its own colour and symbol (:data:`SELECTION_MARKERS`), as in
     mclust's BIC plot, so that the 14 models of ``covariance_types="mclust"`` stay
-    apart. Lower is better. The chosen fit (``select_result.best_index_``) is marked with a
+    apart; with several families or a noise component (the table's ``family`` and
+    ``noise`` columns), each has its own line style (:data:`SELECTION_LINESTYLES`) and
+    its name in the labels. Lower is better. The chosen fit (``select_result.best_index_``) is marked with a
     star; fits with a degenerate component, which are never chosen, with a red cross.
 
     Parameters
@@ -70,6 +80,10 @@ def plot_selection(select_result: Any, criterion: str | None = None,
     'BIC (lower is better)'
     >>> plot_selection(selection, relative=True).get_ylabel()
     'BIC - chosen BIC (lower is better)'
+    >>> both = select_em(X, [1, 2], ["full"], families=("gaussian", "student_t"),
+    ...                  random_state=0)
+    >>> [(line.get_label(), line.get_linestyle()) for line in plot_selection(both).get_lines()]
+    [('full, gaussian', '-'), ('full, student_t', '--')]
     """
     table = getattr(select_result, "table_", None)
     if not isinstance(table, pd.DataFrame) or not hasattr(select_result, "best_index_"):
@@ -82,10 +96,20 @@ def plot_selection(select_result: Any, criterion: str | None = None,
     values = table[criterion] - (best[criterion] if relative else 0.0)
     structures = list(dict.fromkeys(table["covariance_type"]))
     colors = component_colors(len(structures))
+    with_variants = "family" in table
+    variants = (list(dict.fromkeys(zip(table["family"], table["noise"]))) if with_variants
+                else [None])
     for index, (color, structure) in enumerate(zip(colors, structures)):
-        rows = table[table["covariance_type"] == structure].sort_values("n_components")
-        ax.plot(rows["n_components"], values[rows.index], color=color, label=str(structure),
-                marker=SELECTION_MARKERS[index % len(SELECTION_MARKERS)])
+        for position, variant in enumerate(variants):
+            chosen = table["covariance_type"] == structure
+            label = str(structure)
+            if with_variants:
+                chosen &= (table["family"] == variant[0]) & (table["noise"] == variant[1])
+                label += ", " + _variant_label(*variant)
+            rows = table[chosen].sort_values("n_components")
+            ax.plot(rows["n_components"], values[rows.index], color=color, label=label,
+                    marker=SELECTION_MARKERS[index % len(SELECTION_MARKERS)],
+                    linestyle=SELECTION_LINESTYLES[position % len(SELECTION_LINESTYLES)])
     degenerate = table[table["degenerate"].astype(bool)]
     if len(degenerate):
         ax.scatter(degenerate["n_components"], values[degenerate.index], marker="x", s=90,
@@ -94,7 +118,9 @@ def plot_selection(select_result: Any, criterion: str | None = None,
     ax.scatter([best["n_components"]], [values[select_result.best_index_]], marker="*",
                s=300, facecolor="gold", edgecolor="black", zorder=4,
                label=f"chosen by {chosen_by.upper()}: K={int(best['n_components'])}, "
-                     f"{best['covariance_type']}")
+                     f"{best['covariance_type']}" + (
+                         f", {_variant_label(best['family'], best['noise'])}"
+                         if with_variants else ""))
     ax.set_xticks(sorted(set(int(k) for k in table["n_components"])))
     ax.set_xlabel("number of components K")
     name = criterion.upper()
@@ -104,7 +130,7 @@ def plot_selection(select_result: Any, criterion: str | None = None,
     else:
         ax.set_ylabel(f"{name} (lower is better)")
     ax.set_title(f"Model selection by {criterion.upper()}")
-    ax.legend(fontsize="small", ncol=2 if len(structures) > 6 else 1)
+    ax.legend(fontsize="small", ncol=2 if len(structures) * len(variants) > 6 else 1)
     return ax
 
 

@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from bayesmix._validation import (
+    check_bool,
     check_distinct_values,
     check_grid,
     check_int,
@@ -34,8 +35,7 @@ from bayesmix.covariance import (
     n_parameters,
 )
 from bayesmix.covariance.base import NOT_POSITIVE_FIX
-from bayesmix.density import weighted_log_prob
-from bayesmix.em import GaussianMixtureEM
+from bayesmix.em import GaussianMixtureEM, StudentMixtureEM
 from bayesmix.em.batch import BatchEM, BatchStart
 from bayesmix.em.engine import EMSettings
 from bayesmix.em.init import (
@@ -47,12 +47,15 @@ from bayesmix.em.init import (
 from bayesmix.em.missing_source import MissingValuesSource, memory_source
 from bayesmix.em.sources import InMemorySource
 from bayesmix.exceptions import ConvergenceWarning, DegenerateComponentWarning
-from bayesmix.scoring import criteria_from_totals, information_criteria
+from bayesmix.scoring import criteria_from_totals
 from bayesmix.selection.results import TABLE_COLUMNS, EMSelection
 
-__all__ = ["BATCH_ELEMENTS", "CRITERIA", "RELATIVE_REG_COVAR", "SCREEN_TOL", "select_em"]
+__all__ = ["BATCH_ELEMENTS", "CRITERIA", "FAMILIES", "RELATIVE_REG_COVAR", "SCREEN_TOL",
+           "select_em"]
 
 CRITERIA = ("bic", "icl")
+#: The component families :func:`select_em` fits, by name, and their EM estimators.
+FAMILIES = {"gaussian": GaussianMixtureEM, "student_t": StudentMixtureEM}
 #: :func:`select_em`'s default ``reg_covar``, relative to the smallest column variance.
 RELATIVE_REG_COVAR = 1e-6
 #: The tolerance to which :func:`select_em` runs its later start schemes before it
@@ -71,7 +74,7 @@ def _bound_at(em: GaussianMixtureEM, tol: float) -> float:
 
 
 def _fit_cell(source: InMemorySource, starts: list[str], n_init: int,
-              **params: Any) -> GaussianMixtureEM:
+              estimator: type = GaussianMixtureEM, **params: Any) -> GaussianMixtureEM:
     """Fit one grid point from every start scheme and keep the highest likelihood.
 
     The first scheme runs to ``tol``. Each later one is screened as in a "small EM"
@@ -80,7 +83,7 @@ def _fit_cell(source: InMemorySource, starts: list[str], n_init: int,
     stands at least as high as the best run did at the same stage; a screened run with
     no iterations left is dropped. A deterministic scheme (``"hc"``) runs once, the others
     ``n_init`` times; an exact tie goes to the earlier scheme. The degenerate and
-    convergence warnings go into the table.
+    convergence warnings go into the table. ``estimator`` is the family's EM class.
     """
     tol = params.pop("tol")
     screen_tol = max(SCREEN_TOL, tol)
@@ -90,8 +93,8 @@ def _fit_cell(source: InMemorySource, starts: list[str], n_init: int,
         warnings.simplefilter("ignore", ConvergenceWarning)
         for scheme in starts:
             restarts = 1 if scheme in DETERMINISTIC_INITS else n_init
-            em = GaussianMixtureEM(init_params=scheme, n_init=restarts,
-                                   tol=tol if best is None else screen_tol, **params)
+            em = estimator(init_params=scheme, n_init=restarts,
+                           tol=tol if best is None else screen_tol, **params)
             em.fit(source)
             if best is not None:
                 budget = em.max_iter - em.n_iter_
@@ -106,18 +109,14 @@ def _fit_cell(source: InMemorySource, starts: list[str], n_init: int,
 
 
 def _fit_cells(source: InMemorySource, structure: str, ks: list[int], starts: list[str],
-               n_init: int, settings: dict[str, Any]
+               n_init: int, settings: dict[str, Any], estimator: type = GaussianMixtureEM
                ) -> list[tuple[GaussianMixtureEM, dict[str, float]]]:
     """Fit ``structure`` for every K of the grid, one cell at a time; each fit's criteria."""
     fits = []
     for k in ks:
-        em = _fit_cell(source, starts, n_init, n_components=k, covariance_type=structure,
-                       **settings)
-        values = information_criteria(
-            weighted_log_prob(source.X, em.weights_, em.means_, em.precisions_cholesky_,
-                              structure),
-            n_parameters(k, source.n_features, structure))
-        fits.append((em, values))
+        em = _fit_cell(source, starts, n_init, estimator, n_components=k,
+                       covariance_type=structure, **settings)
+        fits.append((em, em.criteria(source.X)))
     return fits
 
 
@@ -211,6 +210,8 @@ def _row(em: GaussianMixtureEM, values: dict[str, float]) -> dict[str, Any]:
     return {
         "n_components": em.n_components,
         "covariance_type": em.covariance_type,
+        "family": "student_t" if isinstance(em, StudentMixtureEM) else "gaussian",
+        "noise": bool(em.noise),
         "log_likelihood": values["log_likelihood"],
         "n_parameters": values["n_parameters"],
         "bic": values["bic"],
@@ -219,6 +220,18 @@ def _row(em: GaussianMixtureEM, values: dict[str, float]) -> dict[str, Any]:
         "converged": bool(em.converged_),
         "note": "; ".join(notes),
     }
+
+
+def _check_families(families: Any, prior: Any) -> list[str]:
+    """``families`` of :func:`select_em`: one name of :data:`FAMILIES` or a non-empty list."""
+    names = [families] if isinstance(families, str) else check_distinct_values(
+        "families", families, "('gaussian', 'student_t')")
+    names = [check_option(name, "families", tuple(FAMILIES)) for name in names]
+    if prior is not None and "student_t" in names:
+        raise ValueError(
+            "families includes 'student_t', but prior is set: the conjugate prior is "
+            "Gaussian-only. Pass prior=None, or families=('gaussian',).")
+    return names
 
 
 def _check_starts(init_params: Any) -> list[str]:
@@ -241,6 +254,8 @@ def select_em(
     init_params: str | Iterable[str] = ("hc", "kmeans"),
     random_state: Any = None,
     prior: str | ConjugatePrior | None = None,
+    families: str | Iterable[str] = ("gaussian",),
+    noise: bool = False,
 ) -> EMSelection:
     """Choose the number of components and the covariance structure by BIC or ICL.
 
@@ -298,6 +313,16 @@ def select_em(
         :class:`~bayesmix.GaussianMixtureEM`); the criteria are then mclust's under a
         prior (the log-likelihood at the posterior mode), and the table gains a
         ``prior`` column.
+    families : str or iterable of {"gaussian", "student_t"}, default=("gaussian",)
+        The component families to try (:data:`FAMILIES`): ``"student_t"`` fits every
+        cell with :class:`~bayesmix.StudentMixtureEM` too (degrees of freedom estimated,
+        cell by cell, without SQUAREM). With more than the Gaussian, or with ``noise``,
+        the table gains ``family`` and ``noise`` columns after ``covariance_type``.
+    noise : bool, default=False
+        Fit every cell with a uniform noise component (``noise=True`` of the estimators:
+        mclust's ``Mclust(..., initialization = list(noise = ...))``), its initial noise
+        rows from :func:`~bayesmix.families.noise.nearest_neighbour_noise`, computed
+        once; fitted cell by cell, without SQUAREM.
     random_state : int, RandomState instance or None, default=None
         Passed to every fit, so ``GaussianMixtureEM(**best_params_, init_params=...,
         ...)`` with the same settings, the winning scheme
@@ -341,6 +366,8 @@ def select_em(
     criterion = check_option(criterion, "criterion", CRITERIA)
     starts = _check_starts(init_params)
     n_init = check_int(n_init, "n_init", min_value=1)
+    families = _check_families(families, prior)
+    noise = check_bool(noise, "noise")
     # X is validated and summarised once; the estimators check the other settings.
     source = memory_source(X)  # a MissingValuesSource when X has NaN
     if mclust_grid:
@@ -350,22 +377,32 @@ def select_em(
         reg_covar = RELATIVE_REG_COVAR * smallest_variance if smallest_variance > 0 else 1e-6
     settings = {"tol": tol, "max_iter": max_iter, "reg_covar": reg_covar,
                 "random_state": random_state, "acceleration": "squarem", "prior": prior}
-    # The batch runs maximum-likelihood EM on complete rows; under a prior, or with
-    # missing values, every cell is fitted on its own.
+    # The batch runs maximum-likelihood Gaussian EM on complete rows; under a prior, with
+    # missing values, or with a noise component, every cell is fitted on its own.
     batched = [structure for structure in structures
-               if get_structure(structure).batched_m_step and prior is None
-               and not isinstance(source, MissingValuesSource)]
+               if get_structure(structure).batched_m_step and prior is None and not noise
+               and "gaussian" in families and not isinstance(source, MissingValuesSource)]
     n_runs = len(batched) * len(ks) * sum(1 if scheme in DETERMINISTIC_INITS else n_init
                                           for scheme in starts)
     if n_runs * max(ks) * source.n_samples > BATCH_ELEMENTS:
         batched = []
-    by_structure = _fit_batched(source, batched, ks, starts, n_init, settings) if batched else {}
-    by_structure.update({
-        structure: _fit_cells(source, structure, ks, starts, n_init, settings)
-        for structure in structures if structure not in batched})
-    fits = [by_structure[structure][i] for i in range(len(ks)) for structure in structures]
+    by_cell = {("gaussian", structure): cells for structure, cells in (
+        _fit_batched(source, batched, ks, starts, n_init, settings) if batched else {}
+    ).items()}
+    for family in families:
+        # SQUAREM is the Gaussian EM's without noise
+        family_settings = settings if family == "gaussian" and not noise else {
+            **settings, "acceleration": None, "noise": noise}
+        by_cell.update({
+            (family, structure): _fit_cells(source, structure, ks, starts, n_init,
+                                            family_settings, FAMILIES[family])
+            for structure in structures if (family, structure) not in by_cell})
+    fits = [by_cell[family, structure][i] for family in families for i in range(len(ks))
+            for structure in structures]
     table = pd.DataFrame([_row(em, values) for em, values in fits],
                          columns=list(TABLE_COLUMNS))
+    if families == ["gaussian"] and not noise:
+        table = table.drop(columns=["family", "noise"])
     if prior is not None:
         table["prior"] = "mclust default" if isinstance(prior, str) else repr(prior)
 

@@ -21,9 +21,10 @@ __all__ = ["BAYES_COLUMNS", "BAYES_CRITERIA", "TABLE_COLUMNS", "BayesSelection",
 #: better.
 BAYES_CRITERIA = ("loo", "waic")
 
-#: Columns of :attr:`EMSelection.table_`, in order.
-TABLE_COLUMNS = ("n_components", "covariance_type", "log_likelihood", "n_parameters", "bic",
-                 "icl", "degenerate", "converged", "note")
+#: Columns of :attr:`EMSelection.table_`, in order (``family`` and ``noise`` only when
+#: the grid has more than the Gaussian family without noise).
+TABLE_COLUMNS = ("n_components", "covariance_type", "family", "noise", "log_likelihood",
+                 "n_parameters", "bic", "icl", "degenerate", "converged", "note")
 
 #: Columns of :attr:`BayesSelection.table_`, in order, for each criterion.
 BAYES_COLUMNS = {
@@ -52,7 +53,9 @@ class SelectionResult:
     best_estimator_ : estimator
         The chosen fit.
     best_params_ : dict
-        ``{"n_components": ..., "covariance_type": ...}`` of the chosen fit.
+        ``{"n_components": ..., "covariance_type": ...}`` of the chosen fit, and
+        ``"noise": True`` for a fit with a noise component (the family is
+        ``type(best_estimator_)``, and the table's ``family`` column).
     best_index_ : int
         Row of ``table_`` holding the chosen fit.
     criterion : str
@@ -83,6 +86,8 @@ class SelectionResult:
         self.best_index_ = best_index
         self.best_params_ = {"n_components": int(table.at[best_index, "n_components"]),
                              "covariance_type": str(table.at[best_index, "covariance_type"])}
+        if "noise" in table and table.at[best_index, "noise"]:
+            self.best_params_["noise"] = True
         self.criterion = criterion
 
     def _choice(self) -> str:
@@ -90,8 +95,13 @@ class SelectionResult:
         raise NotImplementedError
 
     def _chosen(self) -> str:
-        return (f"n_components={self.best_params_['n_components']}, "
-                f"covariance_type={self.best_params_['covariance_type']!r}")
+        chosen = (f"n_components={self.best_params_['n_components']}, "
+                  f"covariance_type={self.best_params_['covariance_type']!r}")
+        if "family" in self.table_:
+            chosen += f", family={self.table_.at[self.best_index_, 'family']!r}"
+        if self.best_params_.get("noise"):
+            chosen += ", noise=True"
+        return chosen
 
     def to_string(self, top: int | None = None) -> str:
         """The table as text, the chosen fit marked with ``*``, its notes and the choice.
@@ -147,15 +157,18 @@ class EMSelection(SelectionResult):
     Attributes
     ----------
     table_ : pandas.DataFrame
-        One row per fit, with columns ``n_components``, ``covariance_type``,
+        One row per fit, with columns ``n_components``, ``covariance_type``, (for a
+        grid over several families or with noise) ``family`` and ``noise``,
         ``log_likelihood`` (total over the rows of ``X``), ``n_parameters``, ``bic``,
         ``icl`` (both lower is better), ``degenerate`` (bool), ``converged`` (bool) and
         ``note`` (why a fit was not selectable or is suspect; empty otherwise).
-    best_estimator_ : GaussianMixtureEM
+    best_estimator_ : GaussianMixtureEM or StudentMixtureEM
         The chosen fit: the lowest ``criterion`` among the fits without a degenerate
         component.
     best_params_ : dict
-        ``{"n_components": ..., "covariance_type": ...}`` of the chosen fit.
+        ``{"n_components": ..., "covariance_type": ...}`` of the chosen fit, and
+        ``"noise": True`` for a fit with a noise component (the family is
+        ``type(best_estimator_)``, and the table's ``family`` column).
     best_index_ : int
         Row of ``table_`` holding the chosen fit.
     criterion : {"bic", "icl"}
@@ -210,7 +223,9 @@ class BayesSelection(SelectionResult):
     best_estimator_ : GaussianMixtureBayes
         The fit with the highest elpd.
     best_params_ : dict
-        ``{"n_components": ..., "covariance_type": ...}`` of the chosen fit.
+        ``{"n_components": ..., "covariance_type": ...}`` of the chosen fit, and
+        ``"noise": True`` for a fit with a noise component (the family is
+        ``type(best_estimator_)``, and the table's ``family`` column).
     best_index_ : int
         Row of ``table_`` holding the chosen fit.
     criterion : {"loo", "waic"}
