@@ -29,7 +29,7 @@ INNER_MAX_ITER = 1000
 #: The most inner iterations an M step runs from a start (the last M step's covariances,
 #: as EM passes them): each iteration raises the objective from the start's, so EM stays
 #: monotone (a generalised EM step) and the inner iterations go on in the next M step.
-WARM_INNER_MAX_ITER = 10
+WARM_INNER_MAX_ITER = 3
 
 
 def inner_iterations(start: object) -> range:
@@ -39,7 +39,7 @@ def inner_iterations(start: object) -> range:
     --------
     >>> from bayesmix.covariance.decomposed import inner_iterations
     >>> len(inner_iterations(None)), len(inner_iterations("the last covariances"))
-    (1000, 10)
+    (1000, 3)
     """
     return range(INNER_MAX_ITER if start is None else WARM_INNER_MAX_ITER)
 
