@@ -120,10 +120,11 @@ def common_shape(values: np.ndarray, weights: np.ndarray, start: np.ndarray | No
     sum_j v_kj / a_j / (D w_k)``, then ``a`` proportional to ``sum_k v_kj / lambda_k``.
     It starts from ``start`` (*B, D), a shape up to scale (the last M step's), where it
     is finite and positive, else from the shape of ``sum_k v_k`` (which makes it
-    equivariant under scalings of the axes), and stops when no value of the shape changes by more than
-    :data:`INNER_TOL` (relative), or after :data:`INNER_MAX_ITER` iterations; each batch
-    entry stops on its own, so that it gets what it would alone. Each iteration costs
-    O(K D) per batch entry.
+    equivariant under scalings of the axes), and stops when no value of the shape
+    changes by more than :data:`INNER_TOL` (relative), or after the iterations of
+    :func:`inner_iterations`; each batch entry stops on its own, so that it gets what it
+    would alone. A component of weight 0 and values 0 is absent (it changes neither the
+    shape nor the other volumes). Each iteration costs O(K D) per batch entry.
 
     Examples
     --------

@@ -68,8 +68,8 @@ def common_orientation(scatters: np.ndarray, weights: np.ndarray, equal_volume: 
     D, D; the last M step's, as mclust's EM carries its orientation over) where they
     are finite, else from the axes of ``sum_k W_k / w_k`` (not mclust's identity, which
     would depend on the coordinates), and stops when no ``v_kj`` changes
-    by more than :data:`INNER_TOL` (relative) or after :data:`INNER_MAX_ITER`
-    iterations (:func:`~bayesmix.covariance.decomposed.inner_iterations`), each batch
+    by more than :data:`INNER_TOL` (relative) or after the iterations of
+    :func:`~bayesmix.covariance.decomposed.inner_iterations`, each batch
     entry on its own. A component of weight 0 and scatter 0 is absent: it changes
     neither the orientation nor the others' variances (its own are NaN). Each iteration
     costs O(K D^3) per batch entry.

@@ -20,12 +20,17 @@ Layout
     whatever ``reg_covar``), and it adds nothing to pooled statistics such as the tied
     structure's scatter. The stored covariances of ``K`` components are taken to be the
     leading block of those of more components (true of every registered structure).
+    A structure with nonlinear constraints (mclust's decomposed models, whose components
+    share a volume, shape or orientation) would let such a padded component sway the
+    shared part: its M step gets the padded components as absent ones (weight 0,
+    scatter 0), and gives them the data's covariance.
 
 Iterations
     Every run follows :class:`~bayesmix.em.engine.EMEngine`'s iterations from its start:
-    the same convergence test, the same SQUAREM cycle with its own step length, so it
-    reaches the optimum the one-fit engine reaches from the same start (the arithmetic
-    differs in rounding only). A run leaves the stack when it converges, runs out of
+    the same convergence test, the same SQUAREM cycle with its own step length (jumps
+    projected back into nonlinear constraints), M steps whose inner iterations start
+    from the parameters the E step evaluated, so it reaches the optimum the one-fit
+    engine reaches from the same start (the arithmetic differs in rounding only). A run leaves the stack when it converges, runs out of
     iterations, is screened out, or fails: when an M step gives a covariance that is not
     positive definite, the run stops at its last valid parameters and names the
     components that failed (``EMRun.failed_components``); the other runs go on.
