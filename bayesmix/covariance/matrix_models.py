@@ -45,7 +45,8 @@ def _polar(matrices: np.ndarray) -> np.ndarray:
 
 def _diagonals_in(orientation: np.ndarray, scatters: np.ndarray) -> np.ndarray:
     """``diag(D^T W_k D)`` for a common orientation ``D`` (*B, D, D): (*B, K, D)."""
-    return np.einsum("...dj,...kde,...ej->...kj", orientation, scatters, orientation)
+    axes = orientation[..., np.newaxis, :, :]  # matmul: several times faster than einsum
+    return (axes * (scatters @ axes)).sum(axis=-2)
 
 
 def common_orientation(scatters: np.ndarray, weights: np.ndarray, equal_volume: bool,
@@ -110,11 +111,11 @@ def common_orientation(scatters: np.ndarray, weights: np.ndarray, equal_volume: 
         for _ in inner_iterations(start):
             inverse = np.divide(1.0, variances, out=np.zeros_like(variances),
                                 where=variances > 0)
-            following = _polar(np.einsum("...kde,...ej,...kj->...dj", shifted, orientation,
-                                         inverse))
+            following = _polar(_weighted_sum(shifted @ orientation[..., np.newaxis, :, :],
+                                             inverse))
             excess = inverse.max(axis=-1, keepdims=True) - inverse
-            following = _polar(np.einsum("...kde,...ej,...kj->...dj", scatters, following,
-                                         excess))
+            following = _polar(_weighted_sum(scatters @ following[..., np.newaxis, :, :],
+                                             excess))
             along = _variances(_diagonals_in(following, scatters), weights, equal_volume)
             change = np.abs(along / variances - 1.0)  # NaN for an absent component
             active = still_changing(active, np.fmax.reduce(
@@ -124,6 +125,11 @@ def common_orientation(scatters: np.ndarray, weights: np.ndarray, equal_volume: 
             if not active.any():
                 break
     return orientation, variances
+
+
+def _weighted_sum(products: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """``sum_k P_k diag(b_k)`` of products (*B, K, D, D) and column weights (*B, K, D)."""
+    return (products * weights[..., np.newaxis, :]).sum(axis=-3)
 
 
 def _variances(diagonals: np.ndarray, weights: np.ndarray, equal_volume: bool
