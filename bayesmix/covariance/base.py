@@ -160,6 +160,14 @@ class CovarianceStructure:
         Whether :meth:`m_step`, :meth:`precision_cholesky` and :meth:`log_det_cholesky`
         take leading batch axes (see the module docstring), so that
         :mod:`bayesmix.em.batch` can fit many numbers of components and starts at once.
+    nonlinear_constraints : bool
+        Whether the constraints tie the components together other than by equal
+        entries (a common volume, shape or orientation beside free ones): a linear
+        combination of admissible covariances (SQUAREM's extrapolation) may then leave
+        the structure, and each component's M step depends on the others' scatters.
+        :mod:`bayesmix.em.batch` then projects its jumps (:meth:`project`) and leaves
+        padded components out of the M step as components of weight 0 and scatter 0,
+        which :meth:`maximise_scatter` of such a structure must ignore.
     mahalanobis_features : {"outer", "squares"}
         The row features (``RowProducts.features`` of :mod:`bayesmix.covariance.quadratic`)
         that :meth:`batch_mahalanobis_coefficients` weighs.
@@ -181,6 +189,7 @@ class CovarianceStructure:
     one_feature_alias: str | None = None
     supports_prior: bool = False
     batched_m_step: bool = False
+    nonlinear_constraints: bool = False
     mahalanobis_features: str = "outer"
 
     def __init_subclass__(cls, **kwargs: object) -> None:
@@ -284,7 +293,8 @@ class CovarianceStructure:
 
     # ------------------------------------------------------------ M step
     def m_step(self, counts: np.ndarray, means: np.ndarray, second_moments: np.ndarray | None,
-               total_scatter: np.ndarray, reg_covar: float) -> np.ndarray:
+               total_scatter: np.ndarray, reg_covar: float, start: np.ndarray | None = None
+               ) -> np.ndarray:
         """Covariances (stored shape) maximising the expected complete log-likelihood.
 
         By default, :meth:`maximise_scatter` of the within scatter ``W_k`` with
@@ -305,6 +315,10 @@ class CovarianceStructure:
             ``sum_n w_n x_n x_n^T`` of the centred data.
         reg_covar : float
             Added to the diagonal of every covariance.
+        start : ndarray, optional
+            Covariances (stored shape, the same leading axes) from which an iterative
+            maximisation starts (see :meth:`maximise_scatter`); EM passes those of the
+            parameters its E step evaluated.
 
         Examples
         --------
@@ -316,16 +330,22 @@ class CovarianceStructure:
         """
         scatters = within_scatter(self.second_moments, counts, means, second_moments,
                                   total_scatter, reg_covar)
-        return self.maximise_scatter(np.asarray(counts, dtype=np.float64), scatters)
+        return self.maximise_scatter(np.asarray(counts, dtype=np.float64), scatters, start)
 
-    def maximise_scatter(self, weights: np.ndarray, scatters: np.ndarray) -> np.ndarray:
+    def maximise_scatter(self, weights: np.ndarray, scatters: np.ndarray,
+                         start: np.ndarray | None = None) -> np.ndarray:
         """Covariances maximising ``-1/2 sum_k [w_k log|Sigma_k| + tr(S_k inv(Sigma_k))]``.
 
         The maximum over the structure's admissible covariances: the M step's
         (``w_k = n_k``, ``S_k`` the within scatter) and the MAP step's (counts and
         scatter grown by the prior). ``scatters`` has the form of
         :func:`~bayesmix.covariance.scatter.within_scatter` for this structure's
-        :attr:`second_moments`; both arguments may carry leading batch axes.
+        :attr:`second_moments`; both arguments may carry leading batch axes. A structure
+        without a closed form (a common shape, orientation or shape matrix beside
+        variable volumes or shapes) iterates, from what it shares in the covariances
+        ``start`` when they are given and valid (as mclust's EM carries them from one M
+        step to the next, so that late in EM a few inner iterations suffice), else from
+        the scatters; the closed forms ignore ``start``.
 
         Examples
         --------
@@ -346,7 +366,7 @@ class CovarianceStructure:
         :meth:`maximise_scatter` of them, which leaves covariances of the structure as
         they are. An extrapolation of covariances (SQUAREM's) can leave the structure's
         constraints (a combination of two VEI covariances need not have a common shape);
-        this brings it back.
+        this brings it back, its inner iterations (if any) starting from ``covariances``.
 
         Examples
         --------
@@ -363,7 +383,7 @@ class CovarianceStructure:
             scatters = np.einsum("...dd->...d", scatters)
         elif self.second_moments is None:
             scatters = scatters.sum(axis=-3)
-        return self.maximise_scatter(weights, scatters)
+        return self.maximise_scatter(weights, scatters, covariances)
 
     # ------------------------------------------------------------ MAP step
     def prior_terms(self, prior: object, n_components: int, n_features: int
@@ -431,7 +451,8 @@ class CovarianceStructure:
 
     def map_step(self, counts: np.ndarray, means: np.ndarray,
                  second_moments: np.ndarray | None, total_scatter: np.ndarray,
-                 reg_covar: float, prior: object) -> np.ndarray:
+                 reg_covar: float, prior: object, start: np.ndarray | None = None
+                 ) -> np.ndarray:
         """Covariances (stored shape) of mclust's MAP M step under a conjugate prior.
 
         :meth:`maximise_scatter` with the counts grown by the prior's ``e`` and the
@@ -441,7 +462,8 @@ class CovarianceStructure:
         :meth:`~bayesmix.covariance.prior.ConjugatePrior.posterior_means`. Arguments as
         :meth:`m_step`'s (``means`` are the M step's ``xbar_k``), with ``prior`` a
         resolved :class:`~bayesmix.covariance.prior.ConjugatePrior` whose mean is in the
-        same (centred) coordinates; leading batch axes are kept.
+        same (centred) coordinates, and ``start`` as :meth:`m_step`'s; leading batch
+        axes are kept.
 
         Examples
         --------
@@ -459,7 +481,8 @@ class CovarianceStructure:
         extra, scale_matrix = self._fitted_prior_terms(prior, n_components, n_features)
         scatters = map_scatter(self.second_moments, counts, means, second_moments,
                                total_scatter, reg_covar, prior, scale_matrix)
-        return self.maximise_scatter(np.asarray(counts, dtype=np.float64) + extra, scatters)
+        return self.maximise_scatter(np.asarray(counts, dtype=np.float64) + extra, scatters,
+                                     start)
 
     def log_prior(self, means: np.ndarray, covariances: np.ndarray, prior: object
                   ) -> np.ndarray:

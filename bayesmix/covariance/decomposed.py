@@ -17,14 +17,31 @@ import numpy as np
 from bayesmix.covariance.base import CovarianceStructure
 from bayesmix.covariance.eigen import compose, geometric_mean
 
-__all__ = ["INNER_MAX_ITER", "INNER_TOL", "DecomposedStructure", "common_shape",
-           "random_decomposition", "singular_where_not_finite", "still_changing"]
+__all__ = ["INNER_MAX_ITER", "INNER_TOL", "WARM_INNER_MAX_ITER", "DecomposedStructure",
+           "common_shape", "inner_iterations", "random_decomposition",
+           "singular_where_not_finite", "still_changing"]
 
 #: Relative change at which the inner iterations of an M step stop (mclust's default,
 #: the square root of the machine epsilon).
 INNER_TOL = float(np.sqrt(np.finfo(np.float64).eps))
 #: The most inner iterations one M step runs.
 INNER_MAX_ITER = 1000
+#: The most inner iterations an M step runs from a start (the last M step's covariances,
+#: as EM passes them): each iteration raises the objective from the start's, so EM stays
+#: monotone (a generalised EM step) and the inner iterations go on in the next M step.
+WARM_INNER_MAX_ITER = 3
+
+
+def inner_iterations(start: object) -> range:
+    """The inner iterations of an M step: :data:`WARM_INNER_MAX_ITER` from a ``start``.
+
+    Examples
+    --------
+    >>> from bayesmix.covariance.decomposed import inner_iterations
+    >>> len(inner_iterations(None)), len(inner_iterations("the last covariances"))
+    (1000, 3)
+    """
+    return range(INNER_MAX_ITER if start is None else WARM_INNER_MAX_ITER)
 
 _VOLUME = {"E": "equal volume", "V": "variable volume"}
 _SHAPE = {"E": "equal shape", "V": "variable shape", "I": "spherical"}
@@ -93,18 +110,21 @@ def singular_where_not_finite(covariances: np.ndarray, component_ndim: int) -> n
     return covariances
 
 
-def common_shape(values: np.ndarray, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def common_shape(values: np.ndarray, weights: np.ndarray, start: np.ndarray | None = None
+                 ) -> tuple[np.ndarray, np.ndarray]:
     """Volumes (*B, K) and a common shape (*B, D) for per-component axis values.
 
     Maximises ``-1/2 sum_k [w_k D log(lambda_k) + sum_j v_kj / (lambda_k a_j)]`` over the
     volumes ``lambda_k > 0`` and the shape ``a`` (product 1), which is convex in their
     logarithms, by mclust's alternating updates (``msvei``, ``msvev``): ``lambda_k =
     sum_j v_kj / a_j / (D w_k)``, then ``a`` proportional to ``sum_k v_kj / lambda_k``.
-    It starts from the shape of ``sum_k v_k`` (which makes it equivariant under scalings
-    of the axes) and stops when no value of the shape changes by more than
-    :data:`INNER_TOL` (relative), or after :data:`INNER_MAX_ITER` iterations; each batch
-    entry stops on its own, so that it gets what it would alone. Each iteration costs
-    O(K D) per batch entry.
+    It starts from ``start`` (*B, D), a shape up to scale (the last M step's), where it
+    is finite and positive, else from the shape of ``sum_k v_k`` (which makes it
+    equivariant under scalings of the axes), and stops when no value of the shape
+    changes by more than :data:`INNER_TOL` (relative), or after the iterations of
+    :func:`inner_iterations`; each batch entry stops on its own, so that it gets what it
+    would alone. A component of weight 0 and values 0 is absent (it changes neither the
+    shape nor the other volumes). Each iteration costs O(K D) per batch entry.
 
     Examples
     --------
@@ -116,8 +136,12 @@ def common_shape(values: np.ndarray, weights: np.ndarray) -> tuple[np.ndarray, n
     """
     with np.errstate(divide="ignore", invalid="ignore"):
         shape = _unit_product(values.sum(axis=-2))
+        if start is not None:
+            guess = _unit_product(start)
+            usable = ((guess > 0.0) & (guess < np.inf)).all(axis=-1, keepdims=True)
+            shape = np.where(usable, guess, shape)
         active = np.ones(shape.shape[:-1], dtype=bool)
-        for _ in range(INNER_MAX_ITER):
+        for _ in inner_iterations(start):
             volumes = _volumes(values, shape, weights)[..., np.newaxis]
             scaled = np.divide(values, volumes, out=np.zeros_like(values), where=volumes > 0)
             following = _unit_product(scaled.sum(axis=-2))
@@ -180,11 +204,11 @@ class DecomposedStructure(CovarianceStructure):
     #: No prior unless the structure says what mclust's adds (not its storage class's).
     supports_prior = False
     prior_terms = CovarianceStructure.prior_terms
-    #: Fitted cell by cell in model selection, not in :mod:`bayesmix.em.batch`: the batch
-    #: extrapolates SQUAREM's jumps without projecting them back into the model's
-    #: constraints (:meth:`project`), which only equal or free entries keep. EII and EEI,
-    #: whose constraints are such, say otherwise.
-    batched_m_step = False
+    #: Every M step takes leading batch axes; the batch projects SQUAREM's jumps back
+    #: into the constraints and leaves padded components out (absent components: weight
+    #: 0, scatter 0). EII and EEI, whose constraints are equal entries, say otherwise.
+    batched_m_step = True
+    nonlinear_constraints = True
 
     @property
     def description(self) -> str:

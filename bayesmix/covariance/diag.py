@@ -39,10 +39,10 @@ class DiagonalCovariance(DiagonalFamily):
     def min_points(self, n_features):
         return 2
 
-    def m_step(self, counts, means, second_moments, total_scatter, reg_covar):
+    def m_step(self, counts, means, second_moments, total_scatter, reg_covar, start=None):
         return second_moments / counts[..., np.newaxis] - means**2 + reg_covar
 
-    def maximise_scatter(self, weights, scatters):
+    def maximise_scatter(self, weights, scatters, start=None):
         return scatters / weights[..., np.newaxis]
 
     # mclust's msvvip: (scale + B_kj) / (n_k + nu + 2 + [kappa > 0]).

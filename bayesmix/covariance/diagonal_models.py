@@ -41,12 +41,12 @@ class EIICovariance(DecomposedStructure, SphericalCovariance):
     one_feature_alias = "E"
     second_moments = None
     supports_prior = True
-    batched_m_step = True  # equal variances: SQUAREM's jumps keep them equal
+    nonlinear_constraints = False  # equal variances: SQUAREM's jumps keep them equal
 
     def shares_covariance(self):
         return True
 
-    def maximise_scatter(self, weights, scatters):
+    def maximise_scatter(self, weights, scatters, start=None):
         variance = np.trace(scatters, axis1=-2, axis2=-1) / (
             scatters.shape[-1] * weights.sum(axis=-1))
         return np.repeat(variance[..., np.newaxis], weights.shape[-1], axis=-1)
@@ -80,12 +80,12 @@ class EEICovariance(DecomposedStructure, DiagonalCovariance):
     name = "EEI"
     second_moments = None
     supports_prior = True
-    batched_m_step = True  # equal variances: SQUAREM's jumps keep them equal
+    nonlinear_constraints = False  # equal variances: SQUAREM's jumps keep them equal
 
     def shares_covariance(self):
         return True
 
-    def maximise_scatter(self, weights, scatters):
+    def maximise_scatter(self, weights, scatters, start=None):
         variances = np.diagonal(scatters, axis1=-2, axis2=-1) / weights.sum(
             axis=-1)[..., np.newaxis]
         return np.repeat(variances[..., np.newaxis, :], weights.shape[-1], axis=-2)
@@ -104,7 +104,7 @@ class VEICovariance(DecomposedStructure, DiagonalCovariance):
     """Variable volume, equal shape, axis-aligned: ``Sigma_k = lambda_k A``, A diagonal.
 
     M step: :func:`~bayesmix.covariance.decomposed.common_shape` of the within
-    scatters' diagonals, O(K D) per inner iteration.
+    scatters' diagonals (from the shape of ``start``), O(K D) per inner iteration.
 
     Examples
     --------
@@ -120,8 +120,9 @@ class VEICovariance(DecomposedStructure, DiagonalCovariance):
     second_moments = "diagonal"
     supports_prior = True
 
-    def maximise_scatter(self, weights, scatters):
-        volumes, shape = common_shape(scatters, weights)
+    def maximise_scatter(self, weights, scatters, start=None):
+        volumes, shape = common_shape(scatters, weights,
+                                      None if start is None else start.sum(axis=-2))
         return singular_where_not_finite(volumes[..., np.newaxis] * shape[..., np.newaxis, :],
                                          1)
 
@@ -152,7 +153,7 @@ class EVICovariance(DecomposedStructure, DiagonalCovariance):
     second_moments = "diagonal"
     supports_prior = True
 
-    def maximise_scatter(self, weights, scatters):
+    def maximise_scatter(self, weights, scatters, start=None):
         scales = geometric_mean(scatters)[..., np.newaxis]
         volume = scales.sum(axis=-2, keepdims=True) / weights.sum(axis=-1)[
             ..., np.newaxis, np.newaxis]

@@ -40,14 +40,14 @@ class FullCovariance(MatrixFamily):
     def min_points(self, n_features):
         return n_features + 1
 
-    def m_step(self, counts, means, second_moments, total_scatter, reg_covar):
+    def m_step(self, counts, means, second_moments, total_scatter, reg_covar, start=None):
         diagonal = np.arange(means.shape[-1])
         covariances = second_moments / counts[..., np.newaxis, np.newaxis]
         covariances -= means[..., :, np.newaxis] * means[..., np.newaxis, :]
         covariances[..., diagonal, diagonal] += reg_covar
         return covariances
 
-    def maximise_scatter(self, weights, scatters):
+    def maximise_scatter(self, weights, scatters, start=None):
         return scatters / weights[..., np.newaxis, np.newaxis]
 
     # mclust's msvvvp: (Lambda + B_k) / (n_k + nu + D + 1 + [kappa > 0]).

@@ -14,9 +14,9 @@ from __future__ import annotations
 import numpy as np
 
 from bayesmix.covariance.decomposed import (
-    INNER_MAX_ITER,
     DecomposedStructure,
     common_shape,
+    inner_iterations,
     singular_where_not_finite,
     still_changing,
 )
@@ -45,11 +45,12 @@ def _polar(matrices: np.ndarray) -> np.ndarray:
 
 def _diagonals_in(orientation: np.ndarray, scatters: np.ndarray) -> np.ndarray:
     """``diag(D^T W_k D)`` for a common orientation ``D`` (*B, D, D): (*B, K, D)."""
-    return np.einsum("...dj,...kde,...ej->...kj", orientation, scatters, orientation)
+    axes = orientation[..., np.newaxis, :, :]  # matmul: several times faster than einsum
+    return (axes * (scatters @ axes)).sum(axis=-2)
 
 
-def common_orientation(scatters: np.ndarray, weights: np.ndarray, equal_volume: bool
-                       ) -> tuple[np.ndarray, np.ndarray]:
+def common_orientation(scatters: np.ndarray, weights: np.ndarray, equal_volume: bool,
+                       start: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """The common orientation ``D`` and per-component variances along its axes.
 
     Maximises ``-1/2 sum_k [w_k log|Sigma_k| + tr(W_k inv(Sigma_k))]`` over
@@ -64,11 +65,15 @@ def common_orientation(scatters: np.ndarray, weights: np.ndarray, equal_volume: 
     ``sum_k W_k D (beta_k I - B_k)`` (``beta_k`` the largest entry of ``B_k``).
     Unlike mclust's ``msvve``, the VVE step weights each component by its own volume
     (the objective's ``B_k`` includes ``1 / lambda_k``), so that every step decreases
-    the objective. It starts from the axes of ``sum_k W_k / w_k`` (not mclust's
-    identity, which would depend on the coordinates) and stops when no ``v_kj`` changes
-    by more than :data:`INNER_TOL` (relative) or after :data:`INNER_MAX_ITER`
-    iterations, each batch entry on its own. Each iteration costs O(K D^3) per batch
-    entry.
+    the objective. It starts from the common axes of the covariances ``start`` (*B, K,
+    D, D; the last M step's, as mclust's EM carries its orientation over) where they
+    are finite, else from the axes of ``sum_k W_k / w_k`` (not mclust's identity, which
+    would depend on the coordinates), and stops when no ``v_kj`` changes
+    by more than :data:`INNER_TOL` (relative) or after the iterations of
+    :func:`~bayesmix.covariance.decomposed.inner_iterations`, each batch
+    entry on its own. A component of weight 0 and scatter 0 is absent: it changes
+    neither the orientation nor the others' variances (its own are NaN). Each iteration
+    costs O(K D^3) per batch entry.
 
     Returns
     -------
@@ -93,25 +98,38 @@ def common_orientation(scatters: np.ndarray, weights: np.ndarray, equal_volume: 
     identity = np.eye(scatters.shape[-1])
     largest = np.linalg.eigvalsh(scatters)[..., -1]
     shifted = largest[..., np.newaxis, np.newaxis] * identity - scatters
-    pooled = (scatters / weights[..., np.newaxis, np.newaxis]).sum(axis=-3)
+    counted = weights[..., np.newaxis, np.newaxis] > 0  # a weight 0: an absent component
+    pooled = np.divide(scatters, weights[..., np.newaxis, np.newaxis],
+                       out=np.zeros_like(scatters), where=counted).sum(axis=-3)
     orientation = eigh_descending(pooled)[1]
+    if start is not None:
+        finite = np.isfinite(start).all(axis=(-3, -2, -1))[..., np.newaxis, np.newaxis]
+        orientation = np.where(finite, _common_axes(_finite_or_zero(start)), orientation)
     with np.errstate(divide="ignore", invalid="ignore"):
         variances = _variances(_diagonals_in(orientation, scatters), weights, equal_volume)
         active = np.ones(variances.shape[:-2], dtype=bool)
-        for _ in range(INNER_MAX_ITER):
-            inverse = 1.0 / variances
-            following = _polar(np.einsum("...kde,...ej,...kj->...dj", shifted, orientation,
-                                         inverse))
+        for _ in inner_iterations(start):
+            inverse = np.divide(1.0, variances, out=np.zeros_like(variances),
+                                where=variances > 0)
+            following = _polar(_weighted_sum(shifted @ orientation[..., np.newaxis, :, :],
+                                             inverse))
             excess = inverse.max(axis=-1, keepdims=True) - inverse
-            following = _polar(np.einsum("...kde,...ej,...kj->...dj", scatters, following,
-                                         excess))
+            following = _polar(_weighted_sum(scatters @ following[..., np.newaxis, :, :],
+                                             excess))
             along = _variances(_diagonals_in(following, scatters), weights, equal_volume)
-            active = still_changing(active, np.abs(along / variances - 1.0).max(axis=(-2, -1)))
+            change = np.abs(along / variances - 1.0)  # NaN for an absent component
+            active = still_changing(active, np.fmax.reduce(
+                change.reshape(*change.shape[:-2], -1), axis=-1))
             orientation = np.where(active[..., np.newaxis, np.newaxis], following, orientation)
             variances = np.where(active[..., np.newaxis, np.newaxis], along, variances)
             if not active.any():
                 break
     return orientation, variances
+
+
+def _weighted_sum(products: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """``sum_k P_k diag(b_k)`` of products (*B, K, D, D) and column weights (*B, K, D)."""
+    return (products * weights[..., np.newaxis, :]).sum(axis=-3)
 
 
 def _variances(diagonals: np.ndarray, weights: np.ndarray, equal_volume: bool
@@ -130,7 +148,7 @@ class VEECovariance(DecomposedStructure, FullCovariance):
 
     M step by mclust's alternating updates (``msvee``): ``C`` proportional to
     ``sum_k W_k / lambda_k`` with determinant 1, then ``lambda_k = tr(W_k inv(C)) /
-    (D n_k)``, from ``C`` the pooled scatter's shape, until no entry of ``C`` changes by
+    (D n_k)``, from ``C`` the shape of ``start``'s sum (else of the pooled scatter), until no entry of ``C`` changes by
     more than :data:`~bayesmix.covariance.decomposed.INNER_TOL` (relative to its
     diagonal); O(K D^2 + D^3) per iteration.
 
@@ -150,13 +168,17 @@ class VEECovariance(DecomposedStructure, FullCovariance):
     name = "VEE"
     second_moments = "matrix"
 
-    def maximise_scatter(self, weights, scatters):
+    def maximise_scatter(self, weights, scatters, start=None):
         n_features = scatters.shape[-1]
         weights = np.asarray(weights, dtype=np.float64)
         with np.errstate(divide="ignore", invalid="ignore"):
             shape = _unit_determinant(scatters.sum(axis=-3))
+            if start is not None:
+                guess = _unit_determinant(start.sum(axis=-3))
+                shape = np.where(np.isfinite(guess).all(axis=(-2, -1), keepdims=True), guess,
+                                 shape)
             active = np.ones(shape.shape[:-2], dtype=bool)
-            for _ in range(INNER_MAX_ITER):
+            for _ in inner_iterations(start):
                 volumes = _traces(scatters, shape) / (n_features * weights)
                 ratio = np.where(volumes > 0, 1.0 / volumes, 0.0)
                 following = _unit_determinant(
@@ -203,8 +225,8 @@ class EVECovariance(DecomposedStructure, FullCovariance):
     name = "EVE"
     second_moments = "matrix"
 
-    def maximise_scatter(self, weights, scatters):
-        orientation, variances = common_orientation(scatters, weights, equal_volume=True)
+    def maximise_scatter(self, weights, scatters, start=None):
+        orientation, variances = common_orientation(scatters, weights, True, start)
         return _along(orientation, variances)
 
     def decompose(self, covariances, n_components, n_features):
@@ -226,8 +248,8 @@ class VVECovariance(DecomposedStructure, FullCovariance):
     name = "VVE"
     second_moments = "matrix"
 
-    def maximise_scatter(self, weights, scatters):
-        orientation, variances = common_orientation(scatters, weights, equal_volume=False)
+    def maximise_scatter(self, weights, scatters, start=None):
+        orientation, variances = common_orientation(scatters, weights, False, start)
         return _along(orientation, variances)
 
     def decompose(self, covariances, n_components, n_features):
@@ -242,20 +264,36 @@ def _along(orientation: np.ndarray, variances: np.ndarray) -> np.ndarray:
                                              orientations), 2)
 
 
+def _finite_or_zero(matrices: np.ndarray) -> np.ndarray:
+    """``matrices`` with every matrix that has a non-finite entry replaced by zeros."""
+    finite = np.isfinite(matrices).all(axis=(-2, -1))[..., np.newaxis, np.newaxis]
+    return np.where(finite, matrices, 0.0)
+
+
+def _common_axes(covariances: np.ndarray) -> np.ndarray:
+    """The eigenvectors of ``sum_k (k + 1) Sigma_k / |Sigma_k|^(1/D)``, largest first.
+
+    The common axes of covariances that share them: a combination whose eigenvalues are
+    distinct unless the shapes are degenerate (a singular ``Sigma_k`` counts with weight
+    0 instead of infinity).
+    """
+    sign, log_det = np.linalg.slogdet(covariances)
+    inverse_volumes = np.where(sign > 0, np.exp(-log_det / covariances.shape[-1]), 0.0)
+    ranks = np.arange(1, covariances.shape[-3] + 1) * inverse_volumes
+    return eigh_descending(np.einsum("...k,...kde->...de", ranks, covariances))[1]
+
+
 def _decompose_along_common_axes(covariances: np.ndarray
                                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Volumes, shapes and the common orientation of matrices sharing their axes.
 
-    The axes are the eigenvectors of ``sum_k (k + 1) Sigma_k / |Sigma_k|^(1/D)`` (a
-    combination whose eigenvalues are distinct unless the shapes are degenerate), in
-    decreasing order of that combination's eigenvalues; every component's shape lists
+    The axes are :func:`_common_axes`, in decreasing order of that combination's
+    eigenvalues; every component's shape lists
     its variances along the same axes, as mclust reports EVE and VVE.
     """
     covariances = np.asarray(covariances, dtype=np.float64)
     volumes = np.exp(np.linalg.slogdet(covariances)[1] / covariances.shape[-1])
-    ranks = np.arange(1, covariances.shape[-3] + 1) / volumes
-    combination = np.einsum("...k,...kde->...de", ranks, covariances)
-    orientation = orient_columns(eigh_descending(combination)[1])
+    orientation = orient_columns(_common_axes(covariances))
     shapes = _diagonals_in(orientation, covariances) / volumes[..., np.newaxis]
     orientations = np.broadcast_to(orientation[..., np.newaxis, :, :], covariances.shape)
     return volumes, shapes, orientations.copy()
@@ -285,7 +323,7 @@ class EEVCovariance(DecomposedStructure, FullCovariance):
     second_moments = "matrix"
     supports_prior = True
 
-    def maximise_scatter(self, weights, scatters):
+    def maximise_scatter(self, weights, scatters, start=None):
         values, vectors = eigh_descending(scatters)
         shape = values.sum(axis=-2, keepdims=True) / weights.sum(axis=-1)[
             ..., np.newaxis, np.newaxis]
@@ -304,7 +342,8 @@ class VEVCovariance(DecomposedStructure, FullCovariance):
 
     M step as mclust's ``msvev``: the orientations are the eigenvectors of the ``W_k``
     (eigenvalues decreasing), and the volumes and common shape come from
-    :func:`~bayesmix.covariance.decomposed.common_shape` of their eigenvalues; O(K D^3)
+    :func:`~bayesmix.covariance.decomposed.common_shape` of their eigenvalues (from the
+    shape of ``start``'s); O(K D^3)
     once, then O(K D) per inner iteration.
 
     Examples
@@ -318,9 +357,11 @@ class VEVCovariance(DecomposedStructure, FullCovariance):
     second_moments = "matrix"
     supports_prior = True
 
-    def maximise_scatter(self, weights, scatters):
+    def maximise_scatter(self, weights, scatters, start=None):
         values, vectors = eigh_descending(scatters)
-        volumes, shape = common_shape(values, weights)
+        guess = None if start is None else np.linalg.eigvalsh(
+            _finite_or_zero(start))[..., ::-1].sum(axis=-2)
+        volumes, shape = common_shape(values, weights, guess)
         covariances = compose(volumes, np.broadcast_to(shape[..., np.newaxis, :], values.shape),
                               vectors)
         return singular_where_not_finite(covariances, 2)
@@ -353,7 +394,7 @@ class EVVCovariance(DecomposedStructure, FullCovariance):
     name = "EVV"
     second_moments = "matrix"
 
-    def maximise_scatter(self, weights, scatters):
+    def maximise_scatter(self, weights, scatters, start=None):
         sign, log_det = np.linalg.slogdet(scatters)
         scales = np.where(sign > 0, np.exp(log_det / scatters.shape[-1]), 0.0)
         volume = scales.sum(axis=-1, keepdims=True) / weights.sum(axis=-1, keepdims=True)

@@ -40,11 +40,11 @@ class SphericalCovariance(DiagonalFamily):
     def min_points(self, n_features):
         return 2
 
-    def m_step(self, counts, means, second_moments, total_scatter, reg_covar):
+    def m_step(self, counts, means, second_moments, total_scatter, reg_covar, start=None):
         variances = second_moments / counts[..., np.newaxis] - means**2 + reg_covar
         return variances.mean(axis=-1)
 
-    def maximise_scatter(self, weights, scatters):
+    def maximise_scatter(self, weights, scatters, start=None):
         return scatters.mean(axis=-1) / weights
 
     # mclust's msviip (ms1vp): (scale + tr B_k) / (D n_k + nu + 2 + D [kappa > 0]).

@@ -43,7 +43,7 @@ class TiedCovariance(MatrixFamily):
     def shares_covariance(self):
         return True
 
-    def m_step(self, counts, means, second_moments, total_scatter, reg_covar):
+    def m_step(self, counts, means, second_moments, total_scatter, reg_covar, start=None):
         diagonal = np.arange(means.shape[-1])
         covariances = total_scatter - (np.swapaxes(means, -1, -2) * counts[..., np.newaxis, :]
                                        ) @ means
@@ -51,7 +51,7 @@ class TiedCovariance(MatrixFamily):
         covariances[..., diagonal, diagonal] += reg_covar
         return covariances
 
-    def maximise_scatter(self, weights, scatters):
+    def maximise_scatter(self, weights, scatters, start=None):
         return scatters / weights.sum(axis=-1)[..., np.newaxis, np.newaxis]
 
     # mclust's mseeep: (Lambda + sum_k B_k) / (n + nu + D + 1 + K [kappa > 0]).

@@ -20,12 +20,17 @@ Layout
     whatever ``reg_covar``), and it adds nothing to pooled statistics such as the tied
     structure's scatter. The stored covariances of ``K`` components are taken to be the
     leading block of those of more components (true of every registered structure).
+    A structure with nonlinear constraints (mclust's decomposed models, whose components
+    share a volume, shape or orientation) would let such a padded component sway the
+    shared part: its M step gets the padded components as absent ones (weight 0,
+    scatter 0), and gives them the data's covariance.
 
 Iterations
     Every run follows :class:`~bayesmix.em.engine.EMEngine`'s iterations from its start:
-    the same convergence test, the same SQUAREM cycle with its own step length, so it
-    reaches the optimum the one-fit engine reaches from the same start (the arithmetic
-    differs in rounding only). A run leaves the stack when it converges, runs out of
+    the same convergence test, the same SQUAREM cycle with its own step length (jumps
+    projected back into nonlinear constraints), M steps whose inner iterations start
+    from the parameters the E step evaluated, so it reaches the optimum the one-fit
+    engine reaches from the same start (the arithmetic differs in rounding only). A run leaves the stack when it converges, runs out of
     iterations, is screened out, or fails: when an M step gives a covariance that is not
     positive definite, the run stops at its last valid parameters and names the
     components that failed (``EMRun.failed_components``); the other runs go on.
@@ -370,11 +375,24 @@ class BatchEM:
                  ) -> np.ndarray | None:
         """Second moments of the padded components (zero for the real ones)."""
         kind = structure.second_moments
-        if kind is None or real.all():
+        if kind is None or real.all() or structure.nonlinear_constraints:
             return None
         covariance = self.source.data_covariance(full=kind == "matrix")
         padding = (~real).astype(float).reshape(*real.shape, *(1,) * covariance.ndim)
         return COUNT_FLOOR * covariance * padding
+
+    def _pad(self, group: _Group, covariances: np.ndarray, present: np.ndarray,
+             padding: float | None = None) -> np.ndarray:
+        """``covariances`` (n, *stored) with the padded components' set to ``padding``.
+
+        ``present`` (n, K) says which components are real; by default the padding is
+        the data's covariance (its variances for a structure stored as variances).
+        """
+        if padding is None:
+            padding = self.source.data_covariance(
+                full=group.structure.estimates_correlations)
+        present = present.reshape(*present.shape, *(1,) * (len(group.stored_shape) - 1))
+        return np.where(present, covariances, padding)
 
     @staticmethod
     def _group_of(groups: list[_Group], row: int) -> _Group:
@@ -491,9 +509,16 @@ class BatchEM:
             lambda rows: self._block_totals(rows, coefficients, groups, real, width, evaluate),
             self.source.n_samples))
 
-    def _m_step(self, totals: list, groups: list[_Group], real: np.ndarray, width: int
-                ) -> np.ndarray:
-        """The packed parameters maximising the expected log-likelihood of ``totals``."""
+    def _m_step(self, totals: list, groups: list[_Group], real: np.ndarray, width: int,
+                previous: np.ndarray | None = None) -> np.ndarray:
+        """The packed parameters maximising the expected log-likelihood of ``totals``.
+
+        An iterative M step starts from the covariances of ``previous``, the packed
+        parameters the E step evaluated (``None``: the first M step). A structure with
+        :attr:`~CovarianceStructure.nonlinear_constraints` gets its padded components
+        as absent ones (weight 0, scatter 0, start 0) and gives them the data's
+        covariance.
+        """
         counts, sums, *second_moments = totals[-2 - len(groups):]
         n_runs, n_components = counts.shape
         counts = counts + COUNT_FLOOR
@@ -506,11 +531,18 @@ class BatchEM:
         for group, second in zip(groups, second_moments):
             if group.phantom is not None:
                 second += group.phantom
-            structure = group.structure
+            structure, present = group.structure, real[group.rows]
+            group_counts = counts[group.rows]
+            start = None if previous is None else group.covariances(previous)
+            if structure.nonlinear_constraints:
+                group_counts = group_counts * present
+                start = None if start is None else self._pad(group, start, present, 0.0)
             covariances = structure.m_step(
-                counts[group.rows], means[group.rows], second,
+                group_counts, means[group.rows], second,
                 self.source.scatter if structure.needs_total_scatter else None,
-                self.settings.reg_covar)
+                self.settings.reg_covar, start)
+            if structure.nonlinear_constraints:
+                covariances = self._pad(group, covariances, present)
             packed[group.rows, group.columns] = group.pack(covariances)
         return packed
 
@@ -605,7 +637,7 @@ class BatchEM:
                 dropped = self._screen(pending, screen_bounds) if decide else []
                 for run in dropped:
                     ends[run] = None
-                self._advance(stack, step)
+                self._advance(stack, groups, step)
                 if dropped:
                     done |= np.isin(stack.run, dropped)
                 if done.any():
@@ -675,7 +707,7 @@ class BatchEM:
         """One EM iteration of every run in the stack, and what it says of each run."""
         totals = self._e_step(threads, stack.packed, groups, stack.real, self._width)
         bounds = totals[0] / self.source.total_weight
-        following = self._m_step(totals, groups, stack.real, width)
+        following = self._m_step(totals, groups, stack.real, width, stack.packed)
         change = bounds - stack.previous
         # An extrapolation evaluated below the iterate it started from is not an iterate.
         jumped = stack.phase == _JUMP
@@ -742,7 +774,7 @@ class BatchEM:
             return tuple(range(n_components))
         return tuple(int(k) for k in np.flatnonzero(bad))
 
-    def _advance(self, stack: _Stack, step: _Step) -> None:
+    def _advance(self, stack: _Stack, groups: list[_Group], step: _Step) -> None:
         """Each run's next parameters and place in its SQUAREM cycle."""
         following, rejected = step.following, step.rejected
         stack.evaluated = (stack.packed, stack.run)
@@ -757,7 +789,7 @@ class BatchEM:
                        _select(second, following, second_step)]
         stack.phase = np.where(first, _SECOND, _FIRST)
         settled = np.flatnonzero(second & (step.change < SQUAREM_FROM))
-        jumps, usable = self._jump(stack, settled) if settled.size else (None, None)
+        jumps, usable = self._jump(stack, groups, settled) if settled.size else (None, None)
         if (usable is not None and usable.any()) or rejected is not None:
             following = following.copy()  # the cycle may hold it
         if usable is not None and usable.any():
@@ -770,15 +802,18 @@ class BatchEM:
             stack.reverted = np.zeros(len(stack.run), dtype=bool)
         stack.packed = following
 
-    @staticmethod
-    def _jump(stack: _Stack, settled: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def _jump(self, stack: _Stack, groups: list[_Group], settled: np.ndarray
+              ) -> tuple[np.ndarray, np.ndarray]:
         """SQUAREM's extrapolation for the ``settled`` rows (``EMEngine._squarem_jump``).
 
         With ``r = first - start`` and ``v = second - 2 first + start``, the jump is
         ``start - 2 a r + a**2 v`` with ``a = -|r| / |v|`` between ``-max_step`` and -1.
         Returns the jumps and which are usable: those with positive weights (the next E
         step evaluates them, unless their covariances are not positive definite, which
-        :meth:`_factorise` finds).
+        :meth:`_factorise` finds). The usable jumps of a structure with
+        :attr:`~CovarianceStructure.nonlinear_constraints` are projected back into them
+        (:meth:`~CovarianceStructure.project`, padded components absent), as
+        ``EMEngine`` projects its jumps.
         """
         start, first, second = (step[settled] for step in stack.cycle)
         r = first - start
@@ -796,6 +831,17 @@ class BatchEM:
         weights = jumps[:, :n_components]
         usable = moving & (alpha < -1.0) & ((weights > 0.0) | ~stack.real[settled]).all(axis=1)
         weights /= weights.sum(axis=1, keepdims=True)
+        for group in groups:
+            rows = np.flatnonzero(usable & (settled >= group.start)
+                                  & (settled < group.start + group.size))
+            if not group.structure.nonlinear_constraints or rows.size == 0:
+                continue
+            present = stack.real[settled[rows]]
+            covariances = self._pad(group, group.unpack(jumps[rows, group.columns]), present,
+                                    0.0)
+            projected = group.structure.project(covariances, weights[rows],
+                                                self.source.n_features)
+            jumps[rows, group.columns] = group.pack(self._pad(group, projected, present))
         return jumps, usable
 
     @staticmethod

@@ -205,9 +205,12 @@ class EMEngine:
             return float(np.log(params.noise_weight)) - self.noise_log_volume
 
     # ------------------------------------------------------------ M step
-    def m_step(self, stats: SufficientStatistics, total_scatter: np.ndarray | None
-               ) -> MixtureParameters:
+    def m_step(self, stats: SufficientStatistics, total_scatter: np.ndarray | None,
+               start: np.ndarray | None = None) -> MixtureParameters:
         """Parameters maximising the expected complete log-likelihood of ``stats``.
+
+        ``start``: the covariances from which an iterative M step starts (see
+        :meth:`~bayesmix.covariance.base.CovarianceStructure.maximise_scatter`).
 
         Examples
         --------
@@ -227,11 +230,11 @@ class EMEngine:
         means = stats.sums / counts[:, np.newaxis]
         if self.prior is None:
             covariances = self.structure.m_step(counts, means, stats.second_moments,
-                                                total_scatter, self.settings.reg_covar)
+                                                total_scatter, self.settings.reg_covar, start)
         else:
             covariances = self.structure.map_step(counts, means, stats.second_moments,
                                                   total_scatter, self.settings.reg_covar,
-                                                  self.prior)
+                                                  self.prior, start)
             means = self.prior.posterior_means(counts, means)
         factors = self.structure.precision_cholesky(covariances)
         weights, noise_weight = mixing_weights(counts, stats.noise_count)
@@ -320,7 +323,8 @@ class EMEngine:
         objective = stats.log_likelihood
         if self.prior is not None:
             objective += self.structure.log_prior(params.means, params.covariances, self.prior)
-        return objective / self.source.total_weight, self.m_step(stats, scatter)
+        return objective / self.source.total_weight, self.m_step(stats, scatter,
+                                                                 params.covariances)
 
     def run(self, start: MixtureParameters, lower_bound: float = -np.inf,
             label: int = 0) -> EMRun:

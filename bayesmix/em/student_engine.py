@@ -211,15 +211,16 @@ class StudentEMEngine(EMEngine):
                 stats.weighted_scatter += (block * resp.sum(axis=1)[:, np.newaxis]).T @ block
         return stats
 
-    def m_step(self, stats: StudentStatistics, total_scatter: np.ndarray | None = None
-               ) -> StudentParameters:
+    def m_step(self, stats: StudentStatistics, total_scatter: np.ndarray | None = None,
+               start: np.ndarray | None = None) -> StudentParameters:
         """The CM steps: weights, means and scales, then the degrees of freedom.
 
         The structure's Gaussian M step reads counts ``n_k`` and second moments whose
         scatter about the means, ``S_k - n_k mu_k mu_k^T``, is the ``u``-weighted
         scatter ``sum r u (x - mu)(x - mu)^T``: the second moments are shifted by
         ``(sum r u - n_k) mu_k mu_k^T``. ``total_scatter`` (the unweighted one) is not
-        used: the pooled structures read ``stats.weighted_scatter``.
+        used: the pooled structures read ``stats.weighted_scatter``. ``start`` is the
+        scales an iterative M step starts from, as in ``EMEngine.m_step``.
 
         Examples
         --------
@@ -237,7 +238,7 @@ class StudentEMEngine(EMEngine):
         (array([0.15, 9.5 ]), array([5.72, 5.37]))
         """
         if not isinstance(stats, StudentStatistics):  # the first M step (every u = 1)
-            return super().m_step(stats, total_scatter)
+            return super().m_step(stats, total_scatter, start)
         counts = stats.responsibility_counts + COUNT_FLOOR
         weighted_counts = stats.counts + COUNT_FLOOR
         means = stats.sums / weighted_counts[:, np.newaxis]
@@ -250,7 +251,8 @@ class StudentEMEngine(EMEngine):
             second = second - excess[:, None] * means**2
         else:
             pooled = stats.weighted_scatter - np.einsum("k,kd,ke->de", excess, means, means)
-        scales = self.structure.m_step(counts, means, second, pooled, self.settings.reg_covar)
+        scales = self.structure.m_step(counts, means, second, pooled, self.settings.reg_covar,
+                                       start)
         factors = self.structure.precision_cholesky(scales)
         previous = stats.dof
         dof = previous if self.fixed_dof else update_dof(

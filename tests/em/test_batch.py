@@ -35,10 +35,22 @@ def _alone(source, structure, resp, settings):
 
 
 def _assert_same_run(run, expected):
-    """The same iterates (to rounding) and the same end."""
-    assert (run.n_iter, run.converged) == (expected.n_iter, expected.converged)
-    np.testing.assert_allclose(run.history, expected.history, rtol=1e-12)
-    _assert_same_optimum(run, expected, rtol=1e-9)
+    """The same iterates (to rounding) and the same end.
+
+    A run that crawls along a flat ridge (changes at ``tol`` for many iterations, as
+    the inner iterations of a structure with nonlinear constraints can) may stop one
+    iteration apart, as rounding decides its convergence test: then near the same
+    optimum (the ridge is flat: its parameters agree to 1e-4).
+    """
+    assert run.converged == expected.converged
+    assert abs(run.n_iter - expected.n_iter) <= 1
+    n_common = min(len(run.history), len(expected.history))
+    np.testing.assert_allclose(run.history[:n_common], expected.history[:n_common],
+                               rtol=1e-12)
+    if run.n_iter == expected.n_iter:
+        _assert_same_parameters(run, expected, rtol=1e-9)
+    else:
+        _assert_same_optimum(run, expected, rtol=1e-4)
 
 
 def _assert_same_optimum(run, expected, rtol=1e-5):
@@ -50,6 +62,10 @@ def _assert_same_optimum(run, expected, rtol=1e-5):
     """
     assert run.converged and expected.converged
     assert run.lower_bound == pytest.approx(expected.lower_bound, rel=1e-10)
+    _assert_same_parameters(run, expected, rtol)
+
+
+def _assert_same_parameters(run, expected, rtol):
     for field in FIELDS:
         np.testing.assert_allclose(getattr(run.parameters, field),
                                    getattr(expected.parameters, field), rtol=rtol, atol=1e-8)

@@ -78,7 +78,8 @@ def reference_step(X, sample_weight, structure, params, reg_covar):
     kind = structure.second_moments
     moments = {"matrix": second, "diagonal": np.einsum("kdd->kd", second), None: None}[kind]
     scatter = second.sum(axis=0) if kind is None else None
-    covariances = structure.m_step(counts, means, moments, scatter, reg_covar)
+    covariances = structure.m_step(counts, means, moments, scatter, reg_covar,
+                                   params.covariances)  # started where EM starts it
     bound = (sample_weight @ log_norm) / sample_weight.sum()
     return bound, MixtureParameters(counts / counts.sum(), means, covariances, None)
 
