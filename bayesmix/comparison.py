@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import adjusted_rand_score
 
-from bayesmix.families.inference_data import fit_family
+from bayesmix.results import family_of, has_noise
 from bayesmix.scoring import (
     point_log_prob,
     criteria,
@@ -98,15 +98,17 @@ def _row(model: Any, X_test: Any, y_true: Any) -> tuple[dict[str, Any], dict[str
         model, draws = model.em_, model.idata_
     idata = inference_data(model)
     attrs = idata.posterior.attrs
-    family, noise = fit_family(idata)
-    # The shared scoring evaluates Gaussian components; an EM estimator of another family
-    # or with a noise component scores itself.
-    own_density = family != "gaussian" or noise
-    if own_density and not (is_point_mass(idata) and hasattr(model, "criteria")):
+    family, noise = family_of(idata), has_noise(idata)
+    # The shared scoring evaluates each family's components from the InferenceData, but
+    # not a noise component, and an EM t fit's own criteria know whether its dof were
+    # fixed: an EM estimator of another family or with noise scores itself.
+    own_density = ((family != "gaussian" or noise) and is_point_mass(idata)
+                   and hasattr(model, "criteria"))
+    if noise and not own_density:
         raise ValueError(
-            f"compare scores a {family} fit{' with noise' if noise else ''} given as "
-            f"InferenceData with Gaussian densities; pass the fitted estimator instead "
-            f"(e.g. the StudentMixtureEM), which scores itself.")
+            "compare cannot score a fit with a noise component given as InferenceData; "
+            "pass the fitted estimator instead (e.g. GaussianMixtureEM(noise=True)), "
+            "which scores itself.")
     values = (model.criteria(idata.observed_data["x"].values) if own_density
               else criteria(idata))
     row = {"method": attrs.get("inference_method"), "n_components": attrs.get("n_components"),

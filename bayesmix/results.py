@@ -41,8 +41,8 @@ if TYPE_CHECKING:
     import arviz as az
     import xarray as xr
 
-__all__ = ["build_inference_data", "family_draws", "family_of", "log_likelihood_draws",
-           "log_predictive_density", "default_feature_names"]
+__all__ = ["build_inference_data", "family_draws", "family_of", "has_noise",
+           "log_likelihood_draws", "log_predictive_density", "default_feature_names"]
 
 #: Dims of the parameters shared by every fit.
 PARAMETER_DIMS = {
@@ -81,6 +81,22 @@ def family_of(idata: az.InferenceData) -> str:
     family = str(idata.posterior.attrs.get("family", "gaussian"))
     check_family(family, dict.fromkeys(FAMILY_PARAMETERS.get(family, ())))
     return family
+
+
+def has_noise(idata: az.InferenceData) -> bool:
+    """Whether a bayesmix InferenceData's mixture has a uniform noise component (its
+    ``attrs["noise_hypervolume"]``, recorded by an EM fit with ``noise=True``).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from bayesmix import GaussianMixtureEM
+    >>> from bayesmix.results import has_noise
+    >>> X = np.random.default_rng(0).normal(size=(40, 2))
+    >>> has_noise(GaussianMixtureEM(1).fit(X).to_inference_data())
+    False
+    """
+    return "noise_hypervolume" in idata.posterior.attrs
 
 
 def family_draws(posterior: xr.Dataset, family: str) -> dict[str, np.ndarray]:

@@ -287,10 +287,12 @@ def point_log_prob(idata: az.InferenceData, X: np.ndarray) -> np.ndarray:
 
 def _n_parameters(idata: az.InferenceData) -> int:
     """The Gaussian mixture's free parameters, plus the family's own per component (the
-    t's degrees of freedom, counted as estimated)."""
+    t's degrees of freedom) unless the fit held them fixed (``attrs["dof_fixed"]``)."""
     post = idata.posterior
     n_components = post.sizes["component"]
-    extra = len(FAMILY_PARAMETERS[family_of(idata)]) * n_components
+    estimated = [name for name in FAMILY_PARAMETERS[family_of(idata)]
+                 if not post.attrs.get(f"{name}_fixed", 0)]
+    extra = len(estimated) * n_components
     return n_parameters(n_components, post.sizes["feature"],
                         post.attrs["covariance_type"]) + extra
 

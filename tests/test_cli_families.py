@@ -62,11 +62,36 @@ def test_select_over_families(outlying_csv, tmp_path):
     assert "family=" in printed
 
 
+def test_fit_a_student_t_posterior(outlying_csv, tmp_path):
+    out = tmp_path / "posterior"
+    code, printed, err = run(["fit", outlying_csv, "-k", "3", "--family", "student_t",
+                              "--method", "advi", "--draws", "50", "--out", out])
+    assert code == 0, err
+    assert "student_t" in err  # the progress message names the family
+    model = bayesmix.load(out / "model.nc")
+    assert isinstance(model, bayesmix.bayes.StudentMixtureBayes)
+    assert model.idata_.posterior["dof"].sizes["component"] == 3
+    scores = pd.read_csv(out / "scores.csv", index_col=0)
+    assert scores.loc["family", "ADVI"] == "student_t"
+
+
+def test_fit_with_the_gibbs_sampler(outlying_csv, tmp_path):
+    out = tmp_path / "gibbs"
+    code, _, err = run(["fit", outlying_csv, "-k", "3", "--method", "gibbs", "--draws", "50",
+                        "--tune", "50", "--chains", "2", "--out", out])
+    assert code == 0, err
+    assert "compiling" not in err  # NumPy updates: nothing is compiled
+    model = bayesmix.load(out / "model.nc")
+    assert model.idata_.posterior.attrs["inference_method"] == "gibbs"
+
+
 @pytest.mark.parametrize("argv, fragment", [
-    (["fit", "DATA", "-k", "2", "--out", "OUT", "--family", "student_t", "--method", "nuts"],
-     "--family student_t --method em"),
+    (["fit", "DATA", "-k", "2", "--out", "OUT", "--family", "student_t", "--method",
+      "gibbs"], "use --method nuts (or advi) for student_t components"),
     (["select", "DATA", "--family", "student_t", "--method", "advi"],
-     "student_t components are fitted by EM only"),
+     "select compares Gaussian posteriors"),
+    (["fit", "DATA", "-k", "2", "--out", "OUT", "--method", "gibbs", "--covariance",
+      "tied"], "method='gibbs' samples covariance_type='full' only"),
     (["select", "DATA", "--noise", "--method", "nuts"], "--noise --method em"),
     (["fit", "DATA", "-k", "2", "--out", "OUT", "--family", "student_t", "--prior"],
      "conjugate prior is for Gaussian components"),

@@ -165,20 +165,22 @@ def _sampler_settings(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def _fit_bayes(args: argparse.Namespace, X: pd.DataFrame, n_components: int,
-               covariance_type: str, method: str) -> Any:
-    """Fit :class:`~bayesmix.GaussianMixtureBayes`, with a progress message."""
-    from bayesmix.bayes import GaussianMixtureBayes
+               covariance_type: str, method: str, family: str = "gaussian") -> Any:
+    """Fit :class:`~bayesmix.GaussianMixtureBayes` (or, for ``family="student_t"``,
+    :class:`~bayesmix.bayes.StudentMixtureBayes`), with a progress message."""
+    from bayesmix.bayes import GaussianMixtureBayes, StudentMixtureBayes
 
     backend = backend_of(method)
     settings = _sampler_settings(args)
     what = _sampling_text(backend, settings)
     settings = {key: value for key, value in settings.items()
                 if key in backend.fit_options or key == "progressbar"}
-    _progress(args, COMPILING)
+    if backend.compiles:
+        _progress(args, COMPILING)
     _progress(args, f"fitting the posterior with {LABELS[method]} (K={n_components}, "
-                    f"{covariance_type}; {what}) ...")
-    model = GaussianMixtureBayes(n_components, covariance_type=covariance_type,
-                                 random_state=args.seed)
+                    f"{covariance_type}, {family}; {what}) ...")
+    estimator = StudentMixtureBayes if family == "student_t" else GaussianMixtureBayes
+    model = estimator(n_components, covariance_type=covariance_type, random_state=args.seed)
     return model.fit(X, method=method, **settings)
 
 
@@ -326,7 +328,8 @@ def _run_demo(args: argparse.Namespace) -> None:
 def _fit_model(args: argparse.Namespace, X: pd.DataFrame) -> tuple[Any, Any]:
     """The model ``--method`` names fitted to ``X``, and its InferenceData."""
     if backend_of(args.method) is not None:
-        model = _fit_bayes(args, X, args.components, args.covariance, args.method)
+        model = _fit_bayes(args, X, args.components, args.covariance, args.method,
+                           args.family)
         return model, model.idata_
     _progress(args, f"fitting EM (K={args.components}, {args.covariance}, {args.family}"
                     f"{' + noise' if args.noise else ''}; mclust's hierarchical start and "
@@ -438,9 +441,11 @@ def _select(args: argparse.Namespace, X: pd.DataFrame, structures: list[str],
     select_bayes = _select_bayes_function()
     settings = {key: value for key, value in _sampler_settings(args).items()
                 if key in backend.fit_options or key == "progressbar"}
-    _progress(args, COMPILING)
+    if backend.compiles:
+        _progress(args, COMPILING)
     _progress(args, f"fitting the posterior with {LABELS[args.method]} for K = {ks} x "
-                    f"{len(structures)} structure(s) (each fit compiles its model) ...")
+                    f"{len(structures)} structure(s)"
+                    f"{' (each fit compiles its model)' if backend.compiles else ''} ...")
     return select_bayes(X, n_components=args.components, covariance_type=structures,
                         method=args.method, criterion=criterion, random_state=args.seed,
                         **settings)

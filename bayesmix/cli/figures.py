@@ -17,7 +17,8 @@ from bayesmix.cli.report import Report, figure_of
 __all__ = ["LABELS", "add_fit_figures", "backend_of", "method_of", "plot_elpd_selection"]
 
 #: How each ``--method`` is named in the printed text and the figures.
-LABELS = {"em": "EM", "nuts": "NUTS", "advi": "ADVI", "fullrank_advi": "full-rank ADVI"}
+LABELS = {"em": "EM", "nuts": "NUTS", "advi": "ADVI", "fullrank_advi": "full-rank ADVI",
+          "gibbs": "Gibbs"}
 
 
 def backend_of(method: str) -> Any:

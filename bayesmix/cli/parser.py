@@ -15,12 +15,15 @@ from pathlib import Path
 from bayesmix._version import __version__
 from bayesmix.covariance import COVARIANCE_TYPES, MCLUST_MODELS, get_structure
 
-__all__ = ["BAYES_CRITERIA", "EM_CRITERIA", "FAMILIES", "FAST_SETTINGS", "METHODS",
-           "CommandError", "build_parser", "check_family_options", "check_output_file",
+__all__ = ["BAYES_CRITERIA", "DEMO_METHODS", "EM_CRITERIA", "FAMILIES", "FAST_SETTINGS",
+           "METHODS", "CommandError", "build_parser", "check_family_options", "check_output_file",
            "check_output_folder", "check_prior_option", "check_select_options",
            "parse_components"]
 
-METHODS = ("em", "nuts", "advi", "fullrank_advi")
+METHODS = ("em", "nuts", "advi", "fullrank_advi", "gibbs")
+#: The posteriors ``demo`` may fit: those of every covariance structure it may choose
+#: (the Gibbs sampler fits full covariances only).
+DEMO_METHODS = ("nuts", "advi", "fullrank_advi")
 #: The component families (``--family``): those of :func:`bayesmix.select_em`.
 FAMILIES = ("gaussian", "student_t")
 EM_CRITERIA = ("bic", "icl")
@@ -312,7 +315,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     demo.add_argument("--max-components", type=_positive_int, default=6,
                       help="largest number of components tried (default: 6)")
-    demo.add_argument("--method", choices=METHODS[1:], default="nuts",
+    demo.add_argument("--method", choices=DEMO_METHODS, default="nuts",
                       help="how the posterior is fitted (default: nuts)")
     demo.add_argument("--fast", action="store_true",
                       help=f"tiny settings for a quick look or a test "
@@ -339,10 +342,12 @@ def build_parser() -> argparse.ArgumentParser:
                      help="EM only: fit the posterior mode under mclust's default conjugate "
                           "prior (MAP-EM), which keeps components from collapsing")
     fit.add_argument("--method", choices=METHODS, default="em",
-                     help="maximum likelihood (em) or the posterior (default: em)")
+                     help="maximum likelihood (em) or the posterior: nuts, advi, "
+                          "fullrank_advi, or gibbs (conjugate, full covariances) "
+                          "(default: em)")
     fit.add_argument("--family", choices=FAMILIES, default="gaussian",
                      help="the components' distribution: gaussian, or student_t (heavy "
-                          "tails, EM only for now) (default: gaussian)")
+                          "tails; em, nuts, advi, fullrank_advi) (default: gaussian)")
     fit.add_argument("--noise", action="store_true",
                      help="EM only: add a uniform noise component for scattered, outlying "
                           "rows (mclust's noise); its rows are labelled -1")
@@ -570,30 +575,39 @@ def check_prior_option(args: argparse.Namespace) -> None:
 
 
 def check_family_options(args: argparse.Namespace) -> None:
-    """Refuse ``--family student_t`` and ``--noise`` with a posterior (EM only for now),
-    and ``--family student_t`` with ``--prior`` (a Gaussian conjugate prior).
+    """Refuse the family options no fitter takes: ``--family student_t`` with
+    ``--method gibbs`` (a conjugate Gaussian sampler), with ``--prior`` (a Gaussian
+    conjugate prior) or in ``select`` with a posterior (select_bayes compares Gaussian
+    posteriors), and ``--noise`` with a posterior (the noise component is an EM option).
 
     Examples
     --------
     >>> from bayesmix.cli.parser import build_parser, check_family_options
     >>> check_family_options(build_parser().parse_args(
     ...     ["fit", "data.csv", "-k", "2", "--out", "out", "--method", "nuts",
+    ...      "--family", "student_t"]))
+    >>> check_family_options(build_parser().parse_args(
+    ...     ["select", "data.csv", "--out", "out", "--method", "nuts",
     ...      "--family", "student_t"]))  # doctest: +NORMALIZE_WHITESPACE
     Traceback (most recent call last):
     ...
-    bayesmix.cli.parser.CommandError: argument --family: student_t components are fitted by EM only for now (--family student_t --method em); use --method em, or --family gaussian with --method nuts
+    bayesmix.cli.parser.CommandError: argument --family: select compares Gaussian posteriors; fit a student_t posterior with bayesmix fit --family student_t --method nuts, or select student_t components with --method em
     """
     families = [args.family] if isinstance(args.family, str) else args.family
-    if args.method != "em" and "student_t" in families:
+    if "student_t" in families and args.method == "gibbs":
         raise CommandError(
-            f"argument --family: student_t components are fitted by EM only for now "
-            f"(--family student_t --method em); use --method em, or --family gaussian "
-            f"with --method {args.method}")
+            "argument --family: the Gibbs sampler is conjugate to Gaussian components; use "
+            "--method nuts (or advi) for student_t components, or --family gaussian with "
+            "--method gibbs")
+    if "student_t" in families and args.method != "em" and args.command == "select":
+        raise CommandError(
+            f"argument --family: select compares Gaussian posteriors; fit a student_t "
+            f"posterior with bayesmix fit --family student_t --method {args.method}, or "
+            f"select student_t components with --method em")
     if args.method != "em" and args.noise:
         raise CommandError(
-            f"argument --noise: the noise component is fitted by EM only for now "
-            f"(--noise --method em); use --method em, or drop --noise with --method "
-            f"{args.method}")
+            f"argument --noise: the noise component is fitted by EM only (--noise "
+            f"--method em); use --method em, or drop --noise with --method {args.method}")
     if args.prior and "student_t" in families:
         raise CommandError(
             "argument --prior: mclust's conjugate prior is for Gaussian components; drop "

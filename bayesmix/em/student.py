@@ -197,12 +197,15 @@ class StudentMixtureEM(BaseMixtureEM):
         self.covariances_ = self._covariances()
 
     def _covariances(self) -> np.ndarray:
-        """``Sigma_k nu_k / (nu_k - 2)`` as full matrices; infinite where ``nu_k <= 2``."""
+        """``Sigma_k nu_k / (nu_k - 2)`` as full matrices; infinite where ``nu_k <= 2``
+        (except the entries a diagonal or spherical scale holds at zero, which stay 0)."""
         K, D = self.means_.shape
         full = get_structure(self.covariance_type).to_full(self.scales_, K, D)
         with np.errstate(divide="ignore"):
             factor = np.where(self.dof_ > 2, self.dof_ / (self.dof_ - 2), np.inf)
-        return (full * factor[:, np.newaxis, np.newaxis]).astype(self.scales_.dtype)
+        with np.errstate(invalid="ignore"):
+            scaled = np.where(full == 0.0, 0.0, full * factor[:, np.newaxis, np.newaxis])
+        return scaled.astype(self.scales_.dtype)
 
     def permute_components(self, order: Any) -> StudentMixtureEM:
         """Relabel the fitted components (see ``GaussianMixtureEM.permute_components``).
@@ -419,7 +422,8 @@ class StudentMixtureEM(BaseMixtureEM):
                 "converged": (np.array([[self.converged_]]), ("chain", "draw")),
                 "n_iter": (np.array([[self.n_iter_]]), ("chain", "draw"))},
             extra_coords={"iteration": np.arange(1, len(history) + 1)},
-            attrs={"family": "student_t", "reg_covar": float(self.reg_covar),
+            attrs={"family": "student_t", "dof_fixed": int(self.dof is not None),
+                   "reg_covar": float(self.reg_covar),
                    "fit_time": self.fit_time_,
                    "degenerate_components": list(self.degenerate_components_),
                    **self._noise_attrs()},

@@ -15,7 +15,7 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
 from bayesmix._validation import check_int
-from bayesmix.families.inference_data import fit_family
+from bayesmix.results import family_of, has_noise
 from bayesmix.scoring import point_estimate
 
 from bayesmix.plotting.parts import (
@@ -109,7 +109,7 @@ def plot_components(
     K, D = means.shape
     labels = predicted_labels(model, idata, X)
     colors = component_colors(K)
-    family, noise = fit_family(idata)
+    family, noise = family_of(idata), has_noise(idata)
     kind = ("" if family == "gaussian" else f" {family}") + (" + noise" if noise else "")
     title = f"{fit_label(idata, 'posterior mean')}: {K}{kind} component{'s' * (K != 1)}"
 

@@ -24,7 +24,7 @@ from scipy.stats import t as student_t
 from bayesmix._validation import check_array
 from bayesmix.covariance import precision_cholesky
 from bayesmix.density import responsibilities
-from bayesmix.families.inference_data import fit_family
+from bayesmix.results import family_of, has_noise
 from bayesmix.scoring import inference_data, is_point_mass
 
 #: Sigma level of the ellipses in the posterior cloud and the uncertainty map.
@@ -141,7 +141,7 @@ def predicted_labels(model: Any, idata: az.InferenceData, X: np.ndarray) -> np.n
     """Each row's cluster: the most probable component under the (posterior mean)
     responsibilities of Gaussian components; the estimator's own ``predict`` for another
     family or a noise component (-1 for noise)."""
-    family, noise = fit_family(idata)
+    family, noise = family_of(idata), has_noise(idata)
     if family == "gaussian" and not noise:
         return mean_responsibilities(idata, X).argmax(axis=1)
     if not hasattr(model, "predict"):

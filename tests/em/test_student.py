@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 from scipy.stats import multivariate_t
 from sklearn.metrics import adjusted_rand_score
 
-from bayesmix import GaussianMixtureEM, StudentMixtureEM, load
+from bayesmix import GaussianMixtureEM, StudentMixtureEM, load, scoring
 from bayesmix.covariance import COVARIANCE_TYPES, MCLUST_MODELS, get_structure
 
 STRUCTURES = COVARIANCE_TYPES + MCLUST_MODELS
@@ -81,6 +83,12 @@ def test_covariances_from_scales_and_dof():
     np.testing.assert_allclose(em.covariances_, full * 2.0)
     em = StudentMixtureEM(3, covariance_type="tied", dof=1.5, random_state=0).fit(X)
     assert em.covariances_.shape == (3, 2, 2) and np.isinf(em.covariances_).all()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)  # no 0 x inf
+        em = StudentMixtureEM(3, covariance_type="diag", dof=1.5, random_state=0).fit(X)
+    diagonal = np.eye(2, dtype=bool)
+    assert np.isinf(em.covariances_[:, diagonal]).all()
+    assert (em.covariances_[:, ~diagonal] == 0.0).all()
 
 
 def _with_outliers(seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -128,6 +136,9 @@ def test_bic_counts_the_dof():
     fixed = StudentMixtureEM(3, dof=float(free.dof_.mean()), random_state=0).fit(X)
     assert free._n_parameters() == fixed._n_parameters() + 3
     assert np.isclose(free.bic(X), -2 * len(X) * free.score(X) + 20 * np.log(len(X)))
+    # the shared scoring of the fits' InferenceData counts the same parameters
+    for em in (free, fixed):
+        assert np.isclose(scoring.bic(em), em.bic(X))
 
 
 def test_sample_draws_heavy_tails():

@@ -244,6 +244,9 @@ class InferenceBackend(InferenceMethod, ABC):
     covariance_types : tuple of str or None
         The covariance structures it fits; ``None`` for every one the posterior
         supports (:mod:`bayesmix.bayes.scales`).
+    compiles : bool
+        Whether a fit first compiles a program (the model's log density and its
+        gradient), which a progress message may announce.
 
     Examples
     --------
@@ -257,6 +260,8 @@ class InferenceBackend(InferenceMethod, ABC):
     options: tuple[str, ...] = ()
     #: The covariance structures it fits; ``None``: every one the posterior supports.
     covariance_types: tuple[str, ...] | None = None
+    #: Whether a fit first compiles a program.
+    compiles = True
 
     @abstractmethod
     def check_fit_options(self, options: Mapping[str, Any], *, nuts_sampler: str | None,

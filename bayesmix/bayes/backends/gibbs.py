@@ -367,6 +367,7 @@ class GibbsBackend(NUTSBackend):
     fit_options = ("draws", "tune", "chains", "conjugate_prior")
     options = ("conjugate_prior",)
     covariance_types = ("full",)
+    compiles = False  # NumPy updates, nothing to compile
 
     def __init__(self) -> None:
         super(NUTSBackend, self).__init__("gibbs", "Gibbs")
