@@ -184,8 +184,7 @@ def fit_advi(converted: JaxModel, start: list[np.ndarray], spread: np.ndarray, *
     --------
     >>> import numpy as np
     >>> from bayesmix.bayes import build_model
-    >>> from bayesmix.bayes.backends.compile_cache import jit
-from bayesmix.bayes.backends.jax_model import jax_model
+    >>> from bayesmix.bayes.backends.jax_model import jax_model
     >>> from bayesmix.bayes.backends.jax_vi import fit_advi
     >>> X = np.random.default_rng(0).normal(size=(40, 1))
     >>> converted = jax_model(build_model(X, 1, "spherical"))
