@@ -235,3 +235,49 @@ def test_jax_advi_finds_pymcs_approximation(method):
         np.testing.assert_allclose(ours[name].std(("chain", "draw")),
                                    pymc[name].std(("chain", "draw")), rtol=0.5, atol=0.01,
                                    err_msg=name)
+
+
+def test_programs_get_the_cpu_compiler_options_that_xla_accepts(monkeypatch):
+    from bayesmix.bayes.backends import compile_cache
+
+    assert compile_cache.compiler_options() == compile_cache.CPU_COMPILER_OPTIONS
+    monkeypatch.setattr(compile_cache, "CPU_COMPILER_OPTIONS", {"xla_no_such_option": 1})
+    compile_cache.compiler_options.cache_clear()
+    try:
+        assert compile_cache.compiler_options() == {}  # refused: programs compile without
+        assert float(compile_cache.jit(lambda x: x + 1)(1.0)) == 2.0
+    finally:
+        compile_cache.compiler_options.cache_clear()
+
+
+@pytest.mark.parametrize("chain_method", ["parallel", "vectorized"])
+def test_chains_are_mapped_one_device_each_or_vectorised(chain_method):
+    from bayesmix.bayes.backends.jax_nuts import _map_chains
+
+    mapped = _map_chains(lambda x, shift: (2 * x + shift, {"sum": x.sum()}), (0, None),
+                         chain_method)
+    doubled, sums = mapped(np.arange(8.0).reshape(4, 2), 1.0)
+    np.testing.assert_array_equal(doubled, 2 * np.arange(8.0).reshape(4, 2) + 1)
+    np.testing.assert_array_equal(sums["sum"], [1.0, 5.0, 9.0, 13.0])
+    devices = {device for shard in doubled.addressable_shards for device in [shard.device]}
+    assert len(devices) == (4 if chain_method == "parallel" else 1)
+
+
+@pytest.mark.slow
+def test_the_compiler_options_cut_the_compilation_of_the_model():
+    """XLA's classic CPU emitters compile the log density's gradient in well under the
+    CPU time of the default ones (about half, measured)."""
+    import time
+
+    from bayesmix.bayes.backends.compile_cache import jit
+
+    converted = jax_model(build_model(RNG.normal(size=(50, 2)), 2))
+    gradient = jax.value_and_grad(converted.functions.log_density)
+    values = [np.zeros(shape) for shape in converted.functions.value_shapes]
+    seconds = []
+    for program in (jit(gradient), jax.jit(gradient)):
+        lowered = program.lower(values, converted.constants)
+        start = time.process_time()
+        lowered.compile()
+        seconds.append(time.process_time() - start)
+    assert seconds[0] < 0.8 * seconds[1]

@@ -40,7 +40,7 @@ from pytensor.graph.replace import clone_replace
 from pytensor.graph.traversal import applys_between, graph_inputs
 from pytensor.tensor.random.type import RandomType
 
-from bayesmix.bayes.backends.compile_cache import enable_compilation_cache
+from bayesmix.bayes.backends.compile_cache import enable_compilation_cache, jit
 
 __all__ = ["JaxModel", "ModelFunctions", "has_random_log_density", "jax_model"]
 
@@ -282,7 +282,8 @@ def _convert(graph: _LiftedGraph, model: pm.Model) -> ModelFunctions:
                          get_default_varnames(model.unobserved_value_vars,
                                               include_transformed=False)),
         # Jitted so that JAX traces each once per argument shapes, then reuses the trace
-        # in every program built on them (tracing PyTensor's JAX code costs seconds).
+        # in every program built on them (tracing PyTensor's JAX code costs seconds);
+        # plain jax.jit: nested in the programs, they take the programs' compiler options.
         main=jax.jit(get_jaxified_graph(inputs=graph.inputs[:n_values] + lifted,
                                         outputs=graph.outputs[:n_main])),
         forward=jax.jit(get_jaxified_graph(inputs=graph.inputs[n_values:2 * n_values] + lifted,
@@ -484,12 +485,12 @@ def _start_program(functions: ModelFunctions) -> Callable:
                   zip(functions.unconstrained(constrained, constants), noise)]
         return values, functions.log_density(values, constants)
 
-    return jax.jit(jax.vmap(start, in_axes=(0, 0, None)))
+    return jit(jax.vmap(start, in_axes=(0, 0, None)))
 
 
 @functools.lru_cache(maxsize=IN_PROCESS_STRUCTURES)
 def _terms_program(functions: ModelFunctions) -> Callable:
-    return jax.jit(functions.terms)
+    return jit(functions.terms)
 
 
 #: Models already converted: what they had then, their functions and constants (not the

@@ -29,10 +29,12 @@ from typing import Any
 import arviz as az
 import jax
 import numpy as np
+from jax.sharding import Mesh, PartitionSpec
 from numpyro.infer.hmc import hmc
 from pymc.exceptions import SamplingError
 
 from bayesmix._validation import check_option
+from bayesmix.bayes.backends.compile_cache import jit
 from bayesmix.bayes.backends.jax_model import (
     IN_PROCESS_STRUCTURES,
     JaxModel,
@@ -66,9 +68,27 @@ _STATE_STATS = {
 
 
 def _map_chains(function: Callable, in_axes: tuple, chain_method: str) -> Callable:
-    if chain_method == "parallel":
-        return jax.pmap(function, in_axes=in_axes)
-    return jax.jit(jax.vmap(function, in_axes=in_axes))
+    """``function`` over the chains (the first axis of the arguments whose ``in_axes`` is
+    0), one CPU device per chain (``"parallel"``, as ``jax.pmap`` runs it) or vectorised,
+    compiled with bayesmix's compiler options (which ``jax.pmap`` does not take)."""
+    if chain_method == "vectorized":
+        return jit(jax.vmap(function, in_axes=in_axes))
+
+    def per_device(*args):
+        args = [jax.tree.map(lambda chains: chains[0], arg) if axis == 0 else arg
+                for arg, axis in zip(args, in_axes)]
+        return jax.tree.map(lambda value: value[None], function(*args))
+
+    @functools.cache
+    def program(n_chains: int) -> Callable:
+        mesh = Mesh(np.array(jax.local_devices()[:n_chains]), ("chain",))
+        specs = tuple(PartitionSpec("chain") if axis == 0 else PartitionSpec()
+                      for axis in in_axes)
+        return jit(jax.shard_map(per_device, mesh=mesh, in_specs=specs,
+                                 out_specs=PartitionSpec("chain"), check_vma=False))
+
+    mapped = in_axes.index(0)
+    return lambda *args: program(len(jax.tree.leaves(args[mapped])[0]))(*args)
 
 
 @functools.lru_cache(maxsize=4 * IN_PROCESS_STRUCTURES)

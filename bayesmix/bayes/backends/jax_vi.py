@@ -24,6 +24,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from bayesmix.bayes.backends.compile_cache import jit
 from bayesmix.bayes.backends.jax_model import IN_PROCESS_STRUCTURES, JaxModel, ModelFunctions
 
 __all__ = ["ADAGRAD_EPSILON", "ADAGRAD_WINDOW", "CHECK_EVERY", "STEPS_PER_CALL",
@@ -143,7 +144,7 @@ def _programs(functions: ModelFunctions, full_rank: bool) -> tuple[Callable, Cal
         return jax.vmap(lambda e: functions.posterior(_unflatten(functions, mean + apply(e)),
                                                       constants))(eps)
 
-    return jax.jit(advance), jax.jit(sample, static_argnames="draws")
+    return jit(advance), jit(sample, static_argnames="draws")
 
 
 def fit_advi(converted: JaxModel, start: list[np.ndarray], spread: np.ndarray, *,
