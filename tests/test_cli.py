@@ -423,8 +423,8 @@ def bad_files(tmp_path_factory):
      ["argument --criterion: 'loo' needs posterior draws", "--method nuts"]),
     (["select", "{csv}", "--columns", "eruptions,waiting", "--method", "advi",
       "--criterion", "bic"], 1, ["argument --criterion: 'bic' is an EM criterion"]),
-    (["fit", "{csv}", "-k", "2", "--method", "gibbs", "--out", "{tmp}"], 2,
-     ["argument --method: invalid choice: 'gibbs'"]),
+    (["fit", "{csv}", "-k", "2", "--method", "smc", "--out", "{tmp}"], 2,
+     ["argument --method: invalid choice: 'smc'"]),
     (["fit", "{csv}", "-k", "2"], 2, ["the following arguments are required: --out"]),
 ])
 def test_errors_are_one_line_without_traceback(argv, code, fragments, bad_files,

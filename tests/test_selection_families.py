@@ -93,8 +93,13 @@ def test_compare_scores_t_and_noise_fits_with_their_own_density(outlying):
         assert table.loc[name, "n_parameters"] == em._n_parameters()
         assert table.loc[name, "lpd_test"] == pytest.approx(
             em.score_samples(outlying).sum())
+    # Given as InferenceData, a t fit is scored through the family seam (the same
+    # criteria), a fit with noise cannot be.
+    draws = {name: inference_data(fits[name]).copy().isel(chain=[0, 0]) for name in fits}
+    assert compare({"t": draws["t"]}).loc["t", "bic"] == pytest.approx(
+        fits["t"].bic(outlying))
     with pytest.raises(ValueError, match="pass the fitted estimator instead"):
-        compare({"t": inference_data(fits["t"]).copy().isel(chain=[0, 0])})
+        compare({"noise": draws["noise"]})
 
 
 def test_plot_components_draws_t_ellipses_at_the_gaussian_probability_and_marks_noise(
