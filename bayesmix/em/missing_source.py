@@ -27,8 +27,7 @@ whatever the rows' precision; the fitted parameters are returned in it).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterable
 from functools import cached_property
 from typing import Any
 
@@ -36,11 +35,11 @@ import numpy as np
 import pandas as pd
 
 from bayesmix._parallel import RowThreads
-from bayesmix._validation import check_sample_weight, validate_data
 from bayesmix.covariance.base import CovarianceStructure
 from bayesmix.density import row_chunks
 from bayesmix.em.sources import (
     InMemorySource,
+    RowsInMemory,
     e_step_constants,
     fold_log_densities,
     scatter_matrix,
@@ -297,7 +296,7 @@ def missing_block_statistics(
     return stats
 
 
-class MissingValuesSource:
+class MissingValuesSource(RowsInMemory):
     """Rows in memory with missing values (NaN); each pass runs over row ranges on threads.
 
     Parameters
@@ -334,27 +333,17 @@ class MissingValuesSource:
     """
 
     def __init__(self, X: Any, sample_weight: Any = None) -> None:
-        self.X = validate_data(self, X, reset=True, min_samples=2, keep_float32=True,
-                               allow_missing=True)
-        self.dtype = self.X.dtype
-        self.n_samples, self.n_features = self.X.shape
-        weights = check_sample_weight(sample_weight, self.n_samples)
-        self.n_positive = int(np.count_nonzero(weights))
-        # The E step takes None for unit weights, a faster path.
-        self.sample_weight = None if sample_weight is None else weights
-        self.total_weight = float(weights.sum())
+        super().__init__(X, sample_weight, allow_missing=True)
+        weights = self._weights
         missing = np.isnan(self.X)
         self._observed_weight = weights @ ~missing
         self.shift = observed_means(weights @ np.where(missing, 0.0, self.X),
                                     self._observed_weight)
-        self._weights = weights
         # The passes read the rows in pattern order, centred, 0 where missing: a float64
         # copy of the data, made once rather than gathered at every pass.
         self.patterns, self._sorted_rows = sort_by_pattern(self.X, missing, self.shift)
         self._sorted_weight = (None if self.sample_weight is None
                                else weights[self.patterns.order])
-        self.cache: dict[Any, Any] = {}
-        self._threads: RowThreads | None = None
 
     @cached_property
     def _filled(self) -> np.ndarray:
@@ -415,43 +404,6 @@ class MissingValuesSource:
             return variances
         return observed_data_covariance(
             variances, self.initialisation_scatter() / self.total_weight, full)
-
-    @contextmanager
-    def session(self, row_width: int) -> Iterator[MissingValuesSource]:
-        """Thread pool (or single-thread limits) for the passes of one fit.
-
-        Examples
-        --------
-        >>> import numpy as np
-        >>> from bayesmix.em.missing_source import MissingValuesSource
-        >>> source = MissingValuesSource(np.array([[0.0, 1.0], [2.0, np.nan]]))
-        >>> with source.session(row_width=4) as opened:
-        ...     opened is source
-        True
-        """
-        with RowThreads(self.n_samples, row_width) as threads:
-            self._threads = threads
-            try:
-                yield self
-            finally:
-                self._threads = None
-
-    @property
-    def training_rows(self) -> np.ndarray:
-        """The rows (with their NaN), kept by a fitted estimator for its InferenceData."""
-        return self.X
-
-    def new_labels(self) -> np.ndarray:
-        """An array for the final E step to write each row's most likely component into.
-
-        Examples
-        --------
-        >>> import numpy as np
-        >>> from bayesmix.em.missing_source import MissingValuesSource
-        >>> MissingValuesSource(np.array([[0.0, 1.0], [2.0, np.nan]])).new_labels().shape
-        (2,)
-        """
-        return np.empty(self.n_samples, dtype=np.intp)
 
     def e_step(self, structure: CovarianceStructure, weights: np.ndarray, means: np.ndarray,
                precisions_cholesky: np.ndarray, labels: np.ndarray | None = None

@@ -54,7 +54,7 @@ from bayesmix.density import component_log_prob, normalise_rows, row_chunks
 from bayesmix.em.statistics import SufficientStatistics
 from bayesmix.families.noise import fold_noise
 
-__all__ = ["InMemorySource", "block_statistics", "centred_blocks", "e_step_constants",
+__all__ = ["InMemorySource", "RowsInMemory", "block_statistics", "centred_blocks", "e_step_constants",
            "fold_log_densities", "is_dask_collection", "scatter_matrix"]
 
 
@@ -241,7 +241,69 @@ def block_statistics(
     return stats
 
 
-class InMemorySource:
+class RowsInMemory:
+    """What the in-memory sources share: validated rows, their weights, and passes run
+    over row ranges on threads (:meth:`session`).
+
+    Parameters
+    ----------
+    X : array-like or DataFrame of shape (n_samples, n_features)
+        Validated as an estimator's ``fit`` validates it (at least two rows).
+    sample_weight : array-like of shape (n_samples,), optional
+        Non-negative row weights; ``None`` means unit weights.
+    allow_missing : bool, default=False
+        Accept NaN as missing values.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from bayesmix.em.sources import RowsInMemory
+    >>> rows = RowsInMemory(np.array([[0.0, 1.0], [2.0, 3.0], [4.0, 8.0]]), [1.0, 0.0, 2.0])
+    >>> rows.n_samples, rows.n_positive, rows.total_weight
+    (3, 2, 3.0)
+    >>> with rows.session(row_width=4) as opened:
+    ...     opened is rows
+    True
+    >>> rows.new_labels().shape
+    (3,)
+    """
+
+    def __init__(self, X: Any, sample_weight: Any = None, *,
+                 allow_missing: bool = False) -> None:
+        self.X = validate_data(self, X, reset=True, min_samples=2, keep_float32=True,
+                               allow_missing=allow_missing)
+        self.dtype = self.X.dtype
+        self.n_samples, self.n_features = self.X.shape
+        weights = check_sample_weight(sample_weight, self.n_samples)
+        self.n_positive = int(np.count_nonzero(weights))
+        # The E step takes None for unit weights, a faster path.
+        self.sample_weight = None if sample_weight is None else weights
+        self.total_weight = float(weights.sum())
+        self._weights = weights
+        self.cache: dict[Any, Any] = {}
+        self._threads: RowThreads | None = None
+
+    @contextmanager
+    def session(self, row_width: int) -> Iterator[RowsInMemory]:
+        """Thread pool (or single-thread limits) for the passes of one fit."""
+        with RowThreads(self.n_samples, row_width) as threads:
+            self._threads = threads
+            try:
+                yield self
+            finally:
+                self._threads = None
+
+    @property
+    def training_rows(self) -> np.ndarray:
+        """The rows (NaN where missing), kept by a fitted estimator for its InferenceData."""
+        return self.X
+
+    def new_labels(self) -> np.ndarray:
+        """An array for the final E step to write each row's most likely component into."""
+        return np.empty(self.n_samples, dtype=np.intp)
+
+
+class InMemorySource(RowsInMemory):
     """The rows of an in-memory array; each pass runs over row ranges on threads.
 
     Parameters
@@ -264,18 +326,8 @@ class InMemorySource:
     """
 
     def __init__(self, X: Any, sample_weight: Any = None) -> None:
-        self.X = validate_data(self, X, reset=True, min_samples=2, keep_float32=True)
-        self.dtype = self.X.dtype
-        self.n_samples, self.n_features = self.X.shape
-        weights = check_sample_weight(sample_weight, self.n_samples)
-        self.n_positive = int(np.count_nonzero(weights))
-        # The streaming E step takes None for unit weights, a faster path.
-        self.sample_weight = None if sample_weight is None else weights
-        self.total_weight = float(weights.sum())
-        self.shift = (weights @ self.X) / self.total_weight
-        self._weights = weights
-        self.cache: dict[Any, Any] = {}
-        self._threads: RowThreads | None = None
+        super().__init__(X, sample_weight)
+        self.shift = (self._weights @ self.X) / self.total_weight
 
     @cached_property
     def scatter(self) -> np.ndarray:
@@ -322,44 +374,6 @@ class InMemorySource:
                 block * self.sample_weight[rows, None])
             squares += np.einsum("nd,nd->d", weighted, block)
         return squares / self.total_weight
-
-    @contextmanager
-    def session(self, row_width: int) -> Iterator[InMemorySource]:
-        """Thread pool (or single-thread limits) for the passes of one fit.
-
-        Examples
-        --------
-        >>> import numpy as np
-        >>> from bayesmix.em.sources import InMemorySource
-        >>> source = InMemorySource(np.array([[0.0, 1.0], [2.0, 3.0], [4.0, 8.0]]))
-        >>> with source.session(row_width=4) as opened:
-        ...     opened is source
-        True
-        """
-        with RowThreads(self.n_samples, row_width) as threads:
-            self._threads = threads
-            try:
-                yield self
-            finally:
-                self._threads = None
-
-    @property
-    def training_rows(self) -> np.ndarray:
-        """The rows, kept by a fitted estimator for its InferenceData."""
-        return self.X
-
-    def new_labels(self) -> np.ndarray:
-        """An array for the final E step to write each row's most likely component into.
-
-        Examples
-        --------
-        >>> import numpy as np
-        >>> from bayesmix.em.sources import InMemorySource
-        >>> source = InMemorySource(np.array([[0.0, 1.0], [2.0, 3.0], [4.0, 8.0]]))
-        >>> source.new_labels().shape
-        (3,)
-        """
-        return np.empty(self.n_samples, dtype=np.intp)
 
     def initialisation_sample(self) -> tuple[np.ndarray, np.ndarray]:
         """The rows initialisers run on (all of them) and their weights.
