@@ -24,7 +24,7 @@ from scipy.stats import t as student_t
 from bayesmix._validation import check_array
 from bayesmix.covariance import precision_cholesky
 from bayesmix.density import responsibilities
-from bayesmix.results import family_of, has_noise
+from bayesmix.results import family_draws, family_of, has_noise
 from bayesmix.scoring import inference_data, is_point_mass
 
 #: Sigma level of the ellipses in the posterior cloud and the uncertainty map.
@@ -128,27 +128,32 @@ def stacked_draws(idata: az.InferenceData) -> dict[str, np.ndarray]:
 
 
 def mean_responsibilities(idata: az.InferenceData, X: np.ndarray) -> np.ndarray:
-    """Responsibilities averaged over the draws (the EM responsibilities for a point)."""
+    """Responsibilities averaged over the draws (the EM responsibilities for a point),
+    each draw's under the density of the fit's component family."""
     draws = stacked_draws(idata)
+    family = family_of(idata)
+    family_parameters = {name: value.reshape(-1, value.shape[-1]) for name, value
+                         in family_draws(idata.posterior, family).items()}
     factors = precision_cholesky(draws["covariances"], "full")
     total = np.zeros((X.shape[0], draws["weights"].shape[1]))
-    for weights, means, factor in zip(draws["weights"], draws["means"], factors):
-        total += responsibilities(X, weights, means, factor, "full")
+    for index, (weights, means, factor) in enumerate(
+            zip(draws["weights"], draws["means"], factors)):
+        parameters = {name: value[index] for name, value in family_parameters.items()}
+        total += responsibilities(X, weights, means, factor, "full", family, parameters)
     return total / len(factors)
 
 
 def predicted_labels(model: Any, idata: az.InferenceData, X: np.ndarray) -> np.ndarray:
     """Each row's cluster: the most probable component under the (posterior mean)
-    responsibilities of Gaussian components; the estimator's own ``predict`` for another
-    family or a noise component (-1 for noise)."""
-    family, noise = family_of(idata), has_noise(idata)
-    if family == "gaussian" and not noise:
+    responsibilities; for a fit with a noise component, the estimator's own ``predict``
+    (-1 for noise rows)."""
+    if not has_noise(idata):
         return mean_responsibilities(idata, X).argmax(axis=1)
     if not hasattr(model, "predict"):
         raise ValueError(
-            f"model: a {family} fit{' with noise' if noise else ''} given as InferenceData "
-            f"cannot label rows here; pass the fitted estimator (e.g. the "
-            f"StudentMixtureEM), whose predict does.")
+            "model: a fit with a noise component given as InferenceData cannot label rows "
+            "here; pass the fitted estimator (e.g. GaussianMixtureEM(noise=True)), whose "
+            "predict does.")
     return np.asarray(model.predict(X))
 
 

@@ -70,6 +70,15 @@ def test_t_em_inference_data_is_scored_with_the_t_density(t_fit):
     assert icl(t_fit) == pytest.approx(t_fit.icl(X), rel=1e-12)
 
 
+def test_plots_label_rows_with_the_t_density(t_fit):
+    # the pictures read a fit through its InferenceData and ask the seam for densities
+    from bayesmix.plotting.parts import mean_responsibilities
+
+    X = _data(2)
+    np.testing.assert_allclose(mean_responsibilities(t_fit.to_inference_data(), X),
+                               t_fit.predict_proba(X), rtol=0, atol=1e-8)
+
+
 def test_build_inference_data_computes_the_family_log_likelihood():
     X = _data()[:10]
     means = np.array([[[[0.0, 0.0], [7.0, 7.0]]]])
