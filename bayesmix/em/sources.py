@@ -261,11 +261,6 @@ class RowsInMemory:
     >>> rows = RowsInMemory(np.array([[0.0, 1.0], [2.0, 3.0], [4.0, 8.0]]), [1.0, 0.0, 2.0])
     >>> rows.n_samples, rows.n_positive, rows.total_weight
     (3, 2, 3.0)
-    >>> with rows.session(row_width=4) as opened:
-    ...     opened is rows
-    True
-    >>> rows.new_labels().shape
-    (3,)
     """
 
     def __init__(self, X: Any, sample_weight: Any = None, *,
@@ -285,7 +280,17 @@ class RowsInMemory:
 
     @contextmanager
     def session(self, row_width: int) -> Iterator[RowsInMemory]:
-        """Thread pool (or single-thread limits) for the passes of one fit."""
+        """Thread pool (or single-thread limits) for the passes of one fit.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from bayesmix.em.sources import InMemorySource
+        >>> source = InMemorySource(np.array([[0.0, 1.0], [2.0, 3.0], [4.0, 8.0]]))
+        >>> with source.session(row_width=4) as opened:
+        ...     opened is source
+        True
+        """
         with RowThreads(self.n_samples, row_width) as threads:
             self._threads = threads
             try:
@@ -299,7 +304,15 @@ class RowsInMemory:
         return self.X
 
     def new_labels(self) -> np.ndarray:
-        """An array for the final E step to write each row's most likely component into."""
+        """An array for the final E step to write each row's most likely component into.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from bayesmix.em.sources import InMemorySource
+        >>> InMemorySource(np.array([[0.0, 1.0], [2.0, 3.0], [4.0, 8.0]])).new_labels().shape
+        (3,)
+        """
         return np.empty(self.n_samples, dtype=np.intp)
 
 
