@@ -261,23 +261,3 @@ def test_chains_are_mapped_one_device_each_or_vectorised(chain_method):
     np.testing.assert_array_equal(sums["sum"], [1.0, 5.0, 9.0, 13.0])
     devices = {device for shard in doubled.addressable_shards for device in [shard.device]}
     assert len(devices) == (4 if chain_method == "parallel" else 1)
-
-
-@pytest.mark.slow
-def test_the_compiler_options_cut_the_compilation_of_the_model():
-    """XLA's classic CPU emitters compile the log density's gradient in well under the
-    CPU time of the default ones (about half, measured)."""
-    import time
-
-    from bayesmix.bayes.backends.compile_cache import jit
-
-    converted = jax_model(build_model(RNG.normal(size=(50, 2)), 2))
-    gradient = jax.value_and_grad(converted.functions.log_density)
-    values = [np.zeros(shape) for shape in converted.functions.value_shapes]
-    seconds = []
-    for program in (jit(gradient), jax.jit(gradient)):
-        lowered = program.lower(values, converted.constants)
-        start = time.process_time()
-        lowered.compile()
-        seconds.append(time.process_time() - start)
-    assert seconds[0] < 0.8 * seconds[1]
