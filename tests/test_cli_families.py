@@ -87,7 +87,7 @@ def test_fit_with_the_gibbs_sampler(outlying_csv, tmp_path):
 
 @pytest.mark.parametrize("argv, fragment", [
     (["fit", "DATA", "-k", "2", "--out", "OUT", "--family", "student_t", "--method",
-      "gibbs"], "use --method nuts (or advi) for student_t components"),
+      "gibbs"], "method='gibbs' samples Gaussian components"),
     (["select", "DATA", "--family", "student_t", "--method", "advi"],
      "select compares Gaussian posteriors"),
     (["fit", "DATA", "-k", "2", "--out", "OUT", "--method", "gibbs", "--covariance",

@@ -299,7 +299,8 @@ class GaussianMixtureBayes(DensityMixin, BaseEstimator):
         fit_data = FitData(X=X, n_components=n_components, covariance_type=covariance_type,
                            priors=self.priors_,
                            initial=((self.em_.weights_, self.em_.means_, em_covariances)
-                                    if init == "em" else None))
+                                    if init == "em" else None),
+                           family=self.component_family)
         run = backend.run(self.model_, draws=draws, tune=tune, chains=chains,
                           nuts_sampler=nuts_sampler, start=start if init == "em" else None,
                           random_seed=sampler_seed, progressbar=progressbar,

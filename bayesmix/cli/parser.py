@@ -16,10 +16,11 @@ from bayesmix._version import __version__
 from bayesmix.covariance import COVARIANCE_TYPES, MCLUST_MODELS, get_structure
 
 __all__ = ["BAYES_CRITERIA", "DEMO_METHODS", "EM_CRITERIA", "FAMILIES", "FAST_SETTINGS",
-           "METHODS", "CommandError", "build_parser", "check_family_options", "check_output_file",
-           "check_output_folder", "check_prior_option", "check_select_options",
-           "parse_components"]
+           "METHODS", "CommandError", "build_parser", "check_family_options",
+           "check_output_file", "check_output_folder", "check_prior_option",
+           "check_select_options", "fits_posterior", "parse_components"]
 
+#: ``--method``: EM (maximum likelihood) first, then the posterior back ends.
 METHODS = ("em", "nuts", "advi", "fullrank_advi", "gibbs")
 #: The posteriors ``demo`` may fit: those of every covariance structure it may choose
 #: (the Gibbs sampler fits full covariances only).
@@ -549,11 +550,26 @@ use --criterion bic or icl with --method em, or --method nuts/advi for waic
                                                               method=args.method))
     check_prior_option(args)
     check_family_options(args)
-    if structures == "mclust" and args.method != "em":
+    if structures == "mclust" and fits_posterior(args):
         raise CommandError(f"argument --covariance: 'mclust' runs mclust's 14 models by EM; "
                            f"with --method {args.method} name the structures the posterior "
                            f"supports (e.g. --covariance full,tied,diag,spherical)")
     return structures, criterion
+
+
+def fits_posterior(args: argparse.Namespace) -> bool:
+    """Whether ``--method`` names a posterior back end rather than EM's maximum likelihood
+    (the options of one are refused with the other).
+
+    Examples
+    --------
+    >>> from bayesmix.cli.parser import build_parser, fits_posterior
+    >>> parser = build_parser()
+    >>> [fits_posterior(parser.parse_args(["fit", "d.csv", "-k", "2", "--out", "o",
+    ...                                    "--method", method])) for method in ("em", "gibbs")]
+    [False, True]
+    """
+    return args.method != METHODS[0]
 
 
 def check_prior_option(args: argparse.Namespace) -> None:
@@ -568,17 +584,17 @@ def check_prior_option(args: argparse.Namespace) -> None:
     ...
     bayesmix.cli.parser.CommandError: argument --prior: mclust's conjugate prior is an EM option (MAP-EM); the posterior has its own priors (bayesmix.bayes.MixturePriors). Drop --prior or use --method em.
     """
-    if args.prior and args.method != "em":
+    if args.prior and fits_posterior(args):
         raise CommandError("argument --prior: mclust's conjugate prior is an EM option "
                            "(MAP-EM); the posterior has its own priors "
                            "(bayesmix.bayes.MixturePriors). Drop --prior or use --method em.")
 
 
 def check_family_options(args: argparse.Namespace) -> None:
-    """Refuse the family options no fitter takes: ``--family student_t`` with
-    ``--method gibbs`` (a conjugate Gaussian sampler), with ``--prior`` (a Gaussian
-    conjugate prior) or in ``select`` with a posterior (select_bayes compares Gaussian
-    posteriors), and ``--noise`` with a posterior (the noise component is an EM option).
+    """Refuse the family options no fitter takes: ``--family student_t`` with ``--prior``
+    (a Gaussian conjugate prior) or in ``select`` with a posterior (select_bayes compares
+    Gaussian posteriors), and ``--noise`` with a posterior (the noise component is an EM
+    option). The posterior's back ends refuse a family they cannot sample themselves.
 
     Examples
     --------
@@ -594,17 +610,12 @@ def check_family_options(args: argparse.Namespace) -> None:
     bayesmix.cli.parser.CommandError: argument --family: select compares Gaussian posteriors; fit a student_t posterior with bayesmix fit --family student_t --method nuts, or select student_t components with --method em
     """
     families = [args.family] if isinstance(args.family, str) else args.family
-    if "student_t" in families and args.method == "gibbs":
-        raise CommandError(
-            "argument --family: the Gibbs sampler is conjugate to Gaussian components; use "
-            "--method nuts (or advi) for student_t components, or --family gaussian with "
-            "--method gibbs")
-    if "student_t" in families and args.method != "em" and args.command == "select":
+    if "student_t" in families and fits_posterior(args) and args.command == "select":
         raise CommandError(
             f"argument --family: select compares Gaussian posteriors; fit a student_t "
             f"posterior with bayesmix fit --family student_t --method {args.method}, or "
             f"select student_t components with --method em")
-    if args.method != "em" and args.noise:
+    if fits_posterior(args) and args.noise:
         raise CommandError(
             f"argument --noise: the noise component is fitted by EM only (--noise "
             f"--method em); use --method em, or drop --noise with --method {args.method}")

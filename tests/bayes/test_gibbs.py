@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from bayesmix import make_mixture
-from bayesmix.bayes import GaussianMixtureBayes, MixturePriors
+from bayesmix.bayes import GaussianMixtureBayes, MixturePriors, StudentMixtureBayes
 from bayesmix.bayes.backends.gibbs import (
     draw_component_parameters,
     draw_log_weights,
@@ -148,6 +148,8 @@ def test_fit_passes_the_conjugate_prior_and_refuses_what_it_cannot_sample():
     missing[0, 0] = np.nan
     with pytest.raises(ValueError, match=r"needs complete data"):
         GaussianMixtureBayes(2).fit(missing, method="gibbs")
+    with pytest.raises(ValueError, match=r"samples Gaussian components .* student_t"):
+        StudentMixtureBayes(2).fit(data, method="gibbs")
 
 
 @pytest.mark.slow

@@ -185,6 +185,8 @@ class FitData:
     initial : tuple of ndarray or None
         The EM fit's weights, means and full covariances to start from (``init="em"``),
         or ``None`` (``init="prior"``).
+    family : str, default="gaussian"
+        The components' family (``"gaussian"`` or ``"student_t"``).
 
     Examples
     --------
@@ -200,6 +202,7 @@ class FitData:
     covariance_type: str
     priors: Any
     initial: tuple[np.ndarray, np.ndarray, np.ndarray] | None
+    family: str = "gaussian"
 
 
 @dataclass

@@ -406,7 +406,8 @@ class GibbsBackend(NUTSBackend):
         Raises
         ------
         ValueError
-            For a ``covariance_type`` other than ``"full"`` or data with missing values.
+            For components other than Gaussian, a ``covariance_type`` other than
+            ``"full"`` or data with missing values.
 
         Examples
         --------
@@ -418,6 +419,11 @@ class GibbsBackend(NUTSBackend):
         ...
         ValueError: method='gibbs' samples covariance_type='full' only (the normal-inverse-Wishart model), got 'diag'. Pass covariance_type='full', or use method='nuts' for 'diag'.
         """
+        if data.family != "gaussian":
+            raise ValueError(
+                f"method='gibbs' samples Gaussian components (the conjugate model), got "
+                f"{data.family} components. Use method='nuts' or method='advi' for them."
+            )
         if data.covariance_type not in self.covariance_types:
             raise ValueError(
                 f"method='gibbs' samples covariance_type='full' only (the "
