@@ -56,9 +56,9 @@ FOOTNOTES = {
     "diagnostics": "divergences, max_rhat and min_ess_bulk are NUTS diagnostics (NaN for EM "
                    "and VI); converged is EM's or VI's convergence flag (NaN for NUTS).",
     "family": "family is the components' distribution (gaussian, student_t); noise whether "
-              "the mixture has a uniform noise component. An EM fit is scored with its own "
-              "density (its criteria count the degrees of freedom and the noise component "
-              "as its bic() does).",
+              "the mixture has a uniform noise component. Criteria count the degrees of "
+              "freedom (when estimated) and, for an EM fit with noise, the noise component "
+              "as its bic() does.",
 }
 
 
@@ -99,11 +99,10 @@ def _row(model: Any, X_test: Any, y_true: Any) -> tuple[dict[str, Any], dict[str
     idata = inference_data(model)
     attrs = idata.posterior.attrs
     family, noise = family_of(idata), has_noise(idata)
-    # The shared scoring evaluates each family's components from the InferenceData, but
-    # not a noise component, and an EM t fit's own criteria know whether its dof were
-    # fixed: an EM estimator of another family or with noise scores itself.
-    own_density = ((family != "gaussian" or noise) and is_point_mass(idata)
-                   and hasattr(model, "criteria"))
+    # The shared scoring evaluates every family's components from the InferenceData (a
+    # fit's fixed parameters included), but not a noise component, whose region is
+    # stored as a volume only: an EM estimator with noise scores itself.
+    own_density = noise and is_point_mass(idata) and hasattr(model, "criteria")
     if noise and not own_density:
         raise ValueError(
             "compare cannot score a fit with a noise component given as InferenceData; "
