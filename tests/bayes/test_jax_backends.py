@@ -12,6 +12,7 @@ import json
 import subprocess
 import sys
 import textwrap
+import threading
 import warnings
 import weakref
 
@@ -252,12 +253,68 @@ def test_programs_get_the_cpu_compiler_options_that_xla_accepts(monkeypatch):
 
 @pytest.mark.parametrize("chain_method", ["parallel", "vectorized"])
 def test_chains_are_mapped_one_device_each_or_vectorised(chain_method):
-    from bayesmix.bayes.backends.jax_nuts import _map_chains
+    from bayesmix.bayes.backends.jax_nuts import ChainProgram
 
-    mapped = _map_chains(lambda x, shift: (2 * x + shift, {"sum": x.sum()}), (0, None),
-                         chain_method)
+    mapped = ChainProgram(lambda x, shift: (2 * x + shift, {"sum": x.sum()}), (0, None),
+                          chain_method)
     doubled, sums = mapped(np.arange(8.0).reshape(4, 2), 1.0)
     np.testing.assert_array_equal(doubled, 2 * np.arange(8.0).reshape(4, 2) + 1)
     np.testing.assert_array_equal(sums["sum"], [1.0, 5.0, 9.0, 13.0])
     devices = {device for shard in doubled.addressable_shards for device in [shard.device]}
     assert len(devices) == (4 if chain_method == "parallel" else 1)
+
+
+@pytest.mark.parametrize("chain_method", ["parallel", "vectorized"])
+def test_a_program_compiled_ahead_is_not_compiled_again_when_called(chain_method):
+    from bayesmix.bayes.backends.jax_nuts import ChainProgram
+
+    start = ChainProgram(lambda x: {"state": 2.0 * x}, (0,), chain_method)
+    advance = ChainProgram(lambda state, shift: state["state"].sum() + shift, (0, None),
+                           chain_method)
+    x = np.arange(12.0).reshape(4, 3)
+    # As compile_ahead does: the next program compiled for the first one's outputs, on
+    # the background thread, while this one compiles and runs the first.
+    advance.compile_ahead(start.output_shapes(x), 1.0)
+    state = start(x)
+    main_thread = threading.current_thread()
+    compiled_here = []
+
+    def listener(event, seconds, **_):
+        if (event == "/jax/core/compile/backend_compile_duration"
+                and threading.current_thread() is main_thread):
+            compiled_here.append(seconds)
+
+    jax.monitoring.register_event_duration_secs_listener(listener)
+    try:
+        totals = advance(state, 1.0)  # waits for the background compilation, if need be
+    finally:
+        jax.monitoring.unregister_event_duration_listener(listener)
+    np.testing.assert_array_equal(totals, 2.0 * x.sum(axis=1) + 1.0)
+    # A placement of the outputs other than the one compiled for (parallel chains are
+    # spread over the devices) would compile the program again, here.
+    assert compiled_here == []
+
+
+def test_sampling_compiles_its_iterations_and_post_processing_ahead():
+    from bayesmix.bayes.backends.jax_nuts import compile_ahead
+
+    # A size no other test samples: its programs are new to the process.
+    model = build_model(RNG.normal(size=(31, 1)), 2, "spherical")
+    threads = []
+
+    def listener(event, seconds, **_):
+        if event == "/jax/core/compile/backend_compile_duration":
+            threads.append(threading.current_thread().name)
+
+    jax.monitoring.register_event_duration_secs_listener(listener)
+    try:
+        idata = sample_nuts(model, draws=7, tune=5, chains=2, random_seed=0)
+    finally:
+        jax.monitoring.unregister_event_duration_listener(listener)
+    assert idata.posterior.sizes["draw"] == 7
+    # The iterations and the draws' post-processing, compiled (or loaded from the disk
+    # cache) on the background thread while the chains' start compiled here.
+    assert sum(name.startswith("bayesmix-compile") for name in threads) == 2, threads
+    plan = compile_ahead(model, draws=7, tune=5, chains=2, target_accept=0.8,
+                         progressbar=False)
+    assert (plan.group, plan.calls, plan.n_steps) == (2, 1, 12)

@@ -227,6 +227,13 @@ def sample_nuts(
                   compute_convergence_checks=False, target_accept=target_accept)
     from pymc.exceptions import SamplingError
 
+    if nuts_sampler == "numpyro":  # its programs compile while the starts are checked
+        from bayesmix.bayes.backends.jax_nuts import compile_ahead
+
+        compile_ahead(model, draws=draws, tune=tune, chains=chains,
+                      target_accept=target_accept, progressbar=common["progressbar"],
+                      **{name: sampler_kwargs[name] for name in ("chain_method", "nuts_kwargs")
+                         if name in sampler_kwargs})
     check_initial_points(model, initvals)
     try:
         return _sample_backend(nuts_sampler, initvals, common, sampler_kwargs)
