@@ -9,6 +9,7 @@ ADVI must find the approximation PyMC's loop finds from the same start.
 
 import gc
 import json
+import os
 import subprocess
 import sys
 import textwrap
@@ -318,3 +319,23 @@ def test_sampling_compiles_its_iterations_and_post_processing_ahead():
     plan = compile_ahead(model, draws=7, tune=5, chains=2, target_accept=0.8,
                          progressbar=False)
     assert (plan.group, plan.calls, plan.n_steps) == (2, 1, 12)
+
+
+def test_sampling_on_jax_compiles_no_c_code(tmp_path):
+    # PyTensor's C compilation (a compiler and BLAS probe, then C modules for every new
+    # operation) would be paid by the first fit on a new machine: nothing on the JAX
+    # path needs it, so PyTensor's cache folder is never even made.
+    code = textwrap.dedent("""
+        import numpy as np
+        from bayesmix.bayes import build_model
+        from bayesmix.bayes.inference import sample_nuts
+        model = build_model(np.random.default_rng(0).normal(size=(30, 2)), 2)
+        idata = sample_nuts(model, draws=5, tune=5, chains=1, random_seed=0)
+        print(idata.posterior.sizes["draw"])
+        """)
+    cache = tmp_path / "pytensor"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            timeout=300, env={**os.environ, "PYTENSOR_FLAGS":
+                                              f"base_compiledir={cache}"})
+    assert result.stdout.splitlines()[-1] == "5", result.stderr
+    assert not cache.exists()

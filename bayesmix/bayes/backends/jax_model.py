@@ -29,10 +29,11 @@ import arviz as az
 import jax
 import numpy as np
 import pymc as pm
-import pytensor
 import pytensor.tensor as pt
 from pymc.backends.arviz import coords_and_dims_for_inferencedata, find_observations
-from pymc.initial_point import make_initial_point_expression, make_initial_point_fn
+from pymc.initial_point import make_initial_point_expression
+from pymc.pytensorf import compile as compile_pytensor
+from pymc.pytensorf import find_rng_nodes, reseed_rngs
 from pymc.sampling.jax import get_jaxified_graph
 from pymc.util import get_default_varnames
 from pytensor.compile.mode import Mode
@@ -275,7 +276,7 @@ def _convert(graph: _LiftedGraph, model: pm.Model) -> ModelFunctions:
     n_main = len(graph.outputs) - n_values
     return ModelFunctions(
         value_names=tuple(value.name for value in model.value_vars),
-        value_shapes=_value_shapes(model),
+        value_shapes=tuple(np.shape(value) for value in _initial_point(model, True)),
         free_names=tuple(rv.name for rv in model.free_RVs),
         factor_names=tuple(factor.name for factor in model.basic_RVs + model.potentials),
         observed_names=tuple(rv.name for rv in model.observed_RVs),
@@ -292,19 +293,23 @@ def _convert(graph: _LiftedGraph, model: pm.Model) -> ModelFunctions:
     )
 
 
-def _value_shapes(model: pm.Model) -> tuple[tuple[int, ...], ...]:
-    """The shapes of the model's value variables (unconstrained), in their order.
+def _initial_point(model: pm.Model, transformed: bool) -> list[np.ndarray]:
+    """The model's default initial values of its free variables, in their order:
+    unconstrained (``transformed``) or in their own space.
 
-    From the model's initial point, evaluated by PyTensor's Python linker: it compiles
-    no C code, so it skips the C set-up (a compiler and BLAS probe, 0.1 to 0.3 s of a
-    first fit) that ``model.initial_point()`` pays.
+    As ``pymc.initial_point.make_initial_point_fn(...)(0)`` computes them, but evaluated
+    by PyTensor's Python linker: no C code is compiled, so a fit on JAX never pays
+    PyTensor's C set-up (a compiler probe, then C modules for new operations, seconds on
+    a machine whose PyTensor cache is empty).
     """
     expressions = make_initial_point_expression(
         free_rvs=model.free_RVs, rvs_to_transforms=model.rvs_to_transforms,
-        initval_strategies=dict(model.rvs_to_initial_values), return_transformed=True)
-    values = pytensor.function([], expressions,
-                               mode=Mode(linker="py", optimizer="fast_compile"))()
-    return tuple(np.shape(value) for value in values)
+        initval_strategies=dict(model.rvs_to_initial_values), jitter_rvs=set(),
+        return_transformed=transformed)
+    function = compile_pytensor([], expressions,
+                                mode=Mode(linker="py", optimizer="fast_compile"))
+    reseed_rngs(find_rng_nodes(function.maker.fgraph.outputs), 0)
+    return function()
 
 
 #: The converted structures, the most recently used last: (graph, functions), the graphs
@@ -489,7 +494,7 @@ class JaxModel:
 
 def _default_point(model: pm.Model) -> dict[str, np.ndarray]:
     """The model's default initial values of its free variables, in their own space."""
-    return make_initial_point_fn(model=model, jitter_rvs=set(), return_transformed=False)(0)
+    return dict(zip((rv.name for rv in model.free_RVs), _initial_point(model, False)))
 
 
 @functools.lru_cache(maxsize=IN_PROCESS_STRUCTURES)
