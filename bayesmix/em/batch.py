@@ -832,9 +832,11 @@ class BatchEM:
         usable = moving & (alpha < -1.0) & ((weights > 0.0) | ~stack.real[settled]).all(axis=1)
         weights /= weights.sum(axis=1, keepdims=True)
         for group in groups:
+            if not group.structure.nonlinear_constraints:
+                continue
             rows = np.flatnonzero(usable & (settled >= group.start)
                                   & (settled < group.start + group.size))
-            if not group.structure.nonlinear_constraints or rows.size == 0:
+            if rows.size == 0:
                 continue
             present = stack.real[settled[rows]]
             covariances = self._pad(group, group.unpack(jumps[rows, group.columns]), present,
