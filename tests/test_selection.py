@@ -451,3 +451,52 @@ def test_a_grid_too_large_for_one_batch_is_fitted_cell_by_cell(simulated, monkey
     by_cell = select_em(simulated.X, **kwargs)
     np.testing.assert_allclose(by_cell.table_["log_likelihood"],
                                batched.table_["log_likelihood"], rtol=0, atol=1e-3)
+
+
+def _batch_starts(X, monkeypatch, **kwargs):
+    """The starts select_em hands to BatchEM, and the grid it fits."""
+    from bayesmix.em.batch import BatchEM
+
+    captured = []
+    run = BatchEM.run
+
+    def capture(self, starts, *args):
+        captured.extend(starts)
+        return run(self, starts, *args)
+
+    monkeypatch.setattr(BatchEM, "run", capture)
+    select_em(X, **kwargs)
+    return captured
+
+
+def test_an_integer_seed_draws_each_start_once_for_every_structure(simulated, monkeypatch):
+    """Each structure starts from what GaussianMixtureEM(random_state=seed) draws, restart
+    after restart; each (K, scheme, restart) is drawn once and shared."""
+    import bayesmix.selection.em as selection_em
+    from bayesmix.em.init import initial_responsibilities
+
+    draws = []
+    monkeypatch.setattr(selection_em, "initial_responsibilities",
+                        lambda *args, **kwargs: draws.append(args[1:3])
+                        or initial_responsibilities(*args, **kwargs))
+    structures, ks = ["full", "diag", "spherical"], [2, 3]
+    starts = _batch_starts(simulated.X, monkeypatch, n_components=ks, n_init=2,
+                           covariance_types=structures, init_params=("hc", "random"),
+                           random_state=7)
+    assert sorted(draws) == sorted([(k, "hc") for k in ks] + [(k, "random") for k in ks] * 2)
+    X = simulated.X - simulated.X.mean(axis=0)  # the source's centred rows
+    for position, (structure, k) in enumerate((s, k) for s in structures for k in ks):
+        hc, *restarts = starts[3 * position:3 * position + 3]
+        assert hc.structure is get_structure(structure)
+        generator = np.random.RandomState(7)
+        for start in restarts:
+            np.testing.assert_array_equal(start.responsibilities, initial_responsibilities(
+                X, k, "random", generator))
+
+
+def test_a_generator_is_advanced_by_every_draw(simulated, monkeypatch):
+    """A RandomState (not an int) is one generator: each structure's draws differ."""
+    starts = _batch_starts(simulated.X, monkeypatch, n_components=[2],
+                           covariance_types=["full", "diag"], init_params="random",
+                           random_state=np.random.RandomState(7))
+    assert not np.array_equal(starts[0].responsibilities, starts[1].responsibilities)

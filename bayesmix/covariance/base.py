@@ -32,7 +32,7 @@ a few features of the rows (:meth:`~CovarianceStructure.batch_mahalanobis_coeffi
 :mod:`bayesmix.covariance.quadratic`), so that the distances of every row to every
 component of every fit are one matrix product.
 
-Its length (about 900 lines, most of it the interface's docstrings and examples, which
+Its length (about 920 lines, most of it the interface's docstrings and examples, which
 the structures inherit) is that of the one interface every structure implements (storage,
 M and MAP steps, decomposition, batched kernels, linear algebra) and the two families of
 shared linear algebra.
@@ -561,6 +561,25 @@ class CovarianceStructure:
         """
         return self.precision_cholesky(covariances)
 
+    def batch_precision_cholesky_or_none(self, covariances: np.ndarray) -> np.ndarray | None:
+        """:meth:`batch_precision_cholesky`, or ``None`` where it would raise.
+
+        For :mod:`bayesmix.em.batch`, which meets covariances that are not positive
+        definite often (rejected extrapolations) and looks for the runs at fault one by
+        one: no message is made. By default the ``ValueError`` is caught.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from bayesmix.covariance import get_structure
+        >>> get_structure("full").batch_precision_cholesky_or_none(np.array([[[-1.0]]])) is None
+        True
+        """
+        try:
+            return self.batch_precision_cholesky(covariances)
+        except ValueError:
+            return None
+
     def precisions_from_cholesky(self, factors: np.ndarray) -> np.ndarray:
         """Precisions from their Cholesky factors.
 
@@ -777,6 +796,11 @@ class MatrixFamily(CovarianceStructure):
 
     def batch_precision_cholesky(self, covariances: np.ndarray) -> np.ndarray:
         return self._factors(covariances, batched=True)
+
+    def batch_precision_cholesky_or_none(self, covariances: np.ndarray) -> np.ndarray | None:
+        # Without the eigenvalues the error message would report.
+        return lower_cholesky_inverse_transpose(np.asarray(covariances, dtype=np.float64),
+                                                batched=True)
 
     def _factors(self, covariances: np.ndarray, batched: bool) -> np.ndarray:
         covariances = np.asarray(covariances, dtype=np.float64)

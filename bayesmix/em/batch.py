@@ -284,16 +284,17 @@ def _factors(structure: CovarianceStructure, covariances: np.ndarray
              ) -> tuple[np.ndarray, np.ndarray]:
     """Precision factors of each run's covariances, and which runs' are not valid."""
     failed = np.zeros(covariances.shape[0], dtype=bool)
-    try:
-        return structure.batch_precision_cholesky(covariances), failed
-    except ValueError:  # rare: find the runs at fault, one by one
-        factors = np.zeros_like(covariances)
-        for row, run_covariances in enumerate(covariances):
-            try:
-                factors[row] = structure.batch_precision_cholesky(run_covariances)
-            except ValueError:
-                failed[row] = True
+    factors = structure.batch_precision_cholesky_or_none(covariances)
+    if factors is not None:
         return factors, failed
+    factors = np.zeros_like(covariances)  # find the runs at fault, one by one
+    for row, run_covariances in enumerate(covariances):
+        run_factors = structure.batch_precision_cholesky_or_none(run_covariances)
+        if run_factors is None:
+            failed[row] = True
+        else:
+            factors[row] = run_factors
+    return factors, failed
 
 
 class BatchEM:
@@ -693,12 +694,11 @@ class BatchEM:
             stack.packed[jumps] = stack.cycle[2][jumps]
             stack.phase[jumps], stack.reverted[jumps] = _FIRST, True
             for row in jumps:
-                try:
-                    group.factors[row - group.start] = group.structure.precision_cholesky(
-                        group.covariances(stack.packed)[row - group.start])
-                except ValueError:
-                    continue
-                group_failed[row - group.start] = False
+                factors = group.structure.batch_precision_cholesky_or_none(
+                    group.covariances(stack.packed)[row - group.start])
+                if factors is not None:
+                    group.factors[row - group.start] = factors
+                    group_failed[row - group.start] = False
             failed[group.rows] = group_failed
         return failed
 
@@ -832,9 +832,11 @@ class BatchEM:
         usable = moving & (alpha < -1.0) & ((weights > 0.0) | ~stack.real[settled]).all(axis=1)
         weights /= weights.sum(axis=1, keepdims=True)
         for group in groups:
+            if not group.structure.nonlinear_constraints:
+                continue
             rows = np.flatnonzero(usable & (settled >= group.start)
                                   & (settled < group.start + group.size))
-            if not group.structure.nonlinear_constraints or rows.size == 0:
+            if rows.size == 0:
                 continue
             present = stack.real[settled[rows]]
             covariances = self._pad(group, group.unpack(jumps[rows, group.columns]), present,

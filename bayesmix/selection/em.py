@@ -138,8 +138,10 @@ def _fit_batched(source: InMemorySource, structures: list[str], ks: list[int],
         GaussianMixtureEM(max(ks), covariance_type=structure, **settings).check_fit(source)
     random_state = settings["random_state"]
     # As GaussianMixtureEM(init_params=scheme, n_init=..., random_state=...) draws them:
-    # a cell's restarts of a scheme from one generator in turn (k-means partitions are
-    # shared by the structures through the source's cache when the seed is an int).
+    # a cell's restarts of a scheme from one generator in turn. An integer seed gives
+    # every structure the same generators, hence the same starts: each (K, scheme,
+    # restart) is drawn once and shared (k-means partitions are also kept in the
+    # source's cache). Any other random_state is one generator that every draw advances.
     seed = int(random_state) if isinstance(random_state, numbers.Integral) else None
     cells = [(structure, k) for structure in structures for k in ks]
     runs = [(cell, position, restart) for cell in cells
@@ -155,16 +157,23 @@ def _fit_batched(source: InMemorySource, structures: list[str], ks: list[int],
                             for structure in structures)):
         if "hc" in starts:
             cache_hierarchical_partitions(X, ks, weights, source.cache)
-        generators: dict[tuple[tuple[str, int], int], np.random.RandomState] = {}
+        # an int seed for "hc", which draws nothing
+        shared = seed if seed is not None else check_random_state(random_state)
+        generators: dict[tuple[int, int], np.random.RandomState] = {}
+        drawn: dict[tuple[int, int, int], np.ndarray] = {}
         for (structure, k), position, restart in runs:
             rivals = tuple(other for other in of_cell[structure, k]
                            if runs[other][1] < position)
-            if ((structure, k), position) not in generators:
-                generators[(structure, k), position] = check_random_state(random_state)
-            resp = initial_responsibilities(
-                X, k, starts[position], generators[(structure, k), position], weights,
-                cache=source.cache, stream=None if seed is None else (seed, restart))
-            batch_starts.append(BatchStart(get_structure(structure), resp, rivals))
+            scheme, key = starts[position], (k, position, restart)
+            random = scheme not in DETERMINISTIC_INITS
+            if key not in drawn or (random and seed is None):
+                if random and seed is not None and (k, position) not in generators:
+                    generators[k, position] = check_random_state(seed)
+                drawn[key] = initial_responsibilities(
+                    X, k, scheme, generators[k, position] if random and seed is not None
+                    else shared, weights, cache=source.cache,
+                    stream=None if seed is None else (seed, restart))
+            batch_starts.append(BatchStart(get_structure(structure), drawn[key], rivals))
     batch = BatchEM(source, EMSettings(
         tol=settings["tol"], reg_covar=settings["reg_covar"], max_iter=settings["max_iter"],
         accelerate=settings["acceleration"] == "squarem"))

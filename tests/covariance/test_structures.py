@@ -294,3 +294,15 @@ def test_batch_factors_name_a_covariance_that_is_not_positive_definite(batched):
     covariances[1] = batched.from_full(broken)
     with pytest.raises(ValueError, match="not positive"):
         batched.batch_precision_cholesky(covariances)
+
+
+def test_batch_factors_or_none_are_the_factors_or_none(batched):
+    """The batch's quiet variant: the same factors, or None where the loud one raises."""
+    covariances = np.stack([_covariances(batched, seed) for seed in range(2)])
+    np.testing.assert_array_equal(batched.batch_precision_cholesky_or_none(covariances),
+                                  batched.batch_precision_cholesky(covariances))
+    broken = batched.to_full(covariances[1], K, D)
+    broken[-1 if not batched.shares_covariance() else slice(None)] = -np.eye(D)
+    covariances[1] = batched.from_full(broken)
+    assert batched.batch_precision_cholesky_or_none(covariances) is None
+    assert batched.batch_precision_cholesky_or_none(covariances[0]) is not None
