@@ -63,31 +63,34 @@ def invert_positive_definite(matrices: np.ndarray) -> tuple[np.ndarray, np.ndarr
     Gauss-Jordan elimination without pivoting (stable for positive definite matrices,
     whose pivots are positive Schur complements), vectorised over the stack: for the
     small blocks of missing coordinates, a loop over the ``j`` pivots of whole-stack
-    operations is several times faster than LAPACK called once per matrix.
+    operations is several times faster than LAPACK called once per matrix. The stack
+    runs along the trailing axes, so that each pivot step is a few operations on
+    contiguous vectors (and :func:`block_conditionals` gathers its blocks straight into
+    that layout).
 
     Parameters
     ----------
-    matrices : ndarray of shape (..., j, j)
+    matrices : ndarray of shape (j, j, ...)
+        Matrix ``[..., :, :]`` of the usual layout is ``matrices[:, :, ...]`` here.
 
     Returns
     -------
-    inverses : ndarray of shape (..., j, j)
+    inverses : ndarray of shape (j, j, ...)
     log_dets : ndarray of shape (...)
 
     Examples
     --------
     >>> import numpy as np
     >>> from bayesmix.patterns import invert_positive_definite
-    >>> inverse, log_det = invert_positive_definite(np.array([[[4.0, 2.0], [2.0, 2.0]]]))
-    >>> inverse, log_det.round(6)
-    (array([[[ 0.5, -0.5],
-            [-0.5,  1. ]]]), array([1.386294]))
+    >>> inverse, log_det = invert_positive_definite(np.array([[4.0, 2.0], [2.0, 2.0]])[..., None])
+    >>> inverse[..., 0], log_det.round(6)
+    (array([[ 0.5, -0.5],
+           [-0.5,  1. ]]), array([1.386294]))
     """
-    size = matrices.shape[-1]
-    batch = matrices.shape[:-2]
+    size = matrices.shape[0]
+    batch = matrices.shape[2:]
     n_matrices = int(np.prod(batch))
-    # The stack on the last axis: each pivot step is a few contiguous vector operations.
-    stack = np.moveaxis(matrices.reshape(n_matrices, size, size), 0, -1).copy()
+    stack = matrices.reshape(size, size, n_matrices).copy()
     pivots = np.empty((size, n_matrices))
     for start in range(0, n_matrices, _INVERSION_BATCH):
         part = stack[..., start:start + _INVERSION_BATCH]
@@ -102,8 +105,7 @@ def invert_positive_definite(matrices: np.ndarray) -> tuple[np.ndarray, np.ndarr
             part -= update
             np.multiply(column, -inverse_pivot, out=part[:, pivot])
             part[pivot, pivot] = inverse_pivot
-    return (np.moveaxis(stack, -1, 0).reshape(*batch, size, size),
-            np.log(pivots).sum(axis=0).reshape(batch))
+    return stack.reshape(size, size, *batch), np.log(pivots).sum(axis=0).reshape(batch)
 
 
 def component_precisions(structure: CovarianceStructure, precisions_cholesky: np.ndarray,
@@ -409,34 +411,45 @@ def block_conditionals(rows: np.ndarray, group: PatternGroup, block: slice,
     if precisions.ndim == 2:  # diagonal: the observed coordinates say nothing of the others
         offsets = rows - means[:, np.newaxis, :]
         offsets.reshape(n_components, -1)[:, flat_positions(missing_index, n_features)] = 0.0
-        distances = ((offsets * offsets) @ precisions[..., np.newaxis])[..., 0]
+        distances = ((offsets * offsets) @ precisions[..., np.newaxis])[..., 0].T
         missing_precisions = precisions[:, pattern_missing_index]
-        covariances = (1.0 / missing_precisions)[..., np.newaxis] * np.eye(n_missing)
-        log_dets = np.log(missing_precisions).sum(axis=-1)
-        conditional_means = means[:, missing_index]
+        # The layouts of the other branch: (j, j, n_patterns, K) and (j, n_rows, K).
+        covariances = ((1.0 / missing_precisions)[..., np.newaxis]
+                       * np.eye(n_missing)).transpose(2, 3, 1, 0)
+        log_dets = np.log(missing_precisions).sum(axis=-1).T
+        conditional_means = means[:, missing_index].transpose(2, 1, 0)
     else:
+        # The components on the last axis: every row-wise array below is (..., n_rows, K)
+        # and contiguous, so that one product gives x Lambda_k of every component and
+        # the pattern-wise blocks are gathered row by row in runs of K values.
+        by_component = np.ascontiguousarray(np.moveaxis(precisions, 0, -1))  # (D, D, K)
+        n_precisions = by_component.shape[-1]
         # d = x - mu_k at the fill value 0 of the missing coordinates: d^T Lambda d -
         # u^T inv(Lambda_MM) u and -inv(Lambda_MM) u do not depend on d_M, so x Lambda_k
         # needs no masking, and d^T Lambda d = x Lambda x - 2 x Lambda mu + mu Lambda mu.
-        products = rows @ precisions
-        mean_products = (precisions @ means[..., np.newaxis])[..., 0]
-        distances = np.einsum("knd,nd->kn", products, rows)
-        distances = distances - 2.0 * (mean_products @ rows.T)
-        distances += np.einsum("kd,kd->k", means, mean_products)[:, np.newaxis]
-        # u = (Lambda_k d)_M gives the correction of the distance and the conditional means.
-        products = np.take(products.reshape(products.shape[0], -1),
-                           flat_positions(missing_index, n_features), axis=1).reshape(
-            products.shape[0], rows.shape[0], n_missing) - mean_products[:, missing_index]
-        flat = pattern_missing_index[:, :, np.newaxis] * n_features + (
-            pattern_missing_index[:, np.newaxis, :])
+        products = (rows @ by_component.reshape(n_features, -1)).reshape(
+            -1, n_precisions)  # (n_rows * D, K)
+        mean_products = (precisions @ means[..., np.newaxis])[..., 0].T  # (D, K)
+        distances = np.einsum("ndk,nd->nk", products.reshape(rows.shape[0], n_features, -1),
+                              rows)
+        distances = distances - 2.0 * (rows @ mean_products)
+        distances += np.einsum("kd,dk->k", means, mean_products)
+        # u = (Lambda_k d)_M, (n_missing, n_rows, K), gives the correction of the distance
+        # and the conditional means.
+        offsets = (products[flat_positions(missing_index, n_features).reshape(
+            missing_index.shape).T] - mean_products[missing_index.T])
+        flat = pattern_missing_index.T[:, np.newaxis, :] * n_features + (
+            pattern_missing_index.T[np.newaxis, :, :])
         covariances, log_dets = invert_positive_definite(
-            precisions.reshape(precisions.shape[0], -1)[:, flat])
-        corrections = (covariances[:, block_patterns] @ products[..., np.newaxis])[..., 0]
-        distances -= np.einsum("knj,knj->kn", products, corrections)
+            by_component.reshape(-1, n_precisions)[flat])  # (j, j, n_patterns, K)
+        corrections = np.einsum("ijnk,jnk->ink", np.take(covariances, block_patterns, axis=2),
+                                offsets)
+        distances -= np.einsum("ink,ink->nk", offsets, corrections)
         np.maximum(distances, 0.0, out=distances)  # rounding below zero, at a mean
         conditional_means = np.subtract(0.0, corrections, out=corrections)  # no -0.0
-    distances += log_dets[:, block_patterns]
-    log_prob = np.multiply(distances.T, -0.5, order="C")  # rows of components, contiguous
+    distances += log_dets[block_patterns]
+    log_prob = np.multiply(distances, -0.5, out=distances)
     log_prob += log_det - 0.5 * (n_features - n_missing) * _LOG_2PI
-    return BlockConditionals(log_prob, conditional_means, missing_index, block_patterns,
-                             pattern_missing_index, covariances)
+    return BlockConditionals(log_prob, conditional_means.transpose(2, 1, 0), missing_index,
+                             block_patterns, pattern_missing_index,
+                             covariances.transpose(3, 2, 0, 1))

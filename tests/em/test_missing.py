@@ -336,8 +336,10 @@ def test_inverse_of_positive_definite_stacks():
     rng = np.random.default_rng(0)
     factors = rng.normal(size=(7, 3, 5, 5))
     matrices = factors @ np.swapaxes(factors, -1, -2) + np.eye(5)
-    inverses, log_dets = invert_positive_definite(matrices)
-    np.testing.assert_allclose(inverses, np.linalg.inv(matrices), rtol=1e-10, atol=1e-12)
+    # The stack on the trailing axes: matrix (a, b) is [:, :, a, b].
+    inverses, log_dets = invert_positive_definite(np.moveaxis(matrices, (0, 1), (2, 3)))
+    np.testing.assert_allclose(np.moveaxis(inverses, (2, 3), (0, 1)), np.linalg.inv(matrices),
+                               rtol=1e-10, atol=1e-12)
     np.testing.assert_allclose(log_dets, np.linalg.slogdet(matrices)[1], rtol=1e-12)
 
 
