@@ -30,10 +30,12 @@ from bayesmix._validation import check_option
 from bayesmix.covariance import CovarianceStructure, get_structure
 from bayesmix.families import student_t
 from bayesmix.patterns import (
+    MissingBlockInverses,
     MissingPatterns,
     block_conditionals,
     component_precisions,
     has_missing,
+    map_groups,
 )
 
 __all__ = [
@@ -309,17 +311,17 @@ def _fill_observed_by_chunks(
     precisions = component_precisions(structure, precisions_cholesky, n_components,
                                       n_features)
 
-    def fill(positions: slice) -> None:
+    def fill(positions: slice, inverses: MissingBlockInverses | None) -> None:
         for group, block in patterns.blocks(positions, n_components, row_chunks):
             rows = patterns.order[block]
             log_prob = block_conditionals(np.nan_to_num(X[rows]), group, block, means,
-                                          precisions, log_det).log_prob
+                                          precisions, log_det, inverses).log_prob
             log_prob += log_weights
             finish(log_prob, rows)
 
     width = max(group.row_width(n_components, n_features) for group in patterns.groups)
     with RowThreads(X.shape[0], width) as threads:
-        threads.map(fill, X.shape[0])
+        map_groups(patterns, precisions, fill, threads.map)
     return out
 
 

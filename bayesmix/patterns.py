@@ -14,29 +14,40 @@ inv(Sigma_OO) Sigma_OM``). Everything a row needs therefore comes from the small
 - the conditional mean of ``x_M`` is ``mu_M - inv(Lambda_MM) u``.
 
 :class:`MissingPatterns` groups the rows of a data set by which coordinates they miss
-(once per data set); :func:`block_conditionals` evaluates a block of rows of one pattern
-group against every component, inverting each (pattern, component) block
-``Lambda_MM`` once, for all patterns of the block at a time. The EM source for missing
-values (:mod:`bayesmix.em.missing_source`), the density kernels
-(:mod:`bayesmix.density`) and imputation (:mod:`bayesmix.imputation`) build on it.
+(once per data set). The blocks ``inv(Lambda_MM)`` of every (pattern, component) are
+inverted once per pass, by bordering (:func:`group_inverses`): the missing coordinates
+of a pattern, ascending, extend those of a shorter prefix by one coordinate, so that
+each inverse is the one of its prefix grown by a row and a column (``O(j^2)`` work
+instead of ``O(j^3)``), and the prefixes of the patterns form a tree
+(:class:`PrefixLevel`) little larger than the patterns themselves.
+:func:`block_conditionals` evaluates a block of rows of one pattern group against every
+component from these inverses, and :func:`map_groups` runs a kernel over every group in
+equal shares (on threads). The EM source for missing values
+(:mod:`bayesmix.em.missing_source`), the density kernels (:mod:`bayesmix.density`) and
+imputation (:mod:`bayesmix.imputation`) build on it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from functools import partial
+from typing import TypeVar
 
 import numpy as np
 
 from bayesmix.covariance.base import CovarianceStructure
 
-__all__ = ["BlockConditionals", "MissingPatterns", "PatternGroup", "block_conditionals",
-           "component_precisions", "flat_positions", "has_missing", "invert_positive_definite"]
+__all__ = ["BlockConditionals", "MissingBlockInverses", "MissingPatterns", "PatternGroup",
+           "PrefixLevel", "block_conditionals", "component_precisions", "flat_positions",
+           "group_inverses", "has_missing", "map_groups"]
 
 _LOG_2PI = np.log(2.0 * np.pi)
-#: Matrices inverted together by :func:`invert_positive_definite`: larger stacks fall
-#: out of the cache and run slower.
-_INVERSION_BATCH = 4096
+
+T = TypeVar("T")
+#: ``map_ranges(function, n)``: ``function`` over slices covering ``0..n``, as
+#: :meth:`bayesmix._parallel.RowThreads.map` runs them on threads.
+RangeMap = Callable[[Callable[[slice], T], int], list[T]]
 
 
 def has_missing(X: np.ndarray) -> bool:
@@ -55,57 +66,6 @@ def has_missing(X: np.ndarray) -> bool:
     with np.errstate(invalid="ignore", over="ignore"):
         total = X.sum()
     return bool(np.isnan(total)) and bool(np.isnan(X).any())
-
-
-def invert_positive_definite(matrices: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Inverses and log-determinants of a stack of symmetric positive definite matrices.
-
-    Gauss-Jordan elimination without pivoting (stable for positive definite matrices,
-    whose pivots are positive Schur complements), vectorised over the stack: for the
-    small blocks of missing coordinates, a loop over the ``j`` pivots of whole-stack
-    operations is several times faster than LAPACK called once per matrix. The stack
-    runs along the trailing axes, so that each pivot step is a few operations on
-    contiguous vectors (and :func:`block_conditionals` gathers its blocks straight into
-    that layout).
-
-    Parameters
-    ----------
-    matrices : ndarray of shape (j, j, ...)
-        Matrix ``[..., :, :]`` of the usual layout is ``matrices[:, :, ...]`` here.
-
-    Returns
-    -------
-    inverses : ndarray of shape (j, j, ...)
-    log_dets : ndarray of shape (...)
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from bayesmix.patterns import invert_positive_definite
-    >>> inverse, log_det = invert_positive_definite(np.array([[4.0, 2.0], [2.0, 2.0]])[..., None])
-    >>> inverse[..., 0], log_det.round(6)
-    (array([[ 0.5, -0.5],
-           [-0.5,  1. ]]), array([1.386294]))
-    """
-    size = matrices.shape[0]
-    batch = matrices.shape[2:]
-    n_matrices = int(np.prod(batch))
-    stack = matrices.reshape(size, size, n_matrices).copy()
-    pivots = np.empty((size, n_matrices))
-    for start in range(0, n_matrices, _INVERSION_BATCH):
-        part = stack[..., start:start + _INVERSION_BATCH]
-        update = np.empty_like(part)
-        for pivot in range(size):
-            pivots[pivot, start:start + _INVERSION_BATCH] = part[pivot, pivot]
-            inverse_pivot = 1.0 / part[pivot, pivot]
-            column = part[:, pivot].copy()
-            column[pivot] = 0.0
-            part[pivot] *= inverse_pivot
-            np.multiply(column[:, np.newaxis], part[pivot], out=update)
-            part -= update
-            np.multiply(column, -inverse_pivot, out=part[:, pivot])
-            part[pivot, pivot] = inverse_pivot
-    return stack.reshape(size, size, *batch), np.log(pivots).sum(axis=0).reshape(batch)
 
 
 def component_precisions(structure: CovarianceStructure, precisions_cholesky: np.ndarray,
@@ -154,20 +114,24 @@ class PatternGroup:
         The group's rows in :attr:`MissingPatterns.order`.
     pattern_of_position : ndarray of shape (n_rows,)
         The pattern (row of ``missing_index``) of each of the group's rows, ascending.
+    nodes : ndarray of shape (n_patterns,)
+        Each pattern's node in the :class:`PrefixLevel` of its size (``[0]`` for the
+        complete rows).
 
     Examples
     --------
     >>> import numpy as np
     >>> from bayesmix.patterns import MissingPatterns
     >>> group = MissingPatterns(np.array([[True, False], [False, False]])).groups[1]
-    >>> group.n_missing, group.missing_index, group.positions
-    (1, array([[0]]), slice(1, 2, None))
+    >>> group.n_missing, group.missing_index, group.positions, group.nodes
+    (1, array([[0]]), slice(1, 2, None), array([0]))
     """
 
     n_missing: int
     missing_index: np.ndarray
     positions: slice
     pattern_of_position: np.ndarray
+    nodes: np.ndarray
 
     def row_width(self, n_components: int, n_features: int) -> int:
         """Float64 elements per row of the largest temporaries of :func:`block_conditionals`
@@ -181,6 +145,55 @@ class PatternGroup:
         8
         """
         return n_components * (n_features + self.n_missing**2)
+
+
+@dataclass(frozen=True)
+class PrefixLevel:
+    """The sets of ``j`` missing coordinates that begin a pattern's: one level of the
+    tree along which :func:`group_inverses` borders the inverses.
+
+    Attributes
+    ----------
+    missing_index : ndarray of shape (n_nodes, j)
+        Each node's coordinates, ascending: the first ``j`` missing coordinates of some
+        pattern (the pattern itself when it misses ``j``).
+    parents : ndarray of shape (n_nodes,)
+        The node of the level below made of the first ``j - 1`` of them (0 when ``j``
+        is 1).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from bayesmix.patterns import MissingPatterns
+    >>> levels = MissingPatterns(np.array([[True, False, True], [False, True, True]])).levels
+    >>> [(level.missing_index.tolist(), level.parents.tolist()) for level in levels]
+    [([[0], [1]], [0, 0]), ([[0, 2], [1, 2]], [0, 1])]
+    """
+
+    missing_index: np.ndarray
+    parents: np.ndarray
+
+
+def _prefix_levels(indexes: list[np.ndarray], n_features: int
+                   ) -> tuple[list[PrefixLevel], list[np.ndarray]]:
+    """The prefix tree of the patterns, missing columns ``indexes`` (one array per size),
+    and each pattern's node in the level of its size."""
+    nodes = [np.zeros(index.shape[0], dtype=np.intp) for index in indexes]
+    levels: list[PrefixLevel] = []
+    for size in range(1, max(index.shape[1] for index in indexes) + 1):
+        longer = [number for number, index in enumerate(indexes) if index.shape[1] >= size]
+        # A prefix is its shorter prefix's node and one more coordinate.
+        keys = np.concatenate([nodes[number] * n_features + indexes[number][:, size - 1]
+                               for number in longer])
+        unique, node_of_key = np.unique(keys, return_inverse=True)
+        parents, last = np.divmod(unique, n_features)
+        missing_index = (last[:, np.newaxis] if size == 1 else
+                         np.column_stack((levels[-1].missing_index[parents], last)))
+        levels.append(PrefixLevel(missing_index, parents))
+        bounds = np.cumsum([0] + [indexes[number].shape[0] for number in longer])
+        for number, start, stop in zip(longer, bounds[:-1], bounds[1:]):
+            nodes[number] = node_of_key.ravel()[start:stop]
+    return levels, nodes
 
 
 class MissingPatterns:
@@ -201,6 +214,8 @@ class MissingPatterns:
         Row indices, sorted by pattern.
     groups : list of PatternGroup
         By increasing number of missing coordinates.
+    levels : list of PrefixLevel
+        The prefix tree of the patterns' missing coordinates, by size from 1.
     n_patterns : int
 
     Examples
@@ -231,15 +246,19 @@ class MissingPatterns:
         sorted_patterns = pattern_of_row[self.order]
         self.n_patterns = masks.shape[0]
         counts = masks.sum(axis=1)
+        sizes = np.unique(counts)
+        bounds = np.append(np.searchsorted(counts, sizes), counts.size)
+        indexes = [np.nonzero(masks[first:stop])[1].reshape(stop - first, -1)
+                   for first, stop in zip(bounds[:-1], bounds[1:])]
+        self.levels, nodes = _prefix_levels(indexes, self.n_features)
         self.groups = []
-        for n_missing in np.unique(counts):
-            patterns = np.flatnonzero(counts == n_missing)
-            first, stop = int(patterns[0]), int(patterns[-1]) + 1
+        for n_missing, first, stop, index, pattern_nodes in zip(sizes, bounds[:-1],
+                                                                bounds[1:], indexes, nodes):
             positions = slice(int(np.searchsorted(sorted_patterns, first)),
                               int(np.searchsorted(sorted_patterns, stop)))
-            self.groups.append(PatternGroup(
-                int(n_missing), np.nonzero(masks[first:stop])[1].reshape(stop - first, -1),
-                positions, sorted_patterns[positions] - first))
+            self.groups.append(PatternGroup(int(n_missing), index, positions,
+                                            sorted_patterns[positions] - first,
+                                            pattern_nodes))
 
     @property
     def complete(self) -> bool:
@@ -280,6 +299,176 @@ class MissingPatterns:
                 yield group, slice(start + chunk.start, start + chunk.stop)
 
 
+@dataclass(frozen=True)
+class MissingBlockInverses:
+    """``inv(Lambda_MM)`` and ``log|Lambda_MM|`` of every node of one :class:`PrefixLevel`
+    (one component's when the components share their covariance), made by
+    :func:`group_inverses`.
+
+    Attributes
+    ----------
+    covariances : ndarray of shape (j, j, n_nodes, K)
+        ``Cov[x_M | x_O, k]`` of the nodes' coordinates ``M``; node ``p`` of component
+        ``k`` is ``covariances[:, :, p, k]`` (the stack on the trailing axes, so that
+        each step of the bordering is a few operations on contiguous vectors).
+    log_dets : ndarray of shape (n_nodes, K)
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from bayesmix.patterns import MissingPatterns, group_inverses
+    >>> patterns = MissingPatterns(np.array([[True, True, False]]))
+    >>> precision = np.array([[[2.0, 1.0, 0.0], [1.0, 2.0, 0.0], [0.0, 0.0, 1.0]]])
+    >>> [(group, inverses)] = group_inverses(patterns, precision)
+    >>> inverses.covariances[:, :, 0, 0] * 3, inverses.log_dets.round(6)  # inv([[2, 1], [1, 2]])
+    (array([[ 2., -1.],
+           [-1.,  2.]]), array([[1.098612]]))
+    """
+
+    covariances: np.ndarray
+    log_dets: np.ndarray
+
+
+def _one_range(function: Callable[[slice], T], n_items: int) -> list[T]:
+    return [function(slice(0, n_items))]
+
+
+def _border_level(level: PrefixLevel, below: MissingBlockInverses | None,
+                  by_component: np.ndarray, n_features: int, out: MissingBlockInverses,
+                  nodes: slice) -> None:
+    """Fill ``out`` at ``nodes`` of ``level`` from the inverses of the level below.
+
+    With ``Lambda_MM = [[A, b], [b', a]]`` and ``inv(A)`` known, ``s = a - b' inv(A) b``
+    (a positive Schur complement) and ``g = inv(A) b`` give ``inv(Lambda_MM) = [[inv(A) +
+    g g' / s, -g / s], [-g' / s, 1 / s]]`` and ``log|Lambda_MM| = log|A| + log s``.
+    ``by_component`` holds the precisions, (D * D, K).
+    """
+    index = level.missing_index[nodes]
+    size = index.shape[1]
+    last = index[:, -1]
+    diagonal = by_component[last * (n_features + 1)]  # (n_nodes, K)
+    if below is None:
+        np.divide(1.0, diagonal, out=out.covariances[0, 0, nodes])
+        np.log(diagonal, out=out.log_dets[nodes])
+        return
+    parents = level.parents[nodes]
+    inverse = np.take(below.covariances, parents, axis=2)
+    border = by_component[index[:, :-1].T * n_features + last]  # (j - 1, n_nodes, K)
+    scaled = np.einsum("ijnk,jnk->ink", inverse, border)
+    schur = diagonal - np.einsum("ink,ink->nk", border, scaled)
+    shrunk = scaled / schur
+    corner = out.covariances[:size - 1, :size - 1, nodes]
+    np.multiply(scaled[:, np.newaxis], shrunk[np.newaxis], out=corner)
+    corner += inverse
+    np.negative(shrunk, out=out.covariances[:size - 1, size - 1, nodes])
+    np.negative(shrunk, out=out.covariances[size - 1, :size - 1, nodes])
+    np.divide(1.0, schur, out=out.covariances[size - 1, size - 1, nodes])
+    np.log(schur, out=out.log_dets[nodes])
+    out.log_dets[nodes] += below.log_dets[parents]
+
+
+def group_inverses(patterns: MissingPatterns, precisions: np.ndarray,
+                   map_ranges: RangeMap | None = None
+                   ) -> Iterator[tuple[PatternGroup, MissingBlockInverses | None]]:
+    """Each group of ``patterns`` with the inverses of its level, level by level.
+
+    The levels of the prefix tree are bordered from size 1 up (only two held at a time);
+    ``map_ranges(function, n_nodes)`` runs ``function`` over ranges covering a level's
+    nodes (:meth:`bayesmix._parallel.RowThreads.map`; by default one range). Diagonal
+    precisions, (K, D), need no inverses: ``None`` for every group.
+
+    Parameters
+    ----------
+    patterns : MissingPatterns
+    precisions : ndarray of shape (K, D, D) or (K, D)
+        As :func:`component_precisions` gives them.
+    map_ranges : callable, optional
+
+    Yields
+    ------
+    group : PatternGroup
+    inverses : MissingBlockInverses or None
+        Of the level of ``group.n_missing`` (for the complete rows, empty blocks).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from bayesmix.patterns import MissingPatterns, group_inverses
+    >>> patterns = MissingPatterns(np.array([[False, True], [False, False]]))
+    >>> [(group.n_missing, inverses.covariances.shape)
+    ...  for group, inverses in group_inverses(patterns, np.eye(2)[np.newaxis])]
+    [(0, (0, 0, 1, 1)), (1, (1, 1, 1, 1))]
+    """
+    groups = {group.n_missing: group for group in patterns.groups}
+    map_ranges = map_ranges or _one_range
+    if precisions.ndim == 2:
+        yield from ((group, None) for group in patterns.groups)
+        return
+    n_precisions, n_features = precisions.shape[0], precisions.shape[-1]
+    by_component = np.ascontiguousarray(np.moveaxis(precisions, 0, -1)).reshape(
+        -1, n_precisions)
+    below = None
+    if 0 in groups:
+        yield groups[0], MissingBlockInverses(np.zeros((0, 0, 1, n_precisions)),
+                                              np.zeros((1, n_precisions)))
+    for size, level in enumerate(patterns.levels, start=1):
+        n_nodes = level.parents.shape[0]
+        inverses = MissingBlockInverses(np.empty((size, size, n_nodes, n_precisions)),
+                                        np.empty((n_nodes, n_precisions)))
+        map_ranges(partial(_border_level, level, below, by_component, n_features,
+                           inverses), n_nodes)
+        if size in groups:
+            yield groups[size], inverses
+        below = inverses
+
+
+def map_groups(patterns: MissingPatterns, precisions: np.ndarray,
+               function: Callable[[slice, MissingBlockInverses | None], T],
+               map_ranges: RangeMap | None = None) -> list[T]:
+    """``function(positions, inverses)`` over every group, each in ``map_ranges``' shares.
+
+    Each group's positions (:attr:`MissingPatterns.order`) are split into as many
+    contiguous ranges as ``map_ranges`` makes (threads): the cost of a row grows with
+    its number of missing coordinates, which is the same throughout a group, so that
+    the shares of the work are equal. The inverses come from :func:`group_inverses`,
+    bordered with the same ``map_ranges``.
+
+    Parameters
+    ----------
+    patterns : MissingPatterns
+    precisions : ndarray of shape (K, D, D) or (K, D)
+    function : callable
+        Called with a slice of positions within one group, and that group's inverses.
+    map_ranges : callable, optional
+        ``map_ranges(function, n)`` is ``[function(range) for range in ranges]``, the
+        ranges covering ``0..n`` (:meth:`bayesmix._parallel.RowThreads.map`); by
+        default one range.
+
+    Returns
+    -------
+    list
+        The results, group by group.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from bayesmix.patterns import MissingPatterns, map_groups
+    >>> patterns = MissingPatterns(np.array([[False, True], [False, False], [False, True]]))
+    >>> map_groups(patterns, np.eye(2)[np.newaxis], lambda positions, inverses: positions)
+    [slice(0, 1, None), slice(1, 3, None)]
+    """
+    results: list[T] = []
+    map_ranges = map_ranges or _one_range
+    for group, inverses in group_inverses(patterns, precisions, map_ranges):
+        start = group.positions.start
+
+        def share(rows: slice) -> T:
+            return function(slice(start + rows.start, start + rows.stop), inverses)
+
+        results.extend(map_ranges(share, group.positions.stop - start))
+    return results
+
+
 @dataclass
 class BlockConditionals:
     """A block of rows of one pattern group, evaluated against every component.
@@ -302,13 +491,14 @@ class BlockConditionals:
 
     Examples
     --------
-    See :func:`block_conditionals`, which makes them:
+    See :func:`block_conditionals`, which makes them (here for a diagonal precision,
+    which needs no inverses):
 
     >>> import numpy as np
     >>> from bayesmix.patterns import MissingPatterns, block_conditionals
     >>> group = MissingPatterns(np.array([[False, True]])).groups[0]
     >>> result = block_conditionals(np.array([[2.0, 0.0]]), group, slice(0, 1),
-    ...                             np.zeros((1, 2)), np.eye(2)[np.newaxis], np.zeros(1))
+    ...                             np.zeros((1, 2)), np.ones((1, 2)), np.zeros(1), None)
     >>> result.missing_index, result.conditional_means
     (array([[1]]), array([[[0.]]]))
     """
@@ -360,8 +550,8 @@ def flat_positions(missing_index: np.ndarray, n_features: int) -> np.ndarray:
 
 
 def block_conditionals(rows: np.ndarray, group: PatternGroup, block: slice,
-                       means: np.ndarray, precisions: np.ndarray, log_det: np.ndarray
-                       ) -> BlockConditionals:
+                       means: np.ndarray, precisions: np.ndarray, log_det: np.ndarray,
+                       inverses: MissingBlockInverses | None) -> BlockConditionals:
     """Observed-data log densities and conditional moments of a block of rows.
 
     Parameters
@@ -378,6 +568,9 @@ def block_conditionals(rows: np.ndarray, group: PatternGroup, block: slice,
         component's when shared; :func:`component_precisions`).
     log_det : ndarray of shape (K,)
         Half the log-determinant of each precision.
+    inverses : MissingBlockInverses or None
+        Those of the level of ``group`` (:func:`group_inverses`); ``None`` for diagonal
+        precisions.
 
     Returns
     -------
@@ -390,12 +583,13 @@ def block_conditionals(rows: np.ndarray, group: PatternGroup, block: slice,
     ``0.5 x_1`` and variance 0.75.
 
     >>> import numpy as np
-    >>> from bayesmix.patterns import MissingPatterns, block_conditionals
+    >>> from bayesmix.patterns import MissingPatterns, block_conditionals, group_inverses
     >>> X = np.array([[2.0, np.nan]])
-    >>> group = MissingPatterns(np.isnan(X)).groups[0]
     >>> precision = np.linalg.inv([[1.0, 0.5], [0.5, 1.0]])[np.newaxis]
+    >>> [(group, inverses)] = group_inverses(MissingPatterns(np.isnan(X)), precision)
     >>> result = block_conditionals(np.nan_to_num(X), group, slice(0, 1), np.zeros((1, 2)),
-    ...                             precision, 0.5 * np.linalg.slogdet(precision)[1])
+    ...                             precision, 0.5 * np.linalg.slogdet(precision)[1],
+    ...                             inverses)
     >>> result.log_prob.round(6), result.conditional_means, result.conditional_covariances
     (array([[-2.918939]]), array([[[1.]]]), array([[[[0.75]]]]))
     """
@@ -438,10 +632,9 @@ def block_conditionals(rows: np.ndarray, group: PatternGroup, block: slice,
         # and the conditional means.
         offsets = (products[flat_positions(missing_index, n_features).reshape(
             missing_index.shape).T] - mean_products[missing_index.T])
-        flat = pattern_missing_index.T[:, np.newaxis, :] * n_features + (
-            pattern_missing_index.T[np.newaxis, :, :])
-        covariances, log_dets = invert_positive_definite(
-            by_component.reshape(-1, n_precisions)[flat])  # (j, j, n_patterns, K)
+        nodes = group.nodes[first:first + pattern_missing_index.shape[0]]
+        covariances = np.take(inverses.covariances, nodes, axis=2)  # (j, j, n_patterns, K)
+        log_dets = inverses.log_dets[nodes]
         corrections = np.einsum("ijnk,jnk->ink", np.take(covariances, block_patterns, axis=2),
                                 offsets)
         distances -= np.einsum("ink,ink->nk", offsets, corrections)

@@ -15,7 +15,7 @@ from bayesmix.em.engine import COUNT_FLOOR, EMEngine, EMSettings, MixtureParamet
 from bayesmix.em.missing_source import MissingValuesSource, memory_source
 from bayesmix.em.sources import InMemorySource
 from bayesmix.exceptions import ConvergenceWarning
-from bayesmix.patterns import MissingPatterns, invert_positive_definite
+from bayesmix.patterns import MissingPatterns, group_inverses
 
 N_COMPONENTS = 3
 #: Every registered structure, and mclust's names of two of them.
@@ -332,15 +332,22 @@ def test_patterns_cover_every_row_once():
                 group.missing_index[pattern].tolist())
 
 
-def test_inverse_of_positive_definite_stacks():
+def test_bordered_inverses_equal_the_inverses_of_the_missing_blocks():
     rng = np.random.default_rng(0)
-    factors = rng.normal(size=(7, 3, 5, 5))
-    matrices = factors @ np.swapaxes(factors, -1, -2) + np.eye(5)
-    # The stack on the trailing axes: matrix (a, b) is [:, :, a, b].
-    inverses, log_dets = invert_positive_definite(np.moveaxis(matrices, (0, 1), (2, 3)))
-    np.testing.assert_allclose(np.moveaxis(inverses, (2, 3), (0, 1)), np.linalg.inv(matrices),
-                               rtol=1e-10, atol=1e-12)
-    np.testing.assert_allclose(log_dets, np.linalg.slogdet(matrices)[1], rtol=1e-12)
+    missing = rng.random((300, 6)) < 0.5
+    missing[missing.all(axis=1), 0] = False
+    factors = rng.normal(size=(3, 6, 6))
+    precisions = factors @ np.swapaxes(factors, -1, -2) + np.eye(6)
+    patterns = MissingPatterns(missing)
+    for group, inverses in group_inverses(patterns, precisions):
+        for pattern, index in enumerate(group.missing_index):
+            block = precisions[:, index][:, :, index]
+            node = group.nodes[pattern]
+            np.testing.assert_allclose(
+                np.moveaxis(inverses.covariances[:, :, node], -1, 0), np.linalg.inv(block),
+                rtol=1e-10, atol=1e-12)
+            np.testing.assert_allclose(inverses.log_dets[node], np.linalg.slogdet(block)[1],
+                                       rtol=1e-12, atol=1e-12)
 
 
 # ---------------------------------------------------------------- accuracy (slow)
