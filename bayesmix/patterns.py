@@ -526,9 +526,10 @@ class BlockConditionals:
         """
         n_components = self.conditional_means.shape[0]
         completed = np.broadcast_to(rows, (n_components, *rows.shape)).copy()
-        completed.reshape(n_components, -1)[:, flat_positions(self.missing_index,
-                                                             rows.shape[1])] = (
-            self.conditional_means.reshape(n_components, self.conditional_means[0].size))
+        # One flat index over every component: a scatter along one axis is the fastest.
+        completed.reshape(-1)[(np.arange(n_components)[:, np.newaxis] * rows.size
+                               + flat_positions(self.missing_index, rows.shape[1])).ravel()
+                              ] = self.conditional_means.ravel()
         return completed
 
 
@@ -607,11 +608,11 @@ def block_conditionals(rows: np.ndarray, group: PatternGroup, block: slice,
         offsets.reshape(n_components, -1)[:, flat_positions(missing_index, n_features)] = 0.0
         distances = ((offsets * offsets) @ precisions[..., np.newaxis])[..., 0].T
         missing_precisions = precisions[:, pattern_missing_index]
-        # The layouts of the other branch: (j, j, n_patterns, K) and (j, n_rows, K).
+        # The layout of the other branch's inverses: (j, j, n_patterns, K).
         covariances = ((1.0 / missing_precisions)[..., np.newaxis]
                        * np.eye(n_missing)).transpose(2, 3, 1, 0)
         log_dets = np.log(missing_precisions).sum(axis=-1).T
-        conditional_means = means[:, missing_index].transpose(2, 1, 0)
+        conditional_means = means[:, missing_index]
     else:
         # The components on the last axis: every row-wise array below is (..., n_rows, K)
         # and contiguous, so that one product gives x Lambda_k of every component and
@@ -635,14 +636,13 @@ def block_conditionals(rows: np.ndarray, group: PatternGroup, block: slice,
         nodes = group.nodes[first:first + pattern_missing_index.shape[0]]
         covariances = np.take(inverses.covariances, nodes, axis=2)  # (j, j, n_patterns, K)
         log_dets = inverses.log_dets[nodes]
-        corrections = np.einsum("ijnk,jnk->ink", np.take(covariances, block_patterns, axis=2),
-                                offsets)
-        distances -= np.einsum("ink,ink->nk", offsets, corrections)
+        corrections = np.einsum("ijnk,jnk->kni", np.take(covariances, block_patterns, axis=2),
+                                offsets)  # (K, n_rows, j), as the conditional means are
+        distances -= np.einsum("jnk,knj->nk", offsets, corrections)
         np.maximum(distances, 0.0, out=distances)  # rounding below zero, at a mean
         conditional_means = np.subtract(0.0, corrections, out=corrections)  # no -0.0
     distances += log_dets[block_patterns]
     log_prob = np.multiply(distances, -0.5, out=distances)
     log_prob += log_det - 0.5 * (n_features - n_missing) * _LOG_2PI
-    return BlockConditionals(log_prob, conditional_means.transpose(2, 1, 0), missing_index,
-                             block_patterns, pattern_missing_index,
-                             covariances.transpose(3, 2, 0, 1))
+    return BlockConditionals(log_prob, conditional_means, missing_index, block_patterns,
+                             pattern_missing_index, covariances.transpose(3, 2, 0, 1))
