@@ -49,10 +49,10 @@ def _incomplete_blocks(X: np.ndarray, weights: np.ndarray, means: np.ndarray,
     with np.errstate(divide="ignore"):
         log_weights = np.log(np.asarray(weights, dtype=np.float64))
     patterns = MissingPatterns(np.isnan(X))
-    for group, inverses in group_inverses(patterns, precisions):
+    for group, positions, inverses in group_inverses(patterns, precisions):
         if group.n_missing == 0:
             continue
-        for _, block in patterns.blocks(group.positions, n_components, row_chunks):
+        for _, block in patterns.blocks(positions, n_components, row_chunks):
             rows = patterns.order[block]
             conditionals = block_conditionals(np.nan_to_num(X[rows]), group, block, means,
                                               precisions, log_det, inverses)

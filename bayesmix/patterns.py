@@ -38,9 +38,10 @@ import numpy as np
 
 from bayesmix.covariance.base import CovarianceStructure
 
-__all__ = ["BlockConditionals", "MissingBlockInverses", "MissingPatterns", "PatternGroup",
-           "PrefixLevel", "block_conditionals", "component_precisions", "flat_positions",
-           "group_inverses", "has_missing", "map_groups"]
+__all__ = ["INVERSE_CHUNK_ELEMENTS", "BlockConditionals", "MissingBlockInverses",
+           "MissingPatterns", "PatternGroup", "PrefixLevel", "block_conditionals",
+           "component_precisions", "flat_positions", "group_inverses", "has_missing",
+           "map_groups"]
 
 _LOG_2PI = np.log(2.0 * np.pi)
 
@@ -160,18 +161,23 @@ class PrefixLevel:
     parents : ndarray of shape (n_nodes,)
         The node of the level below made of the first ``j - 1`` of them (0 when ``j``
         is 1).
+    rank : ndarray of shape (n_nodes,)
+        Each node's place in the lexicographic order of the nodes of every level (a
+        depth-first walk of the tree), ascending: the nodes are in that order.
 
     Examples
     --------
     >>> import numpy as np
     >>> from bayesmix.patterns import MissingPatterns
     >>> levels = MissingPatterns(np.array([[True, False, True], [False, True, True]])).levels
-    >>> [(level.missing_index.tolist(), level.parents.tolist()) for level in levels]
-    [([[0], [1]], [0, 0]), ([[0, 2], [1, 2]], [0, 1])]
+    >>> [(level.missing_index.tolist(), level.parents.tolist(), level.rank.tolist())
+    ...  for level in levels]
+    [([[0], [1]], [0, 0], [0, 2]), ([[0, 2], [1, 2]], [0, 1], [1, 3])]
     """
 
     missing_index: np.ndarray
     parents: np.ndarray
+    rank: np.ndarray
 
 
 def _prefix_levels(indexes: list[np.ndarray], n_features: int
@@ -179,29 +185,41 @@ def _prefix_levels(indexes: list[np.ndarray], n_features: int
     """The prefix tree of the patterns, missing columns ``indexes`` (one array per size),
     and each pattern's node in the level of its size."""
     nodes = [np.zeros(index.shape[0], dtype=np.intp) for index in indexes]
-    levels: list[PrefixLevel] = []
+    tree: list[tuple[np.ndarray, np.ndarray]] = []
     for size in range(1, max(index.shape[1] for index in indexes) + 1):
         longer = [number for number, index in enumerate(indexes) if index.shape[1] >= size]
-        # A prefix is its shorter prefix's node and one more coordinate.
+        # A prefix is its shorter prefix's node and one more coordinate: ordered by both,
+        # the nodes are in lexicographic order, as their parents are.
         keys = np.concatenate([nodes[number] * n_features + indexes[number][:, size - 1]
                                for number in longer])
         unique, node_of_key = np.unique(keys, return_inverse=True)
         parents, last = np.divmod(unique, n_features)
-        missing_index = (last[:, np.newaxis] if size == 1 else
-                         np.column_stack((levels[-1].missing_index[parents], last)))
-        levels.append(PrefixLevel(missing_index, parents))
+        tree.append((last[:, np.newaxis] if size == 1 else
+                     np.column_stack((tree[-1][0][parents], last)), parents))
         bounds = np.cumsum([0] + [indexes[number].shape[0] for number in longer])
         for number, start, stop in zip(longer, bounds[:-1], bounds[1:]):
             nodes[number] = node_of_key.ravel()[start:stop]
+    if not tree:  # nothing missing
+        return [], nodes
+    # The lexicographic order of every node: a prefix (padded by -1) before its extensions.
+    padded = np.full((sum(index.shape[0] for index, _ in tree), len(tree)), -1)
+    bounds = np.cumsum([0] + [index.shape[0] for index, _ in tree])
+    for (index, _), start, stop in zip(tree, bounds[:-1], bounds[1:]):
+        padded[start:stop, :index.shape[1]] = index
+    rank = np.empty(padded.shape[0], dtype=np.intp)
+    rank[np.lexsort(padded.T[::-1])] = np.arange(padded.shape[0])
+    levels = [PrefixLevel(index, parents, rank[start:stop])
+              for (index, parents), start, stop in zip(tree, bounds[:-1], bounds[1:])]
     return levels, nodes
 
 
 class MissingPatterns:
     """The rows of a data set grouped by which coordinates they miss (computed once).
 
-    Rows are sorted (:attr:`order`) by number of missing coordinates, then by pattern,
-    so that every :class:`PatternGroup` is a contiguous range of positions and a block
-    of positions spans few patterns.
+    Rows are sorted (:attr:`order`) by number of missing coordinates, then by pattern
+    (in the lexicographic order of the missing coordinates), so that every
+    :class:`PatternGroup` is a contiguous range of positions and a block of positions
+    spans few patterns.
 
     Parameters
     ----------
@@ -225,9 +243,9 @@ class MissingPatterns:
     >>> X = np.array([[1.0, np.nan], [2.0, 3.0], [np.nan, 1.0], [4.0, np.nan]])
     >>> patterns = MissingPatterns(np.isnan(X))
     >>> patterns.order, patterns.n_patterns
-    (array([1, 0, 3, 2]), 3)
+    (array([1, 2, 0, 3]), 3)
     >>> [(group.n_missing, group.missing_index.tolist()) for group in patterns.groups]
-    [(0, [[]]), (1, [[1], [0]])]
+    [(0, [[]]), (1, [[0], [1]])]
     """
 
     def __init__(self, missing: np.ndarray) -> None:
@@ -238,19 +256,25 @@ class MissingPatterns:
                                                  return_inverse=True)
         masks = missing[first_row]
         by_count = np.argsort(masks.sum(axis=1), kind="stable")
-        renamed = np.empty_like(by_count)
-        renamed[by_count] = np.arange(by_count.size)
-        masks = masks[by_count]
+        counts = masks.sum(axis=1)[by_count]
+        sizes = np.unique(counts)
+        bounds = np.append(np.searchsorted(counts, sizes), counts.size)
+        indexes = [np.nonzero(masks[by_count[first:stop]])[1].reshape(stop - first, -1)
+                   for first, stop in zip(bounds[:-1], bounds[1:])]
+        self.levels, nodes = _prefix_levels(indexes, self.n_features)
+        # Patterns by size, then in lexicographic order (their nodes'), as group_inverses
+        # walks them.
+        lexical = [np.argsort(pattern_nodes) for pattern_nodes in nodes]
+        indexes = [index[order] for index, order in zip(indexes, lexical)]
+        nodes = [pattern_nodes[order] for pattern_nodes, order in zip(nodes, lexical)]
+        by_pattern = np.concatenate([by_count[first:stop][order] for first, stop, order
+                                     in zip(bounds[:-1], bounds[1:], lexical)])
+        renamed = np.empty_like(by_pattern)
+        renamed[by_pattern] = np.arange(by_pattern.size)
         pattern_of_row = renamed[pattern_of_row.ravel()]
         self.order = np.argsort(pattern_of_row, kind="stable")
         sorted_patterns = pattern_of_row[self.order]
         self.n_patterns = masks.shape[0]
-        counts = masks.sum(axis=1)
-        sizes = np.unique(counts)
-        bounds = np.append(np.searchsorted(counts, sizes), counts.size)
-        indexes = [np.nonzero(masks[first:stop])[1].reshape(stop - first, -1)
-                   for first, stop in zip(bounds[:-1], bounds[1:])]
-        self.levels, nodes = _prefix_levels(indexes, self.n_features)
         self.groups = []
         for n_missing, first, stop, index, pattern_nodes in zip(sizes, bounds[:-1],
                                                                 bounds[1:], indexes, nodes):
@@ -301,17 +325,19 @@ class MissingPatterns:
 
 @dataclass(frozen=True)
 class MissingBlockInverses:
-    """``inv(Lambda_MM)`` and ``log|Lambda_MM|`` of every node of one :class:`PrefixLevel`
-    (one component's when the components share their covariance), made by
-    :func:`group_inverses`.
+    """``inv(Lambda_MM)`` and ``log|Lambda_MM|`` of a range of nodes of one
+    :class:`PrefixLevel` (one component's when the components share their covariance),
+    made by :func:`group_inverses`.
 
     Attributes
     ----------
     covariances : ndarray of shape (j, j, n_nodes, K)
-        ``Cov[x_M | x_O, k]`` of the nodes' coordinates ``M``; node ``p`` of component
-        ``k`` is ``covariances[:, :, p, k]`` (the stack on the trailing axes, so that
-        each step of the bordering is a few operations on contiguous vectors).
+        ``Cov[x_M | x_O, k]`` of the nodes' coordinates ``M``: node ``first_node + p``
+        of component ``k`` is ``covariances[:, :, p, k]`` (the stack on the trailing
+        axes, so that each step of the bordering is a few operations on contiguous
+        vectors).
     log_dets : ndarray of shape (n_nodes, K)
+    first_node : int
 
     Examples
     --------
@@ -319,14 +345,24 @@ class MissingBlockInverses:
     >>> from bayesmix.patterns import MissingPatterns, group_inverses
     >>> patterns = MissingPatterns(np.array([[True, True, False]]))
     >>> precision = np.array([[[2.0, 1.0, 0.0], [1.0, 2.0, 0.0], [0.0, 0.0, 1.0]]])
-    >>> [(group, inverses)] = group_inverses(patterns, precision)
-    >>> inverses.covariances[:, :, 0, 0] * 3, inverses.log_dets.round(6)  # inv([[2, 1], [1, 2]])
-    (array([[ 2., -1.],
-           [-1.,  2.]]), array([[1.098612]]))
+    >>> [(group, positions, inverses)] = group_inverses(patterns, precision)
+    >>> node = group.nodes[0] - inverses.first_node
+    >>> inverses.covariances[:, :, node, 0] * 3  # inv([[2, 1], [1, 2]])
+    array([[ 2., -1.],
+           [-1.,  2.]])
+    >>> inverses.log_dets[node].round(6)
+    array([1.098612])
     """
 
     covariances: np.ndarray
     log_dets: np.ndarray
+    first_node: int
+
+
+#: Float64 elements of the inverses bordered at a time (about 32 MiB): the tree is
+#: walked in lexicographic chunks of nodes of about this size, whatever the number of
+#: patterns.
+INVERSE_CHUNK_ELEMENTS = 1 << 22
 
 
 def _one_range(function: Callable[[slice], T], n_items: int) -> list[T]:
@@ -336,43 +372,64 @@ def _one_range(function: Callable[[slice], T], n_items: int) -> list[T]:
 def _border_level(level: PrefixLevel, below: MissingBlockInverses | None,
                   by_component: np.ndarray, n_features: int, out: MissingBlockInverses,
                   nodes: slice) -> None:
-    """Fill ``out`` at ``nodes`` of ``level`` from the inverses of the level below.
+    """Fill ``out`` at ``nodes`` (counted from its node ``first_node + 1``) of ``level``
+    from the inverses of the level below, which hold the nodes' parents.
 
     With ``Lambda_MM = [[A, b], [b', a]]`` and ``inv(A)`` known, ``s = a - b' inv(A) b``
     (a positive Schur complement) and ``g = inv(A) b`` give ``inv(Lambda_MM) = [[inv(A) +
     g g' / s, -g / s], [-g' / s, 1 / s]]`` and ``log|Lambda_MM| = log|A| + log s``.
     ``by_component`` holds the precisions, (D * D, K).
     """
-    index = level.missing_index[nodes]
+    first = out.first_node + 1
+    index = level.missing_index[first + nodes.start:first + nodes.stop]
+    slots = slice(1 + nodes.start, 1 + nodes.stop)
     size = index.shape[1]
     last = index[:, -1]
     diagonal = by_component[last * (n_features + 1)]  # (n_nodes, K)
     if below is None:
-        np.divide(1.0, diagonal, out=out.covariances[0, 0, nodes])
-        np.log(diagonal, out=out.log_dets[nodes])
+        np.divide(1.0, diagonal, out=out.covariances[0, 0, slots])
+        np.log(diagonal, out=out.log_dets[slots])
         return
-    parents = level.parents[nodes]
+    parents = level.parents[first + nodes.start:first + nodes.stop] - below.first_node
     inverse = np.take(below.covariances, parents, axis=2)
     border = by_component[index[:, :-1].T * n_features + last]  # (j - 1, n_nodes, K)
     scaled = np.einsum("ijnk,jnk->ink", inverse, border)
     schur = diagonal - np.einsum("ink,ink->nk", border, scaled)
     shrunk = scaled / schur
-    corner = out.covariances[:size - 1, :size - 1, nodes]
+    corner = out.covariances[:size - 1, :size - 1, slots]
     np.multiply(scaled[:, np.newaxis], shrunk[np.newaxis], out=corner)
     corner += inverse
-    np.negative(shrunk, out=out.covariances[:size - 1, size - 1, nodes])
-    np.negative(shrunk, out=out.covariances[size - 1, :size - 1, nodes])
-    np.divide(1.0, schur, out=out.covariances[size - 1, size - 1, nodes])
-    np.log(schur, out=out.log_dets[nodes])
-    out.log_dets[nodes] += below.log_dets[parents]
+    np.negative(shrunk, out=out.covariances[:size - 1, size - 1, slots])
+    np.negative(shrunk, out=out.covariances[size - 1, :size - 1, slots])
+    np.divide(1.0, schur, out=out.covariances[size - 1, size - 1, slots])
+    np.log(schur, out=out.log_dets[slots])
+    out.log_dets[slots] += below.log_dets[parents]
+
+
+def _chunk_bounds(levels: list[PrefixLevel], n_precisions: int, chunk_elements: int
+                  ) -> np.ndarray:
+    """Ranks cutting the lexicographic order of the nodes into chunks of about
+    ``chunk_elements`` elements of inverses."""
+    elements = np.empty(sum(level.rank.size for level in levels))
+    for size, level in enumerate(levels, start=1):
+        elements[level.rank] = size * size * n_precisions
+    cumulative = np.cumsum(elements)
+    cuts = np.searchsorted(cumulative, np.arange(chunk_elements, cumulative[-1],
+                                                 chunk_elements), side="right")
+    return np.unique(np.concatenate(([0], cuts, [elements.size])))
 
 
 def group_inverses(patterns: MissingPatterns, precisions: np.ndarray,
-                   map_ranges: RangeMap | None = None
-                   ) -> Iterator[tuple[PatternGroup, MissingBlockInverses | None]]:
-    """Each group of ``patterns`` with the inverses of its level, level by level.
+                   map_ranges: RangeMap | None = None,
+                   chunk_elements: int = INVERSE_CHUNK_ELEMENTS
+                   ) -> Iterator[tuple[PatternGroup, slice, MissingBlockInverses | None]]:
+    """The rows of ``patterns``, a group's range at a time, with the inverses they need.
 
-    The levels of the prefix tree are bordered from size 1 up (only two held at a time);
+    The inverses of the prefix tree's nodes are bordered level by level from size 1
+    (:func:`_border_level`), in chunks of nodes in lexicographic order (a depth-first
+    walk) so that at most two levels of a chunk of about ``chunk_elements`` elements are
+    held: the nodes of a chunk whose parent lies before it have the same parent, the
+    last node of the level below in the chunks before, whose inverse is carried over.
     ``map_ranges(function, n_nodes)`` runs ``function`` over ranges covering a level's
     nodes (:meth:`bayesmix._parallel.RowThreads.map`; by default one range). Diagonal
     precisions, (K, D), need no inverses: ``None`` for every group.
@@ -383,62 +440,81 @@ def group_inverses(patterns: MissingPatterns, precisions: np.ndarray,
     precisions : ndarray of shape (K, D, D) or (K, D)
         As :func:`component_precisions` gives them.
     map_ranges : callable, optional
+    chunk_elements : int, default=INVERSE_CHUNK_ELEMENTS
 
     Yields
     ------
     group : PatternGroup
+    positions : slice
+        Positions of :attr:`MissingPatterns.order` within ``group``, whole patterns.
     inverses : MissingBlockInverses or None
-        Of the level of ``group.n_missing`` (for the complete rows, empty blocks).
+        Of the nodes of those patterns (for the complete rows, an empty block).
 
     Examples
     --------
     >>> import numpy as np
     >>> from bayesmix.patterns import MissingPatterns, group_inverses
     >>> patterns = MissingPatterns(np.array([[False, True], [False, False]]))
-    >>> [(group.n_missing, inverses.covariances.shape)
-    ...  for group, inverses in group_inverses(patterns, np.eye(2)[np.newaxis])]
-    [(0, (0, 0, 1, 1)), (1, (1, 1, 1, 1))]
+    >>> [(group.n_missing, positions, inverses.covariances.shape)
+    ...  for group, positions, inverses in group_inverses(patterns, np.eye(2)[np.newaxis])]
+    [(0, slice(0, 1, None), (0, 0, 1, 1)), (1, slice(1, 2, None), (1, 1, 2, 1))]
     """
-    groups = {group.n_missing: group for group in patterns.groups}
     map_ranges = map_ranges or _one_range
     if precisions.ndim == 2:
-        yield from ((group, None) for group in patterns.groups)
+        yield from ((group, group.positions, None) for group in patterns.groups)
         return
+    groups = {group.n_missing: group for group in patterns.groups}
     n_precisions, n_features = precisions.shape[0], precisions.shape[-1]
+    if 0 in groups:
+        yield groups[0], groups[0].positions, MissingBlockInverses(
+            np.zeros((0, 0, 1, n_precisions)), np.zeros((1, n_precisions)), 0)
+    if not patterns.levels:
+        return
     by_component = np.ascontiguousarray(np.moveaxis(precisions, 0, -1)).reshape(
         -1, n_precisions)
-    below = None
-    if 0 in groups:
-        yield groups[0], MissingBlockInverses(np.zeros((0, 0, 1, n_precisions)),
-                                              np.zeros((1, n_precisions)))
-    for size, level in enumerate(patterns.levels, start=1):
-        n_nodes = level.parents.shape[0]
-        inverses = MissingBlockInverses(np.empty((size, size, n_nodes, n_precisions)),
-                                        np.empty((n_nodes, n_precisions)))
-        map_ranges(partial(_border_level, level, below, by_component, n_features,
-                           inverses), n_nodes)
-        if size in groups:
-            yield groups[size], inverses
-        below = inverses
+    carried: dict[int, tuple[np.ndarray, np.ndarray]] = {}  # each level's last inverse
+    bounds = _chunk_bounds(patterns.levels, n_precisions, chunk_elements)
+    for chunk in zip(bounds[:-1], bounds[1:]):
+        below = None
+        for size, level in enumerate(patterns.levels, start=1):
+            first, stop = np.searchsorted(level.rank, chunk)
+            # Slot 0 holds node first - 1, the parent from an earlier chunk.
+            inverses = MissingBlockInverses(
+                np.empty((size, size, stop - first + 1, n_precisions)),
+                np.empty((stop - first + 1, n_precisions)), int(first) - 1)
+            if size in carried:
+                inverses.covariances[:, :, 0], inverses.log_dets[0] = carried[size]
+            if stop > first:
+                map_ranges(partial(_border_level, level, below, by_component, n_features,
+                                   inverses), int(stop - first))
+                carried[size] = (inverses.covariances[:, :, -1].copy(),
+                                 inverses.log_dets[-1].copy())
+                if size in groups:
+                    group = groups[size]
+                    rows = group.positions.start + np.searchsorted(
+                        group.pattern_of_position, np.searchsorted(group.nodes, (first, stop)))
+                    yield group, slice(int(rows[0]), int(rows[1])), inverses
+            below = inverses
 
 
 def map_groups(patterns: MissingPatterns, precisions: np.ndarray,
                function: Callable[[slice, MissingBlockInverses | None], T],
                map_ranges: RangeMap | None = None) -> list[T]:
-    """``function(positions, inverses)`` over every group, each in ``map_ranges``' shares.
+    """``function(positions, inverses)`` over every range of :func:`group_inverses`, each
+    split in ``map_ranges``' shares.
 
-    Each group's positions (:attr:`MissingPatterns.order`) are split into as many
-    contiguous ranges as ``map_ranges`` makes (threads): the cost of a row grows with
+    The positions (:attr:`MissingPatterns.order`) of each range are split into as many
+    contiguous shares as ``map_ranges`` makes (threads): the cost of a row grows with
     its number of missing coordinates, which is the same throughout a group, so that
-    the shares of the work are equal. The inverses come from :func:`group_inverses`,
-    bordered with the same ``map_ranges``.
+    the shares of the work are equal. The inverses are bordered with the same
+    ``map_ranges``.
 
     Parameters
     ----------
     patterns : MissingPatterns
     precisions : ndarray of shape (K, D, D) or (K, D)
     function : callable
-        Called with a slice of positions within one group, and that group's inverses.
+        Called with a slice of positions within one group, and their inverses.
     map_ranges : callable, optional
         ``map_ranges(function, n)`` is ``[function(range) for range in ranges]``, the
         ranges covering ``0..n`` (:meth:`bayesmix._parallel.RowThreads.map`); by
@@ -447,7 +523,7 @@ def map_groups(patterns: MissingPatterns, precisions: np.ndarray,
     Returns
     -------
     list
-        The results, group by group.
+        The results, range by range.
 
     Examples
     --------
@@ -459,13 +535,13 @@ def map_groups(patterns: MissingPatterns, precisions: np.ndarray,
     """
     results: list[T] = []
     map_ranges = map_ranges or _one_range
-    for group, inverses in group_inverses(patterns, precisions, map_ranges):
-        start = group.positions.start
+    for _, positions, inverses in group_inverses(patterns, precisions, map_ranges):
+        start = positions.start
 
         def share(rows: slice) -> T:
             return function(slice(start + rows.start, start + rows.stop), inverses)
 
-        results.extend(map_ranges(share, group.positions.stop - start))
+        results.extend(map_ranges(share, positions.stop - start))
     return results
 
 
@@ -570,7 +646,7 @@ def block_conditionals(rows: np.ndarray, group: PatternGroup, block: slice,
     log_det : ndarray of shape (K,)
         Half the log-determinant of each precision.
     inverses : MissingBlockInverses or None
-        Those of the level of ``group`` (:func:`group_inverses`); ``None`` for diagonal
+        Those of the block's patterns (:func:`group_inverses`); ``None`` for diagonal
         precisions.
 
     Returns
@@ -587,7 +663,7 @@ def block_conditionals(rows: np.ndarray, group: PatternGroup, block: slice,
     >>> from bayesmix.patterns import MissingPatterns, block_conditionals, group_inverses
     >>> X = np.array([[2.0, np.nan]])
     >>> precision = np.linalg.inv([[1.0, 0.5], [0.5, 1.0]])[np.newaxis]
-    >>> [(group, inverses)] = group_inverses(MissingPatterns(np.isnan(X)), precision)
+    >>> [(group, _, inverses)] = group_inverses(MissingPatterns(np.isnan(X)), precision)
     >>> result = block_conditionals(np.nan_to_num(X), group, slice(0, 1), np.zeros((1, 2)),
     ...                             precision, 0.5 * np.linalg.slogdet(precision)[1],
     ...                             inverses)
@@ -633,7 +709,7 @@ def block_conditionals(rows: np.ndarray, group: PatternGroup, block: slice,
         # and the conditional means.
         offsets = (products[flat_positions(missing_index, n_features).reshape(
             missing_index.shape).T] - mean_products[missing_index.T])
-        nodes = group.nodes[first:first + pattern_missing_index.shape[0]]
+        nodes = group.nodes[first:first + pattern_missing_index.shape[0]] - inverses.first_node
         covariances = np.take(inverses.covariances, nodes, axis=2)  # (j, j, n_patterns, K)
         log_dets = inverses.log_dets[nodes]
         corrections = np.einsum("ijnk,jnk->kni", np.take(covariances, block_patterns, axis=2),

@@ -191,7 +191,7 @@ def add_completed_block(stats: SufficientStatistics, rows: np.ndarray, resp: np.
     >>> from bayesmix.patterns import MissingPatterns, block_conditionals, group_inverses
     >>> X = np.array([[2.0, np.nan]])
     >>> precision = np.linalg.inv([[1.0, 0.5], [0.5, 1.0]])[np.newaxis]
-    >>> [(group, inverses)] = group_inverses(MissingPatterns(np.isnan(X)), precision)
+    >>> [(group, _, inverses)] = group_inverses(MissingPatterns(np.isnan(X)), precision)
     >>> conditionals = block_conditionals(np.nan_to_num(X), group, slice(0, 1),
     ...                                   np.zeros((1, 2)), precision, np.zeros(1), inverses)
     >>> stats = SufficientStatistics.zeros(1, 2, get_structure("full"))

@@ -15,7 +15,7 @@ from bayesmix.em.engine import COUNT_FLOOR, EMEngine, EMSettings, MixtureParamet
 from bayesmix.em.missing_source import MissingValuesSource, memory_source
 from bayesmix.em.sources import InMemorySource
 from bayesmix.exceptions import ConvergenceWarning
-from bayesmix.patterns import MissingPatterns, group_inverses
+from bayesmix.patterns import INVERSE_CHUNK_ELEMENTS, MissingPatterns, group_inverses
 
 N_COMPONENTS = 3
 #: Every registered structure, and mclust's names of two of them.
@@ -332,22 +332,32 @@ def test_patterns_cover_every_row_once():
                 group.missing_index[pattern].tolist())
 
 
-def test_bordered_inverses_equal_the_inverses_of_the_missing_blocks():
+@pytest.mark.parametrize("chunk_elements", [INVERSE_CHUNK_ELEMENTS, 40])
+def test_bordered_inverses_equal_the_inverses_of_the_missing_blocks(chunk_elements):
     rng = np.random.default_rng(0)
     missing = rng.random((300, 6)) < 0.5
     missing[missing.all(axis=1), 0] = False
     factors = rng.normal(size=(3, 6, 6))
     precisions = factors @ np.swapaxes(factors, -1, -2) + np.eye(6)
     patterns = MissingPatterns(missing)
-    for group, inverses in group_inverses(patterns, precisions):
-        for pattern, index in enumerate(group.missing_index):
+    covered = []
+    for group, positions, inverses in group_inverses(patterns, precisions,
+                                                     chunk_elements=chunk_elements):
+        covered.append(np.arange(positions.start, positions.stop))
+        offset = group.positions.start
+        for pattern in np.unique(group.pattern_of_position[positions.start - offset:
+                                                           positions.stop - offset]):
+            index = group.missing_index[pattern]
             block = precisions[:, index][:, :, index]
-            node = group.nodes[pattern]
+            node = group.nodes[pattern] - inverses.first_node
             np.testing.assert_allclose(
                 np.moveaxis(inverses.covariances[:, :, node], -1, 0), np.linalg.inv(block),
                 rtol=1e-10, atol=1e-12)
             np.testing.assert_allclose(inverses.log_dets[node], np.linalg.slogdet(block)[1],
                                        rtol=1e-12, atol=1e-12)
+    # Every row once (with small chunks, a group's rows come in several ranges).
+    np.testing.assert_array_equal(np.sort(np.concatenate(covered)), np.arange(300))
+    assert (len(covered) > len(patterns.groups)) == (chunk_elements == 40)
 
 
 # ---------------------------------------------------------------- accuracy (slow)
