@@ -30,13 +30,13 @@ from bayesmix._validation import check_option
 from bayesmix.covariance import CovarianceStructure, get_structure
 from bayesmix.families import student_t
 from bayesmix.patterns import (
-    MissingBlockInverses,
     MissingPatterns,
     block_conditionals,
     component_precisions,
     has_missing,
     map_groups,
 )
+from bayesmix.prefix_tree import MissingBlockInverses
 
 __all__ = [
     "FAMILY_PARAMETERS",

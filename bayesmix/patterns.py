@@ -14,41 +14,41 @@ inv(Sigma_OO) Sigma_OM``). Everything a row needs therefore comes from the small
 - the conditional mean of ``x_M`` is ``mu_M - inv(Lambda_MM) u``.
 
 :class:`MissingPatterns` groups the rows of a data set by which coordinates they miss
-(once per data set). The blocks ``inv(Lambda_MM)`` of every (pattern, component) are
-inverted once per pass, by bordering (:func:`group_inverses`): the missing coordinates
-of a pattern, ascending, extend those of a shorter prefix by one coordinate, so that
-each inverse is the one of its prefix grown by a row and a column (``O(j^2)`` work
-instead of ``O(j^3)``), and the prefixes of the patterns form a tree
-(:class:`PrefixLevel`) little larger than the patterns themselves.
-:func:`block_conditionals` evaluates a block of rows of one pattern group against every
-component from these inverses, and :func:`map_groups` runs a kernel over every group in
-equal shares (on threads). The EM source for missing values
-(:mod:`bayesmix.em.missing_source`), the density kernels (:mod:`bayesmix.density`) and
-imputation (:mod:`bayesmix.imputation`) build on it.
+(once per data set), and the prefixes of its patterns' missing coordinates into a tree
+along which the blocks ``inv(Lambda_MM)`` of every (pattern, component) are inverted
+once per pass, by bordering (:mod:`bayesmix.prefix_tree`; :func:`group_inverses` pairs
+them with the rows). :func:`block_conditionals` evaluates a block of rows of one
+pattern group against every component from these inverses, and :func:`map_groups` runs
+a kernel over every group in equal shares (on threads). The EM source for missing
+values (:mod:`bayesmix.em.missing_source`), the density kernels
+(:mod:`bayesmix.density`) and imputation (:mod:`bayesmix.imputation`) build on it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from functools import partial
 from typing import TypeVar
 
 import numpy as np
 
 from bayesmix.covariance.base import CovarianceStructure
+from bayesmix.prefix_tree import (
+    INVERSE_CHUNK_ELEMENTS,
+    MissingBlockInverses,
+    RangeMap,
+    level_inverses,
+    one_range,
+    prefix_levels,
+)
 
-__all__ = ["INVERSE_CHUNK_ELEMENTS", "BlockConditionals", "MissingBlockInverses",
-           "MissingPatterns", "PatternGroup", "PrefixLevel", "block_conditionals",
+__all__ = ["BlockConditionals", "MissingPatterns", "PatternGroup", "block_conditionals",
            "component_precisions", "flat_positions", "group_inverses", "has_missing",
            "map_groups"]
 
 _LOG_2PI = np.log(2.0 * np.pi)
 
 T = TypeVar("T")
-#: ``map_ranges(function, n)``: ``function`` over slices covering ``0..n``, as
-#: :meth:`bayesmix._parallel.RowThreads.map` runs them on threads.
-RangeMap = Callable[[Callable[[slice], T], int], list[T]]
 
 
 def has_missing(X: np.ndarray) -> bool:
@@ -116,7 +116,7 @@ class PatternGroup:
     pattern_of_position : ndarray of shape (n_rows,)
         The pattern (row of ``missing_index``) of each of the group's rows, ascending.
     nodes : ndarray of shape (n_patterns,)
-        Each pattern's node in the :class:`PrefixLevel` of its size (``[0]`` for the
+        Each pattern's node in the :class:`~bayesmix.prefix_tree.PrefixLevel` of its size (``[0]`` for the
         complete rows).
 
     Examples
@@ -148,71 +148,6 @@ class PatternGroup:
         return n_components * (n_features + self.n_missing**2)
 
 
-@dataclass(frozen=True)
-class PrefixLevel:
-    """The sets of ``j`` missing coordinates that begin a pattern's: one level of the
-    tree along which :func:`group_inverses` borders the inverses.
-
-    Attributes
-    ----------
-    missing_index : ndarray of shape (n_nodes, j)
-        Each node's coordinates, ascending: the first ``j`` missing coordinates of some
-        pattern (the pattern itself when it misses ``j``).
-    parents : ndarray of shape (n_nodes,)
-        The node of the level below made of the first ``j - 1`` of them (0 when ``j``
-        is 1).
-    rank : ndarray of shape (n_nodes,)
-        Each node's place in the lexicographic order of the nodes of every level (a
-        depth-first walk of the tree), ascending: the nodes are in that order.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from bayesmix.patterns import MissingPatterns
-    >>> levels = MissingPatterns(np.array([[True, False, True], [False, True, True]])).levels
-    >>> [(level.missing_index.tolist(), level.parents.tolist(), level.rank.tolist())
-    ...  for level in levels]
-    [([[0], [1]], [0, 0], [0, 2]), ([[0, 2], [1, 2]], [0, 1], [1, 3])]
-    """
-
-    missing_index: np.ndarray
-    parents: np.ndarray
-    rank: np.ndarray
-
-
-def _prefix_levels(indexes: list[np.ndarray], n_features: int
-                   ) -> tuple[list[PrefixLevel], list[np.ndarray]]:
-    """The prefix tree of the patterns, missing columns ``indexes`` (one array per size),
-    and each pattern's node in the level of its size."""
-    nodes = [np.zeros(index.shape[0], dtype=np.intp) for index in indexes]
-    tree: list[tuple[np.ndarray, np.ndarray]] = []
-    for size in range(1, max(index.shape[1] for index in indexes) + 1):
-        longer = [number for number, index in enumerate(indexes) if index.shape[1] >= size]
-        # A prefix is its shorter prefix's node and one more coordinate: ordered by both,
-        # the nodes are in lexicographic order, as their parents are.
-        keys = np.concatenate([nodes[number] * n_features + indexes[number][:, size - 1]
-                               for number in longer])
-        unique, node_of_key = np.unique(keys, return_inverse=True)
-        parents, last = np.divmod(unique, n_features)
-        tree.append((last[:, np.newaxis] if size == 1 else
-                     np.column_stack((tree[-1][0][parents], last)), parents))
-        bounds = np.cumsum([0] + [indexes[number].shape[0] for number in longer])
-        for number, start, stop in zip(longer, bounds[:-1], bounds[1:]):
-            nodes[number] = node_of_key.ravel()[start:stop]
-    if not tree:  # nothing missing
-        return [], nodes
-    # The lexicographic order of every node: a prefix (padded by -1) before its extensions.
-    padded = np.full((sum(index.shape[0] for index, _ in tree), len(tree)), -1)
-    bounds = np.cumsum([0] + [index.shape[0] for index, _ in tree])
-    for (index, _), start, stop in zip(tree, bounds[:-1], bounds[1:]):
-        padded[start:stop, :index.shape[1]] = index
-    rank = np.empty(padded.shape[0], dtype=np.intp)
-    rank[np.lexsort(padded.T[::-1])] = np.arange(padded.shape[0])
-    levels = [PrefixLevel(index, parents, rank[start:stop])
-              for (index, parents), start, stop in zip(tree, bounds[:-1], bounds[1:])]
-    return levels, nodes
-
-
 class MissingPatterns:
     """The rows of a data set grouped by which coordinates they miss (computed once).
 
@@ -232,7 +167,7 @@ class MissingPatterns:
         Row indices, sorted by pattern.
     groups : list of PatternGroup
         By increasing number of missing coordinates.
-    levels : list of PrefixLevel
+    levels : list of bayesmix.prefix_tree.PrefixLevel
         The prefix tree of the patterns' missing coordinates, by size from 1.
     n_patterns : int
 
@@ -261,7 +196,7 @@ class MissingPatterns:
         bounds = np.append(np.searchsorted(counts, sizes), counts.size)
         indexes = [np.nonzero(masks[by_count[first:stop]])[1].reshape(stop - first, -1)
                    for first, stop in zip(bounds[:-1], bounds[1:])]
-        self.levels, nodes = _prefix_levels(indexes, self.n_features)
+        self.levels, nodes = prefix_levels(indexes, self.n_features)
         # Patterns by size, then in lexicographic order (their nodes'), as group_inverses
         # walks them.
         lexical = [np.argsort(pattern_nodes) for pattern_nodes in nodes]
@@ -323,116 +258,17 @@ class MissingPatterns:
                 yield group, slice(start + chunk.start, start + chunk.stop)
 
 
-@dataclass(frozen=True)
-class MissingBlockInverses:
-    """``inv(Lambda_MM)`` and ``log|Lambda_MM|`` of a range of nodes of one
-    :class:`PrefixLevel` (one component's when the components share their covariance),
-    made by :func:`group_inverses`.
-
-    Attributes
-    ----------
-    covariances : ndarray of shape (j, j, n_nodes, K)
-        ``Cov[x_M | x_O, k]`` of the nodes' coordinates ``M``: node ``first_node + p``
-        of component ``k`` is ``covariances[:, :, p, k]`` (the stack on the trailing
-        axes, so that each step of the bordering is a few operations on contiguous
-        vectors).
-    log_dets : ndarray of shape (n_nodes, K)
-    first_node : int
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from bayesmix.patterns import MissingPatterns, group_inverses
-    >>> patterns = MissingPatterns(np.array([[True, True, False]]))
-    >>> precision = np.array([[[2.0, 1.0, 0.0], [1.0, 2.0, 0.0], [0.0, 0.0, 1.0]]])
-    >>> [(group, positions, inverses)] = group_inverses(patterns, precision)
-    >>> node = group.nodes[0] - inverses.first_node
-    >>> inverses.covariances[:, :, node, 0] * 3  # inv([[2, 1], [1, 2]])
-    array([[ 2., -1.],
-           [-1.,  2.]])
-    >>> inverses.log_dets[node].round(6)
-    array([1.098612])
-    """
-
-    covariances: np.ndarray
-    log_dets: np.ndarray
-    first_node: int
-
-
-#: Float64 elements of the inverses bordered at a time (about 32 MiB): the tree is
-#: walked in lexicographic chunks of nodes of about this size, whatever the number of
-#: patterns.
-INVERSE_CHUNK_ELEMENTS = 1 << 22
-
-
-def _one_range(function: Callable[[slice], T], n_items: int) -> list[T]:
-    return [function(slice(0, n_items))]
-
-
-def _border_level(level: PrefixLevel, below: MissingBlockInverses | None,
-                  by_component: np.ndarray, n_features: int, out: MissingBlockInverses,
-                  nodes: slice) -> None:
-    """Fill ``out`` at ``nodes`` (counted from its node ``first_node + 1``) of ``level``
-    from the inverses of the level below, which hold the nodes' parents.
-
-    With ``Lambda_MM = [[A, b], [b', a]]`` and ``inv(A)`` known, ``s = a - b' inv(A) b``
-    (a positive Schur complement) and ``g = inv(A) b`` give ``inv(Lambda_MM) = [[inv(A) +
-    g g' / s, -g / s], [-g' / s, 1 / s]]`` and ``log|Lambda_MM| = log|A| + log s``.
-    ``by_component`` holds the precisions, (D * D, K).
-    """
-    first = out.first_node + 1
-    index = level.missing_index[first + nodes.start:first + nodes.stop]
-    slots = slice(1 + nodes.start, 1 + nodes.stop)
-    size = index.shape[1]
-    last = index[:, -1]
-    diagonal = by_component[last * (n_features + 1)]  # (n_nodes, K)
-    if below is None:
-        np.divide(1.0, diagonal, out=out.covariances[0, 0, slots])
-        np.log(diagonal, out=out.log_dets[slots])
-        return
-    parents = level.parents[first + nodes.start:first + nodes.stop] - below.first_node
-    inverse = np.take(below.covariances, parents, axis=2)
-    border = by_component[index[:, :-1].T * n_features + last]  # (j - 1, n_nodes, K)
-    scaled = np.einsum("ijnk,jnk->ink", inverse, border)
-    schur = diagonal - np.einsum("ink,ink->nk", border, scaled)
-    shrunk = scaled / schur
-    corner = out.covariances[:size - 1, :size - 1, slots]
-    np.multiply(scaled[:, np.newaxis], shrunk[np.newaxis], out=corner)
-    corner += inverse
-    np.negative(shrunk, out=out.covariances[:size - 1, size - 1, slots])
-    np.negative(shrunk, out=out.covariances[size - 1, :size - 1, slots])
-    np.divide(1.0, schur, out=out.covariances[size - 1, size - 1, slots])
-    np.log(schur, out=out.log_dets[slots])
-    out.log_dets[slots] += below.log_dets[parents]
-
-
-def _chunk_bounds(levels: list[PrefixLevel], n_precisions: int, chunk_elements: int
-                  ) -> np.ndarray:
-    """Ranks cutting the lexicographic order of the nodes into chunks of about
-    ``chunk_elements`` elements of inverses."""
-    elements = np.empty(sum(level.rank.size for level in levels))
-    for size, level in enumerate(levels, start=1):
-        elements[level.rank] = size * size * n_precisions
-    cumulative = np.cumsum(elements)
-    cuts = np.searchsorted(cumulative, np.arange(chunk_elements, cumulative[-1],
-                                                 chunk_elements), side="right")
-    return np.unique(np.concatenate(([0], cuts, [elements.size])))
-
-
 def group_inverses(patterns: MissingPatterns, precisions: np.ndarray,
                    map_ranges: RangeMap | None = None,
                    chunk_elements: int = INVERSE_CHUNK_ELEMENTS
                    ) -> Iterator[tuple[PatternGroup, slice, MissingBlockInverses | None]]:
     """The rows of ``patterns``, a group's range at a time, with the inverses they need.
 
-    The inverses of the prefix tree's nodes are bordered level by level from size 1
-    (:func:`_border_level`), in chunks of nodes in lexicographic order (a depth-first
-    walk) so that at most two levels of a chunk of about ``chunk_elements`` elements are
-    held: the nodes of a chunk whose parent lies before it have the same parent, the
-    last node of the level below in the chunks before, whose inverse is carried over.
-    ``map_ranges(function, n_nodes)`` runs ``function`` over ranges covering a level's
-    nodes (:meth:`bayesmix._parallel.RowThreads.map`; by default one range). Diagonal
-    precisions, (K, D), need no inverses: ``None`` for every group.
+    The inverses of the missing blocks come from :func:`~bayesmix.prefix_tree.level_inverses`
+    (bordered along the prefix tree, in lexicographic chunks of about
+    ``chunk_elements``), and each level's range of nodes gives the rows of the group of
+    that size whose patterns it holds. Diagonal precisions, (K, D), need no inverses:
+    ``None`` for every group.
 
     Parameters
     ----------
@@ -459,42 +295,21 @@ def group_inverses(patterns: MissingPatterns, precisions: np.ndarray,
     ...  for group, positions, inverses in group_inverses(patterns, np.eye(2)[np.newaxis])]
     [(0, slice(0, 1, None), (0, 0, 1, 1)), (1, slice(1, 2, None), (1, 1, 2, 1))]
     """
-    map_ranges = map_ranges or _one_range
     if precisions.ndim == 2:
         yield from ((group, group.positions, None) for group in patterns.groups)
         return
     groups = {group.n_missing: group for group in patterns.groups}
-    n_precisions, n_features = precisions.shape[0], precisions.shape[-1]
     if 0 in groups:
+        n_precisions = precisions.shape[0]
         yield groups[0], groups[0].positions, MissingBlockInverses(
             np.zeros((0, 0, 1, n_precisions)), np.zeros((1, n_precisions)), 0)
-    if not patterns.levels:
-        return
-    by_component = np.ascontiguousarray(np.moveaxis(precisions, 0, -1)).reshape(
-        -1, n_precisions)
-    carried: dict[int, tuple[np.ndarray, np.ndarray]] = {}  # each level's last inverse
-    bounds = _chunk_bounds(patterns.levels, n_precisions, chunk_elements)
-    for chunk in zip(bounds[:-1], bounds[1:]):
-        below = None
-        for size, level in enumerate(patterns.levels, start=1):
-            first, stop = np.searchsorted(level.rank, chunk)
-            # Slot 0 holds node first - 1, the parent from an earlier chunk.
-            inverses = MissingBlockInverses(
-                np.empty((size, size, stop - first + 1, n_precisions)),
-                np.empty((stop - first + 1, n_precisions)), int(first) - 1)
-            if size in carried:
-                inverses.covariances[:, :, 0], inverses.log_dets[0] = carried[size]
-            if stop > first:
-                map_ranges(partial(_border_level, level, below, by_component, n_features,
-                                   inverses), int(stop - first))
-                carried[size] = (inverses.covariances[:, :, -1].copy(),
-                                 inverses.log_dets[-1].copy())
-                if size in groups:
-                    group = groups[size]
-                    rows = group.positions.start + np.searchsorted(
-                        group.pattern_of_position, np.searchsorted(group.nodes, (first, stop)))
-                    yield group, slice(int(rows[0]), int(rows[1])), inverses
-            below = inverses
+    for size, inverses, first, stop in level_inverses(patterns.levels, precisions,
+                                                      map_ranges, chunk_elements):
+        if size in groups:
+            group = groups[size]
+            rows = group.positions.start + np.searchsorted(
+                group.pattern_of_position, np.searchsorted(group.nodes, (first, stop)))
+            yield group, slice(int(rows[0]), int(rows[1])), inverses
 
 
 def map_groups(patterns: MissingPatterns, precisions: np.ndarray,
@@ -534,7 +349,7 @@ def map_groups(patterns: MissingPatterns, precisions: np.ndarray,
     [slice(0, 1, None), slice(1, 3, None)]
     """
     results: list[T] = []
-    map_ranges = map_ranges or _one_range
+    map_ranges = map_ranges or one_range
     for _, positions, inverses in group_inverses(patterns, precisions, map_ranges):
         start = positions.start
 

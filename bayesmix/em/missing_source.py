@@ -47,14 +47,13 @@ from bayesmix.em.sources import (
 from bayesmix.em.statistics import SufficientStatistics
 from bayesmix.patterns import (
     BlockConditionals,
-    MissingBlockInverses,
     MissingPatterns,
-    RangeMap,
     block_conditionals,
     component_precisions,
     has_missing,
     map_groups,
 )
+from bayesmix.prefix_tree import MissingBlockInverses, RangeMap
 
 __all__ = ["MissingValuesSource", "add_completed_block", "contains_missing", "memory_source",
            "missing_statistics", "observed_data_covariance", "observed_means",

@@ -1,0 +1,291 @@
+"""The inverses of the missing blocks of precision matrices, bordered along a prefix tree.
+
+Scoring a row with missing coordinates ``M`` under a Gaussian of precision ``Lambda``
+needs ``inv(Lambda_MM)`` and ``log|Lambda_MM|`` (:mod:`bayesmix.patterns`), once per
+pattern and component. The missing coordinates of a pattern, ascending, extend those of
+a shorter prefix by one coordinate, so that each inverse is its prefix's grown by a row
+and a column (bordering: ``O(j^2)`` work instead of the ``O(j^3)`` of an inversion), and
+the prefixes of the patterns form a tree (:class:`PrefixLevel`, from
+:func:`prefix_levels`) little larger than the patterns themselves: with 16 columns and
+30 % of the values missing, about 39,000 nodes for 35,600 patterns.
+
+:func:`level_inverses` borders the levels of the tree from size 1, walking it in
+lexicographic chunks of nodes so that the memory held stays bounded whatever the number
+of patterns.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from functools import partial
+from typing import TypeVar
+
+import numpy as np
+
+__all__ = ["INVERSE_CHUNK_ELEMENTS", "MissingBlockInverses", "PrefixLevel", "RangeMap",
+           "level_inverses", "one_range", "prefix_levels"]
+
+T = TypeVar("T")
+#: ``map_ranges(function, n)``: ``function`` over slices covering ``0..n``, as
+#: :meth:`bayesmix._parallel.RowThreads.map` runs them on threads.
+RangeMap = Callable[[Callable[[slice], T], int], list[T]]
+
+
+@dataclass(frozen=True)
+class PrefixLevel:
+    """The sets of ``j`` missing coordinates that begin a pattern's: one level of the
+    tree along which :func:`level_inverses` borders the inverses.
+
+    Attributes
+    ----------
+    missing_index : ndarray of shape (n_nodes, j)
+        Each node's coordinates, ascending: the first ``j`` missing coordinates of some
+        pattern (the pattern itself when it misses ``j``).
+    parents : ndarray of shape (n_nodes,)
+        The node of the level below made of the first ``j - 1`` of them (0 when ``j``
+        is 1).
+    rank : ndarray of shape (n_nodes,)
+        Each node's place in the lexicographic order of the nodes of every level (a
+        depth-first walk of the tree), ascending: the nodes are in that order.
+
+    Examples
+    --------
+    Two patterns, missing columns 0 and 2, and 1 and 2:
+
+    >>> import numpy as np
+    >>> from bayesmix.prefix_tree import prefix_levels
+    >>> levels, _ = prefix_levels([np.array([[0, 2], [1, 2]])], 3)
+    >>> [(level.missing_index.tolist(), level.parents.tolist(), level.rank.tolist())
+    ...  for level in levels]
+    [([[0], [1]], [0, 0], [0, 2]), ([[0, 2], [1, 2]], [0, 1], [1, 3])]
+    """
+
+    missing_index: np.ndarray
+    parents: np.ndarray
+    rank: np.ndarray
+
+
+def prefix_levels(indexes: list[np.ndarray], n_features: int
+                  ) -> tuple[list[PrefixLevel], list[np.ndarray]]:
+    """The prefix tree of patterns, and each pattern's node in the level of its size.
+
+    Parameters
+    ----------
+    indexes : list of ndarray of shape (n_patterns, j)
+        The missing columns of the patterns (ascending), one array per number missing.
+    n_features : int
+
+    Returns
+    -------
+    levels : list of PrefixLevel
+        By size from 1 (empty when nothing is missing).
+    nodes : list of ndarray of shape (n_patterns,)
+        Each pattern's node in ``levels[j - 1]``, array by array (0 for ``j = 0``).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from bayesmix.prefix_tree import prefix_levels
+    >>> levels, nodes = prefix_levels([np.array([[1], [0]]), np.array([[0, 2]])], 3)
+    >>> [level.missing_index.tolist() for level in levels], nodes
+    ([[[0], [1]], [[0, 2]]], [array([1, 0]), array([0])])
+    """
+    nodes = [np.zeros(index.shape[0], dtype=np.intp) for index in indexes]
+    tree: list[tuple[np.ndarray, np.ndarray]] = []
+    for size in range(1, max(index.shape[1] for index in indexes) + 1):
+        longer = [number for number, index in enumerate(indexes) if index.shape[1] >= size]
+        # A prefix is its shorter prefix's node and one more coordinate: ordered by both,
+        # the nodes are in lexicographic order, as their parents are.
+        keys = np.concatenate([nodes[number] * n_features + indexes[number][:, size - 1]
+                               for number in longer])
+        unique, node_of_key = np.unique(keys, return_inverse=True)
+        parents, last = np.divmod(unique, n_features)
+        tree.append((last[:, np.newaxis] if size == 1 else
+                     np.column_stack((tree[-1][0][parents], last)), parents))
+        bounds = np.cumsum([0] + [indexes[number].shape[0] for number in longer])
+        for number, start, stop in zip(longer, bounds[:-1], bounds[1:]):
+            nodes[number] = node_of_key.ravel()[start:stop]
+    if not tree:  # nothing missing
+        return [], nodes
+    # The lexicographic order of every node: a prefix (padded by -1) before its extensions.
+    padded = np.full((sum(index.shape[0] for index, _ in tree), len(tree)), -1)
+    bounds = np.cumsum([0] + [index.shape[0] for index, _ in tree])
+    for (index, _), start, stop in zip(tree, bounds[:-1], bounds[1:]):
+        padded[start:stop, :index.shape[1]] = index
+    rank = np.empty(padded.shape[0], dtype=np.intp)
+    rank[np.lexsort(padded.T[::-1])] = np.arange(padded.shape[0])
+    levels = [PrefixLevel(index, parents, rank[start:stop])
+              for (index, parents), start, stop in zip(tree, bounds[:-1], bounds[1:])]
+    return levels, nodes
+
+
+@dataclass(frozen=True)
+class MissingBlockInverses:
+    """``inv(Lambda_MM)`` and ``log|Lambda_MM|`` of a range of nodes of one
+    :class:`PrefixLevel` (one component's when the components share their covariance),
+    made by :func:`group_inverses`.
+
+    Attributes
+    ----------
+    covariances : ndarray of shape (j, j, n_nodes, K)
+        ``Cov[x_M | x_O, k]`` of the nodes' coordinates ``M``: node ``first_node + p``
+        of component ``k`` is ``covariances[:, :, p, k]`` (the stack on the trailing
+        axes, so that each step of the bordering is a few operations on contiguous
+        vectors).
+    log_dets : ndarray of shape (n_nodes, K)
+    first_node : int
+
+    Examples
+    --------
+    The inverse of ``[[2, 1], [1, 2]]``, a pattern missing two columns:
+
+    >>> import numpy as np
+    >>> from bayesmix.prefix_tree import level_inverses, prefix_levels
+    >>> levels, nodes = prefix_levels([np.array([[0, 1]])], 2)
+    >>> precision = np.array([[[2.0, 1.0], [1.0, 2.0]]])
+    >>> *_, (size, inverses, first, stop) = level_inverses(levels, precision)
+    >>> slot = nodes[0][0] - inverses.first_node
+    >>> inverses.covariances[:, :, slot, 0] * 3, inverses.log_dets[slot].round(6)
+    (array([[ 2., -1.],
+           [-1.,  2.]]), array([1.098612]))
+    """
+
+    covariances: np.ndarray
+    log_dets: np.ndarray
+    first_node: int
+
+
+#: Float64 elements of the inverses bordered at a time (about 64 MiB): the tree is
+#: walked in lexicographic chunks of nodes of about this size, whatever the number of
+#: patterns.
+INVERSE_CHUNK_ELEMENTS = 1 << 23
+
+
+def one_range(function: Callable[[slice], T], n_items: int) -> list[T]:
+    """``[function(slice(0, n_items))]``: the :data:`RangeMap` of a single thread.
+
+    Examples
+    --------
+    >>> from bayesmix.prefix_tree import one_range
+    >>> one_range(lambda items: items.stop, 5)
+    [5]
+    """
+    return [function(slice(0, n_items))]
+
+
+def _border_level(level: PrefixLevel, below: MissingBlockInverses | None,
+                  by_component: np.ndarray, n_features: int, out: MissingBlockInverses,
+                  nodes: slice) -> None:
+    """Fill ``out`` at ``nodes`` (counted from its node ``first_node + 1``) of ``level``
+    from the inverses of the level below, which hold the nodes' parents.
+
+    With ``Lambda_MM = [[A, b], [b', a]]`` and ``inv(A)`` known, ``s = a - b' inv(A) b``
+    (a positive Schur complement) and ``g = inv(A) b`` give ``inv(Lambda_MM) = [[inv(A) +
+    g g' / s, -g / s], [-g' / s, 1 / s]]`` and ``log|Lambda_MM| = log|A| + log s``.
+    ``by_component`` holds the precisions, (D * D, K).
+    """
+    first = out.first_node + 1
+    index = level.missing_index[first + nodes.start:first + nodes.stop]
+    slots = slice(1 + nodes.start, 1 + nodes.stop)
+    size = index.shape[1]
+    last = index[:, -1]
+    diagonal = by_component[last * (n_features + 1)]  # (n_nodes, K)
+    if below is None:
+        np.divide(1.0, diagonal, out=out.covariances[0, 0, slots])
+        np.log(diagonal, out=out.log_dets[slots])
+        return
+    parents = level.parents[first + nodes.start:first + nodes.stop] - below.first_node
+    inverse = np.take(below.covariances, parents, axis=2)
+    border = by_component[index[:, :-1].T * n_features + last]  # (j - 1, n_nodes, K)
+    scaled = np.einsum("ijnk,jnk->ink", inverse, border)
+    schur = diagonal - np.einsum("ink,ink->nk", border, scaled)
+    shrunk = scaled / schur
+    corner = out.covariances[:size - 1, :size - 1, slots]
+    np.multiply(scaled[:, np.newaxis], shrunk[np.newaxis], out=corner)
+    corner += inverse
+    np.negative(shrunk, out=out.covariances[:size - 1, size - 1, slots])
+    np.negative(shrunk, out=out.covariances[size - 1, :size - 1, slots])
+    np.divide(1.0, schur, out=out.covariances[size - 1, size - 1, slots])
+    np.log(schur, out=out.log_dets[slots])
+    out.log_dets[slots] += below.log_dets[parents]
+
+
+def _chunk_bounds(levels: list[PrefixLevel], n_precisions: int, chunk_elements: int
+                  ) -> np.ndarray:
+    """Ranks cutting the lexicographic order of the nodes into chunks of about
+    ``chunk_elements`` elements of inverses."""
+    elements = np.empty(sum(level.rank.size for level in levels))
+    for size, level in enumerate(levels, start=1):
+        elements[level.rank] = size * size * n_precisions
+    cumulative = np.cumsum(elements)
+    cuts = np.searchsorted(cumulative, np.arange(chunk_elements, cumulative[-1],
+                                                 chunk_elements), side="right")
+    return np.unique(np.concatenate(([0], cuts, [elements.size])))
+
+
+def level_inverses(levels: list[PrefixLevel], precisions: np.ndarray,
+                   map_ranges: RangeMap | None = None,
+                   chunk_elements: int = INVERSE_CHUNK_ELEMENTS
+                   ) -> Iterator[tuple[int, MissingBlockInverses, int, int]]:
+    """The inverses of the missing blocks of every node of ``levels``, range by range.
+
+    The levels are bordered from size 1 (:func:`_border_level`), in chunks of nodes in
+    lexicographic order (a depth-first walk) of about ``chunk_elements`` elements, of
+    which at most two levels are held: the nodes of a chunk whose parent lies before it
+    have the same parent, the last node of the level below in the chunks before, whose
+    inverse is carried over. ``map_ranges(function, n_nodes)`` runs ``function`` over
+    ranges covering a level's nodes (:meth:`bayesmix._parallel.RowThreads.map`; by
+    default one range).
+
+    Parameters
+    ----------
+    levels : list of PrefixLevel
+    precisions : ndarray of shape (K, D, D)
+        One component's when the components share their covariance.
+    map_ranges : callable, optional
+    chunk_elements : int, default=INVERSE_CHUNK_ELEMENTS
+
+    Yields
+    ------
+    size : int
+        The level's ``j``.
+    inverses : MissingBlockInverses
+        Of nodes ``first`` to ``stop`` (and of node ``first - 1``, from an earlier chunk).
+    first, stop : int
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from bayesmix.prefix_tree import level_inverses, prefix_levels
+    >>> levels, _ = prefix_levels([np.array([[0], [1]]), np.array([[0, 1]])], 2)
+    >>> precision = np.array([[[2.0, 1.0], [1.0, 2.0]]])
+    >>> [(size, first, stop, inverses.log_dets[1:].round(4).ravel().tolist())
+    ...  for size, inverses, first, stop in level_inverses(levels, precision)]
+    [(1, 0, 2, [0.6931, 0.6931]), (2, 0, 1, [1.0986])]
+    """
+    if not levels:
+        return
+    map_ranges = map_ranges or one_range
+    n_precisions, n_features = precisions.shape[0], precisions.shape[-1]
+    by_component = np.ascontiguousarray(np.moveaxis(precisions, 0, -1)).reshape(
+        -1, n_precisions)
+    carried: dict[int, tuple[np.ndarray, np.ndarray]] = {}  # each level's last inverse
+    bounds = _chunk_bounds(levels, n_precisions, chunk_elements)
+    for chunk in zip(bounds[:-1], bounds[1:]):
+        below = None
+        for size, level in enumerate(levels, start=1):
+            first, stop = (int(bound) for bound in np.searchsorted(level.rank, chunk))
+            # Slot 0 holds node first - 1, the parent from an earlier chunk.
+            inverses = MissingBlockInverses(
+                np.empty((size, size, stop - first + 1, n_precisions)),
+                np.empty((stop - first + 1, n_precisions)), first - 1)
+            if size in carried:
+                inverses.covariances[:, :, 0], inverses.log_dets[0] = carried[size]
+            if stop > first:
+                map_ranges(partial(_border_level, level, below, by_component, n_features,
+                                   inverses), stop - first)
+                carried[size] = (inverses.covariances[:, :, -1].copy(),
+                                 inverses.log_dets[-1].copy())
+                yield size, inverses, first, stop
+            below = inverses
