@@ -230,7 +230,7 @@ def level_inverses(levels: list[PrefixLevel], precisions: np.ndarray,
                    ) -> Iterator[tuple[int, MissingBlockInverses, int, int]]:
     """The inverses of the missing blocks of every node of ``levels``, range by range.
 
-    The levels are bordered from size 1 (:func:`_border_level`), in chunks of nodes in
+    The levels are bordered from size 1 (``_border_level``), in chunks of nodes in
     lexicographic order (a depth-first walk) of about ``chunk_elements`` elements, of
     which at most two levels are held: the nodes of a chunk whose parent lies before it
     have the same parent, the last node of the level below in the chunks before, whose
