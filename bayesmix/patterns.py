@@ -516,8 +516,8 @@ def block_conditionals(rows: np.ndarray, group: PatternGroup, block: slice,
         products = (rows @ by_component.reshape(n_features, -1)).reshape(
             -1, n_precisions)  # (n_rows * D, K)
         mean_products = (precisions @ means[..., np.newaxis])[..., 0].T  # (D, K)
-        distances = np.einsum("ndk,nd->nk", products.reshape(rows.shape[0], n_features, -1),
-                              rows)
+        distances = (rows[:, np.newaxis, :] @ products.reshape(rows.shape[0], n_features, -1)
+                     )[:, 0]  # x Lambda_k x, (n_rows, K): faster than an einsum
         distances = distances - 2.0 * (rows @ mean_products)
         distances += np.einsum("kd,dk->k", means, mean_products)
         # u = (Lambda_k d)_M, (n_missing, n_rows, K), gives the correction of the distance
