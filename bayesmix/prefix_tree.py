@@ -24,7 +24,7 @@ from typing import TypeVar
 import numpy as np
 
 __all__ = ["INVERSE_CHUNK_ELEMENTS", "MissingBlockInverses", "PrefixLevel", "RangeMap",
-           "level_inverses", "one_range", "prefix_levels"]
+           "level_inverses", "node_coordinates", "one_range", "prefix_levels"]
 
 T = TypeVar("T")
 #: ``map_ranges(function, n)``: ``function`` over slices covering ``0..n``, as
@@ -39,12 +39,14 @@ class PrefixLevel:
 
     Attributes
     ----------
-    missing_index : ndarray of shape (n_nodes, j)
-        Each node's coordinates, ascending: the first ``j`` missing coordinates of some
-        pattern (the pattern itself when it misses ``j``).
+    last : ndarray of shape (n_nodes,)
+        Each node's last (largest) coordinate; the others are its parent's (a node is
+        the first ``j`` missing coordinates of some pattern, the pattern itself when it
+        misses ``j``). Only these are stored: a tree of unique patterns has about ``j``
+        nodes per pattern (:func:`node_coordinates` gives them all).
     parents : ndarray of shape (n_nodes,)
-        The node of the level below made of the first ``j - 1`` of them (0 when ``j``
-        is 1).
+        The node of the level below made of the first ``j - 1`` coordinates (0 when
+        ``j`` is 1).
     rank : ndarray of shape (n_nodes,)
         Each node's place in the lexicographic order of the nodes of every level (a
         depth-first walk of the tree), ascending: the nodes are in that order.
@@ -56,12 +58,12 @@ class PrefixLevel:
     >>> import numpy as np
     >>> from bayesmix.prefix_tree import prefix_levels
     >>> levels, _ = prefix_levels([np.array([[0, 2], [1, 2]])], 3)
-    >>> [(level.missing_index.tolist(), level.parents.tolist(), level.rank.tolist())
+    >>> [(level.last.tolist(), level.parents.tolist(), level.rank.tolist())
     ...  for level in levels]
-    [([[0], [1]], [0, 0], [0, 2]), ([[0, 2], [1, 2]], [0, 1], [1, 3])]
+    [([0, 1], [0, 0], [0, 2]), ([2, 2], [0, 1], [1, 3])]
     """
 
-    missing_index: np.ndarray
+    last: np.ndarray
     parents: np.ndarray
     rank: np.ndarray
 
@@ -88,8 +90,8 @@ def prefix_levels(indexes: list[np.ndarray], n_features: int
     >>> import numpy as np
     >>> from bayesmix.prefix_tree import prefix_levels
     >>> levels, nodes = prefix_levels([np.array([[1], [0]]), np.array([[0, 2]])], 3)
-    >>> [level.missing_index.tolist() for level in levels], nodes
-    ([[[0], [1]], [[0, 2]]], [array([1, 0]), array([0])])
+    >>> [level.last.tolist() for level in levels], nodes
+    ([[0, 1], [2]], [array([1, 0]), array([0])])
     """
     nodes = [np.zeros(index.shape[0], dtype=np.intp) for index in indexes]
     tree: list[tuple[np.ndarray, np.ndarray]] = []
@@ -101,23 +103,46 @@ def prefix_levels(indexes: list[np.ndarray], n_features: int
                                for number in longer])
         unique, node_of_key = np.unique(keys, return_inverse=True)
         parents, last = np.divmod(unique, n_features)
-        tree.append((last[:, np.newaxis] if size == 1 else
-                     np.column_stack((tree[-1][0][parents], last)), parents))
+        tree.append((last, parents))
         bounds = np.cumsum([0] + [indexes[number].shape[0] for number in longer])
         for number, start, stop in zip(longer, bounds[:-1], bounds[1:]):
             nodes[number] = node_of_key.ravel()[start:stop]
-    if not tree:  # nothing missing
-        return [], nodes
-    # The lexicographic order of every node: a prefix (padded by -1) before its extensions.
-    padded = np.full((sum(index.shape[0] for index, _ in tree), len(tree)), -1)
-    bounds = np.cumsum([0] + [index.shape[0] for index, _ in tree])
-    for (index, _), start, stop in zip(tree, bounds[:-1], bounds[1:]):
-        padded[start:stop, :index.shape[1]] = index
-    rank = np.empty(padded.shape[0], dtype=np.intp)
-    rank[np.lexsort(padded.T[::-1])] = np.arange(padded.shape[0])
-    levels = [PrefixLevel(index, parents, rank[start:stop])
-              for (index, parents), start, stop in zip(tree, bounds[:-1], bounds[1:])]
+    # The lexicographic order is a depth-first walk: a node's rank is its parent's, plus
+    # one, plus the sizes of the subtrees of its siblings before it.
+    subtree = [np.ones(last.size, dtype=np.intp) for last, _ in tree]
+    for size in range(len(tree) - 1, 0, -1):
+        subtree[size - 1] += np.bincount(tree[size][1], weights=subtree[size],
+                                         minlength=subtree[size - 1].size).astype(np.intp)
+    levels: list[PrefixLevel] = []
+    for (last, parents), sizes in zip(tree, subtree):
+        before = np.cumsum(sizes) - sizes
+        if levels:
+            siblings_start = np.searchsorted(parents, parents)
+            rank = levels[-1].rank[parents] + 1 + before - before[siblings_start]
+        else:
+            rank = before
+        levels.append(PrefixLevel(last, parents, rank))
     return levels, nodes
+
+
+def node_coordinates(levels: list[PrefixLevel], size: int, nodes: np.ndarray
+                     ) -> np.ndarray:
+    """The missing coordinates of ``nodes`` of ``levels[size - 1]``, (size, n_nodes).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from bayesmix.prefix_tree import node_coordinates, prefix_levels
+    >>> levels, _ = prefix_levels([np.array([[0, 2], [1, 2]])], 3)
+    >>> node_coordinates(levels, 2, np.array([1]))
+    array([[1],
+           [2]])
+    """
+    coordinates = np.empty((size, nodes.size), dtype=np.intp)
+    for depth in range(size, 0, -1):
+        coordinates[depth - 1] = levels[depth - 1].last[nodes]
+        nodes = levels[depth - 1].parents[nodes]
+    return coordinates
 
 
 @dataclass(frozen=True)
@@ -174,11 +199,12 @@ def one_range(function: Callable[[slice], T], n_items: int) -> list[T]:
     return [function(slice(0, n_items))]
 
 
-def _border_level(level: PrefixLevel, below: MissingBlockInverses | None,
+def _border_level(levels: list[PrefixLevel], size: int, below: MissingBlockInverses | None,
                   by_component: np.ndarray, n_features: int, out: MissingBlockInverses,
                   nodes: slice) -> None:
-    """Fill ``out`` at ``nodes`` (counted from its node ``first_node + 1``) of ``level``
-    from the inverses of the level below, which hold the nodes' parents.
+    """Fill ``out`` at ``nodes`` (counted from its node ``first_node + 1``) of
+    ``levels[size - 1]`` from the inverses of the level below, which hold the nodes'
+    parents.
 
     With ``Lambda_MM = [[A, b], [b', a]]`` and ``inv(A)`` known, ``s = a - b' inv(A) b``
     (a positive Schur complement) and ``g = inv(A) b`` give ``inv(Lambda_MM) = [[inv(A) +
@@ -186,10 +212,11 @@ def _border_level(level: PrefixLevel, below: MissingBlockInverses | None,
     ``by_component`` holds the precisions, (D * D, K).
     """
     first = out.first_node + 1
-    index = level.missing_index[first + nodes.start:first + nodes.stop]
+    level = levels[size - 1]
+    coordinates = node_coordinates(levels, size, np.arange(first + nodes.start,
+                                                           first + nodes.stop))
     slots = slice(1 + nodes.start, 1 + nodes.stop)
-    size = index.shape[1]
-    last = index[:, -1]
+    last = coordinates[-1]
     diagonal = by_component[last * (n_features + 1)]  # (n_nodes, K)
     if below is None:
         np.divide(1.0, diagonal, out=out.covariances[0, 0, slots])
@@ -197,7 +224,7 @@ def _border_level(level: PrefixLevel, below: MissingBlockInverses | None,
         return
     parents = level.parents[first + nodes.start:first + nodes.stop] - below.first_node
     inverse = np.take(below.covariances, parents, axis=2)
-    border = by_component[index[:, :-1].T * n_features + last]  # (j - 1, n_nodes, K)
+    border = by_component[coordinates[:-1] * n_features + last]  # (j - 1, n_nodes, K)
     scaled = np.einsum("ijnk,jnk->ink", inverse, border)
     schur = diagonal - np.einsum("ink,ink->nk", border, scaled)
     shrunk = scaled / schur
@@ -283,8 +310,8 @@ def level_inverses(levels: list[PrefixLevel], precisions: np.ndarray,
             if size in carried:
                 inverses.covariances[:, :, 0], inverses.log_dets[0] = carried[size]
             if stop > first:
-                map_ranges(partial(_border_level, level, below, by_component, n_features,
-                                   inverses), stop - first)
+                map_ranges(partial(_border_level, levels, size, below, by_component,
+                                   n_features, inverses), stop - first)
                 carried[size] = (inverses.covariances[:, :, -1].copy(),
                                  inverses.log_dets[-1].copy())
                 yield size, inverses, first, stop
