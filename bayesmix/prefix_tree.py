@@ -23,7 +23,8 @@ from typing import TypeVar
 
 import numpy as np
 
-__all__ = ["INVERSE_CHUNK_ELEMENTS", "MissingBlockInverses", "PrefixLevel", "RangeMap",
+__all__ = ["ELIMINATION_ELEMENTS", "INVERSE_CHUNK_ELEMENTS", "INVERSION_BATCH",
+           "MissingBlockInverses", "PrefixLevel", "RangeMap", "invert_positive_definite",
            "level_inverses", "node_coordinates", "one_range", "prefix_levels"]
 
 T = TypeVar("T")
@@ -148,18 +149,18 @@ def node_coordinates(levels: list[PrefixLevel], size: int, nodes: np.ndarray
 @dataclass(frozen=True)
 class MissingBlockInverses:
     """``inv(Lambda_MM)`` and ``log|Lambda_MM|`` of a range of nodes of one
-    :class:`PrefixLevel` (one component's when the components share their covariance),
-    made by :func:`group_inverses`.
+    :class:`PrefixLevel`, or of patterns (one component's when the components share
+    their covariance).
 
     Attributes
     ----------
-    covariances : ndarray of shape (j, j, n_nodes, K)
-        ``Cov[x_M | x_O, k]`` of the nodes' coordinates ``M``: node ``first_node + p``
-        of component ``k`` is ``covariances[:, :, p, k]`` (the stack on the trailing
-        axes, so that each step of the bordering is a few operations on contiguous
+    covariances : ndarray of shape (j, j, n_blocks, K)
+        ``Cov[x_M | x_O, k]`` of the coordinates ``M`` of node (or pattern) ``first + p``
+        is ``covariances[:, :, p, k]`` (the stack on the trailing axes, so that each
+        step of the bordering or of the elimination is a few operations on contiguous
         vectors).
-    log_dets : ndarray of shape (n_nodes, K)
-    first_node : int
+    log_dets : ndarray of shape (n_blocks, K)
+    first : int
 
     Examples
     --------
@@ -170,7 +171,7 @@ class MissingBlockInverses:
     >>> levels, nodes = prefix_levels([np.array([[0, 1]])], 2)
     >>> precision = np.array([[[2.0, 1.0], [1.0, 2.0]]])
     >>> *_, (size, inverses, first, stop) = level_inverses(levels, precision)
-    >>> slot = nodes[0][0] - inverses.first_node
+    >>> slot = nodes[0][0] - inverses.first
     >>> inverses.covariances[:, :, slot, 0] * 3, inverses.log_dets[slot].round(6)
     (array([[ 2., -1.],
            [-1.,  2.]]), array([1.098612]))
@@ -178,7 +179,7 @@ class MissingBlockInverses:
 
     covariances: np.ndarray
     log_dets: np.ndarray
-    first_node: int
+    first: int
 
 
 #: Float64 elements of the inverses bordered at a time (about 64 MiB): the tree is
@@ -199,10 +200,69 @@ def one_range(function: Callable[[slice], T], n_items: int) -> list[T]:
     return [function(slice(0, n_items))]
 
 
+#: Matrices eliminated together by :func:`invert_positive_definite`: larger stacks fall
+#: out of the cache and run slower.
+INVERSION_BATCH = 4096
+#: Float64 elements of the blocks a caller hands :func:`invert_positive_definite` at a
+#: time (about 2 MiB).
+ELIMINATION_ELEMENTS = 1 << 18
+
+
+def invert_positive_definite(matrices: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Inverses and log-determinants of a stack of symmetric positive definite matrices.
+
+    Gauss-Jordan elimination without pivoting (stable for positive definite matrices,
+    whose pivots are positive Schur complements), vectorised over the stack: for the
+    small blocks of missing coordinates, a loop over the ``j`` pivots of whole-stack
+    operations is several times faster than LAPACK called once per matrix. The stack
+    runs along the trailing axes, so that each pivot step is a few operations on
+    contiguous vectors. The inverses of patterns whose prefixes are not shared (where
+    bordering pays nothing) are made so (:func:`bayesmix.patterns.group_inverses`).
+
+    Parameters
+    ----------
+    matrices : ndarray of shape (j, j, ...)
+        Matrix ``[..., :, :]`` of the usual layout is ``matrices[:, :, ...]`` here.
+
+    Returns
+    -------
+    inverses : ndarray of shape (j, j, ...)
+    log_dets : ndarray of shape (...)
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from bayesmix.prefix_tree import invert_positive_definite
+    >>> inverse, log_det = invert_positive_definite(np.array([[4.0, 2.0], [2.0, 2.0]])[..., None])
+    >>> inverse[..., 0], log_det.round(6)
+    (array([[ 0.5, -0.5],
+           [-0.5,  1. ]]), array([1.386294]))
+    """
+    size = matrices.shape[0]
+    batch = matrices.shape[2:]
+    n_matrices = int(np.prod(batch))
+    stack = matrices.reshape(size, size, n_matrices).copy()
+    pivots = np.empty((size, n_matrices))
+    for start in range(0, n_matrices, INVERSION_BATCH):
+        part = stack[..., start:start + INVERSION_BATCH]
+        update = np.empty_like(part)
+        for pivot in range(size):
+            pivots[pivot, start:start + INVERSION_BATCH] = part[pivot, pivot]
+            inverse_pivot = 1.0 / part[pivot, pivot]
+            column = part[:, pivot].copy()
+            column[pivot] = 0.0
+            part[pivot] *= inverse_pivot
+            np.multiply(column[:, np.newaxis], part[pivot], out=update)
+            part -= update
+            np.multiply(column, -inverse_pivot, out=part[:, pivot])
+            part[pivot, pivot] = inverse_pivot
+    return stack.reshape(size, size, *batch), np.log(pivots).sum(axis=0).reshape(batch)
+
+
 def _border_level(levels: list[PrefixLevel], size: int, below: MissingBlockInverses | None,
                   by_component: np.ndarray, n_features: int, out: MissingBlockInverses,
                   nodes: slice) -> None:
-    """Fill ``out`` at ``nodes`` (counted from its node ``first_node + 1``) of
+    """Fill ``out`` at ``nodes`` (counted from its node ``first + 1``) of
     ``levels[size - 1]`` from the inverses of the level below, which hold the nodes'
     parents.
 
@@ -211,7 +271,7 @@ def _border_level(levels: list[PrefixLevel], size: int, below: MissingBlockInver
     g g' / s, -g / s], [-g' / s, 1 / s]]`` and ``log|Lambda_MM| = log|A| + log s``.
     ``by_component`` holds the precisions, (D * D, K).
     """
-    first = out.first_node + 1
+    first = out.first + 1
     level = levels[size - 1]
     coordinates = node_coordinates(levels, size, np.arange(first + nodes.start,
                                                            first + nodes.stop))
@@ -222,7 +282,7 @@ def _border_level(levels: list[PrefixLevel], size: int, below: MissingBlockInver
         np.divide(1.0, diagonal, out=out.covariances[0, 0, slots])
         np.log(diagonal, out=out.log_dets[slots])
         return
-    parents = level.parents[first + nodes.start:first + nodes.stop] - below.first_node
+    parents = level.parents[first + nodes.start:first + nodes.stop] - below.first
     inverse = np.take(below.covariances, parents, axis=2)
     border = by_component[coordinates[:-1] * n_features + last]  # (j - 1, n_nodes, K)
     scaled = np.einsum("ijnk,jnk->ink", inverse, border)

@@ -334,13 +334,18 @@ def test_patterns_cover_every_row_once():
 
 
 @pytest.mark.parametrize("chunk_elements", [INVERSE_CHUNK_ELEMENTS, 40])
-def test_bordered_inverses_equal_the_inverses_of_the_missing_blocks(chunk_elements):
+@pytest.mark.parametrize("shape, bordered", [((1000, 10), True), ((40, 24), False)])
+def test_inverses_of_the_missing_blocks(chunk_elements, shape, bordered):
+    # Many rows on few columns share their prefixes (bordered along the tree); a few
+    # rows on many columns do not (each block inverted on its own).
     rng = np.random.default_rng(0)
-    missing = rng.random((300, 6)) < 0.5
+    n_samples, n_features = shape
+    missing = rng.random(shape) < 0.5
     missing[missing.all(axis=1), 0] = False
-    factors = rng.normal(size=(3, 6, 6))
-    precisions = factors @ np.swapaxes(factors, -1, -2) + np.eye(6)
+    factors = rng.normal(size=(3, n_features, n_features))
+    precisions = factors @ np.swapaxes(factors, -1, -2) + np.eye(n_features)
     patterns = MissingPatterns(missing)
+    assert patterns.bordering_pays == bordered
     covered = []
     for group, positions, inverses in group_inverses(patterns, precisions,
                                                      chunk_elements=chunk_elements):
@@ -350,14 +355,14 @@ def test_bordered_inverses_equal_the_inverses_of_the_missing_blocks(chunk_elemen
                                                            positions.stop - offset]):
             index = group.missing_index[pattern]
             block = precisions[:, index][:, :, index]
-            node = group.nodes[pattern] - inverses.first_node
+            slot = pattern - inverses.first
             np.testing.assert_allclose(
-                np.moveaxis(inverses.covariances[:, :, node], -1, 0), np.linalg.inv(block),
+                np.moveaxis(inverses.covariances[:, :, slot], -1, 0), np.linalg.inv(block),
                 rtol=1e-10, atol=1e-12)
-            np.testing.assert_allclose(inverses.log_dets[node], np.linalg.slogdet(block)[1],
+            np.testing.assert_allclose(inverses.log_dets[slot], np.linalg.slogdet(block)[1],
                                        rtol=1e-12, atol=1e-12)
     # Every row once (with small chunks, a group's rows come in several ranges).
-    np.testing.assert_array_equal(np.sort(np.concatenate(covered)), np.arange(300))
+    np.testing.assert_array_equal(np.sort(np.concatenate(covered)), np.arange(n_samples))
     assert (len(covered) > len(patterns.groups)) == (chunk_elements == 40)
 
 
