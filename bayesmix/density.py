@@ -321,7 +321,7 @@ def _fill_observed_by_chunks(
 
     width = max(group.row_width(n_components, n_features) for group in patterns.groups)
     with RowThreads(X.shape[0], width) as threads:
-        map_groups(patterns, precisions, fill, threads.map)
+        map_groups(patterns, precisions, fill, threads.map, threads.n_threads)
     return out
 
 

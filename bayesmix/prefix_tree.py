@@ -18,14 +18,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from functools import partial
 from typing import TypeVar
 
 import numpy as np
 
 __all__ = ["ELIMINATION_ELEMENTS", "INVERSE_CHUNK_ELEMENTS", "INVERSION_BATCH",
            "MissingBlockInverses", "PrefixLevel", "RangeMap", "invert_positive_definite",
-           "level_inverses", "node_coordinates", "one_range", "prefix_levels"]
+           "level_inverses", "node_coordinates", "one_range", "prefix_levels",
+           "cost_shares"]
 
 T = TypeVar("T")
 #: ``map_ranges(function, n)``: ``function`` over slices covering ``0..n``, as
@@ -298,21 +298,75 @@ def _border_level(levels: list[PrefixLevel], size: int, below: MissingBlockInver
     out.log_dets[slots] += below.log_dets[parents]
 
 
-def _chunk_bounds(levels: list[PrefixLevel], n_precisions: int, chunk_elements: int
-                  ) -> np.ndarray:
-    """Ranks cutting the lexicographic order of the nodes into chunks of about
-    ``chunk_elements`` elements of inverses."""
+def _chunk_bounds(levels: list[PrefixLevel], n_precisions: int, chunk_elements: int,
+                  ranks: tuple[int, int]) -> np.ndarray:
+    """Ranks cutting ``ranks`` of the lexicographic order of the nodes into chunks of
+    about ``chunk_elements`` elements of inverses."""
     elements = np.empty(sum(level.rank.size for level in levels))
     for size, level in enumerate(levels, start=1):
         elements[level.rank] = size * size * n_precisions
-    cumulative = np.cumsum(elements)
+    cumulative = np.cumsum(elements[ranks[0]:ranks[1]])
+    if cumulative.size == 0:
+        return np.array(ranks)
     cuts = np.searchsorted(cumulative, np.arange(chunk_elements, cumulative[-1],
                                                  chunk_elements), side="right")
-    return np.unique(np.concatenate(([0], cuts, [elements.size])))
+    return np.unique(np.concatenate(([0], cuts, [cumulative.size]))) + ranks[0]
+
+
+def cost_shares(costs: np.ndarray, n_shares: int) -> np.ndarray:
+    """Ranks cutting the lexicographic order of the nodes into ``n_shares`` ranges of
+    about equal ``costs``: each range is bordered on its own (:func:`level_inverses`,
+    on a thread), from the inverses of the ancestors of its first node.
+
+    Parameters
+    ----------
+    costs : ndarray of shape (n_nodes,)
+        The work of each node, by rank.
+    n_shares : int
+
+    Returns
+    -------
+    ndarray of shape (n_shares + 1,)
+        Ascending, from 0 to the number of nodes (a share may be empty).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from bayesmix.prefix_tree import cost_shares
+    >>> cost_shares(np.array([3.0, 1.0, 1.0, 1.0]), 2)
+    array([0, 1, 4])
+    """
+    before = np.concatenate(([0.0], np.cumsum(costs)))
+    targets = before[-1] * np.arange(1, n_shares) / n_shares
+    cuts = np.searchsorted(before, targets)
+    # The nearer of the two ranks around each target.
+    cuts -= (cuts > 0) & (targets - before[np.maximum(cuts - 1, 0)] < before[cuts] - targets)
+    return np.concatenate(([0], np.maximum.accumulate(cuts), [costs.size]))
+
+
+def _ancestors(levels: list[PrefixLevel], rank: int, by_component: np.ndarray,
+               n_features: int) -> dict[int, tuple[np.ndarray, np.ndarray]]:
+    """The inverses of the ancestors of the node of ``rank``, by size: the parents from
+    before it of the nodes from it on (bordered along the chain from its root)."""
+    firsts = [int(np.searchsorted(level.rank, rank)) for level in levels]
+    depth = next((size for size, (level, first) in enumerate(zip(levels, firsts), start=1)
+                  if first < level.rank.size and level.rank[first] == rank), 1)
+    chain, ancestors, below = {}, [], None
+    node = firsts[depth - 1]
+    for size in range(depth - 1, 0, -1):  # ancestors of the node, from its parent up
+        node = int(levels[size].parents[node])
+        ancestors.insert(0, node)
+    for size, node in enumerate(ancestors, start=1):
+        inverses = MissingBlockInverses(np.empty((size, size, 2, by_component.shape[1])),
+                                        np.empty((2, by_component.shape[1])), node - 1)
+        _border_level(levels, size, below, by_component, n_features, inverses, slice(0, 1))
+        chain[size] = (inverses.covariances[:, :, 1], inverses.log_dets[1])
+        below = inverses
+    return chain
 
 
 def level_inverses(levels: list[PrefixLevel], precisions: np.ndarray,
-                   map_ranges: RangeMap | None = None,
+                   ranks: tuple[int, int] | None = None,
                    chunk_elements: int = INVERSE_CHUNK_ELEMENTS
                    ) -> Iterator[tuple[int, MissingBlockInverses, int, int]]:
     """The inverses of the missing blocks of every node of ``levels``, range by range.
@@ -321,16 +375,17 @@ def level_inverses(levels: list[PrefixLevel], precisions: np.ndarray,
     lexicographic order (a depth-first walk) of about ``chunk_elements`` elements, of
     which at most two levels are held: the nodes of a chunk whose parent lies before it
     have the same parent, the last node of the level below in the chunks before, whose
-    inverse is carried over. ``map_ranges(function, n_nodes)`` runs ``function`` over
-    ranges covering a level's nodes (:meth:`bayesmix._parallel.RowThreads.map`; by
-    default one range).
+    inverse is carried over (for the first chunk of ``ranks``, the inverses of the
+    ancestors of its first node, bordered from their root). ``ranks`` restricts the walk
+    to a range of the nodes (:func:`cost_shares`: a thread's share).
 
     Parameters
     ----------
     levels : list of PrefixLevel
     precisions : ndarray of shape (K, D, D)
         One component's when the components share their covariance.
-    map_ranges : callable, optional
+    ranks : (int, int), optional
+        Every node by default.
     chunk_elements : int, default=INVERSE_CHUNK_ELEMENTS
 
     Yields
@@ -353,12 +408,12 @@ def level_inverses(levels: list[PrefixLevel], precisions: np.ndarray,
     """
     if not levels:
         return
-    map_ranges = map_ranges or one_range
     n_precisions, n_features = precisions.shape[0], precisions.shape[-1]
     by_component = np.ascontiguousarray(np.moveaxis(precisions, 0, -1)).reshape(
         -1, n_precisions)
-    carried: dict[int, tuple[np.ndarray, np.ndarray]] = {}  # each level's last inverse
-    bounds = _chunk_bounds(levels, n_precisions, chunk_elements)
+    ranks = ranks or (0, sum(level.rank.size for level in levels))
+    carried = _ancestors(levels, ranks[0], by_component, n_features)
+    bounds = _chunk_bounds(levels, n_precisions, chunk_elements, ranks)
     for chunk in zip(bounds[:-1], bounds[1:]):
         below = None
         for size, level in enumerate(levels, start=1):
@@ -370,8 +425,8 @@ def level_inverses(levels: list[PrefixLevel], precisions: np.ndarray,
             if size in carried:
                 inverses.covariances[:, :, 0], inverses.log_dets[0] = carried[size]
             if stop > first:
-                map_ranges(partial(_border_level, levels, size, below, by_component,
-                                   n_features, inverses), stop - first)
+                _border_level(levels, size, below, by_component, n_features, inverses,
+                              slice(0, stop - first))
                 carried[size] = (inverses.covariances[:, :, -1].copy(),
                                  inverses.log_dets[-1].copy())
                 yield size, inverses, first, stop

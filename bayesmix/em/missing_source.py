@@ -259,14 +259,16 @@ def missing_statistics(
     log_det: np.ndarray,
     labels: np.ndarray | None = None,
     map_ranges: RangeMap | None = None,
+    n_shares: int = 1,
 ) -> SufficientStatistics:
     """The E step over rows with missing values, folded into statistics.
 
     The kernel the missing-value sources run over their rows (all of them in memory,
     on threads; a Dask chunk's): ``rows`` and ``row_weights`` (``None``: unit weights)
     are in the pattern order of ``patterns`` (:func:`sort_by_pattern`), ``precisions``
-    those of :func:`~bayesmix.patterns.component_precisions`; each pattern group is
-    split in ``map_ranges``' shares (:func:`~bayesmix.patterns.map_groups`). ``labels``,
+    those of :func:`~bayesmix.patterns.component_precisions`; the work is split in
+    ``n_shares`` shares run by ``map_ranges`` (:func:`~bayesmix.patterns.map_groups`:
+    threads, by default one). ``labels``,
     when given, receives the most likely component of each row, at its original index.
     The structures that read the total scatter get it completed in ``total_scatter``.
 
@@ -302,7 +304,7 @@ def missing_statistics(
         return stats
 
     return SufficientStatistics.total(map_groups(patterns, precisions, share_statistics,
-                                                 map_ranges))
+                                                 map_ranges, n_shares))
 
 
 class MissingValuesSource(RowsInMemory):
@@ -443,4 +445,4 @@ class MissingValuesSource(RowsInMemory):
         threads = self._threads or RowThreads(self.n_samples)
         return missing_statistics(self._sorted_rows, self.patterns, self._sorted_weight,
                                   structure, log_weights, means, precisions, log_det, labels,
-                                  threads.map)
+                                  threads.map, threads.n_threads)

@@ -335,9 +335,11 @@ def test_patterns_cover_every_row_once():
 
 @pytest.mark.parametrize("chunk_elements", [INVERSE_CHUNK_ELEMENTS, 40])
 @pytest.mark.parametrize("shape, bordered", [((1000, 10), True), ((40, 24), False)])
-def test_inverses_of_the_missing_blocks(chunk_elements, shape, bordered):
+@pytest.mark.parametrize("n_shares", [1, 3])
+def test_inverses_of_the_missing_blocks(chunk_elements, shape, bordered, n_shares):
     # Many rows on few columns share their prefixes (bordered along the tree); a few
-    # rows on many columns do not (each block inverted on its own).
+    # rows on many columns do not (each block inverted on its own). Shares (threads)
+    # start anywhere in the tree, from the inverses of their first node's ancestors.
     rng = np.random.default_rng(0)
     n_samples, n_features = shape
     missing = rng.random(shape) < 0.5
@@ -347,23 +349,26 @@ def test_inverses_of_the_missing_blocks(chunk_elements, shape, bordered):
     patterns = MissingPatterns(missing)
     assert patterns.bordering_pays == bordered
     covered = []
-    for group, positions, inverses in group_inverses(patterns, precisions,
-                                                     chunk_elements=chunk_elements):
-        covered.append(np.arange(positions.start, positions.stop))
-        offset = group.positions.start
-        for pattern in np.unique(group.pattern_of_position[positions.start - offset:
-                                                           positions.stop - offset]):
-            index = group.missing_index[pattern]
-            block = precisions[:, index][:, :, index]
-            slot = pattern - inverses.first
-            np.testing.assert_allclose(
-                np.moveaxis(inverses.covariances[:, :, slot], -1, 0), np.linalg.inv(block),
-                rtol=1e-10, atol=1e-12)
-            np.testing.assert_allclose(inverses.log_dets[slot], np.linalg.slogdet(block)[1],
-                                       rtol=1e-12, atol=1e-12)
-    # Every row once (with small chunks, a group's rows come in several ranges).
+    for share in range(n_shares):
+        for group, positions, inverses in group_inverses(patterns, precisions, share,
+                                                         n_shares, chunk_elements):
+            covered.append(np.arange(positions.start, positions.stop))
+            offset = group.positions.start
+            for pattern in np.unique(group.pattern_of_position[positions.start - offset:
+                                                               positions.stop - offset]):
+                index = group.missing_index[pattern]
+                block = precisions[:, index][:, :, index]
+                slot = pattern - inverses.first
+                np.testing.assert_allclose(
+                    np.moveaxis(inverses.covariances[:, :, slot], -1, 0),
+                    np.linalg.inv(block), rtol=1e-10, atol=1e-12)
+                np.testing.assert_allclose(inverses.log_dets[slot],
+                                           np.linalg.slogdet(block)[1], rtol=1e-12,
+                                           atol=1e-12)
+    # Every row once (with small chunks or shares, a group's rows come in several ranges).
     np.testing.assert_array_equal(np.sort(np.concatenate(covered)), np.arange(n_samples))
-    assert (len(covered) > len(patterns.groups)) == (chunk_elements == 40)
+    if n_shares == 1:
+        assert (len(covered) > len(patterns.groups)) == (chunk_elements == 40)
 
 
 # ---------------------------------------------------------------- accuracy (slow)
