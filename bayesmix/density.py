@@ -34,8 +34,8 @@ from bayesmix.patterns import (
     block_conditionals,
     component_precisions,
     has_missing,
-    map_groups,
 )
+from bayesmix.pattern_inverses import map_groups
 from bayesmix.prefix_tree import MissingBlockInverses
 
 __all__ = [

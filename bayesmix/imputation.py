@@ -31,8 +31,8 @@ from bayesmix.patterns import (
     MissingPatterns,
     block_conditionals,
     component_precisions,
-    group_inverses,
 )
+from bayesmix.pattern_inverses import group_inverses
 
 __all__ = ["conditional_expectation", "draw_imputations", "posterior_imputations"]
 

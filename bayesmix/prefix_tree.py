@@ -217,7 +217,7 @@ def invert_positive_definite(matrices: np.ndarray) -> tuple[np.ndarray, np.ndarr
     operations is several times faster than LAPACK called once per matrix. The stack
     runs along the trailing axes, so that each pivot step is a few operations on
     contiguous vectors. The inverses of patterns whose prefixes are not shared (where
-    bordering pays nothing) are made so (:func:`bayesmix.patterns.group_inverses`).
+    bordering pays nothing) are made so (:func:`bayesmix.pattern_inverses.group_inverses`).
 
     Parameters
     ----------

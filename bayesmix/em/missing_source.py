@@ -51,8 +51,8 @@ from bayesmix.patterns import (
     block_conditionals,
     component_precisions,
     has_missing,
-    map_groups,
 )
+from bayesmix.pattern_inverses import map_groups
 from bayesmix.prefix_tree import MissingBlockInverses, RangeMap
 
 __all__ = ["MissingValuesSource", "add_completed_block", "contains_missing", "memory_source",
@@ -187,7 +187,8 @@ def add_completed_block(stats: SufficientStatistics, rows: np.ndarray, resp: np.
     >>> from bayesmix.covariance import get_structure
     >>> from bayesmix.em.missing_source import add_completed_block
     >>> from bayesmix.em.statistics import SufficientStatistics
-    >>> from bayesmix.patterns import MissingPatterns, block_conditionals, group_inverses
+    >>> from bayesmix.patterns import MissingPatterns, block_conditionals
+    >>> from bayesmix.pattern_inverses import group_inverses
     >>> X = np.array([[2.0, np.nan]])
     >>> precision = np.linalg.inv([[1.0, 0.5], [0.5, 1.0]])[np.newaxis]
     >>> [(group, _, inverses)] = group_inverses(MissingPatterns(np.isnan(X)), precision)
@@ -267,7 +268,7 @@ def missing_statistics(
     on threads; a Dask chunk's): ``rows`` and ``row_weights`` (``None``: unit weights)
     are in the pattern order of ``patterns`` (:func:`sort_by_pattern`), ``precisions``
     those of :func:`~bayesmix.patterns.component_precisions`; the work is split in
-    ``n_shares`` shares run by ``map_ranges`` (:func:`~bayesmix.patterns.map_groups`:
+    ``n_shares`` shares run by ``map_ranges`` (:func:`~bayesmix.pattern_inverses.map_groups`:
     threads, by default one). ``labels``,
     when given, receives the most likely component of each row, at its original index.
     The structures that read the total scatter get it completed in ``total_scatter``.

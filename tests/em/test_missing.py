@@ -15,7 +15,8 @@ from bayesmix.em.engine import COUNT_FLOOR, EMEngine, EMSettings, MixtureParamet
 from bayesmix.em.missing_source import MissingValuesSource, memory_source
 from bayesmix.em.sources import InMemorySource
 from bayesmix.exceptions import ConvergenceWarning
-from bayesmix.patterns import MissingPatterns, group_inverses
+from bayesmix.pattern_inverses import group_inverses
+from bayesmix.patterns import MissingPatterns
 from bayesmix.prefix_tree import INVERSE_CHUNK_ELEMENTS
 
 N_COMPONENTS = 3
