@@ -21,16 +21,29 @@ from bayesmix.prefix_tree import (
     ELIMINATION_ELEMENTS,
     INVERSE_CHUNK_ELEMENTS,
     MissingBlockInverses,
-    RangeMap,
     cost_shares,
     invert_positive_definite,
     level_inverses,
-    one_range,
 )
 
-__all__ = ["group_inverses", "map_groups"]
+__all__ = ["RangeMap", "group_inverses", "map_groups", "one_range"]
 
 T = TypeVar("T")
+#: ``map_ranges(function, n)``: ``function`` over slices covering ``0..n``, as
+#: :meth:`bayesmix._parallel.RowThreads.map` runs them on threads.
+RangeMap = Callable[[Callable[[slice], T], int], list[T]]
+
+
+def one_range(function: Callable[[slice], T], n_items: int) -> list[T]:
+    """``[function(slice(0, n_items))]``: the :data:`RangeMap` of a single thread.
+
+    Examples
+    --------
+    >>> from bayesmix.pattern_inverses import one_range
+    >>> one_range(lambda items: items.stop, 5)
+    [5]
+    """
+    return [function(slice(0, n_items))]
 
 
 def _share(items: int, share: int, n_shares: int) -> tuple[int, int]:

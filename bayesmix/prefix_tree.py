@@ -16,21 +16,16 @@ of patterns.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import TypeVar
 
 import numpy as np
 
 __all__ = ["ELIMINATION_ELEMENTS", "INVERSE_CHUNK_ELEMENTS", "INVERSION_BATCH",
-           "MissingBlockInverses", "PrefixLevel", "RangeMap", "invert_positive_definite",
-           "level_inverses", "node_coordinates", "one_range", "prefix_levels",
+           "MissingBlockInverses", "PrefixLevel", "invert_positive_definite",
+           "level_inverses", "node_coordinates", "prefix_levels",
            "cost_shares"]
 
-T = TypeVar("T")
-#: ``map_ranges(function, n)``: ``function`` over slices covering ``0..n``, as
-#: :meth:`bayesmix._parallel.RowThreads.map` runs them on threads.
-RangeMap = Callable[[Callable[[slice], T], int], list[T]]
 
 
 @dataclass(frozen=True)
@@ -186,18 +181,6 @@ class MissingBlockInverses:
 #: walked in lexicographic chunks of nodes of about this size, whatever the number of
 #: patterns.
 INVERSE_CHUNK_ELEMENTS = 1 << 23
-
-
-def one_range(function: Callable[[slice], T], n_items: int) -> list[T]:
-    """``[function(slice(0, n_items))]``: the :data:`RangeMap` of a single thread.
-
-    Examples
-    --------
-    >>> from bayesmix.prefix_tree import one_range
-    >>> one_range(lambda items: items.stop, 5)
-    [5]
-    """
-    return [function(slice(0, n_items))]
 
 
 #: Matrices eliminated together by :func:`invert_positive_definite`: larger stacks fall

@@ -52,8 +52,8 @@ from bayesmix.patterns import (
     component_precisions,
     has_missing,
 )
-from bayesmix.pattern_inverses import map_groups
-from bayesmix.prefix_tree import MissingBlockInverses, RangeMap
+from bayesmix.pattern_inverses import RangeMap, map_groups
+from bayesmix.prefix_tree import MissingBlockInverses
 
 __all__ = ["MissingValuesSource", "add_completed_block", "contains_missing", "memory_source",
            "missing_statistics", "observed_data_covariance", "observed_means",
