@@ -35,6 +35,8 @@ from bayesmix.patterns import (
     component_precisions,
     has_missing,
 )
+from bayesmix.pattern_inverses import map_groups
+from bayesmix.prefix_tree import MissingBlockInverses
 
 __all__ = [
     "FAMILY_PARAMETERS",
@@ -309,17 +311,17 @@ def _fill_observed_by_chunks(
     precisions = component_precisions(structure, precisions_cholesky, n_components,
                                       n_features)
 
-    def fill(positions: slice) -> None:
+    def fill(positions: slice, inverses: MissingBlockInverses | None) -> None:
         for group, block in patterns.blocks(positions, n_components, row_chunks):
             rows = patterns.order[block]
             log_prob = block_conditionals(np.nan_to_num(X[rows]), group, block, means,
-                                          precisions, log_det).log_prob
+                                          precisions, log_det, inverses).log_prob
             log_prob += log_weights
             finish(log_prob, rows)
 
     width = max(group.row_width(n_components, n_features) for group in patterns.groups)
     with RowThreads(X.shape[0], width) as threads:
-        threads.map(fill, X.shape[0])
+        map_groups(patterns, precisions, fill, threads.map, threads.n_threads)
     return out
 
 

@@ -32,6 +32,7 @@ from bayesmix.patterns import (
     block_conditionals,
     component_precisions,
 )
+from bayesmix.pattern_inverses import group_inverses
 
 __all__ = ["conditional_expectation", "draw_imputations", "posterior_imputations"]
 
@@ -48,15 +49,16 @@ def _incomplete_blocks(X: np.ndarray, weights: np.ndarray, means: np.ndarray,
     with np.errstate(divide="ignore"):
         log_weights = np.log(np.asarray(weights, dtype=np.float64))
     patterns = MissingPatterns(np.isnan(X))
-    for group, block in patterns.blocks(slice(0, X.shape[0]), n_components, row_chunks):
+    for group, positions, inverses in group_inverses(patterns, precisions):
         if group.n_missing == 0:
             continue
-        rows = patterns.order[block]
-        conditionals = block_conditionals(np.nan_to_num(X[rows]), group, block, means,
-                                          precisions, log_det)
-        resp = conditionals.log_prob + log_weights
-        normalise_rows(resp)
-        yield rows, conditionals, resp
+        for _, block in patterns.blocks(positions, n_components, row_chunks):
+            rows = patterns.order[block]
+            conditionals = block_conditionals(np.nan_to_num(X[rows]), group, block, means,
+                                              precisions, log_det, inverses)
+            resp = conditionals.log_prob + log_weights
+            normalise_rows(resp)
+            yield rows, conditionals, resp
 
 
 def conditional_expectation(X: np.ndarray, weights: np.ndarray, means: np.ndarray,

@@ -19,7 +19,7 @@ the client never holds the rows. The passes are:
 3. one pass per EM iteration, and a final one for the components' counts. With missing
    values, each chunk's rows are grouped by their missingness patterns as the chunk is
    read, and the missing-value kernel
-   (:func:`~bayesmix.em.missing_source.missing_block_statistics`) runs on them.
+   (:func:`~bayesmix.em.missing_source.missing_statistics`) runs on them.
 
 The passes run on whatever scheduler is active: Dask's threads by default, or a
 ``dask.distributed.Client`` once one is created. The data are read once per pass, so
@@ -49,9 +49,8 @@ from sklearn.utils.validation import _check_feature_names, check_is_fitted
 from bayesmix._parallel import blas_single_thread
 from bayesmix._validation import check_dataframe_dtypes, check_random_state, check_sample_weight
 from bayesmix.covariance.base import CovarianceStructure
-from bayesmix.density import row_chunks
 from bayesmix.em.missing_source import (
-    missing_block_statistics,
+    missing_statistics,
     observed_data_covariance,
     observed_means,
     sort_by_pattern,
@@ -300,11 +299,9 @@ def _chunk_missing_statistics(block, weight, shift, structure, log_weights, mean
                               precisions, log_det) -> SufficientStatistics:
     """The missing-value E step over one chunk, its rows grouped by their patterns."""
     patterns, rows = sort_by_pattern(block, np.isnan(block), shift)
-    blocks = patterns.blocks(slice(0, block.shape[0]), len(means), row_chunks)
-    return missing_block_statistics(rows, patterns,
-                                    None if weight is None else weight[patterns.order],
-                                    blocks, structure, log_weights, means, precisions,
-                                    log_det)
+    return missing_statistics(rows, patterns,
+                              None if weight is None else weight[patterns.order], structure,
+                              log_weights, means, precisions, log_det)
 
 
 def _add_statistics(parts: list[SufficientStatistics]) -> SufficientStatistics:

@@ -14,8 +14,9 @@ that read the total scatter (``tied``, EII, EEI) get it from the E step too
 (:attr:`~bayesmix.em.statistics.SufficientStatistics.total_scatter`, the sum of the
 completed per-component second moments): with missing values it changes from one
 iteration to the next. The rows are grouped once by missingness pattern
-(:class:`~bayesmix.patterns.MissingPatterns`); every block of rows inverts the missing
-block of each component's precision once per pattern (:mod:`bayesmix.patterns`).
+(:class:`~bayesmix.patterns.MissingPatterns`); every pass inverts the missing block of
+each component's precision once per pattern (:mod:`bayesmix.patterns`) and splits each
+group of patterns evenly between the threads.
 
 :class:`MissingValuesSource` implements the data-source protocol of
 :mod:`bayesmix.em.sources`. :func:`memory_source` is how an estimator's ``fit`` picks
@@ -27,7 +28,6 @@ whatever the rows' precision; the fitted parameters are returned in it).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from functools import cached_property
 from typing import Any
 
@@ -48,14 +48,15 @@ from bayesmix.em.statistics import SufficientStatistics
 from bayesmix.patterns import (
     BlockConditionals,
     MissingPatterns,
-    PatternGroup,
     block_conditionals,
     component_precisions,
     has_missing,
 )
+from bayesmix.pattern_inverses import RangeMap, map_groups
+from bayesmix.prefix_tree import MissingBlockInverses
 
 __all__ = ["MissingValuesSource", "add_completed_block", "contains_missing", "memory_source",
-           "missing_block_statistics", "observed_data_covariance", "observed_means",
+           "missing_statistics", "observed_data_covariance", "observed_means",
            "sort_by_pattern"]
 
 
@@ -149,7 +150,7 @@ def observed_data_covariance(variances: np.ndarray, filled_covariance: np.ndarra
 def sort_by_pattern(X: np.ndarray, missing: np.ndarray, shift: np.ndarray
                     ) -> tuple[MissingPatterns, np.ndarray]:
     """The rows grouped by missingness pattern, and the rows in that order, centred by
-    ``shift`` and 0 where missing (float64): what :func:`missing_block_statistics` reads.
+    ``shift`` and 0 where missing (float64): what :func:`missing_statistics` reads.
 
     Examples
     --------
@@ -187,11 +188,12 @@ def add_completed_block(stats: SufficientStatistics, rows: np.ndarray, resp: np.
     >>> from bayesmix.em.missing_source import add_completed_block
     >>> from bayesmix.em.statistics import SufficientStatistics
     >>> from bayesmix.patterns import MissingPatterns, block_conditionals
+    >>> from bayesmix.pattern_inverses import group_inverses
     >>> X = np.array([[2.0, np.nan]])
-    >>> group = MissingPatterns(np.isnan(X)).groups[0]
     >>> precision = np.linalg.inv([[1.0, 0.5], [0.5, 1.0]])[np.newaxis]
+    >>> [(group, _, inverses)] = group_inverses(MissingPatterns(np.isnan(X)), precision)
     >>> conditionals = block_conditionals(np.nan_to_num(X), group, slice(0, 1),
-    ...                                   np.zeros((1, 2)), precision, np.zeros(1))
+    ...                                   np.zeros((1, 2)), precision, np.zeros(1), inverses)
     >>> stats = SufficientStatistics.zeros(1, 2, get_structure("full"))
     >>> add_completed_block(stats, np.nan_to_num(X), np.ones((1, 1)), conditionals, "matrix")
     >>> stats.sums, stats.second_moments
@@ -217,83 +219,93 @@ def add_completed_block(stats: SufficientStatistics, rows: np.ndarray, resp: np.
     else:
         stats.total_scatter += (weighted.reshape(-1, n_features).T
                                 @ completed.reshape(-1, n_features))
-    # Each pattern's conditional covariances, weighted by its rows' responsibilities,
-    # added on its missing block: bincounts over flat (component, pattern) and (component,
-    # row, column) indices.
-    n_patterns = index.shape[0]
-    per_pattern = (np.arange(n_components)[:, np.newaxis] * n_patterns
-                   + conditionals.block_patterns).ravel()
-    pattern_counts = np.bincount(per_pattern, weights=resp.T.ravel(),
-                                 minlength=n_components * n_patterns)
-    covariances = (conditionals.conditional_covariances
-                   * pattern_counts.reshape(n_components, n_patterns, 1, 1))
-    first_entry = np.arange(n_components)[:, np.newaxis, np.newaxis]
-    if kind == "diagonal":
-        flat = first_entry * n_features + index
-        values, target = np.einsum("kpjj->kpj", covariances), stats.second_moments
+    # Each pattern's conditional covariances, weighted by its rows' responsibilities
+    # (summed over each pattern's run of rows), added on its missing block: one bincount
+    # over the pairs i <= j of missing coordinates (the blocks are symmetric), the
+    # components on the last axis as the covariances hold them.
+    pattern_starts = np.flatnonzero(np.diff(conditionals.block_patterns, prepend=-1))
+    pattern_counts = np.add.reduceat(resp, pattern_starts, axis=0)  # (n_patterns, K)
+    covariances = conditionals.conditional_covariances.transpose(2, 3, 1, 0)  # (j, j, P, K)
+    n_missing = index.shape[1]
+    first, second = ((np.arange(n_missing),) * 2 if kind == "diagonal"
+                     else np.triu_indices(n_missing))
+    values = covariances[first, second] * pattern_counts  # (pairs, n_patterns, K)
+    cells = (index[:, first] * n_features + index[:, second]).T  # (pairs, n_patterns)
+    if kind is None:
+        values, n_cells = values.sum(axis=-1), n_features**2
     else:
-        flat = index[:, :, np.newaxis] * n_features + index[:, np.newaxis, :]
-        if kind == "matrix":
-            flat = first_entry[..., np.newaxis] * n_features**2 + flat
-            values, target = covariances, stats.second_moments
-        else:
-            values, target = covariances.sum(axis=0), stats.total_scatter
-    target.reshape(-1)[...] += np.bincount(flat.ravel(), weights=values.ravel(),
-                                           minlength=target.size)
+        cells = cells[..., np.newaxis] * n_components + np.arange(n_components)
+        n_cells = n_features**2 * n_components
+    upper = np.bincount(cells.ravel(), weights=values.ravel(), minlength=n_cells).reshape(
+        n_features, n_features, -1)
+    if kind == "diagonal":
+        stats.second_moments += np.diagonal(upper)
+        return
+    symmetric = upper + upper.transpose(1, 0, 2)
+    symmetric[np.arange(n_features), np.arange(n_features)] = np.diagonal(upper).T
+    if kind == "matrix":
+        stats.second_moments += np.moveaxis(symmetric, -1, 0)
+    else:
+        stats.total_scatter += symmetric[..., 0]
 
 
-def missing_block_statistics(
+def missing_statistics(
     rows: np.ndarray,
     patterns: MissingPatterns,
     row_weights: np.ndarray | None,
-    blocks: Iterable[tuple[PatternGroup, slice]],
     structure: CovarianceStructure,
     log_weights: np.ndarray,
     means: np.ndarray,
     precisions: np.ndarray,
     log_det: np.ndarray,
     labels: np.ndarray | None = None,
+    map_ranges: RangeMap | None = None,
+    n_shares: int = 1,
 ) -> SufficientStatistics:
-    """The E step over ``blocks`` of rows with missing values, folded into statistics.
+    """The E step over rows with missing values, folded into statistics.
 
-    The kernel the missing-value sources map over their rows (shares of the blocks in
-    memory, Dask chunks): ``rows`` and ``row_weights`` (``None``: unit weights) are in the
-    pattern order of ``patterns`` (:func:`sort_by_pattern`), ``blocks`` pairs ``(group,
-    positions)`` of :meth:`MissingPatterns.blocks
-    <bayesmix.patterns.MissingPatterns.blocks>`, ``precisions`` those of
-    :func:`~bayesmix.patterns.component_precisions`; ``labels``, when given, receives
-    the most likely component of each row, at its original index. The structures that
-    read the total scatter get it completed in ``total_scatter``.
+    The kernel the missing-value sources run over their rows (all of them in memory,
+    on threads; a Dask chunk's): ``rows`` and ``row_weights`` (``None``: unit weights)
+    are in the pattern order of ``patterns`` (:func:`sort_by_pattern`), ``precisions``
+    those of :func:`~bayesmix.patterns.component_precisions`; the work is split in
+    ``n_shares`` shares run by ``map_ranges`` (:func:`~bayesmix.pattern_inverses.map_groups`:
+    threads, by default one). ``labels``,
+    when given, receives the most likely component of each row, at its original index.
+    The structures that read the total scatter get it completed in ``total_scatter``.
 
     Examples
     --------
     >>> import numpy as np
     >>> from bayesmix.covariance import get_structure
-    >>> from bayesmix.em.missing_source import missing_block_statistics, sort_by_pattern
+    >>> from bayesmix.em.missing_source import missing_statistics, sort_by_pattern
     >>> X = np.array([[-1.0, -1.0], [1.0, np.nan]])
     >>> patterns, rows = sort_by_pattern(X, np.isnan(X), np.array([0.0, -1.0]))
-    >>> from bayesmix.density import row_chunks
-    >>> blocks = patterns.blocks(slice(0, 2), 1, row_chunks)
-    >>> stats = missing_block_statistics(rows, patterns, None, blocks, get_structure("full"),
-    ...                                  np.zeros(1), np.zeros((1, 2)),
-    ...                                  np.eye(2)[np.newaxis], np.zeros(1))
+    >>> stats = missing_statistics(rows, patterns, None, get_structure("full"), np.zeros(1),
+    ...                            np.zeros((1, 2)), np.eye(2)[np.newaxis], np.zeros(1))
     >>> stats.counts, stats.second_moments[0, 1, 1]  # 0 + the conditional variance 1
     (array([2.]), np.float64(1.0))
     """
     n_components, n_features = means.shape
-    stats = SufficientStatistics.zeros(n_components, n_features, structure)
-    if structure.second_moments is None:
-        stats.total_scatter = np.zeros((n_features, n_features))
-    for group, block in blocks:
-        block_rows = rows[block]
-        conditionals = block_conditionals(block_rows, group, block, means, precisions,
-                                          log_det)
-        resp = conditionals.log_prob
-        fold_log_densities(stats, resp, log_weights,
-                           None if row_weights is None else row_weights[block], labels,
-                           None if labels is None else patterns.order[block])
-        add_completed_block(stats, block_rows, resp, conditionals, structure.second_moments)
-    return stats
+
+    def share_statistics(positions: slice, inverses: MissingBlockInverses | None
+                         ) -> SufficientStatistics:
+        stats = SufficientStatistics.zeros(n_components, n_features, structure)
+        if structure.second_moments is None:
+            stats.total_scatter = np.zeros((n_features, n_features))
+        for group, block in patterns.blocks(positions, n_components, row_chunks):
+            block_rows = rows[block]
+            conditionals = block_conditionals(block_rows, group, block, means, precisions,
+                                              log_det, inverses)
+            resp = conditionals.log_prob
+            fold_log_densities(stats, resp, log_weights,
+                               None if row_weights is None else row_weights[block], labels,
+                               None if labels is None else patterns.order[block])
+            add_completed_block(stats, block_rows, resp, conditionals,
+                                structure.second_moments)
+        return stats
+
+    return SufficientStatistics.total(map_groups(patterns, precisions, share_statistics,
+                                                 map_ranges, n_shares))
 
 
 class MissingValuesSource(RowsInMemory):
@@ -432,19 +444,6 @@ class MissingValuesSource(RowsInMemory):
         log_weights, log_det = e_step_constants(structure, weights, precisions_cholesky,
                                                 n_features)
         threads = self._threads or RowThreads(self.n_samples)
-        # The blocks are dealt out to the threads in turn: the rows are sorted by their
-        # number of missing values, whose cost grows with it (the inversions as its cube),
-        # so that contiguous shares would leave one thread three times the other's work.
-        blocks = list(self.patterns.blocks(slice(0, self.n_samples), n_components,
-                                           row_chunks))
-        n_shares = threads.n_threads
-
-        def statistics(shares: slice) -> SufficientStatistics:
-            dealt = [block for index, block in enumerate(blocks)
-                     if shares.start <= index % n_shares < shares.stop]
-            return missing_block_statistics(self._sorted_rows, self.patterns,
-                                            self._sorted_weight, dealt, structure,
-                                            log_weights, means, precisions, log_det, labels)
-
-        parts = threads.map(statistics, n_shares)
-        return parts[0] if len(parts) == 1 else SufficientStatistics.total(parts)
+        return missing_statistics(self._sorted_rows, self.patterns, self._sorted_weight,
+                                  structure, log_weights, means, precisions, log_det, labels,
+                                  threads.map, threads.n_threads)

@@ -15,7 +15,9 @@ from bayesmix.em.engine import COUNT_FLOOR, EMEngine, EMSettings, MixtureParamet
 from bayesmix.em.missing_source import MissingValuesSource, memory_source
 from bayesmix.em.sources import InMemorySource
 from bayesmix.exceptions import ConvergenceWarning
-from bayesmix.patterns import MissingPatterns, invert_positive_definite
+from bayesmix.pattern_inverses import group_inverses
+from bayesmix.patterns import MissingPatterns
+from bayesmix.prefix_tree import INVERSE_CHUNK_ELEMENTS
 
 N_COMPONENTS = 3
 #: Every registered structure, and mclust's names of two of them.
@@ -332,13 +334,42 @@ def test_patterns_cover_every_row_once():
                 group.missing_index[pattern].tolist())
 
 
-def test_inverse_of_positive_definite_stacks():
+@pytest.mark.parametrize("chunk_elements", [INVERSE_CHUNK_ELEMENTS, 40])
+@pytest.mark.parametrize("shape, bordered", [((1000, 10), True), ((40, 24), False)])
+@pytest.mark.parametrize("n_shares", [1, 3])
+def test_inverses_of_the_missing_blocks(chunk_elements, shape, bordered, n_shares):
+    # Many rows on few columns share their prefixes (bordered along the tree); a few
+    # rows on many columns do not (each block inverted on its own). Shares (threads)
+    # start anywhere in the tree, from the inverses of their first node's ancestors.
     rng = np.random.default_rng(0)
-    factors = rng.normal(size=(7, 3, 5, 5))
-    matrices = factors @ np.swapaxes(factors, -1, -2) + np.eye(5)
-    inverses, log_dets = invert_positive_definite(matrices)
-    np.testing.assert_allclose(inverses, np.linalg.inv(matrices), rtol=1e-10, atol=1e-12)
-    np.testing.assert_allclose(log_dets, np.linalg.slogdet(matrices)[1], rtol=1e-12)
+    n_samples, n_features = shape
+    missing = rng.random(shape) < 0.5
+    missing[missing.all(axis=1), 0] = False
+    factors = rng.normal(size=(3, n_features, n_features))
+    precisions = factors @ np.swapaxes(factors, -1, -2) + np.eye(n_features)
+    patterns = MissingPatterns(missing)
+    assert patterns.bordering_pays == bordered
+    covered = []
+    for share in range(n_shares):
+        for group, positions, inverses in group_inverses(patterns, precisions, share,
+                                                         n_shares, chunk_elements):
+            covered.append(np.arange(positions.start, positions.stop))
+            offset = group.positions.start
+            for pattern in np.unique(group.pattern_of_position[positions.start - offset:
+                                                               positions.stop - offset]):
+                index = group.missing_index[pattern]
+                block = precisions[:, index][:, :, index]
+                slot = pattern - inverses.first
+                np.testing.assert_allclose(
+                    np.moveaxis(inverses.covariances[:, :, slot], -1, 0),
+                    np.linalg.inv(block), rtol=1e-10, atol=1e-12)
+                np.testing.assert_allclose(inverses.log_dets[slot],
+                                           np.linalg.slogdet(block)[1], rtol=1e-12,
+                                           atol=1e-12)
+    # Every row once (with small chunks or shares, a group's rows come in several ranges).
+    np.testing.assert_array_equal(np.sort(np.concatenate(covered)), np.arange(n_samples))
+    if n_shares == 1:
+        assert (len(covered) > len(patterns.groups)) == (chunk_elements == 40)
 
 
 # ---------------------------------------------------------------- accuracy (slow)
