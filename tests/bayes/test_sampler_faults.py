@@ -154,6 +154,25 @@ def test_agreeing_chains_are_not_flagged():
     assert _record(idata)["warnings"] == []
 
 
+@pytest.mark.parametrize("numba_on", [True, False])
+def test_rhat_and_ess_are_arvizs_and_leave_its_numba_setting_alone(numba_on):
+    idata = _posterior(stuck=[3])
+    posterior = idata.posterior[["weights", "means"]]
+    expected_rhat = float(az.rhat(posterior).to_array().max())
+    expected_ess = float(az.ess(posterior, method="bulk").to_array().min())
+    if not numba_on:
+        az.Numba.disable_numba()
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            diagnostics = check_sampler_diagnostics(idata)
+        assert az.Numba.numba_flag is numba_on
+    finally:
+        az.Numba.enable_numba()
+    assert diagnostics["max_rhat"] == pytest.approx(expected_rhat, rel=1e-12)
+    assert diagnostics["min_ess_bulk"] == pytest.approx(expected_ess, rel=1e-12)
+
+
 def test_divergences_are_counted_per_chain_and_recorded(tmp_path):
     diverging = np.zeros((4, 400), bool)
     diverging[2, [5, 50, 60]] = True
