@@ -339,3 +339,23 @@ def test_sampling_on_jax_compiles_no_c_code(tmp_path):
                                               f"base_compiledir={cache}"})
     assert result.stdout.splitlines()[-1] == "5", result.stderr
     assert not cache.exists()
+
+
+def test_pytensors_blas_probe_runs_in_the_background_from_the_models_import():
+    # The compiler probe behind pytensor.config.blas__ldflags is started on a thread when
+    # the model's module loads; once it has run, reading the flags runs no compiler.
+    code = textwrap.dedent("""
+        import subprocess, threading
+        import bayesmix.bayes.model
+        import pytensor
+        for thread in threading.enumerate():
+            if thread.name == "bayesmix-pytensor-probe":
+                thread.join()
+        def refuse(*args, **kwargs):
+            raise AssertionError("the probe ran again")
+        subprocess.Popen = refuse
+        print(type(pytensor.config.blas__ldflags).__name__)
+        """)
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            timeout=300)
+    assert result.stdout.splitlines()[-1:] == ["str"], result.stderr
