@@ -106,7 +106,15 @@ class ChainProgram:
         self._compiling: dict[int, Future] = {}
 
     def program(self, n_chains: int) -> Callable:
-        """The jitted program of ``n_chains`` chains (made once)."""
+        """The jitted program of ``n_chains`` chains (made once).
+
+        Examples
+        --------
+        >>> from bayesmix.bayes.backends.jax_nuts import ChainProgram
+        >>> double = ChainProgram(lambda x: 2 * x, (0,), "vectorized")
+        >>> double.program(2) is double.program(2)
+        True
+        """
         if n_chains not in self._programs:
             self._programs[n_chains] = self._jitted(n_chains)
         return self._programs[n_chains]
@@ -134,6 +142,15 @@ class ChainProgram:
 
         Parallel chains' outputs are spread over the devices, chain by chain: a program
         compiled ahead for them must know it, or their call compiles it again.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from bayesmix.bayes.backends.jax_nuts import ChainProgram
+        >>> double = ChainProgram(lambda x: {"twice": 2 * x}, (0,), "parallel")
+        >>> shapes = double.output_shapes(np.ones((2, 3)))
+        >>> shapes["twice"].shape, shapes["twice"].sharding.spec
+        ((2, 3), P('chain',))
         """
         n_chains = self._n_chains(args)
         shapes = jax.eval_shape(self.program(n_chains), *args)
@@ -150,6 +167,16 @@ class ChainProgram:
         JAX keeps the compiled program, so the call with arrays of those shapes runs it
         (and waits for the compilation to end). Compiling is C++ that releases Python's
         lock: it proceeds while the caller traces, compiles and runs other programs.
+
+        Examples
+        --------
+        >>> import jax
+        >>> import numpy as np
+        >>> from bayesmix.bayes.backends.jax_nuts import ChainProgram
+        >>> total = ChainProgram(lambda x: x.sum(), (0,), "vectorized")
+        >>> total.compile_ahead(jax.ShapeDtypeStruct((2, 3), np.float64))
+        >>> np.asarray(total(np.ones((2, 3))))  # waits for the compilation, if need be
+        array([3., 3.])
         """
         n_chains = self._n_chains(args)
         if n_chains not in self._compiling:
