@@ -199,8 +199,8 @@ def _chain_mesh(n_chains: int) -> Mesh:
 
 @functools.cache
 def _background() -> ThreadPoolExecutor:
-    """The thread programs compile on ahead of their first call (one at a time)."""
-    return ThreadPoolExecutor(max_workers=1, thread_name_prefix="bayesmix-compile")
+    """The threads programs compile on ahead of their first call."""
+    return ThreadPoolExecutor(max_workers=2, thread_name_prefix="bayesmix-compile")
 
 
 @functools.lru_cache(maxsize=4 * IN_PROCESS_STRUCTURES)
@@ -267,11 +267,11 @@ def compile_ahead(model: Any, *, draws: int, tune: int, chains: int, target_acce
     """Start compiling the programs of :func:`sample_numpyro` with these settings.
 
     The model is converted and the chains' start traced here; the iterations (the
-    largest program, most of a first fit's compilation) and the draws' post-processing
-    then compile on a background thread while the caller goes on -- checking the
-    initial points, compiling and running the chains' start -- instead of one after the
-    other: on a machine with two cores, about 1.5 s less for a default fit's first run.
-    Programs compiled before (in the process, or in the persistent cache) load instead.
+    largest program, most of a first fit's compilation) then compile on a background
+    thread while the caller goes on -- checking the initial points, compiling and
+    running the chains' start (after which the draws' post-processing compiles on a
+    second thread) -- instead of one after the other. Programs compiled before (in the
+    process, or in the persistent cache) load instead.
 
     Parameters
     ----------
@@ -311,9 +311,6 @@ def compile_ahead(model: Any, *, draws: int, tune: int, chains: int, target_acce
     # Tracing the start first sets the kernel's warm-up schedule, which the iterations read.
     state = start.output_shapes(keys, points, converted.constants)
     advance.compile_ahead(state, converted.constants)
-    kept = [jax.ShapeDtypeStruct((group, draws, *value.shape[1:]), value.dtype)
-            for value in state.z]
-    posterior.compile_ahead(kept, converted.constants)
     return _Plan(start, advance, posterior, group, calls, n_steps)
 
 
@@ -321,6 +318,11 @@ def _run_chains(converted: JaxModel, plan: _Plan, keys: np.ndarray, points: list
                 *, tune: int, draws: int, progress: Any) -> tuple[dict, dict, dict]:
     """One group of chains: the posterior's draws, log-likelihoods and statistics."""
     state = plan.start(keys, points, converted.constants)
+    # The post-processing compiles now, on the core the start's compilation leaves to the
+    # iterations' (still going on), rather than during the sampling.
+    plan.posterior.compile_ahead(
+        [jax.ShapeDtypeStruct((len(keys), draws, *value.shape[1:]), value.dtype)
+         for value in state.z], converted.constants)
     values, stats = [], []
     for _ in range(plan.calls):
         state, (chunk_values, chunk_stats) = plan.advance(state, converted.constants)
