@@ -250,9 +250,11 @@ def _hashable(options: Mapping[str, Any]) -> tuple[tuple[str, Any], ...]:
 
 @dataclass(frozen=True)
 class _Plan:
-    """How a run's chains go: their programs, the chains run together (a group), and the
-    calls each group's iterations take (several with a progress bar) of ``n_steps`` each."""
+    """How a run's chains go: the converted model, its programs, the chains run together
+    (a group), and the calls each group's iterations take (several with a progress bar) of
+    ``n_steps`` each."""
 
+    converted: JaxModel
     start: ChainProgram
     advance: ChainProgram
     posterior: ChainProgram
@@ -311,12 +313,13 @@ def compile_ahead(model: Any, *, draws: int, tune: int, chains: int, target_acce
     # Tracing the start first sets the kernel's warm-up schedule, which the iterations read.
     state = start.output_shapes(keys, points, converted.constants)
     advance.compile_ahead(state, converted.constants)
-    return _Plan(start, advance, posterior, group, calls, n_steps)
+    return _Plan(converted, start, advance, posterior, group, calls, n_steps)
 
 
-def _run_chains(converted: JaxModel, plan: _Plan, keys: np.ndarray, points: list[np.ndarray],
-                *, tune: int, draws: int, progress: Any) -> tuple[dict, dict, dict]:
+def _run_chains(plan: _Plan, keys: np.ndarray, points: list[np.ndarray], *, tune: int,
+                draws: int, progress: Any) -> tuple[dict, dict, dict]:
     """One group of chains: the posterior's draws, log-likelihoods and statistics."""
+    converted = plan.converted
     state = plan.start(keys, points, converted.constants)
     # The post-processing compiles now, on the core the start's compilation leaves to the
     # iterations' (still going on), rather than during the sampling.
@@ -414,7 +417,7 @@ def sample_numpyro(
     plan = compile_ahead(model, draws=draws, tune=tune, chains=chains,
                          target_accept=target_accept, progressbar=progressbar,
                          chain_method=chain_method, nuts_kwargs=nuts_kwargs)
-    converted = jax_model(model)
+    converted = plan.converted
     rng = np.random.default_rng(random_seed)
     points, log_density = converted.start_points(
         list(initvals) if initvals is not None else [None] * chains,
@@ -432,7 +435,7 @@ def sample_numpyro(
         progress = tqdm(total=chains * plan.calls * plan.n_steps, desc="NUTS", unit="it")
     group = plan.group
     results = [
-        _run_chains(converted, plan, keys[first:first + group],
+        _run_chains(plan, keys[first:first + group],
                     [point[first:first + group] for point in points], tune=tune,
                     draws=draws, progress=progress)
         for first in range(0, chains, group)
