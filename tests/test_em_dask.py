@@ -301,16 +301,18 @@ def _simulated_chunk(block_id=None, rows=100_000):
 
 @pytest.mark.slow
 def test_out_of_core_zarr_store_on_worker_processes(tmp_path):
-    """Fit 200 MB of Zarr data on two worker processes that each use under 50 MB for it.
+    """Fit 400 MB of Zarr data on two worker processes that each use under 100 MB for it.
 
     The store is written chunk by chunk and never loaded by the workers: each holds a
-    6.4 MB chunk at a time. A worker's memory limit also counts its interpreter and
-    libraries (about 450 MB once bayesmix, hence PyMC, is imported), so the limit is set
-    to 700 MB with spilling and pausing off, and the test checks the memory each worker
-    used above its idle footprint: less than a quarter of the data.
+    few 6.4 MB chunks at a time (30 to 40 MB in all, whatever the data's size). A
+    worker's memory limit also counts its interpreter and libraries (about 450 MB once
+    bayesmix, hence PyMC, is imported), so the limit is set to 700 MB with spilling and
+    pausing off. A first fit on two chunks loads the code a fit uses; the test then
+    checks the memory each worker used above that footprint: less than a quarter of the
+    data.
     """
     path = str(tmp_path / "X.zarr")
-    X_lazy = da.map_blocks(_simulated_chunk, chunks=((100_000,) * 32, (8,)), dtype=float)
+    X_lazy = da.map_blocks(_simulated_chunk, chunks=((100_000,) * 64, (8,)), dtype=float)
     with dask.config.set(scheduler="threads"):
         X_lazy.to_zarr(path)
     data_bytes = X_lazy.nbytes
@@ -323,7 +325,7 @@ def test_out_of_core_zarr_store_on_worker_processes(tmp_path):
     with dask.config.set(memory), distributed.LocalCluster(
             n_workers=2, threads_per_worker=1, processes=True, memory_limit="700MB",
             dashboard_address=None) as cluster, distributed.Client(cluster) as client:
-        client.run(__import__, "bayesmix.em.dask_source")
+        _fit(da.from_zarr(path)[:200_000], **params)
         client.run(_start_peak_memory_polling)
         on_dask = _fit(da.from_zarr(path), **params)
         used = {worker: peak - idle for worker, (idle, peak)
