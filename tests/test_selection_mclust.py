@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from sklearn.datasets import load_iris
 
-from bayesmix import select_em
+from bayesmix import GaussianMixtureEM, select_em
 from bayesmix.covariance import MCLUST_MODELS, mclust_models
 from bayesmix.plotting import plot_selection
 
@@ -54,6 +54,36 @@ def test_iris_chooses_mclusts_published_vev_2():
     assert -selection.table_.at[selection.best_index_, "bic"] == pytest.approx(-561.73,
                                                                                 abs=0.01)
     assert np.isfinite(selection.table_["bic"]).all()
+
+
+def test_vve_is_also_started_from_the_vev_fit():
+    """iris, 5 components: from the hierarchical and k-means starts VVE stops at -191.34,
+    below mclust's -190.84; with VEV in the grid, VVE also starts from VEV's fit and
+    reaches -186.58, the fit that VEV's parameters start (``seeded_by``)."""
+    X = load_iris().data
+    alone = select_em(X, [5], covariance_types=["VVE"], random_state=0)
+    seeded = select_em(X, [5], covariance_types=["VEV", "VVE"], random_state=0)
+    vev = seeded.best_estimator_
+    assert vev.covariance_type == "VEV"
+    log_likelihood = seeded.table_.set_index("covariance_type")["log_likelihood"]
+    assert log_likelihood["VVE"] > alone.table_.at[0, "log_likelihood"] + 4.0
+    assert log_likelihood["VVE"] > -190.84
+    from_vev = GaussianMixtureEM(
+        5, covariance_type="VVE", weights_init=vev.weights_, means_init=vev.means_,
+        precisions_init=vev.precisions_, tol=1e-6, max_iter=1000, reg_covar=vev.reg_covar,
+        acceleration="squarem").fit(X)
+    assert from_vev.score(X) * len(X) == pytest.approx(log_likelihood["VVE"], abs=1e-3)
+
+
+def test_seeded_fits_with_missing_values_replace_a_degenerate_cell():
+    """Cell by cell (NaN in X), a seeded fit replaces the cell's degenerate fit."""
+    X = load_iris().data.copy()
+    X[np.random.default_rng(0).random(X.shape) < 0.05] = np.nan
+    alone = select_em(X, [4, 5], covariance_types=["VVE"], random_state=0).table_
+    seeded = select_em(X, [4, 5], covariance_types=["VEV", "VVE"], random_state=0).table_
+    assert alone.set_index("n_components").at[5, "degenerate"]
+    vve = seeded[seeded["covariance_type"] == "VVE"].set_index("n_components")
+    assert not vve.at[5, "degenerate"]
 
 
 def test_batched_mclust_grid_equals_the_cell_by_cell_grid(monkeypatch):

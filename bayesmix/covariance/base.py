@@ -168,6 +168,11 @@ class CovarianceStructure:
         :mod:`bayesmix.em.batch` then projects its jumps (:meth:`project`) and leaves
         padded components out of the M step as components of weight 0 and scatter 0,
         which :meth:`maximise_scatter` of such a structure must ignore.
+    seeded_by : tuple of str
+        Structures whose fits :func:`~bayesmix.select_em` also starts this one from, at
+        the same number of components, when its grid has them (their parameters as
+        initial values): for a structure whose likelihood has local optima that the
+        grid's usual starts often miss.
     mahalanobis_features : {"outer", "squares"}
         The row features (``RowProducts.features`` of :mod:`bayesmix.covariance.quadratic`)
         that :meth:`batch_mahalanobis_coefficients` weighs.
@@ -190,6 +195,7 @@ class CovarianceStructure:
     supports_prior: bool = False
     batched_m_step: bool = False
     nonlinear_constraints: bool = False
+    seeded_by: tuple[str, ...] = ()
     mahalanobis_features: str = "outer"
 
     def __init_subclass__(cls, **kwargs: object) -> None:

@@ -32,6 +32,14 @@ __all__ = ["EEVCovariance", "EVECovariance", "EVVCovariance", "VEECovariance",
            "VEVCovariance", "VVECovariance", "common_orientation"]
 
 
+#: The fits that also start EVE and VVE in model selection: the MM iteration of their
+#: common orientation often ends in a poor local optimum from the usual starts. On iris
+#: (VVE, 5 components) the hierarchical and k-means starts reach -191.34, mclust
+#: -190.84, VEV's fit -186.58; on eight real data sets, VEV's fits brought every EVE
+#: and VVE cell that was short of mclust's log-likelihood (by 0.5 to 1.6) to it or above.
+SEEDS_OF_COMMON_ORIENTATION = ("VEV",)
+
+
 def _polar(matrices: np.ndarray) -> np.ndarray:
     """The orthogonal factor ``U V^T`` of ``U S V^T``: the rotation nearest each matrix.
 
@@ -224,6 +232,7 @@ class EVECovariance(DecomposedStructure, FullCovariance):
 
     name = "EVE"
     second_moments = "matrix"
+    seeded_by = SEEDS_OF_COMMON_ORIENTATION
 
     def maximise_scatter(self, weights, scatters, start=None):
         orientation, variances = common_orientation(scatters, weights, True, start)
@@ -247,6 +256,7 @@ class VVECovariance(DecomposedStructure, FullCovariance):
 
     name = "VVE"
     second_moments = "matrix"
+    seeded_by = SEEDS_OF_COMMON_ORIENTATION
 
     def maximise_scatter(self, weights, scatters, start=None):
         orientation, variances = common_orientation(scatters, weights, False, start)

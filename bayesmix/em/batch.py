@@ -39,7 +39,8 @@ Screening
     A "small EM" (Biernacki, Celeux and Govaert 2003): a run given rivals goes on past
     the iteration where its change first falls below ``screen_tol`` only if its lower
     bound there is at least that of one of its rivals at the same stage (a rival that
-    ends before that stage counts with its last bound); otherwise it is dropped.
+    ends before that stage counts with its last bound); otherwise it is dropped. A rival
+    made outside the batch counts with its bound at that stage (``screen_bound``).
 
 Its length (about 850 lines, a third of it docstrings) is that of one algorithm, the
 batched iterations with their layout, SQUAREM cycle, screening and failures, kept
@@ -94,6 +95,8 @@ class BatchStart:
         weights).
     rivals : tuple of int
         Indices of the runs this one is screened against (empty: never screened).
+    screen_bound : float or None
+        A rival made outside the batch: its lower bound at the screen stage.
 
     Examples
     --------
@@ -107,6 +110,7 @@ class BatchStart:
     structure: CovarianceStructure
     responsibilities: np.ndarray
     rivals: tuple[int, ...] = ()
+    screen_bound: float | None = None
 
 
 @dataclass(frozen=True)
@@ -590,8 +594,13 @@ class BatchEM:
         real = np.arange(n_components.max()) < n_components[order, np.newaxis]
         groups, width = self._groups([structures[run] for run in order], real)
         ends: list[dict | None] = [None] * n_runs
-        screen_bounds = np.full(n_runs, np.nan)
+        screen_bounds, bounds_outside = np.full(n_runs, np.nan), []
         pending = {run: list(start.rivals) for run, start in enumerate(starts) if start.rivals}
+        for run, start in enumerate(starts):
+            if start.screen_bound is not None:
+                pending.setdefault(run, []).append(n_runs + len(bounds_outside))
+                bounds_outside.append(start.screen_bound)
+        screen_bounds = np.concatenate([screen_bounds, bounds_outside])
         history: list[tuple[np.ndarray, np.ndarray, np.ndarray | None]] = []
         # The iterations are many small NumPy calls, which threads would serialise on
         # the GIL: one thread (BLAS and OpenMP held to one too) unless the rows are many.

@@ -2,8 +2,8 @@
 
 The data are validated and summarised once (one :class:`~bayesmix.em.sources.InMemorySource`
 for the grid); every fit starts from mclust's hierarchical clustering, whose merge tree
-serves every cell, and from k-means screened by a short EM run; the fits are
-SQUAREM-accelerated. A structure with a batched M step fits all its cells, from all
+serves every cell, and from k-means screened by a short EM run (EVE and VVE also from
+the VEV fits of the grid); the fits are SQUAREM-accelerated. A structure with a batched M step fits all its cells, from all
 their starts, as one stacked computation (:mod:`bayesmix.em.batch`), and the criteria of
 its cells come from one batched pass; another structure is fitted cell by cell.
 """
@@ -86,26 +86,40 @@ def _fit_cell(source: InMemorySource, starts: list[str], n_init: int,
     convergence warnings go into the table. ``estimator`` is the family's EM class.
     """
     tol = params.pop("tol")
-    screen_tol = max(SCREEN_TOL, tol)
     best = None
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DegenerateComponentWarning)
         warnings.simplefilter("ignore", ConvergenceWarning)
         for scheme in starts:
             restarts = 1 if scheme in DETERMINISTIC_INITS else n_init
-            em = estimator(init_params=scheme, n_init=restarts,
-                           tol=tol if best is None else screen_tol, **params)
-            em.fit(source)
-            if best is not None:
-                budget = em.max_iter - em.n_iter_
-                if em.lower_bound_ < _bound_at(best, screen_tol) or budget == 0:
-                    continue
-                if screen_tol > tol:  # on to tol from where it stopped
-                    em.set_params(tol=tol, warm_start=True, max_iter=budget).fit(source)
-                    em.set_params(warm_start=False, max_iter=params["max_iter"])
+            em = estimator(init_params=scheme, n_init=restarts, tol=tol, **params)
+            if best is None:
+                em.fit(source)
+            elif not _fit_screened(em, source, best):
+                continue
             if best is None or em.lower_bound_ > best.lower_bound_:
                 best = em
     return best
+
+
+def _fit_screened(em: GaussianMixtureEM, source: Any, rival: GaussianMixtureEM) -> bool:
+    """Fit ``em`` screened against the fitted ``rival``; whether it was kept.
+
+    It runs to :data:`SCREEN_TOL` first and goes on to its ``tol`` (within its
+    ``max_iter`` iterations in all) only if it then stands at least as high as ``rival``
+    did at the same stage; with no iterations left, it is dropped.
+    """
+    tol, max_iter = em.tol, em.max_iter
+    screen_tol = max(SCREEN_TOL, tol)
+    em.set_params(tol=screen_tol).fit(source)
+    em.set_params(tol=tol)
+    budget = max_iter - em.n_iter_
+    if em.lower_bound_ < _bound_at(rival, screen_tol) or budget == 0:
+        return False
+    if screen_tol > tol:  # on to tol from where it stopped
+        em.set_params(warm_start=True, max_iter=budget).fit(source)
+        em.set_params(warm_start=False, max_iter=max_iter)
+    return True
 
 
 def _fit_cells(source: InMemorySource, structure: str, ks: list[int], starts: list[str],
@@ -210,6 +224,116 @@ def _fit_batched(source: InMemorySource, structures: list[str], ks: list[int],
     return fits
 
 
+def _seed_parameters(structure: str, seed: GaussianMixtureEM) -> dict[str, np.ndarray]:
+    """``seed``'s parameters as the initial values of a fit of ``structure``."""
+    n_components, n_features = seed.means_.shape
+    precisions = get_structure(seed.covariance_type).to_full(
+        seed.precisions_, n_components, n_features)
+    precisions = (precisions + np.swapaxes(precisions, -1, -2)) / 2.0
+    target = get_structure(structure)
+    return {"weights_init": seed.weights_ / seed.weights_.sum(), "means_init": seed.means_,
+            "precisions_init": target.from_full(precisions) if target.estimates_correlations
+            else precisions}
+
+
+def _refit_from_seeds(source: InMemorySource,
+                      by_cell: dict[tuple[str, str], list[tuple[GaussianMixtureEM, dict]]],
+                      settings: dict[str, Any]) -> None:
+    """Start each Gaussian cell of a structure with ``seeded_by`` from its seeds' fits.
+
+    A seed is a structure of the grid named by the cell's structure
+    (:attr:`~bayesmix.covariance.CovarianceStructure.seeded_by`); its fit at the same
+    number of components, unless degenerate, starts a fit of the cell (its weights,
+    means and precisions as ``weights_init``, ``means_init`` and ``precisions_init``,
+    so that the chosen estimator refits to the same result). A cell keeps the seeded
+    fit with the highest likelihood if it beats the cell's fit, or if the cell's fit is
+    degenerate and the seeded one is not. Each is screened against the cell's fit (unless
+    degenerate) as the grid's later start schemes are (:func:`_fit_screened`). The fits
+    of structures with a batched M step, on complete rows and without a prior, run as
+    one batch; the others one by one.
+    """
+    gaussian = {get_structure(structure).name: structure
+                for family, structure in by_cell if family == "gaussian"}
+    cells, jobs = [], []  # (structure, position in the grid); (structure, seed, cell's fit)
+    for structure in gaussian.values():
+        for seed in get_structure(structure).seeded_by:
+            if seed not in gaussian:
+                continue
+            for i, (seed_em, _) in enumerate(by_cell["gaussian", gaussian[seed]]):
+                # one component: the fits of every start agree
+                if seed_em.n_components > 1 and not seed_em.degenerate_components_:
+                    cells.append((structure, i))
+                    jobs.append((structure, seed_em, by_cell["gaussian", structure][i][0]))
+    if not jobs:
+        return
+    batched = (settings["prior"] is None and not isinstance(source, MissingValuesSource)
+               and all(get_structure(structure).batched_m_step for structure, _, _ in jobs))
+    refits = (_seeded_batch if batched else _seeded_cells)(source, jobs, settings)
+    for (structure, i), refit in zip(cells, refits):
+        if refit is None:
+            continue
+        current = by_cell["gaussian", structure][i][0]
+        degenerate = bool(refit[0].degenerate_components_)
+        if (degenerate, -refit[0].lower_bound_) < (bool(current.degenerate_components_),
+                                                   -current.lower_bound_):
+            by_cell["gaussian", structure][i] = refit
+
+
+def _seeded_cells(source: Any, jobs: list, settings: dict[str, Any]) -> list:
+    """The seeded fits one by one (screened against the cell's), each with its criteria."""
+    refits = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DegenerateComponentWarning)
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        for structure, seed, current in jobs:
+            em = GaussianMixtureEM(seed.n_components, covariance_type=structure,
+                                   **_seed_parameters(structure, seed), **settings)
+            try:
+                if current.degenerate_components_:
+                    em.fit(source)
+                elif not _fit_screened(em, source, current):
+                    refits.append(None)
+                    continue
+            except ValueError:  # a covariance stopped being positive definite
+                refits.append(None)
+                continue
+            refits.append((em, em.criteria(source.X)))
+    return refits
+
+
+def _seeded_batch(source: InMemorySource, jobs: list, settings: dict[str, Any]) -> list:
+    """The seeded fits as one batch, from the seeds' responsibilities."""
+    start_time = time.perf_counter()
+    screen_tol = max(SCREEN_TOL, settings["tol"])
+    starts = [BatchStart(get_structure(structure), seed.predict_proba(source.X),
+                         screen_bound=None if current.degenerate_components_
+                         else _bound_at(current, screen_tol))
+              for structure, seed, current in jobs]
+    batch = BatchEM(source, EMSettings(
+        tol=settings["tol"], reg_covar=settings["reg_covar"], max_iter=settings["max_iter"],
+        accelerate=settings["acceleration"] == "squarem"))
+    ends = batch.run(starts, screen_tol)
+    kept = [index for index, end in enumerate(ends)
+            if end is not None and not end.failed_components]
+    evaluation = batch.evaluate([(starts[index].structure, ends[index].parameters)
+                                 for index in kept])
+    fit_time = time.perf_counter() - start_time
+    refits: list = [None] * len(jobs)
+    for row, index in enumerate(kept):
+        structure, seed, _ = jobs[index]
+        k = seed.n_components
+        em = GaussianMixtureEM(k, covariance_type=structure, **_seed_parameters(structure, seed),
+                               **settings)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DegenerateComponentWarning)
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            em.set_fitted_run(ends[index], source, evaluation.counts[row], fit_time)
+        refits[index] = (em, criteria_from_totals(
+            evaluation.log_likelihood[row], evaluation.entropy[row],
+            n_parameters(k, source.n_features, structure), source.n_samples))
+    return refits
+
+
 def _row(em: GaussianMixtureEM, values: dict[str, float]) -> dict[str, Any]:
     """The table row of a fitted estimator with its criteria."""
     notes = [f"component {k} degenerate ({why}): not selectable"
@@ -278,8 +402,13 @@ def select_em(
     clustering, whose one merge tree serves every number of components and structure)
     and k-means (one partition per number of components and seed, shared by the
     structures); a later scheme's run goes on past a short "small EM" only if it then
-    stands as high as an earlier one. The data are validated and summarised once for
-    the whole grid, and the iterations are accelerated by SQUAREM
+    stands as high as an earlier one. A structure whose likelihood has local optima that
+    these starts often miss (EVE and VVE, their common orientation) also starts from the
+    fit of the structures it names in ``seeded_by`` (VEV) at the same number of
+    components, when the grid has them (Gaussian fits without ``noise``); the chosen
+    estimator then has that fit's parameters as ``weights_init``, ``means_init`` and
+    ``precisions_init``, so that refitting it reaches the same fit. The data are
+    validated and summarised once for the whole grid, and the iterations are accelerated by SQUAREM
     (``acceleration="squarem"``). The fits of every structure with a batched M step
     run together, all numbers of components and starts as one stacked computation
     (:mod:`bayesmix.em.batch`: each run follows the one-fit engine's iterations, a few
@@ -406,6 +535,8 @@ def select_em(
             (family, structure): _fit_cells(source, structure, ks, starts, n_init,
                                             family_settings, FAMILIES[family])
             for structure in structures if (family, structure) not in by_cell})
+    if not noise:
+        _refit_from_seeds(source, by_cell, settings)
     fits = [by_cell[family, structure][i] for family in families for i in range(len(ks))
             for structure in structures]
     table = pd.DataFrame([_row(em, values) for em, values in fits],

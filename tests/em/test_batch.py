@@ -136,6 +136,22 @@ def test_screening_drops_a_run_below_its_rivals_at_the_screen_stage(source):
     _assert_same_optimum(runs[2], runs[0])
 
 
+def test_a_screen_bound_is_a_rival_made_outside_the_batch(source):
+    """A run screened against a bound above its own at the screen stage is dropped; one
+    screened against a bound just below its own goes on, to where it goes alone."""
+    structure, screen_tol = get_structure("full"), 1e-3
+    settings = EMSettings(tol=1e-10, max_iter=2000, accelerate=True)
+    start, = _starts(source, [3])
+    history = _alone(source, structure, start, settings).history
+    own = history[np.flatnonzero(np.abs(np.diff(history)) < screen_tol)[0] + 1]
+    runs = BatchEM(source, settings).run(
+        [BatchStart(structure, start, screen_bound=own + 1e-6),
+         BatchStart(structure, start, screen_bound=own - 1e-6), BatchStart(structure, start)],
+        screen_tol=screen_tol)
+    assert runs[0] is None
+    _assert_same_optimum(runs[1], runs[2])
+
+
 def test_a_failing_run_stops_at_its_last_valid_parameters_and_spares_the_others():
     """A component that shrinks onto five nearly equal rows gets a negative variance
     once the (negative, here) reg_covar is added: EMEngine raises; the batch stops that
