@@ -41,8 +41,17 @@ neither flagged degenerate by bayesmix nor NA in mclust: its minimum and maximum
 number of cells below -0.1 and those cells. A summary table closes the run (``--out PATH`` also
 writes it as CSV). Without ``Rscript`` or mclust, only bayesmix is timed.
 
+``--prior`` fits both sides under mclust's default conjugate prior
+(``select_em(..., prior="default")``, ``Mclust(..., prior = priorControl())``), over the
+models mclust fits with one; the per-cell values are then the log-likelihoods at the
+posterior modes, which mclust's BIC uses. mclust's default EM tolerance (a relative
+change of 1e-5) stops short of the mode, where the log-likelihood can be higher than at
+the mode (MAP-EM ascends the log-likelihood plus the log prior), so its cells and choice
+then come from a second, converged run (``emControl(tol = c(1e-10, 1e-10))``); its time
+is the default run's.
+
 Run: ``python benchmarks/select_vs_mclust.py [--repeats 3] [--datasets iris wine]
-[--models four|mclust] [--out results.csv]``
+[--models four|mclust] [--prior] [--out results.csv]``
 """
 
 from __future__ import annotations
@@ -54,6 +63,7 @@ import statistics
 import subprocess
 import tempfile
 import time
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 
@@ -61,7 +71,8 @@ import numpy as np
 import pandas as pd
 from sklearn import datasets as sk_datasets
 
-from bayesmix import load_old_faithful, select_em
+from bayesmix import GaussianMixtureEM, load_old_faithful, select_em
+from bayesmix.covariance import get_structure, mclust_models
 
 #: bayesmix's (scikit-learn's) structure names and the mclust models they are.
 MCLUST_NAMES = {"spherical": "VII", "diag": "VVI", "tied": "EEE", "full": "VVV"}
@@ -69,6 +80,8 @@ MCLUST_NAMES = {"spherical": "VII", "diag": "VVI", "tied": "EEE", "full": "VVV"}
 ALL_MCLUST_MODELS = ["EII", "VII", "EEI", "VEI", "EVI", "VVI", "EEE", "VEE", "EVE", "VVE",
                      "EEV", "VEV", "EVV", "VVV"]
 MODEL_SETS = {"four": list(MCLUST_NAMES.values()), "mclust": ALL_MCLUST_MODELS}
+#: The models mclust fits with its conjugate prior (``--prior``).
+PRIOR_MODELS = mclust_models(2, prior=True)
 MAX_COMPONENTS = 9
 #: A cell where bayesmix's log-likelihood is this much below mclust's is listed.
 THRESHOLD = -0.1
@@ -106,9 +119,16 @@ X <- as.matrix(read.csv(args[1]))
 repeats <- as.integer(args[2])
 models <- strsplit(args[3], ",")[[1]]
 G <- seq_len(as.integer(args[4]))
-fit <- function() Mclust(X, G = G, modelNames = models, verbose = FALSE)
+prior <- if (args[5] == "default") priorControl() else NULL
+fit <- function() Mclust(X, G = G, modelNames = models, prior = prior, verbose = FALSE)
 m <- fit()  # the warm-up; Mclust is deterministic, so its cells are every run's
 seconds <- median(replicate(repeats, system.time(fit())[["elapsed"]]))
+if (!is.null(prior)) {
+  # Under a prior, EM's default tolerance stops short of the posterior mode, where the
+  # log-likelihood can be higher than at the mode: the cells come from a converged run.
+  m <- Mclust(X, G = G, modelNames = models, prior = prior,
+              control = emControl(tol = c(1e-10, 1e-10)), verbose = FALSE)
+}
 B <- m$BIC
 n <- nrow(X)
 cells <- expand.grid(G = as.integer(rownames(B)), model = colnames(B),
@@ -121,6 +141,17 @@ cells$chosen <- cells$model == m$modelName & cells$G == m$G
 stopifnot(abs(cells$loglik[cells$chosen] - m$loglik) <= 1e-10 * abs(m$loglik))
 cells$seconds <- seconds
 write.csv(cells, stdout(), row.names = FALSE)
+"""
+
+
+R_PARAMETERS = """
+suppressPackageStartupMessages(library(mclust))
+args <- commandArgs(trailingOnly = TRUE)
+X <- as.matrix(read.csv(args[1]))
+m <- Mclust(X, G = as.integer(args[3]), modelNames = args[2], prior = priorControl(),
+            control = emControl(tol = c(1e-10, 1e-10)), verbose = FALSE)
+p <- m$parameters
+cat(p$pro, "\\n", as.vector(p$mean), "\\n", as.vector(p$variance$sigma), "\\n", sep = " ")
 """
 
 
@@ -185,12 +216,12 @@ def median_time(run: Callable[[], object], repeats: int) -> float:
     return statistics.median(times)
 
 
-def time_bayesmix(X: np.ndarray, structures: list[str],
-                  repeats: int) -> tuple[float, pd.DataFrame, pd.Series]:
+def time_bayesmix(X: np.ndarray, structures: list[str], repeats: int,
+                  prior: str | None) -> tuple[float, pd.DataFrame, pd.Series]:
     """Median time of ``select_em``, its table with mclust's names and its chosen row."""
     def run():
         return select_em(X, n_components=range(1, MAX_COMPONENTS + 1),
-                         covariance_types=structures, random_state=0)
+                         covariance_types=structures, random_state=0, prior=prior)
 
     selection = run()  # the warm-up; random_state=0 makes every run the same
     seconds = median_time(run, repeats)
@@ -199,13 +230,14 @@ def time_bayesmix(X: np.ndarray, structures: list[str],
     return seconds, table, table.loc[selection.best_index_]
 
 
-def time_mclust(path: Path, models: list[str], repeats: int) -> pd.DataFrame:
+def time_mclust(path: Path, models: list[str], repeats: int, prior: str | None
+                ) -> pd.DataFrame:
     """mclust's cells, one row per (model, G), with its median time.
 
     Columns: model, G, bic, npar, loglik, code, chosen, seconds (the same on every row).
     """
     return pd.read_csv(io.StringIO(run_r(R_TIMING, path, repeats, ",".join(models),
-                                         MAX_COMPONENTS)))
+                                         MAX_COMPONENTS, prior or "none")))
 
 
 def compare_cells(bayesmix: pd.DataFrame, mclust: pd.DataFrame) -> pd.DataFrame:
@@ -217,18 +249,44 @@ def compare_cells(bayesmix: pd.DataFrame, mclust: pd.DataFrame) -> pd.DataFrame:
     return cells
 
 
+def posterior_gain(X: np.ndarray, path: Path, model: str, G: int) -> float:
+    """Under the prior: bayesmix's log posterior of a cell minus that at mclust's mode.
+
+    Both are bayesmix's objective (log-likelihood plus log prior, the MAP-EM lower bound
+    times n): of the cell's fit (``select_em`` on that cell alone fits it as the grid
+    does) and at the parameters of mclust's converged fit. Positive: the cell's fit is
+    the better posterior mode, though its log-likelihood is lower.
+    """
+    lines = run_r(R_PARAMETERS, path, model, G).strip().splitlines()
+    weights, means, covariances = (np.array(line.split(), dtype=float) for line in lines)
+    d = X.shape[1]
+    weights = weights / weights.sum()  # printed to 7 digits
+    precisions = np.linalg.inv(covariances.reshape(G, d, d))
+    cell = select_em(X, [G], covariance_types=[model], random_state=0,
+                     prior="default").best_estimator_
+    at_mclust = GaussianMixtureEM(
+        G, covariance_type=model, prior="default", reg_covar=cell.reg_covar, max_iter=1,
+        weights_init=weights, means_init=means.reshape(G, d),
+        precisions_init=get_structure(model).from_full((precisions + np.swapaxes(
+            precisions, 1, 2)) / 2.0))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        at_mclust.fit(X)
+    return (cell.lower_bound_ - at_mclust.lower_bound_history_[0]) * len(X)
+
+
 def cell_name(model: str, G: int) -> str:
     """mclust's way of naming a cell, e.g. ``EEE,3``."""
     return f"{model},{G}"
 
 
 def benchmark(name: str, path: Path, models: list[str], structures: list[str],
-              repeats: int, with_r: bool) -> dict[str, object]:
+              repeats: int, with_r: bool, prior: str | None = None) -> dict[str, object]:
     """Time both sides on one data set, print the comparison, return its summary row."""
     X = pd.read_csv(path).to_numpy(dtype=float)
     n, d = X.shape
     print(f"\n== {name}: n={n}, d={d} ==", flush=True)
-    bm_seconds, bm_table, bm_best = time_bayesmix(X, structures, repeats)
+    bm_seconds, bm_table, bm_best = time_bayesmix(X, structures, repeats, prior)
     row = {"dataset": name, "n": n, "d": d, "bayesmix_s": bm_seconds,
            "bayesmix_model": cell_name(bm_best["model"], bm_best["G"]),
            "bayesmix_bic": -bm_best["bic"]}
@@ -238,7 +296,7 @@ def benchmark(name: str, path: Path, models: list[str], structures: list[str],
               f"{row['bayesmix_bic']:.2f})")
         return row
 
-    mclust = time_mclust(path, models, repeats)
+    mclust = time_mclust(path, models, repeats, prior)
     mc_best = mclust[mclust["chosen"]].iloc[0]
     cells = compare_cells(bm_table, mclust)
     below = cells[cells["difference"] < THRESHOLD]
@@ -262,8 +320,11 @@ def benchmark(name: str, path: Path, models: list[str], structures: list[str],
           f"{row['min_loglik_diff']:.3f}, max {row['max_loglik_diff']:.3f}, {len(below)} "
           f"cell(s) below {THRESHOLD}")
     for cell in below.sort_values("difference").itertuples():
+        gain = "" if prior is None else (
+            f"; log posterior bayesmix - at mclust's mode "
+            f"{posterior_gain(X, path, cell.model, cell.G):+.3f}")
         print(f"  {cell_name(cell.model, cell.G):<7} {cell.difference:10.3f}  (bayesmix "
-              f"{cell.log_likelihood:.3f}, mclust {cell.loglik:.3f})")
+              f"{cell.log_likelihood:.3f}, mclust {cell.loglik:.3f}{gain})")
     na_cells = mclust[mclust["loglik"].isna()]
     if len(na_cells):
         print("  NA in mclust (return code): " + ", ".join(
@@ -278,10 +339,16 @@ def main() -> None:
     parser.add_argument("--datasets", nargs="+", choices=all_datasets, default=all_datasets)
     parser.add_argument("--models", choices=list(MODEL_SETS), default="four",
                         help="the four shared structures, or all 14 mclust models")
+    parser.add_argument("--prior", action="store_true",
+                        help="both sides under mclust's default conjugate prior (the models "
+                             "mclust fits with one)")
     parser.add_argument("--out", type=Path, help="write the summary table to this CSV")
     args = parser.parse_args()
 
     models = MODEL_SETS[args.models]
+    prior = "default" if args.prior else None
+    if prior is not None:
+        models = [model for model in models if model in PRIOR_MODELS]
     structures = bayesmix_structures(models)
     if structures is None:
         print(f"bayesmix does not accept mclust's model names yet: --models {args.models} "
@@ -293,7 +360,7 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory() as folder:
         paths = write_datasets(args.datasets, Path(folder), with_r)
-        rows = [benchmark(name, path, models, structures, args.repeats, with_r)
+        rows = [benchmark(name, path, models, structures, args.repeats, with_r, prior)
                 for name, path in paths.items()]
 
     summary = pd.DataFrame(rows).reindex(columns=SUMMARY_COLUMNS)
