@@ -169,10 +169,11 @@ class CovarianceStructure:
         padded components out of the M step as components of weight 0 and scatter 0,
         which :meth:`maximise_scatter` of such a structure must ignore.
     seeded_by : tuple of str
-        Structures whose fits :func:`~bayesmix.select_em` also starts this one from, at
-        the same number of components, when its grid has them (their parameters as
-        initial values): for a structure whose likelihood has local optima that the
-        grid's usual starts often miss.
+        Structures whose fit :func:`~bayesmix.select_em` also starts this one from, at
+        the same number of components, in order of preference: the first whose fit is
+        in the grid and not degenerate (its parameters as initial values). For a
+        structure whose likelihood has local optima that the grid's usual starts often
+        miss.
     mahalanobis_features : {"outer", "squares"}
         The row features (``RowProducts.features`` of :mod:`bayesmix.covariance.quadratic`)
         that :meth:`batch_mahalanobis_coefficients` weighs.

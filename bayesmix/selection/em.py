@@ -239,31 +239,32 @@ def _seed_parameters(structure: str, seed: GaussianMixtureEM) -> dict[str, np.nd
 def _refit_from_seeds(source: InMemorySource,
                       by_cell: dict[tuple[str, str], list[tuple[GaussianMixtureEM, dict]]],
                       settings: dict[str, Any]) -> None:
-    """Start each Gaussian cell of a structure with ``seeded_by`` from its seeds' fits.
+    """Start each Gaussian cell of a structure with ``seeded_by`` from a seed's fit.
 
-    A seed is a structure of the grid named by the cell's structure
-    (:attr:`~bayesmix.covariance.CovarianceStructure.seeded_by`); its fit at the same
-    number of components, unless degenerate, starts a fit of the cell (its weights,
-    means and precisions as ``weights_init``, ``means_init`` and ``precisions_init``,
-    so that the chosen estimator refits to the same result). A cell keeps the seeded
-    fit with the highest likelihood if it beats the cell's fit, or if the cell's fit is
-    degenerate and the seeded one is not. Each is screened against the cell's fit (unless
-    degenerate) as the grid's later start schemes are (:func:`_fit_screened`). The fits
-    of structures with a batched M step, on complete rows and without a prior, run as
-    one batch; the others one by one.
+    The seed is the first structure named by the cell's structure
+    (:attr:`~bayesmix.covariance.CovarianceStructure.seeded_by`) whose fit at the same
+    number of components is in the grid and not degenerate; that fit starts a fit of
+    the cell (its weights, means and precisions as ``weights_init``, ``means_init`` and
+    ``precisions_init``, so that the chosen estimator refits to the same result). The
+    seeded fit is screened against the cell's (unless degenerate) as the grid's later
+    start schemes are (:func:`_fit_screened`), and replaces it if it ends higher, or if
+    the cell's fit is degenerate and the seeded one is not. The seeded fits of
+    structures with a batched M step, on complete rows and without a prior, run as one
+    batch; the others one by one.
     """
     gaussian = {get_structure(structure).name: structure
                 for family, structure in by_cell if family == "gaussian"}
     cells, jobs = [], []  # (structure, position in the grid); (structure, seed, cell's fit)
     for structure in gaussian.values():
-        for seed in get_structure(structure).seeded_by:
-            if seed not in gaussian:
-                continue
-            for i, (seed_em, _) in enumerate(by_cell["gaussian", gaussian[seed]]):
-                # one component: the fits of every start agree
-                if seed_em.n_components > 1 and not seed_em.degenerate_components_:
-                    cells.append((structure, i))
-                    jobs.append((structure, seed_em, by_cell["gaussian", structure][i][0]))
+        seeds = [by_cell["gaussian", gaussian[seed]]
+                 for seed in get_structure(structure).seeded_by if seed in gaussian]
+        for i, (current, _) in enumerate(by_cell["gaussian", structure]):
+            # the first seed whose fit is usable (one component: every start agrees)
+            seed_em = next((fits[i][0] for fits in seeds
+                            if not fits[i][0].degenerate_components_), None)
+            if seed_em is not None and seed_em.n_components > 1:
+                cells.append((structure, i))
+                jobs.append((structure, seed_em, current))
     if not jobs:
         return
     batched = (settings["prior"] is None and not isinstance(source, MissingValuesSource)
