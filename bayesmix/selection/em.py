@@ -3,9 +3,10 @@
 The data are validated and summarised once (one :class:`~bayesmix.em.sources.InMemorySource`
 for the grid); every fit starts from mclust's hierarchical clustering, whose merge tree
 serves every cell, and from k-means screened by a short EM run (EVE and VVE also from
-the VEV fits of the grid); the fits are SQUAREM-accelerated. A structure with a batched M step fits all its cells, from all
-their starts, as one stacked computation (:mod:`bayesmix.em.batch`), and the criteria of
-its cells come from one batched pass; another structure is fitted cell by cell.
+the VEV fits of the grid); the fits are SQUAREM-accelerated. A structure with a batched
+M step fits all its cells, from all their starts, as one stacked computation
+(:mod:`bayesmix.em.batch`), and the criteria of its cells come from one batched pass;
+another structure is fitted cell by cell.
 """
 
 from __future__ import annotations
@@ -230,10 +231,8 @@ def _seed_parameters(structure: str, seed: GaussianMixtureEM) -> dict[str, np.nd
     precisions = get_structure(seed.covariance_type).to_full(
         seed.precisions_, n_components, n_features)
     precisions = (precisions + np.swapaxes(precisions, -1, -2)) / 2.0
-    target = get_structure(structure)
     return {"weights_init": seed.weights_ / seed.weights_.sum(), "means_init": seed.means_,
-            "precisions_init": target.from_full(precisions) if target.estimates_correlations
-            else precisions}
+            "precisions_init": get_structure(structure).from_full(precisions)}
 
 
 def _refit_from_seeds(source: InMemorySource,
