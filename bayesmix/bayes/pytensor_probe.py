@@ -6,7 +6,11 @@ them: the first posterior fit of a process would wait for the probe.
 :func:`start_blas_probe` runs it on a daemon thread as soon as :mod:`bayesmix.bayes.model`
 is imported (the compiler runs as a subprocess, outside Python's lock), while the caller
 goes on loading data and fitting EM. Nothing else changes: the flags are PyTensor's own,
-computed once, whoever asks first.
+computed once, whoever asks first. A probe that fails (a compiler or library folder it
+cannot use at that moment) leaves nothing behind: PyTensor keeps no value from a failed
+computation, so the first read on the fitting thread computes the flags again and
+raises there if the failure is real. The background thread itself never prints a
+traceback.
 """
 
 from __future__ import annotations
@@ -19,7 +23,10 @@ __all__ = ["start_blas_probe"]
 
 
 def _read_blas_flags() -> None:
-    pytensor.config.blas__ldflags  # noqa: B018  (computed and kept on first read)
+    try:
+        pytensor.config.blas__ldflags  # noqa: B018  (computed and kept on first read)
+    except Exception:  # noqa: BLE001  (recomputed, and raised, on the fitting thread)
+        return
 
 
 def start_blas_probe() -> threading.Thread:

@@ -16,6 +16,7 @@ import textwrap
 import threading
 import warnings
 import weakref
+from types import SimpleNamespace
 
 import jax
 import numpy as np
@@ -339,6 +340,23 @@ def test_sampling_on_jax_compiles_no_c_code(tmp_path):
                                               f"base_compiledir={cache}"})
     assert result.stdout.splitlines()[-1] == "5", result.stderr
     assert not cache.exists()
+
+
+def test_a_failing_blas_probe_prints_nothing_and_leaves_the_flags_unread(monkeypatch):
+    """The probe is a warm-up: if PyTensor's flag computation fails on its thread (CI
+    once saw "Permission denied: ''" there), no traceback reaches the user's stderr."""
+    from bayesmix.bayes import pytensor_probe
+
+    class FailingConfig:
+        @property
+        def blas__ldflags(self):
+            raise PermissionError(13, "Permission denied", "")
+
+    uncaught = []
+    monkeypatch.setattr(pytensor_probe, "pytensor", SimpleNamespace(config=FailingConfig()))
+    monkeypatch.setattr(threading, "excepthook", uncaught.append)
+    pytensor_probe.start_blas_probe().join()
+    assert uncaught == []
 
 
 def test_pytensors_blas_probe_runs_in_the_background_from_the_models_import():
