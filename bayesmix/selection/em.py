@@ -14,7 +14,8 @@ from __future__ import annotations
 import numbers
 import time
 import warnings
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
@@ -38,7 +39,7 @@ from bayesmix.covariance import (
 from bayesmix.covariance.base import NOT_POSITIVE_FIX
 from bayesmix.em import GaussianMixtureEM, StudentMixtureEM
 from bayesmix.em.batch import BatchEM, BatchStart
-from bayesmix.em.engine import EMSettings
+from bayesmix.em.engine import EMRun, EMSettings
 from bayesmix.em.init import (
     DETERMINISTIC_INITS,
     INIT_METHODS,
@@ -67,6 +68,15 @@ SCREEN_TOL = 1e-3
 BATCH_ELEMENTS = 1 << 24
 
 
+@contextmanager
+def _quiet_fits() -> Iterator[None]:
+    """Fits whose degenerate and convergence warnings go into the table instead."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DegenerateComponentWarning)
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        yield
+
+
 def _bound_at(em: GaussianMixtureEM, tol: float) -> float:
     """The lower bound of ``em``'s run when its change first fell below ``tol``."""
     history = em.lower_bound_history_
@@ -88,9 +98,7 @@ def _fit_cell(source: InMemorySource, starts: list[str], n_init: int,
     """
     tol = params.pop("tol")
     best = None
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DegenerateComponentWarning)
-        warnings.simplefilter("ignore", ConvergenceWarning)
+    with _quiet_fits():
         for scheme in starts:
             restarts = 1 if scheme in DETERMINISTIC_INITS else n_init
             em = estimator(init_params=scheme, n_init=restarts, tol=tol, **params)
@@ -189,9 +197,7 @@ def _fit_batched(source: InMemorySource, structures: list[str], ks: list[int],
                     else shared, weights, cache=source.cache,
                     stream=None if seed is None else (seed, restart))
             batch_starts.append(BatchStart(get_structure(structure), drawn[key], rivals))
-    batch = BatchEM(source, EMSettings(
-        tol=settings["tol"], reg_covar=settings["reg_covar"], max_iter=settings["max_iter"],
-        accelerate=settings["acceleration"] == "squarem"))
+    batch = _batch(source, settings)
     ends = batch.run(batch_starts, max(SCREEN_TOL, settings["tol"]))
     chosen = []
     for cell in cells:
@@ -205,24 +211,46 @@ def _fit_batched(source: InMemorySource, structures: list[str], ks: list[int],
         chosen.append(max(candidates, key=lambda candidate: (
             not candidate[1].failed_components, candidate[1].lower_bound,
             -candidate[0][1], -candidate[0][2])))
-    evaluation = batch.evaluate([(get_structure(cell[0]), end.parameters)
-                                 for (cell, _, _), end in chosen])
-    fit_time = time.perf_counter() - start_time
+    fitted = []
+    for ((structure, k), position, _), end in chosen:
+        scheme = starts[position]
+        fitted.append((GaussianMixtureEM(
+            k, covariance_type=structure, init_params=scheme,
+            n_init=1 if scheme in DETERMINISTIC_INITS else n_init, **settings), end))
     fits: dict[str, list[tuple[GaussianMixtureEM, dict[str, float]]]] = {
         structure: [] for structure in structures}
-    for i, (((structure, k), position, _), end) in enumerate(chosen):
-        scheme = starts[position]
-        em = GaussianMixtureEM(k, covariance_type=structure, init_params=scheme,
-                               n_init=1 if scheme in DETERMINISTIC_INITS else n_init,
-                               **settings)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", DegenerateComponentWarning)
-            warnings.simplefilter("ignore", ConvergenceWarning)
-            em.set_fitted_run(end, source, evaluation.counts[i], fit_time)
-        fits[structure].append((em, criteria_from_totals(
-            evaluation.log_likelihood[i], evaluation.entropy[i],
-            n_parameters(k, source.n_features, structure), source.n_samples)))
+    for em, values in _hand_runs(batch, source, fitted, start_time):
+        fits[em.covariance_type].append((em, values))
     return fits
+
+
+def _batch(source: InMemorySource, settings: dict[str, Any]) -> BatchEM:
+    """The batch that fits cells with :func:`select_em`'s ``settings``."""
+    return BatchEM(source, EMSettings(
+        tol=settings["tol"], reg_covar=settings["reg_covar"], max_iter=settings["max_iter"],
+        accelerate=settings["acceleration"] == "squarem"))
+
+
+def _hand_runs(batch: BatchEM, source: InMemorySource,
+               fitted: list[tuple[GaussianMixtureEM, EMRun]], start_time: float
+               ) -> list[tuple[GaussianMixtureEM, dict[str, float]]]:
+    """Give each estimator its run of ``batch``; each with its criteria.
+
+    The criteria come from one batched pass at the runs' parameters; the fit time is
+    the time since ``start_time``.
+    """
+    evaluation = batch.evaluate([(get_structure(em.covariance_type), run.parameters)
+                                 for em, run in fitted])
+    fit_time = time.perf_counter() - start_time
+    handed = []
+    with _quiet_fits():
+        for i, (em, run) in enumerate(fitted):
+            em.set_fitted_run(run, source, evaluation.counts[i], fit_time)
+            handed.append((em, criteria_from_totals(
+                evaluation.log_likelihood[i], evaluation.entropy[i],
+                n_parameters(em.n_components, source.n_features, em.covariance_type),
+                source.n_samples)))
+    return handed
 
 
 def _seed_parameters(structure: str, seed: GaussianMixtureEM) -> dict[str, np.ndarray]:
@@ -269,10 +297,9 @@ def _refit_from_seeds(source: InMemorySource,
     batched = (settings["prior"] is None and not isinstance(source, MissingValuesSource)
                and all(get_structure(structure).batched_m_step for structure, _, _ in jobs))
     refits = (_seeded_batch if batched else _seeded_cells)(source, jobs, settings)
-    for (structure, i), refit in zip(cells, refits):
+    for (structure, i), (_, _, current), refit in zip(cells, jobs, refits):
         if refit is None:
             continue
-        current = by_cell["gaussian", structure][i][0]
         degenerate = bool(refit[0].degenerate_components_)
         if (degenerate, -refit[0].lower_bound_) < (bool(current.degenerate_components_),
                                                    -current.lower_bound_):
@@ -282,9 +309,7 @@ def _refit_from_seeds(source: InMemorySource,
 def _seeded_cells(source: Any, jobs: list, settings: dict[str, Any]) -> list:
     """The seeded fits one by one (screened against the cell's), each with its criteria."""
     refits = []
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DegenerateComponentWarning)
-        warnings.simplefilter("ignore", ConvergenceWarning)
+    with _quiet_fits():
         for structure, seed, current in jobs:
             em = GaussianMixtureEM(seed.n_components, covariance_type=structure,
                                    **_seed_parameters(structure, seed), **settings)
@@ -309,28 +334,19 @@ def _seeded_batch(source: InMemorySource, jobs: list, settings: dict[str, Any]) 
                          screen_bound=None if current.degenerate_components_
                          else _bound_at(current, screen_tol))
               for structure, seed, current in jobs]
-    batch = BatchEM(source, EMSettings(
-        tol=settings["tol"], reg_covar=settings["reg_covar"], max_iter=settings["max_iter"],
-        accelerate=settings["acceleration"] == "squarem"))
+    batch = _batch(source, settings)
     ends = batch.run(starts, screen_tol)
     kept = [index for index, end in enumerate(ends)
             if end is not None and not end.failed_components]
-    evaluation = batch.evaluate([(starts[index].structure, ends[index].parameters)
-                                 for index in kept])
-    fit_time = time.perf_counter() - start_time
-    refits: list = [None] * len(jobs)
-    for row, index in enumerate(kept):
+    fitted = []
+    for index in kept:
         structure, seed, _ = jobs[index]
-        k = seed.n_components
-        em = GaussianMixtureEM(k, covariance_type=structure, **_seed_parameters(structure, seed),
-                               **settings)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", DegenerateComponentWarning)
-            warnings.simplefilter("ignore", ConvergenceWarning)
-            em.set_fitted_run(ends[index], source, evaluation.counts[row], fit_time)
-        refits[index] = (em, criteria_from_totals(
-            evaluation.log_likelihood[row], evaluation.entropy[row],
-            n_parameters(k, source.n_features, structure), source.n_samples))
+        fitted.append((GaussianMixtureEM(seed.n_components, covariance_type=structure,
+                                         **_seed_parameters(structure, seed), **settings),
+                       ends[index]))
+    refits: list = [None] * len(jobs)
+    for index, refit in zip(kept, _hand_runs(batch, source, fitted, start_time)):
+        refits[index] = refit
     return refits
 
 
