@@ -31,6 +31,7 @@ from bayesmix.covariance import CovarianceStructure, get_structure
 from bayesmix.families import student_t
 from bayesmix.patterns import (
     MissingPatterns,
+    PatternGroup,
     block_conditionals,
     component_precisions,
     has_missing,
@@ -311,8 +312,9 @@ def _fill_observed_by_chunks(
     precisions = component_precisions(structure, precisions_cholesky, n_components,
                                       n_features)
 
-    def fill(positions: slice, inverses: MissingBlockInverses | None) -> None:
-        for group, block in patterns.blocks(positions, n_components, row_chunks):
+    def fill(group: PatternGroup, positions: slice, inverses: MissingBlockInverses | None
+             ) -> None:
+        for _, block in patterns.blocks(positions, n_components, row_chunks):
             rows = patterns.order[block]
             log_prob = block_conditionals(np.nan_to_num(X[rows]), group, block, means,
                                           precisions, log_det, inverses).log_prob

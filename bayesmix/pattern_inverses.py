@@ -117,10 +117,9 @@ def group_inverses(patterns: MissingPatterns, precisions: np.ndarray, share: int
                 continue
             start, end = (int(bound) for bound in np.searchsorted(group.nodes, (first, stop)))
             if end > start:
-                slots = group.nodes[start:end] - inverses.first
                 yield group, group.rows_of(start, end), MissingBlockInverses(
-                    np.take(inverses.covariances, slots, axis=2), inverses.log_dets[slots],
-                    start)
+                    inverses.covariances, inverses.log_dets, start,
+                    group.nodes[start:end] - inverses.first)
         return
     by_component = np.ascontiguousarray(np.moveaxis(precisions, 0, -1)).reshape(
         -1, n_precisions)
@@ -139,9 +138,9 @@ def group_inverses(patterns: MissingPatterns, precisions: np.ndarray, share: int
 
 
 def map_groups(patterns: MissingPatterns, precisions: np.ndarray,
-               function: Callable[[slice, MissingBlockInverses | None], T],
+               function: Callable[[PatternGroup, slice, MissingBlockInverses | None], T],
                map_ranges: RangeMap | None = None, n_shares: int = 1) -> list[T]:
-    """``function(positions, inverses)`` over every range of :func:`group_inverses`, in
+    """``function(group, positions, inverses)`` over every range of :func:`group_inverses`, in
     ``n_shares`` shares run by ``map_ranges`` (threads).
 
     Each thread walks its own share from the start (its inverses included): one call of
@@ -152,7 +151,7 @@ def map_groups(patterns: MissingPatterns, precisions: np.ndarray,
     patterns : MissingPatterns
     precisions : ndarray of shape (K, D, D) or (K, D)
     function : callable
-        Called with a slice of positions within one group, and their inverses.
+        Called with a group, a slice of positions within it, and their inverses.
     map_ranges : callable, optional
         ``map_ranges(function, n)`` is ``[function(range) for range in ranges]``, the
         ranges covering ``0..n`` (:meth:`bayesmix._parallel.RowThreads.map`); by
@@ -171,14 +170,15 @@ def map_groups(patterns: MissingPatterns, precisions: np.ndarray,
     >>> from bayesmix.patterns import MissingPatterns
     >>> from bayesmix.pattern_inverses import map_groups
     >>> patterns = MissingPatterns(np.array([[False, True], [False, False], [False, True]]))
-    >>> map_groups(patterns, np.eye(2)[np.newaxis], lambda positions, inverses: positions)
+    >>> map_groups(patterns, np.eye(2)[np.newaxis], lambda group, positions, inverses: positions)
     [slice(0, 1, None), slice(1, 3, None)]
     """
     map_ranges = map_ranges or one_range
 
     def run(shares: slice) -> list[T]:
-        return [function(positions, inverses) for share in range(shares.start, shares.stop)
-                for _, positions, inverses in group_inverses(patterns, precisions, share,
-                                                             n_shares)]
+        return [function(group, positions, inverses)
+                for share in range(shares.start, shares.stop)
+                for group, positions, inverses in group_inverses(patterns, precisions, share,
+                                                                 n_shares)]
 
     return [result for results in map_ranges(run, n_shares) for result in results]

@@ -144,6 +144,23 @@ class PatternGroup:
                                                         (first, stop))
         return slice(int(bounds[0]), int(bounds[1]))
 
+    def patterns_of(self, positions: slice) -> tuple[int, int]:
+        """The patterns ``first`` to ``stop`` of the rows at ``positions`` (not empty),
+        whole patterns or not.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from bayesmix.patterns import MissingPatterns
+        >>> group = MissingPatterns(np.array([[True, False], [False, True],
+        ...                                   [False, True]])).groups[0]
+        >>> group.patterns_of(slice(1, 3))
+        (1, 2)
+        """
+        offset = self.positions.start
+        return (int(self.pattern_of_position[positions.start - offset]),
+                int(self.pattern_of_position[positions.stop - 1 - offset]) + 1)
+
     def row_width(self, n_components: int, n_features: int) -> int:
         """Half the float64 elements per row of the largest temporaries of
         :func:`block_conditionals` (the rows against every component, and the missing
@@ -340,9 +357,10 @@ class BlockConditionals:
         Each row's pattern among :attr:`pattern_missing_index`.
     pattern_missing_index : ndarray of shape (n_patterns, n_missing)
         The missing columns of the block's patterns.
-    conditional_covariances : ndarray of shape (K, n_patterns, n_missing, n_missing)
-        ``Cov[x_M | x_O, k] = inv(Lambda_kMM)`` of each of the block's patterns (first
-        axis of length 1 when the components share their covariance).
+    inverses : MissingBlockInverses
+        A stack holding ``inv(Lambda_kMM)`` of the block's patterns, at
+        ``pattern_slots``.
+    pattern_slots : slice or ndarray of shape (n_patterns,)
 
     Examples
     --------
@@ -363,28 +381,59 @@ class BlockConditionals:
     missing_index: np.ndarray
     block_patterns: np.ndarray
     pattern_missing_index: np.ndarray
-    conditional_covariances: np.ndarray
+    inverses: MissingBlockInverses
+    pattern_slots: slice | np.ndarray
 
-    def completed_rows(self, rows: np.ndarray) -> np.ndarray:
-        """``rows`` completed by each component's conditional means, (K, n_rows, D).
+    @property
+    def conditional_covariances(self) -> np.ndarray:
+        """``Cov[x_M | x_O, k] = inv(Lambda_kMM)`` of each of the block's patterns, (K,
+        n_patterns, n_missing, n_missing) (first axis of length 1 when the components
+        share their covariance).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from bayesmix.patterns import MissingPatterns, block_conditionals
+        >>> group = MissingPatterns(np.array([[False, True]])).groups[0]
+        >>> block_conditionals(np.array([[2.0, 0.0]]), group, slice(0, 1), np.zeros((1, 2)),
+        ...                    np.full((1, 2), 4.0), np.zeros(1), None
+        ...                    ).conditional_covariances
+        array([[[[0.25]]]])
+        """
+        return self.inverses.covariances[:, :, self.pattern_slots].transpose(3, 2, 0, 1)
+
+    def completed_rows(self, rows: np.ndarray, scales: np.ndarray | None = None
+                       ) -> np.ndarray:
+        """``rows`` completed by each component's conditional means, (K, n_rows, D),
+        each component's rows multiplied by ``scales`` (K, n_rows) when given.
 
         Examples
         --------
         >>> import numpy as np
         >>> from bayesmix.patterns import BlockConditionals
         >>> conditionals = BlockConditionals(None, np.array([[[5.0]], [[7.0]]]),
-        ...                                  np.array([[1]]), None, None, None)
+        ...                                  np.array([[1]]), None, None, None, None)
         >>> conditionals.completed_rows(np.array([[1.0, 0.0]]))
         array([[[1., 5.]],
         <BLANKLINE>
                [[1., 7.]]])
+        >>> conditionals.completed_rows(np.array([[1.0, 0.0]]), np.array([[2.0], [0.5]]))
+        array([[[ 2. , 10. ]],
+        <BLANKLINE>
+               [[ 0.5,  3.5]]])
         """
         n_components = self.conditional_means.shape[0]
-        completed = np.broadcast_to(rows, (n_components, *rows.shape)).copy()
+        if scales is None:
+            completed = np.broadcast_to(rows, (n_components, *rows.shape)).copy()
+            means = self.conditional_means
+        else:
+            completed = np.empty((n_components, *rows.shape))  # C order, for the scatter
+            np.multiply(rows, scales[:, :, np.newaxis], out=completed)
+            means = self.conditional_means * scales[:, :, np.newaxis]
         # One flat index over every component: a scatter along one axis is the fastest.
         completed.reshape(-1)[(np.arange(n_components)[:, np.newaxis] * rows.size
                                + flat_positions(self.missing_index, rows.shape[1])).ravel()
-                              ] = self.conditional_means.ravel()
+                              ] = means.ravel()
         return completed
 
 
@@ -464,10 +513,12 @@ def block_conditionals(rows: np.ndarray, group: PatternGroup, block: slice,
         offsets.reshape(n_components, -1)[:, flat_positions(missing_index, n_features)] = 0.0
         distances = ((offsets * offsets) @ precisions[..., np.newaxis])[..., 0].T
         missing_precisions = precisions[:, pattern_missing_index]
-        # The layout of the other branch's inverses: (j, j, n_patterns, K).
-        covariances = ((1.0 / missing_precisions)[..., np.newaxis]
-                       * np.eye(n_missing)).transpose(2, 3, 1, 0)
-        log_dets = np.log(missing_precisions).sum(axis=-1).T
+        # The block's patterns on a stack of the other branch's layout, (j, j, P, K).
+        inverses = MissingBlockInverses(
+            ((1.0 / missing_precisions)[..., np.newaxis]
+             * np.eye(n_missing)).transpose(2, 3, 1, 0),
+            np.log(missing_precisions).sum(axis=-1).T, first)
+        row_slots = block_patterns
         conditional_means = means[:, missing_index]
     else:
         # The components on the last axis: every row-wise array below is (..., n_rows, K)
@@ -489,17 +540,18 @@ def block_conditionals(rows: np.ndarray, group: PatternGroup, block: slice,
         # and the conditional means.
         offsets = (products[flat_positions(missing_index, n_features).reshape(
             missing_index.shape).T] - mean_products[missing_index.T])
-        slots = slice(first - inverses.first, first - inverses.first
-                      + pattern_missing_index.shape[0])
-        covariances = inverses.covariances[:, :, slots]  # (j, j, n_patterns, K)
-        log_dets = inverses.log_dets[slots]
-        corrections = np.einsum("ijnk,jnk->kni", np.take(covariances, block_patterns, axis=2),
+        stack = inverses.stack_slots(first, first + pattern_missing_index.shape[0])
+        row_slots = (block_patterns + stack.start if isinstance(stack, slice)
+                     else stack[block_patterns])
+        corrections = np.einsum("ijnk,jnk->kni",
+                                np.take(inverses.covariances, row_slots, axis=2),
                                 offsets)  # (K, n_rows, j), as the conditional means are
         distances -= np.einsum("jnk,knj->nk", offsets, corrections)
         np.maximum(distances, 0.0, out=distances)  # rounding below zero, at a mean
         conditional_means = np.subtract(0.0, corrections, out=corrections)  # no -0.0
-    distances += log_dets[block_patterns]
+    distances += inverses.log_dets[row_slots]
     log_prob = np.multiply(distances, -0.5, out=distances)
     log_prob += log_det - 0.5 * (n_features - n_missing) * _LOG_2PI
     return BlockConditionals(log_prob, conditional_means, missing_index, block_patterns,
-                             pattern_missing_index, covariances.transpose(3, 2, 0, 1))
+                             pattern_missing_index, inverses,
+                             inverses.stack_slots(first, first + pattern_missing_index.shape[0]))

@@ -156,6 +156,10 @@ class MissingBlockInverses:
         vectors).
     log_dets : ndarray of shape (n_blocks, K)
     first : int
+    slots : ndarray of shape (n_patterns,), optional
+        Where on the stack pattern ``first + p`` sits, when the stack holds more than the
+        patterns (the nodes of a level of the prefix tree, some of which are only
+        prefixes); by default pattern ``first + p`` sits at ``p``.
 
     Examples
     --------
@@ -175,6 +179,25 @@ class MissingBlockInverses:
     covariances: np.ndarray
     log_dets: np.ndarray
     first: int
+    slots: np.ndarray | None = None
+
+    def stack_slots(self, first: int, stop: int) -> slice | np.ndarray:
+        """Where patterns ``first`` to ``stop`` sit on the stack: a slice, or an index.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from bayesmix.prefix_tree import MissingBlockInverses
+        >>> stack = np.zeros((1, 1, 4, 1))
+        >>> MissingBlockInverses(stack, np.zeros((4, 1)), 10).stack_slots(11, 13)
+        slice(1, 3, None)
+        >>> MissingBlockInverses(stack, np.zeros((4, 1)), 10, np.array([0, 2, 3])
+        ...                      ).stack_slots(11, 13)
+        array([2, 3])
+        """
+        if self.slots is None:
+            return slice(first - self.first, stop - self.first)
+        return self.slots[first - self.first:stop - self.first]
 
 
 #: Float64 elements of the inverses bordered at a time (about 64 MiB): the tree is

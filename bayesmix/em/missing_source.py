@@ -28,11 +28,12 @@ whatever the rows' precision; the fitted parameters are returned in it).
 
 from __future__ import annotations
 
-from functools import cached_property
+from functools import cache, cached_property
 from typing import Any
 
 import numpy as np
 import pandas as pd
+from scipy.sparse import csc_matrix
 
 from bayesmix._parallel import RowThreads
 from bayesmix.covariance.base import CovarianceStructure
@@ -48,6 +49,7 @@ from bayesmix.em.statistics import SufficientStatistics
 from bayesmix.patterns import (
     BlockConditionals,
     MissingPatterns,
+    PatternGroup,
     block_conditionals,
     component_precisions,
     has_missing,
@@ -55,8 +57,9 @@ from bayesmix.patterns import (
 from bayesmix.pattern_inverses import RangeMap, map_groups
 from bayesmix.prefix_tree import MissingBlockInverses
 
-__all__ = ["MissingValuesSource", "add_completed_block", "contains_missing", "memory_source",
-           "missing_statistics", "observed_data_covariance", "observed_means",
+__all__ = ["MissingValuesSource", "add_completed_block", "add_conditional_covariances",
+           "contains_missing", "memory_source", "missing_statistics",
+           "observed_data_covariance", "observed_means", "pattern_responsibilities",
            "sort_by_pattern"]
 
 
@@ -171,17 +174,17 @@ def sort_by_pattern(X: np.ndarray, missing: np.ndarray, shift: np.ndarray
 
 def add_completed_block(stats: SufficientStatistics, rows: np.ndarray, resp: np.ndarray,
                         conditionals: BlockConditionals, kind: str | None) -> None:
-    """Fold a block of rows, completed by their conditional moments, into ``stats``.
+    """Fold a block of rows, completed by their conditional means, into ``stats``.
 
     ``rows`` are centred, with 0 at the missing coordinates; ``resp`` the row-weighted
     responsibilities; ``kind`` the structure's ``second_moments`` (``None``: the total
-    scatter, ``stats.total_scatter``, is completed instead).
+    scatter, ``stats.total_scatter``, is completed instead). The conditional covariances
+    are added pattern by pattern (:func:`add_conditional_covariances`).
 
     Examples
     --------
-    One row missing its second value, whose conditional mean is 1 and conditional
-    variance 0.75: the second moments are those of ``(2, 1)`` plus 0.75 on the missing
-    coordinate.
+    One row missing its second value, whose conditional mean is 1: the second moments
+    are those of ``(2, 1)``.
 
     >>> import numpy as np
     >>> from bayesmix.covariance import get_structure
@@ -197,47 +200,139 @@ def add_completed_block(stats: SufficientStatistics, rows: np.ndarray, resp: np.
     >>> stats = SufficientStatistics.zeros(1, 2, get_structure("full"))
     >>> add_completed_block(stats, np.nan_to_num(X), np.ones((1, 1)), conditionals, "matrix")
     >>> stats.sums, stats.second_moments
-    (array([[2., 1.]]), array([[[4.  , 2.  ],
-            [2.  , 1.75]]]))
+    (array([[2., 1.]]), array([[[4., 2.],
+            [2., 1.]]]))
     """
-    n_components, n_features = stats.sums.shape
-    index = conditionals.pattern_missing_index
-    if index.shape[1] == 0:  # complete rows: the complete-data statistics
+    if conditionals.pattern_missing_index.shape[1] == 0:  # complete rows
         stats.add_block(rows, resp)
         if kind is None:  # sum_k r_nk = w_n
             stats.total_scatter += (rows * resp.sum(axis=1)[:, np.newaxis]).T @ rows
         return
-    every_row = np.ones(resp.shape[0])
-    stats.counts += every_row @ resp
-    completed = conditionals.completed_rows(rows)
-    weighted = completed * resp.T[:, :, np.newaxis]
-    stats.sums += every_row @ weighted  # a product: several times faster than a sum
+    n_features = rows.shape[1]
+    stats.counts += np.ones(resp.shape[0]) @ resp
+    # The completed rows times the square roots of the responsibilities, one array for
+    # the sums and the second moments (r x x' = (sqrt(r) x)(sqrt(r) x)').
+    root_resp = np.sqrt(resp.T)
+    scaled = conditionals.completed_rows(rows, root_resp)  # (K, n_rows, D)
+    stats.sums += (root_resp[:, np.newaxis, :] @ scaled)[:, 0]
     if kind == "matrix":
-        stats.second_moments += np.swapaxes(weighted, 1, 2) @ completed
+        stats.second_moments += np.swapaxes(scaled, 1, 2) @ scaled
     elif kind == "diagonal":
-        stats.second_moments += np.einsum("knd,knd->kd", weighted, completed)
+        stats.second_moments += np.einsum("knd,knd->kd", scaled, scaled)
     else:
-        stats.total_scatter += (weighted.reshape(-1, n_features).T
-                                @ completed.reshape(-1, n_features))
-    # Each pattern's conditional covariances, weighted by its rows' responsibilities
-    # (summed over each pattern's run of rows), added on its missing block: one bincount
-    # over the pairs i <= j of missing coordinates (the blocks are symmetric), the
-    # components on the last axis as the covariances hold them.
-    pattern_starts = np.flatnonzero(np.diff(conditionals.block_patterns, prepend=-1))
-    pattern_counts = np.add.reduceat(resp, pattern_starts, axis=0)  # (n_patterns, K)
-    covariances = conditionals.conditional_covariances.transpose(2, 3, 1, 0)  # (j, j, P, K)
-    n_missing = index.shape[1]
+        flat = scaled.reshape(-1, n_features)
+        stats.total_scatter += flat.T @ flat
+
+
+def pattern_responsibilities(resp: np.ndarray, block_patterns: np.ndarray) -> np.ndarray:
+    """The responsibilities summed over each pattern's rows, (n_patterns, K).
+
+    ``block_patterns`` are the rows' patterns, ascending from 0 with none skipped.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from bayesmix.em.missing_source import pattern_responsibilities
+    >>> pattern_responsibilities(np.array([[1.0, 0.0], [0.5, 0.5], [0.0, 1.0]]),
+    ...                          np.array([0, 0, 1]))
+    array([[1.5, 0.5],
+           [0. , 1. ]])
+    """
+    starts = np.flatnonzero(np.diff(block_patterns, prepend=-1))
+    return np.add.reduceat(resp, starts, axis=0)
+
+
+#: Elements of the conditional covariances scattered at a time (2 MiB of float64).
+SCATTER_ELEMENTS = 1 << 18
+
+
+@cache
+def _upper_pairs(size: int) -> tuple[np.ndarray, np.ndarray]:
+    """The pairs ``i <= j`` of ``size`` coordinates (computed once per size)."""
+    return np.triu_indices(size)
+
+
+def add_conditional_covariances(stats: SufficientStatistics, pattern_counts: np.ndarray,
+                                missing_index: np.ndarray, kind: str | None,
+                                inverses: MissingBlockInverses | None,
+                                pattern_slots: slice | np.ndarray | None,
+                                precisions: np.ndarray) -> None:
+    """Add each pattern's conditional covariances, weighted by its rows'
+    responsibilities, on its missing block of the second moments (or of the total
+    scatter when ``kind`` is ``None``).
+
+    Parameters
+    ----------
+    stats : SufficientStatistics
+    pattern_counts : ndarray of shape (n_patterns, K)
+        The responsibilities summed over each pattern's rows
+        (:func:`pattern_responsibilities`).
+    missing_index : ndarray of shape (n_patterns, n_missing)
+    kind : {"matrix", "diagonal"} or None
+        The structure's ``second_moments``.
+    inverses, pattern_slots : MissingBlockInverses and where on its stack the patterns
+        are, or None
+        ``None`` for the diagonal ``precisions`` (K, D), under which the missing
+        coordinates are independent, with variances ``1 / precisions``.
+    precisions : ndarray
+
+    Examples
+    --------
+    One pattern missing its second coordinate, with conditional variance 0.75, whose
+    rows' responsibilities sum to 2:
+
+    >>> import numpy as np
+    >>> from bayesmix.covariance import get_structure
+    >>> from bayesmix.em.missing_source import add_conditional_covariances
+    >>> from bayesmix.em.statistics import SufficientStatistics
+    >>> from bayesmix.prefix_tree import MissingBlockInverses
+    >>> inverses = MissingBlockInverses(np.full((1, 1, 1, 1), 0.75), np.zeros((1, 1)), 0)
+    >>> stats = SufficientStatistics.zeros(1, 2, get_structure("full"))
+    >>> add_conditional_covariances(stats, np.array([[2.0]]), np.array([[1]]), "matrix",
+    ...                             inverses, slice(0, 1), None)
+    >>> stats.second_moments
+    array([[[0. , 0. ],
+            [0. , 1.5]]])
+    """
+    n_components, n_features = stats.sums.shape
+    n_patterns, n_missing = missing_index.shape
+    if inverses is None:  # diagonal: each missing coordinate's variance, weighted
+        missing = np.zeros((n_patterns, n_features))
+        missing[np.arange(n_patterns)[:, np.newaxis], missing_index] = 1.0
+        variances = (pattern_counts.T @ missing) / precisions  # (K, D)
+        if kind is None:
+            stats.total_scatter[np.diag_indices(n_features)] += variances.sum(axis=0)
+        elif kind == "diagonal":
+            stats.second_moments += variances
+        else:
+            stats.second_moments[:, np.arange(n_features), np.arange(n_features)] += variances
+        return
+    # The pairs i <= j of missing coordinates (the blocks are symmetric), the components
+    # on the last axis as the covariances hold them, added to their cells by a product
+    # with a one-hot sparse matrix (several times faster than a bincount over cells and
+    # components), a chunk of patterns at a time: temporaries of a few MiB, which the
+    # threads' allocators keep (larger ones go back to the system, and cost page faults
+    # at every pass).
     first, second = ((np.arange(n_missing),) * 2 if kind == "diagonal"
-                     else np.triu_indices(n_missing))
-    values = covariances[first, second] * pattern_counts  # (pairs, n_patterns, K)
-    cells = (index[:, first] * n_features + index[:, second]).T  # (pairs, n_patterns)
-    if kind is None:
-        values, n_cells = values.sum(axis=-1), n_features**2
-    else:
-        cells = cells[..., np.newaxis] * n_components + np.arange(n_components)
-        n_cells = n_features**2 * n_components
-    upper = np.bincount(cells.ravel(), weights=values.ravel(), minlength=n_cells).reshape(
-        n_features, n_features, -1)
+                     else _upper_pairs(n_missing))
+    stack = inverses.covariances
+    by_pair = stack.reshape(-1, stack.shape[3])  # (j * j * slots, K)
+    pair_rows = (first * n_missing + second)[:, np.newaxis] * stack.shape[2]
+    slots = np.arange(n_patterns)[pattern_slots] if isinstance(pattern_slots, slice) else (
+        pattern_slots)
+    upper = np.zeros((n_features**2, 1 if kind is None else n_components))
+    step = max(1, SCATTER_ELEMENTS // (first.size * n_components))
+    for start in range(0, n_patterns, step):
+        chunk = slice(start, start + step)
+        values = by_pair[pair_rows + slots[chunk]] * pattern_counts[chunk]  # (pairs, P, K)
+        if kind is None:
+            values = values.sum(axis=-1, keepdims=True)
+        cells = (missing_index[chunk, first] * n_features
+                 + missing_index[chunk, second]).T.ravel()
+        one_hot = csc_matrix((np.ones(cells.size), cells, np.arange(cells.size + 1)),
+                             shape=(n_features**2, cells.size))
+        upper += one_hot @ values.reshape(cells.size, -1)
+    upper = upper.reshape(n_features, n_features, -1)
     if kind == "diagonal":
         stats.second_moments += np.diagonal(upper)
         return
@@ -287,12 +382,18 @@ def missing_statistics(
     """
     n_components, n_features = means.shape
 
-    def share_statistics(positions: slice, inverses: MissingBlockInverses | None
-                         ) -> SufficientStatistics:
+    def share_statistics(group: PatternGroup, positions: slice,
+                         inverses: MissingBlockInverses | None) -> SufficientStatistics:
         stats = SufficientStatistics.zeros(n_components, n_features, structure)
         if structure.second_moments is None:
             stats.total_scatter = np.zeros((n_features, n_features))
-        for group, block in patterns.blocks(positions, n_components, row_chunks):
+        if positions.stop == positions.start:
+            return stats
+        first, stop = group.patterns_of(positions)
+        # The responsibilities summed over each of the range's patterns, block by block
+        # (a pattern may span two blocks).
+        pattern_counts = np.zeros((stop - first, n_components))
+        for _, block in patterns.blocks(positions, n_components, row_chunks):
             block_rows = rows[block]
             conditionals = block_conditionals(block_rows, group, block, means, precisions,
                                               log_det, inverses)
@@ -302,6 +403,15 @@ def missing_statistics(
                                None if labels is None else patterns.order[block])
             add_completed_block(stats, block_rows, resp, conditionals,
                                 structure.second_moments)
+            if group.n_missing:
+                offset = group.pattern_of_position[block.start - group.positions.start] - first
+                pattern_counts[offset:offset + conditionals.pattern_missing_index.shape[0]] += (
+                    pattern_responsibilities(resp, conditionals.block_patterns))
+        if group.n_missing:
+            add_conditional_covariances(
+                stats, pattern_counts, group.missing_index[first:stop],
+                structure.second_moments, inverses,
+                None if inverses is None else inverses.stack_slots(first, stop), precisions)
         return stats
 
     return SufficientStatistics.total(map_groups(patterns, precisions, share_statistics,

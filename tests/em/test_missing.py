@@ -12,6 +12,7 @@ from bayesmix import GaussianMixtureEM, make_mixture
 from bayesmix._parallel import RowThreads, available_cores
 from bayesmix.covariance import get_structure, structure_names
 from bayesmix.em.engine import COUNT_FLOOR, EMEngine, EMSettings, MixtureParameters
+from bayesmix.em import missing_source
 from bayesmix.em.missing_source import MissingValuesSource, memory_source
 from bayesmix.em.sources import InMemorySource
 from bayesmix.exceptions import ConvergenceWarning
@@ -320,6 +321,27 @@ def test_threads_share_the_blocks_and_sum_to_one_thread(weighted):
     np.testing.assert_array_equal(two_labels, one_labels)
 
 
+@pytest.mark.parametrize("name", ["full", "tied", "diag", "EEI"])
+def test_small_blocks_and_scatter_chunks_give_the_same_statistics(incomplete, name,
+                                                                   monkeypatch):
+    # Blocks of three rows split patterns between blocks (their responsibilities are
+    # summed across blocks), and the conditional covariances are scattered one pattern
+    # at a time: the statistics are those of the default pass.
+    structure = get_structure(name)
+    source = MissingValuesSource(incomplete)
+    params = random_start(structure, incomplete.shape[1])
+    arguments = (structure, params.weights, params.means, params.precisions_cholesky)
+    default = source.e_step(*arguments)
+    monkeypatch.setattr(missing_source, "SCATTER_ELEMENTS", 1)
+    monkeypatch.setattr(missing_source, "row_chunks", lambda n_rows, width: (
+        slice(start, min(start + 3, n_rows)) for start in range(0, n_rows, 3)))
+    small = source.e_step(*arguments)
+    kind = structure.second_moments
+    for name in ("counts", "sums", "second_moments" if kind else "total_scatter"):
+        np.testing.assert_allclose(getattr(small, name), getattr(default, name),
+                                   rtol=1e-12)
+
+
 def test_patterns_cover_every_row_once():
     missing = np.random.default_rng(0).random((200, 5)) < 0.3
     missing[missing.all(axis=1), 0] = False
@@ -359,11 +381,11 @@ def test_inverses_of_the_missing_blocks(chunk_elements, shape, bordered, n_share
                                                                positions.stop - offset]):
                 index = group.missing_index[pattern]
                 block = precisions[:, index][:, :, index]
-                slot = pattern - inverses.first
+                slot = inverses.stack_slots(pattern, pattern + 1)
                 np.testing.assert_allclose(
-                    np.moveaxis(inverses.covariances[:, :, slot], -1, 0),
+                    np.moveaxis(inverses.covariances[:, :, slot][:, :, 0], -1, 0),
                     np.linalg.inv(block), rtol=1e-10, atol=1e-12)
-                np.testing.assert_allclose(inverses.log_dets[slot],
+                np.testing.assert_allclose(inverses.log_dets[slot][0],
                                            np.linalg.slogdet(block)[1], rtol=1e-12,
                                            atol=1e-12)
     # Every row once (with small chunks or shares, a group's rows come in several ranges).
