@@ -26,16 +26,18 @@ values (:mod:`bayesmix.em.missing_source`), the density kernels
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
-from functools import cached_property
+from dataclasses import dataclass, field
+from functools import cache, cached_property
 
 import numpy as np
+from scipy.sparse import csc_matrix, csr_matrix
 
 from bayesmix.covariance.base import CovarianceStructure
 from bayesmix.prefix_tree import MissingBlockInverses, prefix_levels
 
 __all__ = ["BORDERING_GAIN", "BlockConditionals", "MissingPatterns", "PatternGroup",
-           "block_conditionals", "component_precisions", "flat_positions", "has_missing"]
+           "block_conditionals", "component_precisions", "flat_positions", "has_missing",
+           "missing_pairs"]
 
 _LOG_2PI = np.log(2.0 * np.pi)
 #: How many times less work bordering along the prefix tree must take than inverting
@@ -95,6 +97,20 @@ def component_precisions(structure: CovarianceStructure, precisions_cholesky: np
     return np.diagonal(matrices, axis1=-2, axis2=-1).copy()
 
 
+@cache
+def missing_pairs(size: int, diagonal: bool) -> tuple[np.ndarray, np.ndarray]:
+    """The pairs ``i <= j`` of ``size`` missing coordinates (``i == j`` if ``diagonal``),
+    the entries of a symmetric block that the conditional covariances add to.
+
+    Examples
+    --------
+    >>> from bayesmix.patterns import missing_pairs
+    >>> missing_pairs(2, diagonal=False)
+    (array([0, 0, 1]), array([0, 1, 1]))
+    """
+    return (np.arange(size),) * 2 if diagonal else np.triu_indices(size)
+
+
 @dataclass(frozen=True)
 class PatternGroup:
     """The rows missing the same number of coordinates, sorted by pattern.
@@ -127,6 +143,59 @@ class PatternGroup:
     positions: slice
     pattern_of_position: np.ndarray
     nodes: np.ndarray
+    _pair_cells: dict = field(default_factory=dict, init=False, repr=False, compare=False)
+    _indicators: dict = field(default_factory=dict, init=False, repr=False, compare=False)
+
+    def pattern_indicator(self, block: slice) -> csr_matrix:
+        """The (patterns, rows) matrix whose product with values of the rows at
+        ``block`` (positions of :attr:`MissingPatterns.order`, in this group) sums them
+        by pattern, the block's first pattern first. Made once per block and kept.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from bayesmix.patterns import MissingPatterns
+        >>> group = MissingPatterns(np.array([[True, False], [False, True],
+        ...                                   [False, True]])).groups[0]
+        >>> group.pattern_indicator(slice(0, 3)) @ np.array([1.0, 2.0, 3.0])
+        array([1., 5.])
+        """
+        key = (block.start, block.stop)
+        if key not in self._indicators:
+            offset = self.positions.start
+            patterns = self.pattern_of_position[block.start - offset:block.stop - offset]
+            patterns = patterns - patterns[0]
+            self._indicators[key] = csr_matrix(
+                (np.ones(patterns.size), patterns, np.arange(patterns.size + 1)),
+                shape=(patterns.size, int(patterns[-1]) + 1)).T.tocsr()
+        return self._indicators[key]
+
+    def pair_cells(self, first: int, stop: int, diagonal: bool, n_features: int
+                   ) -> csc_matrix:
+        """The one-hot matrix (D * D, pairs * patterns) that adds a value of each pair
+        ``i <= j`` of :func:`missing_pairs` of each of patterns ``first`` to ``stop``
+        (pair-major) at cell ``(M_i, M_j)`` of a D x D matrix. Made once per range and
+        kept: EM asks for the same ranges at every pass.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from bayesmix.patterns import MissingPatterns
+        >>> group = MissingPatterns(np.array([[True, False, True]])).groups[0]
+        >>> (group.pair_cells(0, 1, False, 3) @ np.array([1.0, 2.0, 3.0])).reshape(3, 3)
+        array([[1., 0., 2.],
+               [0., 0., 0.],
+               [0., 0., 3.]])
+        """
+        key = (first, stop, diagonal)
+        if key not in self._pair_cells:
+            rows, columns = missing_pairs(self.n_missing, diagonal)
+            index = self.missing_index[first:stop]
+            cells = (index[:, rows] * n_features + index[:, columns]).T.ravel()
+            self._pair_cells[key] = csc_matrix(
+                (np.ones(cells.size), cells, np.arange(cells.size + 1)),
+                shape=(n_features**2, cells.size))
+        return self._pair_cells[key]
 
     def rows_of(self, first: int, stop: int) -> slice:
         """The positions of the rows of patterns ``first`` to ``stop``.
@@ -524,7 +593,7 @@ def block_conditionals(rows: np.ndarray, group: PatternGroup, block: slice,
         # The components on the last axis: every row-wise array below is (..., n_rows, K)
         # and contiguous, so that one product gives x Lambda_k of every component and
         # the pattern-wise blocks are gathered row by row in runs of K values.
-        by_component = np.ascontiguousarray(np.moveaxis(precisions, 0, -1))  # (D, D, K)
+        by_component = precisions.transpose(1, 2, 0).copy()  # (D, D, K)
         n_precisions = by_component.shape[-1]
         # d = x - mu_k at the fill value 0 of the missing coordinates: d^T Lambda d -
         # u^T inv(Lambda_MM) u and -inv(Lambda_MM) u do not depend on d_M, so x Lambda_k

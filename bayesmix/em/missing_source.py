@@ -28,12 +28,11 @@ whatever the rows' precision; the fitted parameters are returned in it).
 
 from __future__ import annotations
 
-from functools import cache, cached_property
+from functools import cached_property
 from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy.sparse import csc_matrix
 
 from bayesmix._parallel import RowThreads
 from bayesmix.covariance.base import CovarianceStructure
@@ -53,14 +52,14 @@ from bayesmix.patterns import (
     block_conditionals,
     component_precisions,
     has_missing,
+    missing_pairs,
 )
 from bayesmix.pattern_inverses import RangeMap, map_groups
 from bayesmix.prefix_tree import MissingBlockInverses
 
 __all__ = ["MissingValuesSource", "add_completed_block", "add_conditional_covariances",
            "contains_missing", "memory_source", "missing_statistics",
-           "observed_data_covariance", "observed_means", "pattern_responsibilities",
-           "sort_by_pattern"]
+           "observed_data_covariance", "observed_means", "sort_by_pattern"]
 
 
 def contains_missing(X: Any) -> bool:
@@ -224,38 +223,13 @@ def add_completed_block(stats: SufficientStatistics, rows: np.ndarray, resp: np.
         stats.total_scatter += flat.T @ flat
 
 
-def pattern_responsibilities(resp: np.ndarray, block_patterns: np.ndarray) -> np.ndarray:
-    """The responsibilities summed over each pattern's rows, (n_patterns, K).
-
-    ``block_patterns`` are the rows' patterns, ascending from 0 with none skipped.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from bayesmix.em.missing_source import pattern_responsibilities
-    >>> pattern_responsibilities(np.array([[1.0, 0.0], [0.5, 0.5], [0.0, 1.0]]),
-    ...                          np.array([0, 0, 1]))
-    array([[1.5, 0.5],
-           [0. , 1. ]])
-    """
-    starts = np.flatnonzero(np.diff(block_patterns, prepend=-1))
-    return np.add.reduceat(resp, starts, axis=0)
-
-
 #: Elements of the conditional covariances scattered at a time (2 MiB of float64).
 SCATTER_ELEMENTS = 1 << 18
 
 
-@cache
-def _upper_pairs(size: int) -> tuple[np.ndarray, np.ndarray]:
-    """The pairs ``i <= j`` of ``size`` coordinates (computed once per size)."""
-    return np.triu_indices(size)
-
-
-def add_conditional_covariances(stats: SufficientStatistics, pattern_counts: np.ndarray,
-                                missing_index: np.ndarray, kind: str | None,
+def add_conditional_covariances(stats: SufficientStatistics, group: PatternGroup,
+                                first: int, pattern_counts: np.ndarray, kind: str | None,
                                 inverses: MissingBlockInverses | None,
-                                pattern_slots: slice | np.ndarray | None,
                                 precisions: np.ndarray) -> None:
     """Add each pattern's conditional covariances, weighted by its rows'
     responsibilities, on its missing block of the second moments (or of the total
@@ -264,16 +238,17 @@ def add_conditional_covariances(stats: SufficientStatistics, pattern_counts: np.
     Parameters
     ----------
     stats : SufficientStatistics
+    group : PatternGroup
+    first : int
+        The first of the group's patterns, counted by ``pattern_counts``.
     pattern_counts : ndarray of shape (n_patterns, K)
-        The responsibilities summed over each pattern's rows
-        (:func:`pattern_responsibilities`).
-    missing_index : ndarray of shape (n_patterns, n_missing)
+        The responsibilities summed over the rows of each of patterns ``first`` to
+        ``first + n_patterns`` (:meth:`~bayesmix.patterns.PatternGroup.pattern_indicator`).
     kind : {"matrix", "diagonal"} or None
         The structure's ``second_moments``.
-    inverses, pattern_slots : MissingBlockInverses and where on its stack the patterns
-        are, or None
-        ``None`` for the diagonal ``precisions`` (K, D), under which the missing
-        coordinates are independent, with variances ``1 / precisions``.
+    inverses : MissingBlockInverses or None
+        Those of the patterns; ``None`` for diagonal ``precisions`` (K, D), under which
+        the missing coordinates are independent, with variances ``1 / precisions``.
     precisions : ndarray
 
     Examples
@@ -285,20 +260,24 @@ def add_conditional_covariances(stats: SufficientStatistics, pattern_counts: np.
     >>> from bayesmix.covariance import get_structure
     >>> from bayesmix.em.missing_source import add_conditional_covariances
     >>> from bayesmix.em.statistics import SufficientStatistics
+    >>> from bayesmix.patterns import MissingPatterns
     >>> from bayesmix.prefix_tree import MissingBlockInverses
+    >>> group = MissingPatterns(np.array([[False, True]])).groups[0]
     >>> inverses = MissingBlockInverses(np.full((1, 1, 1, 1), 0.75), np.zeros((1, 1)), 0)
     >>> stats = SufficientStatistics.zeros(1, 2, get_structure("full"))
-    >>> add_conditional_covariances(stats, np.array([[2.0]]), np.array([[1]]), "matrix",
-    ...                             inverses, slice(0, 1), None)
+    >>> add_conditional_covariances(stats, group, 0, np.array([[2.0]]), "matrix", inverses,
+    ...                             None)
     >>> stats.second_moments
     array([[[0. , 0. ],
             [0. , 1.5]]])
     """
     n_components, n_features = stats.sums.shape
-    n_patterns, n_missing = missing_index.shape
+    n_patterns = pattern_counts.shape[0]
+    n_missing = group.n_missing
     if inverses is None:  # diagonal: each missing coordinate's variance, weighted
         missing = np.zeros((n_patterns, n_features))
-        missing[np.arange(n_patterns)[:, np.newaxis], missing_index] = 1.0
+        missing[np.arange(n_patterns)[:, np.newaxis],
+                group.missing_index[first:first + n_patterns]] = 1.0
         variances = (pattern_counts.T @ missing) / precisions  # (K, D)
         if kind is None:
             stats.total_scatter[np.diag_indices(n_features)] += variances.sum(axis=0)
@@ -309,29 +288,26 @@ def add_conditional_covariances(stats: SufficientStatistics, pattern_counts: np.
         return
     # The pairs i <= j of missing coordinates (the blocks are symmetric), the components
     # on the last axis as the covariances hold them, added to their cells by a product
-    # with a one-hot sparse matrix (several times faster than a bincount over cells and
-    # components), a chunk of patterns at a time: temporaries of a few MiB, which the
-    # threads' allocators keep (larger ones go back to the system, and cost page faults
-    # at every pass).
-    first, second = ((np.arange(n_missing),) * 2 if kind == "diagonal"
-                     else _upper_pairs(n_missing))
+    # with a one-hot sparse matrix (made once per chunk of patterns and kept), a chunk
+    # of patterns at a time: temporaries of a few MiB, which the threads' allocators
+    # keep (larger ones go back to the system, and cost page faults at every pass).
+    diagonal = kind == "diagonal"
+    rows, columns = missing_pairs(n_missing, diagonal)
     stack = inverses.covariances
     by_pair = stack.reshape(-1, stack.shape[3])  # (j * j * slots, K)
-    pair_rows = (first * n_missing + second)[:, np.newaxis] * stack.shape[2]
-    slots = np.arange(n_patterns)[pattern_slots] if isinstance(pattern_slots, slice) else (
-        pattern_slots)
+    pair_rows = (rows * n_missing + columns)[:, np.newaxis] * stack.shape[2]
+    slots = inverses.stack_slots(first, first + n_patterns)
+    if isinstance(slots, slice):
+        slots = np.arange(slots.start, slots.stop)
     upper = np.zeros((n_features**2, 1 if kind is None else n_components))
-    step = max(1, SCATTER_ELEMENTS // (first.size * n_components))
+    step = max(1, SCATTER_ELEMENTS // (rows.size * n_components))
     for start in range(0, n_patterns, step):
-        chunk = slice(start, start + step)
+        chunk = slice(start, min(start + step, n_patterns))
         values = by_pair[pair_rows + slots[chunk]] * pattern_counts[chunk]  # (pairs, P, K)
         if kind is None:
             values = values.sum(axis=-1, keepdims=True)
-        cells = (missing_index[chunk, first] * n_features
-                 + missing_index[chunk, second]).T.ravel()
-        one_hot = csc_matrix((np.ones(cells.size), cells, np.arange(cells.size + 1)),
-                             shape=(n_features**2, cells.size))
-        upper += one_hot @ values.reshape(cells.size, -1)
+        upper += group.pair_cells(first + chunk.start, first + chunk.stop, diagonal,
+                                  n_features) @ values.reshape(-1, values.shape[-1])
     upper = upper.reshape(n_features, n_features, -1)
     if kind == "diagonal":
         stats.second_moments += np.diagonal(upper)
@@ -406,12 +382,10 @@ def missing_statistics(
             if group.n_missing:
                 offset = group.pattern_of_position[block.start - group.positions.start] - first
                 pattern_counts[offset:offset + conditionals.pattern_missing_index.shape[0]] += (
-                    pattern_responsibilities(resp, conditionals.block_patterns))
+                    group.pattern_indicator(block) @ resp)
         if group.n_missing:
-            add_conditional_covariances(
-                stats, pattern_counts, group.missing_index[first:stop],
-                structure.second_moments, inverses,
-                None if inverses is None else inverses.stack_slots(first, stop), precisions)
+            add_conditional_covariances(stats, group, first, pattern_counts,
+                                        structure.second_moments, inverses, precisions)
         return stats
 
     return SufficientStatistics.total(map_groups(patterns, precisions, share_statistics,
