@@ -143,8 +143,12 @@ class PatternGroup:
     positions: slice
     pattern_of_position: np.ndarray
     nodes: np.ndarray
-    _pair_cells: dict = field(default_factory=dict, init=False, repr=False, compare=False)
-    _indicators: dict = field(default_factory=dict, init=False, repr=False, compare=False)
+    _matrices: dict = field(default_factory=dict, init=False, repr=False, compare=False)
+
+    def drop_matrices(self) -> None:
+        """Forget the one-hot matrices kept by :meth:`pattern_indicator` and
+        :meth:`pair_cells`."""
+        self._matrices.clear()
 
     def pattern_indicator(self, block: slice) -> csr_matrix:
         """The (patterns, rows) matrix whose product with values of the rows at
@@ -160,15 +164,15 @@ class PatternGroup:
         >>> group.pattern_indicator(slice(0, 3)) @ np.array([1.0, 2.0, 3.0])
         array([1., 5.])
         """
-        key = (block.start, block.stop)
-        if key not in self._indicators:
+        key = ("indicator", block.start, block.stop)
+        if key not in self._matrices:
             offset = self.positions.start
             patterns = self.pattern_of_position[block.start - offset:block.stop - offset]
             patterns = patterns - patterns[0]
-            self._indicators[key] = csr_matrix(
+            self._matrices[key] = csr_matrix(
                 (np.ones(patterns.size), patterns, np.arange(patterns.size + 1)),
                 shape=(patterns.size, int(patterns[-1]) + 1)).T.tocsr()
-        return self._indicators[key]
+        return self._matrices[key]
 
     def pair_cells(self, first: int, stop: int, diagonal: bool, n_features: int
                    ) -> csc_matrix:
@@ -187,15 +191,15 @@ class PatternGroup:
                [0., 0., 0.],
                [0., 0., 3.]])
         """
-        key = (first, stop, diagonal)
-        if key not in self._pair_cells:
+        key = ("cells", first, stop, diagonal)
+        if key not in self._matrices:
             rows, columns = missing_pairs(self.n_missing, diagonal)
             index = self.missing_index[first:stop]
             cells = (index[:, rows] * n_features + index[:, columns]).T.ravel()
-            self._pair_cells[key] = csc_matrix(
+            self._matrices[key] = csc_matrix(
                 (np.ones(cells.size), cells, np.arange(cells.size + 1)),
                 shape=(n_features**2, cells.size))
-        return self._pair_cells[key]
+        return self._matrices[key]
 
     def rows_of(self, first: int, stop: int) -> slice:
         """The positions of the rows of patterns ``first`` to ``stop``.
@@ -313,6 +317,7 @@ class MissingPatterns:
         sorted_patterns = pattern_of_row[self.order]
         self.n_patterns = masks.shape[0]
         self.groups = []
+        self._matrices_layout: tuple | None = None
         for n_missing, first, stop, index, pattern_nodes in zip(sizes, bounds[:-1],
                                                                 bounds[1:], indexes, nodes):
             positions = slice(int(np.searchsorted(sorted_patterns, first)),
@@ -320,6 +325,30 @@ class MissingPatterns:
             self.groups.append(PatternGroup(int(n_missing), index, positions,
                                             sorted_patterns[positions] - first,
                                             pattern_nodes))
+
+    def keep_matrices_for(self, layout: tuple) -> None:
+        """Keep the groups' one-hot matrices (:meth:`PatternGroup.pair_cells`,
+        :meth:`PatternGroup.pattern_indicator`) only for one ``layout`` of the passes
+        (anything their ranges depend on: components, threads): a new layout drops them,
+        so that a grid of fits over K does not pile them up.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from bayesmix.patterns import MissingPatterns
+        >>> patterns = MissingPatterns(np.array([[True, False], [False, True]]))
+        >>> group = patterns.groups[0]
+        >>> patterns.keep_matrices_for((2, 1))
+        >>> kept = group.pattern_indicator(slice(0, 2))
+        >>> patterns.keep_matrices_for((2, 1)); group.pattern_indicator(slice(0, 2)) is kept
+        True
+        >>> patterns.keep_matrices_for((3, 1)); group.pattern_indicator(slice(0, 2)) is kept
+        False
+        """
+        if layout != self._matrices_layout:
+            for group in self.groups:
+                group.drop_matrices()
+            self._matrices_layout = layout
 
     @cached_property
     def bordering_pays(self) -> bool:

@@ -357,6 +357,7 @@ def missing_statistics(
     (array([2.]), np.float64(1.0))
     """
     n_components, n_features = means.shape
+    patterns.keep_matrices_for((n_components, precisions.shape[0], n_shares))
 
     def share_statistics(group: PatternGroup, positions: slice,
                          inverses: MissingBlockInverses | None) -> SufficientStatistics:
