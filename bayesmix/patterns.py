@@ -147,7 +147,20 @@ class PatternGroup:
 
     def drop_matrices(self) -> None:
         """Forget the one-hot matrices kept by :meth:`pattern_indicator` and
-        :meth:`pair_cells`."""
+        :meth:`pair_cells`.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from bayesmix.patterns import MissingPatterns
+        >>> group = MissingPatterns(np.array([[True, False]])).groups[0]
+        >>> kept = group.pattern_indicator(slice(0, 1))
+        >>> group.pattern_indicator(slice(0, 1)) is kept
+        True
+        >>> group.drop_matrices()
+        >>> group.pattern_indicator(slice(0, 1)) is kept
+        False
+        """
         self._matrices.clear()
 
     def pattern_indicator(self, block: slice) -> csr_matrix:
