@@ -181,10 +181,13 @@ class PatternGroup:
         if key not in self._matrices:
             offset = self.positions.start
             patterns = self.pattern_of_position[block.start - offset:block.stop - offset]
-            patterns = patterns - patterns[0]
+            # A pattern's rows are contiguous: row p of the matrix holds ones over them.
+            # (int32 indices, which scipy would otherwise copy into.)
+            starts = np.flatnonzero(np.diff(patterns, prepend=-1)).astype(np.int32)
             self._matrices[key] = csr_matrix(
-                (np.ones(patterns.size), patterns, np.arange(patterns.size + 1)),
-                shape=(patterns.size, int(patterns[-1]) + 1)).T.tocsr()
+                (np.ones(patterns.size), np.arange(patterns.size, dtype=np.int32),
+                 np.append(starts, np.int32(patterns.size))),
+                shape=(starts.size, patterns.size))
         return self._matrices[key]
 
     def pair_cells(self, first: int, stop: int, diagonal: bool, n_features: int
@@ -209,8 +212,9 @@ class PatternGroup:
             rows, columns = missing_pairs(self.n_missing, diagonal)
             index = self.missing_index[first:stop]
             cells = (index[:, rows] * n_features + index[:, columns]).T.ravel()
-            self._matrices[key] = csc_matrix(
-                (np.ones(cells.size), cells, np.arange(cells.size + 1)),
+            self._matrices[key] = csc_matrix(  # int32 indices, as scipy keeps them
+                (np.ones(cells.size), cells.astype(np.int32),
+                 np.arange(cells.size + 1, dtype=np.int32)),
                 shape=(n_features**2, cells.size))
         return self._matrices[key]
 
