@@ -75,6 +75,25 @@ def test_vve_is_also_started_from_the_vev_fit():
     assert from_vev.score(X) * len(X) == pytest.approx(log_likelihood["VVE"], abs=1e-3)
 
 
+def test_under_the_prior_eev_is_also_started_from_the_vev_fit():
+    """iris, 9 components, mclust's prior: from the hierarchical and k-means starts EEV
+    stops at a log posterior 7.4 below the one VEV's fit starts (``prior_seeded_by``);
+    with VEV in the grid, EEV's cell is that fit."""
+    X = load_iris().data
+    settings = {"random_state": 0, "prior": "default"}
+    alone = select_em(X, [9], covariance_types=["EEV"], **settings)
+    seeded = select_em(X, [9], covariance_types=["EEV", "VEV"], **settings)
+    vev = select_em(X, [9], covariance_types=["VEV"], **settings).best_estimator_
+    from_vev = GaussianMixtureEM(
+        9, covariance_type="EEV", prior="default", weights_init=vev.weights_,
+        means_init=vev.means_, precisions_init=vev.precisions_, tol=1e-6, max_iter=1000,
+        reg_covar=vev.reg_covar, acceleration="squarem").fit(X)
+    assert from_vev.lower_bound_ > alone.best_estimator_.lower_bound_ + 5.0 / len(X)
+    log_likelihood = seeded.table_.set_index("covariance_type")["log_likelihood"]
+    assert from_vev.score(X) * len(X) == pytest.approx(log_likelihood["EEV"], abs=1e-2)
+    assert log_likelihood["EEV"] > alone.table_.at[0, "log_likelihood"] + 10.0
+
+
 def test_seeded_fits_with_missing_values_replace_a_degenerate_cell():
     """Cell by cell (NaN in X), a seeded fit replaces the cell's degenerate fit."""
     X = load_iris().data.copy()

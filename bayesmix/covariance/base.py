@@ -174,6 +174,9 @@ class CovarianceStructure:
         in the grid and not degenerate (its parameters as initial values). For a
         structure whose likelihood has local optima that the grid's usual starts often
         miss.
+    prior_seeded_by : tuple of str
+        The same under mclust's conjugate prior (``select_em(..., prior=...)``), in
+        place of ``seeded_by``: MAP-EM has its own poor optima.
     mahalanobis_features : {"outer", "squares"}
         The row features (``RowProducts.features`` of :mod:`bayesmix.covariance.quadratic`)
         that :meth:`batch_mahalanobis_coefficients` weighs.
@@ -197,6 +200,7 @@ class CovarianceStructure:
     batched_m_step: bool = False
     nonlinear_constraints: bool = False
     seeded_by: tuple[str, ...] = ()
+    prior_seeded_by: tuple[str, ...] = ()
     mahalanobis_features: str = "outer"
 
     def __init_subclass__(cls, **kwargs: object) -> None:

@@ -332,6 +332,9 @@ class EEVCovariance(DecomposedStructure, FullCovariance):
     name = "EEV"
     second_moments = "matrix"
     supports_prior = True
+    # Under mclust's prior, its neighbour with free volumes starts it too, and it starts
+    # that neighbour (VEV): each other's fits lead past poor posterior modes of either.
+    prior_seeded_by = ("VEV",)
 
     def maximise_scatter(self, weights, scatters, start=None):
         values, vectors = eigh_descending(scatters)
@@ -366,6 +369,7 @@ class VEVCovariance(DecomposedStructure, FullCovariance):
     name = "VEV"
     second_moments = "matrix"
     supports_prior = True
+    prior_seeded_by = ("EEV",)  # see EEV's
 
     def maximise_scatter(self, weights, scatters, start=None):
         values, vectors = eigh_descending(scatters)

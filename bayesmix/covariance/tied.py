@@ -27,6 +27,9 @@ class TiedCovariance(MatrixFamily):
     second_moments = None
     supports_prior = True
     batched_m_step = True
+    # Under mclust's prior, a poor posterior mode from the usual starts where EEV's fit
+    # starts a better one (diabetes, 9 components: 9.5 below mclust's log posterior).
+    prior_seeded_by = ("EEV",)
 
     def stored_shape(self, n_components, n_features):
         return (n_features, n_features)

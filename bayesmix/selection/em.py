@@ -269,22 +269,24 @@ def _refit_from_seeds(source: InMemorySource,
     """Start each Gaussian cell of a structure with ``seeded_by`` from a seed's fit.
 
     The seed is the first structure named by the cell's structure
-    (:attr:`~bayesmix.covariance.CovarianceStructure.seeded_by`) whose fit at the same
-    number of components is in the grid and not degenerate; that fit starts a fit of
-    the cell (its weights, means and precisions as ``weights_init``, ``means_init`` and
-    ``precisions_init``, so that the chosen estimator refits to the same result). The
-    seeded fit is screened against the cell's (unless degenerate) as the grid's later
-    start schemes are (:func:`_fit_screened`), and replaces it if it ends higher, or if
-    the cell's fit is degenerate and the seeded one is not. The seeded fits of
-    structures with a batched M step, on complete rows and without a prior, run as one
-    batch; the others one by one.
+    (:attr:`~bayesmix.covariance.CovarianceStructure.seeded_by`, or ``prior_seeded_by``
+    under a prior) whose fit at the same number of components is in the grid and not
+    degenerate; that fit starts a fit of the cell (its weights, means and precisions as
+    ``weights_init``, ``means_init`` and ``precisions_init``, so that the chosen
+    estimator refits to the same result). The seeded fit is screened against the cell's
+    (unless degenerate) as the grid's later start schemes are (:func:`_fit_screened`),
+    and replaces it if it ends higher (under a prior: the log posterior), or if the
+    cell's fit is degenerate and the seeded one is not. The seeded fits of structures
+    with a batched M step, on complete rows and without a prior, run as one batch; the
+    others one by one.
     """
     gaussian = {get_structure(structure).name: structure
                 for family, structure in by_cell if family == "gaussian"}
     cells, jobs = [], []  # (structure, position in the grid); (structure, seed, cell's fit)
     for structure in gaussian.values():
-        seeds = [by_cell["gaussian", gaussian[seed]]
-                 for seed in get_structure(structure).seeded_by if seed in gaussian]
+        seeded_by = (get_structure(structure).seeded_by if settings["prior"] is None
+                     else get_structure(structure).prior_seeded_by)
+        seeds = [by_cell["gaussian", gaussian[seed]] for seed in seeded_by if seed in gaussian]
         for i, (current, _) in enumerate(by_cell["gaussian", structure]):
             # the first seed whose fit is usable (one component: every start agrees)
             seed_em = next((fits[i][0] for fits in seeds
