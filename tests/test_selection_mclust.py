@@ -105,14 +105,17 @@ def test_seeded_fits_with_missing_values_replace_a_degenerate_cell():
     assert not vve.at[5, "degenerate"]
 
 
-def test_batched_mclust_grid_equals_the_cell_by_cell_grid(monkeypatch):
-    """The 14 models fitted in one batch (bayesmix.em.batch: projected jumps, padded
-    components absent from the coupled M steps) reach the cell-by-cell fits' optima."""
+@pytest.mark.parametrize("prior", [None, "default"], ids=["ml", "prior"])
+def test_batched_mclust_grid_equals_the_cell_by_cell_grid(monkeypatch, prior):
+    """The 14 models (10 under the prior) fitted in one batch (bayesmix.em.batch:
+    projected jumps, padded components absent from the coupled M steps; under the prior
+    the runs of each number of components take their prior together) reach the
+    cell-by-cell fits' optima."""
     from bayesmix.covariance import get_structure
 
     X = load_iris().data
     kwargs = {"n_components": range(1, 4), "covariance_types": "mclust", "random_state": 0,
-              "tol": 1e-9}
+              "tol": 1e-9, "prior": prior}
     batched = select_em(X, **kwargs)
     with monkeypatch.context() as patch:
         for name in MCLUST_MODELS:
@@ -120,7 +123,10 @@ def test_batched_mclust_grid_equals_the_cell_by_cell_grid(monkeypatch):
         by_cell = select_em(X, **kwargs)
     columns = ["n_components", "covariance_type", "n_parameters", "degenerate", "converged"]
     assert batched.table_[columns].equals(by_cell.table_[columns])
+    # (under the prior, the log-likelihood is not what the fits maximise: flat
+    # directions of the posterior move it more, 1.2e-4 in iris EEE,3)
     np.testing.assert_allclose(batched.table_["log_likelihood"],
-                               by_cell.table_["log_likelihood"], rtol=0, atol=1e-4)
+                               by_cell.table_["log_likelihood"], rtol=0,
+                               atol=1e-4 if prior is None else 1e-3)
     assert batched.best_params_ == by_cell.best_params_ == {"n_components": 2,
                                                             "covariance_type": "VEV"}

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from numbers import Real
+from typing import Any
 
 import numpy as np
 
@@ -220,6 +221,25 @@ class ConjugatePrior:
         array([-0.667, -0.667, -0.667])
         """
         return replace(self, mean=self._resolved_mean() - shift)
+
+    def for_source(self, source: Any, structure: CovarianceStructure, n_components: int
+                   ) -> ConjugatePrior:
+        """:meth:`resolve` on an EM data source's initialisation sample (every row in
+        memory), :meth:`shifted` to the source's centred coordinates: the prior an EM
+        fit of ``structure`` with ``n_components`` runs under.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from bayesmix.covariance import get_structure
+        >>> from bayesmix.covariance.prior import ConjugatePrior
+        >>> from bayesmix.em.sources import InMemorySource
+        >>> source = InMemorySource(np.array([[0.0], [2.0], [4.0]]))
+        >>> ConjugatePrior().for_source(source, get_structure("V"), 1).mean
+        array([0.])
+        """
+        X, weights = source.initialisation_sample()
+        return self.resolve(X, structure, n_components, weights).shifted(source.shift)
 
     def _resolved_mean(self) -> np.ndarray:
         if self.mean is None:

@@ -291,8 +291,7 @@ class BaseMixtureEM(NoiseComponentMixin, DensityMixin, BaseEstimator):
         if self.prior is None:
             return None
         prior = ConjugatePrior() if isinstance(self.prior, str) else self.prior
-        X, weights = source.initialisation_sample()
-        return prior.resolve(X, structure, self.n_components, weights).shifted(source.shift)
+        return prior.for_source(source, structure, self.n_components)
 
     def check_fit(self, source: Any) -> dict[str, np.ndarray]:
         """Validate the parameters against a data source as ``fit`` does, before any work.

@@ -35,6 +35,13 @@ Iterations
     positive definite, the run stops at its last valid parameters and names the
     components that failed (``EMRun.failed_components``); the other runs go on.
 
+Prior
+    Under a conjugate prior each run is MAP-EM, as the one-fit engine's: the M step is
+    the structure's posterior mode (``map_step``) and the means the posterior means,
+    for the runs of each number of components together (the prior's terms depend on
+    it); their padded components keep the covariances of the first (maximum-likelihood)
+    M step. The bound the iterations ascend is the log-likelihood plus the log prior.
+
 Screening
     A "small EM" (Biernacki, Celeux and Govaert 2003): a run given rivals goes on past
     the iteration where its change first falls below ``screen_tol`` only if its lower
@@ -42,9 +49,9 @@ Screening
     ends before that stage counts with its last bound); otherwise it is dropped. A rival
     made outside the batch counts with its bound at that stage (``screen_bound``).
 
-Its length (about 850 lines, a third of it docstrings) is that of one algorithm, the
-batched iterations with their layout, SQUAREM cycle, screening and failures, kept
-together so that it reads against :class:`~bayesmix.em.engine.EMEngine`.
+Its length (about 1,000 lines, a third of it docstrings) is that of one algorithm, the
+batched iterations with their layout, SQUAREM cycle, prior, screening and failures,
+kept together so that it reads against :class:`~bayesmix.em.engine.EMEngine`.
 """
 
 from __future__ import annotations
@@ -56,6 +63,7 @@ import numpy as np
 
 from bayesmix._parallel import RowThreads
 from bayesmix.covariance.base import CovarianceStructure
+from bayesmix.covariance.prior import ConjugatePrior
 from bayesmix.covariance.quadratic import RowProducts, symmetric_from_upper, upper_triangle
 from bayesmix.em.engine import (
     COUNT_FLOOR,
@@ -310,6 +318,11 @@ class BatchEM:
         The rows; their initialisation sample is all of them.
     settings : EMSettings
         ``tol``, ``reg_covar``, ``max_iter`` and ``accelerate`` of every run.
+    prior : ConjugatePrior, optional
+        Run MAP-EM under this prior (mclust's ``priorControl``), resolved on the source
+        for each structure and number of components
+        (:meth:`~bayesmix.covariance.prior.ConjugatePrior.for_source`), as
+        :class:`~bayesmix.em.engine.EMEngine` runs it.
 
     Examples
     --------
@@ -330,9 +343,12 @@ class BatchEM:
     ([True, True, True], array([0.375, 0.375, 0.25 ]))
     """
 
-    def __init__(self, source: InMemorySource, settings: EMSettings) -> None:
+    def __init__(self, source: InMemorySource, settings: EMSettings,
+                 prior: ConjugatePrior | None = None) -> None:
         self.source = source
         self.settings = settings
+        self.prior = prior
+        self._priors: dict[tuple[str, int], ConjugatePrior] = {}
         self._kept_blocks: dict[tuple[int, int, int], list[tuple[slice, RowProducts]]] = {}
         self._width = 1  # temporaries per row in a run's E step, which sizes its blocks
 
@@ -532,24 +548,90 @@ class BatchEM:
         weights = packed[:, :n_components]
         np.multiply(counts, real, out=weights)
         weights /= weights.sum(axis=1, keepdims=True)
-        packed[:, n_components:groups[0].columns.start] = means.reshape(n_runs, -1)
         for group, second in zip(groups, second_moments):
-            if group.phantom is not None:
-                second += group.phantom
-            structure, present = group.structure, real[group.rows]
-            group_counts = counts[group.rows]
-            start = None if previous is None else group.covariances(previous)
-            if structure.nonlinear_constraints:
-                group_counts = group_counts * present
-                start = None if start is None else self._pad(group, start, present, 0.0)
-            covariances = structure.m_step(
-                group_counts, means[group.rows], second,
-                self.source.scatter if structure.needs_total_scatter else None,
-                self.settings.reg_covar, start)
-            if structure.nonlinear_constraints:
-                covariances = self._pad(group, covariances, present)
+            if self.prior is None:
+                covariances = self._ml_step(group, counts, means, second, real, previous)
+            elif previous is None:  # the padded components from a first ML step
+                covariances = self._map_step(
+                    group, counts, means, second, real,
+                    self._ml_step(group, counts, means, second, real, None), False)
+            else:
+                covariances = self._map_step(group, counts, means, second, real,
+                                             group.covariances(previous), True)
             packed[group.rows, group.columns] = group.pack(covariances)
+        packed[:, n_components:groups[0].columns.start] = means.reshape(n_runs, -1)
         return packed
+
+    def _ml_step(self, group: _Group, counts: np.ndarray, means: np.ndarray,
+                 second: np.ndarray | None, real: np.ndarray, previous: np.ndarray | None
+                 ) -> np.ndarray:
+        """A group's maximum-likelihood covariances (n, *stored)."""
+        if group.phantom is not None:
+            second = second + group.phantom
+        structure, present = group.structure, real[group.rows]
+        group_counts = counts[group.rows]
+        start = None if previous is None else group.covariances(previous)
+        if structure.nonlinear_constraints:
+            group_counts = group_counts * present
+            start = None if start is None else self._pad(group, start, present, 0.0)
+        covariances = structure.m_step(
+            group_counts, means[group.rows], second,
+            self.source.scatter if structure.needs_total_scatter else None,
+            self.settings.reg_covar, start)
+        if structure.nonlinear_constraints:
+            covariances = self._pad(group, covariances, present)
+        return covariances
+
+    def _map_step(self, group: _Group, counts: np.ndarray, means: np.ndarray,
+                  second: np.ndarray | None, real: np.ndarray, padded: np.ndarray,
+                  from_padded: bool) -> np.ndarray:
+        """A group's covariances at the posterior mode (n, *stored), and its runs' means
+        moved to the posterior means (in ``means``), the runs of each number of
+        components together (the prior depends on it). The padded components keep their
+        covariances in ``padded`` (n, *stored), whose real ones start an iterative M
+        step if ``from_padded`` (as the engine's, which starts its first M step from
+        nothing)."""
+        structure = group.structure
+        covariances = padded.copy()
+        sizes = real[group.rows].sum(axis=1)
+        for size in np.unique(sizes):
+            runs = np.flatnonzero(sizes == size)
+            rows = group.start + runs
+            prior = self._prior(structure, int(size))
+            block = (runs, *self._block(structure, int(size)))
+            real_means = means[rows, :size]
+            covariances[block] = structure.map_step(
+                counts[rows, :size], real_means,
+                None if second is None else second[runs, :size],
+                self.source.scatter if structure.needs_total_scatter else None,
+                self.settings.reg_covar, prior, covariances[block] if from_padded else None)
+            means[rows, :size] = prior.posterior_means(counts[rows, :size], real_means)
+        return covariances
+
+    def _prior(self, structure: CovarianceStructure, n_components: int) -> ConjugatePrior:
+        """The prior of a fit of ``structure`` with ``n_components`` (resolved once)."""
+        key = (structure.name, n_components)
+        if key not in self._priors:
+            self._priors[key] = self.prior.for_source(self.source, structure, n_components)
+        return self._priors[key]
+
+    def _log_priors(self, packed: np.ndarray, groups: list[_Group], real: np.ndarray
+                    ) -> np.ndarray:
+        """Each run's log prior density at its packed parameters (n,)."""
+        n_runs, n_components = real.shape
+        means = packed[:, n_components:groups[0].columns.start].reshape(
+            n_runs, n_components, -1)
+        log_priors = np.zeros(n_runs)
+        for group in groups:
+            covariances = group.covariances(packed)
+            sizes = real[group.rows].sum(axis=1)
+            for size in np.unique(sizes):
+                runs = np.flatnonzero(sizes == size)
+                log_priors[group.start + runs] = group.structure.log_prior(
+                    means[group.start + runs, :size],
+                    covariances[(runs, *self._block(group.structure, int(size)))],
+                    self._prior(group.structure, int(size)))
+        return log_priors
 
     # ------------------------------------------------------------------ runs
     def run(self, starts: Sequence[BatchStart], screen_tol: float = np.inf
@@ -715,7 +797,10 @@ class BatchEM:
               ) -> _Step:
         """One EM iteration of every run in the stack, and what it says of each run."""
         totals = self._e_step(threads, stack.packed, groups, stack.real, self._width)
-        bounds = totals[0] / self.source.total_weight
+        bounds = totals[0]
+        if self.prior is not None:  # MAP-EM ascends the log posterior
+            bounds = bounds + self._log_priors(stack.packed, groups, stack.real)
+        bounds = bounds / self.source.total_weight
         following = self._m_step(totals, groups, stack.real, width, stack.packed)
         change = bounds - stack.previous
         # An extrapolation evaluated below the iterate it started from is not an iterate.

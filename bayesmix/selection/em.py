@@ -226,9 +226,11 @@ def _fit_batched(source: InMemorySource, structures: list[str], ks: list[int],
 
 def _batch(source: InMemorySource, settings: dict[str, Any]) -> BatchEM:
     """The batch that fits cells with :func:`select_em`'s ``settings``."""
+    prior = settings["prior"]
     return BatchEM(source, EMSettings(
         tol=settings["tol"], reg_covar=settings["reg_covar"], max_iter=settings["max_iter"],
-        accelerate=settings["acceleration"] == "squarem"))
+        accelerate=settings["acceleration"] == "squarem"),
+        ConjugatePrior() if isinstance(prior, str) else prior)
 
 
 def _hand_runs(batch: BatchEM, source: InMemorySource,
@@ -277,8 +279,7 @@ def _refit_from_seeds(source: InMemorySource,
     (unless degenerate) as the grid's later start schemes are (:func:`_fit_screened`),
     and replaces it if it ends higher (under a prior: the log posterior), or if the
     cell's fit is degenerate and the seeded one is not. The seeded fits of structures
-    with a batched M step, on complete rows and without a prior, run as one batch; the
-    others one by one.
+    with a batched M step, on complete rows, run as one batch; the others one by one.
     """
     gaussian = {get_structure(structure).name: structure
                 for family, structure in by_cell if family == "gaussian"}
@@ -296,7 +297,7 @@ def _refit_from_seeds(source: InMemorySource,
                 jobs.append((structure, seed_em, current))
     if not jobs:
         return
-    batched = (settings["prior"] is None and not isinstance(source, MissingValuesSource)
+    batched = (not isinstance(source, MissingValuesSource)
                and all(get_structure(structure).batched_m_step for structure, _, _ in jobs))
     refits = (_seeded_batch if batched else _seeded_cells)(source, jobs, settings)
     for (structure, i), (_, _, current), refit in zip(cells, jobs, refits):
@@ -423,15 +424,18 @@ def select_em(
     stands as high as an earlier one. A structure whose likelihood has local optima that
     these starts often miss (EVE and VVE, their common orientation) also starts from the
     fit of the structures it names in ``seeded_by`` (VEV) at the same number of
-    components, when the grid has them (Gaussian fits without ``noise``); the chosen
+    components, when the grid has them (Gaussian fits without ``noise``; under a prior,
+    ``prior_seeded_by``: EEE and VEV from EEV, EEV from VEV); the chosen
     estimator then has that fit's parameters as ``weights_init``, ``means_init`` and
     ``precisions_init``, so that refitting it reaches the same fit. The data are
-    validated and summarised once for the whole grid, and the iterations are accelerated by SQUAREM
-    (``acceleration="squarem"``). The fits of every structure with a batched M step
-    run together, all numbers of components and starts as one stacked computation
-    (:mod:`bayesmix.em.batch`: each run follows the one-fit engine's iterations, a few
-    dozen NumPy calls per iteration for the whole grid); the others, and grids whose
-    starts would hold more than :data:`BATCH_ELEMENTS` values, are fitted cell by cell.
+    validated and summarised once for the whole grid, and the iterations are accelerated
+    by SQUAREM (``acceleration="squarem"``). The fits of every structure with a batched
+    M step run together, all numbers of components and starts as one stacked
+    computation (:mod:`bayesmix.em.batch`: each run follows the one-fit engine's
+    iterations, MAP-EM's under a prior, a few dozen NumPy calls per iteration for the
+    whole grid); the others, fits with missing values or a noise component, and grids
+    whose starts would hold more than :data:`BATCH_ELEMENTS` values, are fitted cell by
+    cell.
 
     Parameters
     ----------
@@ -533,10 +537,10 @@ def select_em(
         reg_covar = RELATIVE_REG_COVAR * smallest_variance if smallest_variance > 0 else 1e-6
     settings = {"tol": tol, "max_iter": max_iter, "reg_covar": reg_covar,
                 "random_state": random_state, "acceleration": "squarem", "prior": prior}
-    # The batch runs maximum-likelihood Gaussian EM on complete rows; under a prior, with
-    # missing values, or with a noise component, every cell is fitted on its own.
+    # The batch runs Gaussian EM (MAP-EM under a prior) on complete rows; with missing
+    # values, or with a noise component, every cell is fitted on its own.
     batched = [structure for structure in structures
-               if get_structure(structure).batched_m_step and prior is None and not noise
+               if get_structure(structure).batched_m_step and not noise
                and "gaussian" in families and not isinstance(source, MissingValuesSource)]
     n_runs = len(batched) * len(ks) * sum(1 if scheme in DETERMINISTIC_INITS else n_init
                                           for scheme in starts)
