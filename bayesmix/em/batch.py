@@ -566,8 +566,8 @@ class BatchEM:
                  second: np.ndarray | None, real: np.ndarray, previous: np.ndarray | None
                  ) -> np.ndarray:
         """A group's maximum-likelihood covariances (n, *stored)."""
-        if group.phantom is not None:
-            second = second + group.phantom
+        if group.phantom is not None:  # (zero on the real components, which MAP reads)
+            second += group.phantom
         structure, present = group.structure, real[group.rows]
         group_counts = counts[group.rows]
         start = None if previous is None else group.covariances(previous)
