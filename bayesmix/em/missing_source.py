@@ -281,10 +281,8 @@ def add_conditional_covariances(stats: SufficientStatistics, group: PatternGroup
         variances = (pattern_counts.T @ missing) / precisions  # (K, D)
         if kind is None:
             stats.total_scatter[np.diag_indices(n_features)] += variances.sum(axis=0)
-        elif kind == "diagonal":
+        else:  # the axis-aligned structures keep diagonal second moments
             stats.second_moments += variances
-        else:
-            stats.second_moments[:, np.arange(n_features), np.arange(n_features)] += variances
         return
     # The pairs i <= j of missing coordinates (the blocks are symmetric), the components
     # on the last axis as the covariances hold them, added to their cells by a product
