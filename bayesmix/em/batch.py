@@ -56,7 +56,7 @@ kept together so that it reads against :class:`~bayesmix.em.engine.EMEngine`.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, fields
 
 import numpy as np
@@ -307,6 +307,13 @@ def _factors(structure: CovarianceStructure, covariances: np.ndarray
         else:
             factors[row] = run_factors
     return factors, failed
+
+
+def _runs_by_size(real: np.ndarray) -> Iterator[tuple[int, np.ndarray]]:
+    """The runs (rows of ``real``, (n, K)) of each number of real components."""
+    sizes = real.sum(axis=1)
+    for size in np.unique(sizes):
+        yield int(size), np.flatnonzero(sizes == size)
 
 
 class BatchEM:
@@ -593,12 +600,10 @@ class BatchEM:
         nothing)."""
         structure = group.structure
         covariances = padded.copy()
-        sizes = real[group.rows].sum(axis=1)
-        for size in np.unique(sizes):
-            runs = np.flatnonzero(sizes == size)
+        for size, runs in _runs_by_size(real[group.rows]):
             rows = group.start + runs
-            prior = self._prior(structure, int(size))
-            block = (runs, *self._block(structure, int(size)))
+            prior = self._prior(structure, size)
+            block = (runs, *self._block(structure, size))
             real_means = means[rows, :size]
             covariances[block] = structure.map_step(
                 counts[rows, :size], real_means,
@@ -624,13 +629,11 @@ class BatchEM:
         log_priors = np.zeros(n_runs)
         for group in groups:
             covariances = group.covariances(packed)
-            sizes = real[group.rows].sum(axis=1)
-            for size in np.unique(sizes):
-                runs = np.flatnonzero(sizes == size)
+            for size, runs in _runs_by_size(real[group.rows]):
                 log_priors[group.start + runs] = group.structure.log_prior(
                     means[group.start + runs, :size],
-                    covariances[(runs, *self._block(group.structure, int(size)))],
-                    self._prior(group.structure, int(size)))
+                    covariances[(runs, *self._block(group.structure, size))],
+                    self._prior(group.structure, size))
         return log_priors
 
     # ------------------------------------------------------------------ runs
