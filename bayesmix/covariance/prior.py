@@ -21,7 +21,7 @@ import numpy as np
 
 from bayesmix.covariance.base import CovarianceStructure
 
-__all__ = ["ConjugatePrior"]
+__all__ = ["ConjugatePrior", "as_conjugate_prior"]
 
 
 @dataclass(frozen=True)
@@ -323,3 +323,17 @@ def _checked_scale(scale: object) -> float | np.ndarray:
             f"positive definite matrix."
         )
     return matrix
+
+
+def as_conjugate_prior(prior: str | ConjugatePrior | None) -> ConjugatePrior | None:
+    """An estimator's ``prior`` setting as the prior it fits under: ``"default"`` is
+    mclust's (:class:`ConjugatePrior` with every value left to :meth:`~ConjugatePrior.
+    resolve`), a :class:`ConjugatePrior` itself, ``None`` none.
+
+    Examples
+    --------
+    >>> from bayesmix.covariance.prior import ConjugatePrior, as_conjugate_prior
+    >>> as_conjugate_prior("default") == ConjugatePrior(), as_conjugate_prior(None)
+    (True, None)
+    """
+    return ConjugatePrior() if isinstance(prior, str) else prior

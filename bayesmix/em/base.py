@@ -38,7 +38,7 @@ from bayesmix._validation import (
     short_repr,
 )
 from bayesmix.covariance import COVARIANCE_TYPES, CovarianceStructure, get_structure
-from bayesmix.covariance.prior import ConjugatePrior
+from bayesmix.covariance.prior import ConjugatePrior, as_conjugate_prior
 from bayesmix.em.diagnostics import find_degenerate
 from bayesmix.em.engine import EMEngine, EMRun, EMSettings, MixtureParameters
 from bayesmix.em.init import INIT_METHODS, initial_responsibilities
@@ -288,10 +288,9 @@ class BaseMixtureEM(NoiseComponentMixin, DensityMixin, BaseEstimator):
                         ) -> ConjugatePrior | None:
         """The prior with mclust's defaults filled in from the data (its initialisation
         sample, which is every row in memory), centred like the engine's data."""
-        if self.prior is None:
-            return None
-        prior = ConjugatePrior() if isinstance(self.prior, str) else self.prior
-        return prior.for_source(source, structure, self.n_components)
+        prior = as_conjugate_prior(self.prior)
+        return None if prior is None else prior.for_source(source, structure,
+                                                           self.n_components)
 
     def check_fit(self, source: Any) -> dict[str, np.ndarray]:
         """Validate the parameters against a data source as ``fit`` does, before any work.

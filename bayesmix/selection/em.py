@@ -37,6 +37,7 @@ from bayesmix.covariance import (
     n_parameters,
 )
 from bayesmix.covariance.base import NOT_POSITIVE_FIX
+from bayesmix.covariance.prior import as_conjugate_prior
 from bayesmix.em import GaussianMixtureEM, StudentMixtureEM
 from bayesmix.em.batch import BatchEM, BatchStart
 from bayesmix.em.engine import EMRun, EMSettings
@@ -226,11 +227,10 @@ def _fit_batched(source: InMemorySource, structures: list[str], ks: list[int],
 
 def _batch(source: InMemorySource, settings: dict[str, Any]) -> BatchEM:
     """The batch that fits cells with :func:`select_em`'s ``settings``."""
-    prior = settings["prior"]
     return BatchEM(source, EMSettings(
         tol=settings["tol"], reg_covar=settings["reg_covar"], max_iter=settings["max_iter"],
         accelerate=settings["acceleration"] == "squarem"),
-        ConjugatePrior() if isinstance(prior, str) else prior)
+        as_conjugate_prior(settings["prior"]))
 
 
 def _hand_runs(batch: BatchEM, source: InMemorySource,
