@@ -778,6 +778,26 @@ class CovarianceStructure:
         """
         raise NotImplementedError
 
+    def smallest_eigenvalues(self, covariances: np.ndarray, n_components: int,
+                             n_features: int) -> np.ndarray:
+        """Each component's smallest variance in any direction, over leading batch axes.
+
+        For covariances (*B, *stored shape), the smallest eigenvalue of each component's
+        covariance matrix, (*B, K) (repeated for a shared covariance); ``NaN`` for a
+        matrix with a non-finite entry. Cheap enough for EM to check its iterates for a
+        collapsed component (:func:`bayesmix.em.diagnostics.at_reg_covar_floor`).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from bayesmix.covariance import get_structure
+        >>> get_structure("tied").smallest_eigenvalues(np.array([[2.0, 1.0], [1.0, 2.0]]), 3, 2)
+        array([1., 1., 1.])
+        >>> get_structure("diag").smallest_eigenvalues(np.array([[[4.0, 0.5], [1.0, 2.0]]]), 2, 2)
+        array([[0.5, 1. ]])
+        """
+        raise NotImplementedError
+
 
 class MatrixFamily(CovarianceStructure):
     """Structures stored as general symmetric matrices, (K, D, D) or one shared (D, D).
@@ -875,6 +895,16 @@ class MatrixFamily(CovarianceStructure):
         data_variance = np.einsum("kd,de,ke->k", directions, data_covariance, directions)
         return smallest, directions, data_variance
 
+    def smallest_eigenvalues(self, covariances, n_components, n_features):
+        covariances = np.asarray(covariances, dtype=np.float64)
+        finite = np.isfinite(covariances).all(axis=(-2, -1))
+        smallest = np.linalg.eigvalsh(np.where(finite[..., np.newaxis, np.newaxis], covariances,
+                                               np.eye(n_features)))[..., 0]
+        smallest = np.where(finite, smallest, np.nan)
+        if len(self.stored_shape(n_components, n_features)) == 2:  # one shared matrix
+            smallest = np.repeat(smallest[..., np.newaxis], n_components, axis=-1)
+        return smallest
+
 
 class DiagonalFamily(CovarianceStructure):
     """Structures stored as variances: (K, D) per feature or (K,) one per component.
@@ -921,6 +951,14 @@ class DiagonalFamily(CovarianceStructure):
     def row_width(self, n_components: int, n_features: int) -> int:
         # Matrix products of (K + D) values per row.
         return 2 * n_components + n_features
+
+    def smallest_eigenvalues(self, covariances, n_components, n_features):
+        covariances = np.asarray(covariances, dtype=np.float64)
+        lead = covariances.shape[:covariances.ndim
+                                 - len(self.stored_shape(n_components, n_features))]
+        # A non-finite variance gives NaN (np.min would give inf for +inf).
+        smallest = covariances.reshape(*lead, n_components, -1).min(axis=-1)
+        return np.where(np.isfinite(smallest), smallest, np.nan)
 
     def decompose(self, covariances, n_components, n_features):
         variances = np.diagonal(self.to_full(covariances, n_components, n_features),

@@ -30,9 +30,11 @@ Iterations
     the same convergence test, the same SQUAREM cycle with its own step length (jumps
     projected back into nonlinear constraints), M steps whose inner iterations start
     from the parameters the E step evaluated, so it reaches the optimum the one-fit
-    engine reaches from the same start (the arithmetic differs in rounding only). A run leaves the stack when it converges, runs out of
-    iterations, is screened out, or fails: when an M step gives a covariance that is not
-    positive definite, the run stops at its last valid parameters and names the
+    engine reaches from the same start (the arithmetic differs in rounding only). A run
+    leaves the stack when it converges, runs out of iterations, collapses (as the
+    engine's, checked every :data:`~bayesmix.em.engine.COLLAPSE_CHECK_EVERY`
+    iterations), is screened out, or fails: when an M step gives a covariance that is
+    not positive definite, the run stops at its last valid parameters and names the
     components that failed (``EMRun.failed_components``); the other runs go on.
 
 Prior
@@ -65,7 +67,9 @@ from bayesmix._parallel import RowThreads
 from bayesmix.covariance.base import CovarianceStructure
 from bayesmix.covariance.prior import ConjugatePrior
 from bayesmix.covariance.quadratic import RowProducts, symmetric_from_upper, upper_triangle
+from bayesmix.em.diagnostics import at_reg_covar_floor
 from bayesmix.em.engine import (
+    COLLAPSE_CHECK_EVERY,
     COUNT_FLOOR,
     MAX_SQUAREM_STEP,
     SQUAREM_FROM,
@@ -723,6 +727,8 @@ class BatchEM:
                         screen_bounds[stack.run[reached]] = step.bounds[reached]
                         stack.screening &= ~reached
                         decide = True
+                if n_iter % COLLAPSE_CHECK_EVERY == 0 and n_iter < max_iter:
+                    done = done | self._collapsed(stack, groups, step)
                 for row in np.flatnonzero(done):
                     run = int(stack.run[row])
                     ends[run] = self._end(stack, groups, step, row, n_iter,
@@ -816,6 +822,23 @@ class BatchEM:
         if rejected is not None:
             converged &= ~rejected
         return _Step(bounds, change, following, rejected, converged)
+
+    def _collapsed(self, stack: _Stack, groups: list[_Group], step: _Step) -> np.ndarray:
+        """The runs whose next parameters have a collapsed component (``EMEngine.collapsed``).
+
+        A rejected extrapolation is not an iterate: its run is not checked (as the engine
+        checks none).
+        """
+        collapsed = np.zeros(len(stack.run), dtype=bool)
+        n_components = stack.real.shape[1]
+        for group in groups:
+            smallest = group.structure.smallest_eigenvalues(
+                group.covariances(step.following), n_components, self.source.n_features)
+            collapsed[group.rows] = (at_reg_covar_floor(smallest, self.settings.reg_covar)
+                                     & stack.real[group.rows]).any(axis=1)
+        if step.rejected is not None:
+            collapsed &= ~step.rejected
+        return collapsed
 
     def _end(self, stack: _Stack, groups: list[_Group], step: _Step, row: int, n_iter: int,
              n_components: int) -> dict:

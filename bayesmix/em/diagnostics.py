@@ -17,7 +17,8 @@ import numpy as np
 
 from bayesmix.covariance.base import CovarianceStructure
 
-__all__ = ["COLLAPSE_RTOL", "FLAT_FACTOR", "DegeneracyReport", "find_degenerate"]
+__all__ = ["COLLAPSE_RTOL", "FLAT_FACTOR", "DegeneracyReport", "at_reg_covar_floor",
+           "find_degenerate"]
 
 #: An unregularised variance below this fraction of the data's own variance in the same
 #: direction counts as collapsed even when ``reg_covar`` is zero.
@@ -25,6 +26,25 @@ COLLAPSE_RTOL = 1e-10
 #: A collapse along a direction where the data's own variance is within this factor of
 #: ``reg_covar`` is blamed on the data's scale (constant, collinear or tiny columns).
 FLAT_FACTOR = 100.0
+
+
+def at_reg_covar_floor(variances: np.ndarray, reg_covar: float) -> np.ndarray:
+    """Whether each variance sits at the regularisation floor: at most ``reg_covar`` once
+    ``reg_covar`` is taken off.
+
+    A component with such a variance has collapsed: :func:`find_degenerate` flags it, and
+    EM stops a run that reaches it (:data:`~bayesmix.em.engine.COLLAPSE_CHECK_EVERY`),
+    whose likelihood would only creep up as the collapse goes on. ``NaN`` is not at the
+    floor.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from bayesmix.em.diagnostics import at_reg_covar_floor
+    >>> at_reg_covar_floor(np.array([1.5e-6, 2.5e-6, np.nan]), 1e-6)
+    array([ True, False, False])
+    """
+    return variances - reg_covar <= reg_covar
 
 
 @dataclass
@@ -93,8 +113,8 @@ def find_degenerate(
     n_components = counts.shape[0]
     smallest, directions, data_variance = structure.smallest_variances(covariances,
                                                                        data_covariance)
-    unregularised = smallest - reg_covar
-    collapsed = (unregularised <= reg_covar) | (unregularised <= COLLAPSE_RTOL * data_variance)
+    collapsed = (at_reg_covar_floor(smallest, reg_covar)
+                 | (smallest - reg_covar <= COLLAPSE_RTOL * data_variance))
     if structure.shares_covariance():  # one shared covariance: all or none collapse
         collapsed = np.repeat(collapsed, n_components)
         smallest = np.repeat(smallest, n_components)

@@ -19,14 +19,16 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from bayesmix.covariance.base import CovarianceStructure
+from bayesmix.em.diagnostics import at_reg_covar_floor
 from bayesmix.em.sources import centred_blocks
 from bayesmix.em.statistics import SufficientStatistics
 
 if TYPE_CHECKING:
     from bayesmix.covariance.prior import ConjugatePrior
 
-__all__ = ["COUNT_FLOOR", "MAX_SQUAREM_STEP", "SQUAREM_FROM", "SQUAREM_STEP_GROWTH",
-           "EMEngine", "EMRun", "EMSettings", "MixtureParameters", "mixing_weights"]
+__all__ = ["COLLAPSE_CHECK_EVERY", "COUNT_FLOOR", "MAX_SQUAREM_STEP", "SQUAREM_FROM",
+           "SQUAREM_STEP_GROWTH", "EMEngine", "EMRun", "EMSettings", "MixtureParameters",
+           "mixing_weights"]
 
 #: The longest SQUAREM extrapolation, in units of the EM step.
 MAX_SQUAREM_STEP = 64.0
@@ -38,6 +40,11 @@ SQUAREM_STEP_GROWTH = 4.0
 #: Added to every component's weighted count, as scikit-learn does, so that an empty
 #: component divides by a tiny number instead of zero.
 COUNT_FLOOR = 10 * np.finfo(np.float64).eps
+#: Every this many iterations, EM checks its iterate for a collapsed component (a
+#: variance at the ``reg_covar`` floor, :func:`~bayesmix.em.diagnostics.at_reg_covar_floor`)
+#: and stops the run there: the fit is degenerate whatever follows, and its likelihood
+#: would only creep up, often for the whole of ``max_iter``, as the collapse goes on.
+COLLAPSE_CHECK_EVERY = 10
 
 
 @dataclass(frozen=True)
@@ -330,6 +337,10 @@ class EMEngine:
             label: int = 0) -> EMRun:
         """Iterate EM from ``start`` until the change of the lower bound is below ``tol``.
 
+        A run whose iterate has a collapsed component (checked every
+        :data:`COLLAPSE_CHECK_EVERY` iterations, :meth:`collapsed`) stops there, not
+        converged.
+
         The lower bound of an iteration is the mean log-likelihood (per unit weight) at
         the parameters its E step used, as scikit-learn reports it (plus the log prior
         per unit weight under a prior). With ``settings.accelerate``, the iterates are
@@ -370,11 +381,33 @@ class EMEngine:
             if abs(change) < settings.tol:
                 converged = True
                 break
+            if n_iter % COLLAPSE_CHECK_EVERY == 0 and self.collapsed(params):
+                break
         if settings.verbose:
             status = "converged" if converged else "did not converge"
             print(f"Initialization {status}: {n_iter} iterations, lower bound "
                   f"{lower_bound:.6f}")
         return EMRun(params, lower_bound, converged, n_iter, change, history)
+
+    def collapsed(self, params: MixtureParameters) -> bool:
+        """Whether a component of ``params`` has a variance at the ``reg_covar`` floor.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from bayesmix.covariance import get_structure
+        >>> from bayesmix.em.engine import EMEngine, EMSettings, MixtureParameters
+        >>> from bayesmix.em.sources import InMemorySource
+        >>> engine = EMEngine(InMemorySource(np.array([[0.0], [1.0], [9.0]])),
+        ...                   get_structure("diag"), 2, EMSettings(reg_covar=1e-6))
+        >>> variances = np.array([[1.0], [1.5e-6]])
+        >>> engine.collapsed(MixtureParameters(np.ones(2) / 2, np.zeros((2, 1)), variances,
+        ...                                    1.0 / np.sqrt(variances)))
+        True
+        """
+        smallest = self.structure.smallest_eigenvalues(params.covariances, self.n_components,
+                                                       self.source.n_features)
+        return bool(at_reg_covar_floor(smallest, self.settings.reg_covar).any())
 
     def _iterate(self, params: MixtureParameters, previous: float
                  ) -> Iterator[tuple[float, float | None, MixtureParameters]]:

@@ -73,6 +73,22 @@ def mclust_n_var_params(model, d, G):
     }[model]
 
 
+def test_smallest_eigenvalues_are_the_full_matrices_over_batch_axes(structure):
+    n_features = 1 if structure.name in ONE_FEATURE_MODELS else D
+    rng = np.random.RandomState(1)
+    batch = np.stack([structure.random_covariances(rng, K, n_features, 0.5, 2.0)
+                      for _ in range(4)])
+    batch[2] = np.nan  # a failed fit of the batch
+    smallest = structure.smallest_eigenvalues(batch, K, n_features)
+    assert smallest.shape == (4, K)
+    for fit in (0, 1, 3):
+        np.testing.assert_allclose(smallest[fit], np.linalg.eigvalsh(
+            structure.to_full(batch[fit], K, n_features))[:, 0], rtol=1e-12)
+    assert np.isnan(smallest[2]).all()
+    np.testing.assert_array_equal(structure.smallest_eigenvalues(batch[0], K, n_features),
+                                  smallest[0])
+
+
 @pytest.mark.parametrize("model", MCLUST_MODELS + ONE_FEATURE_MODELS)
 def test_parameter_counts_are_mclusts(model):
     structure = get_structure(model)

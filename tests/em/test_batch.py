@@ -8,7 +8,7 @@ from bayesmix.covariance import STRUCTURES, get_structure
 from bayesmix.covariance.prior import ConjugatePrior
 from bayesmix.density import responsibilities, weighted_log_prob
 from bayesmix.em.batch import BatchEM, BatchStart
-from bayesmix.em.engine import EMEngine, EMSettings
+from bayesmix.em.engine import COLLAPSE_CHECK_EVERY, EMEngine, EMSettings
 from bayesmix.em.init import initial_responsibilities
 from bayesmix.em.sources import InMemorySource
 from bayesmix.exceptions import DegenerateComponentWarning
@@ -213,6 +213,44 @@ def test_a_failing_run_stops_at_its_last_valid_parameters_and_spares_the_others(
     assert 2 in em.degenerate_components_
     assert "stopped being positive definite" in em.degenerate_reasons_[2]
     assert not em.converged_
+
+
+@pytest.mark.parametrize("accelerate", [False, True])
+@pytest.mark.parametrize("name", BATCHED)
+def test_a_collapsed_run_stops_at_the_next_check_in_the_engine_and_the_batch(name, accelerate):
+    """Four equal rows as one component: its variance sits at the reg_covar floor from
+    the first M step. With tol=0 nothing converges, so a run stops only when it is
+    checked for a collapse, at iteration COLLAPSE_CHECK_EVERY, in the engine and in the
+    batch alike; a run of one component beside it goes on to max_iter."""
+    rng = np.random.default_rng(0)
+    X = np.concatenate([rng.normal(size=(60, 2)), np.full((4, 2), 5.0)])
+    source = InMemorySource(X)
+    collapsing = np.eye(2)[np.repeat([0, 1], [60, 4])]
+    healthy = np.ones((len(X), 1))  # one component over every row
+    structure = get_structure(name)
+    settings = EMSettings(tol=0.0, max_iter=3 * COLLAPSE_CHECK_EVERY, accelerate=accelerate)
+    alone = _alone(source, structure, collapsing, settings)
+    engine = EMEngine(source, structure, 2, settings)
+    if not engine.collapsed(engine.from_responsibilities(collapsing)):
+        pytest.skip(f"{name} pools the components' scatter: none collapses alone")
+    assert alone.n_iter == COLLAPSE_CHECK_EVERY and not alone.converged
+    stopped, other = BatchEM(source, settings).run(
+        [BatchStart(structure, collapsing), BatchStart(structure, healthy)])
+    # (the collapsed component's large densities leave more rounding than _assert_same_run's)
+    assert stopped.n_iter == alone.n_iter and not stopped.converged
+    np.testing.assert_allclose(stopped.history, alone.history, rtol=1e-9)
+    np.testing.assert_allclose(stopped.parameters.means, alone.parameters.means, rtol=1e-9)
+    assert other.n_iter == settings.max_iter
+    assert not EMEngine(source, structure, 1, settings).collapsed(other.parameters)
+
+    with pytest.warns(DegenerateComponentWarning, match="reg_covar floor") as caught:
+        em = GaussianMixtureEM(2, covariance_type=name, tol=0.0, max_iter=settings.max_iter,
+                               means_init=[[0.0, 0.0], [5.0, 5.0]], weights_init=[0.9, 0.1],
+                               precisions_init=get_structure(name).from_full(
+                                   np.stack([np.eye(2), 1e6 * np.eye(2)]))).fit(X)
+    assert em.n_iter_ == COLLAPSE_CHECK_EVERY and not em.converged_
+    assert em.degenerate_components_ == [1]
+    assert not any("did not converge" in str(warning.message) for warning in caught)
 
 
 def test_a_start_that_is_not_positive_definite_gives_no_run(source):
