@@ -46,6 +46,19 @@ def test_prior_runs_the_models_mclust_fits_with_one(old_faithful):
         select_em(old_faithful, [2], covariance_types=["EEE", "EVE"], prior="default")
 
 
+def test_the_default_tolerance_passes_a_saddle_that_1e_6_stops_at(old_faithful):
+    """Old Faithful, VVI with 4 components under mclust's prior: EM slows near a saddle
+    point (a change of 2.5e-4 in the total log posterior) before it climbs 0.78 more to
+    the mode that R mclust 6.0 reaches (log-likelihood -1184.945, converged to 1e-10).
+    tol=1e-6 stops at the saddle; the default goes on to the mode."""
+    settings = {"n_components": [4], "covariance_types": ["VVI"], "prior": "default",
+                "random_state": 0}
+    at_saddle = select_em(old_faithful, tol=1e-6, **settings).table_.at[0, "log_likelihood"]
+    at_mode = select_em(old_faithful, **settings).table_.at[0, "log_likelihood"]
+    assert at_saddle < -1185.4
+    assert at_mode == pytest.approx(-1184.945, abs=0.01)
+
+
 @pytest.mark.slow
 def test_iris_chooses_mclusts_published_vev_2():
     """mclust's documentation: iris -> VEV, 2 components, BIC -561.73 (mclust's sign)."""
@@ -70,7 +83,7 @@ def test_vve_is_also_started_from_the_vev_fit():
     assert log_likelihood["VVE"] > -190.84
     from_vev = GaussianMixtureEM(
         5, covariance_type="VVE", weights_init=vev.weights_, means_init=vev.means_,
-        precisions_init=vev.precisions_, tol=1e-6, max_iter=1000, reg_covar=vev.reg_covar,
+        precisions_init=vev.precisions_, tol=vev.tol, max_iter=1000, reg_covar=vev.reg_covar,
         acceleration="squarem").fit(X)
     assert from_vev.score(X) * len(X) == pytest.approx(log_likelihood["VVE"], abs=1e-3)
 
@@ -86,7 +99,7 @@ def test_under_the_prior_eev_is_also_started_from_the_vev_fit():
     vev = select_em(X, [9], covariance_types=["VEV"], **settings).best_estimator_
     from_vev = GaussianMixtureEM(
         9, covariance_type="EEV", prior="default", weights_init=vev.weights_,
-        means_init=vev.means_, precisions_init=vev.precisions_, tol=1e-6, max_iter=1000,
+        means_init=vev.means_, precisions_init=vev.precisions_, tol=vev.tol, max_iter=1000,
         reg_covar=vev.reg_covar, acceleration="squarem").fit(X)
     assert from_vev.lower_bound_ > alone.best_estimator_.lower_bound_ + 5.0 / len(X)
     log_likelihood = seeded.table_.set_index("covariance_type")["log_likelihood"]

@@ -400,7 +400,7 @@ def select_em(
     *,
     criterion: str = "bic",
     n_init: int = 1,
-    tol: float = 1e-6,
+    tol: float = 1e-7,
     max_iter: int = 1000,
     reg_covar: float | None = None,
     init_params: str | Iterable[str] = ("hc", "kmeans"),
@@ -454,10 +454,12 @@ def select_em(
     n_init : int, default=1
         Restarts of each random scheme of ``init_params`` per fit (the hierarchical
         start is deterministic and runs once); the best (highest likelihood) is kept.
-    tol : float, default=1e-6
+    tol : float, default=1e-7
         Convergence threshold on the change of the mean log-likelihood per sample. Much
         tighter than ``GaussianMixtureEM``'s default (1e-3): criteria compare total
-        log-likelihoods, and slow EM runs otherwise stop short of the optimum.
+        log-likelihoods, and slow EM runs otherwise stop short of the optimum, or at a
+        saddle point they pass slowly (under mclust's prior, 1e-6 stopped Old Faithful's
+        VVI,4 and VEV,5 0.48 and 0.23 below the mode; 1e-7 costs up to 10 % more time).
     max_iter : int, default=1000
         EM iterations per initialisation.
     reg_covar : float, optional
