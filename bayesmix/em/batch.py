@@ -58,7 +58,7 @@ kept together so that it reads against :class:`~bayesmix.em.engine.EMEngine`.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field, fields
 
 import numpy as np
@@ -155,8 +155,9 @@ class _Group:
     """The consecutive rows of the stack that share a structure, and what is theirs only.
 
     ``columns`` says where the packed parameters hold their covariances, ``factors``
-    are the precision factors of the parameters the current E step evaluates and
-    ``phantom`` the padded components' second moments. Symmetric matrices from
+    are the precision factors of the parameters the current E step evaluates,
+    ``phantom`` the padded components' second moments and ``sizes`` each run's number
+    of real components. Symmetric matrices from
     :data:`_TRIANGLE_FROM` features on are packed as their upper triangles, the
     off-diagonal entries times ``sqrt(2)`` so that SQUAREM's norms stay those of the
     matrices.
@@ -170,6 +171,8 @@ class _Group:
         self.rows = slice(start, start + self.size)
         self.stored_shape = stored_shape
         self.phantom = phantom
+        self.sizes = real.sum(axis=1)
+        self._by_size: list[tuple[int, np.ndarray]] | None = None
         self.factors = np.zeros((self.size, *stored_shape))
         n_features = stored_shape[-1]
         self.triangle = None
@@ -208,7 +211,16 @@ class _Group:
         self.factors = self.factors[mine]
         if self.phantom is not None:
             self.phantom = self.phantom[mine]
+        self.sizes, self._by_size = self.sizes[mine], None
         self.size = int(np.count_nonzero(mine))
+
+    def runs_by_size(self) -> list[tuple[int, np.ndarray]]:
+        """Each number of real components, with the group's runs (their positions in the
+        group) that have it; kept until the group's rows change."""
+        if self._by_size is None:
+            self._by_size = [(int(size), np.flatnonzero(self.sizes == size))
+                             for size in np.unique(self.sizes)]
+        return self._by_size
 
 
 @dataclass
@@ -311,13 +323,6 @@ def _factors(structure: CovarianceStructure, covariances: np.ndarray
         else:
             factors[row] = run_factors
     return factors, failed
-
-
-def _runs_by_size(real: np.ndarray) -> Iterator[tuple[int, np.ndarray]]:
-    """The runs (rows of ``real``, (n, K)) of each number of real components."""
-    sizes = real.sum(axis=1)
-    for size in np.unique(sizes):
-        yield int(size), np.flatnonzero(sizes == size)
 
 
 class BatchEM:
@@ -564,10 +569,10 @@ class BatchEM:
                 covariances = self._ml_step(group, counts, means, second, real, previous)
             elif previous is None:  # the padded components from a first ML step
                 covariances = self._map_step(
-                    group, counts, means, second, real,
+                    group, counts, means, second,
                     self._ml_step(group, counts, means, second, real, None), False)
             else:
-                covariances = self._map_step(group, counts, means, second, real,
+                covariances = self._map_step(group, counts, means, second,
                                              group.covariances(previous), True)
             packed[group.rows, group.columns] = group.pack(covariances)
         packed[:, n_components:groups[0].columns.start] = means.reshape(n_runs, -1)
@@ -594,8 +599,8 @@ class BatchEM:
         return covariances
 
     def _map_step(self, group: _Group, counts: np.ndarray, means: np.ndarray,
-                  second: np.ndarray | None, real: np.ndarray, padded: np.ndarray,
-                  from_padded: bool) -> np.ndarray:
+                  second: np.ndarray | None, padded: np.ndarray, from_padded: bool
+                  ) -> np.ndarray:
         """A group's covariances at the posterior mode (n, *stored), and its runs' means
         moved to the posterior means (in ``means``), the runs of each number of
         components together (the prior depends on it). The padded components keep their
@@ -604,7 +609,7 @@ class BatchEM:
         nothing)."""
         structure = group.structure
         covariances = padded.copy()
-        for size, runs in _runs_by_size(real[group.rows]):
+        for size, runs in group.runs_by_size():
             rows = group.start + runs
             prior = self._prior(structure, size)
             block = (runs, *self._block(structure, size))
@@ -633,7 +638,7 @@ class BatchEM:
         log_priors = np.zeros(n_runs)
         for group in groups:
             covariances = group.covariances(packed)
-            for size, runs in _runs_by_size(real[group.rows]):
+            for size, runs in group.runs_by_size():
                 log_priors[group.start + runs] = group.structure.log_prior(
                     means[group.start + runs, :size],
                     covariances[(runs, *self._block(group.structure, size))],
