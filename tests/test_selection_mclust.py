@@ -7,6 +7,7 @@ from sklearn.datasets import load_iris
 from bayesmix import GaussianMixtureEM, select_em
 from bayesmix.covariance import MCLUST_MODELS, mclust_models
 from bayesmix.plotting import plot_selection
+from bayesmix.selection.em import PRIOR_TOL, TOL
 
 
 @pytest.fixture(scope="module")
@@ -50,13 +51,17 @@ def test_the_default_tolerance_passes_a_saddle_that_1e_6_stops_at(old_faithful):
     """Old Faithful, VVI with 4 components under mclust's prior: EM slows near a saddle
     point (a change of 2.5e-4 in the total log posterior) before it climbs 0.78 more to
     the mode that R mclust 6.0 reaches (log-likelihood -1184.945, converged to 1e-10).
-    tol=1e-6 stops at the saddle; the default goes on to the mode."""
+    tol=1e-6, the default without a prior, stops at the saddle; the default under the
+    prior goes on to the mode."""
     settings = {"n_components": [4], "covariance_types": ["VVI"], "prior": "default",
                 "random_state": 0}
-    at_saddle = select_em(old_faithful, tol=1e-6, **settings).table_.at[0, "log_likelihood"]
-    at_mode = select_em(old_faithful, **settings).table_.at[0, "log_likelihood"]
+    at_saddle = select_em(old_faithful, tol=TOL, **settings).table_.at[0, "log_likelihood"]
+    at_mode = select_em(old_faithful, **settings)
     assert at_saddle < -1185.4
-    assert at_mode == pytest.approx(-1184.945, abs=0.01)
+    assert at_mode.table_.at[0, "log_likelihood"] == pytest.approx(-1184.945, abs=0.01)
+    assert at_mode.best_estimator_.tol == PRIOR_TOL
+    without_prior = select_em(old_faithful, [1], ["VVI"]).best_estimator_
+    assert without_prior.tol == TOL
 
 
 @pytest.mark.slow
