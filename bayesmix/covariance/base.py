@@ -489,7 +489,7 @@ class CovarianceStructure:
         array([0.8])
         """
         n_components, n_features = np.shape(means)[-2:]
-        extra, scale_matrix = self._fitted_prior_terms(prior, n_components, n_features)
+        extra, scale_matrix = self.fitted_prior_terms(prior, n_components, n_features)
         scatters = map_scatter(self.second_moments, counts, means, second_moments,
                                total_scatter, reg_covar, prior, scale_matrix)
         return self.maximise_scatter(np.asarray(counts, dtype=np.float64) + extra, scatters,
@@ -517,19 +517,54 @@ class CovarianceStructure:
         """
         means = np.asarray(means, dtype=np.float64)
         n_components, n_features = means.shape[-2:]
-        extra, scale_matrix = self._fitted_prior_terms(prior, n_components, n_features)
+        extra, scale_matrix = self.fitted_prior_terms(prior, n_components, n_features)
+        return -0.5 * self.log_prior_terms(means, covariances, prior, extra,
+                                           scale_matrix).sum(axis=-1)
+
+    def log_prior_terms(self, means: np.ndarray, covariances: np.ndarray, prior: object,
+                        extra: float | np.ndarray, scale_matrix: np.ndarray) -> np.ndarray:
+        """Each component's term of :meth:`log_prior`, times -2: (*B, K).
+
+        ``e log|Sigma_k| + tr(Lambda inv(Sigma_k)) + kappa (mu_k - mu_p)^T inv(Sigma_k)
+        (mu_k - mu_p)``, with the prior's terms ``e`` (a number, or one per fit: *B) and
+        ``Lambda`` ((D, D), or one per fit: (*B, D, D)) given (:meth:`fitted_prior_terms`),
+        so that fits with different numbers of components (their priors differ) can be
+        stacked, padded; ``prior`` gives the mean and the shrinkage.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from bayesmix.covariance import get_structure
+        >>> from bayesmix.covariance.prior import ConjugatePrior
+        >>> prior = ConjugatePrior(shrinkage=1.0, mean=np.zeros(1), dof=1.0, scale=2.0)
+        >>> # e log s + scale / s + kappa mu^2 / s, e = 4 (as log_prior's), s = 2, mu = 2
+        >>> get_structure("V").log_prior_terms(np.array([[2.0]]), np.array([2.0]), prior,
+        ...                                    4.0, np.array([[2.0]])).round(6)
+        array([5.772589])
+        """
+        means = np.asarray(means, dtype=np.float64)
+        n_components, n_features = means.shape[-2:]
         full = self.to_full(covariances, n_components, n_features)
         precisions = np.linalg.inv(full)
         offsets = means - prior.mean
-        terms = (extra * np.linalg.slogdet(full)[1]
-                 + np.einsum("de,...ked->...k", scale_matrix, precisions)
-                 + prior.shrinkage * np.einsum("...kd,...kde,...ke->...k", offsets,
-                                               precisions, offsets))
-        return -0.5 * terms.sum(axis=-1)
+        return (np.asarray(extra)[..., np.newaxis] * np.linalg.slogdet(full)[1]
+                + np.einsum("...de,...ked->...k", scale_matrix, precisions)
+                + prior.shrinkage * np.einsum("...kd,...kde,...ke->...k", offsets,
+                                              precisions, offsets))
 
-    def _fitted_prior_terms(self, prior: object, n_components: int, n_features: int
-                            ) -> tuple[float, np.ndarray]:
-        """:meth:`prior_terms`, or with one component those of mclust's ``X`` models."""
+    def fitted_prior_terms(self, prior: object, n_components: int, n_features: int
+                           ) -> tuple[float, np.ndarray]:
+        """:meth:`prior_terms`, or with one component those of mclust's ``X`` models.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from bayesmix.covariance import get_structure
+        >>> from bayesmix.covariance.prior import ConjugatePrior
+        >>> prior = ConjugatePrior(mean=np.zeros(2), dof=4.0, scale=np.eye(2))
+        >>> get_structure("EEE").fitted_prior_terms(prior, 1, 2)[0]  # VVV's
+        8.0
+        """
         terms = self.prior_terms(prior, n_components, n_features)
         if n_components > 1:
             return terms

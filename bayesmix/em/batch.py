@@ -365,6 +365,7 @@ class BatchEM:
         self.settings = settings
         self.prior = prior
         self._priors: dict[tuple[str, int], ConjugatePrior] = {}
+        self._terms: dict[tuple[str, int], tuple[float, np.ndarray]] = {}
         self._kept_blocks: dict[tuple[int, int, int], list[tuple[slice, RowProducts]]] = {}
         self._width = 1  # temporaries per row in a run's E step, which sizes its blocks
 
@@ -629,20 +630,32 @@ class BatchEM:
             self._priors[key] = self.prior.for_source(self.source, structure, n_components)
         return self._priors[key]
 
+    def _prior_terms(self, structure: CovarianceStructure, n_components: int
+                     ) -> tuple[float, np.ndarray]:
+        """``fitted_prior_terms`` of :meth:`_prior` (computed once)."""
+        key = (structure.name, n_components)
+        if key not in self._terms:
+            self._terms[key] = structure.fitted_prior_terms(
+                self._prior(structure, n_components), n_components, self.source.n_features)
+        return self._terms[key]
+
     def _log_priors(self, packed: np.ndarray, groups: list[_Group], real: np.ndarray
                     ) -> np.ndarray:
         """Each run's log prior density at its packed parameters (n,)."""
         n_runs, n_components = real.shape
         means = packed[:, n_components:groups[0].columns.start].reshape(
             n_runs, n_components, -1)
+        n_features = self.source.n_features
         log_priors = np.zeros(n_runs)
-        for group in groups:
-            covariances = group.covariances(packed)
+        for group in groups:  # padded, with each run's prior terms (they depend on K)
+            structure = group.structure
+            extras, scales = np.empty(group.size), np.empty((group.size, n_features, n_features))
             for size, runs in group.runs_by_size():
-                log_priors[group.start + runs] = group.structure.log_prior(
-                    means[group.start + runs, :size],
-                    covariances[(runs, *self._block(group.structure, size))],
-                    self._prior(group.structure, size))
+                extras[runs], scales[runs] = self._prior_terms(structure, size)
+            # (the prior's mean and shrinkage are those of every number of components)
+            terms = structure.log_prior_terms(means[group.rows], group.covariances(packed),
+                                              self._prior(structure, size), extras, scales)
+            log_priors[group.rows] = -0.5 * np.where(real[group.rows], terms, 0.0).sum(axis=1)
         return log_priors
 
     # ------------------------------------------------------------------ runs
