@@ -462,8 +462,9 @@ class CovarianceStructure:
 
     def map_step(self, counts: np.ndarray, means: np.ndarray,
                  second_moments: np.ndarray | None, total_scatter: np.ndarray,
-                 reg_covar: float, prior: object, start: np.ndarray | None = None
-                 ) -> np.ndarray:
+                 reg_covar: float, prior: object, start: np.ndarray | None = None, *,
+                 terms: tuple[np.ndarray, np.ndarray] | None = None,
+                 present: np.ndarray | None = None) -> np.ndarray:
         """Covariances (stored shape) of mclust's MAP M step under a conjugate prior.
 
         :meth:`maximise_scatter` with the counts grown by the prior's ``e`` and the
@@ -475,6 +476,14 @@ class CovarianceStructure:
         resolved :class:`~bayesmix.covariance.prior.ConjugatePrior` whose mean is in the
         same (centred) coordinates, and ``start`` as :meth:`m_step`'s; leading batch
         axes are kept.
+
+        Fits with different numbers of components stack, padded (as
+        :mod:`bayesmix.em.batch` does): ``present`` (*B, K) says which components are
+        real, the others being absent (weight 0, scatter 0, as :meth:`maximise_scatter`
+        takes them; their covariances are then whatever it gives absent components),
+        ``terms`` each fit's prior terms ``(e, Lambda)``, (*B,) and (*B, D, D)
+        (:meth:`fitted_prior_terms` at its number of components), and ``counts`` must
+        be 0 in the absent components.
 
         Examples
         --------
@@ -489,11 +498,19 @@ class CovarianceStructure:
         array([0.8])
         """
         n_components, n_features = np.shape(means)[-2:]
-        extra, scale_matrix = self.fitted_prior_terms(prior, n_components, n_features)
+        if terms is None:
+            terms = self.fitted_prior_terms(prior, n_components, n_features)
+        extra, scale_matrix = terms
         scatters = map_scatter(self.second_moments, counts, means, second_moments,
-                               total_scatter, reg_covar, prior, scale_matrix)
-        return self.maximise_scatter(np.asarray(counts, dtype=np.float64) + extra, scatters,
-                                     start)
+                               total_scatter, reg_covar, prior, scale_matrix,
+                               None if present is None else present.sum(axis=-1))
+        weights = np.asarray(counts, dtype=np.float64) + np.asarray(extra)[..., np.newaxis]
+        if present is not None:
+            weights = np.where(present, weights, 0.0)
+            if self.second_moments is not None:  # per component
+                scatters = np.where(present.reshape(
+                    present.shape + (1,) * (scatters.ndim - present.ndim)), scatters, 0.0)
+        return self.maximise_scatter(weights, scatters, start)
 
     def log_prior(self, means: np.ndarray, covariances: np.ndarray, prior: object
                   ) -> np.ndarray:

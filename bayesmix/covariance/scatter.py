@@ -83,14 +83,17 @@ def within_scatter(kind: str | None, counts: np.ndarray, means: np.ndarray,
 
 def map_scatter(kind: str | None, counts: np.ndarray, means: np.ndarray,
                 second_moments: np.ndarray | None, total_scatter: np.ndarray | None,
-                reg_covar: float, prior: object, scale_matrix: np.ndarray) -> np.ndarray:
+                reg_covar: float, prior: object, scale_matrix: np.ndarray,
+                n_components: int | np.ndarray | None = None) -> np.ndarray:
     """The MAP step's scatter ``W_k + reg_covar n_k I + Lambda_k + c_k d_k d_k^T``.
 
     ``d_k = xbar_k - mu_p`` and ``c_k = kappa n_k / (n_k + kappa)`` (``prior.mean`` and
     ``prior.shrinkage``), as mclust's MAP steps (``ms*p``) add them: the scatter about
     the posterior mean plus the prior's pull. ``scale_matrix`` is each component's
-    ``Lambda_k`` (D, D); a pooled scatter gets ``K Lambda_k`` and ``sum_k c_k d_k d_k^T``,
-    a diagonal one their diagonals.
+    ``Lambda_k`` (D, D), or one per fit of a batch (*B, D, D); a pooled scatter gets
+    ``K Lambda_k`` and ``sum_k c_k d_k d_k^T``, a diagonal one their diagonals.
+    ``n_components`` is ``K`` (one per fit of a batch whose fits are padded, with
+    count 0 in their padded components); by default the length of ``counts``.
 
     Examples
     --------
@@ -107,10 +110,12 @@ def map_scatter(kind: str | None, counts: np.ndarray, means: np.ndarray,
     offsets = np.asarray(means, dtype=np.float64) - prior.mean
     pulls = prior.shrinkage * counts / (counts + prior.shrinkage)
     if kind == "diagonal":
-        return scatter + np.diag(scale_matrix) + pulls[..., np.newaxis] * offsets**2
+        scales = np.diagonal(scale_matrix, axis1=-2, axis2=-1)[..., np.newaxis, :]
+        return scatter + scales + pulls[..., np.newaxis] * offsets**2
     if kind == "matrix":
-        return scatter + scale_matrix + (pulls[..., np.newaxis, np.newaxis]
-                                         * offsets[..., :, np.newaxis]
-                                         * offsets[..., np.newaxis, :])
-    return scatter + counts.shape[-1] * scale_matrix + np.einsum(
-        "...k,...kd,...ke->...de", pulls, offsets, offsets)
+        return scatter + np.expand_dims(scale_matrix, -3) + (
+            pulls[..., np.newaxis, np.newaxis] * offsets[..., :, np.newaxis]
+            * offsets[..., np.newaxis, :])
+    n_components = counts.shape[-1] if n_components is None else n_components
+    return scatter + np.asarray(n_components)[..., np.newaxis, np.newaxis] * scale_matrix + (
+        np.einsum("...k,...kd,...ke->...de", pulls, offsets, offsets))

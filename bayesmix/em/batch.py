@@ -570,10 +570,10 @@ class BatchEM:
                 covariances = self._ml_step(group, counts, means, second, real, previous)
             elif previous is None:  # the padded components from a first ML step
                 covariances = self._map_step(
-                    group, counts, means, second,
+                    group, counts, means, second, real[group.rows],
                     self._ml_step(group, counts, means, second, real, None), False)
             else:
-                covariances = self._map_step(group, counts, means, second,
+                covariances = self._map_step(group, counts, means, second, real[group.rows],
                                              group.covariances(previous), True)
             packed[group.rows, group.columns] = group.pack(covariances)
         packed[:, n_components:groups[0].columns.start] = means.reshape(n_runs, -1)
@@ -600,28 +600,44 @@ class BatchEM:
         return covariances
 
     def _map_step(self, group: _Group, counts: np.ndarray, means: np.ndarray,
-                  second: np.ndarray | None, padded: np.ndarray, from_padded: bool
-                  ) -> np.ndarray:
+                  second: np.ndarray | None, present: np.ndarray, padded: np.ndarray,
+                  from_padded: bool) -> np.ndarray:
         """A group's covariances at the posterior mode (n, *stored), and its runs' means
-        moved to the posterior means (in ``means``), the runs of each number of
-        components together (the prior depends on it). The padded components keep their
-        covariances in ``padded`` (n, *stored), whose real ones start an iterative M
-        step if ``from_padded`` (as the engine's, which starts its first M step from
-        nothing)."""
-        structure = group.structure
-        covariances = padded.copy()
+        moved to the posterior means (in ``means``), all numbers of components in one
+        stacked M step with each run's prior terms (they depend on it), the padded
+        components absent. The padded components keep their covariances in ``padded``
+        (n, *stored), whose real ones start an iterative M step if ``from_padded`` (as
+        the engine's, which starts its first M step from nothing)."""
+        structure, rows = group.structure, group.rows
+        real_entries = self._real_entries(group)
+        prior = self._prior(structure, group.runs_by_size()[0][0])  # (mean and shrinkage:
+        # those of every number of components)
+        covariances = structure.map_step(
+            np.where(present, counts[rows], 0.0), means[rows], second,
+            self.source.scatter if structure.needs_total_scatter else None,
+            self.settings.reg_covar, prior,
+            np.where(real_entries, padded, 0.0) if from_padded else None,
+            terms=self._stacked_prior_terms(group), present=present)
+        means[rows] = np.where(present[..., np.newaxis],
+                               prior.posterior_means(counts[rows], means[rows]), means[rows])
+        return np.where(real_entries, covariances, padded)
+
+    def _real_entries(self, group: _Group) -> np.ndarray:
+        """Which entries of the group's stored covariances (n, *stored) are its runs' real
+        components' (all of a covariance shared by the components)."""
+        real = np.zeros((group.size, *group.stored_shape), dtype=bool)
         for size, runs in group.runs_by_size():
-            rows = group.start + runs
-            prior = self._prior(structure, size)
-            block = (runs, *self._block(structure, size))
-            real_means = means[rows, :size]
-            covariances[block] = structure.map_step(
-                counts[rows, :size], real_means,
-                None if second is None else second[runs, :size],
-                self.source.scatter if structure.needs_total_scatter else None,
-                self.settings.reg_covar, prior, covariances[block] if from_padded else None)
-            means[rows, :size] = prior.posterior_means(counts[rows, :size], real_means)
-        return covariances
+            real[(runs, *self._block(group.structure, size))] = True
+        return real
+
+    def _stacked_prior_terms(self, group: _Group) -> tuple[np.ndarray, np.ndarray]:
+        """Each run's prior terms ``(e, Lambda)`` of its number of components: (n,) and
+        (n, D, D)."""
+        n_features = self.source.n_features
+        extras, scales = np.empty(group.size), np.empty((group.size, n_features, n_features))
+        for size, runs in group.runs_by_size():
+            extras[runs], scales[runs] = self._prior_terms(group.structure, size)
+        return extras, scales
 
     def _prior(self, structure: CovarianceStructure, n_components: int) -> ConjugatePrior:
         """The prior of a fit of ``structure`` with ``n_components`` (resolved once)."""
@@ -645,16 +661,14 @@ class BatchEM:
         n_runs, n_components = real.shape
         means = packed[:, n_components:groups[0].columns.start].reshape(
             n_runs, n_components, -1)
-        n_features = self.source.n_features
         log_priors = np.zeros(n_runs)
         for group in groups:  # padded, with each run's prior terms (they depend on K)
             structure = group.structure
-            extras, scales = np.empty(group.size), np.empty((group.size, n_features, n_features))
-            for size, runs in group.runs_by_size():
-                extras[runs], scales[runs] = self._prior_terms(structure, size)
             # (the prior's mean and shrinkage are those of every number of components)
-            terms = structure.log_prior_terms(means[group.rows], group.covariances(packed),
-                                              self._prior(structure, size), extras, scales)
+            terms = structure.log_prior_terms(
+                means[group.rows], group.covariances(packed),
+                self._prior(structure, group.runs_by_size()[0][0]),
+                *self._stacked_prior_terms(group))
             log_priors[group.rows] = -0.5 * np.where(real[group.rows], terms, 0.0).sum(axis=1)
         return log_priors
 
