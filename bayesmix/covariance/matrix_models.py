@@ -106,13 +106,18 @@ def common_orientation(scatters: np.ndarray, weights: np.ndarray, equal_volume: 
     identity = np.eye(scatters.shape[-1])
     largest = np.linalg.eigvalsh(scatters)[..., -1]
     shifted = largest[..., np.newaxis, np.newaxis] * identity - scatters
-    counted = weights[..., np.newaxis, np.newaxis] > 0  # a weight 0: an absent component
-    pooled = np.divide(scatters, weights[..., np.newaxis, np.newaxis],
-                       out=np.zeros_like(scatters), where=counted).sum(axis=-3)
-    orientation = eigh_descending(pooled)[1]
-    if start is not None:
-        finite = np.isfinite(start).all(axis=(-3, -2, -1))[..., np.newaxis, np.newaxis]
-        orientation = np.where(finite, _common_axes(_finite_or_zero(start)), orientation)
+    finite = (np.zeros(weights.shape[:-1], dtype=bool) if start is None
+              else np.isfinite(start).all(axis=(-3, -2, -1)))
+    if finite.all():
+        orientation = _common_axes(start)
+    else:
+        counted = weights[..., np.newaxis, np.newaxis] > 0  # a weight 0: an absent component
+        pooled = np.divide(scatters, weights[..., np.newaxis, np.newaxis],
+                           out=np.zeros_like(scatters), where=counted).sum(axis=-3)
+        orientation = eigh_descending(pooled)[1]
+        if finite.any():
+            orientation = np.where(finite[..., np.newaxis, np.newaxis],
+                                   _common_axes(_finite_or_zero(start)), orientation)
     with np.errstate(divide="ignore", invalid="ignore"):
         variances = _variances(_diagonals_in(orientation, scatters), weights, equal_volume)
         active = np.ones(variances.shape[:-2], dtype=bool)
