@@ -369,7 +369,7 @@ class EMEngine:
         if settings.verbose:
             print(f"Initialization {label}")
         iterations = self._iterate(start, lower_bound)
-        params, history, change, n_iter, converged = start, [], np.inf, 0, False
+        params, history, change, n_iter, converged, collapsed = start, [], np.inf, 0, False, False
         for n_iter, (lower_bound, step_change, params) in enumerate(iterations, start=1):
             if step_change is None:  # a rejected extrapolation
                 continue
@@ -382,9 +382,11 @@ class EMEngine:
                 converged = True
                 break
             if n_iter % COLLAPSE_CHECK_EVERY == 0 and self.collapsed(params):
+                collapsed = True
                 break
         if settings.verbose:
-            status = "converged" if converged else "did not converge"
+            status = ("converged" if converged else "stopped, a component collapsed"
+                      if collapsed else "did not converge")
             print(f"Initialization {status}: {n_iter} iterations, lower bound "
                   f"{lower_bound:.6f}")
         return EMRun(params, lower_bound, converged, n_iter, change, history)

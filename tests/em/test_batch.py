@@ -217,7 +217,8 @@ def test_a_failing_run_stops_at_its_last_valid_parameters_and_spares_the_others(
 
 @pytest.mark.parametrize("accelerate", [False, True])
 @pytest.mark.parametrize("name", BATCHED)
-def test_a_collapsed_run_stops_at_the_next_check_in_the_engine_and_the_batch(name, accelerate):
+def test_a_collapsed_run_stops_at_the_next_check_in_the_engine_and_the_batch(name, accelerate,
+                                                                             capsys):
     """Four equal rows as one component: its variance sits at the reg_covar floor from
     the first M step. With tol=0 nothing converges, so a run stops only when it is
     checked for a collapse, at iteration COLLAPSE_CHECK_EVERY, in the engine and in the
@@ -245,12 +246,14 @@ def test_a_collapsed_run_stops_at_the_next_check_in_the_engine_and_the_batch(nam
 
     with pytest.warns(DegenerateComponentWarning, match="reg_covar floor") as caught:
         em = GaussianMixtureEM(2, covariance_type=name, tol=0.0, max_iter=settings.max_iter,
+                               verbose=1,
                                means_init=[[0.0, 0.0], [5.0, 5.0]], weights_init=[0.9, 0.1],
                                precisions_init=get_structure(name).from_full(
                                    np.stack([np.eye(2), 1e6 * np.eye(2)]))).fit(X)
     assert em.n_iter_ == COLLAPSE_CHECK_EVERY and not em.converged_
     assert em.degenerate_components_ == [1]
     assert not any("did not converge" in str(warning.message) for warning in caught)
+    assert "stopped, a component collapsed: 10 iterations" in capsys.readouterr().out
 
 
 def test_a_start_that_is_not_positive_definite_gives_no_run(source):
