@@ -39,10 +39,12 @@ Iterations
 
 Prior
     Under a conjugate prior each run is MAP-EM, as the one-fit engine's: the M step is
-    the structure's posterior mode (``map_step``) and the means the posterior means,
-    for the runs of each number of components together (the prior's terms depend on
-    it); their padded components keep the covariances of the first (maximum-likelihood)
-    M step. The bound the iterations ascend is the log-likelihood plus the log prior.
+    the structure's posterior mode (``map_step``) and the means the posterior means, in
+    one stacked call per structure with each run's prior terms (they depend on its
+    number of components), the padded components absent from it; they keep the
+    covariances of the first (maximum-likelihood) M step. The bound the iterations
+    ascend is the log-likelihood plus the log prior (``log_prior_terms``, stacked
+    alike).
 
 Screening
     A "small EM" (Biernacki, Celeux and Govaert 2003): a run given rivals goes on past
@@ -157,10 +159,9 @@ class _Group:
     ``columns`` says where the packed parameters hold their covariances, ``factors``
     are the precision factors of the parameters the current E step evaluates,
     ``phantom`` the padded components' second moments and ``sizes`` each run's number
-    of real components. Symmetric matrices from
-    :data:`_TRIANGLE_FROM` features on are packed as their upper triangles, the
-    off-diagonal entries times ``sqrt(2)`` so that SQUAREM's norms stay those of the
-    matrices.
+    of real components. Symmetric matrices from :data:`_TRIANGLE_FROM` features on are
+    packed as their upper triangles, the off-diagonal entries times ``sqrt(2)`` so that
+    SQUAREM's norms stay those of the matrices.
     """
 
     def __init__(self, structure: CovarianceStructure, start: int, real: np.ndarray,
@@ -610,8 +611,7 @@ class BatchEM:
         the engine's, which starts its first M step from nothing)."""
         structure, rows = group.structure, group.rows
         real_entries = self._real_entries(group)
-        prior = self._prior(structure, group.runs_by_size()[0][0])  # (mean and shrinkage:
-        # those of every number of components)
+        prior = self._shared_prior(group)
         covariances = structure.map_step(
             np.where(present, counts[rows], 0.0), means[rows], second,
             self.source.scatter if structure.needs_total_scatter else None,
@@ -646,6 +646,11 @@ class BatchEM:
             self._priors[key] = self.prior.for_source(self.source, structure, n_components)
         return self._priors[key]
 
+    def _shared_prior(self, group: _Group) -> ConjugatePrior:
+        """A prior of the group's runs, for what every number of components shares: its
+        mean and shrinkage."""
+        return self._prior(group.structure, group.runs_by_size()[0][0])
+
     def _prior_terms(self, structure: CovarianceStructure, n_components: int
                      ) -> tuple[float, np.ndarray]:
         """``fitted_prior_terms`` of :meth:`_prior` (computed once)."""
@@ -663,11 +668,8 @@ class BatchEM:
             n_runs, n_components, -1)
         log_priors = np.zeros(n_runs)
         for group in groups:  # padded, with each run's prior terms (they depend on K)
-            structure = group.structure
-            # (the prior's mean and shrinkage are those of every number of components)
-            terms = structure.log_prior_terms(
-                means[group.rows], group.covariances(packed),
-                self._prior(structure, group.runs_by_size()[0][0]),
+            terms = group.structure.log_prior_terms(
+                means[group.rows], group.covariances(packed), self._shared_prior(group),
                 *self._stacked_prior_terms(group))
             log_priors[group.rows] = -0.5 * np.where(real[group.rows], terms, 0.0).sum(axis=1)
         return log_priors
