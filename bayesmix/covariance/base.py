@@ -540,13 +540,14 @@ class CovarianceStructure:
 
     def log_prior_terms(self, means: np.ndarray, covariances: np.ndarray, prior: object,
                         extra: float | np.ndarray, scale_matrix: np.ndarray) -> np.ndarray:
-        """Each component's term of :meth:`log_prior`, times -2: (*B, K).
+        """Each component's term of :meth:`log_prior`, times -2, over leading batch axes.
 
-        ``e log|Sigma_k| + tr(Lambda inv(Sigma_k)) + kappa (mu_k - mu_p)^T inv(Sigma_k)
-        (mu_k - mu_p)``, with the prior's terms ``e`` (a number, or one per fit: *B) and
-        ``Lambda`` ((D, D), or one per fit: (*B, D, D)) given (:meth:`fitted_prior_terms`),
-        so that fits with different numbers of components (their priors differ) can be
-        stacked, padded; ``prior`` gives the mean and the shrinkage.
+        Returns ``(*B, K)`` values, ``e log|Sigma_k| + tr(Lambda inv(Sigma_k)) + kappa
+        (mu_k - mu_p)^T inv(Sigma_k) (mu_k - mu_p)``, with the prior's terms ``e`` (a
+        number, or one per fit: ``(*B,)``) and ``Lambda`` (``(D, D)``, or one per fit:
+        ``(*B, D, D)``) given (:meth:`fitted_prior_terms`), so that fits with different
+        numbers of components (their priors differ) can be stacked, padded; ``prior``
+        gives the mean and the shrinkage.
 
         Examples
         --------
