@@ -60,8 +60,9 @@ kept together so that it reads against :class:`~bayesmix.em.engine.EMEngine`.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, fields
+from typing import Any
 
 import numpy as np
 
@@ -173,7 +174,7 @@ class _Group:
         self.stored_shape = stored_shape
         self.phantom = phantom
         self.sizes = real.sum(axis=1)
-        self._by_size: list[tuple[int, np.ndarray]] | None = None
+        self._kept: dict[str, Any] = {}
         self.factors = np.zeros((self.size, *stored_shape))
         n_features = stored_shape[-1]
         self.triangle = None
@@ -212,16 +213,20 @@ class _Group:
         self.factors = self.factors[mine]
         if self.phantom is not None:
             self.phantom = self.phantom[mine]
-        self.sizes, self._by_size = self.sizes[mine], None
+        self.sizes, self._kept = self.sizes[mine], {}
         self.size = int(np.count_nonzero(mine))
+
+    def kept(self, name: str, make: Callable[[], Any]) -> Any:
+        """``make()``, made once and kept under ``name`` until the group's rows change."""
+        if name not in self._kept:
+            self._kept[name] = make()
+        return self._kept[name]
 
     def runs_by_size(self) -> list[tuple[int, np.ndarray]]:
         """Each number of real components, with the group's runs (their positions in the
-        group) that have it; kept until the group's rows change."""
-        if self._by_size is None:
-            self._by_size = [(int(size), np.flatnonzero(self.sizes == size))
-                             for size in np.unique(self.sizes)]
-        return self._by_size
+        group) that have it."""
+        return self.kept("runs_by_size", lambda: [
+            (int(size), np.flatnonzero(self.sizes == size)) for size in np.unique(self.sizes)])
 
 
 @dataclass
@@ -625,19 +630,26 @@ class BatchEM:
     def _real_entries(self, group: _Group) -> np.ndarray:
         """Which entries of the group's stored covariances (n, *stored) are its runs' real
         components' (all of a covariance shared by the components)."""
-        real = np.zeros((group.size, *group.stored_shape), dtype=bool)
-        for size, runs in group.runs_by_size():
-            real[(runs, *self._block(group.structure, size))] = True
-        return real
+        def make() -> np.ndarray:
+            real = np.zeros((group.size, *group.stored_shape), dtype=bool)
+            for size, runs in group.runs_by_size():
+                real[(runs, *self._block(group.structure, size))] = True
+            return real
+
+        return group.kept("real_entries", make)
 
     def _stacked_prior_terms(self, group: _Group) -> tuple[np.ndarray, np.ndarray]:
         """Each run's prior terms ``(e, Lambda)`` of its number of components: (n,) and
-        (n, D, D)."""
-        n_features = self.source.n_features
-        extras, scales = np.empty(group.size), np.empty((group.size, n_features, n_features))
-        for size, runs in group.runs_by_size():
-            extras[runs], scales[runs] = self._prior_terms(group.structure, size)
-        return extras, scales
+        (n, D, D); the log prior and the MAP step of an iteration share them."""
+        def make() -> tuple[np.ndarray, np.ndarray]:
+            n_features = self.source.n_features
+            extras = np.empty(group.size)
+            scales = np.empty((group.size, n_features, n_features))
+            for size, runs in group.runs_by_size():
+                extras[runs], scales[runs] = self._prior_terms(group.structure, size)
+            return extras, scales
+
+        return group.kept("prior_terms", make)
 
     def _prior(self, structure: CovarianceStructure, n_components: int) -> ConjugatePrior:
         """The prior of a fit of ``structure`` with ``n_components`` (resolved once)."""
