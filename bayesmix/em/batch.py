@@ -70,7 +70,7 @@ from bayesmix._parallel import RowThreads
 from bayesmix.covariance.base import CovarianceStructure
 from bayesmix.covariance.prior import ConjugatePrior
 from bayesmix.covariance.quadratic import RowProducts, symmetric_from_upper, upper_triangle
-from bayesmix.em.diagnostics import at_reg_covar_floor
+from bayesmix.em.diagnostics import has_collapsed
 from bayesmix.em.engine import (
     COLLAPSE_CHECK_EVERY,
     COUNT_FLOOR,
@@ -876,12 +876,10 @@ class BatchEM:
         checks none).
         """
         collapsed = np.zeros(len(stack.run), dtype=bool)
-        n_components = stack.real.shape[1]
         for group in groups:
-            smallest = group.structure.smallest_eigenvalues(
-                group.covariances(step.following), n_components, self.source.n_features)
-            collapsed[group.rows] = (at_reg_covar_floor(smallest, self.settings.reg_covar)
-                                     & stack.real[group.rows]).any(axis=1)
+            collapsed[group.rows] = has_collapsed(
+                group.structure, group.covariances(step.following), stack.real.shape[1],
+                self.source.n_features, self.settings.reg_covar, stack.real[group.rows])
         if step.rejected is not None:
             collapsed &= ~step.rejected
         return collapsed

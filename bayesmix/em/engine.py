@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from bayesmix.covariance.base import CovarianceStructure
-from bayesmix.em.diagnostics import at_reg_covar_floor
+from bayesmix.em.diagnostics import has_collapsed
 from bayesmix.em.sources import centred_blocks
 from bayesmix.em.statistics import SufficientStatistics
 
@@ -41,7 +41,7 @@ SQUAREM_STEP_GROWTH = 4.0
 #: component divides by a tiny number instead of zero.
 COUNT_FLOOR = 10 * np.finfo(np.float64).eps
 #: Every this many iterations, EM checks its iterate for a collapsed component (a
-#: variance at the ``reg_covar`` floor, :func:`~bayesmix.em.diagnostics.at_reg_covar_floor`)
+#: variance at the ``reg_covar`` floor, :func:`~bayesmix.em.diagnostics.has_collapsed`)
 #: and stops the run there: the fit is degenerate whatever follows, and its likelihood
 #: would only creep up, often for the whole of ``max_iter``, as the collapse goes on.
 COLLAPSE_CHECK_EVERY = 10
@@ -407,9 +407,8 @@ class EMEngine:
         ...                                    1.0 / np.sqrt(variances)))
         True
         """
-        smallest = self.structure.smallest_eigenvalues(params.covariances, self.n_components,
-                                                       self.source.n_features)
-        return bool(at_reg_covar_floor(smallest, self.settings.reg_covar).any())
+        return bool(has_collapsed(self.structure, params.covariances, self.n_components,
+                                  self.source.n_features, self.settings.reg_covar))
 
     def _iterate(self, params: MixtureParameters, previous: float
                  ) -> Iterator[tuple[float, float | None, MixtureParameters]]:
