@@ -7,7 +7,9 @@ fits (the *runs*) together: each iteration is one E step and one M step of a few
 NumPy calls over arrays that stack the runs on their first axis, whatever their number,
 plus a few calls per structure for what is the structure's own (its batched interface,
 :attr:`~bayesmix.covariance.base.CovarianceStructure.batched_m_step`). The runs of a
-structure are consecutive rows of the stack, a *group*.
+structure are consecutive rows of the stack, a *group*; consecutive groups whose
+structures store and evaluate their covariances alike (mclust's seven models with a
+matrix per component, say) form a *span*, whose E step is one call for all of them.
 
 Layout
     Runs first, components second (padded to the largest number of components), rows
@@ -157,12 +159,12 @@ class BatchEvaluation:
 class _Group:
     """The consecutive rows of the stack that share a structure, and what is theirs only.
 
-    ``columns`` says where the packed parameters hold their covariances, ``factors``
-    are the precision factors of the parameters the current E step evaluates,
-    ``phantom`` the padded components' second moments and ``sizes`` each run's number
-    of real components. Symmetric matrices from :data:`_TRIANGLE_FROM` features on are
-    packed as their upper triangles, the off-diagonal entries times ``sqrt(2)`` so that
-    SQUAREM's norms stay those of the matrices.
+    ``columns`` says where the packed parameters hold their covariances, ``span`` the
+    groups evaluated with it (:class:`_Span`), ``phantom`` the padded components'
+    second moments and ``sizes`` each run's number of real components. Symmetric
+    matrices from :data:`_TRIANGLE_FROM` features on are packed as their upper
+    triangles, the off-diagonal entries times ``sqrt(2)`` so that SQUAREM's norms stay
+    those of the matrices.
     """
 
     def __init__(self, structure: CovarianceStructure, start: int, real: np.ndarray,
@@ -175,7 +177,7 @@ class _Group:
         self.phantom = phantom
         self.sizes = real.sum(axis=1)
         self._kept: dict[str, Any] = {}
-        self.factors = np.zeros((self.size, *stored_shape))
+        self.span: _Span
         n_features = stored_shape[-1]
         self.triangle = None
         width = int(np.prod(stored_shape))
@@ -210,7 +212,6 @@ class _Group:
     def keep(self, kept: np.ndarray) -> None:
         """Keep the group's rows where the stack's ``kept`` is true."""
         mine = kept[self.rows]
-        self.factors = self.factors[mine]
         if self.phantom is not None:
             self.phantom = self.phantom[mine]
         self.sizes, self._kept = self.sizes[mine], {}
@@ -227,6 +228,78 @@ class _Group:
         group) that have it."""
         return self.kept("runs_by_size", lambda: [
             (int(size), np.flatnonzero(self.sizes == size)) for size in np.unique(self.sizes)])
+
+
+#: The structure's methods that evaluate its runs: structures that share them (the same
+#: functions) share a :class:`_Span`.
+_KERNEL_METHODS = ("stored_shape", "batch_precision_cholesky_or_none",
+                   "batch_mahalanobis_coefficients", "log_det_cholesky")
+#: The second moments that the rows' features of each ``mahalanobis_features`` hold.
+_MOMENTS_OF_FEATURES = {"outer": "matrix", "squares": "diagonal"}
+
+
+def _kernel(structure: CovarianceStructure) -> tuple:
+    """What the runs of ``structure`` are evaluated with (equal for a :class:`_Span`).
+
+    Its storage (stored shape, packing), precision factors, Mahalanobis coefficients and
+    log-determinants (the same functions), and the second moments of the rows its span
+    sums: its M step's, or if it reads none, those of its Mahalanobis features.
+    """
+    moments = (structure.second_moments
+               or _MOMENTS_OF_FEATURES[structure.mahalanobis_features])
+    return (structure.mahalanobis_features, structure.estimates_correlations, moments,
+            *(getattr(type(structure), name) for name in _KERNEL_METHODS))
+
+
+class _Span:
+    """Consecutive groups whose structures have the same :func:`_kernel`.
+
+    The E step evaluates their runs together: one call for the precision factors
+    (``factors``, of the parameters the current E step evaluates), the Mahalanobis
+    coefficients and the log-determinants, one matrix product with the rows' features
+    and one for their moments (the second moments of ``moments``, the kind its groups
+    read, if any), whatever the number of structures. ``groups`` are those of its groups
+    that still have runs.
+    """
+
+    def __init__(self, groups: list[_Group]) -> None:
+        self.groups = groups
+        self.structure = groups[0].structure
+        self.moments = next((group.structure.second_moments for group in groups
+                             if group.structure.second_moments is not None), None)
+        self.place()
+        self.factors = np.zeros((self.size, *groups[0].stored_shape))
+        for group in groups:
+            group.span = self
+
+    def place(self) -> None:
+        """The span's rows are its groups' (after they were placed)."""
+        self.start, self.size = self.groups[0].start, sum(group.size for group in self.groups)
+        self.rows = slice(self.start, self.start + self.size)
+
+    def covariances(self, packed: np.ndarray) -> np.ndarray:
+        """The span's covariances in the stack's packed parameters, (size, *stored)."""
+        return self.groups[0].unpack(packed[self.rows, self.groups[0].columns])
+
+    def keep(self, kept: np.ndarray) -> None:
+        """Keep the span's rows where the stack's ``kept`` is true (before its groups do)."""
+        self.factors = self.factors[kept[self.rows]]
+        self.groups = [group for group in self.groups if kept[group.rows].any()]
+
+
+def _spans(groups: list[_Group]) -> list[_Span]:
+    """The spans of the stack's (non-empty) groups, in order."""
+    return list(dict.fromkeys(group.span for group in groups))
+
+
+def _stack_order(structures: Sequence[CovarianceStructure]) -> list[int]:
+    """The runs in stack order: by kernel, then by structure, in order of first appearance
+    (so that a structure's runs are consecutive, and so are those of a kernel)."""
+    distinct = list(dict.fromkeys(structures))
+    kernels = [_kernel(structure) for structure in distinct]
+    rank = {structure: (kernels.index(kernel), position)
+            for position, (structure, kernel) in enumerate(zip(distinct, kernels))}
+    return sorted(range(len(structures)), key=lambda run: rank[structures[run]])
 
 
 @dataclass
@@ -253,12 +326,18 @@ class _Stack:
             if item.name != "evaluated":
                 setattr(self, item.name, [step[kept] for step in value]
                         if item.name == "cycle" else value[kept])
+        spans = _spans(groups)
+        for span in spans:
+            span.keep(kept)
         start = 0
         for group in groups:
             group.keep(kept)
             group.place(start)
             start += group.size
         groups[:] = [group for group in groups if group.size]
+        for span in spans:
+            if span.groups:
+                span.place()
 
 
 @dataclass
@@ -392,8 +471,8 @@ class BatchEM:
                 ) -> tuple[list[_Group], int]:
         """One group per structure, in order of first appearance, and the packed width.
 
-        ``structures`` and ``real`` are in stack order (the runs of a structure
-        consecutive).
+        ``structures`` and ``real`` are in stack order (:func:`_stack_order`); the groups
+        of consecutive structures with the same kernel share a :class:`_Span`.
         """
         n_runs, n_components = real.shape
         n_features = self.source.n_features
@@ -413,6 +492,13 @@ class BatchEM:
             groups.append(_Group(structure, start, real[start:stop], first, stored_shape,
                                  self._phantom(structure, real[start:stop])))
             width, start = max(width, groups[-1].columns.stop), stop
+        span: list[_Group] = []
+        for group in groups:
+            if span and _kernel(group.structure) != _kernel(span[0].structure):
+                _Span(span)
+                span = []
+            span.append(group)
+        _Span(span)
         return groups, width
 
     def _phantom(self, structure: CovarianceStructure, real: np.ndarray
@@ -478,11 +564,11 @@ class BatchEM:
             block = products.X
             log_prob = np.empty((*real.shape, len(block)))
             flat = log_prob.reshape(-1, len(block))  # one matrix product per group
-            for group, group_coefficients in zip(groups, coefficients):
-                features = products.features(group.structure.mahalanobis_features)
-                np.matmul(group_coefficients.reshape(-1, features.shape[1]), features.T,
-                          out=flat[group.start * real.shape[1]:
-                                   (group.start + group.size) * real.shape[1]])
+            for span, span_coefficients in zip(_spans(groups), coefficients):
+                features = products.features(span.structure.mahalanobis_features)
+                np.matmul(span_coefficients.reshape(-1, features.shape[1]), features.T,
+                          out=flat[span.start * real.shape[1]:
+                                   (span.start + span.size) * real.shape[1]])
             row_max, log_norm = _normalise(log_prob, real)
             weights = None if source.sample_weight is None else source.sample_weight[
                 block_rows]
@@ -501,26 +587,30 @@ class BatchEM:
     def _moments(resp: np.ndarray, groups: list[_Group], rows: RowProducts) -> list:
         """Counts (B, K), sums (B, K, D) and each group's second moments of ``resp``.
 
-        One matrix product per group with the rows' features ``[products | X | 1]``:
-        the products its M step asks for (outer, (B, K, D, D), or squares, (B, K, D)),
-        or none.
+        One matrix product per span with the rows' features ``[products | X | 1]``:
+        the products its groups' M steps ask for (outer, (B, K, D, D), or squares,
+        (B, K, D)), or none; a group that asks for none gets ``None``.
         """
         n_runs, n_components, n_rows = resp.shape
         n_features = rows.X.shape[1]
         counts, sums, second_moments = [], [], []
-        for group in groups:
-            kind = group.structure.second_moments
+        for span in _spans(groups):
+            kind = span.moments
             features = rows.features("outer" if kind == "matrix" else "squares")
             if kind is None:
                 features = features[:, -1 - n_features:]
-            totals = (resp[group.rows].reshape(-1, n_rows) @ features).reshape(
-                group.size, n_components, -1)
+            totals = (resp[span.rows].reshape(-1, n_rows) @ features).reshape(
+                span.size, n_components, -1)
             counts.append(totals[..., -1])
             sums.append(totals[..., -1 - n_features:-1])
             products = totals[..., :-1 - n_features]
-            second_moments.append(None if kind is None else symmetric_from_upper(
-                products, n_features) if kind == "matrix" else products)
-        if len(groups) == 1:
+            if kind == "matrix":
+                products = symmetric_from_upper(products, n_features)
+            second_moments += [
+                None if group.structure.second_moments is None
+                else products[group.start - span.start:][:group.size]
+                for group in span.groups if group.size]
+        if len(counts) == 1:
             return [counts[0], sums[0], *second_moments]
         return [np.concatenate(counts), np.concatenate(sums), *second_moments]
 
@@ -539,16 +629,16 @@ class BatchEM:
             n_runs, n_components, n_features)
         constants = np.log(packed[:, :n_components])
         constants -= 0.5 * n_features * _LOG_2PI
-        coefficients = []
-        for group in groups:
-            structure, rows = group.structure, group.rows
-            group_coefficients = structure.batch_mahalanobis_coefficients(means[rows],
-                                                                          group.factors)
-            group_coefficients *= -0.5
-            group_coefficients[..., -1] += constants[rows]
-            group_coefficients[..., -1] += structure.log_det_cholesky(
-                group.factors, n_features).reshape(group.size, -1)
-            coefficients.append(group_coefficients)
+        spans, coefficients = _spans(groups), []
+        for span in spans:
+            structure, rows = span.structure, span.rows
+            span_coefficients = structure.batch_mahalanobis_coefficients(means[rows],
+                                                                         span.factors)
+            span_coefficients *= -0.5
+            span_coefficients[..., -1] += constants[rows]
+            span_coefficients[..., -1] += structure.log_det_cholesky(
+                span.factors, n_features).reshape(span.size, -1)
+            coefficients.append(span_coefficients)
         return _sum_parts(threads.map(
             lambda rows: self._block_totals(rows, coefficients, groups, real, width, evaluate),
             self.source.n_samples))
@@ -724,7 +814,7 @@ class BatchEM:
         """
         n_runs, max_iter = len(starts), self.settings.max_iter
         structures = [start.structure for start in starts]
-        order = sorted(range(n_runs), key=[structures.index(s) for s in structures].__getitem__)
+        order = _stack_order(structures)
         n_components = np.array([start.responsibilities.shape[1] for start in starts])
         real = np.arange(n_components.max()) < n_components[order, np.newaxis]
         groups, width = self._groups([structures[run] for run in order], real)
@@ -822,30 +912,30 @@ class BatchEM:
 
     @staticmethod
     def _factorise(stack: _Stack, groups: list[_Group]) -> np.ndarray:
-        """Each group's precision factors of the parameters to evaluate; the runs that fail.
+        """Each span's precision factors of the parameters to evaluate; the runs that fail.
 
         An extrapolation whose covariances are not positive definite is rejected before
         it is evaluated (as ``EMEngine`` does): the run goes back to its second EM step.
         A run fails when the parameters of its M step are not positive definite.
         """
         failed = np.zeros(len(stack.run), dtype=bool)
-        for group in groups:
-            group.factors, group_failed = _factors(group.structure,
-                                                   group.covariances(stack.packed))
-            if not group_failed.any():
+        for span in _spans(groups):
+            span.factors, span_failed = _factors(span.structure,
+                                                 span.covariances(stack.packed))
+            if not span_failed.any():
                 continue
-            rows = group.start + np.flatnonzero(group_failed)
+            rows = span.start + np.flatnonzero(span_failed)
             jumps = rows[stack.phase[rows] == _JUMP]
             stack.packed = stack.packed.copy()
             stack.packed[jumps] = stack.cycle[2][jumps]
             stack.phase[jumps], stack.reverted[jumps] = _FIRST, True
             for row in jumps:
-                factors = group.structure.batch_precision_cholesky_or_none(
-                    group.covariances(stack.packed)[row - group.start])
+                factors = span.structure.batch_precision_cholesky_or_none(
+                    span.covariances(stack.packed)[row - span.start])
                 if factors is not None:
-                    group.factors[row - group.start] = factors
-                    group_failed[row - group.start] = False
-            failed[group.rows] = group_failed
+                    span.factors[row - span.start] = factors
+                    span_failed[row - span.start] = False
+            failed[span.rows] = span_failed
         return failed
 
     def _step(self, threads: RowThreads, stack: _Stack, groups: list[_Group], width: int
@@ -1056,7 +1146,7 @@ class BatchEM:
         array([3., 3.])
         """
         structures = [structure for structure, _ in fits]
-        order = sorted(range(len(fits)), key=[structures.index(s) for s in structures].__getitem__)
+        order = _stack_order(structures)
         n_components = np.array([fit.weights.shape[0] for _, fit in fits])
         real = np.arange(n_components.max()) < n_components[order, np.newaxis]
         groups, width = self._groups([structures[i] for i in order], real)
@@ -1068,8 +1158,8 @@ class BatchEM:
                 packed[row, :k] = fit.weights
                 packed[row, real.shape[1]:group.columns.start].reshape(-1, n_features)[:k] = (
                     fit.means)
-                group.factors[in_group][self._block(group.structure, k)] = (
-                    fit.precisions_cholesky)
+                span_factors = group.span.factors[row - group.span.start]
+                span_factors[self._block(group.structure, k)] = fit.precisions_cholesky
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"), RowThreads(
                 self.source.n_samples) as threads:
             log_likelihood, entropy, counts = self._e_step(threads, packed, groups, real,

@@ -147,6 +147,39 @@ def test_padding_and_other_structures_change_nothing(source, accelerate):
         check(run, batch.run([start])[0])
 
 
+def test_structures_sharing_a_density_kernel_are_evaluated_by_one_call(source, monkeypatch):
+    """VVV, VEV and EVV store full matrices alike, EEE one tied matrix: whatever the
+    order of the starts, each E step factorises the covariances and weighs the rows with
+    one call for the three (and one for EEE), and every run is the run it is alone."""
+    from bayesmix.covariance.base import MatrixFamily
+    from bayesmix.covariance.full import FullCovariance
+
+    calls = {"factors": [], "coefficients": []}
+    factorise = MatrixFamily.batch_precision_cholesky_or_none
+    coefficients = FullCovariance.batch_mahalanobis_coefficients
+
+    def counted_factors(self, covariances):
+        calls["factors"].append(covariances.shape[0])
+        return factorise(self, covariances)
+
+    def counted_coefficients(self, means, factors):
+        calls["coefficients"].append(means.shape[0])
+        return coefficients(self, means, factors)
+
+    monkeypatch.setattr(MatrixFamily, "batch_precision_cholesky_or_none", counted_factors)
+    monkeypatch.setattr(FullCovariance, "batch_mahalanobis_coefficients", counted_coefficients)
+    settings = EMSettings(tol=0.0, max_iter=5)
+    resp, = _starts(source, [3])
+    names = ["VVV", "EEE", "VEV", "EEE", "EVV"]
+    starts = [BatchStart(get_structure(name), resp) for name in names]
+    together = BatchEM(source, settings).run(starts)
+    assert calls["coefficients"] == [3] * 5  # one call of the three full runs per E step
+    assert sorted(set(calls["factors"])) == [2, 3]  # EEE's two runs, the full three
+    assert len(calls["factors"]) == 2 * 5
+    for start, run in zip(starts, together):
+        _assert_same_run(run, BatchEM(source, settings).run([start])[0])
+
+
 def test_screening_drops_a_run_below_its_rivals_at_the_screen_stage(source):
     """A run screened against a better one is dropped at the screen stage; screened
     against a worse one it goes on, to where it goes alone."""
