@@ -93,6 +93,20 @@ def test_vve_is_also_started_from_the_vev_fit():
     assert from_vev.score(X) * len(X) == pytest.approx(log_likelihood["VVE"], abs=1e-3)
 
 
+def test_a_grid_whose_seeded_fits_are_all_screened_out_keeps_its_own_fits(monkeypatch):
+    """When every fit started from a seed is screened out (on Swiss Fertility, 3
+    components, VEV and EVE, they all were, and select_em failed in NumPy), each cell
+    keeps the fit of its own starts."""
+    import bayesmix.selection.em as selection_em
+
+    X = load_iris().data
+    alone = select_em(X, [3], covariance_types=["VVE"], random_state=0).table_
+    monkeypatch.setattr(selection_em, "_bound_at", lambda em, tol: np.inf)
+    table = select_em(X, [3], covariance_types=["VEV", "VVE"], random_state=0).table_
+    vve = table[table["covariance_type"] == "VVE"]
+    assert vve["log_likelihood"].to_numpy() == pytest.approx(alone["log_likelihood"], abs=1e-9)
+
+
 def test_under_the_prior_eev_is_also_started_from_the_vev_fit():
     """iris, 9 components, mclust's prior: from the hierarchical and k-means starts EEV
     stops at a log posterior 7.4 below the one VEV's fit starts (``prior_seeded_by``);

@@ -1145,6 +1145,8 @@ class BatchEM:
         >>> batch.evaluate([(diag, run.parameters)]).counts[0].round(6)
         array([3., 3.])
         """
+        if not fits:
+            return BatchEvaluation([], np.empty(0), np.empty(0))
         structures = [structure for structure, _ in fits]
         order = _stack_order(structures)
         n_components = np.array([fit.weights.shape[0] for _, fit in fits])
