@@ -120,23 +120,48 @@ def common_orientation(scatters: np.ndarray, weights: np.ndarray, equal_volume: 
                                    _common_axes(_finite_or_zero(start)), orientation)
     with np.errstate(divide="ignore", invalid="ignore"):
         variances = _variances(_diagonals_in(orientation, scatters), weights, equal_volume)
-        active = np.ones(variances.shape[:-2], dtype=bool)
-        for _ in inner_iterations(start):
-            inverse = np.divide(1.0, variances, out=np.zeros_like(variances),
-                                where=variances > 0)
-            following = _polar(_weighted_sum(shifted @ orientation[..., np.newaxis, :, :],
-                                             inverse))
-            excess = inverse.max(axis=-1, keepdims=True) - inverse
-            following = _polar(_weighted_sum(scatters @ following[..., np.newaxis, :, :],
-                                             excess))
-            along = _variances(_diagonals_in(following, scatters), weights, equal_volume)
-            change = np.abs(along / variances - 1.0)  # NaN for an absent component
-            active = still_changing(active, np.fmax.reduce(
-                change.reshape(*change.shape[:-2], -1), axis=-1))
-            orientation = np.where(active[..., np.newaxis, np.newaxis], following, orientation)
-            variances = np.where(active[..., np.newaxis, np.newaxis], along, variances)
-            if not active.any():
-                break
+        batch_shape = weights.shape[:-1]
+        orientation, variances = _iterate_orientation(
+            *(array.reshape(-1, *array.shape[len(batch_shape):]) for array in
+              (scatters, shifted, weights, orientation, variances)),
+            equal_volume, inner_iterations(start))
+    return (orientation.reshape(*batch_shape, *orientation.shape[1:]),
+            variances.reshape(*batch_shape, *variances.shape[1:]))
+
+
+def _iterate_orientation(scatters: np.ndarray, shifted: np.ndarray, weights: np.ndarray,
+                         orientation: np.ndarray, variances: np.ndarray,
+                         equal_volume: bool, iterations: range
+                         ) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`common_orientation`'s iterations over one batch axis (n, ...), in place.
+
+    Each iteration computes only the entries still changing (``live``), so that the
+    entries that converge early cost nothing while a slow one goes on.
+    """
+    live = np.arange(len(weights))
+    mine = scatters, shifted, weights, orientation, variances  # the live entries'
+    for _ in iterations:
+        live_scatters, live_shifted, live_weights, live_orientation, live_variances = mine
+        inverse = np.divide(1.0, live_variances, out=np.zeros_like(live_variances),
+                            where=live_variances > 0)
+        following = _polar(_weighted_sum(live_shifted @ live_orientation[:, np.newaxis],
+                                         inverse))
+        excess = inverse.max(axis=-1, keepdims=True) - inverse
+        following = _polar(_weighted_sum(live_scatters @ following[:, np.newaxis], excess))
+        along = _variances(_diagonals_in(following, live_scatters), live_weights,
+                           equal_volume)
+        change = np.abs(along / live_variances - 1.0)  # NaN for an absent component
+        going = still_changing(np.ones(len(live), dtype=bool),
+                               np.fmax.reduce(change.reshape(len(live), -1), axis=-1))
+        if going.all():
+            orientation[live], variances[live] = following, along
+            mine = live_scatters, live_shifted, live_weights, following, along
+            continue
+        live = live[going]
+        orientation[live], variances[live] = following[going], along[going]
+        if live.size == 0:
+            break
+        mine = tuple(array[going] for array in mine[:3]) + (following[going], along[going])
     return orientation, variances
 
 

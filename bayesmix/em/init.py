@@ -16,10 +16,12 @@ mclust's:
 ``"random_from_data"``
     hard labels on ``n_components`` distinct rows drawn at random;
 ``"hc"``
-    mclust's model-based agglomerative hierarchical clustering
-    (:mod:`bayesmix.em.hc`), cut at ``n_components`` groups. Deterministic (the subset
-    of more than 2,000 rows the tree is built on is drawn with a fixed seed): one merge
-    tree serves every number of components, and it is computed once per data source.
+    mclust's start: its model-based agglomerative hierarchical clustering
+    (:mod:`bayesmix.em.hc`), cut at ``n_components`` groups; for one feature, its
+    quantile classes instead (:func:`quantile_partition`), as ``Mclust`` starts
+    one-dimensional data. Deterministic (the subset of more than 2,000 rows the tree is
+    built on is drawn with a fixed seed): one merge tree serves every number of
+    components, and it is computed once per data source.
 
 A ``cache`` dict (a data source's) keeps the partitions that fits on the same data can
 share: the merge tree, and each k-means partition by number of components and position
@@ -40,7 +42,7 @@ from sklearn.cluster import KMeans, kmeans_plusplus
 from bayesmix.em.hc import hierarchical_partitions
 
 __all__ = ["DETERMINISTIC_INITS", "INIT_METHODS", "cache_hierarchical_partitions",
-           "initial_responsibilities"]
+           "initial_responsibilities", "quantile_partition"]
 
 INIT_METHODS = ("kmeans", "k-means++", "random", "random_from_data", "hc")
 #: Schemes that ignore the seed: restarting them gives the same start.
@@ -69,13 +71,61 @@ def _kmeans_labels(X, n_components, random_state, sample_weight):
                 .fit(X, sample_weight=sample_weight).labels_)
 
 
+def quantile_partition(x: np.ndarray, n_components: int) -> np.ndarray:
+    """mclust's quantile classes of one-dimensional data (its ``qclass``), labels 0..K-1.
+
+    The breaks are the fewest equally spaced sample quantiles (R's default, type 7) that
+    give ``n_components + 1`` distinct values; when more are distinct, the left ends of
+    the narrowest gaps go (the first of equal gaps first). The outer breaks are moved
+    out by ``sd(x) * sqrt(eps)``, and each value belongs to the class whose interval
+    ``[low, high)`` holds it. ``Mclust`` starts EM on one feature from these classes.
+
+    Parameters
+    ----------
+    x : ndarray of shape (n_samples,) or (n_samples, 1)
+        Finite values, at least two of them distinct.
+    n_components : int
+
+    Returns
+    -------
+    ndarray of shape (n_samples,)
+        Class labels, numbered from the smallest values up.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from bayesmix.em.init import quantile_partition
+    >>> quantile_partition(np.array([1.0, 2.0, 3.0, 10.0, 11.0, 12.0]), 2)
+    array([0, 0, 0, 1, 1, 1])
+    """
+    x = np.asarray(x, dtype=np.float64).ravel()
+    if np.ptp(x) == 0.0:
+        raise ValueError(
+            f"The quantile classes of one feature need at least two distinct values; all "
+            f"{x.size} are {x[0]:g}. Fit one component, or data that vary."
+        )
+    n_breaks = n_components
+    breaks = np.empty(0)
+    while breaks.size < n_components + 1:
+        n_breaks += 1
+        breaks = np.unique(np.quantile(x, np.linspace(0.0, 1.0, n_breaks)))
+    extra = breaks.size - n_components - 1
+    if extra:
+        narrowest = np.argsort(np.diff(breaks), kind="stable")[:extra]
+        breaks = np.delete(breaks, narrowest)
+    margin = np.std(x, ddof=1) * np.sqrt(np.finfo(np.float64).eps)
+    breaks[0], breaks[-1] = x.min() - margin, x.max() + margin
+    return np.searchsorted(breaks, x, side="right") - 1
+
+
 def cache_hierarchical_partitions(X: np.ndarray, n_components: Iterable[int],
                                   sample_weight: np.ndarray | None = None,
                                   cache: dict[Any, Any] | None = None) -> None:
     """Cut the hierarchical tree for several numbers of components at once, into ``cache``.
 
     :func:`initial_responsibilities` then finds the ``"hc"`` partitions there; cut one
-    number at a time, each cut would replay the tree's merges again.
+    number at a time, each cut would replay the tree's merges again. For one feature
+    they are the quantile classes (:func:`quantile_partition`).
 
     Examples
     --------
@@ -84,7 +134,7 @@ def cache_hierarchical_partitions(X: np.ndarray, n_components: Iterable[int],
     >>> X, cache = np.array([[0.0], [0.1], [5.0], [5.1], [9.0]]), {}
     >>> cache_hierarchical_partitions(X, [2, 3], cache=cache)
     >>> initial_responsibilities(X, 3, "hc", random_state=0, cache=cache).sum(axis=0)
-    array([2., 2., 1.])
+    array([2., 1., 2.])
     """
     cache = {} if cache is None else cache
     missing = [k for k in n_components if ("hc", k) not in cache]
@@ -96,6 +146,10 @@ def cache_hierarchical_partitions(X: np.ndarray, n_components: Iterable[int],
             "clustering treats every row alike. Use init_params='kmeans' with weighted "
             "rows."
         )
+    if X.shape[1] == 1:  # as Mclust starts one feature
+        for k in missing:
+            cache["hc", k] = quantile_partition(X, k)
+        return
     # The subset of large data the tree is built on is drawn with a fixed seed: the start
     # stays a deterministic function of the data.
     for k, labels in hierarchical_partitions(X, missing, random_state=0, cache=cache).items():

@@ -215,6 +215,30 @@ def test_default_model_follows_mclust():
     np.testing.assert_array_equal(hierarchical_partitions(four, [2])[2], [0, 0, 1, 1])
 
 
+#: R mclust 6.0's ``qclass(x, k) - 1`` for k = 2..5 (ties at 0.4 and 2.2).
+QCLASS_X = [3.1, 0.4, 2.2, 0.4, 5.0, 4.9, 1.7, 0.4, 2.2, 6.3, 3.3, 0.9]
+QCLASS = {2: [1, 0, 1, 0, 1, 1, 0, 0, 1, 1, 1, 0], 3: [1, 0, 1, 0, 2, 2, 1, 0, 1, 2, 2, 0],
+          4: [2, 0, 2, 0, 3, 3, 1, 0, 2, 3, 2, 1], 5: [3, 0, 2, 0, 4, 4, 1, 0, 2, 4, 3, 1]}
+
+
+@pytest.mark.parametrize("k", sorted(QCLASS))
+def test_one_feature_starts_from_mclusts_quantile_classes(k):
+    """Mclust starts one feature from qclass, not a tree: the "hc" start does too."""
+    from bayesmix.em.init import initial_responsibilities, quantile_partition
+
+    x = np.array(QCLASS_X)
+    np.testing.assert_array_equal(quantile_partition(x, k), QCLASS[k])
+    start = initial_responsibilities(x[:, np.newaxis], k, "hc", random_state=0)
+    np.testing.assert_array_equal(start.argmax(axis=1), QCLASS[k])
+
+
+def test_quantile_classes_of_a_constant_are_refused():
+    from bayesmix.em.init import quantile_partition
+
+    with pytest.raises(ValueError, match="at least two distinct values; all 4 are 2"):
+        quantile_partition(np.full(4, 2.0), 2)
+
+
 def test_svd_transform_is_standardised_and_decorrelated():
     rng = np.random.default_rng(2)
     X = np.column_stack([rng.normal(size=100) * 50 + 7, rng.normal(size=100), np.full(100, 3.0)])
