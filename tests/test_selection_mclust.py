@@ -64,6 +64,23 @@ def test_the_default_tolerance_passes_a_saddle_that_1e_6_stops_at(old_faithful):
     assert without_prior.tol == TOL
 
 
+def test_the_prior_tolerance_crosses_a_plateau_to_mclusts_mode():
+    """quakes, EEI with 7 components under mclust's prior: from the hierarchical start
+    MAP-EM changes by about 2e-8 per row per iteration for 150 iterations, then climbs
+    to the mode where mclust's converged EM ends (log-likelihood -13287.74); tol 1e-7
+    stopped on the plateau, 148 below in log-likelihood and 77 in log posterior."""
+    from pathlib import Path
+
+    X = np.loadtxt(Path(__file__).parent / "data" / "quakes.csv", delimiter=",",
+                   skiprows=1)
+    settings = {"random_state": 0, "prior": "default"}
+    at_mode = select_em(X, [7], ["EEI"], **settings).table_.at[0, "log_likelihood"]
+    on_plateau = select_em(X, [7], ["EEI"], tol=1e-7, **settings).table_.at[0,
+                                                                            "log_likelihood"]
+    assert at_mode == pytest.approx(-13287.74, abs=0.02)
+    assert on_plateau < -13400.0
+
+
 @pytest.mark.slow
 def test_iris_chooses_mclusts_published_vev_2():
     """mclust's documentation: iris -> VEV, 2 components, BIC -561.73 (mclust's sign)."""
