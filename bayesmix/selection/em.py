@@ -422,8 +422,8 @@ def select_em(
 
     Every fit starts from each scheme of ``init_params`` and keeps the highest
     likelihood. The default starts are mclust's (its model-based hierarchical
-    clustering, whose one merge tree serves every number of components and structure)
-    and k-means (one partition per number of components and seed, shared by the
+    clustering, whose one merge tree serves every number of components and structure;
+    its quantile classes for one feature) and k-means (one partition per number of components and seed, shared by the
     structures); a later scheme's run goes on past a short "small EM" only if it then
     stands as high as an earlier one. A structure whose likelihood has local optima that
     these starts often miss (EVE and VVE, their common orientation) also starts from the
