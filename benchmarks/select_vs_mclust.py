@@ -297,12 +297,13 @@ def benchmark(name: str, path: Path, models: list[str], structures: list[str],
         return row
 
     mclust = time_mclust(path, models, repeats, prior)
-    mc_best = mclust[mclust["chosen"]].iloc[0]
+    chosen = mclust[mclust["chosen"]]  # none when every cell of mclust's is NA
     cells = compare_cells(bm_table, mclust)
     below = cells[cells["difference"] < THRESHOLD]
     row.update({"mclust_s": mclust["seconds"].iloc[0],
-                "mclust_model": cell_name(mc_best["model"], mc_best["G"]),
-                "mclust_bic": mc_best["bic"],
+                "mclust_model": (cell_name(chosen["model"].iloc[0], chosen["G"].iloc[0])
+                                 if len(chosen) else "none"),
+                "mclust_bic": chosen["bic"].iloc[0] if len(chosen) else np.nan,
                 "cells_compared": len(cells),
                 "min_loglik_diff": cells["difference"].min(),
                 "max_loglik_diff": cells["difference"].max(),
