@@ -203,6 +203,19 @@ def test_collapsed_component_is_flagged_and_named():
     assert em.covariances_[2, 1] < 2e-6
 
 
+def test_a_starved_count_is_rounded_down_in_the_reason():
+    """3.996 effective points of the 4 a full 3-D covariance needs read "3.99", never
+    "4 effective points, fewer than the 4" (as Euro unemployment's VEV,3 once said)."""
+    from bayesmix.covariance import get_structure
+    from bayesmix.em.diagnostics import find_degenerate
+
+    covariances = np.stack([np.eye(3), np.eye(3)])
+    report = find_degenerate(get_structure("full"), covariances, np.array([50.0, 3.996]),
+                             np.eye(3), 1e-6, "x{}".format)
+    assert report.reasons == {1: "it holds 3.99 effective points, fewer than the 4 its "
+                                 "covariance needs"}
+
+
 def test_starved_component_is_flagged():
     rng = np.random.default_rng(0)
     X = np.vstack([rng.normal(size=(100, 3)), [[50.0, 50.0, 50.0], [51.0, 49.0, 50.5]]])

@@ -10,6 +10,7 @@ likelihood of such a fit is inflated by a near-singular covariance.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -168,8 +169,9 @@ def find_degenerate(
                 f", mostly along feature {feature_label(np.abs(directions[k]).argmax())!r}")
             why.append(f"its smallest variance {smallest[k]:.3g} is at the reg_covar floor "
                        f"({reg_covar:g}{where})")
-        if starved[k]:
-            why.append(f"it holds {counts[k]:.3g} effective points, fewer than the "
+        if starved[k]:  # rounded down: 3.996 points are not "4, fewer than the 4"
+            held = math.floor(counts[k] * 100.0) / 100.0
+            why.append(f"it holds {held:g} effective points, fewer than the "
                        f"{min_points} its covariance needs")
         reasons[int(k)] = " and ".join(why)
     flat = collapsed & (data_variance <= FLAT_FACTOR * reg_covar)
