@@ -563,7 +563,7 @@ class BatchEM:
         for block_rows, products in self._blocks(rows, width):
             block = products.X
             log_prob = np.empty((*real.shape, len(block)))
-            flat = log_prob.reshape(-1, len(block))  # one matrix product per group
+            flat = log_prob.reshape(-1, len(block))  # one matrix product per span
             for span, span_coefficients in zip(_spans(groups), coefficients):
                 features = products.features(span.structure.mahalanobis_features)
                 np.matmul(span_coefficients.reshape(-1, features.shape[1]), features.T,
@@ -618,7 +618,7 @@ class BatchEM:
                 real: np.ndarray, width: int, evaluate: bool = False) -> list:
         """One pass over the rows at each run's parameters, summed over row ranges.
 
-        Each group's joint log probabilities ``log w_k + log N(x | mu_k, Sigma_k)`` are
+        Each span's joint log probabilities ``log w_k + log N(x | mu_k, Sigma_k)`` are
         one matrix product of the row features with weights made here: the structure's
         Mahalanobis coefficients times -1/2, the constant's plus the log weight and
         log-determinant.
