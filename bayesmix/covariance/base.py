@@ -838,7 +838,7 @@ class CovarianceStructure:
         For covariances (*B, *stored shape), the smallest eigenvalue of each component's
         covariance matrix, (*B, K) (repeated for a shared covariance); ``NaN`` for a
         matrix with a non-finite entry. Cheap enough for EM to check its iterates for a
-        collapsed component (:func:`bayesmix.em.diagnostics.has_degenerate_component`).
+        collapsed component (:func:`bayesmix.em.diagnostics.has_collapsed`).
 
         Examples
         --------

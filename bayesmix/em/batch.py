@@ -33,8 +33,8 @@ Iterations
     projected back into nonlinear constraints), M steps whose inner iterations start
     from the parameters the E step evaluated, so it reaches the optimum the one-fit
     engine reaches from the same start (the arithmetic differs in rounding only). A run
-    leaves the stack when it converges, runs out of iterations, degenerates (as the
-    engine's, checked every :data:`~bayesmix.em.engine.DEGENERACY_CHECK_EVERY`
+    leaves the stack when it converges, runs out of iterations, collapses (as the
+    engine's, checked every :data:`~bayesmix.em.engine.COLLAPSE_CHECK_EVERY`
     iterations), is screened out, or fails: when an M step gives a covariance that is
     not positive definite, the run stops at its last valid parameters and names the
     components that failed (``EMRun.failed_components``); the other runs go on.
@@ -72,10 +72,10 @@ from bayesmix._parallel import RowThreads
 from bayesmix.covariance.base import CovarianceStructure
 from bayesmix.covariance.prior import ConjugatePrior
 from bayesmix.covariance.quadratic import RowProducts, symmetric_from_upper, upper_triangle
-from bayesmix.em.diagnostics import has_degenerate_component
+from bayesmix.em.diagnostics import has_collapsed
 from bayesmix.em.engine import (
+    COLLAPSE_CHECK_EVERY,
     COUNT_FLOOR,
-    DEGENERACY_CHECK_EVERY,
     MAX_SQUAREM_STEP,
     SQUAREM_FROM,
     SQUAREM_STEP_GROWTH,
@@ -863,8 +863,8 @@ class BatchEM:
                         screen_bounds[stack.run[reached]] = step.bounds[reached]
                         stack.screening &= ~reached
                         decide = True
-                if n_iter % DEGENERACY_CHECK_EVERY == 0 and n_iter < max_iter:
-                    done = done | self._degenerate(stack, groups, step)
+                if n_iter % COLLAPSE_CHECK_EVERY == 0 and n_iter < max_iter:
+                    done = done | self._collapsed(stack, groups, step)
                 for row in np.flatnonzero(done):
                     run = int(stack.run[row])
                     ends[run] = self._end(stack, groups, step, row, n_iter,
@@ -959,25 +959,20 @@ class BatchEM:
             converged &= ~rejected
         return _Step(bounds, change, following, rejected, converged)
 
-    def _degenerate(self, stack: _Stack, groups: list[_Group], step: _Step) -> np.ndarray:
-        """The runs whose next parameters have a degenerate component
-        (``EMEngine.degenerate``).
+    def _collapsed(self, stack: _Stack, groups: list[_Group], step: _Step) -> np.ndarray:
+        """The runs whose next parameters have a collapsed component (``EMEngine.collapsed``).
 
         A rejected extrapolation is not an iterate: its run is not checked (as the engine
         checks none).
         """
-        degenerate = np.zeros(len(stack.run), dtype=bool)
-        n_components = stack.real.shape[1]
-        counts = None if self.prior is not None else (
-            step.following[:, :n_components] * self.source.total_weight)
+        collapsed = np.zeros(len(stack.run), dtype=bool)
         for group in groups:
-            degenerate[group.rows] = has_degenerate_component(
-                group.structure, group.covariances(step.following), n_components,
-                self.source.n_features, self.settings.reg_covar, stack.real[group.rows],
-                None if counts is None else counts[group.rows])
+            collapsed[group.rows] = has_collapsed(
+                group.structure, group.covariances(step.following), stack.real.shape[1],
+                self.source.n_features, self.settings.reg_covar, stack.real[group.rows])
         if step.rejected is not None:
-            degenerate &= ~step.rejected
-        return degenerate
+            collapsed &= ~step.rejected
+        return collapsed
 
     def _end(self, stack: _Stack, groups: list[_Group], step: _Step, row: int, n_iter: int,
              n_components: int) -> dict:

@@ -19,7 +19,7 @@ import numpy as np
 from bayesmix.covariance.base import CovarianceStructure
 
 __all__ = ["COLLAPSE_RTOL", "FLAT_FACTOR", "DegeneracyReport", "at_reg_covar_floor",
-           "find_degenerate", "has_degenerate_component"]
+           "find_degenerate", "has_collapsed"]
 
 #: An unregularised variance below this fraction of the data's own variance in the same
 #: direction counts as collapsed even when ``reg_covar`` is zero.
@@ -34,8 +34,8 @@ def at_reg_covar_floor(variances: np.ndarray, reg_covar: float) -> np.ndarray:
     ``reg_covar`` is taken off.
 
     A component with such a variance has collapsed: :func:`find_degenerate` flags it, and
-    EM stops a run that reaches it (:func:`has_degenerate_component`), whose likelihood
-    would only creep up as the collapse goes on. ``NaN`` is not at the floor.
+    EM stops a run that reaches it (:func:`has_collapsed`), whose likelihood would only
+    creep up as the collapse goes on. ``NaN`` is not at the floor.
 
     Examples
     --------
@@ -47,42 +47,32 @@ def at_reg_covar_floor(variances: np.ndarray, reg_covar: float) -> np.ndarray:
     return variances - reg_covar <= reg_covar
 
 
-def has_degenerate_component(structure: CovarianceStructure, covariances: np.ndarray,
-                             n_components: int, n_features: int, reg_covar: float,
-                             present: np.ndarray | None = None,
-                             counts: np.ndarray | None = None) -> np.ndarray:
-    """Whether a component of each fit (leading batch axes) is degenerate.
+def has_collapsed(structure: CovarianceStructure, covariances: np.ndarray,
+                  n_components: int, n_features: int, reg_covar: float,
+                  present: np.ndarray | None = None) -> np.ndarray:
+    """Whether a component of each fit (leading batch axes) is at the ``reg_covar`` floor.
 
-    A component is degenerate, as :func:`find_degenerate` flags it, when a variance is
-    at the ``reg_covar`` floor (collapsed) or, given the ``counts`` of effective points
-    (*B, K), when it holds fewer than the structure's ``min_points`` (starved; leave
-    ``counts`` out under a prior, where such a component takes the prior's covariance).
     ``present`` (*B, K), for fits stacked with padded components, says which are real:
     the others are not checked. This is how EM decides to stop a run
-    (:data:`~bayesmix.em.engine.DEGENERACY_CHECK_EVERY`).
+    (:data:`~bayesmix.em.engine.COLLAPSE_CHECK_EVERY`).
 
     Examples
     --------
     >>> import numpy as np
     >>> from bayesmix.covariance import get_structure
-    >>> from bayesmix.em.diagnostics import has_degenerate_component
+    >>> from bayesmix.em.diagnostics import has_collapsed
     >>> variances = np.array([[[1.0], [1.5e-6]], [[1.0], [2.0]]])  # two fits of 2 components
-    >>> has_degenerate_component(get_structure("diag"), variances, 2, 1, 1e-6)
+    >>> has_collapsed(get_structure("diag"), variances, 2, 1, 1e-6)
     array([ True, False])
-    >>> has_degenerate_component(get_structure("diag"), variances, 2, 1, 1e-6,
-    ...                          present=np.array([[True, False], [True, True]]))
+    >>> has_collapsed(get_structure("diag"), variances, 2, 1, 1e-6,
+    ...               present=np.array([[True, False], [True, True]]))
     array([False, False])
-    >>> has_degenerate_component(get_structure("diag"), variances[1:], 2, 1, 1e-6,
-    ...                          counts=np.array([[9.0, 1.0]]))  # one point: starved
-    array([ True])
     """
-    degenerate = at_reg_covar_floor(
+    at_floor = at_reg_covar_floor(
         structure.smallest_eigenvalues(covariances, n_components, n_features), reg_covar)
-    if counts is not None:
-        degenerate |= counts < structure.min_points(n_features)
     if present is not None:
-        degenerate &= present
-    return degenerate.any(axis=-1)
+        at_floor &= present
+    return at_floor.any(axis=-1)
 
 
 @dataclass

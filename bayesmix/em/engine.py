@@ -19,14 +19,14 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from bayesmix.covariance.base import CovarianceStructure
-from bayesmix.em.diagnostics import has_degenerate_component
+from bayesmix.em.diagnostics import has_collapsed
 from bayesmix.em.sources import centred_blocks
 from bayesmix.em.statistics import SufficientStatistics
 
 if TYPE_CHECKING:
     from bayesmix.covariance.prior import ConjugatePrior
 
-__all__ = ["COUNT_FLOOR", "DEGENERACY_CHECK_EVERY", "MAX_SQUAREM_STEP", "SQUAREM_FROM",
+__all__ = ["COLLAPSE_CHECK_EVERY", "COUNT_FLOOR", "MAX_SQUAREM_STEP", "SQUAREM_FROM",
            "SQUAREM_STEP_GROWTH", "EMEngine", "EMRun", "EMSettings", "MixtureParameters",
            "mixing_weights"]
 
@@ -40,13 +40,11 @@ SQUAREM_STEP_GROWTH = 4.0
 #: Added to every component's weighted count, as scikit-learn does, so that an empty
 #: component divides by a tiny number instead of zero.
 COUNT_FLOOR = 10 * np.finfo(np.float64).eps
-#: Every this many iterations, EM checks its iterate for a degenerate component (a
-#: variance at the ``reg_covar`` floor, or without a prior fewer effective points than
-#: the covariance needs: :func:`~bayesmix.em.diagnostics.has_degenerate_component`) and
-#: stops the run there: the fit is degenerate whatever follows, and its likelihood would
-#: only creep up, often for the whole of ``max_iter``, as the collapse goes on (on the
-#: 32 cars of mtcars, EVE's one-car components crept for all 1000 iterations).
-DEGENERACY_CHECK_EVERY = 10
+#: Every this many iterations, EM checks its iterate for a collapsed component (a
+#: variance at the ``reg_covar`` floor, :func:`~bayesmix.em.diagnostics.has_collapsed`)
+#: and stops the run there: the fit is degenerate whatever follows, and its likelihood
+#: would only creep up, often for the whole of ``max_iter``, as the collapse goes on.
+COLLAPSE_CHECK_EVERY = 10
 
 
 @dataclass(frozen=True)
@@ -339,8 +337,8 @@ class EMEngine:
             label: int = 0) -> EMRun:
         """Iterate EM from ``start`` until the change of the lower bound is below ``tol``.
 
-        A run whose iterate has a degenerate component (checked every
-        :data:`DEGENERACY_CHECK_EVERY` iterations, :meth:`degenerate`) stops there, not
+        A run whose iterate has a collapsed component (checked every
+        :data:`COLLAPSE_CHECK_EVERY` iterations, :meth:`collapsed`) stops there, not
         converged.
 
         The lower bound of an iteration is the mean log-likelihood (per unit weight) at
@@ -371,7 +369,7 @@ class EMEngine:
         if settings.verbose:
             print(f"Initialization {label}")
         iterations = self._iterate(start, lower_bound)
-        params, history, change, n_iter, converged, degenerate = start, [], np.inf, 0, False, False
+        params, history, change, n_iter, converged, collapsed = start, [], np.inf, 0, False, False
         for n_iter, (lower_bound, step_change, params) in enumerate(iterations, start=1):
             if step_change is None:  # a rejected extrapolation
                 continue
@@ -383,20 +381,18 @@ class EMEngine:
             if abs(change) < settings.tol:
                 converged = True
                 break
-            if n_iter % DEGENERACY_CHECK_EVERY == 0 and self.degenerate(params):
-                degenerate = True
+            if n_iter % COLLAPSE_CHECK_EVERY == 0 and self.collapsed(params):
+                collapsed = True
                 break
         if settings.verbose:
-            status = ("converged" if converged else "stopped, a component is degenerate"
-                      if degenerate else "did not converge")
+            status = ("converged" if converged else "stopped, a component collapsed"
+                      if collapsed else "did not converge")
             print(f"Initialization {status}: {n_iter} iterations, lower bound "
                   f"{lower_bound:.6f}")
         return EMRun(params, lower_bound, converged, n_iter, change, history)
 
-    def degenerate(self, params: MixtureParameters) -> bool:
-        """Whether a component of ``params`` is degenerate: a variance at the
-        ``reg_covar`` floor or, without a prior, fewer effective points (its weight
-        times the total weight) than its covariance needs.
+    def collapsed(self, params: MixtureParameters) -> bool:
+        """Whether a component of ``params`` has a variance at the ``reg_covar`` floor.
 
         Examples
         --------
@@ -407,14 +403,12 @@ class EMEngine:
         >>> engine = EMEngine(InMemorySource(np.array([[0.0], [1.0], [9.0]])),
         ...                   get_structure("diag"), 2, EMSettings(reg_covar=1e-6))
         >>> variances = np.array([[1.0], [1.5e-6]])
-        >>> engine.degenerate(MixtureParameters(np.ones(2) / 2, np.zeros((2, 1)), variances,
-        ...                                     1.0 / np.sqrt(variances)))
+        >>> engine.collapsed(MixtureParameters(np.ones(2) / 2, np.zeros((2, 1)), variances,
+        ...                                    1.0 / np.sqrt(variances)))
         True
         """
-        counts = None if self.prior is not None else params.weights * self.source.total_weight
-        return bool(has_degenerate_component(
-            self.structure, params.covariances, self.n_components, self.source.n_features,
-            self.settings.reg_covar, counts=counts))
+        return bool(has_collapsed(self.structure, params.covariances, self.n_components,
+                                  self.source.n_features, self.settings.reg_covar))
 
     def _iterate(self, params: MixtureParameters, previous: float
                  ) -> Iterator[tuple[float, float | None, MixtureParameters]]:

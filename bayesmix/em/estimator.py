@@ -157,10 +157,10 @@ class GaussianMixtureEM(BaseMixtureEM):
     The likelihood of such a fit is inflated by a near-singular covariance, so it must not
     be read as a good model: a :class:`~bayesmix.exceptions.DegenerateComponentWarning`
     is raised and model selection (:func:`bayesmix.select_em`) never picks it. EM checks
-    its iterate for such a component every
-    :data:`~bayesmix.em.engine.DEGENERACY_CHECK_EVERY` iterations and stops the run
-    there (``converged_`` False, no ``ConvergenceWarning``): its likelihood would only
-    creep up as the collapse goes on.
+    its iterate for a collapsed component every
+    :data:`~bayesmix.em.engine.COLLAPSE_CHECK_EVERY` iterations and stops the run there
+    (``converged_`` False, no ``ConvergenceWarning``): its likelihood would only creep up
+    as the collapse goes on.
 
     Examples
     --------
