@@ -83,7 +83,7 @@ def quantile_partition(x: np.ndarray, n_components: int) -> np.ndarray:
     Parameters
     ----------
     x : ndarray of shape (n_samples,) or (n_samples, 1)
-        Finite values, at least two of them distinct.
+        Finite values, at least two of them distinct for more than one class.
     n_components : int
 
     Returns
@@ -99,10 +99,12 @@ def quantile_partition(x: np.ndarray, n_components: int) -> np.ndarray:
     array([0, 0, 0, 1, 1, 1])
     """
     x = np.asarray(x, dtype=np.float64).ravel()
+    if n_components == 1:
+        return np.zeros(x.size, dtype=np.intp)
     if np.ptp(x) == 0.0:
         raise ValueError(
             f"The quantile classes of one feature need at least two distinct values; all "
-            f"{x.size} are {x[0]:g}. Fit one component, or data that vary."
+            f"{x.size} are {x[0]:g}. Pass data that vary to fit {n_components} components."
         )
     n_breaks = n_components
     breaks = np.empty(0)

@@ -232,11 +232,12 @@ def test_one_feature_starts_from_mclusts_quantile_classes(k):
     np.testing.assert_array_equal(start.argmax(axis=1), QCLASS[k])
 
 
-def test_quantile_classes_of_a_constant_are_refused():
+def test_quantile_classes_of_a_constant_are_refused_beyond_one():
     from bayesmix.em.init import quantile_partition
 
     with pytest.raises(ValueError, match="at least two distinct values; all 4 are 2"):
         quantile_partition(np.full(4, 2.0), 2)
+    np.testing.assert_array_equal(quantile_partition(np.full(4, 2.0), 1), np.zeros(4))
 
 
 def test_svd_transform_is_standardised_and_decorrelated():
