@@ -609,7 +609,7 @@ class BatchEM:
             second_moments += [
                 None if group.structure.second_moments is None
                 else products[group.start - span.start:][:group.size]
-                for group in span.groups if group.size]
+                for group in span.groups]
         if len(counts) == 1:
             return [counts[0], sums[0], *second_moments]
         return [np.concatenate(counts), np.concatenate(sums), *second_moments]
