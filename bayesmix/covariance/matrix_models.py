@@ -14,6 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 from bayesmix.covariance.decomposed import (
+    INNER_TOL,
     DecomposedStructure,
     common_shape,
     inner_iterations,
@@ -23,7 +24,6 @@ from bayesmix.covariance.decomposed import (
 from bayesmix.covariance.eigen import (
     compose,
     eigh_descending,
-    geometric_mean,
     orient_columns,
 )
 from bayesmix.covariance.full import FullCovariance
@@ -40,21 +40,10 @@ __all__ = ["EEVCovariance", "EVECovariance", "EVVCovariance", "VEECovariance",
 SEEDS_OF_COMMON_ORIENTATION = ("VEV",)
 
 
-def _polar(matrices: np.ndarray) -> np.ndarray:
-    """The orthogonal factor ``U V^T`` of ``U S V^T``: the rotation nearest each matrix.
-
-    A matrix with a non-finite entry (a degenerate batch entry, whose result is zeroed
-    later) gets the identity instead of a failed SVD.
-    """
-    finite = np.isfinite(matrices).all(axis=(-2, -1))[..., np.newaxis, np.newaxis]
-    left, _, right = np.linalg.svd(np.where(finite, matrices, np.eye(matrices.shape[-1])))
-    return left @ right
-
-
-def _diagonals_in(orientation: np.ndarray, scatters: np.ndarray) -> np.ndarray:
-    """``diag(D^T W_k D)`` for a common orientation ``D`` (*B, D, D): (*B, K, D)."""
+def _diagonals_in(orientation: np.ndarray, matrices: np.ndarray) -> np.ndarray:
+    """``diag(D^T M_k D)`` for a common orientation ``D`` (*B, D, D): (*B, K, D)."""
     axes = orientation[..., np.newaxis, :, :]  # matmul: several times faster than einsum
-    return (axes * (scatters @ axes)).sum(axis=-2)
+    return (axes * (matrices @ axes)).sum(axis=-2)
 
 
 def common_orientation(scatters: np.ndarray, weights: np.ndarray, equal_volume: bool,
@@ -79,9 +68,10 @@ def common_orientation(scatters: np.ndarray, weights: np.ndarray, equal_volume: 
     would depend on the coordinates), and stops when no ``v_kj`` changes
     by more than :data:`INNER_TOL` (relative) or after the iterations of
     :func:`~bayesmix.covariance.decomposed.inner_iterations`, each batch
-    entry on its own. A component of weight 0 and scatter 0 is absent: it changes
-    neither the orientation nor the others' variances (its own are NaN). Each iteration
-    costs O(K D^3) per batch entry.
+    entry on its own (compiled: :mod:`~bayesmix.covariance.orientation_kernel`). A
+    component of weight 0 and scatter 0 is absent: it changes neither the orientation
+    nor the others' variances (its own are NaN). Each iteration costs O(K D^3) per batch
+    entry.
 
     Returns
     -------
@@ -118,67 +108,16 @@ def common_orientation(scatters: np.ndarray, weights: np.ndarray, equal_volume: 
         if finite.any():
             orientation = np.where(finite[..., np.newaxis, np.newaxis],
                                    _common_axes(_finite_or_zero(start)), orientation)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        variances = _variances(_diagonals_in(orientation, scatters), weights, equal_volume)
-        batch_shape = weights.shape[:-1]
-        orientation, variances = _iterate_orientation(
-            *(array.reshape(-1, *array.shape[len(batch_shape):]) for array in
-              (scatters, shifted, weights, orientation, variances)),
-            equal_volume, inner_iterations(start))
-    return (orientation.reshape(*batch_shape, *orientation.shape[1:]),
-            variances.reshape(*batch_shape, *variances.shape[1:]))
+    # Numba loads and compiles on the first M step of EVE or VVE, not on import.
+    from bayesmix.covariance.orientation_kernel import iterate_common_orientation
 
-
-def _iterate_orientation(scatters: np.ndarray, shifted: np.ndarray, weights: np.ndarray,
-                         orientation: np.ndarray, variances: np.ndarray,
-                         equal_volume: bool, iterations: range
-                         ) -> tuple[np.ndarray, np.ndarray]:
-    """:func:`common_orientation`'s iterations over one batch axis (n, ...), in place.
-
-    Each iteration computes only the entries still changing (``live``), so that the
-    entries that converge early cost nothing while a slow one goes on.
-    """
-    live = np.arange(len(weights))
-    mine = scatters, shifted, weights, orientation, variances  # the live entries'
-    for _ in iterations:
-        live_scatters, live_shifted, live_weights, live_orientation, live_variances = mine
-        inverse = np.divide(1.0, live_variances, out=np.zeros_like(live_variances),
-                            where=live_variances > 0)
-        following = _polar(_weighted_sum(live_shifted @ live_orientation[:, np.newaxis],
-                                         inverse))
-        excess = inverse.max(axis=-1, keepdims=True) - inverse
-        following = _polar(_weighted_sum(live_scatters @ following[:, np.newaxis], excess))
-        along = _variances(_diagonals_in(following, live_scatters), live_weights,
-                           equal_volume)
-        change = np.abs(along / live_variances - 1.0)  # NaN for an absent component
-        going = still_changing(np.ones(len(live), dtype=bool),
-                               np.fmax.reduce(change.reshape(len(live), -1), axis=-1))
-        if going.all():
-            orientation[live], variances[live] = following, along
-            mine = live_scatters, live_shifted, live_weights, following, along
-            continue
-        live = live[going]
-        orientation[live], variances[live] = following[going], along[going]
-        if live.size == 0:
-            break
-        mine = tuple(array[going] for array in mine[:3]) + (following[going], along[going])
-    return orientation, variances
-
-
-def _weighted_sum(products: np.ndarray, weights: np.ndarray) -> np.ndarray:
-    """``sum_k P_k diag(b_k)`` of products (*B, K, D, D) and column weights (*B, K, D)."""
-    return (products * weights[..., np.newaxis, :]).sum(axis=-3)
-
-
-def _variances(diagonals: np.ndarray, weights: np.ndarray, equal_volume: bool
-               ) -> np.ndarray:
-    """Optimal ``v_k`` given the diagonals ``m_k`` along the orientation (see above)."""
-    if not equal_volume:
-        return diagonals / weights[..., np.newaxis]
-    scales = geometric_mean(diagonals)[..., np.newaxis]
-    volume = scales.sum(axis=-2, keepdims=True) / weights.sum(axis=-1)[
-        ..., np.newaxis, np.newaxis]
-    return volume * diagonals / scales
+    batch_shape, n_features = weights.shape[:-1], scatters.shape[-1]
+    orientation, variances = iterate_common_orientation(
+        *(np.ascontiguousarray(array.reshape(-1, *array.shape[len(batch_shape):]),
+                               dtype=np.float64) for array in (scatters, shifted, weights, orientation)),
+        equal_volume, len(inner_iterations(start)), INNER_TOL)
+    return (orientation.reshape(*batch_shape, n_features, n_features),
+            variances.reshape(*batch_shape, *weights.shape[-1:], n_features))
 
 
 class VEECovariance(DecomposedStructure, FullCovariance):

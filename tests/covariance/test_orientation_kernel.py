@@ -1,0 +1,77 @@
+"""The compiled iterations of EVE's and VVE's common orientation, entry by entry."""
+
+import numpy as np
+import pytest
+
+from bayesmix.covariance.decomposed import INNER_TOL
+from bayesmix.covariance.orientation_kernel import iterate_common_orientation
+
+
+def _entry(seed, n_components=3, n_features=3):
+    rng = np.random.default_rng(seed)
+    draws = rng.normal(size=(n_components, n_features, 2 * n_features))
+    scatters = draws @ np.swapaxes(draws, -1, -2)
+    largest = np.linalg.eigvalsh(scatters)[:, -1]
+    shifted = largest[:, None, None] * np.eye(n_features) - scatters
+    start = np.linalg.qr(rng.normal(size=(n_features, n_features)))[0]
+    return scatters, shifted, rng.uniform(2.0, 5.0, n_components), start
+
+
+def _stack(*entries):
+    return [np.ascontiguousarray(np.stack(parts)) for parts in zip(*entries)]
+
+
+@pytest.mark.parametrize("equal_volume", [True, False], ids=["EVE", "VVE"])
+def test_each_entry_iterates_on_its_own_and_a_broken_one_stays_apart(equal_volume):
+    """Stacking entries changes none of them; a NaN scatter makes its component's
+    variances NaN (EVE: every component's, through the common volume) without raising
+    or touching the other entries."""
+    first, second = _entry(0), _entry(1)
+    broken = list(_entry(2))
+    broken[0] = broken[0].copy()
+    broken[0][1, 0, 0] = np.nan
+    together = iterate_common_orientation(*_stack(first, broken, second), equal_volume,
+                                          1000, INNER_TOL)
+    for row, entry in ((0, first), (2, second)):
+        alone = iterate_common_orientation(*_stack(entry), equal_volume, 1000, INNER_TOL)
+        np.testing.assert_array_equal(together[0][row], alone[0][0])
+        np.testing.assert_array_equal(together[1][row], alone[1][0])
+    assert np.isnan(together[1][1, 1]).all()
+    assert np.isnan(together[1][1]).all() == equal_volume
+
+
+@pytest.mark.parametrize("equal_volume", [True, False], ids=["EVE", "VVE"])
+def test_no_iteration_gives_the_optimal_variances_along_the_start(equal_volume):
+    """``max_iter=0``: the start, with the closed-form variances along its axes (VVE:
+    ``diag(D'W_k D) / w_k``; EVE: the same shapes with one volume)."""
+    scatters, shifted, weights, start = _entry(4)
+    orientation, variances = iterate_common_orientation(
+        *_stack((scatters, shifted, weights, start)), equal_volume, 0, INNER_TOL)
+    diagonals = np.einsum("dj,kde,ej->kj", start, scatters, start)
+    np.testing.assert_array_equal(orientation[0], start)
+    if equal_volume:
+        volumes = np.exp(np.log(variances[0]).mean(axis=1))
+        np.testing.assert_allclose(volumes, volumes[0], rtol=1e-12)
+        np.testing.assert_allclose(variances[0] / volumes[:, None],
+                                   diagonals / np.exp(np.log(diagonals).mean(axis=1))[:, None],
+                                   rtol=1e-12)
+    else:
+        np.testing.assert_allclose(variances[0], diagonals / weights[:, None], rtol=1e-12)
+
+
+def test_each_iteration_lowers_the_orientation_objective():
+    """The MM steps never raise ``sum_k tr(W_k D B_k D')`` at fixed variances, so the M
+    step's objective rises with the iterations it is allowed."""
+    scatters, shifted, weights, start = _entry(5, n_components=4, n_features=4)
+
+    def objective(iterations):
+        orientation, variances = iterate_common_orientation(
+            *_stack((scatters, shifted, weights, start)), False, iterations, 0.0)
+        covariances = np.einsum("dj,kj,ej->kde", orientation[0], variances[0], orientation[0])
+        return -0.5 * float(np.sum(weights * np.linalg.slogdet(covariances)[1]
+                                   + np.einsum("kde,ked->k", scatters,
+                                               np.linalg.inv(covariances))))
+
+    values = [objective(iterations) for iterations in range(8)]
+    assert all(later >= earlier - 1e-10 for earlier, later in zip(values, values[1:]))
+    assert values[-1] > values[0]
