@@ -19,7 +19,7 @@ from bayesmix.covariance.eigen import compose, geometric_mean
 
 __all__ = ["INNER_MAX_ITER", "INNER_TOL", "WARM_INNER_MAX_ITER", "DecomposedStructure",
            "common_shape", "inner_iterations", "random_decomposition",
-           "singular_where_not_finite", "still_changing"]
+           "singular_where_not_finite"]
 
 #: Relative change at which the inner iterations of an M step stop (mclust's default,
 #: the square root of the machine epsilon).
@@ -134,49 +134,29 @@ def common_shape(values: np.ndarray, weights: np.ndarray, start: np.ndarray | No
     >>> volumes.round(6), shape.round(6)
     (array([2., 4.]), array([2. , 0.5]))
     """
+    # Numba loads and compiles on the first M step that needs it, not on import.
+    from bayesmix.covariance.inner_kernels import iterate_common_shape
+
     with np.errstate(divide="ignore", invalid="ignore"):
         shape = _unit_product(values.sum(axis=-2))
         if start is not None:
             guess = _unit_product(start)
             usable = ((guess > 0.0) & (guess < np.inf)).all(axis=-1, keepdims=True)
             shape = np.where(usable, guess, shape)
-        active = np.ones(shape.shape[:-1], dtype=bool)
-        for _ in inner_iterations(start):
-            volumes = _volumes(values, shape, weights)[..., np.newaxis]
-            scaled = np.divide(values, volumes, out=np.zeros_like(values), where=volumes > 0)
-            following = _unit_product(scaled.sum(axis=-2))
-            active = still_changing(active, np.abs(following / shape - 1.0).max(axis=-1))
-            shape = np.where(active[..., np.newaxis], following, shape)
-            if not active.any():
-                break
-        return _volumes(values, shape, weights), shape
-
-
-def still_changing(active: np.ndarray, change: np.ndarray) -> np.ndarray:
-    """The batch entries whose inner iteration goes on: active and changed > tolerance.
-
-    A NaN change (a degenerate entry) stops the entry.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from bayesmix.covariance.decomposed import still_changing
-    >>> still_changing(np.array([True, True, False]), np.array([1e-3, np.nan, 1.0]))
-    array([ True, False, False])
-    """
-    return active & (change > INNER_TOL)
+    n_components, n_features = values.shape[-2:]
+    weights = np.broadcast_to(weights, values.shape[:-1])
+    volumes, shape = iterate_common_shape(
+        *(np.ascontiguousarray(array.reshape(-1, *array.shape[ndim:]), dtype=np.float64)
+          for array, ndim in ((values, values.ndim - 2), (weights, weights.ndim - 1),
+                              (shape, shape.ndim - 1))),
+        len(inner_iterations(start)), INNER_TOL)
+    batch_shape = values.shape[:-2]
+    return volumes.reshape(*batch_shape, n_components), shape.reshape(*batch_shape, n_features)
 
 
 def _unit_product(values: np.ndarray) -> np.ndarray:
     """``values`` divided by their geometric mean (product 1) along the last axis."""
     return values / geometric_mean(values)[..., np.newaxis]
-
-
-def _volumes(values: np.ndarray, shape: np.ndarray, weights: np.ndarray) -> np.ndarray:
-    """``lambda_k = sum_j v_kj / a_j / (D w_k)``, with ``0 / 0 = 0`` for a null axis."""
-    shape = shape[..., np.newaxis, :]
-    ratio = np.divide(values, shape, out=np.zeros_like(values), where=shape > 0)
-    return ratio.sum(axis=-1) / (values.shape[-1] * weights)
 
 
 class DecomposedStructure(CovarianceStructure):

@@ -19,7 +19,6 @@ from bayesmix.covariance.decomposed import (
     common_shape,
     inner_iterations,
     singular_where_not_finite,
-    still_changing,
 )
 from bayesmix.covariance.eigen import (
     compose,
@@ -68,7 +67,7 @@ def common_orientation(scatters: np.ndarray, weights: np.ndarray, equal_volume: 
     would depend on the coordinates), and stops when no ``v_kj`` changes
     by more than :data:`INNER_TOL` (relative) or after the iterations of
     :func:`~bayesmix.covariance.decomposed.inner_iterations`, each batch
-    entry on its own (compiled: :mod:`~bayesmix.covariance.orientation_kernel`). A
+    entry on its own (compiled: :mod:`~bayesmix.covariance.inner_kernels`). A
     component of weight 0 and scatter 0 is absent: it changes neither the orientation
     nor the others' variances (its own are NaN). Each iteration costs O(K D^3) per batch
     entry.
@@ -109,15 +108,16 @@ def common_orientation(scatters: np.ndarray, weights: np.ndarray, equal_volume: 
             orientation = np.where(finite[..., np.newaxis, np.newaxis],
                                    _common_axes(_finite_or_zero(start)), orientation)
     # Numba loads and compiles on the first M step of EVE or VVE, not on import.
-    from bayesmix.covariance.orientation_kernel import iterate_common_orientation
+    from bayesmix.covariance.inner_kernels import iterate_common_orientation
 
-    batch_shape, n_features = weights.shape[:-1], scatters.shape[-1]
+    batch_shape, n_features = scatters.shape[:-3], scatters.shape[-1]
+    weights = np.broadcast_to(weights, scatters.shape[:-2])
     orientation, variances = iterate_common_orientation(
         *(np.ascontiguousarray(array.reshape(-1, *array.shape[len(batch_shape):]),
                                dtype=np.float64) for array in (scatters, shifted, weights, orientation)),
         equal_volume, len(inner_iterations(start)), INNER_TOL)
     return (orientation.reshape(*batch_shape, n_features, n_features),
-            variances.reshape(*batch_shape, *weights.shape[-1:], n_features))
+            variances.reshape(*scatters.shape[:-1]))
 
 
 class VEECovariance(DecomposedStructure, FullCovariance):
@@ -146,29 +146,23 @@ class VEECovariance(DecomposedStructure, FullCovariance):
     second_moments = "matrix"
 
     def maximise_scatter(self, weights, scatters, start=None):
-        n_features = scatters.shape[-1]
-        weights = np.asarray(weights, dtype=np.float64)
+        # Numba loads and compiles on the first M step of VEE, not on import.
+        from bayesmix.covariance.inner_kernels import iterate_common_shape_matrix
+
         with np.errstate(divide="ignore", invalid="ignore"):
             shape = _unit_determinant(scatters.sum(axis=-3))
             if start is not None:
                 guess = _unit_determinant(start.sum(axis=-3))
                 shape = np.where(np.isfinite(guess).all(axis=(-2, -1), keepdims=True), guess,
                                  shape)
-            active = np.ones(shape.shape[:-2], dtype=bool)
-            for _ in inner_iterations(start):
-                volumes = _traces(scatters, shape) / (n_features * weights)
-                ratio = np.where(volumes > 0, 1.0 / volumes, 0.0)
-                following = _unit_determinant(
-                    np.einsum("...kde,...k->...de", scatters, ratio))
-                scale = np.sqrt(np.einsum("...dd->...d", following))
-                change = np.abs(following - shape) / (scale[..., :, np.newaxis]
-                                                      * scale[..., np.newaxis, :])
-                active = still_changing(active, change.max(axis=(-2, -1)))
-                shape = np.where(active[..., np.newaxis, np.newaxis], following, shape)
-                if not active.any():
-                    break
-            volumes = _traces(scatters, shape) / (n_features * weights)
-        covariances = volumes[..., np.newaxis, np.newaxis] * shape[..., np.newaxis, :, :]
+        batch_shape = scatters.shape[:-3]
+        weights = np.broadcast_to(weights, scatters.shape[:-2])
+        volumes, shape = iterate_common_shape_matrix(
+            *(np.ascontiguousarray(array.reshape(-1, *array.shape[len(batch_shape):]),
+                                   dtype=np.float64) for array in (scatters, weights, shape)),
+            len(inner_iterations(start)), INNER_TOL)
+        covariances = (volumes[..., np.newaxis, np.newaxis] * shape[..., np.newaxis, :, :]
+                       ).reshape(scatters.shape)
         return singular_where_not_finite(covariances, 2)
 
 
@@ -177,14 +171,6 @@ def _unit_determinant(matrices: np.ndarray) -> np.ndarray:
     sign, log_det = np.linalg.slogdet(matrices)
     scale = np.where(sign > 0, np.exp(log_det / matrices.shape[-1]), np.nan)
     return matrices / scale[..., np.newaxis, np.newaxis]
-
-
-def _traces(scatters: np.ndarray, shape: np.ndarray) -> np.ndarray:
-    """``tr(W_k inv(C))`` for a common ``C``: (*B, K) (NaN where ``C`` is not finite)."""
-    finite = np.isfinite(shape).all(axis=(-2, -1))[..., np.newaxis, np.newaxis]
-    inverse = np.where(finite, np.linalg.inv(np.where(finite, shape, np.eye(shape.shape[-1]))),
-                       np.nan)
-    return np.einsum("...kde,...ed->...k", scatters, inverse)
 
 
 class EVECovariance(DecomposedStructure, FullCovariance):

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from bayesmix.covariance.decomposed import INNER_TOL
-from bayesmix.covariance.orientation_kernel import iterate_common_orientation
+from bayesmix.covariance.inner_kernels import iterate_common_orientation
 
 
 def _entry(seed, n_components=3, n_features=3):
