@@ -19,7 +19,7 @@ from bayesmix.covariance.eigen import compose, geometric_mean
 
 __all__ = ["INNER_MAX_ITER", "INNER_TOL", "WARM_INNER_MAX_ITER", "DecomposedStructure",
            "common_shape", "inner_iterations", "random_decomposition",
-           "singular_where_not_finite"]
+           "singular_where_not_finite", "stacked_entries"]
 
 #: Relative change at which the inner iterations of an M step stop (mclust's default,
 #: the square root of the machine epsilon).
@@ -110,6 +110,28 @@ def singular_where_not_finite(covariances: np.ndarray, component_ndim: int) -> n
     return covariances
 
 
+def stacked_entries(array: np.ndarray, batch_shape: tuple[int, ...], entry_ndim: int
+                    ) -> np.ndarray:
+    """``array`` as one batch axis of entries, (n, *entry), C-contiguous float64.
+
+    The layout of the compiled inner iterations
+    (:mod:`~bayesmix.covariance.inner_kernels`); ``array``'s leading axes are broadcast
+    to ``batch_shape`` first (weights shared by a batch, say).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from bayesmix.covariance.decomposed import stacked_entries
+    >>> stacked_entries(np.array([1.0, 2.0]), (2, 3), 1).shape
+    (6, 2)
+    """
+    array = np.asarray(array, dtype=np.float64)
+    entry_shape = array.shape[array.ndim - entry_ndim:]
+    if array.shape[:array.ndim - entry_ndim] != batch_shape:
+        array = np.broadcast_to(array, (*batch_shape, *entry_shape))
+    return np.ascontiguousarray(array.reshape(-1, *entry_shape))
+
+
 def common_shape(values: np.ndarray, weights: np.ndarray, start: np.ndarray | None = None
                  ) -> tuple[np.ndarray, np.ndarray]:
     """Volumes (*B, K) and a common shape (*B, D) for per-component axis values.
@@ -143,15 +165,11 @@ def common_shape(values: np.ndarray, weights: np.ndarray, start: np.ndarray | No
             guess = _unit_product(start)
             usable = ((guess > 0.0) & (guess < np.inf)).all(axis=-1, keepdims=True)
             shape = np.where(usable, guess, shape)
-    n_components, n_features = values.shape[-2:]
-    weights = np.broadcast_to(weights, values.shape[:-1])
-    volumes, shape = iterate_common_shape(
-        *(np.ascontiguousarray(array.reshape(-1, *array.shape[ndim:]), dtype=np.float64)
-          for array, ndim in ((values, values.ndim - 2), (weights, weights.ndim - 1),
-                              (shape, shape.ndim - 1))),
-        len(inner_iterations(start)), INNER_TOL)
     batch_shape = values.shape[:-2]
-    return volumes.reshape(*batch_shape, n_components), shape.reshape(*batch_shape, n_features)
+    volumes, shape = iterate_common_shape(
+        stacked_entries(values, batch_shape, 2), stacked_entries(weights, batch_shape, 1),
+        stacked_entries(shape, batch_shape, 1), len(inner_iterations(start)), INNER_TOL)
+    return volumes.reshape(values.shape[:-1]), shape.reshape(*batch_shape, values.shape[-1])
 
 
 def _unit_product(values: np.ndarray) -> np.ndarray:

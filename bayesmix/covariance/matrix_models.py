@@ -19,6 +19,7 @@ from bayesmix.covariance.decomposed import (
     common_shape,
     inner_iterations,
     singular_where_not_finite,
+    stacked_entries,
 )
 from bayesmix.covariance.eigen import (
     compose,
@@ -110,14 +111,13 @@ def common_orientation(scatters: np.ndarray, weights: np.ndarray, equal_volume: 
     # Numba loads and compiles on the first M step of EVE or VVE, not on import.
     from bayesmix.covariance.inner_kernels import iterate_common_orientation
 
-    batch_shape, n_features = scatters.shape[:-3], scatters.shape[-1]
-    weights = np.broadcast_to(weights, scatters.shape[:-2])
+    batch_shape = scatters.shape[:-3]
     orientation, variances = iterate_common_orientation(
-        *(np.ascontiguousarray(array.reshape(-1, *array.shape[len(batch_shape):]),
-                               dtype=np.float64) for array in (scatters, shifted, weights, orientation)),
+        stacked_entries(scatters, batch_shape, 3), stacked_entries(shifted, batch_shape, 3),
+        stacked_entries(weights, batch_shape, 1), stacked_entries(orientation, batch_shape, 2),
         equal_volume, len(inner_iterations(start)), INNER_TOL)
-    return (orientation.reshape(*batch_shape, n_features, n_features),
-            variances.reshape(*scatters.shape[:-1]))
+    return (orientation.reshape(*batch_shape, *scatters.shape[-2:]),
+            variances.reshape(scatters.shape[:-1]))
 
 
 class VEECovariance(DecomposedStructure, FullCovariance):
@@ -156,11 +156,9 @@ class VEECovariance(DecomposedStructure, FullCovariance):
                 shape = np.where(np.isfinite(guess).all(axis=(-2, -1), keepdims=True), guess,
                                  shape)
         batch_shape = scatters.shape[:-3]
-        weights = np.broadcast_to(weights, scatters.shape[:-2])
         volumes, shape = iterate_common_shape_matrix(
-            *(np.ascontiguousarray(array.reshape(-1, *array.shape[len(batch_shape):]),
-                                   dtype=np.float64) for array in (scatters, weights, shape)),
-            len(inner_iterations(start)), INNER_TOL)
+            stacked_entries(scatters, batch_shape, 3), stacked_entries(weights, batch_shape, 1),
+            stacked_entries(shape, batch_shape, 2), len(inner_iterations(start)), INNER_TOL)
         covariances = (volumes[..., np.newaxis, np.newaxis] * shape[..., np.newaxis, :, :]
                        ).reshape(scatters.shape)
         return singular_where_not_finite(covariances, 2)
