@@ -232,13 +232,7 @@ def iterate_common_shape(values: np.ndarray, weights: np.ndarray, shape: np.ndar
                     for j in range(n_features):
                         following[j] += values[entry, k, j] * (1.0 / volumes[entry, k])
             following /= np.exp(np.log(following).mean())
-            change = 0.0
-            for j in range(n_features):
-                change = max(change, abs(following[j] / current[j] - 1.0))
-                if np.isnan(following[j] / current[j]):
-                    change = np.nan
-                    break
-            if not change > tol:
+            if not np.max(np.abs(following / current - 1.0)) > tol:  # NaN: stop
                 break
             current[:] = following
         _volumes_along(values[entry], weights[entry], current, volumes[entry])
@@ -310,16 +304,8 @@ def iterate_common_shape_matrix(scatters: np.ndarray, weights: np.ndarray,
                 if volumes[entry, k] > 0.0:
                     following += scatters[entry, k] * (1.0 / volumes[entry, k])
             _to_unit_determinant(following)
-            change = 0.0
-            for d in range(n_features):
-                for e in range(n_features):
-                    relative = abs(following[d, e] - current[d, e]) / (
-                        np.sqrt(following[d, d]) * np.sqrt(following[e, e]))
-                    if np.isnan(relative):
-                        change = np.nan
-                    elif not np.isnan(change):
-                        change = max(change, relative)
-            if not change > tol:
+            scale = np.sqrt(np.diag(following))
+            if not np.max(np.abs(following - current) / np.outer(scale, scale)) > tol:
                 break
             current[:, :] = following
         _volumes_of_shape(scatters[entry], weights[entry], current, volumes[entry])
