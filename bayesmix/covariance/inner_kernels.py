@@ -30,12 +30,26 @@ component's ``0 / 0``) instead of raising.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numba
 import numpy as np
 
 __all__ = ["iterate_common_orientation", "iterate_common_shape", "iterate_common_shape_matrix"]
 
-_compiled = numba.njit(cache=True, error_model="numpy", nogil=True)
+
+def _compiled(function: Callable) -> Callable:
+    """``function`` compiled by Numba, its machine code cached where Numba can write.
+
+    Where it can write nowhere (a read-only installation and home directory), Numba
+    refuses ``cache=True`` with a RuntimeError; the kernel is then compiled anew in each
+    process instead of failing.
+    """
+    options = {"error_model": "numpy", "nogil": True}
+    try:
+        return numba.njit(cache=True, **options)(function)
+    except RuntimeError:  # "cannot cache function ...: no locator available"
+        return numba.njit(**options)(function)
 
 
 @_compiled
