@@ -179,3 +179,19 @@ def test_batched_mclust_grid_equals_the_cell_by_cell_grid(monkeypatch, prior):
                                atol=1e-4 if prior is None else 1e-3)
     assert batched.best_params_ == by_cell.best_params_ == {"n_components": 2,
                                                             "covariance_type": "VEV"}
+
+
+def test_exactly_collinear_columns_flag_the_decomposed_models_instead_of_failing():
+    """A column twice another makes the data's covariance singular. The batch pads a
+    fit with fewer components with that covariance plus ``reg_covar`` (what the linear
+    structures' M steps give it), so VEE, EVE and VVE with one component are fitted and
+    flagged degenerate like EEE, and the grid still chooses among the axis-aligned
+    models (as mclust does, apart from its singular EEE,1)."""
+    rng = np.random.default_rng(0)
+    X = np.c_[np.arange(60.0), 2.0 * np.arange(60.0), rng.normal(size=60)]
+    selection = select_em(X, [1, 2, 3], covariance_types=["EEI", "VEE", "EVE", "VVE"],
+                          random_state=0)
+    table = selection.table_.set_index(["covariance_type", "n_components"])
+    assert table.loc[[("VEE", 1), ("EVE", 1), ("VVE", 1)], "degenerate"].all()
+    assert np.isfinite(table["log_likelihood"]).all()
+    assert selection.best_params_["covariance_type"] == "EEI"

@@ -18,14 +18,15 @@ Layout
     covariances are packed into one row of parameters. A padded component has weight
     exactly 0 (log weight ``-inf``, responsibility 0), the floored count
     :data:`~bayesmix.em.engine.COUNT_FLOOR`, mean 0 and second moments of that count
-    times the data's covariance: its covariance is the data's (positive definite
-    whatever ``reg_covar``), and it adds nothing to pooled statistics such as the tied
-    structure's scatter. The stored covariances of ``K`` components are taken to be the
-    leading block of those of more components (true of every registered structure).
+    times the data's covariance: its covariance is the data's plus ``reg_covar`` on the
+    diagonal, as every M step adds it (positive definite even for collinear columns),
+    and it adds nothing to pooled statistics such as the tied structure's scatter. The
+    stored covariances of ``K`` components are taken to be the leading block of those of
+    more components (true of every registered structure).
     A structure with nonlinear constraints (mclust's decomposed models, whose components
     share a volume, shape or orientation) would let such a padded component sway the
     shared part: its M step gets the padded components as absent ones (weight 0,
-    scatter 0), and gives them the data's covariance.
+    scatter 0), and gives them that same covariance.
 
 Iterations
     Every run follows :class:`~bayesmix.em.engine.EMEngine`'s iterations from its start:
@@ -516,11 +517,15 @@ class BatchEM:
         """``covariances`` (n, *stored) with the padded components' set to ``padding``.
 
         ``present`` (n, K) says which components are real; by default the padding is
-        the data's covariance (its variances for a structure stored as variances).
+        the data's covariance (its variances for a structure stored as variances) with
+        ``reg_covar`` added to its diagonal, as the linear structures' M steps give
+        their padded components: positive definite even where the data's covariance is
+        singular (collinear columns).
         """
         if padding is None:
-            padding = self.source.data_covariance(
-                full=group.structure.estimates_correlations)
+            full = group.structure.estimates_correlations
+            padding = self.source.data_covariance(full=full) + self.settings.reg_covar * (
+                np.eye(self.source.n_features) if full else 1.0)
         present = present.reshape(*present.shape, *(1,) * (len(group.stored_shape) - 1))
         return np.where(present, covariances, padding)
 
