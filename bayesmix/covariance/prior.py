@@ -184,6 +184,7 @@ class ConjugatePrior:
                 full = total > n_features
                 scatter = _scatter(X, weights, column_means, full)
                 scale = factor * (scatter if full else np.diag(scatter)) / (total - 1.0)
+                _check_default_scale(float(np.linalg.eigvalsh(scale)[0]))
             elif np.ndim(scale) == 0:
                 scale = scale * np.eye(n_features)
             elif scale.shape != (n_features, n_features):
@@ -197,6 +198,7 @@ class ConjugatePrior:
             if scale is None:
                 variances = _scatter(X, weights, column_means, False) / (total - 1.0)
                 scale = factor * float(variances.sum()) / n_features
+                _check_default_scale(scale)
             elif np.ndim(scale) != 0:
                 raise ValueError(
                     f"scale must be a number for covariance_type={structure.label!r}, got "
@@ -282,6 +284,20 @@ def _scatter(X: np.ndarray, weights: np.ndarray, centre: np.ndarray, full: bool
         weighted = block * weights[start:start + _BLOCK_ROWS, np.newaxis]
         scatter += weighted.T @ block if full else np.einsum("nd,nd->d", weighted, block)
     return scatter
+
+
+def _check_default_scale(smallest: float) -> None:
+    """Refuse a default scale (from the data's covariance) that is not positive definite,
+    naming its cause: the user passed no scale, so "pass a positive definite matrix"
+    would not say what to change."""
+    if not smallest > 0:
+        raise ValueError(
+            f"the prior's default scale, the data's covariance times "
+            f"n_components^(-2/n_features), is not positive definite (smallest eigenvalue "
+            f"{smallest:.3g}): a column of X is constant, or some columns are collinear. "
+            f"Drop such columns, or pass ConjugatePrior(scale=...) with a positive "
+            f"definite scale."
+        )
 
 
 def _is_number(value: object) -> bool:

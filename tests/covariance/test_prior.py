@@ -206,6 +206,13 @@ def test_resolve_refuses_bad_data_and_names():
     prior = ConjugatePrior()
     with pytest.raises(TypeError, match="structure must be a CovarianceStructure, got str"):
         prior.resolve(_clusters(), "VVV", 3)
+    constant = np.c_[_clusters()[:, :2], np.ones(90)]
+    for name in ("VVV", "VII"):
+        with pytest.raises(ValueError, match=r"the prior's default scale, the data's "
+                           r"covariance times n_components\^\(-2/n_features\), is not "
+                           r"positive definite .*a column of X is constant"):
+            prior.resolve(constant if name == "VVV" else np.ones((90, 3)), get_structure(name),
+                          3)
     with pytest.raises(ValueError, match=r"weights sum to 1 <= 1"):
         prior.resolve(_clusters(), get_structure("VVV"), 3,
                       sample_weight=np.full(90, 1.0 / 90))
