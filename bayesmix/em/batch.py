@@ -453,6 +453,7 @@ class BatchEM:
         self._priors: dict[tuple[str, int], ConjugatePrior] = {}
         self._terms: dict[tuple[str, int], tuple[float, np.ndarray]] = {}
         self._kept_blocks: dict[tuple[int, int, int], list[tuple[slice, RowProducts]]] = {}
+        self._paddings: dict[bool, np.ndarray] = {}  # _pad's default, full or variances
         self._width = 1  # temporaries per row in a run's E step, which sizes its blocks
 
     def _blocks(self, rows: slice, width: int) -> list[tuple[slice, RowProducts]]:
@@ -524,8 +525,11 @@ class BatchEM:
         """
         if padding is None:
             full = group.structure.estimates_correlations
-            padding = self.source.data_covariance(full=full) + self.settings.reg_covar * (
-                np.eye(self.source.n_features) if full else 1.0)
+            if full not in self._paddings:
+                self._paddings[full] = self.source.data_covariance(full=full) + (
+                    self.settings.reg_covar * (np.eye(self.source.n_features) if full
+                                               else 1.0))
+            padding = self._paddings[full]
         present = present.reshape(*present.shape, *(1,) * (len(group.stored_shape) - 1))
         return np.where(present, covariances, padding)
 
