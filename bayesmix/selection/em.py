@@ -51,6 +51,7 @@ from bayesmix.em.missing_source import MissingValuesSource, memory_source
 from bayesmix.em.sources import InMemorySource
 from bayesmix.exceptions import ConvergenceWarning, DegenerateComponentWarning
 from bayesmix.scoring import criteria_from_totals
+from bayesmix.selection.regularisation import RELATIVE_REG_COVAR, default_reg_covar
 from bayesmix.selection.results import TABLE_COLUMNS, EMSelection
 
 __all__ = ["BATCH_ELEMENTS", "CRITERIA", "FAMILIES", "PRIOR_TOL", "RELATIVE_REG_COVAR",
@@ -63,8 +64,6 @@ FAMILIES = {"gaussian": GaussianMixtureEM, "student_t": StudentMixtureEM}
 TOL = 1e-6
 #: :func:`select_em`'s default ``tol`` under a prior (see its docstring).
 PRIOR_TOL = 1e-9
-#: :func:`select_em`'s default ``reg_covar``, relative to the smallest column variance.
-RELATIVE_REG_COVAR = 1e-6
 #: The tolerance to which :func:`select_em` runs its later start schemes before it
 #: decides whether they are worth running to convergence.
 SCREEN_TOL = 1e-3
@@ -477,7 +476,11 @@ def select_em(
         Added to the diagonal of every covariance. By default :data:`RELATIVE_REG_COVAR`
         times the smallest variance of X's columns, so that the regularisation follows
         the data's units (an absolute 1e-6 lowers the likelihood of data whose columns
-        vary by 1e-4 noticeably); the value used is the estimators' ``reg_covar``.
+        vary by 1e-4 noticeably); a column whose values form clusters far apart counts
+        with at most 100 times its variance within them (each column cut at its widest
+        gaps into ``max(n_components)`` groups), which the spread between the clusters
+        would otherwise swamp (:func:`~bayesmix.selection.regularisation.default_reg_covar`).
+        The value used is the estimators' ``reg_covar``.
     init_params : str or iterable of str, default=("hc", "kmeans")
         The start schemes of every fit, among ``"hc"``, ``"kmeans"``, ``"k-means++"``,
         ``"random"`` and ``"random_from_data"`` (see :mod:`bayesmix.em.init`).
@@ -546,8 +549,7 @@ def select_em(
     if mclust_grid:
         structures = mclust_models(source.n_features, prior=prior is not None)
     if reg_covar is None:
-        smallest_variance = float(source.data_covariance(full=False).min())
-        reg_covar = RELATIVE_REG_COVAR * smallest_variance if smallest_variance > 0 else 1e-6
+        reg_covar = default_reg_covar(source.X, max(ks))
     if tol is None:
         tol = TOL if prior is None else PRIOR_TOL
     settings = {"tol": tol, "max_iter": max_iter, "reg_covar": reg_covar,
