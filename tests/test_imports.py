@@ -8,6 +8,7 @@ The module graph is read from the source with :mod:`ast`.
 
 import ast
 import json
+import re
 import subprocess
 import sys
 import textwrap
@@ -269,3 +270,38 @@ def test_every_public_name_resolves():
 def test_an_unknown_name_is_the_usual_attribute_error():
     with pytest.raises(AttributeError, match="^module 'bayesmix' has no attribute 'nope'$"):
         bayesmix.nope  # noqa: B018
+
+
+#: A module longer than this says why in its docstring ("Its length ... is that of ...").
+LONG_MODULE_LINES = 500
+
+
+def long_modules_without_a_reason(package: Path) -> list[str]:
+    """The modules under ``package`` longer than :data:`LONG_MODULE_LINES` whose
+    docstring does not state why ("length (about N lines ...) is that of ...")."""
+    unexplained = []
+    for path in sorted(package.rglob("*.py")):
+        source = path.read_text()
+        if len(source.splitlines()) <= LONG_MODULE_LINES:
+            continue
+        docstring = " ".join((ast.get_docstring(ast.parse(source)) or "").split())
+        if not re.search(r"length \(about [\d,]+ lines.*?\) is", docstring):
+            unexplained.append(f"{path.relative_to(package.parent)} "
+                               f"({len(source.splitlines())} lines)")
+    return unexplained
+
+
+def test_every_long_module_says_why_it_is_long():
+    assert long_modules_without_a_reason(PACKAGE) == []
+
+
+def test_a_long_module_without_a_reason_is_found(tmp_path):
+    package = tmp_path / "package"
+    package.mkdir()
+    (package / "short.py").write_text('"""Short."""\n')
+    (package / "long.py").write_text('"""Long."""\n' + "x = 1\n" * LONG_MODULE_LINES)
+    (package / "explained.py").write_text(
+        '"""Long. Its length (about 500 lines) is that of one thing."""\n'
+        + "x = 1\n" * LONG_MODULE_LINES)
+    assert long_modules_without_a_reason(package) == [
+        f"package/long.py ({LONG_MODULE_LINES + 1} lines)"]

@@ -26,9 +26,9 @@ The passes run on whatever scheduler is active: Dask's threads by default, or a
 data that fit in the cluster's memory are best persisted first (``X = X.persist()``),
 while larger data (a Zarr store, a memory-mapped ``.npy`` file) are streamed from storage
 at every iteration. This module imports Dask; :mod:`bayesmix.em` imports it only when
-given a Dask collection. That is why it is about 550 lines: the input checks, the
-summary passes (with and without missing values), the E-step passes and the lazy
-predictions are everything that touches Dask, kept in the one module that imports it.
+given a Dask collection. Its length (about 550 lines) is that of everything that
+touches Dask, kept in the one module that imports it: the input checks, the summary
+passes (with and without missing values), the E-step passes and the lazy predictions.
 """
 
 from __future__ import annotations

@@ -6,7 +6,9 @@ serves every cell, and from k-means screened by a short EM run (EVE and VVE also
 the VEV fits of the grid); the fits are SQUAREM-accelerated. A structure with a batched
 M step fits all its cells, from all their starts, as one stacked computation
 (:mod:`bayesmix.em.batch`), and the criteria of its cells come from one batched pass;
-another structure is fitted cell by cell.
+another structure is fitted cell by cell. Its length (about 600 lines, a third of them
+docstrings, :func:`select_em`'s alone some 150) is that of one function and the ways it
+fits a cell: batched, cell by cell, and refitted from the seeds of other structures.
 """
 
 from __future__ import annotations
