@@ -195,3 +195,23 @@ def test_exactly_collinear_columns_flag_the_decomposed_models_instead_of_failing
     assert table.loc[[("VEE", 1), ("EVE", 1), ("VVE", 1)], "degenerate"].all()
     assert np.isfinite(table["log_likelihood"]).all()
     assert selection.best_params_["covariance_type"] == "EEI"
+
+
+def test_a_cell_keeps_the_scheme_whose_fit_is_not_degenerate():
+    """mtcars, VEI with 6 and 8 components: mclust 6.0's fits (from its hierarchical
+    start) have log-likelihoods -440.2748 and -358.1832, and mclust chooses VEI,8 over
+    its 14 models. The k-means start collapses onto the binary columns (a likelihood
+    about 94 higher at 8 components, flagged degenerate), so the cell keeps the
+    hierarchical start's fit, which reaches mclust's. Its component of two rows (1.99
+    effective points) is not starved: COUNT_SLACK."""
+    from pathlib import Path
+
+    import pandas as pd
+
+    X = pd.read_csv(Path(__file__).parent / "data" / "mtcars.csv")
+    both = select_em(X, [6, 8], ["VEI"], random_state=0)
+    assert not both.table_["degenerate"].any()
+    np.testing.assert_allclose(both.table_["log_likelihood"], [-440.2748, -358.1832],
+                               atol=0.01)
+    with pytest.raises(ValueError, match="Every fit of the grid .* has a degenerate"):
+        select_em(X, [6, 8], ["VEI"], random_state=0, init_params="kmeans")

@@ -222,9 +222,11 @@ class DecomposedStructure(CovarianceStructure):
                 + count[orientation] * n_features * (n_features - 1) // 2)
 
     def min_points(self, n_features):
-        if self.shares_covariance():
-            return 1
-        return n_features + 1 if self.name[2] == "V" else 2
+        # A component's likelihood grows without bound only as its determinant shrinks:
+        # never where the volume is shared, and where it is not, only on one row (a
+        # variance shrinking onto rows that fill fewer dimensions, which a shape or
+        # orientation of its own can make, is at the reg_covar floor and flagged there).
+        return 1 if self.name[0] == "E" else 2
 
     def random_covariances(self, rng, n_components, n_features, low, high):
         parts = random_decomposition(rng, self.name, n_components, n_features, low, high)

@@ -4,8 +4,9 @@ A component is *degenerate* when its smallest variance sits at the regularisatio
 (the unregularised variance is at most ``reg_covar``, or at most ``1e-10`` of the data's
 variance in that direction), which happens when it collapses onto repeated or rounded
 values, or when it holds fewer effective points than its covariance needs (the
-structure's :meth:`~bayesmix.covariance.base.CovarianceStructure.min_points`). The
-likelihood of such a fit is inflated by a near-singular covariance.
+structure's :meth:`~bayesmix.covariance.base.CovarianceStructure.min_points`, less
+:data:`COUNT_SLACK`). The likelihood of such a fit is inflated by a near-singular
+covariance.
 """
 
 from __future__ import annotations
@@ -18,12 +19,16 @@ import numpy as np
 
 from bayesmix.covariance.base import CovarianceStructure
 
-__all__ = ["COLLAPSE_RTOL", "FLAT_FACTOR", "DegeneracyReport", "at_reg_covar_floor",
+__all__ = ["COLLAPSE_RTOL", "COUNT_SLACK", "FLAT_FACTOR", "DegeneracyReport", "at_reg_covar_floor",
            "find_degenerate", "has_collapsed"]
 
 #: An unregularised variance below this fraction of the data's own variance in the same
 #: direction counts as collapsed even when ``reg_covar`` is zero.
 COLLAPSE_RTOL = 1e-10
+#: A component is starved when it holds fewer effective points than its structure's
+#: ``min_points`` less this: the responsibilities are soft, and a component holding two
+#: rows, one of them at 99 %, holds the two rows its variance needs, not 1.99 of them.
+COUNT_SLACK = 0.5
 #: A collapse along a direction where the data's own variance is within this factor of
 #: ``reg_covar`` is blamed on the data's scale (constant, collinear or tiny columns).
 FLAT_FACTOR = 100.0
@@ -150,7 +155,7 @@ def find_degenerate(
                                                                 axis=0)
         data_variance = np.repeat(data_variance, n_components)
     min_points = structure.min_points(data_covariance.shape[0])
-    starved = (counts < min_points) & (not prior)
+    starved = (counts < min_points - COUNT_SLACK) & (not prior)
     reasons = {}
     for k in np.flatnonzero(collapsed | starved):
         why = []

@@ -38,10 +38,11 @@ from bayesmix.covariance import (
     mclust_models,
     n_parameters,
 )
-from bayesmix.covariance.base import NOT_POSITIVE_FIX
+from bayesmix.covariance.base import NOT_POSITIVE_FIX, CovarianceStructure
 from bayesmix.covariance.prior import as_conjugate_prior
 from bayesmix.em import GaussianMixtureEM, StudentMixtureEM
 from bayesmix.em.batch import BatchEM, BatchStart
+from bayesmix.em.diagnostics import find_degenerate
 from bayesmix.em.engine import EMRun, EMSettings
 from bayesmix.em.init import (
     DETERMINISTIC_INITS,
@@ -99,8 +100,9 @@ def _fit_cell(source: InMemorySource, starts: list[str], n_init: int,
     first and goes on to ``tol`` (within ``max_iter`` iterations in all) only if it then
     stands at least as high as the best run did at the same stage; a screened run with
     no iterations left is dropped. A deterministic scheme (``"hc"``) runs once, the others
-    ``n_init`` times; an exact tie goes to the earlier scheme. The degenerate and
-    convergence warnings go into the table. ``estimator`` is the family's EM class.
+    ``n_init`` times; an exact tie goes to the earlier scheme, and a fit with a
+    degenerate component is kept only if every other is degenerate too. The degenerate
+    and convergence warnings go into the table. ``estimator`` is the family's EM class.
     """
     tol = params.pop("tol")
     best = None
@@ -112,9 +114,15 @@ def _fit_cell(source: InMemorySource, starts: list[str], n_init: int,
                 em.fit(source)
             elif not _fit_screened(em, source, best):
                 continue
-            if best is None or em.lower_bound_ > best.lower_bound_:
+            if best is None or _standing(em) > _standing(best):
                 best = em
     return best
+
+
+def _standing(em: GaussianMixtureEM) -> tuple[bool, float]:
+    """How a cell ranks its fits: one without a degenerate component first, then by
+    likelihood (a degenerate fit's likelihood is inflated by its collapse)."""
+    return not em.degenerate_components_, em.lower_bound_
 
 
 def _fit_screened(em: GaussianMixtureEM, source: Any, rival: GaussianMixtureEM) -> bool:
@@ -159,7 +167,8 @@ def _fit_batched(source: InMemorySource, structures: list[str], ks: list[int],
     runs of the earlier schemes with the same structure and K (it goes on if it then
     stands at least as high as one of them; :class:`~bayesmix.em.batch.BatchEM`); each
     cell keeps its highest likelihood, a run whose covariance stopped being positive
-    definite only if no other is left. The fits' criteria come from one batched pass at
+    definite only if no other is left, and a scheme's best run with a degenerate
+    component only if every other scheme's is degenerate too. The fits' criteria come from one batched pass at
     their parameters. Returns each structure's fits, in the order of ``ks``.
     """
     start_time = time.perf_counter()
@@ -214,9 +223,18 @@ def _fit_batched(source: InMemorySource, structures: list[str], ks: list[int],
                 f"Every start of n_components={cell[1]}, covariance_type={cell[0]!r} has a "
                 f"covariance that is not positive definite. {NOT_POSITIVE_FIX}"
             )
-        chosen.append(max(candidates, key=lambda candidate: (
+        # each scheme's best restart (as its estimator keeps), then the schemes' best
+        ranked = sorted(candidates, reverse=True, key=lambda candidate: (
             not candidate[1].failed_components, candidate[1].lower_bound,
-            -candidate[0][1], -candidate[0][2])))
+            -candidate[0][1], -candidate[0][2]))
+        best_of_scheme: dict[int, tuple] = {}
+        for candidate in ranked:
+            best_of_scheme.setdefault(candidate[0][1], candidate)
+        schemes = list(best_of_scheme.values())
+        structure = get_structure(cell[0])
+        chosen.append(next((candidate for candidate in schemes
+                            if not _run_is_degenerate(structure, candidate[1], source,
+                                                      settings)), schemes[0]))
     fitted = []
     for ((structure, k), position, _), end in chosen:
         scheme = starts[position]
@@ -228,6 +246,20 @@ def _fit_batched(source: InMemorySource, structures: list[str], ks: list[int],
     for em, values in _hand_runs(batch, source, fitted, start_time):
         fits[em.covariance_type].append((em, values))
     return fits
+
+
+def _run_is_degenerate(structure: CovarianceStructure, run: EMRun, source: InMemorySource,
+                       settings: dict[str, Any]) -> bool:
+    """Whether a run of the batch ends with a degenerate component (as its estimator
+    would find: :func:`~bayesmix.em.diagnostics.find_degenerate`, the counts its weights')."""
+    if run.failed_components:
+        return True
+    parameters = run.parameters
+    report = find_degenerate(
+        structure, parameters.covariances, parameters.weights * source.total_weight,
+        source.data_covariance(full=structure.estimates_correlations),
+        settings["reg_covar"], str, prior=settings["prior"] is not None)
+    return bool(report.reasons)
 
 
 def _batch(source: InMemorySource, settings: dict[str, Any]) -> BatchEM:
@@ -422,10 +454,12 @@ def select_em(
     with a degenerate component are flagged in the table and never chosen.
 
     Every fit starts from each scheme of ``init_params`` and keeps the highest
-    likelihood. The default starts are mclust's (its model-based hierarchical
-    clustering, whose one merge tree serves every number of components and structure;
-    its quantile classes for one feature) and k-means (one partition per number of components and seed, shared by the
-    structures); a later scheme's run goes on past a short "small EM" only if it then
+    likelihood, a fit with a degenerate component only if every scheme's is (such a
+    fit's likelihood is inflated by its collapse: mclust reports it as missing). The
+    default starts are mclust's (its model-based hierarchical clustering, whose one
+    merge tree serves every number of components and structure; its quantile classes
+    for one feature) and k-means (one partition per number of components and seed,
+    shared by the structures); a later scheme's run goes on past a short "small EM" only if it then
     stands as high as an earlier one. A structure whose likelihood has local optima that
     these starts often miss (EVE and VVE, their common orientation) also starts from the
     fit of the structures it names in ``seeded_by`` (VEV) at the same number of
