@@ -230,12 +230,11 @@ def test_a_soft_count_just_short_of_the_need_is_not_starved():
 
 
 @pytest.mark.parametrize(("structure", "needed"), [
-    ("EII", 1), ("EEI", 1), ("EEE", 1), ("EVI", 1), ("EVE", 1), ("EEV", 1), ("EVV", 1),
-    ("VII", 2), ("VEI", 2), ("VVI", 2), ("VEE", 2), ("VVE", 2), ("VEV", 2), ("VVV", 5)])
-def test_points_a_component_needs_follow_its_volume(structure, needed):
-    """Only a component's own volume lets its likelihood grow without bound as its rows
-    run out: none where the volume is shared, one row where it is not, and a full
-    covariance's D + 1 (4 features here)."""
+    ("EII", 1), ("EEI", 1), ("EEE", 1), ("EVI", 2), ("EVE", 2), ("VII", 2), ("VEI", 2),
+    ("VVI", 2), ("VEE", 2), ("VVE", 2), ("EEV", 5), ("VEV", 5), ("EVV", 5), ("VVV", 5)])
+def test_points_a_component_needs(structure, needed):
+    """One shared covariance needs one row; a shape or volume of the component's own,
+    two; an orientation of its own, D + 1 (4 features here), or its axes are arbitrary."""
     from bayesmix.covariance import get_structure
 
     assert get_structure(structure).min_points(4) == needed

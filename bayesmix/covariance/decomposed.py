@@ -222,11 +222,13 @@ class DecomposedStructure(CovarianceStructure):
                 + count[orientation] * n_features * (n_features - 1) // 2)
 
     def min_points(self, n_features):
-        # A component's likelihood grows without bound only as its determinant shrinks:
-        # never where the volume is shared, and where it is not, only on one row (a
-        # variance shrinking onto rows that fill fewer dimensions, which a shape or
-        # orientation of its own can make, is at the reg_covar floor and flagged there).
-        return 1 if self.name[0] == "E" else 2
+        # A shape or orientation of its own is arbitrary where the component's scatter
+        # is zero: an orientation needs D + 1 rows (with fewer, mclust's SVD and NumPy's
+        # eigh pick different axes in the null space, and EM from the same start ends
+        # apart), a shape or volume two.
+        if self.shares_covariance():
+            return 1
+        return n_features + 1 if self.name[2] == "V" else 2
 
     def random_covariances(self, rng, n_components, n_features, low, high):
         parts = random_decomposition(rng, self.name, n_components, n_features, low, high)
