@@ -231,10 +231,11 @@ def test_a_soft_count_just_short_of_the_need_is_not_starved():
 
 @pytest.mark.parametrize(("structure", "needed"), [
     ("EII", 1), ("EEI", 1), ("EEE", 1), ("EVI", 2), ("EVE", 2), ("VII", 2), ("VEI", 2),
-    ("VVI", 2), ("VEE", 2), ("VVE", 2), ("EEV", 5), ("VEV", 5), ("EVV", 5), ("VVV", 5)])
+    ("VVI", 2), ("VEE", 2), ("VVE", 2), ("EEV", 4), ("VEV", 4), ("EVV", 5), ("VVV", 5)])
 def test_points_a_component_needs(structure, needed):
     """One shared covariance needs one row; a shape or volume of the component's own,
-    two; an orientation of its own, D + 1 (4 features here), or its axes are arbitrary."""
+    two; axes of its own, D (4 features here), or they are arbitrary in the scatter's
+    null space; its own shape along its own axes, D + 1."""
     from bayesmix.covariance import get_structure
 
     assert get_structure(structure).min_points(4) == needed

@@ -222,13 +222,18 @@ class DecomposedStructure(CovarianceStructure):
                 + count[orientation] * n_features * (n_features - 1) // 2)
 
     def min_points(self, n_features):
-        # A shape or orientation of its own is arbitrary where the component's scatter
-        # is zero: an orientation needs D + 1 rows (with fewer, mclust's SVD and NumPy's
-        # eigh pick different axes in the null space, and EM from the same start ends
-        # apart), a shape or volume two.
+        # A component's own shape along its own axes (EVV) needs a scatter of full rank,
+        # D + 1 rows, as a full covariance does. Its own axes with a shared shape (EEV,
+        # VEV) need D rows: with fewer, the scatter's null space has two or more
+        # dimensions, in which the axes are arbitrary (mclust's SVD and NumPy's eigh pick
+        # different ones, and EM from the same start ends apart). A volume or shape of
+        # its own needs two rows; a shared covariance, one.
         if self.shares_covariance():
             return 1
-        return n_features + 1 if self.name[2] == "V" else 2
+        volume, shape, orientation = self.name
+        if orientation == "V":
+            return n_features + 1 if shape == "V" else n_features
+        return 2
 
     def random_covariances(self, rng, n_components, n_features, low, high):
         parts = random_decomposition(rng, self.name, n_components, n_features, low, high)

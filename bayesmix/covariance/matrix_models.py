@@ -316,7 +316,7 @@ class VEVCovariance(DecomposedStructure, FullCovariance):
     --------
     >>> from bayesmix.covariance import get_structure
     >>> get_structure("VEV").n_parameters(2, 4), get_structure("VEV").min_points(4)
-    (17, 5)
+    (17, 4)
     """
 
     name = "VEV"
