@@ -19,8 +19,8 @@ import numpy as np
 
 from bayesmix.covariance.base import CovarianceStructure
 
-__all__ = ["COLLAPSE_RTOL", "COUNT_SLACK", "FLAT_FACTOR", "DegeneracyReport", "at_reg_covar_floor",
-           "find_degenerate", "has_collapsed"]
+__all__ = ["COLLAPSE_RTOL", "COUNT_SLACK", "FLAT_FACTOR", "DegeneracyReport",
+           "at_reg_covar_floor", "find_degenerate", "has_collapsed"]
 
 #: An unregularised variance below this fraction of the data's own variance in the same
 #: direction counts as collapsed even when ``reg_covar`` is zero.

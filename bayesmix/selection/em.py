@@ -168,8 +168,9 @@ def _fit_batched(source: InMemorySource, structures: list[str], ks: list[int],
     stands at least as high as one of them; :class:`~bayesmix.em.batch.BatchEM`); each
     cell keeps its highest likelihood, a run whose covariance stopped being positive
     definite only if no other is left, and a scheme's best run with a degenerate
-    component only if every other scheme's is degenerate too. The fits' criteria come from one batched pass at
-    their parameters. Returns each structure's fits, in the order of ``ks``.
+    component only if every other scheme's is degenerate too. The fits' criteria come
+    from one batched pass at their parameters. Returns each structure's fits, in the
+    order of ``ks``.
     """
     start_time = time.perf_counter()
     for structure in structures:  # the checks every fit would make, once
@@ -459,11 +460,11 @@ def select_em(
     default starts are mclust's (its model-based hierarchical clustering, whose one
     merge tree serves every number of components and structure; its quantile classes
     for one feature) and k-means (one partition per number of components and seed,
-    shared by the structures); a later scheme's run goes on past a short "small EM" only if it then
-    stands as high as an earlier one. A structure whose likelihood has local optima that
-    these starts often miss (EVE and VVE, their common orientation) also starts from the
-    fit of the structures it names in ``seeded_by`` (VEV) at the same number of
-    components, when the grid has them (Gaussian fits without ``noise``; under a prior,
+    shared by the structures); a later scheme's run goes on past a short "small EM"
+    only if it then stands as high as an earlier one. A structure whose likelihood has
+    local optima that these starts often miss (EVE and VVE, their common orientation)
+    also starts from the fit of the structures it names in ``seeded_by`` (VEV) at the
+    same number of components, when the grid has them (Gaussian fits without ``noise``; under a prior,
     ``prior_seeded_by``: EEE and VEV from EEV, EEV from VEV); the chosen
     estimator then has that fit's parameters as ``weights_init``, ``means_init`` and
     ``precisions_init``, so that refitting it reaches the same fit. The data are

@@ -43,9 +43,9 @@ def within_cluster_variances(X: np.ndarray, n_groups: int) -> np.ndarray:
     The column's observed values (NaN is left out) are cut at their ``n_groups - 1``
     widest gaps, and the squared deviations from each group's mean are pooled: their
     sum divided by the number of values less the number of groups (one-way ANOVA's
-    within-group mean square). A column whose groups are all constant (it has at most ``n_groups``
-    distinct values: a discrete column, which such a cut would split into its values)
-    gets its variance instead, as does every column when ``n_groups`` is 1.
+    within-group mean square). A column whose groups are all constant (it has at most
+    ``n_groups`` distinct values: a discrete column, which such a cut would split into
+    its values) gets its variance instead, as does every column when ``n_groups`` is 1.
 
     Parameters
     ----------
@@ -102,8 +102,8 @@ def default_reg_covar(X: np.ndarray, n_groups: int) -> float:
     Examples
     --------
     The first column is two clusters 10 apart, of within-group mean square 0.005: its
-    scale is 0.5, not its variance, 25. The second column has no clusters: its scale, 1.25, is its
-    variance:
+    scale is 0.5, not its variance, 25. The second column has no clusters: its scale,
+    1.25, is its variance:
 
     >>> import numpy as np
     >>> from bayesmix.selection.regularisation import default_reg_covar
