@@ -464,10 +464,10 @@ def select_em(
     only if it then stands as high as an earlier one. A structure whose likelihood has
     local optima that these starts often miss (EVE and VVE, their common orientation)
     also starts from the fit of the structures it names in ``seeded_by`` (VEV) at the
-    same number of components, when the grid has them (Gaussian fits without ``noise``; under a prior,
-    ``prior_seeded_by``: EEE and VEV from EEV, EEV from VEV); the chosen
-    estimator then has that fit's parameters as ``weights_init``, ``means_init`` and
-    ``precisions_init``, so that refitting it reaches the same fit. The data are
+    same number of components, when the grid has them (Gaussian fits without
+    ``noise``; under a prior, ``prior_seeded_by``: EEE and VEV from EEV, EEV from VEV);
+    the chosen estimator then has that fit's parameters as ``weights_init``,
+    ``means_init`` and ``precisions_init``, so that refitting it reaches the same fit. The data are
     validated and summarised once for the whole grid, and the iterations are accelerated
     by SQUAREM (``acceleration="squarem"``). The fits of every structure with a batched
     M step run together, all numbers of components and starts as one stacked
