@@ -20,7 +20,10 @@ bundled iris (150 x 4), wine (178 x 13) and breast cancer (569 x 10: its first t
 columns, the "mean" features, ``mean radius`` .. ``mean fractal dimension``); and,
 when R is present, mclust's ``wreath`` (1000 x 2), ``banknote`` (200 x 6),
 ``diabetes`` (145 x 3) and ``thyroid`` (215 x 5), their numeric columns written by R
-at run time. Every data set goes through one CSV file in a temporary directory that
+at run time. ``--datasets small`` runs R's own small data sets instead (``mtcars``,
+``women``, ``longley``, ``USArrests``, ``cars``, ``trees``, ``stackloss``, ``swiss``,
+``rock``, ``attitude``, ``LifeCycleSavings``: 15 to 50 rows; and ``quakes``, 1000 x
+5), where mclust's per-fit cost is smallest; any of these also by name. Every data set goes through one CSV file in a temporary directory that
 both sides read, so both fit exactly the same numbers; no data is kept.
 
 mclust's per-cell log-likelihoods: ``Mclust`` returns the BIC of every (model, G)
@@ -98,16 +101,32 @@ PYTHON_DATASETS: dict[str, Callable[[], pd.DataFrame]] = {
     "wine": lambda: sk_datasets.load_wine(as_frame=True).data,
     "breast_cancer": lambda: sk_datasets.load_breast_cancer(as_frame=True).data.iloc[:, :10],
 }
-#: mclust's own data sets, exported by R (numeric columns only).
-MCLUST_DATASETS = ["wreath", "banknote", "diabetes", "thyroid"]
+#: Data sets exported by R (numeric columns only): name -> (R package, R object).
+#: mclust's own four run by default; R's small ones with ``--datasets small`` (or by
+#: name): every row, none of them with a missing value.
+R_DATASETS = {
+    "wreath": ("mclust", "wreath"), "banknote": ("mclust", "banknote"),
+    "diabetes": ("mclust", "diabetes"), "thyroid": ("mclust", "thyroid"),
+    "mtcars": ("datasets", "mtcars"), "women": ("datasets", "women"),
+    "longley": ("datasets", "longley"), "usarrests": ("datasets", "USArrests"),
+    "cars": ("datasets", "cars"), "trees": ("datasets", "trees"),
+    "stackloss": ("datasets", "stackloss"), "swiss": ("datasets", "swiss"),
+    "rock": ("datasets", "rock"), "attitude": ("datasets", "attitude"),
+    "lifecycle": ("datasets", "LifeCycleSavings"), "quakes": ("datasets", "quakes"),
+}
+#: The default data sets, and the group ``--datasets small`` names.
+DEFAULT_DATASETS = ["faithful", "iris", "wine", "breast_cancer", "wreath", "banknote",
+                    "diabetes", "thyroid"]
+SMALL_DATASETS = [name for name, (package, _) in R_DATASETS.items() if package == "datasets"]
 
 R_EXPORT = """
 suppressPackageStartupMessages(library(mclust))
 args <- commandArgs(trailingOnly = TRUE)
-for (name in args[-1]) {
-  data(list = name, package = "mclust", envir = environment())
-  X <- as.data.frame(get(name))
-  write.csv(X[sapply(X, is.numeric)], file.path(args[1], paste0(name, ".csv")),
+for (spec in args[-1]) {  # file=package:object
+  parts <- strsplit(spec, "[=:]")[[1]]
+  data(list = parts[3], package = parts[2], envir = environment())
+  X <- as.data.frame(get(parts[3]))
+  write.csv(X[sapply(X, is.numeric)], file.path(args[1], paste0(parts[1], ".csv")),
             row.names = FALSE)
 }
 """
@@ -137,7 +156,9 @@ cells$bic <- as.vector(B)
 cells$npar <- mapply(nMclustParams, cells$model, ncol(X), cells$G)
 cells$loglik <- (cells$bic + cells$npar * log(n)) / 2
 cells$code <- as.vector(attr(B, "returnCodes"))
-cells$chosen <- cells$model == m$modelName & cells$G == m$G
+# The cell of Mclust's choice: the highest BIC (with one component Mclust names the
+# model "XXX", and EEE,1 and VVV,1 tie; the first such cell stands for it).
+cells$chosen <- seq_len(nrow(cells)) == which.max(cells$bic)
 stopifnot(abs(cells$loglik[cells$chosen] - m$loglik) <= 1e-10 * abs(m$loglik))
 cells$seconds <- seconds
 write.csv(cells, stdout(), row.names = FALSE)
@@ -181,13 +202,14 @@ def write_datasets(names: list[str], folder: Path, with_r: bool) -> dict[str, Pa
         if name in PYTHON_DATASETS:
             paths[name] = folder / f"{name}.csv"
             PYTHON_DATASETS[name]().to_csv(paths[name], index=False, float_format="%.17g")
-    exported = [name for name in names if name in MCLUST_DATASETS]
+    exported = [name for name in names if name in R_DATASETS]
     if exported and with_r:
-        run_r(R_EXPORT, folder, *exported)
+        run_r(R_EXPORT, folder, *(f"{name}={R_DATASETS[name][0]}:{R_DATASETS[name][1]}"
+                                  for name in exported))
         paths.update({name: folder / f"{name}.csv" for name in exported})
     elif exported:
-        print(f"mclust's data sets skipped without R: {', '.join(exported)}")
-    return paths
+        print(f"R's data sets skipped without R: {', '.join(exported)}")
+    return {name: paths[name] for name in names if name in paths}
 
 
 def bayesmix_structures(models: list[str]) -> list[str] | None:
@@ -334,10 +356,11 @@ def benchmark(name: str, path: Path, models: list[str], structures: list[str],
 
 
 def main() -> None:
-    all_datasets = [*PYTHON_DATASETS, *MCLUST_DATASETS]
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=3, help="timed runs (median kept)")
-    parser.add_argument("--datasets", nargs="+", choices=all_datasets, default=all_datasets)
+    parser.add_argument("--datasets", nargs="+", default=DEFAULT_DATASETS,
+                        choices=[*PYTHON_DATASETS, *R_DATASETS, "small"],
+                        help="data sets by name; 'small' for R's small data sets")
     parser.add_argument("--models", choices=list(MODEL_SETS), default="four",
                         help="the four shared structures, or all 14 mclust models")
     parser.add_argument("--prior", action="store_true",
@@ -360,7 +383,9 @@ def main() -> None:
         print("R/mclust not found: bayesmix times only")
 
     with tempfile.TemporaryDirectory() as folder:
-        paths = write_datasets(args.datasets, Path(folder), with_r)
+        names = [name for given in args.datasets
+                 for name in (SMALL_DATASETS if given == "small" else [given])]
+        paths = write_datasets(list(dict.fromkeys(names)), Path(folder), with_r)
         rows = [benchmark(name, path, models, structures, args.repeats, with_r, prior)
                 for name, path in paths.items()]
 
