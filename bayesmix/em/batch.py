@@ -73,7 +73,7 @@ from bayesmix._parallel import RowThreads
 from bayesmix.covariance.base import CovarianceStructure
 from bayesmix.covariance.prior import ConjugatePrior
 from bayesmix.covariance.quadratic import RowProducts, symmetric_from_upper, upper_triangle
-from bayesmix.em.diagnostics import has_collapsed
+from bayesmix.em.diagnostics import has_collapsed, has_starved
 from bayesmix.em.engine import (
     COLLAPSE_CHECK_EVERY,
     COUNT_FLOOR,
@@ -969,16 +969,24 @@ class BatchEM:
         return _Step(bounds, change, following, rejected, converged)
 
     def _collapsed(self, stack: _Stack, groups: list[_Group], step: _Step) -> np.ndarray:
-        """The runs whose next parameters have a collapsed component (``EMEngine.collapsed``).
+        """The runs whose next parameters have a collapsed component (``EMEngine.collapsed``,
+        with ``stop_starved`` a starved one too).
 
         A rejected extrapolation is not an iterate: its run is not checked (as the engine
         checks none).
         """
         collapsed = np.zeros(len(stack.run), dtype=bool)
+        n_components, n_features = stack.real.shape[1], self.source.n_features
+        starved = self.settings.stop_starved and self.prior is None
         for group in groups:
+            present = stack.real[group.rows]
             collapsed[group.rows] = has_collapsed(
-                group.structure, group.covariances(step.following), stack.real.shape[1],
-                self.source.n_features, self.settings.reg_covar, stack.real[group.rows])
+                group.structure, group.covariances(step.following), n_components,
+                n_features, self.settings.reg_covar, present)
+            if starved:
+                counts = step.following[group.rows, :n_components] * self.source.total_weight
+                collapsed[group.rows] |= has_starved(group.structure, counts, n_features,
+                                                     present)
         if step.rejected is not None:
             collapsed &= ~step.rejected
         return collapsed

@@ -20,7 +20,7 @@ import numpy as np
 from bayesmix.covariance.base import CovarianceStructure
 
 __all__ = ["COLLAPSE_RTOL", "COUNT_SLACK", "FLAT_FACTOR", "DegeneracyReport",
-           "at_reg_covar_floor", "find_degenerate", "has_collapsed"]
+           "at_reg_covar_floor", "find_degenerate", "has_collapsed", "has_starved"]
 
 #: An unregularised variance below this fraction of the data's own variance in the same
 #: direction counts as collapsed even when ``reg_covar`` is zero.
@@ -78,6 +78,29 @@ def has_collapsed(structure: CovarianceStructure, covariances: np.ndarray,
     if present is not None:
         at_floor &= present
     return at_floor.any(axis=-1)
+
+
+def has_starved(structure: CovarianceStructure, counts: np.ndarray, n_features: int,
+                present: np.ndarray | None = None) -> np.ndarray:
+    """Whether a component of each fit (leading batch axes) holds fewer effective points
+    than its covariance needs, less :data:`COUNT_SLACK` (as :func:`find_degenerate`
+    flags it without a prior).
+
+    ``counts`` (*B, K) are the components' weighted counts; ``present`` says which are
+    real, as for :func:`has_collapsed`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from bayesmix.covariance import get_structure
+    >>> from bayesmix.em.diagnostics import has_starved
+    >>> has_starved(get_structure("diag"), np.array([[40.0, 1.0], [30.0, 11.0]]), 2)
+    array([ True, False])
+    """
+    starved = counts < structure.min_points(n_features) - COUNT_SLACK
+    if present is not None:
+        starved &= present
+    return starved.any(axis=-1)
 
 
 @dataclass

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from bayesmix.covariance.base import CovarianceStructure
-from bayesmix.em.diagnostics import has_collapsed
+from bayesmix.em.diagnostics import has_collapsed, has_starved
 from bayesmix.em.sources import centred_blocks
 from bayesmix.em.statistics import SufficientStatistics
 
@@ -72,6 +72,13 @@ class EMSettings:
     accelerate : bool
         Extrapolate the iterates with SQUAREM (fewer passes to the same optimum, but not
         scikit-learn's iterates).
+    stop_starved : bool
+        Also stop a run, at the collapse checks, once a component holds fewer effective
+        points than its covariance needs (:func:`~bayesmix.em.diagnostics.has_starved`;
+        not under a prior, where such a component takes the prior's covariance). Its fit
+        can only be flagged degenerate, and with a volume shared by the components it
+        does not collapse, so EM would creep on to ``max_iter``. :func:`~bayesmix.select_em`
+        sets it; the estimators keep scikit-learn's iterations.
     """
 
     tol: float = 1e-3
@@ -80,6 +87,7 @@ class EMSettings:
     verbose: int = 0
     verbose_interval: int = 10
     accelerate: bool = False
+    stop_starved: bool = False
 
 
 @dataclass
@@ -394,7 +402,8 @@ class EMEngine:
         return EMRun(params, lower_bound, converged, n_iter, change, history)
 
     def collapsed(self, params: MixtureParameters) -> bool:
-        """Whether a component of ``params`` has a variance at the ``reg_covar`` floor.
+        """Whether a component of ``params`` has a variance at the ``reg_covar`` floor
+        (or, with ``stop_starved``, holds too few effective points).
 
         Examples
         --------
@@ -409,8 +418,12 @@ class EMEngine:
         ...                                    1.0 / np.sqrt(variances)))
         True
         """
-        return bool(has_collapsed(self.structure, params.covariances, self.n_components,
-                                  self.source.n_features, self.settings.reg_covar))
+        if has_collapsed(self.structure, params.covariances, self.n_components,
+                         self.source.n_features, self.settings.reg_covar):
+            return True
+        return bool(self.settings.stop_starved and self.prior is None and has_starved(
+            self.structure, params.weights * self.source.total_weight,
+            self.source.n_features))
 
     def _iterate(self, params: MixtureParameters, previous: float
                  ) -> Iterator[tuple[float, float | None, MixtureParameters]]:

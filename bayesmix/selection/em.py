@@ -267,7 +267,7 @@ def _batch(source: InMemorySource, settings: dict[str, Any]) -> BatchEM:
     """The batch that fits cells with :func:`select_em`'s ``settings``."""
     return BatchEM(source, EMSettings(
         tol=settings["tol"], reg_covar=settings["reg_covar"], max_iter=settings["max_iter"],
-        accelerate=settings["acceleration"] == "squarem"),
+        accelerate=settings["acceleration"] == "squarem", stop_starved=True),
         as_conjugate_prior(settings["prior"]))
 
 
@@ -469,7 +469,10 @@ def select_em(
     the chosen estimator then has that fit's parameters as ``weights_init``,
     ``means_init`` and ``precisions_init``, so that refitting it reaches the same fit. The data are
     validated and summarised once for the whole grid, and the iterations are accelerated
-    by SQUAREM (``acceleration="squarem"``). The fits of every structure with a batched
+    by SQUAREM (``acceleration="squarem"``). A batched run stops where a component
+    collapses or, without a prior, holds too few rows for its covariance
+    (:class:`~bayesmix.em.engine.EMSettings` ``stop_starved``): such a fit can only be
+    flagged, and with a shared volume it creeps on to ``max_iter``. The fits of every structure with a batched
     M step run together, all numbers of components and starts as one stacked
     computation (:mod:`bayesmix.em.batch`: each run follows the one-fit engine's
     iterations, MAP-EM's under a prior, a few dozen NumPy calls per iteration for the

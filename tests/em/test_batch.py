@@ -289,6 +289,33 @@ def test_a_collapsed_run_stops_at_the_next_check_in_the_engine_and_the_batch(nam
     assert "stopped, a component collapsed: 10 iterations" in capsys.readouterr().out
 
 
+@pytest.mark.parametrize("accelerate", [False, True])
+def test_stop_starved_stops_a_starved_run_at_the_next_check(accelerate):
+    """A component of one far row under EVI: its volume is shared, so it does not
+    collapse, and EM goes on to max_iter (tol=0). With ``stop_starved`` (select_em's
+    batch) the run stops at the first collapse check, in the engine and the batch alike;
+    under a prior, where such a component takes the prior's covariance, it goes on."""
+    rng = np.random.default_rng(0)
+    source = InMemorySource(np.concatenate([rng.normal(size=(60, 2)), [[6.0, 4.0]]]))
+    start = np.eye(2)[np.repeat([0, 1], [60, 1])]
+    structure = get_structure("EVI")
+    runs = {}
+    for stop in (False, True):
+        settings = EMSettings(tol=0.0, max_iter=3 * COLLAPSE_CHECK_EVERY,
+                              accelerate=accelerate, stop_starved=stop)
+        alone = _alone(source, structure, start, settings)
+        batched, = BatchEM(source, settings).run([BatchStart(structure, start)])
+        assert batched.n_iter == alone.n_iter
+        np.testing.assert_allclose(batched.history, alone.history, rtol=1e-9)
+        runs[stop] = alone
+        prior = BatchEM(source, settings, ConjugatePrior()).run(
+            [BatchStart(structure, start)])[0]
+        assert prior.n_iter == settings.max_iter
+    assert runs[True].n_iter == COLLAPSE_CHECK_EVERY and not runs[True].converged
+    assert runs[False].n_iter == 3 * COLLAPSE_CHECK_EVERY
+    assert runs[True].parameters.weights * 61 == pytest.approx([60.0, 1.0], abs=1e-3)
+
+
 def test_a_start_that_is_not_positive_definite_gives_no_run(source):
     resp = np.zeros((source.n_samples, 2))
     resp[:, 0] = 1.0
