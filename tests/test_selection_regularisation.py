@@ -7,6 +7,7 @@ from bayesmix import select_em
 from bayesmix.selection.regularisation import (
     RELATIVE_REG_COVAR,
     WITHIN_FACTOR,
+    WITHIN_ROWS,
     default_reg_covar,
     within_cluster_variances,
 )
@@ -92,3 +93,13 @@ def test_the_scale_of_clustered_columns_is_capped_by_their_within_cluster_varian
     assert default_reg_covar(X, 9) == pytest.approx(RELATIVE_REG_COVAR * WITHIN_FACTOR
                                                     * within, rel=1e-12)
     assert default_reg_covar(X, 1) == RELATIVE_REG_COVAR * X.var(axis=0).min()
+
+
+def test_many_rows_take_their_within_cluster_variances_from_every_kth_row():
+    X, _ = _far_apart(1e4)
+    X = np.tile(X, (WITHIN_ROWS // len(X) * 2 + 1, 1))  # 2 * WITHIN_ROWS rows and more
+    step = -(-len(X) // WITHIN_ROWS)
+    assert step == 3
+    expected = RELATIVE_REG_COVAR * min(
+        X.var(axis=0).min(), WITHIN_FACTOR * within_cluster_variances(X[::step], 9).min())
+    assert default_reg_covar(X, 9) == pytest.approx(expected, rel=1e-12)

@@ -589,7 +589,7 @@ def select_em(
     if mclust_grid:
         structures = mclust_models(source.n_features, prior=prior is not None)
     if reg_covar is None:
-        reg_covar = default_reg_covar(source.X, max(ks))
+        reg_covar = default_reg_covar(source.X, max(ks), source.data_covariance(full=False))
     if tol is None:
         tol = TOL if prior is None else PRIOR_TOL
     settings = {"tol": tol, "max_iter": max_iter, "reg_covar": reg_covar,
