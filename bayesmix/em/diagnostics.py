@@ -20,7 +20,8 @@ import numpy as np
 from bayesmix.covariance.base import CovarianceStructure
 
 __all__ = ["COLLAPSE_RTOL", "COUNT_SLACK", "FLAT_FACTOR", "DegeneracyReport",
-           "at_reg_covar_floor", "find_degenerate", "has_collapsed", "has_starved"]
+           "at_reg_covar_floor", "find_degenerate", "has_collapsed", "has_starved",
+           "starved_components"]
 
 #: An unregularised variance below this fraction of the data's own variance in the same
 #: direction counts as collapsed even when ``reg_covar`` is zero.
@@ -80,6 +81,22 @@ def has_collapsed(structure: CovarianceStructure, covariances: np.ndarray,
     return at_floor.any(axis=-1)
 
 
+def starved_components(structure: CovarianceStructure, counts: np.ndarray,
+                       n_features: int) -> np.ndarray:
+    """Whether each component holds fewer effective points than its covariance needs
+    (the structure's ``min_points``), less :data:`COUNT_SLACK`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from bayesmix.covariance import get_structure
+    >>> from bayesmix.em.diagnostics import starved_components
+    >>> starved_components(get_structure("full"), np.array([50.0, 2.6, 2.4]), 2)
+    array([False, False,  True])
+    """
+    return counts < structure.min_points(n_features) - COUNT_SLACK
+
+
 def has_starved(structure: CovarianceStructure, counts: np.ndarray, n_features: int,
                 present: np.ndarray | None = None) -> np.ndarray:
     """Whether a component of each fit (leading batch axes) holds fewer effective points
@@ -97,7 +114,7 @@ def has_starved(structure: CovarianceStructure, counts: np.ndarray, n_features: 
     >>> has_starved(get_structure("diag"), np.array([[40.0, 1.0], [30.0, 11.0]]), 2)
     array([ True, False])
     """
-    starved = counts < structure.min_points(n_features) - COUNT_SLACK
+    starved = starved_components(structure, counts, n_features)
     if present is not None:
         starved &= present
     return starved.any(axis=-1)
@@ -178,7 +195,7 @@ def find_degenerate(
                                                                 axis=0)
         data_variance = np.repeat(data_variance, n_components)
     min_points = structure.min_points(data_covariance.shape[0])
-    starved = (counts < min_points - COUNT_SLACK) & (not prior)
+    starved = starved_components(structure, counts, data_covariance.shape[0]) & (not prior)
     reasons = {}
     for k in np.flatnonzero(collapsed | starved):
         why = []

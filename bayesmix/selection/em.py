@@ -16,7 +16,7 @@ from __future__ import annotations
 import numbers
 import time
 import warnings
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -215,7 +215,7 @@ def _fit_batched(source: InMemorySource, structures: list[str], ks: list[int],
             batch_starts.append(BatchStart(get_structure(structure), drawn[key], rivals))
     batch = _batch(source, settings)
     ends = batch.run(batch_starts, max(SCREEN_TOL, settings["tol"]))
-    chosen = []
+    chosen, data_covariances = [], {}  # the data's covariance, full or its variances
     for cell in cells:
         candidates = [(run, end) for run, end in zip(runs, ends)
                       if end is not None and run[0] == cell]
@@ -224,18 +224,12 @@ def _fit_batched(source: InMemorySource, structures: list[str], ks: list[int],
                 f"Every start of n_components={cell[1]}, covariance_type={cell[0]!r} has a "
                 f"covariance that is not positive definite. {NOT_POSITIVE_FIX}"
             )
-        # each scheme's best restart (as its estimator keeps), then the schemes' best
-        ranked = sorted(candidates, reverse=True, key=lambda candidate: (
-            not candidate[1].failed_components, candidate[1].lower_bound,
-            -candidate[0][1], -candidate[0][2]))
-        best_of_scheme: dict[int, tuple] = {}
-        for candidate in ranked:
-            best_of_scheme.setdefault(candidate[0][1], candidate)
-        schemes = list(best_of_scheme.values())
         structure = get_structure(cell[0])
-        chosen.append(next((candidate for candidate in schemes
-                            if not _run_is_degenerate(structure, candidate[1], source,
-                                                      settings)), schemes[0]))
+        full = structure.estimates_correlations
+        if full not in data_covariances:
+            data_covariances[full] = source.data_covariance(full=full)
+        chosen.append(_kept_run(candidates, lambda run: _run_is_degenerate(
+            structure, run, source.total_weight, data_covariances[full], settings)))
     fitted = []
     for ((structure, k), position, _), end in chosen:
         scheme = starts[position]
@@ -249,17 +243,37 @@ def _fit_batched(source: InMemorySource, structures: list[str], ks: list[int],
     return fits
 
 
-def _run_is_degenerate(structure: CovarianceStructure, run: EMRun, source: InMemorySource,
-                       settings: dict[str, Any]) -> bool:
-    """Whether a run of the batch ends with a degenerate component (as its estimator
-    would find: :func:`~bayesmix.em.diagnostics.find_degenerate`, the counts its weights')."""
+def _kept_run(candidates: list[tuple[tuple, EMRun]], degenerate: Callable[[EMRun], bool]
+              ) -> tuple[tuple, EMRun]:
+    """The run a cell keeps of its ``candidates``, ``((cell, scheme, restart), run)``.
+
+    Each scheme's best restart, as its estimator keeps it (a run whose covariance stopped
+    being positive definite last, then the highest likelihood, an exact tie to the
+    earlier restart), then the best scheme's unless it is ``degenerate`` and another
+    scheme's is not.
+    """
+    ranked = sorted(candidates, reverse=True, key=lambda candidate: (
+        not candidate[1].failed_components, candidate[1].lower_bound,
+        -candidate[0][1], -candidate[0][2]))
+    best_of_scheme: dict[int, tuple[tuple, EMRun]] = {}
+    for candidate in ranked:
+        best_of_scheme.setdefault(candidate[0][1], candidate)
+    schemes = list(best_of_scheme.values())
+    return next((candidate for candidate in schemes if not degenerate(candidate[1])),
+                schemes[0])
+
+
+def _run_is_degenerate(structure: CovarianceStructure, run: EMRun, total_weight: float,
+                       data_covariance: np.ndarray, settings: dict[str, Any]) -> bool:
+    """Whether a run of the batch ends with a degenerate component, as its estimator
+    would find (:func:`~bayesmix.em.diagnostics.find_degenerate`; the counts are its
+    weights times ``total_weight``)."""
     if run.failed_components:
         return True
     parameters = run.parameters
     report = find_degenerate(
-        structure, parameters.covariances, parameters.weights * source.total_weight,
-        source.data_covariance(full=structure.estimates_correlations),
-        settings["reg_covar"], str, prior=settings["prior"] is not None)
+        structure, parameters.covariances, parameters.weights * total_weight,
+        data_covariance, settings["reg_covar"], str, prior=settings["prior"] is not None)
     return bool(report.reasons)
 
 
