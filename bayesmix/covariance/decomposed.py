@@ -230,7 +230,7 @@ class DecomposedStructure(CovarianceStructure):
         # its own needs two rows; a shared covariance, one.
         if self.shares_covariance():
             return 1
-        volume, shape, orientation = self.name
+        shape, orientation = self.name[1:]
         if orientation == "V":
             return n_features + 1 if shape == "V" else n_features
         return 2

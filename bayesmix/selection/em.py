@@ -355,9 +355,7 @@ def _refit_from_seeds(source: InMemorySource,
     for (structure, i), (_, _, current), refit in zip(cells, jobs, refits):
         if refit is None:
             continue
-        degenerate = bool(refit[0].degenerate_components_)
-        if (degenerate, -refit[0].lower_bound_) < (bool(current.degenerate_components_),
-                                                   -current.lower_bound_):
+        if _standing(refit[0]) > _standing(current):
             by_cell["gaussian", structure][i] = refit
 
 
