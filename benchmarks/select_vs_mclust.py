@@ -23,8 +23,9 @@ when R is present, mclust's ``wreath`` (1000 x 2), ``banknote`` (200 x 6),
 at run time. ``--datasets small`` runs R's own small data sets instead (``mtcars``,
 ``women``, ``longley``, ``USArrests``, ``cars``, ``trees``, ``stackloss``, ``swiss``,
 ``rock``, ``attitude``, ``LifeCycleSavings``: 15 to 50 rows; and ``quakes``, 1000 x
-5), where mclust's per-fit cost is smallest; any of these also by name. Every data set goes through one CSV file in a temporary directory that
-both sides read, so both fit exactly the same numbers; no data is kept.
+5), where mclust's per-fit cost is smallest; any of these also by name. Every data set
+goes through one CSV file in a temporary directory that both sides read, so both fit
+exactly the same numbers; no data is kept.
 
 mclust's per-cell log-likelihoods: ``Mclust`` returns the BIC of every (model, G)
 cell (``$BIC``, an ``mclustBIC`` table) computed by ``mclust::bic`` as
