@@ -479,16 +479,16 @@ def select_em(
     same number of components, when the grid has them (Gaussian fits without
     ``noise``; under a prior, ``prior_seeded_by``: EEE and VEV from EEV, EEV from VEV);
     the chosen estimator then has that fit's parameters as ``weights_init``,
-    ``means_init`` and ``precisions_init``, so that refitting it reaches the same fit. The data are
-    validated and summarised once for the whole grid, and the iterations are accelerated
-    by SQUAREM (``acceleration="squarem"``). A batched run stops where a component
-    collapses or, without a prior, holds too few rows for its covariance
+    ``means_init`` and ``precisions_init``, so that refitting it reaches the same fit.
+    The data are validated and summarised once for the whole grid, and the iterations
+    are accelerated by SQUAREM (``acceleration="squarem"``). A batched run stops where a
+    component collapses or, without a prior, holds too few rows for its covariance
     (:class:`~bayesmix.em.engine.EMSettings` ``stop_starved``): such a fit can only be
-    flagged, and with a shared volume it creeps on to ``max_iter``. The fits of every structure with a batched
-    M step run together, all numbers of components and starts as one stacked
-    computation (:mod:`bayesmix.em.batch`: each run follows the one-fit engine's
-    iterations, MAP-EM's under a prior, a few dozen NumPy calls per iteration for the
-    whole grid); the others, fits with missing values or a noise component, and grids
+    flagged, and with a shared volume it creeps on to ``max_iter``. The fits of every
+    structure with a batched M step run together, all numbers of components and starts
+    as one stacked computation (:mod:`bayesmix.em.batch`: each run follows the one-fit
+    engine's iterations, MAP-EM's under a prior, a few dozen NumPy calls per iteration
+    for the whole grid); the others, fits with missing values or a noise component, and grids
     whose starts would hold more than :data:`BATCH_ELEMENTS` values, are fitted cell by
     cell.
 
