@@ -46,7 +46,7 @@ import numpy as np
 
 from bayesmix.covariance.eigen import decompose_matrices, geometric_mean
 from bayesmix.covariance.quadratic import lower_triangular_inverse, quadratic_coefficients
-from bayesmix.covariance.scatter import map_scatter, within_scatter
+from bayesmix.covariance.scatter import floor_variance, map_scatter, within_scatter
 
 __all__ = [
     "NOT_POSITIVE_FIX",
@@ -341,10 +341,11 @@ class CovarianceStructure:
         """
         scatters = within_scatter(self.second_moments, counts, means, second_moments,
                                   total_scatter, reg_covar)
-        return self.maximise_scatter(np.asarray(counts, dtype=np.float64), scatters, start)
+        return self.maximise_scatter(np.asarray(counts, dtype=np.float64), scatters, start,
+                                     floor_variance(reg_covar))
 
     def maximise_scatter(self, weights: np.ndarray, scatters: np.ndarray,
-                         start: np.ndarray | None = None) -> np.ndarray:
+                         start: np.ndarray | None = None, floor: float = 0.0) -> np.ndarray:
         """Covariances maximising ``-1/2 sum_k [w_k log|Sigma_k| + tr(S_k inv(Sigma_k))]``.
 
         The maximum over the structure's admissible covariances: the M step's
@@ -356,7 +357,10 @@ class CovarianceStructure:
         variable volumes or shapes) iterates, from what it shares in the covariances
         ``start`` when they are given and valid (as mclust's EM carries them from one M
         step to the next, so that late in EM a few inner iterations suffice), else from
-        the scatters; the closed forms ignore ``start``.
+        the scatters; the closed forms ignore ``start``. An iteration may stop where a
+        variance has fallen to ``floor`` (the M step's is
+        :func:`~bayesmix.covariance.scatter.floor_variance`): that covariance has
+        collapsed, and iterating on would only shrink the variance further.
 
         Examples
         --------

@@ -42,7 +42,7 @@ class DiagonalCovariance(DiagonalFamily):
     def m_step(self, counts, means, second_moments, total_scatter, reg_covar, start=None):
         return second_moments / counts[..., np.newaxis] - means**2 + reg_covar
 
-    def maximise_scatter(self, weights, scatters, start=None):
+    def maximise_scatter(self, weights, scatters, start=None, floor=0.0):
         return scatters / weights[..., np.newaxis]
 
     # mclust's msvvip: (scale + B_kj) / (n_k + nu + 2 + [kappa > 0]).

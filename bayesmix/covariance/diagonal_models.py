@@ -46,7 +46,7 @@ class EIICovariance(DecomposedStructure, SphericalCovariance):
     def shares_covariance(self):
         return True
 
-    def maximise_scatter(self, weights, scatters, start=None):
+    def maximise_scatter(self, weights, scatters, start=None, floor=0.0):
         variance = np.trace(scatters, axis1=-2, axis2=-1) / (
             scatters.shape[-1] * weights.sum(axis=-1))
         return np.repeat(variance[..., np.newaxis], weights.shape[-1], axis=-1)
@@ -85,7 +85,7 @@ class EEICovariance(DecomposedStructure, DiagonalCovariance):
     def shares_covariance(self):
         return True
 
-    def maximise_scatter(self, weights, scatters, start=None):
+    def maximise_scatter(self, weights, scatters, start=None, floor=0.0):
         variances = np.diagonal(scatters, axis1=-2, axis2=-1) / weights.sum(
             axis=-1)[..., np.newaxis]
         return np.repeat(variances[..., np.newaxis, :], weights.shape[-1], axis=-2)
@@ -120,7 +120,7 @@ class VEICovariance(DecomposedStructure, DiagonalCovariance):
     second_moments = "diagonal"
     supports_prior = True
 
-    def maximise_scatter(self, weights, scatters, start=None):
+    def maximise_scatter(self, weights, scatters, start=None, floor=0.0):
         volumes, shape = common_shape(scatters, weights,
                                       None if start is None else start.sum(axis=-2))
         return singular_where_not_finite(volumes[..., np.newaxis] * shape[..., np.newaxis, :],
@@ -153,7 +153,7 @@ class EVICovariance(DecomposedStructure, DiagonalCovariance):
     second_moments = "diagonal"
     supports_prior = True
 
-    def maximise_scatter(self, weights, scatters, start=None):
+    def maximise_scatter(self, weights, scatters, start=None, floor=0.0):
         scales = geometric_mean(scatters)[..., np.newaxis]
         volume = scales.sum(axis=-2, keepdims=True) / weights.sum(axis=-1)[
             ..., np.newaxis, np.newaxis]

@@ -47,7 +47,7 @@ class FullCovariance(MatrixFamily):
         covariances[..., diagonal, diagonal] += reg_covar
         return covariances
 
-    def maximise_scatter(self, weights, scatters, start=None):
+    def maximise_scatter(self, weights, scatters, start=None, floor=0.0):
         return scatters / weights[..., np.newaxis, np.newaxis]
 
     # mclust's msvvvp: (Lambda + B_k) / (n_k + nu + D + 1 + [kappa > 0]).

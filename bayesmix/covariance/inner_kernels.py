@@ -55,8 +55,8 @@ def _compiled(function: Callable) -> Callable:
 @_compiled
 def iterate_common_orientation(scatters: np.ndarray, shifted: np.ndarray,
                                weights: np.ndarray, orientation: np.ndarray,
-                               equal_volume: bool, max_iter: int, tol: float
-                               ) -> tuple[np.ndarray, np.ndarray]:
+                               equal_volume: bool, max_iter: int, tol: float,
+                               floor: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
     """The common orientation and variances of each batch entry, from a start.
 
     Per entry: the variances along the start ``orientation`` (in closed form), then up to
@@ -65,7 +65,8 @@ def iterate_common_orientation(scatters: np.ndarray, shifted: np.ndarray,
     ``B_k = diag(1 / v_k)``, 0 where ``v_k`` is not positive) and the variances along the
     new orientation. An iteration whose largest relative change of a variance is not above
     ``tol`` (NaN changes ignored; all NaN: a degenerate entry) is not taken, and the
-    entry stops.
+    entry stops; so does an entry with a variance at most ``floor`` (collapsed), before
+    its next iteration.
 
     Parameters
     ----------
@@ -81,6 +82,7 @@ def iterate_common_orientation(scatters: np.ndarray, shifted: np.ndarray,
         EVE's common volume (else VVE's volume per component).
     max_iter : int
     tol : float
+    floor : float, default=0.0
 
     Returns
     -------
@@ -113,6 +115,8 @@ def iterate_common_orientation(scatters: np.ndarray, shifted: np.ndarray,
         axes, current = orientation[entry], variances[entry]
         _variances_along(scatters[entry], weights[entry], axes, equal_volume, current)
         for _ in range(max_iter):
+            if _collapsed(current, floor):
+                break
             for k in range(n_components):
                 top = 0.0
                 for j in range(n_features):
@@ -137,6 +141,16 @@ def iterate_common_orientation(scatters: np.ndarray, shifted: np.ndarray,
             axes[:, :] = rotation
             current[:, :] = following
     return orientation, variances
+
+
+@_compiled
+def _collapsed(variances: np.ndarray, floor: float) -> bool:
+    """Whether a variance is at most ``floor`` (NaN, an absent component's, is not)."""
+    for k in range(variances.shape[0]):
+        for j in range(variances.shape[1]):
+            if variances[k, j] <= floor:
+                return True
+    return False
 
 
 @_compiled

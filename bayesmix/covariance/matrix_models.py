@@ -47,7 +47,8 @@ def _diagonals_in(orientation: np.ndarray, matrices: np.ndarray) -> np.ndarray:
 
 
 def common_orientation(scatters: np.ndarray, weights: np.ndarray, equal_volume: bool,
-                       start: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+                       start: np.ndarray | None = None, floor: float = 0.0
+                       ) -> tuple[np.ndarray, np.ndarray]:
     """The common orientation ``D`` and per-component variances along its axes.
 
     Maximises ``-1/2 sum_k [w_k log|Sigma_k| + tr(W_k inv(Sigma_k))]`` over
@@ -67,8 +68,10 @@ def common_orientation(scatters: np.ndarray, weights: np.ndarray, equal_volume: 
     are finite, else from the axes of ``sum_k W_k / w_k`` (not mclust's identity, which
     would depend on the coordinates), and stops when no ``v_kj`` changes
     by more than :data:`INNER_TOL` (relative) or after the iterations of
-    :func:`~bayesmix.covariance.decomposed.inner_iterations`, each batch
-    entry on its own (compiled: :mod:`~bayesmix.covariance.inner_kernels`). A
+    :func:`~bayesmix.covariance.decomposed.inner_iterations`, or once a present
+    component's variance is at most ``floor`` (it has collapsed: the MM steps would
+    only shrink it further, slowly; mclust stops there too, as a singular covariance),
+    each batch entry on its own (compiled: :mod:`~bayesmix.covariance.inner_kernels`). A
     component of weight 0 and scatter 0 is absent: it changes neither the orientation
     nor the others' variances (its own are NaN). Each iteration costs O(K D^3) per batch
     entry.
@@ -115,7 +118,7 @@ def common_orientation(scatters: np.ndarray, weights: np.ndarray, equal_volume: 
     orientation, variances = iterate_common_orientation(
         stacked_entries(scatters, batch_shape, 3), stacked_entries(shifted, batch_shape, 3),
         stacked_entries(weights, batch_shape, 1), stacked_entries(orientation, batch_shape, 2),
-        equal_volume, len(inner_iterations(start)), INNER_TOL)
+        equal_volume, len(inner_iterations(start)), INNER_TOL, floor)
     return (orientation.reshape(*batch_shape, *scatters.shape[-2:]),
             variances.reshape(scatters.shape[:-1]))
 
@@ -145,7 +148,7 @@ class VEECovariance(DecomposedStructure, FullCovariance):
     name = "VEE"
     second_moments = "matrix"
 
-    def maximise_scatter(self, weights, scatters, start=None):
+    def maximise_scatter(self, weights, scatters, start=None, floor=0.0):
         # Numba loads and compiles on the first M step of VEE, not on import.
         from bayesmix.covariance.inner_kernels import iterate_common_shape_matrix
 
@@ -187,8 +190,8 @@ class EVECovariance(DecomposedStructure, FullCovariance):
     second_moments = "matrix"
     seeded_by = SEEDS_OF_COMMON_ORIENTATION
 
-    def maximise_scatter(self, weights, scatters, start=None):
-        orientation, variances = common_orientation(scatters, weights, True, start)
+    def maximise_scatter(self, weights, scatters, start=None, floor=0.0):
+        orientation, variances = common_orientation(scatters, weights, True, start, floor)
         return _along(orientation, variances)
 
     def decompose(self, covariances, n_components, n_features):
@@ -211,8 +214,8 @@ class VVECovariance(DecomposedStructure, FullCovariance):
     second_moments = "matrix"
     seeded_by = SEEDS_OF_COMMON_ORIENTATION
 
-    def maximise_scatter(self, weights, scatters, start=None):
-        orientation, variances = common_orientation(scatters, weights, False, start)
+    def maximise_scatter(self, weights, scatters, start=None, floor=0.0):
+        orientation, variances = common_orientation(scatters, weights, False, start, floor)
         return _along(orientation, variances)
 
     def decompose(self, covariances, n_components, n_features):
@@ -289,7 +292,7 @@ class EEVCovariance(DecomposedStructure, FullCovariance):
     # that neighbour (VEV): each other's fits lead past poor posterior modes of either.
     prior_seeded_by = ("VEV",)
 
-    def maximise_scatter(self, weights, scatters, start=None):
+    def maximise_scatter(self, weights, scatters, start=None, floor=0.0):
         values, vectors = eigh_descending(scatters)
         shape = values.sum(axis=-2, keepdims=True) / weights.sum(axis=-1)[
             ..., np.newaxis, np.newaxis]
@@ -324,7 +327,7 @@ class VEVCovariance(DecomposedStructure, FullCovariance):
     supports_prior = True
     prior_seeded_by = ("EEV",)  # see EEV's
 
-    def maximise_scatter(self, weights, scatters, start=None):
+    def maximise_scatter(self, weights, scatters, start=None, floor=0.0):
         values, vectors = eigh_descending(scatters)
         guess = None if start is None else np.linalg.eigvalsh(
             _finite_or_zero(start))[..., ::-1].sum(axis=-2)
@@ -361,7 +364,7 @@ class EVVCovariance(DecomposedStructure, FullCovariance):
     name = "EVV"
     second_moments = "matrix"
 
-    def maximise_scatter(self, weights, scatters, start=None):
+    def maximise_scatter(self, weights, scatters, start=None, floor=0.0):
         sign, log_det = np.linalg.slogdet(scatters)
         scales = np.where(sign > 0, np.exp(log_det / scatters.shape[-1]), 0.0)
         volume = scales.sum(axis=-1, keepdims=True) / weights.sum(axis=-1, keepdims=True)

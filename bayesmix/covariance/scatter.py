@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["add_to_diagonal", "map_scatter", "within_scatter"]
+__all__ = ["add_to_diagonal", "floor_variance", "map_scatter", "within_scatter"]
 
 
 def add_to_diagonal(matrices: np.ndarray, values: np.ndarray) -> np.ndarray:
@@ -33,6 +33,20 @@ def add_to_diagonal(matrices: np.ndarray, values: np.ndarray) -> np.ndarray:
     diagonal = np.einsum("...dd->...d", matrices)
     diagonal += np.asarray(values)[..., np.newaxis]
     return matrices
+
+
+def floor_variance(reg_covar: float) -> float:
+    """The variance at or below which a covariance regularised by ``reg_covar`` has
+    collapsed: ``2 * reg_covar``, where what is left once ``reg_covar`` is taken off is
+    at most ``reg_covar`` (the floor of :func:`~bayesmix.em.diagnostics.at_reg_covar_floor`).
+
+    Examples
+    --------
+    >>> from bayesmix.covariance.scatter import floor_variance
+    >>> floor_variance(1e-6)
+    2e-06
+    """
+    return 2.0 * reg_covar
 
 
 def within_scatter(kind: str | None, counts: np.ndarray, means: np.ndarray,

@@ -44,7 +44,7 @@ class SphericalCovariance(DiagonalFamily):
         variances = second_moments / counts[..., np.newaxis] - means**2 + reg_covar
         return variances.mean(axis=-1)
 
-    def maximise_scatter(self, weights, scatters, start=None):
+    def maximise_scatter(self, weights, scatters, start=None, floor=0.0):
         return scatters.mean(axis=-1) / weights
 
     # mclust's msviip (ms1vp): (scale + tr B_k) / (D n_k + nu + 2 + D [kappa > 0]).

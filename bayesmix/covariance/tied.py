@@ -54,7 +54,7 @@ class TiedCovariance(MatrixFamily):
         covariances[..., diagonal, diagonal] += reg_covar
         return covariances
 
-    def maximise_scatter(self, weights, scatters, start=None):
+    def maximise_scatter(self, weights, scatters, start=None, floor=0.0):
         return scatters / weights.sum(axis=-1)[..., np.newaxis, np.newaxis]
 
     # mclust's mseeep: (Lambda + sum_k B_k) / (n + nu + D + 1 + K [kappa > 0]).

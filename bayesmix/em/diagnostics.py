@@ -18,6 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from bayesmix.covariance.base import CovarianceStructure
+from bayesmix.covariance.scatter import floor_variance
 
 __all__ = ["COLLAPSE_RTOL", "COUNT_SLACK", "FLAT_FACTOR", "DegeneracyReport",
            "at_reg_covar_floor", "find_degenerate", "has_collapsed", "has_starved",
@@ -50,7 +51,7 @@ def at_reg_covar_floor(variances: np.ndarray, reg_covar: float) -> np.ndarray:
     >>> at_reg_covar_floor(np.array([1.5e-6, 2.5e-6, np.nan]), 1e-6)
     array([ True, False, False])
     """
-    return variances - reg_covar <= reg_covar
+    return variances <= floor_variance(reg_covar)
 
 
 def has_collapsed(structure: CovarianceStructure, covariances: np.ndarray,

@@ -63,6 +63,33 @@ def test_no_iteration_gives_the_optimal_variances_along_the_start(equal_volume):
         np.testing.assert_allclose(variances[0], diagonals / weights[:, None], rtol=1e-12)
 
 
+@pytest.mark.parametrize("equal_volume", [True, False], ids=["EVE", "VVE"])
+def test_an_entry_stops_once_a_variance_is_at_the_floor(equal_volume):
+    """A component whose variance along an axis is at most ``floor`` has collapsed: the
+    entry stops before its next iteration (here its first: the variances along the
+    start), while an entry whose variances are all above the floor iterates as without
+    one, and an absent component (weight 0, scatter 0: NaN variances) stops nothing."""
+    scatters, shifted, weights, start = _entry(6)
+    stacked = _stack((scatters, shifted, weights, start))
+    along_start = iterate_common_orientation(*stacked, equal_volume, 0, INNER_TOL)
+    iterated = iterate_common_orientation(*stacked, equal_volume, 1000, INNER_TOL)
+    assert not np.allclose(iterated[1], along_start[1])
+    smallest = float(along_start[1].min())
+    at_floor = iterate_common_orientation(*stacked, equal_volume, 1000, INNER_TOL, smallest)
+    np.testing.assert_array_equal(at_floor[1], along_start[1])
+    np.testing.assert_array_equal(at_floor[0], start[np.newaxis])
+    below = iterate_common_orientation(*stacked, equal_volume, 1000, INNER_TOL,
+                                       0.5 * float(iterated[1].min()))
+    np.testing.assert_array_equal(below[1], iterated[1])
+    absent = [part.copy() for part in stacked]  # component 0 absent: NaN variances
+    absent[0][0, 0], absent[2][0, 0] = 0.0, 0.0
+    assert np.isnan(iterate_common_orientation(*absent, equal_volume, 0, INNER_TOL)[1][0, 0]
+                    ).all()
+    np.testing.assert_array_equal(
+        iterate_common_orientation(*absent, equal_volume, 1000, INNER_TOL, 0.5 * smallest)[1],
+        iterate_common_orientation(*absent, equal_volume, 1000, INNER_TOL)[1])
+
+
 def test_each_iteration_lowers_the_orientation_objective():
     """The MM steps never raise ``sum_k tr(W_k D B_k D')`` at fixed variances, so the M
     step's objective rises with the iterations it is allowed."""
