@@ -8,7 +8,9 @@ models and runs only once bayesmix accepts their names.
 
 What is timed is each library's whole selection call with its defaults:
 ``select_em(X, n_components=range(1, 10), covariance_types=..., random_state=0)``
-(k-means initialisation, ``n_init=5`` per cell, two threads) and
+(mclust's hierarchical start and one k-means start per cell, the k-means run screened
+against the other, all cells in one batch; with 14 models, EVE and VVE also started
+from VEV's fits) and
 ``Mclust(X, G=1:9, modelNames=..., verbose=FALSE)`` (one hierarchical agglomeration
 shared by all cells, one EM run per cell, single-threaded Fortran). Each is run once
 to warm up, then ``--repeats`` times; the median wall time is kept. mclust is timed
