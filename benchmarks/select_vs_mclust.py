@@ -25,7 +25,11 @@ when R is present, mclust's ``wreath`` (1000 x 2), ``banknote`` (200 x 6),
 at run time. ``--datasets small`` runs R's own small data sets instead (``mtcars``,
 ``women``, ``longley``, ``USArrests``, ``cars``, ``trees``, ``stackloss``, ``swiss``,
 ``rock``, ``attitude``, ``LifeCycleSavings``: 15 to 50 rows; and ``quakes``, 1000 x
-5), where mclust's per-fit cost is smallest; any of these also by name. Every data set
+5), where mclust's per-fit cost is smallest. ``--datasets more`` runs eight more, none
+of which bayesmix was tuned on: MASS's ``crabs`` (200 x 5, the measurements),
+``geyser`` (299 x 2), ``cats`` (144 x 2), ``Boston`` (506 x 14) and
+``Pima.tr`` (200 x 7), mclust's ``EuroUnemployment`` (31 x 3) and ``chevron`` (1104
+x 2), and R's ``USJudgeRatings`` (43 x 12). Any of these also by name. Every data set
 goes through one CSV file in a temporary directory that both sides read, so both fit
 exactly the same numbers; no data is kept.
 
@@ -104,33 +108,44 @@ PYTHON_DATASETS: dict[str, Callable[[], pd.DataFrame]] = {
     "wine": lambda: sk_datasets.load_wine(as_frame=True).data,
     "breast_cancer": lambda: sk_datasets.load_breast_cancer(as_frame=True).data.iloc[:, :10],
 }
-#: Data sets exported by R (numeric columns only): name -> (R package, R object).
-#: mclust's own four run by default; R's small ones with ``--datasets small`` (or by
-#: name): every row, none of them with a missing value.
+#: Data sets exported by R: name -> (R package, R object, columns); no columns named:
+#: every numeric column. mclust's own four run by default; R's small ones with
+#: ``--datasets small``, eight more (MASS's, mclust's and R's, 31 to 1104 rows) with
+#: ``--datasets more``, any of them by name: every row, none with a missing value.
 R_DATASETS = {
-    "wreath": ("mclust", "wreath"), "banknote": ("mclust", "banknote"),
-    "diabetes": ("mclust", "diabetes"), "thyroid": ("mclust", "thyroid"),
-    "mtcars": ("datasets", "mtcars"), "women": ("datasets", "women"),
-    "longley": ("datasets", "longley"), "usarrests": ("datasets", "USArrests"),
-    "cars": ("datasets", "cars"), "trees": ("datasets", "trees"),
-    "stackloss": ("datasets", "stackloss"), "swiss": ("datasets", "swiss"),
-    "rock": ("datasets", "rock"), "attitude": ("datasets", "attitude"),
-    "lifecycle": ("datasets", "LifeCycleSavings"), "quakes": ("datasets", "quakes"),
+    "wreath": ("mclust", "wreath", ()), "banknote": ("mclust", "banknote", ()),
+    "diabetes": ("mclust", "diabetes", ()), "thyroid": ("mclust", "thyroid", ()),
+    "mtcars": ("datasets", "mtcars", ()), "women": ("datasets", "women", ()),
+    "longley": ("datasets", "longley", ()), "usarrests": ("datasets", "USArrests", ()),
+    "cars": ("datasets", "cars", ()), "trees": ("datasets", "trees", ()),
+    "stackloss": ("datasets", "stackloss", ()), "swiss": ("datasets", "swiss", ()),
+    "rock": ("datasets", "rock", ()), "attitude": ("datasets", "attitude", ()),
+    "lifecycle": ("datasets", "LifeCycleSavings", ()), "quakes": ("datasets", "quakes", ()),
+    "crabs": ("MASS", "crabs", ("FL", "RW", "CL", "CW", "BD")),
+    "geyser": ("MASS", "geyser", ()), "cats": ("MASS", "cats", ()),
+    "boston": ("MASS", "Boston", ()), "eurounemployment": ("mclust", "EuroUnemployment", ()),
+    "pima": ("MASS", "Pima.tr", ()),
+    "chevron": ("mclust", "chevron", ()), "judges": ("datasets", "USJudgeRatings", ()),
 }
-#: The default data sets, and the group ``--datasets small`` names.
+#: The default data sets, and the groups ``--datasets small`` and ``more`` name.
 DEFAULT_DATASETS = ["faithful", "iris", "wine", "breast_cancer", "wreath", "banknote",
                     "diabetes", "thyroid"]
-SMALL_DATASETS = [name for name, (package, _) in R_DATASETS.items() if package == "datasets"]
+DATASET_GROUPS = {
+    "small": ["mtcars", "women", "longley", "usarrests", "cars", "trees", "stackloss",
+              "swiss", "rock", "attitude", "lifecycle", "quakes"],
+    "more": ["crabs", "geyser", "cats", "boston", "eurounemployment", "pima", "chevron",
+             "judges"],
+}
 
 R_EXPORT = """
 suppressPackageStartupMessages(library(mclust))
 args <- commandArgs(trailingOnly = TRUE)
-for (spec in args[-1]) {  # file=package:object
+for (spec in args[-1]) {  # file=package:object:column,column (no columns: the numeric)
   parts <- strsplit(spec, "[=:]")[[1]]
   data(list = parts[3], package = parts[2], envir = environment())
   X <- as.data.frame(get(parts[3]))
-  write.csv(X[sapply(X, is.numeric)], file.path(args[1], paste0(parts[1], ".csv")),
-            row.names = FALSE)
+  X <- if (length(parts) > 3) X[strsplit(parts[4], ",")[[1]]] else X[sapply(X, is.numeric)]
+  write.csv(X, file.path(args[1], paste0(parts[1], ".csv")), row.names = FALSE)
 }
 """
 
@@ -207,8 +222,9 @@ def write_datasets(names: list[str], folder: Path, with_r: bool) -> dict[str, Pa
             PYTHON_DATASETS[name]().to_csv(paths[name], index=False, float_format="%.17g")
     exported = [name for name in names if name in R_DATASETS]
     if exported and with_r:
-        run_r(R_EXPORT, folder, *(f"{name}={R_DATASETS[name][0]}:{R_DATASETS[name][1]}"
-                                  for name in exported))
+        run_r(R_EXPORT, folder, *(
+            f"{name}={package}:{obj}" + (f":{','.join(columns)}" if columns else "")
+            for name in exported for package, obj, columns in [R_DATASETS[name]]))
         paths.update({name: folder / f"{name}.csv" for name in exported})
     elif exported:
         print(f"R's data sets skipped without R: {', '.join(exported)}")
@@ -362,8 +378,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=3, help="timed runs (median kept)")
     parser.add_argument("--datasets", nargs="+", default=DEFAULT_DATASETS,
-                        choices=[*PYTHON_DATASETS, *R_DATASETS, "small"],
-                        help="data sets by name; 'small' for R's small data sets")
+                        choices=[*PYTHON_DATASETS, *R_DATASETS, *DATASET_GROUPS],
+                        help="data sets by name; 'small' for R's small data sets, 'more' "
+                             "for eight more")
     parser.add_argument("--models", choices=list(MODEL_SETS), default="four",
                         help="the four shared structures, or all 14 mclust models")
     parser.add_argument("--prior", action="store_true",
@@ -387,7 +404,7 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory() as folder:
         names = [name for given in args.datasets
-                 for name in (SMALL_DATASETS if given == "small" else [given])]
+                 for name in DATASET_GROUPS.get(given, [given])]
         paths = write_datasets(list(dict.fromkeys(names)), Path(folder), with_r)
         rows = [benchmark(name, path, models, structures, args.repeats, with_r, prior)
                 for name, path in paths.items()]
