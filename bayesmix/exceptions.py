@@ -66,8 +66,8 @@ class DegenerateComponentWarning(BayesmixWarning):
     Raised when a component's covariance sits at the ``reg_covar`` floor (it has
     collapsed onto a point or a lower-dimensional set, typically repeated or rounded
     values) or when it holds fewer effective points than it needs to estimate its
-    covariance. The offending components are listed in the estimator's
-    ``degenerate_components_`` attribute.
+    covariance (or, for EEV and VEV, too few to fix its own axes). The offending
+    components are listed in the estimator's ``degenerate_components_`` attribute.
 
     Examples
     --------

@@ -168,6 +168,12 @@ class CovarianceStructure:
         :mod:`bayesmix.em.batch` then projects its jumps (:meth:`project`) and leaves
         padded components out of the M step as components of weight 0 and scatter 0,
         which :meth:`maximise_scatter` of such a structure must ignore.
+    axes_from_scatter : bool
+        Whether each component has its own axes while its shape is shared (EEV, VEV), so
+        that its axes come from its own scatter alone: they are determined only where
+        the scatter is singular in at most one direction. A count of rows cannot say so
+        (soft responsibilities spread a component's weight over many rows);
+        :func:`~bayesmix.em.diagnostics.find_degenerate` tests the scatter.
     seeded_by : tuple of str
         Structures whose fit :func:`~bayesmix.select_em` also starts this one from, at
         the same number of components, in order of preference: the first whose fit is
@@ -199,6 +205,7 @@ class CovarianceStructure:
     supports_prior: bool = False
     batched_m_step: bool = False
     nonlinear_constraints: bool = False
+    axes_from_scatter: bool = False
     seeded_by: tuple[str, ...] = ()
     prior_seeded_by: tuple[str, ...] = ()
     mahalanobis_features: str = "outer"

@@ -183,7 +183,9 @@ class DecomposedStructure(CovarianceStructure):
     Its parameter count is mclust's ``nVarParams``: one volume (``E``) or ``K``
     (``V``), ``D - 1`` shape values once or per component, ``D (D - 1) / 2`` rotation
     angles once or per component (none for ``I``). A component needs ``D + 1`` points
-    when its orientation is its own, one when the covariance is shared, two otherwise.
+    when its orientation and shape are its own, one when its volume and shape are
+    shared, two otherwise; where only the orientation is its own (EEV, VEV), the axes
+    also need a scatter singular in at most one direction (:attr:`axes_from_scatter`).
 
     Examples
     --------
@@ -221,19 +223,22 @@ class DecomposedStructure(CovarianceStructure):
         return (count[volume] + count[shape] * (n_features - 1)
                 + count[orientation] * n_features * (n_features - 1) // 2)
 
+    @property
+    def axes_from_scatter(self):
+        return self.name[1:] == "EV"
+
     def min_points(self, n_features):
         # A component's own shape along its own axes (EVV) needs a scatter of full rank,
-        # D + 1 rows, as a full covariance does. Its own axes with a shared shape (EEV,
-        # VEV) need D rows: with fewer, the scatter's null space has two or more
-        # dimensions, in which the axes are arbitrary (mclust's SVD and NumPy's eigh pick
-        # different ones, and EM from the same start ends apart). A volume or shape of
-        # its own needs two rows; a shared covariance, one.
-        if self.shares_covariance():
-            return 1
-        shape, orientation = self.name[1:]
-        if orientation == "V":
-            return n_features + 1 if shape == "V" else n_features
-        return 2
+        # D + 1 rows, as a full covariance does. A volume or shape of its own needs two
+        # rows; a shared volume and shape (EII, EEI, EEE, EEV), one. Own axes with a
+        # shared shape (EEV, VEV) also need the scatter's null space to have at most one
+        # dimension, else the axes are arbitrary in it (mclust's SVD and NumPy's eigh pick
+        # different ones, and EM from the same start ends apart): a test of the scatter,
+        # not of the count (axes_from_scatter).
+        volume, shape, orientation = self.name
+        if orientation == "V" and shape == "V":
+            return n_features + 1
+        return 1 if volume == "E" and shape != "V" else 2
 
     def random_covariances(self, rng, n_components, n_features, low, high):
         parts = random_decomposition(rng, self.name, n_components, n_features, low, high)

@@ -318,8 +318,9 @@ class VEVCovariance(DecomposedStructure, FullCovariance):
     Examples
     --------
     >>> from bayesmix.covariance import get_structure
-    >>> get_structure("VEV").n_parameters(2, 4), get_structure("VEV").min_points(4)
-    (17, 4)
+    >>> vev = get_structure("VEV")
+    >>> vev.n_parameters(2, 4), vev.min_points(4), vev.axes_from_scatter
+    (17, 2, True)
     """
 
     name = "VEV"

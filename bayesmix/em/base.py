@@ -39,7 +39,7 @@ from bayesmix._validation import (
 )
 from bayesmix.covariance import COVARIANCE_TYPES, CovarianceStructure, get_structure
 from bayesmix.covariance.prior import ConjugatePrior, as_conjugate_prior
-from bayesmix.em.diagnostics import find_degenerate
+from bayesmix.em.diagnostics import axes_scatters, find_degenerate
 from bayesmix.em.engine import EMEngine, EMRun, EMSettings, MixtureParameters
 from bayesmix.em.init import INIT_METHODS, initial_responsibilities
 from bayesmix.em.missing_source import memory_source
@@ -277,7 +277,8 @@ class BaseMixtureEM(NoiseComponentMixin, DensityMixin, BaseEstimator):
             labels = source.new_labels()
             final = engine.e_step(best.parameters, labels=labels)
 
-        self._store_fit(best, n_init, source, final.counts)
+        self._store_fit(best, n_init, source, final.counts, axes_scatters(
+            structure, final.counts, final.sums, final.second_moments))
         self._X_fit = source.training_rows
         self.fit_time_ = time.perf_counter() - start_time
         if labels is None:  # the rows are not in memory: predicted lazily, by chunks
@@ -319,7 +320,8 @@ class BaseMixtureEM(NoiseComponentMixin, DensityMixin, BaseEstimator):
         return given
 
     def set_fitted_run(self, run: EMRun, source: Any, counts: np.ndarray,
-                       fit_time: float) -> BaseMixtureEM:
+                       fit_time: float, scatters: np.ndarray | None = None
+                       ) -> BaseMixtureEM:
         """Set the fitted attributes from an EM run made outside ``fit``, without refitting.
 
         As ``fit`` sets them from its best run: :mod:`bayesmix.em.batch` fits many
@@ -335,6 +337,10 @@ class BaseMixtureEM(NoiseComponentMixin, DensityMixin, BaseEstimator):
             Weighted counts of one E step at the run's parameters.
         fit_time : float
             Seconds, for ``fit_time_``.
+        scatters : ndarray of shape (n_components, n_features, n_features), optional
+            That E step's within scatters, which the degeneracy checks test for a
+            structure whose axes come from them
+            (:func:`~bayesmix.em.diagnostics.axes_scatters`).
 
         Returns
         -------
@@ -355,7 +361,7 @@ class BaseMixtureEM(NoiseComponentMixin, DensityMixin, BaseEstimator):
         (array([[1.]]), array([0]))
         """
         self._record_features(source)
-        self._store_fit(run, self.n_init, source, counts)
+        self._store_fit(run, self.n_init, source, counts, scatters)
         self._X_fit = source.training_rows
         self.fit_time_ = fit_time
         return self
@@ -503,8 +509,13 @@ class BaseMixtureEM(NoiseComponentMixin, DensityMixin, BaseEstimator):
             structure.precisions_from_cholesky(factors))
         return MixtureParameters(given["weights"], given["means"], covariances, factors)
 
-    def _store_fit(self, best: EMRun, n_init: int, source: Any, counts: np.ndarray) -> None:
-        """Set the fitted attributes from the best run; warn if it did not converge."""
+    def _store_fit(self, best: EMRun, n_init: int, source: Any, counts: np.ndarray,
+                   scatters: np.ndarray | None = None) -> None:
+        """Set the fitted attributes from the best run; warn if it did not converge.
+
+        ``counts`` and ``scatters`` come from one E step at its parameters (see
+        :meth:`set_fitted_run`).
+        """
         if not best.converged and best.n_iter >= self.max_iter > 0:  # not a run stopped early
             warnings.warn(
                 f"The best of {n_init} initialisation(s) did not converge in max_iter="
@@ -541,18 +552,19 @@ class BaseMixtureEM(NoiseComponentMixin, DensityMixin, BaseEstimator):
                      f"iteration {best.n_iter}" for k in best.failed_components}
         self.degenerate_reasons_ = self._find_degenerate(
             structure, counts, source.data_covariance(full=structure.estimates_correlations),
-            failed)
+            failed, scatters)
         self.degenerate_components_ = list(self.degenerate_reasons_)
         self._warn_if_reg_covar_dominates(source.data_covariance(full=False))
 
     # ------------------------------------------------------------------ diagnostics
     def _find_degenerate(self, structure: CovarianceStructure, counts: np.ndarray,
-                         data_covariance: np.ndarray, failed: dict[int, str]
-                         ) -> dict[int, str]:
-        """Flag collapsed, starved and ``failed`` components, warn once listing them and why."""
+                         data_covariance: np.ndarray, failed: dict[int, str],
+                         scatters: np.ndarray | None = None) -> dict[int, str]:
+        """Flag collapsed, starved and ``failed`` components (and those whose own axes
+        are arbitrary), warn once listing them and why."""
         report = find_degenerate(structure, self.covariances_, counts, data_covariance,
                                  self.reg_covar, self._feature_label,
-                                 prior=self.prior is not None)
+                                 prior=self.prior is not None, scatters=scatters)
         reasons = {k: "; ".join(why for why in (report.reasons.get(k), failed.get(k)) if why)
                    for k in sorted({*report.reasons, *failed})}
         if reasons:

@@ -73,7 +73,7 @@ from bayesmix._parallel import RowThreads
 from bayesmix.covariance.base import CovarianceStructure
 from bayesmix.covariance.prior import ConjugatePrior
 from bayesmix.covariance.quadratic import RowProducts, symmetric_from_upper, upper_triangle
-from bayesmix.em.diagnostics import has_collapsed, has_starved
+from bayesmix.em.diagnostics import axes_scatters, has_collapsed, has_starved
 from bayesmix.em.engine import (
     COLLAPSE_CHECK_EVERY,
     COUNT_FLOOR,
@@ -143,18 +143,22 @@ class BatchEvaluation:
         ``sum_n w_n log p(x_n)``.
     entropy : ndarray of shape (B,)
         ``-sum_n w_n log max_k r_nk``, the entropy of the hard classification (ICL's).
+    scatters : list of ndarray or None
+        Each fit's within scatters where its structure's axes come from them
+        (:func:`~bayesmix.em.diagnostics.axes_scatters`), else ``None``.
 
     Examples
     --------
     >>> import numpy as np
     >>> from bayesmix.em.batch import BatchEvaluation
-    >>> BatchEvaluation([np.ones(1)], np.zeros(1), np.zeros(1)).entropy
+    >>> BatchEvaluation([np.ones(1)], np.zeros(1), np.zeros(1), [None]).entropy
     array([0.])
     """
 
     counts: list[np.ndarray]
     log_likelihood: np.ndarray
     entropy: np.ndarray
+    scatters: list[np.ndarray | None]
 
 
 class _Group:
@@ -1163,7 +1167,7 @@ class BatchEM:
         array([3., 3.])
         """
         if not fits:
-            return BatchEvaluation([], np.empty(0), np.empty(0))
+            return BatchEvaluation([], np.empty(0), np.empty(0), [])
         structures = [structure for structure, _ in fits]
         order = _stack_order(structures)
         n_components = np.array([fit.weights.shape[0] for _, fit in fits])
@@ -1181,8 +1185,16 @@ class BatchEM:
                 span_factors[self._block(group.structure, k)] = fit.precisions_cholesky
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"), RowThreads(
                 self.source.n_samples) as threads:
-            log_likelihood, entropy, counts = self._e_step(threads, packed, groups, real,
-                                                           real.size, evaluate=True)[:3]
+            log_likelihood, entropy, counts, sums, *second_moments = self._e_step(
+                threads, packed, groups, real, real.size, evaluate=True)
+        scatters = []
+        for row, k in enumerate(n_components[order]):
+            group = self._group_of(groups, row)
+            second = second_moments[groups.index(group)]
+            scatters.append(axes_scatters(
+                group.structure, counts[row, :k], sums[row, :k],
+                None if second is None else second[row - group.start, :k]))
         back = np.argsort(order)
         return BatchEvaluation([counts[row, :k] for row, k in zip(back, n_components)],
-                               log_likelihood[back], entropy[back])
+                               log_likelihood[back], entropy[back],
+                               [scatters[row] for row in back])

@@ -190,8 +190,9 @@ class StudentMixtureEM(BaseMixtureEM):
                                  self.precisions_cholesky_, self.dof_,
                                  noise_weight=self._previous_noise_weight())
 
-    def _store_fit(self, best: EMRun, n_init: int, source: Any, counts: np.ndarray) -> None:
-        super()._store_fit(best, n_init, source, counts)
+    def _store_fit(self, best: EMRun, n_init: int, source: Any, counts: np.ndarray,
+                   scatters: np.ndarray | None = None) -> None:
+        super()._store_fit(best, n_init, source, counts, scatters)
         self.scales_ = self.covariances_
         self.dof_ = best.parameters.dof.astype(source.dtype, copy=False)
         self.covariances_ = self._covariances()

@@ -215,6 +215,11 @@ def _fit_batched(source: InMemorySource, structures: list[str], ks: list[int],
             batch_starts.append(BatchStart(get_structure(structure), drawn[key], rivals))
     batch = _batch(source, settings)
     ends = batch.run(batch_starts, max(SCREEN_TOL, settings["tol"]))
+    # The runs whose degeneracy also depends on their scatters (axes_from_scatter).
+    tested = [(run, end) for run, end in zip(runs, ends) if end is not None
+              and not end.failed_components and get_structure(run[0][0]).axes_from_scatter]
+    scatters = dict(zip((run for run, _ in tested), batch.evaluate(
+        [(get_structure(run[0][0]), end.parameters) for run, end in tested]).scatters))
     chosen, data_covariances = [], {}  # the data's covariance, full or its variances
     for cell in cells:
         candidates = [(run, end) for run, end in zip(runs, ends)
@@ -228,8 +233,9 @@ def _fit_batched(source: InMemorySource, structures: list[str], ks: list[int],
         full = structure.estimates_correlations
         if full not in data_covariances:
             data_covariances[full] = source.data_covariance(full=full)
-        chosen.append(_kept_run(candidates, lambda run: _run_is_degenerate(
-            structure, run, source.total_weight, data_covariances[full], settings)))
+        chosen.append(_kept_run(candidates, lambda candidate: _run_is_degenerate(
+            structure, candidate[1], source.total_weight, data_covariances[full], settings,
+            scatters.get(candidate[0]))))
     fitted = []
     for ((structure, k), position, _), end in chosen:
         scheme = starts[position]
@@ -243,14 +249,14 @@ def _fit_batched(source: InMemorySource, structures: list[str], ks: list[int],
     return fits
 
 
-def _kept_run(candidates: list[tuple[tuple, EMRun]], degenerate: Callable[[EMRun], bool]
-              ) -> tuple[tuple, EMRun]:
+def _kept_run(candidates: list[tuple[tuple, EMRun]],
+              degenerate: Callable[[tuple[tuple, EMRun]], bool]) -> tuple[tuple, EMRun]:
     """The run a cell keeps of its ``candidates``, ``((cell, scheme, restart), run)``.
 
     Each scheme's best restart, as its estimator keeps it (a run whose covariance stopped
     being positive definite last, then the highest likelihood, an exact tie to the
-    earlier restart), then the best scheme's unless it is ``degenerate`` and another
-    scheme's is not.
+    earlier restart), then the best scheme's unless it is ``degenerate`` (called with
+    the candidate) and another scheme's is not.
     """
     ranked = sorted(candidates, reverse=True, key=lambda candidate: (
         not candidate[1].failed_components, candidate[1].lower_bound,
@@ -259,21 +265,23 @@ def _kept_run(candidates: list[tuple[tuple, EMRun]], degenerate: Callable[[EMRun
     for candidate in ranked:
         best_of_scheme.setdefault(candidate[0][1], candidate)
     schemes = list(best_of_scheme.values())
-    return next((candidate for candidate in schemes if not degenerate(candidate[1])),
+    return next((candidate for candidate in schemes if not degenerate(candidate)),
                 schemes[0])
 
 
 def _run_is_degenerate(structure: CovarianceStructure, run: EMRun, total_weight: float,
-                       data_covariance: np.ndarray, settings: dict[str, Any]) -> bool:
+                       data_covariance: np.ndarray, settings: dict[str, Any],
+                       scatters: np.ndarray | None = None) -> bool:
     """Whether a run of the batch ends with a degenerate component, as its estimator
     would find (:func:`~bayesmix.em.diagnostics.find_degenerate`; the counts are its
-    weights times ``total_weight``)."""
+    weights times ``total_weight``, the ``scatters`` an E step's at its parameters)."""
     if run.failed_components:
         return True
     parameters = run.parameters
     report = find_degenerate(
         structure, parameters.covariances, parameters.weights * total_weight,
-        data_covariance, settings["reg_covar"], str, prior=settings["prior"] is not None)
+        data_covariance, settings["reg_covar"], str, prior=settings["prior"] is not None,
+        scatters=scatters)
     return bool(report.reasons)
 
 
@@ -299,7 +307,8 @@ def _hand_runs(batch: BatchEM, source: InMemorySource,
     handed = []
     with _quiet_fits():
         for i, (em, run) in enumerate(fitted):
-            em.set_fitted_run(run, source, evaluation.counts[i], fit_time)
+            em.set_fitted_run(run, source, evaluation.counts[i], fit_time,
+                              evaluation.scatters[i])
             handed.append((em, criteria_from_totals(
                 evaluation.log_likelihood[i], evaluation.entropy[i],
                 n_parameters(em.n_components, source.n_features, em.covariance_type),
