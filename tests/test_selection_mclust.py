@@ -215,3 +215,21 @@ def test_a_cell_keeps_the_scheme_whose_fit_is_not_degenerate():
                                atol=0.01)
     with pytest.raises(ValueError, match="Every fit of the grid .* has a degenerate"):
         select_em(X, [6, 8], ["VEI"], random_state=0, init_params="kmeans")
+
+
+def test_a_component_of_one_row_and_shares_of_others_has_determined_axes():
+    """R's women, mclust's 14 models: mclust 6.0 chooses EEV,4 (log-likelihood -35.155,
+    BIC -116.347). One of its components holds one row and 19 % of another: 1.19
+    effective rows, fewer than the two features, but its scatter has full rank, so its
+    own axes are determined and the fit is not degenerate. select_em chooses it too
+    (it chose EEV,3, BIC -123.54, while a count of rows flagged it)."""
+    from pathlib import Path
+
+    import pandas as pd
+
+    X = pd.read_csv(Path(__file__).parent / "data" / "women.csv")
+    selection = select_em(X, covariance_types="mclust", random_state=0)
+    assert selection.best_params_ == {"n_components": 4, "covariance_type": "EEV"}
+    best = selection.table_.loc[selection.best_index_]
+    np.testing.assert_allclose([best["log_likelihood"], -best["bic"]], [-35.155, -116.347],
+                               atol=0.01)
