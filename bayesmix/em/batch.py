@@ -1188,12 +1188,12 @@ class BatchEM:
             log_likelihood, entropy, counts, sums, *second_moments = self._e_step(
                 threads, packed, groups, real, real.size, evaluate=True)
         scatters = []
-        for row, k in enumerate(n_components[order]):
-            group = self._group_of(groups, row)
-            second = second_moments[groups.index(group)]
-            scatters.append(axes_scatters(
-                group.structure, counts[row, :k], sums[row, :k],
-                None if second is None else second[row - group.start, :k]))
+        for group, second in zip(groups, second_moments):
+            for row in range(group.start, group.start + group.size):
+                k = n_components[order[row]]
+                scatters.append(axes_scatters(
+                    group.structure, counts[row, :k], sums[row, :k],
+                    None if second is None else second[row - group.start, :k]))
         back = np.argsort(order)
         return BatchEvaluation([counts[row, :k] for row, k in zip(back, n_components)],
                                log_likelihood[back], entropy[back],

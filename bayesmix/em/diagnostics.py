@@ -285,17 +285,16 @@ def find_degenerate(
     reasons = {}
     for k in np.flatnonzero(collapsed | starved | arbitrary):
         why = []
+        held = math.floor(counts[k] * 100.0) / 100.0  # 3.996 points: not "4, fewer than 4"
         if collapsed[k]:
             where = "" if directions is None else (
                 f", mostly along feature {feature_label(np.abs(directions[k]).argmax())!r}")
             why.append(f"its smallest variance {smallest[k]:.3g} is at the reg_covar floor "
                        f"({reg_covar:g}{where})")
-        if starved[k]:  # rounded down: 3.996 points are not "4, fewer than the 4"
-            held = math.floor(counts[k] * 100.0) / 100.0
+        if starved[k]:
             why.append(f"it holds {held:g} effective points, fewer than the "
                        f"{min_points} its covariance needs")
         if arbitrary[k]:
-            held = math.floor(counts[k] * 100.0) / 100.0
             why.append(f"its {held:g} effective points vary in only "
                        f"{n_features - n_null[k]} of the {n_features} directions, so its "
                        f"own axes are arbitrary in the other {n_null[k]}")
