@@ -233,3 +233,15 @@ def test_a_component_of_one_row_and_shares_of_others_has_determined_axes():
     best = selection.table_.loc[selection.best_index_]
     np.testing.assert_allclose([best["log_likelihood"], -best["bic"]], [-35.155, -116.347],
                                atol=0.01)
+
+
+def test_seeded_fits_of_a_data_frame_raise_no_feature_name_warning(old_faithful):
+    """A seed fitted on a DataFrame's columns starts the seeded fits from its parameters,
+    not through predict_proba on the source's array (scikit-learn warned that X has no
+    feature names)."""
+    import warnings
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        select_em(old_faithful, [2, 3], covariance_types=["VEV", "VVE"], random_state=0)
+    assert not [w for w in caught if "feature names" in str(w.message)]

@@ -40,6 +40,7 @@ from bayesmix.covariance import (
 )
 from bayesmix.covariance.base import NOT_POSITIVE_FIX, CovarianceStructure
 from bayesmix.covariance.prior import as_conjugate_prior
+from bayesmix.density import responsibilities
 from bayesmix.em import GaussianMixtureEM, StudentMixtureEM
 from bayesmix.em.batch import BatchEM, BatchStart
 from bayesmix.em.diagnostics import find_degenerate
@@ -392,7 +393,11 @@ def _seeded_batch(source: InMemorySource, jobs: list, settings: dict[str, Any]) 
     """The seeded fits as one batch, from the seeds' responsibilities."""
     start_time = time.perf_counter()
     screen_tol = max(SCREEN_TOL, settings["tol"])
-    starts = [BatchStart(get_structure(structure), seed.predict_proba(source.X),
+    # (from the seed's parameters: its predict_proba would warn that the source's array
+    # has no feature names where the seed was fitted with them)
+    starts = [BatchStart(get_structure(structure),
+                         responsibilities(source.X, seed.component_weights_, seed.means_,
+                                          seed.precisions_cholesky_, seed.covariance_type),
                          screen_bound=None if current.degenerate_components_
                          else _bound_at(current, screen_tol))
               for structure, seed, current in jobs]
