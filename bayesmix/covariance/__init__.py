@@ -77,6 +77,7 @@ __all__ = [
     "n_parameters",
     "precision_cholesky",
     "precisions_from_cholesky",
+    "special_cases",
     "structure_names",
     "to_full",
 ]
@@ -116,6 +117,58 @@ def mclust_models(n_features: int, prior: bool = False) -> list[str]:
     """
     names = ONE_FEATURE_MODELS if n_features == 1 else MCLUST_MODELS
     return [name for name in names if not prior or _BY_NAME[name].supports_prior]
+
+
+#: The order of mclust's letters by freedom: the identity, equal across the components,
+#: free for each component.
+_LETTER_FREEDOM = {"I": 0, "E": 1, "V": 2}
+
+
+def _freedom(name: str) -> tuple[int, int, int]:
+    """The freedom of an mclust model's volume, shape and orientation (a spherical shape
+    has no orientation of its own: EII's and VII's count as the identity's)."""
+    volume, shape, orientation = name
+    return (_LETTER_FREEDOM[volume], _LETTER_FREEDOM[shape],
+            _LETTER_FREEDOM["I" if shape == "I" else orientation])
+
+
+def special_cases(covariance_type: str) -> list[str]:
+    """The mclust models whose every covariance ``covariance_type`` also admits.
+
+    A model is a special case of another when each of its volume, shape and orientation
+    is at most as free (the identity, then equal across the components, then free for
+    each): EVE (equal volumes) is VVE with its volumes held equal, EEE is EVE with its
+    shapes held equal, VVI is VVE with the identity's axes. At the same number of
+    components the more general model's likelihood can reach the special case's: EM
+    started from the special case's fit climbs from there.
+
+    Parameters
+    ----------
+    covariance_type : str
+        A registered name.
+
+    Returns
+    -------
+    list of str
+        mclust's names, in mclust's order (:data:`MCLUST_MODELS`); empty for EII, the
+        most constrained, and for a structure that is not one of mclust's models.
+
+    Examples
+    --------
+    >>> from bayesmix.covariance import special_cases
+    >>> special_cases("VVE")
+    ['EII', 'VII', 'EEI', 'VEI', 'EVI', 'VVI', 'EEE', 'VEE', 'EVE']
+    >>> special_cases("tied"), special_cases("V")
+    (['EII', 'EEI', 'EEE'], ['EII'])
+    >>> "EVI" in special_cases("EEV")  # EEV's components share one shape; EVI's need not
+    False
+    """
+    name = get_structure(covariance_type).name
+    if name not in MCLUST_MODELS:
+        return []
+    general = _freedom(name)
+    return [other for other in MCLUST_MODELS if other != name
+            and all(a <= b for a, b in zip(_freedom(other), general))]
 
 
 def structure_names() -> list[str]:

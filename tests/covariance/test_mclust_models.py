@@ -146,3 +146,37 @@ def test_project_keeps_the_models_covariances_and_constrains_others(model):
     other = get_structure("VVV").random_covariances(np.random.RandomState(8), K, D, 0.5, 2.0)
     projected = structure.project(structure.from_full(other), weights, D)
     np.testing.assert_allclose(structure.project(projected, weights, D), projected, rtol=1e-7)
+
+
+def _reproduces(general, covariances, n_features):
+    """Whether ``general``'s M step, given scatters that are exactly ``covariances`` (full,
+    (K, D, D)) times the counts, gives them back: it admits them."""
+    counts = np.array([30.0, 50.0, 20.0])
+    means = np.zeros((3, n_features))
+    second = counts[:, None, None] * covariances
+    total = second.sum(axis=0)
+    if general.second_moments == "diagonal":
+        second = np.einsum("kdd->kd", second)
+    elif general.second_moments is None:
+        second = None
+    fitted = general.m_step(counts, means, second, total, 0.0)
+    return np.allclose(general.to_full(fitted, 3, n_features), covariances, rtol=1e-6,
+                       atol=1e-9)
+
+
+@pytest.mark.parametrize("general", MCLUST_MODELS)
+def test_a_model_admits_exactly_the_covariances_of_its_special_cases(general):
+    """``special_cases`` read from mclust's letters agrees with the structures: the
+    general model's own M step gives back random covariances of each special case, and
+    not those of any other model (so the likelihood of a special case's fit is one the
+    general model can reach)."""
+    from bayesmix.covariance import special_cases
+
+    rng = np.random.RandomState(0)
+    n_features, structure = 3, get_structure(general)
+    for other in MCLUST_MODELS:
+        special = get_structure(other)
+        covariances = special.to_full(special.random_covariances(rng, 3, n_features, 0.5, 4.0),
+                                      3, n_features)
+        assert _reproduces(structure, covariances, n_features) == (
+            other == general or other in special_cases(general)), other
