@@ -3,12 +3,13 @@
 The data are validated and summarised once (one :class:`~bayesmix.em.sources.InMemorySource`
 for the grid); every fit starts from mclust's hierarchical clustering, whose merge tree
 serves every cell, and from k-means screened by a short EM run (EVE and VVE also from
-the VEV fits of the grid); the fits are SQUAREM-accelerated. A structure with a batched
-M step fits all its cells, from all their starts, as one stacked computation
-(:mod:`bayesmix.em.batch`), and the criteria of its cells come from one batched pass;
-another structure is fitted cell by cell. Its length (about 600 lines, a third of them
-docstrings, :func:`select_em`'s alone some 150) is that of one function and the ways it
-fits a cell: batched, cell by cell, and refitted from the seeds of other structures.
+the VEV fits of the grid, and a cell below a special case of its model from that fit);
+the fits are SQUAREM-accelerated. A structure with a batched M step fits all its cells,
+from all their starts, as one stacked computation (:mod:`bayesmix.em.batch`), and the
+criteria of its cells come from one batched pass; another structure is fitted cell by
+cell. Its length (about 700 lines, a third of them docstrings, :func:`select_em`'s alone
+some 150) is that of one function and the ways it fits a cell: batched, cell by cell,
+and refitted from the fits of other structures.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ from bayesmix.covariance import (
     get_structure,
     mclust_models,
     n_parameters,
+    special_cases,
 )
 from bayesmix.covariance.base import NOT_POSITIVE_FIX, CovarianceStructure
 from bayesmix.covariance.prior import as_conjugate_prior
@@ -335,7 +337,76 @@ def _refit_from_seeds(source: InMemorySource,
     The seed is the first structure named by the cell's structure
     (:attr:`~bayesmix.covariance.CovarianceStructure.seeded_by`, or ``prior_seeded_by``
     under a prior) whose fit at the same number of components is in the grid and not
-    degenerate; that fit starts a fit of the cell (its weights, means and precisions as
+    degenerate; that fit starts a fit of the cell (:func:`_refit_cells`).
+    """
+    gaussian = _gaussian_structures(by_cell)
+    jobs = []  # (structure, position in the grid, seed's fit)
+    for structure in gaussian.values():
+        seeded_by = (get_structure(structure).seeded_by if settings["prior"] is None
+                     else get_structure(structure).prior_seeded_by)
+        seeds = [by_cell["gaussian", gaussian[seed]] for seed in seeded_by if seed in gaussian]
+        for i in range(len(by_cell["gaussian", structure])):
+            # the first seed whose fit is usable (one component: every start agrees)
+            seed_em = next((fits[i][0] for fits in seeds
+                            if not fits[i][0].degenerate_components_), None)
+            if seed_em is not None and seed_em.n_components > 1:
+                jobs.append((structure, i, seed_em))
+    _refit_cells(source, by_cell, jobs, settings)
+
+
+def _refit_below_special_cases(
+        source: InMemorySource,
+        by_cell: dict[tuple[str, str], list[tuple[GaussianMixtureEM, dict]]],
+        settings: dict[str, Any]) -> None:
+    """Refit each Gaussian cell whose likelihood is below that of a special case.
+
+    A structure admits every covariance of its special cases
+    (:func:`~bayesmix.covariance.special_cases`: VVE those of EVE, VEE and the others),
+    so at the same number of components its likelihood can reach theirs. A cell whose
+    fit (not degenerate) ends more than ``tol`` per unit weight below that of a special
+    case (not degenerate either) sits at a poorer optimum than it can reach: it is
+    refitted from the special case's fit (the highest, if several are), as
+    :func:`_refit_cells` refits. All such cells are refitted in one batch, then those
+    below a special case that was itself refitted, until none is left that has not
+    been refitted from that very fit. Not under a prior, whose density differs from
+    structure to structure.
+    """
+    gaussian = _gaussian_structures(by_cell)
+    below = {gaussian[name]: [gaussian[special] for special in special_cases(name)
+                              if special in gaussian] for name in gaussian}
+    tried = set()  # (structure, position, special case, its fit's bound): refitted
+    for _ in range(len(below)):  # each round lengthens the longest chain of refits
+        jobs = []
+        for structure, specials in below.items():
+            for i, (current, _) in enumerate(by_cell["gaussian", structure]):
+                seeds = [(by_cell["gaussian", special][i][0], special) for special in specials]
+                seeds = [(seed, special) for seed, special in seeds
+                         if not seed.degenerate_components_
+                         and seed.lower_bound_ > current.lower_bound_ + settings["tol"]]
+                if current.degenerate_components_ or not seeds:
+                    continue
+                seed, special = max(seeds, key=lambda pair: pair[0].lower_bound_)
+                if (structure, i, special, seed.lower_bound_) not in tried:
+                    tried.add((structure, i, special, seed.lower_bound_))
+                    jobs.append((structure, i, seed))
+        if not jobs:
+            return
+        _refit_cells(source, by_cell, jobs, settings)
+
+
+def _gaussian_structures(by_cell: dict[tuple[str, str], list]) -> dict[str, str]:
+    """The Gaussian structures of the grid: mclust's name -> the grid's name for it."""
+    return {get_structure(structure).name: structure
+            for family, structure in by_cell if family == "gaussian"}
+
+
+def _refit_cells(source: InMemorySource,
+                 by_cell: dict[tuple[str, str], list[tuple[GaussianMixtureEM, dict]]],
+                 jobs: list[tuple[str, int, GaussianMixtureEM]],
+                 settings: dict[str, Any]) -> None:
+    """Refit cells from other fits: ``(structure, position in the grid, seed's fit)``.
+
+    The seed's weights, means and precisions start a fit of the cell (as
     ``weights_init``, ``means_init`` and ``precisions_init``, so that the chosen
     estimator refits to the same result). The seeded fit is screened against the cell's
     (unless degenerate) as the grid's later start schemes are (:func:`_fit_screened`),
@@ -343,29 +414,15 @@ def _refit_from_seeds(source: InMemorySource,
     cell's fit is degenerate and the seeded one is not. The seeded fits of structures
     with a batched M step, on complete rows, run as one batch; the others one by one.
     """
-    gaussian = {get_structure(structure).name: structure
-                for family, structure in by_cell if family == "gaussian"}
-    cells, jobs = [], []  # (structure, position in the grid); (structure, seed, cell's fit)
-    for structure in gaussian.values():
-        seeded_by = (get_structure(structure).seeded_by if settings["prior"] is None
-                     else get_structure(structure).prior_seeded_by)
-        seeds = [by_cell["gaussian", gaussian[seed]] for seed in seeded_by if seed in gaussian]
-        for i, (current, _) in enumerate(by_cell["gaussian", structure]):
-            # the first seed whose fit is usable (one component: every start agrees)
-            seed_em = next((fits[i][0] for fits in seeds
-                            if not fits[i][0].degenerate_components_), None)
-            if seed_em is not None and seed_em.n_components > 1:
-                cells.append((structure, i))
-                jobs.append((structure, seed_em, current))
     if not jobs:
         return
+    seeded = [(structure, seed, by_cell["gaussian", structure][i][0])
+              for structure, i, seed in jobs]
     batched = (not isinstance(source, MissingValuesSource)
                and all(get_structure(structure).batched_m_step for structure, _, _ in jobs))
-    refits = (_seeded_batch if batched else _seeded_cells)(source, jobs, settings)
-    for (structure, i), (_, _, current), refit in zip(cells, jobs, refits):
-        if refit is None:
-            continue
-        if _standing(refit[0]) > _standing(current):
+    refits = (_seeded_batch if batched else _seeded_cells)(source, seeded, settings)
+    for (structure, i, _), (_, _, current), refit in zip(jobs, seeded, refits):
+        if refit is not None and _standing(refit[0]) > _standing(current):
             by_cell["gaussian", structure][i] = refit
 
 
@@ -494,6 +551,10 @@ def select_em(
     ``noise``; under a prior, ``prior_seeded_by``: EEE and VEV from EEV, EEV from VEV);
     the chosen estimator then has that fit's parameters as ``weights_init``,
     ``means_init`` and ``precisions_init``, so that refitting it reaches the same fit.
+    Without a prior, a cell whose likelihood ends below that of a special case of its
+    model (:func:`~bayesmix.covariance.special_cases`: EVE's fit is one of VVE's) is
+    refitted from that case's fit the same way, so that no model's fit stands below
+    what a more constrained model reached (Old Faithful's EVV,3 ended 0.83 below EVE,3).
     The data are validated and summarised once for the whole grid, and the iterations
     are accelerated by SQUAREM (``acceleration="squarem"``). A batched run stops where a
     component collapses or, without a prior, holds too few rows for its covariance
@@ -642,6 +703,8 @@ def select_em(
             for structure in structures if (family, structure) not in by_cell})
     if not noise:
         _refit_from_seeds(source, by_cell, settings)
+        if prior is None:
+            _refit_below_special_cases(source, by_cell, settings)
     fits = [by_cell[family, structure][i] for family in families for i in range(len(ks))
             for structure in structures]
     table = pd.DataFrame([_row(em, values) for em, values in fits],
