@@ -47,10 +47,32 @@ def test_without_the_refits_a_cell_is_below_a_special_case(old_faithful, monkeyp
     """The test above can fail: without the refits Old Faithful's EVV,3 is below EVE,3."""
     import bayesmix.selection.em as selection_em
 
-    monkeypatch.setattr(selection_em, "_refit_below_special_cases", lambda *args: None)
+    monkeypatch.setattr(selection_em, "_refit_below_reachable", lambda *args: None)
     selection = select_em(old_faithful, range(1, 5), covariance_types="mclust",
                           random_state=0)
     assert ("EVV", 3, "EVE") in _below_special_cases(selection, len(old_faithful))
+
+
+def test_a_cell_below_its_fit_with_a_component_fewer_is_refitted_from_a_split():
+    """iris, EVI: from the usual starts 6 components end at -248.39, below the -247.62 of
+    5 components, which 6 can reach; refitted from the 5-component fit with a component
+    split in two, the cell reaches -240.81."""
+    X = load_iris().data
+    table = select_em(X, [5, 6], covariance_types=["EVI"], random_state=0).table_
+    log_likelihood = table.set_index("n_components")["log_likelihood"]
+    assert log_likelihood[6] == pytest.approx(-240.81, abs=0.01)
+    assert log_likelihood[5] == pytest.approx(-247.62, abs=0.01)
+
+
+def test_without_the_refits_a_cell_is_below_its_fit_with_a_component_fewer(monkeypatch):
+    """The test above can fail: without the refits iris' EVI,6 is below EVI,5."""
+    import bayesmix.selection.em as selection_em
+
+    monkeypatch.setattr(selection_em, "_refit_below_reachable", lambda *args: None)
+    table = select_em(load_iris().data, [5, 6], covariance_types=["EVI"],
+                      random_state=0).table_
+    log_likelihood = table.set_index("n_components")["log_likelihood"]
+    assert log_likelihood[6] < log_likelihood[5] - 0.5
 
 
 def test_one_feature_data_run_e_and_v(old_faithful):

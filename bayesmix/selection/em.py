@@ -3,13 +3,13 @@
 The data are validated and summarised once (one :class:`~bayesmix.em.sources.InMemorySource`
 for the grid); every fit starts from mclust's hierarchical clustering, whose merge tree
 serves every cell, and from k-means screened by a short EM run (EVE and VVE also from
-the VEV fits of the grid, and a cell below a special case of its model from that fit);
+the VEV fits of the grid, and a cell below a fit its model can reach from that fit);
 the fits are SQUAREM-accelerated. A structure with a batched M step fits all its cells,
 from all their starts, as one stacked computation (:mod:`bayesmix.em.batch`), and the
 criteria of its cells come from one batched pass; another structure is fitted cell by
-cell. Its length (about 700 lines, a third of them docstrings, :func:`select_em`'s alone
+cell. Its length (about 800 lines, a third of them docstrings, :func:`select_em`'s alone
 some 150) is that of one function and the ways it fits a cell: batched, cell by cell,
-and refitted from the fits of other structures.
+and refitted from other cells' fits.
 """
 
 from __future__ import annotations
@@ -35,6 +35,7 @@ from bayesmix._validation import (
 from bayesmix.covariance import (
     COVARIANCE_TYPES,
     ConjugatePrior,
+    cholesky_from_precisions,
     get_structure,
     mclust_models,
     n_parameters,
@@ -46,7 +47,7 @@ from bayesmix.density import responsibilities
 from bayesmix.em import GaussianMixtureEM, StudentMixtureEM
 from bayesmix.em.batch import BatchEM, BatchStart
 from bayesmix.em.diagnostics import find_degenerate
-from bayesmix.em.engine import EMRun, EMSettings
+from bayesmix.em.engine import EMEngine, EMRun, EMSettings
 from bayesmix.em.init import (
     DETERMINISTIC_INITS,
     INIT_METHODS,
@@ -340,7 +341,7 @@ def _refit_from_seeds(source: InMemorySource,
     degenerate; that fit starts a fit of the cell (:func:`_refit_cells`).
     """
     gaussian = _gaussian_structures(by_cell)
-    jobs = []  # (structure, position in the grid, seed's fit)
+    jobs = []  # (structure, position in the grid, initial parameters)
     for structure in gaussian.values():
         seeded_by = (get_structure(structure).seeded_by if settings["prior"] is None
                      else get_structure(structure).prior_seeded_by)
@@ -350,48 +351,112 @@ def _refit_from_seeds(source: InMemorySource,
             seed_em = next((fits[i][0] for fits in seeds
                             if not fits[i][0].degenerate_components_), None)
             if seed_em is not None and seed_em.n_components > 1:
-                jobs.append((structure, i, seed_em))
+                jobs.append((structure, i, _seed_parameters(structure, seed_em)))
     _refit_cells(source, by_cell, jobs, settings)
 
 
-def _refit_below_special_cases(
-        source: InMemorySource,
+def _refit_below_reachable(
+        source: InMemorySource, ks: list[int],
         by_cell: dict[tuple[str, str], list[tuple[GaussianMixtureEM, dict]]],
         settings: dict[str, Any]) -> None:
-    """Refit each Gaussian cell whose likelihood is below that of a special case.
+    """Refit each Gaussian cell whose likelihood is below one its model can reach.
 
     A structure admits every covariance of its special cases
     (:func:`~bayesmix.covariance.special_cases`: VVE those of EVE, VEE and the others),
-    so at the same number of components its likelihood can reach theirs. A cell whose
-    fit (not degenerate) ends more than ``tol`` per unit weight below that of a special
-    case (not degenerate either) sits at a poorer optimum than it can reach: it is
-    refitted from the special case's fit (the highest, if several are), as
-    :func:`_refit_cells` refits. All such cells are refitted in one batch, then those
-    below a special case that was itself refitted, until none is left that has not
-    been refitted from that very fit. Not under a prior, whose density differs from
-    structure to structure.
+    and a mixture of K components every mixture of K - 1 (one component split in two),
+    so a cell can reach the likelihood of its special cases' fits at the same number of
+    components and of its own fit with one component fewer. A cell whose fit (not
+    degenerate) ends more than ``tol`` per unit weight below such a fit (not degenerate
+    either) sits at a poorer optimum than it can reach. It is refitted
+    (:func:`_refit_cells`) from the special case's fit (the highest, if several are),
+    or from the fit with one component fewer with one of its components split in two
+    along its longest axis (:func:`_split_start`; the largest not yet split from that
+    fit, on complete rows). All such
+    cells are refitted in one batch, then those below a fit that was itself refitted,
+    until none is left that has not been refitted from that very fit. Not under a
+    prior, whose density differs from structure to structure and with K.
     """
     gaussian = _gaussian_structures(by_cell)
     below = {gaussian[name]: [gaussian[special] for special in special_cases(name)
                               if special in gaussian] for name in gaussian}
-    tried = set()  # (structure, position, special case, its fit's bound): refitted
-    for _ in range(len(below)):  # each round lengthens the longest chain of refits
+    split = not isinstance(source, MissingValuesSource)
+    tried: set[tuple] = set()  # (structure, position, start's origin, its fit's bound)
+    for _ in range(len(below) + len(ks)):  # each round lengthens the longest chain
         jobs = []
         for structure, specials in below.items():
-            for i, (current, _) in enumerate(by_cell["gaussian", structure]):
-                seeds = [(by_cell["gaussian", special][i][0], special) for special in specials]
-                seeds = [(seed, special) for seed, special in seeds
-                         if not seed.degenerate_components_
-                         and seed.lower_bound_ > current.lower_bound_ + settings["tol"]]
-                if current.degenerate_components_ or not seeds:
+            fits = by_cell["gaussian", structure]
+            for i, (current, _) in enumerate(fits):
+                if current.degenerate_components_:
                     continue
-                seed, special = max(seeds, key=lambda pair: pair[0].lower_bound_)
-                if (structure, i, special, seed.lower_bound_) not in tried:
-                    tried.add((structure, i, special, seed.lower_bound_))
-                    jobs.append((structure, i, seed))
+                bar = current.lower_bound_ + settings["tol"]
+                reachable = [(by_cell["gaussian", special][i][0], special)
+                             for special in specials]
+                if split and i and ks[i - 1] == ks[i] - 1:
+                    reachable.append((fits[i - 1][0], "fewer"))
+                for fit, origin in reachable:
+                    if fit.degenerate_components_ or not fit.lower_bound_ > bar:
+                        continue
+                    start = _untried_start(source, structure, fit, origin,
+                                           tried, (structure, i), settings)
+                    if start is not None:
+                        jobs.append((structure, i, start))
         if not jobs:
             return
         _refit_cells(source, by_cell, jobs, settings)
+
+
+def _untried_start(source: InMemorySource, structure: str, fit: GaussianMixtureEM,
+                   origin: str, tried: set[tuple], cell: tuple[str, int],
+                   settings: dict[str, Any]) -> dict[str, np.ndarray] | None:
+    """A start from ``fit`` not tried yet for ``cell`` (recorded in ``tried``), or ``None``.
+
+    A special case's fit (``origin`` its name) gives its own parameters; the fit with one
+    component fewer (``origin="fewer"``) its largest component not yet split that gives
+    a start (:func:`_split_start`).
+    """
+    if origin != "fewer":
+        key = (*cell, origin, fit.lower_bound_)
+        if key in tried:
+            return None
+        tried.add(key)
+        return _seed_parameters(structure, fit)
+    for component in np.argsort(-fit.weights_, kind="stable"):
+        key = (*cell, int(component), fit.lower_bound_)
+        if key not in tried:
+            tried.add(key)
+            start = _split_start(source, fit, int(component), settings)
+            if start is not None:
+                return start
+    return None
+
+
+def _split_start(source: InMemorySource, em: GaussianMixtureEM, component: int,
+                 settings: dict[str, Any]) -> dict[str, np.ndarray] | None:
+    """Initial parameters of K + 1 components from a fit of K, ``component`` split in two.
+
+    Its responsibilities go to two components by the side of its mean each row lies on
+    along its covariance's longest axis; the first M step from them gives the
+    parameters. ``None`` when a side has no row or a covariance is not positive
+    definite.
+    """
+    structure = get_structure(em.covariance_type)
+    n_components, n_features = em.means_.shape
+    covariance = structure.to_full(em.covariances_, n_components, n_features)[component]
+    side = (source.X - em.means_[component]) @ np.linalg.eigh(covariance)[1][:, -1] > 0.0
+    if side.all() or not side.any():
+        return None
+    resp = responsibilities(source.X, em.component_weights_, em.means_,
+                            em.precisions_cholesky_, structure)
+    split = np.column_stack([resp, np.where(side, resp[:, component], 0.0)])
+    split[side, component] = 0.0
+    engine = EMEngine(source, structure, n_components + 1,
+                      EMSettings(reg_covar=settings["reg_covar"]))
+    try:
+        start = engine.from_responsibilities(split)
+    except ValueError:  # a covariance that is not positive definite
+        return None
+    return {"weights_init": start.weights, "means_init": start.means + source.shift,
+            "precisions_init": structure.precisions_from_cholesky(start.precisions_cholesky)}
 
 
 def _gaussian_structures(by_cell: dict[tuple[str, str], list]) -> dict[str, str]:
@@ -402,37 +467,38 @@ def _gaussian_structures(by_cell: dict[tuple[str, str], list]) -> dict[str, str]
 
 def _refit_cells(source: InMemorySource,
                  by_cell: dict[tuple[str, str], list[tuple[GaussianMixtureEM, dict]]],
-                 jobs: list[tuple[str, int, GaussianMixtureEM]],
+                 jobs: list[tuple[str, int, dict[str, np.ndarray]]],
                  settings: dict[str, Any]) -> None:
-    """Refit cells from other fits: ``(structure, position in the grid, seed's fit)``.
+    """Refit cells from initial parameters: ``(structure, position in the grid, start)``.
 
-    The seed's weights, means and precisions start a fit of the cell (as
-    ``weights_init``, ``means_init`` and ``precisions_init``, so that the chosen
-    estimator refits to the same result). The seeded fit is screened against the cell's
-    (unless degenerate) as the grid's later start schemes are (:func:`_fit_screened`),
-    and replaces it if it ends higher (under a prior: the log posterior), or if the
-    cell's fit is degenerate and the seeded one is not. The seeded fits of structures
-    with a batched M step, on complete rows, run as one batch; the others one by one.
+    ``start`` holds ``weights_init``, ``means_init`` and ``precisions_init``: the
+    estimator of a refit has them, so that it refits to the same result. A refit is
+    screened against the cell's fit (unless degenerate) and against the cell's earlier
+    refits, as the grid's later start schemes are (:func:`_fit_screened`), and replaces
+    the cell's fit if it ends higher (under a prior: the log posterior), or if the cell's
+    fit is degenerate and the refit is not. The refits of structures with a batched M
+    step, on complete rows, run as one batch; the others one by one.
     """
     if not jobs:
         return
-    seeded = [(structure, seed, by_cell["gaussian", structure][i][0])
-              for structure, i, seed in jobs]
+    refits_of = [(structure, start, by_cell["gaussian", structure][i][0], (structure, i))
+                 for structure, i, start in jobs]
     batched = (not isinstance(source, MissingValuesSource)
                and all(get_structure(structure).batched_m_step for structure, _, _ in jobs))
-    refits = (_seeded_batch if batched else _seeded_cells)(source, seeded, settings)
-    for (structure, i, _), (_, _, current), refit in zip(jobs, seeded, refits):
-        if refit is not None and _standing(refit[0]) > _standing(current):
+    refits = (_refits_batched if batched else _refits_one_by_one)(source, refits_of, settings)
+    for (structure, i, _), refit in zip(jobs, refits):
+        if refit is not None and _standing(refit[0]) > _standing(
+                by_cell["gaussian", structure][i][0]):
             by_cell["gaussian", structure][i] = refit
 
 
-def _seeded_cells(source: Any, jobs: list, settings: dict[str, Any]) -> list:
-    """The seeded fits one by one (screened against the cell's), each with its criteria."""
+def _refits_one_by_one(source: Any, jobs: list, settings: dict[str, Any]) -> list:
+    """The refits one by one (screened against the cell's fit), each with its criteria."""
     refits = []
     with _quiet_fits():
-        for structure, seed, current in jobs:
-            em = GaussianMixtureEM(seed.n_components, covariance_type=structure,
-                                   **_seed_parameters(structure, seed), **settings)
+        for structure, start, current, _ in jobs:
+            em = GaussianMixtureEM(len(start["weights_init"]), covariance_type=structure,
+                                   **start, **settings)
             try:
                 if current.degenerate_components_:
                     em.fit(source)
@@ -446,28 +512,27 @@ def _seeded_cells(source: Any, jobs: list, settings: dict[str, Any]) -> list:
     return refits
 
 
-def _seeded_batch(source: InMemorySource, jobs: list, settings: dict[str, Any]) -> list:
-    """The seeded fits as one batch, from the seeds' responsibilities."""
+def _refits_batched(source: InMemorySource, jobs: list, settings: dict[str, Any]) -> list:
+    """The refits as one batch, each from the responsibilities at its start."""
     start_time = time.perf_counter()
     screen_tol = max(SCREEN_TOL, settings["tol"])
-    # (from the seed's parameters: its predict_proba would warn that the source's array
-    # has no feature names where the seed was fitted with them)
-    starts = [BatchStart(get_structure(structure),
-                         responsibilities(source.X, seed.component_weights_, seed.means_,
-                                          seed.precisions_cholesky_, seed.covariance_type),
-                         screen_bound=None if current.degenerate_components_
-                         else _bound_at(current, screen_tol))
-              for structure, seed, current in jobs]
+    starts = []
+    for index, (structure, start, current, cell) in enumerate(jobs):
+        factors = cholesky_from_precisions(start["precisions_init"], structure)
+        starts.append(BatchStart(
+            get_structure(structure),
+            responsibilities(source.X, start["weights_init"], start["means_init"], factors,
+                             structure),
+            rivals=tuple(earlier for earlier in range(index) if jobs[earlier][3] == cell),
+            screen_bound=None if current.degenerate_components_
+            else _bound_at(current, screen_tol)))
     batch = _batch(source, settings)
     ends = batch.run(starts, screen_tol)
     kept = [index for index, end in enumerate(ends)
             if end is not None and not end.failed_components]
-    fitted = []
-    for index in kept:
-        structure, seed, _ = jobs[index]
-        fitted.append((GaussianMixtureEM(seed.n_components, covariance_type=structure,
-                                         **_seed_parameters(structure, seed), **settings),
-                       ends[index]))
+    fitted = [(GaussianMixtureEM(len(jobs[index][1]["weights_init"]),
+                                 covariance_type=jobs[index][0], **jobs[index][1], **settings),
+               ends[index]) for index in kept]
     refits: list = [None] * len(jobs)
     for index, refit in zip(kept, _hand_runs(batch, source, fitted, start_time)):
         refits[index] = refit
@@ -551,10 +616,12 @@ def select_em(
     ``noise``; under a prior, ``prior_seeded_by``: EEE and VEV from EEV, EEV from VEV);
     the chosen estimator then has that fit's parameters as ``weights_init``,
     ``means_init`` and ``precisions_init``, so that refitting it reaches the same fit.
-    Without a prior, a cell whose likelihood ends below that of a special case of its
-    model (:func:`~bayesmix.covariance.special_cases`: EVE's fit is one of VVE's) is
-    refitted from that case's fit the same way, so that no model's fit stands below
-    what a more constrained model reached (Old Faithful's EVV,3 ended 0.83 below EVE,3).
+    Without a prior, a cell whose likelihood ends below one its model can reach is
+    refitted the same way: below a special case of its model at the same number of
+    components (:func:`~bayesmix.covariance.special_cases`: EVE's fit is one of VVE's),
+    from that fit; below its own fit with one component fewer, from that fit with a
+    component split in two (on complete rows). On Old Faithful EVV,3 ended 0.83 below
+    EVE,3; on thyroid EEV,7 133.7 below EEV,6.
     The data are validated and summarised once for the whole grid, and the iterations
     are accelerated by SQUAREM (``acceleration="squarem"``). A batched run stops where a
     component collapses or, without a prior, holds too few rows for its covariance
@@ -704,7 +771,7 @@ def select_em(
     if not noise:
         _refit_from_seeds(source, by_cell, settings)
         if prior is None:
-            _refit_below_special_cases(source, by_cell, settings)
+            _refit_below_reachable(source, ks, by_cell, settings)
     fits = [by_cell[family, structure][i] for family in families for i in range(len(ks))
             for structure in structures]
     table = pd.DataFrame([_row(em, values) for em, values in fits],
