@@ -174,6 +174,12 @@ class CovarianceStructure:
         the scatter is singular in at most one direction. A count of rows cannot say so
         (soft responsibilities spread a component's weight over many rows);
         :func:`~bayesmix.em.diagnostics.find_degenerate` tests the scatter.
+    collapse_stretches : bool
+        Whether the components share a volume but have shapes of their own (EVI, EVE,
+        EVV), so that a component collapsing in one direction stretches in the others
+        (the product of its variances is the shared volume) instead of falling to the
+        ``reg_covar`` floor: :func:`~bayesmix.em.diagnostics.find_degenerate` then
+        compares its smallest variance with the data's.
     seeded_by : tuple of str
         Structures whose fit :func:`~bayesmix.select_em` also starts this one from, at
         the same number of components, in order of preference: the first whose fit is
@@ -206,6 +212,7 @@ class CovarianceStructure:
     batched_m_step: bool = False
     nonlinear_constraints: bool = False
     axes_from_scatter: bool = False
+    collapse_stretches: bool = False
     seeded_by: tuple[str, ...] = ()
     prior_seeded_by: tuple[str, ...] = ()
     mahalanobis_features: str = "outer"

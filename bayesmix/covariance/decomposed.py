@@ -227,6 +227,10 @@ class DecomposedStructure(CovarianceStructure):
     def axes_from_scatter(self):
         return self.name[1:] == "EV"
 
+    @property
+    def collapse_stretches(self):
+        return self.name[:2] == "EV"
+
     def min_points(self, n_features):
         # A component's own shape along its own axes (EVV) needs a scatter of full rank,
         # D + 1 rows, as a full covariance does. A volume or shape of its own needs two

@@ -154,7 +154,8 @@ class GaussianMixtureEM(BaseMixtureEM):
     floor (the unregularised variance is at most ``reg_covar``, or at most ``1e-10`` of the
     data's variance in that direction), which happens when it collapses onto repeated or
     rounded values, or when it holds fewer effective points than its covariance needs
-    (``n_features + 1`` for ``full``, 2 for ``diag`` and ``spherical``, 1 for ``tied``).
+    (``n_features + 1`` for ``full``, 2 for ``diag`` and ``spherical``, 1 for ``tied``;
+    mclust's models have other rules, :mod:`bayesmix.em.diagnostics`).
     The likelihood of such a fit is inflated by a near-singular covariance, so it must not
     be read as a good model: a :class:`~bayesmix.exceptions.DegenerateComponentWarning`
     is raised and model selection (:func:`bayesmix.select_em`) never picks it. EM checks
