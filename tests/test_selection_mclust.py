@@ -330,3 +330,20 @@ def test_without_the_stretch_test_a_collapsed_equal_volume_fit_is_chosen(monkeyp
     monkeypatch.setattr(diagnostics, "STRETCH_RTOL", 0.0)
     selection = select_em(_swiss(), covariance_types="mclust", random_state=0)
     assert selection.best_params_ == {"n_components": 4, "covariance_type": "EVE"}
+
+
+def test_refits_too_large_for_one_batch_run_one_by_one(monkeypatch):
+    """Refits whose start responsibilities would exceed BATCH_ELEMENTS are not batched
+    (the grid's own limit), and still reach the batched refit's fit."""
+    import bayesmix.selection.em as selection_em
+
+    X = load_iris().data
+    batched = select_em(X, [5, 6], covariance_types=["EVI"], random_state=0).table_
+    one_by_one = []
+    original = selection_em._refits_one_by_one
+    monkeypatch.setattr(selection_em, "_refits_one_by_one",
+                        lambda *args: one_by_one.append(1) or original(*args))
+    monkeypatch.setattr(selection_em, "BATCH_ELEMENTS", 100)
+    table = select_em(X, [5, 6], covariance_types=["EVI"], random_state=0).table_
+    assert one_by_one
+    np.testing.assert_allclose(table["log_likelihood"], batched["log_likelihood"], atol=1e-3)

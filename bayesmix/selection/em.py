@@ -477,14 +477,17 @@ def _refit_cells(source: InMemorySource,
     refits, as the grid's later start schemes are (:func:`_fit_screened`), and replaces
     the cell's fit if it ends higher (under a prior: the log posterior), or if the cell's
     fit is degenerate and the refit is not. The refits of structures with a batched M
-    step, on complete rows, run as one batch; the others one by one.
+    step, on complete rows, run as one batch (of at most :data:`BATCH_ELEMENTS` start
+    responsibilities, as the grid's); the others one by one.
     """
     if not jobs:
         return
     refits_of = [(structure, start, by_cell["gaussian", structure][i][0], (structure, i))
                  for structure, i, start in jobs]
     batched = (not isinstance(source, MissingValuesSource)
-               and all(get_structure(structure).batched_m_step for structure, _, _ in jobs))
+               and all(get_structure(structure).batched_m_step for structure, _, _ in jobs)
+               and len(jobs) * max(len(start["weights_init"]) for _, _, start in jobs)
+               * source.n_samples <= BATCH_ELEMENTS)
     refits = (_refits_batched if batched else _refits_one_by_one)(source, refits_of, settings)
     for (structure, i, _), refit in zip(jobs, refits):
         if refit is not None and _standing(refit[0]) > _standing(
