@@ -49,8 +49,8 @@ AXES_RTOL = 1e-4
 #: standard deviation that way. The shared volume keeps it off the ``reg_covar`` floor
 #: (its other variances grow), and EM creeps toward a singular covariance. On R's data
 #: such fits sit at 3e-8 (Pima.tr's EVE,5), 1.3e-6 (swiss' EVE,4) and 2e-6 (stackloss'
-#: EVI,5, which mclust reports as singular); the fits chosen on 28 real data sets where
-#: mclust's choice is not such a fit, at 5e-4 or more.
+#: EVI,5, which mclust reports as singular); the fits chosen on 25 other real data sets
+#: at 5e-4 or more, apart from mclust's own choices of models this does not test.
 STRETCH_RTOL = 1e-5
 #: Clusters far apart inflate the data's variance in a direction by their gaps: the
 #: components' pooled variance there, times this, caps the variance a stretched
