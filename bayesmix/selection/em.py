@@ -371,10 +371,11 @@ def _refit_below_reachable(
     (:func:`_refit_cells`) from the special case's fit (the highest, if several are),
     or from the fit with one component fewer with one of its components split in two
     along its longest axis (:func:`_split_start`; the largest not yet split from that
-    fit, on complete rows). All such
-    cells are refitted in one batch, then those below a fit that was itself refitted,
-    until none is left that has not been refitted from that very fit. Not under a
-    prior, whose density differs from structure to structure and with K.
+    fit, on complete rows). All such cells are refitted in one batch, then those below
+    a fit that was itself refitted or that they are still below, until none is left
+    that has not been refitted from that very fit (and, from a fit with one component
+    fewer, with each split). Not under a prior, whose density differs from structure to
+    structure and with K.
     """
     gaussian = _gaussian_structures(by_cell)
     below = {gaussian[name]: [gaussian[special] for special in special_cases(name)
