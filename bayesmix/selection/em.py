@@ -374,14 +374,17 @@ def _refit_below_reachable(
     fit, on complete rows). All such cells are refitted in one batch, then those below
     a fit that was itself refitted or that they are still below, until none is left
     that has not been refitted from that very fit (and, from a fit with one component
-    fewer, with each split). Not under a prior, whose density differs from structure to
+    fewer, with each split), in at most as many rounds as the grid has structures and
+    numbers of components. Not under a prior, whose density differs from structure to
     structure and with K.
     """
     gaussian = _gaussian_structures(by_cell)
     below = {gaussian[name]: [gaussian[special] for special in special_cases(name)
                               if special in gaussian] for name in gaussian}
     split = not isinstance(source, MissingValuesSource)
-    tried: set[tuple] = set()  # (structure, position, start's origin, its fit's bound)
+    # (structure, position, the special case's name or the component split, that fit's
+    # bound): the starts already refitted from
+    tried: set[tuple] = set()
     for _ in range(len(below) + len(ks)):  # each round lengthens the longest chain
         jobs = []
         for structure, specials in below.items():
