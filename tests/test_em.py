@@ -288,6 +288,28 @@ def test_own_axes_are_arbitrary_where_too_few_rows_vary_in_too_few_directions():
                                np.eye(3), 1e-6, "x{}".format, scatters=scatters).reasons
 
 
+def test_a_stretched_component_names_the_variance_it_was_compared_with():
+    """EVI components with volume 1: (1e-6, 1e6) has collapsed along x0 and stretched
+    along x1. Where the data vary as much along x0 as the components do, the message
+    gives the ratio to the data's variance there; where the data's variance along x0 is
+    inflated by gaps between far clusters (1e3 against pooled variances near 1), to 100
+    times the components' pooled variance, which is then what it was compared with."""
+    from bayesmix.covariance import get_structure
+    from bayesmix.em.diagnostics import find_degenerate
+
+    evi = get_structure("EVI")
+    variances = np.array([[2.0, 0.5], [1e-6, 1e6], [0.5, 2.0]])
+    counts = np.array([30.0, 5.0, 30.0])
+    near = find_degenerate(evi, variances, counts, np.array([1.0, 1.0]), 0.0, "x{}".format)
+    assert list(near.reasons) == [1]
+    assert "is 1e-06 of the data's variance there" in near.reasons[1]
+    far = find_degenerate(evi, variances, counts, np.array([1e3, 1.0]), 0.0, "x{}".format)
+    assert list(far.reasons) == [1]
+    pooled = (30.0 * 2.0 + 5.0 * 1e-6 + 30.0 * 0.5) / 65.0
+    assert (f"is {1e-6 / (100 * pooled):.2g} of 100 times the components' pooled variance "
+            f"there") in far.reasons[1]
+
+
 def test_a_fit_whose_own_axes_are_arbitrary_is_flagged_by_the_estimator_and_select_em():
     """Two clusters and a far pair of rows in three features: EEV with three components
     gives the pair a component whose axes rest on two rows, and both the estimator and

@@ -13,7 +13,8 @@ axes are then arbitrary there, resting on too few rows. A component of EVI, EVE 
 whose volume is shared but whose shape is its own, does not fall to the floor when it
 collapses in one direction: it stretches in the others instead. It is degenerate when
 its smallest variance is at most :data:`STRETCH_RTOL` of the data's variance in that
-direction (:func:`stretched_components`).
+direction, or of a hundred times the components' pooled variance there if that is
+smaller (:func:`stretch_ratios`).
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from bayesmix.covariance.scatter import floor_variance, within_scatter
 __all__ = ["AXES_RTOL", "COLLAPSE_RTOL", "COUNT_SLACK", "FLAT_FACTOR", "STRETCH_RTOL",
            "STRETCH_WITHIN_FACTOR", "DegeneracyReport", "at_reg_covar_floor",
            "axes_scatters", "find_degenerate", "has_collapsed", "has_starved",
-           "null_directions", "starved_components", "stretched_components"]
+           "null_directions", "starved_components", "stretch_ratios"]
 
 #: An unregularised variance below this fraction of the data's own variance in the same
 #: direction counts as collapsed even when ``reg_covar`` is zero.
@@ -151,37 +152,44 @@ def has_starved(structure: CovarianceStructure, counts: np.ndarray, n_features: 
     return starved.any(axis=-1)
 
 
-def stretched_components(structure: CovarianceStructure, covariances: np.ndarray,
-                         counts: np.ndarray, smallest: np.ndarray, directions: np.ndarray,
-                         data_variance: np.ndarray, reg_covar: float) -> np.ndarray:
-    """Whether each component of a structure whose collapse stretches it has collapsed.
+def stretch_ratios(structure: CovarianceStructure, covariances: np.ndarray,
+                   counts: np.ndarray, smallest: np.ndarray, directions: np.ndarray,
+                   data_variance: np.ndarray, reg_covar: float
+                   ) -> tuple[np.ndarray, np.ndarray]:
+    """How far each component of a structure whose collapse stretches it has collapsed.
 
-    Its smallest variance (``smallest``, along ``directions``, less ``reg_covar``) is at
-    most :data:`STRETCH_RTOL` times the data's variance in that direction
+    The ratio of its smallest variance (``smallest``, along ``directions``, less
+    ``reg_covar``) to the variance it is compared with there: the data's
     (``data_variance``), or :data:`STRETCH_WITHIN_FACTOR` times the components' pooled
-    variance there if that is smaller (weighted by ``counts``). All false for the other
-    structures (:attr:`~bayesmix.covariance.base.CovarianceStructure.collapse_stretches`).
+    variance there (weighted by ``counts``) if that is smaller. A component is stretched
+    when its ratio is at most :data:`STRETCH_RTOL`. Returns the ratios and whether each
+    was taken to the pooled variance; ratios ``inf`` for the other structures
+    (:attr:`~bayesmix.covariance.base.CovarianceStructure.collapse_stretches`).
 
     Examples
     --------
     >>> import numpy as np
     >>> from bayesmix.covariance import get_structure
-    >>> from bayesmix.em.diagnostics import stretched_components
+    >>> from bayesmix.em.diagnostics import STRETCH_RTOL, stretch_ratios
     >>> evi = get_structure("EVI")  # equal volumes 1: (2, 1/2) and (1e-6, 1e6)
     >>> variances = np.array([[2.0, 0.5], [1e-6, 1e6]])
     >>> smallest, directions, data = evi.smallest_variances(variances, np.array([4.0, 4.0]))
-    >>> stretched_components(evi, variances, np.array([30.0, 20.0]), smallest, directions,
-    ...                      data, 0.0)
-    array([False,  True])
+    >>> ratios, pooled = stretch_ratios(evi, variances, np.array([30.0, 20.0]), smallest,
+    ...                                 directions, data, 0.0)
+    >>> ratios <= STRETCH_RTOL, pooled
+    (array([False,  True]), array([False, False]))
     """
     n_components = counts.shape[0]
     if not structure.collapse_stretches:
-        return np.zeros(n_components, dtype=bool)
+        return np.full(n_components, np.inf), np.zeros(n_components, dtype=bool)
     full = structure.to_full(covariances, n_components, directions.shape[-1])
     pooled = np.einsum("k,kde->de", counts / counts.sum(), full)
-    pooled_variance = np.einsum("kd,de,ke->k", directions, pooled, directions)
-    reference = np.minimum(data_variance, STRETCH_WITHIN_FACTOR * pooled_variance)
-    return smallest - reg_covar <= STRETCH_RTOL * reference
+    pooled_variance = STRETCH_WITHIN_FACTOR * np.einsum("kd,de,ke->k", directions, pooled,
+                                                        directions)
+    capped = pooled_variance < data_variance
+    with np.errstate(divide="ignore", invalid="ignore"):  # a direction where X is constant
+        ratios = (smallest - reg_covar) / np.where(capped, pooled_variance, data_variance)
+    return ratios, capped
 
 
 def axes_scatters(structure: CovarianceStructure, counts: np.ndarray, sums: np.ndarray,
@@ -318,9 +326,10 @@ def find_degenerate(
                                                                        data_covariance)
     collapsed = (at_reg_covar_floor(smallest, reg_covar)
                  | (smallest - reg_covar <= COLLAPSE_RTOL * data_variance))
-    stretched = (np.zeros(counts.shape[0], dtype=bool) if directions is None
-                 else stretched_components(structure, covariances, counts, smallest,
+    stretch, pooled = ((np.full(n_components, np.inf), None) if directions is None
+                       else stretch_ratios(structure, covariances, counts, smallest,
                                            directions, data_variance, reg_covar))
+    stretched = stretch <= STRETCH_RTOL
     if structure.shares_covariance():  # one shared covariance: all or none collapse
         collapsed = np.repeat(collapsed, n_components)
         smallest = np.repeat(smallest, n_components)
@@ -347,10 +356,11 @@ def find_degenerate(
             why.append(f"its smallest variance {smallest[k]:.3g} is at the reg_covar floor "
                        f"({reg_covar:g}{', ' + where if where else ''})")
         elif stretched[k]:
+            compared = (f"{STRETCH_WITHIN_FACTOR:g} times the components' pooled "
+                        f"variance" if pooled[k] else "the data's variance")
             why.append(f"its smallest variance {smallest[k]:.3g} ({where}) is "
-                       f"{(smallest[k] - reg_covar) / data_variance[k]:.2g} of the data's "
-                       f"there: it has collapsed in that direction and stretched in the "
-                       f"others, whose volume it shares")
+                       f"{stretch[k]:.2g} of {compared} there: it has collapsed in that "
+                       f"direction and stretched in the others, whose volume it shares")
         if starved[k]:
             why.append(f"it holds {held:g} effective points, fewer than the "
                        f"{min_points} its covariance needs")
