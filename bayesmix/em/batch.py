@@ -92,6 +92,16 @@ _LOG_2PI = np.log(2.0 * np.pi)
 #: Symmetric covariance matrices of at least this many features are packed as their
 #: upper triangles (smaller ones: the copies saved do not pay for the packing).
 _TRIANGLE_FROM = 8
+#: Rows per block of the E steps (within each thread's rows). A number that does not
+#: depend on the stack, so that each run's sums over the rows are added up in the same
+#: blocks whatever other runs share its stack. Blocks sized by the stack's width made a
+#: run's rounding depend on the grid it was fitted in, and where EM's path is chaotic
+#: that steered it to another optimum: Boston's EEV,5, 6 and 7 ended 17 to 25
+#: log-likelihood units below mclust's in the 14-model grid (five blocks of 115 rows),
+#: and at mclust's in a grid of EEV alone (one block), as in a fit of their own. A
+#: block's temporaries hold (runs x components x rows) values, no more than the
+#: starts' responsibilities.
+_BLOCK_ROWS = 4096
 #: Rows' products (of every block) are kept between iterations while they hold at most
 #: this many float64 values per kind of feature (``n_samples * n_features**2``).
 _KEPT_PRODUCTS = 1 << 21
@@ -456,18 +466,19 @@ class BatchEM:
         self.prior = prior
         self._priors: dict[tuple[str, int], ConjugatePrior] = {}
         self._terms: dict[tuple[str, int], tuple[float, np.ndarray]] = {}
-        self._kept_blocks: dict[tuple[int, int, int], list[tuple[slice, RowProducts]]] = {}
+        self._kept_blocks: dict[tuple[int, int], list[tuple[slice, RowProducts]]] = {}
         self._paddings: dict[bool, np.ndarray] = {}  # _pad's default, full or variances
-        self._width = 1  # temporaries per row in a run's E step, which sizes its blocks
 
-    def _blocks(self, rows: slice, width: int) -> list[tuple[slice, RowProducts]]:
-        """The centred blocks of ``X[rows]`` and their products, kept when they are small."""
-        key = (rows.start, rows.stop, width)
+    def _blocks(self, rows: slice) -> list[tuple[slice, RowProducts]]:
+        """The centred blocks of ``X[rows]`` (:data:`_BLOCK_ROWS` rows each) and their
+        products, kept when they are small."""
+        key = (rows.start, rows.stop)
         if key in self._kept_blocks:
             return self._kept_blocks[key]
         source = self.source
         blocks = [(block_rows, RowProducts(block)) for block_rows, block in
-                  centred_blocks(source.X, rows, width, source.shift)]
+                  centred_blocks(source.X, rows, source.n_features, source.shift,
+                                 rows_per_block=_BLOCK_ROWS)]
         if source.n_samples * source.n_features**2 <= _KEPT_PRODUCTS:
             self._kept_blocks[key] = blocks
         return blocks
@@ -566,14 +577,13 @@ class BatchEM:
 
     # ------------------------------------------------------------------ passes
     def _block_totals(self, rows: slice, coefficients: list[np.ndarray],
-                      groups: list[_Group], real: np.ndarray, width: int, evaluate: bool
-                      ) -> list:
+                      groups: list[_Group], real: np.ndarray, evaluate: bool) -> list:
         """Log-likelihood and sufficient statistics (and entropy) over ``X[rows]``.
 
         ``[log_likelihood, (entropy,) counts, sums, second moments of each group]``.
         """
         source = self.source
-        for block_rows, products in self._blocks(rows, width):
+        for block_rows, products in self._blocks(rows):
             block = products.X
             log_prob = np.empty((*real.shape, len(block)))
             flat = log_prob.reshape(-1, len(block))  # one matrix product per span
@@ -628,7 +638,7 @@ class BatchEM:
         return [np.concatenate(counts), np.concatenate(sums), *second_moments]
 
     def _e_step(self, threads: RowThreads, packed: np.ndarray, groups: list[_Group],
-                real: np.ndarray, width: int, evaluate: bool = False) -> list:
+                real: np.ndarray, evaluate: bool = False) -> list:
         """One pass over the rows at each run's parameters, summed over row ranges.
 
         Each span's joint log probabilities ``log w_k + log N(x | mu_k, Sigma_k)`` are
@@ -653,7 +663,7 @@ class BatchEM:
                 span.factors, n_features).reshape(span.size, -1)
             coefficients.append(span_coefficients)
         return _sum_parts(threads.map(
-            lambda rows: self._block_totals(rows, coefficients, groups, real, width, evaluate),
+            lambda rows: self._block_totals(rows, coefficients, groups, real, evaluate),
             self.source.n_samples))
 
     def _m_step(self, totals: list, groups: list[_Group], real: np.ndarray, width: int,
@@ -844,7 +854,6 @@ class BatchEM:
         # the GIL: one thread (BLAS and OpenMP held to one too) unless the rows are many.
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"), RowThreads(
                 self.source.n_samples) as threads:
-            self._width = real.size  # the rows' blocks keep this size through the run
             packed = self._start(threads, [starts[run] for run in order], groups, real, width)
             stack = _Stack(run=np.array(order), packed=packed,
                            reverted=np.zeros(n_runs, dtype=bool),
@@ -910,7 +919,7 @@ class BatchEM:
         source = self.source
 
         def block_totals(rows: slice) -> list:
-            for block_rows, products in self._blocks(rows, real.size):
+            for block_rows, products in self._blocks(rows):
                 weighted = resp[:, :, block_rows]
                 if source.sample_weight is not None:
                     weighted = weighted * source.sample_weight[block_rows]
@@ -954,7 +963,7 @@ class BatchEM:
     def _step(self, threads: RowThreads, stack: _Stack, groups: list[_Group], width: int
               ) -> _Step:
         """One EM iteration of every run in the stack, and what it says of each run."""
-        totals = self._e_step(threads, stack.packed, groups, stack.real, self._width)
+        totals = self._e_step(threads, stack.packed, groups, stack.real)
         bounds = totals[0]
         if self.prior is not None:  # MAP-EM ascends the log posterior
             bounds = bounds + self._log_priors(stack.packed, groups, stack.real)
@@ -1186,7 +1195,7 @@ class BatchEM:
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"), RowThreads(
                 self.source.n_samples) as threads:
             log_likelihood, entropy, counts, sums, *second_moments = self._e_step(
-                threads, packed, groups, real, real.size, evaluate=True)
+                threads, packed, groups, real, evaluate=True)
         scatters = []
         for group, second in zip(groups, second_moments):
             for row in range(group.start, group.start + group.size):

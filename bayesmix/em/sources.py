@@ -72,9 +72,12 @@ def is_dask_collection(X: Any) -> bool:
     return dask is not None and dask.is_dask_collection(X)
 
 
-def centred_blocks(X: np.ndarray, rows: slice, row_width: int, shift: np.ndarray
-                   ) -> Iterator[tuple[slice, np.ndarray]]:
+def centred_blocks(X: np.ndarray, rows: slice, row_width: int, shift: np.ndarray,
+                   rows_per_block: int | None = None) -> Iterator[tuple[slice, np.ndarray]]:
     """``(block_rows, X[block_rows] - shift)`` over ``X[rows]``, in cache-sized blocks.
+
+    The blocks are sized for ``row_width`` temporary values per row
+    (:func:`~bayesmix.density.row_chunks`), or hold ``rows_per_block`` rows each if given.
 
     Examples
     --------
@@ -83,8 +86,15 @@ def centred_blocks(X: np.ndarray, rows: slice, row_width: int, shift: np.ndarray
     >>> [(rows, block.ravel()) for rows, block in centred_blocks(
     ...     np.array([[1.0], [3.0]]), slice(0, 2), 1, np.array([2.0]))]
     [(slice(0, 2, None), array([-1.,  1.]))]
+    >>> [rows for rows, _ in centred_blocks(np.zeros((5, 1)), slice(0, 5), 1, np.zeros(1),
+    ...                                     rows_per_block=2)]
+    [slice(0, 2, None), slice(2, 4, None), slice(4, 5, None)]
     """
-    for chunk in row_chunks(rows.stop - rows.start, row_width):
+    n_rows = rows.stop - rows.start
+    chunks = (row_chunks(n_rows, row_width) if rows_per_block is None else
+              (slice(start, min(start + rows_per_block, n_rows))
+               for start in range(0, n_rows, rows_per_block)))
+    for chunk in chunks:
         block_rows = slice(rows.start + chunk.start, rows.start + chunk.stop)
         yield block_rows, X[block_rows] - shift
 

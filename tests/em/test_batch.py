@@ -10,7 +10,7 @@ from bayesmix.density import responsibilities, weighted_log_prob
 from bayesmix.em.batch import BatchEM, BatchStart
 from bayesmix.em.engine import COLLAPSE_CHECK_EVERY, EMEngine, EMSettings
 from bayesmix.em.init import initial_responsibilities
-from bayesmix.em.sources import InMemorySource
+from bayesmix.em.sources import InMemorySource, centred_blocks
 from bayesmix.exceptions import DegenerateComponentWarning
 from bayesmix.scoring import information_criteria
 
@@ -145,6 +145,47 @@ def test_padding_and_other_structures_change_nothing(source, accelerate):
     check = _assert_same_optimum if accelerate else _assert_same_run
     for start, run in zip(starts, together):
         check(run, batch.run([start])[0])
+
+
+def test_the_rows_blocks_do_not_depend_on_the_stack(source, monkeypatch):
+    """A run's sums over the rows are added up in the same blocks whether it is fitted
+    alone or in a stack of 300 runs (which, with blocks sized by the stack, split the
+    240 rows), so that its rounding does not depend on the runs fitted with it."""
+    import bayesmix.em.batch as batch_module
+
+    blocks_seen = []
+
+    def recording(*args, **kwargs):
+        blocks = list(centred_blocks(*args, **kwargs))
+        blocks_seen.append([rows for rows, _ in blocks])
+        return blocks
+
+    monkeypatch.setattr(batch_module, "centred_blocks", recording)
+    resp, = _starts(source, [9])
+    settings = EMSettings(max_iter=2)
+    BatchEM(source, settings).run([BatchStart(get_structure("full"), resp)])
+    alone = blocks_seen[:]
+    blocks_seen.clear()
+    BatchEM(source, settings).run([BatchStart(get_structure("full"), resp)] * 300)
+    assert alone and blocks_seen == alone
+
+
+@pytest.mark.parametrize("accelerate", [False, True], ids=["plain", "squarem"])
+def test_rows_in_several_blocks_give_the_one_fit_engines_runs(source, accelerate,
+                                                              monkeypatch):
+    """Rows beyond one block (here blocks of 100 of the 240 rows) are summed block by
+    block: the runs stay the one-fit engine's."""
+    import bayesmix.em.batch as batch_module
+
+    monkeypatch.setattr(batch_module, "_BLOCK_ROWS", 100)
+    settings = EMSettings(tol=1e-11, max_iter=2000, accelerate=accelerate)
+    check = _assert_same_optimum if accelerate else _assert_same_run
+    resps = _starts(source, [2, 3])
+    for name in ("full", "VEV"):
+        structure = get_structure(name)
+        runs = BatchEM(source, settings).run([BatchStart(structure, resp) for resp in resps])
+        for resp, run in zip(resps, runs):
+            check(run, _alone(source, structure, resp, settings))
 
 
 def test_structures_sharing_a_density_kernel_are_evaluated_by_one_call(source, monkeypatch):
