@@ -288,6 +288,31 @@ def test_own_axes_are_arbitrary_where_too_few_rows_vary_in_too_few_directions():
                                np.eye(3), 1e-6, "x{}".format, scatters=scatters).reasons
 
 
+@pytest.mark.parametrize("name", ["full", "diag"])
+def test_a_collapse_relative_to_the_data_does_not_depend_on_the_eigenvector_chosen(name):
+    """A component with two equal tiny variances (rows constant in two columns), one
+    along a column where the data vary 1e5 times more than along the other: whichever
+    of the two directions its smallest eigenvalue is found along (here decided by a
+    relative difference of 1e-9), it has collapsed relative to the data in the first
+    (1e-11 of the data's variance there), and is flagged so, naming that column."""
+    from bayesmix.covariance import get_structure
+    from bayesmix.em.diagnostics import find_degenerate
+
+    structure = get_structure(name)
+    data = np.array([1.0, 1.0, 1e5])
+    for tilt in (1.0 + 1e-9, 1.0 - 1e-9):
+        variances = np.array([[1.0, 1e-6, 1e-6 * tilt], [1.0, 1.0, 1e5]])
+        covariances = (np.array([np.diag(row) for row in variances]) if name == "full"
+                       else variances)
+        report = find_degenerate(structure, covariances, np.array([30.0, 30.0]),
+                                 np.diag(data) if name == "full" else data, 1e-12,
+                                 "x{}".format)
+        assert list(report.reasons) == [0]
+        assert report.reasons[0] == ("its variance 1e-06 mostly along feature 'x2' is "
+                                     "1e-11 of the data's there: it has collapsed in that "
+                                     "direction")
+
+
 def test_a_stretched_component_names_the_variance_it_was_compared_with():
     """EVI components with volume 1: (1e-6, 1e6) has collapsed along x0 and stretched
     along x1. Where the data vary as much along x0 as the components do, the message

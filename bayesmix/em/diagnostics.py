@@ -1,16 +1,18 @@
 """Degenerate components: which fitted components are collapsed or starved, and why.
 
 A component is *degenerate* when its smallest variance sits at the regularisation floor
-(the unregularised variance is at most ``reg_covar``, or at most ``1e-10`` of the data's
-variance in that direction), which happens when it collapses onto repeated or rounded
-values, or when it holds fewer effective points than its covariance needs (the
-structure's :meth:`~bayesmix.covariance.base.CovarianceStructure.min_points`, less
+(the unregularised variance is at most ``reg_covar``) or its unregularised variance in
+some direction is at most ``1e-10`` of the data's variance there
+(:func:`least_relative_variances`, whatever the coordinates), which happens when it
+collapses onto repeated or rounded values, or when it holds fewer effective points than
+its covariance needs (the structure's
+:meth:`~bayesmix.covariance.base.CovarianceStructure.min_points`, less
 :data:`COUNT_SLACK`). The likelihood of such a fit is inflated by a near-singular
-covariance. A component of EEV or VEV, whose axes are its own but whose shape is
-shared, is also degenerate when it holds fewer effective points than features and they
-vary in two or more directions fewer than the features (:func:`null_directions`): its
-axes are then arbitrary there, resting on too few rows. A component of EVI, EVE or EVV,
-whose volume is shared but whose shape is its own, does not fall to the floor when it
+covariance. A component of EEV or VEV, whose axes are its own but whose shape is shared,
+is also degenerate when it holds fewer effective points than features and they vary in
+two or more directions fewer than the features (:func:`null_directions`): its axes are
+then arbitrary there, resting on too few rows. A component of EVI, EVE or EVV, whose
+volume is shared but whose shape is its own, does not fall to the floor when it
 collapses in one direction: it stretches in the others instead. It is degenerate when
 its smallest variance is at most :data:`STRETCH_RTOL` of the data's variance in that
 direction, or of a hundred times the components' pooled variance there if that is
@@ -31,10 +33,11 @@ from bayesmix.covariance.scatter import floor_variance, within_scatter
 __all__ = ["AXES_RTOL", "COLLAPSE_RTOL", "COUNT_SLACK", "FLAT_FACTOR", "STRETCH_RTOL",
            "STRETCH_WITHIN_FACTOR", "DegeneracyReport", "at_reg_covar_floor",
            "axes_scatters", "find_degenerate", "has_collapsed", "has_starved",
-           "null_directions", "starved_components", "stretch_ratios"]
+           "least_relative_variances", "null_directions", "starved_components",
+           "stretch_ratios"]
 
-#: An unregularised variance below this fraction of the data's own variance in the same
-#: direction counts as collapsed even when ``reg_covar`` is zero.
+#: An unregularised variance, in any direction, at most this fraction of the data's own
+#: variance in the same direction counts as collapsed even when ``reg_covar`` is zero.
 COLLAPSE_RTOL = 1e-10
 #: A direction in which a component's variance is at most this fraction of the data's
 #: variance does not fix the component's own axes (:func:`null_directions`): rows that
@@ -270,6 +273,42 @@ class DegeneracyReport:
     flat_data: str = ""
 
 
+def least_relative_variances(covariances: np.ndarray, data_covariance: np.ndarray,
+                             reg_covar: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Each covariance's least variance relative to the data's, over every direction.
+
+    The smallest ratio ``(v' Sigma_k v - reg_covar) / v' S v`` over unit directions
+    ``v`` (``Sigma_k`` of ``covariances`` (n, D, D), positive definite, ``S`` the data's
+    covariance (D, D)): the smallest generalised eigenvalue of ``(Sigma_k, S)``, whose
+    direction does not depend on the coordinates. (The direction of a covariance's
+    smallest eigenvalue does; where several eigenvalues are tiny, as for rows constant in
+    several columns, it is any direction of their span, along which the data's variance
+    can differ by orders of magnitude.) Returns the ratios, their directions (n, D) and
+    the variances of ``Sigma_k`` along them.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from bayesmix.em.diagnostics import least_relative_variances
+    >>> ratios, directions, variances = least_relative_variances(
+    ...     np.array([np.diag([1e-6, 1e-6])]), np.diag([1.0, 1e4]), 0.0)
+    >>> ratios.round(12), np.abs(directions).round(6), variances
+    (array([1.e-10]), array([[0., 1.]]), array([1.e-06]))
+    """
+    # The largest v' S v / v' Sigma v, with Sigma = L L': the largest eigenvalue of
+    # L^-1 S L^-T, which needs Sigma (regularised) positive definite, not S.
+    inverse = np.linalg.inv(np.linalg.cholesky(covariances))
+    eigenvectors = np.linalg.eigh(inverse @ data_covariance
+                                  @ np.swapaxes(inverse, -1, -2))[1]
+    directions = (np.swapaxes(inverse, -1, -2) @ eigenvectors[..., -1:])[..., 0]
+    directions /= np.linalg.norm(directions, axis=-1, keepdims=True)
+    variances = np.einsum("kd,kde,ke->k", directions, covariances, directions)
+    data_variances = np.einsum("kd,de,ke->k", directions, data_covariance, directions)
+    with np.errstate(divide="ignore", invalid="ignore"):  # data constant in every direction
+        ratios = (variances - reg_covar) / data_variances
+    return ratios, directions, variances
+
+
 def find_degenerate(
     structure: CovarianceStructure,
     covariances: np.ndarray,
@@ -321,22 +360,39 @@ def find_degenerate(
     >>> list(report.reasons)
     [1]
     """
-    n_components = counts.shape[0]
+    n_components, n_features = counts.shape[0], data_covariance.shape[0]
     smallest, directions, data_variance = structure.smallest_variances(covariances,
                                                                        data_covariance)
-    collapsed = (at_reg_covar_floor(smallest, reg_covar)
-                 | (smallest - reg_covar <= COLLAPSE_RTOL * data_variance))
+    at_floor = at_reg_covar_floor(smallest, reg_covar)
+    # Relative to the data, a component has collapsed where its variance in some
+    # direction is at most COLLAPSE_RTOL of the data's there; none can be unless its
+    # smallest variance is at most that of the data's total variance (a bound on the
+    # data's variance in any direction).
+    full_data = data_covariance if data_covariance.ndim == 2 else np.diag(data_covariance)
+    relative = np.full(len(smallest), np.inf)
+    relative_directions = np.zeros((len(smallest), n_features))
+    relative_variances = smallest.copy()
+    suspect = np.flatnonzero(~at_floor & (smallest - reg_covar
+                                          <= COLLAPSE_RTOL * np.trace(full_data)))
+    if suspect.size:
+        full = structure.to_full(covariances, n_components, n_features)[suspect]
+        (relative[suspect], relative_directions[suspect],
+         relative_variances[suspect]) = least_relative_variances(full, full_data, reg_covar)
+    collapsed = at_floor | (relative <= COLLAPSE_RTOL)
     stretch, pooled = ((np.full(n_components, np.inf), None) if directions is None
                        else stretch_ratios(structure, covariances, counts, smallest,
                                            directions, data_variance, reg_covar))
     stretched = stretch <= STRETCH_RTOL
     if structure.shares_covariance():  # one shared covariance: all or none collapse
         collapsed = np.repeat(collapsed, n_components)
+        at_floor = np.repeat(at_floor, n_components)
+        relative = np.repeat(relative, n_components)
+        relative_variances = np.repeat(relative_variances, n_components)
+        relative_directions = np.repeat(relative_directions, n_components, axis=0)
         smallest = np.repeat(smallest, n_components)
         directions = None if directions is None else np.repeat(directions, n_components,
                                                                 axis=0)
         data_variance = np.repeat(data_variance, n_components)
-    n_features = data_covariance.shape[0]
     min_points = structure.min_points(n_features)
     starved = starved_components(structure, counts, n_features) & (not prior)
     n_null = (null_directions(scatters, counts, data_covariance)
@@ -352,9 +408,14 @@ def find_degenerate(
         held = math.floor(counts[k] * 100.0) / 100.0  # 3.996 points: not "4, fewer than 4"
         where = "" if directions is None else (
             f"mostly along feature {feature_label(np.abs(directions[k]).argmax())!r}")
-        if collapsed[k]:
+        if at_floor[k]:
             why.append(f"its smallest variance {smallest[k]:.3g} is at the reg_covar floor "
                        f"({reg_covar:g}{', ' + where if where else ''})")
+        elif collapsed[k]:
+            along = feature_label(np.abs(relative_directions[k]).argmax())
+            why.append(f"its variance {relative_variances[k]:.3g} mostly along feature "
+                       f"{along!r} is {relative[k]:.2g} of the data's there: it has "
+                       f"collapsed in that direction")
         elif stretched[k]:
             compared = (f"{STRETCH_WITHIN_FACTOR:g} times the components' pooled "
                         f"variance" if pooled[k] else "the data's variance")
