@@ -424,24 +424,29 @@ def _untried_start(source: InMemorySource, structure: str, fit: GaussianMixtureE
             return None
         tried.add(key)
         return _seed_parameters(structure, fit)
+    resp = None  # the fit's responsibilities, computed for its first split tried
     for component in np.argsort(-fit.weights_, kind="stable"):
         key = (*cell, int(component), fit.lower_bound_)
         if key not in tried:
             tried.add(key)
-            start = _split_start(source, fit, int(component), settings)
+            if resp is None:
+                resp = responsibilities(source.X, fit.component_weights_, fit.means_,
+                                        fit.precisions_cholesky_,
+                                        get_structure(fit.covariance_type))
+            start = _split_start(source, fit, resp, int(component), settings)
             if start is not None:
                 return start
     return None
 
 
-def _split_start(source: InMemorySource, em: GaussianMixtureEM, component: int,
-                 settings: dict[str, Any]) -> dict[str, np.ndarray] | None:
+def _split_start(source: InMemorySource, em: GaussianMixtureEM, resp: np.ndarray,
+                 component: int, settings: dict[str, Any]) -> dict[str, np.ndarray] | None:
     """Initial parameters of K + 1 components from a fit of K, ``component`` split in two.
 
-    Its responsibilities go to two components by the side of its mean each row lies on
-    along its covariance's longest axis; the first M step from them gives the
-    parameters. ``None`` when a side has no row or a covariance is not positive
-    definite.
+    Its responsibilities (of ``resp``, the fit's on the source's rows) go to two
+    components by the side of its mean each row lies on along its covariance's longest
+    axis; the first M step from them gives the parameters. ``None`` when a side has no
+    row or a covariance is not positive definite.
     """
     structure = get_structure(em.covariance_type)
     n_components, n_features = em.means_.shape
@@ -449,8 +454,6 @@ def _split_start(source: InMemorySource, em: GaussianMixtureEM, component: int,
     side = (source.X - em.means_[component]) @ np.linalg.eigh(covariance)[1][:, -1] > 0.0
     if side.all() or not side.any():
         return None
-    resp = responsibilities(source.X, em.component_weights_, em.means_,
-                            em.precisions_cholesky_, structure)
     split = np.column_stack([resp, np.where(side, resp[:, component], 0.0)])
     split[side, component] = 0.0
     engine = EMEngine(source, structure, n_components + 1,
