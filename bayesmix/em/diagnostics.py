@@ -278,8 +278,7 @@ def least_relative_variances(covariances: np.ndarray, data_covariance: np.ndarra
     """Each covariance's least variance relative to the data's, over every direction.
 
     The smallest ratio ``(v' Sigma_k v - reg_covar) / v' S v`` over unit directions
-    ``v`` (``Sigma_k`` of ``covariances`` (n, D, D), positive definite, ``S`` the data's
-    covariance (D, D)): the smallest generalised eigenvalue of ``(Sigma_k, S)``, whose
+    ``v`` (``Sigma_k`` of ``covariances`` (n, D, D), ``S`` the data's covariance (D, D)): the smallest generalised eigenvalue of ``(Sigma_k, S)``, whose
     direction does not depend on the coordinates. (The direction of a covariance's
     smallest eigenvalue does; where several eigenvalues are tiny, as for rows constant in
     several columns, it is any direction of their span, along which the data's variance
@@ -295,12 +294,15 @@ def least_relative_variances(covariances: np.ndarray, data_covariance: np.ndarra
     >>> ratios.round(12), np.abs(directions).round(6), variances
     (array([1.e-10]), array([[0., 1.]]), array([1.e-06]))
     """
-    # The largest v' S v / v' Sigma v, with Sigma = L L': the largest eigenvalue of
-    # L^-1 S L^-T, which needs Sigma (regularised) positive definite, not S.
-    inverse = np.linalg.inv(np.linalg.cholesky(covariances))
-    eigenvectors = np.linalg.eigh(inverse @ data_covariance
-                                  @ np.swapaxes(inverse, -1, -2))[1]
-    directions = (np.swapaxes(inverse, -1, -2) @ eigenvectors[..., -1:])[..., 0]
+    # The largest v' S v / v' Sigma v: with Sigma = U diag(l) U', the largest eigenvalue
+    # of W' S W for W = U diag(l)^-1/2 (eigenvalues floored at the largest's rounding,
+    # so that a covariance barely positive definite has a direction too).
+    eigenvalues, axes = np.linalg.eigh(covariances)
+    floor = np.finfo(np.float64).eps * eigenvalues[..., -1:]
+    whitening = axes / np.sqrt(np.maximum(eigenvalues, floor))[..., np.newaxis, :]
+    eigenvectors = np.linalg.eigh(np.swapaxes(whitening, -1, -2) @ data_covariance
+                                  @ whitening)[1]
+    directions = (whitening @ eigenvectors[..., -1:])[..., 0]
     directions /= np.linalg.norm(directions, axis=-1, keepdims=True)
     variances = np.einsum("kd,kde,ke->k", directions, covariances, directions)
     data_variances = np.einsum("kd,de,ke->k", directions, data_covariance, directions)
@@ -366,8 +368,8 @@ def find_degenerate(
     at_floor = at_reg_covar_floor(smallest, reg_covar)
     # Relative to the data, a component has collapsed where its variance in some
     # direction is at most COLLAPSE_RTOL of the data's there; none can be unless its
-    # smallest variance is at most that of the data's total variance (a bound on the
-    # data's variance in any direction).
+    # smallest variance is at most COLLAPSE_RTOL times the data's total variance (a
+    # bound on the data's variance in any direction).
     full_data = data_covariance if data_covariance.ndim == 2 else np.diag(data_covariance)
     relative = np.full(len(smallest), np.inf)
     relative_directions = np.zeros((len(smallest), n_features))
