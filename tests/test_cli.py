@@ -148,6 +148,20 @@ def test_usage_errors_exit_2_with_one_line(argv, message, capsys):
     assert "Traceback" not in err
 
 
+def test_the_parsers_method_names_are_the_back_ends_registry():
+    """The parser keeps its own list of --method names (importing the back ends' registry
+    would load scikit-learn before a usage error is answered): EM's, then every
+    registered back end's, and for the demo those that fit every covariance structure
+    it may choose. A back end added to the registry fails this test until the CLI offers
+    it."""
+    from bayesmix.bayes.backends import BACKENDS, available_methods
+    from bayesmix.cli.parser import DEMO_METHODS, METHODS
+
+    assert METHODS == ("em", *available_methods())
+    assert DEMO_METHODS == tuple(name for name in available_methods()
+                                 if BACKENDS[name].covariance_types is None)
+
+
 def test_runtime_error_is_one_line_without_traceback(monkeypatch, capsys):
     def missing():
         raise OSError("old_faithful.csv: no such file")
