@@ -99,9 +99,9 @@ _TRIANGLE_FROM = 8
 #: that steered it to another optimum: Boston's EEV,5, 6 and 7 ended 17 to 25
 #: log-likelihood units below mclust's in the 14-model grid (five blocks of 115 rows),
 #: and at mclust's in a grid of EEV alone (one block), as in a fit of their own. A
-#: block's temporaries hold (runs x components x rows) values, no more than the
-#: starts' responsibilities.
-_BLOCK_ROWS = 4096
+#: block's temporaries hold runs x components x rows values: for the 252 runs of 9
+#: components of mclust's 14 models, 18 MiB per array.
+_BLOCK_ROWS = 1024
 #: Rows' products (of every block) are kept between iterations while they hold at most
 #: this many float64 values per kind of feature (``n_samples * n_features**2``).
 _KEPT_PRODUCTS = 1 << 21
