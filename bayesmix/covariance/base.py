@@ -449,6 +449,28 @@ class CovarianceStructure:
         self.check_prior_support()
         raise NotImplementedError
 
+    def check_name_for_features(self, covariance_type: str, n_features: int) -> None:
+        """Raise the ``ValueError`` of mclust's one-feature name for data of several.
+
+        ``covariance_type`` is the name the structure was asked for by; mclust's ``"E"``
+        and ``"V"`` (:attr:`one_feature_alias`) name EII and VII for one feature only.
+
+        Examples
+        --------
+        >>> from bayesmix.covariance import get_structure
+        >>> get_structure("E").check_name_for_features("EII", 3)
+        >>> get_structure("E").check_name_for_features("E", 3)
+        Traceback (most recent call last):
+            ...
+        ValueError: covariance_type='E' is mclust's name for one feature, but X has 3. Use 'EII', its model for any number of features.
+        """
+        if covariance_type == self.one_feature_alias and n_features > 1:
+            raise ValueError(
+                f"covariance_type={covariance_type!r} is mclust's name for one feature, but "
+                f"X has {n_features}. Use {self.name!r}, its model for any number of "
+                f"features."
+            )
+
     def check_prior_support(self) -> None:
         """Raise the ``ValueError`` of a structure mclust fits no conjugate prior for.
 

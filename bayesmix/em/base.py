@@ -173,13 +173,7 @@ class BaseMixtureEM(NoiseComponentMixin, DensityMixin, BaseEstimator):
                     f"{short_repr(self.prior)}."
                 )
             structure.check_prior_support()
-        one_feature = structure.one_feature_alias
-        if self.covariance_type == one_feature and n_features > 1:
-            raise ValueError(
-                f"covariance_type={one_feature!r} is mclust's name for one feature, but X "
-                f"has {n_features}. Use {structure.name!r}, its model for any number of "
-                f"features."
-            )
+        structure.check_name_for_features(self.covariance_type, n_features)
         given = {}
         if self.weights_init is not None:
             weights = check_shape(self.weights_init, "weights_init", (K,), "(n_components,)")
