@@ -151,9 +151,10 @@ class GaussianMixtureEM(BaseMixtureEM):
     Notes
     -----
     A component is *degenerate* when its smallest variance sits at the regularisation
-    floor (the unregularised variance is at most ``reg_covar``, or at most ``1e-10`` of the
-    data's variance in that direction), which happens when it collapses onto repeated or
-    rounded values, or when it holds fewer effective points than its covariance needs
+    floor (the unregularised variance is at most ``reg_covar``) or its variance in some
+    direction is at most ``1e-10`` of the data's variance there, which happens when it
+    collapses onto repeated or rounded values, or when it holds fewer effective points
+    than its covariance needs
     (``n_features + 1`` for ``full``, 2 for ``diag`` and ``spherical``, 1 for ``tied``;
     mclust's models have other rules, :mod:`bayesmix.em.diagnostics`).
     The likelihood of such a fit is inflated by a near-singular covariance, so it must not

@@ -502,13 +502,19 @@ def _refit_cells(source: InMemorySource,
             by_cell["gaussian", structure][i] = refit
 
 
+def _refit_estimator(structure: str, start: dict[str, np.ndarray],
+                     settings: dict[str, Any]) -> GaussianMixtureEM:
+    """The estimator of a refit of ``structure`` from initial parameters ``start``."""
+    return GaussianMixtureEM(len(start["weights_init"]), covariance_type=structure,
+                             **start, **settings)
+
+
 def _refits_one_by_one(source: Any, jobs: list, settings: dict[str, Any]) -> list:
     """The refits one by one (screened against the cell's fit), each with its criteria."""
     refits = []
     with _quiet_fits():
         for structure, start, current, _ in jobs:
-            em = GaussianMixtureEM(len(start["weights_init"]), covariance_type=structure,
-                                   **start, **settings)
+            em = _refit_estimator(structure, start, settings)
             try:
                 if current.degenerate_components_:
                     em.fit(source)
@@ -540,9 +546,8 @@ def _refits_batched(source: InMemorySource, jobs: list, settings: dict[str, Any]
     ends = batch.run(starts, screen_tol)
     kept = [index for index, end in enumerate(ends)
             if end is not None and not end.failed_components]
-    fitted = [(GaussianMixtureEM(len(jobs[index][1]["weights_init"]),
-                                 covariance_type=jobs[index][0], **jobs[index][1], **settings),
-               ends[index]) for index in kept]
+    fitted = [(_refit_estimator(jobs[index][0], jobs[index][1], settings), ends[index])
+              for index in kept]
     refits: list = [None] * len(jobs)
     for index, refit in zip(kept, _hand_runs(batch, source, fitted, start_time)):
         refits[index] = refit
