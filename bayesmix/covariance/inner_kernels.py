@@ -3,17 +3,15 @@
 Where mclust's M step has no closed form it iterates: the common shape of VEI and VEV
 (:func:`iterate_common_shape`), VEE's common shape matrix
 (:func:`iterate_common_shape_matrix`), and EVE's and VVE's common orientation
-(:func:`iterate_common_orientation`, Browne & McNicholas's majorisation-minimisation
-steps: two small SVDs and ``3 K`` products of D x D matrices per iteration). Model
-selection runs these M steps for every cell and SQUAREM projects its extrapolations
-with them, up to :data:`~bayesmix.covariance.decomposed.INNER_MAX_ITER` iterations each.
-In NumPy each iteration was one to two dozen calls over the batch entries still
-changing, whose overhead exceeded the arithmetic on small data (iris' 14-model grid
-spent a third of its time in the orientation's). Compiled, each entry iterates on its
-own in one loop, so an entry that converges early costs nothing more and a slow one
-pays no per-call overhead; the SVDs, inverses and determinants are the LAPACK routines
-NumPy calls. The callers prepare the starts and bring the arrays to the kernels' layout
-(C-contiguous float64, one leading batch axis:
+(:func:`iterate_common_orientation`: Jacobi sweeps of pairwise rotations, each angle
+found by Newton's method). Model selection runs these M steps for every cell and SQUAREM
+projects its extrapolations with them. In NumPy each iteration was one to two dozen calls
+over the batch entries still changing, whose overhead exceeded the arithmetic on small
+data (iris' 14-model grid spent a third of its time in the orientation's). Compiled,
+each entry iterates on its own in one loop, so an entry that converges early costs
+nothing more and a slow one pays no per-call overhead; the inverses and determinants
+are the LAPACK routines NumPy calls. The callers prepare the starts and bring the arrays
+to the kernels' layout (C-contiguous float64, one leading batch axis:
 :func:`~bayesmix.covariance.decomposed.stacked_entries`).
 
 Each entry stops when no value changes by more than ``tol`` (relative); an iteration
@@ -37,6 +35,13 @@ import numpy as np
 
 __all__ = ["iterate_common_orientation", "iterate_common_shape", "iterate_common_shape_matrix"]
 
+#: The most Newton steps that minimise one pair's objective; the largest Newton step
+#: taken without testing that it lowers the objective (within it the slope is close to
+#: linear); the step below which the angle has converged.
+_NEWTON_MAX_ITER = 30
+_LOCAL_STEP = 1e-3
+_SMALLEST_ANGLE = 1e-12
+
 
 def _compiled(function: Callable) -> Callable:
     """``function`` compiled by Numba, its machine code cached where Numba can write.
@@ -53,27 +58,34 @@ def _compiled(function: Callable) -> Callable:
 
 
 @_compiled
-def iterate_common_orientation(scatters: np.ndarray, shifted: np.ndarray,
-                               weights: np.ndarray, orientation: np.ndarray,
-                               equal_volume: bool, max_iter: int, tol: float,
-                               floor: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
+def iterate_common_orientation(scatters: np.ndarray, weights: np.ndarray,
+                               orientation: np.ndarray, equal_volume: bool, max_iter: int,
+                               tol: float, floor: float = 0.0
+                               ) -> tuple[np.ndarray, np.ndarray]:
     """The common orientation and variances of each batch entry, from a start.
 
     Per entry: the variances along the start ``orientation`` (in closed form), then up to
-    ``max_iter`` iterations of the two MM steps (the rotation nearest ``sum_k
-    shifted_k D B_k``, then the rotation nearest ``sum_k W_k D (beta_k I - B_k)``, with
-    ``B_k = diag(1 / v_k)``, 0 where ``v_k`` is not positive) and the variances along the
-    new orientation. An iteration whose largest relative change of a variance is not above
-    ``tol`` (NaN changes ignored; all NaN: a degenerate entry) is not taken, and the
-    entry stops; so does an entry with a variance at most ``floor`` (collapsed), before
-    its next iteration.
+    ``max_iter`` Jacobi sweeps, each rotating every pair of axes in turn by the angle
+    that minimises the profile objective (:func:`_best_pair_angle`), and the variances
+    along the new orientation. The entry stops after a sweep whose largest relative
+    change of a variance is not above ``tol`` (NaN changes ignored; all NaN: a degenerate
+    entry), or once a variance is at most ``floor`` (collapsed), before its next sweep.
+
+    Given the orientation ``D`` the variances are closed form, from ``m_kj = (D^T W_k
+    D)_jj``; what is left to minimise over ``D`` is ``sum_k w_k sum_j log m_kj`` (VVE)
+    or ``sum_k prod_j m_kj^(1/D)`` (EVE). Rotating axes ``p`` and ``q`` by ``phi / 2``
+    changes only ``m_kp m_kq = h_k^2 - (a_k cos phi + e_k sin phi)^2`` (``h_k``, ``a_k``
+    the half sum and half difference of ``m_kp`` and ``m_kq``, ``e_k`` their
+    off-diagonal), a function of one angle that Newton's method minimises. Each sweep
+    lowers the objective and costs O(K D^3); unlike the majorisation-minimisation steps
+    of Browne & McNicholas (2014), which mclust iterates, its progress does not slow
+    down where the scatters' eigenvalues are far apart (data whose features have
+    different scales).
 
     Parameters
     ----------
     scatters : ndarray of shape (n, K, D, D)
         Each entry's weighted scatter matrices ``W_k`` (float64, C-contiguous).
-    shifted : ndarray of shape (n, K, D, D)
-        ``omega_k I - W_k``, ``omega_k`` the largest eigenvalue of ``W_k``.
     weights : ndarray of shape (n, K)
         The components' weights (counts); 0 with scatter 0 is an absent component.
     orientation : ndarray of shape (n, D, D)
@@ -95,10 +107,9 @@ def iterate_common_orientation(scatters: np.ndarray, shifted: np.ndarray,
     >>> import numpy as np
     >>> from bayesmix.covariance.inner_kernels import iterate_common_orientation
     >>> scatters = np.array([[np.diag([4.0, 1.0]), np.diag([1.0, 2.0])]])
-    >>> shifted = np.array([[np.diag([0.0, 3.0]), np.diag([1.0, 0.0])]])
     >>> start = np.array([[[0.8, -0.6], [0.6, 0.8]]])
     >>> orientation, variances = iterate_common_orientation(
-    ...     scatters, shifted, np.ones((1, 2)), start, False, 1000, 1e-8)
+    ...     scatters, np.ones((1, 2)), start, False, 1000, 1e-8)
     >>> variances.round(6)
     array([[[4., 1.],
             [1., 2.]]])
@@ -107,40 +118,151 @@ def iterate_common_orientation(scatters: np.ndarray, shifted: np.ndarray,
         scatters.shape[2]
     orientation = orientation.copy()
     variances = np.empty((n_entries, n_components, n_features))
-    inverse = np.empty((n_components, n_features))
-    excess = np.empty((n_components, n_features))
     following = np.empty((n_components, n_features))
-    target = np.empty((n_features, n_features))
+    rotated = np.empty((n_components, n_features, n_features))
+    log_diagonals = np.empty((n_components, n_features))
+    half_sums, half_differences = np.empty(n_components), np.empty(n_components)
+    off_diagonals, coefficients = np.empty(n_components), np.empty(n_components)
     for entry in range(n_entries):
         axes, current = orientation[entry], variances[entry]
-        _variances_along(scatters[entry], weights[entry], axes, equal_volume, current)
+        entry_scatters, entry_weights = scatters[entry], weights[entry]
+        present = entry_weights > 0.0
+        _variances_along(entry_scatters, entry_weights, axes, equal_volume, current)
         for _ in range(max_iter):
             if _collapsed(current, floor):
                 break
             for k in range(n_components):
-                top = 0.0
+                rotated[k] = axes.T @ entry_scatters[k] @ axes
                 for j in range(n_features):
-                    inverse[k, j] = 1.0 / current[k, j] if current[k, j] > 0.0 else 0.0
-                    top = max(top, inverse[k, j])
-                for j in range(n_features):
-                    excess[k, j] = top - inverse[k, j]
-            _weighted_products(shifted[entry], axes, inverse, target)
-            rotation = _nearest_rotation(target)
-            _weighted_products(scatters[entry], rotation, excess, target)
-            rotation = _nearest_rotation(target)
-            _variances_along(scatters[entry], weights[entry], rotation, equal_volume,
-                             following)
+                    log_diagonals[k, j] = np.log(rotated[k, j, j])
+            for p in range(n_features - 1):
+                for q in range(p + 1, n_features):
+                    for k in range(n_components):
+                        first, second = rotated[k, p, p], rotated[k, q, q]
+                        half_sums[k] = 0.5 * (first + second)
+                        half_differences[k] = 0.5 * (first - second)
+                        off_diagonals[k] = rotated[k, p, q]
+                        if equal_volume:  # the other axes' factor of prod_j m_kj^(1/D)
+                            others = log_diagonals[k].sum() - log_diagonals[k, p] \
+                                - log_diagonals[k, q]
+                            coefficients[k] = np.exp(others / n_features)
+                        else:
+                            coefficients[k] = entry_weights[k]
+                    angle = _best_pair_angle(half_sums, half_differences, off_diagonals,
+                                             coefficients, present, equal_volume, n_features)
+                    if angle != 0.0:
+                        _rotate_pair(axes, rotated, log_diagonals, p, q, 0.5 * angle)
+            _variances_along(entry_scatters, entry_weights, axes, equal_volume, following)
             change = np.nan
             for k in range(n_components):
                 for j in range(n_features):
                     relative = abs(following[k, j] / current[k, j] - 1.0)
                     if relative > change or (np.isnan(change) and not np.isnan(relative)):
                         change = relative
+            current[:, :] = following
             if not change > tol:
                 break
-            axes[:, :] = rotation
-            current[:, :] = following
     return orientation, variances
+
+
+@_compiled
+def _pair_objective(angle: float, half_sums: np.ndarray, half_differences: np.ndarray,
+                    off_diagonals: np.ndarray, coefficients: np.ndarray, present: np.ndarray,
+                    equal_volume: bool, n_features: int) -> tuple[float, float, float]:
+    """The pair's objective at ``angle`` (``phi``) and its first two derivatives.
+
+    With ``u_k = h_k^2 - r_k^2``, ``r_k = a_k cos phi + e_k sin phi``: ``sum_k c_k
+    u_k^(1/D)`` (EVE, ``c_k`` the other axes' factor) or ``sum_k w_k log u_k`` (VVE),
+    over the present components.
+    """
+    value, slope, curvature = 0.0, 0.0, 0.0
+    cosine, sine = np.cos(angle), np.sin(angle)
+    power = 1.0 / n_features
+    for k in range(half_sums.shape[0]):
+        if not present[k]:
+            continue
+        r = half_differences[k] * cosine + off_diagonals[k] * sine
+        r_slope = off_diagonals[k] * cosine - half_differences[k] * sine
+        u = half_sums[k] * half_sums[k] - r * r
+        u_slope = -2.0 * r * r_slope
+        u_curvature = -2.0 * (r_slope * r_slope - r * r)
+        if equal_volume:
+            term = coefficients[k] * np.exp(power * np.log(u))
+            value += term
+            slope += term * power * u_slope / u
+            curvature += term * power * ((power - 1.0) * u_slope * u_slope / u
+                                         + u_curvature) / u
+        else:
+            value += coefficients[k] * np.log(u)
+            slope += coefficients[k] * u_slope / u
+            curvature += coefficients[k] * (u_curvature - u_slope * u_slope / u) / u
+    return value, slope, curvature
+
+
+@_compiled
+def _best_pair_angle(half_sums: np.ndarray, half_differences: np.ndarray,
+                     off_diagonals: np.ndarray, coefficients: np.ndarray, present: np.ndarray,
+                     equal_volume: bool, n_features: int) -> float:
+    """The angle ``phi`` that lowers a pair's objective most, by Newton's method from 0.
+
+    A Newton step where the curvature is positive (else a step of 1/4 against the
+    slope; at most 1/2 either way) is halved until it lowers the objective, as long as it
+    is above :data:`_LOCAL_STEP`; a smaller Newton step is taken as it is, and the
+    iteration ends at one below :data:`_SMALLEST_ANGLE`. So the angle ends at the root of
+    the slope to full precision, varying smoothly with the scatters: a test of the
+    objective's values could place it no closer than the square root of the machine
+    epsilon (where rounding decides whether a step lowers it). 0 where the objective is
+    not finite at 0 (a singular or broken scatter).
+    """
+    args = (half_sums, half_differences, off_diagonals, coefficients, present,
+            equal_volume, n_features)
+    value, slope, curvature = _pair_objective(0.0, *args)
+    if not np.isfinite(value):
+        return 0.0
+    angle = 0.0
+    for _ in range(_NEWTON_MAX_ITER):
+        step = -slope / curvature if curvature > 0.0 else -np.sign(slope) * 0.25
+        step = min(max(step, -0.5), 0.5)
+        if curvature > 0.0 and abs(step) < _LOCAL_STEP:
+            if abs(step) < _SMALLEST_ANGLE:
+                return angle + step
+            angle += step
+            value, slope, curvature = _pair_objective(angle, *args)
+            continue
+        while abs(step) >= _SMALLEST_ANGLE:
+            following, following_slope, following_curvature = _pair_objective(
+                angle + step, *args)
+            if following < value:
+                break
+            step *= 0.5
+        if abs(step) < _SMALLEST_ANGLE:
+            break
+        angle += step
+        value, slope, curvature = following, following_slope, following_curvature
+    return angle
+
+
+@_compiled
+def _rotate_pair(axes: np.ndarray, rotated: np.ndarray, log_diagonals: np.ndarray, p: int,
+                 q: int, theta: float) -> None:
+    """Rotate axes ``p`` and ``q`` by ``theta``, with ``D^T W_k D`` and its log-diagonal."""
+    cosine, sine = np.cos(theta), np.sin(theta)
+    for i in range(axes.shape[0]):
+        along_p, along_q = axes[i, p], axes[i, q]
+        axes[i, p] = cosine * along_p + sine * along_q
+        axes[i, q] = cosine * along_q - sine * along_p
+    for k in range(rotated.shape[0]):
+        matrix = rotated[k]
+        for i in range(matrix.shape[0]):
+            along_p, along_q = matrix[i, p], matrix[i, q]
+            matrix[i, p] = cosine * along_p + sine * along_q
+            matrix[i, q] = cosine * along_q - sine * along_p
+        for j in range(matrix.shape[1]):
+            along_p, along_q = matrix[p, j], matrix[q, j]
+            matrix[p, j] = cosine * along_p + sine * along_q
+            matrix[q, j] = cosine * along_q - sine * along_p
+        log_diagonals[k, p] = np.log(matrix[p, p])
+        log_diagonals[k, q] = np.log(matrix[q, q])
 
 
 @_compiled
@@ -151,30 +273,6 @@ def _collapsed(variances: np.ndarray, floor: float) -> bool:
             if variances[k, j] <= floor:
                 return True
     return False
-
-
-@_compiled
-def _weighted_products(matrices: np.ndarray, axes: np.ndarray, column_weights: np.ndarray,
-                       out: np.ndarray) -> None:
-    """``out = sum_k M_k @ axes @ diag(b_k)`` for (K, D, D) ``matrices``, (K, D) ``b``."""
-    n_components, n_features = matrices.shape[0], matrices.shape[1]
-    out[:, :] = 0.0
-    for k in range(n_components):
-        for i in range(n_features):
-            for j in range(n_features):
-                total = 0.0
-                for m in range(n_features):
-                    total += matrices[k, i, m] * axes[m, j]
-                out[i, j] += total * column_weights[k, j]
-
-
-@_compiled
-def _nearest_rotation(matrix: np.ndarray) -> np.ndarray:
-    """``U V^T`` of ``U S V^T``; the identity for a matrix with a non-finite entry."""
-    if not np.isfinite(matrix).all():
-        return np.eye(matrix.shape[0])
-    left, _, right = np.linalg.svd(matrix)
-    return left @ right
 
 
 @_compiled
