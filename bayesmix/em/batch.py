@@ -73,7 +73,7 @@ from bayesmix._parallel import RowThreads
 from bayesmix.covariance.base import CovarianceStructure
 from bayesmix.covariance.prior import ConjugatePrior
 from bayesmix.covariance.quadratic import RowProducts, symmetric_from_upper, upper_triangle
-from bayesmix.em.diagnostics import axes_scatters, has_collapsed, has_starved
+from bayesmix.em.diagnostics import axes_scatters, has_collapsed, has_starved, has_stretched
 from bayesmix.em.engine import (
     COLLAPSE_CHECK_EVERY,
     COUNT_FLOOR,
@@ -983,7 +983,7 @@ class BatchEM:
 
     def _collapsed(self, stack: _Stack, groups: list[_Group], step: _Step) -> np.ndarray:
         """The runs whose next parameters have a collapsed component (``EMEngine.collapsed``,
-        with ``stop_starved`` a starved one too).
+        with ``stop_starved`` a starved or stretched one too).
 
         A rejected extrapolation is not an iterate: its run is not checked (as the engine
         checks none).
@@ -992,14 +992,18 @@ class BatchEM:
         n_components, n_features = stack.real.shape[1], self.source.n_features
         starved = self.settings.stop_starved and self.prior is None
         for group in groups:
-            present = stack.real[group.rows]
-            collapsed[group.rows] = has_collapsed(
-                group.structure, group.covariances(step.following), n_components,
-                n_features, self.settings.reg_covar, present)
+            structure, present = group.structure, stack.real[group.rows]
+            covariances = group.covariances(step.following)
+            collapsed[group.rows] = has_collapsed(structure, covariances, n_components,
+                                                  n_features, self.settings.reg_covar, present)
+            counts = step.following[group.rows, :n_components] * self.source.total_weight
             if starved:
-                counts = step.following[group.rows, :n_components] * self.source.total_weight
-                collapsed[group.rows] |= has_starved(group.structure, counts, n_features,
-                                                     present)
+                collapsed[group.rows] |= has_starved(structure, counts, n_features, present)
+            if self.settings.stop_starved and structure.collapse_stretches:
+                collapsed[group.rows] |= has_stretched(
+                    structure, covariances, counts, self.source.data_covariance(
+                        full=structure.estimates_correlations),
+                    self.settings.reg_covar, present)
         if step.rejected is not None:
             collapsed &= ~step.rejected
         return collapsed

@@ -33,8 +33,8 @@ from bayesmix.covariance.scatter import floor_variance, within_scatter
 __all__ = ["AXES_RTOL", "COLLAPSE_RTOL", "COUNT_SLACK", "FLAT_FACTOR", "STRETCH_RTOL",
            "STRETCH_WITHIN_FACTOR", "DegeneracyReport", "at_reg_covar_floor",
            "axes_scatters", "find_degenerate", "has_collapsed", "has_starved",
-           "least_relative_variances", "null_directions", "starved_components",
-           "stretch_ratios"]
+           "has_stretched", "least_relative_variances", "null_directions",
+           "starved_components", "stretch_ratios"]
 
 #: An unregularised variance, in any direction, at most this fraction of the data's own
 #: variance in the same direction counts as collapsed even when ``reg_covar`` is zero.
@@ -193,6 +193,42 @@ def stretch_ratios(structure: CovarianceStructure, covariances: np.ndarray,
     with np.errstate(divide="ignore", invalid="ignore"):  # a direction where X is constant
         ratios = (smallest - reg_covar) / np.where(capped, pooled_variance, data_variance)
     return ratios, capped
+
+
+def has_stretched(structure: CovarianceStructure, covariances: np.ndarray,
+                  counts: np.ndarray, data_covariance: np.ndarray, reg_covar: float,
+                  present: np.ndarray | None = None) -> np.ndarray:
+    """Whether a component of each fit (leading batch axis) has collapsed and stretched
+    (:func:`stretch_ratios` at most :data:`STRETCH_RTOL`), ``present`` (B, K) saying
+    which are real.
+
+    With ``stop_starved``, EM stops a run that reaches such a fit (it can only be
+    flagged, and it creeps on toward a singular covariance).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from bayesmix.covariance import get_structure
+    >>> from bayesmix.em.diagnostics import has_stretched
+    >>> variances = np.array([[[2.0, 0.5], [1e-6, 1e6]], [[2.0, 0.5], [1.0, 1.0]]])
+    >>> has_stretched(get_structure("EVI"), variances, np.full((2, 2), 25.0),
+    ...               np.array([4.0, 4.0]), 0.0)
+    array([ True, False])
+    """
+    stretched = np.zeros(len(covariances), dtype=bool)
+    if not structure.collapse_stretches:
+        return stretched
+    n_components = counts.shape[-1]
+    for entry, (entry_covariances, entry_counts) in enumerate(zip(covariances, counts)):
+        real = (np.arange(n_components) if present is None
+                else np.flatnonzero(present[entry]))
+        fitted = entry_covariances[real]
+        smallest, directions, data_variance = structure.smallest_variances(fitted,
+                                                                           data_covariance)
+        ratios, _ = stretch_ratios(structure, fitted, entry_counts[real], smallest,
+                                   directions, data_variance, reg_covar)
+        stretched[entry] = (ratios <= STRETCH_RTOL).any()
+    return stretched
 
 
 def axes_scatters(structure: CovarianceStructure, counts: np.ndarray, sums: np.ndarray,

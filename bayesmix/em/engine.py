@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from bayesmix.covariance.base import CovarianceStructure
-from bayesmix.em.diagnostics import has_collapsed, has_starved
+from bayesmix.em.diagnostics import has_collapsed, has_starved, has_stretched
 from bayesmix.em.sources import centred_blocks
 from bayesmix.em.statistics import SufficientStatistics
 
@@ -75,10 +75,12 @@ class EMSettings:
     stop_starved : bool
         Also stop a run, at the collapse checks, once a component holds fewer effective
         points than its covariance needs (:func:`~bayesmix.em.diagnostics.has_starved`;
-        not under a prior, where such a component takes the prior's covariance). Its fit
-        can only be flagged degenerate, and with a volume shared by the components it
-        does not collapse, so EM would creep on to ``max_iter``. :func:`~bayesmix.select_em`
-        sets it; the estimators keep scikit-learn's iterations.
+        not under a prior, where such a component takes the prior's covariance), or, for
+        EVI, EVE and EVV, once one has collapsed in a direction and stretched in the
+        others (:func:`~bayesmix.em.diagnostics.has_stretched`). Such a fit can only be
+        flagged degenerate, and with a volume shared by the components it does not
+        collapse, so EM would creep on to ``max_iter``. :func:`~bayesmix.select_em` sets
+        it; the estimators keep scikit-learn's iterations.
     """
 
     tol: float = 1e-3
@@ -403,7 +405,8 @@ class EMEngine:
 
     def collapsed(self, params: MixtureParameters) -> bool:
         """Whether a component of ``params`` has a variance at the ``reg_covar`` floor
-        (or, with ``stop_starved``, holds too few effective points).
+        (or, with ``stop_starved``, holds too few effective points, or has collapsed and
+        stretched: :func:`~bayesmix.em.diagnostics.has_stretched`).
 
         Examples
         --------
@@ -421,9 +424,15 @@ class EMEngine:
         if has_collapsed(self.structure, params.covariances, self.n_components,
                          self.source.n_features, self.settings.reg_covar):
             return True
-        return bool(self.settings.stop_starved and self.prior is None and has_starved(
-            self.structure, params.weights * self.source.total_weight,
-            self.source.n_features))
+        if not self.settings.stop_starved:
+            return False
+        counts = params.weights * self.source.total_weight
+        if self.prior is None and has_starved(self.structure, counts, self.source.n_features):
+            return True
+        return bool(has_stretched(
+            self.structure, params.covariances[np.newaxis], counts[np.newaxis],
+            self.source.data_covariance(full=self.structure.estimates_correlations),
+            self.settings.reg_covar)[0])
 
     def _iterate(self, params: MixtureParameters, previous: float
                  ) -> Iterator[tuple[float, float | None, MixtureParameters]]:

@@ -8,6 +8,7 @@ from bayesmix.covariance import STRUCTURES, get_structure
 from bayesmix.covariance.prior import ConjugatePrior
 from bayesmix.density import responsibilities, weighted_log_prob
 from bayesmix.em.batch import BatchEM, BatchStart
+from bayesmix.em.diagnostics import find_degenerate
 from bayesmix.em.engine import COLLAPSE_CHECK_EVERY, EMEngine, EMSettings
 from bayesmix.em.init import initial_responsibilities
 from bayesmix.em.sources import InMemorySource, centred_blocks
@@ -355,6 +356,35 @@ def test_stop_starved_stops_a_starved_run_at_the_next_check(accelerate):
     assert runs[True].n_iter == COLLAPSE_CHECK_EVERY and not runs[True].converged
     assert runs[False].n_iter == 3 * COLLAPSE_CHECK_EVERY
     assert runs[True].parameters.weights * 61 == pytest.approx([60.0, 1.0], abs=1e-3)
+
+
+@pytest.mark.parametrize("accelerate", [False, True])
+def test_stop_starved_stops_a_stretched_run_at_the_next_check(accelerate):
+    """Six rows constant in one column under EVI: their component collapses in that
+    direction, and its shared volume stretches it in the other instead of letting it
+    reach the floor; EM goes on to max_iter (tol=0). With ``stop_starved`` (select_em's
+    batch) the run stops at the first collapse check, in the engine and the batch alike,
+    flagged degenerate."""
+    rng = np.random.default_rng(0)
+    source = InMemorySource(np.concatenate([rng.normal(size=(60, 2)),
+                                            np.c_[np.full(6, 5.0), rng.normal(5.0, 2.0, 6)]]))
+    start = np.eye(2)[np.repeat([0, 1], [60, 6])]
+    structure = get_structure("EVI")
+    runs = {}
+    for stop in (False, True):
+        settings = EMSettings(tol=0.0, reg_covar=1e-10, max_iter=3 * COLLAPSE_CHECK_EVERY,
+                              accelerate=accelerate, stop_starved=stop)
+        alone = _alone(source, structure, start, settings)
+        batched, = BatchEM(source, settings).run([BatchStart(structure, start)])
+        assert batched.n_iter == alone.n_iter
+        np.testing.assert_allclose(batched.history, alone.history, rtol=1e-9)
+        runs[stop] = alone
+    assert runs[True].n_iter == COLLAPSE_CHECK_EVERY and not runs[True].converged
+    assert runs[False].n_iter == 3 * COLLAPSE_CHECK_EVERY
+    report = find_degenerate(structure, runs[True].parameters.covariances,
+                             runs[True].parameters.weights * 66,
+                             source.data_covariance(full=False), 1e-10, str)
+    assert list(report.reasons) == [1] and "stretched" in report.reasons[1]
 
 
 def test_a_start_that_is_not_positive_definite_gives_no_run(source):
