@@ -2,7 +2,7 @@
 
 import numpy as np
 import pytest
-from sklearn.datasets import load_iris
+from sklearn.datasets import load_iris, load_wine
 
 from bayesmix import GaussianMixtureEM, select_em
 from bayesmix.covariance import MCLUST_MODELS, mclust_models
@@ -161,6 +161,23 @@ def test_vve_is_also_started_from_the_vev_fit():
         precisions_init=vev.precisions_, tol=vev.tol, max_iter=1000, reg_covar=vev.reg_covar,
         acceleration="squarem").fit(X)
     assert from_vev.score(X) * len(X) == pytest.approx(log_likelihood["VVE"], abs=1e-3)
+
+
+def test_eve_is_started_from_every_seeds_fit():
+    """wine, 2 components: EVE's own starts end at -3199.92, and so does the fit that
+    VEV's parameters start (its first seed); EEV's fit starts -3153.88. With both in the
+    grid, EVE starts from each and keeps the better."""
+    X = load_wine().data
+    alone = select_em(X, [2], covariance_types=["EVE"], random_state=0)
+    seeded = select_em(X, [2], covariance_types=["VEV", "EEV", "EVE"], random_state=0)
+    eev = select_em(X, [2], covariance_types=["EEV"], random_state=0).best_estimator_
+    from_eev = GaussianMixtureEM(
+        2, covariance_type="EVE", weights_init=eev.weights_, means_init=eev.means_,
+        precisions_init=eev.precisions_, tol=eev.tol, max_iter=1000, reg_covar=eev.reg_covar,
+        acceleration="squarem").fit(X)
+    log_likelihood = seeded.table_.set_index("covariance_type")["log_likelihood"]
+    assert log_likelihood["EVE"] > alone.table_.at[0, "log_likelihood"] + 40.0
+    assert from_eev.score(X) * len(X) == pytest.approx(log_likelihood["EVE"], abs=1e-3)
 
 
 def test_a_grid_whose_seeded_fits_are_all_screened_out_keeps_its_own_fits(monkeypatch):

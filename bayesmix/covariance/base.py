@@ -181,11 +181,11 @@ class CovarianceStructure:
         ``reg_covar`` floor: :func:`~bayesmix.em.diagnostics.find_degenerate` then
         compares its smallest variance with the data's.
     seeded_by : tuple of str
-        Structures whose fit :func:`~bayesmix.select_em` also starts this one from, at
-        the same number of components, in order of preference: the first whose fit is
-        in the grid and not degenerate (its parameters as initial values). For a
-        structure whose likelihood has local optima that the grid's usual starts often
-        miss.
+        Structures whose fits :func:`~bayesmix.select_em` also starts this one from, at
+        the same number of components: each whose fit is in the grid and not degenerate
+        (its parameters as initial values), the cell keeping the best of its fits. For
+        a structure whose likelihood has local optima that the grid's usual starts
+        often miss.
     prior_seeded_by : tuple of str
         The same under mclust's conjugate prior (``select_em(..., prior=...)``), in
         place of ``seeded_by``: MAP-EM has its own poor optima.

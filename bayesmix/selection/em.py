@@ -333,12 +333,13 @@ def _seed_parameters(structure: str, seed: GaussianMixtureEM) -> dict[str, np.nd
 def _refit_from_seeds(source: InMemorySource,
                       by_cell: dict[tuple[str, str], list[tuple[GaussianMixtureEM, dict]]],
                       settings: dict[str, Any]) -> None:
-    """Start each Gaussian cell of a structure with ``seeded_by`` from a seed's fit.
+    """Start each Gaussian cell of a structure with ``seeded_by`` from its seeds' fits.
 
-    The seed is the first structure named by the cell's structure
+    The seeds are the structures named by the cell's structure
     (:attr:`~bayesmix.covariance.CovarianceStructure.seeded_by`, or ``prior_seeded_by``
-    under a prior) whose fit at the same number of components is in the grid and not
-    degenerate; that fit starts a fit of the cell (:func:`_refit_cells`).
+    under a prior); each one's fit at the same number of components, where it is in the
+    grid and not degenerate, starts a fit of the cell (:func:`_refit_cells`, which keeps
+    the best).
     """
     gaussian = _gaussian_structures(by_cell)
     jobs = []  # (structure, position in the grid, initial parameters)
@@ -347,11 +348,11 @@ def _refit_from_seeds(source: InMemorySource,
                      else get_structure(structure).prior_seeded_by)
         seeds = [by_cell["gaussian", gaussian[seed]] for seed in seeded_by if seed in gaussian]
         for i in range(len(by_cell["gaussian", structure])):
-            # the first seed whose fit is usable (one component: every start agrees)
-            seed_em = next((fits[i][0] for fits in seeds
-                            if not fits[i][0].degenerate_components_), None)
-            if seed_em is not None and seed_em.n_components > 1:
-                jobs.append((structure, i, _seed_parameters(structure, seed_em)))
+            # every seed whose fit is usable (one component: every start agrees)
+            for fits in seeds:
+                seed_em = fits[i][0]
+                if not seed_em.degenerate_components_ and seed_em.n_components > 1:
+                    jobs.append((structure, i, _seed_parameters(structure, seed_em)))
     _refit_cells(source, by_cell, jobs, settings)
 
 
