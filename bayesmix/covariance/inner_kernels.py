@@ -14,14 +14,15 @@ are the LAPACK routines NumPy calls. The callers prepare the starts and bring th
 to the kernels' layout (C-contiguous float64, one leading batch axis:
 :func:`~bayesmix.covariance.decomposed.stacked_entries`).
 
-Each entry stops when no value changes by more than ``tol`` (relative); an iteration
-whose change is not above ``tol`` is not taken. Numba compiles a kernel on its first
-call (about 7 s for the orientation's, 2 s for the others) and keeps the machine code
-in the package's ``__pycache__`` (``cache=True``; elsewhere, where that is not
-writable), so a later process only loads it (about 0.4 s with Numba's start-up). What
-else these M steps do stays in NumPy: compiling it too (the starts' eigenvectors, the
-shift by each scatter's largest eigenvalue) doubled the orientation kernel's compile
-time for a gain within the noise of a 14-model grid.
+The shape iterations stop an entry when no value changes by more than ``tol``
+(relative), an iteration whose change is not above ``tol`` not taken; the orientation's
+sweeps each lower the objective and are all taken, an entry stopping after one whose
+change is not above ``tol``. Numba compiles a kernel on its first call (about 6 s for
+the orientation's, 2 s for the others) and keeps the machine code in the package's
+``__pycache__`` (``cache=True``; elsewhere, where that is not writable), so a later
+process only loads it (about 0.5 s with Numba's start-up). What else these M steps do
+stays in NumPy: compiling it too (the starts' eigenvectors) doubled the orientation
+kernel's compile time for a gain within the noise of a 14-model grid.
 ``error_model="numpy"``: a division by zero gives ``inf`` or NaN as in NumPy (an absent
 component's ``0 / 0``) instead of raising.
 """
