@@ -331,6 +331,21 @@ def test_a_collapsed_run_stops_at_the_next_check_in_the_engine_and_the_batch(nam
     assert "stopped, a component collapsed: 10 iterations" in capsys.readouterr().out
 
 
+def _runs_with_and_without_the_stop(source, structure, start, **settings):
+    """The engine's runs from ``start`` (tol=0, three collapse checks' iterations) without
+    and with ``stop_starved``, by that flag; the batch's run is each one's."""
+    runs = {}
+    for stop in (False, True):
+        run_settings = EMSettings(tol=0.0, max_iter=3 * COLLAPSE_CHECK_EVERY,
+                                  stop_starved=stop, **settings)
+        alone = _alone(source, structure, start, run_settings)
+        batched, = BatchEM(source, run_settings).run([BatchStart(structure, start)])
+        assert batched.n_iter == alone.n_iter
+        np.testing.assert_allclose(batched.history, alone.history, rtol=1e-9)
+        runs[stop] = alone
+    return runs
+
+
 @pytest.mark.parametrize("accelerate", [False, True])
 def test_stop_starved_stops_a_starved_run_at_the_next_check(accelerate):
     """A component of one far row under EVI: its volume is shared, so it does not
@@ -341,18 +356,11 @@ def test_stop_starved_stops_a_starved_run_at_the_next_check(accelerate):
     source = InMemorySource(np.concatenate([rng.normal(size=(60, 2)), [[6.0, 4.0]]]))
     start = np.eye(2)[np.repeat([0, 1], [60, 1])]
     structure = get_structure("EVI")
-    runs = {}
-    for stop in (False, True):
-        settings = EMSettings(tol=0.0, max_iter=3 * COLLAPSE_CHECK_EVERY,
-                              accelerate=accelerate, stop_starved=stop)
-        alone = _alone(source, structure, start, settings)
-        batched, = BatchEM(source, settings).run([BatchStart(structure, start)])
-        assert batched.n_iter == alone.n_iter
-        np.testing.assert_allclose(batched.history, alone.history, rtol=1e-9)
-        runs[stop] = alone
-        prior = BatchEM(source, settings, ConjugatePrior()).run(
-            [BatchStart(structure, start)])[0]
-        assert prior.n_iter == settings.max_iter
+    runs = _runs_with_and_without_the_stop(source, structure, start, accelerate=accelerate)
+    settings = EMSettings(tol=0.0, max_iter=3 * COLLAPSE_CHECK_EVERY, accelerate=accelerate,
+                          stop_starved=True)
+    prior = BatchEM(source, settings, ConjugatePrior()).run([BatchStart(structure, start)])[0]
+    assert prior.n_iter == settings.max_iter
     assert runs[True].n_iter == COLLAPSE_CHECK_EVERY and not runs[True].converged
     assert runs[False].n_iter == 3 * COLLAPSE_CHECK_EVERY
     assert runs[True].parameters.weights * 61 == pytest.approx([60.0, 1.0], abs=1e-3)
@@ -370,15 +378,8 @@ def test_stop_starved_stops_a_stretched_run_at_the_next_check(accelerate):
                                             np.c_[np.full(6, 5.0), rng.normal(5.0, 2.0, 6)]]))
     start = np.eye(2)[np.repeat([0, 1], [60, 6])]
     structure = get_structure("EVI")
-    runs = {}
-    for stop in (False, True):
-        settings = EMSettings(tol=0.0, reg_covar=1e-10, max_iter=3 * COLLAPSE_CHECK_EVERY,
-                              accelerate=accelerate, stop_starved=stop)
-        alone = _alone(source, structure, start, settings)
-        batched, = BatchEM(source, settings).run([BatchStart(structure, start)])
-        assert batched.n_iter == alone.n_iter
-        np.testing.assert_allclose(batched.history, alone.history, rtol=1e-9)
-        runs[stop] = alone
+    runs = _runs_with_and_without_the_stop(source, structure, start, accelerate=accelerate,
+                                           reg_covar=1e-10)
     assert runs[True].n_iter == COLLAPSE_CHECK_EVERY and not runs[True].converged
     assert runs[False].n_iter == 3 * COLLAPSE_CHECK_EVERY
     report = find_degenerate(structure, runs[True].parameters.covariances,
