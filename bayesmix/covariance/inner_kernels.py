@@ -128,14 +128,11 @@ def iterate_common_orientation(scatters: np.ndarray, weights: np.ndarray,
         axes, current = orientation[entry], variances[entry]
         entry_scatters, entry_weights = scatters[entry], weights[entry]
         present = entry_weights > 0.0
-        _variances_along(entry_scatters, entry_weights, axes, equal_volume, current)
+        _rotate_scatters(entry_scatters, axes, rotated, log_diagonals)
+        _variances_from(rotated, entry_weights, equal_volume, current)
         for _ in range(max_iter):
             if _collapsed(current, floor):
                 break
-            for k in range(n_components):
-                rotated[k] = axes.T @ entry_scatters[k] @ axes
-                for j in range(n_features):
-                    log_diagonals[k, j] = np.log(rotated[k, j, j])
             for p in range(n_features - 1):
                 for q in range(p + 1, n_features):
                     for k in range(n_components):
@@ -153,7 +150,9 @@ def iterate_common_orientation(scatters: np.ndarray, weights: np.ndarray,
                                              coefficients, present, equal_volume, n_features)
                     if angle != 0.0:
                         _rotate_pair(axes, rotated, log_diagonals, p, q, 0.5 * angle)
-            _variances_along(entry_scatters, entry_weights, axes, equal_volume, following)
+            # afresh (the pairs' updates round), for these variances and the next sweep
+            _rotate_scatters(entry_scatters, axes, rotated, log_diagonals)
+            _variances_from(rotated, entry_weights, equal_volume, following)
             change = np.nan
             for k in range(n_components):
                 for j in range(n_features):
@@ -277,23 +276,28 @@ def _collapsed(variances: np.ndarray, floor: float) -> bool:
 
 
 @_compiled
-def _variances_along(scatters: np.ndarray, weights: np.ndarray, axes: np.ndarray,
-                     equal_volume: bool, out: np.ndarray) -> None:
-    """The optimal ``v_k`` given the orientation ``axes``, into ``out`` (K, D).
+def _rotate_scatters(scatters: np.ndarray, axes: np.ndarray, rotated: np.ndarray,
+                     log_diagonals: np.ndarray) -> None:
+    """``D^T W_k D`` into ``rotated`` (K, D, D) and the logs of its diagonals (K, D)."""
+    for k in range(scatters.shape[0]):
+        rotated[k] = axes.T @ scatters[k] @ axes
+        for j in range(scatters.shape[1]):
+            log_diagonals[k, j] = np.log(rotated[k, j, j])
 
-    From ``m_k = diag(D^T W_k D)``: ``m_k / w_k`` (VVE), or ``(sum_l g_l / sum_l w_l)
-    m_k / g_k`` with ``g_k`` the geometric mean of ``m_k`` (EVE).
+
+@_compiled
+def _variances_from(rotated: np.ndarray, weights: np.ndarray, equal_volume: bool,
+                    out: np.ndarray) -> None:
+    """The optimal ``v_k`` given the orientation, into ``out`` (K, D).
+
+    From ``m_k = diag(D^T W_k D)`` (the diagonals of ``rotated``): ``m_k / w_k`` (VVE), or
+    ``(sum_l g_l / sum_l w_l) m_k / g_k`` with ``g_k`` the geometric mean of ``m_k``
+    (EVE).
     """
-    n_components, n_features = scatters.shape[0], scatters.shape[1]
+    n_components, n_features = rotated.shape[0], rotated.shape[1]
     for k in range(n_components):
         for j in range(n_features):
-            total = 0.0
-            for i in range(n_features):
-                along = 0.0
-                for m in range(n_features):
-                    along += scatters[k, i, m] * axes[m, j]
-                total += axes[i, j] * along
-            out[k, j] = total
+            out[k, j] = rotated[k, j, j]
     if not equal_volume:
         for k in range(n_components):
             for j in range(n_features):
