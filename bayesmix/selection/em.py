@@ -3,11 +3,11 @@
 The data are validated and summarised once (one :class:`~bayesmix.em.sources.InMemorySource`
 for the grid); every fit starts from mclust's hierarchical clustering, whose merge tree
 serves every cell, and from k-means screened by a short EM run (EVE and VVE also from
-the VEV fits of the grid, and a cell below a fit its model can reach from that fit);
-the fits are SQUAREM-accelerated. A structure with a batched M step fits all its cells,
-from all their starts, as one stacked computation (:mod:`bayesmix.em.batch`), and the
-criteria of its cells come from one batched pass; another structure is fitted cell by
-cell. Its length (about 800 lines, a third of them docstrings, :func:`select_em`'s alone
+the VEV, EEV and VEE fits of the grid, and a cell below a fit its model can reach from
+that fit); the fits are SQUAREM-accelerated. A structure with a batched M step fits all
+its cells, from all their starts, as one stacked computation (:mod:`bayesmix.em.batch`),
+and the criteria of its cells come from one batched pass; another structure is fitted
+cell by cell. Its length (about 800 lines, a third of them docstrings, :func:`select_em`'s alone
 some 150) is that of one function and the ways it fits a cell: batched, cell by cell,
 and refitted from other cells' fits.
 """
