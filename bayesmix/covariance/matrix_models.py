@@ -87,12 +87,12 @@ def common_orientation(scatters: np.ndarray, weights: np.ndarray, equal_volume: 
     over) where they are finite, else from the axes of ``sum_k W_k / w_k`` (not mclust's
     identity, which would depend on the coordinates), and stops when no ``v_kj`` changes
     by more than :data:`INNER_TOL` (relative) in a sweep or after :data:`COLD_SWEEPS`
-    (:data:`WARM_SWEEPS` from a ``start``), or once a present
-    component's variance is at most ``floor`` (it has collapsed: sweeps would only
-    shrink it further; mclust stops there too, as a singular covariance), each batch
-    entry on its own (compiled: :mod:`~bayesmix.covariance.inner_kernels`). A component
-    of weight 0 and scatter 0 is absent: it changes neither the orientation nor the
-    others' variances (its own are NaN). Each sweep costs O(K D^3) per batch entry.
+    (:data:`WARM_SWEEPS` from a ``start``), or once a present component's variance is
+    at most ``floor`` (it has collapsed: sweeps would only shrink it further; mclust
+    stops there too, as a singular covariance), each batch entry on its own (compiled:
+    :mod:`~bayesmix.covariance.inner_kernels`). A component of weight 0 and scatter 0 is
+    absent: it changes neither the orientation nor the others' variances (its own are
+    NaN). Each sweep costs O(K D^3) per batch entry.
 
     Returns
     -------
