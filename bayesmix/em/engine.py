@@ -429,6 +429,8 @@ class EMEngine:
         counts = params.weights * self.source.total_weight
         if self.prior is None and has_starved(self.structure, counts, self.source.n_features):
             return True
+        if not self.structure.collapse_stretches:  # no pass over the data for the others
+            return False
         return bool(has_stretched(
             self.structure, params.covariances[np.newaxis], counts[np.newaxis],
             self.source.data_covariance(full=self.structure.estimates_correlations),
