@@ -190,6 +190,18 @@ def test_eve_is_started_from_every_seeds_fit():
     assert from_eev.score(X) * len(X) == pytest.approx(log_likelihood["EVE"], abs=1e-3)
 
 
+def test_vve_is_also_started_from_the_vvv_fit():
+    """iris, 7 components: VVE's own starts end at -167.91 and the fits of VEV, EEV and
+    VEE start nothing higher; the unconstrained fit's common axes start -160.79."""
+    X = load_iris().data
+    seeds = ["VEV", "EEV", "VEE"]
+    without = select_em(X, [7], covariance_types=[*seeds, "VVE"], random_state=0)
+    seeded = select_em(X, [7], covariance_types=[*seeds, "VVV", "VVE"], random_state=0)
+    vve = [table.set_index("covariance_type").at["VVE", "log_likelihood"]
+           for table in (without.table_, seeded.table_)]
+    assert vve[1] > vve[0] + 5.0
+
+
 def test_a_grid_whose_seeded_fits_are_all_screened_out_keeps_its_own_fits(monkeypatch):
     """When every fit started from a seed is screened out (on Swiss Fertility, 3
     components, VEV and EVE, they all were, and select_em failed in NumPy), each cell
