@@ -629,8 +629,8 @@ def select_em(
     local optima that these starts often miss (EVE and VVE, their common orientation)
     also starts from the fits of the structures it names in ``seeded_by`` (VEV, EEV, VEE
     and VVV), each, at the same number of components, when the grid has them (Gaussian
-    fits without ``noise``; under a prior, ``prior_seeded_by``: EEE and VEV from EEV, EEV from VEV);
-    the chosen estimator then has that fit's parameters as ``weights_init``,
+    fits without ``noise``; under a prior, ``prior_seeded_by``: EEE and VEV from EEV,
+    EEV from VEV); the chosen estimator then has that fit's parameters as ``weights_init``,
     ``means_init`` and ``precisions_init``, so that refitting it reaches the same fit.
     Without a prior, a cell whose likelihood ends below one its model can reach is
     refitted the same way: below a special case of its model at the same number of
