@@ -157,6 +157,10 @@ CASES = [
     row("X-None", ValueError, "X is None", lambda c: EM(1).fit(None)),
     row("X-underflowing-range", ValueError, r"X column 0 varies by only .*e-300 .*underflow "
         r"float64.*standardise", lambda c: EM(2).fit(X * 1e-300)),
+    row("select_em-constant-X", ValueError, "Every column of X is constant.*Pass data with at "
+        "least one varying feature", lambda c: select_em(np.ones((20, 2)), n_components=[1, 2])),
+    row("hc-constant-X", ValueError, "Every column of X is constant", lambda c: EM(
+        2, init_params="hc").fit(np.ones((20, 2)))),
     row("select_em-underflowing-range", ValueError, "varies by only .*underflow float64",
         lambda c: select_em(X * 1e-300, n_components=[1, 2])),
     row("X-overflowing-range", ValueError, r"X column 0 spans too wide a range.*standardise",

@@ -158,8 +158,9 @@ def transform_for_hc(X: np.ndarray, use: str = "SVD") -> np.ndarray:
     Z = _finite_columns(_r_scale(X, scale=use in ("STD", "PCR", "SVD")))
     if Z.shape[1] == 0:
         raise ValueError(
-            f"use={use!r} leaves no column to cluster: every column of X is constant. "
-            "Pass data with at least one varying feature."
+            f"Every column of X is constant: the hierarchical start has nothing to cluster "
+            f"(use={use!r} standardises the columns). Pass data with at least one varying "
+            "feature."
         )
     if use == "STD":
         return Z
