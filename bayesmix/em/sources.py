@@ -372,11 +372,33 @@ class InMemorySource(RowsInMemory):
                 lambda rows: scatter_matrix(self.X, self.sample_weight, rows, self.shift),
                 self.n_samples))
 
-    def data_covariance(self, full: bool) -> np.ndarray:
-        """The data's weighted covariance (D, D), or only its variances (D,) if not ``full``.
+    @cached_property
+    def squares(self) -> np.ndarray:
+        """``sum_n w_n (x_n - shift)^2`` per feature, computed on first use (D,).
 
-        The variances are read block by block without the D x D matrix, unless it is
-        already known.
+        Read block by block without the D x D matrix, unless :attr:`scatter` is already
+        known (its diagonal).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from bayesmix.em.sources import InMemorySource
+        >>> InMemorySource(np.array([[0.0, 1.0], [2.0, 3.0], [4.0, 8.0]])).squares
+        array([ 8., 26.])
+        """
+        if "scatter" in vars(self):
+            return np.diagonal(self.scatter).copy()
+        squares = np.zeros(self.n_features)
+        for rows, block in centred_blocks(self.X, slice(0, self.n_samples), self.n_features,
+                                          self.shift):
+            weighted = block if self.sample_weight is None else (
+                block * self.sample_weight[rows, None])
+            squares += np.einsum("nd,nd->d", weighted, block)
+        return squares
+
+    def data_covariance(self, full: bool) -> np.ndarray:
+        """The data's weighted covariance (D, D), or only its variances (D,) if not ``full``
+        (from :attr:`squares`, without the D x D matrix).
 
         Examples
         --------
@@ -388,15 +410,7 @@ class InMemorySource(RowsInMemory):
         """
         if full:
             return self.scatter / self.total_weight
-        if "scatter" in vars(self):
-            return np.diagonal(self.scatter) / self.total_weight
-        squares = np.zeros(self.n_features)
-        for rows, block in centred_blocks(self.X, slice(0, self.n_samples), self.n_features,
-                                          self.shift):
-            weighted = block if self.sample_weight is None else (
-                block * self.sample_weight[rows, None])
-            squares += np.einsum("nd,nd->d", weighted, block)
-        return squares / self.total_weight
+        return self.squares / self.total_weight
 
     def initialisation_sample(self) -> tuple[np.ndarray, np.ndarray]:
         """The rows initialisers run on (all of them) and their weights.
