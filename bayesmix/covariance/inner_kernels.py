@@ -128,7 +128,7 @@ def iterate_common_orientation(scatters: np.ndarray, weights: np.ndarray,
         axes, current = orientation[entry], variances[entry]
         entry_scatters, entry_weights = scatters[entry], weights[entry]
         present = entry_weights > 0.0
-        _rotate_scatters(entry_scatters, axes, rotated, log_diagonals)
+        _rotate_scatters(entry_scatters, axes, rotated, log_diagonals, equal_volume)
         _variances_from(rotated, entry_weights, equal_volume, current)
         for _ in range(max_iter):
             if _collapsed(current, floor):
@@ -149,9 +149,10 @@ def iterate_common_orientation(scatters: np.ndarray, weights: np.ndarray,
                     angle = _best_pair_angle(half_sums, half_differences, off_diagonals,
                                              coefficients, present, equal_volume, n_features)
                     if angle != 0.0:
-                        _rotate_pair(axes, rotated, log_diagonals, p, q, 0.5 * angle)
+                        _rotate_pair(axes, rotated, log_diagonals, equal_volume, p, q,
+                                     0.5 * angle)
             # afresh (the pairs' updates round), for these variances and the next sweep
-            _rotate_scatters(entry_scatters, axes, rotated, log_diagonals)
+            _rotate_scatters(entry_scatters, axes, rotated, log_diagonals, equal_volume)
             _variances_from(rotated, entry_weights, equal_volume, following)
             change = np.nan
             for k in range(n_components):
@@ -243,9 +244,10 @@ def _best_pair_angle(half_sums: np.ndarray, half_differences: np.ndarray,
 
 
 @_compiled
-def _rotate_pair(axes: np.ndarray, rotated: np.ndarray, log_diagonals: np.ndarray, p: int,
-                 q: int, theta: float) -> None:
-    """Rotate axes ``p`` and ``q`` by ``theta``, with ``D^T W_k D`` and its log-diagonal."""
+def _rotate_pair(axes: np.ndarray, rotated: np.ndarray, log_diagonals: np.ndarray,
+                 with_logs: bool, p: int, q: int, theta: float) -> None:
+    """Rotate axes ``p`` and ``q`` by ``theta``, with ``D^T W_k D`` and (``with_logs``,
+    EVE's) its log-diagonal."""
     cosine, sine = np.cos(theta), np.sin(theta)
     for i in range(axes.shape[0]):
         along_p, along_q = axes[i, p], axes[i, q]
@@ -261,8 +263,9 @@ def _rotate_pair(axes: np.ndarray, rotated: np.ndarray, log_diagonals: np.ndarra
             along_p, along_q = matrix[p, j], matrix[q, j]
             matrix[p, j] = cosine * along_p + sine * along_q
             matrix[q, j] = cosine * along_q - sine * along_p
-        log_diagonals[k, p] = np.log(matrix[p, p])
-        log_diagonals[k, q] = np.log(matrix[q, q])
+        if with_logs:
+            log_diagonals[k, p] = np.log(matrix[p, p])
+            log_diagonals[k, q] = np.log(matrix[q, q])
 
 
 @_compiled
@@ -277,12 +280,14 @@ def _collapsed(variances: np.ndarray, floor: float) -> bool:
 
 @_compiled
 def _rotate_scatters(scatters: np.ndarray, axes: np.ndarray, rotated: np.ndarray,
-                     log_diagonals: np.ndarray) -> None:
-    """``D^T W_k D`` into ``rotated`` (K, D, D) and the logs of its diagonals (K, D)."""
+                     log_diagonals: np.ndarray, with_logs: bool) -> None:
+    """``D^T W_k D`` into ``rotated`` (K, D, D) and (``with_logs``, EVE's) the logs of its
+    diagonals (K, D)."""
     for k in range(scatters.shape[0]):
         rotated[k] = axes.T @ scatters[k] @ axes
-        for j in range(scatters.shape[1]):
-            log_diagonals[k, j] = np.log(rotated[k, j, j])
+        if with_logs:
+            for j in range(scatters.shape[1]):
+                log_diagonals[k, j] = np.log(rotated[k, j, j])
 
 
 @_compiled
