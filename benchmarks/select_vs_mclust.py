@@ -29,7 +29,13 @@ at run time. ``--datasets small`` runs R's own small data sets instead (``mtcars
 of which bayesmix was tuned on: MASS's ``crabs`` (200 x 5, the measurements),
 ``geyser`` (299 x 2), ``cats`` (144 x 2), ``Boston`` (506 x 14) and
 ``Pima.tr`` (200 x 7), mclust's ``EuroUnemployment`` (31 x 3) and ``chevron`` (1104
-x 2), and R's ``USJudgeRatings`` (43 x 12). Any of these also by name. Every data set
+x 2), and R's ``USJudgeRatings`` (43 x 12). ``--datasets extra`` runs fourteen more,
+chosen after the rest of the code was written: one feature (MASS's ``galaxies``,
+mclust's ``acidity``, R's ``precip``, ``rivers``, ``Nile``, ``faithful$eruptions`` and
+``InsectSprays$count``, whose counts tie), MASS's ``hills``, ``UScereal``, ``birthwt``
+(age, lwt, bwt) and ``Cars93`` (five measurements), R's ``state.x77``, ``morley``
+(Expt, Speed: integers with ties) and ``ToothGrowth`` (len, dose). Any of these also by
+name. Every data set
 goes through one CSV file in a temporary directory that both sides read, so both fit
 exactly the same numbers; no data is kept.
 
@@ -111,7 +117,8 @@ PYTHON_DATASETS: dict[str, Callable[[], pd.DataFrame]] = {
 #: Data sets exported by R: name -> (R package, R object, columns); no columns named:
 #: every numeric column. mclust's own four run by default; R's small ones with
 #: ``--datasets small``, eight more (MASS's, mclust's and R's, 31 to 1104 rows) with
-#: ``--datasets more``, any of them by name: every row, none with a missing value.
+#: ``--datasets more``, fourteen more with ``--datasets extra`` (six of one feature, and
+#: data with many tied values), any of them by name: every row, none with a missing value.
 R_DATASETS = {
     "wreath": ("mclust", "wreath", ()), "banknote": ("mclust", "banknote", ()),
     "diabetes": ("mclust", "diabetes", ()), "thyroid": ("mclust", "thyroid", ()),
@@ -126,6 +133,14 @@ R_DATASETS = {
     "boston": ("MASS", "Boston", ()), "eurounemployment": ("mclust", "EuroUnemployment", ()),
     "pima": ("MASS", "Pima.tr", ()),
     "chevron": ("mclust", "chevron", ()), "judges": ("datasets", "USJudgeRatings", ()),
+    "galaxies": ("MASS", "galaxies", ()), "acidity": ("mclust", "acidity", ()),
+    "precip": ("datasets", "precip", ()), "rivers": ("datasets", "rivers", ()),
+    "nile": ("datasets", "Nile", ()), "eruptions": ("datasets", "faithful", ("eruptions",)),
+    "insectsprays": ("datasets", "InsectSprays", ()), "hills": ("MASS", "hills", ()),
+    "uscereal": ("MASS", "UScereal", ()), "birthwt": ("MASS", "birthwt", ("age", "lwt", "bwt")),
+    "statex77": ("datasets", "state.x77", ()), "morley": ("datasets", "morley", ("Expt", "Speed")),
+    "toothgrowth": ("datasets", "ToothGrowth", ("len", "dose")),
+    "cars93": ("MASS", "Cars93", ("Price", "MPG.city", "Horsepower", "EngineSize", "Weight")),
 }
 #: The default data sets, and the groups ``--datasets small`` and ``more`` name.
 DEFAULT_DATASETS = ["faithful", "iris", "wine", "breast_cancer", "wreath", "banknote",
@@ -135,6 +150,8 @@ DATASET_GROUPS = {
               "swiss", "rock", "attitude", "lifecycle", "quakes"],
     "more": ["crabs", "geyser", "cats", "boston", "eurounemployment", "pima", "chevron",
              "judges"],
+    "extra": ["galaxies", "acidity", "precip", "rivers", "nile", "eruptions", "insectsprays",
+              "hills", "uscereal", "birthwt", "statex77", "morley", "toothgrowth", "cars93"],
 }
 
 R_EXPORT = """
@@ -257,6 +274,11 @@ def median_time(run: Callable[[], object], repeats: int) -> float:
     return statistics.median(times)
 
 
+def univariate_models(models: list[str]) -> list[str]:
+    """mclust's models of one feature for ``models``: each one's volume, E or V, once."""
+    return list(dict.fromkeys(model[0] for model in models))
+
+
 def time_bayesmix(X: np.ndarray, structures: list[str], repeats: int,
                   prior: str | None) -> tuple[float, pd.DataFrame, pd.Series]:
     """Median time of ``select_em``, its table with mclust's names and its chosen row."""
@@ -327,6 +349,8 @@ def benchmark(name: str, path: Path, models: list[str], structures: list[str],
     X = pd.read_csv(path).to_numpy(dtype=float)
     n, d = X.shape
     print(f"\n== {name}: n={n}, d={d} ==", flush=True)
+    if d == 1:  # mclust fits one feature by its univariate models only
+        models = structures = univariate_models(models)
     bm_seconds, bm_table, bm_best = time_bayesmix(X, structures, repeats, prior)
     row = {"dataset": name, "n": n, "d": d, "bayesmix_s": bm_seconds,
            "bayesmix_model": cell_name(bm_best["model"], bm_best["G"]),
@@ -380,7 +404,7 @@ def main() -> None:
     parser.add_argument("--datasets", nargs="+", default=DEFAULT_DATASETS,
                         choices=[*PYTHON_DATASETS, *R_DATASETS, *DATASET_GROUPS],
                         help="data sets by name; 'small' for R's small data sets, 'more' "
-                             "for eight more")
+                             "for eight more, 'extra' for fourteen more")
     parser.add_argument("--models", choices=list(MODEL_SETS), default="four",
                         help="the four shared structures, or all 14 mclust models")
     parser.add_argument("--prior", action="store_true",
