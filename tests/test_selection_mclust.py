@@ -202,6 +202,15 @@ def test_vve_is_also_started_from_the_vvv_fit():
     assert vve[1] > vve[0] + 5.0
 
 
+def test_evv_is_started_from_the_vvv_fit():
+    """iris, 9 components: EVV's own starts end at -125.55; the VVV fit starts -113.00."""
+    X = load_iris().data
+    alone = select_em(X, [9], covariance_types=["EVV"], random_state=0)
+    seeded = select_em(X, [9], covariance_types=["VVV", "EVV"], random_state=0)
+    evv = seeded.table_.set_index("covariance_type").at["EVV", "log_likelihood"]
+    assert evv > alone.table_.at[0, "log_likelihood"] + 10.0
+
+
 def test_a_grid_whose_seeded_fits_are_all_screened_out_keeps_its_own_fits(monkeypatch):
     """When every fit started from a seed is screened out (on Swiss Fertility, 3
     components, VEV and EVE, they all were, and select_em failed in NumPy), each cell

@@ -382,6 +382,12 @@ class EVVCovariance(DecomposedStructure, FullCovariance):
 
     name = "EVV"
     second_moments = "matrix"
+    #: The unconstrained fit, whose volumes are all that EVV constrains, starts optima
+    #: that the hierarchical and k-means starts miss: on 44 real data sets 20 EVV cells
+    #: rose, by up to 60.68 (quakes, 5 components; iris, 9: -125.55 -> -113.00), and
+    #: cats' EVV,8 from 0.25 below mclust's log-likelihood to 3.00 above, for no
+    #: measurable time.
+    seeded_by = ("VVV",)
 
     def maximise_scatter(self, weights, scatters, start=None, floor=0.0):
         sign, log_det = np.linalg.slogdet(scatters)

@@ -626,9 +626,9 @@ def select_em(
     for one feature) and k-means (one partition per number of components and seed,
     shared by the structures); a later scheme's run goes on past a short "small EM"
     only if it then stands as high as an earlier one. A structure whose likelihood has
-    local optima that these starts often miss (EVE and VVE, their common orientation)
-    also starts from the fits of the structures it names in ``seeded_by`` (VEV, EEV, VEE
-    and VVV), each, at the same number of components, when the grid has them (Gaussian
+    local optima that these starts often miss (EVE and VVE, their common orientation;
+    EVV) also starts from the fits of the structures it names in ``seeded_by`` (VEV,
+    EEV, VEE and VVV; VVV), each, at the same number of components, when the grid has them (Gaussian
     fits without ``noise``; under a prior, ``prior_seeded_by``: EEE and VEV from EEV,
     EEV from VEV); the chosen estimator then has that fit's parameters as ``weights_init``,
     ``means_init`` and ``precisions_init``, so that refitting it reaches the same fit.
