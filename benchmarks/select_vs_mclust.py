@@ -10,7 +10,7 @@ What is timed is each library's whole selection call with its defaults:
 ``select_em(X, n_components=range(1, 10), covariance_types=..., random_state=0)``
 (mclust's hierarchical start and one k-means start per cell, the k-means run screened
 against the other, all cells in one batch; with 14 models, EVE and VVE also started
-from VEV's fits) and
+from VEV's, EEV's, VEE's and VVV's fits, EVV from VVV's) and
 ``Mclust(X, G=1:9, modelNames=..., verbose=FALSE)`` (one hierarchical agglomeration
 shared by all cells, one EM run per cell, single-threaded Fortran). Each is run once
 to warm up, then ``--repeats`` times; the median wall time is kept. mclust is timed
@@ -117,7 +117,7 @@ PYTHON_DATASETS: dict[str, Callable[[], pd.DataFrame]] = {
 #: Data sets exported by R: name -> (R package, R object, columns); no columns named:
 #: every numeric column. mclust's own four run by default; R's small ones with
 #: ``--datasets small``, eight more (MASS's, mclust's and R's, 31 to 1104 rows) with
-#: ``--datasets more``, fourteen more with ``--datasets extra`` (six of one feature, and
+#: ``--datasets more``, fourteen more with ``--datasets extra`` (seven of one feature, and
 #: data with many tied values), any of them by name: every row, none with a missing value.
 R_DATASETS = {
     "wreath": ("mclust", "wreath", ()), "banknote": ("mclust", "banknote", ()),
