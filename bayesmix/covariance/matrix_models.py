@@ -146,9 +146,10 @@ class VEECovariance(DecomposedStructure, FullCovariance):
 
     M step by mclust's alternating updates (``msvee``): ``C`` proportional to
     ``sum_k W_k / lambda_k`` with determinant 1, then ``lambda_k = tr(W_k inv(C)) /
-    (D n_k)``, from ``C`` the shape of ``start``'s sum (else of the pooled scatter), until no entry of ``C`` changes by
-    more than :data:`~bayesmix.covariance.decomposed.INNER_TOL` (relative to its
-    diagonal); O(K D^2 + D^3) per iteration.
+    (D n_k)``, from ``C`` the shape of ``start``'s sum (else of the pooled scatter),
+    until no entry of ``C`` changes by more than
+    :data:`~bayesmix.covariance.decomposed.INNER_TOL` (relative to its diagonal);
+    O(K D^2 + D^3) per iteration.
 
     Examples
     --------

@@ -54,8 +54,8 @@ from bayesmix.density import component_log_prob, normalise_rows, row_chunks
 from bayesmix.em.statistics import SufficientStatistics
 from bayesmix.families.noise import fold_noise
 
-__all__ = ["InMemorySource", "RowsInMemory", "block_statistics", "centred_blocks", "e_step_constants",
-           "fold_log_densities", "is_dask_collection", "scatter_matrix"]
+__all__ = ["InMemorySource", "RowsInMemory", "block_statistics", "centred_blocks",
+           "e_step_constants", "fold_log_densities", "is_dask_collection", "scatter_matrix"]
 
 
 def is_dask_collection(X: Any) -> bool:
