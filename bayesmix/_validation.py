@@ -458,7 +458,8 @@ def check_int(
     3
     """
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise ValueError(f"{name} must be an integer, got {short_repr(value)} ({type(value).__name__}).")
+        raise ValueError(
+            f"{name} must be an integer, got {short_repr(value)} ({type(value).__name__}).")
     if min_value is not None and value < min_value:
         raise ValueError(f"{name} must be >= {min_value}, got {value}.")
     if max_value is not None and value > max_value:

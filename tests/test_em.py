@@ -376,7 +376,8 @@ def test_large_input_uses_threads_and_matches_serial(monkeypatch):
 
     rng = np.random.default_rng(0)
     X = np.vstack([rng.normal(size=(40000, 2)), rng.normal(size=(40000, 2)) + 4])
-    assert RowThreads(len(X), get_structure("full").row_width(2, 2)).n_threads == min(2, available_cores())
+    threads = RowThreads(len(X), get_structure("full").row_width(2, 2))
+    assert threads.n_threads == min(2, available_cores())
     threaded = GaussianMixtureEM(2, max_iter=5, tol=0, random_state=0)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)

@@ -1,8 +1,9 @@
 """Imports: light where they should be, no cycle, no private name across modules.
 
 ``import bayesmix`` and everything on the EM path (fit, predict, score, ``select_em``)
-must not load the Bayesian stack, nor, for the four structures, Numba; the command's ``--help``, ``--version`` and usage
-errors must not even load pandas or scikit-learn; each is checked in a fresh interpreter.
+must not load the Bayesian stack, nor, for the four structures, Numba; the command's
+``--help``, ``--version`` and usage errors must not even load pandas or scikit-learn;
+each is checked in a fresh interpreter.
 The module graph is read from the source with :mod:`ast`.
 """
 

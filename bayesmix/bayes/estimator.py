@@ -391,7 +391,8 @@ class GaussianMixtureBayes(DensityMixin, BaseEstimator):
         if "log_likelihood" in raw.groups():
             log_likelihood = raw.log_likelihood["x"].transpose("chain", "draw", "obs").values
         return build_inference_data(
-            X=X, **values, log_likelihood=log_likelihood, covariance_type=self.covariance_type, inference_method=method,
+            X=X, **values, log_likelihood=log_likelihood,
+            covariance_type=self.covariance_type, inference_method=method,
             family=self.component_family,
             family_parameters={name: posterior[name].transpose("chain", "draw",
                                                                "component").values

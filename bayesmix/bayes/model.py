@@ -317,8 +317,9 @@ def build_model(
         per structure ``sigmas``/``sigma`` and ``corr_cpc`` (the correlations' canonical
         partial correlations mapped to (0, 1)); deterministic ``means (component,
         feature)`` and full ``covariances (component, feature, feature_bis)``; observed
-        ``x (obs, feature)`` whose pointwise log-likelihood has dims ``(obs,)`` (with ``batch_size``: ``x`` is
-        the minibatch, shape ``(batch_size, n_features)``, without dims).
+        ``x (obs, feature)`` whose pointwise log-likelihood has dims ``(obs,)`` (with
+        ``batch_size``: ``x`` is the minibatch, shape ``(batch_size, n_features)``,
+        without dims).
 
     See Also
     --------

@@ -4,8 +4,8 @@
 Dask collection, through :class:`DaskSource`, the data source (see
 :mod:`bayesmix.em.sources`) the EM engine drives. Every pass over the data maps the
 in-memory kernel (:func:`~bayesmix.em.sources.block_statistics`) over the row chunks and
-sums the chunks' sufficient statistics in a tree, so that only ``K x D x D`` numbers per chunk travel and
-the client never holds the rows. The passes are:
+sums the chunks' sufficient statistics in a tree, so that only ``K x D x D`` numbers per
+chunk travel and the client never holds the rows. The passes are:
 
 1. one summary pass: validation (infinities or rows with every value missing in ``X``,
    bad ``sample_weight``), the weighted mean by which the data are centred, and the

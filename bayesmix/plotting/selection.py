@@ -47,8 +47,9 @@ def plot_selection(select_result: Any, criterion: str | None = None,
     mclust's BIC plot, so that the 14 models of ``covariance_types="mclust"`` stay
     apart; with several families or a noise component (the table's ``family`` and
     ``noise`` columns), each has its own line style (:data:`SELECTION_LINESTYLES`) and
-    its name in the labels. Lower is better. The chosen fit (``select_result.best_index_``) is marked with a
-    star; fits with a degenerate component, which are never chosen, with a red cross.
+    its name in the labels. Lower is better. The chosen fit
+    (``select_result.best_index_``) is marked with a star; fits with a degenerate
+    component, which are never chosen, with a red cross.
 
     Parameters
     ----------
