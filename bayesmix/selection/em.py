@@ -226,8 +226,8 @@ def _fit_batched(source: InMemorySource, structures: list[str], ks: list[int],
         [(get_structure(run[0][0]), end.parameters) for run, end in tested]).scatters))
     chosen, data_covariances = [], {}  # the data's covariance, full or its variances
     for cell in cells:
-        candidates = [(run, end) for run, end in zip(runs, ends)
-                      if end is not None and run[0] == cell]
+        candidates = [(runs[index], ends[index]) for index in of_cell[cell]
+                      if ends[index] is not None]
         if not candidates:
             raise ValueError(
                 f"Every start of n_components={cell[1]}, covariance_type={cell[0]!r} has a "
