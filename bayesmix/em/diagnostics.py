@@ -316,11 +316,11 @@ def least_relative_variances(covariances: np.ndarray, data_covariance: np.ndarra
     The smallest ratio ``(v' Sigma_k v - reg_covar) / v' S v`` over unit directions
     ``v`` (``Sigma_k`` of ``covariances`` (n, D, D), ``S`` the data's covariance (D,
     D)): the smallest generalised eigenvalue of ``(Sigma_k, S)``, whose direction does
-    not depend on the coordinates. (The direction of a covariance's
-    smallest eigenvalue does; where several eigenvalues are tiny, as for rows constant in
-    several columns, it is any direction of their span, along which the data's variance
-    can differ by orders of magnitude.) Returns the ratios, their directions (n, D) and
-    the variances of ``Sigma_k`` along them.
+    not depend on the coordinates. (The direction of a covariance's smallest eigenvalue
+    does; where several eigenvalues are tiny, as for rows constant in several columns, it
+    is any direction of their span, along which the data's variance can differ by orders
+    of magnitude.) Returns the ratios, their directions (n, D) and the variances of
+    ``Sigma_k`` along them.
 
     Examples
     --------

@@ -159,8 +159,8 @@ class EMEngine:
 
     With a conjugate prior the engine runs MAP-EM (mclust's ``priorControl``): the M step
     is the structure's posterior mode
-    (:meth:`~bayesmix.covariance.base.CovarianceStructure.map_step`) and the lower bound it ascends is the mean log-likelihood plus the log prior density
-    per unit weight.
+    (:meth:`~bayesmix.covariance.base.CovarianceStructure.map_step`) and the lower bound
+    it ascends is the mean log-likelihood plus the log prior density per unit weight.
 
     Parameters
     ----------
