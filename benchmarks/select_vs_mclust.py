@@ -281,7 +281,10 @@ def univariate_models(models: list[str]) -> list[str]:
 
 def time_bayesmix(X: np.ndarray, structures: list[str], repeats: int,
                   prior: str | None) -> tuple[float, pd.DataFrame, pd.Series]:
-    """Median time of ``select_em``, its table with mclust's names and its chosen row."""
+    """Median time of ``select_em``, its table with mclust's names and its chosen row.
+
+    The table's ``fit`` column holds each row's fitted estimator.
+    """
     def run():
         return select_em(X, n_components=range(1, MAX_COMPONENTS + 1),
                          covariance_types=structures, random_state=0, prior=prior)
@@ -290,6 +293,7 @@ def time_bayesmix(X: np.ndarray, structures: list[str], repeats: int,
     seconds = median_time(run, repeats)
     table = selection.table_.rename(columns={"n_components": "G"})
     table["model"] = table["covariance_type"].map(lambda name: MCLUST_NAMES.get(name, name))
+    table["fit"] = selection.estimators_
     return seconds, table, table.loc[selection.best_index_]
 
 
@@ -305,28 +309,27 @@ def time_mclust(path: Path, models: list[str], repeats: int, prior: str | None
 
 def compare_cells(bayesmix: pd.DataFrame, mclust: pd.DataFrame) -> pd.DataFrame:
     """Per-cell log-likelihood difference bayesmix - mclust over the comparable cells."""
-    cells = bayesmix[["model", "G", "log_likelihood", "degenerate"]].merge(
+    cells = bayesmix[["model", "G", "log_likelihood", "degenerate", "fit"]].merge(
         mclust[["model", "G", "loglik", "code"]], on=["model", "G"])
     cells = cells[~cells["degenerate"] & cells["loglik"].notna()].copy()
     cells["difference"] = cells["log_likelihood"] - cells["loglik"]
     return cells
 
 
-def posterior_gain(X: np.ndarray, path: Path, model: str, G: int) -> float:
+def posterior_gain(X: np.ndarray, path: Path, model: str, G: int,
+                   cell: GaussianMixtureEM) -> float:
     """Under the prior: bayesmix's log posterior of a cell minus that at mclust's mode.
 
     Both are bayesmix's objective (log-likelihood plus log prior, the MAP-EM lower bound
-    times n): of the cell's fit (``select_em`` on that cell alone fits it as the grid
-    does) and at the parameters of mclust's converged fit. Positive: the cell's fit is
-    the better posterior mode, though its log-likelihood is lower.
+    times n): of the grid's fit of the cell, ``cell``, and at the parameters of
+    mclust's converged fit. Positive: the cell's fit is the better posterior mode, though
+    its log-likelihood is lower.
     """
     lines = run_r(R_PARAMETERS, path, model, G).strip().splitlines()
     weights, means, covariances = (np.array(line.split(), dtype=float) for line in lines)
     d = X.shape[1]
     weights = weights / weights.sum()  # printed to 7 digits
     precisions = np.linalg.inv(covariances.reshape(G, d, d))
-    cell = select_em(X, [G], covariance_types=[model], random_state=0,
-                     prior="default").best_estimator_
     at_mclust = GaussianMixtureEM(
         G, covariance_type=model, prior="default", reg_covar=cell.reg_covar, max_iter=1,
         weights_init=weights, means_init=means.reshape(G, d),
@@ -388,7 +391,7 @@ def benchmark(name: str, path: Path, models: list[str], structures: list[str],
     for cell in below.sort_values("difference").itertuples():
         gain = "" if prior is None else (
             f"; log posterior bayesmix - at mclust's mode "
-            f"{posterior_gain(X, path, cell.model, cell.G):+.3f}")
+            f"{posterior_gain(X, path, cell.model, cell.G, cell.fit):+.3f}")
         print(f"  {cell_name(cell.model, cell.G):<7} {cell.difference:10.3f}  (bayesmix "
               f"{cell.log_likelihood:.3f}, mclust {cell.loglik:.3f}{gain})")
     na_cells = mclust[mclust["loglik"].isna()]

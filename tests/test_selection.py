@@ -104,6 +104,20 @@ def test_table_layout_and_values(faithful_selection, old_faithful):
     assert list(em.feature_names_in_) == ["eruptions", "waiting"]
 
 
+def test_every_row_has_its_fitted_estimator(faithful_selection, old_faithful):
+    """``estimators_`` holds each row's fit: its cell, flag and every criterion."""
+    table, estimators = faithful_selection.table_, faithful_selection.estimators_
+    assert len(estimators) == len(table)
+    assert estimators[faithful_selection.best_index_] is faithful_selection.best_estimator_
+    for row, em in zip(table.itertuples(), estimators):
+        assert (em.n_components, em.covariance_type) == (row.n_components,
+                                                          row.covariance_type)
+        assert bool(em.degenerate_components_) == row.degenerate
+        assert em.score(old_faithful) * 272 == pytest.approx(row.log_likelihood)
+        assert em.bic(old_faithful) == pytest.approx(row.bic)
+        assert em.icl(old_faithful) == pytest.approx(row.icl)
+
+
 @pytest.mark.parametrize("criterion", ["bic", "icl"])
 def test_simulated_data_recovers_k(simulated, criterion):
     selection = select_em(simulated.X, n_components=range(1, 7), covariance_types=["diag"],

@@ -718,7 +718,8 @@ def select_em(
     Returns
     -------
     EMSelection
-        ``table_`` (one row per fit), ``best_estimator_``, ``best_params_``.
+        ``table_`` (one row per fit), ``best_estimator_``, ``best_params_``,
+        ``estimators_`` (every fit, in the table's order).
 
     Raises
     ------
@@ -814,4 +815,4 @@ def select_em(
             ConvergenceWarning,
             stacklevel=2,
         )
-    return EMSelection(table, fits[best][0], best, criterion)
+    return EMSelection(table, fits[best][0], best, criterion, [em for em, _ in fits])

@@ -60,11 +60,14 @@ class SelectionResult:
         Row of ``table_`` holding the chosen fit.
     criterion : str
         The criterion the choice was made on.
+    estimators_ : list of estimators
+        Every fit, in the order of the rows of ``table_`` (``[best_estimator_]`` when
+        none are given).
 
     Examples
     --------
     :func:`select_em` and :func:`select_bayes` return subclasses; the chosen row is the
-    chosen estimator's:
+    chosen estimator's, and every row has its fitted estimator:
 
     >>> from bayesmix import make_mixture, select_em
     >>> from bayesmix.selection import SelectionResult
@@ -74,15 +77,18 @@ class SelectionResult:
     (True, {'n_components': 2, 'covariance_type': 'full'})
     >>> int(result.table_.loc[result.best_index_, "n_components"])
     2
+    >>> [em.n_components for em in result.estimators_]
+    [1, 2, 3]
     """
 
     #: Column headers shown by :meth:`to_string` in place of the column names.
     _headers: dict[str, str] = {"n_components": "K", "covariance_type": "structure"}
 
     def __init__(self, table: pd.DataFrame, estimator: Any, best_index: int,
-                 criterion: str) -> None:
+                 criterion: str, estimators: list[Any] | None = None) -> None:
         self.table_ = table
         self.best_estimator_ = estimator
+        self.estimators_ = list(estimators) if estimators is not None else [estimator]
         self.best_index_ = best_index
         self.best_params_ = {"n_components": int(table.at[best_index, "n_components"]),
                              "covariance_type": str(table.at[best_index, "covariance_type"])}
@@ -173,6 +179,9 @@ class EMSelection(SelectionResult):
         Row of ``table_`` holding the chosen fit.
     criterion : {"bic", "icl"}
         The criterion the choice was made on.
+    estimators_ : list of GaussianMixtureEM or StudentMixtureEM
+        Every fit, in the order of the rows of ``table_``: any cell's parameters,
+        without refitting it.
 
     Examples
     --------
@@ -255,11 +264,6 @@ class BayesSelection(SelectionResult):
     _headers = {"n_components": "K", "covariance_type": "structure",
                 "max_pareto_k": "max_k", "occupied": "occ", "p_occupied": "p_occ",
                 "divergences": "div"}
-
-    def __init__(self, table: pd.DataFrame, estimator: Any, best_index: int,
-                 criterion: str, estimators: list[Any] | None = None) -> None:
-        super().__init__(table, estimator, best_index, criterion)
-        self.estimators_ = list(estimators) if estimators is not None else [estimator]
 
     def _best_rows(self, top):
         return self.table_.sort_values(f"elpd_{self.criterion}", ascending=False,
