@@ -216,6 +216,23 @@ def test_nuts_keeps_the_log_density_and_the_sampler_statistics(progressbar):
     assert dict(idata.log_likelihood["x"].sizes) == {"chain": 2, "draw": 30, "obs": 60}
 
 
+@pytest.mark.parametrize(("method", "correlated"), [("advi", False),
+                                                  ("fullrank_advi", True)])
+def test_only_full_rank_advi_correlates_the_parameters(method, correlated):
+    """Two overlapping clusters: the posterior's means (offsets) and scales are
+    correlated; full-rank ADVI's draws show it (|r| about 0.8), mean-field ADVI's, whose
+    coordinates are independent, do not (|r| below 0.04)."""
+    rng = np.random.default_rng(0)
+    X = np.concatenate([rng.normal(0.0, 1.0, 150), rng.normal(1.5, 1.0, 150)])[:, None]
+    posterior = advi.fit_vi(build_model(X, 2, "spherical"), method=method, draws=1000,
+                            n_iter=5000, random_seed=0, progressbar=False).idata.posterior
+    free = np.column_stack([posterior["means_offset"].values[0].reshape(1000, -1),
+                            np.log(posterior["sigma"].values[0]),
+                            posterior["weights"].values[0, :, :1]])
+    correlations = np.corrcoef(free.T)[np.triu_indices(free.shape[1], 1)]
+    assert (np.abs(correlations).max() > 0.5) == correlated
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("method", ["advi", "fullrank_advi"])
 def test_jax_advi_finds_pymcs_approximation(method):

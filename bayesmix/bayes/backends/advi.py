@@ -50,9 +50,18 @@ __all__ = [
     "fit_vi",
 ]
 
-#: The PyMC inference class of each variational method.
-_PYMC_CLASSES = {"advi": "ADVI", "fullrank_advi": "FullRankADVI"}
-VI_METHODS = tuple(_PYMC_CLASSES)
+@dataclass(frozen=True)
+class _VariationalFamily:
+    """What a variational method approximates the posterior with."""
+
+    pymc_class: str  # PyMC's inference class of the method
+    full_rank: bool  # a Gaussian with a full covariance (else mean-field, diagonal)
+
+
+#: Each variational method's family, by name.
+_FAMILIES = {"advi": _VariationalFamily("ADVI", full_rank=False),
+             "fullrank_advi": _VariationalFamily("FullRankADVI", full_rank=True)}
+VI_METHODS = tuple(_FAMILIES)
 
 #: The Adagrad-window step size when none is given (PyMC's default).
 DEFAULT_LEARNING_RATE = 1e-3
@@ -255,7 +264,7 @@ def _fit_jax(model: pm.Model, *, method: str, draws: int, n_iter: int, tol: floa
 
         progress = tqdm(total=n_iter, desc=method, unit="it")
     fit = fit_advi(converted, [point[0] for point in points], spread,
-                   full_rank=method == "fullrank_advi", draws=draws, n_iter=n_iter, tol=tol,
+                   full_rank=_FAMILIES[method].full_rank, draws=draws, n_iter=n_iter, tol=tol,
                    learning_rate=learning_rate, progress=progress,
                    keys=np.random.default_rng(seeds).integers(2**32, size=(2, 2),
                                                               dtype=np.uint32))
@@ -276,7 +285,8 @@ def _fit_pymc(model: pm.Model, *, method: str, draws: int, n_iter: int, tol: flo
     callback = pm.callbacks.CheckParametersConvergence(every=100, tolerance=tol,
                                                        diff="absolute")
     with model:
-        inference = getattr(pm, _PYMC_CLASSES[method])(start=start, random_seed=int(seeds[0]))
+        inference = getattr(pm, _FAMILIES[method].pymc_class)(start=start,
+                                                              random_seed=int(seeds[0]))
         _narrow(inference.approx, model, INITIAL_VI_SCALE)
         # PyMC divides a minibatch objective by a normalising constant (45,000 for 3,000
         # rows in minibatches of 100), so its gradients fall under the Adagrad-window's
