@@ -3,8 +3,8 @@
 The data are validated and summarised once (one :class:`~bayesmix.em.sources.InMemorySource`
 for the grid); every fit starts from mclust's hierarchical clustering, whose merge tree
 serves every cell, and from k-means screened by a short EM run (EVE and VVE also from
-the VEV, EEV and VEE fits of the grid, and a cell below a fit its model can reach from
-that fit); the fits are SQUAREM-accelerated. A structure with a batched M step fits all
+the VEV, EEV, VEE and VVV fits of the grid, EVV from the VVV fit, and a cell below a fit
+its model can reach from that fit); the fits are SQUAREM-accelerated. A structure with a batched M step fits all
 its cells, from all their starts, as one stacked computation (:mod:`bayesmix.em.batch`),
 and the criteria of its cells come from one batched pass; another structure is fitted
 cell by cell. Its length (about 800 lines, a third of them docstrings, :func:`select_em`'s alone
@@ -626,12 +626,13 @@ def select_em(
     for one feature) and k-means (one partition per number of components and seed,
     shared by the structures); a later scheme's run goes on past a short "small EM"
     only if it then stands as high as an earlier one. A structure whose likelihood has
-    local optima that these starts often miss (EVE and VVE, their common orientation;
-    EVV) also starts from the fits of the structures it names in ``seeded_by`` (VEV,
-    EEV, VEE and VVV; VVV), each, at the same number of components, when the grid has them (Gaussian
-    fits without ``noise``; under a prior, ``prior_seeded_by``: EEE and VEV from EEV,
-    EEV from VEV); the chosen estimator then has that fit's parameters as ``weights_init``,
-    ``means_init`` and ``precisions_init``, so that refitting it reaches the same fit.
+    local optima that these starts often miss also starts from the fit of each
+    structure it names in ``seeded_by`` at the same number of components, when the grid
+    has them: EVE and VVE (their common orientation) from VEV's, EEV's, VEE's and VVV's,
+    EVV from VVV's (Gaussian fits without ``noise``; under a prior, ``prior_seeded_by``:
+    EEE and VEV from EEV's, EEV from VEV's); the chosen estimator then has that fit's
+    parameters as ``weights_init``, ``means_init`` and ``precisions_init``, so that
+    refitting it reaches the same fit.
     Without a prior, a cell whose likelihood ends below one its model can reach is
     refitted the same way: below a special case of its model at the same number of
     components (:func:`~bayesmix.covariance.special_cases`: EVE's fit is one of VVE's),
