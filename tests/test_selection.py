@@ -508,9 +508,32 @@ def test_an_integer_seed_draws_each_start_once_for_every_structure(simulated, mo
                 X, k, "random", generator))
 
 
-def test_a_generator_is_advanced_by_every_draw(simulated, monkeypatch):
-    """A RandomState (not an int) is one generator: each structure's draws differ."""
+def test_a_generator_gives_one_seed_shared_by_every_structure(simulated, monkeypatch):
+    """A RandomState (or None) is drawn from once: every structure starts from the draws
+    of that seed, and each fit carries it."""
+    from bayesmix.em.init import initial_responsibilities
+
+    generator = np.random.RandomState(7)
+    seed = np.random.RandomState(7).randint(np.iinfo(np.int32).max)
     starts = _batch_starts(simulated.X, monkeypatch, n_components=[2],
                            covariance_types=["full", "diag"], init_params="random",
-                           random_state=np.random.RandomState(7))
-    assert not np.array_equal(starts[0].responsibilities, starts[1].responsibilities)
+                           random_state=generator)
+    assert [start.structure.name for start in starts[:2]] == ["VVV", "VVI"]
+    np.testing.assert_array_equal(starts[0].responsibilities, starts[1].responsibilities)
+    X = simulated.X - simulated.X.mean(axis=0)  # the source's centred rows
+    np.testing.assert_array_equal(starts[0].responsibilities, initial_responsibilities(
+        X, 2, "random", np.random.RandomState(seed)))
+    again = _batch_starts(simulated.X, monkeypatch, n_components=[2],
+                          covariance_types=["full"], init_params="random",
+                          random_state=generator)  # advanced once: another seed
+    assert not np.array_equal(again[0].responsibilities, starts[0].responsibilities)
+
+
+def test_the_seed_drawn_for_none_reproduces_the_chosen_fit(simulated):
+    np.random.seed(11)
+    selection = select_em(simulated.X, n_components=[1, 2, 3], covariance_types=["full", "diag"])
+    best = selection.best_estimator_
+    assert isinstance(best.random_state, int)
+    assert {em.random_state for em in selection.estimators_} == {best.random_state}
+    refit = GaussianMixtureEM(**best.get_params()).fit(simulated.X)
+    np.testing.assert_allclose(refit.means_, best.means_, rtol=1e-8, atol=1e-10)

@@ -88,6 +88,26 @@ def _quiet_fits() -> Iterator[None]:
         yield
 
 
+def _grid_seed(random_state: Any) -> int:
+    """The integer seed every fit of the grid gets: ``random_state`` itself, or one
+    drawn from its generator (NumPy's global one for ``None``).
+
+    Every structure then starts from the same draws, as mclust shares its hierarchical
+    start among its models, and each fit can be repeated from its parameters.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> _grid_seed(7)
+    7
+    >>> _grid_seed(np.random.RandomState(0)) == np.random.RandomState(0).randint(2**31 - 1)
+    True
+    """
+    if isinstance(random_state, numbers.Integral):
+        return random_state
+    return int(check_random_state(random_state).randint(np.iinfo(np.int32).max))
+
+
 def _bound_at(em: GaussianMixtureEM, tol: float) -> float:
     """The lower bound of ``em``'s run when its change first fell below ``tol``."""
     history = em.lower_bound_history_
@@ -179,13 +199,11 @@ def _fit_batched(source: InMemorySource, structures: list[str], ks: list[int],
     start_time = time.perf_counter()
     for structure in structures:  # the checks every fit would make, once
         GaussianMixtureEM(max(ks), covariance_type=structure, **settings).check_fit(source)
-    random_state = settings["random_state"]
-    # As GaussianMixtureEM(init_params=scheme, n_init=..., random_state=...) draws them:
-    # a cell's restarts of a scheme from one generator in turn. An integer seed gives
-    # every structure the same generators, hence the same starts: each (K, scheme,
-    # restart) is drawn once and shared (k-means partitions are also kept in the
-    # source's cache). Any other random_state is one generator that every draw advances.
-    seed = int(random_state) if isinstance(random_state, numbers.Integral) else None
+    # As GaussianMixtureEM(init_params=scheme, n_init=..., random_state=seed) draws
+    # them: a cell's restarts of a scheme from one generator in turn. Every structure
+    # has the same generators, hence the same starts: each (K, scheme, restart) is drawn
+    # once and shared (k-means partitions are also kept in the source's cache).
+    seed = settings["random_state"]
     cells = [(structure, k) for structure in structures for k in ks]
     runs = [(cell, position, restart) for cell in cells
             for position, scheme in enumerate(starts)
@@ -200,22 +218,18 @@ def _fit_batched(source: InMemorySource, structures: list[str], ks: list[int],
                             for structure in structures)):
         if "hc" in starts:
             cache_hierarchical_partitions(X, ks, weights, source.cache)
-        # an int seed for "hc", which draws nothing
-        shared = seed if seed is not None else check_random_state(random_state)
         generators: dict[tuple[int, int], np.random.RandomState] = {}
         drawn: dict[tuple[int, int, int], np.ndarray] = {}
         for (structure, k), position, restart in runs:
             rivals = tuple(other for other in of_cell[structure, k]
                            if runs[other][1] < position)
-            scheme, key = starts[position], (k, position, restart)
-            random = scheme not in DETERMINISTIC_INITS
-            if key not in drawn or (random and seed is None):
-                if random and seed is not None and (k, position) not in generators:
+            key = (k, position, restart)
+            if key not in drawn:
+                if (k, position) not in generators:
                     generators[k, position] = check_random_state(seed)
                 drawn[key] = initial_responsibilities(
-                    X, k, scheme, generators[k, position] if random and seed is not None
-                    else shared, weights, cache=source.cache,
-                    stream=None if seed is None else (seed, restart))
+                    X, k, starts[position], generators[k, position], weights,
+                    cache=source.cache, stream=(seed, restart))
             batch_starts.append(BatchStart(get_structure(structure), drawn[key], rivals))
     batch = _batch(source, settings)
     ends = batch.run(batch_starts, max(SCREEN_TOL, settings["tol"]))
@@ -711,9 +725,11 @@ def select_em(
         rows from :func:`~bayesmix.families.noise.nearest_neighbour_noise`, computed
         once; fitted cell by cell, without SQUAREM.
     random_state : int, RandomState instance or None, default=None
-        Passed to every fit, so ``GaussianMixtureEM(**best_params_, init_params=...,
-        ...)`` with the same settings, the winning scheme
-        (``best_estimator_.init_params``) and an integer seed reproduces
+        The seed of every fit: an integer itself, else one integer drawn from the
+        generator (NumPy's global one for ``None``). Every structure starts from the
+        same draws, and ``GaussianMixtureEM(**best_params_, init_params=...,
+        random_state=...)`` with the same settings, the winning scheme and seed
+        (``best_estimator_.init_params``, ``best_estimator_.random_state``) reproduces
         ``best_estimator_``.
 
     Returns
@@ -765,7 +781,8 @@ def select_em(
     if tol is None:
         tol = TOL if prior is None else PRIOR_TOL
     settings = {"tol": tol, "max_iter": max_iter, "reg_covar": reg_covar,
-                "random_state": random_state, "acceleration": "squarem", "prior": prior}
+                "random_state": _grid_seed(random_state), "acceleration": "squarem",
+                "prior": prior}
     # The batch runs Gaussian EM (MAP-EM under a prior) on complete rows; with missing
     # values, or with a noise component, every cell is fitted on its own.
     batched = [structure for structure in structures
