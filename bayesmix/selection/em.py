@@ -17,7 +17,7 @@ from __future__ import annotations
 import numbers
 import time
 import warnings
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -41,12 +41,11 @@ from bayesmix.covariance import (
     n_parameters,
     special_cases,
 )
-from bayesmix.covariance.base import NOT_POSITIVE_FIX, CovarianceStructure
+from bayesmix.covariance.base import NOT_POSITIVE_FIX
 from bayesmix.covariance.prior import as_conjugate_prior
 from bayesmix.density import responsibilities
 from bayesmix.em import GaussianMixtureEM, StudentMixtureEM
-from bayesmix.em.batch import BatchEM, BatchStart
-from bayesmix.em.diagnostics import find_degenerate
+from bayesmix.em.batch import BatchEM, BatchEvaluation, BatchStart
 from bayesmix.em.engine import EMEngine, EMRun, EMSettings
 from bayesmix.em.init import (
     DETERMINISTIC_INITS,
@@ -233,48 +232,51 @@ def _fit_batched(source: InMemorySource, structures: list[str], ks: list[int],
             batch_starts.append(BatchStart(get_structure(structure), drawn[key], rivals))
     batch = _batch(source, settings)
     ends = batch.run(batch_starts, max(SCREEN_TOL, settings["tol"]))
-    # The runs whose degeneracy also depends on their scatters (axes_from_scatter).
-    tested = [(run, end) for run, end in zip(runs, ends) if end is not None
-              and not end.failed_components and get_structure(run[0][0]).axes_from_scatter]
-    scatters = dict(zip((run for run, _ in tested), batch.evaluate(
-        [(get_structure(run[0][0]), end.parameters) for run, end in tested]).scatters))
-    chosen, data_covariances = [], {}  # the data's covariance, full or its variances
-    for cell in cells:
-        candidates = [(runs[index], ends[index]) for index in of_cell[cell]
-                      if ends[index] is not None]
-        if not candidates:
+    candidates = {cell: _best_of_each_scheme([(runs[index], ends[index])
+                                              for index in of_cell[cell]
+                                              if ends[index] is not None])
+                  for cell in cells}
+    for (structure, k), cell_candidates in candidates.items():
+        if not cell_candidates:
             raise ValueError(
-                f"Every start of n_components={cell[1]}, covariance_type={cell[0]!r} has a "
+                f"Every start of n_components={k}, covariance_type={structure!r} has a "
                 f"covariance that is not positive definite. {NOT_POSITIVE_FIX}"
             )
-        structure = get_structure(cell[0])
-        full = structure.estimates_correlations
-        if full not in data_covariances:
-            data_covariances[full] = source.data_covariance(full=full)
-        chosen.append(_kept_run(candidates, lambda candidate: _run_is_degenerate(
-            structure, candidate[1], source.total_weight, data_covariances[full], settings,
-            scatters.get(candidate[0]))))
-    fitted = []
-    for ((structure, k), position, _), end in chosen:
-        scheme = starts[position]
-        fitted.append((GaussianMixtureEM(
-            k, covariance_type=structure, init_params=scheme,
-            n_init=1 if scheme in DETERMINISTIC_INITS else n_init, **settings), end))
+    listed = [(run, end) for cell in cells for run, end in candidates[cell]]
+    evaluation = batch.evaluate([(get_structure(structure), end.parameters)
+                                 for ((structure, _), _, _), end in listed])
+    fit_time = time.perf_counter() - start_time
     fits: dict[str, list[tuple[GaussianMixtureEM, dict[str, float]]]] = {
         structure: [] for structure in structures}
-    for em, values in _hand_runs(batch, source, fitted, start_time):
-        fits[em.covariance_type].append((em, values))
+    first = 0  # the cell's first candidate in ``listed``
+    with _quiet_fits():
+        for structure, k in cells:
+            # The best scheme's fit unless its estimator finds a degenerate component
+            # and another scheme's has none.
+            kept = None
+            for offset, ((_, position, _), end) in enumerate(candidates[structure, k]):
+                scheme = starts[position]
+                em = GaussianMixtureEM(k, covariance_type=structure, init_params=scheme,
+                                       n_init=1 if scheme in DETERMINISTIC_INITS else n_init,
+                                       **settings)
+                fit = _handed(em, end, source, evaluation, first + offset, fit_time)
+                if kept is None or not em.degenerate_components_:
+                    kept = fit
+                if not kept[0].degenerate_components_:
+                    break
+            first += len(candidates[structure, k])
+            fits[structure].append(kept)
     return fits
 
 
-def _kept_run(candidates: list[tuple[tuple, EMRun]],
-              degenerate: Callable[[tuple[tuple, EMRun]], bool]) -> tuple[tuple, EMRun]:
-    """The run a cell keeps of its ``candidates``, ``((cell, scheme, restart), run)``.
+def _best_of_each_scheme(candidates: list[tuple[tuple, EMRun]]
+                         ) -> list[tuple[tuple, EMRun]]:
+    """Each start scheme's best of a cell's runs ``((cell, scheme, restart), run)``, best
+    scheme first.
 
-    Each scheme's best restart, as its estimator keeps it (a run whose covariance stopped
-    being positive definite last, then the highest likelihood, an exact tie to the
-    earlier restart), then the best scheme's unless it is ``degenerate`` (called with
-    the candidate) and another scheme's is not.
+    A scheme's best restart is the one its estimator keeps (a run whose covariance
+    stopped being positive definite last, then the highest likelihood, an exact tie to
+    the earlier restart); the schemes are in the same order.
     """
     ranked = sorted(candidates, reverse=True, key=lambda candidate: (
         not candidate[1].failed_components, candidate[1].lower_bound,
@@ -282,25 +284,7 @@ def _kept_run(candidates: list[tuple[tuple, EMRun]],
     best_of_scheme: dict[int, tuple[tuple, EMRun]] = {}
     for candidate in ranked:
         best_of_scheme.setdefault(candidate[0][1], candidate)
-    schemes = list(best_of_scheme.values())
-    return next((candidate for candidate in schemes if not degenerate(candidate)),
-                schemes[0])
-
-
-def _run_is_degenerate(structure: CovarianceStructure, run: EMRun, total_weight: float,
-                       data_covariance: np.ndarray, settings: dict[str, Any],
-                       scatters: np.ndarray | None = None) -> bool:
-    """Whether a run of the batch ends with a degenerate component, as its estimator
-    would find (:func:`~bayesmix.em.diagnostics.find_degenerate`; the counts are its
-    weights times ``total_weight``, the ``scatters`` an E step's at its parameters)."""
-    if run.failed_components:
-        return True
-    parameters = run.parameters
-    report = find_degenerate(
-        structure, parameters.covariances, parameters.weights * total_weight,
-        data_covariance, settings["reg_covar"], str, prior=settings["prior"] is not None,
-        scatters=scatters)
-    return bool(report.reasons)
+    return list(best_of_scheme.values())
 
 
 def _batch(source: InMemorySource, settings: dict[str, Any]) -> BatchEM:
@@ -314,7 +298,7 @@ def _batch(source: InMemorySource, settings: dict[str, Any]) -> BatchEM:
 def _hand_runs(batch: BatchEM, source: InMemorySource,
                fitted: list[tuple[GaussianMixtureEM, EMRun]], start_time: float
                ) -> list[tuple[GaussianMixtureEM, dict[str, float]]]:
-    """Give each estimator its run of ``batch``; each with its criteria.
+    """Give each estimator its run of ``batch`` (:func:`_handed`); each with its criteria.
 
     The criteria come from one batched pass at the runs' parameters; the fit time is
     the time since ``start_time``.
@@ -322,16 +306,22 @@ def _hand_runs(batch: BatchEM, source: InMemorySource,
     evaluation = batch.evaluate([(get_structure(em.covariance_type), run.parameters)
                                  for em, run in fitted])
     fit_time = time.perf_counter() - start_time
-    handed = []
     with _quiet_fits():
-        for i, (em, run) in enumerate(fitted):
-            em.set_fitted_run(run, source, evaluation.counts[i], fit_time,
-                              evaluation.scatters[i])
-            handed.append((em, criteria_from_totals(
-                evaluation.log_likelihood[i], evaluation.entropy[i],
-                n_parameters(em.n_components, source.n_features, em.covariance_type),
-                source.n_samples)))
-    return handed
+        return [_handed(em, run, source, evaluation, i, fit_time)
+                for i, (em, run) in enumerate(fitted)]
+
+
+def _handed(em: GaussianMixtureEM, run: EMRun, source: InMemorySource,
+            evaluation: BatchEvaluation, index: int, fit_time: float
+            ) -> tuple[GaussianMixtureEM, dict[str, float]]:
+    """``em`` given ``run`` (its ``index`` in ``evaluation``, the batched pass at the runs'
+    parameters), which also diagnoses its degenerate components; with its criteria."""
+    em.set_fitted_run(run, source, evaluation.counts[index], fit_time,
+                      evaluation.scatters[index])
+    return em, criteria_from_totals(
+        evaluation.log_likelihood[index], evaluation.entropy[index],
+        n_parameters(em.n_components, source.n_features, em.covariance_type),
+        source.n_samples)
 
 
 def _seed_parameters(structure: str, seed: GaussianMixtureEM) -> dict[str, np.ndarray]:
