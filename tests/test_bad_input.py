@@ -346,6 +346,9 @@ CASES = [
         lambda c: select_em("data", n_components=[1])),
     row("select_em-reg_covar", ValueError, "reg_covar must be >= 0.0, got -1.0",
         lambda c: select_em(X, n_components=[1], reg_covar=-1)),
+    row("select_em-random_state-generator", ValueError, "random_state must be None, an "
+        r"integer in \[0, 2\*\*32 - 1\] or a numpy.random.RandomState, got Generator",
+        lambda c: select_em(X, n_components=[1], random_state=np.random.default_rng(0))),
     row("select_bayes-criterion", ValueError, "criterion must be one of 'loo', 'waic', got 'bic'",
         lambda c: select_bayes(X, n_components=[1], criterion="bic")),
     row("select_bayes-method", ValueError, "method must be one of 'nuts'.*got 'em'",
