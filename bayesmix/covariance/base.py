@@ -32,7 +32,7 @@ a few features of the rows (:meth:`~CovarianceStructure.batch_mahalanobis_coeffi
 :mod:`bayesmix.covariance.quadratic`), so that the distances of every row to every
 component of every fit are one matrix product.
 
-Its length (about 920 lines, most of it the interface's docstrings and examples, which
+Its length (about 1,060 lines, most of it the interface's docstrings and examples, which
 the structures inherit) is that of the one interface every structure implements (storage,
 M and MAP steps, decomposition, batched kernels, linear algebra) and the two families of
 shared linear algebra.
