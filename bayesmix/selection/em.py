@@ -18,7 +18,7 @@ from __future__ import annotations
 import numbers
 import time
 import warnings
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -348,11 +348,11 @@ def _refit_from_other_fits(source: InMemorySource, ks: list[int],
     shared).
     """
     tried: set[tuple] = set()
-    for _ in range(len(ks) * len(by_cell)):  # each pass refits at least one cell
+    for _ in range(len(ks) * len(by_cell)):  # each pass tries at least one new start
         seeded = _refit_from_seeds(source, ks, by_cell, settings, tried)
-        if not (settings["prior"] is None
-                and _refit_below_reachable(source, ks, by_cell, settings, tried)) \
-                and not seeded:
+        reached = (settings["prior"] is None
+                   and _refit_below_reachable(source, ks, by_cell, settings, tried))
+        if not (seeded or reached):
             return
 
 
@@ -360,7 +360,7 @@ def _refit_from_seeds(source: InMemorySource, ks: list[int],
                       by_cell: dict[tuple[str, str], list[tuple[GaussianMixtureEM, dict]]],
                       settings: dict[str, Any], tried: set[tuple]) -> bool:
     """Start each Gaussian cell of a structure with ``seeded_by`` from its seeds' fits;
-    whether any was started.
+    whether any was refitted.
 
     The seeds are the structures named by the cell's structure
     (:attr:`~bayesmix.covariance.CovarianceStructure.seeded_by`, or ``prior_seeded_by``
@@ -370,26 +370,20 @@ def _refit_from_seeds(source: InMemorySource, ks: list[int],
     is left.
     """
     gaussian = _gaussian_structures(by_cell)
-    started = False
-    for _ in range(len(gaussian) * len(ks)):  # each round follows a seed that improved
-        jobs = []  # (structure, position in the grid, initial parameters)
+
+    def origins() -> Iterator[tuple[str, int, GaussianMixtureEM, str]]:
         for structure in gaussian.values():
             seeded_by = (get_structure(structure).seeded_by if settings["prior"] is None
                          else get_structure(structure).prior_seeded_by)
             for seed in (seed for seed in seeded_by if seed in gaussian):
                 for i, (seed_em, _) in enumerate(by_cell["gaussian", gaussian[seed]]):
                     # a usable fit (one component: every start agrees)
-                    if seed_em.degenerate_components_ or seed_em.n_components == 1:
-                        continue
-                    start = _untried_start(source, structure, seed_em, gaussian[seed],
-                                           tried, (structure, i), settings)
-                    if start is not None:
-                        jobs.append((structure, i, start))
-        if not jobs:
-            break
-        _refit_cells(source, by_cell, jobs, settings)
-        started = True
-    return started
+                    if not seed_em.degenerate_components_ and seed_em.n_components > 1:
+                        yield structure, i, seed_em, gaussian[seed]
+
+    # each round follows a seed that improved
+    return _refit_in_rounds(source, by_cell, settings, tried, origins,
+                            len(gaussian) * len(ks))
 
 
 def _refit_below_reachable(
@@ -420,9 +414,8 @@ def _refit_below_reachable(
     below = {gaussian[name]: [gaussian[special] for special in special_cases(name)
                               if special in gaussian] for name in gaussian}
     split = not isinstance(source, MissingValuesSource)
-    refitted = False
-    for _ in range(len(below) + len(ks)):  # each round lengthens the longest chain
-        jobs = []
+
+    def origins() -> Iterator[tuple[str, int, GaussianMixtureEM, str]]:
         for structure, specials in below.items():
             fits = by_cell["gaussian", structure]
             for i, (current, _) in enumerate(fits):
@@ -434,12 +427,31 @@ def _refit_below_reachable(
                 if split and i and ks[i - 1] == ks[i] - 1:
                     reachable.append((fits[i - 1][0], "fewer"))
                 for fit, origin in reachable:
-                    if fit.degenerate_components_ or not fit.lower_bound_ > bar:
-                        continue
-                    start = _untried_start(source, structure, fit, origin,
-                                           tried, (structure, i), settings)
-                    if start is not None:
-                        jobs.append((structure, i, start))
+                    if not fit.degenerate_components_ and fit.lower_bound_ > bar:
+                        yield structure, i, fit, origin
+
+    # each round lengthens the longest chain
+    return _refit_in_rounds(source, by_cell, settings, tried, origins, len(below) + len(ks))
+
+
+def _refit_in_rounds(source: InMemorySource,
+                     by_cell: dict[tuple[str, str], list[tuple[GaussianMixtureEM, dict]]],
+                     settings: dict[str, Any], tried: set[tuple],
+                     origins: Callable[[], Iterable[tuple[str, int, GaussianMixtureEM, str]]],
+                     max_rounds: int) -> bool:
+    """Refit cells from the fits ``origins()`` names, ``(structure, position in the
+    grid, fit, origin)``, each start not tried yet (:func:`_untried_start`), in one
+    batch (:func:`_refit_cells`), then again from what it names after those refits,
+    until it names no start left untried (at most ``max_rounds`` rounds); whether any
+    cell was refitted."""
+    refitted = False
+    for _ in range(max_rounds):
+        jobs = []  # (structure, position in the grid, initial parameters)
+        for structure, i, fit, origin in origins():
+            start = _untried_start(source, structure, fit, origin, tried, (structure, i),
+                                   settings)
+            if start is not None:
+                jobs.append((structure, i, start))
         if not jobs:
             break
         _refit_cells(source, by_cell, jobs, settings)
