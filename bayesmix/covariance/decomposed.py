@@ -201,9 +201,11 @@ class DecomposedStructure(CovarianceStructure):
     #: The M step is the base's (:meth:`maximise_scatter` of the within scatter), not
     #: that of the storage class a structure also derives from.
     m_step = CovarianceStructure.m_step
-    #: No prior unless the structure says what mclust's adds (not its storage class's).
+    #: No prior unless the structure says what mclust's adds (not its storage class's),
+    #: nor the storage class's seeds under one.
     supports_prior = False
     prior_terms = CovarianceStructure.prior_terms
+    prior_seeded_by = ()
     #: Every M step takes leading batch axes; the batch projects SQUAREM's jumps back
     #: into the constraints and leaves padded components out (absent components: weight
     #: 0, scatter 0). EII and EEI, whose constraints are equal entries, say otherwise.

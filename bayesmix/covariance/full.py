@@ -27,6 +27,11 @@ class FullCovariance(MatrixFamily):
     second_moments = "matrix"
     supports_prior = True
     batched_m_step = True
+    # Under mclust's prior, VEV's fit starts it too: from the usual starts MAP-EM often
+    # ends at a poorer mode (diabetes, 3 components: 5.6 below the one VEV's fit starts
+    # in log posterior, 26.3 below with the k-means draws of 3 seeds in 10, with which
+    # the 14-model grid chose a model below mclust's choice).
+    prior_seeded_by = ("VEV",)
 
     def stored_shape(self, n_components, n_features):
         return (n_components, n_features, n_features)
