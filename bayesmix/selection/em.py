@@ -679,9 +679,9 @@ def select_em(
     structure it names in ``seeded_by`` at the same number of components, when the grid
     has them: EVE and VVE (their common orientation) from VEV's, EEV's, VEE's and VVV's,
     EVV from VVV's (Gaussian fits without ``noise``; under a prior, ``prior_seeded_by``:
-    EEE and VEV from EEV's, EEV from VEV's); the chosen estimator then has that fit's
-    parameters as ``weights_init``, ``means_init`` and ``precisions_init``, so that
-    refitting it reaches the same fit.
+    EEE and VEV from EEV's, EEV and VVV from VEV's); the chosen estimator then has that
+    fit's parameters as ``weights_init``, ``means_init`` and ``precisions_init``, so
+    that refitting it reaches the same fit.
     Without a prior, a cell whose likelihood ends below one its model can reach is
     refitted the same way: below a special case of its model at the same number of
     components (:func:`~bayesmix.covariance.special_cases`: EVE's fit is one of VVE's),
