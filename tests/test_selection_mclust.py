@@ -344,6 +344,23 @@ def test_seeds_that_improve_seed_again_under_the_prior():
     assert log_likelihood["VEV"] == pytest.approx(-2921.17, abs=0.01)
 
 
+def test_a_starved_component_that_gains_points_is_not_stopped():
+    """birthwt (MASS), EVI with 9 components: mclust 6.0's fit has log-likelihood
+    -2924.89, with a component of 1.16 effective points (EVI's variances need 2) that EM
+    fills if it goes on. The batch stopped a run at its first check with a starved
+    component, so every fit of the cell was degenerate and this grid raised; a run now
+    stops only if the component gains no points by the next check."""
+    from pathlib import Path
+
+    import pandas as pd
+
+    X = pd.read_csv(Path(__file__).parent / "data" / "birthwt.csv")
+    selection = select_em(X, [9], ["EVI"], random_state=0)
+    row = selection.table_.iloc[0]
+    assert not row["degenerate"]
+    assert row["log_likelihood"] == pytest.approx(-2922.578, abs=1e-3)
+
+
 def test_a_cell_keeps_the_scheme_whose_fit_is_not_degenerate():
     """mtcars, VEI with 6 and 8 components: mclust 6.0's fits (from its hierarchical
     start) have log-likelihoods -440.2748 and -358.1832, and mclust chooses VEI,8 over

@@ -73,7 +73,7 @@ from bayesmix._parallel import RowThreads
 from bayesmix.covariance.base import CovarianceStructure
 from bayesmix.covariance.prior import ConjugatePrior
 from bayesmix.covariance.quadratic import RowProducts, symmetric_from_upper, upper_triangle
-from bayesmix.em.diagnostics import axes_scatters, has_collapsed, has_starved, has_stretched
+from bayesmix.em.diagnostics import axes_scatters, has_collapsed, has_stretched, still_starved
 from bayesmix.em.engine import (
     COLLAPSE_CHECK_EVERY,
     COUNT_FLOOR,
@@ -331,6 +331,7 @@ class _Stack:
     cycle: list[np.ndarray]     # 3 x (B, P) the cycle's start and its two EM steps
     screening: np.ndarray       # (B,) the screen stage is still ahead
     real: np.ndarray            # (B, K) which components are not padding
+    starved_counts: np.ndarray  # (B, K) the starved components' counts at the last check
     #: The parameters the last E step evaluated and their runs (not kept row by row:
     #: read only when a run fails).
     evaluated: tuple[np.ndarray, np.ndarray] = field(default=(np.empty((0, 0)), np.empty(0)))
@@ -860,7 +861,8 @@ class BatchEM:
                            previous=np.full(n_runs, -np.inf),
                            last_change=np.full(n_runs, np.inf), phase=np.full(n_runs, _FIRST),
                            max_step=np.ones(n_runs), cycle=[packed] * 3,
-                           screening=np.ones(n_runs, dtype=bool), real=real)
+                           screening=np.ones(n_runs, dtype=bool), real=real,
+                           starved_counts=np.full(real.shape, np.nan))
             for n_iter in range(1, max_iter + 2):
                 failed = self._factorise(stack, groups)
                 if failed.any():
@@ -983,14 +985,17 @@ class BatchEM:
 
     def _collapsed(self, stack: _Stack, groups: list[_Group], step: _Step) -> np.ndarray:
         """The runs whose next parameters have a collapsed component (``EMEngine.collapsed``,
-        with ``stop_starved`` a starved or stretched one too).
+        with ``stop_starved`` a stretched one too, or one still starved:
+        ``EMEngine.starving``).
 
         A rejected extrapolation is not an iterate: its run is not checked (as the engine
-        checks none).
+        checks none), and its starved counts stay those of its last check.
         """
         collapsed = np.zeros(len(stack.run), dtype=bool)
         n_components, n_features = stack.real.shape[1], self.source.n_features
         starved = self.settings.stop_starved and self.prior is None
+        checked = np.ones(len(stack.run), dtype=bool) if step.rejected is None else (
+            ~step.rejected)
         for group in groups:
             structure, present = group.structure, stack.real[group.rows]
             covariances = group.covariances(step.following)
@@ -998,15 +1003,18 @@ class BatchEM:
                                                   n_features, self.settings.reg_covar, present)
             counts = step.following[group.rows, :n_components] * self.source.total_weight
             if starved:
-                collapsed[group.rows] |= has_starved(structure, counts, n_features, present)
+                last_counts = stack.starved_counts[group.rows]
+                starving, starved_counts = still_starved(structure, counts, n_features,
+                                                         last_counts, present)
+                collapsed[group.rows] |= starving
+                stack.starved_counts[group.rows] = np.where(
+                    checked[group.rows, np.newaxis], starved_counts, last_counts)
             if self.settings.stop_starved and structure.collapse_stretches:
                 collapsed[group.rows] |= has_stretched(
                     structure, covariances, counts, self.source.data_covariance(
                         full=structure.estimates_correlations),
                     self.settings.reg_covar, present)
-        if step.rejected is not None:
-            collapsed &= ~step.rejected
-        return collapsed
+        return collapsed & checked
 
     def _end(self, stack: _Stack, groups: list[_Group], step: _Step, row: int, n_iter: int,
              n_components: int) -> dict:

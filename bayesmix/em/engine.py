@@ -8,7 +8,7 @@ and :func:`~bayesmix.select_em` drive it.
 
 The parameters it works with are those of the data centred by the source's ``shift``
 (EM is translation invariant); :class:`MixtureParameters` holds them. Its length
-(about 510 lines, half of them docstrings) is that of one loop, its restarts and its
+(about 570 lines, half of them docstrings) is that of one loop, its restarts and its
 acceleration.
 """
 
@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from bayesmix.covariance.base import CovarianceStructure
-from bayesmix.em.diagnostics import has_collapsed, has_starved, has_stretched
+from bayesmix.em.diagnostics import has_collapsed, has_stretched, still_starved
 from bayesmix.em.sources import centred_blocks
 from bayesmix.em.statistics import SufficientStatistics
 
@@ -73,14 +73,15 @@ class EMSettings:
         Extrapolate the iterates with SQUAREM (fewer passes to the same optimum, but not
         scikit-learn's iterates).
     stop_starved : bool
-        Also stop a run, at the collapse checks, once a component holds fewer effective
-        points than its covariance needs (:func:`~bayesmix.em.diagnostics.has_starved`;
-        not under a prior, where such a component takes the prior's covariance), or, for
-        EVI, EVE and EVV, once one has collapsed in a direction and stretched in the
-        others (:func:`~bayesmix.em.diagnostics.has_stretched`). Such a fit can only be
-        flagged degenerate, and with a volume shared by the components it does not
-        collapse, so EM would creep on to ``max_iter``. :func:`~bayesmix.select_em` sets
-        it; the estimators keep scikit-learn's iterations.
+        Also stop a run, at the collapse checks, once a component has held fewer
+        effective points than its covariance needs at two checks running without gaining
+        any (:func:`~bayesmix.em.diagnostics.still_starved`; not under a prior, where such
+        a component takes the prior's covariance), or, for EVI, EVE and EVV, once one
+        has collapsed in a direction and stretched in the others
+        (:func:`~bayesmix.em.diagnostics.has_stretched`). Such a fit can only be flagged
+        degenerate, and with a volume shared by the components it does not collapse, so
+        EM would creep on to ``max_iter``. :func:`~bayesmix.select_em` sets it; the
+        estimators keep scikit-learn's iterations.
     """
 
     tol: float = 1e-3
@@ -349,9 +350,9 @@ class EMEngine:
             label: int = 0) -> EMRun:
         """Iterate EM from ``start`` until the change of the lower bound is below ``tol``.
 
-        A run whose iterate has a collapsed component (checked every
-        :data:`COLLAPSE_CHECK_EVERY` iterations, :meth:`collapsed`) stops there, not
-        converged.
+        A run whose iterate has a collapsed component, or a component still starved
+        (checked every :data:`COLLAPSE_CHECK_EVERY` iterations, :meth:`collapsed` and
+        :meth:`starving`), stops there, not converged.
 
         The lower bound of an iteration is the mean log-likelihood (per unit weight) at
         the parameters its E step used, as scikit-learn reports it (plus the log prior
@@ -382,6 +383,7 @@ class EMEngine:
             print(f"Initialization {label}")
         iterations = self._iterate(start, lower_bound)
         params, history, change, n_iter, converged, collapsed = start, [], np.inf, 0, False, False
+        starved_counts = np.full(self.n_components, np.nan)  # at the last check
         for n_iter, (lower_bound, step_change, params) in enumerate(iterations, start=1):
             if step_change is None:  # a rejected extrapolation
                 continue
@@ -393,9 +395,11 @@ class EMEngine:
             if abs(change) < settings.tol:
                 converged = True
                 break
-            if n_iter % COLLAPSE_CHECK_EVERY == 0 and self.collapsed(params):
-                collapsed = True
-                break
+            if n_iter % COLLAPSE_CHECK_EVERY == 0:
+                starving, starved_counts = self.starving(params, starved_counts)
+                if starving or self.collapsed(params):
+                    collapsed = True
+                    break
         if settings.verbose:
             status = ("converged" if converged else "stopped, a component collapsed"
                       if collapsed else "did not converge")
@@ -405,8 +409,8 @@ class EMEngine:
 
     def collapsed(self, params: MixtureParameters) -> bool:
         """Whether a component of ``params`` has a variance at the ``reg_covar`` floor
-        (or, with ``stop_starved``, holds too few effective points, or has collapsed and
-        stretched: :func:`~bayesmix.em.diagnostics.has_stretched`).
+        (or, with ``stop_starved``, has collapsed and stretched:
+        :func:`~bayesmix.em.diagnostics.has_stretched`).
 
         Examples
         --------
@@ -424,17 +428,42 @@ class EMEngine:
         if has_collapsed(self.structure, params.covariances, self.n_components,
                          self.source.n_features, self.settings.reg_covar):
             return True
-        if not self.settings.stop_starved:
-            return False
-        counts = params.weights * self.source.total_weight
-        if self.prior is None and has_starved(self.structure, counts, self.source.n_features):
-            return True
-        if not self.structure.collapse_stretches:  # no pass over the data for the others
-            return False
+        if not (self.settings.stop_starved and self.structure.collapse_stretches):
+            return False  # (no pass over the data for the others)
         return bool(has_stretched(
-            self.structure, params.covariances[np.newaxis], counts[np.newaxis],
+            self.structure, params.covariances[np.newaxis],
+            (params.weights * self.source.total_weight)[np.newaxis],
             self.source.data_covariance(full=self.structure.estimates_correlations),
             self.settings.reg_covar)[0])
+
+    def starving(self, params: MixtureParameters, last_counts: np.ndarray
+                 ) -> tuple[bool, np.ndarray]:
+        """With ``stop_starved`` and no prior, whether a component of ``params`` is still
+        starved (:func:`~bayesmix.em.diagnostics.still_starved`: at this check and the
+        last, ``last_counts``, without gaining points); and the counts for the next check.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from bayesmix.covariance import get_structure
+        >>> from bayesmix.em.engine import EMEngine, EMSettings, MixtureParameters
+        >>> from bayesmix.em.sources import InMemorySource
+        >>> engine = EMEngine(InMemorySource(np.arange(10.0)[:, np.newaxis]),
+        ...                   get_structure("diag"), 2, EMSettings(stop_starved=True))
+        >>> params = MixtureParameters(np.array([0.95, 0.05]), np.zeros((2, 1)),
+        ...                            np.ones((2, 1)), np.ones((2, 1)))
+        >>> starving, counts = engine.starving(params, np.full(2, np.nan))
+        >>> starving, counts
+        (False, array([nan, 0.5]))
+        >>> engine.starving(params, counts)[0]
+        True
+        """
+        if not self.settings.stop_starved or self.prior is not None:
+            return False, last_counts
+        starving, counts = still_starved(self.structure,
+                                         params.weights * self.source.total_weight,
+                                         self.source.n_features, last_counts)
+        return bool(starving), counts
 
     def _iterate(self, params: MixtureParameters, previous: float
                  ) -> Iterator[tuple[float, float | None, MixtureParameters]]:

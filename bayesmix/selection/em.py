@@ -693,9 +693,11 @@ def select_em(
     from VEV's fit once EEV's own fit has improved that).
     The data are validated and summarised once for the whole grid, and the iterations
     are accelerated by SQUAREM (``acceleration="squarem"``). A batched run stops where a
-    component collapses or, without a prior, holds too few rows for its covariance
-    (:class:`~bayesmix.em.engine.EMSettings` ``stop_starved``): such a fit can only be
-    flagged, and with a shared volume it creeps on to ``max_iter``. The fits of every
+    component collapses or, without a prior, has held too few rows for its covariance at
+    two checks running without gaining any (:class:`~bayesmix.em.engine.EMSettings`
+    ``stop_starved``): such a fit can only be flagged, and with a shared volume it creeps
+    on to ``max_iter``; a component that gains rows may be on its way to a fit that holds
+    enough (birthwt's EVI,9). The fits of every
     structure with a batched M step run together, all numbers of components and starts
     as one stacked computation (:mod:`bayesmix.em.batch`: each run follows the one-fit
     engine's iterations, MAP-EM's under a prior, a few dozen NumPy calls per iteration
