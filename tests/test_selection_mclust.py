@@ -191,12 +191,17 @@ def test_eve_is_started_from_every_seeds_fit():
 
 
 def test_vve_is_also_started_from_the_vvv_fit():
-    """iris, 7 components: VVE's own starts end at -167.91 and the fits of VEV, EEV and
-    VEE start nothing higher; the unconstrained fit's common axes start -160.79."""
-    X = load_iris().data
+    """birthwt (MASS), 5 components: VVE's own starts end at -2947.09, 5.2 below mclust's
+    -2941.89, and the fits of VEV, EEV and VEE start nothing higher; the unconstrained
+    fit's common axes start -2938.64."""
+    from pathlib import Path
+
+    import pandas as pd
+
+    X = pd.read_csv(Path(__file__).parent / "data" / "birthwt.csv")
     seeds = ["VEV", "EEV", "VEE"]
-    without = select_em(X, [7], covariance_types=[*seeds, "VVE"], random_state=0)
-    seeded = select_em(X, [7], covariance_types=[*seeds, "VVV", "VVE"], random_state=0)
+    without = select_em(X, [5], covariance_types=[*seeds, "VVE"], random_state=0)
+    seeded = select_em(X, [5], covariance_types=[*seeds, "VVV", "VVE"], random_state=0)
     vve = [table.set_index("covariance_type").at["VVE", "log_likelihood"]
            for table in (without.table_, seeded.table_)]
     assert vve[1] > vve[0] + 5.0
@@ -361,6 +366,28 @@ def test_a_starved_component_that_gains_points_is_not_stopped():
     assert row["log_likelihood"] == pytest.approx(-2922.578, abs=1e-3)
 
 
+def test_a_refitted_cell_is_its_estimators_fit_from_its_initial_values():
+    """birthwt (MASS), EVE with 9 components started from VVV's fit: the cell's
+    estimator carries the start (``weights_init``, ``means_init``, ``precisions_init``).
+    The batch started the refit from the responsibilities at those parameters, the
+    estimator starts from the parameters themselves (its first E step evaluates them, its
+    first M step starts from their covariances): the cell ended at -2927.57 and
+    ``GaussianMixtureEM(**its params).fit(X)`` at -2923.71. The batch now starts a refit
+    as the estimator does, so the two agree (-2923.71; mclust's cell, -2932.09)."""
+    from pathlib import Path
+
+    import pandas as pd
+
+    X = pd.read_csv(Path(__file__).parent / "data" / "birthwt.csv")
+    selection = select_em(X, [8, 9], ["EVE", "VVV"], random_state=0)
+    refits = [em for em in selection.estimators_ if em.weights_init is not None]
+    assert [(em.covariance_type, em.n_components) for em in refits] == [("EVE", 9)]
+    again = GaussianMixtureEM(**refits[0].get_params()).fit(X)
+    assert again.lower_bound_ == pytest.approx(refits[0].lower_bound_, rel=1e-12)
+    np.testing.assert_allclose(again.means_, refits[0].means_, rtol=1e-8)
+    assert again.lower_bound_ * len(X) == pytest.approx(-2923.706, abs=1e-3)
+
+
 def test_a_cell_keeps_the_scheme_whose_fit_is_not_degenerate():
     """mtcars, VEI with 6 and 8 components: mclust 6.0's fits (from its hierarchical
     start) have log-likelihoods -440.2748 and -358.1832, and mclust chooses VEI,8 over
@@ -434,13 +461,15 @@ def test_an_equal_volume_component_that_collapsed_in_one_direction_is_flagged():
 
 
 def test_without_the_stretch_test_a_collapsed_equal_volume_fit_is_chosen(monkeypatch):
-    """The test above can fail: without it select_em chooses that EVE,4 fit (BIC
-    -2000.62)."""
+    """The test above can fail: without it select_em chooses EVE,3's fit (BIC
+    -1999.00), the one it flags as stretched."""
     import bayesmix.em.diagnostics as diagnostics
 
     monkeypatch.setattr(diagnostics, "STRETCH_RTOL", 0.0)
     selection = select_em(_swiss(), covariance_types="mclust", random_state=0)
-    assert selection.best_params_ == {"n_components": 4, "covariance_type": "EVE"}
+    assert selection.best_params_ == {"n_components": 3, "covariance_type": "EVE"}
+    assert -selection.table_.at[selection.best_index_, "bic"] == pytest.approx(-1999.00,
+                                                                               abs=0.01)
 
 
 def test_a_cell_of_a_large_grid_reaches_the_optimum_of_its_own_fit():

@@ -498,10 +498,8 @@ class BaseMixtureEM(NoiseComponentMixin, DensityMixin, BaseEstimator):
     @staticmethod
     def _given_start(structure: CovarianceStructure, given: dict[str, np.ndarray]
                      ) -> MixtureParameters:
-        factors = given["precisions_cholesky"]
-        covariances = structure.covariances_from_precisions(
-            structure.precisions_from_cholesky(factors))
-        return MixtureParameters(given["weights"], given["means"], covariances, factors)
+        return MixtureParameters.from_precision_factors(
+            structure, given["weights"], given["means"], given["precisions_cholesky"])
 
     def _store_fit(self, best: EMRun, n_init: int, source: Any, counts: np.ndarray,
                    scatters: np.ndarray | None = None) -> None:

@@ -114,31 +114,52 @@ _FIRST, _SECOND, _JUMP = 0, 1, 2
 class BatchStart:
     """One run of a batch: its structure, its start and the runs it is screened against.
 
+    A run starts from responsibilities, or from parameters; the starts of one batch are
+    all of one kind.
+
     Attributes
     ----------
     structure : CovarianceStructure
         One whose :attr:`~CovarianceStructure.batched_m_step` is true.
-    responsibilities : ndarray of shape (n_samples, n_components)
+    responsibilities : ndarray of shape (n_samples, n_components) or None
         Initial responsibilities of the source's rows (not yet multiplied by the row
-        weights).
+        weights): the run's first M step is theirs.
     rivals : tuple of int
         Indices of the runs this one is screened against (empty: never screened).
     screen_bound : float or None
         A rival made outside the batch: its lower bound at the screen stage.
+    parameters : MixtureParameters or None
+        Parameters to start from instead (of the data centred by the source's
+        ``shift``): the run's first E step evaluates them and its first M step starts
+        from their covariances, as :meth:`~bayesmix.em.engine.EMEngine.run` starts from
+        them, so that the run is an estimator's fit from those initial values.
 
     Examples
     --------
     >>> import numpy as np
     >>> from bayesmix.covariance import get_structure
     >>> from bayesmix.em.batch import BatchStart
-    >>> BatchStart(get_structure("tied"), np.ones((4, 1))).rivals
-    ()
+    >>> BatchStart(get_structure("tied"), np.ones((4, 1))).n_components
+    1
     """
 
     structure: CovarianceStructure
-    responsibilities: np.ndarray
+    responsibilities: np.ndarray | None = None
     rivals: tuple[int, ...] = ()
     screen_bound: float | None = None
+    parameters: MixtureParameters | None = None
+
+    def __post_init__(self) -> None:
+        if (self.responsibilities is None) == (self.parameters is None):
+            raise ValueError("A BatchStart needs responsibilities or parameters (one of "
+                             "them); pass one.")
+
+    @property
+    def n_components(self) -> int:
+        """The run's number of components."""
+        if self.parameters is not None:
+            return len(self.parameters.weights)
+        return self.responsibilities.shape[1]
 
 
 @dataclass(frozen=True)
@@ -837,9 +858,12 @@ class BatchEM:
         (True, None)
         """
         n_runs, max_iter = len(starts), self.settings.max_iter
+        if len({start.parameters is None for start in starts}) > 1:
+            raise ValueError("The starts of one batch are all responsibilities or all "
+                             "parameters; run the two kinds as two batches.")
         structures = [start.structure for start in starts]
         order = _stack_order(structures)
-        n_components = np.array([start.responsibilities.shape[1] for start in starts])
+        n_components = np.array([start.n_components for start in starts])
         real = np.arange(n_components.max()) < n_components[order, np.newaxis]
         groups, width = self._groups([structures[run] for run in order], real)
         ends: list[dict | None] = [None] * n_runs
@@ -914,7 +938,10 @@ class BatchEM:
 
     def _start(self, threads: RowThreads, starts: Sequence[BatchStart], groups: list[_Group],
                real: np.ndarray, width: int) -> np.ndarray:
-        """The first M step of every run, from its responsibilities."""
+        """The packed parameters every run starts from: the first M step from its
+        responsibilities, or its parameters."""
+        if starts[0].parameters is not None:
+            return self._start_parameters(threads, starts, groups, real, width)
         resp = np.zeros((*real.shape, self.source.n_samples))
         for row, start in enumerate(starts):
             resp[row, :start.responsibilities.shape[1]] = start.responsibilities.T
@@ -933,6 +960,46 @@ class BatchEM:
 
         return self._m_step(_sum_parts(threads.map(block_totals, source.n_samples)), groups,
                             real, width)
+
+    def _start_parameters(self, threads: RowThreads, starts: Sequence[BatchStart],
+                          groups: list[_Group], real: np.ndarray, width: int) -> np.ndarray:
+        """The packed parameters of starts given as parameters.
+
+        Their padded components take the values the M steps give them (those of one E
+        step and M step at the starts), as in runs from responsibilities: they then stay
+        put, and SQUAREM's step lengths, norms over all the packed parameters, are the
+        one-fit engine's.
+        """
+        packed = self._packed_parameters(starts, groups, real, np.zeros((len(starts), width)),
+                                         pad=True)
+        for span in _spans(groups):
+            span.factors = _factors(span.structure, span.covariances(packed))[0]
+        totals = self._e_step(threads, packed, groups, real)
+        return self._packed_parameters(starts, groups, real,
+                                       self._m_step(totals, groups, real, width, packed))
+
+    def _packed_parameters(self, starts: Sequence[BatchStart], groups: list[_Group],
+                           real: np.ndarray, packed: np.ndarray, pad: bool = False
+                           ) -> np.ndarray:
+        """``packed`` with each run's real components set to its start's parameters (in
+        place); with ``pad``, its padded components' covariances set to its first
+        component's."""
+        n_components, n_features = real.shape[1], self.source.n_features
+        for group in groups:
+            covariances = group.covariances(packed)
+            for row in range(group.start, group.start + group.size):
+                parameters = starts[row].parameters
+                k = len(parameters.weights)
+                packed[row, :k] = parameters.weights
+                packed[row, n_components:group.columns.start].reshape(-1, n_features)[:k] = (
+                    parameters.means)
+                stored = covariances[row - group.start]
+                block = self._block(group.structure, k)
+                stored[block] = parameters.covariances
+                if pad and stored[block].shape != stored.shape:  # a covariance per component
+                    stored[k:] = parameters.covariances[:1]
+            packed[group.rows, group.columns] = group.pack(covariances)
+        return packed
 
     @staticmethod
     def _factorise(stack: _Stack, groups: list[_Group]) -> np.ndarray:

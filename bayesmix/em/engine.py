@@ -114,6 +114,26 @@ class MixtureParameters:
     precisions_cholesky: np.ndarray
     noise_weight: float = field(default=0.0, kw_only=True)
 
+    @classmethod
+    def from_precision_factors(cls, structure: CovarianceStructure, weights: np.ndarray,
+                               means: np.ndarray, factors: np.ndarray
+                               ) -> MixtureParameters:
+        """The parameters whose covariances have the precision Cholesky ``factors``.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from bayesmix.covariance import get_structure
+        >>> from bayesmix.em.engine import MixtureParameters
+        >>> MixtureParameters.from_precision_factors(
+        ...     get_structure("diag"), np.ones(1), np.zeros((1, 1)), np.full((1, 1), 0.5)
+        ... ).covariances
+        array([[4.]])
+        """
+        covariances = structure.covariances_from_precisions(
+            structure.precisions_from_cholesky(factors))
+        return cls(weights, means, covariances, factors)
+
 
 def mixing_weights(counts: np.ndarray, noise_count: float) -> tuple[np.ndarray, float]:
     """The M step's component weights and noise weight from their weighted counts.

@@ -36,7 +36,6 @@ from bayesmix._validation import (
 from bayesmix.covariance import (
     COVARIANCE_TYPES,
     ConjugatePrior,
-    cholesky_from_precisions,
     get_structure,
     mclust_models,
     n_parameters,
@@ -47,7 +46,7 @@ from bayesmix.covariance.prior import as_conjugate_prior
 from bayesmix.density import responsibilities
 from bayesmix.em import GaussianMixtureEM, StudentMixtureEM
 from bayesmix.em.batch import BatchEM, BatchEvaluation, BatchStart
-from bayesmix.em.engine import EMEngine, EMRun, EMSettings
+from bayesmix.em.engine import EMEngine, EMRun, EMSettings, MixtureParameters
 from bayesmix.em.init import (
     DETERMINISTIC_INITS,
     INIT_METHODS,
@@ -579,16 +578,17 @@ def _refits_one_by_one(source: Any, jobs: list, settings: dict[str, Any]) -> lis
 
 
 def _refits_batched(source: InMemorySource, jobs: list, settings: dict[str, Any]) -> list:
-    """The refits as one batch, each from the responsibilities at its start."""
+    """The refits as one batch, each run from its initial values as the refit's
+    estimator starts from them (so that it refits to the same result)."""
     start_time = time.perf_counter()
     screen_tol = max(SCREEN_TOL, settings["tol"])
     starts = []
     for index, (structure, start, current, cell) in enumerate(jobs):
-        factors = cholesky_from_precisions(start["precisions_init"], structure)
+        model = get_structure(structure)
         starts.append(BatchStart(
-            get_structure(structure),
-            responsibilities(source.X, start["weights_init"], start["means_init"], factors,
-                             structure),
+            model, parameters=MixtureParameters.from_precision_factors(
+                model, start["weights_init"], start["means_init"] - source.shift,
+                model.check_precisions(start["precisions_init"])),
             rivals=tuple(earlier for earlier in range(index) if jobs[earlier][3] == cell),
             screen_bound=None if current.degenerate_components_
             else _bound_at(current, screen_tol)))

@@ -90,6 +90,37 @@ def test_each_run_is_the_one_fit_engines_run(source, name, accelerate):
         check(run, _alone(source, structure, resp, settings))
 
 
+@pytest.mark.parametrize("name", BATCHED)
+@pytest.mark.parametrize("accelerate", [False, True], ids=["plain", "squarem"])
+def test_a_run_from_parameters_is_the_one_fit_engines_run_from_them(source, name,
+                                                                    accelerate):
+    """Started from parameters (several K in one stack), a run evaluates them first and
+    its first M step starts from their covariances, as EMEngine.run does: plain EM goes
+    through the same iterates, SQUAREM to the same optimum."""
+    structure = get_structure(name)
+    settings = EMSettings(tol=1e-11, max_iter=2000, accelerate=accelerate)
+    starts = [EMEngine(source, structure, resp.shape[1], settings).from_responsibilities(resp)
+              for resp in _starts(source, [1, 2, 3, 4])]
+    runs = BatchEM(source, settings).run(
+        [BatchStart(structure, parameters=start) for start in starts])
+    check = _assert_same_optimum if accelerate else _assert_same_run
+    for start, run in zip(starts, runs):
+        check(run, EMEngine(source, structure, len(start.weights), settings).run(start))
+
+
+def test_a_batch_starts_from_responsibilities_or_from_parameters(source):
+    structure = get_structure("full")
+    resp, = _starts(source, [2])
+    start = EMEngine(source, structure, 2, EMSettings()).from_responsibilities(resp)
+    with pytest.raises(ValueError, match="responsibilities or parameters"):
+        BatchStart(structure)
+    with pytest.raises(ValueError, match="responsibilities or parameters"):
+        BatchStart(structure, resp, parameters=start)
+    with pytest.raises(ValueError, match="all responsibilities or all parameters"):
+        BatchEM(source, EMSettings()).run([BatchStart(structure, resp),
+                                           BatchStart(structure, parameters=start)])
+
+
 @pytest.mark.parametrize("name", [name for name in BATCHED
                                   if get_structure(name).supports_prior])
 @pytest.mark.parametrize("accelerate", [False, True], ids=["plain", "squarem"])
