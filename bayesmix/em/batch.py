@@ -353,6 +353,7 @@ class _Stack:
     screening: np.ndarray       # (B,) the screen stage is still ahead
     real: np.ndarray            # (B, K) which components are not padding
     starved_counts: np.ndarray  # (B, K) the starved components' counts at the last check
+    real_columns: np.ndarray    # (B, P) which packed parameters are real components'
     #: The parameters the last E step evaluated and their runs (not kept row by row:
     #: read only when a run fails).
     evaluated: tuple[np.ndarray, np.ndarray] = field(default=(np.empty((0, 0)), np.empty(0)))
@@ -762,6 +763,19 @@ class BatchEM:
                                prior.posterior_means(counts[rows], means[rows]), means[rows])
         return np.where(real_entries, covariances, padded)
 
+    def _real_columns(self, groups: list[_Group], real: np.ndarray, width: int
+                      ) -> np.ndarray:
+        """Which packed parameters of each run are its real components' (B, P)."""
+        n_runs, n_components = real.shape
+        columns = np.zeros((n_runs, width), dtype=bool)
+        columns[:, :n_components] = real
+        columns[:, n_components:groups[0].columns.start] = np.repeat(
+            real, self.source.n_features, axis=1)
+        for group in groups:
+            columns[group.rows, group.columns] = group.pack(
+                self._real_entries(group).astype(float)) != 0.0
+        return columns
+
     def _real_entries(self, group: _Group) -> np.ndarray:
         """Which entries of the group's stored covariances (n, *stored) are its runs' real
         components' (all of a covariance shared by the components)."""
@@ -886,7 +900,8 @@ class BatchEM:
                            last_change=np.full(n_runs, np.inf), phase=np.full(n_runs, _FIRST),
                            max_step=np.ones(n_runs), cycle=[packed] * 3,
                            screening=np.ones(n_runs, dtype=bool), real=real,
-                           starved_counts=np.full(real.shape, np.nan))
+                           starved_counts=np.full(real.shape, np.nan),
+                           real_columns=self._real_columns(groups, real, width))
             for n_iter in range(1, max_iter + 2):
                 failed = self._factorise(stack, groups)
                 if failed.any():
@@ -1181,8 +1196,9 @@ class BatchEM:
         start, first, second = (step[settled] for step in stack.cycle)
         r = first - start
         v = second - 2.0 * first + start
-        r_norm = np.sqrt(np.einsum("bp,bp->b", r, r))
-        v_norm = np.sqrt(np.einsum("bp,bp->b", v, v))
+        real = stack.real_columns[settled]  # the engine's parameters
+        r_norm = np.sqrt(np.einsum("bp,bp->b", r, r * real))
+        v_norm = np.sqrt(np.einsum("bp,bp->b", v, v * real))
         max_step = stack.max_step[settled]
         alpha = np.maximum(-r_norm / v_norm, -max_step)
         moving = v_norm > 0.0
