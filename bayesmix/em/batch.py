@@ -765,7 +765,8 @@ class BatchEM:
 
     def _real_columns(self, groups: list[_Group], real: np.ndarray, width: int
                       ) -> np.ndarray:
-        """Which packed parameters of each run are its real components' (B, P)."""
+        """Which packed parameters of each run are its real components' (B, P): those
+        SQUAREM's step lengths are norms over, as the engine's over its parameters."""
         n_runs, n_components = real.shape
         columns = np.zeros((n_runs, width), dtype=bool)
         columns[:, :n_components] = real
@@ -982,8 +983,8 @@ class BatchEM:
 
         Their padded components take the values the M steps give them (those of one E
         step and M step at the starts), as in runs from responsibilities: they then stay
-        put, and SQUAREM's step lengths, norms over all the packed parameters, are the
-        one-fit engine's.
+        put, so that SQUAREM's jumps, which extrapolate every packed parameter, leave
+        them as they are.
         """
         packed = self._packed_parameters(starts, groups, real, np.zeros((len(starts), width)),
                                          pad=True)
