@@ -117,15 +117,12 @@ def test_the_default_tolerance_passes_a_saddle_that_1e_6_stops_at(old_faithful):
     assert without_prior.tol == TOL
 
 
-def test_the_prior_tolerance_crosses_a_plateau_to_mclusts_mode():
+def test_the_prior_tolerance_crosses_a_plateau_to_mclusts_mode(test_data):
     """quakes, EEI with 7 components under mclust's prior: from the hierarchical start
     MAP-EM changes by about 2e-8 per row per iteration for 150 iterations, then climbs
     to the mode where mclust's converged EM ends (log-likelihood -13287.74); tol 1e-7
     stopped on the plateau, 148 below in log-likelihood and 77 in log posterior."""
-    from pathlib import Path
-
-    X = np.loadtxt(Path(__file__).parent / "data" / "quakes.csv", delimiter=",",
-                   skiprows=1)
+    X = test_data("quakes").to_numpy(float)
     settings = {"random_state": 0, "prior": "default"}
     at_mode = select_em(X, [7], ["EEI"], **settings).table_.at[0, "log_likelihood"]
     on_plateau = select_em(X, [7], ["EEI"], tol=1e-7, **settings).table_.at[0,
@@ -190,15 +187,11 @@ def test_eve_is_started_from_every_seeds_fit():
     assert from_eev.score(X) * len(X) == pytest.approx(log_likelihood["EVE"], abs=1e-3)
 
 
-def test_vve_is_also_started_from_the_vvv_fit():
+def test_vve_is_also_started_from_the_vvv_fit(test_data):
     """birthwt (MASS), 5 components: VVE's own starts end at -2947.09, 5.2 below mclust's
     -2941.89, and the fits of VEV, EEV and VEE start nothing higher; the unconstrained
     fit's common axes start -2938.64."""
-    from pathlib import Path
-
-    import pandas as pd
-
-    X = pd.read_csv(Path(__file__).parent / "data" / "birthwt.csv")
+    X = test_data("birthwt")
     seeds = ["VEV", "EEV", "VEE"]
     without = select_em(X, [5], covariance_types=[*seeds, "VVE"], random_state=0)
     seeded = select_em(X, [5], covariance_types=[*seeds, "VVV", "VVE"], random_state=0)
@@ -250,17 +243,13 @@ def test_under_the_prior_eev_is_also_started_from_the_vev_fit():
 
 
 @pytest.mark.parametrize("random_state", [0, 4])
-def test_under_the_prior_vvv_is_also_started_from_the_vev_fit(random_state):
+def test_under_the_prior_vvv_is_also_started_from_the_vev_fit(test_data, random_state):
     """mclust's diabetes, 3 components under its prior: from the hierarchical and k-means
     starts VVV's MAP-EM ends at log posterior -2676.88 (BIC -4781.60), or -2697.56 (BIC
     -4831.54) with the k-means draws of ``random_state=4``, where select_em over the 14
     models chose EEE,8 (BIC -4805.14), below mclust's VVV,4 (-4800.65). From VEV's fit
     (``prior_seeded_by``) it reaches -2671.27 (BIC -4762.52) whatever the seed."""
-    from pathlib import Path
-
-    import pandas as pd
-
-    X = pd.read_csv(Path(__file__).parent / "data" / "diabetes.csv")
+    X = test_data("diabetes")
     selection = select_em(X, [3], ["VEV", "VVV"], prior="default", random_state=random_state)
     vvv = selection.estimators_[1]
     assert vvv.covariance_type == "VVV"
@@ -332,41 +321,33 @@ def test_exactly_collinear_columns_flag_the_decomposed_models_instead_of_failing
     assert selection.best_params_["covariance_type"] == "EEI"
 
 
-def test_seeds_that_improve_seed_again_under_the_prior():
+def test_seeds_that_improve_seed_again_under_the_prior(test_data):
     """birthwt (MASS), 7 components under mclust's prior: mclust 6.0's EEV mode has
     log-likelihood -2931.40 (BIC -6130.13). EEV and VEV seed each other; VEV's fit
     improves from EEV's (log-likelihood -2926.18 to -2921.17), and only then starts EEV at
     a better mode: -2922.69, BIC -6112.70. With one round of seeds EEV ended at -2931.65,
     below mclust's."""
-    from pathlib import Path
-
-    import pandas as pd
-
-    X = pd.read_csv(Path(__file__).parent / "data" / "birthwt.csv")
+    X = test_data("birthwt")
     table = select_em(X, [7], ["EEV", "VEV"], prior="default", random_state=0).table_
     log_likelihood = table.set_index("covariance_type")["log_likelihood"]
     assert log_likelihood["EEV"] == pytest.approx(-2922.69, abs=0.01)
     assert log_likelihood["VEV"] == pytest.approx(-2921.17, abs=0.01)
 
 
-def test_a_starved_component_that_gains_points_is_not_stopped():
+def test_a_starved_component_that_gains_points_is_not_stopped(test_data):
     """birthwt (MASS), EVI with 9 components: mclust 6.0's fit has log-likelihood
     -2924.89, with a component of 1.16 effective points (EVI's variances need 2) that EM
     fills if it goes on. The batch stopped a run at its first check with a starved
     component, so every fit of the cell was degenerate and this grid raised; a run now
     stops only if the component gains no points by the next check."""
-    from pathlib import Path
-
-    import pandas as pd
-
-    X = pd.read_csv(Path(__file__).parent / "data" / "birthwt.csv")
+    X = test_data("birthwt")
     selection = select_em(X, [9], ["EVI"], random_state=0)
     row = selection.table_.iloc[0]
     assert not row["degenerate"]
     assert row["log_likelihood"] == pytest.approx(-2922.578, abs=1e-3)
 
 
-def test_a_refitted_cell_is_its_estimators_fit_from_its_initial_values():
+def test_a_refitted_cell_is_its_estimators_fit_from_its_initial_values(test_data):
     """birthwt (MASS), EVE with 9 components started from VVV's fit: the cell's
     estimator carries the start (``weights_init``, ``means_init``, ``precisions_init``).
     The batch started the refit from the responsibilities at those parameters, the
@@ -374,11 +355,7 @@ def test_a_refitted_cell_is_its_estimators_fit_from_its_initial_values():
     first M step starts from their covariances): the cell ended at -2927.57 and
     ``GaussianMixtureEM(**its params).fit(X)`` at -2923.71. The batch now starts a refit
     as the estimator does, so the two agree (-2923.71; mclust's cell, -2932.09)."""
-    from pathlib import Path
-
-    import pandas as pd
-
-    X = pd.read_csv(Path(__file__).parent / "data" / "birthwt.csv")
+    X = test_data("birthwt")
     selection = select_em(X, [8, 9], ["EVE", "VVV"], random_state=0)
     refits = [em for em in selection.estimators_ if em.weights_init is not None]
     assert [(em.covariance_type, em.n_components) for em in refits] == [("EVE", 9)]
@@ -388,18 +365,14 @@ def test_a_refitted_cell_is_its_estimators_fit_from_its_initial_values():
     assert again.lower_bound_ * len(X) == pytest.approx(-2923.706, abs=1e-3)
 
 
-def test_a_cell_keeps_the_scheme_whose_fit_is_not_degenerate():
+def test_a_cell_keeps_the_scheme_whose_fit_is_not_degenerate(test_data):
     """mtcars, VEI with 6 and 8 components: mclust 6.0's fits (from its hierarchical
     start) have log-likelihoods -440.2748 and -358.1832, and mclust chooses VEI,8 over
     its 14 models. The k-means start collapses onto the binary columns (a likelihood
     about 94 higher at 8 components, flagged degenerate), so the cell keeps the
     hierarchical start's fit, which reaches mclust's. Its component of two rows (1.99
     effective points) is not starved: COUNT_SLACK."""
-    from pathlib import Path
-
-    import pandas as pd
-
-    X = pd.read_csv(Path(__file__).parent / "data" / "mtcars.csv")
+    X = test_data("mtcars")
     both = select_em(X, [6, 8], ["VEI"], random_state=0)
     assert not both.table_["degenerate"].any()
     np.testing.assert_allclose(both.table_["log_likelihood"], [-440.2748, -358.1832],
@@ -408,17 +381,13 @@ def test_a_cell_keeps_the_scheme_whose_fit_is_not_degenerate():
         select_em(X, [6, 8], ["VEI"], random_state=0, init_params="kmeans")
 
 
-def test_a_component_of_one_row_and_shares_of_others_has_determined_axes():
+def test_a_component_of_one_row_and_shares_of_others_has_determined_axes(test_data):
     """R's women, mclust's 14 models: mclust 6.0 chooses EEV,4 (log-likelihood -35.155,
     BIC -116.347). One of its components holds one row and 19 % of another: 1.19
     effective rows, fewer than the two features, but its scatter has full rank, so its
     own axes are determined and the fit is not degenerate. select_em chooses it too
     (it chose EEV,3, BIC -123.54, while a count of rows flagged it)."""
-    from pathlib import Path
-
-    import pandas as pd
-
-    X = pd.read_csv(Path(__file__).parent / "data" / "women.csv")
+    X = test_data("women")
     selection = select_em(X, covariance_types="mclust", random_state=0)
     assert selection.best_params_ == {"n_components": 4, "covariance_type": "EEV"}
     best = selection.table_.loc[selection.best_index_]
@@ -438,21 +407,13 @@ def test_seeded_fits_of_a_data_frame_raise_no_feature_name_warning(old_faithful)
     assert not [w for w in caught if "feature names" in str(w.message)]
 
 
-def _swiss():
-    from pathlib import Path
-
-    import pandas as pd
-
-    return pd.read_csv(Path(__file__).parent / "data" / "swiss.csv")
-
-
-def test_an_equal_volume_component_that_collapsed_in_one_direction_is_flagged():
+def test_an_equal_volume_component_that_collapsed_in_one_direction_is_flagged(test_data):
     """R's swiss, mclust's 14 models: EVE,4's fit has a component of five rows in six
     columns with 1.3e-6 of the data's variance along one direction (its shared volume
     keeps it off the reg_covar floor: its other variances grow). Such fits are flagged
     (EVE,3's among them), and select_em chooses VEE,4 (BIC -2017.69 in mclust's sign;
     mclust 6.0 chooses EEE,3, -2027.84)."""
-    selection = select_em(_swiss(), covariance_types="mclust", random_state=0)
+    selection = select_em(test_data("swiss"), covariance_types="mclust", random_state=0)
     assert selection.best_params_ == {"n_components": 4, "covariance_type": "VEE"}
     assert -selection.table_.at[selection.best_index_, "bic"] == pytest.approx(-2017.69,
                                                                                abs=0.01)
@@ -460,29 +421,26 @@ def test_an_equal_volume_component_that_collapsed_in_one_direction_is_flagged():
     assert "stretched" in table.at[("EVE", 3), "note"]
 
 
-def test_without_the_stretch_test_a_collapsed_equal_volume_fit_is_chosen(monkeypatch):
+def test_without_the_stretch_test_a_collapsed_equal_volume_fit_is_chosen(test_data,
+                                                                          monkeypatch):
     """The test above can fail: without it select_em chooses EVE,3's fit (BIC
     -1999.00), the one it flags as stretched."""
     import bayesmix.em.diagnostics as diagnostics
 
     monkeypatch.setattr(diagnostics, "STRETCH_RTOL", 0.0)
-    selection = select_em(_swiss(), covariance_types="mclust", random_state=0)
+    selection = select_em(test_data("swiss"), covariance_types="mclust", random_state=0)
     assert selection.best_params_ == {"n_components": 3, "covariance_type": "EVE"}
     assert -selection.table_.at[selection.best_index_, "bic"] == pytest.approx(-1999.00,
                                                                                abs=0.01)
 
 
-def test_a_cell_of_a_large_grid_reaches_the_optimum_of_its_own_fit():
+def test_a_cell_of_a_large_grid_reaches_the_optimum_of_its_own_fit(test_data):
     """MASS's Boston, mclust's 14 models: EEV with 5, 6 and 7 components reach mclust
     6.0's log-likelihoods (-13609.556, -13307.009, -11995.889), which their hierarchical
     starts reach in fits of their own. When the batch sized its row blocks by the stack,
     this grid's 252 runs split the 506 rows into five blocks, and rounding steered the
     three cells 17 to 25 units below; select_em chooses VEV,6, mclust's choice."""
-    from pathlib import Path
-
-    import pandas as pd
-
-    X = pd.read_csv(Path(__file__).parent / "data" / "boston.csv")
+    X = test_data("boston")
     selection = select_em(X, covariance_types="mclust", random_state=0)
     table = selection.table_.set_index(["covariance_type", "n_components"])
     for k, mclust in [(5, -13609.556), (6, -13307.009), (7, -11995.889)]:

@@ -1,9 +1,6 @@
 """Batched EM (bayesmix.em.batch): the one-fit engine's runs, many at once."""
 
-from pathlib import Path
-
 import numpy as np
-import pandas as pd
 import pytest
 
 from bayesmix import GaussianMixtureEM, make_mixture
@@ -420,14 +417,14 @@ def test_stop_starved_stops_a_run_starved_at_two_checks_without_gaining(accelera
     assert runs[True].parameters.weights * 61 == pytest.approx([60.0, 1.0], abs=1e-2)
 
 
-def test_stop_starved_lets_a_starved_component_that_gains_points_recover():
+def test_stop_starved_lets_a_starved_component_that_gains_points_recover(test_data):
     """From mclust's hierarchical start, a component of MASS's birthwt under EVI,9 holds
     1.14, 1.15 and 1.29 effective points (its variances need 2) at the collapse checks of
     iterations 40 to 60, then enough: EM converges to a fit with none starved, above
     mclust's (-2924.89, a point on the same path). A run stopped at the first check where
     a component is starved, as before, was flagged degenerate there (as was every fit of
     the cell)."""
-    birthwt = pd.read_csv(Path(__file__).parents[1] / "data" / "birthwt.csv").to_numpy(float)
+    birthwt = test_data("birthwt").to_numpy(float)
     source = InMemorySource(birthwt)
     structure = get_structure("EVI")
     settings = EMSettings(tol=1e-6, max_iter=1000, accelerate=True, stop_starved=True)
