@@ -70,8 +70,9 @@ def _diagonals_in(orientation: np.ndarray, matrices: np.ndarray) -> np.ndarray:
 
 def common_orientation(scatters: np.ndarray, weights: np.ndarray, equal_volume: bool,
                        start: np.ndarray | None = None, floor: float = 0.0
-                       ) -> tuple[np.ndarray, np.ndarray]:
-    """The common orientation ``D`` and per-component variances along its axes.
+                       ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The common orientation ``D``, per-component variances along its axes, and the
+    covariances.
 
     Maximises ``-1/2 sum_k [w_k log|Sigma_k| + tr(W_k inv(Sigma_k))]`` over
     ``Sigma_k = D diag(v_k) D^T`` with ``v_k = lambda A_k`` (EVE, ``equal_volume``) or
@@ -81,27 +82,31 @@ def common_orientation(scatters: np.ndarray, weights: np.ndarray, equal_volume: 
     minimise over ``D`` is ``sum_k w_k sum_j log m_kj`` (VVE) or ``sum_k g_k`` (EVE).
     Jacobi sweeps lower it: each rotates every pair of axes by the angle that minimises
     the objective, a function of that one angle (Newton's method;
-    :func:`~bayesmix.covariance.inner_kernels.iterate_common_orientation`). mclust's
+    :func:`~bayesmix.covariance.orientation_kernels.iterate_common_orientation`). mclust's
     ``mseve`` and ``msvve`` iterate Browne & McNicholas's (2014) majorisation-minimisation
     steps instead, whose progress slows to a crawl where the scatters' eigenvalues are
     far apart: on wine (13 features of different scales) 1000 of them end further from
     the optimum than three sweeps. It starts from the common axes of the covariances
     ``start`` (*B, K, D, D; the last M step's, as mclust's EM carries its orientation
-    over) where they are finite, else from the axes of ``sum_k W_k / w_k`` (not mclust's
+    over) where all of a batch entry's are finite, else from the axes of ``sum_k W_k / w_k`` (not mclust's
     identity, which would depend on the coordinates), and stops when no ``v_kj`` changes
     by more than :data:`INNER_TOL` (relative) in a sweep or after :data:`COLD_SWEEPS`
     (:data:`WARM_SWEEPS` from a ``start``), or once a present component's variance is
     at most ``floor`` (it has collapsed: sweeps would only shrink it further; mclust
-    stops there too, as a singular covariance), each batch entry on its own (compiled:
-    :mod:`~bayesmix.covariance.inner_kernels`). A component of weight 0 and scatter 0 is
-    absent: it changes neither the orientation nor the others' variances (its own are
-    NaN). Each sweep costs O(K D^3) per batch entry.
+    stops there too, as a singular covariance), each batch entry on its own, the whole M
+    step one compiled call
+    (:func:`~bayesmix.covariance.orientation_kernels.fit_common_orientation`). A
+    component of weight 0 and scatter 0 is absent: it changes neither the orientation
+    nor the others' variances (its own are NaN). Each sweep costs O(K D^3) per batch
+    entry.
 
     Returns
     -------
     orientation : ndarray of shape (*B, D, D)
     variances : ndarray of shape (*B, K, D)
         ``v_k``, the eigenvalues of ``Sigma_k`` along ``D``'s columns.
+    covariances : ndarray of shape (*B, K, D, D)
+        ``D diag(v_k) D^T``; zero (singular) where ``v_k`` is not finite.
 
     Examples
     --------
@@ -109,36 +114,27 @@ def common_orientation(scatters: np.ndarray, weights: np.ndarray, equal_volume: 
     >>> from bayesmix.covariance.matrix_models import common_orientation
     >>> rotation = np.array([[0.6, -0.8], [0.8, 0.6]])
     >>> scatters = rotation @ np.array([np.diag([4.0, 1.0]), np.diag([1.0, 2.0])]) @ rotation.T
-    >>> orientation, variances = common_orientation(scatters, np.array([1.0, 1.0]), False)
+    >>> orientation, variances, covariances = common_orientation(
+    ...     scatters, np.array([1.0, 1.0]), False)
     >>> variances.round(6)
     array([[4., 1.],
            [1., 2.]])
     >>> bool(np.allclose(np.abs(orientation), np.abs(rotation)))
     True
+    >>> bool(np.allclose(covariances, scatters))
+    True
     """
-    weights = np.asarray(weights, dtype=np.float64)
-    finite = (np.zeros(weights.shape[:-1], dtype=bool) if start is None
-              else np.isfinite(start).all(axis=(-3, -2, -1)))
-    if finite.all():
-        orientation = _common_axes(start)
-    else:
-        counted = weights[..., np.newaxis, np.newaxis] > 0  # a weight 0: an absent component
-        pooled = np.divide(scatters, weights[..., np.newaxis, np.newaxis],
-                           out=np.zeros_like(scatters), where=counted).sum(axis=-3)
-        orientation = eigh_descending(pooled)[1]
-        if finite.any():
-            orientation = np.where(finite[..., np.newaxis, np.newaxis],
-                                   _common_axes(_finite_or_zero(start)), orientation)
     # Numba loads and compiles on the first M step of EVE or VVE, not on import.
-    from bayesmix.covariance.inner_kernels import iterate_common_orientation
+    from bayesmix.covariance.orientation_kernels import fit_common_orientation
 
     batch_shape = scatters.shape[:-3]
-    orientation, variances = iterate_common_orientation(
+    starts = (np.empty((0, *scatters.shape[-3:])) if start is None
+              else stacked_entries(start, batch_shape, 3))
+    orientation, variances, covariances = fit_common_orientation(
         stacked_entries(scatters, batch_shape, 3), stacked_entries(weights, batch_shape, 1),
-        stacked_entries(orientation, batch_shape, 2),
-        equal_volume, _sweeps(start), INNER_TOL, floor)
+        starts, equal_volume, _sweeps(start), INNER_TOL, floor)
     return (orientation.reshape(*batch_shape, *scatters.shape[-2:]),
-            variances.reshape(scatters.shape[:-1]))
+            variances.reshape(scatters.shape[:-1]), covariances.reshape(scatters.shape))
 
 
 class VEECovariance(DecomposedStructure, FullCovariance):
@@ -210,8 +206,7 @@ class EVECovariance(DecomposedStructure, FullCovariance):
     seeded_by = SEEDS_OF_COMMON_ORIENTATION
 
     def maximise_scatter(self, weights, scatters, start=None, floor=0.0):
-        orientation, variances = common_orientation(scatters, weights, True, start, floor)
-        return _along(orientation, variances)
+        return common_orientation(scatters, weights, True, start, floor)[2]
 
     def decompose(self, covariances, n_components, n_features):
         return _decompose_along_common_axes(covariances)
@@ -234,19 +229,10 @@ class VVECovariance(DecomposedStructure, FullCovariance):
     seeded_by = SEEDS_OF_COMMON_ORIENTATION
 
     def maximise_scatter(self, weights, scatters, start=None, floor=0.0):
-        orientation, variances = common_orientation(scatters, weights, False, start, floor)
-        return _along(orientation, variances)
+        return common_orientation(scatters, weights, False, start, floor)[2]
 
     def decompose(self, covariances, n_components, n_features):
         return _decompose_along_common_axes(covariances)
-
-
-def _along(orientation: np.ndarray, variances: np.ndarray) -> np.ndarray:
-    """``D diag(v_k) D^T`` for a common orientation, non-finite components zeroed."""
-    orientations = np.broadcast_to(orientation[..., np.newaxis, :, :],
-                                   variances.shape + variances.shape[-1:])
-    return singular_where_not_finite(compose(np.ones(variances.shape[:-1]), variances,
-                                             orientations), 2)
 
 
 def _finite_or_zero(matrices: np.ndarray) -> np.ndarray:
@@ -255,30 +241,21 @@ def _finite_or_zero(matrices: np.ndarray) -> np.ndarray:
     return np.where(finite, matrices, 0.0)
 
 
-def _common_axes(covariances: np.ndarray) -> np.ndarray:
-    """The eigenvectors of ``sum_k (k + 1) Sigma_k / |Sigma_k|^(1/D)``, largest first.
-
-    The common axes of covariances that share them: a combination whose eigenvalues are
-    distinct unless the shapes are degenerate (a singular ``Sigma_k`` counts with weight
-    0 instead of infinity).
-    """
-    sign, log_det = np.linalg.slogdet(covariances)
-    inverse_volumes = np.where(sign > 0, np.exp(-log_det / covariances.shape[-1]), 0.0)
-    ranks = np.arange(1, covariances.shape[-3] + 1) * inverse_volumes
-    return eigh_descending(np.einsum("...k,...kde->...de", ranks, covariances))[1]
-
-
 def _decompose_along_common_axes(covariances: np.ndarray
                                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Volumes, shapes and the common orientation of matrices sharing their axes.
 
-    The axes are :func:`_common_axes`, in decreasing order of that combination's
-    eigenvalues; every component's shape lists
+    The axes are :func:`~bayesmix.covariance.orientation_kernels.common_axes`, in
+    decreasing order of that combination's eigenvalues; every component's shape lists
     its variances along the same axes, as mclust reports EVE and VVE.
     """
+    from bayesmix.covariance.orientation_kernels import common_axes
+
     covariances = np.asarray(covariances, dtype=np.float64)
     volumes = np.exp(np.linalg.slogdet(covariances)[1] / covariances.shape[-1])
-    orientation = orient_columns(_common_axes(covariances))
+    batch_shape = covariances.shape[:-3]
+    orientation = orient_columns(common_axes(stacked_entries(covariances, batch_shape, 3))
+                                 .reshape(*batch_shape, *covariances.shape[-2:]))
     shapes = _diagonals_in(orientation, covariances) / volumes[..., np.newaxis]
     orientations = np.broadcast_to(orientation[..., np.newaxis, :, :], covariances.shape)
     return volumes, shapes, orientations.copy()

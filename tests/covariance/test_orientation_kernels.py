@@ -1,4 +1,4 @@
-"""The compiled iterations of EVE's and VVE's common orientation, entry by entry."""
+"""The compiled M step of EVE's and VVE's common orientation, entry by entry."""
 
 import os
 import subprocess
@@ -8,7 +8,11 @@ import numpy as np
 import pytest
 
 from bayesmix.covariance.decomposed import INNER_TOL
-from bayesmix.covariance.inner_kernels import iterate_common_orientation
+from bayesmix.covariance.orientation_kernels import (
+    common_axes,
+    fit_common_orientation,
+    iterate_common_orientation,
+)
 
 
 def _entry(seed, n_components=3, n_features=3):
@@ -142,3 +146,43 @@ def test_a_few_sweeps_find_the_common_axes_of_scatters_at_far_apart_scales(equal
         30, INNER_TOL)
     recovered = np.einsum("dj,kj,ej->kde", orientation[0], fitted[0], orientation[0])
     np.testing.assert_allclose(recovered, covariances, rtol=1e-8, atol=1e-8 * 1e4)
+
+
+@pytest.mark.parametrize("equal_volume", [True, False], ids=["EVE", "VVE"])
+def test_the_m_step_starts_from_the_pooled_scatters_axes_or_the_start_covariances(
+        equal_volume):
+    """``fit_common_orientation`` without iterations: a cold start sweeps from the
+    eigenvectors of ``sum_k W_k / w_k`` (largest first), a warm one from the common axes
+    of its start covariances; the covariances are ``D diag(v_k) D^T`` along the axes, as
+    ``iterate_common_orientation`` gives them from the same start."""
+    scatters, weights, _ = _entry(8)
+    pooled = (scatters / weights[:, None, None]).sum(axis=0)
+    rotation = np.linalg.qr(np.random.default_rng(8).normal(size=(3, 3)))[0]
+    start = np.einsum("dj,kj,ej->kde", rotation, [[4.0, 2.0, 1.0], [3.0, 1.0, 0.5],
+                                                  [9.0, 2.0, 0.25]], rotation)
+    for starts, axes in ((np.empty((0, 3, 3, 3)), np.linalg.eigh(pooled)[1][:, ::-1]),
+                         (start[np.newaxis], rotation)):
+        orientation, variances, covariances = fit_common_orientation(
+            scatters[np.newaxis], weights[np.newaxis], starts, equal_volume, 0, INNER_TOL)
+        np.testing.assert_allclose(np.abs(orientation[0]), np.abs(axes), atol=1e-10)
+        expected = iterate_common_orientation(*_stack((scatters, weights, orientation[0])),
+                                              equal_volume, 0, INNER_TOL)[1]
+        np.testing.assert_array_equal(variances, expected)
+        np.testing.assert_allclose(
+            covariances[0], np.einsum("dj,kj,ej->kde", orientation[0], variances[0],
+                                      orientation[0]), rtol=1e-12)
+    np.testing.assert_allclose(np.abs(common_axes(start[np.newaxis])[0]), np.abs(rotation),
+                               atol=1e-10)
+
+
+def test_a_component_with_a_broken_scatter_gets_a_singular_covariance():
+    """A NaN scatter (a degenerate component's) makes its variances NaN: its covariance
+    is zero, which the precision factors reject, and the M step does not raise (Numba's
+    eigendecomposition refuses a matrix that is not finite: the start is the identity)."""
+    scatters, weights, _ = _entry(9)
+    scatters = scatters.copy()
+    scatters[1, 0, 0] = np.nan
+    covariances = fit_common_orientation(scatters[np.newaxis], weights[np.newaxis],
+                                         np.empty((0, 3, 3, 3)), False, 100, INNER_TOL)[2]
+    np.testing.assert_array_equal(covariances[0, 1], 0.0)
+    assert np.isfinite(covariances[0, [0, 2]]).all()
