@@ -741,7 +741,8 @@ def select_em(
         Added to the diagonal of every covariance. By default :data:`RELATIVE_REG_COVAR`
         times the smallest variance of X's columns, so that the regularisation follows
         the data's units (an absolute 1e-6 lowers the likelihood of data whose columns
-        vary by 1e-4 noticeably); a column whose values form clusters far apart counts
+        vary by 1e-4 noticeably), or of X's variance in any direction, if smaller
+        (nearly collinear columns); a column whose values form clusters far apart counts
         with at most 100 times its variance within them (each column cut at its widest
         gaps into ``max(n_components)`` groups), which the spread between the clusters
         would otherwise swamp (:func:`~bayesmix.selection.regularisation.default_reg_covar`).
@@ -817,7 +818,7 @@ def select_em(
     if mclust_grid:
         structures = mclust_models(source.n_features, prior=prior is not None)
     if reg_covar is None:
-        reg_covar = default_reg_covar(source.X, max(ks), source.data_covariance(full=False))
+        reg_covar = default_reg_covar(source.X, max(ks), source.data_covariance(full=True))
     if tol is None:
         tol = TOL if prior is None else PRIOR_TOL
     settings = {"tol": tol, "max_iter": max_iter, "reg_covar": reg_covar,

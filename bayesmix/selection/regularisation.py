@@ -4,7 +4,8 @@ which clusters far apart do not inflate.
 A ``reg_covar`` added to every covariance keeps the fits positive definite and marks a
 collapsed component (one whose variance falls to the floor it sets). An absolute value
 is wrong for data in other units, so the default is :data:`RELATIVE_REG_COVAR` times a
-column's variance, the smallest over the columns. But the spread between well separated
+column's variance, the smallest over the columns (or of the data's variance across
+nearly collinear columns, if smaller). But the spread between well separated
 clusters inflates a column's variance: two unit-variance clusters 10,000 standard
 deviations apart would get a ``reg_covar`` of 25, which swamps the clusters' own
 variance and flags every fit with more than one component as collapsed. So a column's
@@ -25,12 +26,18 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["RELATIVE_REG_COVAR", "UNSCALED_REG_COVAR", "WITHIN_FACTOR", "WITHIN_ROWS",
-           "default_reg_covar", "within_cluster_variances"]
+__all__ = ["EIGENVALUE_FLOOR", "RELATIVE_REG_COVAR", "UNSCALED_REG_COVAR", "WITHIN_FACTOR",
+           "WITHIN_ROWS", "default_reg_covar", "within_cluster_variances"]
 
 #: :func:`~bayesmix.select_em`'s default ``reg_covar``, relative to the smallest of the
 #: columns' scales (:func:`default_reg_covar`).
 RELATIVE_REG_COVAR = 1e-6
+#: The data's variance in any direction counts as at least this fraction of its largest
+#: (:func:`default_reg_covar`): of collinear columns, the direction they leave has a
+#: variance of rounding errors, which would make ``reg_covar`` too small to keep the
+#: covariances positive definite (with :data:`RELATIVE_REG_COVAR`, their condition
+#: numbers stay below 1e12).
+EIGENVALUE_FLOOR = 1e-6
 #: A column's scale is at most this times its variance within its clusters.
 WITHIN_FACTOR = 100.0
 #: The within-cluster variances of more rows come from every k-th row, at most this
@@ -95,33 +102,52 @@ def within_cluster_variances(X: np.ndarray, n_groups: int) -> np.ndarray:
     return variances
 
 
-def default_reg_covar(X: np.ndarray, n_groups: int, variances: np.ndarray | None = None
+def default_reg_covar(X: np.ndarray, n_groups: int, covariance: np.ndarray | None = None
                       ) -> float:
-    """:data:`RELATIVE_REG_COVAR` times the smallest scale of the columns of ``X``, or
+    """:data:`RELATIVE_REG_COVAR` times the data's smallest scale, or
     :data:`UNSCALED_REG_COVAR` when a column is constant.
 
-    A column's scale is its variance or :data:`WITHIN_FACTOR` times its variance
-    within its clusters (:func:`within_cluster_variances` with ``n_groups``, of every
-    k-th row when there are more than :data:`WITHIN_ROWS`), whichever is smaller (NaN
-    left out). ``variances``: the columns' variances, when known (else computed).
+    The smallest scale is the smallest of the columns' scales and of the data's
+    variance in any direction. A column's scale is its variance or :data:`WITHIN_FACTOR`
+    times its variance within its clusters (:func:`within_cluster_variances` with
+    ``n_groups``, of every k-th row when there are more than :data:`WITHIN_ROWS`),
+    whichever is smaller (NaN left out). The smallest variance in any direction is the
+    covariance's smallest eigenvalue, or :data:`EIGENVALUE_FLOOR` times its largest if
+    that is more: where columns are nearly collinear (longley's economic series) a
+    ``reg_covar`` scaled by the columns alone is large beside the variance of the
+    direction they leave, and lowers every fit's likelihood noticeably (longley's EEE
+    with 9 components by 0.18 against mclust, which has no ``reg_covar``). ``covariance``:
+    the data's covariance (D, D), when known (else that of the complete rows).
 
     Examples
     --------
     The first column is two clusters 10 apart, of within-group mean square 0.005: its
-    scale is 0.5, not its variance, 25. The second column has no clusters: its scale,
-    1.25, is its variance:
+    scale is 0.5, not its variance, 25. The second column is two values, which a cut
+    would split into constant groups: its scale, 2.25, is its variance:
 
     >>> import numpy as np
     >>> from bayesmix.selection.regularisation import default_reg_covar
-    >>> X = np.array([[0.0, 1.0], [0.1, 3.0], [10.0, 2.0], [10.1, 4.0]])
+    >>> X = np.array([[0.0, 1.0], [0.1, 4.0], [10.0, 4.0], [10.1, 1.0]])
     >>> round(default_reg_covar(X, 1), 15), round(default_reg_covar(X, 2), 15)
-    (1.25e-06, 5e-07)
+    (2.25e-06, 5e-07)
     >>> default_reg_covar(np.array([[1.0, 2.0], [1.0, 3.0]]), 2)
     1e-06
+
+    Two columns that nearly follow each other vary little across their line:
+
+    >>> X = np.array([[0.0, 0.0], [1.0, 1.1], [2.0, 1.9], [3.0, 3.0]])
+    >>> float(X.var(axis=0).min()), round(default_reg_covar(X, 1), 10)
+    (1.205, 2.3e-09)
     """
-    if variances is None:
-        variances = np.nanvar(X, axis=0)
+    if covariance is None:
+        complete = X[~np.isnan(X).any(axis=1)]
+        covariance = np.cov(complete, rowvar=False, bias=True).reshape(X.shape[1], X.shape[1])
     sample = X[::-(-len(X) // WITHIN_ROWS)]
-    scales = np.minimum(variances, WITHIN_FACTOR * within_cluster_variances(sample, n_groups))
+    scales = np.minimum(np.diagonal(covariance),
+                        WITHIN_FACTOR * within_cluster_variances(sample, n_groups))
     smallest = float(scales.min())
-    return RELATIVE_REG_COVAR * smallest if smallest > 0.0 else UNSCALED_REG_COVAR
+    if not smallest > 0.0:
+        return UNSCALED_REG_COVAR
+    eigenvalues = np.linalg.eigvalsh(covariance)
+    across = max(float(eigenvalues[0]), EIGENVALUE_FLOOR * float(eigenvalues[-1]))
+    return RELATIVE_REG_COVAR * min(smallest, across)
