@@ -45,7 +45,7 @@ from functools import lru_cache
 import numpy as np
 
 from bayesmix.covariance.eigen import decompose_matrices, geometric_mean
-from bayesmix.covariance.quadratic import lower_triangular_inverse, quadratic_coefficients
+from bayesmix.covariance.quadratic import quadratic_coefficients
 from bayesmix.covariance.scatter import floor_variance, map_scatter, within_scatter
 
 __all__ = [
@@ -98,8 +98,9 @@ def lower_cholesky_inverse_transpose(covariances: np.ndarray, batched: bool = Fa
     ``None`` when a matrix is not positive definite. NumPy's batched inverse loops in C
     (SciPy's batched triangular solve loops in Python); the inverse of a lower-triangular
     matrix is lower triangular, up to round-off, which ``np.tril`` removes. With
-    ``batched``, a stack of more matrices than four times their size is inverted by
-    :func:`lower_triangular_inverse` instead, which is then faster (the same values to
+    ``batched`` (:mod:`bayesmix.em.batch`, which factorises every run's covariances at
+    every iteration), the factors come from one compiled call instead
+    (:func:`~bayesmix.covariance.factor_kernel.precision_factors`; the same values to
     rounding, not bit for bit).
 
     Examples
@@ -110,17 +111,22 @@ def lower_cholesky_inverse_transpose(covariances: np.ndarray, batched: bool = Fa
     ...     np.array([[-1.0]]))
     (array([[0.5]]), None)
     """
+    if batched:
+        # Numba loads and compiles on the batch's first factors, not on import.
+        from bayesmix.covariance.factor_kernel import precision_factors
+
+        n_features = covariances.shape[-1]
+        factors, valid = precision_factors(np.ascontiguousarray(
+            covariances, dtype=np.float64).reshape(-1, n_features, n_features))
+        return factors.reshape(covariances.shape) if valid.all() else None
     try:
         cov_chol = np.linalg.cholesky(covariances)
     except np.linalg.LinAlgError:
         return None
     if not np.isfinite(cov_chol).all():
         return None
-    n_features = cov_chol.shape[-1]
-    if batched and cov_chol.size > 4 * n_features**3:
-        inverse = lower_triangular_inverse(cov_chol)
-    else:  # np.tril's own arithmetic, with its mask made once
-        inverse = np.where(_lower_mask(n_features), np.linalg.inv(cov_chol), 0.0)
+    # np.tril's own arithmetic, with its mask made once
+    inverse = np.where(_lower_mask(cov_chol.shape[-1]), np.linalg.inv(cov_chol), 0.0)
     return np.swapaxes(inverse, -1, -2)
 
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 
 from bayesmix.covariance.base import CovarianceStructure
-from bayesmix.covariance.eigen import compose, geometric_mean
+from bayesmix.covariance.eigen import compose
 
 __all__ = ["INNER_MAX_ITER", "INNER_TOL", "WARM_INNER_MAX_ITER", "DecomposedStructure",
            "common_shape", "inner_iterations", "random_decomposition",
@@ -157,24 +157,15 @@ def common_shape(values: np.ndarray, weights: np.ndarray, start: np.ndarray | No
     (array([2., 4.]), array([2. , 0.5]))
     """
     # Numba loads and compiles on the first M step that needs it, not on import.
-    from bayesmix.covariance.inner_kernels import iterate_common_shape
+    from bayesmix.covariance.inner_kernels import fit_common_shape
 
-    with np.errstate(divide="ignore", invalid="ignore"):
-        shape = _unit_product(values.sum(axis=-2))
-        if start is not None:
-            guess = _unit_product(start)
-            usable = ((guess > 0.0) & (guess < np.inf)).all(axis=-1, keepdims=True)
-            shape = np.where(usable, guess, shape)
     batch_shape = values.shape[:-2]
-    volumes, shape = iterate_common_shape(
+    starts = (np.empty((0, values.shape[-1])) if start is None
+              else stacked_entries(start, batch_shape, 1))
+    volumes, shape = fit_common_shape(
         stacked_entries(values, batch_shape, 2), stacked_entries(weights, batch_shape, 1),
-        stacked_entries(shape, batch_shape, 1), len(inner_iterations(start)), INNER_TOL)
+        starts, len(inner_iterations(start)), INNER_TOL)
     return volumes.reshape(values.shape[:-1]), shape.reshape(*batch_shape, values.shape[-1])
-
-
-def _unit_product(values: np.ndarray) -> np.ndarray:
-    """``values`` divided by their geometric mean (product 1) along the last axis."""
-    return values / geometric_mean(values)[..., np.newaxis]
 
 
 class DecomposedStructure(CovarianceStructure):

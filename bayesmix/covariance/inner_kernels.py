@@ -31,7 +31,8 @@ from collections.abc import Callable
 import numba
 import numpy as np
 
-__all__ = ["compiled", "iterate_common_shape", "iterate_common_shape_matrix"]
+__all__ = ["compiled", "fit_common_shape", "fit_common_shape_orientations",
+           "iterate_common_shape", "iterate_common_shape_matrix"]
 
 
 def compiled(function: Callable) -> Callable:
@@ -100,6 +101,132 @@ def iterate_common_shape(values: np.ndarray, weights: np.ndarray, shape: np.ndar
             current[:] = following
         _volumes_along(values[entry], weights[entry], current, volumes[entry])
     return volumes, shape
+
+
+@compiled
+def fit_common_shape(values: np.ndarray, weights: np.ndarray, start: np.ndarray,
+                     max_iter: int, tol: float) -> tuple[np.ndarray, np.ndarray]:
+    """VEI's and VEV's common shape of each batch entry, from its start.
+
+    The start is the shape (product 1) of the entry's ``start`` (a shape up to scale:
+    the last M step's) where that is finite and positive, else of ``sum_k v_k`` (which
+    makes the iteration equivariant under scalings of the axes); then
+    :func:`iterate_common_shape`.
+
+    Parameters
+    ----------
+    values : ndarray of shape (n, K, D)
+    weights : ndarray of shape (n, K)
+    start : ndarray of shape (n, D) or (0, D)
+        Empty: none.
+    max_iter : int
+    tol : float
+
+    Returns
+    -------
+    volumes : ndarray of shape (n, K)
+    shape : ndarray of shape (n, D)
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from bayesmix.covariance.inner_kernels import fit_common_shape
+    >>> volumes, shape = fit_common_shape(np.array([[[4.0, 1.0], [8.0, 2.0]]]),
+    ...                                   np.ones((1, 2)), np.empty((0, 2)), 1000, 1e-8)
+    >>> volumes.round(6), shape.round(6)
+    (array([[2., 4.]]), array([[2. , 0.5]]))
+    """
+    n_entries, n_components, n_features = values.shape[0], values.shape[1], values.shape[2]
+    shapes = np.empty((n_entries, n_features))
+    for entry in range(n_entries):
+        total = np.zeros(n_features)
+        for k in range(n_components):
+            total += values[entry, k]
+        shapes[entry] = _unit_product(total)
+        if start.shape[0] > 0:
+            guess = _unit_product(start[entry])
+            if ((guess > 0.0) & (guess < np.inf)).all():
+                shapes[entry] = guess
+    return iterate_common_shape(values, weights, shapes, max_iter, tol)
+
+
+@compiled
+def fit_common_shape_orientations(scatters: np.ndarray, weights: np.ndarray,
+                                  start: np.ndarray, max_iter: int, tol: float
+                                  ) -> np.ndarray:
+    """VEV's M step for each batch entry (mclust's ``msvev``): its covariances.
+
+    The orientations are the eigenvectors of the scatters ``W_k`` (eigenvalues
+    decreasing), the volumes and common shape :func:`fit_common_shape` of their
+    eigenvalues, from the shape of the sum of the eigenvalues of ``start`` (the last M
+    step's covariances, a non-finite one counting as zero); the covariances
+    ``lambda_k D_k diag(a) D_k^T``, zero (singular) where not finite. A scatter that is
+    not finite (a broken component's) has NaN eigenvalues.
+
+    Parameters
+    ----------
+    scatters : ndarray of shape (n, K, D, D)
+    weights : ndarray of shape (n, K)
+    start : ndarray of shape (n, K, D, D) or (0, K, D, D)
+        Empty: none (a cold start).
+    max_iter : int
+    tol : float
+
+    Returns
+    -------
+    ndarray of shape (n, K, D, D)
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from bayesmix.covariance.inner_kernels import fit_common_shape_orientations
+    >>> scatters = np.array([[np.diag([4.0, 1.0]), np.diag([2.0, 8.0])]])
+    >>> fit_common_shape_orientations(scatters, np.ones((1, 2)), np.empty((0, 2, 2, 2)),
+    ...                               1000, 1e-8).round(6)
+    array([[[[4., 0.],
+             [0., 1.]],
+    <BLANKLINE>
+            [[2., 0.],
+             [0., 8.]]]])
+    """
+    n_entries, n_components, n_features = scatters.shape[0], scatters.shape[1], \
+        scatters.shape[2]
+    values = np.empty((n_entries, n_components, n_features))
+    vectors = np.empty((n_entries, n_components, n_features, n_features))
+    for entry in range(n_entries):
+        for k in range(n_components):
+            if np.isfinite(scatters[entry, k]).all():
+                eigenvalues, eigenvectors = np.linalg.eigh(scatters[entry, k])
+                values[entry, k] = eigenvalues[::-1]
+                vectors[entry, k] = eigenvectors[:, ::-1]
+            else:
+                values[entry, k] = np.nan
+                vectors[entry, k] = np.eye(n_features)
+    guesses = np.zeros((n_entries if start.shape[0] > 0 else 0, n_features))
+    for entry in range(guesses.shape[0]):
+        for k in range(n_components):
+            if np.isfinite(start[entry, k]).all():
+                guesses[entry] += np.linalg.eigvalsh(start[entry, k])[::-1]
+    volumes, shape = fit_common_shape(values, weights, guesses, max_iter, tol)
+    covariances = np.zeros((n_entries, n_components, n_features, n_features))
+    for entry in range(n_entries):
+        for k in range(n_components):
+            axes = vectors[entry, k]
+            for i in range(n_features):
+                for j in range(n_features):
+                    total = 0.0
+                    for m in range(n_features):
+                        total += axes[i, m] * (volumes[entry, k] * shape[entry, m]) * axes[j, m]
+                    covariances[entry, k, i, j] = total
+            if not np.isfinite(covariances[entry, k]).all():
+                covariances[entry, k] = 0.0
+    return covariances
+
+
+@compiled
+def _unit_product(values: np.ndarray) -> np.ndarray:
+    """``values`` divided by their geometric mean (product 1)."""
+    return values / np.exp(np.log(values).mean())
 
 
 @compiled

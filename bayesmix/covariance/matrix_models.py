@@ -17,7 +17,6 @@ import numpy as np
 from bayesmix.covariance.decomposed import (
     INNER_TOL,
     DecomposedStructure,
-    common_shape,
     inner_iterations,
     singular_where_not_finite,
     stacked_entries,
@@ -235,12 +234,6 @@ class VVECovariance(DecomposedStructure, FullCovariance):
         return _decompose_along_common_axes(covariances)
 
 
-def _finite_or_zero(matrices: np.ndarray) -> np.ndarray:
-    """``matrices`` with every matrix that has a non-finite entry replaced by zeros."""
-    finite = np.isfinite(matrices).all(axis=(-2, -1))[..., np.newaxis, np.newaxis]
-    return np.where(finite, matrices, 0.0)
-
-
 def _decompose_along_common_axes(covariances: np.ndarray
                                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Volumes, shapes and the common orientation of matrices sharing their axes.
@@ -308,8 +301,9 @@ class VEVCovariance(DecomposedStructure, FullCovariance):
     M step as mclust's ``msvev``: the orientations are the eigenvectors of the ``W_k``
     (eigenvalues decreasing), and the volumes and common shape come from
     :func:`~bayesmix.covariance.decomposed.common_shape` of their eigenvalues (from the
-    shape of ``start``'s); O(K D^3)
-    once, then O(K D) per inner iteration.
+    shape of ``start``'s); O(K D^3) once, then O(K D) per inner iteration, in one
+    compiled call
+    (:func:`~bayesmix.covariance.inner_kernels.fit_common_shape_orientations`).
 
     Examples
     --------
@@ -325,13 +319,15 @@ class VEVCovariance(DecomposedStructure, FullCovariance):
     prior_seeded_by = ("EEV",)  # see EEV's
 
     def maximise_scatter(self, weights, scatters, start=None, floor=0.0):
-        values, vectors = eigh_descending(scatters)
-        guess = None if start is None else np.linalg.eigvalsh(
-            _finite_or_zero(start))[..., ::-1].sum(axis=-2)
-        volumes, shape = common_shape(values, weights, guess)
-        covariances = compose(volumes, np.broadcast_to(shape[..., np.newaxis, :], values.shape),
-                              vectors)
-        return singular_where_not_finite(covariances, 2)
+        # Numba loads and compiles on the first M step of VEV, not on import.
+        from bayesmix.covariance.inner_kernels import fit_common_shape_orientations
+
+        batch_shape = scatters.shape[:-3]
+        starts = (np.empty((0, *scatters.shape[-3:])) if start is None
+                  else stacked_entries(start, batch_shape, 3))
+        return fit_common_shape_orientations(
+            stacked_entries(scatters, batch_shape, 3), stacked_entries(weights, batch_shape, 1),
+            starts, len(inner_iterations(start)), INNER_TOL).reshape(scatters.shape)
 
     # mclust's msvevp: the eigenvalues of Lambda + B_k, and no extra count (its degrees
     # of freedom are not used).

@@ -1,11 +1,11 @@
-"""The linear algebra of batched E steps: row features, quadratic forms, small inverses.
+"""The linear algebra of batched E steps: row features and quadratic forms.
 
 :mod:`bayesmix.em.batch` fits many mixtures at once; each component's squared
 Mahalanobis distance is written as a linear function of a few features of the rows
 (:class:`RowProducts`, :func:`quadratic_coefficients`), so that the distances of every
-row to every component of every fit are one matrix product, and many small triangular
-matrices are inverted row by row at once (:func:`lower_triangular_inverse`). The
-covariance structures (:mod:`bayesmix.covariance.base`) build on these.
+row to every component of every fit are one matrix product. The covariance structures
+(:mod:`bayesmix.covariance.base`) build on these; the batch's precision factors are
+compiled (:mod:`bayesmix.covariance.factor_kernel`).
 """
 
 from __future__ import annotations
@@ -14,8 +14,7 @@ from functools import cached_property, lru_cache
 
 import numpy as np
 
-__all__ = ["RowProducts", "lower_triangular_inverse", "quadratic_coefficients",
-           "symmetric_from_upper", "upper_triangle"]
+__all__ = ["RowProducts", "quadratic_coefficients", "symmetric_from_upper", "upper_triangle"]
 
 
 @lru_cache(maxsize=64)
@@ -137,26 +136,3 @@ def _pair_counts(n_features: int) -> np.ndarray:
     counts.flags.writeable = False
     return counts
 
-
-def lower_triangular_inverse(lower: np.ndarray) -> np.ndarray:
-    """Inverses of lower-triangular matrices by forward substitution, row by row.
-
-    Batched over leading axes: one vectorised step per row, several times faster than
-    a general inverse for many small matrices (the same values to rounding).
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from bayesmix.covariance.quadratic import lower_triangular_inverse
-    >>> lower_triangular_inverse(np.array([[2.0, 0.0], [1.0, 4.0]]))
-    array([[ 0.5  ,  0.   ],
-           [-0.125,  0.25 ]])
-    """
-    inverse = np.zeros_like(lower)
-    inverse_diagonal = 1.0 / np.diagonal(lower, axis1=-2, axis2=-1)
-    inverse[..., 0, 0] = inverse_diagonal[..., 0]
-    for row in range(1, lower.shape[-1]):
-        inverse[..., row, :row] = (lower[..., row:row + 1, :row] @ inverse[..., :row, :row])[
-            ..., 0, :] * -inverse_diagonal[..., row:row + 1]
-        inverse[..., row, row] = inverse_diagonal[..., row]
-    return inverse
