@@ -464,3 +464,19 @@ def test_refits_too_large_for_one_batch_run_one_by_one(monkeypatch):
     table = select_em(X, [5, 6], covariance_types=["EVI"], random_state=0).table_
     assert one_by_one
     np.testing.assert_allclose(table["log_likelihood"], batched["log_likelihood"], atol=1e-3)
+
+
+def test_equal_fits_choose_the_first_model_of_the_grid():
+    """With one component every full-covariance model fits the same mixture: their BICs
+    differ by rounding only (1e-13 here). The first in the grid's order is chosen, in
+    every order (mclust's order puts EEE first), not whichever rounding favours."""
+    X = np.random.default_rng(0).normal(size=(60, 3)) @ np.array([[1.0, 0.5, 0.0],
+                                                                   [0.0, 1.0, 0.3],
+                                                                   [0.0, 0.0, 1.0]])
+    models = ["VVV", "EEE", "EEV", "VEV", "EVV", "VVE"]
+    for shift in range(len(models)):
+        order = models[shift:] + models[:shift]
+        selection = select_em(X, n_components=[1], covariance_types=order, random_state=0)
+        assert selection.best_params_["covariance_type"] == order[0]
+    assert select_em(X, n_components=[1], covariance_types="mclust",
+                     random_state=0).best_params_["covariance_type"] == "EEE"

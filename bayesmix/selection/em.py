@@ -61,9 +61,14 @@ from bayesmix.selection.regularisation import RELATIVE_REG_COVAR, default_reg_co
 from bayesmix.selection.results import TABLE_COLUMNS, EMSelection
 
 __all__ = ["BATCH_ELEMENTS", "CRITERIA", "FAMILIES", "PRIOR_TOL", "RELATIVE_REG_COVAR",
-           "SCREEN_TOL", "TOL", "select_em"]
+           "SCREEN_TOL", "TIE_RTOL", "TOL", "select_em"]
 
 CRITERIA = ("bic", "icl")
+#: Fits whose criteria agree to this (relative) tie: with one component every structure
+#: with a full covariance fits the same mixture, whose criteria differ only by rounding.
+#: The first of them in the grid's order is chosen (in mclust's order of models, the
+#: simplest), not whichever rounding favours.
+TIE_RTOL = 1e-9
 #: The component families :func:`select_em` fits, by name, and their EM estimators.
 FAMILIES = {"gaussian": GaussianMixtureEM, "student_t": StudentMixtureEM}
 #: :func:`select_em`'s default ``tol``.
@@ -718,7 +723,8 @@ def select_em(
         <bayesmix.plotting.plot_selection>` as mclust draws its BIC plot.
     criterion : {"bic", "icl"}, default="bic"
         ``"icl"`` adds twice the entropy of the classification to BIC, so it prefers
-        well separated clusters over a better density fit.
+        well separated clusters over a better density fit. Of fits whose criteria tie
+        (to :data:`TIE_RTOL`), the first in the grid's order is chosen.
     n_init : int, default=1
         Restarts of each random scheme of ``init_params`` per fit (the hierarchical
         start is deterministic and runs once); the best (highest likelihood) is kept.
@@ -863,7 +869,8 @@ def select_em(
             f"'tied' structure, a larger reg_covar (now {reg_covar:g}), or jitter rounded "
             f"values in X."
         )
-    best = int(selectable.idxmin())
+    lowest = selectable.min()
+    best = int(selectable.index[np.argmax(selectable <= lowest + TIE_RTOL * abs(lowest))])
     if not table.at[best, "converged"]:
         warnings.warn(
             f"The chosen fit ({table.at[best, 'n_components']} components, "
