@@ -47,7 +47,7 @@ def test_without_the_refits_a_cell_is_below_a_special_case(old_faithful, monkeyp
     """The test above can fail: without the refits Old Faithful's EVV,3 is below EVE,3."""
     import bayesmix.selection.em as selection_em
 
-    monkeypatch.setattr(selection_em, "_refit_below_reachable", lambda *args: None)
+    monkeypatch.setattr(selection_em, "_reachable_origins", lambda *args: lambda: ())
     selection = select_em(old_faithful, range(1, 5), covariance_types="mclust",
                           random_state=0)
     assert ("EVV", 3, "EVE") in _below_special_cases(selection, len(old_faithful))
@@ -68,7 +68,7 @@ def test_without_the_refits_a_cell_is_below_its_fit_with_a_component_fewer(monke
     """The test above can fail: without the refits iris' EVI,6 is below EVI,5."""
     import bayesmix.selection.em as selection_em
 
-    monkeypatch.setattr(selection_em, "_refit_below_reachable", lambda *args: None)
+    monkeypatch.setattr(selection_em, "_reachable_origins", lambda *args: lambda: ())
     table = select_em(load_iris().data, [5, 6], covariance_types=["EVI"],
                       random_state=0).table_
     log_likelihood = table.set_index("n_components")["log_likelihood"]
@@ -357,12 +357,14 @@ def test_a_refitted_cell_is_its_estimators_fit_from_its_initial_values(test_data
     as the estimator does, so the two agree (-2923.71; mclust's cell, -2932.09)."""
     X = test_data("birthwt")
     selection = select_em(X, [8, 9], ["EVE", "VVV"], random_state=0)
-    refits = [em for em in selection.estimators_ if em.weights_init is not None]
-    assert [(em.covariance_type, em.n_components) for em in refits] == [("EVE", 9)]
-    again = GaussianMixtureEM(**refits[0].get_params()).fit(X)
-    assert again.lower_bound_ == pytest.approx(refits[0].lower_bound_, rel=1e-12)
-    np.testing.assert_allclose(again.means_, refits[0].means_, rtol=1e-8)
-    assert again.lower_bound_ * len(X) == pytest.approx(-2923.706, abs=1e-3)
+    refits = {(em.covariance_type, em.n_components): em for em in selection.estimators_
+              if em.weights_init is not None}
+    assert ("EVE", 9) in refits
+    for refit in refits.values():  # the other refits: from merges of the fits with 9
+        again = GaussianMixtureEM(**refit.get_params()).fit(X)
+        assert again.lower_bound_ == pytest.approx(refit.lower_bound_, rel=1e-12)
+        np.testing.assert_allclose(again.means_, refit.means_, rtol=1e-8)
+    assert refits["EVE", 9].lower_bound_ * len(X) == pytest.approx(-2923.706, abs=1e-3)
 
 
 def test_a_cell_keeps_the_scheme_whose_fit_is_not_degenerate(test_data):
@@ -427,11 +429,14 @@ def test_without_the_stretch_test_a_collapsed_equal_volume_fit_is_chosen(test_da
     -1998.52), the one it flags as stretched."""
     import bayesmix.em.diagnostics as diagnostics
 
+    flagged = select_em(test_data("swiss"), covariance_types="mclust", random_state=0)
     monkeypatch.setattr(diagnostics, "STRETCH_RTOL", 0.0)
     selection = select_em(test_data("swiss"), covariance_types="mclust", random_state=0)
     assert selection.best_params_ == {"n_components": 3, "covariance_type": "EVE"}
     assert -selection.table_.at[selection.best_index_, "bic"] == pytest.approx(-1998.52,
                                                                                abs=0.01)
+    table = flagged.table_.set_index(["covariance_type", "n_components"])
+    assert "stretched" in table.at[("EVE", 3), "note"]
 
 
 def test_a_cell_of_a_large_grid_reaches_the_optimum_of_its_own_fit(test_data):
@@ -480,3 +485,26 @@ def test_equal_fits_choose_the_first_model_of_the_grid():
         assert selection.best_params_["covariance_type"] == order[0]
     assert select_em(X, n_components=[1], covariance_types="mclust",
                      random_state=0).best_params_["covariance_type"] == "EEE"
+
+
+def test_a_cell_is_refitted_from_its_fit_with_a_component_more_merged(test_data,
+                                                                      monkeypatch):
+    """R's morley (two discrete columns), VII: with 6 and 7 components the grid's starts
+    end 7.4 and 2.3 below mclust 6.0's log-likelihoods (-908.905, -894.692); the fits
+    with one component more, their two most overlapping components merged, start fits
+    above them."""
+    import bayesmix.selection.em as selection_em
+
+    X = test_data("morley")
+    mclust = {6: -908.905, 7: -894.692}
+
+    def log_likelihoods():
+        table = select_em(X, covariance_types=["VII"], random_state=0).table_
+        return table.set_index("n_components")["log_likelihood"]
+
+    merged = log_likelihoods()
+    for k, value in mclust.items():
+        assert merged[k] >= value - 0.1
+    monkeypatch.setattr(selection_em, "_merge_origins", lambda *args: lambda: ())
+    unmerged = log_likelihoods()
+    assert all(unmerged[k] < value - 1.0 for k, value in mclust.items())

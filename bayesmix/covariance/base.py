@@ -968,19 +968,23 @@ class MatrixFamily(CovarianceStructure):
 
     def check_precisions(self, precisions: np.ndarray) -> np.ndarray:
         matrices = precisions.reshape(-1, *precisions.shape[-2:])
-        for k, matrix in enumerate(matrices):
-            if not np.allclose(matrix, matrix.T, rtol=1e-8, atol=1e-12):
-                raise ValueError(
-                    f"precisions_init[{k}] is not symmetric. Pass symmetric positive "
-                    f"definite precision matrices (the inverses of covariances)."
-                )
-            smallest = np.linalg.eigvalsh(matrix)[0]
-            if smallest <= 0:
-                raise ValueError(
-                    f"precisions_init[{k}] is not positive definite (smallest eigenvalue "
-                    f"{smallest:.3g}). Pass positive definite precision matrices (the "
-                    f"inverses of covariances)."
-                )
+        symmetric = np.isclose(matrices, np.swapaxes(matrices, -1, -2), rtol=1e-8,
+                               atol=1e-12).all(axis=(-2, -1))
+        checked = matrices[:np.argmin(symmetric)] if not symmetric.all() else matrices
+        smallest = np.linalg.eigvalsh(checked)[:, 0]  # up to the first asymmetric one
+        if not (smallest > 0).all():
+            k = int(np.argmin(smallest > 0))
+            raise ValueError(
+                f"precisions_init[{k}] is not positive definite (smallest eigenvalue "
+                f"{smallest[k]:.3g}). Pass positive definite precision matrices (the "
+                f"inverses of covariances)."
+            )
+        if not symmetric.all():
+            raise ValueError(
+                f"precisions_init[{int(np.argmin(symmetric))}] is not symmetric. Pass "
+                f"symmetric positive definite precision matrices (the inverses of "
+                f"covariances)."
+            )
         return self.cholesky_from_precisions(precisions)
 
     def row_width(self, n_components: int, n_features: int) -> int:

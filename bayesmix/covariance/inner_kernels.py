@@ -40,13 +40,24 @@ def compiled(function: Callable) -> Callable:
 
     Where it can write nowhere (a read-only installation and home directory), Numba
     refuses ``cache=True`` with a RuntimeError; the kernel is then compiled anew in each
-    process instead of failing.
+    process instead of failing. ``error_model="numpy"``: a division by zero gives
+    ``inf`` or NaN, as in NumPy.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from bayesmix.covariance.inner_kernels import compiled
+    >>> def halves(values):
+    ...     return values / 2.0
+    >>> compiled(halves)(np.array([1.0, 0.0]))
+    array([0.5, 0. ])
     """
     options = {"error_model": "numpy", "nogil": True}
     try:
         return numba.njit(cache=True, **options)(function)
     except RuntimeError:  # "cannot cache function ...: no locator available"
         return numba.njit(**options)(function)
+
 
 @compiled
 def iterate_common_shape(values: np.ndarray, weights: np.ndarray, shape: np.ndarray,
