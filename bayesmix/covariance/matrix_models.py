@@ -87,13 +87,13 @@ def common_orientation(scatters: np.ndarray, weights: np.ndarray, equal_volume: 
     far apart: on wine (13 features of different scales) 1000 of them end further from
     the optimum than three sweeps. It starts from the common axes of the covariances
     ``start`` (*B, K, D, D; the last M step's, as mclust's EM carries its orientation
-    over) where all of a batch entry's are finite, else from the axes of ``sum_k W_k / w_k`` (not mclust's
-    identity, which would depend on the coordinates), and stops when no ``v_kj`` changes
-    by more than :data:`INNER_TOL` (relative) in a sweep or after :data:`COLD_SWEEPS`
-    (:data:`WARM_SWEEPS` from a ``start``), or once a present component's variance is
-    at most ``floor`` (it has collapsed: sweeps would only shrink it further; mclust
-    stops there too, as a singular covariance), each batch entry on its own, the whole M
-    step one compiled call
+    over) where all of a batch entry's are finite, else from the axes of ``sum_k W_k /
+    w_k`` (not mclust's identity, which would depend on the coordinates), and stops when
+    no ``v_kj`` changes by more than :data:`INNER_TOL` (relative) in a sweep or after
+    :data:`COLD_SWEEPS` (:data:`WARM_SWEEPS` from a ``start``), or once a present
+    component's variance is at most ``floor`` (it has collapsed: sweeps would only shrink
+    it further; mclust stops there too, as a singular covariance), each batch entry on
+    its own, the whole M step one compiled call
     (:func:`~bayesmix.covariance.orientation_kernels.fit_common_orientation`). A
     component of weight 0 and scatter 0 is absent: it changes neither the orientation
     nor the others' variances (its own are NaN). Each sweep costs O(K D^3) per batch

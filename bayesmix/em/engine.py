@@ -360,30 +360,11 @@ class EMEngine:
         if self.structure.needs_total_scatter:
             scatter = (self.source.scatter if stats.total_scatter is None
                        else stats.total_scatter)
-        return self.lower_bound(params, stats), self.m_step(stats, scatter,
-                                                            params.covariances)
-
-    def lower_bound(self, params: MixtureParameters,
-                    stats: SufficientStatistics | None = None) -> float:
-        """The lower bound at ``params`` (per unit weight; the log posterior under a
-        prior), from the statistics of its E step (made here if not given).
-
-        Examples
-        --------
-        >>> import numpy as np
-        >>> from bayesmix.covariance import get_structure
-        >>> from bayesmix.em.engine import EMEngine, EMSettings
-        >>> from bayesmix.em.sources import InMemorySource
-        >>> X = np.array([[0.0], [1.0], [9.0], [10.0]])
-        >>> engine = EMEngine(InMemorySource(X), get_structure("diag"), 2, EMSettings())
-        >>> round(engine.lower_bound(engine.from_responsibilities(np.eye(2)[[0, 0, 1, 1]])), 3)
-        -1.419
-        """
-        stats = self.e_step(params) if stats is None else stats
         objective = stats.log_likelihood
         if self.prior is not None:
             objective += self.structure.log_prior(params.means, params.covariances, self.prior)
-        return float(objective / self.source.total_weight)
+        return objective / self.source.total_weight, self.m_step(stats, scatter,
+                                                                 params.covariances)
 
     def run(self, start: MixtureParameters, lower_bound: float = -np.inf,
             label: int = 0) -> EMRun:
