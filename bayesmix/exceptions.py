@@ -14,6 +14,7 @@ __all__ = [
     "DegenerateComponentWarning",
     "InitialPointError",
     "NotFittedError",
+    "NotPositiveDefiniteError",
     "RegCovarScaleWarning",
 ]
 
@@ -213,6 +214,29 @@ class InitialPointError(ValueError):
     ... except InitialPointError as error:
     ...     print(str(error).split(":")[0])
     Chain 0 cannot start
+    """
+
+
+class NotPositiveDefiniteError(ValueError):
+    """A fitted covariance is not positive definite: the fit cannot go on.
+
+    Raised when an M step gives a covariance whose precision factor does not exist (a
+    component collapsed onto fewer points than its covariance needs, or columns whose
+    scales are too far apart for the regularisation to keep it invertible in floating
+    point). The message names the component and what to try. A ``ValueError``, so code
+    that catches those catches it too; :func:`~bayesmix.select_em` catches it per grid
+    cell and reports the cell as not fitted.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from bayesmix import NotPositiveDefiniteError
+    >>> from bayesmix.covariance import get_structure
+    >>> try:
+    ...     get_structure("full").precision_cholesky(np.zeros((1, 2, 2)))
+    ... except NotPositiveDefiniteError as error:
+    ...     print(error)  # doctest: +ELLIPSIS
+    The covariance of component 0 is not positive definite (smallest eigenvalue 0). Increase...
     """
 
 

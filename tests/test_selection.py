@@ -14,6 +14,8 @@ from bayesmix.exceptions import (
     BayesmixWarning,
     ConvergenceWarning,
     DegenerateComponentWarning,
+    NotFittedError,
+    NotPositiveDefiniteError,
 )
 from bayesmix.selection import (
     BAYES_COLUMNS,
@@ -155,6 +157,58 @@ def test_selection_does_not_leak_per_fit_warnings(duplicated):
 def test_all_degenerate_grid_raises(duplicated):
     with pytest.raises(ValueError, match="Every fit .* has a degenerate component"):
         select_em(duplicated, n_components=[3], covariance_types=["diag"], random_state=0)
+
+
+@pytest.fixture(scope="module")
+def state_x77(test_data):
+    """R's state.x77: 50 rows, eight columns whose scales span 1.4e5 (see tests/data)."""
+    return test_data("statex77")
+
+
+def test_the_estimator_names_a_covariance_that_is_not_positive_definite(state_x77):
+    # From mclust's hierarchical start, EVE's first M step with 8 components gives
+    # covariances whose condition exceeds double precision (with select_em's default
+    # reg_covar here, 3.6e-7: a millionth of the smallest column variance).
+    with pytest.raises(NotPositiveDefiniteError, match="Increase reg_covar") as caught:
+        GaussianMixtureEM(8, covariance_type="EVE", init_params="hc",
+                          reg_covar=3.6e-7).fit(state_x77)
+    assert isinstance(caught.value, ValueError)
+
+
+@pytest.mark.parametrize("families", [("gaussian",), ("student_t",)])
+def test_a_cell_no_start_can_fit_is_a_row_without_criteria(state_x77, families):
+    # Batched (Gaussian) and cell by cell (Student-t): the grid goes on, as mclust
+    # reports NA for such a cell.
+    selection = select_em(state_x77, [2, 8], ["EVE"], init_params="hc", random_state=0,
+                          families=families)
+    table = selection.table_
+    unfitted = table["n_components"] == 8
+    assert table.loc[unfitted, ["log_likelihood", "bic", "icl"]].isna().all(axis=None)
+    assert table["n_parameters"].dtype == "Int64"
+    assert table.loc[unfitted, "n_parameters"].isna().all()
+    assert table.loc[~unfitted, "n_parameters"].notna().all()
+    assert table.loc[unfitted, "note"].str.startswith("not fitted").all()
+    assert not table.loc[unfitted, ["degenerate", "converged"]].any(axis=None)
+    assert selection.best_params_["n_components"] == 2
+    not_fitted = selection.estimators_[int(np.flatnonzero(unfitted)[0])]
+    assert (not_fitted.n_components, not_fitted.covariance_type) == (8, "EVE")
+    with pytest.raises(NotFittedError):
+        not_fitted.predict(state_x77)
+    assert "K=8 EVE: not fitted" in selection.to_string()
+
+
+def test_a_grid_with_nothing_to_choose_says_a_cell_could_not_be_fitted(state_x77):
+    with pytest.raises(ValueError, match="degenerate component or could not be fitted"):
+        select_em(state_x77, [8], ["EVE"], init_params="hc", random_state=0)
+
+
+def test_a_cell_no_start_can_fit_is_refitted_from_a_fit_its_model_can_reach(state_x77):
+    # EII's fit with 8 components is one of EVE's (a special case); alone, EVE's cell
+    # has no fit (the test above).
+    table = select_em(state_x77, [7, 8], ["EVE", "EII"], init_params="hc",
+                      random_state=0).table_
+    assert np.isfinite(table.loc[(table["covariance_type"] == "EVE")
+                                 & (table["n_components"] == 8), "log_likelihood"]).all()
 
 
 def test_unconverged_choice_warns(simulated):

@@ -64,6 +64,15 @@ NOT_POSITIVE_FIX = (
 )
 
 
+def _not_positive_definite(what: str) -> Exception:
+    """The error for a fitted covariance that is not positive definite: ``what`` and
+    :data:`NOT_POSITIVE_FIX`. Imported here, as it is raised: the exceptions module
+    loads scikit-learn, which the covariance structures do not need."""
+    from bayesmix.exceptions import NotPositiveDefiniteError
+
+    return NotPositiveDefiniteError(f"{what} {NOT_POSITIVE_FIX}")
+
+
 def upper_cholesky(matrices: np.ndarray) -> np.ndarray:
     """Upper triangular ``U`` with ``matrices = U @ U.T`` (batched over leading axes).
 
@@ -936,7 +945,7 @@ class MatrixFamily(CovarianceStructure):
         covariances = np.asarray(covariances, dtype=np.float64)
         factors = lower_cholesky_inverse_transpose(covariances, batched)
         if factors is None:
-            raise ValueError(f"{self._describe_not_pd(covariances)} {NOT_POSITIVE_FIX}")
+            raise _not_positive_definite(self._describe_not_pd(covariances))
         return factors
 
     def _describe_not_pd(self, matrices: np.ndarray) -> str:
@@ -1028,10 +1037,9 @@ class DiagonalFamily(CovarianceStructure):
         if not ((covariances > 0.0) & (covariances < np.inf)).all():
             invalid = ~(covariances > 0.0) | ~np.isfinite(covariances)
             component = int(np.argwhere(invalid)[0][0])
-            raise ValueError(
+            raise _not_positive_definite(
                 f"The fitted covariance of component {component} is not positive (a "
-                f"variance <= 0 or non-finite). {NOT_POSITIVE_FIX}"
-            )
+                f"variance <= 0 or non-finite).")
         return 1.0 / np.sqrt(covariances)
 
     def precisions_from_cholesky(self, factors: np.ndarray) -> np.ndarray:

@@ -56,7 +56,11 @@ from bayesmix.em.init import (
 )
 from bayesmix.em.missing_source import MissingValuesSource, memory_source
 from bayesmix.em.sources import InMemorySource
-from bayesmix.exceptions import ConvergenceWarning, DegenerateComponentWarning
+from bayesmix.exceptions import (
+    ConvergenceWarning,
+    DegenerateComponentWarning,
+    NotPositiveDefiniteError,
+)
 from bayesmix.scoring import criteria_from_totals
 from bayesmix.selection.regularisation import RELATIVE_REG_COVAR, default_reg_covar
 from bayesmix.selection.results import TABLE_COLUMNS, EMSelection
@@ -132,6 +136,8 @@ def _fit_cell(source: InMemorySource, starts: list[str], n_init: int,
     ``n_init`` times; an exact tie goes to the earlier scheme, and a fit with a
     degenerate component is kept only if every other is degenerate too. The degenerate
     and convergence warnings go into the table. ``estimator`` is the family's EM class.
+    A scheme whose covariances stop being positive definite gives no fit; ``None`` when
+    no scheme gives one.
     """
     tol = params.pop("tol")
     best = None
@@ -139,9 +145,12 @@ def _fit_cell(source: InMemorySource, starts: list[str], n_init: int,
         for scheme in starts:
             restarts = 1 if scheme in DETERMINISTIC_INITS else n_init
             em = estimator(init_params=scheme, n_init=restarts, tol=tol, **params)
-            if best is None:
-                em.fit(source)
-            elif not _fit_screened(em, source, best):
+            try:
+                if best is None:
+                    em.fit(source)
+                elif not _fit_screened(em, source, best):
+                    continue
+            except NotPositiveDefiniteError:
                 continue
             if best is None or _standing(em) > _standing(best):
                 best = em
@@ -150,8 +159,9 @@ def _fit_cell(source: InMemorySource, starts: list[str], n_init: int,
 
 def _standing(em: GaussianMixtureEM) -> tuple[bool, float]:
     """How a cell ranks its fits: one without a degenerate component first, then by
-    likelihood (a degenerate fit's likelihood is inflated by its collapse)."""
-    return not em.degenerate_components_, em.lower_bound_
+    likelihood (a degenerate fit's likelihood is inflated by its collapse); an unfitted
+    cell last."""
+    return _usable(em), _bound(em)
 
 
 def _fit_screened(em: GaussianMixtureEM, source: Any, rival: GaussianMixtureEM) -> bool:
@@ -182,7 +192,9 @@ def _fit_cells(source: InMemorySource, structure: str, ks: list[int], starts: li
     for k in ks:
         em = _fit_cell(source, starts, n_init, estimator, n_components=k,
                        covariance_type=structure, **settings)
-        fits.append((em, em.criteria(source.X)))
+        fits.append(_not_fitted(_cell_estimator(estimator, structure, k, starts[0], n_init,
+                                                settings))
+                    if em is None else (em, em.criteria(source.X)))
     return fits
 
 
@@ -242,12 +254,6 @@ def _fit_batched(source: InMemorySource, structures: list[str], ks: list[int],
                                               for index in of_cell[cell]
                                               if ends[index] is not None])
                   for cell in cells}
-    for (structure, k), cell_candidates in candidates.items():
-        if not cell_candidates:
-            raise ValueError(
-                f"Every start of n_components={k}, covariance_type={structure!r} has a "
-                f"covariance that is not positive definite. {NOT_POSITIVE_FIX}"
-            )
     listed = [(run, end) for cell in cells for run, end in candidates[cell]]
     evaluation = batch.evaluate([(get_structure(structure), end.parameters)
                                  for ((structure, _), _, _), end in listed])
@@ -258,21 +264,49 @@ def _fit_batched(source: InMemorySource, structures: list[str], ks: list[int],
     with _quiet_fits():
         for structure, k in cells:
             # The best scheme's fit unless its estimator finds a degenerate component
-            # and another scheme's has none.
+            # and another scheme's has none; not fitted if no start gave one.
             kept = None
             for offset, ((_, position, _), end) in enumerate(candidates[structure, k]):
-                scheme = starts[position]
-                em = GaussianMixtureEM(k, covariance_type=structure, init_params=scheme,
-                                       n_init=1 if scheme in DETERMINISTIC_INITS else n_init,
-                                       **settings)
+                em = _cell_estimator(GaussianMixtureEM, structure, k, starts[position],
+                                     n_init, settings)
                 fit = _handed(em, end, source, evaluation, first + offset, fit_time)
                 if kept is None or not em.degenerate_components_:
                     kept = fit
                 if not kept[0].degenerate_components_:
                     break
             first += len(candidates[structure, k])
-            fits[structure].append(kept)
+            fits[structure].append(kept or _not_fitted(_cell_estimator(
+                GaussianMixtureEM, structure, k, starts[0], n_init, settings)))
     return fits
+
+
+def _cell_estimator(estimator: type, structure: str, n_components: int, scheme: str,
+                    n_init: int, settings: dict[str, Any]) -> GaussianMixtureEM:
+    """The estimator of a grid cell started by ``scheme`` (unfitted)."""
+    return estimator(n_components, covariance_type=structure, init_params=scheme,
+                     n_init=1 if scheme in DETERMINISTIC_INITS else n_init, **settings)
+
+
+def _not_fitted(em: GaussianMixtureEM) -> tuple[GaussianMixtureEM, dict[str, Any]]:
+    """A cell that no start could fit (every start's covariances were not positive
+    definite): its unfitted estimator, and missing criteria, as mclust reports ``NA``."""
+    return em, {"log_likelihood": np.nan, "n_parameters": pd.NA, "bic": np.nan,
+                "icl": np.nan}
+
+
+def _fitted(em: GaussianMixtureEM) -> bool:
+    """Whether a cell's estimator was fitted (see :func:`_not_fitted`)."""
+    return hasattr(em, "lower_bound_")
+
+
+def _usable(em: GaussianMixtureEM) -> bool:
+    """Whether a cell's fit can start others: fitted, without a degenerate component."""
+    return _fitted(em) and not em.degenerate_components_
+
+
+def _bound(em: GaussianMixtureEM) -> float:
+    """A cell's lower bound, ``-inf`` where it was not fitted."""
+    return em.lower_bound_ if _fitted(em) else -np.inf
 
 
 def _best_of_each_scheme(candidates: list[tuple[tuple, EMRun]]
@@ -412,7 +446,7 @@ def _seed_origins(gaussian: dict[str, str],
                          else get_structure(structure).prior_seeded_by)
             for seed in (seed for seed in seeded_by if seed in gaussian):
                 for i, (seed_em, _) in enumerate(by_cell["gaussian", gaussian[seed]]):
-                    if not seed_em.degenerate_components_ and seed_em.n_components > 1:
+                    if _usable(seed_em) and seed_em.n_components > 1:
                         yield structure, i, seed_em, gaussian[seed]
 
     return origins
@@ -443,15 +477,15 @@ def _reachable_origins(source: InMemorySource, ks: list[int], gaussian: dict[str
         for structure, specials in below.items():
             fits = by_cell["gaussian", structure]
             for i, (current, _) in enumerate(fits):
-                if current.degenerate_components_:
+                if _fitted(current) and current.degenerate_components_:
                     continue
-                bar = current.lower_bound_ + settings["tol"]
+                bar = _bound(current) + settings["tol"]
                 reachable = [(by_cell["gaussian", special][i][0], special)
                              for special in specials]
                 if split and i and ks[i - 1] == ks[i] - 1:
                     reachable.append((fits[i - 1][0], "fewer"))
                 for fit, origin in reachable:
-                    if not fit.degenerate_components_ and fit.lower_bound_ > bar:
+                    if _usable(fit) and fit.lower_bound_ > bar:
                         yield structure, i, fit, origin
 
     return origins
@@ -482,8 +516,8 @@ def _merge_origins(source: InMemorySource, ks: list[int], gaussian: dict[str, st
             fits = by_cell["gaussian", structure]
             for i in range(len(ks) - 1):
                 current, more = fits[i][0], fits[i + 1][0]
-                if (ks[i + 1] == ks[i] + 1 and not more.degenerate_components_
-                        and not current.degenerate_components_):
+                if (ks[i + 1] == ks[i] + 1 and _usable(more)
+                        and not (_fitted(current) and current.degenerate_components_)):
                     yield structure, i, more, "more"
 
     return origins
@@ -541,7 +575,7 @@ def _split_start(source: InMemorySource, em: GaussianMixtureEM, resp: np.ndarray
                       EMSettings(reg_covar=settings["reg_covar"]))
     try:
         return _initial_values(source, structure, engine.from_responsibilities(split))
-    except ValueError:  # a covariance that is not positive definite
+    except NotPositiveDefiniteError:
         return None
 
 
@@ -583,7 +617,7 @@ def _merge_starts(source: InMemorySource, merges: list[tuple[str, int, GaussianM
     for (structure, i), start, (bound, parameters) in zip(cells, starts,
                                                           _first_iterations(source, starts,
                                                                             settings)):
-        if bound > by_cell["gaussian", structure][i][0].lower_bound_:
+        if bound > _bound(by_cell["gaussian", structure][i][0]):
             jobs.append((structure, i, _initial_values(source, start.structure, parameters)))
     return jobs
 
@@ -611,7 +645,7 @@ def _first_iterations(source: InMemorySource, starts: list[BatchStart],
                                                                       n_components))
         try:
             iterations.append(engine.step(engine.from_responsibilities(start.responsibilities)))
-        except ValueError:  # a covariance that is not positive definite
+        except NotPositiveDefiniteError:
             iterations.append((-np.inf, None))
     return iterations
 
@@ -686,12 +720,12 @@ def _refits_one_by_one(source: Any, jobs: list, settings: dict[str, Any]) -> lis
         for structure, start, current, _ in jobs:
             em = _refit_estimator(structure, start, settings)
             try:
-                if current.degenerate_components_:
+                if not _usable(current):
                     em.fit(source)
                 elif not _fit_screened(em, source, current):
                     refits.append(None)
                     continue
-            except ValueError:  # a covariance stopped being positive definite
+            except NotPositiveDefiniteError:
                 refits.append(None)
                 continue
             refits.append((em, em.criteria(source.X)))
@@ -711,8 +745,7 @@ def _refits_batched(source: InMemorySource, jobs: list, settings: dict[str, Any]
                 model, start["weights_init"], start["means_init"] - source.shift,
                 model.check_precisions(start["precisions_init"])),
             rivals=tuple(earlier for earlier in range(index) if jobs[earlier][3] == cell),
-            screen_bound=None if current.degenerate_components_
-            else _bound_at(current, screen_tol)))
+            screen_bound=_bound_at(current, screen_tol) if _usable(current) else None))
     batch = _batch(source, settings)
     ends = batch.run(starts, screen_tol)
     kept = [index for index, end in enumerate(ends)
@@ -726,7 +759,13 @@ def _refits_batched(source: InMemorySource, jobs: list, settings: dict[str, Any]
 
 
 def _row(em: GaussianMixtureEM, values: dict[str, float]) -> dict[str, Any]:
-    """The table row of a fitted estimator with its criteria."""
+    """The table row of a cell's estimator with its criteria (missing if not fitted)."""
+    if not _fitted(em):
+        return {"n_components": em.n_components, "covariance_type": em.covariance_type,
+                "family": "student_t" if isinstance(em, StudentMixtureEM) else "gaussian",
+                "noise": bool(em.noise), **values, "degenerate": False, "converged": False,
+                "note": f"not fitted: from every start, a covariance was not positive "
+                        f"definite. {NOT_POSITIVE_FIX}"}
     notes = [f"component {k} degenerate ({why}): not selectable"
              for k, why in em.degenerate_reasons_.items()]
     if not em.converged_ and not notes:  # a degenerate fit may have stopped early
@@ -812,6 +851,11 @@ def select_em(
     cell, each fit starting a cell once: a fit improved by a refit seeds its cells again
     (under the prior on birthwt, EEV,7 reaches a mode 17.4 higher in BIC than mclust's
     from VEV's fit once EEV's own fit has improved that).
+    A cell that no start can fit (from each, a covariance stops being positive definite:
+    on R's state.x77, whose column scales span 1.4e5, EVE with 8 components from the
+    hierarchical start) gets a row with missing criteria and a note, as mclust reports
+    ``NA``, and its unfitted estimator; it is never chosen, and the refits above may
+    still fit it.
     The data are validated and summarised once for the whole grid, and the iterations
     are accelerated by SQUAREM (``acceleration="squarem"``). A batched run stops where a
     component collapses or, without a prior, has held too few rows for its covariance at
@@ -904,8 +948,8 @@ def select_em(
     Raises
     ------
     ValueError
-        For a bad argument, or when every fit is degenerate (the message says what to
-        try instead).
+        For a bad argument, or when every fit is degenerate or not fitted (the message
+        says what to try instead).
 
     Warns
     -----
@@ -972,18 +1016,23 @@ def select_em(
             for structure in structures]
     table = pd.DataFrame([_row(em, values) for em, values in fits],
                          columns=list(TABLE_COLUMNS))
+    if table["n_parameters"].isna().any():  # a cell not fitted (pandas' integers with NA)
+        table["n_parameters"] = table["n_parameters"].astype("Int64")
     if families == ["gaussian"] and not noise:
         table = table.drop(columns=["family", "noise"])
     if prior is not None:
         table["prior"] = "mclust default" if isinstance(prior, str) else repr(prior)
 
-    selectable = table.loc[~table["degenerate"], criterion]
+    selectable = table.loc[~table["degenerate"], criterion].dropna()
     if selectable.empty:
+        fault = ("has a degenerate component" if table[criterion].notna().all()
+                 else "has a degenerate component or could not be fitted (covariances not "
+                      "positive definite)")
         raise ValueError(
-            f"Every fit of the grid n_components={ks}, covariance_types={structures} has a "
-            f"degenerate component, so none can be chosen. Try fewer components, the "
-            f"'tied' structure, a larger reg_covar (now {reg_covar:g}), or jitter rounded "
-            f"values in X."
+            f"Every fit of the grid n_components={ks}, covariance_types={structures} "
+            f"{fault}, so none can be chosen. Try fewer components, the 'tied' structure, "
+            f"a larger reg_covar (now {reg_covar:g}), standardised columns, or jitter "
+            f"rounded values in X."
         )
     lowest = selectable.min()
     best = int(selectable.index[np.argmax(selectable <= lowest + TIE_RTOL * abs(lowest))])

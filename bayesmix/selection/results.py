@@ -166,7 +166,8 @@ class EMSelection(SelectionResult):
         One row per fit, with columns ``n_components``, ``covariance_type``, (for a
         grid over several families or with noise) ``family`` and ``noise``,
         ``log_likelihood`` (total over the rows of ``X``), ``n_parameters``, ``bic``,
-        ``icl`` (both lower is better), ``degenerate`` (bool), ``converged`` (bool) and
+        ``icl`` (both lower is better; all three missing, and ``n_parameters`` too, for
+        a cell that no start could fit), ``degenerate`` (bool), ``converged`` (bool) and
         ``note`` (why a fit was not selectable or is suspect; empty otherwise).
     best_estimator_ : GaussianMixtureEM or StudentMixtureEM
         The chosen fit: the lowest ``criterion`` among the fits without a degenerate
@@ -181,7 +182,8 @@ class EMSelection(SelectionResult):
         The criterion the choice was made on.
     estimators_ : list of GaussianMixtureEM or StudentMixtureEM
         Every fit, in the order of the rows of ``table_``: any cell's parameters,
-        without refitting it.
+        without refitting it (unfitted for a cell that no start could fit, whose row's
+        criteria are missing).
 
     Examples
     --------
