@@ -607,14 +607,7 @@ class BatchEM:
         """
         source = self.source
         for block_rows, products in self._blocks(rows):
-            block = products.X
-            log_prob = np.empty((*real.shape, len(block)))
-            flat = log_prob.reshape(-1, len(block))  # one matrix product per span
-            for span, span_coefficients in zip(_spans(groups), coefficients):
-                features = products.features(span.structure.mahalanobis_features)
-                np.matmul(span_coefficients.reshape(-1, features.shape[1]), features.T,
-                          out=flat[span.start * real.shape[1]:
-                                   (span.start + span.size) * real.shape[1]])
+            log_prob = self._joint_log_probabilities(products, coefficients, groups, real)
             row_max, log_norm = _normalise(log_prob, real)
             weights = None if source.sample_weight is None else source.sample_weight[
                 block_rows]
@@ -628,6 +621,21 @@ class BatchEM:
             totals = part if block_rows.start == rows.start else [
                 None if total is None else total + value for total, value in zip(totals, part)]
         return totals
+
+    @staticmethod
+    def _joint_log_probabilities(rows: RowProducts, coefficients: list[np.ndarray],
+                                 groups: list[_Group], real: np.ndarray) -> np.ndarray:
+        """``log w_k + log N(x | mu_k, Sigma_k)`` of a block of rows, (B, K, n): one matrix
+        product of the rows' features per span (:meth:`_coefficients`)."""
+        n_rows = rows.X.shape[0]
+        log_prob = np.empty((*real.shape, n_rows))
+        flat = log_prob.reshape(-1, n_rows)
+        for span, span_coefficients in zip(_spans(groups), coefficients):
+            features = rows.features(span.structure.mahalanobis_features)
+            np.matmul(span_coefficients.reshape(-1, features.shape[1]), features.T,
+                      out=flat[span.start * real.shape[1]:
+                               (span.start + span.size) * real.shape[1]])
+        return log_prob
 
     @staticmethod
     def _moments(resp: np.ndarray, groups: list[_Group], rows: RowProducts) -> list:
@@ -662,13 +670,18 @@ class BatchEM:
 
     def _e_step(self, threads: RowThreads, packed: np.ndarray, groups: list[_Group],
                 real: np.ndarray, evaluate: bool = False) -> list:
-        """One pass over the rows at each run's parameters, summed over row ranges.
+        """One pass over the rows at each run's parameters, summed over row ranges."""
+        coefficients = self._coefficients(packed, groups, real)
+        return _sum_parts(threads.map(
+            lambda rows: self._block_totals(rows, coefficients, groups, real, evaluate),
+            self.source.n_samples))
 
-        Each span's joint log probabilities ``log w_k + log N(x | mu_k, Sigma_k)`` are
-        one matrix product of the row features with weights made here: the structure's
-        Mahalanobis coefficients times -1/2, the constant's plus the log weight and
-        log-determinant.
-        """
+    def _coefficients(self, packed: np.ndarray, groups: list[_Group], real: np.ndarray
+                      ) -> list[np.ndarray]:
+        """Each span's weights of the rows' features that give the joint log probabilities
+        ``log w_k + log N(x | mu_k, Sigma_k)``: the structure's Mahalanobis coefficients
+        times -1/2, the constant's plus the log weight and log-determinant (at the
+        spans' ``factors``)."""
         n_runs, n_components = real.shape
         n_features = self.source.n_features
         means = packed[:, n_components:groups[0].columns.start].reshape(
@@ -685,9 +698,7 @@ class BatchEM:
             span_coefficients[..., -1] += structure.log_det_cholesky(
                 span.factors, n_features).reshape(span.size, -1)
             coefficients.append(span_coefficients)
-        return _sum_parts(threads.map(
-            lambda rows: self._block_totals(rows, coefficients, groups, real, evaluate),
-            self.source.n_samples))
+        return coefficients
 
     def _m_step(self, totals: list, groups: list[_Group], real: np.ndarray, width: int,
                 previous: np.ndarray | None = None) -> np.ndarray:
@@ -1273,21 +1284,7 @@ class BatchEM:
         """
         if not fits:
             return BatchEvaluation([], np.empty(0), np.empty(0), [])
-        structures = [structure for structure, _ in fits]
-        order = _stack_order(structures)
-        n_components = np.array([fit.weights.shape[0] for _, fit in fits])
-        real = np.arange(n_components.max()) < n_components[order, np.newaxis]
-        groups, width = self._groups([structures[i] for i in order], real)
-        packed = np.zeros((len(fits), width))
-        n_features = self.source.n_features
-        for group in groups:
-            for in_group, (_, fit) in enumerate(fits[i] for i in order[group.rows]):
-                k, row = len(fit.weights), group.start + in_group
-                packed[row, :k] = fit.weights
-                packed[row, real.shape[1]:group.columns.start].reshape(-1, n_features)[:k] = (
-                    fit.means)
-                span_factors = group.span.factors[row - group.span.start]
-                span_factors[self._block(group.structure, k)] = fit.precisions_cholesky
+        order, n_components, real, groups, packed = self._stacked_fits(fits)
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"), RowThreads(
                 self.source.n_samples) as threads:
             log_likelihood, entropy, counts, sums, *second_moments = self._e_step(
@@ -1303,3 +1300,63 @@ class BatchEM:
         return BatchEvaluation([counts[row, :k] for row, k in zip(back, n_components)],
                                log_likelihood[back], entropy[back],
                                [scatters[row] for row in back])
+
+    def responsibilities(self, fits: Sequence[tuple[CovarianceStructure, MixtureParameters]]
+                         ) -> list[np.ndarray]:
+        """Each fit's responsibilities on the source's rows, (N, K), from one E step at
+        all the fits' parameters (they hold runs x components x rows values at once).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from bayesmix.covariance import get_structure
+        >>> from bayesmix.em.batch import BatchEM, BatchStart
+        >>> from bayesmix.em.engine import EMSettings
+        >>> from bayesmix.em.sources import InMemorySource
+        >>> X = np.array([[0.0], [0.2], [0.1], [5.0], [5.2], [5.1]])
+        >>> batch = BatchEM(InMemorySource(X), EMSettings())
+        >>> diag = get_structure("diag")
+        >>> run = batch.run([BatchStart(diag, np.eye(2)[[0, 0, 0, 1, 1, 1]])])[0]
+        >>> batch.responsibilities([(diag, run.parameters)])[0].round(6)
+        array([[1., 0.],
+               [1., 0.],
+               [1., 0.],
+               [0., 1.],
+               [0., 1.],
+               [0., 1.]])
+        """
+        if not fits:
+            return []
+        order, n_components, real, groups, packed = self._stacked_fits(fits)
+        n_samples = self.source.n_samples
+        resp = np.empty((*real.shape, n_samples))
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            coefficients = self._coefficients(packed, groups, real)
+            for block_rows, products in self._blocks(slice(0, n_samples)):
+                log_prob = self._joint_log_probabilities(products, coefficients, groups, real)
+                _normalise(log_prob, real)
+                resp[:, :, block_rows] = log_prob
+        back = np.argsort(order)
+        return [resp[row, :k].T for row, k in zip(back, n_components)]
+
+    def _stacked_fits(self, fits: Sequence[tuple[CovarianceStructure, MixtureParameters]]
+                      ) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[_Group], np.ndarray]:
+        """Fits as a stack to evaluate: the stack's order of the fits, their numbers of
+        components, the real components (stack order), the groups (the spans' factors
+        set) and the packed parameters."""
+        structures = [structure for structure, _ in fits]
+        order = _stack_order(structures)
+        n_components = np.array([fit.weights.shape[0] for _, fit in fits])
+        real = np.arange(n_components.max()) < n_components[order, np.newaxis]
+        groups, width = self._groups([structures[i] for i in order], real)
+        packed = np.zeros((len(fits), width))
+        n_features = self.source.n_features
+        for group in groups:
+            for in_group, (_, fit) in enumerate(fits[i] for i in order[group.rows]):
+                k, row = len(fit.weights), group.start + in_group
+                packed[row, :k] = fit.weights
+                packed[row, real.shape[1]:group.columns.start].reshape(-1, n_features)[:k] = (
+                    fit.means)
+                span_factors = group.span.factors[row - group.span.start]
+                span_factors[self._block(group.structure, k)] = fit.precisions_cholesky
+        return order, n_components, real, groups, packed
