@@ -8,7 +8,7 @@ its model can reach from that fit, and a cell from its fit with one component mo
 merged, while these refits improve a cell); the fits are SQUAREM-accelerated. A
 structure with a batched M step fits all its cells, from all their starts, as one
 stacked computation (:mod:`bayesmix.em.batch`), and the criteria of its cells come from
-one batched pass; another structure is fitted cell by cell. Its length (about 1,000
+one batched pass; another structure is fitted cell by cell. Its length (about 1,050
 lines, a third of them docstrings, :func:`select_em`'s alone some 150) is that of one
 function and the ways it fits a cell: batched, cell by cell, and refitted from other
 cells' fits.
