@@ -835,15 +835,18 @@ class BatchEM:
 
     def _log_priors(self, packed: np.ndarray, groups: list[_Group], real: np.ndarray
                     ) -> np.ndarray:
-        """Each run's log prior density at its packed parameters (n,)."""
+        """Each run's log prior density at its packed parameters (n,), whose precision
+        factors the spans hold (those of the E step at ``packed``)."""
         n_runs, n_components = real.shape
         means = packed[:, n_components:groups[0].columns.start].reshape(
             n_runs, n_components, -1)
         log_priors = np.zeros(n_runs)
         for group in groups:  # padded, with each run's prior terms (they depend on K)
+            span = group.span
+            factors = span.factors[group.start - span.start:][:group.size]
             terms = group.structure.log_prior_terms(
                 means[group.rows], group.covariances(packed), self._shared_prior(group),
-                *self._stacked_prior_terms(group))
+                *self._stacked_prior_terms(group), factors=factors)
             log_priors[group.rows] = -0.5 * np.where(real[group.rows], terms, 0.0).sum(axis=1)
         return log_priors
 
