@@ -197,6 +197,14 @@ def test_a_cell_no_start_can_fit_is_a_row_without_criteria(state_x77, families):
     assert "K=8 EVE: not fitted" in selection.to_string()
 
 
+def test_a_cell_without_a_fit_comes_after_the_degenerate_ones_in_the_top_rows(state_x77):
+    selection = select_em(state_x77, [2, 7, 8], ["EVE"], init_params="hc", random_state=0)
+    table = selection.table_
+    assert table.loc[table["n_components"] == 7, "degenerate"].all()
+    shown = selection.to_string(top=2)
+    assert "K=7 EVE: component" in shown and "K=8 EVE" not in shown
+
+
 def test_a_grid_with_nothing_to_choose_says_a_cell_could_not_be_fitted(state_x77):
     with pytest.raises(ValueError, match="degenerate component or could not be fitted"):
         select_em(state_x77, [8], ["EVE"], init_params="hc", random_state=0)

@@ -205,9 +205,12 @@ class EMSelection(SelectionResult):
                 f"{self._chosen()}.")
 
     def _best_rows(self, top):
-        # Degenerate fits, never chosen, come after every selectable one.
-        order = self.table_.sort_values(["degenerate", self.criterion], kind="stable")
-        return order.head(top)
+        # Degenerate fits, never chosen, come after every selectable one, and cells
+        # without a fit (their criteria missing) last.
+        table = self.table_
+        rank = table["degenerate"].astype(int) + 2 * table[self.criterion].isna()
+        order = table.assign(rank=rank).sort_values(["rank", self.criterion], kind="stable")
+        return table.loc[order.index].head(top)
 
 
 class BayesSelection(SelectionResult):
