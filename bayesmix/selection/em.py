@@ -571,8 +571,7 @@ def _split_start(source: InMemorySource, em: GaussianMixtureEM, resp: np.ndarray
         return None
     split = np.column_stack([resp, np.where(side, resp[:, component], 0.0)])
     split[side, component] = 0.0
-    engine = EMEngine(source, structure, n_components + 1,
-                      EMSettings(reg_covar=settings["reg_covar"]))
+    engine = _start_engine(source, structure, n_components + 1, settings)
     try:
         return _initial_values(source, structure, engine.from_responsibilities(split))
     except NotPositiveDefiniteError:
@@ -629,25 +628,29 @@ def _first_iterations(source: InMemorySource, starts: list[BatchStart],
     definite): in one batch, or one by one for structures without a batched M step."""
     if not starts:
         return []
-    prior = as_conjugate_prior(settings["prior"])
     if _fits_one_batch(source, [start.structure for start in starts],
                        [start.n_components for start in starts]):
         batch = BatchEM(source, EMSettings(reg_covar=settings["reg_covar"], max_iter=1),
-                        prior)
+                        as_conjugate_prior(settings["prior"]))
         return [(-np.inf, None) if end is None or end.failed_components
                 else (end.history[0], end.parameters) for end in batch.run(starts)]
     iterations = []
     for start in starts:
-        n_components = start.n_components
-        engine = EMEngine(source, start.structure, n_components,
-                          EMSettings(reg_covar=settings["reg_covar"]),
-                          None if prior is None else prior.for_source(source, start.structure,
-                                                                      n_components))
+        engine = _start_engine(source, start.structure, start.n_components, settings)
         try:
             iterations.append(engine.step(engine.from_responsibilities(start.responsibilities)))
         except NotPositiveDefiniteError:
             iterations.append((-np.inf, None))
     return iterations
+
+
+def _start_engine(source: InMemorySource, structure: Any, n_components: int,
+                  settings: dict[str, Any]) -> EMEngine:
+    """The one-fit engine that makes a refit's start (the first M step from
+    responsibilities): the grid's ``reg_covar``, and its prior for that fit."""
+    prior = as_conjugate_prior(settings["prior"])
+    return EMEngine(source, structure, n_components, EMSettings(reg_covar=settings["reg_covar"]),
+                    None if prior is None else prior.for_source(source, structure, n_components))
 
 
 def _fit_responsibilities(source: InMemorySource, em: GaussianMixtureEM) -> np.ndarray:
