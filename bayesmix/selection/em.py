@@ -124,8 +124,9 @@ def _bound_at(em: GaussianMixtureEM, tol: float) -> float:
     return float(history[below[0] + 1] if below.size else history[-1])
 
 
-def _fit_cell(source: InMemorySource, starts: list[str], n_init: int,
-              estimator: type = GaussianMixtureEM, **params: Any) -> GaussianMixtureEM:
+def _fit_cell(source: InMemorySource, structure: str, n_components: int, starts: list[str],
+              n_init: int, settings: dict[str, Any], estimator: type = GaussianMixtureEM
+              ) -> GaussianMixtureEM | None:
     """Fit one grid point from every start scheme and keep the highest likelihood.
 
     The first scheme runs to ``tol``. Each later one is screened as in a "small EM"
@@ -139,12 +140,10 @@ def _fit_cell(source: InMemorySource, starts: list[str], n_init: int,
     A scheme whose covariances stop being positive definite gives no fit; ``None`` when
     no scheme gives one.
     """
-    tol = params.pop("tol")
     best = None
     with _quiet_fits():
         for scheme in starts:
-            restarts = 1 if scheme in DETERMINISTIC_INITS else n_init
-            em = estimator(init_params=scheme, n_init=restarts, tol=tol, **params)
+            em = _cell_estimator(estimator, structure, n_components, scheme, n_init, settings)
             try:
                 if best is None:
                     em.fit(source)
@@ -190,8 +189,7 @@ def _fit_cells(source: InMemorySource, structure: str, ks: list[int], starts: li
     """Fit ``structure`` for every K of the grid, one cell at a time; each fit's criteria."""
     fits = []
     for k in ks:
-        em = _fit_cell(source, starts, n_init, estimator, n_components=k,
-                       covariance_type=structure, **settings)
+        em = _fit_cell(source, structure, k, starts, n_init, settings, estimator)
         fits.append(_not_fitted(_cell_estimator(estimator, structure, k, starts[0], n_init,
                                                 settings))
                     if em is None else (em, em.criteria(source.X)))
