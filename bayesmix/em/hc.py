@@ -17,7 +17,7 @@ Fortran ``hcvvv``, ``hc1v``, ``hceii``, ``hc1e`` and ``wardsw`` of ``src/mclust.
   deviation of the transformed data (``hcVVV``'s ``traceW(data / sqrt(n p))``; its
   ``beta`` is 1). The determinant is mclust's, not the textbook one: the Fortran
   stores each merged group's triangular factor with the factor's first row copied
-  into every row, and this module reproduces that (see ``_VVVGroups``);
+  into every row, and the agglomeration reproduces that;
 * ``"V"``, the one-dimensional counterpart ``hc1v``, costs ``n log((tr W + alpha) / n)``
   with ``alpha`` the machine epsilon (``hcV`` takes ``min(alpha, eps)``, which makes
   the tree grow one group a row at a time; R's ``hc1v`` also overruns its work array
@@ -31,10 +31,11 @@ Fortran ``hcvvv``, ``hc1v``, ``hceii``, ``hc1e`` and ``wardsw`` of ``src/mclust.
 * :func:`partitions_from_merges` is ``hclass``: the groups after all merges but the
   last ``K - 1``, numbered in order of their first row.
 
-Each group keeps its size, trace, cost and scaled row sum (and for ``"VVV"`` a Gram
-matrix), so a merge recomputes only the merged group's costs to the others, in one
-vectorised call; each row's cheapest partner is cached, so that finding the next merge
-is linear in the number of groups.
+The agglomerations are compiled (:mod:`bayesmix.em.hc_kernel`, one loop per tree): each
+group keeps its size, trace, cost and scaled row sum (and for ``"VVV"`` a Gram matrix),
+so a merge recomputes only the merged group's costs to the others, and each row's
+cheapest partner is cached, so that finding the next merge is linear in the number of
+groups.
 
 ``Mclust`` builds the tree on a random subset of ``mclust.options("subset")`` (2000) rows
 when there are more; :func:`hierarchical_partitions` does the same and extends each
@@ -42,9 +43,6 @@ subset partition to every row as ``mclustBIC`` does, by one M step on the subset
 E step on all rows. (For one-dimensional data ``Mclust`` starts from quantiles, not
 from a tree.)
 
-Its length (about 740 lines) is that of one algorithm: four merge criteria over one
-shared agglomeration loop and pair-cost structure, written after mclust's Fortran and
-kept together so that they can be read against it.
 """
 
 from __future__ import annotations
@@ -75,7 +73,6 @@ HC_TRANSFORMS = ("SVD", "VARS", "STD", "PCS", "PCR", "SPH")
 DEFAULT_SUBSET = 2000
 
 _ONE_DIMENSIONAL_MODELS = ("V", "E")
-_RTHALF = 0.7071067811865476  # hcvvv's ``rthalf``
 _EPS = np.finfo(float).eps
 _REG_COVAR = 1e-6  # added to the subset covariances, which may be singular
 
@@ -175,77 +172,7 @@ def transform_for_hc(X: np.ndarray, use: str = "SVD") -> np.ndarray:
     return _r_matmul(Z, vectors)
 
 
-# --- pair costs and the choice of the next merge -------------------------------------
-
-
-class _PairCosts:
-    """Cost of merging each pair of live slots, and the next merge, as the Fortran finds it.
-
-    ``costs`` is symmetric, ``inf`` on the diagonal; each row's minimum and a column
-    where it is reached are cached and revised after each merge. The next merge is the
-    cheapest pair; among equal costs, the one the Fortran keeps when it scans its packed
-    triangle column after column, taking the last minimum: the largest ``j``, then the
-    largest ``i``.
-    """
-
-    def __init__(self, costs: np.ndarray) -> None:
-        np.fill_diagonal(costs, np.inf)
-        self.costs = costs
-        self.n_slots = len(costs)
-        self.row_min, self.row_argmin = costs.min(axis=1), costs.argmin(axis=1)
-
-    def cheapest(self) -> tuple[int, int, float]:
-        """Slots ``i < j`` of the next merge, and its cost."""
-        n_slots = self.n_slots
-        minima = self.row_min[:n_slots]
-        row = int(minima.argmin())
-        cost = minima.item(row)
-        ties = minima == cost
-        if np.count_nonzero(ties) == 2:  # one pair, seen from its two slots
-            column = self.row_argmin.item(row)
-            return min(row, column), max(row, column), cost
-        rows = ties.nonzero()[0]
-        at, columns = (self.costs[rows, :n_slots] == cost).nonzero()
-        firsts, seconds = np.minimum(rows[at], columns), np.maximum(rows[at], columns)
-        last = int((seconds * n_slots + firsts).argmax())
-        return int(firsts[last]), int(seconds[last]), cost
-
-    def of_slot(self, slot: int) -> np.ndarray:
-        """Costs of merging ``slot`` with each live slot (``inf`` with itself)."""
-        return self.costs[slot, : self.n_slots].copy()
-
-    def merge(self, i: int, j: int, merged: np.ndarray) -> None:
-        """Slot ``i`` takes the merged group, slot ``j`` the last group (``wardsw``).
-
-        ``merged`` holds the merged group's costs to the slots numbered as after the
-        move; its entry ``i`` is overwritten.
-        """
-        costs, last = self.costs, self.n_slots - 1
-        row_min, row_argmin = self.row_min[:last], self.row_argmin[:last]
-        lost = self.row_argmin[: last + 1] == j  # rows whose cheapest partner is merged away
-        if j != last:
-            costs[j, : last + 1] = costs[last, : last + 1]
-            costs[: last + 1, j] = costs[: last + 1, last]
-            row_min[j], row_argmin[j] = self.row_min[last], self.row_argmin[last]
-            lost[j] = lost[last]
-            row_argmin[row_argmin == last] = j
-        self.n_slots = last
-        merged[i] = np.inf
-        costs[i, :last] = merged
-        costs[:last, i] = merged
-
-        grown = (row_argmin == i) & (merged > row_min)
-        better = merged < row_min
-        np.copyto(row_min, merged, where=better)
-        np.copyto(row_argmin, i, where=better)
-        stale = (grown | (lost[:last] & ~better)).nonzero()[0].tolist() + [i]
-        if len(stale) > 6:  # one by one is cheaper for a few rows
-            row_argmin[stale] = costs[stale, :last].argmin(axis=1)
-            row_min[stale] = costs[stale, row_argmin[stale]]
-        else:
-            for row in stale:
-                row_argmin[row] = column = costs[row, :last].argmin()
-                row_min[row] = costs[row, column]
+# --- the merges ----------------------------------------------------------------------
 
 
 def _sum_in_order(terms: Iterable[Any]) -> Any:
@@ -255,235 +182,6 @@ def _sum_in_order(terms: Iterable[Any]) -> Any:
     for term in terms:
         total = total + term
     return total
-
-
-def _agglomerate(groups: Any) -> np.ndarray:
-    """Run the merges of a group model; return them as pairs of group labels.
-
-    A group is labelled by its first row, as in mclust's output: each merge is
-    ``(kept, merged_away)`` with ``kept < merged_away``, and the merged group keeps
-    the smaller label.
-    """
-    n_samples = groups.n_samples
-    labels = list(range(n_samples))
-    merges = []
-    with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
-        pairs = _PairCosts(groups.initial_costs())
-        for _ in range(n_samples - 1):
-            i, j, cost = pairs.cheapest()
-            merge = (labels[i], labels[j]) if labels[i] < labels[j] else (labels[j], labels[i])
-            merges.append(merge)
-            labels[i], labels[j] = merge[0], labels[pairs.n_slots - 1]
-            pairs.merge(i, j, groups.merge(i, j, cost, pairs))
-    return np.array(merges, dtype=np.int64).reshape(-1, 2)
-
-
-# --- group models --------------------------------------------------------------------
-
-
-def _single_row_pair_traces(columns: np.ndarray, weight: float, weigh_rows: bool) -> np.ndarray:
-    """Trace of the scatter of each pair of rows, ``sum_c v_c**2``, as the Fortran adds it.
-
-    ``v = weight x_i - weight x_j`` if ``weigh_rows``, else ``(x_i - x_j) weight``.
-    """
-    traces = np.zeros((columns.shape[1],) * 2)
-    difference = np.empty_like(traces)
-    for column in columns:
-        if weigh_rows:
-            np.subtract.outer(weight * column, weight * column, out=difference)
-        else:
-            np.subtract.outer(column, column, out=difference)
-            difference *= weight
-        difference *= difference
-        traces += difference
-    return traces
-
-
-class _WardGroups:
-    """``hceii`` / ``hc1e``: Ward's sum-of-squares increase, Lance-Williams updates."""
-
-    def __init__(self, Z: np.ndarray) -> None:
-        self.Z = Z
-        self.n_samples = Z.shape[0]
-        self.sizes = np.ones(self.n_samples)
-
-    def initial_costs(self) -> np.ndarray:
-        return _single_row_pair_traces(self.Z.T, np.sqrt(1.0 / 2.0), True)
-
-    def merge(self, i: int, j: int, cost: float, pairs: _PairCosts) -> np.ndarray:
-        """Merge slot ``j`` into ``i``, move the last slot to ``j``, return ``i``'s costs."""
-        to_i, to_j = pairs.of_slot(i), pairs.of_slot(j)
-        size_i, size_j = self.sizes.item(i), self.sizes.item(j)
-        last = pairs.n_slots - 1
-        for array in (self.sizes, to_i, to_j):
-            array[j] = array[last]
-        self.sizes[i] = size_i + size_j
-        sizes = self.sizes[:last]
-        updated = (sizes + size_i) * to_i[:last] + (sizes + size_j) * to_j[:last]
-        return (updated - sizes * cost) / (sizes + (size_i + size_j))
-
-
-class _VGroups:
-    """``hc1v``: a group of ``n`` rows and scatter ``W`` costs ``n log((tr W + alpha) / n)``.
-
-    Each group keeps its size, trace and cost, and its row sum divided by
-    ``sqrt(size)`` (the Fortran's representation). Merging groups ``a`` and ``b`` adds
-    ``v v'`` to their scatters, ``v = sqrt(n_a / n) sums_b - sqrt(n_b / n) sums_a``.
-    The quantities are the rows of one array, a column per slot, so that moving a slot
-    is one copy.
-    """
-
-    def __init__(self, Z: np.ndarray, alpha: float, n_more_rows: int = 0) -> None:
-        self.n_samples, self.n_features = Z.shape
-        self.alpha = alpha
-        self.slots = np.zeros((3 + self.n_features + n_more_rows, self.n_samples))
-        self.sizes, self.traces, self.terms = self.slots[:3]
-        self.sums = self.slots[3 : 3 + self.n_features]
-        self.sizes[:] = 1.0
-        self.terms[:] = np.log(alpha)
-        self.sums[:] = Z.T
-
-    def _single_row_pair_traces(self) -> np.ndarray:  # v = sqrt(1/2) x_i - sqrt(1/2) x_j
-        return _single_row_pair_traces(self.sums, np.sqrt(1.0 * (1.0 / 2.0)), True)
-
-    def initial_costs(self) -> np.ndarray:
-        costs = self._single_row_pair_traces()  # then 2 log((trace + alpha) / 2) - 2 log(alpha)
-        costs += self.alpha
-        costs /= 2.0
-        np.log(costs, out=costs)
-        costs *= 2.0
-        costs -= self.terms[0] + self.terms[0]
-        return costs
-
-    def _difference(self, i: int, j: int, size: float) -> tuple[np.ndarray, float, float]:
-        """``v`` of the merge of slots ``i`` and ``j``, and the weights of their sums."""
-        share = 1.0 / size
-        weight_i = math.sqrt(self.sizes.item(i) * share)
-        weight_j = math.sqrt(self.sizes.item(j) * share)
-        return weight_i * self.sums[:, j] - weight_j * self.sums[:, i], weight_i, weight_j
-
-    def _merged_term(self, i: int, j: int, cost: float, size: float, trace: float) -> float:
-        return size * math.log((trace + self.alpha) / size)
-
-    def _absorb(self, i: int, j: int, v: np.ndarray, size: float) -> None:
-        """Update what the model keeps beyond sizes, sums, traces and costs."""
-
-    def _pair_terms(
-        self, sizes: np.ndarray, shares: np.ndarray, traces: np.ndarray, outer: np.ndarray
-    ) -> np.ndarray:
-        return sizes * np.log((traces + self.alpha) / sizes)
-
-    def merge(self, i: int, j: int, cost: float, pairs: _PairCosts) -> np.ndarray:
-        """Merge slot ``j`` into ``i``, move the last slot to ``j``, return ``i``'s costs."""
-        size = self.sizes.item(i) + self.sizes.item(j)
-        v, weight_i, weight_j = self._difference(i, j, size)
-        squares = (c * c for c in v.tolist())
-        trace = (self.traces.item(i) + self.traces.item(j)) + _sum_in_order(squares)
-        term = self._merged_term(i, j, cost, size, trace)
-        self._absorb(i, j, v, size)
-        sums = self.sums
-        sums[:, i] = weight_i * sums[:, i] + weight_j * sums[:, j]
-        self.sizes[i], self.traces[i], self.terms[i] = size, trace, term
-        last = pairs.n_slots - 1
-        self.slots[:, j] = self.slots[:, last]
-
-        sizes = self.sizes[:last]
-        pair_sizes = size + sizes
-        shares = 1.0 / pair_sizes
-        v = np.sqrt(size * shares) * sums[:, :last] - np.sqrt(sizes * shares) * sums[:, i, None]
-        outer = v[:, None] * v  # v v' of each pair; its diagonal added in order, as by ddot
-        squares = (outer[c, c] for c in range(len(v)))
-        pair_traces = (trace + self.traces[:last]) + _sum_in_order(squares)
-        pair_terms = self._pair_terms(pair_sizes, shares, pair_traces, outer)
-        return pair_terms - (term + self.terms[:last])
-
-
-def _abs_det(grams: np.ndarray) -> np.ndarray:
-    """``|det|`` of each ``grams[:, :, k]``."""
-    if len(grams) == 1:
-        return np.abs(grams[0, 0])
-    if len(grams) == 2:
-        return np.abs(grams[0, 0] * grams[1, 1] - grams[0, 1] * grams[1, 0])
-    if len(grams) == 3:  # by cofactors: a third of LAPACK's time on a batch of 3 x 3
-        (a, b, c), (d, e, f), (g, h, i) = grams
-        return np.abs(a * (e * i - f * h) - b * (d * i - f * g) + c * (d * h - e * g))
-    return np.abs(np.linalg.det(np.moveaxis(grams, -1, 0)))
-
-
-class _VVVGroups(_VGroups):
-    """``hcvvv``: beyond ``n_features`` rows a group costs ``n log(det(W/n) + (tr W + alpha)/n)``.
-
-    The Fortran keeps a triangular factor of each group's scatter, updated by Givens
-    rotations, but when it stores a merged group's factor it copies the factor's first
-    row into every stored row (``call dcopy(p, r(1,1), p, x(l,1), n)`` in the loop over
-    ``k``): the stored factor has rows ``r[0, k:]``, ``k < min(n - 1, p)``. Costs
-    between the group just merged and the others use its true factor and their stored
-    ones. Here each group keeps the Gram matrix of its stored factor,
-    ``stored[:, :, slot]``, and the group just merged that of its true one,
-    ``formed``: this reproduces mclust's merges.
-    """
-
-    def __init__(self, Z: np.ndarray, alpha: float) -> None:
-        p = Z.shape[1]
-        super().__init__(Z, alpha, n_more_rows=p * p)
-        self.stored = self.slots[3 + p :].reshape(p, p, self.n_samples)
-        self.formed = np.zeros((p, p))
-        self.last_merged = -1
-        self.last_pair_terms = np.empty(0)
-        rows_above = np.minimum.outer(np.arange(p), np.arange(p)) + 1
-        self.stored_rows = np.minimum(rows_above, np.arange(p + 1)[:, None, None])
-
-    def _single_row_pair_traces(self) -> np.ndarray:  # v = (x_i - x_j) rthalf
-        return _single_row_pair_traces(self.sums, _RTHALF, False)
-
-    def _difference(self, i: int, j: int, size: float) -> tuple[np.ndarray, float, float]:
-        if size == 2.0:  # two rows: v = (x_i - x_j) rthalf
-            return (self.sums[:, i] - self.sums[:, j]) * _RTHALF, _RTHALF, _RTHALF
-        return super()._difference(i, j, size)
-
-    def _merged_term(self, i: int, j: int, cost: float, size: float, trace: float) -> float:
-        if self.last_merged in (i, j):  # as found in the last scan
-            return self.last_pair_terms.item(j if self.last_merged == i else i)
-        if self.last_merged < 0:  # the first merge, of two rows
-            return 2.0 * math.log((trace + self.alpha) / 2.0)
-        return cost + (self.terms.item(i) + self.terms.item(j))
-
-    def _absorb(self, i: int, j: int, v: np.ndarray, size: float) -> None:
-        stored = self.stored
-        if self.last_merged == i:
-            self.formed = self.formed + stored[:, :, j] + v[:, None] * v
-        elif self.last_merged == j:
-            self.formed = self.formed + stored[:, :, i] + v[:, None] * v
-        else:
-            self.formed = stored[:, :, i] + stored[:, :, j] + v[:, None] * v
-        first_row = self.formed[0]  # r[0] r[0]' = first_row first_row' / first_row[0]
-        leading = first_row.item(0)
-        if leading > 0:
-            n_rows = int(min(size - 1, self.n_features))
-            stored[:, :, i] = first_row[:, None] * first_row * (self.stored_rows[n_rows] / leading)
-        else:  # the rows coincide
-            stored[:, :, i] = 0.0
-        self.last_merged = i
-
-    def _pair_terms(
-        self, sizes: np.ndarray, shares: np.ndarray, traces: np.ndarray, outer: np.ndarray
-    ) -> np.ndarray:
-        # vvvtij: n log(det(W/n) + (tr W + alpha)/n); the Fortran's two branches, which
-        # keep exp(log det) in range, and its test for a zero trace (zero determinant
-        # too) change nothing here.
-        p = self.n_features
-        if p <= 2:  # every pair with the merged group has more rows than features
-            grams = outer + self.stored[:, :, : len(sizes)]
-            grams += self.formed[:, :, None]
-            det_terms = _abs_det(grams) * shares**p
-        else:  # determinants only where needed: they dominate the time
-            rows = (sizes > p).nonzero()[0]
-            grams = outer[:, :, rows] + self.stored[:, :, rows]
-            grams += self.formed[:, :, None]
-            det_terms = np.zeros(len(sizes))
-            det_terms[rows] = _abs_det(grams) * shares[rows] ** p
-        self.last_pair_terms = sizes * np.log(det_terms + (traces + self.alpha) / sizes)
-        return self.last_pair_terms
 
 
 def _trace_alpha(Z: np.ndarray) -> float:
@@ -498,11 +196,17 @@ def _trace_alpha(Z: np.ndarray) -> float:
 
 
 def _merges_of(Z: np.ndarray, model: str) -> np.ndarray:
-    if model in ("EII", "E"):
-        return _agglomerate(_WardGroups(Z))
-    if model == "VVV":
-        return _agglomerate(_VVVGroups(Z, alpha=_trace_alpha(Z)))
-    return _agglomerate(_VGroups(Z, alpha=_EPS))
+    """The merges of ``model``'s criterion on the transformed data, compiled (Numba loads
+    on first use)."""
+    from bayesmix.em.hc_kernel import agglomerate_v, agglomerate_vvv, agglomerate_ward
+
+    Z = np.ascontiguousarray(Z, dtype=np.float64)
+    with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
+        if model in ("EII", "E"):
+            return agglomerate_ward(Z)
+        if model == "VVV":
+            return agglomerate_vvv(Z, _trace_alpha(Z))
+        return agglomerate_v(Z, _EPS)
 
 
 # --- argument checks -----------------------------------------------------------------
