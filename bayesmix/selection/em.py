@@ -21,6 +21,7 @@ import time
 import warnings
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -602,9 +603,9 @@ def _merge_starts(source: InMemorySource, merges: list[tuple[str, int, GaussianM
         norms = np.sqrt(np.diagonal(overlap))
         with np.errstate(divide="ignore", invalid="ignore"):
             cosine = overlap / np.outer(norms, norms)
-        cosine[np.tril_indices_from(cosine)] = -np.inf  # each pair once, a before b
-        first, second = np.unravel_index(np.argmax(np.nan_to_num(cosine, nan=-np.inf)),
-                                         cosine.shape)
+        # Each pair once, a before b; a component without responsibility (NaN) in none.
+        cosine = np.where(_pairs_once(len(cosine)) & ~np.isnan(cosine), cosine, -np.inf)
+        first, second = np.unravel_index(np.argmax(cosine), cosine.shape)
         if cosine[first, second] > 0.0:
             merged = np.delete(resp, second, axis=1)
             merged[:, first] += resp[:, second]
@@ -617,6 +618,14 @@ def _merge_starts(source: InMemorySource, merges: list[tuple[str, int, GaussianM
         if bound > _bound(by_cell["gaussian", structure][i][0]):
             jobs.append((structure, i, _initial_values(source, start.structure, parameters)))
     return jobs
+
+
+@lru_cache(maxsize=16)
+def _pairs_once(n_components: int) -> np.ndarray:
+    """``(a, b)`` entries with ``a < b`` of an ``n_components`` square (read-only)."""
+    mask = np.triu(np.ones((n_components, n_components), dtype=bool), 1)
+    mask.flags.writeable = False
+    return mask
 
 
 def _first_iterations(source: InMemorySource, starts: list[BatchStart],
