@@ -219,6 +219,59 @@ def agglomerate_ward(Z: np.ndarray) -> np.ndarray:
 
 
 @compiled
+def _trace_groups(Z: np.ndarray, alpha: float, weight: float, weigh_rows: bool
+                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The groups of one row each of the trace criteria (``hc1v``, ``hcvvv``): sizes,
+    traces, costs ``log(alpha)`` and row sums (a column per slot), and the pair costs
+    ``2 log((trace + alpha) / 2) - 2 log(alpha)`` (:func:`_pair_traces`' ``weight``)."""
+    n = Z.shape[0]
+    terms = np.full(n, math.log(alpha))
+    costs = _pair_traces(Z, weight, weigh_rows)
+    for a in range(n):
+        for b in range(n):
+            costs[a, b] = 2.0 * math.log((costs[a, b] + alpha) / 2.0) - (terms[0] + terms[0])
+    return np.ones(n), np.zeros(n), terms, np.ascontiguousarray(Z.T).copy(), costs
+
+
+@compiled
+def _merge_difference(sums: np.ndarray, sizes: np.ndarray, i: int, j: int,
+                      v: np.ndarray) -> tuple[float, float]:
+    """The weights of the row sums of slots ``i`` and ``j`` in their merge (``sqrt(n_i /
+    n)``, ``sqrt(n_j / n)``), and ``v`` (its scatter's update) in place."""
+    share = 1.0 / (sizes[i] + sizes[j])
+    weight_i = math.sqrt(sizes[i] * share)
+    weight_j = math.sqrt(sizes[j] * share)
+    for c in range(v.shape[0]):
+        v[c] = weight_i * sums[c, j] - weight_j * sums[c, i]
+    return weight_i, weight_j
+
+
+@compiled
+def _keep_merged(sizes: np.ndarray, traces: np.ndarray, terms: np.ndarray, sums: np.ndarray,
+                 i: int, j: int, last: int, weight_i: float, weight_j: float, size: float,
+                 trace: float, term: float) -> None:
+    """Slot ``i`` takes the merged group (its row sum weighted), slot ``j`` the last."""
+    for c in range(sums.shape[0]):
+        sums[c, i] = weight_i * sums[c, i] + weight_j * sums[c, j]
+    sizes[i], traces[i], terms[i] = size, trace, term
+    sizes[j], traces[j], terms[j] = sizes[last], traces[last], terms[last]
+    for c in range(sums.shape[0]):
+        sums[c, j] = sums[c, last]
+
+
+@compiled
+def _pair_trace(sums: np.ndarray, sizes: np.ndarray, traces: np.ndarray, size: float,
+                trace: float, i: int, slot: int, v: np.ndarray) -> tuple[float, float, float]:
+    """The merged group in slot ``i`` (``size`` rows, ``trace``) with the group in
+    ``slot``: its size, ``1 / size`` and trace, ``v`` (the scatter's update) in place."""
+    pair_size = size + sizes[slot]
+    share = 1.0 / pair_size
+    for c in range(v.shape[0]):
+        v[c] = math.sqrt(size * share) * sums[c, slot] - math.sqrt(sizes[slot] * share) * sums[c, i]
+    return pair_size, share, (trace + traces[slot]) + _squares_in_order(v)
+
+
+@compiled
 def agglomerate_v(Z: np.ndarray, alpha: float) -> np.ndarray:
     """The merges of ``hc1v``: a group of ``n`` rows and scatter ``W`` costs
     ``n log((tr W + alpha) / n)``; labelled as :func:`agglomerate_vvv`'s.
@@ -233,14 +286,8 @@ def agglomerate_v(Z: np.ndarray, alpha: float) -> np.ndarray:
            [0, 2]])
     """
     n, p = Z.shape
-    sizes = np.ones(n)
-    traces = np.zeros(n)
-    terms = np.full(n, math.log(alpha))
-    sums = np.ascontiguousarray(Z.T).copy()
-    costs = _pair_traces(Z, math.sqrt(1.0 * (1.0 / 2.0)), True)
-    for a in range(n):
-        for b in range(n):
-            costs[a, b] = 2.0 * math.log((costs[a, b] + alpha) / 2.0) - (terms[0] + terms[0])
+    sizes, traces, terms, sums, costs = _trace_groups(Z, alpha, math.sqrt(1.0 * (1.0 / 2.0)),
+                                                      True)
     row_min, row_argmin = _row_minima(costs)
     labels = np.arange(n)
     merges = np.empty((max(n - 1, 0), 2), dtype=np.int64)
@@ -251,25 +298,14 @@ def agglomerate_v(Z: np.ndarray, alpha: float) -> np.ndarray:
         i, j, cost = _cheapest(costs, row_min, row_argmin, n_slots)
         _record(merges, labels, step, i, j, n_slots)
         size = sizes[i] + sizes[j]
-        share = 1.0 / size
-        weight_i = math.sqrt(sizes[i] * share)
-        weight_j = math.sqrt(sizes[j] * share)
-        for c in range(p):
-            v[c] = weight_i * sums[c, j] - weight_j * sums[c, i]
+        weight_i, weight_j = _merge_difference(sums, sizes, i, j, v)
         trace = (traces[i] + traces[j]) + _squares_in_order(v)
         term = size * math.log((trace + alpha) / size)
-        for c in range(p):
-            sums[c, i] = weight_i * sums[c, i] + weight_j * sums[c, j]
-        sizes[i], traces[i], terms[i] = size, trace, term
         last = n_slots - 1
-        _move_slot(sizes, traces, terms, sums, j, last)
+        _keep_merged(sizes, traces, terms, sums, i, j, last, weight_i, weight_j, size, trace,
+                     term)
         for slot in range(last):
-            pair_size = size + sizes[slot]
-            share = 1.0 / pair_size
-            for c in range(p):
-                v[c] = (math.sqrt(size * share) * sums[c, slot]
-                        - math.sqrt(sizes[slot] * share) * sums[c, i])
-            pair_trace = (trace + traces[slot]) + _squares_in_order(v)
+            pair_size, _, pair_trace = _pair_trace(sums, sizes, traces, size, trace, i, slot, v)
             merged[slot] = (pair_size * math.log((pair_trace + alpha) / pair_size)
                             - (term + terms[slot]))
         _merge_pairs(costs, row_min, row_argmin, n_slots, i, j, merged)
@@ -284,15 +320,6 @@ def _squares_in_order(v: np.ndarray) -> float:
     for c in range(1, v.shape[0]):
         total = total + v[c] * v[c]
     return total
-
-
-@compiled
-def _move_slot(sizes: np.ndarray, traces: np.ndarray, terms: np.ndarray, sums: np.ndarray,
-               to: int, source: int) -> None:
-    """A group's size, trace, cost and row sum move from slot ``source`` to ``to``."""
-    sizes[to], traces[to], terms[to] = sizes[source], traces[source], terms[source]
-    for c in range(sums.shape[0]):
-        sums[c, to] = sums[c, source]
 
 
 @compiled
@@ -321,18 +348,11 @@ def agglomerate_vvv(Z: np.ndarray, alpha: float) -> np.ndarray:
            [0, 2]])
     """
     n, p = Z.shape
-    sizes = np.ones(n)
-    traces = np.zeros(n)
-    terms = np.full(n, math.log(alpha))
-    sums = np.ascontiguousarray(Z.T).copy()
+    sizes, traces, terms, sums, costs = _trace_groups(Z, alpha, RTHALF, False)
     stored = np.zeros((p, p, n))
     formed = np.zeros((p, p))
     last_merged = -1
     last_pair_terms = np.empty(n)
-    costs = _pair_traces(Z, RTHALF, False)
-    for a in range(n):
-        for b in range(n):
-            costs[a, b] = 2.0 * math.log((costs[a, b] + alpha) / 2.0) - (terms[0] + terms[0])
     row_min, row_argmin = _row_minima(costs)
     labels = np.arange(n)
     merges = np.empty((max(n - 1, 0), 2), dtype=np.int64)
@@ -349,11 +369,7 @@ def agglomerate_vvv(Z: np.ndarray, alpha: float) -> np.ndarray:
                 v[c] = (sums[c, i] - sums[c, j]) * RTHALF
             weight_i = weight_j = RTHALF
         else:
-            share = 1.0 / size
-            weight_i = math.sqrt(sizes[i] * share)
-            weight_j = math.sqrt(sizes[j] * share)
-            for c in range(p):
-                v[c] = weight_i * sums[c, j] - weight_j * sums[c, i]
+            weight_i, weight_j = _merge_difference(sums, sizes, i, j, v)
         trace = (traces[i] + traces[j]) + _squares_in_order(v)
         if last_merged == i:  # as found in the last scan
             term = last_pair_terms[j]
@@ -382,21 +398,15 @@ def agglomerate_vvv(Z: np.ndarray, alpha: float) -> np.ndarray:
         else:  # the rows coincide
             stored[:, :, i] = 0.0
         last_merged = i
-        for c in range(p):
-            sums[c, i] = weight_i * sums[c, i] + weight_j * sums[c, j]
-        sizes[i], traces[i], terms[i] = size, trace, term
         last = n_slots - 1
-        _move_slot(sizes, traces, terms, sums, j, last)
+        _keep_merged(sizes, traces, terms, sums, i, j, last, weight_i, weight_j, size, trace,
+                     term)
         for a in range(p):
             for b in range(p):
                 stored[a, b, j] = stored[a, b, last]
         for slot in range(last):  # the merged group's costs to the others
-            pair_size = size + sizes[slot]
-            share = 1.0 / pair_size
-            for c in range(p):
-                v[c] = (math.sqrt(size * share) * sums[c, slot]
-                        - math.sqrt(sizes[slot] * share) * sums[c, i])
-            pair_trace = (trace + traces[slot]) + _squares_in_order(v)
+            pair_size, share, pair_trace = _pair_trace(sums, sizes, traces, size, trace, i,
+                                                       slot, v)
             det_term = 0.0
             if p <= 2 or pair_size > p:  # determinants only where needed
                 for a in range(p):
