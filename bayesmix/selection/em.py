@@ -191,8 +191,7 @@ def _fit_cells(source: InMemorySource, structure: str, ks: list[int], starts: li
     fits = []
     for k in ks:
         em = _fit_cell(source, structure, k, starts, n_init, settings, estimator)
-        fits.append(_not_fitted(_cell_estimator(estimator, structure, k, starts[0], n_init,
-                                                settings))
+        fits.append(_not_fitted(estimator, structure, k, starts, n_init, settings)
                     if em is None else (em, em.criteria(source.X)))
     return fits
 
@@ -274,8 +273,8 @@ def _fit_batched(source: InMemorySource, structures: list[str], ks: list[int],
                 if not kept[0].degenerate_components_:
                     break
             first += len(candidates[structure, k])
-            fits[structure].append(kept or _not_fitted(_cell_estimator(
-                GaussianMixtureEM, structure, k, starts[0], n_init, settings)))
+            fits[structure].append(kept or _not_fitted(GaussianMixtureEM, structure, k, starts,
+                                                       n_init, settings))
     return fits
 
 
@@ -286,9 +285,13 @@ def _cell_estimator(estimator: type, structure: str, n_components: int, scheme: 
                      n_init=1 if scheme in DETERMINISTIC_INITS else n_init, **settings)
 
 
-def _not_fitted(em: GaussianMixtureEM) -> tuple[GaussianMixtureEM, dict[str, Any]]:
+def _not_fitted(estimator: type, structure: str, n_components: int, starts: list[str],
+                n_init: int, settings: dict[str, Any]
+                ) -> tuple[GaussianMixtureEM, dict[str, Any]]:
     """A cell that no start could fit (every start's covariances were not positive
-    definite): its unfitted estimator, and missing criteria, as mclust reports ``NA``."""
+    definite): its unfitted estimator (of the first scheme), and missing criteria, as
+    mclust reports ``NA``."""
+    em = _cell_estimator(estimator, structure, n_components, starts[0], n_init, settings)
     return em, {"log_likelihood": np.nan, "n_parameters": pd.NA, "bic": np.nan,
                 "icl": np.nan}
 
@@ -296,6 +299,11 @@ def _not_fitted(em: GaussianMixtureEM) -> tuple[GaussianMixtureEM, dict[str, Any
 def _fitted(em: GaussianMixtureEM) -> bool:
     """Whether a cell's estimator was fitted (see :func:`_not_fitted`)."""
     return hasattr(em, "lower_bound_")
+
+
+def _degenerate(em: GaussianMixtureEM) -> bool:
+    """Whether a cell's fit has a degenerate component (an unfitted cell has none)."""
+    return _fitted(em) and bool(em.degenerate_components_)
 
 
 def _usable(em: GaussianMixtureEM) -> bool:
@@ -476,7 +484,7 @@ def _reachable_origins(source: InMemorySource, ks: list[int], gaussian: dict[str
         for structure, specials in below.items():
             fits = by_cell["gaussian", structure]
             for i, (current, _) in enumerate(fits):
-                if _fitted(current) and current.degenerate_components_:
+                if _degenerate(current):
                     continue
                 bar = _bound(current) + settings["tol"]
                 reachable = [(by_cell["gaussian", special][i][0], special)
@@ -516,7 +524,7 @@ def _merge_origins(source: InMemorySource, ks: list[int], gaussian: dict[str, st
             for i in range(len(ks) - 1):
                 current, more = fits[i][0], fits[i + 1][0]
                 if (ks[i + 1] == ks[i] + 1 and _usable(more)
-                        and not (_fitted(current) and current.degenerate_components_)):
+                        and not _degenerate(current)):
                     yield structure, i, more, "more"
 
     return origins
