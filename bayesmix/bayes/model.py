@@ -36,14 +36,11 @@ from bayesmix._validation import (
 from bayesmix.bayes.components import GAUSSIAN, ModelFamily, get_model_family
 from bayesmix.bayes.correlations import cholesky_unrolled, feature_pairs, forward_substitution
 from bayesmix.bayes.priors import MixturePriors
-from bayesmix.bayes.pytensor_probe import start_blas_probe
 from bayesmix.bayes.scales import PosteriorScale, get_scale
 from bayesmix.patterns import MissingPatterns, has_missing
 from bayesmix.results import default_feature_names
 
 __all__ = ["build_model", "sticks_from_weights", "weights_initial_values"]
-
-start_blas_probe()  # while the caller loads data and fits EM (see its module)
 
 
 def sticks_from_weights(weights: np.ndarray) -> np.ndarray:
