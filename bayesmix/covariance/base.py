@@ -28,8 +28,8 @@ factors, their log-determinants), so that :mod:`bayesmix.em.batch` runs many fit
 stacked computation: counts (*B, K), means (*B, K, D), second moments (*B, K, D, D) or
 (*B, K, D), the total scatter (D, D) shared by the batch, covariances (*B, *stored shape).
 Its E step reads each component's squared Mahalanobis distance as a linear function of
-a few features of the rows (:meth:`~CovarianceStructure.batch_mahalanobis_coefficients`,
-:mod:`bayesmix.covariance.quadratic`), so that the distances of every row to every
+a few features of the rows (:meth:`~CovarianceStructure.batch_log_density_coefficients`,
+:mod:`bayesmix.covariance.quadratic`), so that the log densities of every row under every
 component of every fit are one matrix product.
 
 Its length (about 1,060 lines, most of it the interface's docstrings and examples, which
@@ -206,7 +206,7 @@ class CovarianceStructure:
         place of ``seeded_by``: MAP-EM has its own poor optima.
     mahalanobis_features : {"outer", "squares"}
         The row features (``RowProducts.features`` of :mod:`bayesmix.covariance.quadratic`)
-        that :meth:`batch_mahalanobis_coefficients` weighs.
+        that :meth:`batch_log_density_coefficients` weighs.
 
     Examples
     --------
@@ -814,32 +814,41 @@ class CovarianceStructure:
         """
         raise NotImplementedError
 
-    def batch_mahalanobis_coefficients(self, means: np.ndarray, factors: np.ndarray
-                                       ) -> np.ndarray:
-        """Weights of the row features that give each squared Mahalanobis distance.
+    def batch_log_density_coefficients(self, means: np.ndarray, factors: np.ndarray,
+                                       constants: np.ndarray) -> np.ndarray:
+        """Weights of the row features that give each component's log density plus a constant.
 
-        For means (*B, K, D) and precision factors (*B, *stored shape), the (*B, K, F)
-        array ``c`` with ``(x - mu_k)' P_k (x - mu_k) = c[..., k, :] @ f(x)``, ``f`` the
-        row features :attr:`mahalanobis_features` names (``RowProducts.features`` of
-        :mod:`bayesmix.covariance.quadratic`).
+        For means (*B, K, D), precision factors (*B, *stored shape) and constants (*B, K),
+        the (*B, K, F) array ``c`` with ``constants[..., k] - (x - mu_k)' P_k (x - mu_k) / 2
+        + log|P_k| / 2 = c[..., k, :] @ f(x)``, ``f`` the row features
+        :attr:`mahalanobis_features` names (``RowProducts.features`` of
+        :mod:`bayesmix.covariance.quadratic`). With ``constants`` the log weights minus
+        ``D log(2 pi) / 2``, that is the joint log density ``log w_k + log N(x | mu_k,
+        Sigma_k)`` the batched E step normalises.
         This default works for any structure, through the full precision matrices
-        (:func:`quadratic_coefficients`); a structure overrides it with a cheaper form.
+        (:func:`quadratic_coefficients`); a structure overrides it with a cheaper form
+        (:mod:`bayesmix.covariance.coefficient_kernels`).
 
         Examples
         --------
         >>> import numpy as np
         >>> from bayesmix.covariance import get_structure
+        >>> from bayesmix.covariance.base import CovarianceStructure
         >>> from bayesmix.covariance.quadratic import RowProducts
         >>> full = get_structure("full")
-        >>> coefficients = full.batch_mahalanobis_coefficients(np.zeros((1, 1, 2)),
-        ...                                                    np.eye(2)[None, None])
+        >>> coefficients = CovarianceStructure.batch_log_density_coefficients(
+        ...     full, np.zeros((1, 1, 2)), np.eye(2)[None, None], np.array([[0.5]]))
         >>> coefficients @ RowProducts(np.array([[3.0, 4.0]])).features("outer").T
-        array([[[25.]]])
+        array([[[-12.]]])
         """
         n_components, n_features = means.shape[-2:]
         precisions = self.to_full(self.precisions_from_cholesky(factors), n_components,
                                   n_features)
-        return quadratic_coefficients(precisions, means)
+        coefficients = quadratic_coefficients(precisions, means)
+        coefficients *= -0.5
+        log_det = self.log_det_cholesky(factors, n_features)
+        coefficients[..., -1] += constants + np.reshape(log_det, (*constants.shape[:-1], -1))
+        return coefficients
 
     def row_width(self, n_components: int, n_features: int) -> int:
         """Temporary float64 elements :meth:`squared_mahalanobis` creates per row.

@@ -58,11 +58,10 @@ class DiagonalCovariance(DiagonalFamily):
                 - 2.0 * (X @ (means * precisions).T)
                 + (X * X) @ precisions.T)
 
-    def batch_mahalanobis_coefficients(self, means, factors):
-        precisions = factors**2
-        scaled_means = means * precisions
-        return np.concatenate((precisions, -2.0 * scaled_means,
-                               np.sum(scaled_means * means, axis=-1, keepdims=True)), axis=-1)
+    def batch_log_density_coefficients(self, means, factors, constants):
+        from bayesmix.covariance.coefficient_kernels import diagonal_coefficients
+
+        return diagonal_coefficients(factors, means, constants)
 
     def to_full(self, covariances, n_components, n_features):
         covariances = np.asarray(covariances, dtype=np.float64)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import numpy as np
 
 from bayesmix.covariance.base import MatrixFamily
-from bayesmix.covariance.quadratic import quadratic_coefficients
 
 __all__ = ["FullCovariance"]
 
@@ -59,8 +58,11 @@ class FullCovariance(MatrixFamily):
     def prior_terms(self, prior, n_components, n_features):
         return prior.dof + n_features + 1 + (prior.shrinkage > 0), prior.scale
 
-    def batch_mahalanobis_coefficients(self, means, factors):
-        return quadratic_coefficients(factors @ np.swapaxes(factors, -1, -2), means)
+    def batch_log_density_coefficients(self, means, factors, constants):
+        # Numba loads and compiles on the first batched E step, not on import.
+        from bayesmix.covariance.coefficient_kernels import matrix_coefficients
+
+        return matrix_coefficients(factors, means, constants)
 
     def squared_mahalanobis(self, X, means, factors):
         n_components, n_features = means.shape

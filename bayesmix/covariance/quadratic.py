@@ -88,7 +88,7 @@ class RowProducts:
     def features(self, kind: str) -> np.ndarray:
         """``[outer | X | 1]`` (``kind="outer"``) or ``[squares | X | 1]``, (N, F).
 
-        The features ``CovarianceStructure.batch_mahalanobis_coefficients`` weighs, as
+        The features ``CovarianceStructure.batch_log_density_coefficients`` weighs, as
         the structure's ``mahalanobis_features`` says.
 
         Examples

@@ -61,11 +61,11 @@ class SphericalCovariance(DiagonalFamily):
                 - 2.0 * (X @ means.T) * precisions
                 + np.outer(np.einsum("nd,nd->n", X, X), precisions))
 
-    def batch_mahalanobis_coefficients(self, means, factors):
-        precisions = (factors**2)[..., np.newaxis]
-        return np.concatenate((np.broadcast_to(precisions, means.shape), -2.0 * precisions * means,
-                               precisions * np.sum(means * means, axis=-1, keepdims=True)),
-                              axis=-1)
+    def batch_log_density_coefficients(self, means, factors, constants):
+        from bayesmix.covariance.coefficient_kernels import diagonal_coefficients
+
+        # One factor per component, the same for every feature.
+        return diagonal_coefficients(factors[..., np.newaxis], means, constants)
 
     def to_full(self, covariances, n_components, n_features):
         covariances = np.asarray(covariances, dtype=np.float64)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import numpy as np
 
 from bayesmix.covariance.base import MatrixFamily
-from bayesmix.covariance.quadratic import quadratic_coefficients
 
 __all__ = ["TiedCovariance"]
 
@@ -73,11 +72,11 @@ class TiedCovariance(MatrixFamily):
         diff = projected[:, np.newaxis, :] - shifts
         return np.einsum("nkd,nkd->nk", diff, diff)
 
-    def batch_mahalanobis_coefficients(self, means, factors):
-        precisions = factors @ np.swapaxes(factors, -1, -2)  # one per fit of the batch
-        shape = (*means.shape, means.shape[-1])
-        return quadratic_coefficients(np.broadcast_to(precisions[..., np.newaxis, :, :], shape),
-                                      means)
+    def batch_log_density_coefficients(self, means, factors, constants):
+        from bayesmix.covariance.coefficient_kernels import matrix_coefficients
+
+        # One factor per fit of the batch, shared by its components.
+        return matrix_coefficients(factors[..., np.newaxis, :, :], means, constants)
 
     def to_full(self, covariances, n_components, n_features):
         covariances = np.asarray(covariances, dtype=np.float64)

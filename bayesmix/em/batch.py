@@ -269,7 +269,7 @@ class _Group:
 #: The structure's methods that evaluate its runs: structures that share them (the same
 #: functions) share a :class:`_Span`.
 _KERNEL_METHODS = ("stored_shape", "batch_precision_cholesky_or_none",
-                   "batch_mahalanobis_coefficients", "log_det_cholesky")
+                   "batch_log_density_coefficients", "log_det_cholesky")
 #: The second moments that the rows' features of each ``mahalanobis_features`` hold.
 _MOMENTS_OF_FEATURES = {"outer": "matrix", "squares": "diagonal"}
 
@@ -277,7 +277,7 @@ _MOMENTS_OF_FEATURES = {"outer": "matrix", "squares": "diagonal"}
 def _kernel(structure: CovarianceStructure) -> tuple:
     """What the runs of ``structure`` are evaluated with (equal for a :class:`_Span`).
 
-    Its storage (stored shape, packing), precision factors, Mahalanobis coefficients and
+    Its storage (stored shape, packing), precision factors, log-density coefficients and
     log-determinants (the same functions), and the second moments of the rows its span
     sums: its M step's, or if it reads none, those of its Mahalanobis features.
     """
@@ -291,8 +291,8 @@ class _Span:
     """Consecutive groups whose structures have the same :func:`_kernel`.
 
     The E step evaluates their runs together: one call for the precision factors
-    (``factors``, of the parameters the current E step evaluates), the Mahalanobis
-    coefficients and the log-determinants, one matrix product with the rows' features
+    (``factors``, of the parameters the current E step evaluates), one for the
+    log-density coefficients, one matrix product with the rows' features
     and one for their moments (the second moments of ``moments``, the kind its groups
     read, if any), whatever the number of structures. ``groups`` are those of its groups
     that still have runs.
@@ -679,26 +679,18 @@ class BatchEM:
     def _coefficients(self, packed: np.ndarray, groups: list[_Group], real: np.ndarray
                       ) -> list[np.ndarray]:
         """Each span's weights of the rows' features that give the joint log probabilities
-        ``log w_k + log N(x | mu_k, Sigma_k)``: the structure's Mahalanobis coefficients
-        times -1/2, the constant's plus the log weight and log-determinant (at the
-        spans' ``factors``)."""
+        ``log w_k + log N(x | mu_k, Sigma_k)``, at the spans' ``factors``
+        (:meth:`~bayesmix.covariance.base.CovarianceStructure.batch_log_density_coefficients`
+        with the log weights minus ``D log(2 pi) / 2``)."""
         n_runs, n_components = real.shape
         n_features = self.source.n_features
         means = packed[:, n_components:groups[0].columns.start].reshape(
             n_runs, n_components, n_features)
         constants = np.log(packed[:, :n_components])
         constants -= 0.5 * n_features * _LOG_2PI
-        spans, coefficients = _spans(groups), []
-        for span in spans:
-            structure, rows = span.structure, span.rows
-            span_coefficients = structure.batch_mahalanobis_coefficients(means[rows],
-                                                                         span.factors)
-            span_coefficients *= -0.5
-            span_coefficients[..., -1] += constants[rows]
-            span_coefficients[..., -1] += structure.log_det_cholesky(
-                span.factors, n_features).reshape(span.size, -1)
-            coefficients.append(span_coefficients)
-        return coefficients
+        return [span.structure.batch_log_density_coefficients(
+                    means[span.rows], span.factors, constants[span.rows])
+                for span in _spans(groups)]
 
     def _m_step(self, totals: list, groups: list[_Group], real: np.ndarray, width: int,
                 previous: np.ndarray | None = None) -> np.ndarray:

@@ -217,8 +217,8 @@ def _statistics(structure, seed):
 
 def test_batched_interface_equals_the_unbatched_one_fit_by_fit(batched):
     """Over leading axes (2, 3): the M step (to rounding where it iterates) and the
-    log-determinants bit for bit, the batch factors to rounding, the Mahalanobis
-    coefficients as the unbatched distances."""
+    log-determinants bit for bit, the batch factors to rounding, the log-density
+    coefficients as the unbatched distances and log-determinants."""
     from bayesmix.covariance.quadratic import RowProducts
 
     fits = [_statistics(batched, seed) for seed in range(6)]
@@ -234,8 +234,9 @@ def test_batched_interface_equals_the_unbatched_one_fit_by_fit(batched):
     assert covariances.shape == (2, 3, *batched.stored_shape(K, D))
     rows = RowProducts(np.random.default_rng(9).normal(size=(7, D)))
     factors = batched.batch_precision_cholesky(covariances)
-    coefficients = batched.batch_mahalanobis_coefficients(means, factors)
-    distances = coefficients @ rows.features(batched.mahalanobis_features).T
+    constants = np.random.default_rng(10).normal(size=(2, 3, K))
+    coefficients = batched.batch_log_density_coefficients(means, factors, constants)
+    log_densities = coefficients @ rows.features(batched.mahalanobis_features).T
     log_det = batched.log_det_cholesky(factors, D)
     for i, (fit_counts, fit_means, fit_second, _) in enumerate(fits):
         at = np.unravel_index(i, (2, 3))
@@ -247,9 +248,31 @@ def test_batched_interface_equals_the_unbatched_one_fit_by_fit(batched):
         one_factors = batched.precision_cholesky(one)
         np.testing.assert_allclose(factors[at], one_factors, rtol=1e-12, atol=1e-14)
         np.testing.assert_array_equal(log_det[at], batched.log_det_cholesky(factors[at], D))
-        np.testing.assert_allclose(
-            distances[at], batched.squared_mahalanobis(rows.X, fit_means, one_factors).T,
-            rtol=1e-10)
+        expected = (constants[at][:, None] + np.reshape(log_det[at], (-1, 1))
+                    - 0.5 * batched.squared_mahalanobis(rows.X, fit_means, one_factors).T)
+        np.testing.assert_allclose(log_densities[at], expected, rtol=1e-10)
+
+
+def test_batched_log_density_coefficients_are_the_generic_ones(batched):
+    """Each structure's compiled coefficients give, to rounding, the log densities of the
+    interface's default (through the full precision matrices and the rows' outer
+    products), which a structure without its own form uses."""
+    from bayesmix.covariance.base import CovarianceStructure
+    from bayesmix.covariance.quadratic import RowProducts
+
+    fits = [_statistics(batched, seed) for seed in range(6)]
+    counts, means, second = (None if fits[0][i] is None else
+                             np.stack([fit[i] for fit in fits]).reshape(2, 3, *fits[0][i].shape)
+                             for i in range(3))
+    factors = batched.batch_precision_cholesky(
+        batched.m_step(counts, means, second, fits[0][3], 1e-3))
+    constants = np.random.default_rng(11).normal(size=(2, 3, K))
+    rows = RowProducts(np.random.default_rng(12).normal(size=(7, D)))
+    generic = CovarianceStructure.batch_log_density_coefficients(batched, means, factors,
+                                                                 constants)
+    own = batched.batch_log_density_coefficients(means, factors, constants)
+    np.testing.assert_allclose(own @ rows.features(batched.mahalanobis_features).T,
+                               generic @ rows.features("outer").T, rtol=1e-12)
 
 
 NONLINEAR = [structure.name for structure in STRUCTURES if structure.nonlinear_constraints]

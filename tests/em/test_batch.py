@@ -248,18 +248,18 @@ def test_structures_sharing_a_density_kernel_are_evaluated_by_one_call(source, m
 
     calls = {"factors": [], "coefficients": []}
     factorise = MatrixFamily.batch_precision_cholesky_or_none
-    coefficients = FullCovariance.batch_mahalanobis_coefficients
+    coefficients = FullCovariance.batch_log_density_coefficients
 
     def counted_factors(self, covariances):
         calls["factors"].append(covariances.shape[0])
         return factorise(self, covariances)
 
-    def counted_coefficients(self, means, factors):
+    def counted_coefficients(self, means, factors, constants):
         calls["coefficients"].append(means.shape[0])
-        return coefficients(self, means, factors)
+        return coefficients(self, means, factors, constants)
 
     monkeypatch.setattr(MatrixFamily, "batch_precision_cholesky_or_none", counted_factors)
-    monkeypatch.setattr(FullCovariance, "batch_mahalanobis_coefficients", counted_coefficients)
+    monkeypatch.setattr(FullCovariance, "batch_log_density_coefficients", counted_coefficients)
     settings = EMSettings(tol=0.0, max_iter=5)
     resp, = _starts(source, [3])
     names = ["VVV", "EEE", "VEV", "EEE", "EVV"]
