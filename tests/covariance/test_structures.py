@@ -215,6 +215,17 @@ def _statistics(structure, seed):
     return counts, means, second, X.T @ X
 
 
+def _stacked(fits):
+    """Six fits' counts, means and second moments over leading axes (2, 3), and the total
+    scatter (shared by the batch, as the data's scatter is)."""
+    def stack(index):
+        if fits[0][index] is None:
+            return None
+        return np.stack([fit[index] for fit in fits]).reshape(2, 3, *fits[0][index].shape)
+
+    return stack(0), stack(1), stack(2), fits[0][3]
+
+
 def test_batched_interface_equals_the_unbatched_one_fit_by_fit(batched):
     """Over leading axes (2, 3): the M step (to rounding where it iterates) and the
     log-determinants bit for bit, the batch factors to rounding, the log-density
@@ -222,14 +233,7 @@ def test_batched_interface_equals_the_unbatched_one_fit_by_fit(batched):
     from bayesmix.covariance.quadratic import RowProducts
 
     fits = [_statistics(batched, seed) for seed in range(6)]
-    scatter = fits[0][3]  # shared by the batch, as the data's scatter is
-
-    def stack(index):
-        if fits[0][index] is None:
-            return None
-        return np.stack([fit[index] for fit in fits]).reshape(2, 3, *fits[0][index].shape)
-
-    counts, means, second = stack(0), stack(1), stack(2)
+    counts, means, second, scatter = _stacked(fits)
     covariances = batched.m_step(counts, means, second, scatter, 1e-3)
     assert covariances.shape == (2, 3, *batched.stored_shape(K, D))
     rows = RowProducts(np.random.default_rng(9).normal(size=(7, D)))
@@ -260,12 +264,9 @@ def test_batched_log_density_coefficients_are_the_generic_ones(batched):
     from bayesmix.covariance.base import CovarianceStructure
     from bayesmix.covariance.quadratic import RowProducts
 
-    fits = [_statistics(batched, seed) for seed in range(6)]
-    counts, means, second = (None if fits[0][i] is None else
-                             np.stack([fit[i] for fit in fits]).reshape(2, 3, *fits[0][i].shape)
-                             for i in range(3))
+    counts, means, second, scatter = _stacked([_statistics(batched, seed) for seed in range(6)])
     factors = batched.batch_precision_cholesky(
-        batched.m_step(counts, means, second, fits[0][3], 1e-3))
+        batched.m_step(counts, means, second, scatter, 1e-3))
     constants = np.random.default_rng(11).normal(size=(2, 3, K))
     rows = RowProducts(np.random.default_rng(12).normal(size=(7, D)))
     generic = CovarianceStructure.batch_log_density_coefficients(batched, means, factors,
