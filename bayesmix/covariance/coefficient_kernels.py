@@ -13,6 +13,8 @@ directly. The values are NumPy's to rounding, not bit for bit. Compiled as
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 
 from bayesmix.covariance.inner_kernels import compiled
@@ -50,14 +52,7 @@ def matrix_coefficients(factors: np.ndarray, means: np.ndarray, constants: np.nd
     >>> coefficients @ RowProducts(np.array([[3.0, 4.0]])).features("outer").T  # 0.5 - 20/2
     array([[-9.5]])
     """
-    n_components, n_features = means.shape[-2:]
-    batch_shape = means.shape[:-2]
-    coefficients = _matrix_coefficients(
-        np.ascontiguousarray(factors, dtype=np.float64).reshape(
-            -1, factors.shape[-3], n_features, n_features),
-        np.ascontiguousarray(means, dtype=np.float64).reshape(-1, n_components, n_features),
-        np.ascontiguousarray(constants, dtype=np.float64).reshape(-1, n_components))
-    return coefficients.reshape(*batch_shape, n_components, -1)
+    return _over_batch(_matrix_coefficients, factors, means, constants)
 
 
 def diagonal_coefficients(factors: np.ndarray, means: np.ndarray, constants: np.ndarray
@@ -89,14 +84,17 @@ def diagonal_coefficients(factors: np.ndarray, means: np.ndarray, constants: np.
     >>> coefficients @ RowProducts(np.array([[3.0, 4.0]])).features("squares").T
     array([[-9.5]])
     """
-    n_components, n_features = means.shape[-2:]
+    return _over_batch(_diagonal_coefficients, factors, means, constants)
+
+
+def _over_batch(kernel: Callable, factors: np.ndarray, means: np.ndarray,
+                constants: np.ndarray) -> np.ndarray:
+    """``kernel`` of one batch axis over the leading axes of ``means`` (*B, K, D):
+    each array's leading axes flattened into one (C-contiguous float64), and back."""
     batch_shape = means.shape[:-2]
-    coefficients = _diagonal_coefficients(
-        np.ascontiguousarray(factors, dtype=np.float64).reshape(
-            -1, n_components, factors.shape[-1]),
-        np.ascontiguousarray(means, dtype=np.float64).reshape(-1, n_components, n_features),
-        np.ascontiguousarray(constants, dtype=np.float64).reshape(-1, n_components))
-    return coefficients.reshape(*batch_shape, n_components, -1)
+    flat = [np.ascontiguousarray(array, dtype=np.float64).reshape(
+                -1, *array.shape[len(batch_shape):]) for array in (factors, means, constants)]
+    return kernel(*flat).reshape(*means.shape[:-1], -1)
 
 
 @compiled
