@@ -84,11 +84,14 @@ from bayesmix.em.engine import (
     EMSettings,
     MixtureParameters,
 )
+from bayesmix.em.normalise_kernel import normalise_log_probabilities
 from bayesmix.em.sources import InMemorySource, centred_blocks
 
 __all__ = ["BatchEM", "BatchEvaluation", "BatchStart"]
 
 _LOG_2PI = np.log(2.0 * np.pi)
+#: The row weights of an unweighted source, as the compiled normalisation takes them.
+_NO_WEIGHTS = np.empty(0)
 #: Symmetric covariance matrices of at least this many features are packed as their
 #: upper triangles (smaller ones: the copies saved do not pay for the packing).
 _TRIANGLE_FROM = 8
@@ -389,30 +392,6 @@ class _Step:
     converged: np.ndarray       # (B,) an iterate whose change is below tol
 
 
-def _normalise(log_prob: np.ndarray, real: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Turn (B, K, N) joint log probabilities into responsibilities, in place.
-
-    Returns each row's largest joint log probability and its log normaliser, (B, N).
-    A row where every component's log probability is ``-inf`` gets equal shares of the
-    real components and log normaliser ``-inf`` (as ``density.normalise_rows`` does).
-    """
-    row_max = log_prob.max(axis=1)
-    log_prob -= row_max[:, np.newaxis, :]
-    np.exp(log_prob, out=log_prob)
-    row_sum = log_prob.sum(axis=1)
-    if not row_sum.min() > 0.0:  # a row where every component is -inf (or NaN)
-        hopeless = ~(row_sum > 0.0)
-        shares = real / real.sum(axis=1, keepdims=True)
-        log_prob[...] = np.where(hopeless[:, np.newaxis, :], shares[:, :, np.newaxis],
-                                 log_prob)
-        row_max[hopeless] = -np.inf
-        row_sum[hopeless] = 1.0
-    log_prob /= row_sum[:, np.newaxis, :]
-    log_norm = np.log(row_sum)
-    log_norm += row_max
-    return row_max, log_norm
-
-
 def _select(rows: np.ndarray, new: np.ndarray, old: np.ndarray) -> np.ndarray:
     """``new`` in the ``rows`` where it is true, ``old`` elsewhere (no copy if all or none)."""
     n_new = np.count_nonzero(rows)
@@ -606,17 +585,13 @@ class BatchEM:
         ``[log_likelihood, (entropy,) counts, sums, second moments of each group]``.
         """
         source = self.source
+        sizes = np.count_nonzero(real, axis=1).astype(np.int64)
         for block_rows, products in self._blocks(rows):
             log_prob = self._joint_log_probabilities(products, coefficients, groups, real)
-            row_max, log_norm = _normalise(log_prob, real)
-            weights = None if source.sample_weight is None else source.sample_weight[
-                block_rows]
-            if weights is not None:
-                log_prob *= weights
-            part = [log_norm.sum(axis=1) if weights is None else log_norm @ weights]
-            if evaluate:
-                log_norm -= row_max
-                part.append(log_norm.sum(axis=1) if weights is None else log_norm @ weights)
+            log_likelihood, entropy = normalise_log_probabilities(
+                log_prob, sizes, _NO_WEIGHTS if source.sample_weight is None
+                else source.sample_weight[block_rows])
+            part = [log_likelihood, entropy] if evaluate else [log_likelihood]
             part += self._moments(log_prob, groups, products)
             totals = part if block_rows.start == rows.start else [
                 None if total is None else total + value for total, value in zip(totals, part)]
@@ -1325,11 +1300,12 @@ class BatchEM:
         order, n_components, real, groups, packed = self._stacked_fits(fits)
         n_samples = self.source.n_samples
         resp = np.empty((*real.shape, n_samples))
+        sizes = np.count_nonzero(real, axis=1).astype(np.int64)
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
             coefficients = self._coefficients(packed, groups, real)
             for block_rows, products in self._blocks(slice(0, n_samples)):
                 log_prob = self._joint_log_probabilities(products, coefficients, groups, real)
-                _normalise(log_prob, real)
+                normalise_log_probabilities(log_prob, sizes, _NO_WEIGHTS)
                 resp[:, :, block_rows] = log_prob
         back = np.argsort(order)
         return [resp[row, :k].T for row, k in zip(back, n_components)]
