@@ -563,16 +563,16 @@ class BatchEM:
                     ) -> MixtureParameters | None:
         """One run's parameters without its padded components (copies), or ``None``.
 
-        ``None`` when its covariances are not positive definite.
+        ``None`` when its covariances are not positive definite. Their precision factors
+        are the batch's (compiled: the estimator's to rounding).
         """
         n_features = self.source.n_features
         n_padded = group.columns.start // (1 + n_features)
         means = packed[n_padded:group.columns.start].reshape(n_padded, n_features)
         covariances = group.unpack(packed[np.newaxis, group.columns])[0][
             self._block(group.structure, n_components)].copy()
-        try:
-            factors = group.structure.precision_cholesky(covariances)
-        except ValueError:
+        factors = group.structure.batch_precision_cholesky_or_none(covariances)
+        if factors is None:
             return None
         return MixtureParameters(packed[:n_components].copy(), means[:n_components].copy(),
                                  covariances, factors)

@@ -185,7 +185,9 @@ def stretch_ratios(structure: CovarianceStructure, covariances: np.ndarray,
     variance there (weighted by ``counts``) if that is smaller. A component is stretched
     when its ratio is at most :data:`STRETCH_RTOL`. Returns the ratios and whether each
     was taken to the pooled variance; ratios ``inf`` for the other structures
-    (:attr:`~bayesmix.covariance.base.CovarianceStructure.collapse_stretches`).
+    (:attr:`~bayesmix.covariance.base.CovarianceStructure.collapse_stretches`). Every
+    argument may carry leading batch axes (``counts`` (*B, K)), one pooled variance per
+    batch entry.
 
     Examples
     --------
@@ -200,13 +202,12 @@ def stretch_ratios(structure: CovarianceStructure, covariances: np.ndarray,
     >>> ratios <= STRETCH_RTOL, pooled
     (array([False,  True]), array([False, False]))
     """
-    n_components = counts.shape[0]
     if not structure.collapse_stretches:
-        return np.full(n_components, np.inf), np.zeros(n_components, dtype=bool)
-    full = structure.to_full(covariances, n_components, directions.shape[-1])
-    pooled = np.einsum("k,kde->de", counts / counts.sum(), full)
-    pooled_variance = STRETCH_WITHIN_FACTOR * np.einsum("kd,de,ke->k", directions, pooled,
-                                                        directions)
+        return np.full(counts.shape, np.inf), np.zeros(counts.shape, dtype=bool)
+    full = structure.to_full(covariances, counts.shape[-1], directions.shape[-1])
+    pooled = np.einsum("...k,...kde->...de", counts / counts.sum(axis=-1, keepdims=True), full)
+    pooled_variance = STRETCH_WITHIN_FACTOR * np.einsum("...kd,...de,...ke->...k", directions,
+                                                        pooled, directions)
     capped = pooled_variance < data_variance
     with np.errstate(divide="ignore", invalid="ignore"):  # a direction where X is constant
         ratios = (smallest - reg_covar) / np.where(capped, pooled_variance, data_variance)
@@ -233,20 +234,21 @@ def has_stretched(structure: CovarianceStructure, covariances: np.ndarray,
     ...               np.array([4.0, 4.0]), 0.0)
     array([ True, False])
     """
-    stretched = np.zeros(len(covariances), dtype=bool)
     if not structure.collapse_stretches:
-        return stretched
-    n_components = counts.shape[-1]
-    for entry, (entry_covariances, entry_counts) in enumerate(zip(covariances, counts)):
-        real = (np.arange(n_components) if present is None
-                else np.flatnonzero(present[entry]))
-        fitted = entry_covariances[real]
-        smallest, directions, data_variance = structure.smallest_variances(fitted,
-                                                                           data_covariance)
-        ratios, _ = stretch_ratios(structure, fitted, entry_counts[real], smallest,
-                                   directions, data_variance, reg_covar)
-        stretched[entry] = (ratios <= STRETCH_RTOL).any()
-    return stretched
+        return np.zeros(len(covariances), dtype=bool)
+    n_entries, n_components = counts.shape
+    present = np.ones(counts.shape, dtype=bool) if present is None else present
+    # every fit's components as one stack (no such structure shares a covariance), the
+    # absent ones zero, out of the pooled variance
+    fitted = np.where(present.reshape(*present.shape, *(1,) * (covariances.ndim - 2)),
+                      covariances, 0.0)
+    smallest, directions, data_variance = structure.smallest_variances(
+        fitted.reshape(n_entries * n_components, *covariances.shape[2:]), data_covariance)
+    ratios, _ = stretch_ratios(structure, fitted, np.where(present, counts, 0.0),
+                               smallest.reshape(counts.shape),
+                               directions.reshape(*counts.shape, -1),
+                               data_variance.reshape(counts.shape), reg_covar)
+    return ((ratios <= STRETCH_RTOL) & present).any(axis=1)
 
 
 def axes_scatters(structure: CovarianceStructure, counts: np.ndarray, sums: np.ndarray,
