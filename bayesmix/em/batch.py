@@ -251,6 +251,8 @@ class _Group:
     def keep(self, kept: np.ndarray) -> None:
         """Keep the group's rows where the stack's ``kept`` is true."""
         mine = kept[self.rows]
+        if mine.all():  # its rows move, what is kept of them stays
+            return
         if self.phantom is not None:
             self.phantom = self.phantom[mine]
         self.sizes, self._kept = self.sizes[mine], {}
@@ -295,7 +297,8 @@ class _Span:
 
     The E step evaluates their runs together: one call for the precision factors
     (``factors``, of the parameters the current E step evaluates), one for the
-    log-density coefficients, one matrix product with the rows' features
+    log-density coefficients (``coefficients``, made with ``constants``, the log weights
+    minus ``D log(2 pi) / 2``), one matrix product with the rows' features
     and one for their moments (the second moments of ``moments``, the kind its groups
     read, if any), whatever the number of structures. ``groups`` are those of its groups
     that still have runs.
@@ -308,6 +311,7 @@ class _Span:
                              if group.structure.second_moments is not None), None)
         self.place()
         self.factors = np.zeros((self.size, *groups[0].stored_shape))
+        self.coefficients = self.constants = np.empty((0, 0))
         for group in groups:
             group.span = self
 
@@ -656,16 +660,19 @@ class BatchEM:
         """Each span's weights of the rows' features that give the joint log probabilities
         ``log w_k + log N(x | mu_k, Sigma_k)``, at the spans' ``factors``
         (:meth:`~bayesmix.covariance.base.CovarianceStructure.batch_log_density_coefficients`
-        with the log weights minus ``D log(2 pi) / 2``)."""
+        with the log weights minus ``D log(2 pi) / 2``); each span keeps its own."""
         n_runs, n_components = real.shape
         n_features = self.source.n_features
         means = packed[:, n_components:groups[0].columns.start].reshape(
             n_runs, n_components, n_features)
         constants = np.log(packed[:, :n_components])
         constants -= 0.5 * n_features * _LOG_2PI
-        return [span.structure.batch_log_density_coefficients(
-                    means[span.rows], span.factors, constants[span.rows])
-                for span in _spans(groups)]
+        spans = _spans(groups)
+        for span in spans:
+            span.constants = constants[span.rows]
+            span.coefficients = span.structure.batch_log_density_coefficients(
+                means[span.rows], span.factors, span.constants)
+        return [span.coefficients for span in spans]
 
     def _m_step(self, totals: list, groups: list[_Group], real: np.ndarray, width: int,
                 previous: np.ndarray | None = None) -> np.ndarray:
@@ -802,20 +809,55 @@ class BatchEM:
 
     def _log_priors(self, packed: np.ndarray, groups: list[_Group], real: np.ndarray
                     ) -> np.ndarray:
-        """Each run's log prior density at its packed parameters (n,), whose precision
-        factors the spans hold (those of the E step at ``packed``)."""
+        """Each run's log prior density at its packed parameters (n,), from the spans'
+        log-density coefficients (those of the E step at ``packed``).
+
+        A component's coefficients ``c``, made with the constant ``c0``, weigh the row
+        features ``f(x)`` as ``c @ f(x) = c0 + log|U| - (x - mu)' P (x - mu) / 2``
+        (``P = U U'``): the rows' coordinates by ``P mu``, their products by ``-P / 2``
+        on the diagonal and ``-P`` off it, and 1 by ``c1 = c0 + log|U| - mu' P mu / 2``.
+        So the component's term of
+        :meth:`~bayesmix.covariance.base.CovarianceStructure.log_prior`, ``-(e
+        log|Sigma| + tr(Lambda P) + kappa (mu - m)' P (mu - m)) / 2``, is ``c @ (g +
+        kappa f(m)) + (e - kappa) (c1 + mu' (P mu) / 2) - e c0``, with ``g`` the prior
+        scale ``Lambda``'s entries where ``f`` has the products
+        (:meth:`_prior_weights`): two products per group, whatever the structure.
+        """
         n_runs, n_components = real.shape
+        n_features = self.source.n_features
         means = packed[:, n_components:groups[0].columns.start].reshape(
-            n_runs, n_components, -1)
-        log_priors = np.zeros(n_runs)
-        for group in groups:  # padded, with each run's prior terms (they depend on K)
+            n_runs, n_components, n_features)
+        terms = np.empty((n_runs, n_components))
+        for group in groups:  # each run with the prior terms of its K
             span = group.span
-            factors = span.factors[group.start - span.start:][:group.size]
-            terms = group.structure.log_prior_terms(
-                means[group.rows], group.covariances(packed), self._shared_prior(group),
-                *self._stacked_prior_terms(group), factors=factors)
-            log_priors[group.rows] = -0.5 * np.where(real[group.rows], terms, 0.0).sum(axis=1)
-        return log_priors
+            within = slice(group.start - span.start, group.start - span.start + group.size)
+            coefficients, constants = span.coefficients[within], span.constants[within]
+            weights, extras, shrinkage = self._prior_weights(group)
+            constant_log_det = coefficients[..., -1] + 0.5 * np.einsum(  # c0 + log|U|
+                "nkd,nkd->nk", means[group.rows], coefficients[..., -1 - n_features:-1])
+            terms[group.rows] = (np.einsum("nkf,nf->nk", coefficients, weights)
+                                 + (extras - shrinkage)[:, np.newaxis] * constant_log_det
+                                 - extras[:, np.newaxis] * constants)
+        return np.where(real, terms, 0.0).sum(axis=1)
+
+    def _prior_weights(self, group: _Group) -> tuple[np.ndarray, np.ndarray, float]:
+        """What :meth:`_log_priors` weighs the group's coefficients with: ``g + kappa
+        f(m)`` (n, F), each run's ``e`` (n,) and ``kappa``."""
+        def make() -> tuple[np.ndarray, np.ndarray, float]:
+            extras, scales = self._stacked_prior_terms(group)
+            prior = self._shared_prior(group)
+            kind = group.structure.mahalanobis_features
+            at_mean = prior.shrinkage * RowProducts(prior.mean[np.newaxis]).features(kind)
+            if kind == "outer":
+                rows, columns = upper_triangle(self.source.n_features)
+                entries = scales[:, rows, columns]
+            else:
+                entries = np.diagonal(scales, axis1=1, axis2=2)
+            weights = np.repeat(at_mean, group.size, axis=0)
+            weights[:, :entries.shape[1]] += entries
+            return weights, extras, prior.shrinkage
+
+        return group.kept("prior_weights", make)
 
     # ------------------------------------------------------------------ runs
     def run(self, starts: Sequence[BatchStart], screen_tol: float = np.inf
