@@ -195,6 +195,13 @@ class BatchEvaluation:
     scatters: list[np.ndarray | None]
 
 
+def _rows_of(value: Any, rows: np.ndarray) -> Any:
+    """The ``rows`` of a per-run array, or of each in a tuple (other values as they are)."""
+    if isinstance(value, tuple):
+        return tuple(_rows_of(item, rows) for item in value)
+    return value[rows] if isinstance(value, np.ndarray) else value
+
+
 class _Group:
     """The consecutive rows of the stack that share a structure, and what is theirs only.
 
@@ -216,6 +223,7 @@ class _Group:
         self.phantom = phantom
         self.sizes = real.sum(axis=1)
         self._kept: dict[str, Any] = {}
+        self._by_size: list[tuple[int, np.ndarray]] | None = None
         self.span: _Span
         n_features = stored_shape[-1]
         self.triangle = None
@@ -249,17 +257,21 @@ class _Group:
         return self.unpack(packed[self.rows, self.columns])
 
     def keep(self, kept: np.ndarray) -> None:
-        """Keep the group's rows where the stack's ``kept`` is true."""
+        """Keep the group's rows where the stack's ``kept`` is true, and what was made of
+        them (:meth:`kept`)."""
         mine = kept[self.rows]
         if mine.all():  # its rows move, what is kept of them stays
             return
         if self.phantom is not None:
             self.phantom = self.phantom[mine]
-        self.sizes, self._kept = self.sizes[mine], {}
+        self.sizes, self._by_size = self.sizes[mine], None
+        self._kept = {name: _rows_of(value, mine) for name, value in self._kept.items()}
         self.size = int(np.count_nonzero(mine))
 
     def kept(self, name: str, make: Callable[[], Any]) -> Any:
-        """``make()``, made once and kept under ``name`` until the group's rows change."""
+        """``make()``, made once and kept under ``name``: an array with a row per run of
+        the group, or a tuple of such arrays and of values that all its runs share; when
+        runs leave, their rows go."""
         if name not in self._kept:
             self._kept[name] = make()
         return self._kept[name]
@@ -267,8 +279,10 @@ class _Group:
     def runs_by_size(self) -> list[tuple[int, np.ndarray]]:
         """Each number of real components, with the group's runs (their positions in the
         group) that have it."""
-        return self.kept("runs_by_size", lambda: [
-            (int(size), np.flatnonzero(self.sizes == size)) for size in np.unique(self.sizes)])
+        if self._by_size is None:
+            self._by_size = [(int(size), np.flatnonzero(self.sizes == size))
+                             for size in np.unique(self.sizes)]
+        return self._by_size
 
 
 #: The structure's methods that evaluate its runs: structures that share them (the same
