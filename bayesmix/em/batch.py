@@ -46,8 +46,8 @@ Prior
     one stacked call per structure with each run's prior terms (they depend on its
     number of components), the padded components absent from it; they keep the
     covariances of the first (maximum-likelihood) M step. The bound the iterations
-    ascend is the log-likelihood plus the log prior (``log_prior_terms``, stacked
-    alike).
+    ascend is the log-likelihood plus the log prior, which each run's log-density
+    coefficients give with a few products (:meth:`BatchEM._log_priors`).
 
 Screening
     A "small EM" (Biernacki, Celeux and Govaert 2003): a run given rivals goes on past
@@ -56,7 +56,7 @@ Screening
     ends before that stage counts with its last bound); otherwise it is dropped. A rival
     made outside the batch counts with its bound at that stage (``screen_bound``).
 
-Its length (about 1,350 lines, a third of it docstrings) is that of one algorithm, the
+Its length (about 1,400 lines, a third of it docstrings) is that of one algorithm, the
 batched iterations with their layout, SQUAREM cycle, prior, screening and failures,
 kept together so that it reads against :class:`~bayesmix.em.engine.EMEngine`.
 """
@@ -84,7 +84,6 @@ from bayesmix.em.engine import (
     EMSettings,
     MixtureParameters,
 )
-from bayesmix.em.normalise_kernel import normalise_log_probabilities
 from bayesmix.em.sources import InMemorySource, centred_blocks
 
 __all__ = ["BatchEM", "BatchEvaluation", "BatchStart"]
@@ -602,6 +601,9 @@ class BatchEM:
 
         ``[log_likelihood, (entropy,) counts, sums, second moments of each group]``.
         """
+        # Numba loads and compiles on the first batched E step, not on import.
+        from bayesmix.em.normalise_kernel import normalise_log_probabilities
+
         source = self.source
         sizes = np.count_nonzero(real, axis=1).astype(np.int64)
         for block_rows, products in self._blocks(rows):
@@ -1351,6 +1353,8 @@ class BatchEM:
                [0., 1.],
                [0., 1.]])
         """
+        from bayesmix.em.normalise_kernel import normalise_log_probabilities
+
         if not fits:
             return []
         order, n_components, real, groups, packed = self._stacked_fits(fits)

@@ -238,8 +238,7 @@ def has_stretched(structure: CovarianceStructure, covariances: np.ndarray,
         return np.zeros(len(covariances), dtype=bool)
     n_entries, n_components = counts.shape
     present = np.ones(counts.shape, dtype=bool) if present is None else present
-    # every fit's components as one stack (no such structure shares a covariance), the
-    # absent ones zero, out of the pooled variance
+    # every fit's components in one stack (none shares a covariance), the absent ones 0
     fitted = np.where(present.reshape(*present.shape, *(1,) * (covariances.ndim - 2)),
                       covariances, 0.0)
     smallest, directions, data_variance = structure.smallest_variances(
