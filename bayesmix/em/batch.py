@@ -78,7 +78,9 @@ from bayesmix.em.engine import (
     COLLAPSE_CHECK_EVERY,
     COUNT_FLOOR,
     MAX_SQUAREM_STEP,
+    SQUAREM_FIRST,
     SQUAREM_FROM,
+    SQUAREM_JUMP,
     SQUAREM_STEP_GROWTH,
     EMRun,
     EMSettings,
@@ -107,9 +109,8 @@ _BLOCK_ROWS = 1024
 #: Rows' products (of every block) are kept between iterations while they hold at most
 #: this many float64 values per kind of feature (``n_samples * n_features**2``).
 _KEPT_PRODUCTS = 1 << 21
-#: A run's place in its SQUAREM cycle (see EMEngine's iterations): its next E step is
-#: the cycle's first EM step, its second, or the evaluation of the extrapolated jump.
-_FIRST, _SECOND, _JUMP = 0, 1, 2
+#: No rejected jump, as the compiled SQUAREM cycle takes it.
+_NO_REJECTIONS = np.zeros(0, dtype=bool)
 
 
 @dataclass(frozen=True)
@@ -367,9 +368,9 @@ class _Stack:
     reverted: np.ndarray        # (B,) ``packed`` is the cycle's second EM step again
     previous: np.ndarray        # (B,) the lower bound of the last iterate
     last_change: np.ndarray     # (B,) its change
-    phase: np.ndarray           # (B,) _FIRST, _SECOND or _JUMP
+    phase: np.ndarray           # (B,) its place in its cycle (SQUAREM_FIRST, ...)
     max_step: np.ndarray        # (B,) SQUAREM's longest step
-    cycle: list[np.ndarray]     # 3 x (B, P) the cycle's start and its two EM steps
+    cycle: np.ndarray           # (3, B, P) the cycle's start and its two EM steps
     screening: np.ndarray       # (B,) the screen stage is still ahead
     real: np.ndarray            # (B, K) which components are not padding
     starved_counts: np.ndarray  # (B, K) the starved components' counts at the last check
@@ -382,8 +383,8 @@ class _Stack:
         for item in fields(self):
             value = getattr(self, item.name)
             if item.name != "evaluated":
-                setattr(self, item.name, [step[kept] for step in value]
-                        if item.name == "cycle" else value[kept])
+                setattr(self, item.name, value[:, kept] if item.name == "cycle"
+                        else value[kept])
         spans = _spans(groups)
         for span in spans:
             span.keep(kept)
@@ -407,16 +408,6 @@ class _Step:
     following: np.ndarray       # (B, P) the M step's parameters
     rejected: np.ndarray | None  # (B,) a rejected extrapolation (None: none is)
     converged: np.ndarray       # (B,) an iterate whose change is below tol
-
-
-def _select(rows: np.ndarray, new: np.ndarray, old: np.ndarray) -> np.ndarray:
-    """``new`` in the ``rows`` where it is true, ``old`` elsewhere (no copy if all or none)."""
-    n_new = np.count_nonzero(rows)
-    if n_new == len(rows):
-        return new
-    if n_new == 0:
-        return old
-    return np.where(rows[:, np.newaxis], new, old)
 
 
 def _sum_parts(parts: list[list]) -> list:
@@ -937,8 +928,9 @@ class BatchEM:
             stack = _Stack(run=np.array(order), packed=packed,
                            reverted=np.zeros(n_runs, dtype=bool),
                            previous=np.full(n_runs, -np.inf),
-                           last_change=np.full(n_runs, np.inf), phase=np.full(n_runs, _FIRST),
-                           max_step=np.ones(n_runs), cycle=[packed] * 3,
+                           last_change=np.full(n_runs, np.inf),
+                           phase=np.full(n_runs, SQUAREM_FIRST), max_step=np.ones(n_runs),
+                           cycle=np.repeat(packed[np.newaxis], 3, axis=0),
                            screening=np.ones(n_runs, dtype=bool), real=real,
                            starved_counts=np.full(real.shape, np.nan),
                            real_columns=self._real_columns(groups, real, width))
@@ -1071,10 +1063,10 @@ class BatchEM:
             if not span_failed.any():
                 continue
             rows = span.start + np.flatnonzero(span_failed)
-            jumps = rows[stack.phase[rows] == _JUMP]
+            jumps = rows[stack.phase[rows] == SQUAREM_JUMP]
             stack.packed = stack.packed.copy()
             stack.packed[jumps] = stack.cycle[2][jumps]
-            stack.phase[jumps], stack.reverted[jumps] = _FIRST, True
+            stack.phase[jumps], stack.reverted[jumps] = SQUAREM_FIRST, True
             for row in jumps:
                 factors = span.structure.batch_precision_cholesky_or_none(
                     span.covariances(stack.packed)[row - span.start])
@@ -1095,7 +1087,7 @@ class BatchEM:
         following = self._m_step(totals, groups, stack.real, width, stack.packed)
         change = bounds - stack.previous
         # An extrapolation evaluated below the iterate it started from is not an iterate.
-        jumped = stack.phase == _JUMP
+        jumped = stack.phase == SQUAREM_JUMP
         rejected = jumped & (bounds < stack.previous) if jumped.any() else None
         stack.last_change = change if rejected is None else np.where(
             rejected, stack.last_change, change)
@@ -1193,77 +1185,43 @@ class BatchEM:
         return tuple(int(k) for k in np.flatnonzero(bad))
 
     def _advance(self, stack: _Stack, groups: list[_Group], step: _Step) -> None:
-        """Each run's next parameters and place in its SQUAREM cycle."""
+        """Each run's next parameters and place in its SQUAREM cycle
+        (:func:`~bayesmix.em.squarem_kernel.advance_cycles`, ``EMEngine``'s cycle).
+
+        The next E step evaluates a jump unless its covariances are not positive
+        definite (:meth:`_factorise` finds those). The jumps of a structure with
+        :attr:`~CovarianceStructure.nonlinear_constraints` are projected back into them
+        (:meth:`~CovarianceStructure.project`, padded components absent), as ``EMEngine``
+        projects its jumps.
+        """
+        # Numba loads and compiles on the first accelerated batch, not on import.
+        from bayesmix.em.squarem_kernel import advance_cycles
+
         following, rejected = step.following, step.rejected
         stack.evaluated = (stack.packed, stack.run)
         stack.previous = step.bounds if rejected is None else np.where(
             rejected, stack.previous, step.bounds)
-        if not self.settings.accelerate:
-            stack.packed = following
-            return
-        first, second = stack.phase == _FIRST, stack.phase == _SECOND
-        start, first_step, second_step = stack.cycle
-        stack.cycle = [_select(first, stack.packed, start), _select(first, following, first_step),
-                       _select(second, following, second_step)]
-        stack.phase = np.where(first, _SECOND, _FIRST)
-        settled = np.flatnonzero(second & (step.change < SQUAREM_FROM))
-        jumps, usable = self._jump(stack, groups, settled) if settled.size else (None, None)
-        if (usable is not None and usable.any()) or rejected is not None:
-            following = following.copy()  # the cycle may hold it
-        if usable is not None and usable.any():
-            following[settled[usable]] = jumps[usable]
-            stack.phase[settled[usable]] = _JUMP
-        if rejected is not None:
-            following[rejected] = second_step[rejected]
-            stack.reverted = rejected
-        elif stack.reverted.any():
-            stack.reverted = np.zeros(len(stack.run), dtype=bool)
+        if self.settings.accelerate:
+            jumped = advance_cycles(
+                stack.packed, following, stack.cycle, stack.phase, step.change,
+                _NO_REJECTIONS if rejected is None else rejected, stack.max_step,
+                stack.real_columns, stack.real.shape[1], SQUAREM_FROM, SQUAREM_STEP_GROWTH,
+                MAX_SQUAREM_STEP)
+            for group in groups:
+                rows = group.start + np.flatnonzero(jumped[group.rows])
+                if group.structure.nonlinear_constraints and rows.size:
+                    present = stack.real[rows]
+                    projected = group.structure.project(
+                        self._pad(group, group.unpack(following[rows, group.columns]),
+                                  present, 0.0),
+                        following[rows, :stack.real.shape[1]], self.source.n_features)
+                    following[rows, group.columns] = group.pack(
+                        self._pad(group, projected, present))
+            if rejected is not None:
+                stack.reverted = rejected
+            elif stack.reverted.any():
+                stack.reverted = np.zeros(len(stack.run), dtype=bool)
         stack.packed = following
-
-    def _jump(self, stack: _Stack, groups: list[_Group], settled: np.ndarray
-              ) -> tuple[np.ndarray, np.ndarray]:
-        """SQUAREM's extrapolation for the ``settled`` rows (``EMEngine._squarem_jump``).
-
-        With ``r = first - start`` and ``v = second - 2 first + start``, the jump is
-        ``start - 2 a r + a**2 v`` with ``a = -|r| / |v|`` between ``-max_step`` and -1.
-        Returns the jumps and which are usable: those with positive weights (the next E
-        step evaluates them, unless their covariances are not positive definite, which
-        :meth:`_factorise` finds). The usable jumps of a structure with
-        :attr:`~CovarianceStructure.nonlinear_constraints` are projected back into them
-        (:meth:`~CovarianceStructure.project`, padded components absent), as
-        ``EMEngine`` projects its jumps.
-        """
-        start, first, second = (step[settled] for step in stack.cycle)
-        r = first - start
-        v = second - 2.0 * first + start
-        real = stack.real_columns[settled]  # the engine's parameters
-        r_norm = np.sqrt(np.einsum("bp,bp->b", r, r * real))
-        v_norm = np.sqrt(np.einsum("bp,bp->b", v, v * real))
-        max_step = stack.max_step[settled]
-        alpha = np.maximum(-r_norm / v_norm, -max_step)
-        moving = v_norm > 0.0
-        stack.max_step[settled] = np.where(
-            moving & (alpha == -max_step),
-            np.minimum(SQUAREM_STEP_GROWTH * max_step, MAX_SQUAREM_STEP), max_step)
-        jumps = start - (2.0 * alpha)[:, np.newaxis] * r + (alpha * alpha)[:, np.newaxis] * v
-        n_components = stack.real.shape[1]
-        weights = jumps[:, :n_components]
-        usable = moving & (alpha < -1.0) & ((weights > 0.0) | ~stack.real[settled]).all(axis=1)
-        weights /= weights.sum(axis=1, keepdims=True)
-        for group in groups:
-            if not group.structure.nonlinear_constraints:
-                continue
-            rows = np.flatnonzero(usable & (settled >= group.start)
-                                  & (settled < group.start + group.size))
-            if rows.size == 0:
-                continue
-            present = stack.real[settled[rows]]
-            covariances = self._pad(group, group.unpack(jumps[rows, group.columns]), present,
-                                    0.0)
-            projected = group.structure.project(covariances, weights[rows],
-                                                self.source.n_features)
-            jumps[rows, group.columns] = group.pack(self._pad(group, projected, present))
-        return jumps, usable
 
     @staticmethod
     def _screen(pending: dict[int, list[int]], screen_bounds: np.ndarray) -> list[int]:

@@ -28,9 +28,9 @@ from bayesmix.em.statistics import SufficientStatistics
 if TYPE_CHECKING:
     from bayesmix.covariance.prior import ConjugatePrior
 
-__all__ = ["COLLAPSE_CHECK_EVERY", "COUNT_FLOOR", "MAX_SQUAREM_STEP", "SQUAREM_FROM",
-           "SQUAREM_STEP_GROWTH", "EMEngine", "EMRun", "EMSettings", "MixtureParameters",
-           "mixing_weights"]
+__all__ = ["COLLAPSE_CHECK_EVERY", "COUNT_FLOOR", "MAX_SQUAREM_STEP", "SQUAREM_FIRST",
+           "SQUAREM_FROM", "SQUAREM_JUMP", "SQUAREM_SECOND", "SQUAREM_STEP_GROWTH", "EMEngine",
+           "EMRun", "EMSettings", "MixtureParameters", "mixing_weights"]
 
 #: The longest SQUAREM extrapolation, in units of the EM step.
 MAX_SQUAREM_STEP = 64.0
@@ -39,6 +39,10 @@ MAX_SQUAREM_STEP = 64.0
 SQUAREM_FROM = 1e-3
 #: How much the longest SQUAREM step grows each time a step reaches it.
 SQUAREM_STEP_GROWTH = 4.0
+#: A run's place in its SQUAREM cycle, as the batched runs track it
+#: (:mod:`bayesmix.em.batch`): its next E step evaluates the cycle's first EM step, its
+#: second, or the extrapolated jump.
+SQUAREM_FIRST, SQUAREM_SECOND, SQUAREM_JUMP = 0, 1, 2
 #: Added to every component's weighted count, as scikit-learn does, so that an empty
 #: component divides by a tiny number instead of zero.
 COUNT_FLOOR = 10 * np.finfo(np.float64).eps
