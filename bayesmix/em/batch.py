@@ -1208,15 +1208,17 @@ class BatchEM:
                 stack.real_columns, stack.real.shape[1], SQUAREM_FROM, SQUAREM_STEP_GROWTH,
                 MAX_SQUAREM_STEP)
             for group in groups:
+                if not group.structure.nonlinear_constraints:
+                    continue
                 rows = group.start + np.flatnonzero(jumped[group.rows])
-                if group.structure.nonlinear_constraints and rows.size:
-                    present = stack.real[rows]
-                    projected = group.structure.project(
-                        self._pad(group, group.unpack(following[rows, group.columns]),
-                                  present, 0.0),
-                        following[rows, :stack.real.shape[1]], self.source.n_features)
-                    following[rows, group.columns] = group.pack(
-                        self._pad(group, projected, present))
+                if rows.size == 0:
+                    continue
+                present = stack.real[rows]
+                projected = group.structure.project(
+                    self._pad(group, group.unpack(following[rows, group.columns]), present,
+                              0.0),
+                    following[rows, :stack.real.shape[1]], self.source.n_features)
+                following[rows, group.columns] = group.pack(self._pad(group, projected, present))
             if rejected is not None:
                 stack.reverted = rejected
             elif stack.reverted.any():
