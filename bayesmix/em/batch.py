@@ -56,7 +56,7 @@ Screening
     ends before that stage counts with its last bound); otherwise it is dropped. A rival
     made outside the batch counts with its bound at that stage (``screen_bound``).
 
-Its length (about 1,400 lines, a third of it docstrings) is that of one algorithm, the
+Its length (about 1,350 lines, a third of it docstrings) is that of one algorithm, the
 batched iterations with their layout, SQUAREM cycle, prior, screening and failures,
 kept together so that it reads against :class:`~bayesmix.em.engine.EMEngine`.
 """
