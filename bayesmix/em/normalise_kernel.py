@@ -37,9 +37,9 @@ _LN2_LOW = 1.90821492927058770002e-10
 #: ``1 / k!`` for k = 0..13, the Taylor polynomial's coefficients.
 _TAYLOR = np.array([1.0 / math.factorial(k) for k in range(14)])
 _TAYLOR.flags.writeable = False
-#: Below this, ``exp`` is 0 in double precision (``exp(-745.2)`` rounds to 0); above
-#: ``-_UNDERFLOW`` it is ``inf``.
-_UNDERFLOW = 746.0
+#: Arguments are clamped to plus or minus this: beyond it ``exp`` is 0 in double
+#: precision (``exp(-745.2)`` already rounds to 0), or ``inf``.
+_CLAMP = 746.0
 
 
 @compiled
@@ -71,10 +71,10 @@ def exp_in_place(values: np.ndarray, scale_bits: np.ndarray) -> None:
     low, high = scale_bits[0], scale_bits[1]
     for i in range(values.shape[0]):
         value = values[i]  # (NaN stays NaN)
-        if value < -_UNDERFLOW:
-            value = -_UNDERFLOW
-        elif value > _UNDERFLOW:
-            value = _UNDERFLOW
+        if value < -_CLAMP:
+            value = -_CLAMP
+        elif value > _CLAMP:
+            value = _CLAMP
         power = np.floor(value * _LOG2_E + 0.5)
         remainder = (value - power * _LN2_HIGH) - power * _LN2_LOW
         polynomial = taylor[13]
