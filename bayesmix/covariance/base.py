@@ -594,8 +594,7 @@ class CovarianceStructure:
                                            scale_matrix).sum(axis=-1)
 
     def log_prior_terms(self, means: np.ndarray, covariances: np.ndarray, prior: object,
-                        extra: float | np.ndarray, scale_matrix: np.ndarray,
-                        factors: np.ndarray | None = None) -> np.ndarray:
+                        extra: float | np.ndarray, scale_matrix: np.ndarray) -> np.ndarray:
         """Each component's term of :meth:`log_prior`, times -2, over leading batch axes.
 
         Returns ``(*B, K)`` values, ``e log|Sigma_k| + tr(Lambda inv(Sigma_k)) + kappa
@@ -603,10 +602,8 @@ class CovarianceStructure:
         number, or one per fit: ``(*B,)``) and ``Lambda`` (``(D, D)``, or one per fit:
         ``(*B, D, D)``) given (:meth:`fitted_prior_terms`), so that fits with different
         numbers of components (their priors differ) can be stacked, padded; ``prior``
-        gives the mean and the shrinkage. Where the precision Cholesky ``factors`` of
-        ``covariances`` are known (a batched E step has them), the inverses and
-        log-determinants come from them instead (a fifth of the prior's grids' time went
-        to inverting and factorising the covariances again).
+        gives the mean and the shrinkage. (The batch takes the same terms from its
+        log-density coefficients: :meth:`bayesmix.em.batch.BatchEM._log_priors`.)
 
         Examples
         --------
@@ -621,15 +618,8 @@ class CovarianceStructure:
         """
         means = np.asarray(means, dtype=np.float64)
         n_components, n_features = means.shape[-2:]
-        if factors is None:
-            full = self.to_full(covariances, n_components, n_features)
-            precisions, log_dets = np.linalg.inv(full), np.linalg.slogdet(full)[1]
-        else:
-            precisions = self.to_full(self.precisions_from_cholesky(factors), n_components,
-                                      n_features)
-            log_dets = -2.0 * self.log_det_cholesky(factors, n_features)
-            if log_dets.ndim < means.ndim - 1:  # one covariance shared by the components
-                log_dets = log_dets[..., np.newaxis]
+        full = self.to_full(covariances, n_components, n_features)
+        precisions, log_dets = np.linalg.inv(full), np.linalg.slogdet(full)[1]
         offsets = means - prior.mean
         return (np.asarray(extra)[..., np.newaxis] * log_dets
                 + np.einsum("...de,...ked->...k", scale_matrix, precisions)

@@ -410,6 +410,12 @@ class _Step:
     converged: np.ndarray       # (B,) an iterate whose change is below tol
 
 
+def _sizes(real: np.ndarray) -> np.ndarray:
+    """Each run's number of real components (int64), as the compiled normalisation
+    takes them."""
+    return np.count_nonzero(real, axis=1).astype(np.int64)
+
+
 def _sum_parts(parts: list[list]) -> list:
     """Add up the totals of row ranges (``None`` entries stay ``None``)."""
     if len(parts) == 1:
@@ -587,8 +593,10 @@ class BatchEM:
 
     # ------------------------------------------------------------------ passes
     def _block_totals(self, rows: slice, coefficients: list[np.ndarray],
-                      groups: list[_Group], real: np.ndarray, evaluate: bool) -> list:
-        """Log-likelihood and sufficient statistics (and entropy) over ``X[rows]``.
+                      groups: list[_Group], real: np.ndarray, sizes: np.ndarray,
+                      evaluate: bool) -> list:
+        """Log-likelihood and sufficient statistics (and entropy) over ``X[rows]``;
+        ``sizes`` is each run's number of real components (:func:`_sizes`).
 
         ``[log_likelihood, (entropy,) counts, sums, second moments of each group]``.
         """
@@ -596,7 +604,6 @@ class BatchEM:
         from bayesmix.em.normalise_kernel import normalise_log_probabilities
 
         source = self.source
-        sizes = np.count_nonzero(real, axis=1).astype(np.int64)
         for block_rows, products in self._blocks(rows):
             log_prob = self._joint_log_probabilities(products, coefficients, groups, real)
             log_likelihood, entropy = normalise_log_probabilities(
@@ -658,8 +665,9 @@ class BatchEM:
                 real: np.ndarray, evaluate: bool = False) -> list:
         """One pass over the rows at each run's parameters, summed over row ranges."""
         coefficients = self._coefficients(packed, groups, real)
+        sizes = _sizes(real)
         return _sum_parts(threads.map(
-            lambda rows: self._block_totals(rows, coefficients, groups, real, evaluate),
+            lambda rows: self._block_totals(rows, coefficients, groups, real, sizes, evaluate),
             self.source.n_samples))
 
     def _coefficients(self, packed: np.ndarray, groups: list[_Group], real: np.ndarray
@@ -1320,7 +1328,7 @@ class BatchEM:
         order, n_components, real, groups, packed = self._stacked_fits(fits)
         n_samples = self.source.n_samples
         resp = np.empty((*real.shape, n_samples))
-        sizes = np.count_nonzero(real, axis=1).astype(np.int64)
+        sizes = _sizes(real)
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
             coefficients = self._coefficients(packed, groups, real)
             for block_rows, products in self._blocks(slice(0, n_samples)):
