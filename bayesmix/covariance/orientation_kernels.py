@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from bayesmix.covariance.inner_kernels import compiled
+from bayesmix.covariance.inner_kernels import compiled, sign_log_det
 
 __all__ = ["common_axes", "fit_common_orientation", "iterate_common_orientation"]
 
@@ -254,8 +254,9 @@ def _shape_combination(covariances: np.ndarray) -> np.ndarray:
     """``sum_k (k + 1) Sigma_k / |Sigma_k|^(1/D)`` (a singular ``Sigma_k`` left out)."""
     n_features = covariances.shape[1]
     combination = np.zeros(covariances.shape[1:])
+    work = np.empty(covariances.shape[1:])
     for k in range(covariances.shape[0]):
-        sign, log_det = np.linalg.slogdet(covariances[k])
+        sign, log_det = sign_log_det(covariances[k], work)
         if sign > 0.0:
             combination += (k + 1) * np.exp(-log_det / n_features) * covariances[k]
     return combination
@@ -387,9 +388,24 @@ def _collapsed(variances: np.ndarray, floor: float) -> bool:
 def _rotate_scatters(scatters: np.ndarray, axes: np.ndarray, rotated: np.ndarray,
                      log_diagonals: np.ndarray, with_logs: bool) -> None:
     """``D^T W_k D`` into ``rotated`` (K, D, D) and (``with_logs``, EVE's) the logs of its
-    diagonals (K, D)."""
+    diagonals (K, D); in loops, as ``(D^T W_k) D``: matrix products of a few features
+    called from Numba each allocate their result and go through BLAS."""
+    n_features = scatters.shape[1]
+    half = np.empty((n_features, n_features))
     for k in range(scatters.shape[0]):
-        rotated[k] = axes.T @ scatters[k] @ axes
+        scatter = scatters[k]
+        for i in range(n_features):
+            for j in range(n_features):
+                total = 0.0
+                for m in range(n_features):
+                    total += axes[m, i] * scatter[m, j]
+                half[i, j] = total
+        for i in range(n_features):
+            for j in range(n_features):
+                total = 0.0
+                for m in range(n_features):
+                    total += half[i, m] * axes[m, j]
+                rotated[k, i, j] = total
         if with_logs:
             for j in range(scatters.shape[1]):
                 log_diagonals[k, j] = np.log(rotated[k, j, j])

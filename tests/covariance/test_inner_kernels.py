@@ -5,6 +5,7 @@ import subprocess
 import sys
 
 import numpy as np
+import pytest
 
 from bayesmix.covariance import get_structure
 from bayesmix.covariance.decomposed import INNER_TOL
@@ -12,6 +13,7 @@ from bayesmix.covariance.inner_kernels import (
     fit_common_shape,
     fit_common_shape_orientations,
     iterate_common_shape,
+    sign_log_det,
 )
 
 
@@ -19,6 +21,25 @@ def _scatters(seed, n_components=3, n_features=3):
     rng = np.random.default_rng(seed)
     draws = rng.normal(size=(n_components, n_features, 2 * n_features))
     return draws @ np.swapaxes(draws, -1, -2), rng.uniform(2.0, 5.0, n_components)
+
+
+@pytest.mark.parametrize("n_features", [1, 2, 3, 5, 8])
+def test_the_determinants_loop_is_numpys_slogdet(n_features):
+    """Signs of either kind (a row swap, a negative pivot), positive definite matrices
+    over ten orders of magnitude, and a singular one (0, -inf)."""
+    rng = np.random.default_rng(n_features)
+    draws = rng.normal(size=(20, n_features, n_features))
+    scales = 10.0 ** rng.uniform(-5.0, 5.0, size=(20, n_features))
+    positive_definite = draws @ np.swapaxes(draws, -1, -2) + n_features * np.eye(n_features)
+    matrices = [*draws, *(scales[:, :, None] * positive_definite * scales[:, None, :]),
+                np.zeros((n_features, n_features))]
+    work = np.empty((n_features, n_features))
+    for matrix in matrices:
+        expected_sign, expected_log = np.linalg.slogdet(matrix)
+        sign, log_det = sign_log_det(matrix, work)
+        assert sign == expected_sign
+        np.testing.assert_allclose(log_det, expected_log, rtol=1e-12, atol=1e-10)
+    assert {np.linalg.slogdet(matrix)[0] for matrix in draws} == {-1.0, 1.0}
 
 
 def test_the_common_shape_starts_from_the_start_where_it_is_a_shape():
