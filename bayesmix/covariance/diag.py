@@ -52,7 +52,7 @@ class DiagonalCovariance(DiagonalFamily):
     def log_det_cholesky(self, factors, n_features):
         return np.sum(np.log(np.asarray(factors, dtype=np.float64)), axis=-1)
 
-    def squared_mahalanobis(self, X, means, factors):
+    def _squared_distances(self, X, means, factors):
         precisions = factors**2
         return (np.sum(means**2 * precisions, axis=1)
                 - 2.0 * (X @ (means * precisions).T)

@@ -55,7 +55,7 @@ class SphericalCovariance(DiagonalFamily):
     def log_det_cholesky(self, factors, n_features):
         return n_features * np.log(np.asarray(factors, dtype=np.float64))
 
-    def squared_mahalanobis(self, X, means, factors):
+    def _squared_distances(self, X, means, factors):
         precisions = factors**2
         return (np.sum(means**2, axis=1) * precisions
                 - 2.0 * (X @ means.T) * precisions

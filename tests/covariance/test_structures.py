@@ -143,6 +143,19 @@ def test_density_matches_scipy(structure):
     np.testing.assert_allclose(log_prob, expected, rtol=1e-10)
 
 
+def test_density_far_from_the_origin_is_the_density_near_it(structure):
+    """Rows and means offset by 1e8 (their spread is about 1) have the densities of the
+    rows and means without the offset: the distances are taken about the means'
+    average, not from products of the offset's size (which left the diagonal
+    structures' log densities off by up to 6)."""
+    rng = np.random.default_rng(5)
+    factors = structure.precision_cholesky(_covariances(structure, seed=5))
+    means, X = rng.normal(size=(K, D)), rng.normal(size=(50, D))
+    near = log_gaussian_prob(X, means, factors, structure)
+    far = log_gaussian_prob(X + 1e8, means + 1e8, factors, structure)
+    np.testing.assert_allclose(far, near, rtol=0.0, atol=1e-6)
+
+
 def _expected_complete_log_likelihood(structure, X, resp, means, covariances):
     full = structure.to_full(covariances, K, D)
     return sum(resp[:, k] @ stats.multivariate_normal(means[k], full[k]).logpdf(X)
