@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numbers
 import os
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import numpy as np
@@ -604,8 +604,12 @@ def check_shape(value: Any, name: str, shape: tuple[int, ...], meaning: str) -> 
     return array
 
 
-def check_distinct_values(name: str, values: Any, example: str) -> list[Any]:
-    """A non-empty iterable of distinct values, as a list.
+def check_distinct_values(name: str, values: Any, example: str,
+                          check_each: Callable[[Any], Any] | None = None) -> list[Any]:
+    """A non-empty iterable of distinct values, as a list (of ``check_each``'s values).
+
+    A single value passed bare is suggested as a one-element list only where
+    ``check_each`` accepts it.
 
     Examples
     --------
@@ -618,16 +622,21 @@ def check_distinct_values(name: str, values: Any, example: str) -> list[Any]:
     ValueError: n_components has repeated values [2, 2]; list each value once.
     """
     if isinstance(values, str) or not isinstance(values, Iterable):
+        hint = ""
+        try:
+            if check_each is not None:
+                check_each(values)
+            hint = f" For a single value pass a one-element list, e.g. [{values!r}]."
+        except ValueError:  # not a valid value either: the example says what is
+            pass
         raise ValueError(
-            f"{name} must be an iterable such as {example}, got {short_repr(values)}. For a "
-            f"single value pass a one-element list, e.g. [{values!r}]."
-        )
+            f"{name} must be an iterable such as {example}, got {short_repr(values)}.{hint}")
     values = list(values)
     if not values:
         raise ValueError(f"{name} is empty; pass at least one value, e.g. {example}.")
     if len(set(values)) != len(values):
         raise ValueError(f"{name} has repeated values {values}; list each value once.")
-    return values
+    return values if check_each is None else [check_each(value) for value in values]
 
 
 def check_grid(n_components: Any, covariance_types: Any, *, k_example: str = "range(1, 10)",
@@ -640,8 +649,16 @@ def check_grid(n_components: Any, covariance_types: Any, *, k_example: str = "ra
     >>> check_grid(range(1, 3), ["full", "VII"])
     ([1, 2], ['full', 'VII'])
     """
-    ks = [check_int(k, "n_components", min_value=1)
-          for k in check_distinct_values("n_components", n_components, k_example)]
-    structures = [check_covariance_type(c, structures_name) for c in
-                  check_distinct_values(structures_name, covariance_types, "('full', 'tied')")]
+    ks = check_distinct_values("n_components", n_components, k_example,
+                               lambda k: check_int(k, "n_components", min_value=1))
+    structures = check_distinct_values(structures_name, covariance_types, "('full', 'tied')",
+                                       lambda name: check_covariance_type(name, structures_name))
+    by_structure: dict[str, list[str]] = {}
+    for name in structures:
+        by_structure.setdefault(get_structure(name).name, []).append(name)
+    for code, names in by_structure.items():
+        if len(names) > 1:
+            raise ValueError(
+                f"{structures_name} names one structure twice: {names[0]!r} and {names[1]!r} "
+                f"are both mclust's {code!r}. List it once.")
     return ks, structures

@@ -336,6 +336,16 @@ CASES = [
         r"range\(1, 10\), got '3'", lambda c: select_em(X, n_components="3")),
     row("select_em-zero-components", ValueError, "n_components must be >= 1, got 0",
         lambda c: select_em(X, n_components=[0, 1])),
+    row("select_em-single-component-count", ValueError, r"n_components must be an iterable "
+        r"such as range\(1, 10\), got 3\. For a single value pass a one-element list, e\.g\. "
+        r"\[3\]\.", lambda c: select_em(X, n_components=3)),
+    row("select_em-single-bad-count", ValueError, r"n_components must be an iterable such as "
+        r"range\(1, 10\), got 0\.$", lambda c: select_em(X, n_components=0)),
+    row("select_em-one-structure-twice", ValueError, "covariance_types names one structure "
+        "twice: 'full' and 'VVV' are both mclust's 'VVV'. List it once.",
+        lambda c: select_em(X, n_components=[1], covariance_types=["full", "tied", "VVV"])),
+    row("select_em-max_iter-0", ValueError, "max_iter must be >= 1, got 0",
+        lambda c: select_em(X, n_components=[1], max_iter=0)),
     row("select_em-repeated", ValueError, r"n_components has repeated values \[1, 1\]",
         lambda c: select_em(X, n_components=[1, 1])),
     row("select_em-covariance_types", ValueError, "covariance_types must be one of.*got 'VVX'",

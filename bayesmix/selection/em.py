@@ -935,7 +935,7 @@ def select_em(
         every cell of eight real data sets, and 1e-7 takes up to 75 % more time (on Old
         Faithful, climbing past two saddles to 5.3 and 3.6 above mclust's).
     max_iter : int, default=1000
-        EM iterations per initialisation.
+        EM iterations per initialisation (at least 1).
     reg_covar : float, optional
         Added to the diagonal of every covariance. By default :data:`RELATIVE_REG_COVAR`
         times the smallest variance of X's columns, so that the regularisation follows
@@ -1010,6 +1010,7 @@ def select_em(
     criterion = check_option(criterion, "criterion", CRITERIA)
     starts = _check_starts(init_params)
     n_init = check_int(n_init, "n_init", min_value=1)
+    max_iter = check_int(max_iter, "max_iter", min_value=1)  # a grid of starts chooses nothing
     families = _check_families(families, prior)
     noise = check_bool(noise, "noise")
     # X is validated and summarised once; the estimators check the other settings.
