@@ -90,6 +90,27 @@ def check_dataframe_dtypes(X: pd.DataFrame, name: str) -> None:
         )
 
 
+def _masked_as_missing(X: np.ma.MaskedArray, name: str) -> np.ndarray:
+    """A masked array's values with its masked entries NaN (missing values).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from bayesmix._validation import _masked_as_missing
+    >>> _masked_as_missing(np.ma.masked_array([[1, 2]], mask=[[False, True]]), "X")
+    array([[ 1., nan]])
+    """
+    if not np.ma.is_masked(X):
+        return np.ma.getdata(X)
+    if X.dtype.kind not in "biuf":
+        raise ValueError(
+            f"{name} is a masked array of dtype {X.dtype}; bayesmix reads masked entries as "
+            f"missing values (NaN), which needs numbers. Convert it with "
+            f"{name}.astype(float) first."
+        )
+    return np.ma.filled(X.astype(np.float64), np.nan)
+
+
 def check_array(
     X: Any,
     *,
@@ -152,6 +173,10 @@ def check_array(
     if _is_dataframe(X):
         check_dataframe_dtypes(X, name)
         values = X.to_numpy()
+        if values.dtype == object:  # nullable columns (Float64, Int64): pd.NA is missing
+            values = X.to_numpy(dtype=np.float64, na_value=np.nan)
+    elif isinstance(X, np.ma.MaskedArray):  # a masked value is missing, not its filler
+        values = _masked_as_missing(X, name)
     elif hasattr(X, "__array__") or isinstance(X, (list, tuple)):
         try:
             values = np.asarray(X)
@@ -179,6 +204,12 @@ def check_array(
         )
     if np.iscomplexobj(values):
         raise ValueError(f"Complex data not supported: {name} has dtype {values.dtype}.")
+    if values.dtype.kind in "mM":
+        raise ValueError(
+            f"{name} has dtype {values.dtype}, times rather than numbers. Convert them "
+            f"explicitly in the unit you mean, e.g. {name} / np.timedelta64(1, 's') for "
+            f"seconds (from a date, subtract a reference date first)."
+        )
     if values.dtype.kind not in "biuf":
         try:
             values = values.astype(np.float64)

@@ -346,6 +346,12 @@ CASES = [
         lambda c: select_em(X, n_components=[1], covariance_types=["full", "tied", "VVV"])),
     row("select_em-max_iter-0", ValueError, "max_iter must be >= 1, got 0",
         lambda c: select_em(X, n_components=[1], max_iter=0)),
+    row("fit-X-timedelta", ValueError, r"X has dtype timedelta64\[s\], times rather than "
+        r"numbers.*X / np\.timedelta64\(1, 's'\)",
+        lambda c: EM(2).fit(X.astype("timedelta64[s]"))),
+    row("fit-X-masked-text", ValueError, "X is a masked array of dtype <U1; bayesmix reads "
+        "masked entries as missing values", lambda c: EM(2).fit(
+            np.ma.masked_array(np.full((40, 2), "a"), mask=np.eye(40, 2, dtype=bool)))),
     row("select_em-repeated", ValueError, r"n_components has repeated values \[1, 1\]",
         lambda c: select_em(X, n_components=[1, 1])),
     row("select_em-covariance_types", ValueError, "covariance_types must be one of.*got 'VVX'",

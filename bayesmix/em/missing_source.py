@@ -64,7 +64,8 @@ __all__ = ["MissingValuesSource", "add_completed_block", "add_conditional_covari
 
 
 def contains_missing(X: Any) -> bool:
-    """Whether an array-like or DataFrame holds a missing value (NaN or None).
+    """Whether an array-like or DataFrame holds a missing value (NaN, None, pandas' NA or
+    a masked entry).
 
     Anything that is not numbers gives ``False``: validation then says what is wrong.
 
@@ -77,6 +78,8 @@ def contains_missing(X: Any) -> bool:
     """
     if isinstance(X, pd.DataFrame):
         return bool(X.isna().to_numpy().any())
+    if np.ma.is_masked(X):
+        return True
     try:
         values = np.asarray(X)
         if values.dtype.kind == "O":

@@ -157,6 +157,23 @@ def test_fit_lower_bound_is_the_observed_data_likelihood(incomplete):
     assert em.lower_bound_ == pytest.approx(em.score(incomplete), abs=1e-8)
 
 
+def test_pandas_na_and_masked_entries_are_missing_values(incomplete):
+    """Nullable columns' pd.NA and a masked array's masked entries are what NaN is: the
+    same fit, not a refusal (pd.NA) nor the masked entries' filler read as data."""
+    import pandas as pd
+
+    holes = np.isnan(incomplete)
+    nullable = pd.DataFrame(incomplete).astype("Float64")
+    masked = np.ma.masked_array(np.where(holes, 1e6, incomplete), mask=holes)
+    assert nullable.isna().to_numpy().any() and not np.isnan(masked.data).any()
+    reference = GaussianMixtureEM(N_COMPONENTS, random_state=0).fit(incomplete)
+    for X in (nullable, masked):
+        em = GaussianMixtureEM(N_COMPONENTS, random_state=0).fit(X)
+        np.testing.assert_allclose(em.means_, reference.means_, rtol=1e-12)
+        np.testing.assert_allclose(em.score_samples(X), reference.score_samples(incomplete),
+                                   rtol=1e-12)
+
+
 def test_complete_data_take_the_unchanged_path():
     X = make_mixture(80, 2, 3, "full", random_state=1).X
     assert type(memory_source(X)) is InMemorySource
