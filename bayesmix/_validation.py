@@ -216,8 +216,7 @@ def check_array(
         except (TypeError, ValueError) as exc:
             raise type(exc)(
                 f"{name} must hold numbers, got dtype {values.dtype} ({exc}). Convert "
-                f"the data to numbers first; the argument must be a string or a real number, "
-                f"not text."
+                f"the data to numbers first, or drop the columns that are not numbers."
             ) from None
     if values.dtype.kind == "b":
         raise ValueError(
