@@ -55,12 +55,14 @@ def _assert_same_run(run, expected):
         _assert_same_optimum(run, expected, rtol=1e-4)
 
 
-def _assert_same_optimum(run, expected, rtol=1e-5):
+def _assert_same_optimum(run, expected, rtol=1e-4):
     """Both converged, to the same optimum: run to a tight tol, they agree to rtol.
 
     SQUAREM's jumps are accepted when they do not lower the bound, which rounding can
     decide either way for a jump that changes almost nothing; the iterates may then
-    differ, not the optimum.
+    differ, not the optimum. Where the optimum is flat, the parameters at which the runs
+    stop differ more than their bounds: EVI's with 4 components moves a weight by 1.1e-5
+    (relative) for the same bound to 1e-10 when the densities' rounding changes.
     """
     assert run.converged and expected.converged
     assert run.lower_bound == pytest.approx(expected.lower_bound, rel=1e-10)
