@@ -64,7 +64,7 @@ class FullCovariance(MatrixFamily):
 
         return matrix_coefficients(factors, means, constants)
 
-    def _squared_distances(self, X, means, factors):
+    def squared_mahalanobis(self, X, means, factors):
         n_components, n_features = means.shape
         # All components in one matrix product: X @ [U_1 | U_2 | ... | U_K].
         stacked = factors.transpose(1, 0, 2).reshape(n_features, -1)

@@ -66,7 +66,7 @@ class TiedCovariance(MatrixFamily):
             return "The shared (tied) covariance is not positive definite."
         return super()._describe_not_pd(matrices)
 
-    def _squared_distances(self, X, means, factors):
+    def squared_mahalanobis(self, X, means, factors):
         projected = X @ factors
         shifts = means @ factors
         diff = projected[:, np.newaxis, :] - shifts

@@ -145,9 +145,10 @@ def test_density_matches_scipy(structure):
 
 def test_density_far_from_the_origin_is_the_density_near_it(structure):
     """Rows and means offset by 1e8 (their spread is about 1) have the densities of the
-    rows and means without the offset: the distances are taken about the means'
-    average, not from products of the offset's size (which left the diagonal
-    structures' log densities off by up to 6)."""
+    rows and means without the offset: the diagonal structures take the distances about
+    the means' average (their expansion subtracted squares of the offset's size, which
+    left log densities off by up to 6), the matrix ones subtract projections before
+    squaring."""
     rng = np.random.default_rng(5)
     factors = structure.precision_cholesky(_covariances(structure, seed=5))
     means, X = rng.normal(size=(K, D)), rng.normal(size=(50, D))
