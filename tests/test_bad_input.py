@@ -346,6 +346,16 @@ CASES = [
         lambda c: select_em(X, n_components=[1], covariance_types=["full", "tied", "VVV"])),
     row("select_em-max_iter-0", ValueError, "max_iter must be >= 1, got 0",
         lambda c: select_em(X, n_components=[1], max_iter=0)),
+    row("fit-warm-start-components", ValueError, "warm_start=True resumes the previous fit, "
+        "which has 2 components, but this fit has n_components=3. Set warm_start=False",
+        lambda c: EM(2, warm_start=True, random_state=0).fit(X).set_params(n_components=3)
+        .fit(X)),
+    row("fit-warm-start-features", ValueError, "which has 2 features, but this fit has X with "
+        "1 features", lambda c: EM(2, warm_start=True, random_state=0).fit(X).fit(X[:, :1])),
+    row("fit-warm-start-structure", ValueError, r"which has covariances of shape \(2, 2, 2\), "
+        r"but this fit has covariance_type='tied', which stores covariances of shape \(2, 2\)",
+        lambda c: EM(2, warm_start=True, random_state=0).fit(X)
+        .set_params(covariance_type="tied").fit(X)),
     row("fit-X-timedelta", ValueError, r"X has dtype timedelta64\[s\], times rather than "
         r"numbers.*X / np\.timedelta64\(1, 's'\)",
         lambda c: EM(2).fit(X.astype("timedelta64[s]"))),

@@ -105,6 +105,12 @@ def covariance_cost(structure: CovarianceStructure, n_components: int, n_feature
     return 8.0 * _COVARIANCE_COPIES * entries, flops
 
 
+def _refuse_resuming(before: str, now: str) -> None:
+    """Refuse a warm start from a previous fit that has ``before`` for a fit with ``now``."""
+    raise ValueError(f"warm_start=True resumes the previous fit, which has {before}, but this "
+                     f"fit has {now}. Set warm_start=False to fit afresh.")
+
+
 class BaseMixtureEM(NoiseComponentMixin, DensityMixin, BaseEstimator):
     """Fitting template of the EM mixture estimators (see the module docstring).
 
@@ -259,7 +265,8 @@ class BaseMixtureEM(NoiseComponentMixin, DensityMixin, BaseEstimator):
         seed = self.random_state if isinstance(self.random_state, numbers.Integral) else None
         with source.session(structure.row_width(self.n_components, source.n_features)):
             if warm:
-                best = engine.best_run([(0, lambda: self._warm_start(source.shift))],
+                resumed = self._resumed(structure, source)
+                best = engine.best_run([(0, lambda: resumed)],
                                        lower_bound=self.lower_bound_)
             else:
                 best = engine.best_run(
@@ -431,6 +438,29 @@ class BaseMixtureEM(NoiseComponentMixin, DensityMixin, BaseEstimator):
                 f"n_components={self.n_components}; at least as many rows as components "
                 f"need a positive weight."
             )
+
+    def _resumed(self, structure: CovarianceStructure, source: Any) -> MixtureParameters:
+        """The previous fit's parameters, which a warm start resumes from (:meth:`_warm_start`).
+
+        Refused where they are not parameters of this model on such data: another number
+        of components or of features, or covariances the structure does not store (one
+        matrix per component from 'full' does start 'VEV').
+        """
+        n_components, n_previous = self.means_.shape
+        for now, before, differs in (
+                (f"n_components={self.n_components}", f"{n_components} components",
+                 self.n_components != n_components),
+                (f"X with {source.n_features} features", f"{n_previous} features",
+                 source.n_features != n_previous)):
+            if differs:
+                _refuse_resuming(before, now)
+        resumed = self._warm_start(source.shift)
+        stored = structure.stored_shape(self.n_components, source.n_features)
+        if resumed.covariances.shape != stored:
+            _refuse_resuming(f"covariances of shape {resumed.covariances.shape}",
+                             f"covariance_type={self.covariance_type!r}, which stores "
+                             f"covariances of shape {stored}")
+        return resumed
 
     def _warm_start(self, shift: np.ndarray) -> MixtureParameters:
         """The previous fit's parameters, centred like the new data."""
