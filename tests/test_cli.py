@@ -391,6 +391,10 @@ def bad_files(tmp_path_factory):
         "empty_row": b"a,b\n1,2\n,\n5,6\n",
         "empty_column": b"a,b\n1,\n3,\n5,\n",
         "flags": b"a,b\n1,True\n2,False\n3,True\n",
+        "bad_cell": b"a,b\n1,2.5\n2,oops\n3,4\n4,5\n",
+        "bad_decimal_comma": b"a;b\n1,5;2\n2,5;3\n3,5;4.5\n",
+        "infinity": b"a,b\n1,2\n2,3\n3,inf\n4,5\n",
+        "duplicated": b"a,a\n1,2\n3,4\n5,6\n",
     }
     for name, content in files.items():
         (folder / f"{name}.csv").write_bytes(content)
@@ -416,7 +420,39 @@ def bad_files(tmp_path_factory):
      ["column 'b'", "is not numeric (dtype bool"]),
     (["fit", "{bad}/empty_row.csv", "-k", "1", "--out", "{tmp}"], 1,
      ["argument DATA: 1 data row(s) of 'empty_row.csv' have no value in any feature (data "
-      "row(s) 2)"]),
+      "row 2)"]),
+    (["fit", "{bad}/infinity.csv", "-k", "1", "--out", "{tmp}"], 1,
+     ["argument DATA: 1 data row(s) of 'infinity.csv' hold an infinite value (data row 3; "
+      "column(s) b)", "leave the cell empty"]),
+    (["fit", "{bad}/bad_cell.csv", "-k", "1", "--out", "{tmp}"], 1,
+     ["argument DATA: column 'b' of 'bad_cell.csv' holds numbers but data row 2 has 'oops'",
+      "correct that cell, or leave it empty (a missing value), or leave the column out "
+      "with --exclude b"]),
+    (["fit", "{bad}/bad_cell.csv", "-k", "1", "--columns", "a,b", "--out", "{tmp}"], 1,
+     ["column 'b' of 'bad_cell.csv' holds numbers but data row 2 has 'oops'",
+      "leave the column out with --columns a"]),
+    (["fit", "{bad}/bad_decimal_comma.csv", "-k", "1", "--out", "{tmp}"], 1,
+     ["column 'b' of 'bad_decimal_comma.csv' holds numbers but data row 3 has '4.5'"]),
+    (["fit", "{bad}/duplicated.csv", "-k", "1", "--out", "{tmp}"], 1,
+     ["argument DATA: the header of 'duplicated.csv' names column 'a' twice; give each "
+      "column its own name"]),
+    (["fit", "{bad}/few.csv", "-k", "1", "--sep", ",", "--decimal", ",", "--out", "{tmp}"],
+     1, ["argument --decimal: ',' is also the separator of 'few.csv' (given by --sep)"]),
+    (["select", "{bad}/few.csv", "-k", "1", "--decimal", ","], 1,
+     ["argument --decimal: ',' is also the separator of 'few.csv' (sniffed"]),
+    (["fit", "{bad}/few.csv", "-k", "1", "--exclude", "a,b", "--out", "{tmp}"], 1,
+     ["argument --exclude: excluding a,b leaves no column to fit in 'few.csv' (its numeric "
+      "columns are a, b); exclude fewer columns"]),
+    (["select", "{csv}", "--columns", "eruptions,waiting", "--covariance", "E,V"], 1,
+     ["argument --covariance: 'E' is mclust's name for one feature, but DATA has 2 "
+      "features (eruptions, waiting); use 'EII'"]),
+    (["fit", "{csv}", "-k", "2", "--covariance", "V", "--out", "{tmp}"], 1,
+     ["argument --covariance: 'V' is mclust's name for one feature", "use 'VII'"]),
+    (["select", "{csv}", "--covariance", "full,EVE", "--prior"], 1,
+     ["argument --prior: mclust fits no conjugate prior for --covariance EVE; drop --prior",
+      "full, tied, diag, spherical, EII"]),
+    (["fit", "{csv}", "-k", "2", "--covariance", "VVE", "--prior", "--out", "{tmp}"], 1,
+     ["argument --prior: mclust fits no conjugate prior for --covariance VVE"]),
     (["fit", "{bad}/empty_column.csv", "-k", "1", "--out", "{tmp}"], 1,
      ["argument DATA: column 'b' of 'empty_column.csv' has no value", "--exclude b"]),
     (["fit", "{bad}/few.csv", "-k", "2", "--out", "{tmp}"], 1,
@@ -453,6 +489,7 @@ def test_errors_are_one_line_without_traceback(argv, code, fragments, bad_files,
         assert main(argv) == 1
         err = capsys.readouterr().err
     assert "Traceback" not in err
+    assert "fitting" not in err  # refused before any fit
     prefix = f"bayesmix {argv[0]}: error: "
     errors = [line for line in err.splitlines() if line.startswith(prefix)]
     assert len(errors) == 1 and err.splitlines()[-1] == errors[0], err
@@ -460,6 +497,32 @@ def test_errors_are_one_line_without_traceback(argv, code, fragments, bad_files,
     for fragment in fragments:
         assert fragment in err
     assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("problem", ["", "inf", "oops"])
+def test_messages_count_data_rows_from_1(problem, tmp_path):
+    """An empty row, an infinity and a bad cell in the third data row (line 4) are all
+    named 'data row 3'."""
+    path = tmp_path / "data.csv"
+    path.write_text(f"a,b\n1,2\n2,3\n{problem},{problem}\n4,5\n5,7\n")
+    code, _, err = run(["select", path, "-k", "1"])
+    assert code == 1 and "data row 3" in err.splitlines()[-1], err
+
+
+@pytest.mark.skipif(not Path("/proc/self").is_dir(),
+                    reason="needs Linux's /proc, where no folder can be made, even by root")
+def test_unwritable_output_paths_are_refused_before_fitting(fit_em_run, faithful_csv):
+    _, _, _, out_dir = fit_em_run
+    folder = Path("/proc/bayesmix-nope")
+    for argv in (["select", faithful_csv, "-k", "1-2", "--out", folder / "x.csv"],
+                 ["fit", faithful_csv, "-k", "2", "--out", folder / "fit"],
+                 ["predict", out_dir / "model.nc", faithful_csv, "--out", folder / "x.csv"],
+                 ["demo", "--fast", "--out", folder / "demo"]):
+        code, out, err = run(argv)
+        assert code == 1 and out == "" and "fitting" not in err, err
+        assert err.splitlines()[-1] == (
+            f"bayesmix {argv[0]}: error: argument --out: cannot write in '/proc', so "
+            f"'{argv[-1]}' cannot be written; pass a path in a folder you can write to")
 
 
 def test_unexpected_error_is_one_line_too(monkeypatch, faithful_csv, tmp_path, capsys):
@@ -619,6 +682,41 @@ def test_predict_on_stdout_and_refusals(iris_files, iris_fit):
     code, _, err = bayesmix_command("predict", out_dir / "model.nc",
                                     iris_files / "latin1.csv", "--encoding", "latin-1")
     assert code == 1 and "no column 'sepal length (cm)'" in err
+
+
+def test_predict_labels_a_single_row(fit_em_run, tmp_path):
+    """Fitting needs several rows, predicting one."""
+    _, _, _, out_dir = fit_em_run
+    row = bayesmix.load_old_faithful().iloc[[0]]
+    row.to_csv(tmp_path / "one.csv", index=False)
+    code, out, err = run(["predict", out_dir / "model.nc", tmp_path / "one.csv"])
+    assert code == 0, err
+    labelled = pd.read_csv(io.StringIO(out))
+    model = bayesmix.load(out_dir / "model.nc")
+    assert labelled["component"].tolist() == model.predict(row).tolist()
+
+
+@pytest.mark.parametrize(("content", "message"), [
+    ("eruptions,duration\n3.6,79\n",
+     "argument DATA: no column 'waiting' in 'data.csv'; its columns are eruptions, duration; "
+     "pass a file with the model's features eruptions, waiting"),
+    ("eruptions,waiting\n3.6,79\n1.8,oops\n",
+     "argument DATA: column 'waiting' of 'data.csv' holds numbers but data row 2 has 'oops'; "
+     "correct that cell, or leave it empty (a missing value)"),
+    ("eruptions,waiting\n3.6,\n",
+     "argument DATA: column 'waiting' of 'data.csv' has no value; fill it in: the model "
+     "needs its values"),
+    ("eruptions,waiting\n,\n3.6,79\n",
+     "argument DATA: 1 data row(s) of 'data.csv' have no value in any feature (data row 1); "
+     "remove those rows"),
+])
+def test_predict_messages_name_what_predict_takes(fit_em_run, tmp_path, content, message):
+    """predict has no --columns or --exclude: its messages ask for a file with the
+    model's features."""
+    _, _, _, out_dir = fit_em_run
+    (tmp_path / "data.csv").write_text(content)
+    code, out, err = run(["predict", out_dir / "model.nc", tmp_path / "data.csv"])
+    assert (code, out, err) == (1, "", f"bayesmix predict: error: {message}\n")
 
 
 def test_predict_applies_a_posterior_model(fit_advi_run, tmp_path):

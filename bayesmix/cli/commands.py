@@ -35,9 +35,10 @@ from bayesmix.cli.figures import (
 from bayesmix.cli.parser import (
     FAST_SETTINGS,
     CommandError,
+    check_covariance_for_features,
+    check_family_options,
     check_output_file,
     check_output_folder,
-    check_family_options,
     check_prior_option,
     check_select_options,
 )
@@ -116,10 +117,16 @@ def _use_agg() -> None:
     matplotlib.use("Agg")
 
 
-def _read(args: argparse.Namespace, columns: Sequence[str] | None = None) -> CsvData:
-    """``DATA`` read with the command's reading options; what was read, on stderr."""
-    data = read_data(args.data, columns or getattr(args, "columns", None),
-                     getattr(args, "exclude", ()), args.sep, args.decimal, args.encoding)
+def _read(args: argparse.Namespace, **choice: Any) -> CsvData:
+    """``DATA`` read with the command's reading options; what was read, on stderr.
+
+    ``choice`` holds arguments of :func:`~bayesmix.cli.csvdata.read_data` that replace
+    the command line's (``predict``: the model's columns, one row accepted).
+    """
+    choice = {"columns": getattr(args, "columns", None),
+              "exclude": getattr(args, "exclude", ()), **choice}
+    data = read_data(args.data, sep=args.sep, decimal=args.decimal, encoding=args.encoding,
+                     **choice)
     _progress(args, f"read {data.describe()}")
     if data.ignored and hasattr(args, "exclude"):
         _progress(args, f"ignoring column(s) {', '.join(data.ignored)} (not numeric, or "
@@ -355,6 +362,7 @@ def _run_fit(args: argparse.Namespace) -> None:
     check_prior_option(args)
     check_family_options(args)
     data = _read(args)
+    check_covariance_for_features(args, data.features.columns)
     _check_rows(data.features, [args.components], args.data)
     _check_features(args, data.features)
     check_output_folder(args.out, args.overwrite)
@@ -478,6 +486,7 @@ def _run_select(args: argparse.Namespace) -> None:
     """Choose K (and the structure with EM); print the table, optionally write it."""
     structures, criterion = check_select_options(args)
     data = _read(args)
+    check_covariance_for_features(args, data.features.columns)
     _check_rows(data.features, args.components, args.data)
     if args.out is not None:
         check_output_folder(args.out, args.overwrite)
@@ -514,8 +523,7 @@ def _run_predict(args: argparse.Namespace) -> None:
     import bayesmix
 
     model = bayesmix.load(args.model)
-    columns = _model_columns(model)
-    data = _read(args, columns)
+    data = _read(args, columns=_model_columns(model), for_model=True, min_rows=1)
     if data.features.shape[1] != model.n_features_in_:
         raise CommandError(f"argument DATA: the model was fitted on {model.n_features_in_} "
                            f"feature(s), '{args.data}' has {data.features.shape[1]} numeric "

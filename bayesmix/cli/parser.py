@@ -2,7 +2,7 @@
 
 Only the standard library and the registry of covariance structures (NumPy) are imported
 here, so ``bayesmix --help``, ``--version`` and a usage error answer at once; the commands
-themselves (:mod:`bayesmix.cli.commands`) load the rest. Its length (about 620 lines, a
+themselves (:mod:`bayesmix.cli.commands`) load the rest. Its length (about 700 lines, a
 third of them docstrings) is that of every command's options and their checks, kept
 together so that each usage error is answered before anything heavy is imported.
 """
@@ -11,16 +11,18 @@ from __future__ import annotations
 
 import argparse
 import codecs
-import os
+import tempfile
+from collections.abc import Sequence
 from pathlib import Path
 
 from bayesmix._version import __version__
 from bayesmix.covariance import COVARIANCE_TYPES, MCLUST_MODELS, get_structure
 
 __all__ = ["BAYES_CRITERIA", "DEMO_METHODS", "EM_CRITERIA", "FAMILIES", "FAST_SETTINGS",
-           "METHODS", "CommandError", "build_parser", "check_family_options",
-           "check_output_file", "check_output_folder", "check_prior_option",
-           "check_select_options", "fits_posterior", "parse_components"]
+           "METHODS", "CommandError", "build_parser", "check_covariance_for_features",
+           "check_family_options", "check_output_file", "check_output_folder",
+           "check_prior_option", "check_select_options", "fits_posterior",
+           "parse_components"]
 
 #: ``--method``: EM (maximum likelihood) first, then the posterior back ends.
 METHODS = ("em", "nuts", "advi", "fullrank_advi", "gibbs")
@@ -46,6 +48,9 @@ _SELECT_DEFAULTS = {
 #: The structures' names, as messages list them.
 _KNOWN_NAMES = (f"{', '.join(COVARIANCE_TYPES)} or mclust's {', '.join(MCLUST_MODELS)} "
                 f"(E, V for one feature)")
+#: The structures mclust fits a conjugate prior for (``--prior``), as messages list them.
+_WITH_PRIOR = tuple(name for name in (*COVARIANCE_TYPES, *MCLUST_MODELS)
+                    if get_structure(name).supports_prior)
 #: ``--fast``: tiny sampler settings for smoke tests (the diagnostics will complain).
 FAST_SETTINGS = {"draws": 200, "tune": 200, "chains": 2, "n_init": 2}
 
@@ -417,15 +422,23 @@ def _nearest_existing(path: Path) -> Path:
     return next(folder for folder in [path, *path.absolute().parents] if folder.exists())
 
 
-def _check_writable(path: Path, option: str) -> None:
-    """Refuse a path whose nearest existing ancestor is a file or cannot be written to."""
-    existing = _nearest_existing(path)
+def _check_writable(folder: Path, option: str, path: Path) -> None:
+    """Refuse an output ``path`` whose ``folder`` (or that folder's nearest existing
+    ancestor) is a file or cannot be written to.
+
+    Writing is tried (a temporary folder made and removed there): permissions alone miss
+    a read-only file system, and folders such as ``/proc`` that refuse even root.
+    """
+    existing = _nearest_existing(folder)
     if not existing.is_dir():
         raise CommandError(f"argument {option}: '{existing}' is a file, so '{path}' cannot "
                            f"be created; pass a path in a folder")
-    if not os.access(existing, os.W_OK | os.X_OK):
-        raise CommandError(f"argument {option}: no permission to write in '{existing}'; "
-                           f"pass a folder you can write to")
+    try:
+        tempfile.TemporaryDirectory(dir=existing).cleanup()
+    except OSError:
+        raise CommandError(f"argument {option}: cannot write in '{existing}', so '{path}' "
+                           f"cannot be written; pass a path in a folder you can write "
+                           f"to") from None
 
 
 def check_output_folder(path: Path, overwrite: bool, option: str = "--out") -> None:
@@ -464,7 +477,7 @@ pass --overwrite to replace its files, or name a new folder
     if path.exists() and not path.is_dir():
         raise CommandError(f"argument {option}: '{path}' is a file; pass a folder (new or "
                            f"empty) for the results")
-    _check_writable(path, option)
+    _check_writable(path, option, path)
     held = sorted(child.name for child in path.iterdir()) if path.is_dir() else []
     if held and not overwrite:
         shown = ", ".join(held[:3]) + (f" and {len(held) - 3} more" if len(held) > 3 else "")
@@ -507,7 +520,7 @@ the CSV file to write
     if path.exists() and not overwrite:
         raise CommandError(f"argument {option}: '{path}' already exists; pass --overwrite to "
                            f"replace it, or name a new file")
-    _check_writable(path.parent, option)
+    _check_writable(path.parent, option, path)
 
 
 def check_select_options(args: argparse.Namespace) -> tuple[list[str], str]:
@@ -574,8 +587,18 @@ def fits_posterior(args: argparse.Namespace) -> bool:
     return args.method != METHODS[0]
 
 
+def _named_structures(args: argparse.Namespace) -> list[str]:
+    """The structures ``--covariance`` names: fit's one or select's list (none for
+    select's default or ``mclust``, whose models select_em fits as the data allow)."""
+    named = args.covariance
+    if named is None or named == "mclust":
+        return []
+    return [named] if isinstance(named, str) else list(named)
+
+
 def check_prior_option(args: argparse.Namespace) -> None:
-    """Refuse ``--prior`` (mclust's conjugate prior, an EM option) with a posterior.
+    """Refuse ``--prior`` (mclust's conjugate prior, an EM option) with a posterior, or
+    with a ``--covariance`` structure mclust fits no prior for.
 
     Examples
     --------
@@ -585,11 +608,60 @@ def check_prior_option(args: argparse.Namespace) -> None:
     Traceback (most recent call last):
     ...
     bayesmix.cli.parser.CommandError: argument --prior: mclust's conjugate prior is an EM option (MAP-EM); the posterior has its own priors (bayesmix.bayes.MixturePriors). Drop --prior or use --method em.
+    >>> check_prior_option(build_parser().parse_args(
+    ...     ["select", "data.csv", "--covariance", "full,EVE", "--prior"]))
+    Traceback (most recent call last):
+    ...
+    bayesmix.cli.parser.CommandError: argument --prior: mclust fits no conjugate prior for --covariance EVE; drop --prior, or choose structures with one: full, tied, diag, spherical, EII, VII, EEI, VEI, EVI, VVI, EEE, EEV, VEV, VVV
     """
     if args.prior and fits_posterior(args):
         raise CommandError("argument --prior: mclust's conjugate prior is an EM option "
                            "(MAP-EM); the posterior has its own priors "
                            "(bayesmix.bayes.MixturePriors). Drop --prior or use --method em.")
+    without_prior = [name for name in _named_structures(args)
+                     if not get_structure(name).supports_prior]
+    if args.prior and without_prior:
+        raise CommandError(f"argument --prior: mclust fits no conjugate prior for "
+                           f"--covariance {without_prior[0]}; drop --prior, or choose "
+                           f"structures with one: {', '.join(_WITH_PRIOR)}")
+
+
+def check_covariance_for_features(args: argparse.Namespace, features: Sequence[str]) -> None:
+    """Refuse mclust's one-feature names (``E``, ``V``) in ``--covariance`` for data of
+    several features, before any fitting.
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        The parsed ``fit`` or ``select`` command line.
+    features : sequence of str
+        The columns read as features.
+
+    Raises
+    ------
+    CommandError
+        Naming ``--covariance``, the structure and the name to use instead.
+
+    Examples
+    --------
+    >>> from bayesmix.cli.parser import build_parser, check_covariance_for_features
+    >>> args = build_parser().parse_args(["select", "data.csv", "--covariance", "E,V"])
+    >>> check_covariance_for_features(args, ["a"])
+    >>> check_covariance_for_features(args, ["a", "b"])
+    Traceback (most recent call last):
+    ...
+    bayesmix.cli.parser.CommandError: argument --covariance: 'E' is mclust's name for one feature, but DATA has 2 features (a, b); use 'EII', its model for any number of features, or choose one column with --columns
+    """
+    for name in _named_structures(args):
+        structure = get_structure(name)
+        try:
+            structure.check_name_for_features(name, len(features))
+        except ValueError:
+            raise CommandError(
+                f"argument --covariance: {name!r} is mclust's name for one feature, but "
+                f"DATA has {len(features)} features ({', '.join(features)}); use "
+                f"{structure.name!r}, its model for any number of features, or choose one "
+                f"column with --columns") from None
 
 
 def check_family_options(args: argparse.Namespace) -> None:
