@@ -48,9 +48,11 @@ class ConjugatePrior:
         ``n_features + 2`` (3 for mclust's one-feature models, which is the same). A
         given value is used (mclust's ``defaultPrior`` always takes its default).
     scale : float or array-like of shape (n_features, n_features), optional
-        ``Lambda_p``: a positive number for the spherical and diagonal structures, a
-        symmetric positive definite matrix for the others (a number there means that
-        number times the identity). Default as mclust's ``defaultPrior``: the data's
+        ``Lambda_p``: a symmetric positive definite matrix, or a number (that number
+        times the identity). mclust's spherical and diagonal models take one prior
+        variance: a matrix's mean diagonal, ``trace(Lambda_p) / D``, as their default is
+        the mean of the data's variances, so that one scale serves every structure of a
+        grid. Default as mclust's ``defaultPrior``: the data's
         covariance divided by ``n_components^(2 / n_features)`` for the matrix
         structures (its diagonal only when there are no more rows than features), the
         mean of the column variances divided by the same for the others (the column
@@ -121,9 +123,9 @@ class ConjugatePrior:
         Raises
         ------
         ValueError
-            For a value that does not fit the data or the structure (a mean of the
-            wrong length, a matrix scale for a diagonal structure, ``dof <= D - 1`` for
-            a matrix structure), or weights summing to 1 or less.
+            For a value that does not fit the data or the structure (a mean or a scale
+            of the wrong size, ``dof <= D - 1`` for a matrix structure), or weights
+            summing to 1 or less.
 
         Examples
         --------
@@ -187,24 +189,17 @@ class ConjugatePrior:
                 _check_default_scale(float(np.linalg.eigvalsh(scale)[0]))
             elif np.ndim(scale) == 0:
                 scale = scale * np.eye(n_features)
-            elif scale.shape != (n_features, n_features):
-                raise ValueError(
-                    f"scale has shape {scale.shape} but X has {n_features} features. Pass "
-                    f"a ({n_features}, {n_features}) matrix or a number (times the "
-                    f"identity)."
-                )
+            else:
+                _check_scale_features(scale, n_features)
         else:
             scale = self.scale
             if scale is None:
                 variances = _scatter(X, weights, column_means, False) / (total - 1.0)
                 scale = factor * float(variances.sum()) / n_features
                 _check_default_scale(scale)
-            elif np.ndim(scale) != 0:
-                raise ValueError(
-                    f"scale must be a number for covariance_type={structure.label!r}, got "
-                    f"an array of shape {np.shape(scale)}: mclust's spherical and diagonal "
-                    f"models take one prior variance. Pass a positive number."
-                )
+            elif np.ndim(scale) != 0:  # its mean variance, as the default's from the data
+                _check_scale_features(scale, n_features)
+                scale = float(np.trace(scale)) / n_features
         return replace(self, mean=mean, dof=dof, scale=scale)
 
     def shifted(self, shift: np.ndarray) -> ConjugatePrior:
@@ -284,6 +279,15 @@ def _scatter(X: np.ndarray, weights: np.ndarray, centre: np.ndarray, full: bool
         weighted = block * weights[start:start + _BLOCK_ROWS, np.newaxis]
         scatter += weighted.T @ block if full else np.einsum("nd,nd->d", weighted, block)
     return scatter
+
+
+def _check_scale_features(scale: np.ndarray, n_features: int) -> None:
+    """Refuse a matrix scale whose size is not the data's number of features."""
+    if scale.shape != (n_features, n_features):
+        raise ValueError(
+            f"scale has shape {scale.shape} but X has {n_features} features. Pass a "
+            f"({n_features}, {n_features}) matrix or a number (times the identity)."
+        )
 
 
 def _check_default_scale(smallest: float) -> None:

@@ -6,6 +6,7 @@ import re
 import numpy as np
 import pytest
 
+from bayesmix import select_em
 from bayesmix.covariance import MCLUST_MODELS, get_structure
 from bayesmix.covariance.prior import ConjugatePrior
 from bayesmix.em.engine import COUNT_FLOOR
@@ -194,12 +195,28 @@ def test_bad_values_are_refused_by_name(arguments, message):
     ("VVV", {"dof": 1.5}, r"dof=1.5 is too small for covariance_type='full'.*dof > "
                           r"n_features - 1 = 2"),
     ("VVV", {"scale": np.eye(2)}, r"scale has shape \(2, 2\) but X has 3 features"),
-    ("VEI", {"scale": np.eye(3)}, r"scale must be a number for covariance_type='VEI', got an "
-                                  r"array of shape \(3, 3\)"),
+    ("VEI", {"scale": np.eye(2)}, r"scale has shape \(2, 2\) but X has 3 features"),
 ])
 def test_values_that_do_not_fit_the_data_are_refused_by_name(name, arguments, message):
     with pytest.raises(ValueError, match=message):
         ConjugatePrior(**arguments).resolve(_clusters(), get_structure(name), 3)
+
+
+def test_a_matrix_scale_serves_the_spherical_and_diagonal_structures_by_its_mean_diagonal():
+    """mclust's spherical and diagonal models take one prior variance: a matrix gives its
+    mean diagonal (as their default is the data's mean variance), so one matrix serves
+    the 14-model grid; a 1 x 1 matrix is the number for one feature."""
+    scale = np.array([[2.0, 0.5, 0.0], [0.5, 4.0, 0.0], [0.0, 0.0, 6.0]])
+    for name in ("VII", "EEI", "VEI", "VVI"):
+        resolved = ConjugatePrior(scale=scale).resolve(_clusters(), get_structure(name), 3)
+        assert resolved.scale == pytest.approx(4.0)
+    resolved = ConjugatePrior(scale=scale).resolve(_clusters(), get_structure("VEV"), 3)
+    np.testing.assert_array_equal(resolved.scale, scale)
+    one_feature = ConjugatePrior(scale=[[2.5]]).resolve(_clusters()[:, :1], get_structure("E"), 2)
+    assert one_feature.scale == 2.5
+    grid = select_em(_clusters(), n_components=[1, 2], covariance_types="mclust",
+                     prior=ConjugatePrior(scale=scale), random_state=0)
+    assert grid.table_["bic"].notna().all()
 
 
 def test_resolve_refuses_bad_data_and_names():
