@@ -24,6 +24,7 @@ if TYPE_CHECKING:
         posterior_n_components,
     )
     from bayesmix.comparison import compare
+    from bayesmix.covariance import ConjugatePrior
     from bayesmix.datasets import load_low_dim_gauss_mix, load_old_faithful, make_mixture
     from bayesmix.em import GaussianMixtureEM, StudentMixtureEM
     from bayesmix.exceptions import (
@@ -49,6 +50,7 @@ __all__ = [
     "BayesmixWarning",
     "BootstrapResult",
     "ChainDisagreementWarning",
+    "ConjugatePrior",
     "ConvergenceWarning",
     "DegenerateComponentWarning",
     "DivergenceWarning",
@@ -83,6 +85,7 @@ _MODULE_OF = {
     "BayesmixWarning": "bayesmix.exceptions",
     "BootstrapResult": "bayesmix.uncertainty",
     "ChainDisagreementWarning": "bayesmix.exceptions",
+    "ConjugatePrior": "bayesmix.covariance",
     "ConvergenceWarning": "bayesmix.exceptions",
     "DegenerateComponentWarning": "bayesmix.exceptions",
     "DivergenceWarning": "bayesmix.exceptions",
