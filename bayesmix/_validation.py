@@ -17,7 +17,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from sklearn.utils import check_random_state as _sklearn_check_random_state
-from sklearn.utils.validation import _check_feature_names
+from sklearn.exceptions import NotFittedError
+from sklearn.utils.validation import _check_feature_names, check_is_fitted
 
 from bayesmix.covariance import get_structure
 
@@ -276,7 +277,10 @@ def validate_data(estimator: Any, X: Any, *, reset: bool, min_samples: int = 1,
     """
     if _is_dataframe(X):  # before scikit-learn's feature-name checks, which fail on them
         check_unique_columns(X, "X")
-    _check_feature_names(estimator, X, reset=reset)
+    try:  # scikit-learn's checks and messages (a drop-in raises what it raises), raised here
+        _check_feature_names(estimator, X, reset=reset)
+    except (TypeError, ValueError) as exc:
+        raise type(exc)(str(exc)) from None
     n_features = None if reset else estimator.n_features_in_
     values = check_array(X, name="X", min_samples=min_samples, n_features=n_features,
                          owner=type(estimator).__name__, keep_float32=keep_float32,
@@ -474,6 +478,25 @@ def check_covariance_type(covariance_type: Any, name: str = "covariance_type") -
     """
     get_structure(covariance_type, name)
     return covariance_type
+
+
+def check_fitted(estimator: Any, attributes: str | None = None) -> None:
+    """scikit-learn's ``check_is_fitted``, its ``NotFittedError`` and message (as a drop-in
+    raises them), raised from here rather than from scikit-learn's frames.
+
+    Examples
+    --------
+    >>> from bayesmix import GaussianMixtureEM
+    >>> from bayesmix._validation import check_fitted
+    >>> check_fitted(GaussianMixtureEM(2))
+    Traceback (most recent call last):
+        ...
+    sklearn.exceptions.NotFittedError: This GaussianMixtureEM instance is not fitted yet. Call 'fit' with appropriate arguments before using this estimator.
+    """
+    try:
+        check_is_fitted(estimator, attributes)
+    except NotFittedError as exc:
+        raise NotFittedError(str(exc)) from None
 
 
 def check_int(

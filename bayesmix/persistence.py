@@ -52,9 +52,8 @@ import arviz as az
 import h5py
 import numpy as np
 import xarray as xr
-from sklearn.utils.validation import check_is_fitted
 
-from bayesmix._validation import check_memory, short_repr
+from bayesmix._validation import check_fitted, check_memory, short_repr
 from bayesmix._version import __version__
 
 if TYPE_CHECKING:
@@ -233,9 +232,9 @@ def _inference_data(model: Any) -> az.InferenceData:
     Raises ``NotFittedError`` for a model that is not fitted.
     """
     if hasattr(model, "to_inference_data"):
-        check_is_fitted(model)
+        check_fitted(model)
         return model.to_inference_data()
-    check_is_fitted(model, "idata_")
+    check_fitted(model, "idata_")
     return model.idata_
 
 

@@ -10,6 +10,7 @@ and match the one-line message on stderr.
 
 import re
 import shutil
+from pathlib import Path
 from types import SimpleNamespace
 
 import h5py
@@ -38,6 +39,7 @@ from bayesmix import (  # noqa: E402
     select_bayes,
     select_em,
 )
+import bayesmix  # noqa: E402
 from bayesmix import persistence  # noqa: E402
 from bayesmix.cli import main  # noqa: E402
 
@@ -301,6 +303,8 @@ CASES = [
         lambda c: advi(BAYES(2), n_iter=10)),
     row("bayes-learning_rate-negative", ValueError, "learning_rate must be > 0, got -1.0",
         lambda c: advi(BAYES(2), learning_rate=-1.0)),
+    row("em-predict-not-fitted", NotFittedError, "GaussianMixtureEM instance is not fitted "
+        "yet", lambda c: EM(2).predict(X)),
     row("bayes-predict-not-fitted", NotFittedError, "GaussianMixtureBayes instance is not "
         "fitted yet", lambda c: BAYES(2).predict(X)),
     # ---------------------------------------------------------------- priors
@@ -356,6 +360,11 @@ CASES = [
         r"but this fit has covariance_type='tied', which stores covariances of shape \(2, 2\)",
         lambda c: EM(2, warm_start=True, random_state=0).fit(X)
         .set_params(covariance_type="tied").fit(X)),
+    row("fit-X-mixed-column-names", TypeError, "Feature names are only supported if all "
+        "input features have string names", lambda c: EM(2).fit(pd.DataFrame(X, columns=["a", 1]))),
+    row("predict-X-renamed-columns", ValueError, "(?s)The feature names should match those that "
+        "were passed during fit.*unseen at fit time:\\n- c", lambda c: EM(2, random_state=0)
+        .fit(pd.DataFrame(X, columns=["a", "b"])).predict(pd.DataFrame(X, columns=["a", "c"]))),
     row("fit-X-timedelta", ValueError, r"X has dtype timedelta64\[s\], times rather than "
         r"numbers.*X / np\.timedelta64\(1, 's'\)",
         lambda c: EM(2).fit(X.astype("timedelta64[s]"))),
@@ -525,3 +534,6 @@ def test_bad_input(call, error, match, ctx, capsys):
     message = f"{info.value}\n{capsys.readouterr().err}"
     assert re.search(match, message), message
     assert "Traceback" not in message
+    if error is not SystemExit:  # (the command line's usage errors exit through argparse)
+        raised_in = info.traceback[-1].path  # bayesmix's own frame, no dependency's
+        assert Path(bayesmix.__file__).parent in Path(raised_in).parents, raised_in

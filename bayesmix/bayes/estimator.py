@@ -15,10 +15,10 @@ import arviz as az
 import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, DensityMixin
-from sklearn.utils.validation import check_is_fitted
 
 from bayesmix._validation import (
     check_covariance_type,
+    check_fitted,
     check_int,
     check_option,
     check_random_state,
@@ -418,7 +418,7 @@ class GaussianMixtureBayes(DensityMixin, BaseEstimator):
 
     # ------------------------------------------------------------------ prediction
     def _check_X(self, X: Any) -> np.ndarray:
-        check_is_fitted(self, "idata_")
+        check_fitted(self, "idata_")
         return validate_data(self, X, reset=False, allow_missing=True)
 
     def score_samples(self, X: Any) -> np.ndarray:
@@ -591,7 +591,7 @@ class GaussianMixtureBayes(DensityMixin, BaseEstimator):
         >>> Xs.shape, labels.shape
         ((5, 2), (5,))
         """
-        check_is_fitted(self, "idata_")
+        check_fitted(self, "idata_")
         n_samples = check_int(n_samples, "n_samples", min_value=1)
         rng = check_random_state(self.random_state)
         draws = self._draws
@@ -638,7 +638,7 @@ class GaussianMixtureBayes(DensityMixin, BaseEstimator):
         >>> int(bayes.posterior_n_components().idxmax())
         2
         """
-        check_is_fitted(self, "idata_")
+        check_fitted(self, "idata_")
         return posterior_n_components(
             self, self.random_state if random_state is None else random_state)
 
@@ -722,7 +722,7 @@ class GaussianMixtureBayes(DensityMixin, BaseEstimator):
         >>> list(bayes.summary(kind="stats").index)
         ['weights[0]', 'means[0, x0]', 'covariances[0, x0, x0]']
         """
-        check_is_fitted(self, "idata_")
+        check_fitted(self, "idata_")
         kwargs.setdefault("var_names",
                           list(_PARAMETERS + FAMILY_PARAMETERS[self.component_family]))
         return az.summary(self.idata_, **kwargs)

@@ -24,10 +24,10 @@ from typing import Any
 
 import numpy as np
 from sklearn.base import BaseEstimator, DensityMixin
-from sklearn.utils.validation import check_is_fitted
 
 from bayesmix._validation import (
     check_bool,
+    check_fitted,
     check_int,
     check_memory,
     check_option,
@@ -652,7 +652,7 @@ class BaseMixtureEM(NoiseComponentMixin, DensityMixin, BaseEstimator):
         >>> em.predict(X)
         array([0, 0, 0, 1, 1, 1])
         """
-        check_is_fitted(self)
+        check_fitted(self)
         order = np.asarray(order)
         if order.shape != (self.n_components,) or set(order.tolist()) != set(
                 range(self.n_components)):

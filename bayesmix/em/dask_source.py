@@ -44,10 +44,15 @@ import dask.array as da
 import dask.dataframe as dd
 import numpy as np
 import pandas as pd
-from sklearn.utils.validation import _check_feature_names, check_is_fitted
+from sklearn.utils.validation import _check_feature_names
 
 from bayesmix._parallel import blas_single_thread
-from bayesmix._validation import check_dataframe_dtypes, check_random_state, check_sample_weight
+from bayesmix._validation import (
+    check_dataframe_dtypes,
+    check_fitted,
+    check_random_state,
+    check_sample_weight,
+)
 from bayesmix.covariance.base import CovarianceStructure
 from bayesmix.em.missing_source import (
     missing_statistics,
@@ -537,7 +542,7 @@ def map_rows(estimator: Any, X: Any, method: str) -> da.Array:
     >>> map_rows(em, da.from_array(X, chunks=(5, 1)), "score_samples").chunks
     ((5, 5),)
     """
-    check_is_fitted(estimator)
+    check_fitted(estimator)
     X = _as_dask_array(estimator, X, reset=False)
     fitted = copy.copy(estimator)
     fitted._X_fit = None  # keep the training rows out of the task graph

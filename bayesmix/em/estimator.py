@@ -21,9 +21,14 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from sklearn.utils.validation import check_is_fitted
 
-from bayesmix._validation import check_int, check_memory, check_random_state, validate_data
+from bayesmix._validation import (
+    check_fitted,
+    check_int,
+    check_memory,
+    check_random_state,
+    validate_data,
+)
 from bayesmix.covariance import get_structure, n_parameters
 from bayesmix.covariance.prior import ConjugatePrior
 from bayesmix.density import (
@@ -220,7 +225,7 @@ class GaussianMixtureEM(BaseMixtureEM):
 
     # ------------------------------------------------------------------ decomposition
     def _decomposition(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        check_is_fitted(self)
+        check_fitted(self)
         return get_structure(self.covariance_type).decompose(
             self.covariances_, *self.means_.shape)
 
@@ -251,7 +256,7 @@ class GaussianMixtureEM(BaseMixtureEM):
 
     # ------------------------------------------------------------------ prediction
     def _check_X(self, X: Any) -> np.ndarray:
-        check_is_fitted(self)
+        check_fitted(self)
         return validate_data(self, X, reset=False, keep_float32=True, allow_missing=True)
 
     def _parameters(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, str]:
@@ -356,7 +361,7 @@ class GaussianMixtureEM(BaseMixtureEM):
         >>> X.shape, labels.shape
         ((5, 2), (5,))
         """
-        check_is_fitted(self)
+        check_fitted(self)
         self._refuse_noise_sample()
         n_samples = check_int(n_samples, "n_samples", min_value=1)
         n_features = self.means_.shape[1]
@@ -484,7 +489,7 @@ class GaussianMixtureEM(BaseMixtureEM):
         """
         from bayesmix.results import build_inference_data
 
-        check_is_fitted(self)
+        check_fitted(self)
         if X is None and self._X_fit is None:
             raise ValueError(
                 "This GaussianMixtureEM was fitted on a Dask collection, whose rows it does "

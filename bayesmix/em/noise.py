@@ -15,9 +15,8 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from sklearn.utils.validation import check_is_fitted
 
-from bayesmix._validation import short_repr
+from bayesmix._validation import check_fitted, short_repr
 from bayesmix.em.sources import InMemorySource
 from bayesmix.families.noise import hypervolume, nearest_neighbour_noise
 
@@ -103,7 +102,7 @@ class NoiseComponentMixin:
         >>> em.weights_.shape, em.component_weights_.shape
         ((2,), (1,))
         """
-        check_is_fitted(self)
+        check_fitted(self)
         return self.weights_[: self.n_components]
 
     def _with_noise(self, log_prob: np.ndarray) -> np.ndarray:

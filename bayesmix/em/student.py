@@ -15,9 +15,9 @@ import functools
 from typing import Any
 
 import numpy as np
-from sklearn.utils.validation import check_is_fitted
 
 from bayesmix._validation import (
+    check_fitted,
     check_int,
     check_memory,
     check_random_state,
@@ -233,7 +233,7 @@ class StudentMixtureEM(BaseMixtureEM):
 
     # ------------------------------------------------------------------ prediction
     def _check_X(self, X: Any) -> np.ndarray:
-        check_is_fitted(self)
+        check_fitted(self)
         return validate_data(self, X, reset=False, keep_float32=True)
 
     def _weighted_log_prob(self, X: Any) -> np.ndarray:
@@ -319,7 +319,7 @@ class StudentMixtureEM(BaseMixtureEM):
         >>> rows.shape, labels.shape
         ((5, 1), (5,))
         """
-        check_is_fitted(self)
+        check_fitted(self)
         self._refuse_noise_sample()
         n_samples = check_int(n_samples, "n_samples", min_value=1)
         K, D = self.means_.shape
@@ -404,7 +404,7 @@ class StudentMixtureEM(BaseMixtureEM):
         """
         from bayesmix.results import build_inference_data
 
-        check_is_fitted(self)
+        check_fitted(self)
         X = self._X_fit if X is None else validate_data(self, X, reset=False)
         K, D = self.means_.shape
         point = np.newaxis, np.newaxis

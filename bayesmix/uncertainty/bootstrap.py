@@ -32,9 +32,14 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
-from sklearn.utils.validation import check_is_fitted
 
-from bayesmix._validation import check_int, check_option, check_real, validate_data
+from bayesmix._validation import (
+    check_fitted,
+    check_int,
+    check_option,
+    check_real,
+    validate_data,
+)
 from bayesmix.covariance import to_full
 from bayesmix.density import responsibilities
 from bayesmix.em.base import BaseMixtureEM
@@ -323,7 +328,7 @@ def _check_estimator(estimator: Any) -> None:
             f"estimator must be a fitted GaussianMixtureEM, got {type(estimator).__name__}. "
             f"A posterior (GaussianMixtureBayes) has its own draws; bootstrap an EM fit."
         )
-    check_is_fitted(estimator)
+    check_fitted(estimator)
 
 
 def _inference_data(refits: list[Refit], estimator: Any, X: np.ndarray,
