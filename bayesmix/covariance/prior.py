@@ -311,10 +311,14 @@ def _is_number(value: object) -> bool:
 def _float_array(value: object, name: str, copy: bool = True) -> np.ndarray:
     """``value`` as a float64 array (a copy unless ``copy`` is false and it is one
     already), or a TypeError naming the argument."""
+    got = type(value).__name__
     try:
-        return np.array(value, dtype=np.float64, copy=copy or None)
+        if np.asarray(value).dtype.kind != "b":
+            return np.array(value, dtype=np.float64, copy=copy or None)
+        got = f"booleans ({got})"  # True would be read as 1
     except (TypeError, ValueError):
-        raise TypeError(f"{name} must hold numbers, got {type(value).__name__}.") from None
+        pass
+    raise TypeError(f"{name} must hold numbers, got {got}.")
 
 
 def _checked_scale(scale: object) -> float | np.ndarray:

@@ -57,9 +57,9 @@ class NoiseComponentMixin:
         cleaning's (kept in the source's cache for the fits that share it)."""
         if not isinstance(source, InMemorySource):
             raise ValueError(
-                f"noise=True fits complete rows in memory; got {type(source).__name__} "
-                f"(missing values or a Dask collection). Drop or impute the rows with NaN, "
-                f"or compute the collection.")
+                "noise=True fits complete rows in memory, not rows with missing values "
+                "(NaN) nor a Dask collection. Drop or impute the rows with NaN (for a "
+                "DataFrame: X.dropna()), or compute the collection.")
         if self.noise_init is None:
             if "nearest_neighbour_noise" not in source.cache:
                 source.cache["nearest_neighbour_noise"] = nearest_neighbour_noise(source.X)

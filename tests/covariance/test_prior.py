@@ -190,6 +190,14 @@ def test_bad_values_are_refused_by_name(arguments, message):
         ConjugatePrior(**arguments)
 
 
+@pytest.mark.parametrize("arguments", [{"scale": True}, {"scale": np.eye(2, dtype=bool)},
+                                       {"mean": [True, False]}])
+def test_booleans_are_not_read_as_numbers(arguments):
+    name = next(iter(arguments))
+    with pytest.raises(TypeError, match=rf"{name} must hold numbers, got booleans"):
+        ConjugatePrior(**arguments)
+
+
 @pytest.mark.parametrize(("name", "arguments", "message"), [
     ("VVV", {"mean": [0.0, 1.0]}, "mean has 2 values but X has 3 features"),
     ("VVV", {"dof": 1.5}, r"dof=1.5 is too small for covariance_type='full'.*dof > "
