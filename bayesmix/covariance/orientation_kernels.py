@@ -96,12 +96,13 @@ def iterate_common_orientation(scatters: np.ndarray, weights: np.ndarray,
     off_diagonals, coefficients = np.empty(n_components), np.empty(n_components)
     for entry in range(n_entries):
         axes, current = orientation[entry], variances[entry]
-        entry_scatters, entry_weights = scatters[entry], weights[entry]
+        unit = _power_of_two_scale(scatters[entry], weights[entry])
+        entry_scatters, entry_weights = scatters[entry] / unit, weights[entry]
         present = entry_weights > 0.0
         _rotate_scatters(entry_scatters, axes, rotated, log_diagonals, equal_volume)
         _variances_from(rotated, entry_weights, equal_volume, current)
         for _ in range(max_iter):
-            if _collapsed(current, floor):
+            if _collapsed(current, floor / unit):
                 break
             for p in range(n_features - 1):
                 for q in range(p + 1, n_features):
@@ -133,7 +134,29 @@ def iterate_common_orientation(scatters: np.ndarray, weights: np.ndarray,
             current[:, :] = following
             if not change > tol:
                 break
+        current *= unit
     return orientation, variances
+
+
+@compiled
+def _power_of_two_scale(scatters: np.ndarray, weights: np.ndarray) -> float:
+    """The power of two nearest the entry's mean variance ``sum_k tr(W_k) / (D sum_k
+    w_k)`` (1 where that is not finite and positive).
+
+    The sweeps multiply pairs of variances (``m_kp m_kq``), which leave float64's range
+    for variances beyond about 1e+-154 (data scaled by 1e-100 made EVE's covariances
+    singular); divided by this, they are near 1, and a power of two scales every
+    product and quotient exactly, so the orientation is that of the scatters as given.
+    """
+    trace, total = 0.0, 0.0
+    for k in range(scatters.shape[0]):
+        total += weights[k]
+        for j in range(scatters.shape[1]):
+            trace += scatters[k, j, j]
+    mean_variance = trace / (scatters.shape[1] * total)
+    if not (np.isfinite(mean_variance) and mean_variance > 0.0):
+        return 1.0
+    return 2.0 ** np.round(np.log2(mean_variance))
 
 
 @compiled

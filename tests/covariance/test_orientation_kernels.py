@@ -166,3 +166,19 @@ def test_a_component_with_a_broken_scatter_gets_a_singular_covariance():
                                          np.empty((0, 3, 3, 3)), False, 100, INNER_TOL)[2]
     np.testing.assert_array_equal(covariances[0, 1], 0.0)
     assert np.isfinite(covariances[0, [0, 2]]).all()
+
+
+@pytest.mark.parametrize("equal_volume", [True, False], ids=["EVE", "VVE"])
+@pytest.mark.parametrize("scale", [1e-150, 1e-100, 3e-7, 1e100, 1e150])
+def test_the_m_step_is_equivariant_under_scaling_to_the_ends_of_float64(equal_volume, scale):
+    """Scatters times ``scale`` give covariances times ``scale``, at every scale whose
+    variances float64 holds: the sweeps' products of two variances (1e-300 at scale
+    1e-150) would otherwise underflow (data scaled by 1e-100 made EVE's covariances
+    singular) or overflow."""
+    scatters, weights, _ = _stack(_entry(4), _entry(5))
+    no_start = np.empty((0, *scatters.shape[1:]))
+    unscaled = fit_common_orientation(scatters, weights, no_start, equal_volume, 100,
+                                      INNER_TOL)[2]
+    scaled = fit_common_orientation(scatters * scale, weights, no_start, equal_volume, 100,
+                                    INNER_TOL)[2]
+    np.testing.assert_allclose(scaled / scale, unscaled, rtol=1e-9, atol=0.0)
