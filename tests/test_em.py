@@ -101,6 +101,27 @@ def test_fractional_sample_weight_shifts_the_fit(blobs):
     assert weighted.means_[0, 0] > plain.means_[0, 0] + 1.0
 
 
+@pytest.mark.parametrize("covariance_type", ["full", "VEV", "diag"])
+@pytest.mark.parametrize("factor", [1e-20, 1e20])
+def test_weights_scaled_by_any_factor_fit_the_same_mixture(blobs, covariance_type, factor):
+    """The M step's floor on the counts is in the weights' unit: weights of 1e-20 per row
+    (counts below the bare floor, every mean pulled to the origin) fit what weights of 1
+    fit. (Their components are flagged: a weight counts rows, and 1e-20 of a row is too
+    few for a covariance.)"""
+    weights = np.random.default_rng(1).uniform(0.5, 2.0, len(blobs))
+    fits = []
+    for scale in (1.0, factor):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DegenerateComponentWarning)
+            fits.append(GaussianMixtureEM(3, covariance_type=covariance_type, random_state=0)
+                        .fit(blobs, sample_weight=weights * scale))
+    plain, scaled = fits
+    np.testing.assert_allclose(scaled.means_, plain.means_, rtol=1e-8)
+    np.testing.assert_allclose(scaled.covariances_, plain.covariances_, rtol=1e-7)
+    np.testing.assert_allclose(scaled.score_samples(blobs), plain.score_samples(blobs),
+                               rtol=1e-8)
+
+
 def test_same_seed_same_fit_and_restarts_pick_the_best(blobs):
     fits = [GaussianMixtureEM(3, init_params="random", n_init=4, random_state=11).fit(blobs)
             for _ in range(2)]

@@ -17,7 +17,7 @@ Layout
     components are element-wise operations along the rows. Each run's weights, means and
     covariances are packed into one row of parameters. A padded component has weight
     exactly 0 (log weight ``-inf``, responsibility 0), the floored count
-    :data:`~bayesmix.em.engine.COUNT_FLOOR`, mean 0 and second moments of that count
+    (:func:`~bayesmix.em.engine.count_floor`), mean 0 and second moments of that count
     times the data's covariance: its covariance is the data's plus ``reg_covar`` on the
     diagonal, as every M step adds it (positive definite even for collinear columns),
     and it adds nothing to pooled statistics such as the tied structure's scatter. The
@@ -76,7 +76,6 @@ from bayesmix.covariance.quadratic import RowProducts, symmetric_from_upper, upp
 from bayesmix.em.diagnostics import axes_scatters, has_collapsed, has_stretched, still_starved
 from bayesmix.em.engine import (
     COLLAPSE_CHECK_EVERY,
-    COUNT_FLOOR,
     MAX_SQUAREM_STEP,
     SQUAREM_FIRST,
     SQUAREM_FROM,
@@ -85,6 +84,7 @@ from bayesmix.em.engine import (
     EMRun,
     EMSettings,
     MixtureParameters,
+    count_floor,
 )
 from bayesmix.em.sources import InMemorySource, centred_blocks
 
@@ -480,6 +480,7 @@ class BatchEM:
         self.source = source
         self.settings = settings
         self.prior = prior
+        self.count_floor = count_floor(source)
         self._priors: dict[tuple[str, int], ConjugatePrior] = {}
         self._terms: dict[tuple[str, int], tuple[float, np.ndarray]] = {}
         self._kept_blocks: dict[tuple[int, int], list[tuple[slice, RowProducts]]] = {}
@@ -542,7 +543,7 @@ class BatchEM:
             return None
         covariance = self.source.data_covariance(full=kind == "matrix")
         padding = (~real).astype(float).reshape(*real.shape, *(1,) * covariance.ndim)
-        return COUNT_FLOOR * covariance * padding
+        return self.count_floor * covariance * padding
 
     def _pad(self, group: _Group, covariances: np.ndarray, present: np.ndarray,
              padding: float | None = None) -> np.ndarray:
@@ -701,7 +702,7 @@ class BatchEM:
         """
         counts, sums, *second_moments = totals[-2 - len(groups):]
         n_runs, n_components = counts.shape
-        counts = counts + COUNT_FLOOR
+        counts = counts + self.count_floor
         means = sums / counts[:, :, np.newaxis]
         packed = np.zeros((n_runs, width))
         weights = packed[:, :n_components]

@@ -28,7 +28,7 @@ from bayesmix.em.statistics import SufficientStatistics
 if TYPE_CHECKING:
     from bayesmix.covariance.prior import ConjugatePrior
 
-__all__ = ["COLLAPSE_CHECK_EVERY", "COUNT_FLOOR", "MAX_SQUAREM_STEP", "SQUAREM_FIRST",
+__all__ = ["COLLAPSE_CHECK_EVERY", "COUNT_FLOOR", "count_floor", "MAX_SQUAREM_STEP", "SQUAREM_FIRST",
            "SQUAREM_FROM", "SQUAREM_JUMP", "SQUAREM_SECOND", "SQUAREM_STEP_GROWTH", "EMEngine",
            "EMRun", "EMSettings", "MixtureParameters", "mixing_weights"]
 
@@ -46,6 +46,27 @@ SQUAREM_FIRST, SQUAREM_SECOND, SQUAREM_JUMP = 0, 1, 2
 #: Added to every component's weighted count, as scikit-learn does, so that an empty
 #: component divides by a tiny number instead of zero.
 COUNT_FLOOR = 10 * np.finfo(np.float64).eps
+
+
+def count_floor(source: Any) -> float:
+    """:data:`COUNT_FLOOR` in the unit of ``source``'s weights: times their mean over the
+    rows of positive weight (exactly 1 without weights, or with weights 0 and 1), so that
+    weights scaled by any factor fit the same mixture (with weights of 1e-20 a
+    component's count was below the bare floor, its mean pulled to the origin).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from bayesmix.em.engine import COUNT_FLOOR, count_floor
+    >>> from bayesmix.em.sources import InMemorySource
+    >>> X = np.array([[0.0], [1.0], [3.0]])
+    >>> floor = float(COUNT_FLOOR)
+    >>> count_floor(InMemorySource(X)) / floor
+    1.0
+    >>> count_floor(InMemorySource(X, sample_weight=np.full(3, 1e-20))) / floor
+    1e-20
+    """
+    return float(COUNT_FLOOR * (source.total_weight / source.n_positive))
 #: Every this many iterations, EM checks its iterate for a collapsed component (a
 #: variance at the ``reg_covar`` floor, :func:`~bayesmix.em.diagnostics.has_collapsed`)
 #: and stops the run there: the fit is degenerate whatever follows, and its likelihood
@@ -226,6 +247,7 @@ class EMEngine:
         self.settings = settings
         self.prior = prior
         self.noise_log_volume = noise_log_volume
+        self.count_floor = count_floor(source)
 
     def log_noise(self, params: MixtureParameters) -> float | None:
         """The noise component's ``log(pi_0) - log(V)`` at ``params``; ``None`` without one.
@@ -270,7 +292,7 @@ class EMEngine:
         >>> engine.m_step(stats, None).covariances
         array([1.])
         """
-        counts = stats.counts + COUNT_FLOOR
+        counts = stats.counts + self.count_floor
         means = stats.sums / counts[:, np.newaxis]
         if self.prior is None:
             covariances = self.structure.m_step(counts, means, stats.second_moments,

@@ -21,7 +21,7 @@ import numpy as np
 
 from bayesmix.covariance.base import CovarianceStructure
 from bayesmix.density import normalise_rows
-from bayesmix.em.engine import COUNT_FLOOR, EMEngine, MixtureParameters, mixing_weights
+from bayesmix.em.engine import EMEngine, MixtureParameters, mixing_weights
 from bayesmix.em.sources import centred_blocks
 from bayesmix.em.statistics import SufficientStatistics
 from bayesmix.families.noise import fold_noise
@@ -239,8 +239,8 @@ class StudentEMEngine(EMEngine):
         """
         if not isinstance(stats, StudentStatistics):  # the first M step (every u = 1)
             return super().m_step(stats, total_scatter, start)
-        counts = stats.responsibility_counts + COUNT_FLOOR
-        weighted_counts = stats.counts + COUNT_FLOOR
+        counts = stats.responsibility_counts + self.count_floor
+        weighted_counts = stats.counts + self.count_floor
         means = stats.sums / weighted_counts[:, np.newaxis]
         excess = weighted_counts - counts
         second = stats.second_moments
