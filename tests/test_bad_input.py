@@ -360,6 +360,13 @@ CASES = [
         r"but this fit has covariance_type='tied', which stores covariances of shape \(2, 2\)",
         lambda c: EM(2, warm_start=True, random_state=0).fit(X)
         .set_params(covariance_type="tied").fit(X)),
+    row("predict-after-set_params-components", ValueError, r"This GaussianMixtureEM was fitted "
+        r"with 2 components \(precision factors of shape \(2, 2, 2\)\), but its parameters now "
+        r"say n_components=3.*Fit it again", lambda c: EM(2, random_state=0).fit(X)
+        .set_params(n_components=3).predict(X)),
+    row("bic-after-set_params-structure", ValueError, "but its parameters now say "
+        "n_components=2, covariance_type='diag': set_params does not change a fit",
+        lambda c: EM(2, random_state=0).fit(X).set_params(covariance_type="diag").bic(X)),
     row("fit-X-mixed-column-names", TypeError, "Feature names are only supported if all "
         "input features have string names", lambda c: EM(2).fit(pd.DataFrame(X, columns=["a", 1]))),
     row("predict-X-renamed-columns", ValueError, "(?s)The feature names should match those that "

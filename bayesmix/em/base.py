@@ -439,6 +439,22 @@ class BaseMixtureEM(NoiseComponentMixin, DensityMixin, BaseEstimator):
                 f"need a positive weight."
             )
 
+    def _check_fitted(self) -> None:
+        """Refuse an estimator that is not fitted, or whose fit its parameters no longer
+        describe (``n_components`` or ``covariance_type`` set after ``fit``, which does
+        not change the fitted attributes)."""
+        check_fitted(self)
+        n_components, n_features = self.means_.shape
+        stored = get_structure(self.covariance_type).stored_shape(self.n_components,
+                                                                  n_features)
+        if n_components != self.n_components or self.precisions_cholesky_.shape != stored:
+            raise ValueError(
+                f"This {type(self).__name__} was fitted with {n_components} components "
+                f"(precision factors of shape {self.precisions_cholesky_.shape}), but its "
+                f"parameters now say n_components={self.n_components}, covariance_type="
+                f"{self.covariance_type!r}: set_params does not change a fit. Fit it "
+                f"again, or set those parameters back.")
+
     def _resumed(self, structure: CovarianceStructure, source: Any) -> MixtureParameters:
         """The previous fit's parameters, which a warm start resumes from (:meth:`_warm_start`).
 
@@ -563,7 +579,9 @@ class BaseMixtureEM(NoiseComponentMixin, DensityMixin, BaseEstimator):
         self.weights_ = weights.astype(dtype, copy=False)
         self.means_ = (params.means + source.shift).astype(dtype, copy=False)
         self.covariances_ = params.covariances.astype(dtype, copy=False)
-        self.precisions_cholesky_ = params.precisions_cholesky.astype(dtype, copy=False)
+        # C order, as a pickled or saved copy has it: the same arithmetic after a round trip.
+        self.precisions_cholesky_ = np.ascontiguousarray(params.precisions_cholesky,
+                                                         dtype=dtype)
         self.precisions_ = structure.precisions_from_cholesky(
             params.precisions_cholesky).astype(dtype, copy=False)
         self.converged_ = best.converged
@@ -652,7 +670,7 @@ class BaseMixtureEM(NoiseComponentMixin, DensityMixin, BaseEstimator):
         >>> em.predict(X)
         array([0, 0, 0, 1, 1, 1])
         """
-        check_fitted(self)
+        self._check_fitted()
         order = np.asarray(order)
         if order.shape != (self.n_components,) or set(order.tolist()) != set(
                 range(self.n_components)):

@@ -23,7 +23,6 @@ from typing import Any
 import numpy as np
 
 from bayesmix._validation import (
-    check_fitted,
     check_int,
     check_memory,
     check_random_state,
@@ -225,7 +224,7 @@ class GaussianMixtureEM(BaseMixtureEM):
 
     # ------------------------------------------------------------------ decomposition
     def _decomposition(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        check_fitted(self)
+        self._check_fitted()
         return get_structure(self.covariance_type).decompose(
             self.covariances_, *self.means_.shape)
 
@@ -256,7 +255,7 @@ class GaussianMixtureEM(BaseMixtureEM):
 
     # ------------------------------------------------------------------ prediction
     def _check_X(self, X: Any) -> np.ndarray:
-        check_fitted(self)
+        self._check_fitted()
         return validate_data(self, X, reset=False, keep_float32=True, allow_missing=True)
 
     def _parameters(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, str]:
@@ -361,7 +360,7 @@ class GaussianMixtureEM(BaseMixtureEM):
         >>> X.shape, labels.shape
         ((5, 2), (5,))
         """
-        check_fitted(self)
+        self._check_fitted()
         self._refuse_noise_sample()
         n_samples = check_int(n_samples, "n_samples", min_value=1)
         n_features = self.means_.shape[1]
@@ -371,6 +370,9 @@ class GaussianMixtureEM(BaseMixtureEM):
         counts = rng.multinomial(n_samples, self.weights_)
         full = get_structure(self.covariance_type).to_full(
             self.covariances_, self.n_components, self.means_.shape[1])
+        # Symmetric to the last bit (float32 covariances can differ across the diagonal
+        # by one unit, which NumPy's sampler warns of).
+        full = (full + np.swapaxes(full, -1, -2)) / 2.0
         X = np.vstack([rng.multivariate_normal(mean, cov, int(count))
                        for mean, cov, count in zip(self.means_, full, counts)])
         labels = np.repeat(np.arange(self.n_components), counts)
@@ -489,7 +491,7 @@ class GaussianMixtureEM(BaseMixtureEM):
         """
         from bayesmix.results import build_inference_data
 
-        check_fitted(self)
+        self._check_fitted()
         if X is None and self._X_fit is None:
             raise ValueError(
                 "This GaussianMixtureEM was fitted on a Dask collection, whose rows it does "

@@ -17,7 +17,6 @@ from typing import Any
 import numpy as np
 
 from bayesmix._validation import (
-    check_fitted,
     check_int,
     check_memory,
     check_random_state,
@@ -233,7 +232,7 @@ class StudentMixtureEM(BaseMixtureEM):
 
     # ------------------------------------------------------------------ prediction
     def _check_X(self, X: Any) -> np.ndarray:
-        check_fitted(self)
+        self._check_fitted()
         return validate_data(self, X, reset=False, keep_float32=True)
 
     def _weighted_log_prob(self, X: Any) -> np.ndarray:
@@ -319,7 +318,7 @@ class StudentMixtureEM(BaseMixtureEM):
         >>> rows.shape, labels.shape
         ((5, 1), (5,))
         """
-        check_fitted(self)
+        self._check_fitted()
         self._refuse_noise_sample()
         n_samples = check_int(n_samples, "n_samples", min_value=1)
         K, D = self.means_.shape
@@ -404,7 +403,7 @@ class StudentMixtureEM(BaseMixtureEM):
         """
         from bayesmix.results import build_inference_data
 
-        check_fitted(self)
+        self._check_fitted()
         X = self._X_fit if X is None else validate_data(self, X, reset=False)
         K, D = self.means_.shape
         point = np.newaxis, np.newaxis
