@@ -323,9 +323,18 @@ def save(model: Any, path: str | os.PathLike, overwrite: bool = False) -> Path:
             f"InferenceData with its to_netcdf method."
         )
     idata = _inference_data(model)
-    path = Path(path)
+    path = _file_path(path, "save to")
     if not isinstance(overwrite, (bool, np.bool_)):
         raise ValueError(f"overwrite must be True or False, got {short_repr(overwrite)}.")
+    if path.is_dir():
+        raise IsADirectoryError(
+            f"Cannot save to {path}: it is a folder. Pass a file's path, e.g. "
+            f"{path / 'model.nc'}.")
+    with_nul = [name for name in getattr(model, "feature_names_in_", ()) if "\x00" in name]
+    if with_nul:
+        raise ValueError(
+            f"Cannot save to {path}: the feature name {with_nul[0]!r} holds a NUL character, "
+            f"which netCDF cannot store. Rename that column of X and fit again.")
     if path.exists() and not overwrite:
         raise FileExistsError(
             f"{path} already exists. Pass overwrite=True to replace it, or choose another "
@@ -347,6 +356,18 @@ def save(model: Any, path: str | os.PathLike, overwrite: bool = False) -> Path:
         if os.path.exists(temporary):
             os.remove(temporary)
     return path
+
+
+def _file_path(path: Any, action: str) -> Path:
+    """``path`` (a string or path-like naming a file) as a Path, or a TypeError or
+    ValueError that names it."""
+    if not isinstance(path, (str, os.PathLike)) or isinstance(path, bytes):
+        raise TypeError(f"path must be a str or a pathlib.Path naming a file to {action}, "
+                        f"got {type(path).__name__} {short_repr(path)}.")
+    if not str(path).strip():
+        raise ValueError(f"path is empty; pass the name of a file to {action}, e.g. "
+                         f"'model.nc'.")
+    return Path(path)
 
 
 def _check_folder(path: Path) -> None:
@@ -511,7 +532,7 @@ def load(path: str | os.PathLike) -> GaussianMixtureEM | GaussianMixtureBayes:
     >>> type(reloaded).__name__, reloaded.bic(X) == em.bic(X)
     ('GaussianMixtureEM', True)
     """
-    path = Path(path)
+    path = _file_path(path, "load")
     if not path.is_file():
         raise FileNotFoundError(f"Cannot load {path}: no such file. Check the path.")
     _check_header(path)

@@ -489,6 +489,17 @@ CASES = [
         r".*missing does not exist", lambda c: c.em.save(c.folder / "missing" / "em.nc")),
     row("save-folder-is-a-file", FileNotFoundError, r"model\.nc is not a folder",
         lambda c: c.em.save(c.saved / "em.nc")),
+    row("save-to-a-folder", IsADirectoryError, r"Cannot save to .*: it is a folder\. Pass a "
+        r"file's path, e\.g\. .*model\.nc", lambda c: c.em.save(c.folder, overwrite=True)),
+    row("save-empty-path", ValueError, "path is empty; pass the name of a file to save to",
+        lambda c: c.em.save("", overwrite=True)),
+    row("save-path-none", TypeError, "path must be a str or a pathlib.Path naming a file to "
+        "save to, got NoneType None", lambda c: c.em.save(None)),
+    row("load-path-bytes", TypeError, "path must be a str or a pathlib.Path naming a file to "
+        "load, got bytes", lambda c: load(b"model.nc")),
+    row("save-feature-name-with-nul", ValueError, r"the feature name 'b\\x00' holds a NUL "
+        r"character, which netCDF cannot store", lambda c: EM(2, random_state=0).fit(
+            pd.DataFrame(X, columns=["a", "b\x00"])).save(c.folder / "nul.nc")),
     row("load-newer-format", ValueError, rf"format_version={persistence.FORMAT_VERSION + 1}"
         rf".*reads format_version={persistence.FORMAT_VERSION}.*upgrade bayesmix",
         lambda c: load(damaged(c, "newer.nc", set_format_version))),
