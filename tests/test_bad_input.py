@@ -348,6 +348,9 @@ CASES = [
     row("select_em-one-structure-twice", ValueError, "covariance_types names one structure "
         "twice: 'full' and 'VVV' are both mclust's 'VVV'. List it once.",
         lambda c: select_em(X, n_components=[1], covariance_types=["full", "tied", "VVV"])),
+    row("select_em-families-none", ValueError, r"families must be an iterable such as "
+        r"\('gaussian', 'student_t'\), got None\.$",
+        lambda c: select_em(X, n_components=[1], families=None)),
     row("select_em-max_iter-0", ValueError, "max_iter must be >= 1, got 0",
         lambda c: select_em(X, n_components=[1], max_iter=0)),
     row("fit-warm-start-components", ValueError, "warm_start=True resumes the previous fit, "
@@ -427,6 +430,10 @@ CASES = [
     # ---------------------------------------------------------------- plotting
     row("plot_components-n_std", ValueError, "n_std must be one or more positive numbers",
         lambda c: plotting.plot_components(c.em, X, n_std=-1)),
+    row("plot_components-n_std-text", ValueError, "n_std must be one or more positive numbers "
+        "of standard deviations, got '2'", lambda c: plotting.plot_components(c.em, X, n_std="2")),
+    row("plot_selection-relative-text", ValueError, "relative must be True or False, got 'x'",
+        lambda c: plotting.plot_selection(c.selection, relative="x")),
     row("plot_components-ax", ValueError, "ax must be a matplotlib Axes or None, got str",
         lambda c: plotting.plot_components(c.em, X, ax="axes")),
     row("plot_components-X-features", ValueError, r"X has 3 features, but the model \(features "

@@ -8,6 +8,7 @@ None of these draws a whole figure; the public figure functions of
 from __future__ import annotations
 
 from collections.abc import Sequence
+from numbers import Real
 from typing import Any
 
 import arviz as az
@@ -188,7 +189,11 @@ def component_colors(n_components: int) -> list[tuple[float, ...]]:
 
 
 def check_n_std(n_std: Any) -> tuple[float, ...]:
-    levels = np.atleast_1d(np.asarray(n_std, dtype=float)).ravel()
+    """``n_std`` as positive finite numbers (text such as ``"2"`` is not one)."""
+    given = np.atleast_1d(np.asarray(n_std, dtype=object)).ravel()
+    numbers = all(isinstance(level, Real) and not isinstance(level, (bool, np.bool_))
+                  for level in given)
+    levels = given.astype(float) if numbers else np.empty(0)
     if levels.size == 0 or not np.all(np.isfinite(levels)) or np.any(levels <= 0):
         raise ValueError(f"n_std must be one or more positive numbers of standard deviations, "
                          f"got {n_std!r}; e.g. n_std=(1, 2, 3).")

@@ -13,7 +13,7 @@ import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
-from bayesmix._validation import check_int, check_option
+from bayesmix._validation import check_bool, check_int, check_option
 from bayesmix.covariance import MCLUST_MODELS, get_structure
 from bayesmix.covariance.eigen import compose
 
@@ -92,6 +92,7 @@ def plot_selection(select_result: Any, criterion: str | None = None,
                          f"bayesmix.select_em, got {type(select_result).__name__}.")
     chosen_by = str(select_result.criterion)
     criterion = check_option(criterion or chosen_by, "criterion", ("bic", "icl"))
+    relative = check_bool(relative, "relative")
     ax = make_ax(ax)
     best = table.loc[select_result.best_index_]
     values = table[criterion] - (best[criterion] if relative else 0.0)

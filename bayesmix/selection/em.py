@@ -820,9 +820,11 @@ def _row(em: GaussianMixtureEM, values: dict[str, float]) -> dict[str, Any]:
 
 def _check_families(families: Any, prior: Any) -> list[str]:
     """``families`` of :func:`select_em`: one name of :data:`FAMILIES` or a non-empty list."""
-    names = [families] if isinstance(families, str) else check_distinct_values(
-        "families", families, "('gaussian', 'student_t')")
-    names = [check_option(name, "families", tuple(FAMILIES)) for name in names]
+    def check_name(name: Any) -> str:
+        return check_option(name, "families", tuple(FAMILIES))
+
+    names = [check_name(families)] if isinstance(families, str) else check_distinct_values(
+        "families", families, "('gaussian', 'student_t')", check_name)
     if prior is not None and "student_t" in names:
         raise ValueError(
             "families includes 'student_t', but prior is set: the conjugate prior is "
@@ -832,9 +834,11 @@ def _check_families(families: Any, prior: Any) -> list[str]:
 
 def _check_starts(init_params: Any) -> list[str]:
     """``init_params`` of :func:`select_em`: one scheme or a non-empty list of them."""
-    schemes = [init_params] if isinstance(init_params, str) else check_distinct_values(
-        "init_params", init_params, "('hc', 'kmeans')")
-    return [check_option(scheme, "init_params", INIT_METHODS) for scheme in schemes]
+    def check_scheme(scheme: Any) -> str:
+        return check_option(scheme, "init_params", INIT_METHODS)
+
+    return [check_scheme(init_params)] if isinstance(init_params, str) else (
+        check_distinct_values("init_params", init_params, "('hc', 'kmeans')", check_scheme))
 
 
 def select_em(
