@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import adjusted_rand_score
 
+from bayesmix._validation import check_array, short_repr
 from bayesmix.results import family_of, has_noise
 from bayesmix.scoring import (
     point_log_prob,
@@ -25,6 +26,8 @@ from bayesmix.scoring import (
     is_point_mass,
     lppd,
     loo,
+    scored_model,
+    standard_error_of_sum,
     waic,
 )
 from bayesmix.uncertainty import BootstrapResult, standard_deviations
@@ -48,6 +51,9 @@ FOOTNOTES = {
                   "NaN for point-mass EM fits.",
     "differences": "d_* is the difference to the best model of that column (0 for the best) "
                    "and dse_* the standard error of the paired difference, as az.compare.",
+    "standard-errors": "se_* and dse_* are standard errors of sums over observations, "
+                       "sqrt(n var): NaN for an X_test of one row, whose variance is "
+                       "undefined.",
     "spread": "sd_weights, sd_means and sd_covariances: the posterior standard deviations of "
               "the weights, means and covariances (for an EM fit given as its bootstrap, "
               "bayesmix.bootstrap(em, X), the bootstrap standard errors; NaN for an EM fit "
@@ -90,29 +96,16 @@ def _spread(idata: az.InferenceData) -> dict[str, float]:
 def _row(model: Any, X_test: Any, y_true: Any) -> tuple[dict[str, Any], dict[str, Any]]:
     """A model's row of the table, and its pointwise values for the differences.
 
-    A bootstrap stands for its EM fit, which is scored; its draws give the ``sd_*``
-    columns, as a posterior's do.
+    A bootstrap stands for its EM fit (:func:`~bayesmix.scoring.scored_model`), which is
+    scored; its draws give the ``sd_*`` columns, as a posterior's do.
     """
-    draws = None
-    if isinstance(model, BootstrapResult):
-        model, draws = model.em_, model.idata_
+    draws = model.idata_ if isinstance(model, BootstrapResult) else None
+    model = scored_model(model)
     idata = inference_data(model)
     attrs = idata.posterior.attrs
-    family, noise = family_of(idata), has_noise(idata)
-    # The shared scoring evaluates every family's components from the InferenceData (a
-    # fit's fixed parameters included), but not a noise component, whose region is
-    # stored as a volume only: an EM estimator with noise scores itself.
-    own_density = noise and is_point_mass(idata) and hasattr(model, "criteria")
-    if noise and not own_density:
-        raise ValueError(
-            "compare cannot score a fit with a noise component given as InferenceData; "
-            "pass the fitted estimator instead (e.g. GaussianMixtureEM(noise=True)), "
-            "which scores itself.")
-    values = (model.criteria(idata.observed_data["x"].values) if own_density
-              else criteria(idata))
     row = {"method": attrs.get("inference_method"), "n_components": attrs.get("n_components"),
-           "covariance_type": attrs.get("covariance_type"), "family": family, "noise": noise,
-           **values}
+           "covariance_type": attrs.get("covariance_type"), "family": family_of(idata),
+           "noise": has_noise(idata), **criteria(model)}
     pointwise = {}
     if not is_point_mass(idata):
         waic_result, loo_result = waic(idata), loo(idata)
@@ -125,14 +118,13 @@ def _row(model: Any, X_test: Any, y_true: Any) -> tuple[dict[str, Any], dict[str
     if draws is not None:
         row.update(_spread(draws))
     if X_test is not None:
-        held_out = (lppd(model.to_inference_data(X_test)) if own_density
-                    else lppd(idata, X_test))
+        held_out = lppd(model, X_test)
         row.update(lpd_test=held_out.elpd, se_lpd_test=held_out.se)
         pointwise["lpd_test"] = held_out.pointwise.values
         if y_true is not None:
             labels = (model.predict(X_test) if hasattr(model, "predict")
                       else point_log_prob(idata, np.asarray(X_test, float)).argmax(axis=1))
-            row["ari"] = adjusted_rand_score(np.asarray(y_true), labels)
+            row["ari"] = adjusted_rand_score(y_true, labels)
     row.update(_diagnostics(model, idata))
     return row, pointwise
 
@@ -147,7 +139,34 @@ def _differences(table: pd.DataFrame, pointwise: Mapping[str, Mapping[str, np.nd
     for name in scored:
         diff = pointwise[best][key] - pointwise[name][key]
         table.loc[name, f"d_{key}"] = float(diff.sum())
-        table.loc[name, f"dse_{key}"] = float(np.sqrt(diff.size * np.var(diff, ddof=1)))
+        table.loc[name, f"dse_{key}"] = standard_error_of_sum(diff)
+
+
+def _check_labels(y_true: Any, X_test: Any) -> np.ndarray:
+    """``y_true`` as a 1-D array of labels, one per row of ``X_test``, none missing."""
+    if X_test is None:
+        raise ValueError("y_true labels X_test: pass X_test together with y_true.")
+    n_rows = check_array(X_test, name="X_test", allow_missing=True).shape[0]
+    fix = f"Pass 1-D labels, one per row of X_test ({n_rows}), with no missing values."
+    try:
+        labels = np.asarray(y_true)
+    except ValueError:  # rows of different lengths
+        raise ValueError(f"y_true must be 1-D labels, got rows of different lengths. {fix}"
+                         ) from None
+    if labels.ndim != 1:
+        got = (f"the scalar {short_repr(y_true)}" if labels.ndim == 0
+               else f"an array of shape {labels.shape}")
+        raise ValueError(f"y_true must be 1-D labels, got {got}. {fix}")
+    if labels.size != n_rows:
+        raise ValueError(
+            f"y_true has {labels.size} labels but X_test has {n_rows} rows; pass one label "
+            f"per row of X_test.")
+    missing = np.flatnonzero(pd.isna(labels))
+    if missing.size:
+        raise ValueError(
+            f"y_true has {missing.size} missing label(s) (NaN or None), at rows "
+            f"{missing[:10].tolist()}. {fix}")
+    return labels
 
 
 def compare(models: Mapping[str, Any], X_test: Any = None, y_true: Any = None
@@ -161,10 +180,13 @@ def compare(models: Mapping[str, Any], X_test: Any = None, y_true: Any = None
         (:func:`bayesmix.bootstrap`) stands for its EM fit, scored as the fit, with the
         bootstrap standard errors in the ``sd_*`` columns.
     X_test : array-like of shape (n_test, n_features), optional
-        Held-out data: adds the held-out log predictive density ``lpd_test`` with its
-        standard error, and differences to the best model.
+        Held-out data, with the columns of the fits (a DataFrame's names are checked
+        against an estimator's): adds the held-out log predictive density ``lpd_test``
+        with its standard error (NaN for a single row), and differences to the best
+        model.
     y_true : array-like of shape (n_test,), optional
-        True labels of ``X_test``: adds the adjusted Rand index of the predictions.
+        True labels of ``X_test``, none missing: adds the adjusted Rand index of the
+        predictions.
 
     Returns
     -------
@@ -206,13 +228,8 @@ def compare(models: Mapping[str, Any], X_test: Any = None, y_true: Any = None
             f"models must be a non-empty mapping of names to fitted models, e.g. "
             f"{{'EM': em, 'NUTS': bayes}}; got {type(models).__name__}."
         )
-    if y_true is not None and X_test is None:
-        raise ValueError("y_true labels X_test: pass X_test together with y_true.")
-    if y_true is not None and len(y_true) != len(X_test):
-        raise ValueError(
-            f"y_true has {len(y_true)} labels but X_test has {len(X_test)} rows; pass one "
-            f"label per row of X_test."
-        )
+    if y_true is not None:
+        y_true = _check_labels(y_true, X_test)
     rows, pointwise = {}, {}
     for name, model in models.items():
         rows[name], pointwise[name] = _row(model, X_test, y_true)

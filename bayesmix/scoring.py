@@ -11,6 +11,11 @@ point estimate and a posterior sample:
   posterior they are evaluated at the posterior mean, a *plug-in* value;
 - :func:`waic` and :func:`loo` need posterior draws and refuse a point-mass EM fit.
 
+An EM estimator scores itself (its ``score_samples`` and ``criteria``, which check new
+data's columns and count a noise component and its family's parameters), so these scores
+equal its own; a :class:`~bayesmix.uncertainty.BootstrapResult` is scored as its EM fit
+(:func:`scored_model`), as :func:`~bayesmix.compare` scores it.
+
 ArviZ and xarray are imported by the functions that use them, so the criteria of an EM
 fit (:func:`information_criteria`) need neither.
 """
@@ -25,11 +30,11 @@ import numpy as np
 import pandas as pd
 from scipy.special import logsumexp
 
-from bayesmix._validation import check_array
+from bayesmix._validation import check_array, check_int, validate_data
 from bayesmix.covariance import n_parameters, precision_cholesky
 from bayesmix.density import FAMILY_PARAMETERS, logsumexp_rows, weighted_log_prob
 from bayesmix.exceptions import BayesmixWarning
-from bayesmix.results import family_draws, family_of, log_likelihood_draws
+from bayesmix.results import family_draws, family_of, has_noise, log_likelihood_draws
 
 if TYPE_CHECKING:
     import arviz as az
@@ -51,6 +56,8 @@ __all__ = [
     "lppd",
     "loo",
     "pointwise_log_likelihood",
+    "scored_model",
+    "standard_error_of_sum",
     "waic",
 ]
 
@@ -129,12 +136,61 @@ def is_point_mass(model: Any) -> bool:
     return sizes["chain"] * sizes["draw"] == 1
 
 
-def _observed(idata: az.InferenceData, X: Any) -> np.ndarray:
+def scored_model(model: Any) -> Any:
+    """The model a score evaluates: a bootstrap's EM fit, else ``model`` itself.
+
+    A :class:`~bayesmix.uncertainty.BootstrapResult` stands for the fit it resampled:
+    its refits give standard errors, not a posterior to score.
+
+    Examples
+    --------
+    >>> from bayesmix import GaussianMixtureEM, bootstrap, load_old_faithful
+    >>> from bayesmix.scoring import scored_model
+    >>> X = load_old_faithful()
+    >>> em = GaussianMixtureEM(2, random_state=0).fit(X)
+    >>> scored_model(bootstrap(em, X, n_boot=5, random_state=0)) is em
+    True
+    """
+    # Imported here: bayesmix.uncertainty imports the EM estimators, which import this module.
+    from bayesmix.uncertainty import BootstrapResult
+
+    return model.em_ if isinstance(model, BootstrapResult) else model
+
+
+def _scores_itself(model: Any) -> bool:
+    """Whether ``model`` is an EM estimator, whose own ``score_samples`` and ``criteria``
+    count its noise component and its family's parameters."""
+    return hasattr(model, "criteria")
+
+
+def _training_data(model: Any) -> Any:
+    """The rows ``model`` was fitted on, as it takes them: a DataFrame with its column
+    names if it was fitted on one."""
+    observed = inference_data(model).observed_data["x"]
+    return observed.to_pandas() if hasattr(model, "feature_names_in_") else observed.values
+
+
+def _check_no_noise(idata: az.InferenceData) -> None:
+    if has_noise(idata):
+        raise ValueError(
+            "This InferenceData is of a fit with a noise component, whose region it stores "
+            "as a volume only, so its density cannot be evaluated from it: pass the fitted "
+            "estimator instead (e.g. GaussianMixtureEM(noise=True)), which scores itself."
+        )
+
+
+def _observed(model: Any, idata: az.InferenceData, X: Any) -> np.ndarray:
+    """The training rows, or ``X`` checked as ``model`` checks it: an estimator's column
+    names and number of features, an InferenceData's number of features."""
+    import arviz as az
+
     observed = idata.observed_data["x"]
     if X is None:
         return observed.values
     # Rows with NaN are scored on their observed values (bayesmix.density).
-    return check_array(X, n_features=observed.sizes["feature"], allow_missing=True)
+    if isinstance(model, az.InferenceData):
+        return check_array(X, n_features=observed.sizes["feature"], allow_missing=True)
+    return validate_data(model, X, reset=False, allow_missing=True)
 
 
 def pointwise_log_likelihood(model: Any, X: Any = None) -> xr.DataArray:
@@ -142,10 +198,12 @@ def pointwise_log_likelihood(model: Any, X: Any = None) -> xr.DataArray:
 
     Parameters
     ----------
-    model : fitted estimator or InferenceData
+    model : fitted estimator, BootstrapResult or InferenceData
+        An EM estimator's (or a bootstrap's fit's) values are its ``score_samples``.
     X : array-like of shape (n_obs, n_features), optional
-        New data; the stored ``log_likelihood`` of the training data when omitted. The
-        computation walks over rows in blocks, so memory stays bounded for large ``X``.
+        New data, with the columns of the fit (a DataFrame's names are checked against an
+        estimator's); the stored ``log_likelihood`` of the training data when omitted.
+        The computation walks over rows in blocks, so memory stays bounded for large ``X``.
 
     Returns
     -------
@@ -162,10 +220,17 @@ def pointwise_log_likelihood(model: Any, X: Any = None) -> xr.DataArray:
     """
     import xarray as xr
 
-    idata = inference_data(model)
+    model = scored_model(model)
     if X is None:
-        return idata.log_likelihood["x"]
-    X = _observed(idata, X)
+        return inference_data(model).log_likelihood["x"]
+    if _scores_itself(model):  # one chain, one draw, numbered as in its InferenceData
+        values = np.asarray(model.score_samples(X), dtype=np.float64)
+        return xr.DataArray(values[np.newaxis, np.newaxis], dims=("chain", "draw", "obs"),
+                            coords={"chain": [0], "draw": [0],
+                                    "obs": pd.RangeIndex(values.shape[0])})
+    idata = inference_data(model)
+    _check_no_noise(idata)
+    X = _observed(model, idata, X)
     post = idata.posterior
     family = family_of(idata)
     values = log_likelihood_draws(X, post["weights"].values, post["means"].values,
@@ -187,7 +252,8 @@ class PredictiveDensity:
     elpd : float
         Sum over observations of the log predictive density.
     se : float
-        Standard error of the sum, ``sqrt(n * var(pointwise))``.
+        Standard error of the sum, ``sqrt(n * var(pointwise))``; NaN for a single
+        observation (:func:`standard_error_of_sum`).
     pointwise : xarray.DataArray
         Per observation, dim ``obs``.
 
@@ -237,9 +303,25 @@ def lppd(model: Any, X: Any = None) -> PredictiveDensity:
     pointwise = xr.DataArray(
         logsumexp(log_lik.values.reshape(n_draws, -1), axis=0) - np.log(n_draws),
         dims=("obs",), coords={"obs": log_lik.obs.values})
-    n_obs = pointwise.sizes["obs"]
-    se = float(np.sqrt(n_obs * np.var(pointwise.values, ddof=1))) if n_obs > 1 else np.nan
-    return PredictiveDensity(float(pointwise.sum()), se, pointwise)
+    return PredictiveDensity(float(pointwise.sum()), standard_error_of_sum(pointwise.values),
+                             pointwise)
+
+
+def standard_error_of_sum(pointwise: np.ndarray) -> float:
+    """Standard error of a sum over observations, ``sqrt(n * var(pointwise, ddof=1))``.
+
+    NaN for a single observation, whose variance is undefined.
+
+    Examples
+    --------
+    >>> from bayesmix.scoring import standard_error_of_sum
+    >>> standard_error_of_sum([1.0, 3.0]), standard_error_of_sum([1.0])
+    (2.0, nan)
+    """
+    pointwise = np.asarray(pointwise)
+    if pointwise.size < 2:
+        return np.nan
+    return float(np.sqrt(pointwise.size * np.var(pointwise, ddof=1)))
 
 
 def point_estimate(model: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -268,6 +350,12 @@ def point_log_prob(idata: az.InferenceData, X: np.ndarray) -> np.ndarray:
     density of the fit's component family (its parameters, such as the t's ``dof``,
     also at their posterior means).
 
+    Raises
+    ------
+    ValueError
+        For the InferenceData of a fit with a noise component, which does not store the
+        noise density; score the fitted estimator instead.
+
     Examples
     --------
     >>> from bayesmix import GaussianMixtureEM, load_old_faithful
@@ -277,6 +365,7 @@ def point_log_prob(idata: az.InferenceData, X: np.ndarray) -> np.ndarray:
     >>> point_log_prob(em.to_inference_data(), X.to_numpy()).shape
     (272, 2)
     """
+    _check_no_noise(idata)
     weights, means, covariances = point_estimate(idata)
     family = family_of(idata)
     parameters = {name: value.mean(axis=(0, 1))
@@ -315,6 +404,13 @@ def information_criteria(weighted_log_prob: np.ndarray, n_parameters: int) -> di
         ``E = -sum_n log max_k r_nk`` the entropy of the hard classification). Lower is
         better for the three criteria.
 
+    Raises
+    ------
+    ValueError
+        For ``weighted_log_prob`` not a non-empty 2-D array of real numbers, with NaN or
+        ``+inf`` (``-inf`` is a component of weight zero), or ``n_parameters`` not an
+        integer ``>= 0``.
+
     Examples
     --------
     >>> import numpy as np
@@ -322,11 +418,42 @@ def information_criteria(weighted_log_prob: np.ndarray, n_parameters: int) -> di
     >>> values = information_criteria(np.log([[0.5, 0.5], [1.0, 1e-300]]), n_parameters=1)
     >>> round(values["icl"] - values["bic"], 4)  # 2 * log 2 for the undecided row
     1.3863
+    >>> information_criteria(np.log([0.5, 0.5]), n_parameters=1)
+    Traceback (most recent call last):
+    ...
+    ValueError: weighted_log_prob must be a 2-D array of shape (n_samples, n_components), ...
     """
+    weighted_log_prob = _check_weighted_log_prob(weighted_log_prob)
+    n_parameters = check_int(n_parameters, "n_parameters", min_value=0)
     log_norm = logsumexp_rows(weighted_log_prob)
     entropy = -np.sum(weighted_log_prob.max(axis=1) - log_norm)
     return criteria_from_totals(log_norm.sum(), entropy, n_parameters,
                                 weighted_log_prob.shape[0])
+
+
+def _check_weighted_log_prob(weighted_log_prob: Any) -> np.ndarray:
+    """``weighted_log_prob`` as a float64 array of log probabilities, (N, K)."""
+    try:
+        values = np.asarray(weighted_log_prob)
+    except ValueError:  # ragged rows
+        values = np.asarray(weighted_log_prob, dtype=object)
+    if values.ndim != 2 or values.size == 0 or values.dtype.kind not in "iuf":
+        raise ValueError(
+            f"weighted_log_prob must be a 2-D array of shape (n_samples, n_components), "
+            f"one row per sample and one column per component, of real numbers; got an "
+            f"array of shape {values.shape} and dtype {values.dtype}. Pass "
+            f"log(weight_k) + log f_k(x_n) for every sample and component (a single "
+            f"sample as weighted_log_prob.reshape(1, -1)).")
+    values = values.astype(np.float64, copy=False)
+    # The sum is NaN or +inf only when an entry is: this checks without an (N, K) temporary.
+    with np.errstate(invalid="ignore", over="ignore"):
+        total = values.sum()
+    if np.isnan(total) or total == np.inf:
+        n_invalid = np.count_nonzero(np.isnan(values) | (values == np.inf))
+        raise ValueError(
+            f"weighted_log_prob has {n_invalid} entries that are NaN or +inf; each must be "
+            f"a log probability: finite, or -inf for a component of weight zero.")
+    return values
 
 
 def criteria_from_totals(log_likelihood: float, entropy: float, n_parameters: int,
@@ -351,7 +478,15 @@ def criteria_from_totals(log_likelihood: float, entropy: float, n_parameters: in
 def criteria(model: Any, X: Any = None) -> dict[str, float]:
     """``log_likelihood``, ``n_parameters``, ``bic``, ``aic`` and ``icl`` in one pass.
 
-    At the EM estimate, or at the posterior mean for a posterior (plug-in values).
+    An EM fit's own :meth:`~bayesmix.GaussianMixtureEM.criteria` (a noise component
+    counted), or at the posterior mean for a posterior (plug-in values).
+
+    Parameters
+    ----------
+    model : fitted estimator, BootstrapResult or InferenceData
+        A bootstrap is scored as its EM fit.
+    X : array-like of shape (n_obs, n_features), optional
+        Data with the columns of the fit; the training data when omitted.
 
     Examples
     --------
@@ -360,8 +495,11 @@ def criteria(model: Any, X: Any = None) -> dict[str, float]:
     >>> sorted(criteria(GaussianMixtureEM(2, random_state=0).fit(load_old_faithful())))
     ['aic', 'bic', 'icl', 'log_likelihood', 'n_parameters']
     """
+    model = scored_model(model)
+    if _scores_itself(model):
+        return model.criteria(_training_data(model) if X is None else X)
     idata = inference_data(model)
-    return information_criteria(point_log_prob(idata, _observed(idata, X)),
+    return information_criteria(point_log_prob(idata, _observed(model, idata, X)),
                                 _n_parameters(idata))
 
 
@@ -441,7 +579,7 @@ def waic(model: Any, **kwargs: Any) -> az.ELPDData:
     """
     import arviz as az
 
-    idata = inference_data(model)
+    idata = inference_data(scored_model(model))
     _require_draws(idata, "WAIC")
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="For one or more samples the posterior")
@@ -473,7 +611,7 @@ def loo(model: Any, **kwargs: Any) -> az.ELPDData:
     """
     import arviz as az
 
-    idata = inference_data(model)
+    idata = inference_data(scored_model(model))
     _require_draws(idata, "LOO")
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="Estimated shape parameter of Pareto")

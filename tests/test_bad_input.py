@@ -415,8 +415,13 @@ CASES = [
         lambda c: compare({"a": c.em}, y_true=[0, 1])),
     row("compare-y_true-wrong-length", ValueError, "y_true has 2 labels but X_test has 40 rows",
         lambda c: compare({"a": c.em}, X_test=X, y_true=[0, 1])),
-    row("compare-X_test-wrong-features", ValueError, "X has 3 features, but the model is "
-        "expecting 2", lambda c: compare({"a": c.em}, X_test=np.zeros((3, 3)))),
+    row("compare-X_test-wrong-features", ValueError, "X has 3 features, but "
+        "GaussianMixtureEM is expecting 2", lambda c: compare({"a": c.em},
+                                                          X_test=np.zeros((3, 3)))),
+    row("scoring-n_parameters-zero-components", ValueError, "n_components and n_features "
+        "must be integers >= 1, got 0 and 2", lambda c: scoring.n_parameters(0, 2, "full")),
+    row("scoring-n_parameters-one-feature-name", ValueError, "covariance_type='E' is "
+        "mclust's name for one feature, but X has 2", lambda c: scoring.n_parameters(2, 2, "E")),
     row("scoring-bic-not-a-model", ValueError, "model must be a fitted.*got str",
         lambda c: scoring.bic("model")),
     row("scoring-waic-point-mass", ValueError, "WAIC needs posterior draws, but this is a "

@@ -52,8 +52,6 @@ CALLS = {
 }
 #: Rows the kernel sees per row of X: once per posterior draw.
 PASSES = {"log_predictive_density": N_DRAWS}
-#: Rows scored besides X: an EM fit's InferenceData holds the training log-likelihood.
-EXTRA_ROWS = {"pointwise_log_likelihood": N_TRAIN}
 #: Arrays of one float per row held besides the output: the running log-sum-exp over
 #: draws needs the current draw's densities.
 ROW_BUFFERS = {"log_predictive_density": 1}
@@ -72,7 +70,7 @@ def test_rows_are_processed_in_bounded_chunks(data, name, monkeypatch):
     monkeypatch.setattr(density, "component_log_prob", spy)
     CALLS[name](em, X[:10_000])
     # Every row once (per draw):
-    assert sum(sizes) == 10_000 * PASSES.get(name, 1) + EXTRA_ROWS.get(name, 0)
+    assert sum(sizes) == 10_000 * PASSES.get(name, 1)
     assert max(sizes) == 64  # the chunk floor: SMALL_CHUNK // (K * (D + 2)) < 64
 
 

@@ -9,15 +9,17 @@ import pytest
 from scipy.special import logsumexp
 from scipy.stats import multivariate_normal
 
-from bayesmix import GaussianMixtureEM, compare, make_mixture
+from bayesmix import GaussianMixtureEM, bootstrap, compare, make_mixture
 from bayesmix.comparison import COLUMNS
 from bayesmix.results import build_inference_data
 from bayesmix.scoring import (
     ParetoKWarning,
     aic,
     bic,
+    criteria,
     icl,
     inference_data,
+    information_criteria,
     loo,
     lppd,
     pointwise_log_likelihood,
@@ -179,3 +181,122 @@ def test_compare_fills_every_column_where_it_applies(data, em, bootstrap_posteri
 def test_compare_bad_input(kwargs, match):
     with pytest.raises(ValueError, match=match):
         compare(**kwargs)
+
+
+@pytest.fixture(scope="module")
+def noisy(data):
+    """An EM fit with a noise component, on the training data and 30 uniform outliers."""
+    X = np.vstack([data["train"], np.random.default_rng(2).uniform(-15, 15, (30, 2))])
+    return GaussianMixtureEM(2, noise=True, random_state=0).fit(X), X
+
+
+@pytest.fixture(scope="module")
+def named(data):
+    """An EM fit on a DataFrame with columns a, b."""
+    train = pd.DataFrame(data["train"], columns=["a", "b"])
+    return GaussianMixtureEM(2, random_state=0).fit(train), train
+
+
+def test_scores_of_an_em_fit_with_noise_are_its_own(noisy):
+    em, X = noisy
+    own = em.criteria(X)
+    assert own["n_parameters"] == 13  # 11 of the Gaussian mixture, 2 of the noise
+    assert criteria(em, X) == pytest.approx(own)
+    assert criteria(em) == pytest.approx(own)
+    assert (bic(em, X), aic(em, X), icl(em, X)) == pytest.approx(
+        (own["bic"], own["aic"], own["icl"]))
+    assert lppd(em, X).elpd == pytest.approx(own["log_likelihood"])
+    np.testing.assert_allclose(pointwise_log_likelihood(em, X).values[0, 0],
+                               em.score_samples(X))
+    table = compare({"noise": em}, X_test=X)
+    assert table.loc["noise", "bic"] == pytest.approx(own["bic"])
+    assert table.loc["noise", "lpd_test"] == pytest.approx(own["log_likelihood"])
+
+
+def test_the_inference_data_of_a_fit_with_noise_is_refused(noisy):
+    em, X = noisy
+    idata = em.to_inference_data()
+    for score in (lambda: criteria(idata), lambda: lppd(idata, X),
+                  lambda: compare({"noise": idata})):
+        with pytest.raises(ValueError, match="noise component.*pass the fitted estimator instead"):
+            score()
+
+
+def test_scores_check_the_column_names_of_the_fit(named):
+    em, train = named
+    swapped = train[["b", "a"]]
+    renamed = train.set_axis(["x", "y"], axis=1)
+    for X, match in ((swapped, "Feature names must be in the same order as they were in "
+                               "fit"), (renamed, "Feature names unseen at fit time")):
+        with pytest.raises(ValueError, match=match):
+            em.score(X)
+        for score in (bic, aic, icl, criteria, lppd, pointwise_log_likelihood):
+            with pytest.raises(ValueError, match=match):
+                score(em, X)
+        with pytest.raises(ValueError, match=match):
+            compare({"EM": em}, X_test=X)
+
+
+def test_criteria_of_a_dataframe_fit_read_its_training_data_by_name(named):
+    em, train = named
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no 'X does not have valid feature names'
+        values = criteria(em)
+        table = compare({"EM": em})
+    assert values == pytest.approx(em.criteria(train))
+    assert table.loc["EM", "bic"] == pytest.approx(em.bic(train))
+
+
+def test_a_bootstrap_is_scored_as_its_fit(data, em):
+    X = data["train"]
+    resampled = bootstrap(em, X, n_boot=3, random_state=0)
+    assert criteria(resampled) == pytest.approx(em.criteria(X))
+    assert bic(resampled) == pytest.approx(compare({"boot": resampled}).loc["boot", "bic"])
+    assert lppd(resampled, data["test"]).elpd == pytest.approx(lppd(em, data["test"]).elpd)
+    with pytest.raises(ValueError, match="WAIC needs posterior draws.*point-mass fit"):
+        waic(resampled)
+
+
+@pytest.mark.parametrize(
+    ("y_true", "match"),
+    [(np.r_[np.nan, np.zeros(99)], r"y_true has 1 missing label\(s\).*at rows \[0\]"),
+     ([None] * 100, r"y_true has 100 missing label\(s\)"),
+     (np.zeros((100, 2)), r"y_true must be 1-D labels, got an array of shape \(100, 2\)"),
+     (3, "y_true must be 1-D labels, got the scalar 3"),
+     ([[0, 1], [0]], "y_true must be 1-D labels, got rows of different lengths")],
+)
+def test_compare_refuses_labels_that_are_not_one_per_row(data, em, y_true, match):
+    with pytest.raises(ValueError, match=match + ".*one per row of X_test \\(100\\)"):
+        compare({"EM": em}, X_test=data["test"], y_true=y_true)
+
+
+def test_compare_on_one_test_row_leaves_its_standard_errors_nan(data, em):
+    other = GaussianMixtureEM(1).fit(data["train"])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # numpy's "Degrees of freedom <= 0"
+        table = compare({"K=2": em, "K=1": other}, X_test=data["test"][:1],
+                        y_true=data["labels"][:1])
+    assert table["lpd_test"].notna().all() and table["d_lpd_test"].notna().all()
+    assert table[["se_lpd_test", "dse_lpd_test"]].isna().all(axis=None)
+    assert "X_test of one row" in table.attrs["footnotes"]["standard-errors"]
+
+
+@pytest.mark.parametrize(
+    ("weighted_log_prob", "n_parameters", "match"),
+    [(np.zeros(3), 1, r"weighted_log_prob must be a 2-D array.*shape \(3,\)"),
+     (np.zeros((2, 2, 2)), 1, r"2-D array.*shape \(2, 2, 2\)"),
+     (np.zeros((0, 2)), 1, r"2-D array.*shape \(0, 2\)"),
+     ([["a", "b"]], 1, "of real numbers.*dtype <U1"),
+     ([[0.0, np.nan]], 1, "1 entries that are NaN or \\+inf"),
+     ([[0.0, np.inf]], 1, "1 entries that are NaN or \\+inf"),
+     ([[0.0, -np.inf]], -1, "n_parameters must be >= 0, got -1"),
+     ([[0.0, -np.inf]], 1.5, "n_parameters must be an integer, got 1.5")],
+)
+def test_information_criteria_refuse_bad_input(weighted_log_prob, n_parameters, match):
+    with pytest.raises(ValueError, match=match):
+        information_criteria(weighted_log_prob, n_parameters)
+
+
+def test_information_criteria_accept_a_component_of_weight_zero():
+    values = information_criteria([[0.0, -np.inf]], n_parameters=1)
+    assert values["log_likelihood"] == 0.0 and values["icl"] == values["bic"]

@@ -38,6 +38,8 @@ for code that holds a name (``covariance_type``) rather than a structure.
 
 from __future__ import annotations
 
+import numbers
+
 import numpy as np
 
 from bayesmix.covariance.base import CovarianceStructure
@@ -263,8 +265,17 @@ def n_parameters(n_components: int, n_features: int, covariance_type: str) -> in
     17
     >>> n_parameters(3, 2, "tied")
     11
+    >>> n_parameters(0, 2, "full")
+    Traceback (most recent call last):
+        ...
+    ValueError: n_components and n_features must be integers >= 1, got 0 and 2.
     """
     structure = get_structure(covariance_type)
+    if not all(isinstance(count, numbers.Integral) and not isinstance(count, bool)
+               and count >= 1 for count in (n_components, n_features)):
+        raise ValueError(f"n_components and n_features must be integers >= 1, got "
+                         f"{n_components!r} and {n_features!r}.")
+    structure.check_name_for_features(covariance_type, n_features)
     K, D = n_components, n_features
     return int(K - 1 + K * D + structure.n_parameters(K, D))
 

@@ -266,6 +266,13 @@ class GaussianMixtureEM(BaseMixtureEM):
         """``log pi_k + log N(x_n | mu_k, Sigma_k)`` (N, K), then the noise column if any."""
         return self._with_noise(weighted_log_prob(self._check_X(X), *self._parameters()))
 
+    def _log_density(self, X: np.ndarray) -> np.ndarray:
+        """The mixture's log density at rows already checked (:meth:`_check_X`): checking
+        them again as an array would lose a DataFrame's column names."""
+        if hasattr(self, "noise_weight_"):
+            return logsumexp_rows(self._with_noise(weighted_log_prob(X, *self._parameters())))
+        return log_mixture_density(X, *self._parameters())
+
     def score_samples(self, X: Any) -> np.ndarray:
         """Log density of the mixture at each row of ``X`` (in ``X``'s precision: float32
         for float32 rows, computed in float64).
@@ -281,11 +288,7 @@ class GaussianMixtureEM(BaseMixtureEM):
         if is_dask_collection(X):
             return _map_dask_rows(self, X, "score_samples")
         X = self._check_X(X)
-        if hasattr(self, "noise_weight_"):
-            density = logsumexp_rows(self._weighted_log_prob(X))
-        else:
-            density = log_mixture_density(X, *self._parameters())
-        return density.astype(X.dtype, copy=False)
+        return self._log_density(X).astype(X.dtype, copy=False)
 
     def score(self, X: Any, y: Any = None) -> float:
         """Mean log-likelihood per row of ``X``.
@@ -504,8 +507,7 @@ class GaussianMixtureEM(BaseMixtureEM):
         structure = get_structure(self.covariance_type)
         full = structure.to_full(self.covariances_, K, D)
         point = np.newaxis, np.newaxis
-        log_likelihood = (self.score_samples(X) if hasattr(self, "noise_weight_")
-                          else log_mixture_density(X, *self._parameters()))
+        log_likelihood = self._log_density(X)
         raw = self._noise_variables()
         if structure.raw_variable is not None:
             dims = ("component", "feature")[: self.covariances_.ndim]

@@ -175,3 +175,20 @@ def test_sample_weight_counts_rows_with_noise(estimator):
     np.testing.assert_allclose(weighted_fit.weights_, repeated.weights_, rtol=1e-8)
     np.testing.assert_allclose(weighted_fit.means_, repeated.means_, rtol=1e-8, atol=1e-10)
     assert not np.allclose(weighted.weights_, repeated.weights_, rtol=1e-8)
+
+
+def test_a_noise_fit_on_a_dataframe_scores_it_without_a_feature_name_warning():
+    """The rows are checked once: checked again as an array, they lost the DataFrame's
+    column names and scikit-learn warned of 'no valid feature names'."""
+    import pandas as pd
+
+    rng = np.random.default_rng(0)
+    X = np.vstack([rng.normal(size=(60, 2)), rng.normal(size=(60, 2)) + 6,
+                   rng.uniform(-20, 20, size=(15, 2))])
+    frame = pd.DataFrame(X, columns=["a", "b"])
+    em = GaussianMixtureEM(2, noise=True, random_state=0).fit(frame)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)
+        density = em.score_samples(frame)
+        stored = em.to_inference_data().log_likelihood["x"].values.ravel()
+    np.testing.assert_allclose(stored, density, rtol=1e-12)
