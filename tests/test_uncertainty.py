@@ -15,14 +15,17 @@ from bayesmix import (  # noqa: E402
     BootstrapResult,
     GaussianMixtureEM,
     NotFittedError,
+    StudentMixtureEM,
     bootstrap,
     bootstrap_lrt,
     compare,
     select_em,
 )
 from bayesmix.covariance import get_structure  # noqa: E402
+from bayesmix.covariance.prior import ConjugatePrior  # noqa: E402
 from bayesmix.em.engine import EMSettings  # noqa: E402
 from bayesmix.em.sources import InMemorySource  # noqa: E402
+from bayesmix.exceptions import BayesmixWarning, ConvergenceWarning  # noqa: E402
 from bayesmix.plotting import plot_posterior_components  # noqa: E402
 from bayesmix.uncertainty import BOOTSTRAP_KINDS, standard_deviations  # noqa: E402
 from bayesmix.uncertainty.refits import MAX_ATTEMPTS, RefitModel, run_replicates  # noqa: E402
@@ -41,10 +44,11 @@ def simulate(rng, n_samples=N_SAMPLES):
                       zip(TRUE_MEANS, TRUE_COVARIANCES, counts)])
 
 
-def fit(X):
+def fit(X, sample_weight=None, **settings):
     """The EM fit, labelled as the truth (started at the true means)."""
-    return GaussianMixtureEM(2, covariance_type="full", means_init=TRUE_MEANS, tol=1e-8,
-                             max_iter=1000).fit(X)
+    settings = {"tol": 1e-8, "max_iter": 1000, **settings}
+    return GaussianMixtureEM(2, covariance_type="full", means_init=TRUE_MEANS,
+                             **settings).fit(X, sample_weight=sample_weight)
 
 
 @pytest.fixture(autouse=True)
@@ -62,6 +66,12 @@ def faithful_em(old_faithful):
 @pytest.fixture(scope="module")
 def faithful_boot(faithful_em, old_faithful):
     return bootstrap(faithful_em, old_faithful, n_boot=40, random_state=0)
+
+
+@pytest.fixture(scope="module")
+def small_sample():
+    """30 rows of the true mixture: few enough for a prior to move the estimates."""
+    return simulate(np.random.default_rng(1), n_samples=30)
 
 
 # ---------------------------------------------------------------- the bootstrap's draws
@@ -168,13 +178,17 @@ def test_a_refit_with_a_collapsed_component_fails():
 
 # ---------------------------------------------------------------- bad input
 @pytest.mark.parametrize(("kwargs", "error", "match"), [
-    ({"n_boot": 0}, ValueError, "n_boot must be >= 1, got 0"),
+    ({"n_boot": 0}, ValueError, "n_boot must be >= 2, got 0"),
+    ({"n_boot": 1}, ValueError, "n_boot must be >= 2, got 1"),
     ({"n_boot": 2.5}, ValueError, "n_boot must be an integer"),
     ({"kind": "jackknife"}, ValueError,
      "kind must be one of 'nonparametric', 'weighted', 'parametric', got 'jackknife'"),
     ({"tol": -1.0}, ValueError, "tol must be >= 0"),
     ({"max_iter": 0}, ValueError, "max_iter must be >= 1"),
-], ids=["n_boot-0", "n_boot-float", "kind", "tol", "max_iter"])
+    ({"n_jobs": 0}, ValueError, "n_jobs must be None, a number of worker processes .* got 0"),
+    ({"n_jobs": "2"}, ValueError, "n_jobs must be an integer, got '2'"),
+], ids=["n_boot-0", "n_boot-1", "n_boot-float", "kind", "tol", "max_iter", "n_jobs-0",
+        "n_jobs-str"])
 def test_bad_bootstrap_arguments_are_named(kwargs, error, match, faithful_em, old_faithful):
     with pytest.raises(error, match=match):
         bootstrap(faithful_em, old_faithful, **kwargs)
@@ -188,6 +202,88 @@ def test_bootstrap_refuses_what_it_cannot_resample(faithful_em, old_faithful):
         bootstrap({"weights": [1.0]}, old_faithful)
     with pytest.raises(ValueError, match="Feature names seen at fit time, yet now missing"):
         bootstrap(faithful_em, old_faithful[["eruptions"]])
+
+
+def test_bootstrap_refuses_a_t_mixture(small_sample):
+    em = StudentMixtureEM(2, random_state=0).fit(small_sample)
+    with pytest.raises(TypeError, match=r"got StudentMixtureEM\. bootstrap refits Gaussian "
+                                        r"components only"):
+        bootstrap(em, small_sample, n_boot=2)
+
+
+def test_bootstrap_refuses_a_fit_with_a_noise_component(small_sample):
+    rows = np.vstack([small_sample, [[30.0, -30.0], [-25.0, 20.0]]])
+    em = GaussianMixtureEM(2, noise=True, random_state=0).fit(rows)
+    with pytest.raises(ValueError, match="estimator was fitted with noise=True, and bootstrap "
+                                         "does not refit a noise component"):
+        bootstrap(em, rows, n_boot=2)
+
+
+def _fit_with_weights(X):
+    return fit(X, sample_weight=np.linspace(0.2, 3.0, len(X)))
+
+
+def _fit_to_other_rows(X):
+    return fit(X[::2])
+
+
+def _fit_whose_prior_was_dropped_since(X):
+    return fit(X, prior="default").set_params(prior=None)
+
+
+def _fit_stopped_short(X):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        return GaussianMixtureEM(2, init_params="random", tol=1e-8, max_iter=3,
+                                 random_state=0).fit(X)
+
+
+@pytest.mark.parametrize("make_fit", [_fit_with_weights, _fit_to_other_rows,
+                                      _fit_whose_prior_was_dropped_since, _fit_stopped_short])
+def test_bootstrap_warns_of_a_fit_that_is_not_a_converged_fit_of_x(make_fit, small_sample):
+    """Refits of X centre on its unweighted fit: the intervals would be another fit's."""
+    with pytest.warns(BayesmixWarning, match="estimator is not a converged fit of X: one EM "
+                                             "step on X from its parameters raises"):
+        bootstrap(make_fit(small_sample), small_sample, n_boot=2)
+
+
+def test_bootstrap_takes_a_fit_whose_weights_change_nothing(small_sample):
+    em = fit(small_sample, sample_weight=np.full(len(small_sample), 3.0))
+    assert bootstrap(em, small_sample, n_boot=2, random_state=0).n_boot == 2
+
+
+# ---------------------------------------------------------------- the refitted model
+def test_refits_carry_every_setting_that_changes_the_fit(small_sample):
+    """Each setting of GaussianMixtureEM defines the model every refit fits, or only how
+    a fit starts, runs or reports (a refit starts from the fit, with its own tol); the
+    noise component is refused."""
+    starts_runs_or_reports = {"tol", "max_iter", "n_init", "init_params", "weights_init",
+                              "means_init", "precisions_init", "random_state", "warm_start",
+                              "verbose", "verbose_interval", "acceleration", "noise_init"}
+    prior = ConjugatePrior(shrinkage=0.1)
+    em = GaussianMixtureEM(2, covariance_type="VEV", reg_covar=1e-4, prior=prior,
+                           random_state=0).fit(small_sample)
+    model = RefitModel.like(em, tol=1e-6, max_iter=50)
+    carried = {"n_components": model.n_components == 2,
+               "covariance_type": model.structure is get_structure("VEV"),
+               "reg_covar": model.settings.reg_covar == 1e-4,
+               "prior": model.prior == prior}
+    assert all(carried.values()), carried
+    assert set(em.get_params()) == {*carried, *starts_runs_or_reports, "noise"}
+
+
+def test_a_map_fit_is_refitted_under_its_prior(small_sample):
+    map_fit, ml_fit = fit(small_sample, prior="default"), fit(small_sample)
+    prior_effect = np.abs(map_fit.covariances_ - ml_fit.covariances_).max()
+    assert prior_effect > 0.05  # these few rows leave the prior a visible effect
+    model = RefitModel.like(map_fit, tol=1e-10, max_iter=1000)
+    refit = model.fit(InMemorySource(small_sample),
+                      model.start_from_responsibilities(map_fit.predict_proba(small_sample)))
+    np.testing.assert_allclose(refit.covariances, map_fit.covariances_, atol=1e-6)
+    result = bootstrap(map_fit, small_sample, n_boot=10, kind="weighted", random_state=0)
+    centre = result.idata_.posterior["covariances"].mean(("chain", "draw")).values
+    assert (np.abs(centre - map_fit.covariances_).max()
+            < np.abs(centre - ml_fit.covariances_).max())
 
 
 @pytest.mark.parametrize("level", [0.0, 1.0, 1.5, -0.1, "0.9"])
@@ -272,14 +368,26 @@ def test_lrt_stops_at_the_first_test_above_level(two_clusters):
 @pytest.mark.parametrize(("kwargs", "match"), [
     ({"max_components": 1}, "max_components must be >= 2, got 1"),
     ({"n_boot": 0}, "n_boot must be >= 1, got 0"),
+    ({"n_jobs": 0}, "n_jobs must be None, a number of worker processes .* got 0"),
     ({"covariance_type": "banded"}, "covariance_type must be one of"),
+    ({"covariance_type": "E"}, "^covariance_type='E' is mclust's name for one feature, but "
+                               "X has 2. Use 'EII'"),
     ({"level": 1.0}, "level must be strictly between 0 and 1"),
     ({"max_components": 200}, "X has 150 sample"),
-], ids=["max_components", "n_boot", "covariance_type", "level", "too-few-rows"])
+], ids=["max_components", "n_boot", "n_jobs", "covariance_type", "one-feature-name", "level",
+        "too-few-rows"])
 def test_bad_lrt_arguments_are_named(kwargs, match, two_clusters):
     arguments = {"covariance_type": "full", "max_components": 3, **kwargs}
     with pytest.raises(ValueError, match=match):
         bootstrap_lrt(two_clusters, **arguments)
+
+
+def test_lrt_without_rows_for_its_first_test_says_what_to_do(two_clusters):
+    with pytest.raises(ValueError, match=r"The 2-component 'full' model cannot be fitted .*"
+                                         r"The first test \(1 vs 2 components\) needs it: "
+                                         r"pass more rows") as caught:
+        bootstrap_lrt(two_clusters[::30], "full", max_components=3, n_boot=2)
+    assert "max_components to" not in str(caught.value)
 
 
 # ---------------------------------------------------------------- statistical behaviour

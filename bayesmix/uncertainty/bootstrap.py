@@ -17,9 +17,13 @@ posterior draws. The three kinds are mclust's:
     ``n`` rows simulated from the fitted mixture; EM starts from their responsibilities
     under the fitted parameters.
 
-Starting every refit from the original fit keeps its labels, and any residual switch is
-undone by matching each refit to the original fit (:func:`bayesmix.relabel.relabel`). A
-refit that fails (a degenerate component) is replaced by a new resample, as mclust does.
+Each refit fits the original fit's model, its conjugate prior included (a MAP fit is
+refitted by MAP-EM), so the refits centre on the fit; a fit that EM on ``X`` would move
+(one made with ``sample_weight``, which the estimator does not keep, or to other rows)
+is warned of. Starting every refit from the original fit keeps its labels, and any
+residual switch is undone by matching each refit to the original fit
+(:func:`bayesmix.relabel.relabel`). A refit that fails (a degenerate component) is
+replaced by a new resample, as mclust does.
 """
 
 from __future__ import annotations
@@ -42,10 +46,17 @@ from bayesmix._validation import (
 )
 from bayesmix.covariance import to_full
 from bayesmix.density import responsibilities
-from bayesmix.em.base import BaseMixtureEM
+from bayesmix.em.estimator import GaussianMixtureEM
 from bayesmix.em.sources import InMemorySource
-from bayesmix.exceptions import ConvergenceWarning
-from bayesmix.uncertainty.refits import Refit, RefitModel, run_replicates, simulate
+from bayesmix.exceptions import BayesmixWarning, ConvergenceWarning
+from bayesmix.uncertainty.refits import (
+    Refit,
+    RefitModel,
+    check_n_jobs,
+    parameters_of,
+    run_replicates,
+    simulate,
+)
 
 if TYPE_CHECKING:
     import arviz as az
@@ -323,12 +334,46 @@ def check_level(level: Any) -> float:
 
 
 def _check_estimator(estimator: Any) -> None:
-    if not isinstance(estimator, BaseMixtureEM):
+    """Refuse what :func:`bootstrap` cannot refit: anything but a fitted Gaussian mixture
+    without a noise component."""
+    if not isinstance(estimator, GaussianMixtureEM):
         raise TypeError(
             f"estimator must be a fitted GaussianMixtureEM, got {type(estimator).__name__}. "
-            f"A posterior (GaussianMixtureBayes) has its own draws; bootstrap an EM fit."
+            f"bootstrap refits Gaussian components only: a posterior "
+            f"(GaussianMixtureBayes) has its own draws, and a t mixture's "
+            f"(StudentMixtureEM) degrees of freedom are not refitted. Bootstrap a "
+            f"GaussianMixtureEM fit of the same data."
         )
     check_fitted(estimator)
+    if hasattr(estimator, "noise_weight_"):
+        raise ValueError(
+            "estimator was fitted with noise=True, and bootstrap does not refit a noise "
+            "component. Bootstrap a fit without one: GaussianMixtureEM(noise=False) on X, "
+            "or on the rows this fit does not label noise (estimator.predict(X) != -1)."
+        )
+
+
+def _check_fit_of(estimator: Any, X: np.ndarray, model: RefitModel) -> None:
+    """Warn of an estimator that is not a converged fit of the unweighted rows ``X``.
+
+    The refits centre where EM on ``X`` converges, so the estimate should be there: EM
+    resumed from it on ``X`` should stop at once by the estimator's own ``tol``. A fit
+    with ``sample_weight`` (which the estimator does not keep), to other rows, under
+    settings changed since, or stopped short of convergence fails this where its next
+    EM step on ``X`` raises the mean log-likelihood by more than ``tol`` (so do about 1 %
+    of converged fits, where EM had slowed on a plateau: a warning, not a refusal).
+    """
+    gain = model.step_gain(InMemorySource(X), parameters_of(estimator))
+    if gain > estimator.tol:
+        warnings.warn(
+            f"estimator is not a converged fit of X: one EM step on X from its parameters "
+            f"raises the mean log-likelihood by {gain:.3g}, more than its tol="
+            f"{estimator.tol!r}, so the refits centre elsewhere and the intervals may not "
+            f"contain the estimate. Was it fitted with sample_weight (bootstrap resamples "
+            f"the rows of X unweighted), to other rows or under settings changed since? "
+            f"Else EM stopped short (converged_={estimator.converged_}): refit it with a "
+            f"tight tol such as 1e-8 before bootstrapping.",
+            BayesmixWarning, stacklevel=3)
 
 
 def _inference_data(refits: list[Refit], estimator: Any, X: np.ndarray,
@@ -376,12 +421,19 @@ def bootstrap(
     Parameters
     ----------
     estimator : GaussianMixtureEM
-        A fitted estimator; its structure, number of components and ``reg_covar`` are
-        refitted.
+        A fitted estimator, without a noise component; its structure, number of
+        components, ``reg_covar`` and ``prior`` are refitted (under a prior, the values
+        it leaves to the data are filled in from each resample, as ``fit`` fills them
+        in from ``X``).
     X : array-like or DataFrame of shape (n_samples, n_features)
-        The data ``estimator`` was fitted on.
+        The data ``estimator`` was fitted on, without ``sample_weight``: the rows are
+        resampled with equal weights (the estimator does not keep a fit's weights).
+        A fit that is not a converged fit of these rows (one made with
+        ``sample_weight``, to other rows, or stopped short of convergence) is warned of
+        where one EM step on ``X`` raises its mean log-likelihood by more than its
+        ``tol``; a fit with a loose ``tol`` and mild weights can pass unnoticed.
     n_boot : int, default=999
-        Number of resamples (refits).
+        Number of resamples (refits), at least 2.
     kind : {"nonparametric", "weighted", "parametric"}, default="nonparametric"
         How the data are resampled.
     random_state : int, RandomState instance or None, default=None
@@ -395,9 +447,9 @@ def bootstrap(
     max_iter : int, default=1000
         EM iterations per refit.
     n_jobs : int, optional
-        Worker processes for the refits (joblib's convention; ``None``: this process
-        only). A refit of a small model takes milliseconds, so processes pay only for
-        large data or many components.
+        Worker processes for the refits (joblib's convention: ``None`` or 1, this
+        process only; -1, every core; not 0). A refit of a small model takes
+        milliseconds, so processes pay only for large data or many components.
 
     Returns
     -------
@@ -406,15 +458,18 @@ def bootstrap(
     Raises
     ------
     TypeError
-        When ``estimator`` is not a GaussianMixtureEM.
+        When ``estimator`` is not a GaussianMixtureEM (a StudentMixtureEM included).
     NotFittedError
         When it is not fitted.
     ValueError
-        For a bad ``n_boot``, ``kind``, ``tol`` or ``max_iter``, data that do not match
-        the fit, or a model whose refits keep failing.
+        For a fit with a noise component; a bad ``n_boot``, ``kind``, ``tol``,
+        ``max_iter`` or ``n_jobs``; data that do not match the fit; or a model whose
+        refits keep failing.
 
     Warns
     -----
+    BayesmixWarning
+        When ``estimator`` is not a converged fit of ``X`` (see ``X``).
     ConvergenceWarning
         When some refits stopped at ``max_iter``.
 
@@ -440,15 +495,17 @@ def bootstrap(
     """
     start_time = time.perf_counter()
     _check_estimator(estimator)
-    n_boot = check_int(n_boot, "n_boot", min_value=1)
+    n_boot = check_int(n_boot, "n_boot", min_value=2)
     kind = check_option(kind, "kind", tuple(BOOTSTRAP_KINDS))
     tol = check_real(tol, "tol", min_value=0.0)
     max_iter = check_int(max_iter, "max_iter", min_value=1)
+    n_jobs = check_n_jobs(n_jobs)
     X = validate_data(estimator, X, reset=False, min_samples=estimator.n_components)
+    model = RefitModel.like(estimator, tol, max_iter)
+    _check_fit_of(estimator, X, model)
     resp = responsibilities(X, estimator.weights_, estimator.means_,
                             estimator.precisions_cholesky_, estimator.covariance_type)
-    resampling = _Resampling(kind, RefitModel.like(estimator, tol, max_iter), X, estimator,
-                             resp)
+    resampling = _Resampling(kind, model, X, estimator, resp)
     refits, n_failed = run_replicates(resampling, n_boot, random_state, n_jobs)
     n_unconverged = sum(not refit.converged for refit in refits)
     if n_unconverged:

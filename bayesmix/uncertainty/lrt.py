@@ -25,10 +25,17 @@ from bayesmix._validation import (
     check_random_state,
     check_real,
 )
+from bayesmix.covariance import get_structure
 from bayesmix.em.sources import InMemorySource
 from bayesmix.selection import select_em
 from bayesmix.uncertainty.bootstrap import check_level
-from bayesmix.uncertainty.refits import RefitModel, parameters_of, run_replicates, simulate
+from bayesmix.uncertainty.refits import (
+    RefitModel,
+    check_n_jobs,
+    parameters_of,
+    run_replicates,
+    simulate,
+)
 
 __all__ = ["LRT_COLUMNS", "bootstrap_lrt"]
 
@@ -69,10 +76,14 @@ def _fit(X: np.ndarray, n_components: int, covariance_type: str, random_state: A
                          tol=tol, max_iter=max_iter, random_state=random_state
                          ).best_estimator_
     except ValueError as error:
+        if n_components > 2:
+            fix = f"Lower max_components to {n_components - 1}."
+        else:
+            fix = ("The first test (1 vs 2 components) needs it: pass more rows, or a "
+                   "covariance_type with fewer parameters ('tied', 'diag', 'spherical').")
         raise ValueError(
             f"The {n_components}-component {covariance_type!r} model cannot be fitted "
-            f"without a degenerate component ({error}). Lower max_components to "
-            f"{n_components - 1}."
+            f"without a degenerate component ({error}). {fix}"
         ) from None
 
 
@@ -116,8 +127,8 @@ def bootstrap_lrt(
     max_iter : int, default=1000
         EM iterations per fit and refit.
     n_jobs : int, optional
-        Worker processes for the replicates (joblib's convention; ``None``: this
-        process only).
+        Worker processes for the replicates (joblib's convention: ``None`` or 1, this
+        process only; -1, every core; not 0).
 
     Returns
     -------
@@ -132,7 +143,8 @@ def bootstrap_lrt(
     Raises
     ------
     ValueError
-        For a bad argument, or a model that cannot be fitted without a degenerate
+        For a bad argument (mclust's one-feature ``"E"`` or ``"V"`` for several
+        features included), or a model that cannot be fitted without a degenerate
         component.
 
     See Also
@@ -157,7 +169,9 @@ def bootstrap_lrt(
         level = check_level(level)
     tol = check_real(tol, "tol", min_value=0.0)
     max_iter = check_int(max_iter, "max_iter", min_value=1)
+    n_jobs = check_n_jobs(n_jobs)
     X = check_array(X, min_samples=max_components)
+    get_structure(covariance_type).check_name_for_features(covariance_type, X.shape[1])
     seeds = check_random_state(random_state)  # one base seed per test, drawn in turn
     rows, null_lrts, n_failed = {}, {}, {}
     null = _fit(X, 1, covariance_type, random_state, tol, max_iter)

@@ -1,7 +1,7 @@
 """Many EM refits of one mixture: the engine of the bootstrap and the bootstrap LRT.
 
-A bootstrap refits the same mixture (covariance structure, number of components, EM
-settings) to hundreds of resampled, reweighted or simulated data sets, each started
+A bootstrap refits the same mixture (covariance structure, number of components, prior,
+EM settings) to hundreds of resampled, reweighted or simulated data sets, each started
 next to the answer (from the original fit's responsibilities or parameters), so that
 each converges in a few iterations. :class:`RefitModel` runs one such refit directly
 on the EM engine (:class:`~bayesmix.em.engine.EMEngine` over an
@@ -26,15 +26,16 @@ from typing import Any, TypeVar
 import numpy as np
 
 from bayesmix._parallel import blas_single_thread
-from bayesmix._validation import check_random_state
+from bayesmix._validation import check_int, check_random_state
 from bayesmix.covariance import get_structure
 from bayesmix.covariance.base import CovarianceStructure
+from bayesmix.covariance.prior import ConjugatePrior, as_conjugate_prior
 from bayesmix.em.diagnostics import find_degenerate
 from bayesmix.em.engine import EMEngine, EMSettings, MixtureParameters
 from bayesmix.results import default_feature_names
 
-__all__ = ["MAX_ATTEMPTS", "Refit", "RefitModel", "parameters_of", "run_replicates",
-           "simulate"]
+__all__ = ["MAX_ATTEMPTS", "Refit", "RefitModel", "check_n_jobs", "parameters_of",
+           "run_replicates", "simulate"]
 
 #: Draws a replicate may take before the run gives up (R mclust allows ten failed
 #: resamples per requested one in ``MclustBootstrap``).
@@ -117,6 +118,11 @@ class RefitModel:
     n_components : int
     settings : EMSettings
         Tolerance, ``reg_covar``, ``max_iter``; SQUAREM when ``accelerate``.
+    prior : ConjugatePrior, optional
+        The conjugate prior of a MAP fit (``None``: maximum likelihood), as the
+        estimator gives it: the values it leaves unset are filled in from each refit's
+        own rows (:meth:`~bayesmix.covariance.prior.ConjugatePrior.for_source`), as
+        ``fit`` fills them in from its data.
 
     Examples
     --------
@@ -135,16 +141,77 @@ class RefitModel:
     structure: CovarianceStructure
     n_components: int
     settings: EMSettings
+    prior: ConjugatePrior | None = None
 
     @classmethod
     def like(cls, estimator: Any, tol: float, max_iter: int) -> RefitModel:
-        """The model of a fitted EM estimator (its structure, ``n_components`` and
-        ``reg_covar``), refitted to ``tol`` within ``max_iter`` SQUAREM-accelerated
-        iterations."""
+        """The model of a fitted EM estimator, refitted to ``tol`` within ``max_iter``
+        SQUAREM-accelerated iterations.
+
+        The model is every setting of the estimator that changes what EM converges to:
+        its structure, ``n_components``, ``reg_covar`` and ``prior``. The others choose
+        how a fit starts (``n_init``, ``init_params``, ``*_init``, ``random_state``,
+        ``warm_start``), how long it runs (``tol``, ``max_iter``, ``acceleration``) or
+        what it prints; a refit starts from the original fit instead. A noise component
+        (``noise=True``) is not refitted: its callers refuse such a fit.
+
+        Examples
+        --------
+        >>> from bayesmix import GaussianMixtureEM, load_old_faithful
+        >>> from bayesmix.uncertainty.refits import RefitModel
+        >>> em = GaussianMixtureEM(2, prior="default", random_state=0).fit(
+        ...     load_old_faithful())
+        >>> RefitModel.like(em, tol=1e-8, max_iter=1000).prior is not None
+        True
+        """
         settings = EMSettings(tol=tol, reg_covar=estimator.reg_covar, max_iter=max_iter,
                               accelerate=True)
         return cls(get_structure(estimator.covariance_type), estimator.n_components,
-                   settings)
+                   settings, as_conjugate_prior(estimator.prior))
+
+    def engine(self, source: Any) -> EMEngine:
+        """The EM engine of this model on ``source``, under the prior resolved on its rows.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from bayesmix.covariance import get_structure
+        >>> from bayesmix.covariance.prior import ConjugatePrior
+        >>> from bayesmix.em.engine import EMSettings
+        >>> from bayesmix.em.sources import InMemorySource
+        >>> from bayesmix.uncertainty.refits import RefitModel
+        >>> model = RefitModel(get_structure("V"), 1, EMSettings(), ConjugatePrior())
+        >>> model.engine(InMemorySource(np.array([[0.0], [2.0], [4.0]]))).prior.mean
+        array([0.])
+        """
+        prior = (None if self.prior is None
+                 else self.prior.for_source(source, self.structure, self.n_components))
+        return EMEngine(source, self.structure, self.n_components, self.settings, prior)
+
+    def step_gain(self, source: Any, parameters: MixtureParameters) -> float:
+        """The rise of EM's objective over one step from ``parameters`` on ``source``.
+
+        The objective is the mean log-likelihood per unit weight (plus the log prior per
+        unit weight under a prior), which a fit converged on ``source`` under this
+        model no longer raises by more than its ``tol``.
+
+        Examples
+        --------
+        >>> from bayesmix import GaussianMixtureEM, load_old_faithful
+        >>> from bayesmix.em.sources import InMemorySource
+        >>> from bayesmix.uncertainty.refits import RefitModel, parameters_of
+        >>> X = load_old_faithful()
+        >>> em = GaussianMixtureEM(2, tol=1e-6, random_state=0).fit(X)
+        >>> model = RefitModel.like(em, tol=1e-8, max_iter=1000)
+        >>> bool(model.step_gain(InMemorySource(X), parameters_of(em)) < 1e-6)
+        True
+        >>> bool(model.step_gain(InMemorySource(X.iloc[:100]), parameters_of(em)) > 1e-6)
+        True
+        """
+        engine = self.engine(source)
+        before, following = engine.step(self.start_from_parameters(parameters)(engine))
+        after, _ = engine.step(following)
+        return float(after - before)
 
     @staticmethod
     def start_from_responsibilities(resp: np.ndarray
@@ -185,7 +252,7 @@ class RefitModel:
         ...     np.eye(2)[[1] * 4 + [0] * 40])))
         None
         """
-        engine = EMEngine(source, self.structure, self.n_components, self.settings)
+        engine = self.engine(source)
         try:
             run = engine.run(start(engine))
             params = run.parameters
@@ -199,7 +266,7 @@ class RefitModel:
         labels = default_feature_names(source.n_features)
         if find_degenerate(self.structure, params.covariances, final.counts,
                            data_covariance, self.settings.reg_covar,
-                           labels.__getitem__).reasons:
+                           labels.__getitem__, prior=self.prior is not None).reasons:
             return None
         return Refit(params.weights, params.means + source.shift, params.covariances,
                      float(final.log_likelihood), bool(run.converged), int(run.n_iter))
@@ -225,6 +292,31 @@ def _run_chunk(replicate: Callable[[np.random.RandomState], T | None], base_seed
                     f"reg_covar in the fitted estimator."
                 )
     return out
+
+
+def check_n_jobs(n_jobs: Any) -> int | None:
+    """Validate ``n_jobs``: ``None`` or a non-zero integer, in joblib's convention.
+
+    Examples
+    --------
+    >>> from bayesmix.uncertainty.refits import check_n_jobs
+    >>> check_n_jobs(-1)
+    -1
+    >>> check_n_jobs(0)
+    Traceback (most recent call last):
+    ...
+    ValueError: n_jobs must be None, a number of worker processes (1 or more) or a negative number (joblib's convention: -1 for every core, -2 for all but one), got 0. Pass None or 1 to run in this process only.
+    """
+    if n_jobs is None:
+        return None
+    n_jobs = check_int(n_jobs, "n_jobs")
+    if n_jobs == 0:
+        raise ValueError(
+            "n_jobs must be None, a number of worker processes (1 or more) or a negative "
+            "number (joblib's convention: -1 for every core, -2 for all but one), got 0. "
+            "Pass None or 1 to run in this process only."
+        )
+    return n_jobs
 
 
 def run_replicates(replicate: Callable[[np.random.RandomState], T | None],
