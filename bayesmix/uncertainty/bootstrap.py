@@ -23,7 +23,9 @@ refitted by MAP-EM), so the refits centre on the fit; a fit that EM on ``X`` wou
 is warned of. Starting every refit from the original fit keeps its labels, and any
 residual switch is undone by matching each refit to the original fit
 (:func:`bayesmix.relabel.relabel`). A refit that fails (a degenerate component) is
-replaced by a new resample, as mclust does.
+replaced by a new resample, as mclust does. Its length (about 520 lines, half of them
+docstrings and examples) is that of the three kinds, the checks of what can be
+resampled, and the result's summaries.
 """
 
 from __future__ import annotations
