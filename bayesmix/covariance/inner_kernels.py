@@ -32,7 +32,7 @@ from collections.abc import Callable
 import numba
 import numpy as np
 
-__all__ = ["compiled", "fit_common_shape", "fit_common_shape_orientations",
+__all__ = ["compiled", "eliminate", "fit_common_shape", "fit_common_shape_orientations",
            "iterate_common_shape", "iterate_common_shape_matrix", "sign_log_det"]
 
 
@@ -345,11 +345,47 @@ def _to_unit_determinant(matrix: np.ndarray) -> None:
 
 
 @compiled
+def eliminate(matrix: np.ndarray) -> float:
+    """Gaussian elimination with partial pivoting of a square ``matrix``, in place.
+
+    Its upper triangle becomes ``U`` of ``P M = L U`` (below it, what is left is of no
+    use). Returns the sign of the permutation ``P``, or 0 for a singular matrix (a zero
+    pivot, where the elimination stops).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from bayesmix.covariance.inner_kernels import eliminate
+    >>> matrix = np.array([[0.0, 2.0], [3.0, 1.0]])
+    >>> eliminate(matrix), np.diag(matrix)
+    (-1.0, array([3., 2.]))
+    """
+    n_rows = matrix.shape[0]
+    sign = 1.0
+    for column in range(n_rows):
+        pivot = column
+        for row in range(column + 1, n_rows):
+            if abs(matrix[row, column]) > abs(matrix[pivot, column]):
+                pivot = row
+        if matrix[pivot, column] == 0.0:
+            return 0.0
+        if pivot != column:
+            sign = -sign
+            for j in range(n_rows):
+                matrix[column, j], matrix[pivot, j] = matrix[pivot, j], matrix[column, j]
+        for row in range(column + 1, n_rows):
+            factor = matrix[row, column] / matrix[column, column]
+            for j in range(column + 1, n_rows):
+                matrix[row, j] -= factor * matrix[column, j]
+    return sign
+
+
+@compiled
 def sign_log_det(matrix: np.ndarray, work: np.ndarray) -> tuple[float, float]:
-    """The sign and the log of the absolute determinant, as NumPy's ``slogdet``, by LU
-    factorisation with partial pivoting in ``work`` (D, D): ``(0, -inf)`` for a
-    singular matrix. For the few features of a component's covariance a loop costs a
-    fraction of LAPACK's call from Numba, which copies the matrix and allocates.
+    """The sign and the log of the absolute determinant, as NumPy's ``slogdet``, by
+    :func:`eliminate` in ``work`` (D, D): ``(0, -inf)`` for a singular matrix. For the
+    few features of a component's covariance a loop costs a fraction of LAPACK's call
+    from Numba, which copies the matrix and allocates.
 
     Examples
     --------
@@ -360,26 +396,13 @@ def sign_log_det(matrix: np.ndarray, work: np.ndarray) -> tuple[float, float]:
     >>> sign, round(float(np.exp(log_det)), 12)
     (-1.0, 6.0)
     """
-    n_rows = matrix.shape[0]
     work[:, :] = matrix
-    sign, log_det = 1.0, 0.0
-    for column in range(n_rows):
-        pivot = column
-        for row in range(column + 1, n_rows):
-            if abs(work[row, column]) > abs(work[pivot, column]):
-                pivot = row
-        if work[pivot, column] == 0.0:
-            return 0.0, -np.inf
-        if pivot != column:
+    sign = eliminate(work)
+    if sign == 0.0:
+        return 0.0, -np.inf
+    log_det = 0.0
+    for column in range(work.shape[0]):
+        if work[column, column] < 0.0:
             sign = -sign
-            for j in range(n_rows):
-                work[column, j], work[pivot, j] = work[pivot, j], work[column, j]
-        diagonal = work[column, column]
-        if diagonal < 0.0:
-            sign = -sign
-        log_det += np.log(abs(diagonal))
-        for row in range(column + 1, n_rows):
-            factor = work[row, column] / diagonal
-            for j in range(column + 1, n_rows):
-                work[row, j] -= factor * work[column, j]
+        log_det += np.log(abs(work[column, column]))
     return sign, log_det

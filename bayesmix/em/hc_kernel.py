@@ -21,7 +21,7 @@ import math
 
 import numpy as np
 
-from bayesmix.covariance.inner_kernels import compiled
+from bayesmix.covariance.inner_kernels import compiled, eliminate
 
 __all__ = ["agglomerate_v", "agglomerate_vvv", "agglomerate_ward"]
 
@@ -56,22 +56,11 @@ def _abs_det(gram: np.ndarray) -> float:
         d, e, f = gram[1, 0], gram[1, 1], gram[1, 2]
         g, h, i = gram[2, 0], gram[2, 1], gram[2, 2]
         return abs(a * (e * i - f * h) - b * (d * i - f * g) + c * (d * h - e * g))
+    if eliminate(gram) == 0.0:
+        return 0.0
     det = 1.0
     for k in range(p):
-        pivot = k
-        for row in range(k + 1, p):
-            if abs(gram[row, k]) > abs(gram[pivot, k]):
-                pivot = row
-        if gram[pivot, k] == 0.0:
-            return 0.0
-        if pivot != k:
-            for column in range(p):
-                gram[k, column], gram[pivot, column] = gram[pivot, column], gram[k, column]
         det *= gram[k, k]
-        for row in range(k + 1, p):
-            factor = gram[row, k] / gram[k, k]
-            for column in range(k + 1, p):
-                gram[row, column] -= factor * gram[k, column]
     return abs(det)
 
 
