@@ -572,13 +572,14 @@ def check_random_state(seed: Any, name: str = "random_state") -> np.random.Rando
     ValueError: random_state must be None, an integer in [0, 2**32 - 1] or a ...
     """
     try:
-        return _sklearn_check_random_state(seed)
+        if not isinstance(seed, (bool, np.bool_)):  # True would be the seed 1
+            return _sklearn_check_random_state(seed)
     except (TypeError, ValueError):
-        raise ValueError(
-            f"{name} must be None, an integer in [0, 2**32 - 1] or a "
-            f"numpy.random.RandomState, got {short_repr(seed)}. Pass an integer such as 0 for "
-            f"reproducible results."
-        ) from None
+        pass
+    raise ValueError(
+        f"{name} must be None, an integer in [0, 2**32 - 1] or a "
+        f"numpy.random.RandomState, got {short_repr(seed)}. Pass an integer such as 0 for "
+        f"reproducible results.")
 
 
 def physical_memory() -> int | None:

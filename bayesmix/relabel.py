@@ -91,15 +91,17 @@ def hungarian_permutations(
            [0, 1, 2]])
     """
     means = np.asarray(means, dtype=np.float64)
-    reference_means = np.asarray(reference_means, dtype=np.float64)
+    reference_means = _finite_array(reference_means, "reference_means")
     if means.shape[-2:] != reference_means.shape:
         raise ValueError(
             f"means have components and features {means.shape[-2:]}, but the reference has "
             f"{reference_means.shape}; both need the same (n_components, n_features)."
         )
+    if reference_covariances is not None:
+        reference_covariances = _checked_covariances(reference_covariances,
+                                                     reference_means.shape)
     costs = _match_costs(
-        means, reference_means,
-        None if reference_covariances is None else np.asarray(reference_covariances, float),
+        means, reference_means, reference_covariances,
         None if covariances is None else np.asarray(covariances, float),
     )
     flat = costs.reshape(-1, *costs.shape[-2:])
@@ -108,6 +110,35 @@ def hungarian_permutations(
         rows, columns = linear_sum_assignment(cost)
         permutations[index, columns] = rows
     return permutations.reshape(costs.shape[:-1])
+
+
+def _finite_array(values: ArrayLike, name: str) -> np.ndarray:
+    """``values`` as finite float64 numbers, or a ValueError that names them."""
+    try:
+        array = np.asarray(values, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must hold numbers, got {type(values).__name__}.") from None
+    if not np.isfinite(array).all():
+        raise ValueError(f"{name} must be finite; it holds NaN or infinity.")
+    return array
+
+
+def _checked_covariances(covariances: ArrayLike, mean_shape: tuple[int, ...]) -> np.ndarray:
+    """Reference covariances: one positive definite (D, D) matrix per reference mean."""
+    covariances = _finite_array(covariances, "reference_covariances")
+    n_components, n_features = mean_shape
+    if covariances.shape != (n_components, n_features, n_features):
+        raise ValueError(
+            f"reference_covariances has shape {covariances.shape}; pass one (n_features, "
+            f"n_features) matrix per reference mean: shape "
+            f"({n_components}, {n_features}, {n_features}).")
+    try:
+        np.linalg.cholesky(covariances)
+    except np.linalg.LinAlgError:
+        raise ValueError("reference_covariances must be symmetric positive definite "
+                         "matrices (covariances), e.g. a fit's covariances in full form."
+                         ) from None
+    return covariances
 
 
 def order_permutations(means: ArrayLike, feature: int = 0) -> np.ndarray:
@@ -232,7 +263,12 @@ def relabel(
             [1, 0]]])
     """
     method = check_option(method, "method", tuple(_PERMUTATIONS))
-    posterior = idata.posterior
+    posterior = getattr(idata, "posterior", None)
+    if posterior is None or not {"means", "covariances"} <= set(posterior.data_vars):
+        raise ValueError(
+            f"idata must be a bayesmix InferenceData, whose posterior holds 'means' and "
+            f"'covariances' (a fit's to_inference_data() or idata_), got "
+            f"{type(idata).__name__}.")
     means = posterior["means"].transpose("chain", "draw", "component", "feature").values
     permutations = _PERMUTATIONS[method](posterior, means, feature, reference_means,
                                          reference_covariances)

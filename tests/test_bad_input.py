@@ -41,6 +41,7 @@ from bayesmix import (  # noqa: E402
 )
 import bayesmix  # noqa: E402
 from bayesmix import persistence  # noqa: E402
+from bayesmix.relabel import relabel  # noqa: E402
 from bayesmix.cli import main  # noqa: E402
 
 rng = np.random.default_rng(0)
@@ -439,6 +440,26 @@ CASES = [
         "of standard deviations, got '2'", lambda c: plotting.plot_components(c.em, X, n_std="2")),
     row("plot_selection-relative-text", ValueError, "relative must be True or False, got 'x'",
         lambda c: plotting.plot_selection(c.selection, relative="x")),
+    row("plot_covariance_models-empty", ValueError, "covariance_types is empty; pass at "
+        "least one model's name", lambda c: plotting.plot_covariance_models([])),
+    row("permute_components-booleans", ValueError, r"order must be a permutation of "
+        r"range\(2\), got array\(\[ True, False\]\)",
+        lambda c: EM(2, random_state=0).fit(X).permute_components([True, False])),
+    row("permute_components-floats", ValueError, "order must be a permutation of range",
+        lambda c: EM(2, random_state=0).fit(X).permute_components([1.0, 0.0])),
+    row("make_mixture-random_state-bool", ValueError, "random_state must be None, an integer "
+        r"in \[0, 2\*\*32 - 1\] or a numpy.random.RandomState, got True",
+        lambda c: make_mixture(10, random_state=True)),
+    row("relabel-reference-covariances-shape", ValueError, r"reference_covariances has shape "
+        r"\(2, 2\); pass one \(n_features, n_features\) matrix per reference mean",
+        lambda c: relabel(c.em.to_inference_data(), c.em.means_, np.zeros((2, 2)))),
+    row("relabel-reference-covariances-negative", ValueError, "reference_covariances must be "
+        "symmetric positive definite", lambda c: relabel(
+            c.em.to_inference_data(), c.em.means_, -np.stack([np.eye(2)] * 2))),
+    row("relabel-reference-means-nan", ValueError, "reference_means must be finite",
+        lambda c: relabel(c.em.to_inference_data(), np.full((2, 2), np.nan))),
+    row("relabel-not-inference-data", ValueError, "idata must be a bayesmix InferenceData, "
+        "whose posterior holds 'means' and 'covariances'", lambda c: relabel(X)),
     row("plot_components-ax", ValueError, "ax must be a matplotlib Axes or None, got str",
         lambda c: plotting.plot_components(c.em, X, ax="axes")),
     row("plot_components-X-features", ValueError, r"X has 3 features, but the model \(features "

@@ -672,8 +672,9 @@ class BaseMixtureEM(NoiseComponentMixin, DensityMixin, BaseEstimator):
         """
         self._check_fitted()
         order = np.asarray(order)
-        if order.shape != (self.n_components,) or set(order.tolist()) != set(
-                range(self.n_components)):
+        # Integers only: True and False would pass as 1 and 0 and index as a mask.
+        if (order.dtype.kind not in "iu" or order.shape != (self.n_components,)
+                or set(order.tolist()) != set(range(self.n_components))):
             raise ValueError(
                 f"order must be a permutation of range({self.n_components}), got "
                 f"{short_repr(order)}. Pass e.g. np.argsort(model.means_[:, 0])."

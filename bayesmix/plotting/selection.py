@@ -205,6 +205,9 @@ def plot_covariance_models(covariance_types: Sequence[str] = MCLUST_MODELS,
     ['EII', 'VII', 'EEI', 'VEI']
     """
     structures = [get_structure(name, "covariance_types") for name in covariance_types]
+    if not structures:
+        raise ValueError("covariance_types is empty; pass at least one model's name, e.g. "
+                         "('VII', 'VEV'), or leave it out for mclust's 14.")
     n_components = check_int(n_components, "n_components", min_value=1)
     n_columns = check_int(n_columns, "n_columns", min_value=1)
     n_rows = -(-len(structures) // n_columns)
