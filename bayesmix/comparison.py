@@ -28,6 +28,7 @@ from bayesmix.scoring import (
     loo,
     scored_model,
     standard_error_of_sum,
+    training_data,
     waic,
 )
 from bayesmix.uncertainty import BootstrapResult, standard_deviations
@@ -105,7 +106,7 @@ def _row(model: Any, X_test: Any, y_true: Any) -> tuple[dict[str, Any], dict[str
     attrs = idata.posterior.attrs
     row = {"method": attrs.get("inference_method"), "n_components": attrs.get("n_components"),
            "covariance_type": attrs.get("covariance_type"), "family": family_of(idata),
-           "noise": has_noise(idata), **criteria(model)}
+           "noise": has_noise(idata), **criteria(model, training_data(model, idata))}
     pointwise = {}
     if not is_point_mass(idata):
         waic_result, loo_result = waic(idata), loo(idata)

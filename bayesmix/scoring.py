@@ -60,6 +60,7 @@ __all__ = [
     "pointwise_log_likelihood",
     "scored_model",
     "standard_error_of_sum",
+    "training_data",
     "waic",
 ]
 
@@ -165,10 +166,22 @@ def _scores_itself(model: Any) -> bool:
     return hasattr(model, "criteria")
 
 
-def _training_data(model: Any) -> Any:
-    """The rows ``model`` was fitted on, as it takes them: a DataFrame with its column
-    names if it was fitted on one."""
-    observed = inference_data(model).observed_data["x"]
+def training_data(model: Any, idata: az.InferenceData | None = None) -> Any:
+    """The rows an estimator was fitted on, as it takes them: a DataFrame with its column
+    names if it was fitted on one.
+
+    Read from its InferenceData's ``observed_data``; pass ``idata`` when it is at hand,
+    so that it is not made again.
+
+    Examples
+    --------
+    >>> from bayesmix import GaussianMixtureEM, load_old_faithful
+    >>> from bayesmix.scoring import training_data
+    >>> em = GaussianMixtureEM(2, random_state=0).fit(load_old_faithful())
+    >>> list(training_data(em).columns), len(training_data(em))
+    (['eruptions', 'waiting'], 272)
+    """
+    observed = (inference_data(model) if idata is None else idata).observed_data["x"]
     return observed.to_pandas() if hasattr(model, "feature_names_in_") else observed.values
 
 
@@ -499,7 +512,7 @@ def criteria(model: Any, X: Any = None) -> dict[str, float]:
     """
     model = scored_model(model)
     if _scores_itself(model):
-        return model.criteria(_training_data(model) if X is None else X)
+        return model.criteria(training_data(model) if X is None else X)
     idata = inference_data(model)
     return information_criteria(point_log_prob(idata, _observed(model, idata, X)),
                                 _n_parameters(idata))
