@@ -212,12 +212,16 @@ def make_mixture(
                                                *_VARIANCE_RANGE)
     full = structure.to_full(covariances, n_components, n_features)
     largest_sd = np.sqrt(np.linalg.eigvalsh(full).max())
+    # Rows are means plus noise of about one standard deviation: beside means more than
+    # 1/sqrt(eps) standard deviations from the origin, rounding takes more than half of
+    # the noise's digits (at 1e300 every row was its mean).
     with np.errstate(over="ignore"):
-        too_large = not np.isfinite(separation * largest_sd * n_components)
+        too_large = not separation * n_components < 1.0 / np.sqrt(np.finfo(np.float64).eps)
     if too_large:
         raise ValueError(
-            f"separation={separation:g} is too large: the means would overflow float64. "
-            f"Use a separation between 0 and a few tens (default 6)."
+            f"separation={separation:g} is too large: beside means that far apart, float64 "
+            f"would round away most of the rows' spread. Use a separation between 0 and a "
+            f"few tens (default 6)."
         )
     means = _separated_means(rng, n_components, n_features, separation * largest_sd)
 

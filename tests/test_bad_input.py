@@ -485,6 +485,9 @@ CASES = [
         lambda c: make_mixture(10, separation=-1)),
     row("make_mixture-separation-overflow", ValueError, "separation=1e[+]308 is too large.*"
         "between 0 and a few tens", lambda c: make_mixture(10, separation=1e308)),
+    row("make_mixture-separation-rounds-the-spread-away", ValueError, "separation=1e[+]10 is "
+        "too large: beside means that far apart, float64 would round away most of the rows' "
+        "spread", lambda c: make_mixture(10, separation=1e10)),
     row("make_mixture-random_state", ValueError, "random_state must be None.*got 'x'",
         lambda c: make_mixture(10, random_state="x")),
     row("make_mixture-too-many-rows", ValueError, r"make_mixture\(n_samples=1000000000000, "
