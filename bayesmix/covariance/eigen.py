@@ -38,6 +38,11 @@ def geometric_mean(values: np.ndarray, axis: int = -1) -> np.ndarray:
 def eigh_descending(matrices: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Eigenvalues (largest first) and eigenvectors (as columns) of symmetric matrices.
 
+    Equal eigenvalues keep the order of their eigenvectors: a multiple of the identity
+    has the identity's axes, in order, as LAPACK's singular value decomposition gives
+    them to mclust (``numpy.linalg.eigh``'s ascending order, reversed, would reverse
+    them).
+
     Examples
     --------
     >>> import numpy as np
@@ -46,9 +51,14 @@ def eigh_descending(matrices: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     >>> values, np.abs(vectors)
     (array([3., 1.]), array([[0., 1.],
            [1., 0.]]))
+    >>> eigh_descending(2.0 * np.eye(2))[1]
+    array([[1., 0.],
+           [0., 1.]])
     """
     values, vectors = np.linalg.eigh(matrices)
-    return values[..., ::-1], vectors[..., ::-1]
+    order = np.argsort(-values, axis=-1, kind="stable")
+    return (np.take_along_axis(values, order, axis=-1),
+            np.take_along_axis(vectors, order[..., np.newaxis, :], axis=-1))
 
 
 def orient_columns(vectors: np.ndarray) -> np.ndarray:

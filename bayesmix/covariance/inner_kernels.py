@@ -169,8 +169,9 @@ def fit_common_shape_orientations(scatters: np.ndarray, weights: np.ndarray,
     """VEV's M step for each batch entry (mclust's ``msvev``): its covariances.
 
     The orientations are the eigenvectors of the scatters ``W_k`` (eigenvalues
-    decreasing), the volumes and common shape :func:`fit_common_shape` of their
-    eigenvalues, from the shape of the sum of the eigenvalues of ``start`` (the last M
+    decreasing, equal ones in the order of their eigenvectors, as
+    :func:`~bayesmix.covariance.eigen.eigh_descending`), the volumes and common shape
+    :func:`fit_common_shape` of their eigenvalues, from the shape of the sum of the eigenvalues of ``start`` (the last M
     step's covariances, a non-finite one counting as zero); the covariances
     ``lambda_k D_k diag(a) D_k^T``, zero (singular) where not finite. A scatter that is
     not finite (a broken component's) has NaN eigenvalues.
@@ -209,8 +210,9 @@ def fit_common_shape_orientations(scatters: np.ndarray, weights: np.ndarray,
         for k in range(n_components):
             if np.isfinite(scatters[entry, k]).all():
                 eigenvalues, eigenvectors = np.linalg.eigh(scatters[entry, k])
-                values[entry, k] = eigenvalues[::-1]
-                vectors[entry, k] = eigenvectors[:, ::-1]
+                order = np.argsort(-eigenvalues, kind="mergesort")  # ties in order
+                values[entry, k] = eigenvalues[order]
+                vectors[entry, k] = eigenvectors[:, order]
             else:
                 values[entry, k] = np.nan
                 vectors[entry, k] = np.eye(n_features)

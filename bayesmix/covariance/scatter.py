@@ -18,6 +18,13 @@ import numpy as np
 
 __all__ = ["add_to_diagonal", "floor_variance", "map_scatter", "within_scatter"]
 
+#: A component's scatter matrix whose trace is at most this fraction of its second
+#: moments' is rounding (of ``S_k - n_k mu_k mu_k^T``, and of the counts' floor): exactly
+#: zero in exact arithmetic, as a component of one row's. It is taken as zero, so that
+#: such a component has no axes of its own (mclust's: the identity's), not the
+#: arbitrary ones of the rounding (see :func:`within_scatter`).
+ROUNDING = 1e-12
+
 
 def add_to_diagonal(matrices: np.ndarray, values: np.ndarray) -> np.ndarray:
     """``matrices + values * I`` (``values`` broadcast over the leading axes), in place.
@@ -90,6 +97,10 @@ def within_scatter(kind: str | None, counts: np.ndarray, means: np.ndarray,
     if kind == "matrix":
         scatter = second_moments - (counts[..., np.newaxis, np.newaxis]
                                     * means[..., :, np.newaxis] * means[..., np.newaxis, :])
+        rounding = (np.einsum("...dd->...", scatter)
+                    <= ROUNDING * np.einsum("...dd->...", second_moments))
+        if rounding.any():
+            scatter[rounding] = 0.0
         return add_to_diagonal(scatter, reg_covar * counts)
     scatter = total_scatter - np.einsum("...k,...kd,...ke->...de", counts, means, means)
     return add_to_diagonal(scatter, reg_covar * counts.sum(axis=-1))

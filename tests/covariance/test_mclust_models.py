@@ -123,6 +123,21 @@ def test_a_collapsed_component_is_refused_by_name_not_nan(model):
             assert model[0] == "V" or model in ("EVI", "EVE", "EVV")
 
 
+@pytest.mark.parametrize("model", ["EEV", "VEV"])
+def test_a_component_of_one_row_has_the_features_axes_as_mclusts(model):
+    """A component of one row has no scatter, hence no axes of its own: its covariance
+    takes the features' axes, in order (mclust's, from the singular vectors of its zero
+    row), not those of the rounding that ``S_k - n_k mu_k mu_k^T`` leaves (with the
+    counts' floor, along that row)."""
+    X = _three_clusters(seed=1)
+    labels = np.repeat([0, 1, 2], 40)
+    labels[7] = 3
+    engine = EMEngine(InMemorySource(X), get_structure(model), 4, EMSettings(reg_covar=1e-6))
+    covariance = engine.from_responsibilities(np.eye(4)[labels]).covariances[3]
+    assert np.count_nonzero(covariance - np.diag(np.diagonal(covariance))) == 0
+    assert np.all(np.diff(np.diagonal(covariance)) <= 0.0)
+
+
 @pytest.mark.parametrize("model", MCLUST_MODELS)
 def test_all_rows_equal_is_refused_with_a_value_error(model):
     structure = get_structure(model)

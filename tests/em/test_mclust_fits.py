@@ -50,3 +50,22 @@ def test_the_file_covers_every_model():
     assert {cell["model"] for cell in FITS if cell["prior"]} == {
         "EII", "VII", "EEI", "VEI", "EVI", "VVI", "EEE", "EEV", "VEV", "VVV"}
     assert np.isfinite([cell["loglik"] for cell in FITS]).all()
+
+
+def test_components_of_one_row_follow_mclusts_iterates(test_data):
+    """MASS's wtloss, EEV with 9 components: mclust's hierarchical start has three
+    components of one row each. Their scatters are zero, and mclust gives them the
+    features' axes (the singular vectors of a zero row); so does bayesmix, not the axes
+    of the rounding left by ``S_k - n_k mu_k mu_k^T``. EM from that start then follows
+    mclust 6.0's iterates (``me`` with ``itmax`` 1 to 5) to its fit, -335.1758; with the
+    rounding's axes it ended at -338.10."""
+    X = test_data("wtloss").to_numpy(dtype=float)
+    em = GaussianMixtureEM(9, covariance_type="EEV", init_params="hc", acceleration=None,
+                           tol=1e-10, max_iter=1000, reg_covar=1e-9 * X.var(axis=0).min())
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        em.fit(X)
+    history = np.asarray(em.lower_bound_history_) * len(X)
+    np.testing.assert_allclose(history[:5], [-348.062098388, -345.902867637, -344.866165615,
+                                             -344.277992542, -343.608833509], atol=1e-5)
+    assert history[-1] == pytest.approx(-335.17576826, abs=1e-4)
