@@ -369,7 +369,7 @@ class CovarianceStructure:
         array([[1.]])
         """
         scatters = within_scatter(self.second_moments, counts, means, second_moments,
-                                  total_scatter, reg_covar)
+                                  total_scatter, reg_covar, self.axes_from_scatter)
         return self.maximise_scatter(np.asarray(counts, dtype=np.float64), scatters, start,
                                      floor_variance(reg_covar))
 

@@ -55,10 +55,14 @@ def eigh_descending(matrices: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     array([[1., 0.],
            [0., 1.]])
     """
-    values, vectors = np.linalg.eigh(matrices)
-    order = np.argsort(-values, axis=-1, kind="stable")
-    return (np.take_along_axis(values, order, axis=-1),
-            np.take_along_axis(vectors, order[..., np.newaxis, :], axis=-1))
+    ascending, axes = np.linalg.eigh(matrices)
+    values, vectors = ascending[..., ::-1], axes[..., ::-1]
+    tied = (ascending[..., 1:] == ascending[..., :-1]).any(axis=-1)
+    if tied.any():
+        order = np.argsort(-ascending[tied], axis=-1, kind="stable")
+        values[tied] = np.take_along_axis(ascending[tied], order, axis=-1)
+        vectors[tied] = np.take_along_axis(axes[tied], order[..., np.newaxis, :], axis=-1)
+    return values, vectors
 
 
 def orient_columns(vectors: np.ndarray) -> np.ndarray:

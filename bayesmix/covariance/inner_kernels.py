@@ -210,7 +210,9 @@ def fit_common_shape_orientations(scatters: np.ndarray, weights: np.ndarray,
         for k in range(n_components):
             if np.isfinite(scatters[entry, k]).all():
                 eigenvalues, eigenvectors = np.linalg.eigh(scatters[entry, k])
-                order = np.argsort(-eigenvalues, kind="mergesort")  # ties in order
+                order = np.arange(n_features)[::-1]
+                if (eigenvalues[1:] == eigenvalues[:-1]).any():  # equal ones in order
+                    order = np.argsort(-eigenvalues, kind="mergesort")
                 values[entry, k] = eigenvalues[order]
                 vectors[entry, k] = eigenvectors[:, order]
             else:

@@ -20,9 +20,7 @@ __all__ = ["add_to_diagonal", "floor_variance", "map_scatter", "within_scatter"]
 
 #: A component's scatter matrix whose trace is at most this fraction of its second
 #: moments' is rounding (of ``S_k - n_k mu_k mu_k^T``, and of the counts' floor): exactly
-#: zero in exact arithmetic, as a component of one row's. It is taken as zero, so that
-#: such a component has no axes of its own (mclust's: the identity's), not the
-#: arbitrary ones of the rounding (see :func:`within_scatter`).
+#: zero in exact arithmetic, as a component of one row's (see :func:`within_scatter`).
 ROUNDING = 1e-12
 
 
@@ -58,8 +56,14 @@ def floor_variance(reg_covar: float) -> float:
 
 def within_scatter(kind: str | None, counts: np.ndarray, means: np.ndarray,
                    second_moments: np.ndarray | None, total_scatter: np.ndarray | None,
-                   reg_covar: float) -> np.ndarray:
+                   reg_covar: float, own_axes: bool = False) -> np.ndarray:
     """``W_k + reg_covar * n_k * I`` in the form a structure's M step reads.
+
+    With ``own_axes`` (a structure whose components take their axes from their own
+    scatters: :attr:`~bayesmix.covariance.base.CovarianceStructure.axes_from_scatter`),
+    a scatter matrix that is rounding (:data:`ROUNDING`) is taken as zero: such a
+    component, of one row say, then has the features' axes, as mclust gives it (the
+    singular vectors of its zero rows), not the arbitrary ones of the rounding.
 
     Parameters
     ----------
@@ -74,6 +78,7 @@ def within_scatter(kind: str | None, counts: np.ndarray, means: np.ndarray,
     total_scatter : ndarray of shape (D, D) or None
         ``sum_n w_n x_n x_n^T``, read when ``kind`` is ``None``.
     reg_covar : float
+    own_axes : bool, default=False
 
     Returns
     -------
@@ -88,6 +93,11 @@ def within_scatter(kind: str | None, counts: np.ndarray, means: np.ndarray,
     array([[3.]])
     >>> within_scatter(None, counts, means, None, np.array([[4.0]]), 0.0)
     array([[2.]])
+    >>> one_row = np.array([[[4.0, 2.0], [2.0, 1.0 + 1e-15]]])  # at (2, 1), and rounding
+    >>> within_scatter("matrix", np.array([1.0]), np.array([[2.0, 1.0]]), one_row, None, 0.0,
+    ...                own_axes=True)
+    array([[[0., 0.],
+            [0., 0.]]])
     """
     counts = np.asarray(counts, dtype=np.float64)
     means = np.asarray(means, dtype=np.float64)
@@ -97,10 +107,11 @@ def within_scatter(kind: str | None, counts: np.ndarray, means: np.ndarray,
     if kind == "matrix":
         scatter = second_moments - (counts[..., np.newaxis, np.newaxis]
                                     * means[..., :, np.newaxis] * means[..., np.newaxis, :])
-        rounding = (np.einsum("...dd->...", scatter)
-                    <= ROUNDING * np.einsum("...dd->...", second_moments))
-        if rounding.any():
-            scatter[rounding] = 0.0
+        if own_axes:
+            rounding = (np.einsum("...dd->...", scatter)
+                        <= ROUNDING * np.einsum("...dd->...", second_moments))
+            if rounding.any():
+                scatter[rounding] = 0.0
         return add_to_diagonal(scatter, reg_covar * counts)
     scatter = total_scatter - np.einsum("...k,...kd,...ke->...de", counts, means, means)
     return add_to_diagonal(scatter, reg_covar * counts.sum(axis=-1))

@@ -275,7 +275,7 @@ def axes_scatters(structure: CovarianceStructure, counts: np.ndarray, sums: np.n
     counts = np.asarray(counts, dtype=np.float64)
     means = np.divide(sums, counts[:, np.newaxis], out=np.zeros_like(sums, dtype=np.float64),
                       where=counts[:, np.newaxis] > 0)
-    return within_scatter("matrix", counts, means, second_moments, None, 0.0)
+    return within_scatter("matrix", counts, means, second_moments, None, 0.0, own_axes=True)
 
 
 def null_directions(scatters: np.ndarray, counts: np.ndarray, data_covariance: np.ndarray
