@@ -170,11 +170,12 @@ def fit_common_shape_orientations(scatters: np.ndarray, weights: np.ndarray,
 
     The orientations are the eigenvectors of the scatters ``W_k`` (eigenvalues
     decreasing, equal ones in the order of their eigenvectors, as
-    :func:`~bayesmix.covariance.eigen.eigh_descending`), the volumes and common shape
-    :func:`fit_common_shape` of their eigenvalues, from the shape of the sum of the eigenvalues of ``start`` (the last M
-    step's covariances, a non-finite one counting as zero); the covariances
-    ``lambda_k D_k diag(a) D_k^T``, zero (singular) where not finite. A scatter that is
-    not finite (a broken component's) has NaN eigenvalues.
+    :func:`~bayesmix.covariance.eigen.eigh_descending` orders them), the volumes and
+    common shape :func:`fit_common_shape` of their eigenvalues, from the shape of the
+    sum of the eigenvalues of ``start`` (the last M step's covariances, a non-finite one
+    counting as zero); the covariances ``lambda_k D_k diag(a) D_k^T``, zero (singular)
+    where not finite. A scatter that is not finite (a broken component's) has NaN
+    eigenvalues.
 
     Parameters
     ----------
