@@ -380,6 +380,15 @@ def test_select_em_list_of_components_without_out(faithful_csv):
     assert "Chosen by lowest ICL" in out
 
 
+@pytest.mark.parametrize("prior, n_models", [([], 14), (["--prior"], 10)])
+def test_select_mclust_progress_counts_mclusts_models(faithful_csv, prior, n_models):
+    # 'mclust' is one name for the models select_em fits: the progress line counted its
+    # letters ("6 structure(s)").
+    code, _, err = run(["select", faithful_csv, "--columns", "eruptions,waiting", "-k", "1",
+                        "--covariance", "mclust", *prior])
+    assert code == 0, err
+    assert f"fitting EM for K = 1 x mclust's {n_models} models x gaussian" in err
+
 # ----------------------------------------------------------------- errors
 @pytest.fixture(scope="module")
 def bad_files(tmp_path_factory):

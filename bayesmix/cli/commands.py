@@ -52,7 +52,7 @@ from bayesmix.cli.text import (
     parameters_text,
     readable_summary,
 )
-from bayesmix.covariance import MCLUST_MODELS, get_structure
+from bayesmix.covariance import MCLUST_MODELS, get_structure, mclust_models
 from bayesmix.datasets import load_old_faithful
 from bayesmix.exceptions import BayesmixWarning
 from bayesmix.selection import select_em
@@ -440,7 +440,9 @@ def _select(args: argparse.Namespace, X: pd.DataFrame, structures: list[str],
     ks = ", ".join(map(str, args.components))
     backend = backend_of(args.method)
     if backend is None:
-        _progress(args, f"fitting EM for K = {ks} x {len(structures)} structure(s) x "
+        models = (f"mclust's {len(mclust_models(X.shape[1], prior=args.prior))} models"
+                  if structures == "mclust" else f"{len(structures)} structure(s)")
+        _progress(args, f"fitting EM for K = {ks} x {models} x "
                         f"{', '.join(args.family)}{' + noise' if args.noise else ''} ...")
         return select_em(X, n_components=args.components, covariance_types=structures,
                          criterion=criterion, n_init=args.n_init, random_state=args.seed,
