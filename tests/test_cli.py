@@ -462,6 +462,16 @@ def bad_files(tmp_path_factory):
       "full, tied, diag, spherical, EII"]),
     (["fit", "{csv}", "-k", "2", "--covariance", "VVE", "--prior", "--out", "{tmp}"], 1,
      ["argument --prior: mclust fits no conjugate prior for --covariance VVE"]),
+    (["fit", "{csv}", "-k", "2", "--covariance", "VEV", "--method", "nuts", "--out",
+      "{tmp}"], 1,
+     ["argument --covariance: 'VEV' is fitted by EM only (--method em); with --method nuts "
+      "use a structure the posterior supports: full, tied, diag, spherical, EII, EEI"]),
+    (["select", "{csv}", "--covariance", "full,EVE", "--method", "advi"], 1,
+     ["argument --covariance: 'EVE' is fitted by EM only"]),
+    (["fit", "{csv}", "-k", "2", "--covariance", "tied", "--method", "gibbs", "--out",
+      "{tmp}"], 1,
+     ["argument --covariance: --method gibbs samples full only; use --covariance full, or "
+      "another --method for 'tied'"]),
     (["fit", "{bad}/empty_column.csv", "-k", "1", "--out", "{tmp}"], 1,
      ["argument DATA: column 'b' of 'empty_column.csv' has no value", "--exclude b"]),
     (["fit", "{bad}/few.csv", "-k", "2", "--out", "{tmp}"], 1,

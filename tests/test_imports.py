@@ -121,6 +121,18 @@ def test_the_command_line_parser_loads_nothing_heavy(arguments, exit_code):
     assert loaded == [], f"bayesmix {' '.join(arguments)} imported {loaded}"
 
 
+def test_a_selection_by_em_on_the_command_line_loads_no_bayesian_stack(tmp_path):
+    """``bayesmix select`` by EM makes no InferenceData: neither ArviZ nor a sampler."""
+    data = tmp_path / "faithful.csv"
+    bayesmix.load_old_faithful().to_csv(data, index=False)
+    loaded, out = loaded_after(f"""
+        from bayesmix.cli import main
+        print(main(["select", {str(data)!r}, "-k", "1-2", "--covariance", "tied"]))
+        """, BAYESIAN_STACK)
+    assert out.split()[-1] == "0"  # it ran to the end
+    assert loaded == [], f"bayesmix select by EM imported {loaded}"
+
+
 # ----------------------------------------------------------------- the module graph
 def _module_name(path: Path) -> str:
     parts = path.relative_to(PACKAGE.parent).with_suffix("").parts

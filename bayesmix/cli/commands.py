@@ -36,11 +36,13 @@ from bayesmix.cli.parser import (
     FAST_SETTINGS,
     CommandError,
     check_covariance_for_features,
+    check_covariance_for_method,
     check_family_options,
     check_output_file,
     check_output_folder,
     check_prior_option,
     check_select_options,
+    fits_posterior,
 )
 from bayesmix.cli.report import Report
 from bayesmix.cli.text import (
@@ -76,11 +78,13 @@ def _progress(args: argparse.Namespace, message: str) -> None:
 
 
 @contextlib.contextmanager
-def _bayesmix_warnings(command: str) -> Iterator[None]:
+def _bayesmix_warnings(command: str, uses_arviz: bool = True) -> Iterator[None]:
     """Print bayesmix's warnings on stderr as they happen, one line each and once.
 
     Warnings of other libraries (compiler and backend notices) are dropped: the command
-    reports on the fit, in its own words.
+    reports on the fit, in its own words. ``uses_arviz``: whether the command makes or
+    reads InferenceData, whose ArviZ logger is quieted too (importing ArviZ for it takes
+    about a second, which a selection by EM need not pay).
     """
     seen: set[str] = set()
 
@@ -90,12 +94,13 @@ def _bayesmix_warnings(command: str) -> Iterator[None]:
             seen.add(text)
             print(f"bayesmix {command}: warning: {text}", file=sys.stderr, flush=True)
 
-    import arviz
+    quiet = {logging.getLogger("pymc"): logging.WARNING}  # e.g. "Convergence achieved"
+    if uses_arviz:
+        import arviz
 
-    # ArviZ logs through its own Logger instance, not one registered with logging.
-    arviz_log = getattr(arviz, "_log", None) or logging.getLogger("arviz")
-    quiet = {arviz_log: logging.ERROR,  # e.g. "Shape validation failed" for one VI chain
-             logging.getLogger("pymc"): logging.WARNING}  # e.g. "Convergence achieved"
+        # ArviZ logs through its own Logger instance, not one registered with logging.
+        arviz_log = getattr(arviz, "_log", None) or logging.getLogger("arviz")
+        quiet[arviz_log] = logging.ERROR  # e.g. "Shape validation failed" for one VI chain
     levels = {log: log.level for log in quiet}
     for log, level in quiet.items():
         log.setLevel(max(level, log.getEffectiveLevel()))
@@ -361,6 +366,7 @@ def _run_fit(args: argparse.Namespace) -> None:
     """Fit one model to a CSV file; write model.nc, idata.nc, tables, figures, report.md."""
     check_prior_option(args)
     check_family_options(args)
+    check_covariance_for_method(args)
     data = _read(args)
     check_covariance_for_features(args, data.features.columns)
     _check_rows(data.features, [args.components], args.data)
@@ -580,5 +586,7 @@ def run(args: argparse.Namespace) -> None:
     ...
     Chosen by lowest BIC among non-degenerate fits: n_components=3, covariance_type='tied'.
     """
-    with _bayesmix_warnings(args.command):
+    # A selection by EM makes no InferenceData; every other command makes or reads one.
+    uses_arviz = args.command != "select" or fits_posterior(args)
+    with _bayesmix_warnings(args.command, uses_arviz):
         _COMMANDS[args.command](args)

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from bayesmix._version import __version__
-from bayesmix.covariance import COVARIANCE_TYPES, MCLUST_MODELS, get_structure
+from bayesmix.covariance import COVARIANCE_TYPES, MCLUST_MODELS, STRUCTURES, get_structure
 
 __all__ = ["BAYES_CRITERIA", "DEMO_METHODS", "EM_CRITERIA", "FAMILIES", "FAST_SETTINGS",
            "METHODS", "CommandError", "build_parser", "check_covariance_for_features",
@@ -51,6 +51,9 @@ _KNOWN_NAMES = (f"{', '.join(COVARIANCE_TYPES)} or mclust's {', '.join(MCLUST_MO
 #: The structures mclust fits a conjugate prior for (``--prior``), as messages list them.
 _WITH_PRIOR = tuple(name for name in (*COVARIANCE_TYPES, *MCLUST_MODELS)
                     if get_structure(name).supports_prior)
+#: The structures the posterior supports (``--method`` other than em), as messages list them.
+_WITH_POSTERIOR = tuple(structure.label for structure in STRUCTURES
+                        if structure.supports_posterior)
 #: ``--fast``: tiny sampler settings for smoke tests (the diagnostics will complain).
 FAST_SETTINGS = {"draws": 200, "tune": 200, "chains": 2, "n_init": 2}
 
@@ -565,6 +568,7 @@ use --criterion bic or icl with --method em, or --method nuts/advi for waic
                                                               method=args.method))
     check_prior_option(args)
     check_family_options(args)
+    check_covariance_for_method(args)
     if structures == "mclust" and fits_posterior(args):
         raise CommandError(f"argument --covariance: 'mclust' runs mclust's 14 models by EM; "
                            f"with --method {args.method} name the structures the posterior "
@@ -624,6 +628,47 @@ def check_prior_option(args: argparse.Namespace) -> None:
         raise CommandError(f"argument --prior: mclust fits no conjugate prior for "
                            f"--covariance {without_prior[0]}; drop --prior, or choose "
                            f"structures with one: {', '.join(_WITH_PRIOR)}")
+
+
+def check_covariance_for_method(args: argparse.Namespace) -> None:
+    """Refuse, before any fitting, a ``--covariance`` structure that ``--method``'s
+    posterior does not fit: one fitted by EM only, or one its back end does not sample
+    (Gibbs samples ``full`` only). The Bayesian model is not imported for it.
+
+    Examples
+    --------
+    >>> from bayesmix.cli.parser import build_parser, check_covariance_for_method
+    >>> parser = build_parser()
+    >>> check_covariance_for_method(parser.parse_args(
+    ...     ["fit", "data.csv", "-k", "2", "--out", "out", "--covariance", "VEV"]))
+    >>> check_covariance_for_method(parser.parse_args(
+    ...     ["fit", "data.csv", "-k", "2", "--out", "out", "--covariance", "VEV",
+    ...      "--method", "nuts"]))  # doctest: +NORMALIZE_WHITESPACE
+    Traceback (most recent call last):
+    ...
+    bayesmix.cli.parser.CommandError: argument --covariance: 'VEV' is fitted by EM only \
+(--method em); with --method nuts use a structure the posterior supports: full, tied, diag, \
+spherical, EII, EEI
+    """
+    if not fits_posterior(args):
+        return
+    # The back ends' descriptions only: they import no sampler.
+    from bayesmix.bayes.backends import get_backend
+
+    sampled = get_backend(args.method).covariance_types
+    for name in _named_structures(args):
+        structure = get_structure(name)
+        if not structure.supports_posterior:
+            raise CommandError(
+                f"argument --covariance: {name!r} is fitted by EM only (--method em); with "
+                f"--method {args.method} use a structure the posterior supports: "
+                f"{', '.join(_WITH_POSTERIOR)}")
+        if sampled is not None and structure.name not in {
+                get_structure(other).name for other in sampled}:
+            raise CommandError(
+                f"argument --covariance: --method {args.method} samples "
+                f"{', '.join(sampled)} only; use --covariance {sampled[0]}, or another "
+                f"--method for {name!r}")
 
 
 def check_covariance_for_features(args: argparse.Namespace, features: Sequence[str]) -> None:

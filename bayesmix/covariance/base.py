@@ -171,6 +171,10 @@ class CovarianceStructure:
     supports_prior : bool
         Whether mclust fits the structure with its conjugate prior (all but EVE, VEE,
         VVE and EVV), so that it has :meth:`map_step` and :meth:`log_prior`.
+    supports_posterior : bool
+        Whether the Bayesian model (:mod:`bayesmix.bayes`) has a parameterisation of its
+        covariances (a scale of :mod:`bayesmix.bayes.scales`); the others are fitted by
+        EM only. Read without importing the Bayesian model (the command line's checks).
     batched_m_step : bool
         Whether :meth:`m_step`, :meth:`precision_cholesky` and :meth:`log_det_cholesky`
         take leading batch axes (see the module docstring), so that
@@ -224,6 +228,7 @@ class CovarianceStructure:
     raw_variable: str | None = None
     one_feature_alias: str | None = None
     supports_prior: bool = False
+    supports_posterior: bool = False
     batched_m_step: bool = False
     nonlinear_constraints: bool = False
     axes_from_scatter: bool = False

@@ -195,6 +195,8 @@ class DecomposedStructure(CovarianceStructure):
     #: No prior unless the structure says what mclust's adds (not its storage class's),
     #: nor the storage class's seeds under one.
     supports_prior = False
+    #: Nor a posterior unless the structure says so.
+    supports_posterior = False
     prior_terms = CovarianceStructure.prior_terms
     prior_seeded_by = ()
     #: Every M step takes leading batch axes; the batch projects SQUAREM's jumps back

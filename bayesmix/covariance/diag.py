@@ -25,6 +25,7 @@ class DiagonalCovariance(DiagonalFamily):
     description = "every component has its own diagonal covariance"
     second_moments = "diagonal"
     supports_prior = True
+    supports_posterior = True
     batched_m_step = True
 
     def stored_shape(self, n_components, n_features):

@@ -41,6 +41,7 @@ class EIICovariance(DecomposedStructure, SphericalCovariance):
     one_feature_alias = "E"
     second_moments = None
     supports_prior = True
+    supports_posterior = True
     nonlinear_constraints = False  # equal variances: SQUAREM's jumps keep them equal
 
     def shares_covariance(self):
@@ -80,6 +81,7 @@ class EEICovariance(DecomposedStructure, DiagonalCovariance):
     name = "EEI"
     second_moments = None
     supports_prior = True
+    supports_posterior = True
     nonlinear_constraints = False  # equal variances: SQUAREM's jumps keep them equal
 
     def shares_covariance(self):

@@ -25,6 +25,7 @@ class FullCovariance(MatrixFamily):
     description = "every component has its own general covariance"
     second_moments = "matrix"
     supports_prior = True
+    supports_posterior = True
     batched_m_step = True
     # Under mclust's prior, VEV's fit starts it too: from the usual starts MAP-EM often
     # ends at a poorer mode (diabetes, 3 components: 5.6 below the one VEV's fit starts

@@ -26,6 +26,7 @@ class SphericalCovariance(DiagonalFamily):
     description = "every component has its own single variance"
     second_moments = "diagonal"
     supports_prior = True
+    supports_posterior = True
     batched_m_step = True
 
     def stored_shape(self, n_components, n_features):

@@ -25,6 +25,7 @@ class TiedCovariance(MatrixFamily):
     description = "all components share one general covariance"
     second_moments = None
     supports_prior = True
+    supports_posterior = True
     batched_m_step = True
     # Under mclust's prior, a poor posterior mode from the usual starts where EEV's fit
     # starts a better one (diabetes, 9 components: 9.5 below mclust's log posterior).
