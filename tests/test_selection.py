@@ -26,6 +26,7 @@ from bayesmix.selection import (
     select_bayes,
     select_em,
 )
+from bayesmix.selection import bayes as selection_bayes
 
 #: mclust (R) on Old Faithful: BIC chooses EEE (bayesmix "tied") with 3 components,
 #: log-likelihood -1126.361 (Fraley, Raftery et al., mclust 6 output for ``faithful``).
@@ -440,9 +441,16 @@ def test_select_bayes_nuts_recovers_k(two_clusters):
                             "'gibbs', got 'smc'"),
         ({"criterion": "bic"}, "criterion must be one of 'loo', 'waic', got 'bic'"),
         ({"priors": {"lkj_eta": 1.0}}, "priors must be a MixturePriors instance or None"),
+        ({"covariance_type": ["full", "VEV"]}, "covariance_type='VEV' is fitted by EM only"),
+        ({"covariance_type": ["full", "tied"], "method": "gibbs"},
+         "method='gibbs' samples covariance_type 'full' only, got 'tied'"),
     ],
 )
-def test_select_bayes_bad_arguments(two_clusters, kwargs, match):
+def test_select_bayes_bad_arguments(two_clusters, kwargs, match, monkeypatch):
+    def no_fit(*args, **kwargs):
+        raise AssertionError("a bad argument is refused before any fit")
+
+    monkeypatch.setattr(selection_bayes, "_fit_bayes", no_fit)
     arguments = {"n_components": [1, 2], "method": "advi", **kwargs}
     with pytest.raises(ValueError, match=match):
         select_bayes(two_clusters.X, **arguments)

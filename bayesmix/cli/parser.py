@@ -655,16 +655,15 @@ spherical, EII, EEI
     # The back ends' descriptions only: they import no sampler.
     from bayesmix.bayes.backends import get_backend
 
-    sampled = get_backend(args.method).covariance_types
+    backend = get_backend(args.method)
     for name in _named_structures(args):
-        structure = get_structure(name)
-        if not structure.supports_posterior:
+        if not get_structure(name).supports_posterior:
             raise CommandError(
                 f"argument --covariance: {name!r} is fitted by EM only (--method em); with "
                 f"--method {args.method} use a structure the posterior supports: "
                 f"{', '.join(_WITH_POSTERIOR)}")
-        if sampled is not None and structure.name not in {
-                get_structure(other).name for other in sampled}:
+        if not backend.fits_structure(name):
+            sampled = backend.covariance_types
             raise CommandError(
                 f"argument --covariance: --method {args.method} samples "
                 f"{', '.join(sampled)} only; use --covariance {sampled[0]}, or another "

@@ -184,11 +184,19 @@ default="full"
 
     from bayesmix.bayes.backends import get_backend
     from bayesmix.bayes.priors import MixturePriors
+    from bayesmix.bayes.scales import get_scale
 
     structures = [covariance_type] if isinstance(covariance_type, str) else covariance_type
     ks, structures = check_grid(n_components, structures, k_example="range(1, 6)",
                                  structures_name="covariance_type")
     backend = get_backend(method)
+    for structure in structures:  # refused before any fit, not after the first ones
+        get_scale(structure)  # a structure fitted by EM only
+        if not backend.fits_structure(structure):
+            raise ValueError(
+                f"method={method!r} samples covariance_type "
+                f"{', '.join(map(repr, backend.covariance_types))} only, got {structure!r}. "
+                f"Drop {structure!r}, or use method='nuts' for it.")
     criterion = check_option(criterion, "criterion", BAYES_CRITERIA)
     n_samples = check_array(X, name="X", min_samples=2, allow_missing=True).shape[0]
     if max(ks) > n_samples:

@@ -152,6 +152,18 @@ def test_fit_passes_the_conjugate_prior_and_refuses_what_it_cannot_sample():
         StudentMixtureBayes(2).fit(data, method="gibbs")
 
 
+def test_gibbs_takes_mclusts_name_of_full():
+    # It compared names as written, so VVV (full's mclust name) was refused.
+    data, _, _ = make_mixture(40, n_components=2, random_state=0)
+    fits = []
+    for name in ("full", "VVV"):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", SamplerDiagnosticWarning)
+            fits.append(GaussianMixtureBayes(2, covariance_type=name, random_state=0).fit(
+                data, method="gibbs", draws=20, tune=10, chains=1))
+    np.testing.assert_array_equal(fits[0].means_, fits[1].means_)
+
+
 @pytest.mark.slow
 def test_an_overfitted_sparse_mixture_by_gibbs_finds_four_well_separated_clusters():
     """K=10 with the sparse prior on four clusters: the posterior mode is 4 (the same

@@ -16,6 +16,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from bayesmix.covariance import get_structure
+
 if TYPE_CHECKING:
     import arviz as az
     import pandas as pd
@@ -265,6 +267,23 @@ class InferenceBackend(InferenceMethod, ABC):
     covariance_types: tuple[str, ...] | None = None
     #: Whether a fit first compiles a program.
     compiles = True
+
+    def fits_structure(self, covariance_type: str) -> bool:
+        """Whether it fits ``covariance_type`` (by any of its names): a structure the
+        posterior supports and, where it lists :attr:`covariance_types`, one of them.
+
+        Examples
+        --------
+        >>> from bayesmix.bayes.backends import get_backend
+        >>> [get_backend("gibbs").fits_structure(name) for name in ("full", "VVV", "tied")]
+        [True, True, False]
+        >>> get_backend("nuts").fits_structure("tied"), get_backend("nuts").fits_structure("VEV")
+        (True, False)
+        """
+        structure = get_structure(covariance_type)
+        return structure.supports_posterior and (
+            self.covariance_types is None
+            or structure.name in {get_structure(name).name for name in self.covariance_types})
 
     @abstractmethod
     def check_fit_options(self, options: Mapping[str, Any], *, nuts_sampler: str | None,

@@ -424,7 +424,7 @@ class GibbsBackend(NUTSBackend):
                 f"method='gibbs' samples Gaussian components (the conjugate model), got "
                 f"{data.family} components. Use method='nuts' or method='advi' for them."
             )
-        if data.covariance_type not in self.covariance_types:
+        if not self.fits_structure(data.covariance_type):
             raise ValueError(
                 f"method='gibbs' samples covariance_type='full' only (the "
                 f"normal-inverse-Wishart model), got {data.covariance_type!r}. Pass "
