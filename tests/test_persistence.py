@@ -32,8 +32,7 @@ from bayesmix import (  # noqa: E402
     NotFittedError,
 )
 from bayesmix import persistence  # noqa: E402
-from bayesmix.bayes.scales import supported_structures  # noqa: E402
-from bayesmix.covariance import structure_names  # noqa: E402
+from bayesmix.covariance import posterior_structures, structure_names  # noqa: E402
 from bayesmix.datasets import make_mixture  # noqa: E402
 from bayesmix.exceptions import SamplerDiagnosticWarning, VIConvergenceWarning  # noqa: E402
 from bayesmix.plotting import (  # noqa: E402
@@ -50,7 +49,7 @@ FAST_BAYES = {("full", "advi"), ("spherical", "nuts")}
 BAYES_CASES = [
     pytest.param(structure, method, id=f"{structure}-{method}",
                  marks=() if (structure, method) in FAST_BAYES else pytest.mark.slow)
-    for structure in supported_structures() for method in TINY
+    for structure in posterior_structures() for method in TINY
 ]
 EM_FITTED = GaussianMixtureEM.fitted_attributes
 

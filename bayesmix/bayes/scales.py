@@ -37,12 +37,12 @@ from bayesmix.bayes.correlations import (
     cpc_from_correlation,
     forward_substitution,
 )
-from bayesmix.covariance import get_structure
+from bayesmix.covariance import get_structure, posterior_structures
 
 if TYPE_CHECKING:  # priors.py asks this module which structures take a scalar scale
     from bayesmix.bayes.priors import MixturePriors
 
-__all__ = ["SCALES", "PosteriorScale", "get_scale", "supported_structures"]
+__all__ = ["SCALES", "PosteriorScale", "get_scale"]
 
 _LOG_2PI = float(np.log(2.0 * np.pi))
 
@@ -339,18 +339,6 @@ SCALES: dict[str, PosteriorScale] = {
 }
 
 
-def supported_structures() -> list[str]:
-    """The best-known names of the structures the posterior supports.
-
-    Examples
-    --------
-    >>> from bayesmix.bayes.scales import supported_structures
-    >>> supported_structures()
-    ['full', 'tied', 'diag', 'spherical', 'EEI', 'EII']
-    """
-    return [get_structure(name).label for name in SCALES]
-
-
 def get_scale(covariance_type: str, argument: str = "covariance_type") -> PosteriorScale:
     """The posterior parameterisation of a registered covariance structure.
 
@@ -369,7 +357,7 @@ def get_scale(covariance_type: str, argument: str = "covariance_type") -> Poster
     structure = get_structure(covariance_type, argument)
     scale = SCALES.get(structure.name)
     if scale is None:
-        supported = ", ".join(map(repr, supported_structures()))
+        supported = ", ".join(map(repr, posterior_structures()))
         raise ValueError(
             f"{argument}={covariance_type!r} is fitted by EM only: the posterior supports "
             f"{supported}. Use GaussianMixtureEM for {covariance_type!r}, or one of those."

@@ -16,7 +16,12 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from bayesmix._version import __version__
-from bayesmix.covariance import COVARIANCE_TYPES, MCLUST_MODELS, STRUCTURES, get_structure
+from bayesmix.covariance import (
+    COVARIANCE_TYPES,
+    MCLUST_MODELS,
+    get_structure,
+    posterior_structures,
+)
 
 __all__ = ["BAYES_CRITERIA", "DEMO_METHODS", "EM_CRITERIA", "FAMILIES", "FAST_SETTINGS",
            "METHODS", "CommandError", "build_parser", "check_covariance_for_features",
@@ -51,9 +56,6 @@ _KNOWN_NAMES = (f"{', '.join(COVARIANCE_TYPES)} or mclust's {', '.join(MCLUST_MO
 #: The structures mclust fits a conjugate prior for (``--prior``), as messages list them.
 _WITH_PRIOR = tuple(name for name in (*COVARIANCE_TYPES, *MCLUST_MODELS)
                     if get_structure(name).supports_prior)
-#: The structures the posterior supports (``--method`` other than em), as messages list them.
-_WITH_POSTERIOR = tuple(structure.label for structure in STRUCTURES
-                        if structure.supports_posterior)
 #: ``--fast``: tiny sampler settings for smoke tests (the diagnostics will complain).
 FAST_SETTINGS = {"draws": 200, "tune": 200, "chains": 2, "n_init": 2}
 
@@ -661,7 +663,7 @@ spherical, EII, EEI
             raise CommandError(
                 f"argument --covariance: {name!r} is fitted by EM only (--method em); with "
                 f"--method {args.method} use a structure the posterior supports: "
-                f"{', '.join(_WITH_POSTERIOR)}")
+                f"{', '.join(posterior_structures())}")
         if not backend.fits_structure(name):
             sampled = backend.covariance_types
             raise CommandError(

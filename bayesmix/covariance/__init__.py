@@ -77,6 +77,7 @@ __all__ = [
     "log_det_cholesky",
     "mclust_models",
     "n_parameters",
+    "posterior_structures",
     "precision_cholesky",
     "precisions_from_cholesky",
     "special_cases",
@@ -185,6 +186,20 @@ def structure_names() -> list[str]:
     ['full', 'tied', 'diag', 'spherical', 'EII', 'EEI']
     """
     return [structure.label for structure in STRUCTURES]
+
+
+def posterior_structures() -> list[str]:
+    """The best-known names of the structures the Bayesian model supports
+    (:attr:`~bayesmix.covariance.base.CovarianceStructure.supports_posterior`), in
+    registry order; the others are fitted by EM only. Read without importing the model.
+
+    Examples
+    --------
+    >>> from bayesmix.covariance import posterior_structures
+    >>> posterior_structures()
+    ['full', 'tied', 'diag', 'spherical', 'EII', 'EEI']
+    """
+    return [structure.label for structure in STRUCTURES if structure.supports_posterior]
 
 
 def get_structure(covariance_type: object, argument: str = "covariance_type"

@@ -12,7 +12,7 @@ import pytest
 
 from bayesmix.bayes import GaussianMixtureBayes
 from bayesmix.bayes.backends import BACKENDS
-from bayesmix.bayes.scales import supported_structures
+from bayesmix.covariance import posterior_structures
 from bayesmix.datasets import make_mixture
 from bayesmix.exceptions import SamplerDiagnosticWarning, VIConvergenceWarning
 
@@ -37,7 +37,7 @@ def mixtures():
     return {
         covariance_type: make_mixture(N_SAMPLES, N_COMPONENTS, 2, covariance_type,
                                       random_state=seed)
-        for seed, covariance_type in enumerate(supported_structures())
+        for seed, covariance_type in enumerate(posterior_structures())
     }
 
 

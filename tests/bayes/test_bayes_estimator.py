@@ -8,8 +8,7 @@ from conftest import FAST_FIT, FEATURE_NAMES, METHODS, N_COMPONENTS, as_frame, q
 
 from bayesmix import load_low_dim_gauss_mix
 from bayesmix.bayes import GaussianMixtureBayes, MixturePriors
-from bayesmix.bayes.scales import supported_structures
-from bayesmix.covariance import precision_cholesky, to_full
+from bayesmix.covariance import posterior_structures, precision_cholesky, to_full
 from bayesmix.density import responsibilities
 from bayesmix.exceptions import NotFittedError
 from bayesmix.relabel import hungarian_permutations
@@ -35,7 +34,7 @@ def _assert_recovered(estimator, sample, n_sd):
 
 
 @pytest.mark.parametrize("method", METHODS)
-@pytest.mark.parametrize("covariance_type", supported_structures())
+@pytest.mark.parametrize("covariance_type", posterior_structures())
 def test_fast_recovery(fitted, mixtures, covariance_type, method):
     estimator = fitted(covariance_type, method)
     _assert_recovered(estimator, mixtures[covariance_type], n_sd=5)
@@ -48,7 +47,7 @@ def test_fast_recovery(fitted, mixtures, covariance_type, method):
 
 @pytest.mark.slow
 @pytest.mark.parametrize("method", METHODS)
-@pytest.mark.parametrize("covariance_type", supported_structures())
+@pytest.mark.parametrize("covariance_type", posterior_structures())
 def test_strict_recovery(mixtures, covariance_type, method):
     sample = mixtures[covariance_type]
     kwargs = ({"draws": 1000, "tune": 1000, "chains": 4} if method == "nuts"

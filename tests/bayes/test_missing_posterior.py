@@ -6,8 +6,7 @@ import numpy as np
 import pytest
 
 from bayesmix.bayes import GaussianMixtureBayes, build_model
-from bayesmix.bayes.scales import supported_structures
-from bayesmix.covariance import precision_cholesky
+from bayesmix.covariance import posterior_structures, precision_cholesky
 from bayesmix.datasets import make_mixture
 from bayesmix.density import log_mixture_density
 
@@ -29,7 +28,7 @@ def parameters_at(model, point):
     return function(*[point[value.name] for value in model.value_vars])
 
 
-@pytest.mark.parametrize("covariance_type", supported_structures())
+@pytest.mark.parametrize("covariance_type", posterior_structures())
 def test_log_density_is_the_observed_data_likelihood_plus_the_priors(incomplete,
                                                                      covariance_type):
     model = build_model(incomplete, 2, covariance_type)

@@ -7,7 +7,7 @@ from bayesmix.bayes import build_model
 from bayesmix.bayes import scales as scales_module
 from bayesmix.bayes.correlations import correlation_cholesky, cpc_from_correlation
 from bayesmix.bayes.scales import SCALES, get_scale
-from bayesmix.covariance import STRUCTURES, get_structure
+from bayesmix.covariance import STRUCTURES, get_structure, posterior_structures
 
 
 @pytest.mark.parametrize("name", list(SCALES))
@@ -19,8 +19,10 @@ def test_every_scale_belongs_to_a_registered_structure(name):
 
 
 def test_the_structures_that_declare_a_posterior_are_those_with_a_scale():
-    # The command line refuses a structure by supports_posterior, without the model.
+    # posterior_structures (what the command line and the messages list, without the
+    # model) reads supports_posterior.
     assert {s.name for s in STRUCTURES if s.supports_posterior} == set(SCALES)
+    assert {get_structure(name).name for name in posterior_structures()} == set(SCALES)
 
 
 def test_mclust_names_build_the_same_model_as_scikit_learn_names():

@@ -23,8 +23,7 @@ from bayesmix import GaussianMixtureEM, StudentMixtureEM, compare
 from bayesmix.bayes import MixturePriors, StudentMixtureBayes, build_model
 from bayesmix.bayes.components import get_model_family
 from bayesmix.bayes.inference import initial_values
-from bayesmix.bayes.scales import supported_structures
-from bayesmix.covariance import to_full
+from bayesmix.covariance import posterior_structures, to_full
 from bayesmix.exceptions import SamplerDiagnosticWarning, VIConvergenceWarning
 from bayesmix.relabel import relabel
 from bayesmix.results import build_inference_data, family_of
@@ -116,7 +115,7 @@ def _prior_log_density(rv_name, value, priors, covariance_type):
     raise AssertionError(f"no SciPy prior for {rv_name}")
 
 
-@pytest.mark.parametrize("covariance_type", supported_structures())
+@pytest.mark.parametrize("covariance_type", posterior_structures())
 def test_model_log_density_is_scipy_t_likelihood_plus_the_priors(covariance_type):
     X, _ = clusters_with_outliers(15, 0.1, seed=2)
     priors = MixturePriors(dof_prior=(3.0, 0.2))
