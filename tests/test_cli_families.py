@@ -91,7 +91,8 @@ def test_fit_with_the_gibbs_sampler(outlying_csv, tmp_path):
     (["select", "DATA", "--family", "student_t", "--method", "advi"],
      "select compares Gaussian posteriors"),
     (["fit", "DATA", "-k", "2", "--out", "OUT", "--method", "gibbs", "--covariance",
-      "tied"], "method='gibbs' samples covariance_type='full' only"),
+      "tied"], "argument --covariance: --method gibbs samples full only; use --covariance "
+              "full"),
     (["select", "DATA", "--noise", "--method", "nuts"], "--noise --method em"),
     (["fit", "DATA", "-k", "2", "--out", "OUT", "--family", "student_t", "--prior"],
      "conjugate prior is for Gaussian components"),
