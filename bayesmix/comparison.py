@@ -36,7 +36,8 @@ from bayesmix.uncertainty import BootstrapResult, standard_deviations
 __all__ = ["compare"]
 
 COLUMNS = [
-    "method", "n_components", "covariance_type", "family", "noise", "n_parameters", "p_waic",
+    "method", "n_components", "covariance_type", "family", "noise", "prior", "n_parameters",
+    "p_waic",
     "p_loo",
     "log_likelihood", "bic", "aic", "icl", "elpd_waic", "se_waic", "elpd_loo", "se_loo",
     "d_loo", "dse_loo", "lpd_test", "se_lpd_test", "d_lpd_test", "dse_lpd_test", "ari",
@@ -62,6 +63,10 @@ FOOTNOTES = {
               "means and covariances in units of the data's standard deviations.",
     "diagnostics": "divergences, max_rhat and min_ess_bulk are NUTS diagnostics (NaN for EM "
                    "and VI); converged is EM's or VI's convergence flag (NaN for NUTS).",
+    "prior": "prior is an EM fit's conjugate prior: 'none' for maximum likelihood, or the "
+             "prior of a MAP-EM fit ('mclust default', or a ConjugatePrior's values), "
+             "whose log_likelihood is at the posterior mode and whose criteria are "
+             "mclust's under a prior; NaN for a posterior, whose priors are its model's.",
     "family": "family is the components' distribution (gaussian, student_t); noise whether "
               "the mixture has a uniform noise component. Criteria count the degrees of "
               "freedom (when estimated) and, for an EM fit with noise, the noise component "
@@ -106,7 +111,9 @@ def _row(model: Any, X_test: Any, y_true: Any) -> tuple[dict[str, Any], dict[str
     attrs = idata.posterior.attrs
     row = {"method": attrs.get("inference_method"), "n_components": attrs.get("n_components"),
            "covariance_type": attrs.get("covariance_type"), "family": family_of(idata),
-           "noise": has_noise(idata), **criteria(model, training_data(model, idata))}
+           "noise": has_noise(idata),
+           "prior": attrs.get("prior", "none") if is_point_mass(idata) else np.nan,
+           **criteria(model, training_data(model, idata))}
     pointwise = {}
     if not is_point_mass(idata):
         waic_result, loo_result = waic(idata), loo(idata)
@@ -239,6 +246,6 @@ def compare(models: Mapping[str, Any], X_test: Any = None, y_true: Any = None
     _differences(table, pointwise, "lpd_test", "lpd_test")
     table = table.astype({c: float for c in COLUMNS if c not in
                           ("method", "n_components", "covariance_type", "family", "noise",
-                           "n_parameters")})
+                           "prior", "n_parameters")})
     table.attrs["footnotes"] = dict(FOOTNOTES)
     return table

@@ -9,7 +9,7 @@ import pytest
 from scipy.special import logsumexp
 from scipy.stats import multivariate_normal
 
-from bayesmix import GaussianMixtureEM, bootstrap, compare, make_mixture
+from bayesmix import ConjugatePrior, GaussianMixtureEM, bootstrap, compare, make_mixture
 from bayesmix.comparison import COLUMNS
 from bayesmix.results import build_inference_data
 from bayesmix.scoring import (
@@ -163,6 +163,7 @@ def test_compare_fills_every_column_where_it_applies(data, em, bootstrap_posteri
     assert em_row.drop(posterior_only + nuts_only + spread).notna().all()
     assert post_row[posterior_only + spread].notna().all()
     assert post_row[nuts_only + ["converged", "fit_time"]].isna().all()
+    assert em_row["prior"] == "none" and pd.isna(post_row["prior"])
     assert em_row["ari"] > 0.95 and post_row["ari"] > 0.95
     # Held-out densities of the two are within a few standard errors of each other.
     assert abs(em_row["lpd_test"] - post_row["lpd_test"]) < 3 * em_row["se_lpd_test"]
@@ -255,6 +256,25 @@ def test_a_bootstrap_is_scored_as_its_fit(data, em):
     assert lppd(resampled, data["test"]).elpd == pytest.approx(lppd(em, data["test"]).elpd)
     with pytest.raises(ValueError, match="WAIC needs posterior draws.*point-mass fit"):
         waic(resampled)
+
+
+def test_compare_names_the_prior_of_a_map_em_fit_and_its_file_keeps_it(data, em, tmp_path):
+    X = data["train"]
+    own = ConjugatePrior(shrinkage=0.1, scale=np.eye(2))
+    fits = {name: GaussianMixtureEM(2, prior=prior, random_state=0).fit(X)
+            for name, prior in (("default", "default"), ("own", own))}
+    table = compare({"ML": em, **fits})
+    assert table["prior"].tolist() == [
+        "none", "mclust default",
+        "ConjugatePrior(shrinkage=0.1, mean=None, dof=None, scale=[[1.0, 0.0], [0.0, 1.0]])"]
+    assert table.loc["default", "bic"] == pytest.approx(fits["default"].bic(X))
+    assert "prior" in table.attrs["footnotes"]
+    # The attribute that names it survives the InferenceData's file.
+    path = tmp_path / "map_em.nc"
+    fits["default"].to_inference_data().to_netcdf(path)
+    table = compare({"file": az.from_netcdf(path)})
+    assert table.loc["file", "prior"] == "mclust default"
+    assert "prior" not in em.to_inference_data().posterior.attrs
 
 
 @pytest.mark.parametrize(

@@ -13,7 +13,7 @@ ascends its :meth:`~bayesmix.covariance.base.CovarianceStructure.log_prior`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
 from numbers import Real
 from typing import Any
 
@@ -21,7 +21,7 @@ import numpy as np
 
 from bayesmix.covariance.base import CovarianceStructure
 
-__all__ = ["ConjugatePrior", "as_conjugate_prior"]
+__all__ = ["ConjugatePrior", "as_conjugate_prior", "describe_prior"]
 
 
 @dataclass(frozen=True)
@@ -361,3 +361,26 @@ def as_conjugate_prior(prior: str | ConjugatePrior | None) -> ConjugatePrior | N
     (True, None)
     """
     return ConjugatePrior() if isinstance(prior, str) else prior
+
+
+def describe_prior(prior: str | ConjugatePrior | None) -> str:
+    """An estimator's ``prior`` setting in words, as tables and InferenceData attributes
+    name it: ``"none"`` (maximum likelihood), ``"mclust default"``, or the
+    :class:`ConjugatePrior`'s values on one line (arrays as nested lists).
+
+    Examples
+    --------
+    >>> from bayesmix.covariance.prior import ConjugatePrior, describe_prior
+    >>> describe_prior(None), describe_prior("default")
+    ('none', 'mclust default')
+    >>> describe_prior(ConjugatePrior(shrinkage=0.1, scale=[[1.0, 0.0], [0.0, 2.0]]))
+    'ConjugatePrior(shrinkage=0.1, mean=None, dof=None, scale=[[1.0, 0.0], [0.0, 2.0]])'
+    """
+    if prior is None:
+        return "none"
+    if isinstance(prior, str):
+        return "mclust default"
+    values = ", ".join(
+        f"{name}={np.asarray(value).tolist() if isinstance(value, np.ndarray) else value!r}"
+        for name, value in ((item.name, getattr(prior, item.name)) for item in fields(prior)))
+    return f"ConjugatePrior({values})"

@@ -29,7 +29,7 @@ from bayesmix._validation import (
     validate_data,
 )
 from bayesmix.covariance import get_structure, n_parameters
-from bayesmix.covariance.prior import ConjugatePrior
+from bayesmix.covariance.prior import ConjugatePrior, describe_prior
 from bayesmix.density import (
     log_mixture_density,
     logsumexp_rows,
@@ -527,7 +527,8 @@ class GaussianMixtureEM(BaseMixtureEM):
             extra_coords={"iteration": np.arange(1, len(history) + 1)},
             attrs={"reg_covar": float(self.reg_covar), "fit_time": self.fit_time_,
                    "degenerate_components": list(self.degenerate_components_),
-                   **self._noise_attrs()},
+                   **self._noise_attrs(),
+                   **({} if self.prior is None else {"prior": describe_prior(self.prior)})},
         )
 
 

@@ -44,7 +44,7 @@ from bayesmix.covariance import (
     special_cases,
 )
 from bayesmix.covariance.base import NOT_POSITIVE_FIX
-from bayesmix.covariance.prior import as_conjugate_prior
+from bayesmix.covariance.prior import as_conjugate_prior, describe_prior
 from bayesmix.density import responsibilities
 from bayesmix.em import GaussianMixtureEM, StudentMixtureEM
 from bayesmix.em.batch import BatchEM, BatchEvaluation, BatchStart
@@ -957,7 +957,8 @@ def select_em(
         Fit every cell by MAP-EM under mclust's conjugate prior (see
         :class:`~bayesmix.GaussianMixtureEM`); the criteria are then mclust's under a
         prior (the log-likelihood at the posterior mode), and the table gains a
-        ``prior`` column.
+        ``prior`` column that names it
+        (:func:`~bayesmix.covariance.prior.describe_prior`).
     families : str or iterable of {"gaussian", "student_t"}, default=("gaussian",)
         The component families to try (:data:`FAMILIES`): ``"student_t"`` fits every
         cell with :class:`~bayesmix.StudentMixtureEM` too (degrees of freedom estimated,
@@ -1059,7 +1060,7 @@ def select_em(
     if families == ["gaussian"] and not noise:
         table = table.drop(columns=["family", "noise"])
     if prior is not None:
-        table["prior"] = "mclust default" if isinstance(prior, str) else repr(prior)
+        table["prior"] = describe_prior(prior)
 
     selectable = table.loc[~table["degenerate"], criterion].dropna()
     if selectable.empty:
