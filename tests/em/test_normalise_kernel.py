@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from bayesmix.density import normalise_rows
-from bayesmix.em.normalise_kernel import exp_in_place, normalise_log_probabilities
+from bayesmix.em.normalise_kernel import exp_in_place, log_in_place, normalise_log_probabilities
 
 
 def _exp(values):
@@ -31,6 +31,22 @@ def test_the_exponential_rounds_below_the_normal_range_and_keeps_the_special_val
     special = np.array([-np.inf, -1e300, -746.0, -745.2, 0.0, -0.0, np.nan, 710.0])
     np.testing.assert_array_equal(_exp(special), [0.0, 0.0, 0.0, 0.0, 1.0, 1.0, np.nan,
                                                   np.inf])
+
+
+def test_the_logarithm_is_numpys_to_one_unit_in_the_last_place():
+    """Over the normalisers' range (1 to a few dozen components), near 1 and sqrt(2)
+    (where the reduction switches), and over every exponent of the normal doubles."""
+    rng = np.random.default_rng(0)
+    values = np.concatenate([rng.uniform(1.0, 50.0, 200_000), 1.0 + rng.uniform(0, 1e-9, 20_000),
+                             np.sqrt(2.0) * (1.0 + rng.uniform(-1e-12, 1e-12, 20_000)),
+                             np.logspace(-307, 307, 20_000), [1.0, 2.0, 0.5, 1e-300]])
+    expected = np.log(values)
+    result = values.copy()
+    log_in_place(result, np.empty(values.size))
+    ulps = np.abs(result - expected) / np.spacing(np.abs(expected) + 1e-300)
+    assert ulps.max() <= 1.0
+    assert np.mean(ulps == 0.0) > 0.9
+    assert result[-4:-2].tolist() == [0.0, np.log(2.0)]
 
 
 def _reference(log_prob, sizes, weights):
@@ -75,8 +91,10 @@ def test_a_row_without_density_gets_equal_shares_and_minus_infinite_log_likeliho
     with np.errstate(divide="ignore"):
         log_prob = np.log([[[0.2, 0.0, 0.5], [0.6, 0.0, 0.5], [0.3, 0.0, 0.1]]])
     log_prob[0, 0, 2] = np.nan
-    log_likelihood, _ = normalise_log_probabilities(log_prob, np.array([2]),
-                                                    np.array([1.0, 2.0, 1.0]))
+    log_likelihood, entropy = normalise_log_probabilities(log_prob, np.array([2]),
+                                                          np.array([1.0, 2.0, 1.0]))
     np.testing.assert_allclose(log_prob[0, :, 0], [0.25, 0.75, 0.0])
     np.testing.assert_array_equal(log_prob[0, :, 1:], [[1.0, 0.5], [1.0, 0.5], [0.0, 0.0]])
     assert log_likelihood[0] == -np.inf
+    # Equal shares of two: -log(1/2) each, weighted 2 and 1, beside row 0's -log(0.75).
+    assert entropy[0] == pytest.approx(3.0 * np.log(2.0) - np.log(0.75), rel=1e-15)
