@@ -241,6 +241,19 @@ def test_seed_reproduces_best_estimator(simulated):
     np.testing.assert_array_equal(again.table_["bic"], selection.table_["bic"])
 
 
+def test_the_grid_seeds_a_generator_per_random_start_only(simulated, monkeypatch):
+    """A generator costs about 0.1 ms to seed: one per number of components for the
+    k-means start, none for the hierarchical one, whatever the structures."""
+    import bayesmix.selection.em as selection_em
+
+    seeded = []
+    monkeypatch.setattr(selection_em, "check_random_state",
+                        lambda seed: seeded.append(seed) or np.random.RandomState(seed))
+    select_em(simulated.X, n_components=[1, 2, 3], covariance_types=["full", "diag"],
+              init_params=("hc", "kmeans"), random_state=0)
+    assert seeded == [0, 0, 0]
+
+
 def test_to_string_and_repr(duplicated_selection):
     text = duplicated_selection.to_string()
     assert repr(duplicated_selection) == text

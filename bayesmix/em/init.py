@@ -162,7 +162,7 @@ def initial_responsibilities(
     X: np.ndarray,
     n_components: int,
     init_params: str,
-    random_state: int | np.random.RandomState,
+    random_state: int | np.random.RandomState | None,
     sample_weight: np.ndarray | None = None,
     cache: dict[Any, Any] | None = None,
     stream: Hashable | None = None,
@@ -179,9 +179,9 @@ def initial_responsibilities(
     X : ndarray of shape (n_samples, n_features)
     n_components : int
     init_params : {"kmeans", "k-means++", "random", "random_from_data", "hc"}
-    random_state : int or numpy.random.RandomState
+    random_state : int, numpy.random.RandomState or None
         The generator the random schemes draw from (an int seeds a new one); ``"hc"``
-        is deterministic and draws nothing.
+        is deterministic and draws nothing (``None`` will do).
     sample_weight : ndarray of shape (n_samples,), optional
         Row weights; rows of weight zero are never chosen as seeds. Equal weights are
         no weights.
