@@ -4,6 +4,7 @@ import warnings
 
 import arviz as az
 import numpy as np
+import pandas as pd
 import pytest
 
 from bayesmix import GaussianMixtureBayes, GaussianMixtureEM, compare, make_mixture
@@ -48,9 +49,11 @@ def test_nan_exactly_where_a_score_does_not_apply(table):
     em, nuts, advi = table.loc["EM"], table.loc["NUTS"], table.loc["ADVI"]
     assert em[POSTERIOR_ONLY + NUTS_ONLY + SPREAD].isna().all()  # no bootstrap given
     assert em.drop(POSTERIOR_ONLY + NUTS_ONLY + SPREAD).notna().all()
-    assert nuts.drop(["converged"]).notna().all() and np.isnan(nuts["converged"])
+    assert nuts.drop(["converged", "prior"]).notna().all() and np.isnan(nuts["converged"])
     assert advi[NUTS_ONLY].isna().all()
-    assert advi.drop(NUTS_ONLY).notna().all()
+    assert advi.drop(NUTS_ONLY + ["prior"]).notna().all()
+    # An EM fit's conjugate prior (none here); a posterior's priors are its model's.
+    assert em["prior"] == "none" and pd.isna(nuts["prior"]) and pd.isna(advi["prior"])
     assert list(table["method"]) == ["em", "nuts", "advi"]
 
 
