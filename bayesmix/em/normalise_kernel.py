@@ -25,6 +25,7 @@ Both polynomials are compiled with fused multiply-adds (``contract``, as
 (AVX-512) the exponential takes 1.4 ns per value instead of 2.0, and the normalisation
 of 20 runs of 2 to 9 components on 3000 rows 3.3 to 2.3 ns per value instead of 7.6 to
 3.7 (with the logarithms of the C library, one row at a time, and no fused operations).
+``benchmarks/normalise_kernel.py`` times them against NumPy in the same run.
 """
 
 from __future__ import annotations
