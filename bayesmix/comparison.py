@@ -109,13 +109,14 @@ def _row(model: Any, X_test: Any, y_true: Any) -> tuple[dict[str, Any], dict[str
     model = scored_model(model)
     idata = inference_data(model)
     attrs = idata.posterior.attrs
+    point_mass = is_point_mass(idata)
     row = {"method": attrs.get("inference_method"), "n_components": attrs.get("n_components"),
            "covariance_type": attrs.get("covariance_type"), "family": family_of(idata),
            "noise": has_noise(idata),
-           "prior": attrs.get("prior", "none") if is_point_mass(idata) else np.nan,
+           "prior": attrs.get("prior", "none") if point_mass else np.nan,
            **criteria(model, training_data(model, idata))}
     pointwise = {}
-    if not is_point_mass(idata):
+    if not point_mass:
         waic_result, loo_result = waic(idata), loo(idata)
         row.update(p_waic=waic_result.p_waic, elpd_waic=waic_result.elpd_waic,
                    se_waic=waic_result.se, p_loo=loo_result.p_loo,
