@@ -8,7 +8,7 @@ iteration (the precisions from their factors, their upper triangles, the scaled 
 the log-determinants, the constant), about a seventh of a small model-selection grid;
 compiled, one loop per component writes the weights from the precision factors
 directly. The values are NumPy's to rounding, not bit for bit. Compiled as
-:func:`~bayesmix.covariance.inner_kernels.compiled` says.
+:func:`~bayesmix.covariance.kernel_compiler.compiled` says.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from bayesmix.covariance.inner_kernels import compiled
+from bayesmix.covariance.kernel_compiler import compiled
 
 __all__ = ["diagonal_coefficients", "matrix_coefficients"]
 

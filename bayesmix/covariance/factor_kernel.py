@@ -7,7 +7,7 @@ finiteness test, about 35 microseconds whatever the stack (a seventh of Old Fait
 14-model grid); compiled, one loop per matrix does the same arithmetic (Cholesky's
 column by column, then forward substitution) in a few. The factors are those of
 :func:`~bayesmix.covariance.base.lower_cholesky_inverse_transpose` to rounding, not bit
-for bit. Compiled as :func:`~bayesmix.covariance.inner_kernels.compiled` says (about 2 s
+for bit. Compiled as :func:`~bayesmix.covariance.kernel_compiler.compiled` says (about 2 s
 once per installation).
 """
 
@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from bayesmix.covariance.inner_kernels import compiled
+from bayesmix.covariance.kernel_compiler import compiled
 
 __all__ = ["precision_factors"]
 

@@ -8,63 +8,29 @@ each angle found by Newton's method). Model selection runs these M steps for eve
 and SQUAREM projects its extrapolations with them. In NumPy each iteration was one to
 two dozen calls over the batch entries still changing, whose overhead exceeded the
 arithmetic on small data (iris' 14-model grid spent a third of its time in the
-orientation's). Compiled (:func:`compiled`), each entry iterates on its own in one loop,
-so an entry that converges early costs nothing more and a slow one pays no per-call
-overhead; the inverses and eigendecompositions are the LAPACK routines NumPy calls, the
-determinants of a component's few features a loop (:func:`sign_log_det`). The callers
+orientation's). Compiled (:func:`~bayesmix.covariance.kernel_compiler.compiled`), each
+entry iterates on its own in one loop, so an entry that converges early costs nothing
+more and a slow one pays no per-call overhead; the inverses and eigendecompositions
+are the LAPACK routines NumPy calls, the determinants of a component's few features a
+loop (:func:`sign_log_det`). The callers
 prepare the shape iterations' starts and bring the arrays to the kernels' layout
 (C-contiguous float64, one leading batch axis:
 :func:`~bayesmix.covariance.decomposed.stacked_entries`).
 
 The shape iterations stop an entry when no value changes by more than ``tol``
 (relative), an iteration whose change is not above ``tol`` not taken. Numba compiles a
-kernel on its first call (about 2 s for these, 12 s for the orientation's M step) and
-keeps the machine code in the package's ``__pycache__`` (``cache=True``; elsewhere,
-where that is not writable), so a later process only loads it (about 0.5 s with Numba's
-start-up). ``error_model="numpy"``: a division by zero gives ``inf`` or NaN as in NumPy
-(an absent component's ``0 / 0``) instead of raising.
+kernel on its first call (about 2 s for these, 12 s for the orientation's M step); an
+absent component's ``0 / 0`` gives NaN, as in NumPy.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
-import numba
 import numpy as np
 
-__all__ = ["compiled", "eliminate", "fit_common_shape", "fit_common_shape_orientations",
+from bayesmix.covariance.kernel_compiler import compiled
+
+__all__ = ["eliminate", "fit_common_shape", "fit_common_shape_orientations",
            "iterate_common_shape", "iterate_common_shape_matrix", "sign_log_det"]
-
-
-def compiled(function: Callable | None = None, *, contract: bool = False) -> Callable:
-    """``function`` compiled by Numba, its machine code cached where Numba can write.
-
-    Where it can write nowhere (a read-only installation and home directory), Numba
-    refuses ``cache=True`` with a RuntimeError; the kernel is then compiled anew in each
-    process instead of failing. ``error_model="numpy"``: a division by zero gives
-    ``inf`` or NaN, as in NumPy. ``contract=True`` (as ``@compiled(contract=True)``)
-    lets the compiler fuse a multiplication and an addition into one instruction
-    (FMA: one rounding instead of two), for the polynomials of
-    :mod:`~bayesmix.em.normalise_kernel`, whose results are tested against NumPy's to
-    one unit in the last place.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from bayesmix.covariance.inner_kernels import compiled
-    >>> def halves(values):
-    ...     return values / 2.0
-    >>> compiled(halves)(np.array([1.0, 0.0]))
-    array([0.5, 0. ])
-    """
-    if function is None:
-        return lambda function: compiled(function, contract=contract)
-    options = {"error_model": "numpy", "nogil": True,
-               "fastmath": {"contract"} if contract else False}
-    try:
-        return numba.njit(cache=True, **options)(function)
-    except RuntimeError:  # "cannot cache function ...: no locator available"
-        return numba.njit(**options)(function)
 
 
 @compiled

@@ -9,7 +9,7 @@ above ``tol``. The whole M step is one compiled call (:func:`fit_common_orientat
 the start's axes, the sweeps and the covariances): on small data its NumPy calls around
 the sweeps had taken twice the sweeps' time (Old Faithful's and diabetes' 14-model grids
 take about 10 % less time in one call). Compiled as
-:func:`~bayesmix.covariance.inner_kernels.compiled` says (about 12 s once per
+:func:`~bayesmix.covariance.kernel_compiler.compiled` says (about 12 s once per
 installation).
 """
 
@@ -17,7 +17,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from bayesmix.covariance.inner_kernels import compiled, sign_log_det
+from bayesmix.covariance.inner_kernels import sign_log_det
+from bayesmix.covariance.kernel_compiler import compiled
 
 __all__ = ["common_axes", "fit_common_orientation", "iterate_common_orientation"]
 

@@ -21,7 +21,8 @@ import math
 
 import numpy as np
 
-from bayesmix.covariance.inner_kernels import compiled, eliminate
+from bayesmix.covariance.inner_kernels import eliminate
+from bayesmix.covariance.kernel_compiler import compiled
 
 __all__ = ["agglomerate_v", "agglomerate_vvv", "agglomerate_ward"]
 

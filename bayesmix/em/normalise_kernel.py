@@ -21,7 +21,7 @@ NumPy's: rounding, not bit for bit. The logarithms of the rows' normalisers are
 library per row cost as much as the exponentials of a row's nine components.
 
 Both polynomials are compiled with fused multiply-adds (``contract``, as
-:func:`~bayesmix.covariance.inner_kernels.compiled` says): on the development machine
+:func:`~bayesmix.covariance.kernel_compiler.compiled` says): on the development machine
 (AVX-512) the exponential takes 1.4 ns per value instead of 2.0, and the normalisation
 of 20 runs of 2 to 9 components on 3000 rows 3.3 to 2.3 ns per value instead of 7.6 to
 3.7 (with the logarithms of the C library, one row at a time, and no fused operations).
@@ -34,7 +34,7 @@ import math
 
 import numpy as np
 
-from bayesmix.covariance.inner_kernels import compiled
+from bayesmix.covariance.kernel_compiler import compiled
 
 __all__ = ["exp_in_place", "log_in_place", "normalise_log_probabilities"]
 

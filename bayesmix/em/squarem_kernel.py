@@ -8,14 +8,14 @@ settled took about two dozen calls per iteration whatever the stack, as much tim
 whole E step and M step of one run on small data; compiled, one loop per run does it.
 The jumps are the NumPy arithmetic's to rounding (the step lengths' norms are summed in
 another order), not bit for bit. Compiled as
-:func:`~bayesmix.covariance.inner_kernels.compiled` says.
+:func:`~bayesmix.covariance.kernel_compiler.compiled` says.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from bayesmix.covariance.inner_kernels import compiled
+from bayesmix.covariance.kernel_compiler import compiled
 from bayesmix.em.engine import SQUAREM_FIRST, SQUAREM_JUMP, SQUAREM_SECOND
 
 __all__ = ["advance_cycles"]
