@@ -41,7 +41,9 @@ def eigh_descending(matrices: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     Equal eigenvalues keep the order of their eigenvectors: a multiple of the identity
     has the identity's axes, in order, as LAPACK's singular value decomposition gives
     them to mclust (``numpy.linalg.eigh``'s ascending order, reversed, would reverse
-    them).
+    them). A matrix that is not finite has NaN values and vectors. Compiled
+    (:func:`~bayesmix.covariance.eigen_kernel.stacked_eigh_descending`: Jacobi's
+    rotations for a few features, LAPACK's ``dsyevd`` for more).
 
     Examples
     --------
@@ -55,14 +57,14 @@ def eigh_descending(matrices: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     array([[1., 0.],
            [0., 1.]])
     """
-    ascending, axes = np.linalg.eigh(matrices)
-    values, vectors = ascending[..., ::-1], axes[..., ::-1]
-    tied = (ascending[..., 1:] == ascending[..., :-1]).any(axis=-1)
-    if tied.any():
-        order = np.argsort(-ascending[tied], axis=-1, kind="stable")
-        values[tied] = np.take_along_axis(ascending[tied], order, axis=-1)
-        vectors[tied] = np.take_along_axis(axes[tied], order[..., np.newaxis, :], axis=-1)
-    return values, vectors
+    # Numba loads and compiles on the first decomposition, not on import.
+    from bayesmix.covariance.eigen_kernel import stacked_eigh_descending
+
+    matrices = np.asarray(matrices, dtype=np.float64)
+    n_features = matrices.shape[-1]
+    values, vectors = stacked_eigh_descending(
+        np.ascontiguousarray(matrices.reshape(-1, n_features, n_features)))
+    return (values.reshape(matrices.shape[:-1]), vectors.reshape(matrices.shape))
 
 
 def orient_columns(vectors: np.ndarray) -> np.ndarray:

@@ -10,9 +10,9 @@ two dozen calls over the batch entries still changing, whose overhead exceeded t
 arithmetic on small data (iris' 14-model grid spent a third of its time in the
 orientation's). Compiled (:func:`~bayesmix.covariance.kernel_compiler.compiled`), each
 entry iterates on its own in one loop, so an entry that converges early costs nothing
-more and a slow one pays no per-call overhead; the inverses and eigendecompositions
-are the LAPACK routines NumPy calls, the determinants of a component's few features a
-loop (:func:`sign_log_det`). The callers
+more and a slow one pays no per-call overhead; the inverses are the LAPACK routines
+NumPy calls, the eigendecompositions :mod:`~bayesmix.covariance.eigen_kernel`'s, the
+determinants of a component's few features a loop (:func:`sign_log_det`). The callers
 prepare the shape iterations' starts and bring the arrays to the kernels' layout
 (C-contiguous float64, one leading batch axis:
 :func:`~bayesmix.covariance.decomposed.stacked_entries`).
@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from bayesmix.covariance.eigen_kernel import eigh_descending_into
 from bayesmix.covariance.kernel_compiler import compiled
 
 __all__ = ["eliminate", "fit_common_shape", "fit_common_shape_orientations",
@@ -180,23 +181,20 @@ def fit_common_shape_orientations(scatters: np.ndarray, weights: np.ndarray,
         scatters.shape[2]
     values = np.empty((n_entries, n_components, n_features))
     vectors = np.empty((n_entries, n_components, n_features, n_features))
+    work = np.empty((n_features, n_features))
     for entry in range(n_entries):
         for k in range(n_components):
-            if np.isfinite(scatters[entry, k]).all():
-                eigenvalues, eigenvectors = np.linalg.eigh(scatters[entry, k])
-                order = np.arange(n_features)[::-1]
-                if (eigenvalues[1:] == eigenvalues[:-1]).any():  # equal ones in order
-                    order = np.argsort(-eigenvalues, kind="mergesort")
-                values[entry, k] = eigenvalues[order]
-                vectors[entry, k] = eigenvectors[:, order]
-            else:
-                values[entry, k] = np.nan
+            eigh_descending_into(scatters[entry, k], values[entry, k], vectors[entry, k],
+                                 work)
+            if not np.isfinite(values[entry, k, 0]):
                 vectors[entry, k] = np.eye(n_features)
     guesses = np.zeros((n_entries if start.shape[0] > 0 else 0, n_features))
+    start_values, start_vectors = np.empty(n_features), np.empty((n_features, n_features))
     for entry in range(guesses.shape[0]):
         for k in range(n_components):
             if np.isfinite(start[entry, k]).all():
-                guesses[entry] += np.linalg.eigvalsh(start[entry, k])[::-1]
+                eigh_descending_into(start[entry, k], start_values, start_vectors, work)
+                guesses[entry] += start_values
     volumes, shape = fit_common_shape(values, weights, guesses, max_iter, tol)
     covariances = np.zeros((n_entries, n_components, n_features, n_features))
     for entry in range(n_entries):

@@ -2,9 +2,10 @@
 
 The loops that NumPy would run as many small calls (the decomposed models' inner
 iterations, the batched E step's normalisation, SQUAREM's cycles, the precision
-factors, the hierarchical start's merges) are compiled by Numba on their first call,
-which keeps the machine code in the package's ``__pycache__`` (``cache=True``;
-elsewhere, where that is not writable), so that a later process only loads it (about 0.5 s with Numba's start-up). ``error_model="numpy"``: a
+factors, the hierarchical start's merges, the eigendecompositions) are compiled by
+Numba on their first call, which keeps the machine code in the package's
+``__pycache__`` (``cache=True``; elsewhere, where that is not writable), so that a later
+process only loads it (about 0.5 s with Numba's start-up). ``error_model="numpy"``: a
 division by zero gives ``inf`` or NaN, as in NumPy, instead of raising.
 """
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from bayesmix.covariance.eigen_kernel import eigh_descending_into
 from bayesmix.covariance.inner_kernels import sign_log_det
 from bayesmix.covariance.kernel_compiler import compiled
 
@@ -291,9 +292,12 @@ def _axes_of(matrix: np.ndarray) -> np.ndarray:
     """The eigenvectors of a symmetric matrix as columns, largest eigenvalue first; the
     identity where it is not finite (a broken scatter, whose component the sweeps then
     leave NaN)."""
+    n_features = matrix.shape[0]
     if not np.isfinite(matrix).all():
-        return np.eye(matrix.shape[0])
-    return np.ascontiguousarray(np.linalg.eigh(matrix)[1][:, ::-1])
+        return np.eye(n_features)
+    values, axes = np.empty(n_features), np.empty((n_features, n_features))
+    eigh_descending_into(matrix, values, axes, np.empty((n_features, n_features)))
+    return axes
 
 
 @compiled
