@@ -148,6 +148,23 @@ def test_degenerate_fit_is_flagged_and_never_chosen(duplicated_selection):
     assert duplicated_selection.best_estimator_.degenerate_components_ == []
 
 
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_a_collapsed_fit_has_its_estimators_criteria(seed):
+    """A degenerate cell's criteria are its estimator's, to rounding: on five points
+    repeated ten times EEV and VEV collapse components to variances of 1e-36 (the
+    default ``reg_covar`` follows the points' spread), whose expanded quadratic forms
+    in the batched pass read log-likelihoods of +-1e21 where the estimator gives -6e5."""
+    X = np.repeat(np.random.default_rng(seed).normal(size=(5, 2)), 10, axis=0)
+    selection = select_em(X, covariance_types=["EEV", "VEV"], random_state=0)
+    table = selection.table_
+    assert table["degenerate"].sum() >= 10
+    for row, em in zip(table.itertuples(), selection.estimators_):
+        if np.isfinite(row.log_likelihood):
+            values = em.criteria(X)
+            assert row.log_likelihood == pytest.approx(values["log_likelihood"], rel=1e-9)
+            assert row.icl == pytest.approx(values["icl"], rel=1e-9)
+
 def test_selection_does_not_leak_per_fit_warnings(duplicated):
     with warnings.catch_warnings():
         warnings.simplefilter("error", DegenerateComponentWarning)

@@ -364,9 +364,18 @@ def _handed(em: GaussianMixtureEM, run: EMRun, source: InMemorySource,
             evaluation: BatchEvaluation, index: int, fit_time: float
             ) -> tuple[GaussianMixtureEM, dict[str, float]]:
     """``em`` given ``run`` (its ``index`` in ``evaluation``, the batched pass at the runs'
-    parameters), which also diagnoses its degenerate components; with its criteria."""
+    parameters), which also diagnoses its degenerate components; with its criteria.
+
+    The criteria of a fit with a degenerate component come from the estimator's own pass
+    instead: the batched pass expands each component's quadratic form into terms of the
+    rows' products, which for a collapsed component (a precision of 1e36 on data of unit
+    scale, where ``reg_covar`` is tiny) cancel to rounding errors of the order of 1e21;
+    the estimator takes each row's difference from the mean first.
+    """
     em.set_fitted_run(run, source, evaluation.counts[index], fit_time,
                       evaluation.scatters[index])
+    if em.degenerate_components_:
+        return em, em.criteria(source.X)
     return em, criteria_from_totals(
         evaluation.log_likelihood[index], evaluation.entropy[index],
         n_parameters(em.n_components, source.n_features, em.covariance_type),
