@@ -10,9 +10,9 @@ two dozen calls over the batch entries still changing, whose overhead exceeded t
 arithmetic on small data (iris' 14-model grid spent a third of its time in the
 orientation's). Compiled (:func:`~bayesmix.covariance.kernel_compiler.compiled`), each
 entry iterates on its own in one loop, so an entry that converges early costs nothing
-more and a slow one pays no per-call overhead; the inverses are the LAPACK routines
-NumPy calls, the eigendecompositions :mod:`~bayesmix.covariance.eigen_kernel`'s, the
-determinants of a component's few features a loop (:func:`sign_log_det`). The callers
+more and a slow one pays no per-call overhead; the eigendecompositions are
+:mod:`~bayesmix.covariance.eigen_kernel`'s, the inverses and determinants of a
+component's few features loops (:func:`invert_into`, :func:`sign_log_det`). The callers
 prepare the shape iterations' starts and bring the arrays to the kernels' layout
 (C-contiguous float64, one leading batch axis:
 :func:`~bayesmix.covariance.decomposed.stacked_entries`).
@@ -30,7 +30,7 @@ import numpy as np
 from bayesmix.covariance.eigen_kernel import eigh_descending_into
 from bayesmix.covariance.kernel_compiler import compiled
 
-__all__ = ["eliminate", "fit_common_shape", "fit_common_shape_orientations",
+__all__ = ["eliminate", "fit_common_shape", "fit_common_shape_orientations", "invert_into",
            "iterate_common_shape", "iterate_common_shape_matrix", "sign_log_det"]
 
 
@@ -293,12 +293,14 @@ def iterate_common_shape_matrix(scatters: np.ndarray, weights: np.ndarray,
 @compiled
 def _volumes_of_shape(scatters: np.ndarray, weights: np.ndarray, shape: np.ndarray,
                       out: np.ndarray) -> None:
-    """``tr(W_k inv(C)) / (D w_k)`` into ``out`` (NaN where ``C`` is not finite)."""
+    """``tr(W_k inv(C)) / (D w_k)`` into ``out`` (NaN where ``C`` is not finite or is
+    singular to rounding: a shape of condition 1e20, from an outlier 1e10 standard
+    deviations out, where LAPACK's inverse raised)."""
     n_components, n_features = scatters.shape[0], scatters.shape[1]
-    if not np.isfinite(shape).all():
+    inverse = np.empty((n_features, n_features))
+    if not invert_into(shape, inverse, np.empty((n_features, n_features))):
         out[:] = np.nan
         return
-    inverse = np.linalg.inv(shape)
     for k in range(n_components):
         trace = 0.0
         for d in range(n_features):
@@ -318,6 +320,54 @@ def _to_unit_determinant(matrix: np.ndarray) -> None:
         matrix /= np.exp(log_det / matrix.shape[0])
     else:
         matrix[:, :] = np.nan
+
+
+@compiled
+def invert_into(matrix: np.ndarray, inverse: np.ndarray, work: np.ndarray) -> bool:
+    """The inverse of a square ``matrix`` into ``inverse``, by Gauss-Jordan elimination
+    with partial pivoting in ``work`` (its shape); whether it is one: ``False`` where
+    ``matrix`` is not finite, singular (a zero pivot) or its inverse overflows.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from bayesmix.covariance.inner_kernels import invert_into
+    >>> inverse, work = np.empty((2, 2)), np.empty((2, 2))
+    >>> invert_into(np.array([[0.0, 2.0], [4.0, 1.0]]), inverse, work), inverse
+    (True, array([[-0.125,  0.25 ],
+           [ 0.5  ,  0.   ]]))
+    >>> invert_into(np.array([[1.0, 2.0], [2.0, 4.0]]), inverse, work)
+    False
+    """
+    n_rows = matrix.shape[0]
+    if not np.isfinite(matrix).all():
+        return False
+    work[:, :] = matrix
+    for i in range(n_rows):
+        for j in range(n_rows):
+            inverse[i, j] = 1.0 if i == j else 0.0
+    for column in range(n_rows):
+        pivot = column
+        for row in range(column + 1, n_rows):
+            if abs(work[row, column]) > abs(work[pivot, column]):
+                pivot = row
+        if work[pivot, column] == 0.0:
+            return False
+        for j in range(n_rows):
+            work[column, j], work[pivot, j] = work[pivot, j], work[column, j]
+            inverse[column, j], inverse[pivot, j] = inverse[pivot, j], inverse[column, j]
+        scale = 1.0 / work[column, column]
+        for j in range(n_rows):
+            work[column, j] *= scale
+            inverse[column, j] *= scale
+        for row in range(n_rows):
+            factor = work[row, column]
+            if row == column or factor == 0.0:
+                continue
+            for j in range(n_rows):
+                work[row, j] -= factor * work[column, j]
+                inverse[row, j] -= factor * inverse[column, j]
+    return bool(np.isfinite(inverse).all())
 
 
 @compiled

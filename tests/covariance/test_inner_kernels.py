@@ -12,7 +12,9 @@ from bayesmix.covariance.decomposed import INNER_TOL
 from bayesmix.covariance.inner_kernels import (
     fit_common_shape,
     fit_common_shape_orientations,
+    invert_into,
     iterate_common_shape,
+    iterate_common_shape_matrix,
     sign_log_det,
 )
 
@@ -41,6 +43,32 @@ def test_the_determinants_loop_is_numpys_slogdet(n_features):
         np.testing.assert_allclose(log_det, expected_log, rtol=1e-12, atol=1e-10)
     assert {np.linalg.slogdet(matrix)[0] for matrix in draws} == {-1.0, 1.0}
 
+
+
+@pytest.mark.parametrize("n_features", [1, 2, 3, 6])
+def test_the_inverses_loop_is_numpys_inverse(n_features):
+    """A row swap, a positive definite matrix; a singular or non-finite one is refused."""
+    rng = np.random.default_rng(n_features)
+    matrix = rng.normal(size=(n_features, n_features))
+    inverse, work = np.empty_like(matrix), np.empty_like(matrix)
+    assert invert_into(matrix, inverse, work)
+    np.testing.assert_allclose(inverse, np.linalg.inv(matrix), rtol=1e-9, atol=1e-12)
+    singular = matrix.copy()
+    singular[-1] = 0.0
+    assert not invert_into(singular, inverse, work)
+    singular[-1, 0] = np.nan
+    assert not invert_into(singular, inverse, work)
+
+
+def test_a_shape_matrix_singular_to_rounding_gives_nan_volumes_instead_of_raising():
+    """VEE's shape ``[[1e16, 1e16 - 1], [1e16 - 1, 1e16]]``, whose determinant 1 is lost
+    to rounding (one row 1e10 standard deviations out gave such a shape): LAPACK's
+    inverse raised "Matrix is singular to machine precision" from the M step."""
+    shape = np.array([[1e16, 1e16 - 1.0], [1e16 - 1.0, 1e16]])
+    scatters, weights = _scatters(0, n_components=2, n_features=2)
+    volumes, _ = iterate_common_shape_matrix(scatters[np.newaxis], weights[np.newaxis],
+                                             shape[np.newaxis], 10, INNER_TOL)
+    assert np.isnan(volumes).all()
 
 def test_the_common_shape_starts_from_the_start_where_it_is_a_shape():
     """A finite, positive start is used up to scale; one with a zero (or NaN) falls back
