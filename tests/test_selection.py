@@ -165,6 +165,21 @@ def test_a_collapsed_fit_has_its_estimators_criteria(seed):
             assert row.log_likelihood == pytest.approx(values["log_likelihood"], rel=1e-9)
             assert row.icl == pytest.approx(values["icl"], rel=1e-9)
 
+
+@pytest.mark.parametrize("case", ["outlier", "duplicates"])
+def test_a_hostile_grid_is_fitted_without_an_internal_error(case):
+    """Two grids that raised from inside: one row 1e10 standard deviations out (VEE's
+    shape matrix singular to rounding: LAPACK's "Matrix is singular to machine
+    precision"), and five points repeated ten times (a split start whose precisions,
+    multiplied out, have a zero eigenvalue: "precisions_init[0] is not positive
+    definite", an argument the user never passed)."""
+    base = np.random.default_rng(0).normal(size=(60, 2))
+    X = (np.vstack([base, [[1e10, -1e10]]]) if case == "outlier"
+         else np.repeat(base[:5], 10, axis=0))
+    selection = select_em(X, covariance_types="mclust", random_state=0)
+    assert selection.table_["log_likelihood"].notna().any()
+    assert not selection.table_.loc[selection.best_index_, "degenerate"]
+
 def test_selection_does_not_leak_per_fit_warnings(duplicated):
     with warnings.catch_warnings():
         warnings.simplefilter("error", DegenerateComponentWarning)
