@@ -9,7 +9,11 @@ plus a few calls per structure for what is the structure's own (its batched inte
 :attr:`~bayesmix.covariance.base.CovarianceStructure.batched_m_step`). The runs of a
 structure are consecutive rows of the stack, a *group*; consecutive groups whose
 structures store and evaluate their covariances alike (mclust's seven models with a
-matrix per component, say) form a *span*, whose E step is one call for all of them.
+matrix per component, say) form a *span*, whose E step is one call for all of them:
+one matrix product of the runs' log-density coefficients with the rows' products,
+except for the runs whose expanded quadratic forms would lose their digits (a component
+far from the data's mean beside its spread), evaluated apart
+(:mod:`~bayesmix.em.cancellation`).
 
 Layout
     Runs first, components second (padded to the largest number of components), rows
@@ -56,7 +60,7 @@ Screening
     ends before that stage counts with its last bound); otherwise it is dropped. A rival
     made outside the batch counts with its bound at that stage (``screen_bound``).
 
-Its length (about 1,350 lines, a third of it docstrings) is that of one algorithm, the
+Its length (about 1,400 lines, a third of it docstrings) is that of one algorithm, the
 batched iterations with their layout, SQUAREM cycle, prior, screening and failures,
 kept together so that it reads against :class:`~bayesmix.em.engine.EMEngine`.
 """
@@ -311,11 +315,12 @@ class _Span:
 
     The E step evaluates their runs together: one call for the precision factors
     (``factors``, of the parameters the current E step evaluates), one for the
-    log-density coefficients (``coefficients``, made with ``constants``, the log weights
-    minus ``D log(2 pi) / 2``), one matrix product with the rows' features
-    and one for their moments (the second moments of ``moments``, the kind its groups
-    read, if any), whatever the number of structures. ``groups`` are those of its groups
-    that still have runs.
+    log-density coefficients (``coefficients``, made with ``means`` and ``constants``,
+    the log weights minus ``D log(2 pi) / 2``; ``direct``, the runs whose expansion
+    would lose its digits, evaluated apart: :mod:`~bayesmix.em.cancellation`), one
+    matrix product with the rows' features and one for their moments (the second
+    moments of ``moments``, the kind its groups read, if any), whatever the number of
+    structures. ``groups`` are those of its groups that still have runs.
     """
 
     def __init__(self, groups: list[_Group]) -> None:
@@ -325,7 +330,8 @@ class _Span:
                              if group.structure.second_moments is not None), None)
         self.place()
         self.factors = np.zeros((self.size, *groups[0].stored_shape))
-        self.coefficients = self.constants = np.empty((0, 0))
+        self.coefficients = self.constants = self.means = np.empty((0, 0))
+        self.direct = np.empty(0, dtype=np.intp)
         for group in groups:
             group.span = self
 
@@ -621,6 +627,8 @@ class BatchEM:
                                  groups: list[_Group], real: np.ndarray) -> np.ndarray:
         """``log w_k + log N(x | mu_k, Sigma_k)`` of a block of rows, (B, K, n): one matrix
         product of the rows' features per span (:meth:`_coefficients`)."""
+        from bayesmix.em import cancellation
+
         n_rows = rows.X.shape[0]
         log_prob = np.empty((*real.shape, n_rows))
         flat = log_prob.reshape(-1, n_rows)
@@ -629,6 +637,10 @@ class BatchEM:
             np.matmul(span_coefficients.reshape(-1, features.shape[1]), features.T,
                       out=flat[span.start * real.shape[1]:
                                (span.start + span.size) * real.shape[1]])
+            for row in span.direct:  # where the expansion loses its digits
+                log_prob[span.start + row] = cancellation.direct_log_probabilities(
+                    rows.X, span.structure, span.means[row], span.factors[row],
+                    span.constants[row])
         return log_prob
 
     @staticmethod
@@ -683,11 +695,18 @@ class BatchEM:
             n_runs, n_components, n_features)
         constants = np.log(packed[:, :n_components])
         constants -= 0.5 * n_features * _LOG_2PI
+        # Numba loads and compiles on the first batched E step, not on import.
+        from bayesmix.em import cancellation
+
         spans = _spans(groups)
         for span in spans:
-            span.constants = constants[span.rows]
+            span.constants, span.means = constants[span.rows], means[span.rows]
             span.coefficients = span.structure.batch_log_density_coefficients(
-                means[span.rows], span.factors, span.constants)
+                span.means, span.factors, span.constants)
+            span.direct = np.flatnonzero(cancellation.imprecise_runs(
+                span.coefficients,
+                cancellation.feature_bounds(self.source, span.structure.mahalanobis_features),
+                cancellation.EXPANSION_ERROR))
         return [span.coefficients for span in spans]
 
     def _m_step(self, totals: list, groups: list[_Group], real: np.ndarray, width: int,
@@ -854,6 +873,15 @@ class BatchEM:
             terms[group.rows] = (np.einsum("nkf,nf->nk", coefficients, weights)
                                  + (extras - shrinkage)[:, np.newaxis] * constant_log_det
                                  - extras[:, np.newaxis] * constants)
+            direct = span.direct[(span.direct >= within.start) & (span.direct < within.stop)]
+            if direct.size:  # where the expansion loses its digits, as the engine does
+                structure, prior = group.structure, self._shared_prior(group)
+                extras, scales = self._stacked_prior_terms(group)
+                covariances = group.covariances(packed)
+                for row in direct - within.start:
+                    terms[group.start + row] = -0.5 * structure.log_prior_terms(
+                        means[group.start + row], covariances[row], prior, extras[row],
+                        scales[row])
         return np.where(real, terms, 0.0).sum(axis=1)
 
     def _prior_weights(self, group: _Group) -> tuple[np.ndarray, np.ndarray, float]:

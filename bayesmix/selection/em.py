@@ -367,10 +367,12 @@ def _handed(em: GaussianMixtureEM, run: EMRun, source: InMemorySource,
     parameters), which also diagnoses its degenerate components; with its criteria.
 
     The criteria of a fit with a degenerate component come from the estimator's own pass
-    instead: the batched pass expands each component's quadratic form into terms of the
-    rows' products, which for a collapsed component (a precision of 1e36 on data of unit
-    scale, where ``reg_covar`` is tiny) cancel to rounding errors of the order of 1e21;
-    the estimator takes each row's difference from the mean first.
+    instead, so that the table agrees with what the estimator scores: a collapsed
+    component's log density is ill-conditioned however it is computed (a precision of
+    1e36 on data of unit scale, where ``reg_covar`` is tiny, magnifies every rounding),
+    and the batched pass and the estimator's round differently (on five points repeated
+    ten times, EEV's and VEV's cells read +-1e21 from the batch's expansion before
+    :mod:`~bayesmix.em.cancellation`, and differ by 1e5 from its direct pass still).
     """
     em.set_fitted_run(run, source, evaluation.counts[index], fit_time,
                       evaluation.scatters[index])
