@@ -323,6 +323,17 @@ def _to_unit_determinant(matrix: np.ndarray) -> None:
 
 
 @compiled
+def _pivot_row(matrix: np.ndarray, column: int) -> int:
+    """Partial pivoting's row: the one at or below ``column`` whose entry in ``column``
+    is the largest in magnitude (the first of equal ones)."""
+    pivot = column
+    for row in range(column + 1, matrix.shape[0]):
+        if abs(matrix[row, column]) > abs(matrix[pivot, column]):
+            pivot = row
+    return pivot
+
+
+@compiled
 def invert_into(matrix: np.ndarray, inverse: np.ndarray, work: np.ndarray) -> bool:
     """The inverse of a square ``matrix`` into ``inverse``, by Gauss-Jordan elimination
     with partial pivoting in ``work`` (its shape); whether it is one: ``False`` where
@@ -347,10 +358,7 @@ def invert_into(matrix: np.ndarray, inverse: np.ndarray, work: np.ndarray) -> bo
         for j in range(n_rows):
             inverse[i, j] = 1.0 if i == j else 0.0
     for column in range(n_rows):
-        pivot = column
-        for row in range(column + 1, n_rows):
-            if abs(work[row, column]) > abs(work[pivot, column]):
-                pivot = row
+        pivot = _pivot_row(work, column)
         if work[pivot, column] == 0.0:
             return False
         for j in range(n_rows):
@@ -389,10 +397,7 @@ def eliminate(matrix: np.ndarray) -> float:
     n_rows = matrix.shape[0]
     sign = 1.0
     for column in range(n_rows):
-        pivot = column
-        for row in range(column + 1, n_rows):
-            if abs(matrix[row, column]) > abs(matrix[pivot, column]):
-                pivot = row
+        pivot = _pivot_row(matrix, column)
         if matrix[pivot, column] == 0.0:
             return 0.0
         if pivot != column:
