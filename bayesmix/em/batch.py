@@ -876,7 +876,7 @@ class BatchEM:
             direct = span.direct[(span.direct >= within.start) & (span.direct < within.stop)]
             if direct.size:  # where the expansion loses its digits, as the engine does
                 structure, prior = group.structure, self._shared_prior(group)
-                extras, scales = self._stacked_prior_terms(group)
+                scales = self._stacked_prior_terms(group)[1]
                 covariances = group.covariances(packed)
                 for row in direct - within.start:
                     terms[group.start + row] = -0.5 * structure.log_prior_terms(
