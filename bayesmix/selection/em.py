@@ -198,7 +198,7 @@ def _fit_cells(source: InMemorySource, structure: str, ks: list[int], starts: li
 
 def _fit_batched(source: InMemorySource, structures: list[str], ks: list[int],
                  starts: list[str], n_init: int, settings: dict[str, Any]
-                 ) -> dict[str, list[tuple[GaussianMixtureEM, dict[str, float]]]]:
+                 ) -> dict[str, list[tuple[GaussianMixtureEM, dict[str, float] | None]]]:
     """Fit every K of the grid for each of ``structures`` from every start, in one batch.
 
     The same starts and choice as :func:`_fit_cell`: every run of the first scheme goes
@@ -258,7 +258,7 @@ def _fit_batched(source: InMemorySource, structures: list[str], ks: list[int],
     evaluation = batch.evaluate([(get_structure(structure), end.parameters)
                                  for ((structure, _), _, _), end in listed])
     fit_time = time.perf_counter() - start_time
-    fits: dict[str, list[tuple[GaussianMixtureEM, dict[str, float]]]] = {
+    fits: dict[str, list[tuple[GaussianMixtureEM, dict[str, float] | None]]] = {
         structure: [] for structure in structures}
     first = 0  # the cell's first candidate in ``listed``
     with _quiet_fits():
@@ -346,8 +346,9 @@ def _batch(source: InMemorySource, settings: dict[str, Any]) -> BatchEM:
 
 def _hand_runs(batch: BatchEM, source: InMemorySource,
                fitted: list[tuple[GaussianMixtureEM, EMRun]], start_time: float
-               ) -> list[tuple[GaussianMixtureEM, dict[str, float]]]:
-    """Give each estimator its run of ``batch`` (:func:`_handed`); each with its criteria.
+               ) -> list[tuple[GaussianMixtureEM, dict[str, float] | None]]:
+    """Give each estimator its run of ``batch`` (:func:`_handed`); each with its criteria
+    (``None`` for a degenerate fit: :func:`_criteria`).
 
     The criteria come from one batched pass at the runs' parameters; the fit time is
     the time since ``start_time``.
@@ -362,26 +363,39 @@ def _hand_runs(batch: BatchEM, source: InMemorySource,
 
 def _handed(em: GaussianMixtureEM, run: EMRun, source: InMemorySource,
             evaluation: BatchEvaluation, index: int, fit_time: float
-            ) -> tuple[GaussianMixtureEM, dict[str, float]]:
+            ) -> tuple[GaussianMixtureEM, dict[str, float] | None]:
     """``em`` given ``run`` (its ``index`` in ``evaluation``, the batched pass at the runs'
     parameters), which also diagnoses its degenerate components; with its criteria.
 
-    The criteria of a fit with a degenerate component come from the estimator's own pass
-    instead, so that the table agrees with what the estimator scores: a collapsed
-    component's log density is ill-conditioned however it is computed (a precision of
-    1e36 on data of unit scale, where ``reg_covar`` is tiny, magnifies every rounding),
-    and the batched pass and the estimator's round differently (on five points repeated
-    ten times, EEV's and VEV's cells read +-1e21 from the batch's expansion before
-    :mod:`~bayesmix.em.cancellation`, and differ by 1e5 from its direct pass still).
+    A fit with a degenerate component has ``None`` for its criteria: they come from the
+    estimator's own pass, and only for the fits the grid keeps (:func:`_criteria`).
     """
     em.set_fitted_run(run, source, evaluation.counts[index], fit_time,
                       evaluation.scatters[index])
     if em.degenerate_components_:
-        return em, em.criteria(source.X)
+        return em, None
     return em, criteria_from_totals(
         evaluation.log_likelihood[index], evaluation.entropy[index],
         n_parameters(em.n_components, source.n_features, em.covariance_type),
         source.n_samples)
+
+
+def _criteria(source: InMemorySource, em: GaussianMixtureEM,
+              values: dict[str, float] | None) -> dict[str, float]:
+    """A kept cell's criteria: ``values``, or where they are ``None`` (a fit with a
+    degenerate component, :func:`_handed`) the estimator's own pass.
+
+    That pass, not the batched one, so that the table agrees with what the estimator
+    scores: a collapsed component's log density is ill-conditioned however it is
+    computed (a precision of 1e36 on data of unit scale, where ``reg_covar`` is tiny,
+    magnifies every rounding), and the batched pass and the estimator's round differently
+    (on five points repeated ten times, EEV's and VEV's cells read +-1e21 from the
+    batch's expansion before :mod:`~bayesmix.em.cancellation`, and differ by 1e5 from its
+    direct pass still). Only the kept fits pay for it: on small data most of a 14-model
+    grid's fits are degenerate, and a cell's other schemes' and refits' fits are often
+    degenerate too (mammals: 69 kept, 127 made).
+    """
+    return em.criteria(source.X) if values is None else values
 
 
 def _seed_parameters(structure: str, seed: GaussianMixtureEM) -> dict[str, np.ndarray]:
@@ -1081,8 +1095,9 @@ def select_em(
             for structure in structures if (family, structure) not in by_cell})
     if not noise:
         _refit_from_other_fits(source, ks, by_cell, settings)
-    fits = [by_cell[family, structure][i] for family in families for i in range(len(ks))
-            for structure in structures]
+    fits = [(em, _criteria(source, em, values)) for em, values in (
+        by_cell[family, structure][i] for family in families for i in range(len(ks))
+        for structure in structures)]
     table = pd.DataFrame([_row(em, values) for em, values in fits],
                          columns=list(TABLE_COLUMNS))
     if table["n_parameters"].isna().any():  # a cell not fitted (pandas' integers with NA)
