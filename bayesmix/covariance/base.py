@@ -373,10 +373,28 @@ class CovarianceStructure:
         >>> get_structure("diag").m_step(counts, means, np.array([[4.0]]), None, 0.0)
         array([[1.]])
         """
-        scatters = within_scatter(self.second_moments, counts, means, second_moments,
-                                  total_scatter, reg_covar, self.axes_from_scatter)
+        scatters = self.m_step_scatter(counts, means, second_moments, total_scatter,
+                                       reg_covar)
         return self.maximise_scatter(np.asarray(counts, dtype=np.float64), scatters, start,
                                      floor_variance(reg_covar))
+
+    def m_step_scatter(self, counts: np.ndarray, means: np.ndarray,
+                       second_moments: np.ndarray | None, total_scatter: np.ndarray | None,
+                       reg_covar: float) -> np.ndarray:
+        """The within scatter :meth:`m_step` maximises: :func:`within_scatter` of the
+        form :attr:`second_moments` names (each component's own axes from it where
+        :attr:`axes_from_scatter`), with the arguments of :meth:`m_step`.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from bayesmix.covariance import get_structure
+        >>> get_structure("VVI").m_step_scatter(np.array([2.0]), np.array([[1.0]]),
+        ...                                     np.array([[4.0]]), None, 0.5)
+        array([[3.]])
+        """
+        return within_scatter(self.second_moments, counts, means, second_moments,
+                              total_scatter, reg_covar, self.axes_from_scatter)
 
     def maximise_scatter(self, weights: np.ndarray, scatters: np.ndarray,
                          start: np.ndarray | None = None, floor: float = 0.0) -> np.ndarray:

@@ -205,6 +205,20 @@ class DecomposedStructure(CovarianceStructure):
     batched_m_step = True
     nonlinear_constraints = True
 
+    def m_step_scatter(self, counts, means, second_moments, total_scatter, reg_covar):
+        if self.second_moments != "matrix":
+            return super().m_step_scatter(counts, means, second_moments, total_scatter,
+                                          reg_covar)
+        # Compiled, equal to the last bit (the compiler is these models' to load: those
+        # whose M steps iterate load it anyway).
+        from bayesmix.covariance.scatter_kernel import matrix_within_scatter
+
+        batch_shape = np.shape(counts)[:-1]
+        return matrix_within_scatter(
+            stacked_entries(counts, batch_shape, 1), stacked_entries(means, batch_shape, 2),
+            stacked_entries(second_moments, batch_shape, 3), reg_covar,
+            self.axes_from_scatter).reshape(np.shape(second_moments))
+
     @property
     def description(self) -> str:
         volume, shape, orientation = self.name

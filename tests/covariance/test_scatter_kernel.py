@@ -1,0 +1,56 @@
+"""The decomposed models' compiled within scatter against NumPy's, to the last bit."""
+
+import numpy as np
+import pytest
+
+from bayesmix.covariance import get_structure
+from bayesmix.covariance.scatter import within_scatter
+from bayesmix.covariance.scatter_kernel import matrix_within_scatter
+
+
+def _moments(seed, n_entries, n_components, n_features):
+    """Counts, means and second moments of random weighted rows, the last component's
+    a single row (its scatter rounding, which ``own_axes`` zeroes)."""
+    rng = np.random.default_rng(seed)
+    rows = rng.normal(size=(n_entries, n_components, 12, n_features)) * 10.0 ** rng.uniform(
+        -3, 3, size=n_features)
+    weights = rng.uniform(0.0, 1.0, size=(n_entries, n_components, 12))
+    weights[:, -1] = 0.0
+    weights[:, -1, 0] = 1.0
+    counts = weights.sum(axis=-1)
+    means = np.einsum("bkn,bknd->bkd", weights, rows) / counts[..., np.newaxis]
+    second = np.einsum("bkn,bknd,bkne->bkde", weights, rows, rows)
+    return counts, means, second
+
+
+@pytest.mark.parametrize("n_features", [1, 2, 3, 5, 13])
+@pytest.mark.parametrize("own_axes", [False, True])
+def test_the_compiled_scatter_is_numpys_to_the_last_bit(n_features, own_axes):
+    counts, means, second = _moments(n_features, 6, 4, n_features)
+    compiled = matrix_within_scatter(counts, means, second, 1e-4, own_axes)
+    np.testing.assert_array_equal(
+        compiled, within_scatter("matrix", counts, means, second, None, 1e-4, own_axes))
+    if own_axes and n_features > 1:  # the one-row component's rounding is zeroed
+        np.testing.assert_array_equal(compiled[:, -1] - 1e-4 * np.eye(n_features), 0.0)
+
+
+def test_nan_moments_give_nan_scatters_as_numpys():
+    counts, means, second = _moments(0, 2, 3, 3)
+    second[0, 1, 0, 0] = np.nan
+    compiled = matrix_within_scatter(counts, means, second, 0.0, True)
+    np.testing.assert_array_equal(
+        compiled, within_scatter("matrix", counts, means, second, None, 0.0, True))
+    assert np.isnan(compiled[0, 1]).any()
+
+
+@pytest.mark.parametrize("name", ["EVE", "VVE", "EEV", "VEV", "EVV", "VEE"])
+def test_a_decomposed_m_step_reads_the_compiled_scatter(name):
+    """Batched (leading axes) or not, the M step's scatter is within_scatter's."""
+    structure = get_structure(name)
+    counts, means, second = _moments(1, 6, 3, 3)
+    stacked = counts.reshape(2, 3, 3), means.reshape(2, 3, 3, 3), second.reshape(2, 3, 3, 3, 3)
+    expected = within_scatter("matrix", *stacked[:2], stacked[2], None, 1e-6,
+                              structure.axes_from_scatter)
+    np.testing.assert_array_equal(structure.m_step_scatter(*stacked, None, 1e-6), expected)
+    np.testing.assert_array_equal(
+        structure.m_step_scatter(counts[0], means[0], second[0], None, 1e-6), expected[0, 0])
