@@ -858,6 +858,9 @@ class BatchEM:
         scale ``Lambda``'s entries where ``f`` has the products
         (:meth:`_prior_weights`): two products per group, whatever the structure.
         """
+        # Numba loads and compiles on the first batch under a prior, not on import.
+        from bayesmix.em.prior_kernel import component_log_prior_terms
+
         n_runs, n_components = real.shape
         n_features = self.source.n_features
         means = packed[:, n_components:groups[0].columns.start].reshape(
@@ -866,13 +869,10 @@ class BatchEM:
         for group in groups:  # each run with the prior terms of its K
             span = group.span
             within = slice(group.start - span.start, group.start - span.start + group.size)
-            coefficients, constants = span.coefficients[within], span.constants[within]
             weights, extras, shrinkage = self._prior_weights(group)
-            constant_log_det = coefficients[..., -1] + 0.5 * np.einsum(  # c0 + log|U|
-                "nkd,nkd->nk", means[group.rows], coefficients[..., -1 - n_features:-1])
-            terms[group.rows] = (np.einsum("nkf,nf->nk", coefficients, weights)
-                                 + (extras - shrinkage)[:, np.newaxis] * constant_log_det
-                                 - extras[:, np.newaxis] * constants)
+            component_log_prior_terms(span.coefficients[within], span.constants[within],
+                                      means[group.rows], weights, extras, shrinkage,
+                                      terms[group.rows])
             direct = span.direct[(span.direct >= within.start) & (span.direct < within.stop)]
             if direct.size:  # where the expansion loses its digits, as the engine does
                 structure, prior = group.structure, self._shared_prior(group)
