@@ -579,9 +579,9 @@ class CovarianceStructure:
         if terms is None:
             terms = self.fitted_prior_terms(prior, n_components, n_features)
         extra, scale_matrix = terms
-        scatters = map_scatter(self.second_moments, counts, means, second_moments,
-                               total_scatter, reg_covar, prior, scale_matrix,
-                               None if present is None else present.sum(axis=-1))
+        scatters = self.map_step_scatter(counts, means, second_moments, total_scatter,
+                                         reg_covar, prior, scale_matrix,
+                                         None if present is None else present.sum(axis=-1))
         weights = np.asarray(counts, dtype=np.float64) + np.asarray(extra)[..., np.newaxis]
         if present is not None:
             weights = np.where(present, weights, 0.0)
@@ -589,6 +589,27 @@ class CovarianceStructure:
                 scatters = np.where(present.reshape(
                     present.shape + (1,) * (scatters.ndim - present.ndim)), scatters, 0.0)
         return self.maximise_scatter(weights, scatters, start)
+
+    def map_step_scatter(self, counts: np.ndarray, means: np.ndarray,
+                         second_moments: np.ndarray | None, total_scatter: np.ndarray | None,
+                         reg_covar: float, prior: object, scale_matrix: np.ndarray,
+                         n_components: int | np.ndarray | None = None) -> np.ndarray:
+        """The scatter :meth:`map_step` maximises: :func:`map_scatter` of the form
+        :attr:`second_moments` names, with its arguments.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from bayesmix.covariance import get_structure
+        >>> from bayesmix.covariance.prior import ConjugatePrior
+        >>> prior = ConjugatePrior(shrinkage=1.0, mean=np.array([0.0]))
+        >>> get_structure("VVI").map_step_scatter(  # 1 + 0.5 + (1 / 2) * 2**2
+        ...     np.array([1.0]), np.array([[2.0]]), np.array([[5.0]]), None, 0.0, prior,
+        ...     np.array([[0.5]]))
+        array([[3.5]])
+        """
+        return map_scatter(self.second_moments, counts, means, second_moments,
+                           total_scatter, reg_covar, prior, scale_matrix, n_components)
 
     def log_prior(self, means: np.ndarray, covariances: np.ndarray, prior: object
                   ) -> np.ndarray:

@@ -219,6 +219,20 @@ class DecomposedStructure(CovarianceStructure):
             stacked_entries(second_moments, batch_shape, 3), reg_covar,
             self.axes_from_scatter).reshape(np.shape(second_moments))
 
+    def map_step_scatter(self, counts, means, second_moments, total_scatter, reg_covar,
+                         prior, scale_matrix, n_components=None):
+        if self.second_moments != "matrix":
+            return super().map_step_scatter(counts, means, second_moments, total_scatter,
+                                            reg_covar, prior, scale_matrix, n_components)
+        from bayesmix.covariance.scatter_kernel import matrix_map_scatter  # as m_step_scatter
+
+        batch_shape = np.shape(counts)[:-1]
+        return matrix_map_scatter(
+            stacked_entries(counts, batch_shape, 1), stacked_entries(means, batch_shape, 2),
+            stacked_entries(second_moments, batch_shape, 3), reg_covar,
+            np.asarray(prior.mean, dtype=np.float64), float(prior.shrinkage),
+            stacked_entries(scale_matrix, batch_shape, 2)).reshape(np.shape(second_moments))
+
     @property
     def description(self) -> str:
         volume, shape, orientation = self.name

@@ -1,11 +1,12 @@
-"""The decomposed models' compiled within scatter against NumPy's, to the last bit."""
+"""The decomposed models' compiled scatters against NumPy's, to the last bit."""
 
 import numpy as np
 import pytest
 
 from bayesmix.covariance import get_structure
-from bayesmix.covariance.scatter import within_scatter
-from bayesmix.covariance.scatter_kernel import matrix_within_scatter
+from bayesmix.covariance.prior import ConjugatePrior
+from bayesmix.covariance.scatter import map_scatter, within_scatter
+from bayesmix.covariance.scatter_kernel import matrix_map_scatter, matrix_within_scatter
 
 
 def _moments(seed, n_entries, n_components, n_features):
@@ -54,3 +55,31 @@ def test_a_decomposed_m_step_reads_the_compiled_scatter(name):
     np.testing.assert_array_equal(structure.m_step_scatter(*stacked, None, 1e-6), expected)
     np.testing.assert_array_equal(
         structure.m_step_scatter(counts[0], means[0], second[0], None, 1e-6), expected[0, 0])
+
+
+@pytest.mark.parametrize("n_features", [1, 3, 13])
+def test_the_compiled_map_scatter_is_numpys_to_the_last_bit(n_features):
+    counts, means, second = _moments(n_features + 1, 6, 4, n_features)
+    rng = np.random.default_rng(n_features)
+    prior = ConjugatePrior(shrinkage=0.3, mean=rng.normal(size=n_features))
+    draws = rng.normal(size=(6, n_features, n_features + 2))
+    scales = draws @ np.swapaxes(draws, -1, -2)  # one per entry, as the batch's prior terms
+    np.testing.assert_array_equal(
+        matrix_map_scatter(counts, means, second, 1e-4, prior.mean, 0.3, scales),
+        map_scatter("matrix", counts, means, second, None, 1e-4, prior, scales))
+
+
+@pytest.mark.parametrize("name", ["EEV", "VEV"])
+def test_a_decomposed_map_step_reads_the_compiled_scatter(name):
+    """Batched with a scale matrix per fit, or one fit with one scale matrix."""
+    structure = get_structure(name)
+    counts, means, second = _moments(2, 6, 3, 3)
+    prior = ConjugatePrior(shrinkage=0.01, mean=np.ones(3))
+    scales = np.broadcast_to(np.diag([1.0, 2.0, 3.0]), (6, 3, 3)) * np.arange(1.0, 7.0)[
+        :, np.newaxis, np.newaxis]
+    expected = map_scatter("matrix", counts, means, second, None, 1e-6, prior, scales)
+    np.testing.assert_array_equal(
+        structure.map_step_scatter(counts, means, second, None, 1e-6, prior, scales), expected)
+    np.testing.assert_array_equal(
+        structure.map_step_scatter(counts[0], means[0], second[0], None, 1e-6, prior,
+                                   scales[0]), expected[0])
