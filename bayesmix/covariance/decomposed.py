@@ -87,6 +87,13 @@ def random_decomposition(rng: np.random.RandomState, name: str, n_components: in
     return volumes, shapes, orientations.copy()
 
 
+def _stacked_statistics(counts: np.ndarray, means: np.ndarray, batch_shape: tuple[int, ...]
+                        ) -> tuple[np.ndarray, np.ndarray]:
+    """Counts (n, K) and means (n, K, D) of an M step, its batch axes as one
+    (:func:`stacked_entries`)."""
+    return stacked_entries(counts, batch_shape, 1), stacked_entries(means, batch_shape, 2)
+
+
 def singular_where_not_finite(covariances: np.ndarray, component_ndim: int) -> np.ndarray:
     """Zero (a singular covariance) every component with a non-finite entry, in place.
 
@@ -205,33 +212,45 @@ class DecomposedStructure(CovarianceStructure):
     batched_m_step = True
     nonlinear_constraints = True
 
+    # The scatters of the matrix and pooled kinds are compiled, equal to the last bit
+    # (the compiler is these models' to load: those whose M steps iterate load it anyway).
     def m_step_scatter(self, counts, means, second_moments, total_scatter, reg_covar):
-        if self.second_moments != "matrix":
+        from bayesmix.covariance import scatter_kernel
+
+        if self.second_moments == "diagonal":
             return super().m_step_scatter(counts, means, second_moments, total_scatter,
                                           reg_covar)
-        # Compiled, equal to the last bit (the compiler is these models' to load: those
-        # whose M steps iterate load it anyway).
-        from bayesmix.covariance.scatter_kernel import matrix_within_scatter
-
         batch_shape = np.shape(counts)[:-1]
-        return matrix_within_scatter(
-            stacked_entries(counts, batch_shape, 1), stacked_entries(means, batch_shape, 2),
-            stacked_entries(second_moments, batch_shape, 3), reg_covar,
-            self.axes_from_scatter).reshape(np.shape(second_moments))
+        counts, means = _stacked_statistics(counts, means, batch_shape)
+        if self.second_moments == "matrix":
+            return scatter_kernel.matrix_within_scatter(
+                counts, means, stacked_entries(second_moments, batch_shape, 3), reg_covar,
+                self.axes_from_scatter).reshape(np.shape(second_moments))
+        return scatter_kernel.pooled_within_scatter(
+            np.asarray(total_scatter, dtype=np.float64), counts, counts.sum(axis=-1), means,
+            reg_covar).reshape(*batch_shape, *np.shape(total_scatter))
 
     def map_step_scatter(self, counts, means, second_moments, total_scatter, reg_covar,
                          prior, scale_matrix, n_components=None):
-        if self.second_moments != "matrix":
+        from bayesmix.covariance import scatter_kernel
+
+        if self.second_moments == "diagonal":
             return super().map_step_scatter(counts, means, second_moments, total_scatter,
                                             reg_covar, prior, scale_matrix, n_components)
-        from bayesmix.covariance.scatter_kernel import matrix_map_scatter  # as m_step_scatter
-
         batch_shape = np.shape(counts)[:-1]
-        return matrix_map_scatter(
-            stacked_entries(counts, batch_shape, 1), stacked_entries(means, batch_shape, 2),
-            stacked_entries(second_moments, batch_shape, 3), reg_covar,
-            np.asarray(prior.mean, dtype=np.float64), float(prior.shrinkage),
-            stacked_entries(scale_matrix, batch_shape, 2)).reshape(np.shape(second_moments))
+        counts, means = _stacked_statistics(counts, means, batch_shape)
+        prior_mean = np.asarray(prior.mean, dtype=np.float64)
+        scales = stacked_entries(scale_matrix, batch_shape, 2)
+        if self.second_moments == "matrix":
+            return scatter_kernel.matrix_map_scatter(
+                counts, means, stacked_entries(second_moments, batch_shape, 3), reg_covar,
+                prior_mean, float(prior.shrinkage), scales).reshape(np.shape(second_moments))
+        fit_components = np.shape(counts)[-1] if n_components is None else n_components
+        return scatter_kernel.pooled_map_scatter(
+            np.asarray(total_scatter, dtype=np.float64), counts, counts.sum(axis=-1), means,
+            reg_covar, prior_mean, float(prior.shrinkage),
+            stacked_entries(fit_components, batch_shape, 0), scales,
+        ).reshape(*batch_shape, *np.shape(total_scatter))
 
     @property
     def description(self) -> str:

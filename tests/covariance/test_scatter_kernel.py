@@ -6,7 +6,12 @@ import pytest
 from bayesmix.covariance import get_structure
 from bayesmix.covariance.prior import ConjugatePrior
 from bayesmix.covariance.scatter import map_scatter, within_scatter
-from bayesmix.covariance.scatter_kernel import matrix_map_scatter, matrix_within_scatter
+from bayesmix.covariance.scatter_kernel import (
+    matrix_map_scatter,
+    matrix_within_scatter,
+    pooled_map_scatter,
+    pooled_within_scatter,
+)
 
 
 def _moments(seed, n_entries, n_components, n_features):
@@ -83,3 +88,40 @@ def test_a_decomposed_map_step_reads_the_compiled_scatter(name):
     np.testing.assert_array_equal(
         structure.map_step_scatter(counts[0], means[0], second[0], None, 1e-6, prior,
                                    scales[0]), expected[0])
+
+
+@pytest.mark.parametrize("n_components", [1, 7, 8, 9, 20])
+def test_the_compiled_pooled_scatters_are_numpys_to_the_last_bit(n_components):
+    """Eight components and more: NumPy's sum of the counts is pairwise, and comes in."""
+    counts, means, second = _moments(n_components, 5, n_components, 3)
+    total = second.sum(axis=(0, 1))
+    rng = np.random.default_rng(n_components)
+    prior = ConjugatePrior(shrinkage=0.2, mean=rng.normal(size=3))
+    scales = np.eye(3) * rng.uniform(1.0, 2.0, size=(5, 1, 1))
+    fit_components = rng.integers(1, n_components + 1, size=5)
+    np.testing.assert_array_equal(
+        pooled_within_scatter(total, counts, counts.sum(axis=-1), means, 1e-4),
+        within_scatter(None, counts, means, None, total, 1e-4))
+    np.testing.assert_array_equal(
+        pooled_map_scatter(total, counts, counts.sum(axis=-1), means, 1e-4, prior.mean, 0.2,
+                           fit_components.astype(float), scales),
+        map_scatter(None, counts, means, None, total, 1e-4, prior, scales, fit_components))
+
+
+@pytest.mark.parametrize("name", ["EII", "EEI"])
+def test_a_pooled_decomposed_structure_reads_the_compiled_scatters(name):
+    structure = get_structure(name)
+    counts, means, second = _moments(3, 6, 4, 2)
+    total = second.sum(axis=(0, 1))
+    prior = ConjugatePrior(shrinkage=0.01, mean=np.ones(2))
+    scales = np.broadcast_to(np.eye(2), (2, 3, 2, 2))
+    stacked = counts.reshape(2, 3, 4), means.reshape(2, 3, 4, 2)
+    np.testing.assert_array_equal(
+        structure.m_step_scatter(*stacked, None, total, 1e-6),
+        within_scatter(None, *stacked, None, total, 1e-6))
+    np.testing.assert_array_equal(
+        structure.map_step_scatter(*stacked, None, total, 1e-6, prior, scales),
+        map_scatter(None, *stacked, None, total, 1e-6, prior, scales))
+    np.testing.assert_array_equal(  # one fit, K of its own
+        structure.map_step_scatter(counts[0], means[0], None, total, 1e-6, prior, np.eye(2), 4),
+        map_scatter(None, counts[0], means[0], None, total, 1e-6, prior, np.eye(2), 4))
