@@ -770,6 +770,9 @@ class BatchEM:
         components absent. The padded components keep their covariances in ``padded``
         (n, *stored), whose real ones start an iterative M step if ``from_padded`` (as
         the engine's, which starts its first M step from nothing)."""
+        # Numba loads and compiles on the first batch under a prior, not on import.
+        from bayesmix.em.prior_kernel import move_to_posterior_means
+
         structure, rows = group.structure, group.rows
         real_entries = self._real_entries(group)
         prior = self._shared_prior(group)
@@ -779,8 +782,8 @@ class BatchEM:
             self.settings.reg_covar, prior,
             np.where(real_entries, padded, 0.0) if from_padded else None,
             terms=self._stacked_prior_terms(group), present=present)
-        means[rows] = np.where(present[..., np.newaxis],
-                               prior.posterior_means(counts[rows], means[rows]), means[rows])
+        move_to_posterior_means(counts[rows], means[rows], present, prior.mean,
+                                float(prior.shrinkage))
         return np.where(real_entries, covariances, padded)
 
     def _real_columns(self, groups: list[_Group], real: np.ndarray, width: int

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from bayesmix.em.prior_kernel import component_log_prior_terms
+from bayesmix.em.prior_kernel import component_log_prior_terms, move_to_posterior_means
 
 
 def _numpy_terms(coefficients, constants, means, weights, extras, shrinkage):
@@ -48,3 +48,18 @@ def test_the_terms_fill_a_strided_view_of_the_stack():
         terms[2:5], _numpy_terms(coefficients, constants, means, weights, extras, 0.5),
         rtol=1e-13)
     np.testing.assert_array_equal(terms[[0, 1, 5]], 0.0)
+
+
+def test_the_posterior_means_are_the_priors_to_the_last_bit():
+    """Present components move to ConjugatePrior.posterior_means; absent ones stay."""
+    from bayesmix.covariance.prior import ConjugatePrior
+
+    rng = np.random.default_rng(3)
+    counts = rng.uniform(0.0, 50.0, size=(5, 4))
+    means = rng.normal(size=(5, 4, 3)) * 100.0
+    present = np.arange(4) < rng.integers(1, 5, size=5)[:, np.newaxis]
+    prior = ConjugatePrior(shrinkage=0.01, mean=rng.normal(size=3))
+    moved = means.copy()
+    move_to_posterior_means(counts, moved, present, prior.mean, 0.01)
+    np.testing.assert_array_equal(
+        moved, np.where(present[..., np.newaxis], prior.posterior_means(counts, means), means))
