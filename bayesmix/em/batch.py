@@ -876,7 +876,9 @@ class BatchEM:
             component_log_prior_terms(span.coefficients[within], span.constants[within],
                                       means[group.rows], weights, extras, shrinkage,
                                       terms[group.rows])
-            direct = span.direct[(span.direct >= within.start) & (span.direct < within.stop)]
+            direct = span.direct  # (none, mostly: then no mask to make)
+            if direct.size:
+                direct = direct[(direct >= within.start) & (direct < within.stop)]
             if direct.size:  # where the expansion loses its digits, as the engine does
                 structure, prior = group.structure, self._shared_prior(group)
                 scales = self._stacked_prior_terms(group)[1]
