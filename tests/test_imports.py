@@ -22,8 +22,9 @@ import bayesmix
 PACKAGE = Path(bayesmix.__file__).parent
 #: Never loaded by ``import bayesmix`` and the EM path.
 BAYESIAN_STACK = ("pymc", "pytensor", "jax", "numpyro", "arviz", "xarray")
-#: Loaded only by the M steps that iterate (mclust's decomposed models): not by the
-#: four structures' EM, whose first fit in a process it would slow by about 0.4 s.
+#: Loaded only by mclust's decomposed models' M steps (their compiled scatters and inner
+#: iterations): not by the four structures' EM, whose first fit in a process it would
+#: slow by about 0.4 s.
 COMPILER = ("numba",)
 #: Never loaded by ``bayesmix --help``, ``--version`` or a usage error.
 NOT_FOR_THE_PARSER = BAYESIAN_STACK + ("matplotlib", "pandas", "sklearn", "scipy")
