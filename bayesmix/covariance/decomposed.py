@@ -215,11 +215,11 @@ class DecomposedStructure(CovarianceStructure):
     # The scatters of the matrix and pooled kinds are compiled, equal to the last bit
     # (the compiler is these models' to load: those whose M steps iterate load it anyway).
     def m_step_scatter(self, counts, means, second_moments, total_scatter, reg_covar):
-        from bayesmix.covariance import scatter_kernel
-
         if self.second_moments == "diagonal":
             return super().m_step_scatter(counts, means, second_moments, total_scatter,
                                           reg_covar)
+        from bayesmix.covariance import scatter_kernel
+
         batch_shape = np.shape(counts)[:-1]
         counts, means = _stacked_statistics(counts, means, batch_shape)
         if self.second_moments == "matrix":
@@ -232,11 +232,11 @@ class DecomposedStructure(CovarianceStructure):
 
     def map_step_scatter(self, counts, means, second_moments, total_scatter, reg_covar,
                          prior, scale_matrix, n_components=None):
-        from bayesmix.covariance import scatter_kernel
-
         if self.second_moments == "diagonal":
             return super().map_step_scatter(counts, means, second_moments, total_scatter,
                                             reg_covar, prior, scale_matrix, n_components)
+        from bayesmix.covariance import scatter_kernel
+
         batch_shape = np.shape(counts)[:-1]
         counts, means = _stacked_statistics(counts, means, batch_shape)
         prior_mean = np.asarray(prior.mean, dtype=np.float64)
