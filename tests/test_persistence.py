@@ -385,15 +385,26 @@ DATA = Path(__file__).parent / "data"
 
 
 @pytest.mark.parametrize("name", ["em_format1", "advi_format1"])
-def test_files_of_format_1_load_and_predict_bit_for_bit(name):
-    """Files written by bayesmix 0.1 before persistence became generic (tests/data/)."""
+def test_files_of_format_1_load_and_predict_as_when_written(name):
+    """Files written by bayesmix 0.1 before persistence became generic (tests/data/).
+
+    The labels are those stored; the probabilities and densities within one unit in the
+    last place (ulp) of them: NumPy chooses its ``exp`` and ``log`` by the processor at run
+    time (AVX-512 or AVX2 code), whose results differ in the last bit, and the stored
+    values come from another machine. A parameter loaded wrong moves them by far more.
+    """
     model = bayesmix.load(DATA / f"{name}.nc")
     with np.load(DATA / f"{name}.npz") as stored:
         expected = dict(stored)
     X = pd.DataFrame(expected.pop("X"), columns=FEATURES)
     assert list(model.feature_names_in_) == FEATURES
     for method, values in expected.items():
-        assert_identical(getattr(model, method)(X), values)
+        predicted = getattr(model, method)(X)
+        assert predicted.dtype == values.dtype and predicted.shape == values.shape
+        if values.dtype.kind == "f":
+            np.testing.assert_array_max_ulp(predicted, values, maxulp=1)
+        else:
+            assert_identical(predicted, values)
 
 
 class FutureMixture(GaussianMixtureEM):
