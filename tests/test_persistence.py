@@ -6,6 +6,7 @@ with every structure and two posteriors (ADVI on an array, NUTS on a DataFrame);
 other six posterior combinations are ``slow``.
 """
 
+import operator
 import os
 import tracemalloc
 import warnings
@@ -392,8 +393,15 @@ def test_files_of_format_1_load_and_predict_as_when_written(name):
     last place (ulp) of them: NumPy chooses its ``exp`` and ``log`` by the processor at run
     time (AVX-512 or AVX2 code), whose results differ in the last bit, and the stored
     values come from another machine. A parameter loaded wrong moves them by far more.
+    The parameters themselves are the file's, bit for bit: each of its variables, read
+    with xarray, is the loaded model's attribute of that (dotted) name.
     """
     model = bayesmix.load(DATA / f"{name}.nc")
+    with xr.open_dataset(DATA / f"{name}.nc") as saved:
+        for variable in saved.data_vars:
+            loaded = operator.attrgetter(variable)(model)
+            assert np.array_equal(loaded, saved[variable].values), variable
+            assert loaded.dtype == saved[variable].dtype or loaded.dtype.kind == "O"
     with np.load(DATA / f"{name}.npz") as stored:
         expected = dict(stored)
     X = pd.DataFrame(expected.pop("X"), columns=FEATURES)
