@@ -338,10 +338,23 @@ def _best_of_each_scheme(candidates: list[tuple[tuple, EMRun]]
 
 def _batch(source: InMemorySource, settings: dict[str, Any]) -> BatchEM:
     """The batch that fits cells with :func:`select_em`'s ``settings``."""
-    return BatchEM(source, EMSettings(
+    return _kept_batch(source, EMSettings(
         tol=settings["tol"], reg_covar=settings["reg_covar"], max_iter=settings["max_iter"],
         accelerate=settings["acceleration"] == "squarem", stop_starved=True),
-        as_conjugate_prior(settings["prior"]))
+        settings["prior"])
+
+
+def _kept_batch(source: InMemorySource, em_settings: EMSettings, prior: Any) -> BatchEM:
+    """The :class:`~bayesmix.em.batch.BatchEM` of ``em_settings`` under ``prior`` (a
+    ``prior`` setting of :func:`select_em`), made once per source and kept in its cache:
+    what a batch resolves once (each structure's and number of components' prior, the
+    rows' products) then serves every batch of the grid, its refits' included. Under
+    the prior, each refit batch resolved the priors anew: on diabetes, 265 resolutions
+    where the grid has 22."""
+    key = ("select_em batch", em_settings, describe_prior(prior))
+    if key not in source.cache:
+        source.cache[key] = BatchEM(source, em_settings, as_conjugate_prior(prior))
+    return source.cache[key]
 
 
 def _hand_runs(batch: BatchEM, source: InMemorySource,
@@ -672,8 +685,8 @@ def _first_iterations(source: InMemorySource, starts: list[BatchStart],
         return []
     if _fits_one_batch(source, [start.structure for start in starts],
                        [start.n_components for start in starts]):
-        batch = BatchEM(source, EMSettings(reg_covar=settings["reg_covar"], max_iter=1),
-                        as_conjugate_prior(settings["prior"]))
+        batch = _kept_batch(source, EMSettings(reg_covar=settings["reg_covar"], max_iter=1),
+                            settings["prior"])
         return [(-np.inf, None) if end is None or end.failed_components
                 else (end.history[0], end.parameters) for end in batch.run(starts)]
     iterations = []
