@@ -834,7 +834,7 @@ class BatchEM:
     def _shared_prior(self, group: _Group) -> ConjugatePrior:
         """A prior of the group's runs, for what every number of components shares: its
         mean and shrinkage."""
-        return self._prior(group.structure, group.runs_by_size()[0][0])
+        return self._prior(group.structure, int(group.sizes[0]))
 
     def _prior_terms(self, structure: CovarianceStructure, n_components: int
                      ) -> tuple[float, np.ndarray]:

@@ -750,7 +750,7 @@ def _refit_cells(source: InMemorySource,
 
     ``start`` holds ``weights_init``, ``means_init`` and ``precisions_init``: the
     estimator of a refit has them, so that it refits to the same result (a start whose
-    estimator would refuse them is dropped: :func:`_accepted_start`). A refit is
+    estimator would refuse them is dropped: :func:`_start_factors`). A refit is
     screened against the cell's fit (unless degenerate) and against the cell's earlier
     refits, as the grid's later start schemes are (:func:`_fit_screened`), and replaces
     the cell's fit if it ends higher (under a prior: the log posterior), or if the cell's
@@ -758,11 +758,13 @@ def _refit_cells(source: InMemorySource,
     step, on complete rows, run as one batch (of at most :data:`BATCH_ELEMENTS` start
     responsibilities, as the grid's); the others one by one.
     """
-    jobs = [job for job in jobs if _accepted_start(job[0], job[2])]
+    checked = [(job, _start_factors(job[0], job[2])) for job in jobs]
+    jobs = [job for job, factors in checked if factors is not None]
     if not jobs:
         return
-    refits_of = [(structure, start, by_cell["gaussian", structure][i][0], (structure, i))
-                 for structure, i, start in jobs]
+    refits_of = [(structure, start, by_cell["gaussian", structure][i][0], (structure, i),
+                  factors) for (structure, i, start), factors in checked
+                 if factors is not None]
     batched = _fits_one_batch(source, [get_structure(structure) for structure, _, _ in jobs],
                               [len(start["weights_init"]) for _, _, start in jobs])
     refits = (_refits_batched if batched else _refits_one_by_one)(source, refits_of, settings)
@@ -772,8 +774,9 @@ def _refit_cells(source: InMemorySource,
             by_cell["gaussian", structure][i] = refit
 
 
-def _accepted_start(structure: str, start: dict[str, np.ndarray]) -> bool:
-    """Whether a refit's estimator accepts ``start``'s ``precisions_init``.
+def _start_factors(structure: str, start: dict[str, np.ndarray]) -> np.ndarray | None:
+    """The precision Cholesky factors of ``start``'s ``precisions_init``, or ``None``
+    where a refit's estimator would refuse them.
 
     Those of a split that leaves a component almost flat in a direction (on five points
     repeated ten times, VVE's fit with 2 components split to 3: precision eigenvalues
@@ -781,10 +784,9 @@ def _accepted_start(structure: str, start: dict[str, np.ndarray]) -> bool:
     estimator refuses them, as it would a user's.
     """
     try:
-        get_structure(structure).check_precisions(start["precisions_init"])
+        return get_structure(structure).check_precisions(start["precisions_init"])
     except ValueError:
-        return False
-    return True
+        return None
 
 
 def _fits_one_batch(source: InMemorySource, structures: list[Any],
@@ -807,7 +809,7 @@ def _refits_one_by_one(source: Any, jobs: list, settings: dict[str, Any]) -> lis
     """The refits one by one (screened against the cell's fit), each with its criteria."""
     refits = []
     with _quiet_fits():
-        for structure, start, current, _ in jobs:
+        for structure, start, current, _, _ in jobs:
             em = _refit_estimator(structure, start, settings)
             try:
                 if not _usable(current):
@@ -828,12 +830,11 @@ def _refits_batched(source: InMemorySource, jobs: list, settings: dict[str, Any]
     start_time = time.perf_counter()
     screen_tol = max(SCREEN_TOL, settings["tol"])
     starts = []
-    for index, (structure, start, current, cell) in enumerate(jobs):
+    for index, (structure, start, current, cell, factors) in enumerate(jobs):
         model = get_structure(structure)
         starts.append(BatchStart(
             model, parameters=MixtureParameters.from_precision_factors(
-                model, start["weights_init"], start["means_init"] - source.shift,
-                model.check_precisions(start["precisions_init"])),
+                model, start["weights_init"], start["means_init"] - source.shift, factors),
             rivals=tuple(earlier for earlier in range(index) if jobs[earlier][3] == cell),
             screen_bound=_bound_at(current, screen_tol) if _usable(current) else None))
     batch = _batch(source, settings)
