@@ -7,7 +7,7 @@ import arviz as az
 import numpy as np
 import pytest
 
-from bayesmix import GaussianMixtureBayes, GaussianMixtureEM
+from bayesmix import ConjugatePrior, GaussianMixtureBayes, GaussianMixtureEM
 from bayesmix.covariance import get_structure, n_parameters
 from bayesmix.datasets import make_mixture
 from bayesmix.exceptions import (
@@ -185,6 +185,25 @@ def test_only_the_kept_degenerate_fits_are_scored_by_their_estimators(monkeypatc
     assert len(kept) >= 10
     assert len(scored) == len(kept)
     assert all(any(em is other for other in kept) for em in scored)
+
+
+def test_the_grid_resolves_each_prior_once_for_all_its_batches(old_faithful, monkeypatch):
+    """The grid's batches, its refits' included, share one batch (and the one-iteration
+    batch that makes the merges' starts, another), whose resolved priors they reuse:
+    each structure and number of components is resolved at most once by each. Each
+    refit batch resolved them anew (33 resolutions of these 12 here, each some 0.2 ms)."""
+    resolved = []
+    for_source = ConjugatePrior.for_source
+
+    def counted(prior, source, structure, n_components):
+        resolved.append((structure.name, n_components))
+        return for_source(prior, source, structure, n_components)
+
+    monkeypatch.setattr(ConjugatePrior, "for_source", counted)
+    select_em(old_faithful, n_components=range(1, 5), covariance_types=["EEV", "VEV", "VVV"],
+              prior="default", random_state=0)
+    assert len(set(resolved)) == 12
+    assert len(resolved) <= 2 * 12
 
 
 @pytest.mark.parametrize("case", ["outlier", "duplicates"])
