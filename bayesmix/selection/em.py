@@ -349,8 +349,9 @@ def _kept_batch(source: InMemorySource, em_settings: EMSettings, prior: Any) -> 
     ``prior`` setting of :func:`select_em`), made once per source and kept in its cache:
     what a batch resolves once (each structure's and number of components' prior, the
     rows' products) then serves every batch of the grid, its refits' included. Under
-    the prior, each refit batch resolved the priors anew: on diabetes, 265 resolutions
-    where the grid has 22."""
+    the prior, each refit batch resolved the priors anew: on diabetes' prior grid, 265
+    resolutions of its 90 priors, now 170 (the grid's batch and the one-iteration batch
+    of :func:`_first_iterations`, 90 and 80)."""
     key = ("select_em batch", em_settings, describe_prior(prior))
     if key not in source.cache:
         source.cache[key] = BatchEM(source, em_settings, as_conjugate_prior(prior))
@@ -759,12 +760,12 @@ def _refit_cells(source: InMemorySource,
     responsibilities, as the grid's); the others one by one.
     """
     checked = [(job, _start_factors(job[0], job[2])) for job in jobs]
-    jobs = [job for job, factors in checked if factors is not None]
-    if not jobs:
+    accepted = [(job, factors) for job, factors in checked if factors is not None]
+    if not accepted:
         return
+    jobs = [job for job, _ in accepted]
     refits_of = [(structure, start, by_cell["gaussian", structure][i][0], (structure, i),
-                  factors) for (structure, i, start), factors in checked
-                 if factors is not None]
+                  factors) for (structure, i, start), factors in accepted]
     batched = _fits_one_batch(source, [get_structure(structure) for structure, _, _ in jobs],
                               [len(start["weights_init"]) for _, _, start in jobs])
     refits = (_refits_batched if batched else _refits_one_by_one)(source, refits_of, settings)
