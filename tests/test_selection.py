@@ -10,6 +10,7 @@ import pytest
 from bayesmix import ConjugatePrior, GaussianMixtureBayes, GaussianMixtureEM
 from bayesmix.covariance import get_structure, n_parameters
 from bayesmix.datasets import make_mixture
+from bayesmix.em.sources import InMemorySource
 from bayesmix.exceptions import (
     BayesmixWarning,
     ConvergenceWarning,
@@ -187,23 +188,36 @@ def test_only_the_kept_degenerate_fits_are_scored_by_their_estimators(monkeypatc
     assert all(any(em is other for other in kept) for em in scored)
 
 
-def test_the_grid_resolves_each_prior_once_for_all_its_batches(old_faithful, monkeypatch):
-    """The grid's batches, its refits' included, share one batch (and the one-iteration
-    batch that makes the merges' starts, another), whose resolved priors they reuse:
-    each structure and number of components is resolved at most once by each. Each
-    refit batch resolved them anew (33 resolutions of these 12 here, each some 0.2 ms)."""
+def test_the_grid_resolves_each_prior_once(old_faithful, monkeypatch):
+    """The grid's fits share each structure's and number of components' resolved prior
+    (kept in the source's cache by ``ConjugatePrior.for_source``): each is resolved
+    once. Each refit batch resolved them anew, and so did the one-iteration batch that
+    makes the merges' starts (33 resolutions of these 12 here, each some 0.2 ms)."""
     resolved = []
-    for_source = ConjugatePrior.for_source
+    resolve = ConjugatePrior.resolve
 
-    def counted(prior, source, structure, n_components):
+    def counted(prior, X, structure, n_components, sample_weight=None):
         resolved.append((structure.name, n_components))
-        return for_source(prior, source, structure, n_components)
+        return resolve(prior, X, structure, n_components, sample_weight)
 
-    monkeypatch.setattr(ConjugatePrior, "for_source", counted)
+    monkeypatch.setattr(ConjugatePrior, "resolve", counted)
     select_em(old_faithful, n_components=range(1, 5), covariance_types=["EEV", "VEV", "VVV"],
               prior="default", random_state=0)
-    assert len(set(resolved)) == 12
-    assert len(resolved) <= 2 * 12
+    assert sorted(resolved) == sorted({(name, k) for name in ["EEV", "VEV", "VVV"]
+                                       for k in range(1, 5)})
+
+
+def test_a_resolved_prior_is_kept_read_only_for_the_fits_that_share_it():
+    """The prior a source keeps serves every fit on it: its arrays cannot be changed
+    in place by one of them."""
+    source = InMemorySource(np.array([[0.0, 1.0], [2.0, 0.0], [4.0, 5.0]]))
+    prior = ConjugatePrior().for_source(source, get_structure("VVV"), 2)
+    assert prior is ConjugatePrior().for_source(source, get_structure("VVV"), 2)
+    assert prior is not ConjugatePrior().for_source(source, get_structure("VVV"), 3)
+    assert prior is not ConjugatePrior(shrinkage=0.1).for_source(source, get_structure("VVV"), 2)
+    for values in (prior.mean, prior.scale):
+        with pytest.raises(ValueError, match="read-only"):
+            values[0] = 1.0
 
 
 @pytest.mark.parametrize("case", ["outlier", "duplicates"])

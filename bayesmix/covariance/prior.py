@@ -225,6 +225,11 @@ class ConjugatePrior:
         memory), :meth:`shifted` to the source's centred coordinates: the prior an EM
         fit of ``structure`` with ``n_components`` runs under.
 
+        Resolved once per source, prior, structure and number of components, and kept in
+        the source's ``cache`` (its arrays read-only), so that the fits of a grid share
+        it: :func:`~bayesmix.select_em` under a prior resolved each some three times
+        (0.2 ms each; 265 resolutions of diabetes' 90).
+
         Examples
         --------
         >>> import numpy as np
@@ -232,11 +237,19 @@ class ConjugatePrior:
         >>> from bayesmix.covariance.prior import ConjugatePrior
         >>> from bayesmix.em.sources import InMemorySource
         >>> source = InMemorySource(np.array([[0.0], [2.0], [4.0]]))
-        >>> ConjugatePrior().for_source(source, get_structure("V"), 1).mean
-        array([0.])
+        >>> prior = ConjugatePrior().for_source(source, get_structure("V"), 1)
+        >>> prior.mean, prior is ConjugatePrior().for_source(source, get_structure("V"), 1)
+        (array([0.]), True)
         """
-        X, weights = source.initialisation_sample()
-        return self.resolve(X, structure, n_components, weights).shifted(source.shift)
+        key = ("resolved prior", describe_prior(self), structure.name, n_components)
+        if key not in source.cache:
+            X, weights = source.initialisation_sample()
+            resolved = self.resolve(X, structure, n_components, weights).shifted(source.shift)
+            for value in (resolved.mean, resolved.scale):
+                if isinstance(value, np.ndarray):
+                    value.flags.writeable = False
+            source.cache[key] = resolved
+        return source.cache[key]
 
     def _resolved_mean(self) -> np.ndarray:
         if self.mean is None:

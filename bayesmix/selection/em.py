@@ -347,11 +347,9 @@ def _batch(source: InMemorySource, settings: dict[str, Any]) -> BatchEM:
 def _kept_batch(source: InMemorySource, em_settings: EMSettings, prior: Any) -> BatchEM:
     """The :class:`~bayesmix.em.batch.BatchEM` of ``em_settings`` under ``prior`` (a
     ``prior`` setting of :func:`select_em`), made once per source and kept in its cache:
-    what a batch resolves once (each structure's and number of components' prior, the
-    rows' products) then serves every batch of the grid, its refits' included. Under
-    the prior, each refit batch resolved the priors anew: on diabetes' prior grid, 265
-    resolutions of its 90 priors, now 170 (the grid's batch and the one-iteration batch
-    of :func:`_first_iterations`, 90 and 80)."""
+    what a batch makes once (the rows' products, each structure's and number of
+    components' prior terms) then serves every batch of the grid, its refits' included.
+    """
     key = ("select_em batch", em_settings, describe_prior(prior))
     if key not in source.cache:
         source.cache[key] = BatchEM(source, em_settings, as_conjugate_prior(prior))
