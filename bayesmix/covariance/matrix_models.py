@@ -167,11 +167,15 @@ class VEECovariance(DecomposedStructure, FullCovariance):
         from bayesmix.covariance.inner_kernels import iterate_common_shape_matrix
 
         with np.errstate(divide="ignore", invalid="ignore"):
-            shape = _unit_determinant(scatters.sum(axis=-3))
-            if start is not None:
-                guess = _unit_determinant(start.sum(axis=-3))
-                shape = np.where(np.isfinite(guess).all(axis=(-2, -1), keepdims=True), guess,
-                                 shape)
+            # From the start's shape where it has one; the scatters' only where it has not
+            # (late in EM, nowhere: their determinants are not computed).
+            if start is None:
+                shape = _unit_determinant(scatters.sum(axis=-3))
+            else:
+                shape = _unit_determinant(start.sum(axis=-3))
+                cold = ~np.isfinite(shape).all(axis=(-2, -1), keepdims=True)
+                if cold.any():
+                    shape = np.where(cold, _unit_determinant(scatters.sum(axis=-3)), shape)
         batch_shape = scatters.shape[:-3]
         volumes, shape = iterate_common_shape_matrix(
             stacked_entries(scatters, batch_shape, 3), stacked_entries(weights, batch_shape, 1),
