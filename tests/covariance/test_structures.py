@@ -341,6 +341,27 @@ def test_m_step_from_a_start_improves_on_it_and_repeated_reaches_the_optimum(nam
                                                                              rel=1e-9)
 
 
+
+@pytest.mark.parametrize("name", NONLINEAR)
+def test_a_batch_entry_whose_start_is_not_finite_starts_from_its_scatters(name):
+    """Scatters of the structure's own covariances (``w_k Sigma_k``) give those
+    covariances back, in the few iterations of an M step from a start, also for a batch
+    entry whose start is not finite: it goes on from its scatters, not from the NaN."""
+    structure = get_structure(name)
+    counts = np.array([4.0, 7.0, 5.0])
+    covariances = _covariances(structure, seed=3)
+    full = structure.to_full(covariances, K, D)
+    diagonal = structure.second_moments == "diagonal"
+    scatters = counts[:, None, None] * full
+    if diagonal:
+        scatters = np.diagonal(scatters, axis1=-2, axis2=-1)
+    start = np.stack([_covariances(structure, seed=5), np.full_like(covariances, np.nan)])
+    stepped = structure.maximise_scatter(np.stack([counts, counts]),
+                                         np.stack([scatters, scatters]), start)
+    np.testing.assert_allclose(structure.to_full(stepped[1], K, D), full, rtol=1e-9,
+                               atol=1e-12)
+    assert np.isfinite(stepped[0]).all()
+
 def test_batch_factors_name_a_covariance_that_is_not_positive_definite(batched):
     covariances = np.stack([_covariances(batched, seed) for seed in range(2)])
     broken = batched.to_full(covariances[1], K, D)
